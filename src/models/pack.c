@@ -1,0 +1,263 @@
+/*
+ * pack.c — finding a model pack on disk and verifying its files against the manifest compiled into
+ * the binary. A pack that fails verification is never used: every command that needs models stops
+ * with one line naming the bad file and how to repair it.
+ *
+ * Where packs live: DATA/models/NAME (see fs_data_dir), then for insightface packs
+ * $INSIGHTFACE_HOME/models/NAME or ~/.insightface/models/NAME. A folder path may be given instead of
+ * a name; its own `manifest` is used unless the folder is named after a known pack.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "models/manifest.h"
+#include "util/error.h"
+#include "util/paths.h"
+#include "util/sha256.h"
+
+struct fs_pack {
+    char dir[PATH_MAX];
+    fs_manifest manifest;
+    char **paths;         /* full path of each manifest file */
+};
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* The insightface home: $INSIGHTFACE_HOME, else ~/.insightface. */
+static int insightface_models_dir(char *buf, size_t size)
+{
+    const char *home = getenv("INSIGHTFACE_HOME");
+    int n;
+    if (home && *home)
+        n = snprintf(buf, size, "%s/models", home);
+    else if ((home = getenv("HOME")) && *home)
+        n = snprintf(buf, size, "%s/.insightface/models", home);
+    else
+        return -1;
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Finds the folder of a pack given by name; fills dir. */
+static fs_status locate(const char *name, const fs_manifest *m, char *dir, size_t size, fs_error *err)
+{
+    char data[PATH_MAX], models[PATH_MAX], where[PATH_MAX] = "~/.insightface/models";
+    fs_status st = fs_data_dir(data, sizeof data, err);
+    if (st)
+        return st;
+    if (fs_path_join(models, sizeof models, data, "models") || fs_path_join(dir, size, models, name))
+        return fs_fail(err, FS_ERR_LIMIT, "%s: path too long", data);
+    if (is_dir(dir) || m->package)
+        return FS_OK; /* packages install into the data folder; report it there if missing */
+    if (insightface_models_dir(where, sizeof where) == 0 && fs_path_join(dir, size, where, name) == 0 &&
+        is_dir(dir))
+        return FS_OK;
+    return fs_fail(err, FS_ERR_NOT_FOUND,
+                   "%s: model pack not found in %s/models or %s; install it with insightface "
+                   "(it downloads its packs to ~/.insightface/models)",
+                   name, data, where);
+}
+
+static fs_status read_text(const char *path, char **text, size_t *len, fs_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fs_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", path,
+                       strerror(errno));
+    char *buf = malloc(65536);
+    if (!buf) {
+        fclose(f);
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    size_t n = fread(buf, 1, 65536, f);
+    int bad = ferror(f) || !feof(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return fs_fail(err, FS_ERR_FORMAT, "%s: unreadable or larger than 64 KiB", path);
+    }
+    *text = buf;
+    *len = n;
+    return FS_OK;
+}
+
+/* Loads the manifest: the built-in one for a known name, else DIR/manifest. */
+static fs_status load_manifest(fs_pack *p, const char *arg, int is_path, fs_error *err)
+{
+    const char *builtin = fs_builtin_manifest(is_path ? base_name(p->dir) : arg);
+    if (builtin)
+        return fs_manifest_parse(builtin, strlen(builtin), arg, &p->manifest, err);
+    if (!is_path)
+        return fs_fail(err, FS_ERR_NOT_FOUND,
+                       "%s: unknown model pack (known: default, buffalo_l, buffalo_s, antelopev2; "
+                       "or give a folder path)", arg);
+    char path[PATH_MAX + 16], *text = NULL;
+    size_t len = 0;
+    fs_path_join(path, sizeof path, p->dir, "manifest");
+    fs_status st = read_text(path, &text, &len, err);
+    if (st)
+        return st;
+    st = fs_manifest_parse(text, len, path, &p->manifest, err);
+    free(text);
+    return st;
+}
+
+static const char *repair_hint(const fs_pack *p)
+{
+    return p->manifest.package ? "run 'make models' (scripts/fetch-models.sh) to repair it"
+                               : "reinstall the pack with insightface to repair it";
+}
+
+/* Every listed file must exist and, where the manifest pins it, have the right sha256. */
+static fs_status verify(fs_pack *p, fs_error *err)
+{
+    p->paths = calloc(p->manifest.file_count ? p->manifest.file_count : 1, sizeof *p->paths);
+    if (!p->paths)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->manifest.file_count; i++) {
+        const fs_manifest_file *f = &p->manifest.files[i];
+        size_t need = strlen(p->dir) + strlen(f->name) + 2;
+        if (!(p->paths[i] = malloc(need)))
+            return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        snprintf(p->paths[i], need, "%s/%s", p->dir, f->name);
+        char hex[65];
+        fs_error ferr;
+        fs_status st = fs_sha256_file(p->paths[i], hex, &ferr);
+        if (st == FS_ERR_NOT_FOUND)
+            return fs_fail(err, st, "%s: missing from model pack '%s'; %s", p->paths[i],
+                           p->manifest.name, repair_hint(p));
+        if (st)
+            return fs_fail(err, st, "%s; %s", ferr.message, repair_hint(p));
+        if (f->sha256[0] && strcmp(hex, f->sha256) != 0)
+            return fs_fail(err, FS_ERR_INTEGRITY,
+                           "%s: sha256 mismatch, the file is corrupted or not the one pack '%s' "
+                           "expects; %s", p->paths[i], p->manifest.name, repair_hint(p));
+    }
+    return FS_OK;
+}
+
+fs_status fs_pack_open(const char *name_or_path, fs_pack **out, fs_error *err)
+{
+    *out = NULL;
+    if (!name_or_path || !*name_or_path)
+        return fs_fail(err, FS_ERR_ARG, "no model pack given");
+    fs_pack *p = calloc(1, sizeof *p);
+    if (!p)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+
+    int is_path = strchr(name_or_path, '/') != NULL || strcmp(name_or_path, ".") == 0;
+    fs_status st = FS_OK;
+    if (is_path) {
+        if (snprintf(p->dir, sizeof p->dir, "%s", name_or_path) >= (int)sizeof p->dir)
+            st = fs_fail(err, FS_ERR_LIMIT, "%s: path too long", name_or_path);
+        else if (!is_dir(p->dir))
+            st = fs_fail(err, FS_ERR_NOT_FOUND, "%s: no such model pack folder", name_or_path);
+        while (st == FS_OK && strlen(p->dir) > 1 && p->dir[strlen(p->dir) - 1] == '/')
+            p->dir[strlen(p->dir) - 1] = '\0';
+    }
+    if (st == FS_OK)
+        st = load_manifest(p, name_or_path, is_path, err);
+    if (st == FS_OK && !is_path)
+        st = locate(name_or_path, &p->manifest, p->dir, sizeof p->dir, err);
+    if (st == FS_OK)
+        st = verify(p, err);
+    if (st != FS_OK) {
+        fs_pack_close(p);
+        return st;
+    }
+    *out = p;
+    return FS_OK;
+}
+
+void fs_pack_close(fs_pack *p)
+{
+    if (!p)
+        return;
+    if (p->paths)
+        for (size_t i = 0; i < p->manifest.file_count; i++)
+            free(p->paths[i]);
+    free(p->paths);
+    fs_manifest_free(&p->manifest);
+    free(p);
+}
+
+const char *fs_pack_name(const fs_pack *p) { return p->manifest.name; }
+const char *fs_pack_dir(const fs_pack *p) { return p->dir; }
+float fs_pack_threshold(const fs_pack *p) { return p->manifest.threshold; }
+size_t fs_pack_file_count(const fs_pack *p) { return p->manifest.file_count; }
+
+const char *fs_pack_file_name(const fs_pack *p, size_t i)
+{
+    return i < p->manifest.file_count ? p->manifest.files[i].name : NULL;
+}
+
+const char *fs_pack_file_path(const fs_pack *p, size_t i)
+{
+    return i < p->manifest.file_count ? p->paths[i] : NULL;
+}
+
+fs_pack_kind fs_pack_kind_of(const fs_pack *p)
+{
+    return strcmp(p->manifest.detector.kind, "scrfd") == 0 ? FS_PACK_INSIGHTFACE : FS_PACK_DEFAULT;
+}
+
+const char *fs_pack_role_path(const fs_pack *p, const char *role)
+{
+    const fs_manifest_role *r = strcmp(role, "detector") == 0     ? &p->manifest.detector
+                                : strcmp(role, "landmarks") == 0  ? &p->manifest.landmarks
+                                : strcmp(role, "recognizer") == 0 ? &p->manifest.recognizer
+                                                                  : NULL;
+    if (!r || !r->file)
+        return NULL;
+    for (size_t i = 0; i < p->manifest.file_count; i++)
+        if (strcmp(p->manifest.files[i].name, r->file) == 0)
+            return p->paths[i];
+    return NULL;
+}
+
+/* Lists sub-folders of parent that hold something; calls visit for each. */
+static void list_folder(const char *parent, void (*visit)(const char *, const char *, void *),
+                        void *ctx)
+{
+    DIR *d = opendir(parent);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char dir[PATH_MAX];
+        if (fs_path_join(dir, sizeof dir, parent, e->d_name) || !is_dir(dir))
+            continue;
+        visit(e->d_name, dir, ctx);
+    }
+    closedir(d);
+}
+
+fs_status fs_pack_list(void (*visit)(const char *name, const char *dir, void *ctx), void *ctx,
+                       fs_error *err)
+{
+    char data[PATH_MAX], where[PATH_MAX];
+    fs_status st = fs_data_dir(data, sizeof data, err);
+    if (st)
+        return st;
+    if (fs_path_join(where, sizeof where, data, "models") == 0)
+        list_folder(where, visit, ctx);
+    if (insightface_models_dir(where, sizeof where) == 0)
+        list_folder(where, visit, ctx);
+    return FS_OK;
+}

@@ -1,0 +1,62 @@
+/*
+ * nn.h — facesearch's own small ONNX runtime: the interface the face pipeline uses.
+ *
+ * Life of a network, as in ggml: load (parse the ONNX file, build our graph, fold constants, fuse)
+ * → plan (resolve every shape for one input shape, allocate buffers, pick kernels on a backend)
+ * → run (many times). A plan owns all its buffers: different plans may run on different threads
+ * at once; one plan runs on one thread at a time. The caller keeps plans it wants to reuse.
+ */
+#ifndef FS_NN_H
+#define FS_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facesearch.h"
+
+#define NN_MAX_DIMS 8
+
+typedef enum nn_backend_kind {
+    NN_BACKEND_FAST = 0, /* oneDNN convolutions + our own kernels for the cheap ops */
+    NN_BACKEND_REF = 1   /* plain C, simple and obviously correct: the oracle in tests */
+} nn_backend_kind;
+
+typedef struct nn_options {
+    nn_backend_kind backend;
+    int threads;                  /* 0 = all cores */
+    /* Names of tensors to use as the network's outputs instead of the file's graph outputs
+     * (e.g. {"461", "462"} for fr_detect); everything not needed for them is dropped.
+     * NULL = the graph outputs. */
+    const char *const *outputs;
+    size_t output_count;
+} nn_options;
+
+typedef struct nn_net nn_net;
+typedef struct nn_plan nn_plan;
+
+/* Loads and checks an ONNX model: structure, ops supported, initializers present. An unsupported
+ * op is an error naming the op and node. path is used in messages. */
+fs_status nn_net_load(const char *path, const nn_options *opt, nn_net **out, fs_error *err);
+fs_status nn_net_load_buffer(const void *data, size_t size, const char *name, const nn_options *opt,
+                             nn_net **out, fs_error *err);
+void nn_net_free(nn_net *net);
+
+/* The single input's shape as declared in the file (a 0 stands for a symbolic dimension). */
+int nn_net_input_shape(const nn_net *net, int64_t shape[NN_MAX_DIMS]);
+size_t nn_net_output_count(const nn_net *net);
+const char *nn_net_output_name(const nn_net *net, size_t i);
+
+/* Plans the network for an input of the given shape (NCHW float32). The declared spatial size may
+ * be overridden (fully convolutional detectors run at any size). Shapes that do not work out are
+ * an error, not a crash. */
+fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, nn_plan **out,
+                         fs_error *err);
+void nn_plan_free(nn_plan *plan);
+
+/* Runs the plan on input (NCHW float32 of the planned shape, not retained). */
+fs_status nn_plan_run(nn_plan *plan, const float *input, fs_error *err);
+
+/* The i-th output of the last run: data (valid until the next run or free) and shape. */
+const float *nn_plan_output(const nn_plan *plan, size_t i, int64_t shape[NN_MAX_DIMS], int *ndim);
+
+#endif

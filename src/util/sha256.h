@@ -1,0 +1,30 @@
+/*
+ * sha256.h — SHA-256 (FIPS 180-4), used to verify model files and to hash photo contents for
+ * change detection. Streaming interface plus a whole-file helper.
+ */
+#ifndef FS_UTIL_SHA256_H
+#define FS_UTIL_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facesearch.h"
+
+typedef struct fs_sha256 {
+    uint32_t state[8];
+    uint64_t length;      /* bytes hashed so far */
+    uint8_t block[64];
+    size_t used;          /* bytes waiting in block */
+} fs_sha256;
+
+void fs_sha256_init(fs_sha256 *h);
+void fs_sha256_update(fs_sha256 *h, const void *data, size_t size);
+void fs_sha256_final(fs_sha256 *h, uint8_t digest[32]);
+
+/* Lower-case hex of a digest into hex[65] (NUL-terminated). */
+void fs_sha256_hex(const uint8_t digest[32], char hex[65]);
+
+/* Hashes a whole file; hex receives 64 lower-case hex digits. */
+fs_status fs_sha256_file(const char *path, char hex[65], fs_error *err);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * test_manifest.c — the manifest parser: the built-in manifests parse, and each malformed case is
+ * refused with its exact message.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "models/manifest.h"
+
+static void test_builtin_default(void **state)
+{
+    (void)state;
+    const char *text = fs_builtin_manifest("default");
+    assert_non_null(text);
+    fs_manifest m;
+    fs_error err;
+    assert_int_equal(fs_manifest_parse(text, strlen(text), "default", &m, &err), FS_OK);
+    assert_string_equal(m.name, "default");
+    assert_string_equal(m.package, "faceplugin-face-recognition-js@0.0.1");
+    assert_string_equal(m.detector.kind, "ultraface");
+    assert_string_equal(m.detector.file, "fr_detect.onnx");
+    assert_string_equal(m.landmarks.file, "fr_landmark.onnx");
+    assert_string_equal(m.recognizer.file, "fr_feature.onnx");
+    assert_int_equal(m.file_count, 3);
+    assert_string_equal(m.files[2].sha256,
+                        "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581");
+    fs_manifest_free(&m);
+}
+
+static void test_builtin_insightface(void **state)
+{
+    (void)state;
+    const char *names[] = {"buffalo_l", "buffalo_s", "antelopev2"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *text = fs_builtin_manifest(names[i]);
+        assert_non_null(text);
+        fs_manifest m;
+        assert_int_equal(fs_manifest_parse(text, strlen(text), names[i], &m, NULL), FS_OK);
+        assert_string_equal(m.detector.kind, "scrfd");
+        assert_null(m.package);
+        fs_manifest_free(&m);
+    }
+    assert_null(fs_builtin_manifest("nonesuch"));
+}
+
+static void expect_error(const char *text, const char *message)
+{
+    fs_manifest m;
+    fs_error err;
+    assert_int_equal(fs_manifest_parse(text, strlen(text), "m", &m, &err), FS_ERR_FORMAT);
+    assert_string_equal(err.message, message);
+    assert_null(m.name); /* nothing left allocated */
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    expect_error("name x\nbogus 1\n", "m:2: unknown key 'bogus'");
+    expect_error("name x y\n", "m:1: 'name' takes one value");
+    expect_error("threshold 2\n", "m:1: threshold must be in [-1, 1]");
+    expect_error("threshold abc\n", "m:1: threshold must be in [-1, 1]");
+    expect_error("file a b c\n", "m:1: 'file' takes NAME SOURCE SHA256");
+    expect_error("file ../a b -\n", "m:1: file name must not contain '/'");
+    expect_error("detector k\n", "m:1: 'detector' takes KIND FILE");
+    expect_error("detector k a\nrecognizer k b\nfile a a -\n", "m: no 'name'");
+    expect_error("name x\ndetector k a\nrecognizer k b\nfile a a -\n",
+                 "m: role file 'b' is not listed with 'file'");
+    expect_error("name x\nfile a a -\n", "m: needs a detector and a recognizer");
+    expect_error("a b c d e f g h i\n", "m:1: too many words");
+    expect_error("package_sha256 12\n", "m:1: bad sha256");
+    fs_manifest m;
+    fs_error err;
+    assert_int_equal(fs_manifest_parse("name\0x", 6, "m", &m, &err), FS_ERR_FORMAT);
+    assert_string_equal(err.message, "m: not a text file");
+}
+
+static void test_comments_and_threshold(void **state)
+{
+    (void)state;
+    const char *text = "# pack\nname x # trailing\n\n  threshold  0.42\n"
+                       "detector scrfd a\nrecognizer arcface b\nfile a a -\nfile b b -";
+    fs_manifest m;
+    assert_int_equal(fs_manifest_parse(text, strlen(text), "m", &m, NULL), FS_OK);
+    assert_string_equal(m.name, "x");
+    assert_float_equal(m.threshold, 0.42f, 1e-6);
+    assert_string_equal(m.files[0].sha256, "");
+    fs_manifest_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin_default),
+        cmocka_unit_test(test_builtin_insightface),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_comments_and_threshold),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
