@@ -13,6 +13,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 data=${FACESEARCH_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/facesearch}
 
+scratch=""
+trap '[[ -z "$scratch" ]] || rm -rf "$scratch"' EXIT
 die() { echo "fetch: $*" >&2; exit 1; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 field() { awk -v k="$1" '$1 == k { print $2; exit }' "$2"; }
@@ -42,16 +44,16 @@ fetch_one() {
     local tmp; tmp=$(mktemp -d)
     (cd "$tmp" && npm pack "$pkg" --silent >/dev/null 2>npm.log) || { cat "$tmp/npm.log" >&2; rm -rf "$tmp"; die "$pkg: npm pack failed"; }
     local got; got=$(ls "$tmp"/*.tgz)
-    if [[ "$(sha "$got")" != "$want" ]]; then
+    local got_sha; got_sha=$(sha "$got")
+    if [[ "$got_sha" != "$want" ]]; then
       rm -rf "$tmp"
-      die "$pkg: tarball sha256 is $(sha "$got"), expected $want; refusing to use it"
+      die "$pkg: tarball sha256 is $got_sha, expected $want; refusing to use it"
     fi
     mv "$got" "$tarball"; rm -rf "$tmp"
   fi
 
   # Extract into a scratch folder, verify, then move each file into place (rename is atomic).
-  local scratch; scratch=$(mktemp -d "$dest/.fetch.XXXXXX")
-  trap 'rm -rf "$scratch"' RETURN
+  scratch=$(mktemp -d "$dest/.fetch.XXXXXX")
   local fname src fwant
   while read -r fname src fwant; do
     tar -xzf "$tarball" -C "$scratch" "$src" || die "$tarball: has no $src"
@@ -59,6 +61,7 @@ fetch_one() {
     mv -f "$scratch/$src" "$dest/$fname"
   done < <(awk '$1 == "file" { print $2, $3, $4 }' "$manifest")
   cp "$manifest" "$dest/$marker"
+  rm -rf "$scratch"
   echo "fetch: $name: installed in $dest"
 }
 

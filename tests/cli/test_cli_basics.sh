@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The command-line skeleton: help and version, every command's --help, exit codes and the one-line
+# error format of SPEC.md §2 ("facesearch: ..." on stderr, exit 2).
+set -u
+. "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "$FACESEARCH" --help
+expect_out_has "usage: facesearch COMMAND"
+expect_exit 0 "$FACESEARCH" --version
+expect_out_is "facesearch 0.1.0"
+
+for cmd in search index detect compare remove stats models; do
+  expect_exit 0 "$FACESEARCH" "$cmd" --help
+  expect_out_has "usage: facesearch $cmd"
+done
+
+expect_exit 2 "$FACESEARCH"
+expect_err_has "usage: facesearch COMMAND"
+expect_exit 2 "$FACESEARCH" frobnicate
+expect_err_is "facesearch: frobnicate: unknown command (see facesearch --help)"
+expect_exit 2 "$FACESEARCH" --bogus
+expect_err_is "facesearch: --bogus: unknown option (see facesearch --help)"
+expect_exit 2 "$FACESEARCH" --threads 0 models
+expect_err_is "facesearch: --threads: '0' is not a thread count (1 to 1024)"
+expect_exit 2 "$FACESEARCH" models --models
+expect_err_is "facesearch: --models needs a pack name or folder"
+expect_exit 2 "$FACESEARCH" models extra
+expect_err_is "facesearch: models: takes no arguments"
+
+finish
