@@ -78,6 +78,8 @@ float fs_pack_threshold(const fs_pack *pack);
 size_t fs_pack_file_count(const fs_pack *pack);
 const char *fs_pack_file_name(const fs_pack *pack, size_t i);
 const char *fs_pack_file_path(const fs_pack *pack, size_t i);
+/* The i-th file's sha256 (lower-case hex) as verified when the pack was opened. */
+const char *fs_pack_file_sha256(const fs_pack *pack, size_t i);
 /* Path of the file playing a role: "detector", "landmarks" or "recognizer"; NULL if none. */
 const char *fs_pack_role_path(const fs_pack *pack, const char *role);
 
@@ -85,6 +87,164 @@ const char *fs_pack_role_path(const fs_pack *pack, const char *role);
  * ~/.insightface/models. Calls visit(name, dir, ctx) for each. */
 fs_status fs_pack_list(void (*visit)(const char *name, const char *dir, void *ctx), void *ctx,
                        fs_error *err);
+
+/* ---- Faces ------------------------------------------------------------------------------- */
+
+#define FS_EMBEDDING_DIM 512   /* every supported recognizer yields 512 floats */
+
+/* One face in an image. Coordinates are pixels of the upright (EXIF-rotated) full-size image. */
+typedef struct fs_face {
+    float box[4];              /* x1, y1, x2, y2 */
+    float landmarks[10];       /* left eye, right eye, nose tip, left and right mouth corner: x, y */
+    float score;               /* detector confidence in [0, 1] */
+    float embedding[FS_EMBEDDING_DIM]; /* L2-normalised; valid when computed */
+} fs_face;
+
+/* The faces found in one image, best detector score first. */
+typedef struct fs_faces {
+    int width, height;         /* upright image size in pixels */
+    size_t count;
+    fs_face *faces;            /* count entries, owned; release with fs_faces_free */
+} fs_faces;
+
+void fs_faces_free(fs_faces *faces);
+
+/* Cosine similarity of two embedded faces (a dot product: embeddings are unit vectors). */
+float fs_similarity(const fs_face *a, const fs_face *b);
+
+/* Index of the largest face (by box area), or -1 if there are none. */
+long fs_faces_largest(const fs_faces *faces);
+
+/* ---- Engine ------------------------------------------------------------------------------ */
+
+typedef struct fs_engine_options {
+    int threads;               /* threads used inside one inference; 0 = all cores */
+    float det_threshold;       /* detector score threshold; 0 = the pack's default */
+    int min_face;              /* drop faces whose width or height is below this (pixels); 0 = 20 */
+    uint64_t max_pixels;       /* refuse larger images; 0 = 100 megapixels */
+} fs_engine_options;
+
+typedef struct fs_engine fs_engine;
+typedef struct fs_worker fs_worker;
+
+/* Opens a verified model pack and loads its networks. The engine is read-only afterwards and may
+ * be shared by many workers. opt may be NULL for defaults. */
+fs_status fs_engine_open(const char *pack, const fs_engine_options *opt, fs_engine **out,
+                         fs_error *err);
+void fs_engine_close(fs_engine *engine);
+const fs_pack *fs_engine_pack(const fs_engine *engine);
+
+/* A worker runs the pipeline; it holds the per-thread state (planned networks, buffers). One
+ * worker is used by one thread at a time; make one per thread. */
+fs_status fs_worker_new(fs_engine *engine, fs_worker **out, fs_error *err);
+void fs_worker_free(fs_worker *worker);
+
+/* Decodes the image at path, detects faces (box, score, 5 landmarks) and, if embed is non-zero,
+ * computes each face's embedding. Faces come best score first. On failure *out is empty. */
+fs_status fs_detect_file(fs_worker *worker, const char *path, int embed, fs_faces *out,
+                         fs_error *err);
+
+/* Writes a copy of the photo at path with each face's box and landmarks drawn (format from
+ * out_path's extension: .jpg, .png, .webp). */
+fs_status fs_draw_faces(fs_engine *engine, const char *path, const fs_faces *faces,
+                        const char *out_path, fs_error *err);
+
+/* Writes the crop of one face (its box with a margin of a quarter of its size on every side,
+ * clamped to the photo) from the photo at path. */
+fs_status fs_save_face_crop(fs_engine *engine, const char *path, const fs_face *face,
+                            const char *out_path, fs_error *err);
+
+/* ---- Searching folders on the fly (search --no-index) ------------------------------------ */
+
+typedef struct fs_match {
+    char *path;                /* the photo (owned) */
+    int face_number;           /* 1-based number of the face in its photo, in detection order */
+    fs_face face;
+    float similarity;          /* best similarity to any of the query faces */
+} fs_match;
+
+typedef struct fs_matches {
+    fs_match *items;           /* best first; ties by path, then face number */
+    size_t count;
+    size_t files, files_failed, faces;  /* photos read, photos that failed, faces seen */
+} fs_matches;
+
+typedef struct fs_scan_options {
+    int workers;               /* photos processed in parallel; 0 = all cores */
+    int include_hidden;        /* also walk hidden files and folders */
+    float threshold;           /* keep faces with similarity >= threshold */
+    size_t top;                /* keep the best top matches; 0 = all */
+    /* Called (from any worker, one call at a time) with a one-line message for each photo or
+     * folder that could not be read; the scan goes on. May be NULL. */
+    void (*on_problem)(const char *message, void *ctx);
+    void *ctx;
+} fs_scan_options;
+
+/* Walks the given folders (or files), runs the pipeline on every photo and keeps the faces
+ * similar to any of the n_query query faces. Nothing is written anywhere. Fails only if a root
+ * cannot be read or memory runs out; per-photo failures are counted and reported. */
+fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_query,
+                            const char *const *roots, size_t n_roots, const fs_scan_options *opt,
+                            fs_matches *out, fs_error *err);
+void fs_matches_free(fs_matches *matches);
+
+/* ---- The persistent index (index, search, remove, stats) --------------------------------- */
+
+typedef struct fs_index fs_index;
+
+/* The default index folder: $FACESEARCH_DB, else DATA/index (see fs_data_dir). */
+fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err);
+
+/* Opens the index in folder dir (NULL = the default). With write, the folder and index are
+ * created if absent. engine gives the model pack; an index built with another pack is refused.
+ * engine may be NULL for read-only use that needs no pack (stats, remove). */
+fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index **out,
+                        fs_error *err);
+void fs_index_close(fs_index *index);
+
+/* What an index run did, and its progress while it runs. */
+typedef struct fs_index_progress {
+    size_t total;        /* photos found by the walk */
+    size_t done;         /* photos settled so far (any outcome) */
+    size_t added, changed, unchanged, moved, removed, failed;
+    size_t faces;        /* faces found in the photos processed by this run */
+    double seconds;      /* since the run started */
+} fs_index_progress;
+
+typedef struct fs_index_options {
+    int workers;                 /* photos processed in parallel; 0 = all cores */
+    int include_hidden;
+    /* Set to non-zero (e.g. from a signal handler) to stop: the current batch is finished and
+     * committed, everything done so far is kept. May be NULL. */
+    volatile int *stop;
+    void (*on_progress)(const fs_index_progress *p, void *ctx);   /* a few times a second */
+    void (*on_problem)(const char *message, void *ctx);           /* a photo that failed, once */
+    void *ctx;
+} fs_index_options;
+
+/* Adds or refreshes the photos under the given folders (or single files): new and changed
+ * photos are processed, unchanged ones skipped (size and mtime, then content hash: a moved photo
+ * is not re-embedded), entries of photos that no longer exist under the folders are removed.
+ * A photo that cannot be read is recorded as failed with its reason and reported; it never stops
+ * the run. summary (may be NULL) receives the totals. */
+fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_roots,
+                          const fs_index_options *opt, fs_index_progress *summary,
+                          fs_error *err);
+
+/* Searches the index (never re-embeds): faces similar to any of the query faces, best first,
+ * restricted to the given folders or files when n_folders > 0. Results as fs_search_folders. */
+fs_status fs_index_search(fs_index *index, const fs_face *query, size_t n_query,
+                          const char *const *folders, size_t n_folders, float threshold,
+                          size_t top, fs_matches *out, fs_error *err);
+
+/* Drops a file or everything under a folder from the index; *removed gets the file count. */
+fs_status fs_index_remove(fs_index *index, const char *path, size_t *removed, fs_error *err);
+
+typedef struct fs_index_stats {
+    long long files, failed, faces, folders, bytes;
+    char pack[128];
+} fs_index_stats;
+fs_status fs_index_stats_get(fs_index *index, fs_index_stats *out, fs_error *err);
 
 #ifdef __cplusplus
 }

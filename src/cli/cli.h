@@ -6,6 +6,8 @@
 #ifndef FS_CLI_H
 #define FS_CLI_H
 
+#include <stdio.h>
+
 #include "facesearch.h"
 
 /* Exit statuses, like grep. */
@@ -35,6 +37,27 @@ int cli_fail_error(const fs_error *err);
 /* True when argv holds --help or -h before any "--". */
 int cli_wants_help(int argc, char **argv);
 
+/* Output and option helpers (output.c). The parse functions print the error and return -1. */
+void cli_json_string(FILE *out, const char *s);
+void cli_csv_field(FILE *out, const char *s);
+void cli_json_face(FILE *out, const fs_face *f);
+int cli_parse_float(const char *opt, const char *text, float lo, float hi, float *out);
+int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out);
+/* Opens the engine for the global --models pack; prints the error and returns EXIT_ERROR. */
+int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_engine **out);
+
+/* An absolute spelling of path, without trailing slashes, links not resolved (malloc'd). */
+char *cli_absolute(const char *path);
+/* Indexes the roots (absolute paths) with progress and summary on stderr; an exit status. */
+int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
+                    int min_size, fs_index_progress *summary);
+
+int cmd_index(const cli_globals *g, int argc, char **argv);
+int cmd_remove(const cli_globals *g, int argc, char **argv);
+int cmd_stats(const cli_globals *g, int argc, char **argv);
 int cmd_models(const cli_globals *g, int argc, char **argv);
+int cmd_detect(const cli_globals *g, int argc, char **argv);
+int cmd_compare(const cli_globals *g, int argc, char **argv);
+int cmd_search(const cli_globals *g, int argc, char **argv);
 
 #endif

@@ -24,8 +24,10 @@ const cli_command cli_commands[] = {
      "      --json             JSON Lines, one object per match\n"
      "      --csv              CSV with a header line\n"
      "\n"
+     "      --hidden           also search hidden files and folders\n"
+     "\n"
      "Exit status: 0 a match was found, 1 no match, 2 an error.\n",
-     NULL},
+     cmd_search},
     {"index", "add or refresh folders in the index",
      "usage: facesearch index DIR... [options]\n"
      "\n"
@@ -33,8 +35,11 @@ const cli_command cli_commands[] = {
      "content hash); entries of files that disappeared under the folders are removed.\n"
      "\n"
      "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
-     "      --hidden           also walk hidden folders\n",
-     NULL},
+     "      --hidden           also walk hidden folders\n"
+     "\n"
+     "Ctrl-C stops after the current batch; everything done so far is kept.\n"
+     "Exit status: 0, or 2 if some photos could not be read (they are listed on stderr).\n",
+     cmd_index},
     {"detect", "print the faces found in each image",
      "usage: facesearch detect IMAGE... [options]\n"
      "\n"
@@ -43,20 +48,24 @@ const cli_command cli_commands[] = {
      "                         images are given)\n"
      "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
      "      --det-threshold T  detector score threshold\n",
-     NULL},
+     cmd_detect},
     {"compare", "similarity between the largest faces of two images",
      "usage: facesearch compare IMAGE_A IMAGE_B [--json]\n"
      "\n"
      "Prints the cosine similarity of the largest face of each image and whether it reaches the\n"
      "pack's threshold. Exit status: 0 match, 1 no match, 2 error.\n",
-     NULL},
+     cmd_compare},
     {"remove", "drop files or folders from the index",
-     "usage: facesearch remove PATH...\n", NULL},
+     "usage: facesearch remove PATH...\n"
+     "\n"
+     "Drops the photos at PATH, or every photo under the folder PATH, from the index.\n"
+     "The photos themselves are not touched.\n",
+     cmd_remove},
     {"stats", "what the index holds",
      "usage: facesearch stats [--json]\n"
      "\n"
      "Files, faces, folders, model pack and size on disk of the index.\n",
-     NULL},
+     cmd_stats},
     {"models", "list installed model packs and verify their files",
      "usage: facesearch models\n"
      "\n"

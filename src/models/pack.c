@@ -24,6 +24,7 @@ struct fs_pack {
     char dir[PATH_MAX];
     fs_manifest manifest;
     char **paths;         /* full path of each manifest file */
+    char (*hashes)[65];   /* sha256 of each file as found on disk (verified where pinned) */
 };
 
 static int is_dir(const char *path)
@@ -125,8 +126,10 @@ static const char *repair_hint(const fs_pack *p)
 /* Every listed file must exist and, where the manifest pins it, have the right sha256. */
 static fs_status verify(fs_pack *p, fs_error *err)
 {
-    p->paths = calloc(p->manifest.file_count ? p->manifest.file_count : 1, sizeof *p->paths);
-    if (!p->paths)
+    size_t n = p->manifest.file_count ? p->manifest.file_count : 1;
+    p->paths = calloc(n, sizeof *p->paths);
+    p->hashes = calloc(n, sizeof *p->hashes);
+    if (!p->paths || !p->hashes)
         return fs_fail(err, FS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < p->manifest.file_count; i++) {
         const fs_manifest_file *f = &p->manifest.files[i];
@@ -134,7 +137,7 @@ static fs_status verify(fs_pack *p, fs_error *err)
         if (!(p->paths[i] = malloc(need)))
             return fs_fail(err, FS_ERR_NOMEM, "out of memory");
         snprintf(p->paths[i], need, "%s/%s", p->dir, f->name);
-        char hex[65];
+        char *hex = p->hashes[i];
         fs_error ferr;
         fs_status st = fs_sha256_file(p->paths[i], hex, &ferr);
         if (st == FS_ERR_NOT_FOUND)
@@ -191,6 +194,7 @@ void fs_pack_close(fs_pack *p)
         for (size_t i = 0; i < p->manifest.file_count; i++)
             free(p->paths[i]);
     free(p->paths);
+    free(p->hashes);
     fs_manifest_free(&p->manifest);
     free(p);
 }
@@ -208,6 +212,11 @@ const char *fs_pack_file_name(const fs_pack *p, size_t i)
 const char *fs_pack_file_path(const fs_pack *p, size_t i)
 {
     return i < p->manifest.file_count ? p->paths[i] : NULL;
+}
+
+const char *fs_pack_file_sha256(const fs_pack *p, size_t i)
+{
+    return i < p->manifest.file_count ? p->hashes[i] : NULL;
 }
 
 fs_pack_kind fs_pack_kind_of(const fs_pack *p)

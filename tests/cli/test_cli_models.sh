@@ -10,7 +10,7 @@ real=$(data_dir)/models/default
 
 expect_exit 0 "$FACESEARCH" models
 expect_out_has "* default"
-expect_out_has "ok, 3 files verified, threshold 0.50"
+expect_out_has "ok, 3 files verified, threshold 0.34"
 
 # A private data folder holding a copy of the pack.
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

@@ -1,0 +1,331 @@
+/*
+ * eval_accuracy.c — accuracy of the face pipeline on a labelled development set laid out like
+ * shared/data/bbt: PERSON/xxx.png face crops (several per person) and group photos NAME.jpg with
+ * group_labels.json ({"NAME": [{"box": [x1,y1,x2,y2], "person": "..."}], ...}).
+ *
+ *   eval_accuracy DATASET_DIR [--models PACK] [--threshold T]
+ *
+ * Prints RESULT lines:
+ *   verification over all crop pairs: AUC, accuracy at the threshold, TAR at FAR 1%, best threshold;
+ *   rank-1 identification of each crop among the others;
+ *   detection in the group photos: recall of labelled faces (IoU >= 0.5), false positives per image;
+ *   search: for each person, the first crop as query against the group photos: cast appearances
+ *   found at the threshold and false matches.
+ * Not a test: it needs a data set that is not in the repository.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facesearch.h"
+
+#define MAX_PEOPLE 64
+#define MAX_CROPS 1024
+#define MAX_GROUPS 64
+#define MAX_LABELS 64
+
+typedef struct crop { int person; char path[1024]; fs_face face; int ok; } crop;
+typedef struct label { float box[4]; char person[64]; } label;
+typedef struct group { char name[64]; label labels[MAX_LABELS]; int n; fs_faces faces; } group;
+
+static char people[MAX_PEOPLE][64];
+static int n_people;
+static crop crops[MAX_CROPS];
+static int n_crops;
+static group groups[MAX_GROUPS];
+static int n_groups;
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void load_crops(const char *dir)
+{
+    struct dirent **top;
+    int n = scandir(dir, &top, NULL, by_name);
+    for (int i = 0; i < n; i++) {
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%.700s/%.255s", dir, top[i]->d_name);
+        struct dirent **files;
+        int m = top[i]->d_name[0] == '.' ? -1 : scandir(sub, &files, NULL, by_name);
+        if (m > 0 && n_people < MAX_PEOPLE) {
+            int person = n_people;
+            snprintf(people[n_people++], 64, "%.63s", top[i]->d_name);
+            for (int j = 0; j < m; j++) {
+                if (files[j]->d_name[0] != '.' && n_crops < MAX_CROPS) {
+                    crops[n_crops].person = person;
+                    snprintf(crops[n_crops++].path, 1024, "%.800s/%.200s", sub, files[j]->d_name);
+                }
+                free(files[j]);
+            }
+            free(files);
+        } else if (m >= 0) {
+            for (int j = 0; j < m; j++)
+                free(files[j]);
+            free(files);
+        }
+        free(top[i]);
+    }
+    free(top);
+}
+
+/* A small reader for group_labels.json: "NAME": [ {"box": [..4..], "person": "P"}, ... ]. */
+static void load_labels(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    static char text[1 << 20];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = 0;
+    char *p = text;
+    group *g = NULL;
+    while ((p = strchr(p, '"')) != NULL) {
+        char key[64];
+        char *end = strchr(p + 1, '"');
+        if (!end)
+            break;
+        snprintf(key, sizeof key, "%.*s", (int)(end - p - 1), p + 1);
+        p = end + 1;
+        if (strcmp(key, "box") == 0 && g && g->n < MAX_LABELS) {
+            p = strchr(p, '[') + 1;
+            for (int k = 0; k < 4; k++)
+                g->labels[g->n].box[k] = strtof(p, &p), p += strspn(p, " ,\n\r\t");
+        } else if (strcmp(key, "person") == 0 && g) {
+            p = strchr(p, '"') + 1;
+            end = strchr(p, '"');
+            snprintf(g->labels[g->n++].person, 64, "%.*s", (int)(end - p), p);
+            p = end + 1;
+        } else if (n_groups < MAX_GROUPS) {
+            g = &groups[n_groups++];
+            snprintf(g->name, sizeof g->name, "%s", key);
+        }
+    }
+}
+
+static float iou(const float a[4], const float b[4])
+{
+    float w = fminf(a[2], b[2]) - fmaxf(a[0], b[0]), h = fminf(a[3], b[3]) - fmaxf(a[1], b[1]);
+    if (w <= 0 || h <= 0)
+        return 0;
+    float i = w * h;
+    return i / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - i);
+}
+
+static int cmp_float_desc(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+static void verification(float threshold)
+{
+    static float genuine[MAX_CROPS * 8], impostor[MAX_CROPS * MAX_CROPS / 2];
+    size_t ng = 0, ni = 0;
+    for (int i = 0; i < n_crops; i++)
+        for (int j = i + 1; j < n_crops; j++) {
+            if (!crops[i].ok || !crops[j].ok)
+                continue;
+            float s = fs_similarity(&crops[i].face, &crops[j].face);
+            if (crops[i].person == crops[j].person)
+                genuine[ng++] = s;
+            else if (ni < sizeof impostor / sizeof *impostor)
+                impostor[ni++] = s;
+        }
+    /* AUC = P(genuine > impostor), ties count half */
+    double auc = 0;
+    for (size_t a = 0; a < ng; a++)
+        for (size_t b = 0; b < ni; b++)
+            auc += genuine[a] > impostor[b] ? 1 : genuine[a] == impostor[b] ? 0.5 : 0;
+    auc /= (double)ng * ni;
+    size_t correct = 0;
+    for (size_t a = 0; a < ng; a++)
+        correct += genuine[a] >= threshold;
+    for (size_t b = 0; b < ni; b++)
+        correct += impostor[b] < threshold;
+    qsort(impostor, ni, sizeof *impostor, cmp_float_desc);
+    float far_threshold = impostor[(size_t)(ni * 0.01)];
+    size_t tar = 0;
+    for (size_t a = 0; a < ng; a++)
+        tar += genuine[a] > far_threshold;
+    /* the threshold with the best accuracy on this set (for information, not for tuning) */
+    float best_t = 0, best_acc = 0;
+    for (float t = -0.2f; t <= 0.9f; t += 0.01f) {
+        size_t c = 0;
+        for (size_t a = 0; a < ng; a++)
+            c += genuine[a] >= t;
+        for (size_t b = 0; b < ni; b++)
+            c += impostor[b] < t;
+        if ((float)c / (ng + ni) > best_acc)
+            best_acc = (float)c / (ng + ni), best_t = t;
+    }
+    float gmin = 1, imax = -1;
+    for (size_t a = 0; a < ng; a++)
+        gmin = fminf(gmin, genuine[a]);
+    imax = impostor[0];
+    printf("RESULT verify pairs_genuine=%zu pairs_impostor=%zu auc=%.4f acc_at_threshold=%.4f "
+           "threshold=%.2f tar_at_far1=%.4f best_threshold=%.2f best_acc=%.4f min_genuine=%.3f "
+           "max_impostor=%.3f\n",
+           ng, ni, auc, (double)correct / (ng + ni), threshold, (double)tar / ng, best_t, best_acc,
+           gmin, imax);
+}
+
+static void identification(void)
+{
+    int right = 0, total = 0;
+    for (int i = 0; i < n_crops; i++) {
+        if (!crops[i].ok)
+            continue;
+        int best = -1;
+        float best_s = -2;
+        for (int j = 0; j < n_crops; j++) {
+            if (j == i || !crops[j].ok)
+                continue;
+            float s = fs_similarity(&crops[i].face, &crops[j].face);
+            if (s > best_s)
+                best_s = s, best = j;
+        }
+        total++;
+        right += best >= 0 && crops[best].person == crops[i].person;
+    }
+    printf("RESULT identify crops=%d rank1=%.4f\n", total, (double)right / total);
+}
+
+/* Index of the labelled box a detection covers (IoU >= 0.5), or -1. */
+static int label_of(const group *g, const fs_face *f)
+{
+    int best = -1;
+    float best_iou = 0.5f;
+    for (int k = 0; k < g->n; k++) {
+        float v = iou(g->labels[k].box, f->box);
+        if (v >= best_iou)
+            best_iou = v, best = k;
+    }
+    return best;
+}
+
+static void detection(void)
+{
+    int found = 0, total = 0, false_pos = 0;
+    for (int i = 0; i < n_groups; i++) {
+        group *g = &groups[i];
+        int hit[MAX_LABELS] = {0};
+        for (size_t k = 0; k < g->faces.count; k++) {
+            int l = label_of(g, &g->faces.faces[k]);
+            if (l < 0)
+                false_pos++;
+            else
+                hit[l] = 1;
+        }
+        for (int k = 0; k < g->n; k++) {
+            total++;
+            found += hit[k];
+            if (!hit[k])
+                printf("# missed %s face %d (%s)\n", g->name, k, g->labels[k].person);
+        }
+    }
+    printf("RESULT detect labelled=%d recall=%.4f false_positives_per_image=%.2f\n", total,
+           (double)found / total, (double)false_pos / n_groups);
+}
+
+static void search(float threshold)
+{
+    int appearances = 0, found = 0, false_matches = 0;
+    for (int p = 0; p < n_people; p++) {
+        int q = 0;
+        while (q < n_crops && crops[q].person != p)
+            q++;
+        if (q == n_crops || !crops[q].ok)
+            continue;
+        for (int i = 0; i < n_groups; i++) {
+            group *g = &groups[i];
+            for (int k = 0; k < g->n; k++)
+                appearances += strcmp(g->labels[k].person, people[p]) == 0;
+            for (size_t f = 0; f < g->faces.count; f++) {
+                float s = fs_similarity(&crops[q].face, &g->faces.faces[f]);
+                if (s < threshold)
+                    continue;
+                int l = label_of(g, &g->faces.faces[f]);
+                if (l >= 0 && strcmp(g->labels[l].person, people[p]) == 0)
+                    found++;
+                else {
+                    false_matches++;
+                    printf("# false match: %s in %s face %zu (%.3f)\n", people[p], g->name, f, s);
+                }
+            }
+        }
+    }
+    printf("RESULT search appearances=%d found=%d false_matches=%d threshold=%.2f\n", appearances,
+           found, false_matches, threshold);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: eval_accuracy DATASET_DIR [--models PACK] [--threshold T]\n");
+        return 2;
+    }
+    const char *dir = argv[1], *pack = "default";
+    float threshold = NAN;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--models") == 0)
+            pack = argv[i + 1];
+        else if (strcmp(argv[i], "--threshold") == 0)
+            threshold = strtof(argv[i + 1], NULL);
+    }
+    fs_engine *engine;
+    fs_worker *worker;
+    fs_error err;
+    if (fs_engine_open(pack, NULL, &engine, &err) || fs_worker_new(engine, &worker, &err)) {
+        fprintf(stderr, "eval: %s\n", err.message);
+        return 2;
+    }
+    if (isnan(threshold))
+        threshold = fs_pack_threshold(fs_engine_pack(engine));
+
+    load_crops(dir);
+    int missed = 0;
+    for (int i = 0; i < n_crops; i++) {
+        fs_faces faces;
+        if (fs_detect_file(worker, crops[i].path, 1, &faces, &err) != FS_OK) {
+            printf("# %s\n", err.message);
+            continue;
+        }
+        long k = fs_faces_largest(&faces);
+        if (k >= 0) {
+            crops[i].face = faces.faces[k];
+            crops[i].ok = 1;
+        } else {
+            missed++;
+            printf("# no face in %s\n", crops[i].path);
+        }
+        fs_faces_free(&faces);
+    }
+    printf("RESULT crops people=%d crops=%d no_face=%d\n", n_people, n_crops, missed);
+
+    char labels[1100];
+    snprintf(labels, sizeof labels, "%.900s/group_labels.json", dir);
+    load_labels(labels);
+    for (int i = 0; i < n_groups; i++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%.900s/%.63s.jpg", dir, groups[i].name);
+        if (fs_detect_file(worker, path, 1, &groups[i].faces, &err) != FS_OK)
+            printf("# %s\n", err.message);
+    }
+    verification(threshold);
+    identification();
+    detection();
+    search(threshold);
+    for (int i = 0; i < n_groups; i++)
+        fs_faces_free(&groups[i].faces);
+    fs_worker_free(worker);
+    fs_engine_close(engine);
+    return 0;
+}

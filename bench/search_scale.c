@@ -1,0 +1,214 @@
+/*
+ * search_scale.c — scale benchmark of the vector index (src/store/vindex.c) on synthetic but
+ * face-like embeddings: unit vectors around identity centroids (intra-identity cosine ~0.7,
+ * ~10 faces per identity), queries being new faces of known identities.
+ *
+ * Usage: search_scale N QUERIES [THREADS]
+ * Prints, for the HNSW graph path, the exact int8 scan and the peer (a plain fp32 exhaustive scan):
+ *   RESULT search n=N mode=M build_s=.. ram_bytes_per_face=.. p50_ms=.. p99_ms=.. recall10=.. vs_peer_p50=..
+ * recall10 is against the exact fp32 top 10. Run by bench/search_scale.sh.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/vindex.h"
+
+#define DIM 512
+#define FACES_PER_ID 10
+#define NOISE 0.029f /* cosine between two faces of one identity ~ 1 / (1 + NOISE^2 * DIM) = 0.7 */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t next_u64(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static float gauss(uint64_t *s)
+{
+    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+static void normalise(float *v)
+{
+    double n = 0;
+    for (int i = 0; i < DIM; i++)
+        n += (double)v[i] * v[i];
+    float r = (float)(1.0 / sqrt(n));
+    for (int i = 0; i < DIM; i++)
+        v[i] *= r;
+}
+
+static void face_of(const float *centroid, uint64_t *seed, float *out)
+{
+    for (int d = 0; d < DIM; d++)
+        out[d] = centroid[d] + NOISE * gauss(seed);
+    normalise(out);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct top {
+    int64_t id;
+    float s;
+} top;
+
+/* The peer: plain fp32 exhaustive scan keeping the top 10 (ties by id). */
+static void fp32_scan(const float *vecs, size_t n, const float *q, top out[10])
+{
+    for (int i = 0; i < 10; i++)
+        out[i] = (top){-1, -INFINITY};
+    for (size_t i = 0; i < n; i++) {
+        float s = fs_vec_dot(q, vecs + i * DIM, DIM);
+        if (s <= out[9].s)
+            continue;
+        int j = 9;
+        while (j > 0 && out[j - 1].s < s) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = (top){(int64_t)i + 1, s};
+    }
+}
+
+/* Copies the live vectors into one plain array (what a naive index would hold). */
+typedef struct copy_ctx {
+    float *dst;
+    size_t at;
+} copy_ctx;
+
+static int copy_visit(int64_t id, int64_t file, const float *vec, void *ctx)
+{
+    (void)id;
+    (void)file;
+    copy_ctx *cp = ctx;
+    memcpy(cp->dst + cp->at * DIM, vec, DIM * sizeof(float));
+    cp->at++;
+    return 0;
+}
+
+static void report(size_t n, const char *mode, double build, double ram, double *lat, size_t nq,
+                   double recall, double peer_p50)
+{
+    qsort(lat, nq, sizeof *lat, cmp_double);
+    double p50 = lat[nq / 2], p99 = lat[(size_t)((double)nq * 0.99) < nq ? (size_t)((double)nq * 0.99) : nq - 1];
+    printf("RESULT search n=%zu mode=%s build_s=%.2f ram_bytes_per_face=%.0f p50_ms=%.3f p99_ms=%.3f"
+           " recall10=%.4f vs_peer_p50=%.2fx\n",
+           n, mode, build, ram, p50 * 1e3, p99 * 1e3, recall, peer_p50 > 0 ? peer_p50 / p50 : 1.0);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s N QUERIES [THREADS]\n", argv[0]);
+        return 2;
+    }
+    size_t n = strtoull(argv[1], NULL, 10), nq = strtoull(argv[2], NULL, 10);
+    int threads = argc > 3 ? atoi(argv[3]) : 2;
+    size_t ids = n / FACES_PER_ID ? n / FACES_PER_ID : 1;
+    uint64_t seed = 0x5eed;
+    float *centroids = malloc(ids * DIM * sizeof(float));
+    float *face = malloc(DIM * sizeof(float));
+    float *queries = malloc(nq * DIM * sizeof(float));
+    fs_vindex *v = fs_vindex_new(DIM);
+    if (!centroids || !face || !queries || !v || fs_vindex_reserve(v, n, NULL) != FS_OK) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < ids * DIM; i++)
+        centroids[i] = gauss(&seed);
+    for (size_t i = 0; i < ids; i++)
+        normalise(centroids + i * DIM);
+    double t0 = now_s();
+    for (size_t i = 0; i < n; i++) {
+        face_of(centroids + (next_u64(&seed) % ids) * DIM, &seed, face);
+        if (fs_vindex_add(v, (int64_t)i + 1, (int64_t)i / 4 + 1, face, NULL) != FS_OK)
+            return 1;
+    }
+    double add_s = now_s() - t0;
+    for (size_t i = 0; i < nq; i++)
+        face_of(centroids + (next_u64(&seed) % ids) * DIM, &seed, queries + i * DIM);
+    fprintf(stderr, "generated and added %zu faces in %.1f s\n", n, add_s);
+
+    float *plain = malloc(n * DIM * sizeof(float));
+    if (!plain)
+        return 1;
+    copy_ctx cp = {plain, 0};
+    fs_vindex_each(v, copy_visit, &cp);
+
+    double *lat = malloc(nq * sizeof *lat), peer_p50;
+    top(*exact)[10] = malloc(nq * sizeof *exact);
+    if (!lat || !exact)
+        return 1;
+    for (size_t i = 0; i < nq; i++) {
+        double a = now_s();
+        fp32_scan(plain, n, queries + i * DIM, exact[i]);
+        lat[i] = now_s() - a;
+    }
+    report(n, "fp32_scan_peer", 0.0, (double)DIM * 4, lat, nq, 1.0, 0.0);
+    peer_p50 = lat[nq / 2];
+
+    /* Exact int8 scan (the default below FS_VINDEX_GRAPH_MIN faces). */
+    size_t hit10 = 0;
+    for (size_t i = 0; i < nq; i++) {
+        fs_store_hit *h;
+        size_t nh;
+        double a = now_s();
+        fs_vindex_search(v, queries + i * DIM, 10, -1.0f, NULL, 1, 1, &h, &nh, NULL);
+        lat[i] = now_s() - a;
+        for (size_t j = 0; j < nh && j < 10; j++)
+            hit10 += h[j].face_id == exact[i][j].id;
+        free(h);
+    }
+    report(n, "int8_scan_exact", 0.0, (double)fs_vindex_memory(v) / (double)n, lat, nq,
+           (double)hit10 / (double)(10 * nq), peer_p50);
+
+    /* HNSW graph over the int8 codes, fp32 re-rank. */
+    fs_vindex_set_graph_min(v, 1);
+    t0 = now_s();
+    if (fs_vindex_build_graph(v, threads, NULL) != FS_OK) {
+        fprintf(stderr, "graph build failed\n");
+        return 1;
+    }
+    double build = now_s() - t0;
+    hit10 = 0;
+    for (size_t i = 0; i < nq; i++) {
+        fs_store_hit *h;
+        size_t nh;
+        double a = now_s();
+        fs_vindex_search(v, queries + i * DIM, 10, -1.0f, NULL, 0, 1, &h, &nh, NULL);
+        lat[i] = now_s() - a;
+        for (size_t j = 0; j < nh; j++)
+            for (size_t k = 0; k < 10; k++)
+                hit10 += h[j].face_id == exact[i][k].id;
+        free(h);
+    }
+    report(n, "hnsw", build, (double)fs_vindex_memory(v) / (double)n, lat, nq,
+           (double)hit10 / (double)(10 * nq), peer_p50);
+    free(exact);
+    free(lat);
+    free(plain);
+    free(queries);
+    free(face);
+    free(centroids);
+    fs_vindex_free(v);
+    return 0;
+}

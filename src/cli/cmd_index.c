@@ -1,0 +1,225 @@
+/*
+ * cmd_index.c — `facesearch index DIR...`, `remove PATH...` and `stats`: the persistent index.
+ * index shows a progress bar on a terminal (plain lines otherwise), stops cleanly on Ctrl-C
+ * (finishing the current batch), and ends with a summary. Exit 0, or 2 if any photo failed.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define MAX_ROOTS 256
+
+static volatile int interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct progress_view {
+    int tty, quiet;
+    size_t lines;
+} progress_view;
+
+static void show_progress(const fs_index_progress *p, void *ctx)
+{
+    progress_view *v = ctx;
+    if (v->quiet)
+        return;
+    double rate = p->seconds > 0 ? (p->done - p->unchanged) / p->seconds : 0;
+    size_t left = p->total > p->done ? p->total - p->done : 0;
+    if (v->tty) {
+        int width = 30, filled = p->total ? (int)(width * p->done / p->total) : width;
+        fprintf(stderr, "\r[%.*s%*s] %zu/%zu photos, %zu faces, %.1f photos/s", filled,
+                "##############################", width - filled, "", p->done, p->total, p->faces,
+                rate);
+        if (rate > 0 && left)
+            fprintf(stderr, ", ETA %.0fs ", left / rate);
+        else
+            fputs("          ", stderr);
+    } else if (p->seconds >= (double)v->lines * 5) { /* a plain line every 5 seconds */
+        v->lines++;
+        fprintf(stderr, "indexed %zu/%zu photos, %zu faces, %.1f photos/s\n", p->done, p->total,
+                p->faces, rate);
+    }
+}
+
+static void show_problem(const char *message, void *ctx)
+{
+    progress_view *v = ctx;
+    if (v->tty && !v->quiet)
+        fputs("\r\033[K", stderr);
+    cli_fail("%s", message);
+}
+
+/* An absolute path without trailing slashes (links not resolved); caller frees. */
+char *cli_absolute(const char *path)
+{
+    char cwd[PATH_MAX];
+    int rel = path[0] != '/';
+    if (rel && !getcwd(cwd, sizeof cwd))
+        rel = 0;
+    while (rel && path[0] == '.' && path[1] == '/')
+        path += 2;
+    if (rel && strcmp(path, ".") == 0)
+        path = "";
+    size_t n = (rel ? strlen(cwd) + 1 : 0) + strlen(path) + 1;
+    char *abs = malloc(n);
+    if (!abs)
+        return NULL;
+    snprintf(abs, n, "%s%s%s", rel ? cwd : "", rel && *path ? "/" : "", path);
+    size_t len = strlen(abs);
+    while (len > 1 && abs[len - 1] == '/')
+        abs[--len] = '\0';
+    return abs;
+}
+
+int cmd_index(const cli_globals *g, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"hidden", no_argument, NULL, 'H'},
+        {"min-size", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0},
+    };
+    int hidden = 0, c;
+    long min_size = 20;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (c == 'H')
+            hidden = 1;
+        else if (c == 'm') {
+            if (cli_parse_int("--min-size", optarg, 1, 100000, &min_size))
+                return EXIT_ERROR;
+        } else if (c == ':')
+            return cli_fail("index: %s needs a value", argv[optind - 1]);
+        else
+            return cli_fail("index: %s: unknown option", argv[optind - 1]);
+    }
+    if (optind >= argc)
+        return cli_fail("index: no folder given (see facesearch index --help)");
+    if (argc - optind > MAX_ROOTS)
+        return cli_fail("index: at most %d folders at once", MAX_ROOTS);
+    char *roots[MAX_ROOTS];
+    size_t n = 0;
+    for (int i = optind; i < argc; i++)
+        if (!(roots[n++] = cli_absolute(argv[i]))) {
+            for (size_t k = 0; k + 1 < n; k++)
+                free(roots[k]);
+            return cli_fail("out of memory");
+        }
+    fs_index_progress summary;
+    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, (int)min_size, &summary);
+    for (size_t k = 0; k < n; k++)
+        free(roots[k]);
+    return status;
+}
+
+int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
+                    int min_size, fs_index_progress *summary)
+{
+    fs_engine *engine;
+    fs_index *ix;
+    fs_error err;
+    /* photos run in parallel, one thread each: inference itself single-threaded */
+    cli_globals one = *g;
+    one.threads = 1;
+    if (cli_open_engine(&one, min_size, 0, &engine))
+        return EXIT_ERROR;
+    if (fs_index_open(g->db, engine, 1, &ix, &err) != FS_OK) {
+        fs_engine_close(engine);
+        return cli_fail_error(&err);
+    }
+    progress_view view = {.tty = isatty(2), .quiet = g->quiet};
+    interrupted = 0;
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    fs_index_options io = {.workers = g->threads, .include_hidden = hidden, .stop = &interrupted,
+                           .on_progress = show_progress, .on_problem = show_problem, .ctx = &view};
+    fs_status st = fs_index_update(ix, roots, n, &io, summary, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (view.tty && !g->quiet)
+        fputc('\n', stderr);
+    int status = 0;
+    if (st != FS_OK)
+        status = cli_fail_error(&err);
+    else if (!g->quiet)
+        fprintf(stderr,
+                "%s%zu photos: %zu new, %zu changed, %zu unchanged, %zu moved, %zu removed, "
+                "%zu failed; %zu faces in %.1fs\n",
+                interrupted ? "interrupted, progress kept. " : "", summary->total, summary->added,
+                summary->changed, summary->unchanged, summary->moved, summary->removed,
+                summary->failed, summary->faces, summary->seconds);
+    if (status == 0 && (summary->failed || interrupted))
+        status = EXIT_ERROR;
+    fs_index_close(ix);
+    fs_engine_close(engine);
+    return status;
+}
+
+int cmd_remove(const cli_globals *g, int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_fail("remove: no path given (see facesearch remove --help)");
+    fs_engine *engine;
+    fs_index *ix;
+    fs_error err;
+    if (cli_open_engine(g, 0, 0, &engine))
+        return EXIT_ERROR;
+    if (fs_index_open(g->db, engine, 1, &ix, &err) != FS_OK) {
+        fs_engine_close(engine);
+        return cli_fail_error(&err);
+    }
+    int status = 0;
+    for (int i = 1; i < argc && status == 0; i++) {
+        char *abs = cli_absolute(argv[i]);
+        size_t removed = 0;
+        if (!abs)
+            status = cli_fail("out of memory");
+        else if (fs_index_remove(ix, abs, &removed, &err) != FS_OK)
+            status = cli_fail_error(&err);
+        else if (!g->quiet)
+            printf("%s: %zu photo%s removed from the index\n", abs, removed, removed == 1 ? "" : "s");
+        free(abs);
+    }
+    fs_index_close(ix);
+    fs_engine_close(engine);
+    return status;
+}
+
+int cmd_stats(const cli_globals *g, int argc, char **argv)
+{
+    int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    if (argc > 1 + json)
+        return cli_fail("stats: %s: unexpected argument", argv[1 + json]);
+    fs_index *ix;
+    fs_error err;
+    if (fs_index_open(g->db, NULL, 0, &ix, &err) != FS_OK)
+        return cli_fail_error(&err);
+    fs_index_stats s;
+    fs_status st = fs_index_stats_get(ix, &s, &err);
+    fs_index_close(ix);
+    if (st != FS_OK)
+        return cli_fail_error(&err);
+    if (json) {
+        printf("{\"files\":%lld,\"failed\":%lld,\"faces\":%lld,\"folders\":%lld,\"bytes\":%lld,"
+               "\"pack\":", s.files, s.failed, s.faces, s.folders, s.bytes);
+        cli_json_string(stdout, s.pack);
+        puts("}");
+    } else {
+        printf("files    %lld (%lld failed)\nfaces    %lld\nfolders  %lld\npack     %s\n"
+               "size     %.1f MiB\n", s.files, s.failed, s.faces, s.folders, s.pack,
+               s.bytes / 1048576.0);
+    }
+    return 0;
+}

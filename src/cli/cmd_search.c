@@ -1,0 +1,276 @@
+/*
+ * cmd_search.c — `facesearch search -q QUERY [-t DIR...]`: find the query person (SPEC.md §2).
+ * Output: a table, JSON Lines or CSV, best match first; -o writes a crop of every match.
+ * Exit 0 at least one match, 1 none, 2 an error (a photo that could not be read included).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define MAX_TARGETS 256
+
+typedef struct search_args {
+    const char *query;
+    const char *targets[MAX_TARGETS];
+    size_t n_targets;
+    int no_index, json, csv, hidden;
+    long top, min_size;
+    float threshold;
+    int has_threshold;
+    long face;              /* 0 = largest, -1 = all, N = the N-th face */
+    const char *output;
+} search_args;
+
+static int parse_face(const char *text, long *face)
+{
+    if (strcmp(text, "largest") == 0)
+        *face = 0;
+    else if (strcmp(text, "all") == 0)
+        *face = -1;
+    else if (cli_parse_int("--face", text, 1, 100000, face))
+        return -1;
+    return 0;
+}
+
+static int parse(int argc, char **argv, search_args *a)
+{
+    static const struct option opts[] = {
+        {"query", required_argument, NULL, 'q'},   {"target", required_argument, NULL, 't'},
+        {"no-index", no_argument, NULL, 'n'},      {"top", required_argument, NULL, 'k'},
+        {"threshold", required_argument, NULL, 'T'}, {"min-size", required_argument, NULL, 'm'},
+        {"face", required_argument, NULL, 'f'},    {"output", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},          {"csv", no_argument, NULL, 'c'},
+        {"hidden", no_argument, NULL, 'H'},        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":q:t:o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'q': a->query = optarg; break;
+        case 't':
+            if (a->n_targets == MAX_TARGETS)
+                return cli_fail("search: at most %d folders", MAX_TARGETS), -1;
+            a->targets[a->n_targets++] = optarg;
+            break;
+        case 'n': a->no_index = 1; break;
+        case 'k':
+            if (cli_parse_int("--top", optarg, 0, LONG_MAX, &a->top))
+                return -1;
+            break;
+        case 'T':
+            if (cli_parse_float("--threshold", optarg, -1.0f, 1.0f, &a->threshold))
+                return -1;
+            a->has_threshold = 1;
+            break;
+        case 'm':
+            if (cli_parse_int("--min-size", optarg, 1, 100000, &a->min_size))
+                return -1;
+            break;
+        case 'f':
+            if (parse_face(optarg, &a->face))
+                return -1;
+            break;
+        case 'o': a->output = optarg; break;
+        case 'j': a->json = 1; break;
+        case 'c': a->csv = 1; break;
+        case 'H': a->hidden = 1; break;
+        case ':': return cli_fail("search: %s needs a value", argv[optind - 1]), -1;
+        default: return cli_fail("search: %s: unknown option", argv[optind - 1]), -1;
+        }
+    }
+    if (optind < argc)
+        return cli_fail("search: %s: unexpected argument (folders go after -t)", argv[optind]), -1;
+    if (!a->query)
+        return cli_fail("search: no query photo (-q QUERY)"), -1;
+    if (a->json && a->csv)
+        return cli_fail("search: choose one of --json and --csv"), -1;
+    return 0;
+}
+
+/* The query faces chosen by --face, embedded. On success *faces holds them (caller frees). */
+static int query_faces(fs_engine *engine, const search_args *a, fs_faces *faces)
+{
+    fs_worker *w;
+    fs_error err;
+    if (fs_worker_new(engine, &w, &err) != FS_OK)
+        return cli_fail_error(&err);
+    fs_status st = fs_detect_file(w, a->query, 1, faces, &err);
+    fs_worker_free(w);
+    if (st != FS_OK)
+        return cli_fail_error(&err);
+    if (faces->count == 0) {
+        fs_faces_free(faces);
+        return cli_fail("%s: no face found in the query photo", a->query);
+    }
+    if (a->face == -1)
+        return 0;
+    size_t keep = a->face == 0 ? (size_t)fs_faces_largest(faces) : (size_t)a->face - 1;
+    if (keep >= faces->count) {
+        size_t n = faces->count;
+        fs_faces_free(faces);
+        return cli_fail("%s: --face %ld, but the query photo has %zu face%s", a->query, a->face, n,
+                        n == 1 ? "" : "s");
+    }
+    faces->faces[0] = faces->faces[keep];
+    faces->count = 1;
+    return 0;
+}
+
+static void print_match(const fs_match *m, const search_args *a)
+{
+    const float *b = m->face.box;
+    if (a->json) {
+        fputs("{\"path\":", stdout);
+        cli_json_string(stdout, m->path);
+        printf(",\"similarity\":%.4f,", m->similarity);
+        cli_json_face(stdout, &m->face);
+        printf(",\"face\":%d}\n", m->face_number);
+    } else if (a->csv) {
+        cli_csv_field(stdout, m->path);
+        printf(",%.4f,%d,%.1f,%.1f,%.1f,%.1f,%.4f\n", m->similarity, m->face_number, b[0], b[1], b[2],
+               b[3], m->face.score);
+    } else {
+        printf("%.4f  face %-2d [%.0f,%.0f,%.0f,%.0f]  %s\n", m->similarity, m->face_number, b[0],
+               b[1], b[2], b[3], m->path);
+    }
+}
+
+/* Crop file name: similarity, source name and face number, e.g. 0.7312_party_face2.jpg. */
+static int write_crop(fs_engine *engine, const char *dir, const fs_match *m)
+{
+    const char *base = strrchr(m->path, '/');
+    base = base ? base + 1 : m->path;
+    const char *dot = strrchr(base, '.');
+    int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    char out[PATH_MAX];
+    if (snprintf(out, sizeof out, "%s/%.4f_%.*s_face%d.jpg", dir, m->similarity, stem, base,
+                 m->face_number) >= (int)sizeof out)
+        return cli_fail("%s: crop path too long", dir);
+    fs_error err;
+    if (fs_save_face_crop(engine, m->path, &m->face, out, &err) != FS_OK)
+        return cli_fail_error(&err);
+    return 0;
+}
+
+static void print_problem(const char *message, void *ctx)
+{
+    (void)ctx;
+    cli_fail("%s", message);
+}
+
+/* Prints the matches, writes crops, and turns the outcome into an exit status. */
+static int report(const cli_globals *g, const search_args *a, fs_engine *engine,
+                  fs_matches *matches)
+{
+    int status = 0;
+    if (a->csv)
+        puts("path,similarity,face,x1,y1,x2,y2,score");
+    for (size_t i = 0; i < matches->count; i++)
+        print_match(&matches->items[i], a);
+    if (a->output && matches->count) {
+        if (mkdir(a->output, 0777) != 0 && errno != EEXIST)
+            status = cli_fail("%s: %s", a->output, strerror(errno));
+        for (size_t i = 0; status == 0 && i < matches->count; i++)
+            status = write_crop(engine, a->output, &matches->items[i]);
+    }
+    if (!g->quiet && !a->json && !a->csv)
+        fprintf(stderr, "%zu match%s\n", matches->count, matches->count == 1 ? "" : "es");
+    if (status == 0)
+        status = matches->files_failed ? EXIT_ERROR : matches->count ? EXIT_MATCH : EXIT_NO_MATCH;
+    return status;
+}
+
+static float threshold_of(const search_args *a, fs_engine *engine)
+{
+    return a->has_threshold ? a->threshold : fs_pack_threshold(fs_engine_pack(engine));
+}
+
+/* --no-index: the classic script's behaviour, nothing written. */
+static int search_on_the_fly(const cli_globals *g, const search_args *a, fs_engine *engine,
+                             const fs_faces *query, char *const *roots, size_t n)
+{
+    fs_scan_options so = {
+        .workers = g->threads, .include_hidden = a->hidden, .top = (size_t)a->top,
+        .threshold = threshold_of(a, engine), .on_problem = print_problem,
+    };
+    fs_matches matches = {0};
+    fs_error err;
+    if (fs_search_folders(engine, query->faces, query->count, (const char *const *)roots, n, &so,
+                          &matches, &err) != FS_OK)
+        return cli_fail_error(&err);
+    if (!g->quiet && !a->json && !a->csv)
+        fprintf(stderr, "searched %zu photo%s (%zu faces)%s\n", matches.files,
+                matches.files == 1 ? "" : "s", matches.faces,
+                matches.files_failed ? "; some photos could not be read" : "");
+    int status = report(g, a, engine, &matches);
+    fs_matches_free(&matches);
+    return status;
+}
+
+/* The index: the folders (if any) are indexed first, then the search is restricted to them. */
+static int search_index(const cli_globals *g, const search_args *a, fs_engine *engine,
+                        const fs_faces *query, char *const *roots, size_t n)
+{
+    int indexing = 0;
+    if (n) {
+        fs_index_progress summary;
+        indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, (int)a->min_size,
+                                   &summary);
+        if (indexing && summary.total == 0)
+            return indexing; /* nothing could be indexed at all */
+    }
+    fs_index *ix;
+    fs_error err;
+    if (fs_index_open(g->db, engine, 0, &ix, &err) != FS_OK)
+        return cli_fail_error(&err);
+    fs_matches matches = {0};
+    fs_status st = fs_index_search(ix, query->faces, query->count, (const char *const *)roots, n,
+                                   threshold_of(a, engine), (size_t)a->top, &matches, &err);
+    fs_index_close(ix);
+    if (st != FS_OK)
+        return cli_fail_error(&err);
+    int status = report(g, a, engine, &matches);
+    fs_matches_free(&matches);
+    return status == EXIT_NO_MATCH || indexing == 0 ? status : indexing;
+}
+
+int cmd_search(const cli_globals *g, int argc, char **argv)
+{
+    search_args a = {.top = 50, .min_size = 20};
+    if (parse(argc, argv, &a))
+        return EXIT_ERROR;
+    if (a.no_index && a.n_targets == 0)
+        return cli_fail("search: --no-index needs folders to search (-t DIR)");
+
+    char *roots[MAX_TARGETS];
+    size_t n = 0;
+    for (; n < a.n_targets; n++)
+        if (!(roots[n] = cli_absolute(a.targets[n]))) {
+            for (size_t k = 0; k < n; k++)
+                free(roots[k]);
+            return cli_fail("out of memory");
+        }
+    fs_engine *engine;
+    int status = cli_open_engine(g, (int)a.min_size, 0, &engine);
+    if (status == 0) {
+        fs_faces query;
+        status = query_faces(engine, &a, &query);
+        if (status == 0) {
+            status = a.no_index ? search_on_the_fly(g, &a, engine, &query, roots, n)
+                                : search_index(g, &a, engine, &query, roots, n);
+            fs_faces_free(&query);
+        }
+        fs_engine_close(engine);
+    }
+    for (size_t k = 0; k < n; k++)
+        free(roots[k]);
+    return status;
+}

@@ -1,0 +1,109 @@
+/*
+ * output.c — printing results: JSON strings (paths may hold any bytes), CSV fields, numbers
+ * parsed from options with clear errors, and opening the engine with the global options.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* Length of the valid UTF-8 sequence at s, or 0 if s does not start one. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || (n == 2 && s[0] < 0xC2))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* Paths are bytes, JSON is UTF-8: valid UTF-8 is written as is; any other byte b is written as
+ * the code point U+00bb (so the output stays valid JSON and distinct names stay distinct). */
+void cli_json_string(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', out);
+    while (*p) {
+        size_t n = utf8_sequence(p);
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else if (n == 0)
+            fprintf(out, "\\u%04x", *p);
+        else {
+            fwrite(p, 1, n, out);
+            p += n;
+            continue;
+        }
+        p++;
+    }
+    fputc('"', out);
+}
+
+/* A CSV field, quoted when it holds a comma, quote or line break (RFC 4180). */
+void cli_csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+int cli_parse_float(const char *opt, const char *text, float lo, float hi, float *out)
+{
+    char *end;
+    errno = 0;
+    float v = strtof(text, &end);
+    if (errno || end == text || *end || !(v >= lo && v <= hi)) {
+        cli_fail("%s: '%s' is not a number in [%g, %g]", opt, text, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) {
+        cli_fail("%s: '%s' is not a whole number from %ld to %ld", opt, text, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void cli_json_face(FILE *out, const fs_face *f)
+{
+    fprintf(out, "\"box\":[%.1f,%.1f,%.1f,%.1f],\"landmarks\":[", f->box[0], f->box[1], f->box[2],
+            f->box[3]);
+    for (int k = 0; k < 5; k++)
+        fprintf(out, "%s[%.1f,%.1f]", k ? "," : "", f->landmarks[2 * k], f->landmarks[2 * k + 1]);
+    fprintf(out, "],\"score\":%.4f", f->score);
+}
+
+int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_engine **out)
+{
+    fs_engine_options o = {.threads = g->threads, .min_face = min_face,
+                           .det_threshold = det_threshold};
+    fs_error err;
+    if (fs_engine_open(g->models, &o, out, &err) != FS_OK)
+        return cli_fail_error(&err);
+    return 0;
+}

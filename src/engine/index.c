@@ -1,0 +1,643 @@
+/*
+ * index.c — the persistent index as the tool sees it (facesearch.h): opening it for a model pack,
+ * index runs (walk → change detection → pipeline on a pool of workers → one writer batching
+ * transactions → removal of vanished photos → vector file sync), search, removal and stats.
+ * Storage itself (SQLite, vector file, crash safety) is src/store/.
+ *
+ * Index run, in order:
+ *   1. walk the roots; for each photo look up its path: same size and mtime → unchanged;
+ *   2. otherwise hash its content: a photo with the same content already indexed elsewhere is
+ *      copied (moved or duplicated photos are not re-embedded); the rest become jobs;
+ *   3. workers run the pipeline on the jobs; this thread writes each result, committing a batch
+ *      every BATCH_FILES results or BATCH_SECONDS, so a kill loses at most the open batch;
+ *   4. entries under the roots whose photo no longer exists are removed (a photo that exists but
+ *      could not be walked, e.g. in an unreadable folder, is kept);
+ *   5. the vector file is brought up to date.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/walk.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/paths.h"
+#include "util/sha256.h"
+
+#define BATCH_FILES 64
+#define BATCH_SECONDS 2.0
+#define PROGRESS_SECONDS 0.2
+
+struct fs_index {
+    fs_store *store;
+    fs_engine *engine;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err)
+{
+    const char *env = getenv("FACESEARCH_DB");
+    if (env && *env) {
+        if (snprintf(buf, size, "%s", env) >= (int)size)
+            return fs_fail(err, FS_ERR_LIMIT, "FACESEARCH_DB is too long");
+        return FS_OK;
+    }
+    char data[PATH_MAX];
+    fs_status st = fs_data_dir(data, sizeof data, err);
+    if (st)
+        return st;
+    if (fs_path_join(buf, size, data, "index"))
+        return fs_fail(err, FS_ERR_LIMIT, "%s: path too long", data);
+    return FS_OK;
+}
+
+fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index **out, fs_error *err)
+{
+    *out = NULL;
+    char def[PATH_MAX];
+    if (!dir) {
+        fs_status st = fs_index_default_dir(def, sizeof def, err);
+        if (st)
+            return st;
+        dir = def;
+    }
+    if (write && !engine)
+        return fs_fail(err, FS_ERR_ARG, "writing an index needs a model pack");
+    fs_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    ix->engine = engine;
+
+    const fs_pack *pack = engine ? fs_engine_pack(engine) : NULL;
+    size_t n = pack ? fs_pack_file_count(pack) : 0;
+    const char *names[16], *hashes[16];
+    if (n > 16)
+        n = 16;
+    for (size_t i = 0; i < n; i++) {
+        names[i] = fs_pack_file_name(pack, i);
+        hashes[i] = fs_pack_file_sha256(pack, i);
+    }
+    fs_store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
+                           .file_names = names, .file_sha256 = hashes,
+                           .embedding_dim = FS_EMBEDDING_DIM};
+    fs_status st = fs_store_open(dir, pack ? &id : NULL, write ? FS_STORE_CREATE : FS_STORE_READ,
+                                 &ix->store, err);
+    if (st) {
+        free(ix);
+        return st;
+    }
+    *out = ix;
+    return FS_OK;
+}
+
+void fs_index_close(fs_index *ix)
+{
+    if (!ix)
+        return;
+    fs_store_close(ix->store);
+    free(ix);
+}
+
+/* ---- Index runs ---------------------------------------------------------------------------- */
+
+typedef struct entry {
+    char *path;
+    int64_t size, mtime_ns;
+    int existed;            /* the index had this path (changed, not new) */
+    char sha256[65];
+} entry;
+
+typedef struct result {
+    size_t job;             /* index into run.jobs */
+    fs_status status;
+    fs_faces faces;
+    char message[sizeof ((fs_error *)0)->message];
+} result;
+
+typedef struct run {
+    fs_index *ix;
+    const fs_index_options *opt;
+    entry *walked;          /* every photo found, sorted by path after the walk */
+    size_t n_walked, cap_walked;
+    int walk_nomem;
+    entry **jobs;           /* photos for the pipeline */
+    size_t n_jobs;
+    /* shared between workers and the writer, under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    size_t next_job;
+    result *results;        /* finished, not yet written */
+    size_t n_results, cap_results;
+    int workers_left;
+    int stopping;
+    fs_index_progress progress;
+    double started, last_progress;
+} run;
+
+static int collect(const char *path, const struct stat *st, void *ctx)
+{
+    run *r = ctx;
+    if (r->n_walked == r->cap_walked) {
+        size_t cap = r->cap_walked ? 2 * r->cap_walked : 1024;
+        entry *grown = realloc(r->walked, cap * sizeof *grown);
+        if (!grown)
+            return r->walk_nomem = 1;
+        r->walked = grown;
+        r->cap_walked = cap;
+    }
+    entry *e = &r->walked[r->n_walked];
+    memset(e, 0, sizeof *e);
+    if (!(e->path = strdup(path)))
+        return r->walk_nomem = 1;
+    e->size = (int64_t)st->st_size;
+    e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    r->n_walked++;
+    return 0;
+}
+
+static void problem(run *r, const char *message)
+{
+    if (r->opt->on_problem)
+        r->opt->on_problem(message, r->opt->ctx);
+}
+
+static void walk_problem(const char *message, void *ctx)
+{
+    problem(ctx, message);
+}
+
+static void report_progress(run *r, int force)
+{
+    double t = now_seconds();
+    if (!r->opt->on_progress || (!force && t - r->last_progress < PROGRESS_SECONDS))
+        return;
+    r->last_progress = t;
+    r->progress.seconds = t - r->started;
+    r->opt->on_progress(&r->progress, r->opt->ctx);
+}
+
+static int stop_requested(const run *r)
+{
+    return r->opt->stop && *r->opt->stop;
+}
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const entry *)a)->path, ((const entry *)b)->path);
+}
+
+/* Step 2 for one walked photo: unchanged, copied from identical content, failed to read, or a
+ * job for the pipeline. Writes go into the open batch. */
+static fs_status triage(run *r, entry *e, fs_error *err)
+{
+    fs_store *st = r->ix->store;
+    fs_store_file f;
+    int found;
+    fs_status s = fs_store_file_by_path(st, e->path, &f, &found, err);
+    if (s)
+        return s;
+    if (found && f.size == e->size && f.mtime_ns == e->mtime_ns) {
+        r->progress.unchanged++;
+        r->progress.done++;
+        return FS_OK;
+    }
+    e->existed = found;
+    fs_error herr;
+    if (fs_sha256_file(e->path, e->sha256, &herr) != FS_OK) {
+        problem(r, herr.message);
+        r->progress.failed++;
+        r->progress.done++;
+        return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, "", herr.message, err);
+    }
+    if (found && strcmp(f.sha256, e->sha256) == 0 && f.status == FS_FILE_OK) {
+        /* touched but not changed: keep the faces, record the new mtime */
+        r->progress.unchanged++;
+        r->progress.done++;
+        return fs_store_copy_file(st, f.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+    }
+    fs_store_file same;
+    char *same_path = NULL;
+    s = fs_store_file_by_hash(st, e->sha256, &same, &same_path, &found, err);
+    if (s)
+        return s;
+    int elsewhere = found && strcmp(same_path, e->path) != 0;
+    free(same_path);
+    if (elsewhere) {
+        r->progress.moved++;
+        r->progress.done++;
+        return fs_store_copy_file(st, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+    }
+    r->jobs[r->n_jobs++] = e;
+    return FS_OK;
+}
+
+static void *worker_main(void *arg)
+{
+    run *r = arg;
+    fs_worker *w = NULL;
+    fs_error err;
+    fs_status wst = fs_worker_new(r->ix->engine, &w, &err);
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        size_t j = r->stopping || stop_requested(r) ? r->n_jobs : r->next_job++;
+        pthread_mutex_unlock(&r->lock);
+        if (j >= r->n_jobs)
+            break;
+        result res = {.job = j};
+        res.status = wst ? wst : fs_detect_file(w, r->jobs[j]->path, 1, &res.faces, &err);
+        if (res.status)
+            snprintf(res.message, sizeof res.message, "%s", err.message);
+        pthread_mutex_lock(&r->lock);
+        if (r->n_results == r->cap_results) {
+            size_t cap = r->cap_results ? 2 * r->cap_results : 64;
+            result *grown = realloc(r->results, cap * sizeof *grown);
+            if (!grown) {
+                r->stopping = 1;
+                pthread_mutex_unlock(&r->lock);
+                fs_faces_free(&res.faces);
+                break;
+            }
+            r->results = grown;
+            r->cap_results = cap;
+        }
+        r->results[r->n_results++] = res;
+        pthread_cond_signal(&r->ready);
+        pthread_mutex_unlock(&r->lock);
+    }
+    fs_worker_free(w);
+    pthread_mutex_lock(&r->lock);
+    r->workers_left--;
+    pthread_cond_signal(&r->ready);
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* Writes one pipeline result into the open batch. */
+static fs_status write_result(run *r, result *res, fs_error *err)
+{
+    entry *e = r->jobs[res->job];
+    fs_store *st = r->ix->store;
+    if (res->status == FS_ERR_NOMEM)
+        return fs_fail(err, FS_ERR_NOMEM, "%s", res->message);
+    r->progress.done++;
+    if (res->status != FS_OK) {
+        problem(r, res->message);
+        r->progress.failed++;
+        return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, e->sha256, res->message, err);
+    }
+    size_t n = res->faces.count;
+    fs_store_face *faces = n ? calloc(n, sizeof *faces) : NULL;
+    if (n && !faces)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        fs_face *f = &res->faces.faces[i];
+        faces[i].face_index = (int)i;
+        memcpy(faces[i].box, f->box, sizeof f->box);
+        memcpy(faces[i].landmarks, f->landmarks, sizeof f->landmarks);
+        faces[i].score = f->score;
+        faces[i].embedding = f->embedding;
+    }
+    fs_status s = fs_store_put_file(st, e->path, e->size, e->mtime_ns, e->sha256, faces, n, NULL, err);
+    free(faces);
+    if (s == FS_OK) {
+        r->progress.faces += n;
+        if (e->existed)
+            r->progress.changed++;
+        else
+            r->progress.added++;
+    }
+    return s;
+}
+
+/* Step 3: runs the workers and writes their results as they come. */
+static fs_status process_jobs(run *r, fs_error *err)
+{
+    int n = r->opt->workers > 0 ? r->opt->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if ((size_t)n > r->n_jobs)
+        n = (int)r->n_jobs;
+    if (n > 64)
+        n = 64;
+    pthread_t threads[64];
+    int started = 0;
+    r->workers_left = n;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&threads[started], NULL, worker_main, r) != 0)
+            break;
+        started++;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->workers_left = started;
+    pthread_mutex_unlock(&r->lock);
+    if (started == 0 && n > 0)
+        return fs_fail(err, FS_ERR_INTERNAL, "cannot start worker threads");
+
+    fs_status st = FS_OK;
+    size_t in_batch = 0;
+    double batch_start = now_seconds();
+    result *mine = NULL;
+    size_t cap = 0;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (r->n_results == 0 && r->workers_left > 0)
+            pthread_cond_wait(&r->ready, &r->lock);
+        size_t count = r->n_results;
+        int done = r->n_results == 0 && r->workers_left == 0;
+        if (count > cap) {
+            result *grown = realloc(mine, count * sizeof *grown);
+            if (!grown) {
+                r->stopping = 1;
+                pthread_mutex_unlock(&r->lock);
+                st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            mine = grown;
+            cap = count;
+        }
+        memcpy(mine, r->results, count * sizeof *mine);
+        r->n_results = 0;
+        if (st != FS_OK)
+            r->stopping = 1;
+        pthread_mutex_unlock(&r->lock);
+        if (done)
+            break;
+        for (size_t i = 0; i < count; i++) {
+            if (st == FS_OK)
+                st = write_result(r, &mine[i], err);
+            fs_faces_free(&mine[i].faces);
+        }
+        in_batch += count;
+        if (st == FS_OK && (in_batch >= BATCH_FILES || now_seconds() - batch_start >= BATCH_SECONDS)) {
+            st = fs_store_commit(r->ix->store, err);
+            if (st == FS_OK)
+                st = fs_store_begin(r->ix->store, err);
+            in_batch = 0;
+            batch_start = now_seconds();
+        }
+        if (st != FS_OK) {
+            pthread_mutex_lock(&r->lock);
+            r->stopping = 1;
+            pthread_mutex_unlock(&r->lock);
+        }
+        report_progress(r, 0);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    /* results that arrived after a failure are dropped */
+    for (size_t i = 0; i < r->n_results; i++)
+        fs_faces_free(&r->results[i].faces);
+    r->n_results = 0;
+    free(mine);
+    return st;
+}
+
+typedef struct vanish_ctx {
+    run *r;
+    char **gone;
+    size_t n, cap;
+    int nomem;
+} vanish_ctx;
+
+static int find_vanished(const char *path, const fs_store_file *f, void *ctx)
+{
+    (void)f;
+    vanish_ctx *v = ctx;
+    entry key = {.path = (char *)path};
+    if (bsearch(&key, v->r->walked, v->r->n_walked, sizeof key, by_path))
+        return 0;
+    struct stat st;
+    if (lstat(path, &st) == 0 || errno != ENOENT)
+        return 0; /* still there, only not walked (unreadable folder, hidden, not a photo name) */
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 64;
+        char **grown = realloc(v->gone, cap * sizeof *grown);
+        if (!grown)
+            return v->nomem = 1;
+        v->gone = grown;
+        v->cap = cap;
+    }
+    if (!(v->gone[v->n] = strdup(path)))
+        return v->nomem = 1;
+    v->n++;
+    return 0;
+}
+
+/* Step 4: removes entries under the folder roots whose photo no longer exists. */
+static fs_status remove_vanished(run *r, const char *const *roots, size_t n_roots, fs_error *err)
+{
+    fs_status st = FS_OK;
+    for (size_t i = 0; i < n_roots && st == FS_OK; i++) {
+        struct stat sb;
+        if (stat(roots[i], &sb) != 0 || !S_ISDIR(sb.st_mode))
+            continue;
+        vanish_ctx v = {.r = r};
+        st = fs_store_list_folder(r->ix->store, roots[i], find_vanished, &v, err);
+        if (st == FS_OK && v.nomem)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; k < v.n; k++) {
+            int64_t removed = 0;
+            if (st == FS_OK)
+                st = fs_store_remove_path(r->ix->store, v.gone[k], &removed, err);
+            r->progress.removed += (size_t)removed;
+            free(v.gone[k]);
+        }
+        free(v.gone);
+    }
+    return st;
+}
+
+static void free_run(run *r)
+{
+    for (size_t i = 0; i < r->n_walked; i++)
+        free(r->walked[i].path);
+    free(r->walked);
+    free(r->jobs);
+    free(r->results);
+}
+
+fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots,
+                          const fs_index_options *opt, fs_index_progress *summary, fs_error *err)
+{
+    static const fs_index_options defaults = {0};
+    if (!opt)
+        opt = &defaults;
+    if (!ix->engine)
+        return fs_fail(err, FS_ERR_ARG, "index opened without a model pack");
+    run r = {.ix = ix, .opt = opt, .started = now_seconds()};
+    fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &r};
+    fs_status st = FS_OK;
+    for (size_t i = 0; i < n_roots && st == FS_OK; i++) {
+        st = fs_walk(roots[i], opt->include_hidden, &cb, err);
+        if (st == FS_OK && r.walk_nomem)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[i]);
+    }
+    if (st == FS_OK) {
+        qsort(r.walked, r.n_walked, sizeof *r.walked, by_path);
+        /* the same photo reached through two roots counts once */
+        size_t kept = 0;
+        for (size_t i = 0; i < r.n_walked; i++) {
+            if (kept && strcmp(r.walked[kept - 1].path, r.walked[i].path) == 0)
+                free(r.walked[i].path);
+            else
+                r.walked[kept++] = r.walked[i];
+        }
+        r.n_walked = kept;
+        r.progress.total = kept;
+        r.jobs = calloc(kept ? kept : 1, sizeof *r.jobs);
+        if (!r.jobs)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    if (st == FS_OK && (pthread_mutex_init(&r.lock, NULL) || pthread_cond_init(&r.ready, NULL)))
+        st = fs_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
+
+    if (st == FS_OK)
+        st = fs_store_begin(ix->store, err);
+    for (size_t i = 0; st == FS_OK && i < r.n_walked && !stop_requested(&r); i++) {
+        st = triage(&r, &r.walked[i], err);
+        report_progress(&r, 0);
+    }
+    if (st == FS_OK && r.n_jobs && !stop_requested(&r))
+        st = process_jobs(&r, err);
+    if (st == FS_OK && !stop_requested(&r))
+        st = remove_vanished(&r, roots, n_roots, err);
+    if (st == FS_OK)
+        st = fs_store_commit(ix->store, err);
+    else
+        fs_store_rollback(ix->store);
+    if (st == FS_OK)
+        st = fs_store_sync_vectors(ix->store, err);
+    report_progress(&r, 1);
+    if (summary)
+        *summary = r.progress;
+    pthread_mutex_destroy(&r.lock);
+    pthread_cond_destroy(&r.ready);
+    free_run(&r);
+    return st;
+}
+
+/* ---- Search, removal, stats ---------------------------------------------------------------- */
+
+static int by_similarity(const void *pa, const void *pb)
+{
+    const fs_match *a = pa, *b = pb;
+    if (a->similarity != b->similarity)
+        return a->similarity > b->similarity ? -1 : 1;
+    int c = strcmp(a->path, b->path);
+    return c ? c : a->face_number - b->face_number;
+}
+
+fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
+                          const char *const *folders, size_t n_folders, float threshold, size_t top,
+                          fs_matches *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (n_query == 0)
+        return fs_fail(err, FS_ERR_ARG, "no query face");
+    /* all hits of every query face, then the best similarity per face */
+    fs_store_hit *all = NULL;
+    size_t n_all = 0;
+    fs_status st = FS_OK;
+    for (size_t q = 0; q < n_query && st == FS_OK; q++) {
+        fs_store_query sq = {.embedding = query[q].embedding, .top_k = n_query == 1 ? top : 0,
+                             .threshold = threshold, .folders = folders, .folder_count = n_folders,
+                             .exact = 1};
+        fs_store_hit *hits;
+        size_t n;
+        st = fs_store_search(ix->store, &sq, &hits, &n, err);
+        if (st)
+            break;
+        fs_store_hit *grown = n ? realloc(all, (n_all + n) * sizeof *grown) : all;
+        if (n && !grown) {
+            free(hits);
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        all = grown;
+        if (n)
+            memcpy(all + n_all, hits, n * sizeof *hits);
+        n_all += n;
+        free(hits);
+    }
+    if (st == FS_OK && n_all) {
+        out->items = calloc(n_all, sizeof *out->items);
+        if (!out->items)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; st == FS_OK && i < n_all; i++) {
+        size_t k = 0;
+        while (k < i && all[k].face_id != all[i].face_id)
+            k++;
+        if (k < i) /* seen: the same face for another query face */
+            continue;
+        float best = all[i].similarity;
+        for (size_t j = i + 1; j < n_all; j++)
+            if (all[j].face_id == all[i].face_id && all[j].similarity > best)
+                best = all[j].similarity;
+        fs_store_face f;
+        fs_match *m = &out->items[out->count];
+        int found;
+        st = fs_store_face_by_id(ix->store, all[i].face_id, &f, m->face.embedding, &m->path, &found, err);
+        if (st || !found)
+            continue;
+        memcpy(m->face.box, f.box, sizeof f.box);
+        memcpy(m->face.landmarks, f.landmarks, sizeof f.landmarks);
+        m->face.score = f.score;
+        m->face_number = f.face_index + 1;
+        m->similarity = best;
+        out->count++;
+    }
+    free(all);
+    if (st) {
+        fs_matches_free(out);
+        return st;
+    }
+    qsort(out->items, out->count, sizeof *out->items, by_similarity);
+    if (top && out->count > top) {
+        for (size_t i = top; i < out->count; i++)
+            free(out->items[i].path);
+        out->count = top;
+    }
+    return FS_OK;
+}
+
+fs_status fs_index_remove(fs_index *ix, const char *path, size_t *removed, fs_error *err)
+{
+    int64_t files = 0, under = 0;
+    fs_status st = fs_store_remove_path(ix->store, path, &files, err);
+    if (st == FS_OK)
+        st = fs_store_remove_folder(ix->store, path, &under, err);
+    if (st == FS_OK)
+        st = fs_store_sync_vectors(ix->store, err);
+    if (removed)
+        *removed = (size_t)(files + under);
+    return st;
+}
+
+fs_status fs_index_stats_get(fs_index *ix, fs_index_stats *out, fs_error *err)
+{
+    fs_store_stats s;
+    fs_status st = fs_store_stats_get(ix->store, &s, err);
+    if (st)
+        return st;
+    memset(out, 0, sizeof *out);
+    out->files = s.files;
+    out->failed = s.failed;
+    out->faces = s.faces;
+    out->folders = s.folders;
+    out->bytes = s.db_bytes + s.vector_bytes;
+    snprintf(out->pack, sizeof out->pack, "%s", s.pack);
+    return FS_OK;
+}

@@ -1,0 +1,92 @@
+/*
+ * align.c — face alignment: the five ArcFace reference points, the least-squares similarity
+ * transform that maps a face's five landmarks onto them, and conversion of 68-point landmarks
+ * to those five points.
+ */
+#include "face/face.h"
+
+/* The ArcFace template for a 112 x 112 crop (insightface's arcface_dst). */
+const float fs_arcface_template[10] = {
+    38.2946f, 51.6963f, 73.5318f, 51.5014f, 56.0252f, 71.7366f, 41.5493f, 92.3655f, 70.7299f, 92.2041f,
+};
+
+/* In 2-D the least-squares similarity (Umeyama's method restricted to rotations) has a closed
+ * form: with both point sets centred, a = Σ(x·u + y·v) / Σ(x² + y²) and b = Σ(x·v − y·u) / Σ(x² + y²)
+ * give the scaled rotation [a −b; b a]; the translation moves the source centroid onto the
+ * destination centroid. Computed in double precision. */
+int fs_similarity_fit(const float *src, const float *dst, int n, float m[6])
+{
+    double msx = 0, msy = 0, mdx = 0, mdy = 0;
+    for (int i = 0; i < n; i++) {
+        msx += src[2 * i]; msy += src[2 * i + 1];
+        mdx += dst[2 * i]; mdy += dst[2 * i + 1];
+    }
+    msx /= n; msy /= n; mdx /= n; mdy /= n;
+    double num_a = 0, num_b = 0, var = 0;
+    for (int i = 0; i < n; i++) {
+        double x = src[2 * i] - msx, y = src[2 * i + 1] - msy;
+        double u = dst[2 * i] - mdx, v = dst[2 * i + 1] - mdy;
+        num_a += x * u + y * v;
+        num_b += x * v - y * u;
+        var += x * x + y * y;
+    }
+    if (var < 1e-12)
+        return -1;
+    double a = num_a / var, b = num_b / var;
+    m[0] = (float)a;
+    m[1] = (float)-b;
+    m[2] = (float)(mdx - (a * msx - b * msy));
+    m[3] = (float)b;
+    m[4] = (float)a;
+    m[5] = (float)(mdy - (b * msx + a * msy));
+    return 0;
+}
+
+int fs_affine_invert(const float m[6], float inv[6])
+{
+    double det = (double)m[0] * m[4] - (double)m[1] * m[3];
+    if (det > -1e-12 && det < 1e-12)
+        return -1;
+    double a = m[4] / det, b = -m[1] / det, c = -m[3] / det, d = m[0] / det;
+    inv[0] = (float)a;
+    inv[1] = (float)b;
+    inv[2] = (float)(-(a * m[2] + b * m[5]));
+    inv[3] = (float)c;
+    inv[4] = (float)d;
+    inv[5] = (float)(-(c * m[2] + d * m[5]));
+    return 0;
+}
+
+/* Eye centres are the means of the six eyelid points (36–41, 42–47), the nose tip is point 30,
+ * the mouth corners are points 48 and 54. Left/right are as seen in the image, matching the
+ * template (the template's "left eye" has the smaller x). */
+void fs_landmarks68_to_5(const float p[136], float out[10])
+{
+    for (int e = 0; e < 2; e++) {
+        float x = 0, y = 0;
+        for (int i = 36 + 6 * e; i < 42 + 6 * e; i++) {
+            x += p[2 * i];
+            y += p[2 * i + 1];
+        }
+        out[2 * e] = x / 6;
+        out[2 * e + 1] = y / 6;
+    }
+    out[4] = p[2 * 30];
+    out[5] = p[2 * 30 + 1];
+    out[6] = p[2 * 48];
+    out[7] = p[2 * 48 + 1];
+    out[8] = p[2 * 54];
+    out[9] = p[2 * 54 + 1];
+}
+
+void fs_image_to_tensor(const fs_image *img, float mean, float std, float *out)
+{
+    size_t plane = (size_t)img->width * (size_t)img->height;
+    float scale = 1.0f / std;
+    const uint8_t *px = img->rgb;
+    for (size_t i = 0; i < plane; i++, px += 3) {
+        out[i] = (px[0] - mean) * scale;
+        out[plane + i] = (px[1] - mean) * scale;
+        out[2 * plane + i] = (px[2] - mean) * scale;
+    }
+}

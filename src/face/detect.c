@@ -1,0 +1,220 @@
+/*
+ * detect.c — finding faces in a whole photo, from 20-pixel faces in group shots to full-frame
+ * close-ups: the Ultra-Light detector of the default pack run at several scales, and SCRFD for
+ * the insightface packs.
+ *
+ * One input size cannot serve every face size: the Ultra-Light priors span 10 to 256 pixels of
+ * its input, so a 1920 px photo shrunk to 320 px loses faces under ~60 px, while a face that
+ * fills the frame is larger than the biggest prior and gets a loose box (then squeezed landmarks
+ * and a poor alignment). So it runs in up to three passes, each keeping the faces it sees well,
+ * merged by NMS:
+ *   - coarse: long side 320, the training size: faces from COARSE_MIN_BOX input pixels up to
+ *     CLOSE_UP of the photo's shorter side;
+ *   - fine (only when it would be much larger than coarse): sized so that min_face photo pixels
+ *     cover the smallest prior (10 px), capped at FINE_MAX_SIDE: faces up to FINE_MAX_BOX input
+ *     pixels (at larger sizes skin and texture start to look like faces to it);
+ *   - close-up: the photo shrunk into the middle of a mid-grey canvas CLOSE_UP_CANVAS times its
+ *     size, so that even a face filling the photo sits well inside the priors, with context
+ *     around it: faces of at least CLOSE_UP of the photo's shorter side.
+ * Inputs keep the photo's aspect ratio (the network is fully convolutional), rounded to
+ * multiples of 32.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "face/pipeline.h"
+#include "util/error.h"
+
+#define COARSE_SIDE 320
+#define FINE_MAX_SIDE 1280
+#define FINE_MAX_BOX 56.0f
+#define COARSE_MIN_BOX 16.0f
+#define CLOSE_UP 0.4f
+#define CLOSE_UP_CANVAS 1.6
+#define NMS_IOU 0.4f
+
+static int round32(double v)
+{
+    int r = (int)lround(v / 32.0) * 32;
+    return r < 32 ? 32 : r;
+}
+
+/* Where the photo goes in the detector's input: resized to region_w x region_h at (x, y) of an
+ * in_w x in_h canvas (mid-grey elsewhere). Kept faces: larger side within [min_side, max_side]
+ * photo pixels and within [min_box, max_box] input pixels. */
+typedef struct placement {
+    int in_w, in_h, x, y, region_w, region_h;
+    float min_box, max_box, min_side, max_side;
+} placement;
+
+static fs_status make_input(const fs_image *img, const placement *p, float *tensor, fs_error *err)
+{
+    fs_image region = {0}, canvas = {0};
+    fs_status st = fs_image_resize(img, p->region_w, p->region_h, &region, err);
+    if (st)
+        return st;
+    const fs_image *input = &region;
+    if (p->region_w != p->in_w || p->region_h != p->in_h) {
+        st = fs_image_new(p->in_w, p->in_h, &canvas, err);
+        if (st) {
+            fs_image_free(&region);
+            return st;
+        }
+        memset(canvas.rgb, 127, (size_t)3 * p->in_w * p->in_h); /* 127 is 0 after normalising */
+        for (int row = 0; row < p->region_h; row++)
+            memcpy(canvas.rgb + 3 * ((size_t)(p->y + row) * p->in_w + p->x),
+                   region.rgb + (size_t)3 * p->region_w * row, (size_t)3 * p->region_w);
+        input = &canvas;
+    }
+    fs_image_to_tensor(input, 127.0f, 128.0f, tensor);
+    fs_image_free(&canvas);
+    fs_image_free(&region);
+    return FS_OK;
+}
+
+/* Runs the detector on one placement of the photo and appends the faces it keeps. */
+static fs_status detect_at(fs_worker *w, const fs_image *img, const placement *p, fs_dets *out,
+                           fs_error *err)
+{
+    nn_plan *plan;
+    float *tensor = fs_worker_tensor(w, (size_t)3 * p->in_w * p->in_h, err);
+    fs_status st = tensor ? fs_worker_detect_plan(w, p->in_w, p->in_h, &plan, err) : FS_ERR_NOMEM;
+    if (st == FS_OK)
+        st = make_input(img, p, tensor, err);
+    if (st == FS_OK)
+        st = nn_plan_run(plan, tensor, err);
+    if (st)
+        return st;
+
+    int64_t shape_s[NN_MAX_DIMS], shape_b[NN_MAX_DIMS];
+    int nd_s, nd_b;
+    const float *logits = nn_plan_output(plan, 0, shape_s, &nd_s);
+    const float *boxes = nn_plan_output(plan, 1, shape_b, &nd_b);
+    if (nd_s != 3 || nd_b != 3 || shape_s[2] != 2 || shape_b[2] != 4 || shape_s[1] != shape_b[1])
+        return fs_fail(err, FS_ERR_FORMAT, "%s: unexpected detector output shapes",
+                       fs_pack_name(w->engine->pack));
+
+    fs_dets found = {0};
+    st = fs_ultraface_decode(logits, boxes, (size_t)shape_s[1], p->in_w, p->in_h,
+                             w->engine->opt.det_threshold, 1, 1, &found, err);
+    float sx = (float)img->width / p->region_w, sy = (float)img->height / p->region_h;
+    for (size_t i = 0; st == FS_OK && i < found.count; i++) {
+        fs_det d = found.items[i];
+        float in_side = fmaxf(d.box[2] - d.box[0], d.box[3] - d.box[1]);
+        d.box[0] = (d.box[0] - p->x) * sx;
+        d.box[2] = (d.box[2] - p->x) * sx;
+        d.box[1] = (d.box[1] - p->y) * sy;
+        d.box[3] = (d.box[3] - p->y) * sy;
+        float side = fmaxf(d.box[2] - d.box[0], d.box[3] - d.box[1]);
+        if (in_side >= p->min_box && in_side <= p->max_box && side >= p->min_side &&
+            side <= p->max_side)
+            st = fs_dets_push(out, &d, err);
+    }
+    fs_dets_free(&found);
+    return st;
+}
+
+/* The Ultra-Light passes described at the top of the file. */
+static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err)
+{
+    int long_side = img->width > img->height ? img->width : img->height;
+    int short_side = img->width > img->height ? img->height : img->width;
+    double aw = (double)img->width / long_side, ah = (double)img->height / long_side;
+    float close_up = CLOSE_UP * short_side;
+
+    double fine = (double)long_side * 10.0 / w->engine->opt.min_face;
+    if (fine > FINE_MAX_SIDE)
+        fine = FINE_MAX_SIDE;
+    int with_fine = fine >= 1.5 * COARSE_SIDE;
+
+    int cw = round32(COARSE_SIDE * aw), ch = round32(COARSE_SIDE * ah);
+    placement coarse = {cw, ch, 0, 0, cw, ch, with_fine ? COARSE_MIN_BOX : 0, INFINITY, 0, close_up};
+    fs_status st = detect_at(w, img, &coarse, out, err);
+    if (st == FS_OK && with_fine) {
+        int fw = round32(fine * aw), fh = round32(fine * ah);
+        placement p = {fw, fh, 0, 0, fw, fh, 0, FINE_MAX_BOX, 0, close_up};
+        st = detect_at(w, img, &p, out, err);
+    }
+    if (st == FS_OK) {
+        int rw = (int)lround(cw / CLOSE_UP_CANVAS), rh = (int)lround(ch / CLOSE_UP_CANVAS);
+        placement p = {cw, ch, (cw - rw) / 2, (ch - rh) / 2, rw, rh, 0, INFINITY, close_up, INFINITY};
+        st = detect_at(w, img, &p, out, err);
+    }
+    if (st == FS_OK)
+        fs_nms(out, NMS_IOU);
+    return st;
+}
+
+/* SCRFD (insightface packs), as insightface runs it: the photo resized to fit SCRFD_SIZE x
+ * SCRFD_SIZE keeping its aspect ratio, at the top-left of a black square; (v - 127.5) / 128. */
+#define SCRFD_SIZE 640
+
+static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err)
+{
+    double ratio = (double)img->height / img->width;
+    int new_w = ratio > 1 ? (int)(SCRFD_SIZE / ratio) : SCRFD_SIZE;
+    int new_h = ratio > 1 ? SCRFD_SIZE : (int)(SCRFD_SIZE * ratio);
+    if (new_w < 1) new_w = 1;
+    if (new_h < 1) new_h = 1;
+    fs_image small = {0}, square = {0};
+    fs_status st = fs_image_resize(img, new_w, new_h, &small, err);
+    if (st == FS_OK)
+        st = fs_image_new(SCRFD_SIZE, SCRFD_SIZE, &square, err);
+    if (st == FS_OK) {
+        memset(square.rgb, 0, (size_t)3 * SCRFD_SIZE * SCRFD_SIZE);
+        for (int y = 0; y < new_h; y++)
+            memcpy(square.rgb + (size_t)3 * SCRFD_SIZE * y, small.rgb + (size_t)3 * new_w * y,
+                   (size_t)3 * new_w);
+    }
+    fs_image_free(&small);
+    nn_plan *plan = NULL;
+    float *tensor = st ? NULL : fs_worker_tensor(w, (size_t)3 * SCRFD_SIZE * SCRFD_SIZE, err);
+    if (st == FS_OK && !tensor)
+        st = FS_ERR_NOMEM;
+    if (st == FS_OK)
+        st = fs_worker_detect_plan(w, SCRFD_SIZE, SCRFD_SIZE, &plan, err);
+    if (st == FS_OK) {
+        fs_image_to_tensor(&square, 127.5f, 128.0f, tensor);
+        st = nn_plan_run(plan, tensor, err);
+    }
+    fs_image_free(&square);
+    if (st)
+        return st;
+
+    size_t n_out = nn_net_output_count(w->engine->detector);
+    if (n_out != 6 && n_out != 9)
+        return fs_fail(err, FS_ERR_FORMAT, "%s: SCRFD detector must have 6 or 9 outputs, not %zu",
+                       fs_pack_name(w->engine->pack), n_out);
+    const float *maps[9];
+    size_t counts[9];
+    for (size_t i = 0; i < n_out; i++) {
+        int64_t shape[NN_MAX_DIMS];
+        int nd;
+        maps[i] = nn_plan_output(plan, i, shape, &nd);
+        int64_t numel = 1;
+        for (int d = 0; d < nd; d++)
+            numel *= shape[d];
+        int64_t per = i < 3 ? 1 : i < 6 ? 4 : 10;
+        if (nd < 1 || shape[nd - 1] != per)
+            return fs_fail(err, FS_ERR_FORMAT, "%s: SCRFD output %zu has an unexpected shape",
+                           fs_pack_name(w->engine->pack), i);
+        counts[i] = (size_t)(numel / per);
+    }
+    for (int s = 0; s < 3; s++)
+        if (counts[s] != counts[s + 3] || (n_out == 9 && counts[s] != counts[s + 6]))
+            return fs_fail(err, FS_ERR_FORMAT, "%s: SCRFD outputs disagree in size",
+                           fs_pack_name(w->engine->pack));
+    float scale = (float)img->height / new_h;
+    st = fs_scrfd_decode(maps, maps + 3, n_out == 9 ? maps + 6 : NULL, counts, SCRFD_SIZE,
+                         SCRFD_SIZE, w->engine->opt.det_threshold, scale, out, err);
+    if (st == FS_OK)
+        fs_nms(out, NMS_IOU);
+    return st;
+}
+
+fs_status fs_detect_faces(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err)
+{
+    if (w->engine->kind == FS_PACK_INSIGHTFACE)
+        return detect_scrfd(w, img, out, err);
+    return detect_ultraface(w, img, out, err);
+}

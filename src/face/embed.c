@@ -1,0 +1,69 @@
+/*
+ * embed.c — the face embedding: align the face to the 112 x 112 ArcFace template with the
+ * least-squares similarity transform of its five landmarks, sample it bilinearly from the
+ * full-resolution image, run the recognizer, L2-normalise.
+ */
+#include <math.h>
+
+#include "face/pipeline.h"
+#include "util/error.h"
+
+#define CROP 112
+
+/* The 112 x 112 aligned face; caller frees. */
+fs_status fs_align_face(const fs_image *img, const float landmarks[10], fs_image *out, fs_error *err)
+{
+    float fwd[6], inv[6];
+    if (fs_similarity_fit(landmarks, fs_arcface_template, 5, fwd) || fs_affine_invert(fwd, inv))
+        return fs_fail(err, FS_ERR_INTERNAL, "landmarks do not define an alignment");
+    fs_status st = fs_image_new(CROP, CROP, out, err);
+    if (st)
+        return st;
+    fs_image_warp_affine(img, inv, out);
+    return FS_OK;
+}
+
+fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks[10],
+                        float embedding[FS_EMBEDDING_DIM], fs_error *err)
+{
+    fs_image face = {0};
+    fs_status st = fs_align_face(img, landmarks, &face, err);
+    if (st)
+        return st;
+    float *input = fs_worker_tensor(w, 3 * CROP * CROP, err);
+    if (!input) {
+        fs_image_free(&face);
+        return FS_ERR_NOMEM;
+    }
+    /* default pack: (v - 127) / 128; insightface recognizers: (v - 127.5) / 127.5 */
+    if (w->engine->kind == FS_PACK_DEFAULT)
+        fs_image_to_tensor(&face, 127.0f, 128.0f, input);
+    else
+        fs_image_to_tensor(&face, 127.5f, 127.5f, input);
+    fs_image_free(&face);
+
+    if (!w->embed_plan) {
+        const int64_t shape[4] = {1, 3, CROP, CROP};
+        st = nn_plan_create(w->engine->recognizer, shape, 4, &w->embed_plan, err);
+        if (st)
+            return st;
+    }
+    st = nn_plan_run(w->embed_plan, input, err);
+    if (st)
+        return st;
+    int64_t shape[NN_MAX_DIMS];
+    int nd;
+    const float *out = nn_plan_output(w->embed_plan, 0, shape, &nd);
+    if (nd != 2 || shape[1] != FS_EMBEDDING_DIM)
+        return fs_fail(err, FS_ERR_FORMAT, "%s: recognizer must output %d values",
+                       fs_pack_name(w->engine->pack), FS_EMBEDDING_DIM);
+    double norm = 0;
+    for (int i = 0; i < FS_EMBEDDING_DIM; i++)
+        norm += (double)out[i] * out[i];
+    if (!(norm > 0) || !isfinite(norm))
+        return fs_fail(err, FS_ERR_INTERNAL, "recognizer returned a zero or invalid embedding");
+    float inv_norm = (float)(1.0 / sqrt(norm));
+    for (int i = 0; i < FS_EMBEDDING_DIM; i++)
+        embedding[i] = out[i] * inv_norm;
+    return FS_OK;
+}

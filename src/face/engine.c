@@ -1,0 +1,136 @@
+/*
+ * engine.c — fs_engine: a verified model pack with its networks loaded, shared read-only by the
+ * workers; and fs_worker: what one thread needs to run the pipeline (planned networks, buffers).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "face/pipeline.h"
+#include "util/error.h"
+
+static fs_status load_net(const fs_pack *pack, const char *role, const char *const *outputs,
+                          size_t output_count, int threads, nn_net **out, fs_error *err)
+{
+    const char *path = fs_pack_role_path(pack, role);
+    if (!path)
+        return fs_fail(err, FS_ERR_FORMAT, "model pack '%s' has no %s", fs_pack_name(pack), role);
+    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = threads, .outputs = outputs,
+                      .output_count = output_count};
+    return nn_net_load(path, &opt, out, err);
+}
+
+fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs_engine **out,
+                         fs_error *err)
+{
+    *out = NULL;
+    fs_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (opt)
+        e->opt = *opt;
+    if (e->opt.min_face <= 0)
+        e->opt.min_face = 20;
+    if (e->opt.max_pixels == 0)
+        e->opt.max_pixels = 100000000ull;
+
+    fs_status st = fs_pack_open(pack_name, &e->pack, err);
+    if (st == FS_OK) {
+        e->kind = fs_pack_kind_of(e->pack);
+        if (e->opt.det_threshold <= 0)
+            e->opt.det_threshold = e->kind == FS_PACK_DEFAULT ? FS_ULTRAFACE_THRESHOLD : 0.5f;
+        static const char *const ultraface_raw[] = {"461", "462"};
+        if (e->kind == FS_PACK_DEFAULT) {
+            st = load_net(e->pack, "detector", ultraface_raw, 2, e->opt.threads, &e->detector, err);
+            if (st == FS_OK)
+                st = load_net(e->pack, "landmarks", NULL, 0, e->opt.threads, &e->landmarks, err);
+        } else {
+            st = load_net(e->pack, "detector", NULL, 0, e->opt.threads, &e->detector, err);
+        }
+    }
+    if (st == FS_OK)
+        st = load_net(e->pack, "recognizer", NULL, 0, e->opt.threads, &e->recognizer, err);
+    if (st != FS_OK) {
+        fs_engine_close(e);
+        return st;
+    }
+    *out = e;
+    return FS_OK;
+}
+
+void fs_engine_close(fs_engine *e)
+{
+    if (!e)
+        return;
+    nn_net_free(e->detector);
+    nn_net_free(e->landmarks);
+    nn_net_free(e->recognizer);
+    fs_pack_close(e->pack);
+    free(e);
+}
+
+const fs_pack *fs_engine_pack(const fs_engine *e)
+{
+    return e->pack;
+}
+
+fs_status fs_worker_new(fs_engine *engine, fs_worker **out, fs_error *err)
+{
+    *out = NULL;
+    fs_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    w->engine = engine;
+    *out = w;
+    return FS_OK;
+}
+
+void fs_worker_free(fs_worker *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < FS_DETECT_PLANS; i++)
+        nn_plan_free(w->detect_plans[i].plan);
+    nn_plan_free(w->landmark_plan);
+    nn_plan_free(w->embed_plan);
+    free(w->tensor);
+    free(w);
+}
+
+/* The detector plan for an in_w x in_h input, planned on first use and kept (a few sizes recur:
+ * the scales of typical photo shapes). When the cache is full the oldest entry is replaced. */
+fs_status fs_worker_detect_plan(fs_worker *w, int in_w, int in_h, nn_plan **out, fs_error *err)
+{
+    for (size_t i = 0; i < FS_DETECT_PLANS; i++) {
+        if (w->detect_plans[i].plan && w->detect_plans[i].w == in_w && w->detect_plans[i].h == in_h) {
+            *out = w->detect_plans[i].plan;
+            return FS_OK;
+        }
+    }
+    const int64_t shape[4] = {1, 3, in_h, in_w};
+    nn_plan *plan;
+    fs_status st = nn_plan_create(w->engine->detector, shape, 4, &plan, err);
+    if (st)
+        return st;
+    size_t slot = w->next_detect_plan++ % FS_DETECT_PLANS;
+    nn_plan_free(w->detect_plans[slot].plan);
+    w->detect_plans[slot].plan = plan;
+    w->detect_plans[slot].w = in_w;
+    w->detect_plans[slot].h = in_h;
+    *out = plan;
+    return FS_OK;
+}
+
+/* A float buffer of at least n elements, owned by the worker. */
+float *fs_worker_tensor(fs_worker *w, size_t n, fs_error *err)
+{
+    if (n > w->tensor_size) {
+        float *grown = realloc(w->tensor, n * sizeof *grown);
+        if (!grown) {
+            fs_fail(err, FS_ERR_NOMEM, "out of memory for a %zu-element tensor", n);
+            return NULL;
+        }
+        w->tensor = grown;
+        w->tensor_size = n;
+    }
+    return w->tensor;
+}

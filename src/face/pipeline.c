@@ -1,0 +1,104 @@
+/*
+ * pipeline.c — the whole pipeline for one photo (SPEC.md §1): decode upright → detect →
+ * drop faces under min_face → landmarks → align → embed; and small helpers on its results.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "face/pipeline.h"
+#include "store/store.h"
+#include "util/error.h"
+
+void fs_faces_free(fs_faces *faces)
+{
+    if (!faces)
+        return;
+    free(faces->faces);
+    memset(faces, 0, sizeof *faces);
+}
+
+/* The same dot product as the index's (fs_vec_dot), so that on-the-fly and indexed searches
+ * give bit-identical similarities. */
+float fs_similarity(const fs_face *a, const fs_face *b)
+{
+    return fs_vec_dot(a->embedding, b->embedding, FS_EMBEDDING_DIM);
+}
+
+long fs_faces_largest(const fs_faces *faces)
+{
+    long best = -1;
+    float best_area = -1;
+    for (size_t i = 0; i < faces->count; i++) {
+        const float *b = faces->faces[i].box;
+        float area = (b[2] - b[0]) * (b[3] - b[1]);
+        if (area > best_area) {
+            best_area = area;
+            best = (long)i;
+        }
+    }
+    return best;
+}
+
+/* Keeps candidates whose box is at least min_face wide and high. */
+static void drop_small(fs_dets *d, int min_face)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        const float *b = d->items[i].box;
+        if (b[2] - b[0] >= min_face && b[3] - b[1] >= min_face)
+            d->items[kept++] = d->items[i];
+    }
+    d->count = kept;
+}
+
+static fs_status run(fs_worker *w, const fs_image *img, int embed, fs_faces *out, fs_error *err)
+{
+    fs_dets dets = {0};
+    fs_status st = fs_detect_faces(w, img, &dets, err);
+    if (st == FS_OK)
+        drop_small(&dets, w->engine->opt.min_face);
+    if (st == FS_OK && dets.count) {
+        out->faces = calloc(dets.count, sizeof *out->faces);
+        if (!out->faces)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory for %zu faces", dets.count);
+    }
+    for (size_t i = 0; st == FS_OK && i < dets.count; i++) {
+        fs_det *d = &dets.items[i];
+        st = fs_find_landmarks(w, img, d, err);
+        if (st)
+            break;
+        fs_face *f = &out->faces[i];
+        memcpy(f->box, d->box, sizeof f->box);
+        memcpy(f->landmarks, d->landmarks, sizeof f->landmarks);
+        f->score = d->score;
+        if (embed)
+            st = fs_embed_face(w, img, f->landmarks, f->embedding, err);
+        out->count = i + 1;
+    }
+    fs_dets_free(&dets);
+    return st;
+}
+
+fs_status fs_detect_file(fs_worker *w, const char *path, int embed, fs_faces *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    fs_image img = {0};
+    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels};
+    fs_status st = fs_image_load(path, &lo, &img, NULL, NULL, NULL, err);
+    if (st)
+        return st;
+    out->width = img.width;
+    out->height = img.height;
+    st = run(w, &img, embed, out, err);
+    fs_image_free(&img);
+    if (st != FS_OK) {
+        /* a failure inside the pipeline names the photo it happened on */
+        if (err && strncmp(err->message, path, strlen(path)) != 0) {
+            char inner[sizeof err->message];
+            memcpy(inner, err->message, sizeof inner);
+            fs_fail(err, st, "%s: %s", path, inner);
+        }
+        fs_faces_free(out);
+    }
+    return st;
+}

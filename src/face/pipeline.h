@@ -1,0 +1,45 @@
+/*
+ * pipeline.h — the insides of fs_engine and fs_worker (facesearch.h), shared by engine.c and the
+ * pipeline stages (detect.c, landmarks.c, embed.c).
+ */
+#ifndef FS_FACE_PIPELINE_H
+#define FS_FACE_PIPELINE_H
+
+#include "face/face.h"
+#include "nn/nn.h"
+
+#define FS_DETECT_PLANS 6
+/* Default detector score threshold of the Ultra-Light detector (probability of "face"). */
+#define FS_ULTRAFACE_THRESHOLD 0.7f
+
+struct fs_engine {
+    fs_engine_options opt;
+    fs_pack *pack;
+    fs_pack_kind kind;
+    nn_net *detector, *landmarks, *recognizer;
+};
+
+struct fs_worker {
+    fs_engine *engine;
+    struct {
+        int w, h;
+        nn_plan *plan;
+    } detect_plans[FS_DETECT_PLANS];
+    size_t next_detect_plan;
+    nn_plan *landmark_plan, *embed_plan;
+    float *tensor;
+    size_t tensor_size;
+};
+
+fs_status fs_worker_detect_plan(fs_worker *w, int in_w, int in_h, nn_plan **out, fs_error *err);
+float *fs_worker_tensor(fs_worker *w, size_t n, fs_error *err);
+
+/* Stages, in pipeline order. Each works on the upright full-resolution image. */
+fs_status fs_detect_faces(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err);
+fs_status fs_find_landmarks(fs_worker *w, const fs_image *img, fs_det *det, fs_error *err);
+/* The face aligned to the 112 x 112 ArcFace template (a new image; caller frees). */
+fs_status fs_align_face(const fs_image *img, const float landmarks[10], fs_image *out, fs_error *err);
+fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks[10],
+                        float embedding[FS_EMBEDDING_DIM], fs_error *err);
+
+#endif

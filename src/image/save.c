@@ -1,0 +1,144 @@
+/*
+ * save.c — fs_image_save: encode with libvips into memory (JPEG quality 92, PNG, WebP quality 90),
+ * then write a temporary file beside the target and rename it over the target, so that readers
+ * and crashes only ever see the old file or the complete new one. The temporary file is created
+ * with mode 0666 minus the umask, like any new file, and removed on every failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vips/vips.h>
+
+#include "image/image_internal.h"
+#include "util/error.h"
+
+typedef enum { OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_NONE } out_format;
+
+static out_format format_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash))
+        return OUT_NONE;
+    if (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"))
+        return OUT_JPEG;
+    if (!strcasecmp(dot, ".png"))
+        return OUT_PNG;
+    if (!strcasecmp(dot, ".webp"))
+        return OUT_WEBP;
+    return OUT_NONE;
+}
+
+static fs_status errno_fail(fs_error *err, const char *qname, int e)
+{
+    char buf[128];
+    if (strerror_r(e, buf, sizeof buf) != 0)
+        strcpy(buf, "input/output error");
+    return fs_fail(err, FS_ERR_IO, "%s: %s", qname, buf);
+}
+
+/* Creates "PATH.tmp-PID-N" exclusively; fills tmp (size >= strlen(path) + 40). Returns fd or -1. */
+static int create_temp(const char *path, char *tmp, size_t size)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned long seed = (unsigned long)ts.tv_nsec ^ (unsigned long)(uintptr_t)tmp;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+        snprintf(tmp, size, "%s.tmp-%ld-%08lx", path, (long)getpid(), (seed >> 16) & 0xffffffffu);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+static fs_status write_atomically(const char *path, const char *qname, const void *data,
+                                  size_t size, fs_error *err)
+{
+    size_t tsize = strlen(path) + 48;
+    char *tmp = malloc(tsize);
+    if (!tmp)
+        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", qname);
+    int fd = create_temp(path, tmp, tsize);
+    if (fd < 0) {
+        fs_status st = errno_fail(err, qname, errno);
+        free(tmp);
+        return st;
+    }
+    const uint8_t *p = data;
+    size_t done = 0;
+    int e = 0;
+    while (done < size) {
+        ssize_t n = write(fd, p + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            e = errno;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) != 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        free(tmp);
+        return errno_fail(err, qname, e);
+    }
+    free(tmp);
+    return FS_OK;
+}
+
+fs_status fs_image_save(const fs_image *img, const char *path, fs_error *err)
+{
+    char qname[320];
+    fs_image_quote_name(path, qname, sizeof qname);
+    if (!path)
+        return fs_fail(err, FS_ERR_ARG, "no path given");
+    out_format f = format_of(path);
+    if (f == OUT_NONE)
+        return fs_fail(err, FS_ERR_ARG, "%s: unknown output format (use .jpg, .png or .webp)",
+                       qname);
+    if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
+        return fs_fail(err, FS_ERR_ARG, "%s: empty image", qname);
+    fs_status st = fs_image_vips_start(err);
+    if (st != FS_OK)
+        return st;
+    /* A view of our pixels; libvips does not copy or free them. */
+    VipsImage *v = vips_image_new_from_memory(img->rgb, (size_t)img->width * img->height * 3,
+                                              img->width, img->height, 3, VIPS_FORMAT_UCHAR);
+    if (!v) {
+        vips_error_clear();
+        return fs_fail(err, FS_ERR_INTERNAL, "%s: libvips could not wrap the image", qname);
+    }
+    void *buf = NULL;
+    size_t len = 0;
+    int r;
+    if (f == OUT_JPEG)
+        r = vips_jpegsave_buffer(v, &buf, &len, "Q", 92, NULL);
+    else if (f == OUT_PNG)
+        r = vips_pngsave_buffer(v, &buf, &len, NULL);
+    else
+        r = vips_webpsave_buffer(v, &buf, &len, "Q", 90, NULL);
+    g_object_unref(v);
+    if (r != 0 || !buf) {
+        vips_error_clear();
+        g_free(buf);
+        return fs_fail(err, FS_ERR_INTERNAL, "%s: could not encode the image", qname);
+    }
+    st = write_atomically(path, qname, buf, len, err);
+    g_free(buf);
+    return st;
+}

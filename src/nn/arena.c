@@ -1,0 +1,110 @@
+/*
+ * arena.c — bump allocator in chunks; big requests get a chunk of their own.
+ */
+#include "nn/arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK (256u * 1024u)
+#define ARENA_ALIGN 16u
+
+struct nn_arena_chunk {
+    nn_arena_chunk *next;
+    size_t size, used;
+    /* data follows, aligned by construction of the header size below */
+};
+
+/* The header is padded to the alignment so that the data area starts aligned. */
+#define ARENA_HDR (((sizeof(nn_arena_chunk) + ARENA_ALIGN - 1) / ARENA_ALIGN) * ARENA_ALIGN)
+
+void nn_arena_init(nn_arena *a, size_t limit)
+{
+    a->head = NULL;
+    a->total = 0;
+    a->limit = limit;
+}
+
+static nn_arena_chunk *new_chunk(size_t size)
+{
+    nn_arena_chunk *c = aligned_alloc(64, (ARENA_HDR + size + 63) / 64 * 64);
+    if (!c)
+        return NULL;
+    c->next = NULL;
+    c->size = size;
+    c->used = 0;
+    return c;
+}
+
+void *nn_arena_alloc(nn_arena *a, size_t size)
+{
+    if (size == 0)
+        size = 1;
+    if (size > SIZE_MAX / 2)
+        return NULL;
+    size_t rounded = (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (a->limit && (rounded > a->limit || a->total > a->limit - rounded))
+        return NULL;
+    nn_arena_chunk *c = a->head;
+    if (!c || c->size - c->used < rounded) {
+        if (rounded > ARENA_CHUNK / 4) {
+            /* A big block gets its own chunk, linked behind the current one so that the current
+             * chunk keeps serving small requests. */
+            nn_arena_chunk *big = new_chunk(rounded);
+            if (!big)
+                return NULL;
+            big->used = rounded;
+            if (c) {
+                big->next = c->next;
+                c->next = big;
+            } else {
+                a->head = big;
+            }
+            a->total += rounded;
+            void *p = (char *)big + ARENA_HDR;
+            memset(p, 0, rounded);
+            return p;
+        }
+        c = new_chunk(ARENA_CHUNK);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = (char *)c + ARENA_HDR + c->used;
+    c->used += rounded;
+    a->total += rounded;
+    memset(p, 0, rounded);
+    return p;
+}
+
+void *nn_arena_calloc(nn_arena *a, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    return nn_arena_alloc(a, n * size);
+}
+
+char *nn_arena_strndup(nn_arena *a, const char *s, size_t len)
+{
+    char *p = nn_arena_alloc(a, len + 1);
+    if (!p)
+        return NULL;
+    if (len)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+void nn_arena_free(nn_arena *a)
+{
+    nn_arena_chunk *c = a->head;
+    while (c) {
+        nn_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->head = NULL;
+    a->total = 0;
+}

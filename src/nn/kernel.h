@@ -1,0 +1,103 @@
+/*
+ * kernel.h — a prepared op ("step") of a plan, the kernel function type, and the shared geometry
+ * helpers that shape inference (shape.c) and the kernels both use, so that they can never disagree.
+ *
+ * The per-node kernel hook: every step carries `run`, chosen at plan time. The planner first sets
+ * the reference kernel (nn_ref_kernel), then, for the fast backend, calls nn_fast_prepare(), which
+ * may replace run/state/free_state for the ops it accelerates (e.g. a oneDNN convolution for
+ * NN_OP_CONV). Tensors are dense row-major NCHW float32 (int64 for shape data); their data
+ * pointers are fixed when the plan is created (buffers are preallocated), so a kernel may prepare
+ * anything that depends on shapes or constant inputs (weights) once, in its prepare function.
+ */
+#ifndef FS_NN_KERNEL_H
+#define FS_NN_KERNEL_H
+
+#include "nn/graph.h"
+
+typedef struct nn_step nn_step;
+
+/* Runs a step: reads step->in[i]->data, writes step->out[j]->data (both already allocated).
+ * Returns FS_OK or an error filled into err (e.g. a Gather index out of range). */
+typedef fs_status (*nn_kernel_fn)(const nn_step *step, fs_error *err);
+
+struct nn_step {
+    const nn_node *node;   /* op kind, parameters (fused activation), label for messages */
+    const char *model;     /* model name for messages */
+    int n_in, n_out;
+    nn_tensor **in;        /* in[i] NULL for an omitted optional input; shapes resolved */
+    nn_tensor **out;
+    nn_kernel_fn run;
+    void *state;           /* owned by the kernel; released with free_state(state) */
+    void (*free_state)(void *state);
+    int threads;           /* threads the kernel may use (the net's option; >= 1) */
+    void *backend;         /* the plan's fast-backend state (nn_fast_plan_begin), or NULL */
+};
+
+/* ---- the reference backend (backend_ref.c) --------------------------------------------------- */
+
+/* The reference kernel of an op (never NULL for a kind that the graph accepts). */
+nn_kernel_fn nn_ref_kernel(nn_op_kind op);
+
+/* ---- the fast backend (backend_fast.c) ------------------------------------------------------- */
+
+/* Called once per plan on NN_BACKEND_FAST before any nn_fast_prepare: creates the plan's backend
+ * state (e.g. a oneDNN engine/stream for `threads` threads) into *state (may stay NULL).
+ * nn_fast_plan_end releases it when the plan is freed, after every step's free_state. */
+fs_status nn_fast_plan_begin(int threads, void **state, fs_error *err);
+void nn_fast_plan_end(void *state);
+
+/* Called by the planner for every step of a plan on NN_BACKEND_FAST, after shapes are resolved
+ * and buffers assigned (step->in/out data pointers valid and fixed for the plan's life;
+ * step->backend is the plan's state). It may replace step->run (and set state/free_state) with a
+ * faster kernel; returning FS_OK without touching the step keeps the reference kernel. An error
+ * fails plan creation. */
+fs_status nn_fast_prepare(nn_step *step, fs_error *err);
+
+/* ---- geometry -------------------------------------------------------------------------------- */
+
+/* A Conv step's resolved geometry (pads after auto_pad), for kernels. */
+typedef struct nn_conv_geom {
+    int64_t n, c_in, h_in, w_in;    /* input NCHW */
+    int64_t c_out, h_out, w_out;    /* output NCHW */
+    int64_t kh, kw, sh, sw, dh, dw; /* kernel, strides, dilations */
+    int64_t pad_t, pad_l, pad_b, pad_r;
+    int64_t group;                  /* c_in/group input and c_out/group output channels each */
+    const float *weight;            /* [c_out][c_in/group][kh][kw] */
+    const float *bias;              /* [c_out] or NULL */
+    nn_act act;                     /* applied after the bias */
+    float act_min, act_max;         /* NN_ACT_CLIP */
+    const float *slope;             /* NN_ACT_PRELU: slope_count (1 or c_out) values */
+    int64_t slope_count;
+} nn_conv_geom;
+
+void nn_conv_geometry(const nn_step *s, nn_conv_geom *g);
+
+/* One spatial axis of a Conv/pool window: input size, kernel, stride, dilation, auto_pad,
+ * ceil_mode and the explicit pads in; the effective pads and output size out. Returns -1 when the
+ * window does not fit (output would be empty). */
+int nn_window_axis(int64_t in, int64_t k, int64_t s, int64_t d, int auto_pad, int ceil_mode,
+                   int64_t pad_begin, int64_t pad_end, int64_t *pb, int64_t *pe, int64_t *out);
+
+/* Resolved Slice: for every axis of the input, start and step; out dims. */
+typedef struct nn_slice_spec {
+    int64_t start[NN_MAX_DIMS], step[NN_MAX_DIMS], dims[NN_MAX_DIMS];
+} nn_slice_spec;
+
+/* Resize: per-axis scale used for coordinates, output dims. */
+typedef struct nn_resize_spec {
+    float scale[NN_MAX_DIMS];
+    int64_t dims[NN_MAX_DIMS];
+} nn_resize_spec;
+
+/* Shape inference for one node: inputs have dtype/shape (data non-NULL when constant); fills
+ * dtype/ndim/dims/count of the outputs. Errors name model, node and what does not fit. */
+fs_status nn_infer(const char *model, const nn_node *n, nn_tensor *const *in, nn_tensor **out,
+                   fs_error *err);
+
+/* Helpers shared with the kernels; they only fail for inputs nn_infer has rejected. */
+int nn_slice_resolve(const nn_node *n, nn_tensor *const *in, int n_in, nn_slice_spec *spec);
+int nn_resize_resolve(const nn_node *n, nn_tensor *const *in, int n_in, nn_resize_spec *spec);
+/* Normalises axis into [0, rank) (rank+1 when allow_end); -1 if out of range. */
+int nn_axis(int64_t axis, int rank, int allow_end);
+
+#endif

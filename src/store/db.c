@@ -1,0 +1,1282 @@
+/*
+ * db.c — the SQLite side of the index: opening (WAL, busy timeout, pragmas), the schema and its
+ * migrations, the model-pack check, and every read and write of files and faces.
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL. In WAL mode NORMAL is already safe against a
+ * killed process (the state is always some committed prefix), but it can lose the last commits on
+ * power loss; FULL adds one fsync of the WAL per commit. The indexer commits a batch of many files
+ * per transaction, so this costs little, and an index run that reported success stays done.
+ *
+ * Concurrency: one writer (BEGIN IMMEDIATE takes the write lock up front, so a second writer waits
+ * for busy_timeout rather than failing mid-batch) and any number of readers; WAL readers never wait
+ * for the writer.
+ *
+ * Vector-index bookkeeping: meta.generation is bumped by every write transaction, and a trigger
+ * logs every deleted face id with the generation that deleted it (face_tombstones). Face ids are
+ * AUTOINCREMENT, so never reused: vsync.c can bring a vector file written at generation G up to
+ * date by adding faces with id > its largest id and removing the ids tombstoned after G.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store_internal.h"
+#include "util/error.h"
+
+#define BUSY_TIMEOUT_MS 15000
+
+/* ---- Schema and migrations ----------------------------------------------------------------
+ * Each migration moves the schema from version-1 to version and is recorded in `migrations`.
+ * Append new ones; never edit a released one. */
+typedef struct migration {
+    int version;
+    const char *description;
+    const char *sql;
+} migration;
+
+static const migration MIGRATIONS[] = {
+    {1, "initial schema",
+     "CREATE TABLE IF NOT EXISTS migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL,"
+     "  description TEXT NOT NULL);"
+     "CREATE TABLE files(id INTEGER PRIMARY KEY AUTOINCREMENT, path BLOB NOT NULL UNIQUE,"
+     "  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL DEFAULT '',"
+     "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1)), error TEXT,"
+     "  indexed_at INTEGER NOT NULL);"
+     "CREATE INDEX files_sha256 ON files(sha256) WHERE sha256 <> '';"
+     "CREATE TABLE faces(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
+     "  face_index INTEGER NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL,"
+     "  y2 REAL NOT NULL, landmarks BLOB NOT NULL, score REAL NOT NULL, embedding BLOB NOT NULL,"
+     "  UNIQUE (file_id, face_index));"
+     "CREATE TABLE face_tombstones(face_id INTEGER PRIMARY KEY, generation INTEGER NOT NULL);"
+     "CREATE TRIGGER faces_tombstone AFTER DELETE ON faces BEGIN"
+     "  INSERT OR REPLACE INTO face_tombstones(face_id, generation)"
+     "  VALUES (old.id, (SELECT value FROM meta WHERE key = 'generation')); END;"},
+};
+#define MIGRATION_COUNT (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
+
+static const char *const STMT_SQL[ST_COUNT] = {
+    [ST_FILE_BY_PATH] = "SELECT id, size, mtime_ns, sha256, status, indexed_at,"
+                        " (SELECT count(*) FROM faces WHERE file_id = files.id)"
+                        " FROM files WHERE path = ?1",
+    [ST_FILE_BY_HASH] = "SELECT id, size, mtime_ns, sha256, status, indexed_at,"
+                        " (SELECT count(*) FROM faces WHERE file_id = files.id), path"
+                        " FROM files WHERE sha256 = ?1 AND sha256 <> '' AND status = 0"
+                        " ORDER BY id LIMIT 1",
+    [ST_FILE_ERROR] = "SELECT error FROM files WHERE id = ?1",
+    [ST_FILE_UPSERT] = "INSERT INTO files(path, size, mtime_ns, sha256, status, error, indexed_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(path) DO UPDATE SET"
+                       " size = excluded.size, mtime_ns = excluded.mtime_ns,"
+                       " sha256 = excluded.sha256, status = excluded.status,"
+                       " error = excluded.error, indexed_at = excluded.indexed_at RETURNING id",
+    [ST_FILE_ID] = "SELECT id FROM files WHERE id = ?1",
+    [ST_FACES_DELETE_FILE] = "DELETE FROM faces WHERE file_id = ?1",
+    [ST_FACE_INSERT] = "INSERT INTO faces(file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+                       " embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_FACES_OF_FILE] = "SELECT id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+                         " embedding FROM faces WHERE file_id = ?1 ORDER BY face_index",
+    [ST_FACE_COUNT_FILE] = "SELECT count(*) FROM faces WHERE file_id = ?1",
+    [ST_REMOVE_PATH_FACES] = "DELETE FROM faces WHERE file_id IN"
+                             " (SELECT id FROM files WHERE path >= ?1 AND path < ?2)",
+    [ST_REMOVE_PATH] = "DELETE FROM files WHERE path >= ?1 AND path < ?2",
+    [ST_GENERATION] = "SELECT value FROM meta WHERE key = 'generation'",
+};
+
+/* ---- Small helpers -------------------------------------------------------------------------- */
+
+fs_status store_sql_fail(fs_store *st, fs_error *err, const char *what)
+{
+    int rc = sqlite3_extended_errcode(st->db);
+    fs_status code = FS_ERR_IO;
+    if ((rc & 0xff) == SQLITE_NOMEM)
+        code = FS_ERR_NOMEM;
+    else if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+        code = FS_ERR_INTEGRITY;
+    else if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        code = FS_ERR_ARG;
+    return fs_fail(err, code, "%s: %s: %s", st->db_path, what, sqlite3_errmsg(st->db));
+}
+
+fs_status store_exec(fs_store *st, const char *sql, fs_error *err)
+{
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return store_sql_fail(st, err, "query failed");
+    return FS_OK;
+}
+
+sqlite3_stmt *store_stmt(fs_store *st, store_stmt_id id, fs_error *err)
+{
+    sqlite3_stmt *s = st->stmts[id];
+    if (!s) {
+        if (sqlite3_prepare_v3(st->db, STMT_SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL)
+            != SQLITE_OK) {
+            store_sql_fail(st, err, "prepare");
+            return NULL;
+        }
+        st->stmts[id] = s;
+    } else {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+    return s;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b + 1);
+    return p;
+}
+
+/* A BLOB column as a fresh NUL-terminated string (malloc'd), NULL when out of memory. */
+static char *column_path(sqlite3_stmt *s, int col)
+{
+    const void *b = sqlite3_column_blob(s, col);
+    int n = sqlite3_column_bytes(s, col);
+    char *p = malloc((size_t)n + 1);
+    if (!p)
+        return NULL;
+    if (n > 0)
+        memcpy(p, b, (size_t)n);
+    p[n] = '\0';
+    return p;
+}
+
+/* mkdir -p; 0 or -1 with errno. */
+static int make_dirs(const char *dir)
+{
+    char *p = dup_str(dir);
+    if (!p)
+        return -1;
+    for (char *c = p + 1;; c++) {
+        if (*c == '/' || *c == '\0') {
+            char save = *c;
+            *c = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                free(p);
+                return -1;
+            }
+            *c = save;
+            if (save == '\0')
+                break;
+        }
+    }
+    free(p);
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return -1;
+    if (!S_ISDIR(sb.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* The byte range [lo, hi) of paths strictly under folder. lo and hi have room for strlen+2. */
+static fs_status folder_range(const char *folder, char *lo, char *hi, size_t *len, fs_error *err)
+{
+    size_t n = strlen(folder);
+    while (n > 1 && folder[n - 1] == '/')
+        n--;
+    if (n == 0)
+        return fs_fail(err, FS_ERR_ARG, "empty folder path");
+    memcpy(lo, folder, n);
+    if (!(n == 1 && folder[0] == '/'))
+        lo[n++] = '/';
+    memcpy(hi, lo, n);
+    hi[n - 1] = '/' + 1; /* '0': the first byte after '/' */
+    *len = n;
+    return FS_OK;
+}
+
+static int64_t now_seconds(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* ---- Meta ------------------------------------------------------------------------------------ */
+
+static fs_status meta_get_text(fs_store *st, const char *key, char *buf, size_t size, int *found,
+                               fs_error *err)
+{
+    sqlite3_stmt *s;
+    *found = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL)
+        != SQLITE_OK)
+        return store_sql_fail(st, err, "prepare");
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(s, 0);
+        snprintf(buf, size, "%s", t ? (const char *)t : "");
+        *found = 1;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sql_fail(st, err, "read meta");
+    return FS_OK;
+}
+
+static fs_status meta_set(fs_store *st, const char *key, const char *text, int64_t num,
+                          fs_error *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1,
+                           &s, NULL) != SQLITE_OK)
+        return store_sql_fail(st, err, "prepare");
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    if (text)
+        sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(s, 2, num);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return store_sql_fail(st, err, "write meta");
+    return FS_OK;
+}
+
+fs_status store_generation(fs_store *st, uint64_t *gen, fs_error *err)
+{
+    sqlite3_stmt *s = store_stmt(st, ST_GENERATION, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        fs_status e = rc == SQLITE_DONE ? fs_fail(err, FS_ERR_FORMAT, "%s: no generation in meta",
+                                                  st->db_path)
+                                        : store_sql_fail(st, err, "read generation");
+        sqlite3_reset(s);
+        return e;
+    }
+    *gen = (uint64_t)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return FS_OK;
+}
+
+/* "name sha\n" for each pack file: what the index remembers of the pack. malloc'd or NULL. */
+static char *pack_files_text(const fs_store_pack_id *pack)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < pack->file_count; i++)
+        len += strlen(pack->file_names[i]) + strlen(pack->file_sha256[i]) + 2;
+    char *t = malloc(len);
+    if (!t)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < pack->file_count; i++)
+        o += (size_t)sprintf(t + o, "%s %s\n", pack->file_names[i], pack->file_sha256[i]);
+    t[o] = '\0';
+    return t;
+}
+
+/* ---- Opening ---------------------------------------------------------------------------------- */
+
+static int schema_version(fs_store *st, fs_error *err, fs_status *status)
+{
+    sqlite3_stmt *s;
+    *status = FS_OK;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                           -1, &s, NULL) != SQLITE_OK) {
+        *status = store_sql_fail(st, err, "cannot read the schema");
+        return -1;
+    }
+    int have = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
+    sqlite3_finalize(s);
+    if (!have)
+        return 0;
+    char buf[32];
+    int found;
+    if ((*status = meta_get_text(st, "schema_version", buf, sizeof buf, &found, err)) != FS_OK)
+        return -1;
+    return found ? atoi(buf) : 0;
+}
+
+static fs_status migrate(fs_store *st, int from, fs_error *err)
+{
+    for (size_t i = 0; i < MIGRATION_COUNT; i++) {
+        const migration *m = &MIGRATIONS[i];
+        if (m->version <= from)
+            continue;
+        fs_status e = store_exec(st, m->sql, err);
+        if (e != FS_OK)
+            return e;
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(st->db,
+                               "INSERT INTO migrations(version, applied_at, description)"
+                               " VALUES (?1, ?2, ?3)", -1, &s, NULL) != SQLITE_OK)
+            return store_sql_fail(st, err, "prepare");
+        sqlite3_bind_int(s, 1, m->version);
+        sqlite3_bind_int64(s, 2, now_seconds());
+        sqlite3_bind_text(s, 3, m->description, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        sqlite3_finalize(s);
+        if (rc != SQLITE_DONE)
+            return store_sql_fail(st, err, "record migration");
+        if ((e = meta_set(st, "schema_version", NULL, m->version, err)) != FS_OK)
+            return e;
+    }
+    return FS_OK;
+}
+
+/* Creates the meta rows of a new index for pack. Runs inside the creating transaction. */
+static fs_status create_index(fs_store *st, const fs_store_pack_id *pack, fs_error *err)
+{
+    fs_status e = store_exec(st, "CREATE TABLE meta(key TEXT PRIMARY KEY, value)", err);
+    if (e != FS_OK)
+        return e;
+    char *files = pack_files_text(pack);
+    if (!files)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if ((e = meta_set(st, "pack", pack->name, 0, err)) == FS_OK &&
+        (e = meta_set(st, "pack_files", files, 0, err)) == FS_OK &&
+        (e = meta_set(st, "embedding_dim", NULL, pack->embedding_dim, err)) == FS_OK &&
+        (e = meta_set(st, "generation", NULL, 1, err)) == FS_OK &&
+        (e = meta_set(st, "created_at", NULL, now_seconds(), err)) == FS_OK)
+        e = meta_set(st, "schema_version", NULL, 0, err);
+    free(files);
+    if (e != FS_OK)
+        return e;
+    return migrate(st, 0, err);
+}
+
+/* Checks that the index belongs to pack and reads its name and dim into st. */
+static fs_status check_pack(fs_store *st, const fs_store_pack_id *pack, fs_error *err)
+{
+    char dim[32];
+    int found, found_dim;
+    fs_status e = meta_get_text(st, "pack", st->pack, sizeof st->pack, &found, err);
+    if (e == FS_OK)
+        e = meta_get_text(st, "embedding_dim", dim, sizeof dim, &found_dim, err);
+    if (e != FS_OK)
+        return e;
+    if (!found || !found_dim)
+        return fs_fail(err, FS_ERR_FORMAT, "%s: not a facesearch index (no model pack recorded)",
+                       st->dir);
+    st->dim = atoi(dim);
+    if (st->dim < 1 || st->dim > FS_STORE_DIM_MAX)
+        return fs_fail(err, FS_ERR_FORMAT, "%s: bad embedding dimension %s", st->dir, dim);
+    if (!pack)
+        return FS_OK;
+    if (strcmp(st->pack, pack->name) != 0)
+        return fs_fail(err, FS_ERR_ARG, "%s: built with model pack '%s'; use --models %s or another --db",
+                       st->dir, st->pack, st->pack);
+    char *want = pack_files_text(pack);
+    if (!want)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    size_t cap = strlen(want) + 2;
+    char *have = malloc(cap);
+    if (!have) {
+        free(want);
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    e = meta_get_text(st, "pack_files", have, cap, &found, err);
+    int same = e == FS_OK && found && strcmp(have, want) == 0;
+    free(want);
+    free(have);
+    if (e != FS_OK)
+        return e;
+    if (!same || st->dim != pack->embedding_dim)
+        return fs_fail(err, FS_ERR_ARG,
+                       "%s: built with other files of model pack '%s' (their sha256 or the"
+                       " embedding size differ); use another --db", st->dir, st->pack);
+    return FS_OK;
+}
+
+static fs_status open_connection(fs_store *st, int create, fs_error *err)
+{
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(st->db_path, &st->db, flags, NULL) != SQLITE_OK) {
+        if (!st->db)
+            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", st->db_path);
+        return store_sql_fail(st, err, "cannot open");
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    fs_status e = store_exec(st, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", err);
+    if (e != FS_OK)
+        return e;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK)
+        return store_sql_fail(st, err, "cannot set WAL mode");
+    int rc = sqlite3_step(s);
+    int wal = rc == SQLITE_ROW &&
+              strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return store_sql_fail(st, err, "cannot set WAL mode");
+    if (!wal)
+        return fs_fail(err, FS_ERR_IO, "%s: cannot switch to WAL mode", st->db_path);
+    return FS_OK;
+}
+
+fs_status fs_store_open(const char *dir, const fs_store_pack_id *pack, unsigned flags,
+                        fs_store **out, fs_error *err)
+{
+    *out = NULL;
+    int write = (flags & FS_STORE_WRITE) != 0, create = (flags & FS_STORE_CREATE) == FS_STORE_CREATE;
+    if (!dir || !*dir)
+        return fs_fail(err, FS_ERR_ARG, "no index folder given");
+    if (write && !pack)
+        return fs_fail(err, FS_ERR_ARG, "%s: opening for writing needs a model pack", dir);
+    if (pack && (pack->embedding_dim < 1 || pack->embedding_dim > FS_STORE_DIM_MAX || !pack->name))
+        return fs_fail(err, FS_ERR_ARG, "%s: bad model pack description", dir);
+
+    fs_store *st = calloc(1, sizeof *st);
+    if (!st)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    st->flags = flags;
+    st->dir = dup_str(dir);
+    st->db_path = join_path(dir, "index.db");
+    st->vec_path = join_path(dir, "vectors.bin");
+    st->graph_path = join_path(dir, "vectors.hnsw");
+    fs_status e = FS_OK;
+    if (!st->dir || !st->db_path || !st->vec_path || !st->graph_path) {
+        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (create && make_dirs(dir) != 0) {
+        e = fs_fail(err, FS_ERR_IO, "%s: cannot create the index folder: %s", dir, strerror(errno));
+        goto fail;
+    }
+    if (!create && access(st->db_path, F_OK) != 0) {
+        e = fs_fail(err, FS_ERR_NOT_FOUND, "%s: no index here (run `facesearch index` first)", dir);
+        goto fail;
+    }
+    if ((e = open_connection(st, create, err)) != FS_OK)
+        goto fail;
+
+    int version = schema_version(st, err, &e);
+    if (e != FS_OK)
+        goto fail;
+    if (version > FS_STORE_SCHEMA_VERSION) {
+        e = fs_fail(err, FS_ERR_UNSUPPORTED,
+                    "%s: index schema version %d is newer than this facesearch (%d)", dir, version,
+                    FS_STORE_SCHEMA_VERSION);
+        goto fail;
+    }
+    if (version < FS_STORE_SCHEMA_VERSION) {
+        if (version == 0 && !create) {
+            e = fs_fail(err, FS_ERR_NOT_FOUND, "%s: no index here (run `facesearch index` first)", dir);
+            goto fail;
+        }
+        if (version == 0 && !pack) {
+            e = fs_fail(err, FS_ERR_ARG, "%s: creating an index needs a model pack", dir);
+            goto fail;
+        }
+        /* Creation or migration; another process may be doing the same: re-check under the lock. */
+        if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
+            goto fail;
+        version = schema_version(st, err, &e);
+        if (e == FS_OK) {
+            if (version == 0)
+                e = create_index(st, pack, err);
+            else if (version < FS_STORE_SCHEMA_VERSION)
+                e = migrate(st, version, err);
+        }
+        if (e == FS_OK)
+            e = store_exec(st, "COMMIT", err);
+        if (e != FS_OK) {
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            goto fail;
+        }
+    }
+    if ((e = check_pack(st, pack, err)) != FS_OK)
+        goto fail;
+    *out = st;
+    return FS_OK;
+fail:
+    fs_store_close(st);
+    return e;
+}
+
+void fs_store_close(fs_store *st)
+{
+    if (!st)
+        return;
+    if (st->in_batch && st->db)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(st->stmts[i]);
+    if (st->db)
+        sqlite3_close(st->db);
+    fs_vindex_free(st->vindex);
+    free(st->dir);
+    free(st->db_path);
+    free(st->vec_path);
+    free(st->graph_path);
+    free(st);
+}
+
+const char *fs_store_pack_name(const fs_store *st)
+{
+    return st->pack;
+}
+
+int fs_store_dim(const fs_store *st)
+{
+    return st->dim;
+}
+
+/* ---- Transactions -----------------------------------------------------------------------------
+ * write_begin/write_end wrap every write: inside a batch a savepoint (so that one failing write
+ * leaves the batch as it was), outside one a transaction of its own. */
+
+static fs_status bump_generation(fs_store *st, fs_error *err)
+{
+    return store_exec(st, "UPDATE meta SET value = value + 1 WHERE key = 'generation'", err);
+}
+
+static fs_status check_writable(fs_store *st, fs_error *err)
+{
+    if (!(st->flags & FS_STORE_WRITE))
+        return fs_fail(err, FS_ERR_ARG, "%s: index opened for reading only", st->dir);
+    return FS_OK;
+}
+
+fs_status fs_store_begin(fs_store *st, fs_error *err)
+{
+    fs_status e = check_writable(st, err);
+    if (e != FS_OK)
+        return e;
+    if (st->in_batch)
+        return fs_fail(err, FS_ERR_ARG, "%s: a batch is already open", st->dir);
+    if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
+        return e;
+    if ((e = bump_generation(st, err)) != FS_OK) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return e;
+    }
+    st->in_batch = 1;
+    return FS_OK;
+}
+
+fs_status fs_store_commit(fs_store *st, fs_error *err)
+{
+    if (!st->in_batch)
+        return fs_fail(err, FS_ERR_ARG, "%s: no batch is open", st->dir);
+    fs_status e = store_exec(st, "COMMIT", err);
+    if (e != FS_OK)
+        return e; /* still in the batch: the caller may retry or roll back */
+    st->in_batch = 0;
+    return FS_OK;
+}
+
+void fs_store_rollback(fs_store *st)
+{
+    if (!st->in_batch)
+        return;
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    st->in_batch = 0;
+}
+
+static fs_status write_begin(fs_store *st, fs_error *err)
+{
+    fs_status e = check_writable(st, err);
+    if (e != FS_OK)
+        return e;
+    if (st->in_batch)
+        return store_exec(st, "SAVEPOINT fs_write", err);
+    if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
+        return e;
+    if ((e = bump_generation(st, err)) != FS_OK)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return e;
+}
+
+/* Ends a write begun by write_begin: commits if status is FS_OK, else undoes it. Returns the
+ * final status (a failing COMMIT undoes the write too). */
+static fs_status write_end(fs_store *st, fs_status status, fs_error *err)
+{
+    if (st->in_batch) {
+        if (status == FS_OK)
+            return store_exec(st, "RELEASE fs_write", err);
+        sqlite3_exec(st->db, "ROLLBACK TO fs_write; RELEASE fs_write", NULL, NULL, NULL);
+        return status;
+    }
+    if (status == FS_OK && (status = store_exec(st, "COMMIT", err)) == FS_OK)
+        return FS_OK;
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return status;
+}
+
+/* ---- Files ----------------------------------------------------------------------------------- */
+
+static void read_file_row(sqlite3_stmt *s, fs_store_file *f)
+{
+    f->id = sqlite3_column_int64(s, 0);
+    f->size = sqlite3_column_int64(s, 1);
+    f->mtime_ns = sqlite3_column_int64(s, 2);
+    const unsigned char *h = sqlite3_column_text(s, 3);
+    snprintf(f->sha256, sizeof f->sha256, "%s", h ? (const char *)h : "");
+    f->status = sqlite3_column_int(s, 4) ? FS_FILE_FAILED : FS_FILE_OK;
+    f->indexed_at = sqlite3_column_int64(s, 5);
+    f->face_count = sqlite3_column_int64(s, 6);
+}
+
+fs_status fs_store_file_by_path(fs_store *st, const char *path, fs_store_file *out, int *found,
+                                fs_error *err)
+{
+    *found = 0;
+    sqlite3_stmt *s = store_stmt(st, ST_FILE_BY_PATH, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_blob(s, 1, path, (int)strlen(path), SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        read_file_row(s, out);
+        *found = 1;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sql_fail(st, err, "look up a file");
+    return FS_OK;
+}
+
+fs_status fs_store_file_by_hash(fs_store *st, const char *sha256, fs_store_file *out,
+                                char **path_out, int *found, fs_error *err)
+{
+    *found = 0;
+    if (path_out)
+        *path_out = NULL;
+    if (!sha256 || !*sha256)
+        return FS_OK;
+    sqlite3_stmt *s = store_stmt(st, ST_FILE_BY_HASH, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_text(s, 1, sha256, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    fs_status e = FS_OK;
+    if (rc == SQLITE_ROW) {
+        char *p = NULL;
+        if (path_out && !(p = column_path(s, 7))) {
+            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        } else {
+            read_file_row(s, out);
+            if (path_out)
+                *path_out = p;
+            *found = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        e = store_sql_fail(st, err, "look up a content hash");
+    }
+    sqlite3_reset(s);
+    return e;
+}
+
+fs_status fs_store_file_error(fs_store *st, int64_t file_id, char *buf, size_t size,
+                              fs_error *err)
+{
+    if (size)
+        buf[0] = '\0';
+    sqlite3_stmt *s = store_stmt(st, ST_FILE_ERROR, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_int64(s, 1, file_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && size) {
+        const unsigned char *t = sqlite3_column_text(s, 0);
+        snprintf(buf, size, "%s", t ? (const char *)t : "");
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return fs_fail(err, FS_ERR_NOT_FOUND, "%s: no file with id %lld", st->dir, (long long)file_id);
+    if (rc != SQLITE_ROW)
+        return store_sql_fail(st, err, "read a file's error");
+    return FS_OK;
+}
+
+/* Inserts or updates the row of path and deletes its faces; *id receives the row id. Inside a
+ * write_begin. */
+static fs_status upsert_file(fs_store *st, const char *path, int64_t size, int64_t mtime_ns,
+                             const char *sha256, int failed, const char *reason, int64_t *id,
+                             fs_error *err)
+{
+    if (!path || !*path)
+        return fs_fail(err, FS_ERR_ARG, "empty file path");
+    sqlite3_stmt *s = store_stmt(st, ST_FILE_UPSERT, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_blob(s, 1, path, (int)strlen(path), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, size);
+    sqlite3_bind_int64(s, 3, mtime_ns);
+    sqlite3_bind_text(s, 4, sha256 ? sha256 : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, failed);
+    if (reason)
+        sqlite3_bind_text(s, 6, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, now_seconds());
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        fs_status e = store_sql_fail(st, err, "write a file");
+        sqlite3_reset(s);
+        return e;
+    }
+    *id = sqlite3_column_int64(s, 0);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_sql_fail(st, err, "write a file");
+    if (!(s = store_stmt(st, ST_FACES_DELETE_FILE, err)))
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_int64(s, 1, *id);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_sql_fail(st, err, "replace a file's faces");
+    return FS_OK;
+}
+
+static fs_status insert_face(fs_store *st, int64_t file_id, const fs_store_face *f,
+                             const void *embedding, fs_error *err)
+{
+    sqlite3_stmt *s = store_stmt(st, ST_FACE_INSERT, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_int64(s, 1, file_id);
+    sqlite3_bind_int(s, 2, f->face_index);
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(s, 3 + i, f->box[i]);
+    sqlite3_bind_blob(s, 7, f->landmarks, (int)sizeof f->landmarks, SQLITE_STATIC);
+    sqlite3_bind_double(s, 8, f->score);
+    sqlite3_bind_blob(s, 9, embedding, st->dim * (int)sizeof(float), SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_sql_fail(st, err, "write a face");
+    return FS_OK;
+}
+
+fs_status fs_store_put_file(fs_store *st, const char *path, int64_t size, int64_t mtime_ns,
+                            const char *sha256, const fs_store_face *faces, size_t n,
+                            int64_t *file_id, fs_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!faces[i].embedding)
+            return fs_fail(err, FS_ERR_ARG, "%s: face %zu has no embedding", path, i);
+    int64_t id = 0;
+    fs_status e = write_begin(st, err);
+    if (e != FS_OK)
+        return e;
+    e = upsert_file(st, path, size, mtime_ns, sha256, 0, NULL, &id, err);
+    for (size_t i = 0; e == FS_OK && i < n; i++)
+        e = insert_face(st, id, &faces[i], faces[i].embedding, err);
+    if ((e = write_end(st, e, err)) == FS_OK && file_id)
+        *file_id = id;
+    return e;
+}
+
+fs_status fs_store_put_failed(fs_store *st, const char *path, int64_t size, int64_t mtime_ns,
+                              const char *sha256, const char *reason, fs_error *err)
+{
+    int64_t id;
+    fs_status e = write_begin(st, err);
+    if (e != FS_OK)
+        return e;
+    e = upsert_file(st, path, size, mtime_ns, sha256, 1, reason ? reason : "", &id, err);
+    return write_end(st, e, err);
+}
+
+fs_status fs_store_copy_file(fs_store *st, int64_t from_id, const char *path, int64_t size,
+                             int64_t mtime_ns, const char *sha256, fs_error *err)
+{
+    fs_store_face *faces = NULL;
+    size_t n = 0;
+    sqlite3_stmt *s = store_stmt(st, ST_FILE_ID, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_int64(s, 1, from_id);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return fs_fail(err, FS_ERR_NOT_FOUND, "%s: no file with id %lld to copy faces from", path,
+                       (long long)from_id);
+    if (rc != SQLITE_ROW)
+        return store_sql_fail(st, err, "look up a file");
+    fs_status e = fs_store_faces_of_file(st, from_id, &faces, &n, err);
+    if (e != FS_OK)
+        return e;
+    /* Read before writing: if path is from_id itself, the upsert deletes the faces we copy. */
+    e = fs_store_put_file(st, path, size, mtime_ns, sha256, faces, n, NULL, err);
+    free(faces);
+    return e;
+}
+
+fs_status fs_store_faces_of_file(fs_store *st, int64_t file_id, fs_store_face **faces,
+                                 size_t *count, fs_error *err)
+{
+    *faces = NULL;
+    *count = 0;
+    sqlite3_stmt *s = store_stmt(st, ST_FACE_COUNT_FILE, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_int64(s, 1, file_id);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        fs_status e = store_sql_fail(st, err, "count faces");
+        sqlite3_reset(s);
+        return e;
+    }
+    size_t n = (size_t)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (n == 0)
+        return FS_OK;
+    size_t dim = (size_t)st->dim;
+    fs_store_face *out = malloc(n * (sizeof *out + dim * sizeof(float)));
+    if (!out)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    float *emb = (float *)(out + n);
+    if (!(s = store_stmt(st, ST_FACES_OF_FILE, err))) {
+        free(out);
+        return err ? err->code : FS_ERR_IO;
+    }
+    sqlite3_bind_int64(s, 1, file_id);
+    size_t i = 0;
+    int rc;
+    fs_status e = FS_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && i < n) {
+        fs_store_face *f = &out[i];
+        f->id = sqlite3_column_int64(s, 0);
+        f->file_id = sqlite3_column_int64(s, 1);
+        f->face_index = sqlite3_column_int(s, 2);
+        for (int k = 0; k < 4; k++)
+            f->box[k] = (float)sqlite3_column_double(s, 3 + k);
+        memset(f->landmarks, 0, sizeof f->landmarks);
+        if (sqlite3_column_bytes(s, 7) == (int)sizeof f->landmarks)
+            memcpy(f->landmarks, sqlite3_column_blob(s, 7), sizeof f->landmarks);
+        f->score = (float)sqlite3_column_double(s, 8);
+        f->embedding = emb + i * dim;
+        if (sqlite3_column_bytes(s, 9) != (int)(dim * sizeof(float))) {
+            e = fs_fail(err, FS_ERR_FORMAT, "%s: face %lld has an embedding of the wrong size",
+                        st->db_path, (long long)f->id);
+            break;
+        }
+        memcpy(f->embedding, sqlite3_column_blob(s, 9), dim * sizeof(float));
+        i++;
+    }
+    if (e == FS_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        e = store_sql_fail(st, err, "read faces");
+    sqlite3_reset(s);
+    if (e != FS_OK) {
+        free(out);
+        return e;
+    }
+    *faces = out;
+    *count = i;
+    return FS_OK;
+}
+
+/* Deletes the files (and faces) whose path is in [lo, hi) (blobs of lo_len / hi_len bytes). */
+static fs_status remove_range(fs_store *st, const char *lo, size_t lo_len, const char *hi,
+                              size_t hi_len, int64_t *removed, fs_error *err)
+{
+    fs_status e = write_begin(st, err);
+    if (e != FS_OK)
+        return e;
+    int64_t n = 0;
+    for (int k = 0; k < 2 && e == FS_OK; k++) {
+        sqlite3_stmt *s = store_stmt(st, k == 0 ? ST_REMOVE_PATH_FACES : ST_REMOVE_PATH, err);
+        if (!s) {
+            e = err ? err->code : FS_ERR_IO;
+            break;
+        }
+        sqlite3_bind_blob(s, 1, lo, (int)lo_len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 2, hi, (int)hi_len, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            e = store_sql_fail(st, err, "remove files");
+        else if (k == 1)
+            n = sqlite3_changes64(st->db);
+    }
+    e = write_end(st, e, err);
+    if (e == FS_OK && removed)
+        *removed = n;
+    return e;
+}
+
+fs_status fs_store_remove_path(fs_store *st, const char *path, int64_t *removed, fs_error *err)
+{
+    size_t n = strlen(path);
+    if (n == 0)
+        return fs_fail(err, FS_ERR_ARG, "empty file path");
+    /* [path, path + "\0"): exactly path, as a blob range so both statements serve. */
+    char *hi = malloc(n + 1);
+    if (!hi)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    memcpy(hi, path, n);
+    hi[n] = '\0';
+    fs_status e = remove_range(st, path, n, hi, n + 1, removed, err);
+    free(hi);
+    return e;
+}
+
+fs_status fs_store_remove_folder(fs_store *st, const char *folder, int64_t *removed, fs_error *err)
+{
+    size_t cap = strlen(folder) + 2, len = 0;
+    char *lo = malloc(cap), *hi = malloc(cap);
+    fs_status e = !lo || !hi ? fs_fail(err, FS_ERR_NOMEM, "out of memory")
+                             : folder_range(folder, lo, hi, &len, err);
+    if (e == FS_OK)
+        e = remove_range(st, lo, len, hi, len, removed, err);
+    free(lo);
+    free(hi);
+    return e;
+}
+
+fs_status fs_store_list_folder(fs_store *st, const char *folder, fs_store_file_visit visit,
+                               void *ctx, fs_error *err)
+{
+    size_t cap = strlen(folder) + 2, len = 0;
+    char *lo = malloc(cap), *hi = malloc(cap);
+    sqlite3_stmt *s = NULL;
+    char *path = NULL;
+    fs_status e = !lo || !hi ? fs_fail(err, FS_ERR_NOMEM, "out of memory")
+                             : folder_range(folder, lo, hi, &len, err);
+    if (e != FS_OK)
+        goto done;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, size, mtime_ns, sha256, status, indexed_at,"
+                           " (SELECT count(*) FROM faces WHERE file_id = files.id), path"
+                           " FROM files WHERE path >= ?1 AND path < ?2 ORDER BY path",
+                           -1, &s, NULL) != SQLITE_OK) {
+        e = store_sql_fail(st, err, "prepare");
+        goto done;
+    }
+    sqlite3_bind_blob(s, 1, lo, (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, hi, (int)len, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fs_store_file f;
+        read_file_row(s, &f);
+        if (!(path = column_path(s, 7))) {
+            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        int stop = visit(path, &f, ctx);
+        free(path);
+        path = NULL;
+        if (stop)
+            goto done;
+    }
+    if (rc != SQLITE_DONE)
+        e = store_sql_fail(st, err, "list files");
+done:
+    sqlite3_finalize(s);
+    free(lo);
+    free(hi);
+    return e;
+}
+
+fs_status store_folder_filter(fs_store *st, const char *const *folders, size_t n, uint8_t **bits,
+                              int64_t *nbits, fs_error *err)
+{
+    *bits = NULL;
+    *nbits = 0;
+    sqlite3_stmt *s = NULL;
+    char *lo = NULL, *hi = NULL;
+    uint8_t *b = NULL;
+    int64_t count = 0;
+    fs_status e = FS_OK;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM files", -1, &s, NULL)
+        != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+        e = store_sql_fail(st, err, "read files");
+        goto done;
+    }
+    count = sqlite3_column_int64(s, 0) + 1;
+    sqlite3_finalize(s);
+    s = NULL;
+    if (!(b = calloc((size_t)(count + 7) / 8, 1))) {
+        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id FROM files WHERE (path >= ?1 AND path < ?2) OR path = ?3",
+                           -1, &s, NULL) != SQLITE_OK) {
+        e = store_sql_fail(st, err, "prepare");
+        goto done;
+    }
+    for (size_t i = 0; i < n && e == FS_OK; i++) {
+        size_t cap = strlen(folders[i]) + 2, len = 0, exact = strlen(folders[i]);
+        free(lo);
+        free(hi);
+        lo = malloc(cap);
+        hi = malloc(cap);
+        if (!lo || !hi) {
+            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if ((e = folder_range(folders[i], lo, hi, &len, err)) != FS_OK)
+            break;
+        while (exact > 1 && folders[i][exact - 1] == '/')
+            exact--;
+        sqlite3_reset(s);
+        sqlite3_bind_blob(s, 1, lo, (int)len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 2, hi, (int)len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 3, folders[i], (int)exact, SQLITE_STATIC);
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(s, 0);
+            if (id >= 0 && id < count)
+                b[id / 8] |= (uint8_t)(1u << (id % 8));
+        }
+        if (rc != SQLITE_DONE)
+            e = store_sql_fail(st, err, "select files");
+    }
+done:
+    sqlite3_finalize(s);
+    free(lo);
+    free(hi);
+    if (e != FS_OK) {
+        free(b);
+        return e;
+    }
+    *bits = b;
+    *nbits = count;
+    return FS_OK;
+}
+
+/* ---- Faces ----------------------------------------------------------------------------------- */
+
+/* Fills f from a row: id, file_id, face_index, x1, y1, x2, y2, landmarks, score, embedding at
+ * columns 0..9; the embedding is copied into emb (dim floats) when emb is not NULL. */
+static fs_status read_face_row(fs_store *st, sqlite3_stmt *s, fs_store_face *f, float *emb,
+                               fs_error *err)
+{
+    f->id = sqlite3_column_int64(s, 0);
+    f->file_id = sqlite3_column_int64(s, 1);
+    f->face_index = sqlite3_column_int(s, 2);
+    for (int k = 0; k < 4; k++)
+        f->box[k] = (float)sqlite3_column_double(s, 3 + k);
+    memset(f->landmarks, 0, sizeof f->landmarks);
+    if (sqlite3_column_bytes(s, 7) == (int)sizeof f->landmarks)
+        memcpy(f->landmarks, sqlite3_column_blob(s, 7), sizeof f->landmarks);
+    f->score = (float)sqlite3_column_double(s, 8);
+    f->embedding = emb;
+    if (emb) {
+        if (sqlite3_column_bytes(s, 9) != st->dim * (int)sizeof(float))
+            return fs_fail(err, FS_ERR_FORMAT, "%s: face %lld has an embedding of the wrong size",
+                           st->db_path, (long long)f->id);
+        memcpy(emb, sqlite3_column_blob(s, 9), (size_t)st->dim * sizeof(float));
+    }
+    return FS_OK;
+}
+
+fs_status fs_store_each_face(fs_store *st, fs_store_face_visit visit, void *ctx, fs_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    float *emb = malloc((size_t)st->dim * sizeof(float));
+    char *path = NULL;
+    fs_status e = FS_OK;
+    if (!emb)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+                           " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
+                           " ORDER BY faces.id", -1, &s, NULL) != SQLITE_OK) {
+        e = store_sql_fail(st, err, "prepare");
+        goto done;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fs_store_face f;
+        if ((e = read_face_row(st, s, &f, emb, err)) != FS_OK)
+            goto done;
+        if (!(path = column_path(s, 10))) {
+            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        int stop = visit(&f, path, ctx);
+        free(path);
+        path = NULL;
+        if (stop)
+            goto done;
+    }
+    if (rc != SQLITE_DONE)
+        e = store_sql_fail(st, err, "read faces");
+done:
+    sqlite3_finalize(s);
+    free(emb);
+    return e;
+}
+
+fs_status fs_store_face_by_id(fs_store *st, int64_t face_id, fs_store_face *out, float *embedding,
+                              char **path, int *found, fs_error *err)
+{
+    *found = 0;
+    if (path)
+        *path = NULL;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+                           " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
+                           " WHERE faces.id = ?1", -1, &s, NULL) != SQLITE_OK)
+        return store_sql_fail(st, err, "prepare");
+    sqlite3_bind_int64(s, 1, face_id);
+    int rc = sqlite3_step(s);
+    fs_status e = FS_OK;
+    if (rc == SQLITE_ROW) {
+        fs_store_face f;
+        char *p = NULL;
+        if ((e = read_face_row(st, s, &f, embedding, err)) == FS_OK) {
+            if (path && !(p = column_path(s, 10))) {
+                e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            } else {
+                *out = f;
+                if (path)
+                    *path = p;
+                *found = 1;
+            }
+        }
+    } else if (rc != SQLITE_DONE) {
+        e = store_sql_fail(st, err, "read a face");
+    }
+    sqlite3_finalize(s);
+    return e;
+}
+
+/* ---- Maintenance ----------------------------------------------------------------------------- */
+
+static int64_t file_bytes(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static fs_status count_int(fs_store *st, const char *sql, int64_t *out, fs_error *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return store_sql_fail(st, err, "prepare");
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? FS_OK : store_sql_fail(st, err, "count");
+}
+
+/* Number of distinct parent folders of the files: the parents are collected, sorted, counted. */
+static fs_status count_folders(fs_store *st, int64_t files, int64_t *out, fs_error *err)
+{
+    *out = 0;
+    if (files == 0)
+        return FS_OK;
+    char **dirs = calloc((size_t)files, sizeof *dirs);
+    if (!dirs)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    sqlite3_stmt *s = NULL;
+    size_t n = 0;
+    fs_status e = FS_OK;
+    if (sqlite3_prepare_v2(st->db, "SELECT path FROM files", -1, &s, NULL) != SQLITE_OK) {
+        e = store_sql_fail(st, err, "prepare");
+        goto done;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)files) {
+        char *p = column_path(s, 0);
+        if (!p) {
+            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        char *slash = strrchr(p, '/');
+        if (slash)
+            slash[slash == p ? 1 : 0] = '\0';
+        else
+            p[0] = '\0';
+        dirs[n++] = p;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        e = store_sql_fail(st, err, "read paths");
+        goto done;
+    }
+    qsort(dirs, n, sizeof *dirs, compare_strings);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(dirs[i], dirs[i - 1]) != 0)
+            (*out)++;
+done:
+    sqlite3_finalize(s);
+    for (size_t i = 0; i < n; i++)
+        free(dirs[i]);
+    free(dirs);
+    return e;
+}
+
+fs_status fs_store_stats_get(fs_store *st, fs_store_stats *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    fs_status e;
+    if ((e = store_exec(st, "BEGIN", err)) != FS_OK)
+        return e;
+    int64_t version = 0;
+    if ((e = count_int(st, "SELECT count(*) FROM files", &out->files, err)) == FS_OK &&
+        (e = count_int(st, "SELECT count(*) FROM files WHERE status = 1", &out->failed, err)) == FS_OK &&
+        (e = count_int(st, "SELECT count(*) FROM faces", &out->faces, err)) == FS_OK &&
+        (e = count_int(st, "SELECT value FROM meta WHERE key = 'schema_version'", &version, err)) == FS_OK)
+        e = count_folders(st, out->files, &out->folders, err);
+    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    if (e != FS_OK)
+        return e;
+    out->schema_version = (int)version;
+    out->embedding_dim = st->dim;
+    snprintf(out->pack, sizeof out->pack, "%s", st->pack);
+    size_t n = strlen(st->db_path);
+    char *wal = malloc(n + 5);
+    if (!wal)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    memcpy(wal, st->db_path, n);
+    memcpy(wal + n, "-wal", 5);
+    out->db_bytes = file_bytes(st->db_path) + file_bytes(wal);
+    free(wal);
+    out->vector_bytes = file_bytes(st->vec_path) + file_bytes(st->graph_path);
+    return FS_OK;
+}
+
+fs_status fs_store_check(fs_store *st, fs_error *err)
+{
+    static const char *const checks[] = {"PRAGMA integrity_check", "PRAGMA foreign_key_check"};
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(st->db, checks[i], -1, &s, NULL) != SQLITE_OK)
+            return store_sql_fail(st, err, "integrity check");
+        int rc = sqlite3_step(s);
+        fs_status e = FS_OK;
+        if (rc == SQLITE_ROW) {
+            const unsigned char *t = sqlite3_column_text(s, 0);
+            if (i == 1)
+                e = fs_fail(err, FS_ERR_INTEGRITY, "%s: a face refers to a missing file",
+                            st->db_path);
+            else if (!t || strcmp((const char *)t, "ok") != 0)
+                e = fs_fail(err, FS_ERR_INTEGRITY, "%s: integrity check failed: %s", st->db_path,
+                            t ? (const char *)t : "?");
+        } else if (rc != SQLITE_DONE) {
+            e = store_sql_fail(st, err, "integrity check");
+        }
+        sqlite3_finalize(s);
+        if (e != FS_OK)
+            return e;
+    }
+    return FS_OK;
+}

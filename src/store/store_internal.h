@@ -1,0 +1,62 @@
+/*
+ * store_internal.h — what db.c (SQLite) and vsync.c (keeping the vector index in step with
+ * SQLite, and search) share inside src/store/. Not for use outside src/store/.
+ */
+#ifndef FS_STORE_INTERNAL_H
+#define FS_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "store/vindex.h"
+
+/* Prepared statements, cached per connection (prepared on first use). */
+typedef enum store_stmt_id {
+    ST_FILE_BY_PATH,
+    ST_FILE_BY_HASH,
+    ST_FILE_ERROR,
+    ST_FILE_UPSERT,
+    ST_FILE_ID,
+    ST_FACES_DELETE_FILE,
+    ST_FACE_INSERT,
+    ST_FACES_OF_FILE,
+    ST_FACE_COUNT_FILE,
+    ST_REMOVE_PATH_FACES,
+    ST_REMOVE_PATH,
+    ST_GENERATION,
+    ST_COUNT
+} store_stmt_id;
+
+struct fs_store {
+    sqlite3 *db;
+    char *dir;
+    char *db_path;
+    char *vec_path;      /* vectors.bin */
+    char *graph_path;    /* vectors.hnsw */
+    unsigned flags;
+    int dim;
+    char pack[128];
+    int in_batch;        /* inside fs_store_begin .. commit */
+    sqlite3_stmt *stmts[ST_COUNT];
+    fs_vindex *vindex;   /* NULL until the first search or sync */
+    uint64_t vgen;       /* the database generation vindex reflects */
+};
+
+/* The cached statement id, reset and with bindings cleared; NULL on error (err filled). */
+sqlite3_stmt *store_stmt(fs_store *st, store_stmt_id id, fs_error *err);
+
+/* Fills err from the connection's last error: "DBPATH: what: sqlite message". Returns the code. */
+fs_status store_sql_fail(fs_store *st, fs_error *err, const char *what);
+
+/* Runs SQL without results. */
+fs_status store_exec(fs_store *st, const char *sql, fs_error *err);
+
+/* The current generation counter (bumped by every write batch). */
+fs_status store_generation(fs_store *st, uint64_t *gen, fs_error *err);
+
+/* Fills bits (one per file id, 1 = allowed, size covers max file id + 1) with the files under or
+ * equal to the folders. *bits is malloc'd; caller frees. */
+fs_status store_folder_filter(fs_store *st, const char *const *folders, size_t n,
+                              uint8_t **bits, int64_t *nbits, fs_error *err);
+
+#endif

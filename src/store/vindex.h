@@ -1,0 +1,94 @@
+/*
+ * vindex.h — the in-memory vector index over L2-normalised float32 embeddings, and its file.
+ *
+ * Each face occupies a slot (face id, file id, fp32 vector, int8 code with its scale and
+ * quantisation error). Slots are appended in increasing face id; removal sets a tombstone.
+ * Search is an exhaustive int8 scan whose candidates are re-ranked in fp32, with error bounds
+ * that make it exactly equal to an fp32 brute force; for large libraries an HNSW graph over the
+ * int8 codes (hnsw_bridge.cpp) replaces the scan unless exact results are asked for.
+ * The file is only a cache: SQLite is the source of truth (see vsync.c).
+ */
+#ifndef FS_STORE_VINDEX_H
+#define FS_STORE_VINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Below this many live faces an exact scan is fast enough (p99 well under 5 ms, see the comment
+ * in vindex.c) and no graph is built. */
+#define FS_VINDEX_GRAPH_MIN 150000
+
+typedef struct fs_vindex fs_vindex;
+
+/* Restricts a search to faces whose file id has its bit set (file id i: bit i%8 of bits[i/8]). */
+typedef struct fs_vindex_filter {
+    const uint8_t *file_bits;
+    int64_t nbits;
+} fs_vindex_filter;
+
+/* A new empty index for dim-vectors; NULL when out of memory or dim is out of range. */
+fs_vindex *fs_vindex_new(int dim);
+void fs_vindex_free(fs_vindex *v);
+
+/* Makes room for n slots in total. On error nothing is modified. */
+fs_status fs_vindex_reserve(fs_vindex *v, size_t n, fs_error *err);
+
+/* Appends a face; face_id must exceed every id already present (FS_ERR_ARG otherwise).
+ * vec is copied. On error nothing is modified. */
+fs_status fs_vindex_add(fs_vindex *v, int64_t face_id, int64_t file_id, const float *vec,
+                        fs_error *err);
+
+/* Tombstones a face; returns 1 if it was present and live, else 0. */
+int fs_vindex_remove(fs_vindex *v, int64_t face_id);
+
+size_t fs_vindex_live(const fs_vindex *v);
+/* Overrides FS_VINDEX_GRAPH_MIN for this index (tests, benchmarks). */
+void fs_vindex_set_graph_min(fs_vindex *v, size_t n);
+/* Bytes of memory held (slots at capacity, plus the graph). */
+size_t fs_vindex_memory(const fs_vindex *v);
+size_t fs_vindex_slots(const fs_vindex *v);
+size_t fs_vindex_graph_count(const fs_vindex *v);   /* slots covered by the graph (0: none) */
+int64_t fs_vindex_max_id(const fs_vindex *v);       /* 0 when empty */
+
+/* Visits live slots: visit(face_id, file_id, vec, ctx); non-zero stops. */
+void fs_vindex_each(const fs_vindex *v,
+                    int (*visit)(int64_t face_id, int64_t file_id, const float *vec, void *ctx),
+                    void *ctx);
+
+/* Drops tombstoned slots (and the graph, which indexes slots). On error nothing is modified. */
+fs_status fs_vindex_compact(fs_vindex *v, fs_error *err);
+
+/* Builds the graph if there are at least FS_VINDEX_GRAPH_MIN live faces, or extends it over the
+ * slots added since. threads >= 1. On error the graph is dropped (searches stay correct). */
+fs_status fs_vindex_build_graph(fs_vindex *v, int threads, fs_error *err);
+
+/* Top k (0 = no limit) live faces with similarity >= threshold, allowed by filter (NULL = all),
+ * best first, ties by ascending face id. With exact = 1, or when there is no graph, k == 0 or
+ * k > 1000, or the filter keeps few faces, the result is identical to an fp32 brute force.
+ * *hits is malloc'd (NULL when *n is 0); on error *hits is NULL and *n is 0. */
+fs_status fs_vindex_search(const fs_vindex *v, const float *q, size_t k, float threshold,
+                           const fs_vindex_filter *filter, int exact, int threads,
+                           fs_store_hit **hits, size_t *n, fs_error *err);
+
+/* Writes the index to vec_path (and its graph, if any, to graph_path) atomically: temporary file,
+ * fsync, rename, fsync of the folder. gen is recorded in the header. On error the previous files
+ * are untouched. A stale graph file is removed when there is no graph. */
+fs_status fs_vindex_save(const fs_vindex *v, const char *vec_path, const char *graph_path,
+                         uint64_t gen, fs_error *err);
+
+/* Reads an index written by fs_vindex_save. FS_ERR_NOT_FOUND if vec_path is absent,
+ * FS_ERR_FORMAT / FS_ERR_INTEGRITY if it is truncated, corrupt or of another dim. A missing or
+ * mismatching graph file is not an error: the index then has no graph. */
+fs_status fs_vindex_load(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
+                         uint64_t *gen, fs_error *err);
+
+/* Reads only the header of vec_path: its generation and graph node count. Errors as
+ * fs_vindex_load (the payload is not verified). */
+fs_status fs_vindex_peek(const char *vec_path, int dim, uint64_t *gen, uint64_t *graph_count);
+
+/* Checksum used by the file format (exposed for tests). */
+uint64_t fs_vindex_checksum(const void *data, size_t size, uint64_t seed);
+
+#endif

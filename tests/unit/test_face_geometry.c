@@ -1,0 +1,195 @@
+/*
+ * test_face_geometry.c — the model-free parts of the face pipeline against hand-computed values:
+ * similarity fit and inversion, 68 → 5 landmarks, IoU and NMS, the Ultra-Light prior layout and
+ * box decoding, SCRFD anchor decoding.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "face/face.h"
+
+static void test_similarity_fit_recovers_transform(void **state)
+{
+    (void)state;
+    /* dst = 2 * R(30°) * src + (5, -3) */
+    float c = 2 * cosf((float)M_PI / 6), s = 2 * sinf((float)M_PI / 6);
+    float src[10] = {0, 0, 10, 0, 5, 5, 2, 9, 8, 9}, dst[10];
+    for (int i = 0; i < 5; i++) {
+        dst[2 * i] = c * src[2 * i] - s * src[2 * i + 1] + 5;
+        dst[2 * i + 1] = s * src[2 * i] + c * src[2 * i + 1] - 3;
+    }
+    float m[6], inv[6];
+    assert_int_equal(fs_similarity_fit(src, dst, 5, m), 0);
+    assert_float_equal(m[0], c, 1e-5);
+    assert_float_equal(m[1], -s, 1e-5);
+    assert_float_equal(m[2], 5, 1e-4);
+    assert_float_equal(m[3], s, 1e-5);
+    assert_float_equal(m[4], c, 1e-5);
+    assert_float_equal(m[5], -3, 1e-4);
+    assert_int_equal(fs_affine_invert(m, inv), 0);
+    for (int i = 0; i < 5; i++) {
+        float x = inv[0] * dst[2 * i] + inv[1] * dst[2 * i + 1] + inv[2];
+        float y = inv[3] * dst[2 * i] + inv[4] * dst[2 * i + 1] + inv[5];
+        assert_float_equal(x, src[2 * i], 1e-4);
+        assert_float_equal(y, src[2 * i + 1], 1e-4);
+    }
+}
+
+static void test_similarity_fit_least_squares_and_degenerate(void **state)
+{
+    (void)state;
+    /* Mirrored points cannot be matched by a rotation: the best fit is the zero map plus the
+     * centroid (a = b = 0), never a reflection. */
+    float src[4] = {-1, 0, 1, 0}, dst[4] = {1, 0, -1, 0}, m[6];
+    assert_int_equal(fs_similarity_fit(src, src, 2, m), 0);
+    assert_float_equal(m[0], 1, 1e-6);
+    assert_int_equal(fs_similarity_fit(src, dst, 2, m), 0);
+    assert_float_equal(m[0], -1, 1e-6); /* a 180° rotation maps them exactly */
+    assert_float_equal(m[3], 0, 1e-6);
+    float same[4] = {3, 3, 3, 3};
+    assert_int_equal(fs_similarity_fit(same, dst, 2, m), -1);
+    float singular[6] = {1, 2, 0, 2, 4, 0}, inv[6];
+    assert_int_equal(fs_affine_invert(singular, inv), -1);
+}
+
+static void test_landmarks68_to_5(void **state)
+{
+    (void)state;
+    float p[136] = {0}, out[10];
+    for (int i = 0; i < 68; i++) {
+        p[2 * i] = (float)i;
+        p[2 * i + 1] = (float)(100 + i);
+    }
+    fs_landmarks68_to_5(p, out);
+    assert_float_equal(out[0], 38.5f, 1e-5);  /* mean of 36..41 */
+    assert_float_equal(out[1], 138.5f, 1e-5);
+    assert_float_equal(out[2], 44.5f, 1e-5);  /* mean of 42..47 */
+    assert_float_equal(out[4], 30, 0);
+    assert_float_equal(out[6], 48, 0);
+    assert_float_equal(out[8], 54, 0);
+    assert_float_equal(out[9], 154, 0);
+}
+
+static void test_iou_and_nms(void **state)
+{
+    (void)state;
+    float a[4] = {0, 0, 10, 10}, b[4] = {5, 0, 15, 10}, c[4] = {20, 20, 30, 30};
+    assert_float_equal(fs_box_iou(a, b), 50.0f / 150.0f, 1e-6);
+    assert_float_equal(fs_box_iou(a, c), 0, 0);
+    fs_dets d = {0};
+    fs_det x = {.box = {0, 0, 10, 10}, .score = 0.8f};
+    fs_det y = {.box = {1, 0, 11, 10}, .score = 0.9f}; /* IoU with x: 90/110 */
+    fs_det z = {.box = {5, 0, 15, 10}, .score = 0.7f}; /* IoU with y: 60/140 = 0.43, with x: 0.33 */
+    assert_int_equal(fs_dets_push(&d, &x, NULL), FS_OK);
+    assert_int_equal(fs_dets_push(&d, &y, NULL), FS_OK);
+    assert_int_equal(fs_dets_push(&d, &z, NULL), FS_OK);
+    fs_nms(&d, 0.4f);
+    assert_int_equal(d.count, 1);
+    assert_float_equal(d.items[0].score, 0.9f, 0);
+    fs_dets_free(&d);
+    assert_int_equal(fs_dets_push(&d, &x, NULL), FS_OK);
+    assert_int_equal(fs_dets_push(&d, &z, NULL), FS_OK);
+    fs_nms(&d, 0.4f);
+    assert_int_equal(d.count, 2);
+    fs_dets_free(&d);
+}
+
+static void test_ultraface_priors(void **state)
+{
+    (void)state;
+    /* The file's own decoding, baked in for 320 x 240, has 4420 priors. */
+    assert_int_equal(fs_ultraface_prior_count(320, 240), 4420);
+    /* 640 x 480: 80x60x3 + 40x30x2 + 20x15x2 + 10x8x3 */
+    assert_int_equal(fs_ultraface_prior_count(640, 480), 14400 + 2400 + 600 + 240);
+}
+
+static void test_ultraface_decode(void **state)
+{
+    (void)state;
+    size_t n = fs_ultraface_prior_count(320, 240);
+    static float logits[2 * 4420], reg[4 * 4420];
+    memset(reg, 0, sizeof reg);
+    for (size_t k = 0; k < n; k++) {
+        logits[2 * k] = 5; /* background */
+        logits[2 * k + 1] = 0;
+    }
+    /* Prior 0: cell (0,0) of stride 8, size 10: centre (4, 4) px, 10 x 10 px. */
+    logits[1] = 10;
+    reg[0] = 1.0f;            /* cx += 0.1 * w = 1 px */
+    reg[3] = logf(2) / 0.2f;  /* h doubles to 20 px */
+    /* Last prior: stride 64 cell (row 3, col 4), size 256: centre (288, 224), clamped size
+     * 256/320 x 1.0 (256/240 > 1 is clamped) = 256 x 240 px. */
+    logits[2 * (n - 1) + 1] = 10;
+    fs_dets d = {0};
+    assert_int_equal(fs_ultraface_decode(logits, reg, n, 320, 240, 0.5f, 2.0f, 3.0f, &d, NULL), FS_OK);
+    assert_int_equal(d.count, 2);
+    /* scaled by sx = 2, sy = 3 */
+    assert_float_equal(d.items[0].box[0], (5 - 5) * 2.0f, 1e-3);
+    assert_float_equal(d.items[0].box[1], (4 - 10) * 3.0f, 1e-3);
+    assert_float_equal(d.items[0].box[2], (5 + 5) * 2.0f, 1e-3);
+    assert_float_equal(d.items[0].box[3], (4 + 10) * 3.0f, 1e-3);
+    assert_float_equal(d.items[0].score, 1 / (1 + expf(-5)), 1e-6);
+    assert_float_equal(d.items[1].box[0], (288 - 128) * 2.0f, 1e-2);
+    assert_float_equal(d.items[1].box[1], (224 - 120) * 3.0f, 1e-2);
+    assert_float_equal(d.items[1].box[2], (288 + 128) * 2.0f, 1e-2);
+    assert_float_equal(d.items[1].box[3], (224 + 120) * 3.0f, 1e-2);
+    fs_dets_free(&d);
+
+    fs_error err;
+    assert_int_equal(fs_ultraface_decode(logits, reg, n - 1, 320, 240, 0.5f, 1, 1, &d, &err),
+                     FS_ERR_INTERNAL);
+    assert_string_equal(err.message, "detector gave 4419 candidates, expected 4420 for 320x240");
+}
+
+static void test_scrfd_decode(void **state)
+{
+    (void)state;
+    /* A 64 x 64 input: strides 8/16/32 give 8x8, 4x4, 2x2 cells, 2 anchors each. */
+    static float sc8[128], sc16[32], sc32[8], bx8[512], bx16[128], bx32[32], kp8[1280], kp16[320],
+        kp32[80];
+    /* stride 16, cell (row 1, col 2), second anchor: index (1 * 4 + 2) * 2 + 1 = 13; centre (32, 16) */
+    sc16[13] = 0.9f;
+    bx16[13 * 4 + 0] = 1; bx16[13 * 4 + 1] = 0.5f; bx16[13 * 4 + 2] = 2; bx16[13 * 4 + 3] = 1;
+    for (int i = 0; i < 5; i++) {
+        kp16[13 * 10 + 2 * i] = 0.25f * i;
+        kp16[13 * 10 + 2 * i + 1] = -0.5f;
+    }
+    const float *scores[3] = {sc8, sc16, sc32}, *boxes[3] = {bx8, bx16, bx32}, *kps[3] = {kp8, kp16, kp32};
+    const size_t counts[3] = {128, 32, 8};
+    fs_dets d = {0};
+    assert_int_equal(fs_scrfd_decode(scores, boxes, kps, counts, 64, 64, 0.5f, 2.0f, &d, NULL), FS_OK);
+    assert_int_equal(d.count, 1);
+    const fs_det *x = &d.items[0];
+    assert_float_equal(x->box[0], (32 - 16) * 2.0f, 1e-4);
+    assert_float_equal(x->box[1], (16 - 8) * 2.0f, 1e-4);
+    assert_float_equal(x->box[2], (32 + 32) * 2.0f, 1e-4);
+    assert_float_equal(x->box[3], (16 + 16) * 2.0f, 1e-4);
+    assert_true(x->has_landmarks);
+    assert_float_equal(x->landmarks[4], (32 + 0.5f * 16) * 2.0f, 1e-4);
+    assert_float_equal(x->landmarks[5], (16 - 8) * 2.0f, 1e-4);
+    fs_dets_free(&d);
+
+    const size_t wrong[3] = {128, 30, 8};
+    fs_error err;
+    assert_int_equal(fs_scrfd_decode(scores, boxes, NULL, wrong, 64, 64, 0.5f, 1, &d, &err), FS_ERR_FORMAT);
+    assert_string_equal(err.message, "SCRFD stride 16 gave 30 anchors, expected 32 for 64x64");
+    fs_dets_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_similarity_fit_recovers_transform),
+        cmocka_unit_test(test_similarity_fit_least_squares_and_degenerate),
+        cmocka_unit_test(test_landmarks68_to_5),
+        cmocka_unit_test(test_iou_and_nms),
+        cmocka_unit_test(test_ultraface_priors),
+        cmocka_unit_test(test_ultraface_decode),
+        cmocka_unit_test(test_scrfd_decode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

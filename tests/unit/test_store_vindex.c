@@ -1,0 +1,478 @@
+/*
+ * test_store_vindex.c — the vector index (src/store/vindex.c, vsync.c): the int8 scan gives
+ * exactly the fp32 brute-force result (random and clustered vectors, ties, thresholds, filters),
+ * the HNSW graph path has high recall and survives a save/load, deleted faces vanish from results
+ * at once, and a missing, corrupt, truncated or stale vector file is rebuilt from SQLite.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store/store.h"
+#include "store/vindex.h"
+
+#define DIM 512
+
+/* xorshift generator: tests are deterministic. */
+static uint64_t next_u64(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static float gauss(uint64_t *s)
+{
+    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+static void normalise(float *v)
+{
+    double n = 0;
+    for (int i = 0; i < DIM; i++)
+        n += (double)v[i] * v[i];
+    for (int i = 0; i < DIM; i++)
+        v[i] = (float)(v[i] / sqrt(n));
+}
+
+/* n unit vectors: random, or around `ids` identity centroids (cosine to a sibling ~0.6-0.8). */
+static float *make_vectors(size_t n, size_t ids, uint64_t seed)
+{
+    float *v = malloc(n * DIM * sizeof(float));
+    float *c = malloc((ids ? ids : 1) * DIM * sizeof(float));
+    assert_non_null(v);
+    assert_non_null(c);
+    for (size_t i = 0; i < ids * DIM; i++)
+        c[i] = gauss(&seed);
+    for (size_t i = 0; i < ids; i++)
+        normalise(c + i * DIM);
+    for (size_t i = 0; i < n; i++) {
+        float *x = v + i * DIM;
+        const float *ctr = ids ? c + (i % ids) * DIM : NULL;
+        for (int d = 0; d < DIM; d++)
+            x[d] = ids ? ctr[d] + 0.028f * gauss(&seed) : gauss(&seed);
+        normalise(x);
+    }
+    free(c);
+    return v;
+}
+
+typedef struct ref_hit {
+    int64_t id;
+    float s;
+} ref_hit;
+
+static int ref_order(const void *pa, const void *pb)
+{
+    const ref_hit *a = pa, *b = pb;
+    if (a->s != b->s)
+        return a->s > b->s ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* fp32 brute force over live ids (id = i + 1, file = i / 3 + 1), the reference. */
+static size_t brute(const float *v, size_t n, const uint8_t *dead, const float *q, size_t k,
+                    float thr, int64_t file_lo, int64_t file_hi, ref_hit *out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t file = (int64_t)(i / 3 + 1);
+        if ((dead && dead[i]) || file < file_lo || file > file_hi)
+            continue;
+        float s = fs_vec_dot(q, v + i * DIM, DIM);
+        if (s >= thr)
+            out[m++] = (ref_hit){(int64_t)i + 1, s};
+    }
+    qsort(out, m, sizeof *out, ref_order);
+    return k && m > k ? k : m;
+}
+
+static fs_vindex *index_of(const float *v, size_t n)
+{
+    fs_vindex *x = fs_vindex_new(DIM);
+    assert_non_null(x);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(fs_vindex_add(x, (int64_t)i + 1, (int64_t)(i / 3 + 1), v + i * DIM, NULL), FS_OK);
+    return x;
+}
+
+static void expect_same(const fs_store_hit *h, size_t nh, const ref_hit *r, size_t nr)
+{
+    assert_int_equal(nh, nr);
+    for (size_t i = 0; i < nh; i++) {
+        assert_int_equal(h[i].face_id, r[i].id);
+        assert_true(h[i].similarity == r[i].s);
+    }
+}
+
+static void check_exact(size_t n, size_t ids, uint64_t seed)
+{
+    float *v = make_vectors(n, ids, seed);
+    fs_vindex *x = index_of(v, n);
+    uint8_t *dead = calloc(n, 1);
+    ref_hit *ref = malloc(n * sizeof *ref);
+    assert_non_null(dead);
+    assert_non_null(ref);
+    for (size_t i = 0; i < n; i += 7) {
+        dead[i] = 1;
+        assert_int_equal(fs_vindex_remove(x, (int64_t)i + 1), 1);
+    }
+    assert_int_equal(fs_vindex_remove(x, 1), 0);
+    const size_t ks[] = {1, 10, 50, 0};
+    const float thrs[] = {-1.0f, 0.0f, 0.5f};
+    for (int qi = 0; qi < 6; qi++) {
+        /* Queries: stored vectors (with their duplicate ties) and fresh ones. */
+        float *q = qi < 3 ? v + (size_t)(qi * 37 + 5) * DIM : make_vectors(1, 0, seed + 99 + (uint64_t)qi);
+        for (size_t a = 0; a < 4; a++)
+            for (size_t b = 0; b < 3; b++) {
+                fs_store_hit *h;
+                size_t nh;
+                assert_int_equal(fs_vindex_search(x, q, ks[a], thrs[b], NULL, 1, 1, &h, &nh, NULL), FS_OK);
+                size_t nr = brute(v, n, dead, q, ks[a], thrs[b], 0, INT64_MAX, ref);
+                expect_same(h, nh, ref, nr);
+                free(h);
+            }
+        /* A filter: files 10..40 only. */
+        uint8_t bits[64] = {0};
+        for (int fid = 10; fid <= 40; fid++)
+            bits[fid / 8] |= (uint8_t)(1u << (fid % 8));
+        fs_vindex_filter filt = {bits, 64 * 8};
+        fs_store_hit *h;
+        size_t nh;
+        assert_int_equal(fs_vindex_search(x, q, 10, -1.0f, &filt, 0, 2, &h, &nh, NULL), FS_OK);
+        size_t nr = brute(v, n, dead, q, 10, -1.0f, 10, 40, ref);
+        expect_same(h, nh, ref, nr);
+        free(h);
+        if (qi >= 3)
+            free(q);
+    }
+    free(ref);
+    free(dead);
+    free(v);
+    fs_vindex_free(x);
+}
+
+static void test_scan_exact_random(void **state)
+{
+    (void)state;
+    check_exact(3000, 0, 1);
+}
+
+static void test_scan_exact_clustered(void **state)
+{
+    (void)state;
+    check_exact(3000, 100, 2);
+}
+
+static void test_duplicates_tie_by_id(void **state)
+{
+    (void)state;
+    float *v = make_vectors(1, 0, 3);
+    fs_vindex *x = fs_vindex_new(DIM);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(fs_vindex_add(x, 100 - 20 + i, i, v, NULL), FS_OK);
+    assert_int_equal(fs_vindex_add(x, 5, 1, v, NULL), FS_ERR_ARG); /* out of order */
+    fs_store_hit *h;
+    size_t nh;
+    assert_int_equal(fs_vindex_search(x, v, 5, 0.9f, NULL, 1, 1, &h, &nh, NULL), FS_OK);
+    assert_int_equal(nh, 5);
+    for (size_t i = 0; i < nh; i++)
+        assert_int_equal(h[i].face_id, 80 + (int64_t)i);
+    free(h);
+    free(v);
+    fs_vindex_free(x);
+}
+
+static void test_graph_recall_and_file(void **state)
+{
+    (void)state;
+    const size_t n = 6000;
+    float *v = make_vectors(n, 300, 4);
+    fs_vindex *x = index_of(v, n);
+    fs_vindex_set_graph_min(x, 1000);
+    assert_int_equal(fs_vindex_build_graph(x, 2, NULL), FS_OK);
+    assert_int_equal(fs_vindex_graph_count(x), n);
+    /* Faces added after the graph was built are found too (scanned). */
+    float *extra = make_vectors(30, 0, 5);
+    for (size_t i = 0; i < 30; i++)
+        assert_int_equal(fs_vindex_add(x, (int64_t)(n + i + 1), 9999, extra + i * DIM, NULL), FS_OK);
+    fs_store_hit *h;
+    size_t nh, found = 0, total = 0;
+    for (int qi = 0; qi < 50; qi++) {
+        float *q = make_vectors(1, 0, 1000 + (uint64_t)qi);
+        for (int d = 0; d < DIM; d++) /* near identity qi */
+            q[d] = v[(size_t)qi * 7 * DIM + (size_t)d] + 0.02f * q[d];
+        normalise(q);
+        fs_store_hit *e;
+        size_t ne;
+        assert_int_equal(fs_vindex_search(x, q, 10, -1.0f, NULL, 1, 1, &e, &ne, NULL), FS_OK);
+        assert_int_equal(fs_vindex_search(x, q, 10, -1.0f, NULL, 0, 1, &h, &nh, NULL), FS_OK);
+        for (size_t i = 0; i < ne; i++)
+            for (size_t j = 0; j < nh; j++)
+                found += e[i].face_id == h[j].face_id;
+        total += ne;
+        free(e);
+        free(h);
+        free(q);
+    }
+    assert_true((double)found / (double)total >= 0.98);
+    /* The extra faces: a query equal to one of them finds it first. */
+    assert_int_equal(fs_vindex_search(x, extra + 3 * DIM, 1, -1.0f, NULL, 0, 1, &h, &nh, NULL), FS_OK);
+    assert_int_equal(h[0].face_id, (int64_t)(n + 4));
+    free(h);
+    /* Save with the graph, load, same answers. */
+    char dir[] = "/tmp/fs_vindex_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char vp[64], gp[64];
+    snprintf(vp, sizeof vp, "%s/vectors.bin", dir);
+    snprintf(gp, sizeof gp, "%s/vectors.hnsw", dir);
+    assert_int_equal(fs_vindex_save(x, vp, gp, 42, NULL), FS_OK);
+    fs_vindex *y;
+    uint64_t gen;
+    assert_int_equal(fs_vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(gen, 42);
+    assert_int_equal(fs_vindex_graph_count(y), n);
+    assert_int_equal(fs_vindex_live(y), n + 30);
+    fs_store_hit *h2;
+    size_t nh2;
+    assert_int_equal(fs_vindex_search(x, v + 11 * DIM, 10, -1.0f, NULL, 0, 1, &h, &nh, NULL), FS_OK);
+    assert_int_equal(fs_vindex_search(y, v + 11 * DIM, 10, -1.0f, NULL, 0, 1, &h2, &nh2, NULL), FS_OK);
+    assert_int_equal(nh, nh2);
+    for (size_t i = 0; i < nh; i++) {
+        assert_int_equal(h[i].face_id, h2[i].face_id);
+        assert_true(h[i].similarity == h2[i].similarity);
+    }
+    free(h);
+    free(h2);
+    fs_vindex_free(y);
+    /* A corrupt graph file is ignored (no graph), the vectors still load. */
+    FILE *f = fopen(gp, "r+b");
+    assert_non_null(f);
+    fseek(f, 200, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    assert_int_equal(fs_vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(fs_vindex_graph_count(y), 0);
+    fs_vindex_free(y);
+    /* Compaction drops the graph and the dead slots. */
+    fs_vindex_remove(x, 1);
+    assert_int_equal(fs_vindex_compact(x, NULL), FS_OK);
+    assert_int_equal(fs_vindex_graph_count(x), 0);
+    assert_int_equal(fs_vindex_slots(x), n + 29);
+    unlink(vp);
+    unlink(gp);
+    rmdir(dir);
+    free(extra);
+    free(v);
+    fs_vindex_free(x);
+}
+
+/* ---- Through the store: deletions, rebuilds ---------------------------------------------------- */
+
+static const char *const NAMES[] = {"rec.onnx"};
+static const char *const SHAS[] = {"00"};
+
+typedef struct fixture {
+    char root[64];
+    char dir[96];
+    char vec[128];
+    float *v;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->root, sizeof f->root, "/tmp/fs_store_vec_XXXXXX");
+    if (!mkdtemp(f->root))
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "%s/idx", f->root);
+    snprintf(f->vec, sizeof f->vec, "%s/vectors.bin", f->dir);
+    f->v = make_vectors(700, 50, 7);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
+    if (system(cmd) != 0)
+        return -1;
+    free(f->v);
+    free(f);
+    return 0;
+}
+
+static fs_store *open_store(fixture *f, unsigned flags)
+{
+    fs_store_pack_id p = {"default", 1, NAMES, SHAS, DIM};
+    fs_store *st;
+    fs_error err;
+    if (fs_store_open(f->dir, &p, flags, &st, &err) != FS_OK)
+        fail_msg("%s", err.message);
+    return st;
+}
+
+/* 200 files of 3 faces: file i holds vectors 3i..3i+2, under /lib/<i%4>/. */
+static void fill(fixture *f, fs_store *st, size_t from, size_t to)
+{
+    fs_error err;
+    assert_int_equal(fs_store_begin(st, &err), FS_OK);
+    for (size_t i = from; i < to; i++) {
+        fs_store_face faces[3];
+        memset(faces, 0, sizeof faces);
+        for (int k = 0; k < 3; k++) {
+            faces[k].face_index = k;
+            faces[k].embedding = f->v + (i * 3 + (size_t)k) * DIM;
+        }
+        char path[64];
+        snprintf(path, sizeof path, "/lib/%zu/%zu.jpg", i % 4, i);
+        assert_int_equal(fs_store_put_file(st, path, 1, 1, "", faces, 3, NULL, &err), FS_OK);
+    }
+    assert_int_equal(fs_store_commit(st, &err), FS_OK);
+}
+
+static size_t search(fs_store *st, const float *q, size_t k, const char *folder, fs_store_hit **h)
+{
+    const char *folders[1] = {folder};
+    fs_store_query query = {q, k, -1.0f, folder ? folders : NULL, folder ? 1 : 0, 0, 1};
+    size_t n;
+    fs_error err;
+    if (fs_store_search(st, &query, h, &n, &err) != FS_OK)
+        fail_msg("%s", err.message);
+    return n;
+}
+
+static void test_store_search_and_delete(void **state)
+{
+    fixture *f = *state;
+    fs_store *st = open_store(f, FS_STORE_CREATE);
+    fill(f, st, 0, 200);
+    fs_store *reader = open_store(f, FS_STORE_READ);
+    fs_store_hit *h;
+    const float *q = f->v + 30 * DIM; /* face 0 of file 10 (/lib/2/10.jpg) */
+    size_t n = search(reader, q, 5, NULL, &h);
+    assert_int_equal(n, 5);
+    int64_t best = h[0].face_id;
+    assert_true(h[0].similarity > 0.999f);
+    free(h);
+    /* Restricted to a folder: only faces of files under it. */
+    n = search(reader, q, 0, "/lib/1/", &h);
+    assert_int_equal(n, 150);
+    for (size_t i = 0; i < n; i++) {
+        char *path;
+        fs_store_face face;
+        int found;
+        assert_int_equal(fs_store_face_by_id(reader, h[i].face_id, &face, NULL, &path, &found, NULL), FS_OK);
+        assert_int_equal(strncmp(path, "/lib/1/", 7), 0);
+        free(path);
+    }
+    free(h);
+    /* The writer deletes the file: the reader's next search no longer finds its faces. */
+    assert_int_equal(fs_store_remove_path(st, "/lib/2/10.jpg", NULL, NULL), FS_OK);
+    n = search(reader, q, 5, NULL, &h);
+    for (size_t i = 0; i < n; i++)
+        assert_true(h[i].face_id != best);
+    free(h);
+    /* And new faces appear. */
+    fill(f, st, 200, 201);
+    n = search(reader, f->v + 600 * DIM, 1, NULL, &h);
+    assert_int_equal(n, 1);
+    assert_true(h[0].similarity > 0.999f);
+    fs_store_file file;
+    int found;
+    assert_int_equal(fs_store_file_by_path(reader, "/lib/0/200.jpg", &file, &found, NULL), FS_OK);
+    fs_store_face face;
+    assert_int_equal(fs_store_face_by_id(reader, h[0].face_id, &face, NULL, NULL, &found, NULL), FS_OK);
+    assert_int_equal(face.file_id, file.id);
+    free(h);
+    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
+    fs_store_close(reader);
+    fs_store_close(st);
+}
+
+/* The faces found for a few queries, from a fresh reader. */
+static void expect_rebuilt(fixture *f, size_t live)
+{
+    fs_store *st = open_store(f, FS_STORE_READ);
+    fs_store_hit *h;
+    size_t n = search(st, f->v, 0, NULL, &h);
+    assert_int_equal(n, live);
+    free(h);
+    fs_store_close(st);
+    /* The reader saved a good file again. */
+    struct stat sb;
+    assert_int_equal(stat(f->vec, &sb), 0);
+}
+
+static void test_vector_file_repair(void **state)
+{
+    fixture *f = *state;
+    fs_store *st = open_store(f, FS_STORE_CREATE);
+    fill(f, st, 0, 100);
+    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
+    fs_store_close(st);
+    struct stat sb;
+    assert_int_equal(stat(f->vec, &sb), 0);
+    off_t full = sb.st_size;
+    /* Missing. */
+    unlink(f->vec);
+    expect_rebuilt(f, 300);
+    /* Truncated. */
+    assert_int_equal(truncate(f->vec, full / 2), 0);
+    expect_rebuilt(f, 300);
+    /* A flipped byte in the vectors. */
+    int fd = open(f->vec, O_RDWR);
+    assert_true(fd >= 0);
+    char byte;
+    assert_int_equal(pread(fd, &byte, 1, full - 100), 1);
+    byte ^= 0x40;
+    assert_int_equal(pwrite(fd, &byte, 1, full - 100), 1);
+    close(fd);
+    expect_rebuilt(f, 300);
+    /* Garbage header. */
+    fd = open(f->vec, O_RDWR);
+    assert_int_equal(pwrite(fd, "XXXX", 4, 0), 4);
+    close(fd);
+    expect_rebuilt(f, 300);
+    /* Stale: written, then SQLite moved on (as after kill -9 before the vector write). */
+    st = open_store(f, FS_STORE_WRITE);
+    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
+    fs_store_close(st);
+    st = open_store(f, FS_STORE_WRITE);
+    fill(f, st, 100, 120);
+    assert_int_equal(fs_store_remove_folder(st, "/lib/0", NULL, NULL), FS_OK);
+    fs_store_close(st);
+    expect_rebuilt(f, 360 - 30 * 3);
+    /* Synced again after removals: tombstones pruned, a fresh reader still agrees. */
+    st = open_store(f, FS_STORE_WRITE);
+    assert_int_equal(fs_store_remove_folder(st, "/lib/1", NULL, NULL), FS_OK);
+    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
+    fs_store_close(st);
+    expect_rebuilt(f, 360 - 60 * 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scan_exact_random),
+        cmocka_unit_test(test_scan_exact_clustered),
+        cmocka_unit_test(test_duplicates_tie_by_id),
+        cmocka_unit_test(test_graph_recall_and_file),
+        cmocka_unit_test_setup_teardown(test_store_search_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vector_file_repair, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
