@@ -11,8 +11,10 @@ SAMPLES   = $(DATA_DIR)/samples
 
 .PHONY: demo test test-asan setup models oracle build build-asan clean
 
+# The demo indexes the sample photos (into the default index; a second run reuses it) and finds
+# the person of the largest face in sample1.jpg in all of them.
 demo: setup models build
-	./$(BUILD)/facesearch models
+	./$(BUILD)/facesearch search -q $(SAMPLES)/sample1.jpg -t $(SAMPLES)
 
 test: setup models oracle build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

@@ -44,7 +44,7 @@ static void show_progress(const fs_index_progress *p, void *ctx)
             fprintf(stderr, ", ETA %.0fs ", left / rate);
         else
             fputs("          ", stderr);
-    } else if (p->seconds >= (double)v->lines * 5) { /* a plain line every 5 seconds */
+    } else if (p->seconds >= (double)(v->lines + 1) * 5) { /* a plain line every 5 seconds */
         v->lines++;
         fprintf(stderr, "indexed %zu/%zu photos, %zu faces, %.1f photos/s\n", p->done, p->total,
                 p->faces, rate);

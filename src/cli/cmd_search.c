@@ -181,6 +181,7 @@ static int report(const cli_globals *g, const search_args *a, fs_engine *engine,
         for (size_t i = 0; status == 0 && i < matches->count; i++)
             status = write_crop(engine, a->output, &matches->items[i]);
     }
+    fflush(stdout); /* results first, then the summary, even when both go to one pipe */
     if (!g->quiet && !a->json && !a->csv)
         fprintf(stderr, "%zu match%s\n", matches->count, matches->count == 1 ? "" : "es");
     if (status == 0)
