@@ -139,6 +139,14 @@ const fs_pack *fs_engine_pack(const fs_engine *engine);
 fs_status fs_worker_new(fs_engine *engine, fs_worker **out, fs_error *err);
 void fs_worker_free(fs_worker *worker);
 
+/* Time a worker has spent in each stage since it was made, in seconds, and the photos and faces
+ * it has processed (for benchmarks and --verbose). */
+typedef struct fs_stage_times {
+    double decode, detect, landmarks, align, embed;
+    size_t photos, faces;
+} fs_stage_times;
+void fs_worker_times(const fs_worker *worker, fs_stage_times *out);
+
 /* Decodes the image at path, detects faces (box, score, 5 landmarks) and, if embed is non-zero,
  * computes each face's embedding. Faces come best score first. On failure *out is empty. */
 fs_status fs_detect_file(fs_worker *worker, const char *path, int embed, fs_faces *out,

@@ -27,6 +27,7 @@ fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks
                         float embedding[FS_EMBEDDING_DIM], fs_error *err)
 {
     fs_image face = {0};
+    double t0 = fs_now();
     fs_status st = fs_align_face(img, landmarks, &face, err);
     if (st)
         return st;
@@ -41,6 +42,8 @@ fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks
     else
         fs_image_to_tensor(&face, 127.5f, 127.5f, input);
     fs_image_free(&face);
+    double t1 = fs_now();
+    w->times.align += t1 - t0;
 
     if (!w->embed_plan) {
         const int64_t shape[4] = {1, 3, CROP, CROP};
@@ -65,5 +68,6 @@ fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks
     float inv_norm = (float)(1.0 / sqrt(norm));
     for (int i = 0; i < FS_EMBEDDING_DIM; i++)
         embedding[i] = out[i] * inv_norm;
+    w->times.embed += fs_now() - t1;
     return FS_OK;
 }

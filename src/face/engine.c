@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "face/pipeline.h"
 #include "util/error.h"
@@ -118,6 +119,18 @@ fs_status fs_worker_detect_plan(fs_worker *w, int in_w, int in_h, nn_plan **out,
     w->detect_plans[slot].h = in_h;
     *out = plan;
     return FS_OK;
+}
+
+double fs_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void fs_worker_times(const fs_worker *w, fs_stage_times *out)
+{
+    *out = w->times;
 }
 
 /* A float buffer of at least n elements, owned by the worker. */

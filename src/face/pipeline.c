@@ -54,7 +54,9 @@ static void drop_small(fs_dets *d, int min_face)
 static fs_status run(fs_worker *w, const fs_image *img, int embed, fs_faces *out, fs_error *err)
 {
     fs_dets dets = {0};
+    double t = fs_now();
     fs_status st = fs_detect_faces(w, img, &dets, err);
+    w->times.detect += fs_now() - t;
     if (st == FS_OK)
         drop_small(&dets, w->engine->opt.min_face);
     if (st == FS_OK && dets.count) {
@@ -64,7 +66,9 @@ static fs_status run(fs_worker *w, const fs_image *img, int embed, fs_faces *out
     }
     for (size_t i = 0; st == FS_OK && i < dets.count; i++) {
         fs_det *d = &dets.items[i];
+        t = fs_now();
         st = fs_find_landmarks(w, img, d, err);
+        w->times.landmarks += fs_now() - t;
         if (st)
             break;
         fs_face *f = &out->faces[i];
@@ -84,12 +88,16 @@ fs_status fs_detect_file(fs_worker *w, const char *path, int embed, fs_faces *ou
     memset(out, 0, sizeof *out);
     fs_image img = {0};
     fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels};
+    double t = fs_now();
     fs_status st = fs_image_load(path, &lo, &img, NULL, NULL, NULL, err);
+    w->times.decode += fs_now() - t;
     if (st)
         return st;
     out->width = img.width;
     out->height = img.height;
     st = run(w, &img, embed, out, err);
+    w->times.photos++;
+    w->times.faces += out->count;
     fs_image_free(&img);
     if (st != FS_OK) {
         /* a failure inside the pipeline names the photo it happened on */

@@ -29,7 +29,11 @@ struct fs_worker {
     nn_plan *landmark_plan, *embed_plan;
     float *tensor;
     size_t tensor_size;
+    fs_stage_times times;
 };
+
+/* Monotonic clock in seconds, for the stage times. */
+double fs_now(void);
 
 fs_status fs_worker_detect_plan(fs_worker *w, int in_w, int in_h, nn_plan **out, fs_error *err);
 float *fs_worker_tensor(fs_worker *w, size_t n, fs_error *err);

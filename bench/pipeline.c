@@ -1,0 +1,145 @@
+/*
+ * pipeline.c — speed of the whole face pipeline (decode → detect → landmarks → align → embed)
+ * on a set of photos, with 1 worker and with N workers (one photo per worker at a time, one
+ * inference thread each, as `facesearch index` runs it), plus the time per stage.
+ *
+ *   pipeline [--runs R] [--workers N] PHOTO...
+ *
+ * Prints, per worker count, the median over R runs of the whole set:
+ *   RESULT pipeline workers=W photos=P faces=F photos_per_s=... ms_per_photo=...
+ *   RESULT pipeline_stages workers=1 decode_ms=... detect_ms=... landmarks_ms=... align_ms=...
+ *          embed_ms=...   (per photo, landmarks/align/embed summed over its faces)
+ * There is no peer in this benchmark: the runtime's own comparison with onnxruntime is in
+ * bench/nn_vs_ort.sh; this one is about photos per second against the target (>= 30 with 2).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "facesearch.h"
+
+typedef struct shared {
+    fs_engine *engine;
+    char **photos;
+    int n_photos;
+    int next;
+    pthread_mutex_t lock;
+    fs_stage_times total;
+    int failed;
+} shared;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *work(void *arg)
+{
+    shared *s = arg;
+    fs_worker *w;
+    fs_error err;
+    if (fs_worker_new(s->engine, &w, &err) != FS_OK) {
+        fprintf(stderr, "pipeline: %s\n", err.message);
+        s->failed = 1;
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        int i = s->next++;
+        pthread_mutex_unlock(&s->lock);
+        if (i >= s->n_photos)
+            break;
+        fs_faces faces;
+        if (fs_detect_file(w, s->photos[i], 1, &faces, &err) != FS_OK) {
+            fprintf(stderr, "pipeline: %s\n", err.message);
+            s->failed = 1;
+            continue;
+        }
+        fs_faces_free(&faces);
+    }
+    fs_stage_times t;
+    fs_worker_times(w, &t);
+    pthread_mutex_lock(&s->lock);
+    s->total.decode += t.decode;
+    s->total.detect += t.detect;
+    s->total.landmarks += t.landmarks;
+    s->total.align += t.align;
+    s->total.embed += t.embed;
+    s->total.photos += t.photos;
+    s->total.faces += t.faces;
+    pthread_mutex_unlock(&s->lock);
+    fs_worker_free(w);
+    return NULL;
+}
+
+/* One pass over all photos with n workers; returns seconds. Stage times accumulate in s. */
+static double one_run(shared *s, int n)
+{
+    pthread_t threads[64];
+    s->next = 0;
+    double t0 = now();
+    for (int i = 0; i < n; i++)
+        pthread_create(&threads[i], NULL, work, s);
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    return now() - t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 5, max_workers = 2, first = 1;
+    while (first + 1 < argc && argv[first][0] == '-') {
+        if (strcmp(argv[first], "--runs") == 0)
+            runs = atoi(argv[first + 1]);
+        else if (strcmp(argv[first], "--workers") == 0)
+            max_workers = atoi(argv[first + 1]);
+        first += 2;
+    }
+    if (first >= argc || runs < 1 || max_workers < 1 || max_workers > 64) {
+        fprintf(stderr, "usage: pipeline [--runs R] [--workers N] PHOTO...\n");
+        return 2;
+    }
+    fs_engine_options o = {.threads = 1};
+    fs_engine *engine;
+    fs_error err;
+    if (fs_engine_open("default", &o, &engine, &err) != FS_OK) {
+        fprintf(stderr, "pipeline: %s\n", err.message);
+        return 2;
+    }
+    shared s = {.engine = engine, .photos = argv + first, .n_photos = argc - first};
+    pthread_mutex_init(&s.lock, NULL);
+    one_run(&s, 1); /* warm-up: plans, caches */
+    for (int workers = 1; workers <= max_workers; workers *= 2) {
+        double *t = calloc((size_t)runs, sizeof *t);
+        memset(&s.total, 0, sizeof s.total);
+        for (int r = 0; r < runs; r++)
+            t[r] = one_run(&s, workers);
+        qsort(t, (size_t)runs, sizeof *t, cmp_double);
+        double med = t[runs / 2];
+        printf("RESULT pipeline workers=%d photos=%d faces=%zu photos_per_s=%.1f ms_per_photo=%.1f\n",
+               workers, s.n_photos, s.total.faces / (size_t)runs, s.n_photos / med,
+               1000 * med / s.n_photos);
+        if (workers == 1) {
+            double per = 1000.0 / (double)s.total.photos;
+            printf("RESULT pipeline_stages workers=1 decode_ms=%.2f detect_ms=%.2f landmarks_ms=%.2f "
+                   "align_ms=%.2f embed_ms=%.2f\n", s.total.decode * per, s.total.detect * per,
+                   s.total.landmarks * per, s.total.align * per, s.total.embed * per);
+        }
+        free(t);
+        if (workers < max_workers && workers * 2 > max_workers)
+            workers = max_workers / 2;
+    }
+    pthread_mutex_destroy(&s.lock);
+    fs_engine_close(engine);
+    return s.failed ? 1 : 0;
+}
