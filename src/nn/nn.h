@@ -48,7 +48,8 @@ const char *nn_net_output_name(const nn_net *net, size_t i);
 
 /* Plans the network for an input of the given shape (NCHW float32). The declared spatial size may
  * be overridden (fully convolutional detectors run at any size). Shapes that do not work out are
- * an error, not a crash. */
+ * an error, not a crash. The plan reads the net (weights are shared, not copied): free every plan
+ * before its net. Planning only reads the net, so plans may be created from several threads. */
 fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, nn_plan **out,
                          fs_error *err);
 void nn_plan_free(nn_plan *plan);
@@ -58,5 +59,8 @@ fs_status nn_plan_run(nn_plan *plan, const float *input, fs_error *err);
 
 /* The i-th output of the last run: data (valid until the next run or free) and shape. */
 const float *nn_plan_output(const nn_plan *plan, size_t i, int64_t shape[NN_MAX_DIMS], int *ndim);
+
+/* Bytes the plan allocated: activation buffers (shared by liveness) and folded constants. */
+size_t nn_plan_memory(const nn_plan *plan);
 
 #endif

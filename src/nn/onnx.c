@@ -325,7 +325,10 @@ static fs_status parse_tensor(pctx *c, const uint8_t *msg, size_t len, size_t of
             has_raw = 1;
             break;
         case 13: n_external++; break;
-        case 14: if ((st = get_varint(c, &f, "TensorProto.data_location", &location))) return st; break;
+        case 14:
+            if ((st = get_varint(c, &f, "TensorProto.data_location", &location)))
+                return st;
+            break;
         default: break;
         }
     }

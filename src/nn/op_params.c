@@ -1,6 +1,6 @@
 /*
- * op_params.c — the op table and the parsing of each op's attributes into nn_params, resolving the
- * differences between opset versions (see ops.h).
+ * op_params.c — the op table and the parsing of each op's attributes into nn_params,
+ * resolving the differences between opset versions (see ops.h).
  */
 #include "nn/ops.h"
 

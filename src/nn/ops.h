@@ -74,7 +74,9 @@ typedef struct nn_params {
     int allowzero; /* Reshape */
     /* Resize / Upsample */
     int resize_mode, coord_mode, nearest_mode;
-    int resize_inputs; /* 0: scales attribute (Upsample-7), 1: X,scales (opset 9/10), 2: X,roi,scales,sizes */
+    /* where scales come from: 0 the attribute (Upsample-7), 1 input 1 (Upsample-9, Resize-10),
+     * 2 inputs roi, scales, sizes (Resize-11+) */
+    int resize_inputs;
     float scales[NN_MAX_DIMS];
     int n_scales;
     /* Shape start/end (opset 15) */

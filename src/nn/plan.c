@@ -28,6 +28,7 @@ struct nn_plan {
     nn_tensor **io;       /* storage for the steps' in/out pointer arrays */
     void **owned;         /* folded constants and buffers, freed with the plan */
     int n_owned, cap_owned;
+    size_t bytes;         /* total of owned allocations (nn_plan_memory) */
     int input;            /* value index of the input; its buffer gets the caller's data */
     void *backend;        /* the fast backend's plan state (nn_fast_plan_begin) */
     int has_backend;
@@ -55,6 +56,8 @@ static void *alloc_owned(nn_plan *p, size_t size)
         free(m);
         return NULL;
     }
+    if (m)
+        p->bytes += size;
     return m;
 }
 
@@ -373,4 +376,9 @@ const float *nn_plan_output(const nn_plan *p, size_t i, int64_t shape[NN_MAX_DIM
     if (ndim)
         *ndim = t->ndim;
     return t->data;
+}
+
+size_t nn_plan_memory(const nn_plan *p)
+{
+    return p ? p->bytes : 0;
 }

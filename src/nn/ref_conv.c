@@ -73,7 +73,8 @@ void nn_conv_ref_compute(const nn_conv_geom *g, const float *x, float *y)
                     for (int64_t kx = 0; kx < g->kw; kx++) {
                         float wv = w[(ic * g->kh + ky) * g->kw + kx];
                         int64_t off = kx * g->dw - g->pad_l; /* ix = ox * sw + off */
-                        int64_t lo = ceil_div(-off, g->sw), hi = floor_div(g->w_in - 1 - off, g->sw);
+                        int64_t lo = ceil_div(-off, g->sw);
+                        int64_t hi = floor_div(g->w_in - 1 - off, g->sw);
                         if (lo < 0)
                             lo = 0;
                         if (hi > g->w_out - 1)

@@ -123,13 +123,11 @@ fs_status nn_ref_binary(const nn_step *s, fs_error *err)
     int64_t sa[NN_MAX_DIMS], sb[NN_MAX_DIMS];
     broadcast_strides(a, y, sa);
     broadcast_strides(b, y, sb);
+    /* rows along the last output dim, strided per input (0 where broadcast) */
     int r = y->ndim;
     int64_t inner = r ? y->dims[r - 1] : 1;
     int64_t isa = r ? sa[r - 1] : 0, isb = r ? sb[r - 1] : 0;
-    if (r == 0) {
-        isa = isb = 0;
-    }
-    /* fast paths: same shapes, or one side a single value */
+    /* fast paths (one flat row): same shapes, or one side a single value */
     if (a->count == y->count && b->count == y->count) {
         inner = y->count;
         isa = isb = 1;
@@ -146,7 +144,6 @@ fs_status nn_ref_binary(const nn_step *s, fs_error *err)
         r = 1;
     }
     int64_t outer = inner ? y->count / inner : 0;
-    size_t es = nn_dtype_size(y->dtype);
     for (int64_t o = 0; o < outer; o++) {
         int64_t rem = o, oa = 0, ob = 0;
         for (int i = r - 2; i >= 0; i--) {
@@ -164,7 +161,6 @@ fs_status nn_ref_binary(const nn_step *s, fs_error *err)
             return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (%s): integer division by zero",
                            s->model, s->node->label, s->node->op_type);
         }
-        (void)es;
     }
     return FS_OK;
 }

@@ -26,7 +26,8 @@ fs_status nn_ref_resize(const nn_step *s, fs_error *err);
 
 fs_status nn_ref_concat(const nn_step *s, fs_error *err);
 fs_status nn_ref_transpose(const nn_step *s, fs_error *err);
-fs_status nn_ref_copy(const nn_step *s, fs_error *err);       /* Reshape, Flatten, (Un)Squeeze, Identity */
+/* Reshape, Flatten, Squeeze, Unsqueeze, Identity */
+fs_status nn_ref_copy(const nn_step *s, fs_error *err);
 fs_status nn_ref_slice(const nn_step *s, fs_error *err);
 fs_status nn_ref_gather(const nn_step *s, fs_error *err);
 fs_status nn_ref_shape(const nn_step *s, fs_error *err);

@@ -9,7 +9,8 @@
  * 720x1280; the landmark and feature models see the faces the detector found in sample1 and
  * sample2. Models are found like the library finds them (fs_data_dir()); a missing model,
  * fixture or oracle fails the test loudly. Also checked: the fast backend matches the reference
- * backend, and two plans of one net run on two threads at once give the sequential results.
+ * backend, two plans of one net run on two threads at once give the sequential results, and the
+ * full fr_detect graph (fixed 240x320 priors) at another size is a plan error, not a crash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,8 +121,9 @@ static void run_ort(const char *model, const float *input, const int64_t *shape,
     assert_non_null(f);
     assert_int_equal(fwrite(input, sizeof(float), count, f), count);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "node '%s/tests/ort/run_ort.js' '%s' '%s' %lld,%lld,%lld,%lld '%s' %s "
-             "> '%s/log' 2>&1", source_dir(), model, path, (long long)shape[0],
+    snprintf(cmd, sizeof cmd,
+             "node '%s/tests/ort/run_ort.js' '%s' '%s' %lld,%lld,%lld,%lld '%s' %s > '%s/log' 2>&1",
+             source_dir(), model, path, (long long)shape[0],
              (long long)shape[1], (long long)shape[2], (long long)shape[3], dir,
              names ? names : "", dir);
     int rc = system(cmd);
@@ -256,6 +258,24 @@ static void test_detect_full_240x320(void **state)
     free(x);
 }
 
+/* The full graph decodes fixed 240x320 priors: another size is a clean plan error. */
+static void test_detect_full_other_size_fails(void **state)
+{
+    (void)state;
+    char model[4200];
+    model_path("fr_detect", model, sizeof model);
+    nn_net *net;
+    nn_plan *plan;
+    fs_error err = {0};
+    assert_int_equal(nn_net_load(model, NULL, &net, &err), FS_OK);
+    assert_int_equal(nn_plan_create(net, (int64_t[]){1, 3, 480, 640}, 4, &plan, &err),
+                     FS_ERR_FORMAT);
+    assert_null(plan);
+    assert_non_null(strstr(err.message, "fr_detect.onnx: node 'Mul_156' (Mul): shapes "
+                                        "[1,17640,2] and [1,4420,2] do not broadcast"));
+    nn_net_free(net);
+}
+
 static void detect_raw(int h, int w)
 {
     char what[64];
@@ -362,6 +382,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detect_full_240x320),
+        cmocka_unit_test(test_detect_full_other_size_fails),
         cmocka_unit_test(test_detect_raw_240x320),
         cmocka_unit_test(test_detect_raw_480x640),
         cmocka_unit_test(test_detect_raw_720x1280),
