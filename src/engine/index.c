@@ -232,13 +232,25 @@ static fs_status triage(run *r, entry *e, fs_error *err)
     s = fs_store_file_by_hash(st, e->sha256, &same, &same_path, &found, err);
     if (s)
         return s;
-    int elsewhere = found && strcmp(same_path, e->path) != 0;
-    free(same_path);
-    if (elsewhere) {
-        r->progress.moved++;
+    if (found && strcmp(same_path, e->path) != 0) {
+        /* The content is indexed under another path: copy its faces, do not re-embed. If that
+         * path is gone the photo was moved or renamed, and its old entry goes now, so that the
+         * move is not also counted as a removal; if it still exists this is a new duplicate. */
+        struct stat sb;
+        int gone = lstat(same_path, &sb) != 0 && errno == ENOENT;
         r->progress.done++;
-        return fs_store_copy_file(st, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+        s = fs_store_copy_file(st, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+        if (s == FS_OK && gone) {
+            int64_t removed = 0;
+            s = fs_store_remove_path(st, same_path, &removed, err);
+            r->progress.moved++;
+        } else if (s == FS_OK) {
+            r->progress.added++;
+        }
+        free(same_path);
+        return s;
     }
+    free(same_path);
     r->jobs[r->n_jobs++] = e;
     return FS_OK;
 }
@@ -416,7 +428,7 @@ static int find_vanished(const char *path, const fs_store_file *f, void *ctx)
     (void)f;
     vanish_ctx *v = ctx;
     entry key = {.path = (char *)path};
-    if (bsearch(&key, v->r->walked, v->r->n_walked, sizeof key, by_path))
+    if (v->r->n_walked && bsearch(&key, v->r->walked, v->r->n_walked, sizeof key, by_path))
         return 0;
     struct stat st;
     if (lstat(path, &st) == 0 || errno != ENOENT)
@@ -485,7 +497,8 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
             st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[i]);
     }
     if (st == FS_OK) {
-        qsort(r.walked, r.n_walked, sizeof *r.walked, by_path);
+        if (r.n_walked > 1)
+            qsort(r.walked, r.n_walked, sizeof *r.walked, by_path);
         /* the same photo reached through two roots counts once */
         size_t kept = 0;
         for (size_t i = 0; i < r.n_walked; i++) {
@@ -604,7 +617,8 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
         fs_matches_free(out);
         return st;
     }
-    qsort(out->items, out->count, sizeof *out->items, by_similarity);
+    if (out->count > 1)
+        qsort(out->items, out->count, sizeof *out->items, by_similarity);
     if (top && out->count > top) {
         for (size_t i = top; i < out->count; i++)
             free(out->items[i].path);

@@ -212,7 +212,8 @@ fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_qu
         fs_matches_free(out);
         return st;
     }
-    qsort(out->items, out->count, sizeof *out->items, by_similarity);
+    if (out->count > 1)
+        qsort(out->items, out->count, sizeof *out->items, by_similarity);
     if (opt->top && out->count > opt->top) {
         for (size_t i = opt->top; i < out->count; i++)
             free(out->items[i].path);

@@ -79,7 +79,8 @@ static char **read_names(const char *dir, size_t *count)
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n > 1)
+        qsort(names, n, sizeof *names, by_name);
     *count = n;
     return names ? names : calloc(1, sizeof *names);
 fail:

@@ -145,34 +145,43 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
     return st;
 }
 
-/* SCRFD (insightface packs), as insightface runs it: the photo resized to fit SCRFD_SIZE x
- * SCRFD_SIZE keeping its aspect ratio, at the top-left of a black square; (v - 127.5) / 128. */
+/* SCRFD (insightface packs), as insightface runs it: the photo resized to fit the detector's input
+ * keeping its aspect ratio, at the top-left of a black canvas; (v - 127.5) / 128. The input is
+ * SCRFD_SIZE x SCRFD_SIZE unless the model fixes its own size (insightface then uses the model's). */
 #define SCRFD_SIZE 640
 
 static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err)
 {
-    double ratio = (double)img->height / img->width;
-    int new_w = ratio > 1 ? (int)(SCRFD_SIZE / ratio) : SCRFD_SIZE;
-    int new_h = ratio > 1 ? SCRFD_SIZE : (int)(SCRFD_SIZE * ratio);
+    int64_t declared[NN_MAX_DIMS];
+    int nd_in = nn_net_input_shape(w->engine->detector, declared);
+    int in_w = SCRFD_SIZE, in_h = SCRFD_SIZE;
+    if (nd_in == 4 && declared[2] > 0 && declared[3] > 0 && declared[2] <= 4096 && declared[3] <= 4096) {
+        in_h = (int)declared[2];
+        in_w = (int)declared[3];
+    }
+    /* insightface: the photo's height/width ratio against the input's decides which side fills */
+    double ratio = (double)img->height / img->width, model_ratio = (double)in_h / in_w;
+    int new_w = ratio > model_ratio ? (int)(in_h / ratio) : in_w;
+    int new_h = ratio > model_ratio ? in_h : (int)(in_w * ratio);
     if (new_w < 1) new_w = 1;
     if (new_h < 1) new_h = 1;
     fs_image small = {0}, square = {0};
     fs_status st = fs_image_resize(img, new_w, new_h, &small, err);
     if (st == FS_OK)
-        st = fs_image_new(SCRFD_SIZE, SCRFD_SIZE, &square, err);
+        st = fs_image_new(in_w, in_h, &square, err);
     if (st == FS_OK) {
-        memset(square.rgb, 0, (size_t)3 * SCRFD_SIZE * SCRFD_SIZE);
+        memset(square.rgb, 0, (size_t)3 * in_w * in_h);
         for (int y = 0; y < new_h; y++)
-            memcpy(square.rgb + (size_t)3 * SCRFD_SIZE * y, small.rgb + (size_t)3 * new_w * y,
+            memcpy(square.rgb + (size_t)3 * in_w * y, small.rgb + (size_t)3 * new_w * y,
                    (size_t)3 * new_w);
     }
     fs_image_free(&small);
     nn_plan *plan = NULL;
-    float *tensor = st ? NULL : fs_worker_tensor(w, (size_t)3 * SCRFD_SIZE * SCRFD_SIZE, err);
+    float *tensor = st ? NULL : fs_worker_tensor(w, (size_t)3 * in_w * in_h, err);
     if (st == FS_OK && !tensor)
         st = FS_ERR_NOMEM;
     if (st == FS_OK)
-        st = fs_worker_detect_plan(w, SCRFD_SIZE, SCRFD_SIZE, &plan, err);
+        st = fs_worker_detect_plan(w, in_w, in_h, &plan, err);
     if (st == FS_OK) {
         fs_image_to_tensor(&square, 127.5f, 128.0f, tensor);
         st = nn_plan_run(plan, tensor, err);
@@ -205,8 +214,8 @@ static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, f
             return fs_fail(err, FS_ERR_FORMAT, "%s: SCRFD outputs disagree in size",
                            fs_pack_name(w->engine->pack));
     float scale = (float)img->height / new_h;
-    st = fs_scrfd_decode(maps, maps + 3, n_out == 9 ? maps + 6 : NULL, counts, SCRFD_SIZE,
-                         SCRFD_SIZE, w->engine->opt.det_threshold, scale, out, err);
+    st = fs_scrfd_decode(maps, maps + 3, n_out == 9 ? maps + 6 : NULL, counts, in_w, in_h,
+                         w->engine->opt.det_threshold, scale, out, err);
     if (st == FS_OK)
         fs_nms(out, NMS_IOU);
     return st;

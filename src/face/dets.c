@@ -47,6 +47,8 @@ static int by_score_desc(const void *pa, const void *pb)
 
 void fs_nms(fs_dets *d, float iou_threshold)
 {
+    if (d->count < 2)
+        return; /* nothing to suppress (and qsort must not be given a NULL array) */
     qsort(d->items, d->count, sizeof *d->items, by_score_desc);
     size_t kept = 0;
     for (size_t i = 0; i < d->count; i++) {

@@ -24,7 +24,7 @@ fs_status fs_scrfd_decode(const float *const scores[3], const float *const boxes
                            "SCRFD stride %d gave %zu anchors, expected %zu for %dx%d", stride,
                            counts[s], n, in_w, in_h);
         for (size_t k = 0; k < n; k++) {
-            if (scores[s][k] < threshold)
+            if (!(scores[s][k] >= threshold)) /* NaN scores are no faces */
                 continue;
             size_t cell = k / ANCHORS;
             float cx = (float)(cell % (size_t)fw) * stride, cy = (float)(cell / (size_t)fw) * stride;

@@ -5,7 +5,15 @@
  *
  * Where packs live: DATA/models/NAME (see fs_data_dir), then for insightface packs
  * $INSIGHTFACE_HOME/models/NAME or ~/.insightface/models/NAME. A folder path may be given instead of
- * a name; its own `manifest` is used unless the folder is named after a known pack.
+ * a name; its own `manifest` is used unless the folder is named after a known pack. A folder with
+ * no manifest is read as insightface reads a pack folder: the detector and the recognizer are
+ * found among its .onnx files by their signatures (identify.c). Another name than a known pack's
+ * is such a folder under DATA/models or the insightface models folder (e.g. buffalo_sc).
+ *
+ * Verification: every listed file must exist; a pinned sha256 must match (that proves the file is
+ * the published one, nothing more is checked); a model whose sha256 is not pinned is loaded and
+ * its signature checked against its role (detector, recognizer), so that a wrong or damaged file
+ * is one clear line here, not a failure at the first photo.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "models/identify.h"
 #include "models/manifest.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -25,7 +34,12 @@ struct fs_pack {
     fs_manifest manifest;
     char **paths;         /* full path of each manifest file */
     char (*hashes)[65];   /* sha256 of each file as found on disk (verified where pinned) */
+    int identified;       /* no manifest: roles were found (and checked) by signature */
 };
+
+/* The threshold of a pack folder without a manifest: that of the insightface packs
+ * (models/buffalo_l/manifest), whose recognizers it is meant for. */
+#define IDENTIFIED_THRESHOLD 0.5f
 
 static int is_dir(const char *path)
 {
@@ -73,6 +87,22 @@ static fs_status locate(const char *name, const fs_manifest *m, char *dir, size_
                    name, data, where);
 }
 
+/* For a name that is not a known pack's: its folder under DATA/models or the insightface models
+ * folder, if there is one (fills dir, returns 1), else 0. */
+static int named_folder(const char *name, char *dir, size_t size)
+{
+    char data[PATH_MAX], models[PATH_MAX];
+    if (fs_data_dir(data, sizeof data, NULL) == FS_OK &&
+        fs_path_join(models, sizeof models, data, "models") == 0 &&
+        fs_path_join(dir, size, models, name) == 0 && is_dir(dir))
+        return 1;
+    if (insightface_models_dir(models, sizeof models) == 0 &&
+        fs_path_join(dir, size, models, name) == 0 && is_dir(dir))
+        return 1;
+    dir[0] = '\0';
+    return 0;
+}
+
 static fs_status read_text(const char *path, char **text, size_t *len, fs_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -96,7 +126,39 @@ static fs_status read_text(const char *path, char **text, size_t *len, fs_error 
     return FS_OK;
 }
 
-/* Loads the manifest: the built-in one for a known name, else DIR/manifest. */
+static fs_status set_copy(char **dst, const char *src, fs_error *err)
+{
+    if (!(*dst = strdup(src)))
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    return FS_OK;
+}
+
+/* The manifest of a folder without one: its detector and recognizer found by signature, neither
+ * pinned, named after the folder, with the insightface threshold. */
+static fs_status identified_manifest(fs_pack *p, fs_error *err)
+{
+    char *det, *rec;
+    fs_status st = fs_identify_pack(p->dir, &det, &rec, err);
+    if (st)
+        return st;
+    fs_manifest *m = &p->manifest;
+    m->threshold = IDENTIFIED_THRESHOLD;
+    m->detector.file = det;
+    m->recognizer.file = rec;
+    if (!(m->files = calloc(2, sizeof *m->files)))
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    m->file_count = 2;
+    if ((st = set_copy(&m->name, base_name(p->dir), err)) ||
+        (st = set_copy(&m->detector.kind, "scrfd", err)) ||
+        (st = set_copy(&m->recognizer.kind, "arcface", err)) ||
+        (st = set_copy(&m->files[0].name, det, err)) || (st = set_copy(&m->files[1].name, rec, err)))
+        return st;
+    p->identified = 1;
+    return FS_OK;
+}
+
+/* Loads the manifest: the built-in one for a known name, else DIR/manifest, else (a folder with
+ * no manifest) the one made by identified_manifest. */
 static fs_status load_manifest(fs_pack *p, const char *arg, int is_path, fs_error *err)
 {
     const char *builtin = fs_builtin_manifest(is_path ? base_name(p->dir) : arg);
@@ -109,9 +171,12 @@ static fs_status load_manifest(fs_pack *p, const char *arg, int is_path, fs_erro
     char path[PATH_MAX + 16], *text = NULL;
     size_t len = 0;
     fs_path_join(path, sizeof path, p->dir, "manifest");
-    fs_status st = read_text(path, &text, &len, err);
+    fs_error read_err;
+    fs_status st = read_text(path, &text, &len, &read_err);
+    if (st == FS_ERR_NOT_FOUND)
+        return identified_manifest(p, err);
     if (st)
-        return st;
+        return fs_fail(err, st, "%s", read_err.message);
     st = fs_manifest_parse(text, len, path, &p->manifest, err);
     free(text);
     return st;
@@ -123,7 +188,41 @@ static const char *repair_hint(const fs_pack *p)
                                : "reinstall the pack with insightface to repair it";
 }
 
-/* Every listed file must exist and, where the manifest pins it, have the right sha256. */
+/* The index of the manifest file called name, or file_count. */
+static size_t file_index(const fs_manifest *m, const char *name)
+{
+    size_t i = 0;
+    while (i < m->file_count && strcmp(m->files[i].name, name) != 0)
+        i++;
+    return i;
+}
+
+/* The SCRFD detector and the recognizer, where their sha256 is not pinned, must have the
+ * signature of their role. (Ultra-Light detectors and landmark models come pinned.) */
+static fs_status check_signatures(fs_pack *p, fs_error *err)
+{
+    const fs_manifest *m = &p->manifest;
+    const fs_manifest_role *roles[2] = {&m->detector, &m->recognizer};
+    const fs_model_role kinds[2] = {FS_ROLE_DETECTOR, FS_ROLE_RECOGNIZER};
+    for (size_t r = 0; r < 2; r++) {
+        if (!roles[r]->file || (r == 0 && strcmp(roles[r]->kind, "scrfd") != 0))
+            continue;
+        size_t i = file_index(m, roles[r]->file);
+        if (i == m->file_count || m->files[i].sha256[0])
+            continue;
+        fs_error ferr;
+        fs_status st = fs_model_check_role(p->paths[i], kinds[r], &ferr);
+        if (st == FS_ERR_NOMEM)
+            return fs_fail(err, st, "%s", ferr.message);
+        if (st)
+            return fs_fail(err, st, "%s; model pack '%s' cannot use it; %s", ferr.message, m->name,
+                           repair_hint(p));
+    }
+    return FS_OK;
+}
+
+/* Every listed file must exist and, where the manifest pins it, have the right sha256; where it
+ * does not, the detector and recognizer must have the right signature. */
 static fs_status verify(fs_pack *p, fs_error *err)
 {
     size_t n = p->manifest.file_count ? p->manifest.file_count : 1;
@@ -150,7 +249,7 @@ static fs_status verify(fs_pack *p, fs_error *err)
                            "%s: sha256 mismatch, the file is corrupted or not the one pack '%s' "
                            "expects; %s", p->paths[i], p->manifest.name, repair_hint(p));
     }
-    return FS_OK;
+    return p->identified ? FS_OK : check_signatures(p, err);
 }
 
 fs_status fs_pack_open(const char *name_or_path, fs_pack **out, fs_error *err)
@@ -164,7 +263,9 @@ fs_status fs_pack_open(const char *name_or_path, fs_pack **out, fs_error *err)
 
     int is_path = strchr(name_or_path, '/') != NULL || strcmp(name_or_path, ".") == 0;
     fs_status st = FS_OK;
-    if (is_path) {
+    if (!is_path && !fs_builtin_manifest(name_or_path) && name_or_path[0] != '.')
+        is_path = named_folder(name_or_path, p->dir, sizeof p->dir);
+    if (is_path && !p->dir[0]) {
         if (snprintf(p->dir, sizeof p->dir, "%s", name_or_path) >= (int)sizeof p->dir)
             st = fs_fail(err, FS_ERR_LIMIT, "%s: path too long", name_or_path);
         else if (!is_dir(p->dir))
