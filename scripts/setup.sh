@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libvips-dev libjpeg-dev libexif-dev   # image decoding (libvips), JPEG shrink-on-load, EXIF
   libsqlite3-dev                         # index metadata
+  sqlite3                                # integrity checks in the crash tests (tests/cli)
   libdnnl-dev                            # fast convolution kernels
   libhnswlib-dev                         # graph vector index (header-only C++)
   libcmocka-dev                          # unit tests

@@ -9,7 +9,9 @@
  *   2. otherwise hash its content: a photo with the same content already indexed elsewhere is
  *      copied (moved or duplicated photos are not re-embedded); the rest become jobs;
  *   3. workers run the pipeline on the jobs; this thread writes each result, committing a batch
- *      every BATCH_FILES results or BATCH_SECONDS, so a kill loses at most the open batch;
+ *      every BATCH_FILES results or BATCH_SECONDS, so a kill loses at most the open batch; a job
+ *      whose content equals an earlier job's waits for it and is then copied (only one copy of
+ *      identical photos found in the same run is embedded);
  *   4. entries under the roots whose photo no longer exists are removed (a photo that exists but
  *      could not be walked, e.g. in an unreadable folder, is kept);
  *   5. the vector file is brought up to date.
@@ -134,6 +136,8 @@ typedef struct run {
     int walk_nomem;
     entry **jobs;           /* photos for the pipeline */
     size_t n_jobs;
+    entry **later;          /* same content as a job: copied from it once it is written */
+    size_t n_later;
     /* shared between workers and the writer, under lock */
     pthread_mutex_t lock;
     pthread_cond_t ready;
@@ -333,6 +337,57 @@ static fs_status write_result(run *r, result *res, fs_error *err)
     return s;
 }
 
+static int by_hash_then_path(const void *a, const void *b)
+{
+    const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
+    int c = strcmp(x->sha256, y->sha256);
+    return c ? c : strcmp(x->path, y->path);
+}
+
+/* Keeps one job per content hash (the first path); the others move to r->later. */
+static void defer_duplicates(run *r)
+{
+    qsort(r->jobs, r->n_jobs, sizeof *r->jobs, by_hash_then_path);
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n_jobs; i++) {
+        if (kept && strcmp(r->jobs[kept - 1]->sha256, r->jobs[i]->sha256) == 0)
+            r->later[r->n_later++] = r->jobs[i];
+        else
+            r->jobs[kept++] = r->jobs[i];
+    }
+    r->n_jobs = kept;
+}
+
+/* After the jobs: a deferred photo whose twin was indexed gets the twin's faces; the others (the
+ * twin failed or was not reached) become the jobs of another round. */
+static fs_status copy_deferred(run *r, fs_error *err)
+{
+    fs_store *st = r->ix->store;
+    r->n_jobs = 0;
+    r->next_job = 0;
+    for (size_t i = 0; i < r->n_later; i++) {
+        entry *e = r->later[i];
+        fs_store_file same;
+        int found;
+        fs_status s = fs_store_file_by_hash(st, e->sha256, &same, NULL, &found, err);
+        if (s == FS_OK && found)
+            s = fs_store_copy_file(st, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+        if (s)
+            return s;
+        if (!found) {
+            r->jobs[r->n_jobs++] = e;
+            continue;
+        }
+        r->progress.done++;
+        if (e->existed)
+            r->progress.changed++;
+        else
+            r->progress.added++;
+    }
+    r->n_later = 0;
+    return FS_OK;
+}
+
 /* Step 3: runs the workers and writes their results as they come. */
 static fs_status process_jobs(run *r, fs_error *err)
 {
@@ -477,6 +532,7 @@ static void free_run(run *r)
         free(r->walked[i].path);
     free(r->walked);
     free(r->jobs);
+    free(r->later);
     free(r->results);
 }
 
@@ -510,7 +566,8 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
         r.n_walked = kept;
         r.progress.total = kept;
         r.jobs = calloc(kept ? kept : 1, sizeof *r.jobs);
-        if (!r.jobs)
+        r.later = calloc(kept ? kept : 1, sizeof *r.later);
+        if (!r.jobs || !r.later)
             st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     if (st == FS_OK && (pthread_mutex_init(&r.lock, NULL) || pthread_cond_init(&r.ready, NULL)))
@@ -522,8 +579,15 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
         st = triage(&r, &r.walked[i], err);
         report_progress(&r, 0);
     }
+    if (st == FS_OK)
+        defer_duplicates(&r);
     if (st == FS_OK && r.n_jobs && !stop_requested(&r))
         st = process_jobs(&r, err);
+    if (st == FS_OK && r.n_later && !stop_requested(&r)) {
+        st = copy_deferred(&r, err); /* leaves the photos whose twin failed as new jobs */
+        if (st == FS_OK && r.n_jobs && !stop_requested(&r))
+            st = process_jobs(&r, err);
+    }
     if (st == FS_OK && !stop_requested(&r))
         st = remove_vanished(&r, roots, n_roots, err);
     if (st == FS_OK)

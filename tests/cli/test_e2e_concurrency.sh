@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# End to end, interruption and concurrent use of one index (SPEC.md §3, issue 5): Ctrl-C (SIGINT)
+# during `index` stops the run cleanly (exit 2, "interrupted, progress kept." summary), keeps what
+# was done, and the next run finishes the rest; searches and stats running while another `index`
+# writes to the same --db never fail.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/e2e_lib.sh"
+
+# 36 distinct photos (6 samples at 6 sizes), so that a run lasts long enough to be interrupted
+lib=$tmp/lib
+mkdir "$lib"
+for i in 1 2 3 4 5 6; do
+  for w in 640 720 800 880 960 1040; do small_copy $i $w "$lib/p$i-$w.jpg"; done
+done
+small_copy 1 480 "$tmp/query.jpg"
+
+# ---- SIGINT: as soon as the index exists (the handler is installed by then) ---------------------
+db=$tmp/int
+"$FACESEARCH" --db "$db" index "$lib" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+for ((i = 0; i < 500; i++)); do [[ -e $db/index.db ]] && break; sleep 0.01; done
+kill -INT $pid
+wait $pid
+check "SIGINT exit status" "2" "$?"
+err=$(cat "$tmp/err")
+check "SIGINT summary" "yes" \
+  "$(grep -qE '^interrupted, progress kept\. 36 photos: ([0-9]|[0-2][0-9]|3[0-5]) new, 0 changed, 0 unchanged, 0 moved, 0 removed, 0 failed; [0-9]+ faces in [0-9.]+s$' <<<"$err" && echo yes || echo "no: $err")"
+kept=$(sed -E 's/.* 36 photos: ([0-9]+) new.*/\1/' <<<"$err")
+expect_exit 0 "$FACESEARCH" --db "$db" stats --json
+check "progress kept" "$kept" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["files"])' <<<"$out")"
+check "integrity" "ok" "$(sqlite3 "$db/index.db" 'PRAGMA integrity_check' 2>&1)"
+expect_exit 0 "$FACESEARCH" --db "$db" index "$lib"
+check "the next run does the rest" "36 photos: $((36 - kept)) new, 0 changed, $kept unchanged, 0 moved, 0 removed, 0 failed" \
+  "$(sed -E 's/; [0-9]+ faces in [0-9.]+s$//' <<<"$err")"
+
+# ---- readers while one writer -----------------------------------------------------------------
+db=$tmp/rw
+mkdir "$tmp/lib0" "$tmp/small"
+for i in 1 2 3 4 5 6; do small_copy $i 480 "$tmp/small/p$i.jpg"; done
+mv "$tmp/small/p1.jpg" "$tmp/lib0/"
+expect_exit 0 "$FACESEARCH" --db "$db" index "$tmp/lib0"
+"$FACESEARCH" --db "$db" index "$tmp/small" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+n=0 bad=0
+while [[ $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) != Z ]] && ((n < 10)); do
+  "$FACESEARCH" --threads 1 --db "$db" search -q "$tmp/query.jpg" --threshold -1 --top 0 --csv >"$tmp/s.out" 2>"$tmp/s.err"
+  rc=$?
+  "$FACESEARCH" --db "$db" stats >/dev/null 2>>"$tmp/s.err" || rc=2
+  n=$((n + 1))
+  if ((rc == 2)) || grep -q '^facesearch: ' "$tmp/s.err"; then
+    bad=$((bad + 1))
+    echo "reader $n failed ($rc): $(cat "$tmp/s.err")" >&2
+  fi
+done
+wait $pid
+check "writer exit status" "0" "$?"
+check "readers ran during the write" "yes" "$( ((n >= 3)) && echo yes || echo "no ($n)")"
+check "readers that failed" "0" "$bad"
+expect_exit 0 "$FACESEARCH" --db "$db" stats --json
+faces=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["faces"])' <<<"$out")
+expect_exit 0 "$FACESEARCH" --db "$db" search -q "$tmp/query.jpg" --threshold -1 --top 0 --csv
+check "all faces searchable after the write" "$faces" "$(($(wc -l <<<"$out") - 1))"
+
+finish
