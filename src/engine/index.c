@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/matches.h"
 #include "engine/walk.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -607,15 +608,6 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
 
 /* ---- Search, removal, stats ---------------------------------------------------------------- */
 
-static int by_similarity(const void *pa, const void *pb)
-{
-    const fs_match *a = pa, *b = pb;
-    if (a->similarity != b->similarity)
-        return a->similarity > b->similarity ? -1 : 1;
-    int c = strcmp(a->path, b->path);
-    return c ? c : a->face_number - b->face_number;
-}
-
 fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold, size_t top,
                           fs_matches *out, fs_error *err)
@@ -681,13 +673,7 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
         fs_matches_free(out);
         return st;
     }
-    if (out->count > 1)
-        qsort(out->items, out->count, sizeof *out->items, by_similarity);
-    if (top && out->count > top) {
-        for (size_t i = top; i < out->count; i++)
-            free(out->items[i].path);
-        out->count = top;
-    }
+    fs_matches_rank(out, top);
     return FS_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/matches.h"
 #include "engine/walk.h"
 #include "util/error.h"
 
@@ -152,6 +153,17 @@ static int by_similarity(const void *pa, const void *pb)
     return c ? c : a->face_number - b->face_number;
 }
 
+void fs_matches_rank(fs_matches *m, size_t top)
+{
+    if (m->count > 1)
+        qsort(m->items, m->count, sizeof *m->items, by_similarity);
+    if (top && m->count > top) {
+        for (size_t i = top; i < m->count; i++)
+            free(m->items[i].path);
+        m->count = top;
+    }
+}
+
 void fs_matches_free(fs_matches *m)
 {
     if (!m)
@@ -212,12 +224,6 @@ fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_qu
         fs_matches_free(out);
         return st;
     }
-    if (out->count > 1)
-        qsort(out->items, out->count, sizeof *out->items, by_similarity);
-    if (opt->top && out->count > opt->top) {
-        for (size_t i = opt->top; i < out->count; i++)
-            free(out->items[i].path);
-        out->count = opt->top;
-    }
+    fs_matches_rank(out, opt->top);
     return FS_OK;
 }
