@@ -3,8 +3,13 @@
 # shape, same thread count, interleaved (ROUNDS rounds of RUNS runs each, alternating), medians of
 # all runs after warm-up. One line per model, size and thread count:
 #   RESULT nn model=fr_feature shape=1x3x112x112 threads=1 ours_ms=... ort_ms=... ratio=... ours_rss_kb=... ort_rss_kb=...
-# ratio = ours / ort (below 1: we are faster). The machine is shared: read medians and ratios.
+# ratio = ours / ort (below 1: we are faster). The machine is shared: read medians and ratios,
+# and run it when the machine is quiet (uptime). At 2 threads our convolutions are oneDNN's
+# OpenMP fork-join regions: when the host stalls one of the two vCPUs, every region waits for it
+# (runs of 100+ ms for a 0.5 ms model), while onnxruntime's pool lets the caller do the work;
+# such rounds are noise from the machine, rerun. ours_rss_kb/ort_rss_kb: peak RSS after running.
 # fr_detect runs at its exported size (240x320): the file bakes its priors in for that size only.
+# bench/nn_profile (same arguments as nn_run) shows where our time goes, step by step.
 #
 #   bench/nn_vs_ort.sh [BUILD_DIR] [ROUNDS] [RUNS]
 set -euo pipefail

@@ -133,16 +133,19 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
     one.threads = 1;
     if (cli_open_engine(&one, min_size, 0, &engine))
         return EXIT_ERROR;
-    if (fs_index_open(g->db, engine, 1, &ix, &err) != FS_OK) {
-        fs_engine_close(engine);
-        return cli_fail_error(&err);
-    }
-    progress_view view = {.tty = isatty(2), .quiet = g->quiet};
+    /* Ctrl-C is caught from before the index is created, so it always ends in a clean stop */
     interrupted = 0;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    if (fs_index_open(g->db, engine, 1, &ix, &err) != FS_OK) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        fs_engine_close(engine);
+        return cli_fail_error(&err);
+    }
+    progress_view view = {.tty = isatty(2), .quiet = g->quiet};
     fs_index_options io = {.workers = g->threads, .include_hidden = hidden, .stop = &interrupted,
                            .on_progress = show_progress, .on_problem = show_problem, .ctx = &view};
     fs_status st = fs_index_update(ix, roots, n, &io, summary, &err);

@@ -662,6 +662,19 @@ void nn_dnnl_conv_free(nn_dnnl_conv *c)
     free(c);
 }
 
+/* PReLU over `positions` pixels of `block` lanes (a constant after inlining), branch-free. */
+static inline __attribute__((always_inline)) void prelu_lanes(float *restrict x,
+                                                              const float *restrict sl,
+                                                              int64_t positions, int block)
+{
+    for (int64_t i = 0; i < positions; i++, x += block)
+        for (int l = 0; l < block; l++) {
+            float v = x[l];
+            float pos = v > 0.0f ? v : 0.0f, neg = v < 0.0f ? v : 0.0f;
+            x[l] = pos + neg * sl[l];
+        }
+}
+
 /* Applies one tail post-op, in the blocked layout, to channels c0 .. c0+lanes-1 of `positions`
  * pixels of `block` floats each, starting at x (and r, the residual at the same offset). */
 static void tail_op_blocked(const nn_dnnl_post_op *op, float *x, const float *r, int64_t c0,
@@ -680,15 +693,25 @@ static void tail_op_blocked(const nn_dnnl_post_op *op, float *x, const float *r,
             for (int64_t l = 0; l < lanes; l++)
                 x[l] = x[l] < lo ? lo : x[l] > hi ? hi : x[l];
         break;
-    case NN_DNNL_POST_PRELU:
-        for (int64_t i = 0; i < positions; i++, x += block)
-            for (int64_t l = 0; l < lanes; l++)
-                x[l] = x[l] > 0.0f ? x[l] : x[l] * s[l];
+    case NN_DNNL_POST_PRELU: {
+        /* Branch-free over whole blocks (padding lanes: slope 0 on 0 stays 0), so that the
+         * compiler vectorises it; the branchy per-lane form mispredicts on every other value. */
+        float sl[16] = {0};
+        for (int64_t l = 0; l < lanes && l < 16; l++)
+            sl[l] = s[l];
+        if (block == 8)
+            prelu_lanes(x, sl, positions, 8);
+        else if (block == 16)
+            prelu_lanes(x, sl, positions, 16);
+        else
+            for (int64_t i = 0; i < positions; i++, x += block)
+                for (int64_t l = 0; l < lanes; l++)
+                    x[l] = x[l] > 0.0f ? x[l] : x[l] * s[l];
         break;
+    }
     case NN_DNNL_POST_SUM:
-        for (int64_t i = 0; i < positions; i++, x += block, r += block)
-            for (int64_t l = 0; l < lanes; l++)
-                x[l] += r[l];
+        for (int64_t i = 0; i < positions * block; i++)
+            x[i] += r[i]; /* padding lanes: 0 + 0 */
         break;
     }
 }
@@ -708,8 +731,11 @@ static void tail_op_plain(const nn_dnnl_post_op *op, float *x, const float *r, i
         break;
     case NN_DNNL_POST_PRELU: {
         float s = op->slopes[ch];
-        for (int64_t i = 0; i < len; i++)
-            x[i] = x[i] > 0.0f ? x[i] : x[i] * s;
+        for (int64_t i = 0; i < len; i++) {
+            float v = x[i];
+            float pos = v > 0.0f ? v : 0.0f, neg = v < 0.0f ? v : 0.0f;
+            x[i] = pos + neg * s;
+        }
         break;
     }
     case NN_DNNL_POST_SUM:
@@ -727,7 +753,9 @@ static void apply_tail(const nn_dnnl_conv *c, float *dst, const float *residual)
     int64_t hw = c->oh * c->ow;
     int block = c->dst_layout == NN_DNNL_BLOCKED ? c->block : 1;
     int64_t blocks = (c->c_out + block - 1) / block, units = c->n * blocks;
-#pragma omp parallel for num_threads(c->threads) schedule(static)
+    /* a small output is swept faster by one thread than by waking the others */
+    int team = c->threads > 1 && units * hw * block >= ((int64_t)1 << 15) ? c->threads : 1;
+#pragma omp parallel for num_threads(team) if (team > 1) schedule(static)
     for (int64_t u = 0; u < units; u++) {
         int64_t b = u % blocks;
         float *x = dst + u * hw * block;

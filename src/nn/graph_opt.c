@@ -4,7 +4,9 @@
  *     weights and bias; any other BatchNormalization becomes a per-channel ScaleShift
  *     (y = x * scale[c] + shift[c] over axis 1);
  *   - Conv followed by Relu, PRelu (constant slope, scalar or per output channel) or Clip
- *     (constant bounds) becomes one Conv with a fused activation.
+ *     (constant bounds) becomes one Conv with a fused activation;
+ *   - Conv (no activation) followed by Mul with a constant scalar or per-output-channel factor:
+ *     the factor is folded into the Conv's weights and bias (fr_detect's scaled shortcut).
  * Rewrites never create nodes; the absorbed node is marked dead and dropped from the order.
  */
 #include <math.h>
@@ -222,6 +224,49 @@ static void fuse_activation(nn_graph *g, nn_node *n)
     absorb(g, conv, n);
 }
 
+/* Mul(conv_out, k) with k a constant scalar or one value per output channel, on a Conv without
+ * activation: folded into the Conv's weights and bias (new constants; the file's stay intact). */
+static fs_status fold_scale(nn_graph *g, nn_node *n, fs_error *err)
+{
+    int conv = -1, k = -1;
+    for (int j = 0; j < 2 && conv < 0; j++) {
+        conv = absorbing_conv(g, n->in[j]);
+        k = n->in[1 - j];
+    }
+    if (conv < 0 || !const_f32(g, k, -1))
+        return FS_OK;
+    nn_node *c = &g->nodes[conv];
+    int w = c->in[1], b = c->n_in > 2 ? c->in[2] : -1;
+    if (!const_f32(g, w, -1) || g->values[w].c.ndim != 4 || (b >= 0 && !const_f32(g, b, -1)))
+        return FS_OK;
+    int64_t ch = g->values[w].c.dims[0];
+    if (!channel_slope(g, k, ch) || (b >= 0 && g->values[b].c.count != ch))
+        return FS_OK;
+    float *nw, *nb;
+    int vw = new_const(g, c->label, ":w_scaled", g->values[w].c.count, &nw);
+    int vb = vw < 0 ? -1 : new_const(g, c->label, ":b_scaled", ch, &nb);
+    if (vw < 0 || vb < 0)
+        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+    const nn_value *wv = &g->values[w], *kv = &g->values[k];
+    g->values[vw].c = wv->c;
+    g->values[vw].c.data = nw;
+    const float *ow = wv->c.data, *ob = b >= 0 ? g->values[b].c.data : NULL;
+    const float *kd = kv->c.data;
+    int64_t per = wv->c.count / ch;
+    for (int64_t o = 0; o < ch; o++) {
+        float f = kd[kv->c.count == 1 ? 0 : o];
+        for (int64_t i = 0; i < per; i++)
+            nw[o * per + i] = ow[o * per + i] * f;
+        nb[o] = (ob ? ob[o] : 0.0f) * f;
+    }
+    c->in[1] = vw;
+    c->in[2] = vb;
+    if (c->n_in < 3)
+        c->n_in = 3;
+    absorb(g, conv, n);
+    return FS_OK;
+}
+
 fs_status nn_graph_optimize(nn_graph *g, fs_error *err)
 {
     for (int k = 0; k < g->n_order; k++) {
@@ -234,6 +279,10 @@ fs_status nn_graph_optimize(nn_graph *g, fs_error *err)
                 return st;
         } else if (n->op == NN_OP_RELU || n->op == NN_OP_PRELU || n->op == NN_OP_CLIP) {
             fuse_activation(g, n);
+        } else if (n->op == NN_OP_MUL) {
+            fs_status st = fold_scale(g, n, err);
+            if (st)
+                return st;
         }
     }
     int m = 0;

@@ -5,9 +5,12 @@
  * The per-node kernel hook: every step carries `run`, chosen at plan time. The planner first sets
  * the reference kernel (nn_ref_kernel), then, for the fast backend, calls nn_fast_prepare(), which
  * may replace run/state/free_state for the ops it accelerates (e.g. a oneDNN convolution for
- * NN_OP_CONV). Tensors are dense row-major NCHW float32 (int64 for shape data); their data
- * pointers are fixed when the plan is created (buffers are preallocated), so a kernel may prepare
- * anything that depends on shapes or constant inputs (weights) once, in its prepare function.
+ * NN_OP_CONV). Tensors are dense row-major NCHW float32 (int64 for shape data), except that on
+ * the fast backend its layout pass (fast_layout.c) may keep 4-D activations between fast kernels
+ * in oneDNN's blocked layout (nn_tensor.blocked); a step left on a reference kernel only ever
+ * sees dense tensors. Data pointers are fixed when the plan is created (buffers are
+ * preallocated), so a kernel may prepare anything that depends on shapes or constant inputs
+ * (weights) once, in its prepare function.
  */
 #ifndef FS_NN_KERNEL_H
 #define FS_NN_KERNEL_H
@@ -31,6 +34,14 @@ struct nn_step {
     void (*free_state)(void *state);
     int threads;           /* threads the kernel may use (the net's option; >= 1) */
     void *backend;         /* the plan's fast-backend state (nn_fast_plan_begin), or NULL */
+    /* Set by the fast backend's layout pass (fast_layout.c) only; zero otherwise: */
+    nn_tensor *residual;   /* Conv: a fused residual Add, y = act(conv(x)) + residual; it is
+                            * also the step's last input (in[n_in-1]) so that liveness sees it */
+    nn_act after_sum;      /* Conv with residual: NN_ACT_RELU/CLIP fused after the Add */
+    float after_min, after_max;
+    int to_plain;          /* a layout conversion (blocked in[0] -> dense out[0]); never aliased */
+    int fast_kind;         /* nn_fast_kind (fast.h) the layout pass chose, 0 = none */
+    int fast_arg;          /* NN_FAST_CHANNEL: index of the activation input */
 };
 
 /* ---- the reference backend (backend_ref.c) --------------------------------------------------- */
@@ -52,6 +63,9 @@ void nn_fast_plan_end(void *state);
  * faster kernel; returning FS_OK without touching the step keeps the reference kernel. An error
  * fails plan creation. */
 fs_status nn_fast_prepare(nn_step *step, fs_error *err);
+
+/* The channel block of the blocked layout the plan's backend state uses (8 or 16). */
+int nn_fast_block(const void *state);
 
 /* ---- geometry -------------------------------------------------------------------------------- */
 

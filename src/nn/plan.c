@@ -5,12 +5,17 @@
  * constant folding (every input constant, or a Shape op: the node runs once, now, with the
  * reference kernel and its output becomes a plan constant) or scheduling as a step. Steps that
  * only reshape (Reshape, Flatten, Squeeze, Unsqueeze, Identity) alias their input's buffer.
- * Buffers are then assigned by liveness (a buffer is reused once every reader of its previous
- * tensor has run) and allocated once; the kernels are chosen (reference, then the fast backend's
- * hook). Running is a loop over the steps: no allocation, no shape work.
+ * On the fast backend, its layout pass (nn_fast_layout, fast_layout.c) then rewrites the steps:
+ * residual Adds fused into convs, blocked layouts, conversion steps. Buffers are then assigned by
+ * liveness over the steps' tensors (a buffer is reused once every reader of its previous tensor
+ * has run; a blocked tensor gets its padded size; a conv with a fused residual may write over the
+ * residual) and allocated once; the kernels are chosen (reference, then the fast backend's hook).
+ * Running is a loop over the steps: no allocation, no shape work.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn/kernel.h"
 #include "nn/plan.h"
@@ -18,21 +23,6 @@
 
 /* Folding a node whose output is larger than this is left to run time. */
 #define FOLD_MAX_ELEMENTS ((int64_t)1 << 24)
-
-struct nn_plan {
-    const nn_net *net;
-    nn_tensor *vals;      /* per graph value: shape and data */
-    unsigned char *is_const;
-    nn_step *steps;
-    int n_steps;
-    nn_tensor **io;       /* storage for the steps' in/out pointer arrays */
-    void **owned;         /* folded constants and buffers, freed with the plan */
-    int n_owned, cap_owned;
-    size_t bytes;         /* total of owned allocations (nn_plan_memory) */
-    int input;            /* value index of the input; its buffer gets the caller's data */
-    void *backend;        /* the fast backend's plan state (nn_fast_plan_begin) */
-    int has_backend;
-};
 
 static int own(nn_plan *p, void *mem)
 {
@@ -75,6 +65,7 @@ void nn_plan_free(nn_plan *p)
     free(p->owned);
     free(p->steps);
     free(p->io);
+    free(p->extra_nodes);
     free(p->vals);
     free(p->is_const);
     free(p);
@@ -86,10 +77,19 @@ static int is_alias_op(nn_op_kind op)
            op == NN_OP_UNSQUEEZE || op == NN_OP_IDENTITY;
 }
 
-/* Assigns a buffer to every non-constant tensor by liveness and allocates the buffers. */
+/* Value index of a tensor pointer of the plan (steps point into p->vals). */
+static int val_index(const nn_plan *p, const nn_tensor *t)
+{
+    return (int)(t - p->vals);
+}
+
+/* Assigns a buffer to every non-constant tensor by liveness and allocates the buffers. Liveness
+ * comes from the steps' in/out tensors (the layout pass may have rewired them). A blocked tensor
+ * gets room for its padded channels. A Conv with a fused residual writes into the residual's
+ * buffer when the residual is read by nothing later (the in-place Sum oneDNN does best). */
 static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
 {
-    int nv = g->n_values, ns = p->n_steps;
+    int nv = p->n_vals, ns = p->n_steps;
     int *root = malloc((size_t)nv * sizeof *root);
     int *last = malloc((size_t)nv * sizeof *last);
     int *buf_of = malloc((size_t)nv * sizeof *buf_of);
@@ -111,21 +111,32 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
     /* aliases: the output of a reshaping step shares its input's root */
     for (int i = 0; i < ns; i++) {
         nn_step *s = &p->steps[i];
-        int in = s->node->in[0], out = s->node->out[0];
-        if (is_alias_op(s->node->op) && !p->is_const[in] &&
+        if (!is_alias_op(s->node->op) || s->to_plain || !s->in[0] || !s->out[0])
+            continue;
+        int in = val_index(p, s->in[0]), out = val_index(p, s->out[0]);
+        if (!p->is_const[in] &&
+            !p->vals[in].blocked && !p->vals[out].blocked &&
             p->vals[in].dtype == p->vals[out].dtype) {
             root[out] = root[in];
             alias[i] = 1;
         }
     }
     for (int i = 0; i < ns; i++) {
-        const nn_node *n = p->steps[i].node;
-        for (int j = 0; j < n->n_in; j++)
-            if (n->in[j] >= 0 && !p->is_const[n->in[j]] && last[root[n->in[j]]] < i)
-                last[root[n->in[j]]] = i;
-        for (int j = 0; j < n->n_out; j++) /* written: live at least through this step */
-            if (n->out[j] >= 0 && last[root[n->out[j]]] < i)
-                last[root[n->out[j]]] = i;
+        const nn_step *s = &p->steps[i];
+        for (int j = 0; j < s->n_in; j++) {
+            if (!s->in[j])
+                continue;
+            int v = val_index(p, s->in[j]);
+            if (!p->is_const[v] && last[root[v]] < i)
+                last[root[v]] = i;
+        }
+        for (int j = 0; j < s->n_out; j++) { /* written: live at least through this step */
+            if (!s->out[j])
+                continue;
+            int v = val_index(p, s->out[j]);
+            if (last[root[v]] < i)
+                last[root[v]] = i;
+        }
     }
     for (int k = 0; k < g->n_outputs; k++)
         last[root[g->outputs[k]]] = ns; /* outputs stay until the next run */
@@ -135,22 +146,30 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
     size_t total = 0;
     for (int i = -1; i < ns; i++) {
         int defs[1 + 8], nd = 0;
+        const nn_step *s = i >= 0 ? &p->steps[i] : NULL;
         if (i < 0) {
             if (p->input >= 0 && !p->is_const[p->input])
                 defs[nd++] = p->input;
         } else if (!alias[i]) {
-            const nn_node *n = p->steps[i].node;
-            for (int j = 0; j < n->n_out && nd < 8; j++)
-                if (n->out[j] >= 0)
-                    defs[nd++] = n->out[j];
+            for (int j = 0; j < s->n_out && nd < 8; j++)
+                if (s->out[j])
+                    defs[nd++] = val_index(p, s->out[j]);
         }
         for (int d = 0; d < nd; d++) {
             int v = defs[d];
-            size_t need = (size_t)p->vals[v].count * nn_dtype_size(p->vals[v].dtype);
+            size_t need = (size_t)nn_tensor_elements(&p->vals[v]) * nn_dtype_size(p->vals[v].dtype);
             if (need == 0)
                 need = 1;
-            int best = -1;
-            for (int b = 0; b < nb; b++) {
+            int best = -1, best_inplace = -1;
+            if (d == 0 && s && s->residual) {
+                /* in place on the residual when nothing reads it later and it is not the
+                 * conv's source (oneDNN's dst must not overlap src) */
+                int r = root[val_index(p, s->residual)], x = root[val_index(p, s->in[0])];
+                if (r != x && last[r] == i && r != p->input && buf_of[r] >= 0 &&
+                    bsize[buf_of[r]] >= need)
+                    best = best_inplace = buf_of[r];
+            }
+            for (int b = 0; best_inplace < 0 && b < nb; b++) {
                 if (bfree[b] >= i)
                     continue;
                 if (best < 0 ||
@@ -243,14 +262,22 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
     p->net = net;
     p->input = g->input;
     fs_status st = FS_OK;
-    p->vals = calloc((size_t)g->n_values, sizeof *p->vals);
-    p->is_const = calloc((size_t)g->n_values, 1);
-    p->steps = calloc((size_t)g->n_order + 1, sizeof *p->steps);
+    /* room for the fast backend's layout pass: a dense copy of any value (one more value, node
+     * and step, two io slots each) and a residual input for any Conv (a new in array) */
+    int extra = net->backend == NN_BACKEND_FAST ? g->n_values : 0;
+    p->n_vals = g->n_values;
+    p->cap_vals = g->n_values + extra;
+    p->vals = calloc((size_t)p->cap_vals + 1, sizeof *p->vals);
+    p->is_const = calloc((size_t)p->cap_vals + 1, 1);
+    p->cap_steps = g->n_order + extra;
+    p->steps = calloc((size_t)p->cap_steps + 1, sizeof *p->steps);
     size_t n_io = 0;
     for (int k = 0; k < g->n_order; k++)
         n_io += (size_t)g->nodes[g->order[k]].n_in + (size_t)g->nodes[g->order[k]].n_out;
-    p->io = calloc(n_io + 1, sizeof *p->io);
-    if (!p->vals || !p->is_const || !p->steps || !p->io) {
+    p->cap_io = n_io + (net->backend == NN_BACKEND_FAST ? 2 * (size_t)extra + 8 * (size_t)g->n_order : 0);
+    p->io = calloc(p->cap_io + 1, sizeof *p->io);
+    p->extra_nodes = calloc((size_t)extra + 1, sizeof *p->extra_nodes);
+    if (!p->vals || !p->is_const || !p->steps || !p->io || !p->extra_nodes) {
         st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -280,6 +307,7 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
         const nn_node *n = &g->nodes[g->order[k]];
         nn_tensor **in = io, **outs = io + n->n_in;
         io += n->n_in + n->n_out;
+        p->n_io += (size_t)n->n_in + (size_t)n->n_out;
         int all_const = 1;
         for (int j = 0; j < n->n_in; j++) {
             in[j] = n->in[j] >= 0 ? &p->vals[n->in[j]] : NULL;
@@ -317,12 +345,25 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
         nn_plan_free(p);
         return FS_OK;
     }
-    if ((st = assign_buffers(p, g, err)))
-        goto fail;
     if (net->backend == NN_BACKEND_FAST) {
         if ((st = nn_fast_plan_begin(net->threads, &p->backend, err)))
             goto fail;
         p->has_backend = 1;
+        if ((st = nn_fast_layout(p, err)))
+            goto fail;
+    }
+    if ((st = assign_buffers(p, g, err)))
+        goto fail;
+    /* The input can be read where the caller has it unless a reshaping alias shares its buffer
+     * (the alias's data pointer is fixed) or it is an output (returned after the run). */
+    p->input_direct = p->input >= 0 && !p->is_const[p->input];
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k] == p->input)
+            p->input_direct = 0;
+    for (int i = 0; i < p->n_steps && p->input_direct; i++)
+        if (!p->steps[i].run && p->steps[i].in[0] == &p->vals[p->input])
+            p->input_direct = 0;
+    if (net->backend == NN_BACKEND_FAST) {
         for (int i = 0; i < p->n_steps; i++) {
             p->steps[i].backend = p->backend;
             if (p->steps[i].run && (st = nn_fast_prepare(&p->steps[i], err)))
@@ -351,17 +392,23 @@ fs_status nn_plan_run(nn_plan *p, const float *input, fs_error *err)
 {
     if (!p || !input)
         return fs_fail(err, FS_ERR_ARG, "nn_plan_run: plan or input is NULL");
-    if (p->input >= 0 && p->vals[p->input].data)
+    void *own_buffer = NULL;
+    if (p->input_direct) {
+        /* kernels only read the input (never in place, never blocked): use the caller's copy */
+        own_buffer = p->vals[p->input].data;
+        p->vals[p->input].data = (void *)(uintptr_t)input;
+    } else if (p->input >= 0 && p->vals[p->input].data) {
         memcpy(p->vals[p->input].data, input, (size_t)p->vals[p->input].count * sizeof(float));
-    for (int i = 0; i < p->n_steps; i++) {
-        nn_step *s = &p->steps[i];
-        if (!s->run)
-            continue;
-        fs_status st = s->run(s, err);
-        if (st)
-            return st;
     }
-    return FS_OK;
+    fs_status st = FS_OK;
+    for (int i = 0; i < p->n_steps && !st; i++) {
+        nn_step *s = &p->steps[i];
+        if (s->run)
+            st = s->run(s, err);
+    }
+    if (p->input_direct)
+        p->vals[p->input].data = own_buffer;
+    return st;
 }
 
 const float *nn_plan_output(const nn_plan *p, size_t i, int64_t shape[NN_MAX_DIMS], int *ndim)
@@ -381,4 +428,46 @@ const float *nn_plan_output(const nn_plan *p, size_t i, int64_t shape[NN_MAX_DIM
 size_t nn_plan_memory(const nn_plan *p)
 {
     return p ? p->bytes : 0;
+}
+
+int nn_plan_step_count(const nn_plan *p)
+{
+    return p ? p->n_steps : 0;
+}
+
+const nn_step *nn_plan_step(const nn_plan *p, int i)
+{
+    return p && i >= 0 && i < p->n_steps ? &p->steps[i] : NULL;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+fs_status nn_plan_run_profiled(nn_plan *p, const float *input, double *ms, fs_error *err)
+{
+    if (!p || !input || !ms)
+        return fs_fail(err, FS_ERR_ARG, "nn_plan_run_profiled: plan, input or ms is NULL");
+    void *own_buffer = NULL;
+    if (p->input_direct) {
+        own_buffer = p->vals[p->input].data;
+        p->vals[p->input].data = (void *)(uintptr_t)input;
+    } else if (p->input >= 0 && p->vals[p->input].data) {
+        memcpy(p->vals[p->input].data, input, (size_t)p->vals[p->input].count * sizeof(float));
+    }
+    fs_status st = FS_OK;
+    for (int i = 0; i < p->n_steps && !st; i++) {
+        nn_step *s = &p->steps[i];
+        if (!s->run)
+            continue;
+        double t0 = now_ms();
+        st = s->run(s, err);
+        ms[i] += now_ms() - t0;
+    }
+    if (p->input_direct)
+        p->vals[p->input].data = own_buffer;
+    return st;
 }

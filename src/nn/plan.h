@@ -5,6 +5,7 @@
 #define FS_NN_PLAN_H
 
 #include "nn/graph.h"
+#include "nn/kernel.h"
 #include "nn/nn.h"
 
 struct nn_net {
@@ -13,10 +14,50 @@ struct nn_net {
     int threads; /* resolved: >= 1 */
 };
 
+/* A plan (plan.c). Steps refer to tensors by pointer into vals; vals never moves after the steps
+ * are made (it is allocated with room for the layout pass's values). */
+struct nn_plan {
+    const nn_net *net;
+    nn_tensor *vals;      /* per value: shape and data; the graph's n_values first, then values
+                           * the layout pass adds (dense copies of blocked tensors) */
+    int n_vals, cap_vals;
+    unsigned char *is_const;
+    nn_step *steps;
+    int n_steps, cap_steps;
+    nn_tensor **io;       /* storage for the steps' in/out pointer arrays */
+    size_t n_io, cap_io;
+    nn_node *extra_nodes; /* nodes of the steps the layout pass adds (cap_vals - n_values) */
+    int n_extra;
+    void **owned;         /* folded constants and buffers, freed with the plan */
+    int n_owned, cap_owned;
+    size_t bytes;         /* total of owned allocations (nn_plan_memory) */
+    int input;            /* value index of the input; its buffer gets the caller's data */
+    int input_direct;     /* steps read the caller's input in place (no copy): nothing aliases
+                           * or caches the input's buffer and it is not an output */
+    void *backend;        /* the fast backend's plan state (nn_fast_plan_begin) */
+    int has_backend;
+};
+
+/* The fast backend's layout pass (fast_layout.c), run after the steps are made and before
+ * buffers are assigned, on NN_BACKEND_FAST only: fuses residual Adds (and a Relu/Clip after
+ * them) into the producing Conv, chooses for each activation the dense or the blocked layout
+ * (block = nn_fast_block(p->backend)), and inserts conversion steps where an op needs dense
+ * data. Rewrites p->steps; may add values (up to cap_vals) and io. */
+fs_status nn_fast_layout(nn_plan *p, fs_error *err);
+
 /* Resolves shapes for the input shape, folds what is constant, and (unless dry_run) assigns
  * buffers and kernels. dry_run only checks (used at load time with the declared shape):
  * *out is then left NULL. */
 fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int dry_run,
                         nn_plan **out, fs_error *err);
+
+/* ---- introspection, for bench/nn_profile and tests ------------------------------------------ */
+
+/* Number of steps of a plan (folded nodes are not steps). */
+int nn_plan_step_count(const nn_plan *p);
+/* Step i (0 <= i < nn_plan_step_count) or NULL. */
+const struct nn_step *nn_plan_step(const nn_plan *p, int i);
+/* Runs the plan like nn_plan_run and adds each step's wall time (ms) into ms[i]. */
+fs_status nn_plan_run_profiled(nn_plan *p, const float *input, double *ms, fs_error *err);
 
 #endif

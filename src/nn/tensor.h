@@ -32,7 +32,20 @@ typedef struct nn_tensor {
     int64_t dims[NN_MAX_DIMS];
     int64_t count; /* product of dims (1 for a scalar) */
     void *data;    /* NULL while not known (planning) or not yet allocated */
+    /* 0: dense row-major (the default everywhere). B > 0: a 4-D float activation stored in
+     * oneDNN's blocked nChw{B}c layout by the fast backend (see dnnl_conv.h: channels padded to a
+     * multiple of B, padding lanes 0); only fast kernels that say so read or write it. */
+    int blocked;
 } nn_tensor;
+
+/* Floats (or int64s) a tensor's buffer holds: count, or the padded count of a blocked tensor. */
+static inline int64_t nn_tensor_elements(const nn_tensor *t)
+{
+    if (!t->blocked || t->ndim != 4)
+        return t->count;
+    int64_t b = t->blocked, cp = (t->dims[1] + b - 1) / b * b;
+    return t->dims[0] * cp * t->dims[2] * t->dims[3];
+}
 
 static inline size_t nn_dtype_size(nn_dtype t)
 {
