@@ -3,7 +3,7 @@
  * on a set of photos, with 1 worker and with N workers (one photo per worker at a time, one
  * inference thread each, as `facesearch index` runs it), plus the time per stage.
  *
- *   pipeline [--runs R] [--workers N] PHOTO...
+ *   pipeline [--runs R] [--workers N] [--min-size PX] PHOTO...
  *
  * Prints, per worker count, the median over R runs of the whole set:
  *   RESULT pipeline workers=W photos=P faces=F photos_per_s=... ms_per_photo=...
@@ -97,19 +97,21 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int runs = 5, max_workers = 2, first = 1;
+    int runs = 5, max_workers = 2, first = 1, min_size = 20;
     while (first + 1 < argc && argv[first][0] == '-') {
         if (strcmp(argv[first], "--runs") == 0)
             runs = atoi(argv[first + 1]);
         else if (strcmp(argv[first], "--workers") == 0)
             max_workers = atoi(argv[first + 1]);
+        else if (strcmp(argv[first], "--min-size") == 0)
+            min_size = atoi(argv[first + 1]);
         first += 2;
     }
     if (first >= argc || runs < 1 || max_workers < 1 || max_workers > 64) {
-        fprintf(stderr, "usage: pipeline [--runs R] [--workers N] PHOTO...\n");
+        fprintf(stderr, "usage: pipeline [--runs R] [--workers N] [--min-size PX] PHOTO...\n");
         return 2;
     }
-    fs_engine_options o = {.threads = 1};
+    fs_engine_options o = {.threads = 1, .min_face = min_size};
     fs_engine *engine;
     fs_error err;
     if (fs_engine_open("default", &o, &engine, &err) != FS_OK) {
@@ -126,8 +128,8 @@ int main(int argc, char **argv)
             t[r] = one_run(&s, workers);
         qsort(t, (size_t)runs, sizeof *t, cmp_double);
         double med = t[runs / 2];
-        printf("RESULT pipeline workers=%d photos=%d faces=%zu photos_per_s=%.1f ms_per_photo=%.1f\n",
-               workers, s.n_photos, s.total.faces / (size_t)runs, s.n_photos / med,
+        printf("RESULT pipeline workers=%d min_size=%d photos=%d faces=%zu photos_per_s=%.1f "
+               "ms_per_photo=%.1f\n", workers, min_size, s.n_photos, s.total.faces / (size_t)runs, s.n_photos / med,
                1000 * med / s.n_photos);
         if (workers == 1) {
             double per = 1000.0 / (double)s.total.photos;

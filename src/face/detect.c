@@ -16,8 +16,9 @@
  *   - close-up: the photo shrunk into the middle of a mid-grey canvas CLOSE_UP_CANVAS times its
  *     size, so that even a face filling the photo sits well inside the priors, with context
  *     around it: faces of at least CLOSE_UP of the photo's shorter side.
- * Inputs keep the photo's aspect ratio (the network is fully convolutional), rounded to
- * multiples of 32.
+ * Inputs keep the photo's aspect ratio (the network is fully convolutional), padded to sizes that
+ * photos of similar shapes share (CANVAS_STEP). The photo is shrunk once, to the fine size, and
+ * the coarse and close-up inputs are made from that.
  */
 #include <math.h>
 #include <string.h>
@@ -33,10 +34,13 @@
 #define CLOSE_UP_CANVAS 1.6
 #define NMS_IOU 0.4f
 
-static int round32(double v)
+/* Input sizes are rounded up to multiples of CANVAS_STEP (the photo at the top-left, mid-grey
+ * beyond): photos of similar shapes then share a few input sizes, and so their planned networks. */
+#define CANVAS_STEP 64
+
+static int canvas(int v)
 {
-    int r = (int)lround(v / 32.0) * 32;
-    return r < 32 ? 32 : r;
+    return (v + CANVAS_STEP - 1) / CANVAS_STEP * CANVAS_STEP;
 }
 
 /* Where the photo goes in the detector's input: resized to region_w x region_h at (x, y) of an
@@ -72,15 +76,16 @@ static fs_status make_input(const fs_image *img, const placement *p, float *tens
     return FS_OK;
 }
 
-/* Runs the detector on one placement of the photo and appends the faces it keeps. */
-static fs_status detect_at(fs_worker *w, const fs_image *img, const placement *p, fs_dets *out,
-                           fs_error *err)
+/* Runs the detector on one placement of the photo (photo_w x photo_h pixels; src holds its pixels
+ * at any resolution) and appends the faces it keeps, in photo pixels. */
+static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int photo_h,
+                           const placement *p, fs_dets *out, fs_error *err)
 {
     nn_plan *plan;
     float *tensor = fs_worker_tensor(w, (size_t)3 * p->in_w * p->in_h, err);
     fs_status st = tensor ? fs_worker_detect_plan(w, p->in_w, p->in_h, &plan, err) : FS_ERR_NOMEM;
     if (st == FS_OK)
-        st = make_input(img, p, tensor, err);
+        st = make_input(src, p, tensor, err);
     if (st == FS_OK)
         st = nn_plan_run(plan, tensor, err);
     if (st)
@@ -97,7 +102,7 @@ static fs_status detect_at(fs_worker *w, const fs_image *img, const placement *p
     fs_dets found = {0};
     st = fs_ultraface_decode(logits, boxes, (size_t)shape_s[1], p->in_w, p->in_h,
                              w->engine->opt.det_threshold, 1, 1, &found, err);
-    float sx = (float)img->width / p->region_w, sy = (float)img->height / p->region_h;
+    float sx = (float)photo_w / p->region_w, sy = (float)photo_h / p->region_h;
     for (size_t i = 0; st == FS_OK && i < found.count; i++) {
         fs_det d = found.items[i];
         float in_side = fmaxf(d.box[2] - d.box[0], d.box[3] - d.box[1]);
@@ -127,19 +132,38 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
         fine = FINE_MAX_SIDE;
     int with_fine = fine >= 1.5 * COARSE_SIDE;
 
-    int cw = round32(COARSE_SIDE * aw), ch = round32(COARSE_SIDE * ah);
-    placement coarse = {cw, ch, 0, 0, cw, ch, with_fine ? COARSE_MIN_BOX : 0, INFINITY, 0, close_up};
-    fs_status st = detect_at(w, img, &coarse, out, err);
+    /* The photo is shrunk once to the fine size; the coarse inputs are made from that. */
+    fs_image fine_img = {0};
+    const fs_image *coarse_src = img;
+    fs_status st = FS_OK;
+    int fw = (int)lround(fine * aw), fh = (int)lround(fine * ah);
+    if (with_fine) {
+        st = fs_image_resize(img, fw < 1 ? 1 : fw, fh < 1 ? 1 : fh, &fine_img, err);
+        coarse_src = &fine_img;
+    }
+    int cw = (int)lround(COARSE_SIDE * aw), ch = (int)lround(COARSE_SIDE * ah);
+    cw = cw < 1 ? 1 : cw;
+    ch = ch < 1 ? 1 : ch;
+    if (st == FS_OK) {
+        placement p = {canvas(cw), canvas(ch), 0, 0, cw, ch, with_fine ? COARSE_MIN_BOX : 0, INFINITY,
+                       0, close_up};
+        st = detect_at(w, coarse_src, img->width, img->height, &p, out, err);
+    }
     if (st == FS_OK && with_fine) {
-        int fw = round32(fine * aw), fh = round32(fine * ah);
-        placement p = {fw, fh, 0, 0, fw, fh, 0, FINE_MAX_BOX, 0, close_up};
-        st = detect_at(w, img, &p, out, err);
+        placement p = {canvas(fine_img.width), canvas(fine_img.height), 0, 0, fine_img.width,
+                       fine_img.height, 0, FINE_MAX_BOX, 0, close_up};
+        st = detect_at(w, &fine_img, img->width, img->height, &p, out, err);
     }
     if (st == FS_OK) {
+        int in_w = canvas(cw), in_h = canvas(ch);
         int rw = (int)lround(cw / CLOSE_UP_CANVAS), rh = (int)lround(ch / CLOSE_UP_CANVAS);
-        placement p = {cw, ch, (cw - rw) / 2, (ch - rh) / 2, rw, rh, 0, INFINITY, close_up, INFINITY};
-        st = detect_at(w, img, &p, out, err);
+        rw = rw < 1 ? 1 : rw;
+        rh = rh < 1 ? 1 : rh;
+        placement p = {in_w, in_h, (in_w - rw) / 2, (in_h - rh) / 2, rw, rh, 0, INFINITY, close_up,
+                       INFINITY};
+        st = detect_at(w, coarse_src, img->width, img->height, &p, out, err);
     }
+    fs_image_free(&fine_img);
     if (st == FS_OK)
         fs_nms(out, NMS_IOU);
     return st;

@@ -8,7 +8,7 @@
 #include "face/face.h"
 #include "nn/nn.h"
 
-#define FS_DETECT_PLANS 6
+#define FS_DETECT_PLANS 8
 /* Default detector score threshold of the Ultra-Light detector (probability of "face"). */
 #define FS_ULTRAFACE_THRESHOLD 0.7f
 

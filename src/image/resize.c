@@ -5,7 +5,8 @@
  *   aliasing at any ratio — what a detector wants from a downscaled photo).
  *   Growing (or keeping) an axis: bilinear with pixel centres aligned, i.e. output i samples source
  *   position (i + 0.5) * n / m - 0.5, clamped to the edge. Same size is an exact copy.
- * Horizontal pass into a float buffer, then vertical pass with rounding to nearest.
+ * Horizontal pass row by row into a small ring of float rows, vertical pass from the ring with
+ * rounding to nearest.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -74,6 +75,27 @@ static uint8_t to_u8(float v)
     return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
 }
 
+/* Horizontal pass of one source row into w * 3 floats. */
+static void resize_row(const uint8_t *row, const axis_filter *fx, int w, float *t)
+{
+    for (int x = 0; x < w; x++) {
+        const float *wt = fx->w + (size_t)x * (size_t)fx->taps;
+        int j0 = fx->first[x];
+        float r = 0, g = 0, b = 0;
+        for (int k = 0; k < fx->taps; k++) {
+            if (wt[k] == 0.0f)
+                continue;
+            const uint8_t *p = row + (size_t)(j0 + k) * 3;
+            r += wt[k] * p[0];
+            g += wt[k] * p[1];
+            b += wt[k] * p[2];
+        }
+        t[3 * x] = r;
+        t[3 * x + 1] = g;
+        t[3 * x + 2] = b;
+    }
+}
+
 fs_status fs_image_resize(const fs_image *src, int w, int h, fs_image *out, fs_error *err)
 {
     out->width = out->height = 0;
@@ -83,54 +105,58 @@ fs_status fs_image_resize(const fs_image *src, int w, int h, fs_image *out, fs_e
     if (w <= 0 || h <= 0)
         return fs_fail(err, FS_ERR_ARG, "resize to an invalid size %d x %d", w, h);
     const int sw = src->width, sh = src->height;
+    const size_t rowf = (size_t)w * 3;
     axis_filter fx = {0}, fy = {0};
-    float *tmp = NULL;
+    float *ring = NULL, *acc = NULL;
+    int *ring_row = NULL;
     fs_status st = fs_image_new(w, h, out, err);
     if (st != FS_OK)
         return st;
-    if (axis_build(&fx, sw, w) || axis_build(&fy, sh, h) ||
-        !(tmp = malloc(sizeof *tmp * (size_t)w * 3 * (size_t)sh))) {
+    /* Horizontally resized source rows live in a small ring (each is made once: the first source
+     * row of successive output rows never decreases), so memory stays a few rows, not a whole
+     * float copy of the image. */
+    int ring_n = 0;
+    if (axis_build(&fx, sw, w) == 0 && axis_build(&fy, sh, h) == 0) {
+        ring_n = fy.taps;
+        ring = malloc(sizeof *ring * rowf * (size_t)ring_n);
+        ring_row = malloc(sizeof *ring_row * (size_t)ring_n);
+        acc = malloc(sizeof *acc * rowf);
+    }
+    if (!ring || !ring_row || !acc) {
+        free(ring);
+        free(ring_row);
+        free(acc);
         axis_free(&fx);
         axis_free(&fy);
         fs_image_free(out);
         return fs_fail(err, FS_ERR_NOMEM, "out of memory resizing to %d x %d", w, h);
     }
-    /* horizontal: every source row to w outputs */
-    for (int y = 0; y < sh; y++) {
-        const uint8_t *row = src->rgb + (size_t)y * (size_t)sw * 3;
-        float *t = tmp + (size_t)y * (size_t)w * 3;
-        for (int x = 0; x < w; x++) {
-            const float *wt = fx.w + (size_t)x * (size_t)fx.taps;
-            int j0 = fx.first[x];
-            float r = 0, g = 0, b = 0;
-            for (int k = 0; k < fx.taps; k++) {
-                if (wt[k] == 0.0f)
-                    continue;
-                const uint8_t *p = row + (size_t)(j0 + k) * 3;
-                r += wt[k] * p[0];
-                g += wt[k] * p[1];
-                b += wt[k] * p[2];
-            }
-            t[3 * x] = r;
-            t[3 * x + 1] = g;
-            t[3 * x + 2] = b;
-        }
-    }
-    /* vertical */
-    const size_t rowf = (size_t)w * 3;
+    for (int i = 0; i < ring_n; i++)
+        ring_row[i] = -1;
     for (int y = 0; y < h; y++) {
         const float *wt = fy.w + (size_t)y * (size_t)fy.taps;
         int j0 = fy.first[y];
-        uint8_t *o = out->rgb + (size_t)y * rowf;
-        for (size_t c = 0; c < rowf; c++) {
-            float v = 0;
-            for (int k = 0; k < fy.taps; k++)
-                if (wt[k] != 0.0f)
-                    v += wt[k] * tmp[(size_t)(j0 + k) * rowf + c];
-            o[c] = to_u8(v);
+        memset(acc, 0, sizeof *acc * rowf);
+        for (int k = 0; k < fy.taps; k++) {
+            if (wt[k] == 0.0f)
+                continue;
+            int j = j0 + k, slot = j % ring_n;
+            float *t = ring + (size_t)slot * rowf;
+            if (ring_row[slot] != j) {
+                resize_row(src->rgb + (size_t)j * (size_t)sw * 3, &fx, w, t);
+                ring_row[slot] = j;
+            }
+            const float weight = wt[k];
+            for (size_t c = 0; c < rowf; c++) /* vectorised */
+                acc[c] += weight * t[c];
         }
+        uint8_t *o = out->rgb + (size_t)y * rowf;
+        for (size_t c = 0; c < rowf; c++)
+            o[c] = to_u8(acc[c]);
     }
-    free(tmp);
+    free(ring);
+    free(ring_row);
+    free(acc);
     axis_free(&fx);
     axis_free(&fy);
     return FS_OK;

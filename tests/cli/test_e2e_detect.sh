@@ -55,10 +55,11 @@ jcheck "close-up: one tight box" one-face-iou 50 50 262 287 0.6
 vips crop "$samples/sample1.jpg" full.jpg 824 423 212 237
 expect_exit 0 "$FACESEARCH" detect --json full.jpg
 jcheck "face filling the frame: one tight box" one-face-iou 0 0 212 237 0.6
-small_copy 1 240 tiny1.jpg
+# 256 px copies: the faces are 21-34 px, all at or above the default --min-size of 20
+small_copy 1 256 tiny1.jpg
 expect_exit 0 "$FACESEARCH" detect --json tiny1.jpg
 jcheck "20-30 px faces (sample1)" sizes 18 34 3
-small_copy 4 240 tiny4.jpg
+small_copy 4 256 tiny4.jpg
 expect_exit 0 "$FACESEARCH" detect --json tiny4.jpg
 jcheck "20-30 px faces (sample4)" sizes 18 36 4
 
