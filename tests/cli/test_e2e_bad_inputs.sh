@@ -65,7 +65,7 @@ while kill -0 $pid 2>/dev/null; do
 done
 wait $pid
 status=$?
-out=$(cat "$tmp/out"); err=$(cat "$tmp/err")
+out=$(cat "$tmp/out"); err=$(without_progress <"$tmp/err")
 check "deleted during the run" "gone" "$([[ -e $lib/b_gone.jpg ]] && echo there || echo gone)"
 check "index exit status" "2" "$status"
 expect_out_is ""

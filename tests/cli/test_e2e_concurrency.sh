@@ -23,7 +23,7 @@ for ((i = 0; i < 500; i++)); do [[ -e $db/index.db ]] && break; sleep 0.01; done
 kill -INT $pid
 wait $pid
 check "SIGINT exit status" "2" "$?"
-err=$(cat "$tmp/err")
+err=$(without_progress <"$tmp/err")
 check "SIGINT summary" "yes" \
   "$(grep -qE '^interrupted, progress kept\. 36 photos: ([0-9]|[0-2][0-9]|3[0-5]) new, 0 changed, 0 unchanged, 0 moved, 0 removed, 0 failed; [0-9]+ faces in [0-9.]+s$' <<<"$err" && echo yes || echo "no: $err")"
 kept=$(sed -E 's/.* 36 photos: ([0-9]+) new.*/\1/' <<<"$err")
@@ -40,7 +40,7 @@ mkdir "$tmp/lib0" "$tmp/small"
 for i in 1 2 3 4 5 6; do small_copy $i 480 "$tmp/small/p$i.jpg"; done
 mv "$tmp/small/p1.jpg" "$tmp/lib0/"
 expect_exit 0 "$FACESEARCH" --db "$db" index "$tmp/lib0"
-"$FACESEARCH" --db "$db" index "$tmp/small" >"$tmp/out" 2>"$tmp/err" &
+"$FACESEARCH" --db "$db" index "$lib" >"$tmp/out" 2>"$tmp/err" &  # 36 photos: long enough for readers
 pid=$!
 n=0 bad=0
 while [[ $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) != Z ]] && ((n < 10)); do
