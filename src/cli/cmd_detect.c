@@ -107,7 +107,15 @@ int cmd_detect(const cli_globals *g, int argc, char **argv)
     int status = 0;
     for (int i = first; i < argc; i++) {
         fs_faces faces;
-        if (fs_detect_file(worker, argv[i], 0, &faces, &err) != FS_OK) {
+        fs_stage_times before, after;
+        fs_worker_times(worker, &before);
+        fs_status st = fs_detect_file(worker, argv[i], 0, &faces, &err);
+        fs_worker_times(worker, &after);
+        if (g->verbose)
+            fprintf(stderr, "%s: decode %.1f ms, detect %.1f ms, landmarks %.1f ms\n", argv[i],
+                    1e3 * (after.decode - before.decode), 1e3 * (after.detect - before.detect),
+                    1e3 * (after.landmarks - before.landmarks));
+        if (st != FS_OK) {
             cli_fail_error(&err);
             status = EXIT_ERROR;
             continue;

@@ -50,7 +50,7 @@ static void print_help(FILE *out)
             "  --db PATH       index folder (default: $FACESEARCH_DB, else the data folder)\n"
             "  --threads N     worker threads (default: all cores)\n"
             "  --quiet         print only results and errors\n"
-            "  --verbose       print progress details\n"
+            "  --verbose       also print timings (detect: per stage and image)\n"
             "  --help          this text; `facesearch COMMAND --help` for a command\n"
             "  --version       print the version\n");
 }

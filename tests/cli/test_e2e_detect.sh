@@ -63,6 +63,10 @@ small_copy 4 256 tiny4.jpg
 expect_exit 0 "$FACESEARCH" detect --json tiny4.jpg
 jcheck "20-30 px faces (sample4)" sizes 18 36 4
 
+# --verbose adds one timing line per image on stderr
+expect_exit 0 "$FACESEARCH" --verbose detect s1.jpg
+check "--verbose timings" "1" "$(grep -cE '^s1\.jpg: decode [0-9.]+ ms, detect [0-9.]+ ms, landmarks [0-9.]+ ms$' <<<"$err")"
+
 # ---- compare ----------------------------------------------------------------------------------
 expect_exit 0 "$FACESEARCH" compare s1.jpg s1.jpg
 expect_out_is "similarity 1.0000  threshold 0.34  same person"
