@@ -119,6 +119,27 @@ static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int p
     return st;
 }
 
+/* img shrunk to w x h with a box filter: first by the largest whole factor that keeps it at least
+ * that large (cheap), then by fs_image_resize for the rest. The whole factor drops at most
+ * factor - 1 pixels at the right and bottom edges, under a pixel of the photo once mapped back. */
+static fs_status shrink_to(const fs_image *img, int w, int h, fs_image *out, fs_error *err)
+{
+    int factor = img->width / w < img->height / h ? img->width / w : img->height / h;
+    if (factor < 2)
+        return fs_image_resize(img, w, h, out, err);
+    fs_image part = {0};
+    fs_status st = fs_image_shrink(img, factor, &part, err);
+    if (st)
+        return st;
+    if (part.width == w && part.height == h) {
+        *out = part;
+        return FS_OK;
+    }
+    st = fs_image_resize(&part, w, h, out, err);
+    fs_image_free(&part);
+    return st;
+}
+
 /* The Ultra-Light passes described at the top of the file. */
 static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err)
 {
@@ -138,7 +159,7 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
     fs_status st = FS_OK;
     int fw = (int)lround(fine * aw), fh = (int)lround(fine * ah);
     if (with_fine) {
-        st = fs_image_resize(img, fw < 1 ? 1 : fw, fh < 1 ? 1 : fh, &fine_img, err);
+        st = shrink_to(img, fw < 1 ? 1 : fw, fh < 1 ? 1 : fh, &fine_img, err);
         coarse_src = &fine_img;
     }
     int cw = (int)lround(COARSE_SIDE * aw), ch = (int)lround(COARSE_SIDE * ah);

@@ -161,3 +161,45 @@ fs_status fs_image_resize(const fs_image *src, int w, int h, fs_image *out, fs_e
     axis_free(&fy);
     return FS_OK;
 }
+
+fs_status fs_image_shrink(const fs_image *src, int factor, fs_image *out, fs_error *err)
+{
+    out->width = out->height = 0;
+    out->rgb = NULL;
+    if (!src->rgb || factor < 1 || factor > 64 || src->width < factor || src->height < factor)
+        return fs_fail(err, FS_ERR_ARG, "shrink of a %d x %d image by %d", src->width, src->height,
+                       factor);
+    const int w = src->width / factor, h = src->height / factor;
+    fs_status st = fs_image_new(w, h, out, err);
+    if (st != FS_OK)
+        return st;
+    const size_t in_row = (size_t)src->width * 3, cols = (size_t)w * factor * 3;
+    uint32_t *sum = malloc(sizeof *sum * cols);
+    if (!sum) {
+        fs_image_free(out);
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory shrinking to %d x %d", w, h);
+    }
+    const uint32_t area = (uint32_t)factor * (uint32_t)factor, half = area / 2;
+    for (int y = 0; y < h; y++) {
+        /* the factor source rows of this output row, summed column by column (vectorised) */
+        const uint8_t *row = src->rgb + (size_t)y * factor * in_row;
+        for (size_t c = 0; c < cols; c++)
+            sum[c] = row[c];
+        for (int k = 1; k < factor; k++) {
+            row += in_row;
+            for (size_t c = 0; c < cols; c++)
+                sum[c] += row[c];
+        }
+        /* then factor adjacent pixels, rounded to nearest */
+        uint8_t *o = out->rgb + (size_t)y * w * 3;
+        for (int x = 0; x < w; x++)
+            for (int ch = 0; ch < 3; ch++) {
+                uint32_t v = 0;
+                for (int k = 0; k < factor; k++)
+                    v += sum[((size_t)x * factor + k) * 3 + ch];
+                o[3 * x + ch] = (uint8_t)((v + half) / area);
+            }
+    }
+    free(sum);
+    return FS_OK;
+}

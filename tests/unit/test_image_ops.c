@@ -79,6 +79,43 @@ static void test_resize_shrink_is_area_average(void **state)
     fs_image_free(&c);
 }
 
+static void test_shrink_matches_area_resize(void **state)
+{
+    (void)state;
+    /* by 2: the same 2 x 2 means as the area resize */
+    const uint8_t in[8] = {10, 20, 0, 1, 30, 40, 2, 3};
+    fs_image a = from_values(4, 2, in), out;
+    assert_int_equal(fs_image_shrink(&a, 2, &out, NULL), FS_OK);
+    assert_int_equal(out.width, 2);
+    assert_int_equal(out.height, 1);
+    assert_int_equal(out.rgb[0], 25);
+    assert_int_equal(out.rgb[3], 2);
+    fs_image_free(&out);
+    fs_image_free(&a);
+    /* on a whole multiple, identical to fs_image_resize at factors 2, 3 and 5 */
+    fs_image p = test_pattern(60, 90, 7), r;
+    for (int f = 2; f <= 5; f += (f == 3 ? 2 : 1)) {
+        assert_int_equal(fs_image_shrink(&p, f, &out, NULL), FS_OK);
+        assert_int_equal(fs_image_resize(&p, 60 / f, 90 / f, &r, NULL), FS_OK);
+        assert_int_equal(out.width, 60 / f);
+        assert_int_equal(out.height, 90 / f);
+        for (size_t i = 0; i < (size_t)out.width * out.height * 3; i++)
+            assert_true(abs(out.rgb[i] - r.rgb[i]) <= 1);
+        fs_image_free(&out);
+        fs_image_free(&r);
+    }
+    /* not a multiple: the last columns and rows are dropped */
+    assert_int_equal(fs_image_shrink(&p, 4, &out, NULL), FS_OK);
+    assert_int_equal(out.width, 15);
+    assert_int_equal(out.height, 22);
+    fs_image_free(&out);
+    fs_error err;
+    assert_int_equal(fs_image_shrink(&p, 61, &out, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, "shrink of a 60 x 90 image by 61");
+    assert_null(out.rgb);
+    fs_image_free(&p);
+}
+
 static void test_resize_grow_is_bilinear(void **state)
 {
     (void)state;
@@ -373,6 +410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resize_same_size_is_a_copy),
         cmocka_unit_test(test_resize_shrink_is_area_average),
+        cmocka_unit_test(test_shrink_matches_area_resize),
         cmocka_unit_test(test_resize_grow_is_bilinear),
         cmocka_unit_test(test_resize_bad_arguments),
         cmocka_unit_test(test_warp_identity_and_translation_exact),
