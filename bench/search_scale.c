@@ -3,9 +3,14 @@
  * face-like embeddings: unit vectors around identity centroids (intra-identity cosine ~0.7,
  * ~10 faces per identity), queries being new faces of known identities.
  *
- * Usage: search_scale N QUERIES [THREADS]
+ * Usage: search_scale N QUERIES [THREADS] [--scan-only] [--m M] [--efc EF_CONSTRUCTION]
+ *                     [--ef EF_SEARCH[,EF_SEARCH...]]
+ * THREADS (default 2) build the graph; the exact scan is timed on 1 thread and, if THREADS > 1,
+ * on THREADS threads (mode int8_scan_exact_tN). --scan-only skips the graph; --m, --efc, --ef
+ * override the graph parameters of vindex.c (0 or absent: its defaults), one hnsw line per ef.
  * Prints, for the HNSW graph path, the exact int8 scan and the peer (a plain fp32 exhaustive scan):
  *   RESULT search n=N mode=M build_s=.. ram_bytes_per_face=.. p50_ms=.. p99_ms=.. recall10=.. vs_peer_p50=..
+ * (hnsw lines end with the graph parameters in effect: m=.. efc=.. ef=..)
  * recall10 is against the exact fp32 top 10. Run by bench/search_scale.sh.
  */
 #include <math.h>
@@ -104,25 +109,74 @@ static int copy_visit(int64_t id, int64_t file, const float *vec, void *ctx)
     return 0;
 }
 
+/* Prints one RESULT line (extra: appended as is, may be ""); sorts lat. */
 static void report(size_t n, const char *mode, double build, double ram, double *lat, size_t nq,
-                   double recall, double peer_p50)
+                   double recall, double peer_p50, const char *extra)
 {
     qsort(lat, nq, sizeof *lat, cmp_double);
     double p50 = lat[nq / 2], p99 = lat[(size_t)((double)nq * 0.99) < nq ? (size_t)((double)nq * 0.99) : nq - 1];
     printf("RESULT search n=%zu mode=%s build_s=%.2f ram_bytes_per_face=%.0f p50_ms=%.3f p99_ms=%.3f"
-           " recall10=%.4f vs_peer_p50=%.2fx\n",
-           n, mode, build, ram, p50 * 1e3, p99 * 1e3, recall, peer_p50 > 0 ? peer_p50 / p50 : 1.0);
+           " recall10=%.4f vs_peer_p50=%.2fx%s\n",
+           n, mode, build, ram, p50 * 1e3, p99 * 1e3, recall, peer_p50 > 0 ? peer_p50 / p50 : 1.0,
+           extra);
     fflush(stdout);
+}
+
+/* Times the top-10 search of every query (exact or not, scan threads); returns recall@10 as the
+ * share of the exact top 10 found (in order when in_order). */
+static double run_queries(const fs_vindex *v, const float *queries, size_t nq, top (*exact)[10],
+                          int exact_search, int threads, int in_order, double *lat)
+{
+    size_t hit10 = 0;
+    for (size_t i = 0; i < nq; i++) {
+        fs_store_hit *h;
+        size_t nh;
+        double a = now_s();
+        fs_vindex_search(v, queries + i * DIM, 10, -1.0f, NULL, exact_search, threads, &h, &nh,
+                         NULL);
+        lat[i] = now_s() - a;
+        for (size_t j = 0; j < nh && j < 10; j++) {
+            if (in_order)
+                hit10 += h[j].face_id == exact[i][j].id;
+            else
+                for (size_t k = 0; k < 10; k++)
+                    hit10 += h[j].face_id == exact[i][k].id;
+        }
+        free(h);
+    }
+    return (double)hit10 / (double)(10 * nq);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s N QUERIES [THREADS]\n", argv[0]);
+        fprintf(stderr, "usage: %s N QUERIES [THREADS] [--scan-only] [--m M] [--efc EFC]"
+                        " [--ef EF[,EF...]]\n", argv[0]);
         return 2;
     }
     size_t n = strtoull(argv[1], NULL, 10), nq = strtoull(argv[2], NULL, 10);
-    int threads = argc > 3 ? atoi(argv[3]) : 2;
+    int threads = 2, scan_only = 0, m = 0, efc = 0;
+    const char *ef_list = "0";
+    for (int a = 3; a < argc; a++) {
+        if (!strcmp(argv[a], "--scan-only"))
+            scan_only = 1;
+        else if (!strcmp(argv[a], "--m") && a + 1 < argc)
+            m = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--efc") && a + 1 < argc)
+            efc = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--ef") && a + 1 < argc)
+            ef_list = argv[++a];
+        else if (a == 3 && argv[a][0] != '-')
+            threads = atoi(argv[a]);
+        else {
+            fprintf(stderr, "%s: unknown argument %s\n", argv[0], argv[a]);
+            return 2;
+        }
+    }
+    if (n == 0 || nq == 0 || threads < 1) {
+        fprintf(stderr, "%s: N, QUERIES and THREADS must be positive\n", argv[0]);
+        return 2;
+    }
     size_t ids = n / FACES_PER_ID ? n / FACES_PER_ID : 1;
     uint64_t seed = 0x5eed;
     float *centroids = malloc(ids * DIM * sizeof(float));
@@ -163,46 +217,47 @@ int main(int argc, char **argv)
         fp32_scan(plain, n, queries + i * DIM, exact[i]);
         lat[i] = now_s() - a;
     }
-    report(n, "fp32_scan_peer", 0.0, (double)DIM * 4, lat, nq, 1.0, 0.0);
+    report(n, "fp32_scan_peer", 0.0, (double)DIM * 4, lat, nq, 1.0, 0.0, "");
     peer_p50 = lat[nq / 2];
 
-    /* Exact int8 scan (the default below FS_VINDEX_GRAPH_MIN faces). */
-    size_t hit10 = 0;
-    for (size_t i = 0; i < nq; i++) {
-        fs_store_hit *h;
-        size_t nh;
-        double a = now_s();
-        fs_vindex_search(v, queries + i * DIM, 10, -1.0f, NULL, 1, 1, &h, &nh, NULL);
-        lat[i] = now_s() - a;
-        for (size_t j = 0; j < nh && j < 10; j++)
-            hit10 += h[j].face_id == exact[i][j].id;
-        free(h);
+    /* Exact int8 scan (the default below FS_VINDEX_GRAPH_MIN faces): 1 thread, then THREADS. */
+    double recall = run_queries(v, queries, nq, exact, 1, 1, 1, lat);
+    report(n, "int8_scan_exact", 0.0, (double)fs_vindex_memory(v) / (double)n, lat, nq, recall,
+           peer_p50, "");
+    if (threads > 1) {
+        char mode[32];
+        snprintf(mode, sizeof mode, "int8_scan_exact_t%d", threads);
+        recall = run_queries(v, queries, nq, exact, 1, threads, 1, lat);
+        report(n, mode, 0.0, (double)fs_vindex_memory(v) / (double)n, lat, nq, recall, peer_p50,
+               "");
     }
-    report(n, "int8_scan_exact", 0.0, (double)fs_vindex_memory(v) / (double)n, lat, nq,
-           (double)hit10 / (double)(10 * nq), peer_p50);
 
-    /* HNSW graph over the int8 codes, fp32 re-rank. */
-    fs_vindex_set_graph_min(v, 1);
-    t0 = now_s();
-    if (fs_vindex_build_graph(v, threads, NULL) != FS_OK) {
-        fprintf(stderr, "graph build failed\n");
-        return 1;
+    /* HNSW graph over the int8 codes, fp32 re-rank; one line per search breadth. */
+    if (!scan_only) {
+        fs_vindex_set_graph_params(v, m, efc, 0);
+        fs_vindex_set_graph_min(v, 1);
+        t0 = now_s();
+        if (fs_vindex_build_graph(v, threads, NULL) != FS_OK) {
+            fprintf(stderr, "graph build failed\n");
+            return 1;
+        }
+        double build = now_s() - t0;
+        for (const char *p = ef_list; *p;) {
+            char *end;
+            int ef = (int)strtol(p, &end, 10);
+            if (end == p)
+                break;
+            fs_vindex_set_graph_params(v, m, efc, ef);
+            recall = run_queries(v, queries, nq, exact, 0, 1, 0, lat);
+            char extra[64];
+            int gm, gefc, gef;
+            fs_vindex_graph_params(v, &gm, &gefc, &gef);
+            snprintf(extra, sizeof extra, " m=%d efc=%d ef=%d", gm, gefc, gef);
+            report(n, "hnsw", build, (double)fs_vindex_memory(v) / (double)n, lat, nq, recall,
+                   peer_p50, extra);
+            p = *end == ',' ? end + 1 : end;
+        }
     }
-    double build = now_s() - t0;
-    hit10 = 0;
-    for (size_t i = 0; i < nq; i++) {
-        fs_store_hit *h;
-        size_t nh;
-        double a = now_s();
-        fs_vindex_search(v, queries + i * DIM, 10, -1.0f, NULL, 0, 1, &h, &nh, NULL);
-        lat[i] = now_s() - a;
-        for (size_t j = 0; j < nh; j++)
-            for (size_t k = 0; k < 10; k++)
-                hit10 += h[j].face_id == exact[i][k].id;
-        free(h);
-    }
-    report(n, "hnsw", build, (double)fs_vindex_memory(v) / (double)n, lat, nq,
-           (double)hit10 / (double)(10 * nq), peer_p50);
     free(exact);
     free(lat);
     free(plain);

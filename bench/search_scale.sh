@@ -4,7 +4,11 @@
 # exhaustive scan (same queries, recall@10 against its results, vs_peer_p50 = peer p50 / p50).
 # Targets at 1M: p99 < 5 ms, recall@10 >= 0.99, <= 3 KB of RAM per face.
 # Usage: bench/search_scale.sh [BUILD_DIR] [QUERIES] [SIZES...]   (defaults: build 300 100000 1000000)
-# The 1M run needs ~3 GB of RAM and builds a graph for minutes: the machine is shared, keep QUERIES small.
+# Environment: THREADS (graph build and second scan timing, default 2); SCALE_ARGS, passed to
+# search_scale as is, e.g. "--scan-only" (measure where the scan crosses 5 ms, cf.
+# FS_VINDEX_GRAPH_MIN) or "--m 24 --efc 120 --ef 400,600,800" (graph parameters, one line per ef).
+# The 1M run needs ~5 GB of RAM and builds a graph for ~20 minutes on 2 cores: the machine is
+# shared, keep QUERIES small and run nothing else heavy meanwhile.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -15,6 +19,7 @@ sizes=("$@")
 bin=$(find "$build" -name search_scale -type f -perm -u+x | head -1)
 [ -n "$bin" ] || { echo "search_scale: build the search_scale target in $build first" >&2; exit 2; }
 threads=${THREADS:-2}
+read -r -a extra <<< "${SCALE_ARGS:-}"
 for n in "${sizes[@]}"; do
-  "$bin" "$n" "$queries" "$threads"
+  "$bin" "$n" "$queries" "$threads" "${extra[@]}"
 done

@@ -2,9 +2,15 @@
  * hnsw_bridge.cpp — the only C++ file: wraps hnswlib's HierarchicalNSW behind the C interface of
  * hnsw_bridge.h. Nodes store slot numbers (8 bytes), not vectors; the distance function looks the
  * int8 codes up in the vector index (see hnsw_bridge.h). Every entry point catches exceptions.
+ * hnswlib builds, saves and loads the graph; searching is done here (fs_hnsw_search) over
+ * hnswlib's layers, because a query is bound by memory latency: each node visited costs a miss on
+ * its graph node (for its slot) and on its 512-byte code, and hnswlib's own search can prefetch
+ * neither (the code is outside its memory). Ours prefetches all the new neighbours of a node at
+ * once, then their codes, so that the misses overlap.
  */
 #include "store/hnsw_bridge.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <limits>
@@ -142,26 +148,113 @@ int fs_hnsw_add_range(fs_hnsw *h, uint64_t from, uint64_t to, int threads)
     }
 }
 
-void fs_hnsw_set_ef(fs_hnsw *h, size_t ef)
-{
-    h->graph->setEf(ef);
-}
-
-int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, uint64_t *slots,
-                   size_t *n)
+int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, size_t ef,
+                   uint64_t *slots, size_t *n)
 {
     *n = 0;
+    hnswlib::HierarchicalNSW<float> *g = h->graph;
+    hnswlib::VisitedList *vl = nullptr;
     try {
-        query_ref q = {QUERY_TAG, code, scale};
-        auto top = h->graph->searchKnn(&q, k);
-        size_t m = top.size();
-        *n = m;
-        while (!top.empty()) { /* farthest first: fill from the back */
-            slots[--m] = top.top().second;
-            top.pop();
+        if (g->cur_element_count == 0 || k == 0)
+            return 0;
+        if (ef < k)
+            ef = k;
+        const fs_hnsw_codes *src = static_cast<const fs_hnsw_codes *>(g->dist_func_param_);
+        const size_t dim = (size_t)src->dim;
+        const int8_t *codes = *src->codes;
+        const float *scales = *src->scales;
+        auto slot_of = [g](hnswlib::tableint id) {
+            uint64_t slot;
+            std::memcpy(&slot, g->getDataByInternalId(id), sizeof slot);
+            return slot;
+        };
+        auto distance = [&](uint64_t slot) {
+            return 1.0f - scale * scales[slot] * (float)fs_code_dot(code, codes + slot * dim, dim);
+        };
+
+        /* Upper layers: greedy descent to the closest node, as hnswlib does. */
+        hnswlib::tableint cur = g->enterpoint_node_;
+        float cur_d = distance(slot_of(cur));
+        for (int level = g->maxlevel_; level > 0; level--) {
+            for (bool changed = true; changed;) {
+                changed = false;
+                const unsigned *ll = g->get_linklist(cur, level);
+                const hnswlib::tableint *nb = ll + 1;
+                for (unsigned j = 0, cnt = g->getListCount(const_cast<unsigned *>(ll)); j < cnt; j++) {
+                    float d = distance(slot_of(nb[j]));
+                    if (d < cur_d) {
+                        cur_d = d;
+                        cur = nb[j];
+                        changed = true;
+                    }
+                }
+            }
         }
+
+        /* Layer 0: beam search keeping the ef closest. candidates: min-heap on distance (of
+         * internal ids); best: max-heap (of slots), its top is the worst kept. */
+        typedef std::pair<float, uint64_t> item;
+        std::vector<item> candidates, best;
+        candidates.reserve(ef * 4);
+        best.reserve(ef + 1);
+        auto farther = [](const item &a, const item &b) { return a.first > b.first; };
+        auto closer = [](const item &a, const item &b) { return a.first < b.first; };
+        vl = g->visited_list_pool_->getFreeVisitedList();
+        hnswlib::vl_type *visited = vl->mass, tag = vl->curV;
+        visited[cur] = tag;
+        candidates.push_back({cur_d, cur});
+        best.push_back({cur_d, slot_of(cur)});
+        hnswlib::tableint fresh[1024];
+        uint64_t fresh_slot[1024];
+        while (!candidates.empty()) {
+            item c = candidates.front();
+            if (c.first > best.front().first && best.size() >= ef)
+                break;
+            std::pop_heap(candidates.begin(), candidates.end(), farther);
+            candidates.pop_back();
+            const unsigned *ll = g->get_linklist0((hnswlib::tableint)c.second);
+            const hnswlib::tableint *nb = ll + 1;
+            unsigned cnt = std::min<unsigned>(g->getListCount(const_cast<unsigned *>(ll)), 1024);
+            size_t nf = 0;
+            for (unsigned j = 0; j < cnt; j++) { /* new neighbours: fetch their nodes */
+                if (visited[nb[j]] == tag)
+                    continue;
+                visited[nb[j]] = tag;
+                fresh[nf++] = nb[j];
+                __builtin_prefetch(g->getDataByInternalId(nb[j]));
+            }
+            for (size_t j = 0; j < nf; j++) { /* then their codes and scales */
+                uint64_t s = fresh_slot[j] = slot_of(fresh[j]);
+                const int8_t *cp = codes + s * dim;
+                for (size_t o = 0; o < dim; o += 64)
+                    __builtin_prefetch(cp + o);
+                __builtin_prefetch(scales + s);
+            }
+            for (size_t j = 0; j < nf; j++) {
+                float d = distance(fresh_slot[j]);
+                if (best.size() < ef || d < best.front().first) {
+                    candidates.push_back({d, fresh[j]});
+                    std::push_heap(candidates.begin(), candidates.end(), farther);
+                    best.push_back({d, fresh_slot[j]});
+                    std::push_heap(best.begin(), best.end(), closer);
+                    if (best.size() > ef) {
+                        std::pop_heap(best.begin(), best.end(), closer);
+                        best.pop_back();
+                    }
+                }
+            }
+        }
+        g->visited_list_pool_->releaseVisitedList(vl);
+        vl = nullptr;
+        std::sort(best.begin(), best.end(), closer);
+        size_t m = std::min(k, best.size());
+        for (size_t i = 0; i < m; i++)
+            slots[i] = best[i].second;
+        *n = m;
         return 0;
     } catch (...) {
+        if (vl)
+            g->visited_list_pool_->releaseVisitedList(vl);
         *n = 0;
         return -1;
     }

@@ -37,13 +37,11 @@ size_t fs_hnsw_count(const fs_hnsw *h);
 /* Adds slots [from, to) with `threads` threads (grows the capacity first). 0 or -1. */
 int fs_hnsw_add_range(fs_hnsw *h, uint64_t from, uint64_t to, int threads);
 
-/* Sets the search breadth (ef). Not to be called while another thread searches. */
-void fs_hnsw_set_ef(fs_hnsw *h, size_t ef);
-
-/* Up to k nearest slots to the query code (int8 code of dim values and its scale) into slots;
- * *n receives how many. 0 or -1. Thread-safe with other searches. */
-int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, uint64_t *slots,
-                   size_t *n);
+/* Up to k nearest slots to the query code (int8 code of dim values and its scale) into slots,
+ * nearest first, found by a search of breadth ef (raised to k); *n receives how many. 0 or -1.
+ * Thread-safe with other searches (not with fs_hnsw_add_range). */
+int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, size_t ef,
+                   uint64_t *slots, size_t *n);
 
 /* Writes the graph to path (not atomically: the caller writes a temporary file and renames). */
 int fs_hnsw_save(const fs_hnsw *h, const char *path);

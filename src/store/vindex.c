@@ -3,15 +3,20 @@
  * by a compact int8 scan with provable error bounds and fp32 re-ranking, an optional HNSW graph
  * for large libraries, and the vectors.bin file format.
  *
- * Why this design (numbers from bench/search_scale.sh on this 2-core AMD EPYC, AVX2):
- *   - fp32 exhaustive scan, 1M x 512: ~88 ms/query (memory bound: 2 GB per query).
+ * Why this design (numbers from bench/search_scale on this 2-core AMD EPYC, AVX2, 300 queries):
+ *   - fp32 exhaustive scan, 1M x 512: 122 ms p50 (memory bound: 2 GB per query).
  *   - int8 scan (512 B per face, 4x less memory traffic) + fp32 re-rank of the few candidates the
- *     error bounds cannot rule out: exact, and about 4x faster; at 100k faces it answers in
- *     ~3-5 ms, so below FS_VINDEX_GRAPH_MIN faces the scan is used and no graph is kept.
- *   - Above that, an HNSW graph (hnswlib, M=16, efConstruction=100) over the int8 codes, searched
- *     with ef=max(160, 4k) and re-ranked in fp32: ~1-3 ms/query at 1M with recall@10 >= 0.99 on
- *     clustered face-like data; its nodes hold slot numbers, not vectors, so the graph adds only
- *     ~150 B/face to the 2048 (fp32) + 512 (int8) + 36 bytes of the slot itself.
+ *     error bounds cannot rule out: exact, ~3.4x faster; p99 on 1 thread 4.6 ms at 100k faces,
+ *     10.4 at 200k, 19 at 400k, 47 at 1M (2 threads: 3.9 / 7.0 / - / 32). Below
+ *     FS_VINDEX_GRAPH_MIN faces (vindex.h) the scan is used and no graph is kept.
+ *   - Above that, an HNSW graph (hnswlib, M=24, efConstruction=120) over the int8 codes, searched
+ *     (our own layer-0 search with prefetching, hnsw_bridge.cpp) with ef=max(600, 4k) and
+ *     re-ranked in fp32. Its nodes hold slot numbers, not vectors: ~225 B/face on top of the
+ *     2048 (fp32) + 512 (int8) + 29 bytes of the slot, 2813 B/face in all. At 100k: 2.4 ms p50,
+ *     2.8 ms p99, recall@10 0.993 (M=16 needed ef=800 and 2.9 ms p50 for 0.991). At 1M the same
+ *     graph (built in 28 min on 2 cores) reaches only recall@10 0.93 at 5.3 ms p50 / 9.1 ms p99
+ *     (0.968 at ef=1600, 11 ms): the misses are, it seems, the ~12% of the exact top 10 that are
+ *     other identities at cosine ~0.2 (identities with < 10 faces), not same-person matches.
  *   - The scan stays the exact path (exact = 1, unlimited k, selective folder filters), and the
  *     graph is never needed for correctness: without it every search is a scan.
  *
@@ -43,9 +48,9 @@
 #define VFILE_MAGIC "FSVECT01"
 #define VFILE_VERSION 1u
 #define VFILE_HEADER 64
-#define GRAPH_M 16
+#define GRAPH_M 24
 #define GRAPH_EF_CONSTRUCTION 120
-#define GRAPH_EF_SEARCH 400
+#define GRAPH_EF_SEARCH 600
 #define GRAPH_K_MAX 1000
 /* fp32 rounding of the scores themselves, on top of the quantisation bounds. */
 #define SCORE_SLACK 2e-4f
@@ -62,6 +67,8 @@ struct fs_vindex {
     int8_t *codes;
     float *vecs;
     size_t graph_min;        /* build a graph from this many live faces */
+    int graph_m, graph_efc;  /* GRAPH_M, GRAPH_EF_CONSTRUCTION unless overridden */
+    size_t graph_ef;         /* GRAPH_EF_SEARCH unless overridden */
     fs_hnsw *graph;
     fs_hnsw_codes graph_src; /* points at codes / scales above */
 };
@@ -168,6 +175,9 @@ fs_vindex *fs_vindex_new(int dim)
         return NULL;
     v->dim = dim;
     v->graph_min = FS_VINDEX_GRAPH_MIN;
+    v->graph_m = GRAPH_M;
+    v->graph_efc = GRAPH_EF_CONSTRUCTION;
+    v->graph_ef = GRAPH_EF_SEARCH;
     v->graph_src.codes = &v->codes;
     v->graph_src.scales = &v->scales;
     v->graph_src.dim = dim;
@@ -267,6 +277,20 @@ int fs_vindex_remove(fs_vindex *v, int64_t face_id)
 size_t fs_vindex_live(const fs_vindex *v) { return v->live; }
 void fs_vindex_set_graph_min(fs_vindex *v, size_t n) { v->graph_min = n; }
 
+void fs_vindex_set_graph_params(fs_vindex *v, int m, int ef_construction, int ef_search)
+{
+    v->graph_m = m > 0 ? m : GRAPH_M;
+    v->graph_efc = ef_construction > 0 ? ef_construction : GRAPH_EF_CONSTRUCTION;
+    v->graph_ef = ef_search > 0 ? (size_t)ef_search : GRAPH_EF_SEARCH;
+}
+
+void fs_vindex_graph_params(const fs_vindex *v, int *m, int *ef_construction, int *ef_search)
+{
+    *m = v->graph_m;
+    *ef_construction = v->graph_efc;
+    *ef_search = (int)v->graph_ef;
+}
+
 size_t fs_vindex_memory(const fs_vindex *v)
 {
     size_t per_slot = 8 + 8 + 1 + 3 * sizeof(float) + (size_t)v->dim * (1 + sizeof(float));
@@ -318,7 +342,7 @@ fs_status fs_vindex_build_graph(fs_vindex *v, int threads, fs_error *err)
     if (!v->graph) {
         if (v->live < v->graph_min || v->live == 0)
             return FS_OK;
-        if (!(v->graph = fs_hnsw_new(&v->graph_src, v->n, GRAPH_M, GRAPH_EF_CONSTRUCTION)))
+        if (!(v->graph = fs_hnsw_new(&v->graph_src, v->n, v->graph_m, v->graph_efc)))
             return fs_fail(err, FS_ERR_NOMEM, "out of memory for the search graph");
     }
     size_t have = fs_hnsw_count(v->graph);
@@ -476,7 +500,7 @@ static fs_status search_graph(const fs_vindex *v, const float *q, const int8_t *
                               double keep_fraction, fs_store_hit **hits, size_t *n, fs_error *err)
 {
     size_t gc = fs_hnsw_count(v->graph);
-    size_t want = (size_t)((double)(k * 4 > GRAPH_EF_SEARCH ? k * 4 : GRAPH_EF_SEARCH) / keep_fraction);
+    size_t want = (size_t)((double)(k * 4 > v->graph_ef ? k * 4 : v->graph_ef) / keep_fraction);
     if (want > gc)
         want = gc;
     size_t extra = v->n - gc;
@@ -488,9 +512,7 @@ static fs_status search_graph(const fs_vindex *v, const float *q, const int8_t *
         goto done;
     }
     size_t got = 0, nc = 0;
-    /* ef is per graph (hnswlib); searches of one fs_vindex are not concurrent (see store.h). */
-    fs_hnsw_set_ef(v->graph, want);
-    if (fs_hnsw_search(v->graph, qcode, qscale, want, slots, &got) != 0) {
+    if (fs_hnsw_search(v->graph, qcode, qscale, want, want, slots, &got) != 0) {
         e = fs_fail(err, FS_ERR_NOMEM, "out of memory in the search graph");
         goto done;
     }

@@ -16,9 +16,13 @@
 
 #include "store/store.h"
 
-/* Below this many live faces an exact scan is fast enough (p99 well under 5 ms, see the comment
- * in vindex.c) and no graph is built. */
-#define FS_VINDEX_GRAPH_MIN 150000
+/* Below this many live faces the exact scan is fast enough and no graph is built. Measured
+ * (bench/search_scale, 300 queries, 1 scan thread, this 2-core machine): p99 4.6 ms at 100k faces,
+ * 10.4 ms at 200k, 19 ms at 400k, i.e. ~4.6 us per 1,000 faces, so the 5 ms target is crossed at
+ * ~100k (with 2 threads on an idle machine ~135k, but a search may get only one core). At 100k the
+ * graph answers a top-10 in ~2.5 ms with recall@10 >= 0.99; below it the scan is exact and needs
+ * no build (~95 s per 100k faces). */
+#define FS_VINDEX_GRAPH_MIN 100000
 
 typedef struct fs_vindex fs_vindex;
 
@@ -46,6 +50,12 @@ int fs_vindex_remove(fs_vindex *v, int64_t face_id);
 size_t fs_vindex_live(const fs_vindex *v);
 /* Overrides FS_VINDEX_GRAPH_MIN for this index (tests, benchmarks). */
 void fs_vindex_set_graph_min(fs_vindex *v, size_t n);
+/* Overrides the graph parameters for this index (benchmarks): m and ef_construction apply to a
+ * graph built afterwards, ef_search (the breadth for k <= 10) to later searches; 0 keeps the
+ * default (GRAPH_* in vindex.c). */
+void fs_vindex_set_graph_params(fs_vindex *v, int m, int ef_construction, int ef_search);
+/* The graph parameters in effect (those a new graph would be built with, and the search ef). */
+void fs_vindex_graph_params(const fs_vindex *v, int *m, int *ef_construction, int *ef_search);
 /* Bytes of memory held (slots at capacity, plus the graph). */
 size_t fs_vindex_memory(const fs_vindex *v);
 size_t fs_vindex_slots(const fs_vindex *v);
