@@ -388,10 +388,16 @@ fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, nn_p
     return nn_plan_build(net, input_shape, ndim, 0, out, err);
 }
 
-fs_status nn_plan_run(nn_plan *p, const float *input, fs_error *err)
+static double now_ms(void)
 {
-    if (!p || !input)
-        return fs_fail(err, FS_ERR_ARG, "nn_plan_run: plan or input is NULL");
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Runs every step; with ms not NULL, adds each step's milliseconds to ms[step]. */
+static fs_status run_steps(nn_plan *p, const float *input, double *ms, fs_error *err)
+{
     void *own_buffer = NULL;
     if (p->input_direct) {
         /* kernels only read the input (never in place, never blocked): use the caller's copy */
@@ -403,12 +409,23 @@ fs_status nn_plan_run(nn_plan *p, const float *input, fs_error *err)
     fs_status st = FS_OK;
     for (int i = 0; i < p->n_steps && !st; i++) {
         nn_step *s = &p->steps[i];
-        if (s->run)
-            st = s->run(s, err);
+        if (!s->run)
+            continue;
+        double t0 = ms ? now_ms() : 0;
+        st = s->run(s, err);
+        if (ms)
+            ms[i] += now_ms() - t0;
     }
     if (p->input_direct)
         p->vals[p->input].data = own_buffer;
     return st;
+}
+
+fs_status nn_plan_run(nn_plan *p, const float *input, fs_error *err)
+{
+    if (!p || !input)
+        return fs_fail(err, FS_ERR_ARG, "nn_plan_run: plan or input is NULL");
+    return run_steps(p, input, NULL, err);
 }
 
 const float *nn_plan_output(const nn_plan *p, size_t i, int64_t shape[NN_MAX_DIMS], int *ndim)
@@ -440,34 +457,9 @@ const nn_step *nn_plan_step(const nn_plan *p, int i)
     return p && i >= 0 && i < p->n_steps ? &p->steps[i] : NULL;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 fs_status nn_plan_run_profiled(nn_plan *p, const float *input, double *ms, fs_error *err)
 {
     if (!p || !input || !ms)
         return fs_fail(err, FS_ERR_ARG, "nn_plan_run_profiled: plan, input or ms is NULL");
-    void *own_buffer = NULL;
-    if (p->input_direct) {
-        own_buffer = p->vals[p->input].data;
-        p->vals[p->input].data = (void *)(uintptr_t)input;
-    } else if (p->input >= 0 && p->vals[p->input].data) {
-        memcpy(p->vals[p->input].data, input, (size_t)p->vals[p->input].count * sizeof(float));
-    }
-    fs_status st = FS_OK;
-    for (int i = 0; i < p->n_steps && !st; i++) {
-        nn_step *s = &p->steps[i];
-        if (!s->run)
-            continue;
-        double t0 = now_ms();
-        st = s->run(s, err);
-        ms[i] += now_ms() - t0;
-    }
-    if (p->input_direct)
-        p->vals[p->input].data = own_buffer;
-    return st;
+    return run_steps(p, input, ms, err);
 }
