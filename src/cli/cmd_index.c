@@ -128,6 +128,7 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
     fs_engine *engine;
     fs_index *ix;
     fs_error err;
+    memset(summary, 0, sizeof *summary);
     /* photos run in parallel, one thread each: inference itself single-threaded */
     cli_globals one = *g;
     one.threads = 1;

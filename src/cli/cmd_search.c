@@ -226,7 +226,7 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
         indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, (int)a->min_size,
                                    &summary);
         if (indexing && summary.total == 0)
-            return indexing; /* nothing could be indexed at all */
+            return indexing; /* nothing could be indexed at all (the error is printed) */
     }
     fs_index *ix;
     fs_error err;

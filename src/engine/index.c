@@ -28,6 +28,7 @@
 
 #include "engine/matches.h"
 #include "engine/walk.h"
+#include "face/face.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -94,7 +95,7 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index 
     }
     fs_store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
                            .file_names = names, .file_sha256 = hashes,
-                           .embedding_dim = FS_EMBEDDING_DIM};
+                           .embedding_dim = FS_EMBEDDING_DIM, .pipeline = FS_PIPELINE_VERSION};
     fs_status st = fs_store_open(dir, pack ? &id : NULL, write ? FS_STORE_CREATE : FS_STORE_READ,
                                  &ix->store, err);
     if (st) {

@@ -11,6 +11,11 @@
 #include "facesearch.h"
 #include "image/image.h"
 
+/* The version of the face pipeline, recorded in every index: change it whenever detection,
+ * landmarks, alignment or embedding give different results, so that an index made by the old
+ * pipeline is refused instead of mixing incomparable embeddings. */
+#define FS_PIPELINE_VERSION "2"
+
 /* A detection candidate, in full-image pixels. */
 typedef struct fs_det {
     float box[4];          /* x1, y1, x2, y2 */

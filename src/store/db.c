@@ -352,7 +352,8 @@ static fs_status create_index(fs_store *st, const fs_store_pack_id *pack, fs_err
         (e = meta_set(st, "pack_files", files, 0, err)) == FS_OK &&
         (e = meta_set(st, "embedding_dim", NULL, pack->embedding_dim, err)) == FS_OK &&
         (e = meta_set(st, "generation", NULL, 1, err)) == FS_OK &&
-        (e = meta_set(st, "created_at", NULL, now_seconds(), err)) == FS_OK)
+        (e = meta_set(st, "created_at", NULL, now_seconds(), err)) == FS_OK &&
+        (e = meta_set(st, "pipeline", pack->pipeline ? pack->pipeline : "", 0, err)) == FS_OK)
         e = meta_set(st, "schema_version", NULL, 0, err);
     free(files);
     if (e != FS_OK)
@@ -400,6 +401,19 @@ static fs_status check_pack(fs_store *st, const fs_store_pack_id *pack, fs_error
         return fs_fail(err, FS_ERR_ARG,
                        "%s: built with other files of model pack '%s' (their sha256 or the"
                        " embedding size differ); use another --db", st->dir, st->pack);
+    if (!pack->pipeline)
+        return FS_OK;
+    char pipeline[64];
+    e = meta_get_text(st, "pipeline", pipeline, sizeof pipeline, &found, err);
+    if (e != FS_OK)
+        return e;
+    if (!found || !pipeline[0]) /* indexes made before versions were recorded */
+        snprintf(pipeline, sizeof pipeline, "unknown");
+    if (strcmp(pipeline, pack->pipeline) != 0)
+        return fs_fail(err, FS_ERR_ARG,
+                       "%s: built by another version of the face pipeline ('%s'; this facesearch"
+                       " uses '%s'), so its faces are not comparable; index into another --db, or"
+                       " delete the folder to rebuild it", st->dir, pipeline, pack->pipeline);
     return FS_OK;
 }
 

@@ -54,6 +54,10 @@ typedef struct fs_store_pack_id {
     const char *const *file_names;    /* file_count names */
     const char *const *file_sha256;   /* file_count lower-case hex digests ("" if unknown) */
     int embedding_dim;                /* 1..FS_STORE_DIM_MAX, e.g. 512 */
+    /* Version of the face pipeline that computes the embeddings (detection, alignment, ...):
+     * recorded at creation; an index made by another version is refused, since its embeddings
+     * would not be comparable. NULL: not checked (and recorded as ""). */
+    const char *pipeline;
 } fs_store_pack_id;
 
 enum {

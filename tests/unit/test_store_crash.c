@@ -29,7 +29,7 @@ static const char *const SHAS[] = {"00"};
 
 static fs_status open_store(const char *dir, unsigned flags, fs_store **st, fs_error *err)
 {
-    fs_store_pack_id p = {"default", 1, NAMES, SHAS, DIM};
+    fs_store_pack_id p = {"default", 1, NAMES, SHAS, DIM, NULL};
     return fs_store_open(dir, &p, flags, st, err);
 }
 

@@ -25,7 +25,7 @@ static const char *const OTHER_SHAS[] = {"aa", "cc"};
 
 static fs_store_pack_id pack_named(const char *name)
 {
-    fs_store_pack_id p = {name, 2, FILE_NAMES, FILE_SHAS, DIM};
+    fs_store_pack_id p = {name, 2, FILE_NAMES, FILE_SHAS, DIM, "p1"};
     return p;
 }
 
@@ -153,7 +153,7 @@ static void test_wrong_pack_refused(void **state)
     fs_error err;
     assert_int_equal(fs_store_open(f->dir, &other, FS_STORE_READ, &st, &err), FS_ERR_ARG);
     assert_null(st);
-    char want[256];
+    char want[512];
     snprintf(want, sizeof want, "%s: built with model pack 'buffalo_l'; use --models buffalo_l or another --db",
              f->dir);
     assert_string_equal(err.message, want);
@@ -165,6 +165,22 @@ static void test_wrong_pack_refused(void **state)
     fs_store_pack_id dim = pack_named("buffalo_l");
     dim.embedding_dim = 16;
     assert_int_equal(fs_store_open(f->dir, &dim, FS_STORE_WRITE, &st, &err), FS_ERR_ARG);
+    /* Same pack, another version of the face pipeline: refused for reading and writing. */
+    fs_store_pack_id newer = pack_named("buffalo_l");
+    newer.pipeline = "p2";
+    snprintf(want, sizeof want,
+             "%s: built by another version of the face pipeline ('p1'; this facesearch uses 'p2'), "
+             "so its faces are not comparable; index into another --db, or delete the folder to "
+             "rebuild it", f->dir);
+    assert_int_equal(fs_store_open(f->dir, &newer, FS_STORE_READ, &st, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, want);
+    assert_int_equal(fs_store_open(f->dir, &newer, FS_STORE_WRITE, &st, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, want);
+    assert_null(st);
+    /* Not checked when the caller gives none. */
+    newer.pipeline = NULL;
+    assert_int_equal(fs_store_open(f->dir, &newer, FS_STORE_READ, &st, &err), FS_OK);
+    fs_store_close(st);
 }
 
 static void test_schema_version(void **state)

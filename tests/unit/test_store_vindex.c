@@ -317,7 +317,7 @@ static int teardown(void **state)
 
 static fs_store *open_store(fixture *f, unsigned flags)
 {
-    fs_store_pack_id p = {"default", 1, NAMES, SHAS, DIM};
+    fs_store_pack_id p = {"default", 1, NAMES, SHAS, DIM, NULL};
     fs_store *st;
     fs_error err;
     if (fs_store_open(f->dir, &p, flags, &st, &err) != FS_OK)
