@@ -6,8 +6,9 @@
  *
  * Index run, in order:
  *   1. walk the roots; for each photo look up its path: same size and mtime → unchanged;
- *   2. otherwise hash its content: a photo with the same content already indexed elsewhere is
- *      copied (moved or duplicated photos are not re-embedded); the rest become jobs;
+ *   2. otherwise hash its content (on all workers, before triage): a photo with the same content
+ *      already indexed elsewhere is copied (moved or duplicated photos are not re-embedded); the
+ *      rest become jobs;
  *   3. workers run the pipeline on the jobs; this thread writes each result, committing a batch
  *      every BATCH_FILES results or BATCH_SECONDS, so a kill loses at most the open batch; a job
  *      whose content equals an earlier job's waits for it and is then copied (only one copy of
@@ -120,6 +121,9 @@ typedef struct entry {
     char *path;
     int64_t size, mtime_ns;
     int existed;            /* the index had this path (changed, not new) */
+    int unchanged;          /* the index has it with this size and mtime (found before hashing) */
+    int hashed;             /* sha256 (or hash_error) computed by the parallel hashing pass */
+    char *hash_error;       /* why the file could not be read, or NULL */
     char sha256[65];
 } entry;
 
@@ -209,6 +213,11 @@ static int by_path(const void *a, const void *b)
 static fs_status triage(run *r, entry *e, fs_error *err)
 {
     fs_store *st = r->ix->store;
+    if (e->unchanged) {
+        r->progress.unchanged++;
+        r->progress.done++;
+        return FS_OK;
+    }
     fs_store_file f;
     int found;
     fs_status s = fs_store_file_by_path(st, e->path, &f, &found, err);
@@ -221,11 +230,16 @@ static fs_status triage(run *r, entry *e, fs_error *err)
     }
     e->existed = found;
     fs_error herr;
-    if (fs_sha256_file(e->path, e->sha256, &herr) != FS_OK) {
-        problem(r, herr.message);
+    if (!e->hashed && fs_sha256_file(e->path, e->sha256, &herr) != FS_OK) {
+        e->hash_error = strdup(herr.message);
+        if (!e->hash_error)
+            return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    if (e->hash_error) {
+        problem(r, e->hash_error);
         r->progress.failed++;
         r->progress.done++;
-        return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, "", herr.message, err);
+        return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, "", e->hash_error, err);
     }
     if (found && strcmp(f.sha256, e->sha256) == 0 && f.status == FS_FILE_OK) {
         /* touched but not changed: keep the faces, record the new mtime */
@@ -528,8 +542,90 @@ static fs_status remove_vanished(run *r, const char *const *roots, size_t n_root
     return st;
 }
 
+/* ---- Hashing in parallel ------------------------------------------------------------------
+ * Every new or changed photo is hashed before triage (moved photos are found by content). On a
+ * first index that is every photo, so the hashing runs on all workers: the files are read in
+ * parallel, and a run of many photos starts embedding sooner. */
+
+typedef struct hashing {
+    run *r;
+    entry **todo;
+    size_t n, next;
+    pthread_mutex_t lock;
+    int nomem;
+} hashing;
+
+static void *hash_main(void *arg)
+{
+    hashing *h = arg;
+    for (;;) {
+        pthread_mutex_lock(&h->lock);
+        size_t i = stop_requested(h->r) || h->nomem ? h->n : h->next++;
+        pthread_mutex_unlock(&h->lock);
+        if (i >= h->n)
+            break;
+        entry *e = h->todo[i];
+        fs_error herr;
+        if (fs_sha256_file(e->path, e->sha256, &herr) != FS_OK && !(e->hash_error = strdup(herr.message))) {
+            pthread_mutex_lock(&h->lock);
+            h->nomem = 1;
+            pthread_mutex_unlock(&h->lock);
+            continue;
+        }
+        e->hashed = 1;
+    }
+    return NULL;
+}
+
+/* Hashes, on the workers, the walked photos that the index does not have with the same size and
+ * mtime (the others are unchanged and need no hash). */
+static fs_status hash_changed(run *r, fs_error *err)
+{
+    hashing h = {.r = r};
+    h.todo = malloc((r->n_walked ? r->n_walked : 1) * sizeof *h.todo);
+    if (!h.todo)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status st = FS_OK;
+    for (size_t i = 0; i < r->n_walked && st == FS_OK; i++) {
+        fs_store_file f;
+        int found;
+        st = fs_store_file_by_path(r->ix->store, r->walked[i].path, &f, &found, err);
+        if (st != FS_OK)
+            break;
+        r->walked[i].unchanged = found && f.size == r->walked[i].size &&
+                                 f.mtime_ns == r->walked[i].mtime_ns;
+        if (!r->walked[i].unchanged)
+            h.todo[h.n++] = &r->walked[i];
+    }
+    int n = r->opt->workers > 0 ? r->opt->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    n = n < 1 ? 1 : n > 64 ? 64 : n;
+    if ((size_t)n > h.n)
+        n = (int)h.n;
+    if (st == FS_OK && n > 0) {
+        if (pthread_mutex_init(&h.lock, NULL) != 0) {
+            free(h.todo);
+            return fs_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
+        }
+        pthread_t threads[64];
+        int started = 0;
+        for (int i = 1; i < n; i++)
+            if (pthread_create(&threads[started], NULL, hash_main, &h) == 0)
+                started++;
+        hash_main(&h); /* this thread hashes too */
+        for (int i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
+        pthread_mutex_destroy(&h.lock);
+        if (h.nomem)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    free(h.todo);
+    return st;
+}
+
 static void free_run(run *r)
 {
+    for (size_t i = 0; i < r->n_walked; i++)
+        free(r->walked[i].hash_error);
     for (size_t i = 0; i < r->n_walked; i++)
         free(r->walked[i].path);
     free(r->walked);
@@ -575,6 +671,8 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     if (st == FS_OK && (pthread_mutex_init(&r.lock, NULL) || pthread_cond_init(&r.ready, NULL)))
         st = fs_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
 
+    if (st == FS_OK)
+        st = hash_changed(&r, err);
     if (st == FS_OK)
         st = fs_store_begin(ix->store, err);
     for (size_t i = 0; st == FS_OK && i < r.n_walked && !stop_requested(&r); i++) {
