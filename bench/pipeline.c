@@ -22,6 +22,7 @@
 
 typedef struct shared {
     fs_engine *engine;
+    fs_worker *workers[64]; /* kept across runs, as `facesearch index` keeps its workers */
     char **photos;
     int n_photos;
     int next;
@@ -37,16 +38,19 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+typedef struct task {
+    shared *s;
+    fs_worker *w;
+    fs_stage_times before;
+} task;
+
 static void *work(void *arg)
 {
-    shared *s = arg;
-    fs_worker *w;
+    task *job = arg;
+    shared *s = job->s;
+    fs_worker *w = job->w;
     fs_error err;
-    if (fs_worker_new(s->engine, &w, &err) != FS_OK) {
-        fprintf(stderr, "pipeline: %s\n", err.message);
-        s->failed = 1;
-        return NULL;
-    }
+    fs_worker_times(w, &job->before);
     for (;;) {
         pthread_mutex_lock(&s->lock);
         int i = s->next++;
@@ -61,18 +65,17 @@ static void *work(void *arg)
         }
         fs_faces_free(&faces);
     }
-    fs_stage_times t;
+    fs_stage_times t, *b = &job->before;
     fs_worker_times(w, &t);
     pthread_mutex_lock(&s->lock);
-    s->total.decode += t.decode;
-    s->total.detect += t.detect;
-    s->total.landmarks += t.landmarks;
-    s->total.align += t.align;
-    s->total.embed += t.embed;
-    s->total.photos += t.photos;
-    s->total.faces += t.faces;
+    s->total.decode += t.decode - b->decode;
+    s->total.detect += t.detect - b->detect;
+    s->total.landmarks += t.landmarks - b->landmarks;
+    s->total.align += t.align - b->align;
+    s->total.embed += t.embed - b->embed;
+    s->total.photos += t.photos - b->photos;
+    s->total.faces += t.faces - b->faces;
     pthread_mutex_unlock(&s->lock);
-    fs_worker_free(w);
     return NULL;
 }
 
@@ -80,10 +83,13 @@ static void *work(void *arg)
 static double one_run(shared *s, int n)
 {
     pthread_t threads[64];
+    task jobs[64];
     s->next = 0;
     double t0 = now();
-    for (int i = 0; i < n; i++)
-        pthread_create(&threads[i], NULL, work, s);
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (task){.s = s, .w = s->workers[i]};
+        pthread_create(&threads[i], NULL, work, &jobs[i]);
+    }
     for (int i = 0; i < n; i++)
         pthread_join(threads[i], NULL);
     return now() - t0;
@@ -98,7 +104,10 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int runs = 5, max_workers = 2, first = 1, min_size = 20;
-    while (first + 1 < argc && argv[first][0] == '-') {
+    while (first < argc && argv[first][0] == '-') {
+        if (first + 1 >= argc || strcmp(argv[first], "--help") == 0)
+            first = argc; /* prints the usage below */
+        else
         if (strcmp(argv[first], "--runs") == 0)
             runs = atoi(argv[first + 1]);
         else if (strcmp(argv[first], "--workers") == 0)
@@ -120,7 +129,24 @@ int main(int argc, char **argv)
     }
     shared s = {.engine = engine, .photos = argv + first, .n_photos = argc - first};
     pthread_mutex_init(&s.lock, NULL);
-    one_run(&s, 1); /* warm-up: plans, caches */
+    for (int i = 0; i < max_workers; i++) {
+        if (fs_worker_new(engine, &s.workers[i], &err) != FS_OK) {
+            fprintf(stderr, "pipeline: %s\n", err.message);
+            return 2;
+        }
+    }
+    /* Warm-up, not timed: each worker plans its networks for these photo sizes once, as in a
+     * long indexing run (planning costs ~100 ms per input size). */
+    for (int i = 0; i < max_workers; i++) {
+        for (int p = 0; p < s.n_photos; p++) {
+            fs_faces faces;
+            if (fs_detect_file(s.workers[i], s.photos[p], 1, &faces, &err) != FS_OK) {
+                fprintf(stderr, "pipeline: %s\n", err.message);
+                return 2;
+            }
+            fs_faces_free(&faces);
+        }
+    }
     for (int workers = 1; workers <= max_workers; workers *= 2) {
         double *t = calloc((size_t)runs, sizeof *t);
         memset(&s.total, 0, sizeof s.total);
@@ -141,6 +167,8 @@ int main(int argc, char **argv)
         if (workers < max_workers && workers * 2 > max_workers)
             workers = max_workers / 2;
     }
+    for (int i = 0; i < max_workers; i++)
+        fs_worker_free(s.workers[i]);
     pthread_mutex_destroy(&s.lock);
     fs_engine_close(engine);
     return s.failed ? 1 : 0;

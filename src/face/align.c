@@ -81,12 +81,26 @@ void fs_landmarks68_to_5(const float p[136], float out[10])
 
 void fs_image_to_tensor(const fs_image *img, float mean, float std, float *out)
 {
-    size_t plane = (size_t)img->width * (size_t)img->height;
-    float scale = 1.0f / std;
-    const uint8_t *px = img->rgb;
-    for (size_t i = 0; i < plane; i++, px += 3) {
-        out[i] = (px[0] - mean) * scale;
-        out[plane + i] = (px[1] - mean) * scale;
-        out[2 * plane + i] = (px[2] - mean) * scale;
+    fs_image_to_tensor_at(img, 0, 0, img->width, img->height, mean, std, 0, out);
+}
+
+void fs_image_to_tensor_at(const fs_image *img, int x, int y, int in_w, int in_h, float mean,
+                           float std, uint8_t pad, float *out)
+{
+    const size_t plane = (size_t)in_w * (size_t)in_h;
+    const float scale = 1.0f / std, pad_value = (pad - mean) * scale;
+    const int placed = x == 0 && y == 0 && img->width == in_w && img->height == in_h;
+    if (!placed)
+        for (size_t i = 0; i < 3 * plane; i++)
+            out[i] = pad_value;
+    for (int row = 0; row < img->height; row++) {
+        const uint8_t *px = img->rgb + (size_t)3 * img->width * row;
+        size_t at = (size_t)(y + row) * in_w + x;
+        float *r = out + at, *g = out + plane + at, *b = out + 2 * plane + at;
+        for (int i = 0; i < img->width; i++, px += 3) {
+            r[i] = (px[0] - mean) * scale;
+            g[i] = (px[1] - mean) * scale;
+            b[i] = (px[2] - mean) * scale;
+        }
     }
 }

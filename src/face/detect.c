@@ -54,25 +54,15 @@ typedef struct placement {
 
 static fs_status make_input(const fs_image *img, const placement *p, float *tensor, fs_error *err)
 {
-    fs_image region = {0}, canvas = {0};
-    fs_status st = fs_image_resize(img, p->region_w, p->region_h, &region, err);
-    if (st)
-        return st;
-    const fs_image *input = &region;
-    if (p->region_w != p->in_w || p->region_h != p->in_h) {
-        st = fs_image_new(p->in_w, p->in_h, &canvas, err);
-        if (st) {
-            fs_image_free(&region);
+    fs_image region = {0};
+    const fs_image *placed = img;
+    if (img->width != p->region_w || img->height != p->region_h) {
+        fs_status st = fs_image_resize(img, p->region_w, p->region_h, &region, err);
+        if (st)
             return st;
-        }
-        memset(canvas.rgb, 127, (size_t)3 * p->in_w * p->in_h); /* 127 is 0 after normalising */
-        for (int row = 0; row < p->region_h; row++)
-            memcpy(canvas.rgb + 3 * ((size_t)(p->y + row) * p->in_w + p->x),
-                   region.rgb + (size_t)3 * p->region_w * row, (size_t)3 * p->region_w);
-        input = &canvas;
+        placed = &region;
     }
-    fs_image_to_tensor(input, 127.0f, 128.0f, tensor);
-    fs_image_free(&canvas);
+    fs_image_to_tensor_at(placed, p->x, p->y, p->in_w, p->in_h, 127.0f, 128.0f, 127, tensor);
     fs_image_free(&region);
     return FS_OK;
 }
@@ -120,19 +110,23 @@ static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int p
     return st;
 }
 
-/* img shrunk to w x h with a box filter: first by the largest whole factor that keeps it at least
- * that large (cheap), then by fs_image_resize for the rest. The whole factor drops at most
- * factor - 1 pixels at the right and bottom edges, under a pixel of the photo once mapped back. */
+/* img shrunk to about w x h with a box filter: first by the largest whole factor that keeps it at
+ * least w - 1 x h - 1 (cheap), then by fs_image_resize only if that is still more than
+ * SHRINK_SLACK too large (the fine pass only needs min_face to cover at least the smallest prior).
+ * The whole factor drops at most factor - 1 pixels at the right and bottom edges, under a pixel of
+ * the photo once mapped back (boxes are mapped with the exact scale of the result). */
+#define SHRINK_SLACK 1.15
 static fs_status shrink_to(const fs_image *img, int w, int h, fs_image *out, fs_error *err)
 {
-    int factor = img->width / w < img->height / h ? img->width / w : img->height / h;
+    int fx = img->width / (w > 1 ? w - 1 : 1), fy = img->height / (h > 1 ? h - 1 : 1);
+    int factor = fx < fy ? fx : fy;
     if (factor < 2)
         return fs_image_resize(img, w, h, out, err);
     fs_image part = {0};
     fs_status st = fs_image_shrink(img, factor, &part, err);
     if (st)
         return st;
-    if (part.width == w && part.height == h) {
+    if (part.width <= w * SHRINK_SLACK && part.height <= h * SHRINK_SLACK) {
         *out = part;
         return FS_OK;
     }
@@ -211,17 +205,8 @@ static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, f
     int new_h = ratio > model_ratio ? in_h : (int)(in_w * ratio);
     if (new_w < 1) new_w = 1;
     if (new_h < 1) new_h = 1;
-    fs_image small = {0}, square = {0};
+    fs_image small = {0};
     fs_status st = fs_image_resize(img, new_w, new_h, &small, err);
-    if (st == FS_OK)
-        st = fs_image_new(in_w, in_h, &square, err);
-    if (st == FS_OK) {
-        memset(square.rgb, 0, (size_t)3 * in_w * in_h);
-        for (int y = 0; y < new_h; y++)
-            memcpy(square.rgb + (size_t)3 * in_w * y, small.rgb + (size_t)3 * new_w * y,
-                   (size_t)3 * new_w);
-    }
-    fs_image_free(&small);
     nn_plan *plan = NULL;
     float *tensor = st ? NULL : fs_worker_tensor(w, (size_t)3 * in_w * in_h, err);
     if (st == FS_OK && !tensor)
@@ -229,10 +214,10 @@ static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, f
     if (st == FS_OK)
         st = fs_worker_detect_plan(w, in_w, in_h, &plan, err);
     if (st == FS_OK) {
-        fs_image_to_tensor(&square, 127.5f, 128.0f, tensor);
+        fs_image_to_tensor_at(&small, 0, 0, in_w, in_h, 127.5f, 128.0f, 0, tensor);
         st = nn_plan_run(plan, tensor, err);
     }
-    fs_image_free(&square);
+    fs_image_free(&small);
     if (st)
         return st;
 

@@ -77,4 +77,9 @@ void fs_landmarks68_to_5(const float pts68[136], float pts5[10]);
 /* Fills out (NCHW, 3 planes of w*h) from an RGB image with (v - mean) / std per channel. */
 void fs_image_to_tensor(const fs_image *img, float mean, float std, float *out);
 
+/* The same for an in_w x in_h input holding img at (x, y) (inside it), every other pixel being
+ * the grey level pad. */
+void fs_image_to_tensor_at(const fs_image *img, int x, int y, int in_w, int in_h, float mean,
+                           float std, uint8_t pad, float *out);
+
 #endif

@@ -106,6 +106,12 @@ fs_status fs_image_resize(const fs_image *src, int w, int h, fs_image *out, fs_e
         return fs_fail(err, FS_ERR_ARG, "resize to an invalid size %d x %d", w, h);
     const int sw = src->width, sh = src->height;
     const size_t rowf = (size_t)w * 3;
+    if (sw == w && sh == h) {
+        fs_status st = fs_image_new(w, h, out, err);
+        if (st == FS_OK)
+            memcpy(out->rgb, src->rgb, rowf * (size_t)h);
+        return st;
+    }
     axis_filter fx = {0}, fy = {0};
     float *ring = NULL, *acc = NULL;
     int *ring_row = NULL;
@@ -162,6 +168,25 @@ fs_status fs_image_resize(const fs_image *src, int w, int h, fs_image *out, fs_e
     return FS_OK;
 }
 
+/* One output row of fs_image_shrink from its column sums: factor adjacent pixels, rounded to
+ * nearest. Inlined so that the common factors are compile-time constants. */
+static inline __attribute__((always_inline)) void shrink_columns(const uint32_t *sum, uint8_t *o,
+                                                                 int w, int factor)
+{
+    const uint32_t area = (uint32_t)factor * (uint32_t)factor, half = area / 2;
+    for (int x = 0; x < w; x++, sum += 3 * factor, o += 3) {
+        uint32_t r = 0, g = 0, b = 0;
+        for (int k = 0; k < factor; k++) {
+            r += sum[3 * k];
+            g += sum[3 * k + 1];
+            b += sum[3 * k + 2];
+        }
+        o[0] = (uint8_t)((r + half) / area);
+        o[1] = (uint8_t)((g + half) / area);
+        o[2] = (uint8_t)((b + half) / area);
+    }
+}
+
 fs_status fs_image_shrink(const fs_image *src, int factor, fs_image *out, fs_error *err)
 {
     out->width = out->height = 0;
@@ -179,7 +204,6 @@ fs_status fs_image_shrink(const fs_image *src, int factor, fs_image *out, fs_err
         fs_image_free(out);
         return fs_fail(err, FS_ERR_NOMEM, "out of memory shrinking to %d x %d", w, h);
     }
-    const uint32_t area = (uint32_t)factor * (uint32_t)factor, half = area / 2;
     for (int y = 0; y < h; y++) {
         /* the factor source rows of this output row, summed column by column (vectorised) */
         const uint8_t *row = src->rgb + (size_t)y * factor * in_row;
@@ -190,15 +214,13 @@ fs_status fs_image_shrink(const fs_image *src, int factor, fs_image *out, fs_err
             for (size_t c = 0; c < cols; c++)
                 sum[c] += row[c];
         }
-        /* then factor adjacent pixels, rounded to nearest */
         uint8_t *o = out->rgb + (size_t)y * w * 3;
-        for (int x = 0; x < w; x++)
-            for (int ch = 0; ch < 3; ch++) {
-                uint32_t v = 0;
-                for (int k = 0; k < factor; k++)
-                    v += sum[((size_t)x * factor + k) * 3 + ch];
-                o[3 * x + ch] = (uint8_t)((v + half) / area);
-            }
+        switch (factor) { /* constant factors let the compiler divide by multiplying */
+        case 2: shrink_columns(sum, o, w, 2); break;
+        case 3: shrink_columns(sum, o, w, 3); break;
+        case 4: shrink_columns(sum, o, w, 4); break;
+        default: shrink_columns(sum, o, w, factor); break;
+        }
     }
     free(sum);
     return FS_OK;
