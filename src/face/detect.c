@@ -15,7 +15,9 @@
  *     pixels (at larger sizes skin and texture start to look like faces to it);
  *   - close-up: the photo shrunk into the middle of a mid-grey canvas CLOSE_UP_CANVAS times its
  *     size, so that even a face filling the photo sits well inside the priors, with context
- *     around it: faces of at least CLOSE_UP of the photo's shorter side.
+ *     around it: faces of at least CLOSE_UP of the photo's shorter side. Only run when the coarse
+ *     pass saw a face of at least CLOSE_UP_HINT of the shorter side (loose as its box may be), or
+ *     no face at all: a group photo of small faces does not pay for it.
  * Inputs keep the photo's aspect ratio (the network is fully convolutional), padded to sizes that
  * photos of similar shapes share (CANVAS_STEP). The photo is shrunk once, to the fine size, and
  * the coarse and close-up inputs are made from that.
@@ -33,6 +35,7 @@
 #define COARSE_MIN_BOX 16.0f
 #define CLOSE_UP 0.4f
 #define CLOSE_UP_CANVAS 1.6
+#define CLOSE_UP_HINT 0.25f
 #define NMS_IOU 0.4f
 
 /* Input sizes are rounded up to multiples of CANVAS_STEP (the photo at the top-left, mid-grey
@@ -68,10 +71,12 @@ static fs_status make_input(const fs_image *img, const placement *p, float *tens
 }
 
 /* Runs the detector on one placement of the photo (photo_w x photo_h pixels; src holds its pixels
- * at any resolution) and appends the faces it keeps, in photo pixels. */
+ * at any resolution) and appends the faces it keeps, in photo pixels. *largest receives the larger
+ * side of the largest face it saw, kept or not (0 if none). */
 static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int photo_h,
-                           const placement *p, fs_dets *out, fs_error *err)
+                           const placement *p, fs_dets *out, float *largest, fs_error *err)
 {
+    *largest = 0;
     nn_plan *plan;
     float *tensor = fs_worker_tensor(w, (size_t)3 * p->in_w * p->in_h, err);
     fs_status st = tensor ? fs_worker_detect_plan(w, p->in_w, p->in_h, &plan, err) : FS_ERR_NOMEM;
@@ -102,6 +107,7 @@ static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int p
         d.box[1] = (d.box[1] - p->y) * sy;
         d.box[3] = (d.box[3] - p->y) * sy;
         float side = fmaxf(d.box[2] - d.box[0], d.box[3] - d.box[1]);
+        *largest = fmaxf(*largest, side);
         if (in_side >= p->min_box && in_side <= p->max_box && side >= p->min_side &&
             side <= p->max_side)
             st = fs_dets_push(out, &d, err);
@@ -149,6 +155,7 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
     int with_fine = fine >= 1.5 * COARSE_SIDE;
 
     /* The photo is shrunk once to the fine size; the coarse inputs are made from that. */
+    float coarse_largest = 0, unused;
     fs_image fine_img = {0};
     const fs_image *coarse_src = img;
     fs_status st = FS_OK;
@@ -163,21 +170,21 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
     if (st == FS_OK) {
         placement p = {canvas(cw), canvas(ch), 0, 0, cw, ch, with_fine ? COARSE_MIN_BOX : 0, INFINITY,
                        0, close_up};
-        st = detect_at(w, coarse_src, img->width, img->height, &p, out, err);
+        st = detect_at(w, coarse_src, img->width, img->height, &p, out, &coarse_largest, err);
     }
     if (st == FS_OK && with_fine) {
         placement p = {canvas(fine_img.width), canvas(fine_img.height), 0, 0, fine_img.width,
                        fine_img.height, 0, FINE_MAX_BOX, 0, close_up};
-        st = detect_at(w, &fine_img, img->width, img->height, &p, out, err);
+        st = detect_at(w, &fine_img, img->width, img->height, &p, out, &unused, err);
     }
-    if (st == FS_OK) {
+    if (st == FS_OK && (coarse_largest == 0 || coarse_largest >= CLOSE_UP_HINT * short_side)) {
         int in_w = canvas(cw), in_h = canvas(ch);
         int rw = (int)lround(cw / CLOSE_UP_CANVAS), rh = (int)lround(ch / CLOSE_UP_CANVAS);
         rw = rw < 1 ? 1 : rw;
         rh = rh < 1 ? 1 : rh;
         placement p = {in_w, in_h, (in_w - rw) / 2, (in_h - rh) / 2, rw, rh, 0, INFINITY, close_up,
                        INFINITY};
-        st = detect_at(w, coarse_src, img->width, img->height, &p, out, err);
+        st = detect_at(w, coarse_src, img->width, img->height, &p, out, &unused, err);
     }
     fs_image_free(&fine_img);
     if (st == FS_OK)
