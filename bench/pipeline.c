@@ -5,7 +5,7 @@
  *
  *   pipeline [--runs R] [--workers N] [--min-size PX] PHOTO...
  *
- * Prints, per worker count, the median over R runs of the whole set:
+ * Prints, for 1 worker and for N (default 2; runs interleaved), the median over R runs of the set:
  *   RESULT pipeline workers=W photos=P faces=F photos_per_s=... ms_per_photo=...
  *   RESULT pipeline_stages workers=1 decode_ms=... detect_ms=... landmarks_ms=... align_ms=...
  *          embed_ms=...   (per photo, landmarks/align/embed summed over its faces)
@@ -147,26 +147,49 @@ int main(int argc, char **argv)
             fs_faces_free(&faces);
         }
     }
-    for (int workers = 1; workers <= max_workers; workers *= 2) {
-        double *t = calloc((size_t)runs, sizeof *t);
-        memset(&s.total, 0, sizeof s.total);
-        for (int r = 0; r < runs; r++)
-            t[r] = one_run(&s, workers);
-        qsort(t, (size_t)runs, sizeof *t, cmp_double);
-        double med = t[runs / 2];
-        printf("RESULT pipeline workers=%d min_size=%d photos=%d faces=%zu photos_per_s=%.1f "
-               "ms_per_photo=%.1f\n", workers, min_size, s.n_photos, s.total.faces / (size_t)runs, s.n_photos / med,
-               1000 * med / s.n_photos);
-        if (workers == 1) {
-            double per = 1000.0 / (double)s.total.photos;
-            printf("RESULT pipeline_stages workers=1 decode_ms=%.2f detect_ms=%.2f landmarks_ms=%.2f "
-                   "align_ms=%.2f embed_ms=%.2f\n", s.total.decode * per, s.total.detect * per,
-                   s.total.landmarks * per, s.total.align * per, s.total.embed * per);
-        }
-        free(t);
-        if (workers < max_workers && workers * 2 > max_workers)
-            workers = max_workers / 2;
+    /* 1 worker and max_workers, interleaved run by run so that both see the same machine load
+     * (these machines are shared). Stage times are means over the 1-worker runs. */
+    int counts[2] = {1, max_workers}, n_counts = max_workers > 1 ? 2 : 1;
+    double *t[2] = {calloc((size_t)runs, sizeof(double)), calloc((size_t)runs, sizeof(double))};
+    fs_stage_times stages = {0};
+    size_t faces[2] = {0, 0};
+    if (!t[0] || !t[1]) {
+        fprintf(stderr, "pipeline: out of memory\n");
+        return 2;
     }
+    for (int r = 0; r < runs; r++) {
+        for (int k = 0; k < n_counts; k++) {
+            memset(&s.total, 0, sizeof s.total);
+            t[k][r] = one_run(&s, counts[k]);
+            faces[k] += s.total.faces;
+            if (k == 0) {
+                stages.decode += s.total.decode;
+                stages.detect += s.total.detect;
+                stages.landmarks += s.total.landmarks;
+                stages.align += s.total.align;
+                stages.embed += s.total.embed;
+                stages.photos += s.total.photos;
+            }
+        }
+    }
+    for (int k = 0; k < n_counts; k++) {
+        qsort(t[k], (size_t)runs, sizeof(double), cmp_double);
+        double med = t[k][runs / 2];
+        printf("RESULT pipeline workers=%d min_size=%d photos=%d faces=%zu photos_per_s=%.1f "
+               "ms_per_photo=%.1f\n",
+               counts[k], min_size, s.n_photos, faces[k] / (size_t)runs, s.n_photos / med,
+               1000 * med / s.n_photos);
+    }
+    double per = 1000.0 / (double)stages.photos;
+    printf("RESULT pipeline_stages workers=1 decode_ms=%.2f detect_ms=%.2f landmarks_ms=%.2f "
+           "align_ms=%.2f embed_ms=%.2f\n",
+           stages.decode * per, stages.detect * per, stages.landmarks * per, stages.align * per,
+           stages.embed * per);
+    if (n_counts == 2)
+        printf("RESULT pipeline_scaling workers=%d speedup=%.2f\n", max_workers,
+               t[0][runs / 2] / t[1][runs / 2]);
+    free(t[0]);
+    free(t[1]);
     for (int i = 0; i < max_workers; i++)
         fs_worker_free(s.workers[i]);
     pthread_mutex_destroy(&s.lock);

@@ -53,6 +53,7 @@ static int canvas(int v)
 typedef struct placement {
     int in_w, in_h, x, y, region_w, region_h;
     float min_box, max_box, min_side, max_side;
+    int small; /* run the detector up to levels 0 and 1 only (faces up to ~60 input pixels) */
 } placement;
 
 static fs_status make_input(const fs_image *img, const placement *p, float *tensor, fs_error *err)
@@ -77,9 +78,13 @@ static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int p
                            const placement *p, fs_dets *out, float *largest, fs_error *err)
 {
     *largest = 0;
+    /* the fine pass keeps small faces only: levels 0 and 1 (strides 8, 16) suffice */
+    nn_net *net = p->small ? w->engine->detector_small : w->engine->detector;
+    int levels = p->small ? 2 : FS_ULTRAFACE_LEVELS;
     nn_plan *plan;
     float *tensor = fs_worker_tensor(w, (size_t)3 * p->in_w * p->in_h, err);
-    fs_status st = tensor ? fs_worker_detect_plan(w, p->in_w, p->in_h, &plan, err) : FS_ERR_NOMEM;
+    fs_status st = tensor ? fs_worker_detect_plan(w, net, p->in_w, p->in_h, &plan, err)
+                          : FS_ERR_NOMEM;
     if (st == FS_OK)
         st = make_input(src, p, tensor, err);
     if (st == FS_OK)
@@ -87,17 +92,28 @@ static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int p
     if (st)
         return st;
 
-    int64_t shape_s[NN_MAX_DIMS], shape_b[NN_MAX_DIMS];
-    int nd_s, nd_b;
-    const float *logits = nn_plan_output(plan, 0, shape_s, &nd_s);
-    const float *boxes = nn_plan_output(plan, 1, shape_b, &nd_b);
-    if (nd_s != 3 || nd_b != 3 || shape_s[2] != 2 || shape_b[2] != 4 || shape_s[1] != shape_b[1])
-        return fs_fail(err, FS_ERR_FORMAT, "%s: unexpected detector output shapes",
-                       fs_pack_name(w->engine->pack));
-
     fs_dets found = {0};
-    st = fs_ultraface_decode(logits, boxes, (size_t)shape_s[1], p->in_w, p->in_h,
-                             w->engine->opt.det_threshold, 1, 1, &found, err);
+    for (int level = 0; st == FS_OK && level < levels; level++) {
+        /* outputs: (logits, boxes) of all levels concatenated, or per level for the small net */
+        int at = p->small ? 2 * level : 0;
+        int64_t shape_s[NN_MAX_DIMS], shape_b[NN_MAX_DIMS];
+        int nd_s, nd_b;
+        const float *logits = nn_plan_output(plan, at, shape_s, &nd_s);
+        const float *boxes = nn_plan_output(plan, at + 1, shape_b, &nd_b);
+        if (nd_s != 3 || nd_b != 3 || shape_s[2] != 2 || shape_b[2] != 4 ||
+            shape_s[1] != shape_b[1])
+            return fs_fail(err, FS_ERR_FORMAT, "%s: unexpected detector output shapes",
+                           fs_pack_name(w->engine->pack));
+        float threshold = w->engine->opt.det_threshold;
+        if (p->small)
+            st = fs_ultraface_decode_level(logits, boxes, (size_t)shape_s[1], p->in_w, p->in_h,
+                                           level, threshold, 1, 1, &found, err);
+        else
+            st = fs_ultraface_decode(logits, boxes, (size_t)shape_s[1], p->in_w, p->in_h,
+                                     threshold, 1, 1, &found, err);
+        if (!p->small)
+            break;
+    }
     float sx = (float)photo_w / p->region_w, sy = (float)photo_h / p->region_h;
     for (size_t i = 0; st == FS_OK && i < found.count; i++) {
         fs_det d = found.items[i];
@@ -169,12 +185,12 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
     ch = ch < 1 ? 1 : ch;
     if (st == FS_OK) {
         placement p = {canvas(cw), canvas(ch), 0, 0, cw, ch, with_fine ? COARSE_MIN_BOX : 0, INFINITY,
-                       0, close_up};
+                       0, close_up, 0};
         st = detect_at(w, coarse_src, img->width, img->height, &p, out, &coarse_largest, err);
     }
     if (st == FS_OK && with_fine) {
         placement p = {canvas(fine_img.width), canvas(fine_img.height), 0, 0, fine_img.width,
-                       fine_img.height, 0, FINE_MAX_BOX, 0, close_up};
+                       fine_img.height, 0, FINE_MAX_BOX, 0, close_up, 1};
         st = detect_at(w, &fine_img, img->width, img->height, &p, out, &unused, err);
     }
     if (st == FS_OK && (coarse_largest == 0 || coarse_largest >= CLOSE_UP_HINT * short_side)) {
@@ -183,7 +199,7 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
         rw = rw < 1 ? 1 : rw;
         rh = rh < 1 ? 1 : rh;
         placement p = {in_w, in_h, (in_w - rw) / 2, (in_h - rh) / 2, rw, rh, 0, INFINITY, close_up,
-                       INFINITY};
+                       INFINITY, 0};
         st = detect_at(w, coarse_src, img->width, img->height, &p, out, &unused, err);
     }
     fs_image_free(&fine_img);
@@ -219,7 +235,7 @@ static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, f
     if (st == FS_OK && !tensor)
         st = FS_ERR_NOMEM;
     if (st == FS_OK)
-        st = fs_worker_detect_plan(w, in_w, in_h, &plan, err);
+        st = fs_worker_detect_plan(w, w->engine->detector, in_w, in_h, &plan, err);
     if (st == FS_OK) {
         fs_image_to_tensor_at(&small, 0, 0, in_w, in_h, 127.5f, 128.0f, 0, tensor);
         st = nn_plan_run(plan, tensor, err);

@@ -39,9 +39,14 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
         e->kind = fs_pack_kind_of(e->pack);
         if (e->opt.det_threshold <= 0)
             e->opt.det_threshold = e->kind == FS_PACK_DEFAULT ? FS_ULTRAFACE_THRESHOLD : 0.5f;
+        /* raw class logits and box regressions: all four levels, and levels 0 and 1 alone */
         static const char *const ultraface_raw[] = {"461", "462"};
+        static const char *const ultraface_small[] = {"330", "344", "376", "390"};
         if (e->kind == FS_PACK_DEFAULT) {
             st = load_net(e->pack, "detector", ultraface_raw, 2, e->opt.threads, &e->detector, err);
+            if (st == FS_OK)
+                st = load_net(e->pack, "detector", ultraface_small, 4, e->opt.threads,
+                              &e->detector_small, err);
             if (st == FS_OK)
                 st = load_net(e->pack, "landmarks", NULL, 0, e->opt.threads, &e->landmarks, err);
         } else {
@@ -63,6 +68,7 @@ void fs_engine_close(fs_engine *e)
     if (!e)
         return;
     nn_net_free(e->detector);
+    nn_net_free(e->detector_small);
     nn_net_free(e->landmarks);
     nn_net_free(e->recognizer);
     fs_pack_close(e->pack);
@@ -99,22 +105,25 @@ void fs_worker_free(fs_worker *w)
 
 /* The detector plan for an in_w x in_h input, planned on first use and kept (a few sizes recur:
  * the scales of typical photo shapes). When the cache is full the oldest entry is replaced. */
-fs_status fs_worker_detect_plan(fs_worker *w, int in_w, int in_h, nn_plan **out, fs_error *err)
+fs_status fs_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,
+                                nn_plan **out, fs_error *err)
 {
     for (size_t i = 0; i < FS_DETECT_PLANS; i++) {
-        if (w->detect_plans[i].plan && w->detect_plans[i].w == in_w && w->detect_plans[i].h == in_h) {
+        if (w->detect_plans[i].plan && w->detect_plans[i].net == net &&
+            w->detect_plans[i].w == in_w && w->detect_plans[i].h == in_h) {
             *out = w->detect_plans[i].plan;
             return FS_OK;
         }
     }
     const int64_t shape[4] = {1, 3, in_h, in_w};
     nn_plan *plan;
-    fs_status st = nn_plan_create(w->engine->detector, shape, 4, &plan, err);
+    fs_status st = nn_plan_create(net, shape, 4, &plan, err);
     if (st)
         return st;
     size_t slot = w->next_detect_plan++ % FS_DETECT_PLANS;
     nn_plan_free(w->detect_plans[slot].plan);
     w->detect_plans[slot].plan = plan;
+    w->detect_plans[slot].net = net;
     w->detect_plans[slot].w = in_w;
     w->detect_plans[slot].h = in_h;
     *out = plan;

@@ -51,6 +51,14 @@ fs_status fs_ultraface_decode(const float *logits, const float *regressions, siz
 /* Number of priors the Ultra-Light detector has for an in_w x in_h input. */
 size_t fs_ultraface_prior_count(int in_w, int in_h);
 
+/* The Ultra-Light detector's levels (strides 8, 16, 32, 64): the priors of one level, 0 for a
+ * level out of range, and the decoding of one level's outputs alone (as fs_ultraface_decode). */
+#define FS_ULTRAFACE_LEVELS 4
+size_t fs_ultraface_level_count(int in_w, int in_h, int level);
+fs_status fs_ultraface_decode_level(const float *logits, const float *regressions, size_t n,
+                                    int in_w, int in_h, int level, float threshold, float sx,
+                                    float sy, fs_dets *out, fs_error *err);
+
 /* SCRFD detector (insightface packs): decodes the per-stride outputs (strides 8, 16, 32) of an
  * in_w x in_h input: scores[s] (counts[s] values), boxes[s] (4 per anchor), kps[s] (10 per anchor,
  * or kps == NULL for models without keypoints). Coordinates are multiplied by scale to get image

@@ -179,6 +179,17 @@ static fs_status prepare_conv(nn_step *s, fs_error *err)
             slopes[c] = g.slope[g.slope_count == 1 ? 0 : c];
     }
     add_post(&d, g.act, g.act_min, g.act_max, slopes);
+    if (s->dw_node) {
+        const nn_params *dp = &s->dw_node->p;
+        nn_dnnl_conv_desc act = {0};
+        add_post(&act, dp->act, dp->act_min, dp->act_max, NULL);
+        d.dw = true;
+        d.dw_stride = dp->strides[0];
+        d.dw_weights = s->dw_weight->data;
+        d.dw_bias = s->dw_bias ? s->dw_bias->data : NULL;
+        d.dw_post[0] = act.post[0];
+        d.dw_post_count = act.post_count;
+    }
     if (s->residual) {
         d.post[d.post_count++] = (nn_dnnl_post_op){.kind = NN_DNNL_POST_SUM};
         add_post(&d, s->after_sum, s->after_min, s->after_max, NULL);

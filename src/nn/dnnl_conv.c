@@ -55,6 +55,7 @@ struct nn_dnnl_conv {
     dnnl_primitive_t src_in, dst_in, dst_out; /* src_ext->src_int, dst_ext->dst_int, back */
     size_t dst_ext_floats;
     dnnl_memory_t weights, bias, scratch;
+    dnnl_memory_t dw_weights, dw_bias; /* a fused depthwise conv's (d->dw), else NULL */
     /* Post-ops run by us after the kernel, on the caller's dst (layout dst_layout). */
     nn_dnnl_post_op tail[NN_DNNL_MAX_POST_OPS];
     int tail_count;
@@ -289,10 +290,15 @@ fs_status nn_dnnl_conv_out_size(const nn_dnnl_conv_desc *d, int64_t *out_h, int6
                        (long long)d->dilation_w, (long long)d->h, (long long)d->w,
                        (long long)d->pad_top, (long long)d->pad_left, (long long)d->pad_bottom,
                        (long long)d->pad_right);
+    int64_t oh = (in_h - ext_h) / d->stride_h + 1, ow = (in_w - ext_w) / d->stride_w + 1;
+    if (d->dw && (d->dw_stride == 1 || d->dw_stride == 2)) { /* pads 1, kernel 3: ceil */
+        oh = (oh + d->dw_stride - 1) / d->dw_stride;
+        ow = (ow + d->dw_stride - 1) / d->dw_stride;
+    }
     if (out_h)
-        *out_h = (in_h - ext_h) / d->stride_h + 1;
+        *out_h = oh;
     if (out_w)
-        *out_w = (in_w - ext_w) / d->stride_w + 1;
+        *out_w = ow;
     return FS_OK;
 }
 
@@ -320,6 +326,30 @@ static fs_status validate(const nn_dnnl_conv_desc *d, int64_t *oh, int64_t *ow, 
     if (d->post_count < 0 || d->post_count > NN_DNNL_MAX_POST_OPS)
         return fs_fail(err, FS_ERR_ARG, "conv: %d post-ops (at most %d)", d->post_count,
                        NN_DNNL_MAX_POST_OPS);
+    if (d->dw) {
+        if (d->kh != 1 || d->kw != 1 || d->stride_h != 1 || d->stride_w != 1 || d->groups != 1 ||
+            d->pad_top || d->pad_left || d->pad_bottom || d->pad_right || d->dilation_h != 1 ||
+            d->dilation_w != 1)
+            return fs_fail(err, FS_ERR_ARG, "conv: a fused depthwise conv needs a plain 1x1 conv");
+        if (d->dw_stride != 1 && d->dw_stride != 2)
+            return fs_fail(err, FS_ERR_ARG, "conv: fused depthwise stride %lld (1 or 2)",
+                           (long long)d->dw_stride);
+        if (!d->dw_weights)
+            return fs_fail(err, FS_ERR_ARG, "conv: fused depthwise conv without weights");
+        if (d->dw_post_count < 0 || d->dw_post_count > 2)
+            return fs_fail(err, FS_ERR_ARG, "conv: %d depthwise post-ops (at most 2)",
+                           d->dw_post_count);
+        for (int i = 0; i < d->post_count; i++)
+            if (d->post[i].kind != NN_DNNL_POST_RELU && d->post[i].kind != NN_DNNL_POST_CLIP)
+                return fs_fail(err, FS_ERR_ARG,
+                               "conv: with a fused depthwise conv only relu/clip post-ops");
+        for (int i = 0; i < d->dw_post_count; i++)
+            if ((d->dw_post[i].kind != NN_DNNL_POST_RELU &&
+                 d->dw_post[i].kind != NN_DNNL_POST_CLIP) ||
+                (d->dw_post[i].kind == NN_DNNL_POST_CLIP &&
+                 !(d->dw_post[i].clip_min <= d->dw_post[i].clip_max)))
+                return fs_fail(err, FS_ERR_ARG, "conv: depthwise post-op %d: relu/clip only", i);
+    }
     int sums = 0;
     for (int i = 0; i < d->post_count; i++) {
         const nn_dnnl_post_op *p = &d->post[i];
@@ -385,6 +415,32 @@ static int fused_count(const nn_dnnl_conv_desc *d)
     return d->post_count;
 }
 
+/* Appends one fused post-op to ops. */
+static fs_status append_post(dnnl_post_ops_t ops, const nn_dnnl_post_op *p, fs_error *err)
+{
+    fs_status status = FS_OK;
+    switch (p->kind) {
+    case NN_DNNL_POST_RELU:
+        CHECK_DNNL(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f),
+                   "relu post-op");
+        break;
+    case NN_DNNL_POST_CLIP:
+        CHECK_DNNL(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_clip_v2, p->clip_min,
+                                                p->clip_max),
+                   "clip post-op");
+        break;
+    case NN_DNNL_POST_PRELU: /* uniform slopes only, see fused_count */
+        CHECK_DNNL(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, p->slopes[0], 0.0f),
+                   "leaky relu post-op");
+        break;
+    case NN_DNNL_POST_SUM:
+        CHECK_DNNL(dnnl_post_ops_append_sum(ops, 1.0f), "sum post-op");
+        break;
+    }
+fail:
+    return status;
+}
+
 /* Builds the attribute: the fused post-ops of d and user scratchpad mode. Caller destroys *out. */
 static fs_status make_attr(const nn_dnnl_conv_desc *d, dnnl_primitive_attr_t *out, fs_error *err)
 {
@@ -395,30 +451,22 @@ static fs_status make_attr(const nn_dnnl_conv_desc *d, dnnl_primitive_attr_t *ou
     CHECK_DNNL(dnnl_primitive_attr_set_scratchpad_mode(*out, dnnl_scratchpad_mode_user),
                "scratchpad mode");
     int fused = fused_count(d);
-    if (fused == 0)
+    if (fused == 0 && !d->dw)
         return FS_OK;
     CHECK_DNNL(dnnl_post_ops_create(&ops), "post-ops creation");
-    for (int i = 0; i < fused; i++) {
-        const nn_dnnl_post_op *p = &d->post[i];
-        switch (p->kind) {
-        case NN_DNNL_POST_RELU:
-            CHECK_DNNL(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f),
-                       "relu post-op");
-            break;
-        case NN_DNNL_POST_CLIP:
-            CHECK_DNNL(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_clip_v2, p->clip_min,
-                                                    p->clip_max),
-                       "clip post-op");
-            break;
-        case NN_DNNL_POST_PRELU: /* uniform slopes only, see fused_count */
-            CHECK_DNNL(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, p->slopes[0],
-                                                    0.0f),
-                       "leaky relu post-op");
-            break;
-        case NN_DNNL_POST_SUM:
-            CHECK_DNNL(dnnl_post_ops_append_sum(ops, 1.0f), "sum post-op");
-            break;
-        }
+    for (int i = 0; i < fused; i++)
+        if ((status = append_post(ops, &d->post[i], err)))
+            goto fail;
+    if (d->dw) {
+        if (d->dw_stride == 1)
+            CHECK_DNNL(dnnl_post_ops_append_dw_k3s1p1(ops, dnnl_f32, dnnl_f32, dnnl_f32, 0, 0, NULL),
+                       "depthwise post-op");
+        else
+            CHECK_DNNL(dnnl_post_ops_append_dw_k3s2p1(ops, dnnl_f32, dnnl_f32, dnnl_f32, 0, 0, NULL),
+                       "depthwise post-op");
+        for (int i = 0; i < d->dw_post_count; i++)
+            if ((status = append_post(ops, &d->dw_post[i], err)))
+                goto fail;
     }
     CHECK_DNNL(dnnl_primitive_attr_set_post_ops(*out, ops), "post-ops attribute");
     dnnl_post_ops_destroy(ops);
@@ -432,30 +480,21 @@ fail:
     return status;
 }
 
-/* Reorders the caller's OIHW weights into a new memory object of md `to`. */
-static fs_status make_weights(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
-                              const dnnl_memory_desc_t *to, dnnl_memory_t *out, fs_error *err)
+/* Reorders weights held in the plain layout user_md into a new memory object of md `to`. */
+static fs_status reorder_weights(nn_dnnl_ctx *ctx, const float *data,
+                                 const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *to,
+                                 dnnl_memory_t *out, fs_error *err)
 {
     fs_status status = FS_OK;
-    dnnl_memory_desc_t user_md;
     dnnl_memory_t user = NULL;
     dnnl_primitive_t reorder = NULL;
     *out = NULL;
-    if (d->groups == 1) {
-        dnnl_dims_t dims = {d->c_out, d->c_in, d->kh, d->kw};
-        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&user_md, 4, dims, dnnl_f32, dnnl_oihw),
-                   "weights descriptor");
-    } else {
-        dnnl_dims_t dims = {d->groups, d->c_out / d->groups, d->c_in / d->groups, d->kh, d->kw};
-        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&user_md, 5, dims, dnnl_f32, dnnl_goihw),
-                   "weights descriptor");
-    }
     /* The reorder only reads the caller's weights; oneDNN's API has no const handle. */
-    CHECK_DNNL(dnnl_memory_create(&user, &user_md, ctx->engine, (void *)(uintptr_t)d->weights),
+    CHECK_DNNL(dnnl_memory_create(&user, user_md, ctx->engine, (void *)(uintptr_t)data),
                "weights memory");
     CHECK_DNNL(dnnl_memory_create(out, to, ctx->engine, DNNL_MEMORY_ALLOCATE),
                "weights allocation");
-    status = make_reorder(ctx, &user_md, to, &reorder, err);
+    status = make_reorder(ctx, user_md, to, &reorder, err);
     if (status != FS_OK)
         goto fail;
     status = run_reorder(ctx, reorder, user, *out, err);
@@ -469,6 +508,63 @@ fail:
     destroy_primitive(&reorder);
     destroy_memory(&user);
     destroy_memory(out);
+    return status;
+}
+
+/* The conv's ONNX OIHW weights (grouped: GOIHW) into a new memory object of md `to`. */
+static fs_status make_weights(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
+                              const dnnl_memory_desc_t *to, dnnl_memory_t *out, fs_error *err)
+{
+    fs_status status = FS_OK;
+    dnnl_memory_desc_t user_md;
+    *out = NULL;
+    if (d->groups == 1) {
+        dnnl_dims_t dims = {d->c_out, d->c_in, d->kh, d->kw};
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&user_md, 4, dims, dnnl_f32, dnnl_oihw),
+                   "weights descriptor");
+    } else {
+        dnnl_dims_t dims = {d->groups, d->c_out / d->groups, d->c_in / d->groups, d->kh, d->kw};
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&user_md, 5, dims, dnnl_f32, dnnl_goihw),
+                   "weights descriptor");
+    }
+    return reorder_weights(ctx, d->weights, &user_md, to, out, err);
+fail:
+    return status;
+}
+
+/* The fused depthwise conv's weights and bias (zeros when it has none), in the layouts the
+ * primitive pd asks for. */
+static fs_status make_dw_params(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
+                                dnnl_primitive_desc_t pd, nn_dnnl_conv *c, fs_error *err)
+{
+    fs_status status = FS_OK;
+    float *zeros = NULL;
+    dnnl_memory_desc_t user_md;
+    const dnnl_memory_desc_t *k_w = dnnl_primitive_desc_query_md(
+        pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
+    const dnnl_memory_desc_t *k_b = dnnl_primitive_desc_query_md(
+        pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS);
+    if (!k_w || !k_b || dnnl_memory_desc_get_size(k_w) == 0)
+        return fs_fail(err, FS_ERR_UNSUPPORTED, "conv: oneDNN did not fuse the depthwise conv");
+    dnnl_dims_t dims = {d->c_out, 1, 1, 3, 3};
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&user_md, 5, dims, dnnl_f32, dnnl_goihw),
+               "depthwise weights descriptor");
+    status = reorder_weights(ctx, d->dw_weights, &user_md, k_w, &c->dw_weights, err);
+    if (status != FS_OK)
+        goto fail;
+    const float *bias = d->dw_bias;
+    if (!bias) {
+        zeros = calloc((size_t)d->c_out, sizeof *zeros);
+        if (!zeros) {
+            status = fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for a depthwise bias");
+            goto fail;
+        }
+        bias = zeros;
+    }
+    status = make_filled_memory(ctx, k_b, bias, (size_t)d->c_out * sizeof(float), &c->dw_bias,
+                                err);
+fail:
+    free(zeros);
     return status;
 }
 
@@ -518,6 +614,8 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     dnnl_memory_desc_t src_ext_md, dst_ext_md, src_md, dst_md, w_md, b_md;
     dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
     dnnl_dims_t dst_dims = {d->n, d->c_out, oh, ow};
+    /* the convolution proper: with a fused depthwise conv, the 1x1's own output (same h, w) */
+    dnnl_dims_t conv_dims = {d->n, d->c_out, d->dw ? d->h : oh, d->dw ? d->w : ow};
     CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_ext_md, 4, src_dims, dnnl_f32,
                                             layout_tag(ctx, d->src_layout)),
                "source descriptor");
@@ -527,7 +625,7 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     dnnl_format_tag_t act_tag = d->plain_direct ? dnnl_nchw : dnnl_format_tag_any;
     CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, act_tag),
                "source descriptor");
-    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, act_tag),
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&dst_md, 4, conv_dims, dnnl_f32, act_tag),
                "destination descriptor");
     if (d->groups == 1) {
         dnnl_dims_t dims = {d->c_out, d->c_in, d->kh, d->kw};
@@ -596,6 +694,11 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
         if (status != FS_OK)
             goto fail;
     }
+    if (d->dw) {
+        status = make_dw_params(ctx, d, pd, c, err);
+        if (status != FS_OK)
+            goto fail;
+    }
     c->dst_layout = d->dst_layout;
     c->block = ctx->block;
     for (int i = fused_count(d); i < d->post_count; i++) {
@@ -656,6 +759,8 @@ void nn_dnnl_conv_free(nn_dnnl_conv *c)
     destroy_memory(&c->weights);
     destroy_memory(&c->bias);
     destroy_memory(&c->scratch);
+    destroy_memory(&c->dw_weights);
+    destroy_memory(&c->dw_bias);
     for (int i = 0; i < NN_DNNL_MAX_POST_OPS; i++)
         free(c->tail_slopes[i]);
     free(c->residual_copy);
@@ -825,6 +930,10 @@ fs_status nn_dnnl_conv_run(nn_dnnl_conv *c, const float *src, float *dst, const 
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, c->bias};
     if (c->scratch)
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, c->scratch};
+    if (c->dw_weights) {
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, c->dw_weights};
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, c->dw_bias};
+    }
     CHECK_DNNL(dnnl_primitive_execute(c->prim, ctx->stream, nargs, args), "convolution");
     if (c->dst_int) {
         status = run_reorder(ctx, c->dst_out, c->dst_int, c->dst_ext, err);

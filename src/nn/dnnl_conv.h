@@ -125,6 +125,17 @@ typedef struct nn_dnnl_conv_desc {
      * Conv+Add+Relu: {SUM, RELU}. */
     nn_dnnl_post_op post[NN_DNNL_MAX_POST_OPS];
     int post_count;
+    /* A depthwise 3x3 conv (pads 1, stride dw_stride, bias, then dw_post) fused after this one,
+     * which must then be a 1x1 conv (stride 1, no pads, one group, no dilation) whose post-ops
+     * are only RELU/CLIP. oneDNN runs the depthwise conv on rows of the 1x1's output while they
+     * are still in cache (its "depthwise post-op"), so the 1x1's output is never stored: dst is
+     * the depthwise conv's output, c_out x ceil(h / dw_stride) x ceil(w / dw_stride). */
+    bool dw;
+    int64_t dw_stride;        /* 1 or 2 */
+    const float *dw_weights;  /* ONNX [c_out][1][3][3]. Copied (reordered) at create time. */
+    const float *dw_bias;     /* [c_out], or NULL for none. Copied at create time. */
+    nn_dnnl_post_op dw_post[2]; /* RELU/CLIP only */
+    int dw_post_count;
     nn_dnnl_layout src_layout; /* layout of the `src` passed to nn_dnnl_conv_run */
     nn_dnnl_layout dst_layout; /* layout of `dst` (and `residual`) */
     /* Measurement switch: with NCHW src/dst, run oneDNN's kernel directly on NCHW (its im2col+gemm

@@ -39,6 +39,11 @@ struct nn_step {
                             * also the step's last input (in[n_in-1]) so that liveness sees it */
     nn_act after_sum;      /* Conv with residual: NN_ACT_RELU/CLIP fused after the Add */
     float after_min, after_max;
+    /* Conv: a depthwise 3x3 Conv fused after this 1x1 one: its node (stride, activation),
+     * weights and bias. out[0] is then the depthwise conv's output, and dw_mid the 1x1's own
+     * output, never stored (kept for its shape). */
+    const nn_node *dw_node;
+    nn_tensor *dw_mid, *dw_weight, *dw_bias;
     int to_plain;          /* a layout conversion (blocked in[0] -> dense out[0]); never aliased */
     int fast_kind;         /* nn_fast_kind (fast.h) the layout pass chose, 0 = none */
     int fast_arg;          /* NN_FAST_CHANNEL: index of the activation input */

@@ -93,7 +93,7 @@ int nn_window_axis(int64_t in, int64_t k, int64_t s, int64_t d, int auto_pad, in
 void nn_conv_geometry(const nn_step *s, nn_conv_geom *g)
 {
     const nn_node *n = s->node;
-    const nn_tensor *x = s->in[0], *w = s->in[1], *y = s->out[0];
+    const nn_tensor *x = s->in[0], *w = s->in[1], *y = s->dw_mid ? s->dw_mid : s->out[0];
     memset(g, 0, sizeof *g);
     g->n = x->dims[0];
     g->c_in = x->dims[1];

@@ -616,6 +616,114 @@ static void expect_create_error(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, fs
     assert_string_equal(err.message, message);
 }
 
+/* A 1x1 conv with a fused depthwise 3x3 conv (stride 1 and 2, odd sizes, relu/clip on either,
+ * with and without the depthwise bias, blocked and plain layouts) against the two convs run by
+ * the reference one after the other. */
+static void check_dw_fusion(nn_dnnl_ctx *ctx, int64_t c_in, int64_t c_out, int64_t h, int64_t w,
+                            int64_t stride, int dw_bias, nn_dnnl_layout layout)
+{
+    const conv_case pw = {"pw", 1, c_in, h, w, c_out, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+    const conv_case dw = {"dw",   1, c_out, h, w, c_out, 3, 3, stride, stride, 1, 1, 1, 1,
+                          1,      1, c_out, dw_bias};
+    int64_t oh = out_dim(h, 3, stride, 1, 1, 1), ow = out_dim(w, 3, stride, 1, 1, 1);
+    float *x = xmalloc_floats((size_t)(c_in * h * w)), *wp = xmalloc_floats((size_t)(c_out * c_in));
+    float *bp = xmalloc_floats((size_t)c_out), *wd = xmalloc_floats((size_t)(c_out * 9));
+    float *bd = xmalloc_floats((size_t)c_out), *mid = xmalloc_floats((size_t)(c_out * h * w));
+    float *want = xmalloc_floats((size_t)(c_out * oh * ow));
+    float *got = xmalloc_floats((size_t)(c_out * oh * ow));
+    fill(x, (size_t)(c_in * h * w), 51);
+    fill(wp, (size_t)(c_out * c_in), 52);
+    fill(bp, (size_t)c_out, 53);
+    fill(wd, (size_t)(c_out * 9), 54);
+    fill(bd, (size_t)c_out, 55);
+    nn_dnnl_post_op relu = {.kind = NN_DNNL_POST_RELU};
+    nn_dnnl_post_op clip = {.kind = NN_DNNL_POST_CLIP, .clip_min = 0.0f, .clip_max = 0.5f};
+    ref_conv(&pw, x, wp, bp, &relu, 1, NULL, mid);
+    ref_conv(&dw, mid, wd, dw_bias ? bd : NULL, &clip, 1, NULL, want);
+
+    nn_dnnl_conv_desc d;
+    fill_desc(&d, &pw, wp, bp);
+    d.post[0] = relu;
+    d.post_count = 1;
+    d.dw = true;
+    d.dw_stride = stride;
+    d.dw_weights = wd;
+    d.dw_bias = dw_bias ? bd : NULL;
+    d.dw_post[0] = clip;
+    d.dw_post_count = 1;
+    d.src_layout = d.dst_layout = layout;
+    int64_t got_h = 0, got_w = 0;
+    fs_error err;
+    assert_int_equal(nn_dnnl_conv_out_size(&d, &got_h, &got_w, &err), FS_OK);
+    assert_int_equal(got_h, oh);
+    assert_int_equal(got_w, ow);
+    nn_dnnl_conv *conv = NULL;
+    assert_int_equal(nn_dnnl_conv_create(ctx, &d, &conv, &err), FS_OK);
+    float *src = to_layout(ctx, x, 1, c_in, h, w, layout);
+    float *dst = xmalloc_floats(nn_dnnl_tensor_floats(ctx, layout, 1, c_out, oh, ow));
+    assert_int_equal(nn_dnnl_conv_run(conv, src, dst, NULL, &err), FS_OK);
+    if (layout == NN_DNNL_BLOCKED) {
+        expect_zero_padding(dst, 1, c_out, oh * ow, nn_dnnl_ctx_block(ctx));
+        nn_dnnl_reorder *r = NULL;
+        assert_int_equal(nn_dnnl_reorder_create(ctx, 1, c_out, oh, ow, NN_DNNL_BLOCKED,
+                                                NN_DNNL_NCHW, &r, &err),
+                         FS_OK);
+        assert_int_equal(nn_dnnl_reorder_run(r, dst, got, &err), FS_OK);
+        nn_dnnl_reorder_free(r);
+    } else {
+        memcpy(got, dst, (size_t)(c_out * oh * ow) * sizeof(float));
+    }
+    expect_close(got, want, (size_t)(c_out * oh * ow), "fused depthwise");
+    nn_dnnl_conv_free(conv);
+    free(src);
+    free(dst);
+    free(x);
+    free(wp);
+    free(bp);
+    free(wd);
+    free(bd);
+    free(mid);
+    free(want);
+    free(got);
+}
+
+static void test_dw_fusion(void **state)
+{
+    nn_dnnl_ctx *ctx = *state;
+    /* large enough for oneDNN's fused JIT kernel (smaller ones run its two kernels in turn) */
+    check_dw_fusion(ctx, 16, 32, 130, 162, 2, 1, NN_DNNL_BLOCKED);
+    check_dw_fusion(ctx, 16, 32, 20, 24, 2, 1, NN_DNNL_BLOCKED);
+    check_dw_fusion(ctx, 16, 32, 21, 19, 2, 1, NN_DNNL_BLOCKED);
+    check_dw_fusion(ctx, 32, 32, 15, 17, 1, 0, NN_DNNL_BLOCKED);
+    check_dw_fusion(ctx, 24, 12, 9, 13, 1, 1, NN_DNNL_BLOCKED); /* channels not a multiple of 8 */
+    check_dw_fusion(ctx, 8, 16, 11, 7, 2, 1, NN_DNNL_NCHW);
+}
+
+/* Fusion is refused for anything but a plain 1x1 conv with relu/clip and stride 1 or 2. */
+static void test_dw_fusion_errors(void **state)
+{
+    nn_dnnl_ctx *ctx = *state;
+    float wts[64 * 9] = {0};
+    const conv_case pw = {"pw", 1, 8, 8, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0};
+    nn_dnnl_conv_desc d;
+    fill_desc(&d, &pw, wts, NULL);
+    d.dw = true;
+    d.dw_stride = 3;
+    d.dw_weights = wts;
+    expect_create_error(ctx, &d, FS_ERR_ARG, "conv: fused depthwise stride 3 (1 or 2)");
+    d.dw_stride = 1;
+    d.kh = d.kw = 3;
+    expect_create_error(ctx, &d, FS_ERR_ARG, "conv: a fused depthwise conv needs a plain 1x1 conv");
+    d.kh = d.kw = 1;
+    d.post[0] = (nn_dnnl_post_op){.kind = NN_DNNL_POST_SUM};
+    d.post_count = 1;
+    expect_create_error(ctx, &d, FS_ERR_ARG,
+                        "conv: with a fused depthwise conv only relu/clip post-ops");
+    d.post_count = 0;
+    d.dw_weights = NULL;
+    expect_create_error(ctx, &d, FS_ERR_ARG, "conv: fused depthwise conv without weights");
+}
+
 static void test_errors_desc(void **state)
 {
     nn_dnnl_ctx *ctx = *state;
@@ -765,6 +873,8 @@ int main(void)
         cmocka_unit_test(test_post_chains),
         cmocka_unit_test(test_post_ops_stay_jit),
         cmocka_unit_test(test_blocked_is_native),
+        cmocka_unit_test(test_dw_fusion),
+        cmocka_unit_test(test_dw_fusion_errors),
         cmocka_unit_test(test_tensor_floats),
         cmocka_unit_test(test_reorder_indexing),
         cmocka_unit_test(test_blocked_helpers),

@@ -143,6 +143,30 @@ static void test_ultraface_decode(void **state)
     assert_int_equal(fs_ultraface_decode(logits, reg, n - 1, 320, 240, 0.5f, 1, 1, &d, &err),
                      FS_ERR_INTERNAL);
     assert_string_equal(err.message, "detector gave 4419 candidates, expected 4420 for 320x240");
+
+    /* Level by level (as the fine pass decodes the detector stopped at levels 0 and 1), the same
+     * faces as the whole output: here one in level 0 and one in level 3. */
+    size_t at = 0, total = 0;
+    for (int level = 0; level < FS_ULTRAFACE_LEVELS; level++) {
+        size_t count = fs_ultraface_level_count(320, 240, level);
+        fs_dets part = {0};
+        assert_int_equal(fs_ultraface_decode_level(logits + 2 * at, reg + 4 * at, count, 320, 240,
+                                                   level, 0.5f, 2.0f, 3.0f, &part, NULL),
+                         FS_OK);
+        assert_int_equal(part.count, level == 0 || level == 3 ? 1 : 0);
+        if (level == 3)
+            assert_float_equal(part.items[0].box[2], (288 + 128) * 2.0f, 1e-2);
+        fs_dets_free(&part);
+        at += count;
+        total += count;
+    }
+    assert_int_equal(total, n);
+    assert_int_equal(fs_ultraface_level_count(320, 240, 0), 40 * 30 * 3);
+    assert_int_equal(fs_ultraface_level_count(320, 240, 4), 0);
+    assert_int_equal(fs_ultraface_decode_level(logits, reg, 10, 320, 240, 1, 0.5f, 1, 1, &d, &err),
+                     FS_ERR_INTERNAL);
+    assert_string_equal(err.message,
+                        "detector gave 10 candidates at level 1, expected 600 for 320x240");
 }
 
 static void test_scrfd_decode(void **state)
