@@ -152,6 +152,11 @@ void fs_worker_times(const fs_worker *worker, fs_stage_times *out);
 fs_status fs_detect_file(fs_worker *worker, const char *path, int embed, fs_faces *out,
                          fs_error *err);
 
+/* The same for a photo already in memory: size bytes of a whole image file at data; name (a
+ * path, or any label) is used in messages. */
+fs_status fs_detect_buffer(fs_worker *worker, const void *data, size_t size, const char *name,
+                           int embed, fs_faces *out, fs_error *err);
+
 /* Writes a copy of the photo at path with each face's box and landmarks drawn (format from
  * out_path's extension: .jpg, .png, .webp). */
 fs_status fs_draw_faces(fs_engine *engine, const char *path, const fs_faces *faces,

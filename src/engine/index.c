@@ -5,17 +5,17 @@
  * Storage itself (SQLite, vector file, crash safety) is src/store/.
  *
  * Index run, in order:
- *   1. walk the roots; for each photo look up its path: same size and mtime → unchanged;
- *   2. otherwise hash its content (on all workers, before triage): a photo with the same content
- *      already indexed elsewhere is copied (moved or duplicated photos are not re-embedded); the
- *      rest become jobs;
- *   3. workers run the pipeline on the jobs; this thread writes each result, committing a batch
- *      every BATCH_FILES results or BATCH_SECONDS, so a kill loses at most the open batch; a job
- *      whose content equals an earlier job's waits for it and is then copied (only one copy of
- *      identical photos found in the same run is embedded);
- *   4. entries under the roots whose photo no longer exists are removed (a photo that exists but
+ *   1. walk the roots; for each photo look up its path: same size and mtime → unchanged, the rest
+ *      (new or changed) become jobs;
+ *   2. workers take the jobs: each reads its photo once, hashes those bytes and, unless that
+ *      content is already indexed (a moved, copied or only touched photo: copied, not
+ *      re-embedded) or is being embedded for an identical photo of this run (deferred, then
+ *      copied from it), decodes them and runs the pipeline. This thread writes each result,
+ *      committing a batch every BATCH_FILES results or BATCH_SECONDS, so a kill loses at most the
+ *      open batch. A photo is thus read from disk once, and progress moves from the first photo;
+ *   3. entries under the roots whose photo no longer exists are removed (a photo that exists but
  *      could not be walked, e.g. in an unreadable folder, is kept);
- *   5. the vector file is brought up to date.
+ *   4. the vector file is brought up to date.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +30,7 @@
 #include "engine/matches.h"
 #include "engine/walk.h"
 #include "face/face.h"
+#include "image/image.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -121,18 +122,32 @@ typedef struct entry {
     char *path;
     int64_t size, mtime_ns;
     int existed;            /* the index had this path (changed, not new) */
-    int unchanged;          /* the index has it with this size and mtime (found before hashing) */
-    int hashed;             /* sha256 (or hash_error) computed by the parallel hashing pass */
-    char *hash_error;       /* why the file could not be read, or NULL */
-    char sha256[65];
+    int unchanged;          /* the index has it with this size and mtime */
+    char sha256[65];        /* content hash, set by the worker that read it ("" if unreadable) */
 } entry;
+
+/* What a worker made of a job. */
+typedef enum outcome {
+    OUT_FACES,              /* embedded: faces (maybe none) to write */
+    OUT_FAILED,             /* unreadable, not an image, ...: message */
+    OUT_KNOWN,              /* its content is already indexed: copy it (triage_known) */
+    OUT_LATER               /* an identical photo of this run is being embedded: copy it after */
+} outcome;
 
 typedef struct result {
     size_t job;             /* index into run.jobs */
-    fs_status status;
+    outcome kind;
+    fs_status status;       /* OUT_FAILED: the error */
     fs_faces faces;
     char message[sizeof ((fs_error *)0)->message];
 } result;
+
+/* A set of content hashes (32-byte digests), open addressing. */
+typedef struct hash_set {
+    uint8_t (*slot)[32];
+    unsigned char *used;
+    size_t cap, count;
+} hash_set;
 
 typedef struct run {
     fs_index *ix;
@@ -140,10 +155,13 @@ typedef struct run {
     entry *walked;          /* every photo found, sorted by path after the walk */
     size_t n_walked, cap_walked;
     int walk_nomem;
-    entry **jobs;           /* photos for the pipeline */
+    entry **jobs;           /* new and changed photos, for the workers */
     size_t n_jobs;
     entry **later;          /* same content as a job: copied from it once it is written */
     size_t n_later;
+    hash_set known;         /* content of the files indexed before this run (read-only) */
+    hash_set seen;          /* content claimed by a worker in this run (under lock) */
+    int dedup;              /* check `seen` (not in the second round, see copy_deferred) */
     /* shared between workers and the writer, under lock */
     pthread_mutex_t lock;
     pthread_cond_t ready;
@@ -208,39 +226,146 @@ static int by_path(const void *a, const void *b)
     return strcmp(((const entry *)a)->path, ((const entry *)b)->path);
 }
 
-/* Step 2 for one walked photo: unchanged, copied from identical content, failed to read, or a
- * job for the pipeline. Writes go into the open batch. */
-static fs_status triage(run *r, entry *e, fs_error *err)
+/* ---- Content hashes ---------------------------------------------------------------------- */
+
+static size_t hash_home(const uint8_t d[32], size_t cap)
 {
-    fs_store *st = r->ix->store;
+    uint64_t h;
+    memcpy(&h, d, sizeof h); /* a sha256 digest is uniformly spread already */
+    return (size_t)(h & (cap - 1));
+}
+
+static int hash_set_init(hash_set *h, size_t expected)
+{
+    size_t cap = 64;
+    while (cap < 2 * expected + 2)
+        cap *= 2;
+    h->slot = malloc(cap * sizeof *h->slot);
+    h->used = calloc(cap, 1);
+    h->cap = cap;
+    h->count = 0;
+    return h->slot && h->used ? 0 : -1;
+}
+
+static void hash_set_free(hash_set *h)
+{
+    free(h->slot);
+    free(h->used);
+    memset(h, 0, sizeof *h);
+}
+
+/* Adds d; returns 1 if it was there already, 0 if added. Never fills: sized for its contents. */
+static int hash_set_add(hash_set *h, const uint8_t d[32])
+{
+    size_t i = hash_home(d, h->cap);
+    while (h->used[i]) {
+        if (memcmp(h->slot[i], d, 32) == 0)
+            return 1;
+        i = (i + 1) & (h->cap - 1);
+    }
+    memcpy(h->slot[i], d, 32);
+    h->used[i] = 1;
+    h->count++;
+    return 0;
+}
+
+static int hash_set_has(const hash_set *h, const uint8_t d[32])
+{
+    if (!h->cap)
+        return 0;
+    size_t i = hash_home(d, h->cap);
+    while (h->used[i]) {
+        if (memcmp(h->slot[i], d, 32) == 0)
+            return 1;
+        i = (i + 1) & (h->cap - 1);
+    }
+    return 0;
+}
+
+static int from_hex(const char *hex, uint8_t d[32])
+{
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return -1;
+        d[i] = (uint8_t)v;
+    }
+    return hex[64] == '\0' ? 0 : -1;
+}
+
+typedef struct known_ctx {
+    hash_set *set;
+    size_t n, cap;
+    uint8_t (*list)[32];
+    int nomem;
+} known_ctx;
+
+static int collect_hash(const char *sha256, void *ctx)
+{
+    known_ctx *k = ctx;
+    uint8_t d[32];
+    if (from_hex(sha256, d) != 0)
+        return 0;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 1024;
+        uint8_t(*grown)[32] = realloc(k->list, cap * sizeof *grown);
+        if (!grown)
+            return k->nomem = 1;
+        k->list = grown;
+        k->cap = cap;
+    }
+    memcpy(k->list[k->n++], d, 32);
+    return 0;
+}
+
+/* The content hashes of every file indexed before this run, into r->known. */
+static fs_status load_known(run *r, fs_error *err)
+{
+    known_ctx k = {0};
+    fs_status st = fs_store_each_hash(r->ix->store, collect_hash, &k, err);
+    if (st == FS_OK && k.nomem)
+        st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (st == FS_OK && hash_set_init(&r->known, k.n) != 0)
+        st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == FS_OK && i < k.n; i++)
+        hash_set_add(&r->known, k.list[i]);
+    free(k.list);
+    return st;
+}
+
+/* ---- Jobs ----------------------------------------------------------------------------------- */
+
+/* Step 1 for one walked photo: unchanged (same size and mtime as indexed) or a job. */
+static fs_status classify(run *r, entry *e, fs_error *err)
+{
+    fs_store_file f;
+    int found;
+    fs_status s = fs_store_file_by_path(r->ix->store, e->path, &f, &found, err);
+    if (s)
+        return s;
+    e->unchanged = found && f.size == e->size && f.mtime_ns == e->mtime_ns;
+    e->existed = found;
     if (e->unchanged) {
         r->progress.unchanged++;
         r->progress.done++;
-        return FS_OK;
+    } else {
+        r->jobs[r->n_jobs++] = e;
     }
+    return FS_OK;
+}
+
+/* A job whose content is already indexed: touched but not changed (same path), or moved, renamed
+ * or copied (another path). Returns with *embed = 1 when there is nothing to copy from after all
+ * (the indexed twin went away meanwhile): the photo then needs the pipeline. */
+static fs_status triage_known(run *r, entry *e, int *embed, fs_error *err)
+{
+    fs_store *st = r->ix->store;
     fs_store_file f;
     int found;
+    *embed = 0;
     fs_status s = fs_store_file_by_path(st, e->path, &f, &found, err);
     if (s)
         return s;
-    if (found && f.size == e->size && f.mtime_ns == e->mtime_ns) {
-        r->progress.unchanged++;
-        r->progress.done++;
-        return FS_OK;
-    }
-    e->existed = found;
-    fs_error herr;
-    if (!e->hashed && fs_sha256_file(e->path, e->sha256, &herr) != FS_OK) {
-        e->hash_error = strdup(herr.message);
-        if (!e->hash_error)
-            return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    if (e->hash_error) {
-        problem(r, e->hash_error);
-        r->progress.failed++;
-        r->progress.done++;
-        return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, "", e->hash_error, err);
-    }
     if (found && strcmp(f.sha256, e->sha256) == 0 && f.status == FS_FILE_OK) {
         /* touched but not changed: keep the faces, record the new mtime */
         r->progress.unchanged++;
@@ -252,27 +377,65 @@ static fs_status triage(run *r, entry *e, fs_error *err)
     s = fs_store_file_by_hash(st, e->sha256, &same, &same_path, &found, err);
     if (s)
         return s;
-    if (found && strcmp(same_path, e->path) != 0) {
-        /* The content is indexed under another path: copy its faces, do not re-embed. If that
-         * path is gone the photo was moved or renamed, and its old entry goes now, so that the
-         * move is not also counted as a removal; if it still exists this is a new duplicate. */
-        struct stat sb;
-        int gone = lstat(same_path, &sb) != 0 && errno == ENOENT;
-        r->progress.done++;
-        s = fs_store_copy_file(st, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
-        if (s == FS_OK && gone) {
-            int64_t removed = 0;
-            s = fs_store_remove_path(st, same_path, &removed, err);
-            r->progress.moved++;
-        } else if (s == FS_OK) {
-            r->progress.added++;
-        }
+    if (!found || strcmp(same_path, e->path) == 0) {
         free(same_path);
-        return s;
+        *embed = 1;
+        return FS_OK;
+    }
+    /* The content is indexed under another path: copy its faces, do not re-embed. If that path
+     * is gone the photo was moved or renamed, and its old entry goes now, so that the move is not
+     * also counted as a removal; if it still exists this is a new duplicate. */
+    struct stat sb;
+    int gone = lstat(same_path, &sb) != 0 && errno == ENOENT;
+    r->progress.done++;
+    s = fs_store_copy_file(st, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+    if (s == FS_OK && gone) {
+        int64_t removed = 0;
+        s = fs_store_remove_path(st, same_path, &removed, err);
+        r->progress.moved++;
+    } else if (s == FS_OK) {
+        r->progress.added++;
     }
     free(same_path);
-    r->jobs[r->n_jobs++] = e;
-    return FS_OK;
+    return s;
+}
+
+/* What a worker does with job e: read it once, hash it, then copy, defer or embed (see the top
+ * of the file). */
+static void run_job(run *r, fs_worker *w, entry *e, result *res)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    fs_error err;
+    res->status = fs_image_read_file(e->path, &data, &size, &err);
+    if (res->status) {
+        res->kind = OUT_FAILED;
+        snprintf(res->message, sizeof res->message, "%s", err.message);
+        return;
+    }
+    fs_sha256 h;
+    uint8_t digest[32];
+    fs_sha256_init(&h);
+    fs_sha256_update(&h, data, size);
+    fs_sha256_final(&h, digest);
+    fs_sha256_hex(digest, e->sha256);
+    int twin = 0;
+    if (hash_set_has(&r->known, digest)) {
+        res->kind = OUT_KNOWN;
+    } else {
+        pthread_mutex_lock(&r->lock);
+        twin = r->dedup && hash_set_add(&r->seen, digest);
+        pthread_mutex_unlock(&r->lock);
+        res->kind = twin ? OUT_LATER : OUT_FACES;
+    }
+    if (res->kind == OUT_FACES) {
+        res->status = fs_detect_buffer(w, data, size, e->path, 1, &res->faces, &err);
+        if (res->status) {
+            res->kind = OUT_FAILED;
+            snprintf(res->message, sizeof res->message, "%s", err.message);
+        }
+    }
+    free(data);
 }
 
 static void *worker_main(void *arg)
@@ -288,9 +451,13 @@ static void *worker_main(void *arg)
         if (j >= r->n_jobs)
             break;
         result res = {.job = j};
-        res.status = wst ? wst : fs_detect_file(w, r->jobs[j]->path, 1, &res.faces, &err);
-        if (res.status)
+        if (wst) {
+            res.kind = OUT_FAILED;
+            res.status = wst;
             snprintf(res.message, sizeof res.message, "%s", err.message);
+        } else {
+            run_job(r, w, r->jobs[j], &res);
+        }
         pthread_mutex_lock(&r->lock);
         if (r->n_results == r->cap_results) {
             size_t cap = r->cap_results ? 2 * r->cap_results : 64;
@@ -321,10 +488,21 @@ static fs_status write_result(run *r, result *res, fs_error *err)
 {
     entry *e = r->jobs[res->job];
     fs_store *st = r->ix->store;
-    if (res->status == FS_ERR_NOMEM)
+    if (res->kind == OUT_FAILED && res->status == FS_ERR_NOMEM)
         return fs_fail(err, FS_ERR_NOMEM, "%s", res->message);
+    if (res->kind == OUT_LATER) {
+        r->later[r->n_later++] = e;
+        return FS_OK;
+    }
+    if (res->kind == OUT_KNOWN) {
+        int embed;
+        fs_status s = triage_known(r, e, &embed, err);
+        if (s == FS_OK && embed)
+            r->later[r->n_later++] = e; /* copy_deferred finds no twin: a job of the next round */
+        return s;
+    }
     r->progress.done++;
-    if (res->status != FS_OK) {
+    if (res->kind == OUT_FAILED) {
         problem(r, res->message);
         r->progress.failed++;
         return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, e->sha256, res->message, err);
@@ -351,27 +529,6 @@ static fs_status write_result(run *r, result *res, fs_error *err)
             r->progress.added++;
     }
     return s;
-}
-
-static int by_hash_then_path(const void *a, const void *b)
-{
-    const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
-    int c = strcmp(x->sha256, y->sha256);
-    return c ? c : strcmp(x->path, y->path);
-}
-
-/* Keeps one job per content hash (the first path); the others move to r->later. */
-static void defer_duplicates(run *r)
-{
-    qsort(r->jobs, r->n_jobs, sizeof *r->jobs, by_hash_then_path);
-    size_t kept = 0;
-    for (size_t i = 0; i < r->n_jobs; i++) {
-        if (kept && strcmp(r->jobs[kept - 1]->sha256, r->jobs[i]->sha256) == 0)
-            r->later[r->n_later++] = r->jobs[i];
-        else
-            r->jobs[kept++] = r->jobs[i];
-    }
-    r->n_jobs = kept;
 }
 
 /* After the jobs: a deferred photo whose twin was indexed gets the twin's faces; the others (the
@@ -401,6 +558,7 @@ static fs_status copy_deferred(run *r, fs_error *err)
             r->progress.added++;
     }
     r->n_later = 0;
+    r->dedup = 0; /* the jobs left are photos whose twin failed: each gets the pipeline */
     return FS_OK;
 }
 
@@ -416,15 +574,19 @@ static fs_status process_jobs(run *r, fs_error *err)
         n = 64;
     pthread_t threads[64];
     int started = 0;
-    r->workers_left = n;
+    /* counted up before each start (a worker may finish before the next one starts) */
     for (int i = 0; i < n; i++) {
-        if (pthread_create(&threads[started], NULL, worker_main, r) != 0)
+        pthread_mutex_lock(&r->lock);
+        r->workers_left++;
+        pthread_mutex_unlock(&r->lock);
+        if (pthread_create(&threads[started], NULL, worker_main, r) != 0) {
+            pthread_mutex_lock(&r->lock);
+            r->workers_left--;
+            pthread_mutex_unlock(&r->lock);
             break;
+        }
         started++;
     }
-    pthread_mutex_lock(&r->lock);
-    r->workers_left = started;
-    pthread_mutex_unlock(&r->lock);
     if (started == 0 && n > 0)
         return fs_fail(err, FS_ERR_INTERNAL, "cannot start worker threads");
 
@@ -542,96 +704,16 @@ static fs_status remove_vanished(run *r, const char *const *roots, size_t n_root
     return st;
 }
 
-/* ---- Hashing in parallel ------------------------------------------------------------------
- * Every new or changed photo is hashed before triage (moved photos are found by content). On a
- * first index that is every photo, so the hashing runs on all workers: the files are read in
- * parallel, and a run of many photos starts embedding sooner. */
-
-typedef struct hashing {
-    run *r;
-    entry **todo;
-    size_t n, next;
-    pthread_mutex_t lock;
-    int nomem;
-} hashing;
-
-static void *hash_main(void *arg)
-{
-    hashing *h = arg;
-    for (;;) {
-        pthread_mutex_lock(&h->lock);
-        size_t i = stop_requested(h->r) || h->nomem ? h->n : h->next++;
-        pthread_mutex_unlock(&h->lock);
-        if (i >= h->n)
-            break;
-        entry *e = h->todo[i];
-        fs_error herr;
-        if (fs_sha256_file(e->path, e->sha256, &herr) != FS_OK && !(e->hash_error = strdup(herr.message))) {
-            pthread_mutex_lock(&h->lock);
-            h->nomem = 1;
-            pthread_mutex_unlock(&h->lock);
-            continue;
-        }
-        e->hashed = 1;
-    }
-    return NULL;
-}
-
-/* Hashes, on the workers, the walked photos that the index does not have with the same size and
- * mtime (the others are unchanged and need no hash). */
-static fs_status hash_changed(run *r, fs_error *err)
-{
-    hashing h = {.r = r};
-    h.todo = malloc((r->n_walked ? r->n_walked : 1) * sizeof *h.todo);
-    if (!h.todo)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    fs_status st = FS_OK;
-    for (size_t i = 0; i < r->n_walked && st == FS_OK; i++) {
-        fs_store_file f;
-        int found;
-        st = fs_store_file_by_path(r->ix->store, r->walked[i].path, &f, &found, err);
-        if (st != FS_OK)
-            break;
-        r->walked[i].unchanged = found && f.size == r->walked[i].size &&
-                                 f.mtime_ns == r->walked[i].mtime_ns;
-        if (!r->walked[i].unchanged)
-            h.todo[h.n++] = &r->walked[i];
-    }
-    int n = r->opt->workers > 0 ? r->opt->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    n = n < 1 ? 1 : n > 64 ? 64 : n;
-    if ((size_t)n > h.n)
-        n = (int)h.n;
-    if (st == FS_OK && n > 0) {
-        if (pthread_mutex_init(&h.lock, NULL) != 0) {
-            free(h.todo);
-            return fs_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
-        }
-        pthread_t threads[64];
-        int started = 0;
-        for (int i = 1; i < n; i++)
-            if (pthread_create(&threads[started], NULL, hash_main, &h) == 0)
-                started++;
-        hash_main(&h); /* this thread hashes too */
-        for (int i = 0; i < started; i++)
-            pthread_join(threads[i], NULL);
-        pthread_mutex_destroy(&h.lock);
-        if (h.nomem)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    free(h.todo);
-    return st;
-}
-
 static void free_run(run *r)
 {
-    for (size_t i = 0; i < r->n_walked; i++)
-        free(r->walked[i].hash_error);
     for (size_t i = 0; i < r->n_walked; i++)
         free(r->walked[i].path);
     free(r->walked);
     free(r->jobs);
     free(r->later);
     free(r->results);
+    hash_set_free(&r->known);
+    hash_set_free(&r->seen);
 }
 
 fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots,
@@ -671,16 +753,18 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     if (st == FS_OK && (pthread_mutex_init(&r.lock, NULL) || pthread_cond_init(&r.ready, NULL)))
         st = fs_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
 
-    if (st == FS_OK)
-        st = hash_changed(&r, err);
-    if (st == FS_OK)
-        st = fs_store_begin(ix->store, err);
     for (size_t i = 0; st == FS_OK && i < r.n_walked && !stop_requested(&r); i++) {
-        st = triage(&r, &r.walked[i], err);
+        st = classify(&r, &r.walked[i], err);
         report_progress(&r, 0);
     }
+    if (st == FS_OK && r.n_jobs) {
+        st = load_known(&r, err);
+        if (st == FS_OK && hash_set_init(&r.seen, r.n_jobs) != 0)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        r.dedup = 1;
+    }
     if (st == FS_OK)
-        defer_duplicates(&r);
+        st = fs_store_begin(ix->store, err);
     if (st == FS_OK && r.n_jobs && !stop_requested(&r))
         st = process_jobs(&r, err);
     if (st == FS_OK && r.n_later && !stop_requested(&r)) {

@@ -83,6 +83,31 @@ static fs_status run(fs_worker *w, const fs_image *img, int embed, fs_faces *out
     return st;
 }
 
+/* The pipeline on a decoded photo (st: how decoding went), with the bookkeeping of both entry
+ * points: stage times, and a failure inside the pipeline naming the photo. */
+static fs_status after_decode(fs_worker *w, fs_status st, fs_image *img, const char *name,
+                              int embed, double started, fs_faces *out, fs_error *err)
+{
+    w->times.decode += fs_now() - started;
+    if (st)
+        return st;
+    out->width = img->width;
+    out->height = img->height;
+    st = run(w, img, embed, out, err);
+    w->times.photos++;
+    w->times.faces += out->count;
+    fs_image_free(img);
+    if (st != FS_OK) {
+        if (err && strncmp(err->message, name, strlen(name)) != 0) {
+            char inner[sizeof err->message];
+            memcpy(inner, err->message, sizeof inner);
+            fs_fail(err, st, "%s: %s", name, inner);
+        }
+        fs_faces_free(out);
+    }
+    return st;
+}
+
 fs_status fs_detect_file(fs_worker *w, const char *path, int embed, fs_faces *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -90,23 +115,16 @@ fs_status fs_detect_file(fs_worker *w, const char *path, int embed, fs_faces *ou
     fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels};
     double t = fs_now();
     fs_status st = fs_image_load(path, &lo, &img, NULL, NULL, NULL, err);
-    w->times.decode += fs_now() - t;
-    if (st)
-        return st;
-    out->width = img.width;
-    out->height = img.height;
-    st = run(w, &img, embed, out, err);
-    w->times.photos++;
-    w->times.faces += out->count;
-    fs_image_free(&img);
-    if (st != FS_OK) {
-        /* a failure inside the pipeline names the photo it happened on */
-        if (err && strncmp(err->message, path, strlen(path)) != 0) {
-            char inner[sizeof err->message];
-            memcpy(inner, err->message, sizeof inner);
-            fs_fail(err, st, "%s: %s", path, inner);
-        }
-        fs_faces_free(out);
-    }
-    return st;
+    return after_decode(w, st, &img, path ? path : "", embed, t, out, err);
+}
+
+fs_status fs_detect_buffer(fs_worker *w, const void *data, size_t size, const char *name,
+                           int embed, fs_faces *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    fs_image img = {0};
+    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels};
+    double t = fs_now();
+    fs_status st = fs_image_load_buffer(data, size, name, &lo, &img, NULL, NULL, NULL, err);
+    return after_decode(w, st, &img, name ? name : "(buffer)", embed, t, out, err);
 }

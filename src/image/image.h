@@ -37,6 +37,11 @@ typedef struct fs_image_load_options {
 fs_status fs_image_load(const char *path, const fs_image_load_options *opt, fs_image *out,
                         float *scale, int *orig_w, int *orig_h, fs_error *err);
 
+/* Reads the whole regular file at path into a malloc'd buffer (*data, *size; the caller frees
+ * *data), with the messages of fs_image_load for what cannot be read ("PATH: Permission denied",
+ * "PATH: empty file", "PATH: not a regular file", "PATH: file too large (...)"). */
+fs_status fs_image_read_file(const char *path, uint8_t **data, size_t *size, fs_error *err);
+
 /* Same from a buffer holding a whole file; name is used in messages. */
 fs_status fs_image_load_buffer(const void *data, size_t size, const char *name,
                                const fs_image_load_options *opt, fs_image *out, float *scale,

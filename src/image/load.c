@@ -150,6 +150,17 @@ fs_status fs_image_load_buffer(const void *data, size_t size, const char *name,
     return decode(data, size, qname, opt, out, scale, orig_w, orig_h, err);
 }
 
+fs_status fs_image_read_file(const char *path, uint8_t **data, size_t *size, fs_error *err)
+{
+    char qname[320];
+    *data = NULL;
+    *size = 0;
+    if (!path)
+        return fs_fail(err, FS_ERR_ARG, "no path given");
+    fs_image_quote_name(path, qname, sizeof qname);
+    return read_file(path, qname, data, size, err);
+}
+
 fs_status fs_image_load(const char *path, const fs_image_load_options *opt, fs_image *out,
                         float *scale, int *orig_w, int *orig_h, fs_error *err)
 {

@@ -956,6 +956,26 @@ fs_status fs_store_remove_folder(fs_store *st, const char *folder, int64_t *remo
     return e;
 }
 
+fs_status fs_store_each_hash(fs_store *st, fs_store_hash_visit visit, void *ctx, fs_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT DISTINCT sha256 FROM files WHERE sha256 <> '' AND status = 0",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_sql_fail(st, err, "prepare");
+    fs_status e = FS_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text(s, 0);
+        if (h && visit((const char *)h, ctx))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        e = store_sql_fail(st, err, "list content hashes");
+    sqlite3_finalize(s);
+    return e;
+}
+
 fs_status fs_store_list_folder(fs_store *st, const char *folder, fs_store_file_visit visit,
                                void *ctx, fs_error *err)
 {

@@ -165,6 +165,11 @@ typedef int (*fs_store_file_visit)(const char *path, const fs_store_file *file, 
 fs_status fs_store_list_folder(fs_store *st, const char *folder, fs_store_file_visit visit,
                                void *ctx, fs_error *err);
 
+/* Calls visit(sha256, ctx) once for every distinct content hash of an indexed (not failed) file;
+ * a non-zero return stops the walk. visit must not write to the store. */
+typedef int (*fs_store_hash_visit)(const char *sha256, void *ctx);
+fs_status fs_store_each_hash(fs_store *st, fs_store_hash_visit visit, void *ctx, fs_error *err);
+
 /* ---- Faces -------------------------------------------------------------------------------- */
 
 /* Calls visit(face, path, ctx) for every face in id order; face->embedding points to dim floats

@@ -32,7 +32,7 @@ small_copy 2 480 "$lib/"$'\xff'".jpg"
 : >"$lib/zero.jpg"
 head -c 3000 "$lib/good.jpg" >"$lib/trunc.jpg"
 echo "not a photo" >"$lib/text.jpg"
-truncate -s 64M "$lib/a_zeros.jpg"
+truncate -s 256M "$lib/a_zeros.jpg"
 vips black "$lib/one.png" 1 1
 python3 - "$lib/huge.png" <<'EOF'
 import struct, sys, zlib
@@ -56,8 +56,9 @@ facesearch: $lib/text.jpg: not an image
 facesearch: $lib/trunc.jpg: truncated or corrupt image (jpeg: Premature end of JPEG file)
 facesearch: $lib/zero.jpg: empty file"
 
-# Delete b_gone.jpg once the run hashes a_zeros.jpg (the walk is over; b_gone.jpg comes next).
-"${as_user[@]}" "$FACESEARCH" index "$lib" >"$tmp/out" 2>"$tmp/err" &
+# Delete b_gone.jpg once the run reads a_zeros.jpg: the walk is over, and with one worker,
+# which takes the photos in path order and reads each once, b_gone.jpg comes next.
+"${as_user[@]}" "$FACESEARCH" --threads 1 index "$lib" >"$tmp/out" 2>"$tmp/err" &
 pid=$!   # setpriv execs: this is facesearch itself
 while kill -0 $pid 2>/dev/null; do
   if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q a_zeros.jpg; then rm "$lib/b_gone.jpg"; break; fi

@@ -326,6 +326,24 @@ static void test_prefix_edges_and_bytes(void **state)
     fs_store_close(st);
 }
 
+typedef struct hash_list {
+    char (*items)[65];
+    size_t *n;
+} hash_list;
+
+static int collect_hashes(const char *sha256, void *ctx)
+{
+    hash_list *l = ctx;
+    if (*l->n < 8)
+        snprintf(l->items[(*l->n)++], 65, "%s", sha256);
+    return 0;
+}
+
+static int cmp_hash(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 static void test_hash_and_copy(void **state)
 {
     fixture *f = *state;
@@ -360,6 +378,18 @@ static void test_hash_and_copy(void **state)
     assert_int_equal(fs_store_put_failed(st, "/bad.jpg", 1, 1, "dead", "bad", &err), FS_OK);
     assert_int_equal(fs_store_file_by_hash(st, "dead", &file, NULL, &found, &err), FS_OK);
     assert_int_equal(found, 0);
+    /* The content hashes an index run starts from: distinct, indexed files only. */
+    put(st, "/copy/a.jpg", 2, 5, "cafe");
+    put(st, "/b.jpg", 1, 6, "f00d");
+    put(st, "/c.jpg", 1, 7, "");
+    char seen[8][65];
+    size_t n_seen = 0;
+    assert_int_equal(fs_store_each_hash(st, collect_hashes, &(hash_list){seen, &n_seen}, &err),
+                     FS_OK);
+    qsort(seen, n_seen, sizeof seen[0], cmp_hash);
+    assert_int_equal(n_seen, 2);
+    assert_string_equal(seen[0], "cafe");
+    assert_string_equal(seen[1], "f00d");
     fs_store_close(st);
 }
 
