@@ -332,6 +332,22 @@ int main(int argc, char **argv)
             if (cache && fs_vindex_save(v, vec_path, graph_path, (uint64_t)(build * 1000), NULL))
                 fprintf(stderr, "could not save the graph to %s\n", cache);
         }
+        if (cache) {
+            /* how long a reader (mapped) and the writer (read and verified) take to open it */
+            fs_vindex *o = NULL;
+            uint64_t g;
+            double a = now_s();
+            fs_status ms = fs_vindex_map(vec_path, graph_path, DIM, &o, &g, NULL);
+            double map_s = now_s() - a;
+            fs_vindex_free(o);
+            a = now_s();
+            fs_status ls = fs_vindex_load(vec_path, graph_path, DIM, &o, &g, NULL);
+            double load_s = now_s() - a;
+            fs_vindex_free(o);
+            if (ms == FS_OK && ls == FS_OK)
+                printf("RESULT search_open n=%zu ids=%s reader_map_s=%.3f writer_load_s=%.3f\n", n,
+                       id_model, map_s, load_s);
+        }
         for (const char *p = ef_list; *p;) {
             char *end;
             int ef = (int)strtol(p, &end, 10);

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +72,10 @@ struct fs_vindex {
     size_t graph_ef;         /* GRAPH_EF_SEARCH unless overridden */
     fs_hnsw *graph;
     fs_hnsw_codes graph_src; /* points at codes / scales above */
+    /* fs_vindex_map: the arrays above point into this private mapping of the vector file until
+     * the index first grows (then they are copied into memory of its own, see own_arrays). */
+    void *map;
+    size_t map_size;
 };
 
 /* ---- Arithmetic -------------------------------------------------------------------------------- */
@@ -190,6 +195,11 @@ void fs_vindex_free(fs_vindex *v)
         return;
     if (v->graph)
         fs_hnsw_free(v->graph);
+    if (v->map) {
+        munmap(v->map, v->map_size);
+        free(v);
+        return;
+    }
     free(v->ids);
     free(v->file_ids);
     free(v->dead);
@@ -213,8 +223,48 @@ static int grow(void **p, size_t cap, size_t size)
     return 0;
 }
 
+/* A mapped index (fs_vindex_map) gets arrays of its own for cap slots, holding its n slots. */
+static fs_status own_arrays(fs_vindex *v, size_t cap, fs_error *err)
+{
+    size_t d = (size_t)v->dim;
+    fs_vindex o = *v;
+    o.ids = NULL, o.file_ids = NULL, o.dead = NULL, o.scales = NULL, o.qerr = NULL;
+    o.norms = NULL, o.codes = NULL, o.vecs = NULL;
+    if (cap < v->n)
+        cap = v->n;
+    if (cap == 0)
+        cap = 1;
+    if (grow((void **)&o.ids, cap, sizeof *o.ids) || grow((void **)&o.file_ids, cap, 8) ||
+        grow((void **)&o.dead, cap, 1) || grow((void **)&o.scales, cap, sizeof(float)) ||
+        grow((void **)&o.qerr, cap, sizeof(float)) || grow((void **)&o.norms, cap, sizeof(float)) ||
+        cap > SIZE_MAX / d || grow((void **)&o.codes, cap * d, 1) ||
+        grow((void **)&o.vecs, cap * d, sizeof(float))) {
+        free(o.ids), free(o.file_ids), free(o.dead), free(o.scales), free(o.qerr);
+        free(o.norms), free(o.codes), free(o.vecs);
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory for %zu face vectors", cap);
+    }
+    size_t n = v->n;
+    memcpy(o.ids, v->ids, n * 8);
+    memcpy(o.file_ids, v->file_ids, n * 8);
+    memcpy(o.dead, v->dead, n);
+    memcpy(o.scales, v->scales, n * sizeof(float));
+    memcpy(o.qerr, v->qerr, n * sizeof(float));
+    memcpy(o.norms, v->norms, n * sizeof(float));
+    memcpy(o.codes, v->codes, n * d);
+    memcpy(o.vecs, v->vecs, n * d * sizeof(float));
+    munmap(v->map, v->map_size);
+    v->ids = o.ids, v->file_ids = o.file_ids, v->dead = o.dead, v->scales = o.scales;
+    v->qerr = o.qerr, v->norms = o.norms, v->codes = o.codes, v->vecs = o.vecs;
+    v->map = NULL;
+    v->map_size = 0;
+    v->cap = cap;
+    return FS_OK;
+}
+
 fs_status fs_vindex_reserve(fs_vindex *v, size_t n, fs_error *err)
 {
+    if (v->map)
+        return own_arrays(v, n, err);
     if (n <= v->cap)
         return FS_OK;
     size_t d = (size_t)v->dim;
@@ -786,40 +836,76 @@ done:
     return e;
 }
 
+/* Reads and checks the header of an open vector file; *file_size gets its size. */
+static fs_status read_header(int fd, const char *vec_path, int dim, vfile_header *h,
+                             uint64_t *file_size, fs_error *err)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || read_all(fd, h, sizeof *h) != 0)
+        return fs_fail(err, FS_ERR_FORMAT, "%s: truncated header", vec_path);
+    if (memcmp(h->magic, VFILE_MAGIC, 8) != 0 || h->version != VFILE_VERSION ||
+        h->header_checksum !=
+            fs_vindex_checksum(h, offsetof(vfile_header, header_checksum), 0x68647200ull))
+        return fs_fail(err, FS_ERR_FORMAT, "%s: not a vector file of this version", vec_path);
+    if ((int)h->dim != dim)
+        return fs_fail(err, FS_ERR_FORMAT, "%s: vectors of dimension %u, expected %d", vec_path,
+                       h->dim, dim);
+    size_t d = (size_t)dim;
+    if (h->slots > (uint64_t)SIZE_MAX / (d * 4 + 64) ||
+        (uint64_t)sb.st_size !=
+            VFILE_HEADER + h->slots * (8 + 8 + 1 + 12 + d * 5) + (8 - h->slots % 8) % 8)
+        return fs_fail(err, FS_ERR_FORMAT, "%s: truncated or wrong size", vec_path);
+    *file_size = (uint64_t)sb.st_size;
+    return FS_OK;
+}
+
+/* With v's slots in place: counts the live ones, checks ids ascend and dead flags are 0/1, and
+ * loads the graph when its file matches the header (else v has no graph: searches scan until
+ * the writer rebuilds it). */
+static fs_status finish_load(fs_vindex *v, const vfile_header *h, const char *vec_path,
+                             const char *graph_path, fs_error *err)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->dead[i] > 1 || (i > 0 && v->ids[i] <= v->ids[i - 1]))
+            return fs_fail(err, FS_ERR_FORMAT, "%s: inconsistent slots", vec_path);
+        v->live += !v->dead[i];
+    }
+    if (h->graph_count > 0 && h->graph_count <= v->n) {
+        uint64_t gsum, gsize;
+        if (file_checksum(graph_path, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
+            v->graph = fs_hnsw_load(&v->graph_src, graph_path);
+            if (v->graph && fs_hnsw_count(v->graph) != h->graph_count) {
+                fs_hnsw_free(v->graph);
+                v->graph = NULL;
+            }
+        }
+    }
+    return FS_OK;
+}
+
+static fs_status open_vec_file(const char *vec_path, int *fd, fs_error *err)
+{
+    *fd = open(vec_path, O_RDONLY | O_CLOEXEC);
+    if (*fd >= 0)
+        return FS_OK;
+    if (errno == ENOENT)
+        return fs_fail(err, FS_ERR_NOT_FOUND, "%s: no vector file", vec_path);
+    return fs_fail(err, FS_ERR_IO, "%s: %s", vec_path, strerror(errno));
+}
+
 fs_status fs_vindex_load(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
                          uint64_t *gen, fs_error *err)
 {
     *out = NULL;
-    int fd = open(vec_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return fs_fail(err, FS_ERR_NOT_FOUND, "%s: no vector file", vec_path);
-        return fs_fail(err, FS_ERR_IO, "%s: %s", vec_path, strerror(errno));
-    }
+    int fd;
+    fs_status e = open_vec_file(vec_path, &fd, err);
+    if (e != FS_OK)
+        return e;
     fs_vindex *v = NULL;
-    fs_status e = FS_OK;
     vfile_header h;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || read_all(fd, &h, sizeof h) != 0) {
-        e = fs_fail(err, FS_ERR_FORMAT, "%s: truncated header", vec_path);
+    uint64_t file_size;
+    if ((e = read_header(fd, vec_path, dim, &h, &file_size, err)) != FS_OK)
         goto done;
-    }
-    if (memcmp(h.magic, VFILE_MAGIC, 8) != 0 || h.version != VFILE_VERSION ||
-        h.header_checksum != fs_vindex_checksum(&h, offsetof(vfile_header, header_checksum), 0x68647200ull)) {
-        e = fs_fail(err, FS_ERR_FORMAT, "%s: not a vector file of this version", vec_path);
-        goto done;
-    }
-    if ((int)h.dim != dim) {
-        e = fs_fail(err, FS_ERR_FORMAT, "%s: vectors of dimension %u, expected %d", vec_path,
-                    h.dim, dim);
-        goto done;
-    }
-    size_t d = (size_t)dim;
-    if (h.slots > (uint64_t)SIZE_MAX / (d * 4 + 64) ||
-        (uint64_t)sb.st_size != VFILE_HEADER + h.slots * (8 + 8 + 1 + 12 + d * 5) + (8 - h.slots % 8) % 8) {
-        e = fs_fail(err, FS_ERR_FORMAT, "%s: truncated or wrong size", vec_path);
-        goto done;
-    }
     if (!(v = fs_vindex_new(dim))) {
         e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
         goto done;
@@ -843,24 +929,64 @@ fs_status fs_vindex_load(const char *vec_path, const char *graph_path, int dim, 
         goto done;
     }
     v->n = (size_t)h.slots;
-    for (size_t i = 0; i < v->n; i++) {
-        if (v->dead[i] > 1 || (i > 0 && v->ids[i] <= v->ids[i - 1])) {
-            e = fs_fail(err, FS_ERR_FORMAT, "%s: inconsistent slots", vec_path);
-            goto done;
-        }
-        v->live += !v->dead[i];
+    if ((e = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
+        goto done;
+    *gen = h.generation;
+done:
+    close(fd);
+    if (e != FS_OK) {
+        fs_vindex_free(v);
+        return e;
     }
-    if (h.graph_count > 0 && h.graph_count <= v->n) {
-        uint64_t gsum, gsize;
-        if (file_checksum(graph_path, &gsum, &gsize) == 0 && gsum == h.graph_checksum) {
-            v->graph = fs_hnsw_load(&v->graph_src, graph_path);
-            if (v->graph && fs_hnsw_count(v->graph) != h.graph_count) {
-                fs_hnsw_free(v->graph);
-                v->graph = NULL;
-            }
-        }
-        /* Otherwise no graph: searches scan until the writer rebuilds it. */
+    *out = v;
+    return FS_OK;
+}
+
+fs_status fs_vindex_map(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
+                        uint64_t *gen, fs_error *err)
+{
+    *out = NULL;
+    int fd;
+    fs_status e = open_vec_file(vec_path, &fd, err);
+    if (e != FS_OK)
+        return e;
+    fs_vindex *v = NULL;
+    vfile_header h;
+    uint64_t file_size;
+    if ((e = read_header(fd, vec_path, dim, &h, &file_size, err)) != FS_OK)
+        goto done;
+    if (!(v = fs_vindex_new(dim))) {
+        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        goto done;
     }
+    /* private and writable: a reader catching up marks removed faces in its own copy of a page */
+    void *m = mmap(NULL, (size_t)file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+        e = fs_fail(err, FS_ERR_IO, "%s: cannot map: %s", vec_path, strerror(errno));
+        goto done;
+    }
+    v->map = m;
+    v->map_size = (size_t)file_size;
+    size_t n = (size_t)h.slots, d = (size_t)dim;
+    uint8_t *p = (uint8_t *)m + VFILE_HEADER; /* the layout of vfile_parts; every array aligned */
+    v->ids = (int64_t *)(void *)p;
+    p += n * 8;
+    v->file_ids = (int64_t *)(void *)p;
+    p += n * 8;
+    v->dead = p;
+    p += n + (8 - n % 8) % 8;
+    v->scales = (float *)(void *)p;
+    p += n * 4;
+    v->qerr = (float *)(void *)p;
+    p += n * 4;
+    v->norms = (float *)(void *)p;
+    p += n * 4;
+    v->codes = (int8_t *)p;
+    p += n * d;
+    v->vecs = (float *)(void *)p;
+    v->n = v->cap = n;
+    if ((e = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
+        goto done;
     *gen = h.generation;
 done:
     close(fd);

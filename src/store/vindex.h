@@ -94,6 +94,14 @@ fs_status fs_vindex_save(const fs_vindex *v, const char *vec_path, const char *g
 fs_status fs_vindex_load(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
                          uint64_t *gen, fs_error *err);
 
+/* The same for readers, without reading the whole file: the vector file is mapped (private,
+ * copy-on-write) and its pages are read as searches touch them; the payload checksum is not
+ * verified (the writer's fs_vindex_load does that; the file is only ever replaced whole, by
+ * rename). The header, size, ids and the graph file are checked as by fs_vindex_load. Adding to
+ * a mapped index first copies it into memory of its own. */
+fs_status fs_vindex_map(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
+                        uint64_t *gen, fs_error *err);
+
 /* Reads only the header of vec_path: its generation and graph node count. Errors as
  * fs_vindex_load (the payload is not verified). */
 fs_status fs_vindex_peek(const char *vec_path, int dim, uint64_t *gen, uint64_t *graph_count);

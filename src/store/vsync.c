@@ -97,7 +97,12 @@ static fs_status refresh(fs_store *st, fs_error *err)
     if (!st->vindex) {
         uint64_t fgen = 0;
         fs_vindex *loaded = NULL;
-        if (fs_vindex_load(st->vec_path, st->graph_path, st->dim, &loaded, &fgen, NULL) == FS_OK) {
+        /* readers map the file (a search starts in milliseconds even at a million faces); the
+         * writer reads and verifies all of it */
+        fs_status le = st->flags & FS_STORE_WRITE
+                           ? fs_vindex_load(st->vec_path, st->graph_path, st->dim, &loaded, &fgen, NULL)
+                           : fs_vindex_map(st->vec_path, st->graph_path, st->dim, &loaded, &fgen, NULL);
+        if (le == FS_OK) {
             st->vindex = loaded;
             st->vgen = fgen;
         }

@@ -256,6 +256,41 @@ static void test_graph_recall_and_file(void **state)
     free(h);
     free(h2);
     fs_vindex_free(y);
+    /* Mapped, as readers open it: the same answers (graph and exact), then it takes removals in
+     * place and, on the first addition, copies itself into its own memory. */
+    assert_int_equal(fs_vindex_map(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(gen, 42);
+    assert_int_equal(fs_vindex_graph_count(y), n);
+    assert_int_equal(fs_vindex_live(y), n + 30);
+    for (int exact = 0; exact < 2; exact++) {
+        assert_int_equal(fs_vindex_search(x, v + 11 * DIM, 10, -1.0f, NULL, exact, 1, &h, &nh, NULL),
+                         FS_OK);
+        assert_int_equal(fs_vindex_search(y, v + 11 * DIM, 10, -1.0f, NULL, exact, 1, &h2, &nh2,
+                                          NULL),
+                         FS_OK);
+        assert_int_equal(nh, nh2);
+        for (size_t i = 0; i < nh; i++) {
+            assert_int_equal(h[i].face_id, h2[i].face_id);
+            assert_true(h[i].similarity == h2[i].similarity);
+        }
+        free(h);
+        free(h2);
+    }
+    assert_int_equal(fs_vindex_remove(y, 13), 1); /* face 13 is v + 12 * DIM */
+    assert_int_equal(fs_vindex_add(y, (int64_t)(n + 100), 1, v + 12 * DIM, NULL), FS_OK);
+    assert_int_equal(fs_vindex_live(y), n + 30);
+    assert_int_equal(fs_vindex_search(y, v + 12 * DIM, 1, -1.0f, NULL, 1, 1, &h2, &nh2, NULL), FS_OK);
+    assert_int_equal(h2[0].face_id, (int64_t)(n + 100));
+    free(h2);
+    fs_vindex_free(y);
+    /* the file itself was not touched by the reader's changes */
+    assert_int_equal(fs_vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(fs_vindex_live(y), n + 30);
+    assert_int_equal(fs_vindex_max_id(y), (int64_t)(n + 30));
+    fs_vindex_free(y);
+    assert_int_equal(fs_vindex_map("/nonexistent/vectors.bin", gp, DIM, &y, &gen, NULL),
+                     FS_ERR_NOT_FOUND);
+    assert_int_equal(fs_vindex_map(vp, gp, DIM + 1, &y, &gen, NULL), FS_ERR_FORMAT);
     /* A corrupt graph file is ignored (no graph), the vectors still load. */
     FILE *f = fopen(gp, "r+b");
     assert_non_null(f);
