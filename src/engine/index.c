@@ -5,8 +5,8 @@
  * Storage itself (SQLite, vector file, crash safety) is src/store/.
  *
  * Index run, in order:
- *   1. walk the roots; for each photo look up its path: same size and mtime → unchanged, the rest
- *      (new or changed) become jobs;
+ *   1. walk the roots; for each photo look up its path: same size and mtime → unchanged (unless it
+ *      could not be read last time), the rest (new or changed) become jobs;
  *   2. workers take the jobs: each reads its photo once, hashes those bytes and, unless that
  *      content is already indexed (a moved, copied or only touched photo: copied, not
  *      re-embedded) or is being embedded for an identical photo of this run (deferred, then
@@ -343,7 +343,11 @@ static fs_status classify(run *r, entry *e, fs_error *err)
     fs_status s = fs_store_file_by_path(r->ix->store, e->path, &f, &found, err);
     if (s)
         return s;
-    e->unchanged = found && f.size == e->size && f.mtime_ns == e->mtime_ns;
+    /* A photo that could not even be read last time (no content hash: permissions, I/O) is
+     * tried again, since fixing that (chmod) leaves its size and mtime as they were; one that was
+     * read but could not be decoded is not, until it changes. */
+    e->unchanged = found && f.size == e->size && f.mtime_ns == e->mtime_ns &&
+                   !(f.status == FS_FILE_FAILED && f.sha256[0] == '\0');
     e->existed = found;
     if (e->unchanged) {
         r->progress.unchanged++;
@@ -407,14 +411,19 @@ static void run_job(run *r, fs_worker *w, entry *e, result *res)
     uint8_t *data = NULL;
     size_t size = 0;
     fs_error err;
+    fs_sha256 h;
+    uint8_t digest[32];
     res->status = fs_image_read_file(e->path, &data, &size, &err);
     if (res->status) {
         res->kind = OUT_FAILED;
         snprintf(res->message, sizeof res->message, "%s", err.message);
+        if (res->status == FS_ERR_FORMAT) { /* an empty file: read, and its content is known */
+            fs_sha256_init(&h);
+            fs_sha256_final(&h, digest);
+            fs_sha256_hex(digest, e->sha256);
+        }
         return;
     }
-    fs_sha256 h;
-    uint8_t digest[32];
     fs_sha256_init(&h);
     fs_sha256_update(&h, data, size);
     fs_sha256_final(&h, digest);

@@ -83,10 +83,17 @@ import collections, json, sys
 n = collections.Counter(json.loads(l)["path"] for l in sys.stdin)
 print("|".join("%s %d" % kv for kv in sorted(n.items())))' <<<"$out")"
 
-# The next run: the vanished file goes, the other failures are known and not reported again.
+# The next run: the vanished file goes; the photos that were read but could not be decoded are
+# known and not reported again; the unreadable one is tried again (and reported again).
+expect_exit 2 fs index "$lib"
+check "second run" "facesearch: $lib/noperm.jpg: Permission denied
+9 photos: 0 new, 0 changed, 8 unchanged, 0 moved, 1 removed, 1 failed; 0 faces" \
+  "$(sed -E 's/ in [0-9.]+s$//' <<<"$(without_progress <<<"$err")")"
+# Made readable (chmod leaves size and mtime as they were): indexed on the next run.
+chmod 644 "$lib/noperm.jpg"
 expect_exit 0 fs index "$lib"
-check "second run" "9 photos: 0 new, 0 changed, 9 unchanged, 0 moved, 1 removed, 0 failed; 0 faces" \
-  "$(sed -E 's/ in [0-9.]+s$//' <<<"$err")"
+check "readable again" "9 photos: 0 new, 1 changed, 8 unchanged, 0 moved, 0 removed, 0 failed; 3 faces" \
+  "$(sed -E 's/ in [0-9.]+s$//' <<<"$(without_progress <<<"$err")")"
 # A fixed file is processed again.
 small_copy 5 480 "$lib/trunc.jpg"
 expect_exit 0 fs index "$lib"
@@ -96,8 +103,8 @@ check "fixed file" "9 photos: 0 new, 1 changed, 8 unchanged, 0 moved, 0 removed,
 # --no-index: the same problems, once each; the good photo still matches; exit 2.
 expect_exit 2 fs search --no-index -q "$tmp/query.jpg" --face 2 -t "$lib"
 check "--no-index match" "1" "$(grep -c "  $lib/good.jpg$" <<<"$out")"
-check "--no-index problems" "$(grep -v -e b_gone -e trunc <<<"$problems")
-searched 4 photos (11 faces); some photos could not be read
+check "--no-index problems" "$(grep -v -e b_gone -e trunc -e noperm <<<"$problems")
+searched 5 photos (14 faces); some photos could not be read
 1 match" "$(sort <<<"$(grep '^facesearch: ' <<<"$err")"; grep -v '^facesearch: ' <<<"$err")"
 
 finish
