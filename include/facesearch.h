@@ -245,7 +245,10 @@ fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_ro
                           fs_error *err);
 
 /* Searches the index (never re-embeds): faces similar to any of the query faces, best first,
- * restricted to the given folders or files when n_folders > 0. Results as fs_search_folders. */
+ * restricted to the given folders or files when n_folders > 0. Results as fs_search_folders:
+ * identical to them for libraries under 100,000 faces (an exact scan); above, the top faces of a
+ * single query face come from the library's graph (recall@10 ~0.999 measured at a million faces,
+ * see bench/search_scale.sh), and all matches (top 0, several query faces) from the exact scan. */
 fs_status fs_index_search(fs_index *index, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold,
                           size_t top, fs_matches *out, fs_error *err);

@@ -814,7 +814,7 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
     for (size_t q = 0; q < n_query && st == FS_OK; q++) {
         fs_store_query sq = {.embedding = query[q].embedding, .top_k = n_query == 1 ? top : 0,
                              .threshold = threshold, .folders = folders, .folder_count = n_folders,
-                             .exact = 1};
+                             .exact = 0}; /* the graph of a large library, if it has one */
         fs_store_hit *hits;
         size_t n;
         st = fs_store_search(ix->store, &sq, &hits, &n, err);
