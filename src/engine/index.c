@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/digest_set.h"
 #include "engine/matches.h"
 #include "engine/walk.h"
 #include "face/face.h"
@@ -142,13 +143,6 @@ typedef struct result {
     char message[sizeof ((fs_error *)0)->message];
 } result;
 
-/* A set of content hashes (32-byte digests), open addressing. */
-typedef struct hash_set {
-    uint8_t (*slot)[32];
-    unsigned char *used;
-    size_t cap, count;
-} hash_set;
-
 typedef struct run {
     fs_index *ix;
     const fs_index_options *opt;
@@ -159,8 +153,8 @@ typedef struct run {
     size_t n_jobs;
     entry **later;          /* same content as a job: copied from it once it is written */
     size_t n_later;
-    hash_set known;         /* content of the files indexed before this run (read-only) */
-    hash_set seen;          /* content claimed by a worker in this run (under lock) */
+    fs_digest_set known;    /* content of the files indexed before this run (read-only) */
+    fs_digest_set seen;     /* content claimed by a worker in this run (under lock) */
     int dedup;              /* check `seen` (not in the second round, see copy_deferred) */
     /* shared between workers and the writer, under lock */
     pthread_mutex_t lock;
@@ -228,60 +222,6 @@ static int by_path(const void *a, const void *b)
 
 /* ---- Content hashes ---------------------------------------------------------------------- */
 
-static size_t hash_home(const uint8_t d[32], size_t cap)
-{
-    uint64_t h;
-    memcpy(&h, d, sizeof h); /* a sha256 digest is uniformly spread already */
-    return (size_t)(h & (cap - 1));
-}
-
-static int hash_set_init(hash_set *h, size_t expected)
-{
-    size_t cap = 64;
-    while (cap < 2 * expected + 2)
-        cap *= 2;
-    h->slot = malloc(cap * sizeof *h->slot);
-    h->used = calloc(cap, 1);
-    h->cap = cap;
-    h->count = 0;
-    return h->slot && h->used ? 0 : -1;
-}
-
-static void hash_set_free(hash_set *h)
-{
-    free(h->slot);
-    free(h->used);
-    memset(h, 0, sizeof *h);
-}
-
-/* Adds d; returns 1 if it was there already, 0 if added. Never fills: sized for its contents. */
-static int hash_set_add(hash_set *h, const uint8_t d[32])
-{
-    size_t i = hash_home(d, h->cap);
-    while (h->used[i]) {
-        if (memcmp(h->slot[i], d, 32) == 0)
-            return 1;
-        i = (i + 1) & (h->cap - 1);
-    }
-    memcpy(h->slot[i], d, 32);
-    h->used[i] = 1;
-    h->count++;
-    return 0;
-}
-
-static int hash_set_has(const hash_set *h, const uint8_t d[32])
-{
-    if (!h->cap)
-        return 0;
-    size_t i = hash_home(d, h->cap);
-    while (h->used[i]) {
-        if (memcmp(h->slot[i], d, 32) == 0)
-            return 1;
-        i = (i + 1) & (h->cap - 1);
-    }
-    return 0;
-}
-
 static int from_hex(const char *hex, uint8_t d[32])
 {
     for (int i = 0; i < 32; i++) {
@@ -294,7 +234,7 @@ static int from_hex(const char *hex, uint8_t d[32])
 }
 
 typedef struct known_ctx {
-    hash_set *set;
+    fs_digest_set *set;
     size_t n, cap;
     uint8_t (*list)[32];
     int nomem;
@@ -325,10 +265,10 @@ static fs_status load_known(run *r, fs_error *err)
     fs_status st = fs_store_each_hash(r->ix->store, collect_hash, &k, err);
     if (st == FS_OK && k.nomem)
         st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    if (st == FS_OK && hash_set_init(&r->known, k.n) != 0)
+    if (st == FS_OK && fs_digest_set_init(&r->known, k.n) != 0)
         st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == FS_OK && i < k.n; i++)
-        hash_set_add(&r->known, k.list[i]);
+        fs_digest_set_add(&r->known, k.list[i]);
     free(k.list);
     return st;
 }
@@ -429,11 +369,11 @@ static void run_job(run *r, fs_worker *w, entry *e, result *res)
     fs_sha256_final(&h, digest);
     fs_sha256_hex(digest, e->sha256);
     int twin = 0;
-    if (hash_set_has(&r->known, digest)) {
+    if (fs_digest_set_has(&r->known, digest)) {
         res->kind = OUT_KNOWN;
     } else {
         pthread_mutex_lock(&r->lock);
-        twin = r->dedup && hash_set_add(&r->seen, digest);
+        twin = r->dedup && fs_digest_set_add(&r->seen, digest);
         pthread_mutex_unlock(&r->lock);
         res->kind = twin ? OUT_LATER : OUT_FACES;
     }
@@ -721,8 +661,8 @@ static void free_run(run *r)
     free(r->jobs);
     free(r->later);
     free(r->results);
-    hash_set_free(&r->known);
-    hash_set_free(&r->seen);
+    fs_digest_set_free(&r->known);
+    fs_digest_set_free(&r->seen);
 }
 
 fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots,
@@ -768,7 +708,7 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     }
     if (st == FS_OK && r.n_jobs) {
         st = load_known(&r, err);
-        if (st == FS_OK && hash_set_init(&r.seen, r.n_jobs) != 0)
+        if (st == FS_OK && fs_digest_set_init(&r.seen, r.n_jobs) != 0)
             st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
         r.dedup = 1;
     }
