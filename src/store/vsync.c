@@ -99,9 +99,11 @@ static fs_status refresh(fs_store *st, fs_error *err)
         fs_vindex *loaded = NULL;
         /* readers map the file (a search starts in milliseconds even at a million faces); the
          * writer reads and verifies all of it */
-        fs_status le = st->flags & FS_STORE_WRITE
-                           ? fs_vindex_load(st->vec_path, st->graph_path, st->dim, &loaded, &fgen, NULL)
-                           : fs_vindex_map(st->vec_path, st->graph_path, st->dim, &loaded, &fgen, NULL);
+        fs_status le = FS_ERR_IO;
+        if (!(st->flags & FS_STORE_WRITE)) /* (a refused mapping, e.g. strict overcommit: read) */
+            le = fs_vindex_map(st->vec_path, st->graph_path, st->dim, &loaded, &fgen, NULL);
+        if (le != FS_OK && le != FS_ERR_NOT_FOUND)
+            le = fs_vindex_load(st->vec_path, st->graph_path, st->dim, &loaded, &fgen, NULL);
         if (le == FS_OK) {
             st->vindex = loaded;
             st->vgen = fgen;
