@@ -19,8 +19,8 @@
  *     pass saw a face of at least CLOSE_UP_HINT of the shorter side (loose as its box may be), or
  *     no face at all: a group photo of small faces does not pay for it.
  * Inputs keep the photo's aspect ratio (the network is fully convolutional), padded to sizes that
- * photos of similar shapes share (CANVAS_STEP). The photo is shrunk once, to the fine size, and
- * the coarse and close-up inputs are made from that.
+ * photos of similar shapes share (CANVAS_STEP). The photo is shrunk once, to the fine size, that
+ * to the coarse size, and the close-up input is made from the coarse one.
  */
 #include <math.h>
 #include <string.h>
@@ -170,7 +170,8 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
         fine = FINE_MAX_SIDE;
     int with_fine = fine >= 1.5 * COARSE_SIDE;
 
-    /* The photo is shrunk once to the fine size; the coarse inputs are made from that. */
+    /* The photo is shrunk once to the fine size, that to the coarse size (both whole-factor box
+     * shrinks when the sizes allow), and the close-up input is made from the coarse one. */
     float coarse_largest = 0, unused;
     fs_image fine_img = {0};
     const fs_image *coarse_src = img;
@@ -181,12 +182,13 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
         coarse_src = &fine_img;
     }
     int cw = (int)lround(COARSE_SIDE * aw), ch = (int)lround(COARSE_SIDE * ah);
-    cw = cw < 1 ? 1 : cw;
-    ch = ch < 1 ? 1 : ch;
+    fs_image coarse = {0};
+    if (st == FS_OK)
+        st = shrink_to(coarse_src, cw < 1 ? 1 : cw, ch < 1 ? 1 : ch, &coarse, err);
     if (st == FS_OK) {
-        placement p = {canvas(cw), canvas(ch), 0, 0, cw, ch, with_fine ? COARSE_MIN_BOX : 0, INFINITY,
-                       0, close_up, 0};
-        st = detect_at(w, coarse_src, img->width, img->height, &p, out, &coarse_largest, err);
+        placement p = {canvas(coarse.width), canvas(coarse.height), 0, 0, coarse.width,
+                       coarse.height, with_fine ? COARSE_MIN_BOX : 0, INFINITY, 0, close_up, 0};
+        st = detect_at(w, &coarse, img->width, img->height, &p, out, &coarse_largest, err);
     }
     if (st == FS_OK && with_fine) {
         placement p = {canvas(fine_img.width), canvas(fine_img.height), 0, 0, fine_img.width,
@@ -194,14 +196,16 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
         st = detect_at(w, &fine_img, img->width, img->height, &p, out, &unused, err);
     }
     if (st == FS_OK && (coarse_largest == 0 || coarse_largest >= CLOSE_UP_HINT * short_side)) {
-        int in_w = canvas(cw), in_h = canvas(ch);
-        int rw = (int)lround(cw / CLOSE_UP_CANVAS), rh = (int)lround(ch / CLOSE_UP_CANVAS);
+        int in_w = canvas(coarse.width), in_h = canvas(coarse.height);
+        int rw = (int)lround(coarse.width / CLOSE_UP_CANVAS);
+        int rh = (int)lround(coarse.height / CLOSE_UP_CANVAS);
         rw = rw < 1 ? 1 : rw;
         rh = rh < 1 ? 1 : rh;
         placement p = {in_w, in_h, (in_w - rw) / 2, (in_h - rh) / 2, rw, rh, 0, INFINITY, close_up,
                        INFINITY, 0};
-        st = detect_at(w, coarse_src, img->width, img->height, &p, out, &unused, err);
+        st = detect_at(w, &coarse, img->width, img->height, &p, out, &unused, err);
     }
+    fs_image_free(&coarse);
     fs_image_free(&fine_img);
     if (st == FS_OK)
         fs_nms(out, NMS_IOU);
