@@ -80,7 +80,6 @@ static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int p
     *largest = 0;
     /* the fine pass keeps small faces only: levels 0 and 1 (strides 8, 16) suffice */
     nn_net *net = p->small ? w->engine->detector_small : w->engine->detector;
-    int levels = p->small ? 2 : FS_ULTRAFACE_LEVELS;
     nn_plan *plan;
     float *tensor = fs_worker_tensor(w, (size_t)3 * p->in_w * p->in_h, err);
     fs_status st = tensor ? fs_worker_detect_plan(w, net, p->in_w, p->in_h, &plan, err)
@@ -92,27 +91,26 @@ static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int p
     if (st)
         return st;
 
+    /* outputs: (logits, boxes) of all levels concatenated, or a pair per level for the small net */
     fs_dets found = {0};
-    for (int level = 0; st == FS_OK && level < levels; level++) {
-        /* outputs: (logits, boxes) of all levels concatenated, or per level for the small net */
-        int at = p->small ? 2 * level : 0;
+    int pairs = p->small ? 2 : 1;
+    float threshold = w->engine->opt.det_threshold;
+    for (int k = 0; st == FS_OK && k < pairs; k++) {
         int64_t shape_s[NN_MAX_DIMS], shape_b[NN_MAX_DIMS];
         int nd_s, nd_b;
-        const float *logits = nn_plan_output(plan, at, shape_s, &nd_s);
-        const float *boxes = nn_plan_output(plan, at + 1, shape_b, &nd_b);
+        const float *logits = nn_plan_output(plan, 2 * k, shape_s, &nd_s);
+        const float *boxes = nn_plan_output(plan, 2 * k + 1, shape_b, &nd_b);
         if (nd_s != 3 || nd_b != 3 || shape_s[2] != 2 || shape_b[2] != 4 ||
-            shape_s[1] != shape_b[1])
-            return fs_fail(err, FS_ERR_FORMAT, "%s: unexpected detector output shapes",
-                           fs_pack_name(w->engine->pack));
-        float threshold = w->engine->opt.det_threshold;
-        if (p->small)
-            st = fs_ultraface_decode_level(logits, boxes, (size_t)shape_s[1], p->in_w, p->in_h,
-                                           level, threshold, 1, 1, &found, err);
-        else
-            st = fs_ultraface_decode(logits, boxes, (size_t)shape_s[1], p->in_w, p->in_h,
-                                     threshold, 1, 1, &found, err);
-        if (!p->small)
+            shape_s[1] != shape_b[1]) {
+            st = fs_fail(err, FS_ERR_FORMAT, "%s: unexpected detector output shapes",
+                         fs_pack_name(w->engine->pack));
             break;
+        }
+        size_t n = (size_t)shape_s[1];
+        st = p->small ? fs_ultraface_decode_level(logits, boxes, n, p->in_w, p->in_h, k, threshold,
+                                                  1, 1, &found, err)
+                      : fs_ultraface_decode(logits, boxes, n, p->in_w, p->in_h, threshold, 1, 1,
+                                            &found, err);
     }
     float sx = (float)photo_w / p->region_w, sy = (float)photo_h / p->region_h;
     for (size_t i = 0; st == FS_OK && i < found.count; i++) {
