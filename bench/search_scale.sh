@@ -6,7 +6,10 @@
 # Usage: bench/search_scale.sh [BUILD_DIR] [QUERIES] [SIZES...]   (defaults: build 300 100000 1000000)
 # Environment: THREADS (graph build and second scan timing, default 2); SCALE_ARGS, passed to
 # search_scale as is, e.g. "--scan-only" (measure where the scan crosses 5 ms, cf.
-# FS_VINDEX_GRAPH_MIN) or "--m 24 --efc 120 --ef 400,600,800" (graph parameters, one line per ef).
+# FS_VINDEX_GRAPH_MIN), "--m 24 --efc 120 --ef 400,600,800" (graph parameters, one line per ef),
+# "--subspace 64" (identities spread like the default pack's embeddings instead of uniformly on
+# the sphere, see search_scale.c) or "--cache DIR" (keep the built graph; a later run with the
+# same N, model and graph parameters loads it and only times the queries).
 # The 1M run needs ~5 GB of RAM and builds a graph for ~20 minutes on 2 cores: the machine is
 # shared, keep QUERIES small and run nothing else heavy meanwhile.
 set -euo pipefail
