@@ -898,23 +898,34 @@ static fs_status open_vec_file(const char *vec_path, int *fd, fs_error *err)
     return fs_fail(err, FS_ERR_IO, "%s: %s", vec_path, strerror(errno));
 }
 
+/* Opens vec_path, checks its header and makes an empty index of its dim: the start of both
+ * fs_vindex_load and fs_vindex_map. On failure nothing is left open. */
+static fs_status open_checked(const char *vec_path, int dim, int *fd, vfile_header *h,
+                              uint64_t *file_size, fs_vindex **v, fs_error *err)
+{
+    *v = NULL;
+    fs_status e = open_vec_file(vec_path, fd, err);
+    if (e != FS_OK)
+        return e;
+    e = read_header(*fd, vec_path, dim, h, file_size, err);
+    if (e == FS_OK && !(*v = fs_vindex_new(dim)))
+        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (e != FS_OK)
+        close(*fd);
+    return e;
+}
+
 fs_status fs_vindex_load(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
                          uint64_t *gen, fs_error *err)
 {
     *out = NULL;
     int fd;
-    fs_status e = open_vec_file(vec_path, &fd, err);
-    if (e != FS_OK)
-        return e;
-    fs_vindex *v = NULL;
+    fs_vindex *v;
     vfile_header h;
     uint64_t file_size;
-    if ((e = read_header(fd, vec_path, dim, &h, &file_size, err)) != FS_OK)
-        goto done;
-    if (!(v = fs_vindex_new(dim))) {
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    fs_status e = open_checked(vec_path, dim, &fd, &h, &file_size, &v, err);
+    if (e != FS_OK)
+        return e;
     if ((e = fs_vindex_reserve(v, h.slots ? (size_t)h.slots : 1, err)) != FS_OK)
         goto done;
     vfile_part parts[9];
@@ -952,18 +963,12 @@ fs_status fs_vindex_map(const char *vec_path, const char *graph_path, int dim, f
 {
     *out = NULL;
     int fd;
-    fs_status e = open_vec_file(vec_path, &fd, err);
-    if (e != FS_OK)
-        return e;
-    fs_vindex *v = NULL;
+    fs_vindex *v;
     vfile_header h;
     uint64_t file_size;
-    if ((e = read_header(fd, vec_path, dim, &h, &file_size, err)) != FS_OK)
-        goto done;
-    if (!(v = fs_vindex_new(dim))) {
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    fs_status e = open_checked(vec_path, dim, &fd, &h, &file_size, &v, err);
+    if (e != FS_OK)
+        return e;
     /* private and writable: a reader catching up marks removed faces in its own copy of a page */
     void *m = mmap(NULL, (size_t)file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (m == MAP_FAILED) {

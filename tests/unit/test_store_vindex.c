@@ -194,6 +194,22 @@ static void test_duplicates_tie_by_id(void **state)
     fs_vindex_free(x);
 }
 
+/* The top 10 of q in x and in y: the same faces, in the same order, with the same scores. */
+static void expect_same_hits(const fs_vindex *x, const fs_vindex *y, const float *q, int exact)
+{
+    fs_store_hit *a, *b;
+    size_t na, nb;
+    assert_int_equal(fs_vindex_search(x, q, 10, -1.0f, NULL, exact, 1, &a, &na, NULL), FS_OK);
+    assert_int_equal(fs_vindex_search(y, q, 10, -1.0f, NULL, exact, 1, &b, &nb, NULL), FS_OK);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].face_id, b[i].face_id);
+        assert_true(a[i].similarity == b[i].similarity);
+    }
+    free(a);
+    free(b);
+}
+
 static void test_graph_recall_and_file(void **state)
 {
     (void)state;
@@ -244,17 +260,7 @@ static void test_graph_recall_and_file(void **state)
     assert_int_equal(gen, 42);
     assert_int_equal(fs_vindex_graph_count(y), n);
     assert_int_equal(fs_vindex_live(y), n + 30);
-    fs_store_hit *h2;
-    size_t nh2;
-    assert_int_equal(fs_vindex_search(x, v + 11 * DIM, 10, -1.0f, NULL, 0, 1, &h, &nh, NULL), FS_OK);
-    assert_int_equal(fs_vindex_search(y, v + 11 * DIM, 10, -1.0f, NULL, 0, 1, &h2, &nh2, NULL), FS_OK);
-    assert_int_equal(nh, nh2);
-    for (size_t i = 0; i < nh; i++) {
-        assert_int_equal(h[i].face_id, h2[i].face_id);
-        assert_true(h[i].similarity == h2[i].similarity);
-    }
-    free(h);
-    free(h2);
+    expect_same_hits(x, y, v + 11 * DIM, 0);
     fs_vindex_free(y);
     /* Mapped, as readers open it: the same answers (graph and exact), then it takes removals in
      * place and, on the first addition, copies itself into its own memory. */
@@ -262,20 +268,10 @@ static void test_graph_recall_and_file(void **state)
     assert_int_equal(gen, 42);
     assert_int_equal(fs_vindex_graph_count(y), n);
     assert_int_equal(fs_vindex_live(y), n + 30);
-    for (int exact = 0; exact < 2; exact++) {
-        assert_int_equal(fs_vindex_search(x, v + 11 * DIM, 10, -1.0f, NULL, exact, 1, &h, &nh, NULL),
-                         FS_OK);
-        assert_int_equal(fs_vindex_search(y, v + 11 * DIM, 10, -1.0f, NULL, exact, 1, &h2, &nh2,
-                                          NULL),
-                         FS_OK);
-        assert_int_equal(nh, nh2);
-        for (size_t i = 0; i < nh; i++) {
-            assert_int_equal(h[i].face_id, h2[i].face_id);
-            assert_true(h[i].similarity == h2[i].similarity);
-        }
-        free(h);
-        free(h2);
-    }
+    expect_same_hits(x, y, v + 11 * DIM, 0);
+    expect_same_hits(x, y, v + 11 * DIM, 1);
+    fs_store_hit *h2;
+    size_t nh2;
     assert_int_equal(fs_vindex_remove(y, 13), 1); /* face 13 is v + 12 * DIM */
     assert_int_equal(fs_vindex_add(y, (int64_t)(n + 100), 1, v + 12 * DIM, NULL), FS_OK);
     assert_int_equal(fs_vindex_live(y), n + 30);
