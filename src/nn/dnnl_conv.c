@@ -3,11 +3,14 @@
  *
  * See dnnl_conv.h for the contract (layouts, threads, ownership). How it works:
  *   - A conv is a oneDNN convolution primitive created with format_tag any for weights (reordered
- *     once, at create time, from ONNX OIHW into what the kernel wants) and for src/dst (so oneDNN
- *     picks its JIT kernel's layout: nChw8c on AVX2, nchw src for a first layer with few channels).
- *     Where the layout oneDNN picked differs from the caller's layout, the conv owns a staging
- *     buffer and a reorder primitive, run inside nn_dnnl_conv_run. With plain_direct the primitive
- *     is forced onto NCHW instead (oneDNN then uses im2col + gemm).
+ *     once, at create time, from ONNX OIHW into what the kernel wants) and with the caller's own
+ *     layouts for src/dst, so that the kernel reads and writes the caller's buffers directly.
+ *     (Left to choose, oneDNN 2.6 on AVX-512 picks NHWC brgemm kernels, and converting around every
+ *     conv cost a third of the run time.) Only where oneDNN has nothing but a reference kernel for
+ *     those layouts (a few convs with 8 or 12 input channels) is it asked with format_tag any;
+ *     where the layout it then picks differs from the caller's, the conv owns a staging buffer and
+ *     a reorder primitive, run inside nn_dnnl_conv_run. With plain_direct the primitive is forced
+ *     onto NCHW instead (oneDNN then uses im2col + gemm).
  *   - External buffers are bound at run time with dnnl_memory_set_data_handle on memory objects
  *     made at create time, so a run allocates nothing.
  *   - Scratchpad mode is "user": each conv owns its scratch buffer, nothing is shared between
@@ -568,6 +571,56 @@ fail:
     return status;
 }
 
+/* oneDNN's reference kernels are named "ref:..." on every ISA; they are 50-300x slower than its
+ * JIT ones, so the conv never settles for one while another layout would give a JIT kernel. */
+static bool is_reference(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
+           impl && strncmp(impl, "ref", 3) == 0;
+}
+
+/* The primitive descriptor of d's convolution with activations in src_tag / dst_tag (a layout or
+ * dnnl_format_tag_any), weights in oneDNN's choice; conv_dims is the convolution's own output. */
+static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
+                              dnnl_format_tag_t src_tag, dnnl_format_tag_t dst_tag,
+                              const dnnl_dims_t conv_dims, const_dnnl_primitive_attr_t attr,
+                              dnnl_primitive_desc_t *pd, fs_error *err)
+{
+    fs_status status = FS_OK;
+    dnnl_memory_desc_t src_md, dst_md, w_md, b_md;
+    dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
+    *pd = NULL;
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, src_tag),
+               "source descriptor");
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&dst_md, 4, conv_dims, dnnl_f32, dst_tag),
+               "destination descriptor");
+    if (d->groups == 1) {
+        dnnl_dims_t dims = {d->c_out, d->c_in, d->kh, d->kw};
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 4, dims, dnnl_f32, dnnl_format_tag_any),
+                   "weights descriptor");
+    } else {
+        dnnl_dims_t dims = {d->groups, d->c_out / d->groups, d->c_in / d->groups, d->kh, d->kw};
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 5, dims, dnnl_f32, dnnl_format_tag_any),
+                   "weights descriptor");
+    }
+    dnnl_dims_t b_dims = {d->c_out};
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_x),
+               "bias descriptor");
+    dnnl_convolution_desc_t cd;
+    dnnl_dims_t strides = {d->stride_h, d->stride_w};
+    dnnl_dims_t dilates = {d->dilation_h - 1, d->dilation_w - 1}; /* oneDNN: 0 = none */
+    dnnl_dims_t pad_l = {d->pad_top, d->pad_left}, pad_r = {d->pad_bottom, d->pad_right};
+    CHECK_DNNL(dnnl_dilated_convolution_forward_desc_init(
+                   &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md,
+                   d->bias ? &b_md : NULL, &dst_md, strides, dilates, pad_l, pad_r),
+               "convolution descriptor");
+    CHECK_DNNL(dnnl_primitive_desc_create(pd, &cd, attr, ctx->engine, NULL),
+               "convolution primitive descriptor");
+fail:
+    return status;
+}
+
 /* For one side (src or dst) of the conv: the memory object bound to the caller's buffer and, if
  * the kernel's md differs from the caller's, a staging memory. */
 static fs_status make_side(nn_dnnl_ctx *ctx, const dnnl_memory_desc_t *ext_md,
@@ -611,7 +664,7 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
 
-    dnnl_memory_desc_t src_ext_md, dst_ext_md, src_md, dst_md, w_md, b_md;
+    dnnl_memory_desc_t src_ext_md, dst_ext_md, b_md;
     dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
     dnnl_dims_t dst_dims = {d->n, d->c_out, oh, ow};
     /* the convolution proper: with a fused depthwise conv, the 1x1's own output (same h, w) */
@@ -622,37 +675,32 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     CHECK_DNNL(dnnl_memory_desc_init_by_tag(&dst_ext_md, 4, dst_dims, dnnl_f32,
                                             layout_tag(ctx, d->dst_layout)),
                "destination descriptor");
-    dnnl_format_tag_t act_tag = d->plain_direct ? dnnl_nchw : dnnl_format_tag_any;
-    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, act_tag),
-               "source descriptor");
-    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&dst_md, 4, conv_dims, dnnl_f32, act_tag),
-               "destination descriptor");
-    if (d->groups == 1) {
-        dnnl_dims_t dims = {d->c_out, d->c_in, d->kh, d->kw};
-        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 4, dims, dnnl_f32, dnnl_format_tag_any),
-                   "weights descriptor");
-    } else {
-        dnnl_dims_t dims = {d->groups, d->c_out / d->groups, d->c_in / d->groups, d->kh, d->kw};
-        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 5, dims, dnnl_f32, dnnl_format_tag_any),
-                   "weights descriptor");
-    }
     dnnl_dims_t b_dims = {d->c_out};
     CHECK_DNNL(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_x),
                "bias descriptor");
-
-    dnnl_convolution_desc_t cd;
-    dnnl_dims_t strides = {d->stride_h, d->stride_w};
-    dnnl_dims_t dilates = {d->dilation_h - 1, d->dilation_w - 1}; /* oneDNN: 0 = none */
-    dnnl_dims_t pad_l = {d->pad_top, d->pad_left}, pad_r = {d->pad_bottom, d->pad_right};
-    CHECK_DNNL(dnnl_dilated_convolution_forward_desc_init(
-                   &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md,
-                   d->bias ? &b_md : NULL, &dst_md, strides, dilates, pad_l, pad_r),
-               "convolution descriptor");
     status = make_attr(d, &attr, err);
     if (status != FS_OK)
         goto fail;
-    CHECK_DNNL(dnnl_primitive_desc_create(&pd, &cd, attr, ctx->engine, NULL),
-               "convolution primitive descriptor");
+    /* The kernel is asked for the caller's own layouts first, so that nothing is converted around
+     * it; oneDNN's own choice ("any") only where it then offers no kernel or just its reference
+     * one (some convolutions with few input channels). plain_direct forces NCHW. */
+    if (d->plain_direct)
+        status = make_conv_pd(ctx, d, dnnl_nchw, dnnl_nchw, conv_dims, attr, &pd, err);
+    else {
+        status = make_conv_pd(ctx, d, layout_tag(ctx, d->src_layout),
+                              layout_tag(ctx, d->dst_layout), conv_dims, attr, &pd, err);
+        if (status == FS_ERR_UNSUPPORTED)
+            status = FS_OK;
+        if (pd && is_reference(pd)) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = NULL;
+        }
+        if (status == FS_OK && !pd)
+            status = make_conv_pd(ctx, d, dnnl_format_tag_any, dnnl_format_tag_any, conv_dims,
+                                  attr, &pd, err);
+    }
+    if (status != FS_OK)
+        goto fail;
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
         snprintf(c->impl, sizeof c->impl, "%s", impl);
@@ -954,6 +1002,11 @@ void nn_dnnl_conv_out_shape(const nn_dnnl_conv *c, int64_t shape[4])
     shape[1] = c->c_out;
     shape[2] = c->oh;
     shape[3] = c->ow;
+}
+
+bool nn_dnnl_conv_is_reference(const nn_dnnl_conv *c)
+{
+    return strncmp(c->impl, "ref", 3) == 0;
 }
 
 const char *nn_dnnl_conv_impl(const nn_dnnl_conv *c, bool *converts_layout)

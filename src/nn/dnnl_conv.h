@@ -185,6 +185,10 @@ void nn_dnnl_conv_out_shape(const nn_dnnl_conv *conv, int64_t shape[4]);
  * and whether run converts layouts internally; for benchmarks and debugging. Owned by conv. */
 const char *nn_dnnl_conv_impl(const nn_dnnl_conv *conv, bool *converts_layout);
 
+/* Whether oneDNN runs the conv on one of its reference kernels (50-300x slower than the JIT ones),
+ * whatever the ISA; the conv avoids them wherever another layout offers a JIT kernel. */
+bool nn_dnnl_conv_is_reference(const nn_dnnl_conv *conv);
+
 /* ---- Layout conversion --------------------------------------------------------------------- */
 
 typedef struct nn_dnnl_reorder nn_dnnl_reorder;

@@ -1,7 +1,7 @@
 /*
  * test_nn_fast.c — the fast backend's layout pass and kernels against the reference backend, on
  * small models built in memory (tests/nn/onnx_builder.h) whose shapes hit the edge cases:
- * channel counts that are not multiples of the block (3, 5, 12, 21), conv chains that end in a
+ * channel counts that are not multiples of the block (3, 5, 12, 37), conv chains that end in a
  * channel Concat (blocked and dense), Transpose to NHWC, Reshape and graph outputs, per-channel
  * ops between convs (Relu, PRelu, ScaleShift, Mul/Add by constants, Clip), residual Adds fused
  * into the conv (in place, with the residual read again later, with the conv's own source as the
@@ -155,7 +155,7 @@ static plan_stats stats_of(const uint8_t *bytes, size_t len, const int64_t *shap
 }
 
 /* Convs with 3 -> 5 -> 12 channels, per-channel ops, a residual whose reader is also the conv's
- * source, a dense Concat (12 + 5 channels), a blocked Concat (8 + 8 + 5), Transpose to NHWC,
+ * source, a dense Concat (12 + 5 channels), a blocked Concat (16 + 16 + 5), Transpose to NHWC,
  * Reshape, and a blocked value that is also a graph output. */
 static uint8_t *model_chain(size_t *len)
 {
@@ -194,11 +194,12 @@ static uint8_t *model_chain(size_t *len)
     mb_node(&m, "Concat", "cl,c1", "cat1", 1, a_int("axis", 1)); /* 12 + 5: dense */
     mb_init_i64(&m, "shape1", 1, SHAPE(3), SHAPE(1, 17, -1));
     mb_node(&m, "Reshape", "cat1,shape1", "out1", 0);
-    conv(&m, "cl", "q1", 12, 8, 3, 2, 1, 5);
-    conv(&m, "cl", "q2", 12, 8, 1, 2, 1, 6);
+    conv(&m, "cl", "q1", 12, 16, 3, 2, 1, 5);
+    conv(&m, "cl", "q2", 12, 16, 1, 2, 1, 6);
     conv(&m, "cl", "q3", 12, 5, 3, 2, 1, 7);
-    mb_node(&m, "Concat", "q1,q2,q3", "cat2", 1, a_int("axis", 1)); /* 8 + 8 + 5: blocked */
-    conv(&m, "cat2", "t", 21, 7, 1, 1, 1, 8);
+    /* 16 + 16 + 5: blocked with 8- and 16-channel blocks alike */
+    mb_node(&m, "Concat", "q1,q2,q3", "cat2", 1, a_int("axis", 1));
+    conv(&m, "cat2", "t", 37, 7, 1, 1, 1, 8);
     mb_node(&m, "Transpose", "t", "tt", 1, a_ints("perm", 4, SHAPE(0, 2, 3, 1)));
     mb_init_i64(&m, "shape2", 1, SHAPE(3), SHAPE(1, -1, 7));
     mb_node(&m, "Reshape", "tt,shape2", "out2", 0);
@@ -249,7 +250,7 @@ static void test_chain_edges(void **state)
     assert_int_equal(st.adds, 0);          /* c3 + p2 fused into c3's conv ... */
     assert_int_equal(st.residuals, 1);
     assert_int_equal(st.relu_after, 1);    /* ... with the Relu after it */
-    assert_int_equal(st.blocked_concat, 1); /* 8 + 8 + 5 */
+    assert_int_equal(st.blocked_concat, 1); /* 16 + 16 + 5 */
     assert_int_equal(st.dense_concat, 1);   /* 12 + 5 */
     assert_true(st.to_dense >= 2);          /* at least before the dense Concat */
     assert_true(st.blocked_out >= 8);
