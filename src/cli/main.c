@@ -113,21 +113,36 @@ static int take_globals(cli_globals *g, int argc, char **argv)
 /* OpenMP threads that wait at a barrier spin by default (libgomp: 300000 rounds) before they
  * sleep. When another program keeps the cores busy, the thread being waited for is not running
  * and the spinning ones burn its time: a `compare` measured 8.5 s instead of 0.35 s on a loaded
- * 2-core machine. The policy is read from the environment when libgomp is loaded, before main,
- * so unless the user chose one, the tool starts itself again with OMP_WAIT_POLICY=PASSIVE (one
- * exec, a few milliseconds). If that exec fails it runs on with the default. */
-static void prefer_passive_waits(char **argv)
+ * 2-core machine. libgomp reads its policy from the environment once, in its initialiser, and a
+ * variable set before that is lost (libc's own initialiser resets the environment), so unless the
+ * user chose a policy the tool starts itself again with OMP_WAIT_POLICY=PASSIVE. It does so from
+ * the executable's preinit array, which the dynamic loader runs before any library initialiser:
+ * the ~100 libraries libvips brings are loaded twice but initialised once (this used to be done
+ * from main, 80 ms per command). If the exec fails the tool runs on with the default policy.
+ * tests/cli/test_cli_basics.sh checks the spin count libgomp ends up with (OMP_DISPLAY_ENV). */
+static void prefer_passive_waits(int argc, char **argv, char **envp)
 {
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
+    (void)argc;
+    size_t n = 0;
+    for (; envp && envp[n]; n++)
+        if (strncmp(envp[n], "OMP_WAIT_POLICY=", 16) == 0 ||
+            strncmp(envp[n], "GOMP_SPINCOUNT=", 15) == 0)
+            return;
+    char **env = malloc((n + 2) * sizeof *env);
+    if (!env)
         return;
-    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0)
-        return;
-    execv("/proc/self/exe", argv);
+    memcpy(env, envp, n * sizeof *env);
+    env[n] = "OMP_WAIT_POLICY=PASSIVE";
+    env[n + 1] = NULL;
+    execve("/proc/self/exe", argv, env);
+    free(env);
 }
+
+__attribute__((section(".preinit_array"), used)) static void (*const passive_waits)(
+    int, char **, char **) = prefer_passive_waits;
 
 int main(int argc, char **argv)
 {
-    prefer_passive_waits(argv);
     cli_globals g = {.models = "default", .db = getenv("FACESEARCH_DB")};
     if (g.db && !*g.db)
         g.db = NULL;

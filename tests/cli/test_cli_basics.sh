@@ -9,6 +9,14 @@ expect_out_has "usage: facesearch COMMAND"
 expect_exit 0 "$FACESEARCH" --version
 expect_out_is "facesearch 0.1.0"
 
+# OpenMP waits passively (no spinning) unless the user chose a policy (main.c); libgomp shows
+# the spin count it ended up with: 0 when passive, 300000 by default, 30000000000 when active
+expect_exit 0 env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose "$FACESEARCH" --version
+expect_err_has "GOMP_SPINCOUNT = '0'"
+expect_out_is "facesearch 0.1.0"
+expect_exit 0 env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active OMP_DISPLAY_ENV=verbose "$FACESEARCH" --version
+expect_err_has "GOMP_SPINCOUNT = '30000000000'"
+
 for cmd in search index detect compare remove stats models; do
   expect_exit 0 "$FACESEARCH" "$cmd" --help
   expect_out_has "usage: facesearch $cmd"
