@@ -1,9 +1,15 @@
 /*
  * sha256.c — SHA-256 as specified in FIPS 180-4, written from the standard.
+ *
+ * Two block functions: a portable one, and one on the x86 SHA extensions (SHA-NI: AMD since Zen,
+ * Intel since Ice Lake / Goldmont), chosen per hash by what the CPU reports. On this project's
+ * machines the SHA-NI one hashes about ten times faster, which counts for the model files
+ * verified at every start (7 MB) and for every photo an index run reads.
  */
 #include "util/sha256.h"
 
 #include <errno.h>
+#include <immintrin.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +31,7 @@ static uint32_t rotr(uint32_t x, int n)
     return (x >> n) | (x << (32 - n));
 }
 
-static void compress(uint32_t s[8], const uint8_t p[64])
+static void compress_portable(uint32_t s[8], const uint8_t p[64])
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
@@ -46,6 +52,56 @@ static void compress(uint32_t s[8], const uint8_t p[64])
     s[0] += a; s[1] += b; s[2] += c; s[3] += d; s[4] += e; s[5] += f; s[6] += g; s[7] += h;
 }
 
+/* K[i..i+3] as one vector (lane 0 = K[i]). */
+#define K4(i) _mm_loadu_si128((const __m128i *)&K[i])
+
+/* `blocks` 64-byte blocks on the SHA extensions. The state is kept as the two vectors the
+ * round instruction works on, ABEF and CDGH; the message schedule four words at a time:
+ * W[t..t+3] = msg2(msg1(W[t-16..], W[t-12..]) + W[t-7..t-4], W[t-4..t-1]). */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t s[8],
+                                                                       const uint8_t *p,
+                                                                       size_t blocks)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i dcba = _mm_loadu_si128((const __m128i *)&s[0]);
+    __m128i hgfe = _mm_loadu_si128((const __m128i *)&s[4]);
+    __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
+    __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+    for (; blocks > 0; blocks--, p += 64) {
+        __m128i abef_in = abef, cdgh_in = cdgh, w[4];
+        for (int g = 0; g < 16; g++) { /* four rounds per group, w[g % 4] = W[4g .. 4g+3] */
+            if (g < 4) {
+                w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+            } else {
+                __m128i t = _mm_sha256msg1_epu32(w[g % 4], w[(g + 1) % 4]);
+                t = _mm_add_epi32(t, _mm_alignr_epi8(w[(g + 3) % 4], w[(g + 2) % 4], 4));
+                w[g % 4] = _mm_sha256msg2_epu32(t, w[(g + 3) % 4]);
+            }
+            __m128i m = _mm_add_epi32(w[g % 4], K4(4 * g));
+            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, m);
+            abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(m, 0x0E));
+        }
+        abef = _mm_add_epi32(abef, abef_in);
+        cdgh = _mm_add_epi32(cdgh, cdgh_in);
+    }
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)&s[0], _mm_blend_epi16(feba, dchg, 0xF0));
+    _mm_storeu_si128((__m128i *)&s[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+static void compress(fs_sha256 *h, const uint8_t *p, size_t blocks)
+{
+    if (h->accelerated) {
+        compress_shani(h->state, p, blocks);
+        return;
+    }
+    for (; blocks > 0; blocks--, p += 64)
+        compress_portable(h->state, p);
+}
+
 void fs_sha256_init(fs_sha256 *h)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -53,6 +109,8 @@ void fs_sha256_init(fs_sha256 *h)
     memcpy(h->state, iv, sizeof iv);
     h->length = 0;
     h->used = 0;
+    __builtin_cpu_init();
+    h->accelerated = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
 }
 
 void fs_sha256_update(fs_sha256 *h, const void *data, size_t size)
@@ -65,11 +123,12 @@ void fs_sha256_update(fs_sha256 *h, const void *data, size_t size)
         h->used += take; p += take; size -= take;
         if (h->used < 64)
             return;
-        compress(h->state, h->block);
+        compress(h, h->block, 1);
         h->used = 0;
     }
-    for (; size >= 64; p += 64, size -= 64)
-        compress(h->state, p);
+    compress(h, p, size / 64);
+    p += size / 64 * 64;
+    size %= 64;
     memcpy(h->block, p, size);
     h->used = size;
 }

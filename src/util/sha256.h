@@ -5,6 +5,7 @@
 #ifndef FS_UTIL_SHA256_H
 #define FS_UTIL_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,8 @@ typedef struct fs_sha256 {
     uint64_t length;      /* bytes hashed so far */
     uint8_t block[64];
     size_t used;          /* bytes waiting in block */
+    bool accelerated;     /* blocks hashed with the CPU's SHA instructions (set by init; a test
+                           * may clear it to run the portable code) */
 } fs_sha256;
 
 void fs_sha256_init(fs_sha256 *h);

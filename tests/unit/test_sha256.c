@@ -1,9 +1,12 @@
 /*
  * test_sha256.c — SHA-256 against the FIPS 180-4 example vectors, streaming in odd-sized pieces,
- * and the file helper's error for a missing file.
+ * on both block functions (the CPU's SHA instructions where it has them, and the portable code),
+ * the two against each other on random messages of every length around the block edges, and the
+ * file helper's error for a missing file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +15,21 @@
 
 #include "util/sha256.h"
 
+/* Which block function the tests below run: the one init picks, or the portable one. */
+static bool g_portable;
+
+static void start(fs_sha256 *h)
+{
+    fs_sha256_init(h);
+    if (g_portable)
+        h->accelerated = false;
+}
+
 static void hash_string(const char *s, size_t piece, char hex[65])
 {
     fs_sha256 h;
     uint8_t d[32];
-    fs_sha256_init(&h);
+    start(&h);
     size_t len = strlen(s);
     for (size_t i = 0; i < len; i += piece)
         fs_sha256_update(&h, s + i, len - i < piece ? len - i : piece);
@@ -46,12 +59,60 @@ static void test_million_a(void **state)
     uint8_t d[32];
     char hex[65], block[1000];
     memset(block, 'a', sizeof block);
-    fs_sha256_init(&h);
+    start(&h);
     for (int i = 0; i < 1000; i++)
         fs_sha256_update(&h, block, sizeof block);
     fs_sha256_final(&h, d);
     fs_sha256_hex(d, hex);
     assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+static void test_known_vectors_portable(void **state)
+{
+    g_portable = true;
+    test_known_vectors(state);
+    test_million_a(state);
+    g_portable = false;
+}
+
+/* Hashes msg[0..len) in uneven pieces with the SHA-instruction and the portable block functions,
+ * and checks that they agree. */
+static void check_paths_agree(const uint8_t *msg, size_t len)
+{
+    uint8_t d[2][32];
+    for (int k = 0; k < 2; k++) {
+        fs_sha256 h;
+        fs_sha256_init(&h);
+        h.accelerated = k == 0;
+        for (size_t i = 0, piece = 1; i < len; i += piece, piece = piece * 3 % 1000 + 1)
+            fs_sha256_update(&h, msg + i, len - i < piece ? len - i : piece);
+        fs_sha256_final(&h, d[k]);
+    }
+    assert_memory_equal(d[0], d[1], 32);
+}
+
+/* Both block functions agree on messages of 0..300 bytes and on 1 MB. */
+static void test_paths_agree(void **state)
+{
+    (void)state;
+    fs_sha256 probe;
+    fs_sha256_init(&probe);
+    if (!probe.accelerated) {
+        print_message("this CPU has no SHA instructions: only the portable code runs here\n");
+        return;
+    }
+    size_t n = 1 << 20;
+    uint8_t *msg = malloc(n);
+    assert_non_null(msg);
+    uint32_t seed = 12345;
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        msg[i] = (uint8_t)(seed >> 16);
+    }
+    for (size_t len = 0; len <= 300; len++)
+        check_paths_agree(msg, len);
+    check_paths_agree(msg, n);
+    free(msg);
 }
 
 static void test_file(void **state)
@@ -78,6 +139,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_vectors),
+        cmocka_unit_test(test_known_vectors_portable),
+        cmocka_unit_test(test_paths_agree),
         cmocka_unit_test(test_million_a),
         cmocka_unit_test(test_file),
     };
