@@ -8,6 +8,7 @@
  */
 #include "util/sha256.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <immintrin.h>
 #include <stdio.h>
@@ -92,6 +93,15 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t 
     _mm_storeu_si128((__m128i *)&s[4], _mm_alignr_epi8(dchg, feba, 8));
 }
 
+/* CPUID: SHA extensions (leaf 7, EBX bit 29) and SSE4.1 (leaf 1, ECX bit 19). */
+static bool cpu_has_sha(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)))
+        return false;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+}
+
 static void compress(fs_sha256 *h, const uint8_t *p, size_t blocks)
 {
     if (h->accelerated) {
@@ -109,8 +119,7 @@ void fs_sha256_init(fs_sha256 *h)
     memcpy(h->state, iv, sizeof iv);
     h->length = 0;
     h->used = 0;
-    __builtin_cpu_init();
-    h->accelerated = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+    h->accelerated = cpu_has_sha();
 }
 
 void fs_sha256_update(fs_sha256 *h, const void *data, size_t size)
