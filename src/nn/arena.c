@@ -1,13 +1,15 @@
 /*
- * arena.c — bump allocator in chunks; big requests get a chunk of their own.
+ * arena.c — bump allocator in chunks that grow with it; big requests get a chunk of their own.
  */
 #include "nn/arena.h"
+#include "util/big_alloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ARENA_CHUNK (256u * 1024u)
+#define ARENA_MAX_CHUNK ((size_t)16 << 20)
 #define ARENA_ALIGN 16u
 
 struct nn_arena_chunk {
@@ -28,7 +30,7 @@ void nn_arena_init(nn_arena *a, size_t limit)
 
 static nn_arena_chunk *new_chunk(size_t size)
 {
-    nn_arena_chunk *c = aligned_alloc(64, (ARENA_HDR + size + 63) / 64 * 64);
+    nn_arena_chunk *c = fs_big_alloc(ARENA_HDR + size);
     if (!c)
         return NULL;
     c->next = NULL;
@@ -48,7 +50,12 @@ void *nn_arena_alloc(nn_arena *a, size_t size)
         return NULL;
     nn_arena_chunk *c = a->head;
     if (!c || c->size - c->used < rounded) {
-        if (rounded > ARENA_CHUNK / 4) {
+        /* Chunks grow with the arena (a network's weights: 256 KiB up to 16 MiB), so that most
+         * of a large arena sits in chunks big enough for huge pages (util/big_alloc.h). */
+        size_t next = a->total < ARENA_CHUNK ? ARENA_CHUNK : a->total;
+        if (next > ARENA_MAX_CHUNK)
+            next = ARENA_MAX_CHUNK;
+        if (rounded > next / 4) {
             /* A big block gets its own chunk, linked behind the current one so that the current
              * chunk keeps serving small requests. */
             nn_arena_chunk *big = new_chunk(rounded);
@@ -66,7 +73,7 @@ void *nn_arena_alloc(nn_arena *a, size_t size)
             memset(p, 0, rounded);
             return p;
         }
-        c = new_chunk(ARENA_CHUNK);
+        c = new_chunk(next);
         if (!c)
             return NULL;
         c->next = a->head;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "nn/plan.h"
+#include "util/big_alloc.h"
 #include "util/error.h"
 
 /* Model files larger than this are refused (ours are a few MB; insightface's are < 200 MB). */
@@ -79,7 +80,7 @@ fs_status nn_net_load(const char *path, const nn_options *opt, nn_net **out, fs_
         fclose(f);
         return fs_fail(err, FS_ERR_LIMIT, "%s: model file is too large (%ld bytes)", path, size);
     }
-    void *data = malloc(size ? (size_t)size : 1);
+    void *data = fs_big_alloc((size_t)size);
     if (!data) {
         fclose(f);
         return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory reading the model", path);

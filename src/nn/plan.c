@@ -19,6 +19,7 @@
 
 #include "nn/kernel.h"
 #include "nn/plan.h"
+#include "util/big_alloc.h"
 #include "util/error.h"
 
 /* Folding a node whose output is larger than this is left to run time. */
@@ -41,7 +42,7 @@ static int own(nn_plan *p, void *mem)
 static void *alloc_owned(nn_plan *p, size_t size)
 {
     size = (size + 63) / 64 * 64;
-    void *m = aligned_alloc(64, size ? size : 64);
+    void *m = fs_big_alloc(size);
     if (m && own(p, m) != 0) {
         free(m);
         return NULL;
