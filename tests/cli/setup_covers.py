@@ -280,7 +280,7 @@ class Scanner:
                 return
             if case_depth and case_depth[-1] == "pattern" and c != "\n":
                 # a pattern of a case item, up to `)`, or `esac`
-                if self.s.startswith("esac", self.i) and not self.s[self.i + 4:self.i + 5].strip(";)"):
+                if self.starts("esac") and self.s[self.i + 4:self.i + 5] in ("", " ", "\t", "\n", ";", ")"):
                     self.advance(4)
                     case_depth.pop()
                     cmdpos, command = False, None

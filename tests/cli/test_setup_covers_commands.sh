@@ -40,6 +40,11 @@ EOF
 python3 -c 'fs_in_quotes'
 [[ -n $x && -z fs_in_test ]] || { fs_none_j; }
 FS_VAR=1 timeout 5 fs_none_k
+case $x in
+  a | b) fs_none_l --x ;;
+  *) greet ;;
+esac
+fs_none_m
 SCRIPT
 expect_exit 1 python3 "$checker" "$src/scripts/setup.sh" "$tmp/uses.sh"
 check "commands nothing provides, each named with where it is used" "fs_none_a $tmp/uses.sh:3
@@ -52,7 +57,9 @@ fs_none_g $tmp/uses.sh:8
 fs_none_h $tmp/uses.sh:9
 fs_none_i $tmp/uses.sh:9
 fs_none_j $tmp/uses.sh:17
-fs_none_k $tmp/uses.sh:18" "$(sed -E 's/^setup does not cover ([^ ]+) \(used in ([^)]*)\).*/\1 \2/' <<<"$out")"
+fs_none_k $tmp/uses.sh:18
+fs_none_l $tmp/uses.sh:20
+fs_none_m $tmp/uses.sh:23" "$(sed -E 's/^setup does not cover ([^ ]+) \(used in ([^)]*)\).*/\1 \2/' <<<"$out")"
 expect_out_has "setup does not cover fs_none_a (used in $tmp/uses.sh:3): not found in /usr/bin, /bin, /usr/sbin, /sbin; scripts/setup.sh should install the Debian package that provides it"
 
 # a command found through PATH only (like a pyenv shim) is not a Debian package's
