@@ -4,8 +4,10 @@
  *
  *   nn_run MODEL.onnx D0,D1,D2,D3 RUNS THREADS [ref|fast] [OUTPUT_NAME...]
  *
- * Prints "times_ms t1 t2 ..." and "rss_load_kb=... rss_run_kb=..." (peak resident set after
- * loading and planning, and after running). The input is a fixed pseudo-random pattern in [-1, 1].
+ * Prints "times_ms t1 t2 ...", "rss_load_kb=... rss_run_kb=..." (peak resident set after
+ * loading and planning, and after running) and "isa=... precision=..." (oneDNN's effective
+ * instruction set, which ONEDNN_MAX_CPU_ISA caps, and the precision the runtime ran at). The input
+ * is a fixed pseudo-random pattern in [-1, 1].
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
         printf(" %.4f", now_ms() - t0);
     }
     printf("\nrss_load_kb=%ld rss_run_kb=%ld\n", rss_load, peak_rss_kb());
+    printf("isa=%s precision=%s\n", nn_cpu_isa_name(), nn_precision_name());
     free(input);
     nn_plan_free(plan);
     nn_net_free(net);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Our ONNX runtime against onnxruntime-node on the default pack's models: same model, same input
 # shape, same thread count, interleaved (ROUNDS rounds of RUNS runs each, alternating), medians of
-# all runs after warm-up. One line per model, size and thread count:
-#   RESULT nn model=fr_feature shape=1x3x112x112 threads=1 ours_ms=... ort_ms=... ratio=... ours_rss_kb=... ort_rss_kb=...
-# ratio = ours / ort (below 1: we are faster). The machine is shared: read medians and ratios,
+# all runs after warm-up. One line per model, size, thread count and CPU path of ours:
+#   RESULT nn model=fr_feature shape=1x3x112x112 threads=1 isa=avx512_core precision=fp32 ours_ms=... ort_ms=... ratio=... ours_rss_kb=... ort_rss_kb=...
+# ratio = ours / ort (below 1: we are faster). isa: the instruction set oneDNN ran our
+# convolutions with (its effective ISA, as bench/nn_run reports it); precision: $FACESEARCH_PRECISION
+# or fp32. The machine is shared: read medians and ratios,
 # and run it when the machine is quiet (uptime). At 2 threads our convolutions are oneDNN's
 # OpenMP fork-join regions: when the host stalls one of the two vCPUs, every region waits for it
 # (runs of 100+ ms for a 0.5 ms model), while onnxruntime's pool lets the caller do the work;
@@ -11,9 +13,28 @@
 # fr_detect runs at its exported size (240x320): the file bakes its priors in for that size only.
 # bench/nn_profile (same arguments as nn_run) shows where our time goes, step by step.
 #
-#   bench/nn_vs_ort.sh [BUILD_DIR] [ROUNDS] [RUNS]
+#   bench/nn_vs_ort.sh [--isa LIST] [BUILD_DIR] [ROUNDS] [RUNS]
+#
+# --isa LIST: the CPU paths to run ours on, comma-separated, in the same sitting: native (what
+# oneDNN picks for this CPU; the default) or a cap for ONEDNN_MAX_CPU_ISA (avx2, avx512_core, ...,
+# any case). Each round runs ours once per entry, then onnxruntime, so that all see the same
+# machine load; onnxruntime's runs are shared by the lines of every entry. E.g. --isa native,avx2
+# on an AVX-512 machine measures both paths against the same peer.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+isas=(native)
+if [[ ${1:-} == --isa ]]; then
+  [[ -n ${2:-} ]] || { echo "nn_vs_ort: --isa needs a list, e.g. native,avx2" >&2; exit 2; }
+  IFS=, read -r -a isas <<<"$2"
+  shift 2
+fi
+for isa in "${isas[@]}"; do
+  case ${isa,,} in
+    native | sse41 | avx | avx2 | avx2_vnni | avx512_core | avx512_core_vnni | avx512_core_bf16 | avx512_core_amx) ;;
+    *) echo "nn_vs_ort: --isa: unknown ISA '$isa' (native, avx2, avx512_core, ...)" >&2; exit 2 ;;
+  esac
+done
+precision=${FACESEARCH_PRECISION:-fp32}
 build=${1:-$here/../build}
 rounds=${2:-5}
 runs=${3:-10}
@@ -25,17 +46,35 @@ bash "$here/../scripts/fetch-oracle.sh" >/dev/null
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+# run_ours ISA ARGS...: bench/nn_run with oneDNN capped at ISA (native: no cap)
+run_ours() {
+  local isa=$1; shift
+  if [[ ${isa,,} == native ]]; then
+    env -u ONEDNN_MAX_CPU_ISA -u DNNL_MAX_CPU_ISA FACESEARCH_PRECISION="$precision" "$ours" "$@"
+  else
+    env -u DNNL_MAX_CPU_ISA ONEDNN_MAX_CPU_ISA="${isa^^}" FACESEARCH_PRECISION="$precision" "$ours" "$@"
+  fi
+}
+
 bench() { # model shape threads
-  local model=$1 shape=$2 threads=$3 o="" r="" o_rss="" r_rss="" out
+  local model=$1 shape=$2 threads=$3 r="" r_rss="" out k
+  local o=() o_rss=() o_isa=()  # per entry of --isa
   for ((i = 0; i < rounds; i++)); do
-    out=$("$ours" "$models/$model.onnx" "$shape" "$runs" "$threads")
-    o+=" $(sed -n 's/^times_ms //p' <<<"$out")"; o_rss=$(sed -n 's/.*rss_run_kb=\([0-9]*\).*/\1/p' <<<"$out")
+    for k in "${!isas[@]}"; do
+      out=$(run_ours "${isas[k]}" "$models/$model.onnx" "$shape" "$runs" "$threads")
+      o[k]+=" $(sed -n 's/^times_ms //p' <<<"$out")"
+      o_rss[k]=$(sed -n 's/.*rss_run_kb=\([0-9]*\).*/\1/p' <<<"$out")
+      o_isa[k]=$(sed -n 's/^isa=\([^ ]*\).*/\1/p' <<<"$out")
+    done
     out=$(node "$here/ort_run.js" "$models/$model.onnx" "$shape" "$runs" "$threads")
     r+=" $(sed -n 's/^times_ms //p' <<<"$out")"; r_rss=$(sed -n 's/.*rss_run_kb=\([0-9]*\).*/\1/p' <<<"$out")
   done
   local om rm
-  om=$(median <<<"$o"); rm=$(median <<<"$r")
-  echo "RESULT nn model=$model shape=${shape//,/x} threads=$threads ours_ms=$om ort_ms=$rm ratio=$(awk -v a="$om" -v b="$rm" 'BEGIN {printf "%.3f", a / b}') ours_rss_kb=$o_rss ort_rss_kb=$r_rss"
+  rm=$(median <<<"$r")
+  for k in "${!isas[@]}"; do
+    om=$(median <<<"${o[k]}")
+    echo "RESULT nn model=$model shape=${shape//,/x} threads=$threads isa=${o_isa[k]} precision=$precision ours_ms=$om ort_ms=$rm ratio=$(awk -v a="$om" -v b="$rm" 'BEGIN {printf "%.3f", a / b}') ours_rss_kb=${o_rss[k]} ort_rss_kb=$r_rss"
+  done
 }
 
 for threads in 1 2; do

