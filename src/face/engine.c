@@ -2,11 +2,13 @@
  * engine.c — fs_engine: a verified model pack with its networks loaded, shared read-only by the
  * workers; and fs_worker: what one thread needs to run the pipeline (planned networks, buffers).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "face/pipeline.h"
+#include "util/big_alloc.h"
 #include "util/error.h"
 
 static fs_status load_net(const fs_pack *pack, const char *role, const char *const *outputs,
@@ -142,15 +144,17 @@ void fs_worker_times(const fs_worker *w, fs_stage_times *out)
     *out = w->times;
 }
 
-/* A float buffer of at least n elements, owned by the worker. */
+/* A float buffer of at least n elements, owned by the worker; its contents are not kept when it
+ * grows (callers fill it whole). */
 float *fs_worker_tensor(fs_worker *w, size_t n, fs_error *err)
 {
     if (n > w->tensor_size) {
-        float *grown = realloc(w->tensor, n * sizeof *grown);
+        float *grown = n <= SIZE_MAX / sizeof *grown ? fs_big_alloc(n * sizeof *grown) : NULL;
         if (!grown) {
             fs_fail(err, FS_ERR_NOMEM, "out of memory for a %zu-element tensor", n);
             return NULL;
         }
+        free(w->tensor);
         w->tensor = grown;
         w->tensor_size = n;
     }
