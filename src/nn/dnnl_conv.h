@@ -12,8 +12,9 @@
  *
  * LAYOUT CONTRACT. Every tensor is float32, 4-D, logical shape N x C x H x W, in one of two layouts:
  *   NN_DNNL_NCHW     plain: element (n,c,h,w) at ((n*C + c)*H + h)*W + w. Size N*C*H*W floats.
- *   NN_DNNL_BLOCKED  oneDNN's nChw{B}c with B = nn_dnnl_ctx_block(ctx) (16 where oneDNN runs AVX-512 code, 8 below: AVX2, AVX, SSE4.1;
- *                    it is what oneDNN picks itself, with format_tag any, for our layers). Channels
+ *   NN_DNNL_BLOCKED  oneDNN's nChw{B}c with B = nn_dnnl_ctx_block(ctx): 16 where oneDNN runs
+ *                    AVX-512 code, 8 below (AVX2, AVX, SSE4.1). Convolutions are created on this
+ *                    layout itself, so their kernels read and write it directly. Channels
  *                    are split into Cb = ceil(C/B) blocks of B; element (n,c,h,w) is at
  *                        (((n*Cb + c/B)*H + h)*W + w)*B + c%B
  *                    Size N*Cb*H*W*B floats (nn_dnnl_tensor_floats). The lanes of the last block
