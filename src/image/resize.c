@@ -22,10 +22,13 @@ typedef struct axis_filter {
     float *w;
 } axis_filter;
 
+/* Frees the filter's arrays; safe to call again (the pointers are cleared). */
 static void axis_free(axis_filter *a)
 {
     free(a->first);
     free(a->w);
+    a->first = NULL;
+    a->w = NULL;
 }
 
 static int axis_build(axis_filter *a, int n, int m)

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Out of memory at every step (issue 11): in a build with allocation-failure injection (the
+# sanitizer build, src/util/alloc_inject.h), `detect`, `index` of three photos and `search` are run
+# with their N-th allocation failing, for N spread over every allocation the command makes (all of
+# them with FS_ALLOC_STRIDE=1). Each run must end by itself with exit 2 (1 or 0 where the failure
+# was absorbed, e.g. by a photo reported as failed) and the one-line error, never with a crash, a
+# sanitizer report or a leak; after a failed index run the index still opens and a plain re-run
+# completes it. In a build without injection it says so and is skipped (exit 77).
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/e2e_lib.sh"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-}:exitcode=99 UBSAN_OPTIONS=${UBSAN_OPTIONS:-}:exitcode=99
+
+lib=$tmp/lib
+mkdir "$lib"
+small_copy 1 480 "$lib/a.jpg"
+small_copy 4 480 "$lib/b.jpg"
+small_copy 2 400 "$lib/c.jpg"
+query=$lib/a.jpg
+
+# count CMD...: how many counted allocations CMD makes ("" without injection)
+count() {
+  rm -f "$tmp/count"
+  FS_ALLOC_COUNT_FILE=$tmp/count "$@" >/dev/null 2>&1
+  cat "$tmp/count" 2>/dev/null
+}
+
+if [[ -z $(count "$FACESEARCH" detect "$query") ]]; then
+  echo "skipped: this build has no allocation-failure injection (the sanitizer build has it)"
+  exit 77
+fi
+
+# sweep NAME SETUP CMD...: runs CMD with each chosen allocation failing; SETUP (a function name or
+# :) runs before each run; after_NAME (if defined) checks the state each run left.
+sweep() {
+  local name=$1 setup=$2; shift 2
+  $setup
+  local total; total=$(count "$@")
+  local stride=${FS_ALLOC_STRIDE:-$(((total + 39) / 40))}
+  local runs=0 n
+  for ((n = 1; n <= total; n += stride)); do
+    $setup
+    FS_FAIL_ALLOC_AT=$n "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$? e; e=$(without_progress <"$tmp/err")
+    runs=$((runs + 1))
+    check "$name, allocation $n of $total: exit status 0-2" "yes" "$([[ $rc -le 2 ]] && echo yes || echo "no ($rc): $e")"
+    check "$name, allocation $n: no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error' <<<"$e")"
+    if [[ $rc -eq 2 ]]; then
+      contains "$name, allocation $n: the error" "$e" "out of memory"
+    fi
+    if declare -F "after_$name" >/dev/null; then "after_$name" "$n"; fi
+  done
+  echo "$name: $runs runs over $total allocations"
+}
+
+no_setup() { :; }
+fresh_index() { rm -rf "$tmp/idx"; }
+after_index() { # the index opens, and a plain run completes it
+  if [[ -e $tmp/idx/index.db ]]; then
+    "$FACESEARCH" --db "$tmp/idx" stats >/dev/null 2>"$tmp/err2" ||
+      contains "index, allocation $1: stats after the failure" "$(cat "$tmp/err2")" "no index here"
+  fi
+  "$FACESEARCH" --db "$tmp/idx" --threads 1 index "$lib" >/dev/null 2>"$tmp/err2"
+  check "index, allocation $1: the re-run completes" "0 failed" \
+    "$(grep -oE '[0-9]+ failed' "$tmp/err2" | tail -1)"
+}
+
+"$FACESEARCH" --db "$tmp/searchdb" --threads 1 index "$lib" >/dev/null 2>&1
+
+sweep detect no_setup "$FACESEARCH" --threads 1 detect "$query"
+sweep index fresh_index "$FACESEARCH" --db "$tmp/idx" --threads 1 index "$lib"
+sweep search no_setup "$FACESEARCH" --db "$tmp/searchdb" --threads 1 search -q "$query"
+
+finish
