@@ -83,45 +83,40 @@ static int val_index(const nn_plan *p, const nn_tensor *t)
     return (int)(t - p->vals);
 }
 
-/* Assigns a buffer to every non-constant tensor by liveness and allocates the buffers. Liveness
- * comes from the steps' in/out tensors (the layout pass may have rewired them). A blocked tensor
- * gets room for its padded channels. A Conv with a fused residual writes into the residual's
- * buffer when the residual is read by nothing later (the in-place Sum oneDNN does best). */
-static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
+/* Working state of buffer assignment. Per value: the value whose buffer it shares (itself, or
+ * the input of the reshaping steps it comes from), the last step that touches it, its buffer.
+ * Per step: whether its output is an alias. Per buffer: its size and the step after which it is
+ * free. */
+typedef struct buffer_plan {
+    int *root, *last, *buf_of;
+    int *alias;
+    size_t *bsize;
+    int *bfree;
+    int nb;
+} buffer_plan;
+
+/* Aliases: the output of a reshaping step shares its input's root. */
+static void find_aliases(const nn_plan *p, buffer_plan *b)
 {
-    int nv = p->n_vals, ns = p->n_steps;
-    int *root = malloc((size_t)nv * sizeof *root);
-    int *last = malloc((size_t)nv * sizeof *last);
-    int *buf_of = malloc((size_t)nv * sizeof *buf_of);
-    int *alias = calloc((size_t)ns + 1, sizeof *alias);
-    /* buffers: size and the step after which they are free */
-    size_t *bsize = malloc(((size_t)nv + 1) * sizeof *bsize);
-    int *bfree = malloc(((size_t)nv + 1) * sizeof *bfree);
-    int nb = 0;
-    fs_status st = FS_OK;
-    if (!root || !last || !buf_of || !alias || !bsize || !bfree) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
-        goto done;
-    }
-    for (int v = 0; v < nv; v++) {
-        root[v] = v;
-        last[v] = -1;
-        buf_of[v] = -1;
-    }
-    /* aliases: the output of a reshaping step shares its input's root */
-    for (int i = 0; i < ns; i++) {
-        nn_step *s = &p->steps[i];
+    for (int i = 0; i < p->n_steps; i++) {
+        const nn_step *s = &p->steps[i];
         if (!is_alias_op(s->node->op) || s->to_plain || !s->in[0] || !s->out[0])
             continue;
         int in = val_index(p, s->in[0]), out = val_index(p, s->out[0]);
         if (!p->is_const[in] &&
             !p->vals[in].blocked && !p->vals[out].blocked &&
             p->vals[in].dtype == p->vals[out].dtype) {
-            root[out] = root[in];
-            alias[i] = 1;
+            b->root[out] = b->root[in];
+            b->alias[i] = 1;
         }
     }
-    for (int i = 0; i < ns; i++) {
+}
+
+/* Liveness: the last step reading or writing each root; outputs live until the next run. */
+static void find_last_uses(const nn_plan *p, const nn_graph *g, buffer_plan *b)
+{
+    int *root = b->root, *last = b->last;
+    for (int i = 0; i < p->n_steps; i++) {
         const nn_step *s = &p->steps[i];
         for (int j = 0; j < s->n_in; j++) {
             if (!s->in[j])
@@ -139,18 +134,52 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
         }
     }
     for (int k = 0; k < g->n_outputs; k++)
-        last[root[g->outputs[k]]] = ns; /* outputs stay until the next run */
+        last[root[g->outputs[k]]] = p->n_steps; /* outputs stay until the next run */
     if (p->input >= 0 && last[p->input] < 0)
         last[p->input] = 0;
-    /* greedy in definition order: the input (before step 0), then each step's outputs */
-    size_t total = 0;
-    for (int i = -1; i < ns; i++) {
+}
+
+/* The buffer for value v, the d-th value defined by step i (s; NULL for the input, i = -1),
+ * needing `need` bytes: the residual's buffer for a fused conv when it can be overwritten, else
+ * the smallest free buffer that fits, else the largest free one (grown), else a new one. */
+static int pick_buffer(const nn_plan *p, buffer_plan *b, const nn_step *s, int i, int d,
+                       size_t need)
+{
+    int best = -1;
+    if (d == 0 && s && s->residual) {
+        /* in place on the residual when nothing reads it later and it is not the conv's source
+         * (oneDNN's dst must not overlap src) */
+        int r = b->root[val_index(p, s->residual)], x = b->root[val_index(p, s->in[0])];
+        if (r != x && b->last[r] == i && r != p->input && b->buf_of[r] >= 0 &&
+            b->bsize[b->buf_of[r]] >= need)
+            return b->buf_of[r];
+    }
+    const size_t *bsize = b->bsize;
+    for (int k = 0; k < b->nb; k++) {
+        if (b->bfree[k] >= i)
+            continue;
+        if (best < 0 ||
+            (bsize[k] >= need ? (bsize[best] < need || bsize[k] < bsize[best])
+                              : (bsize[best] < need && bsize[k] > bsize[best])))
+            best = k;
+    }
+    if (best < 0) {
+        best = b->nb++;
+        b->bsize[best] = 0;
+    }
+    return best;
+}
+
+/* Greedy in definition order: the input (before step 0), then each step's outputs. */
+static void place_values(const nn_plan *p, buffer_plan *b)
+{
+    for (int i = -1; i < p->n_steps; i++) {
         int defs[1 + 8], nd = 0;
         const nn_step *s = i >= 0 ? &p->steps[i] : NULL;
         if (i < 0) {
             if (p->input >= 0 && !p->is_const[p->input])
                 defs[nd++] = p->input;
-        } else if (!alias[i]) {
+        } else if (!b->alias[i]) {
             for (int j = 0; j < s->n_out && nd < 8; j++)
                 if (s->out[j])
                     defs[nd++] = val_index(p, s->out[j]);
@@ -160,70 +189,83 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
             size_t need = (size_t)nn_tensor_elements(&p->vals[v]) * nn_dtype_size(p->vals[v].dtype);
             if (need == 0)
                 need = 1;
-            int best = -1, best_inplace = -1;
-            if (d == 0 && s && s->residual) {
-                /* in place on the residual when nothing reads it later and it is not the
-                 * conv's source (oneDNN's dst must not overlap src) */
-                int r = root[val_index(p, s->residual)], x = root[val_index(p, s->in[0])];
-                if (r != x && last[r] == i && r != p->input && buf_of[r] >= 0 &&
-                    bsize[buf_of[r]] >= need)
-                    best = best_inplace = buf_of[r];
-            }
-            for (int b = 0; best_inplace < 0 && b < nb; b++) {
-                if (bfree[b] >= i)
-                    continue;
-                if (best < 0 ||
-                    (bsize[b] >= need ? (bsize[best] < need || bsize[b] < bsize[best])
-                                      : (bsize[best] < need && bsize[b] > bsize[best])))
-                    best = b;
-            }
-            if (best < 0) {
-                best = nb++;
-                bsize[best] = 0;
-            }
-            if (bsize[best] < need)
-                bsize[best] = need;
-            bfree[best] = last[v] < 0 ? i : last[v];
-            buf_of[v] = best;
+            int best = pick_buffer(p, b, s, i, d, need);
+            if (b->bsize[best] < need)
+                b->bsize[best] = need;
+            b->bfree[best] = b->last[v] < 0 ? i : b->last[v];
+            b->buf_of[v] = best;
         }
     }
-    for (int b = 0; b < nb; b++) {
-        bsize[b] = (bsize[b] + 63) / 64 * 64;
-        total += bsize[b];
-        if (total > NN_MAX_PLAN_BYTES) {
-            st = fs_fail(err, FS_ERR_LIMIT, "%s: the plan needs more than %zu MiB of buffers",
-                         g->model, NN_MAX_PLAN_BYTES >> 20);
-            goto done;
-        }
+}
+
+/* Allocates the buffers (within NN_MAX_PLAN_BYTES) and points every non-constant value at its
+ * own; alias steps are left with nothing to run. */
+static fs_status allocate_buffers(nn_plan *p, const nn_graph *g, buffer_plan *b, fs_error *err)
+{
+    size_t total = 0;
+    for (int k = 0; k < b->nb; k++) {
+        b->bsize[k] = (b->bsize[k] + 63) / 64 * 64;
+        total += b->bsize[k];
+        if (total > NN_MAX_PLAN_BYTES)
+            return fs_fail(err, FS_ERR_LIMIT, "%s: the plan needs more than %zu MiB of buffers",
+                           g->model, NN_MAX_PLAN_BYTES >> 20);
     }
-    void **ptr = calloc((size_t)nb + 1, sizeof *ptr);
-    if (!ptr) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
-        goto done;
-    }
-    for (int b = 0; b < nb; b++) {
-        ptr[b] = alloc_owned(p, bsize[b]);
-        if (!ptr[b]) {
+    void **ptr = calloc((size_t)b->nb + 1, sizeof *ptr);
+    if (!ptr)
+        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
+    for (int k = 0; k < b->nb; k++) {
+        ptr[k] = alloc_owned(p, b->bsize[k]);
+        if (!ptr[k]) {
             free(ptr);
-            st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory allocating %zu bytes of buffers",
-                         g->model, total);
-            goto done;
+            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory allocating %zu bytes of buffers",
+                           g->model, total);
         }
     }
-    for (int v = 0; v < nv; v++)
-        if (!p->is_const[v] && buf_of[root[v]] >= 0)
-            p->vals[v].data = ptr[buf_of[root[v]]];
+    for (int v = 0; v < p->n_vals; v++)
+        if (!p->is_const[v] && b->buf_of[b->root[v]] >= 0)
+            p->vals[v].data = ptr[b->buf_of[b->root[v]]];
     free(ptr);
-    for (int i = 0; i < ns; i++)
-        if (alias[i])
+    for (int i = 0; i < p->n_steps; i++)
+        if (b->alias[i])
             p->steps[i].run = NULL; /* nothing to do: the data is already in place */
-done:
-    free(root);
-    free(last);
-    free(buf_of);
-    free(alias);
-    free(bsize);
-    free(bfree);
+    return FS_OK;
+}
+
+/* Assigns a buffer to every non-constant tensor by liveness and allocates the buffers. Liveness
+ * comes from the steps' in/out tensors (the layout pass may have rewired them). A blocked tensor
+ * gets room for its padded channels. A Conv with a fused residual writes into the residual's
+ * buffer when the residual is read by nothing later (the in-place Sum oneDNN does best). */
+static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
+{
+    int nv = p->n_vals, ns = p->n_steps;
+    buffer_plan b = {
+        .root = malloc((size_t)nv * sizeof *b.root),
+        .last = malloc((size_t)nv * sizeof *b.last),
+        .buf_of = malloc((size_t)nv * sizeof *b.buf_of),
+        .alias = calloc((size_t)ns + 1, sizeof *b.alias),
+        .bsize = malloc(((size_t)nv + 1) * sizeof *b.bsize),
+        .bfree = malloc(((size_t)nv + 1) * sizeof *b.bfree),
+    };
+    fs_status st = FS_OK;
+    if (!b.root || !b.last || !b.buf_of || !b.alias || !b.bsize || !b.bfree) {
+        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
+    } else {
+        for (int v = 0; v < nv; v++) {
+            b.root[v] = v;
+            b.last[v] = -1;
+            b.buf_of[v] = -1;
+        }
+        find_aliases(p, &b);
+        find_last_uses(p, g, &b);
+        place_values(p, &b);
+        st = allocate_buffers(p, g, &b, err);
+    }
+    free(b.root);
+    free(b.last);
+    free(b.buf_of);
+    free(b.alias);
+    free(b.bsize);
+    free(b.bfree);
     return st;
 }
 
