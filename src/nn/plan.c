@@ -5,11 +5,12 @@
  * constant folding (every input constant, or a Shape op: the node runs once, now, with the
  * reference kernel and its output becomes a plan constant) or scheduling as a step. Steps that
  * only reshape (Reshape, Flatten, Squeeze, Unsqueeze, Identity) alias their input's buffer.
- * On the fast backend, its layout pass (nn_fast_layout, fast_layout.c) then rewrites the steps:
+ * The backend's rewrite hook (backend.h; the fast backend's layout pass) then rewrites the steps:
  * residual Adds fused into convs, blocked layouts, conversion steps. Buffers are then assigned by
  * liveness over the steps' tensors (a buffer is reused once every reader of its previous tensor
  * has run; a blocked tensor gets its padded size; a conv with a fused residual may write over the
- * residual) and allocated once; the kernels are chosen (reference, then the fast backend's hook).
+ * residual) and allocated once; the kernels are chosen (reference, then the backend's prepare
+ * hook).
  * Running is a loop over the steps: no allocation, no shape work.
  */
 #include <stdint.h>
@@ -58,8 +59,8 @@ void nn_plan_free(nn_plan *p)
     for (int i = 0; i < p->n_steps; i++)
         if (p->steps[i].free_state)
             p->steps[i].free_state(p->steps[i].state);
-    if (p->has_backend)
-        nn_fast_plan_end(p->backend);
+    if (p->has_backend && p->ops->plan_end)
+        p->ops->plan_end(p->backend);
     for (int i = 0; i < p->n_owned; i++)
         free(p->owned[i]);
     free(p->owned);
@@ -287,42 +288,43 @@ static fs_status fold(nn_plan *p, const nn_graph *g, const nn_node *n, nn_tensor
     return s.run(&s, err);
 }
 
-fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int dry_run,
-                        nn_plan **out, fs_error *err)
+/* An empty plan for net, with room for the graph's values, nodes and io plus what the backend's
+ * rewrite asks for (its room hook). */
+static fs_status plan_alloc(const nn_net *net, nn_plan **out, fs_error *err)
 {
     const nn_graph *g = net->graph;
-    *out = NULL;
-    if (!shape || ndim < 1 || ndim > NN_MAX_DIMS)
-        return fs_fail(err, FS_ERR_ARG, "%s: input shape must have 1 to %d dims", g->model,
-                       NN_MAX_DIMS);
-    if (g->input_ndim > 0 && ndim != g->input_ndim)
-        return fs_fail(err, FS_ERR_ARG, "%s: input '%s' has %d dims, not %d", g->model,
-                       g->values[g->input].name, g->input_ndim, ndim);
     nn_plan *p = calloc(1, sizeof *p);
+    *out = p;
     if (!p)
         return fs_fail(err, FS_ERR_NOMEM, "out of memory");
     p->net = net;
+    p->ops = nn_backend_ops_of(net->backend);
     p->input = g->input;
-    fs_status st = FS_OK;
-    /* room for the fast backend's layout pass: a dense copy of any value (one more value, node
-     * and step, two io slots each) and a residual input for any Conv (a new in array) */
-    int extra = net->backend == NN_BACKEND_FAST ? g->n_values : 0;
+    nn_plan_room room = {0, 0};
+    if (p->ops->room)
+        room = p->ops->room(g);
     p->n_vals = g->n_values;
-    p->cap_vals = g->n_values + extra;
+    p->cap_vals = g->n_values + room.values;
     p->vals = calloc((size_t)p->cap_vals + 1, sizeof *p->vals);
     p->is_const = calloc((size_t)p->cap_vals + 1, 1);
-    p->cap_steps = g->n_order + extra;
+    p->cap_steps = g->n_order + room.values;
     p->steps = calloc((size_t)p->cap_steps + 1, sizeof *p->steps);
     size_t n_io = 0;
     for (int k = 0; k < g->n_order; k++)
         n_io += (size_t)g->nodes[g->order[k]].n_in + (size_t)g->nodes[g->order[k]].n_out;
-    p->cap_io = n_io + (net->backend == NN_BACKEND_FAST ? 2 * (size_t)extra + 8 * (size_t)g->n_order : 0);
+    p->cap_io = n_io + room.io;
     p->io = calloc(p->cap_io + 1, sizeof *p->io);
-    p->extra_nodes = calloc((size_t)extra + 1, sizeof *p->extra_nodes);
-    if (!p->vals || !p->is_const || !p->steps || !p->io || !p->extra_nodes) {
-        st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
+    p->extra_nodes = calloc((size_t)room.values + 1, sizeof *p->extra_nodes);
+    if (!p->vals || !p->is_const || !p->steps || !p->io || !p->extra_nodes)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    return FS_OK;
+}
+
+/* The graph's constants and the input's shape into the plan's values. */
+static fs_status set_values(nn_plan *p, const nn_graph *g, const int64_t *shape, int ndim,
+                            fs_error *err)
+{
+    fs_status st = FS_OK;
     for (int v = 0; v < g->n_values; v++) {
         if (g->values[v].is_const) {
             p->vals[v] = g->values[v].c;
@@ -339,12 +341,18 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
         x->dims[i] = shape[i];
     }
     if (st)
-        goto fail;
-    if (nn_dims_count(x->dims, ndim, &x->count) != 0) {
-        st = fs_fail(err, FS_ERR_LIMIT, "%s: the input shape is too large", g->model);
-        goto fail;
-    }
+        return st;
+    if (nn_dims_count(x->dims, ndim, &x->count) != 0)
+        return fs_fail(err, FS_ERR_LIMIT, "%s: the input shape is too large", g->model);
+    return FS_OK;
+}
+
+/* Every live node in order: shapes resolved, then folded into a constant (all inputs constant,
+ * or a Shape op) or made a step on the reference kernel. */
+static fs_status schedule_nodes(nn_plan *p, const nn_graph *g, fs_error *err)
+{
     nn_tensor **io = p->io;
+    fs_status st;
     for (int k = 0; k < g->n_order; k++) {
         const nn_node *n = &g->nodes[g->order[k]];
         nn_tensor **in = io, **outs = io + n->n_in;
@@ -359,10 +367,10 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
         for (int j = 0; j < n->n_out; j++)
             outs[j] = n->out[j] >= 0 ? &p->vals[n->out[j]] : NULL;
         if ((st = nn_infer(g->model, n, in, outs, err)))
-            goto fail;
+            return st;
         if ((all_const || n->op == NN_OP_SHAPE) && outs[0]->count <= FOLD_MAX_ELEMENTS) {
             if ((st = fold(p, g, n, in, outs, err)))
-                goto fail;
+                return st;
             continue;
         }
         nn_step *s = &p->steps[p->n_steps++];
@@ -372,46 +380,84 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
         s->n_out = n->n_out;
         s->in = in;
         s->out = outs;
-        s->threads = net->threads;
+        s->threads = p->net->threads;
         s->run = nn_ref_kernel(n->op);
     }
     for (int k = 0; k < g->n_outputs; k++) {
         const nn_value *v = &g->values[g->outputs[k]];
-        if (p->vals[g->outputs[k]].dtype != NN_F32) {
-            st = fs_fail(err, FS_ERR_UNSUPPORTED, "%s: output '%s' is not a float tensor",
-                         g->model, v->name);
-            goto fail;
-        }
+        if (p->vals[g->outputs[k]].dtype != NN_F32)
+            return fs_fail(err, FS_ERR_UNSUPPORTED, "%s: output '%s' is not a float tensor",
+                           g->model, v->name);
     }
+    return FS_OK;
+}
+
+/* The input can be read where the caller has it unless a reshaping alias shares its buffer (the
+ * alias's data pointer is fixed) or it is an output (returned after the run). */
+static int input_is_direct(const nn_plan *p, const nn_graph *g)
+{
+    if (p->input < 0 || p->is_const[p->input])
+        return 0;
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k] == p->input)
+            return 0;
+    for (int i = 0; i < p->n_steps; i++)
+        if (!p->steps[i].run && p->steps[i].in[0] == &p->vals[p->input])
+            return 0;
+    return 1;
+}
+
+/* The backend's rewrite of the steps (after creating its plan state). */
+static fs_status backend_rewrite(nn_plan *p, fs_error *err)
+{
+    fs_status st;
+    if (p->ops->plan_begin) {
+        if ((st = p->ops->plan_begin(p->net->threads, &p->backend, err)))
+            return st;
+        p->has_backend = 1;
+    }
+    return p->ops->rewrite ? p->ops->rewrite(p, err) : FS_OK;
+}
+
+/* The backend's kernels for the steps that have one to run. */
+static fs_status backend_prepare(nn_plan *p, fs_error *err)
+{
+    fs_status st;
+    if (!p->ops->prepare)
+        return FS_OK;
+    for (int i = 0; i < p->n_steps; i++) {
+        p->steps[i].backend = p->backend;
+        if (p->steps[i].run && (st = p->ops->prepare(&p->steps[i], err)))
+            return st;
+    }
+    return FS_OK;
+}
+
+fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int dry_run,
+                        nn_plan **out, fs_error *err)
+{
+    const nn_graph *g = net->graph;
+    *out = NULL;
+    if (!shape || ndim < 1 || ndim > NN_MAX_DIMS)
+        return fs_fail(err, FS_ERR_ARG, "%s: input shape must have 1 to %d dims", g->model,
+                       NN_MAX_DIMS);
+    if (g->input_ndim > 0 && ndim != g->input_ndim)
+        return fs_fail(err, FS_ERR_ARG, "%s: input '%s' has %d dims, not %d", g->model,
+                       g->values[g->input].name, g->input_ndim, ndim);
+    nn_plan *p;
+    fs_status st;
+    if ((st = plan_alloc(net, &p, err)) || (st = set_values(p, g, shape, ndim, err)) ||
+        (st = schedule_nodes(p, g, err)))
+        goto fail;
     if (dry_run) {
         nn_plan_free(p);
         return FS_OK;
     }
-    if (net->backend == NN_BACKEND_FAST) {
-        if ((st = nn_fast_plan_begin(net->threads, &p->backend, err)))
-            goto fail;
-        p->has_backend = 1;
-        if ((st = nn_fast_layout(p, err)))
-            goto fail;
-    }
-    if ((st = assign_buffers(p, g, err)))
+    if ((st = backend_rewrite(p, err)) || (st = assign_buffers(p, g, err)))
         goto fail;
-    /* The input can be read where the caller has it unless a reshaping alias shares its buffer
-     * (the alias's data pointer is fixed) or it is an output (returned after the run). */
-    p->input_direct = p->input >= 0 && !p->is_const[p->input];
-    for (int k = 0; k < g->n_outputs; k++)
-        if (g->outputs[k] == p->input)
-            p->input_direct = 0;
-    for (int i = 0; i < p->n_steps && p->input_direct; i++)
-        if (!p->steps[i].run && p->steps[i].in[0] == &p->vals[p->input])
-            p->input_direct = 0;
-    if (net->backend == NN_BACKEND_FAST) {
-        for (int i = 0; i < p->n_steps; i++) {
-            p->steps[i].backend = p->backend;
-            if (p->steps[i].run && (st = nn_fast_prepare(&p->steps[i], err)))
-                goto fail;
-        }
-    }
+    p->input_direct = input_is_direct(p, g);
+    if ((st = backend_prepare(p, err)))
+        goto fail;
     *out = p;
     return FS_OK;
 fail:
