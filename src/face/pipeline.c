@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "face/pipeline.h"
-#include "store/store.h"
 #include "util/error.h"
+#include "util/vec.h"
 
 void fs_faces_free(fs_faces *faces)
 {

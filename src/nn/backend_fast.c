@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/backend.h"
 #include "nn/dnnl_conv.h"
 #include "nn/fast.h"
 #include "util/error.h"
@@ -494,3 +495,12 @@ fs_status nn_fast_prepare(nn_step *s, fs_error *err)
     }
     return FS_OK;
 }
+
+const nn_backend_ops nn_backend_fast_ops = {
+    .name = "fast",
+    .room = nn_fast_layout_room,
+    .plan_begin = nn_fast_plan_begin,
+    .plan_end = nn_fast_plan_end,
+    .rewrite = nn_fast_layout,
+    .prepare = nn_fast_prepare,
+};

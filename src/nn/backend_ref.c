@@ -3,7 +3,16 @@
  * oracle the fast backend is checked against, and the fallback for every op the fast backend does
  * not accelerate.
  */
+#include "nn/backend.h"
 #include "nn/ref_kernels.h"
+
+/* No hooks: the planner's default kernels (nn_ref_kernel) are this backend's. */
+const nn_backend_ops nn_backend_ref_ops = {.name = "ref"};
+
+const nn_backend_ops *nn_backend_ops_of(nn_backend_kind kind)
+{
+    return kind == NN_BACKEND_FAST ? &nn_backend_fast_ops : &nn_backend_ref_ops;
+}
 
 nn_kernel_fn nn_ref_kernel(nn_op_kind op)
 {

@@ -636,17 +636,161 @@ fail:
     return status;
 }
 
+/* The caller's source and destination descriptors: its dims, in its layouts. */
+static fs_status make_ext_descs(const nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, int64_t oh,
+                                int64_t ow, dnnl_memory_desc_t *src_md, dnnl_memory_desc_t *dst_md,
+                                fs_error *err)
+{
+    fs_status status = FS_OK;
+    dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
+    dnnl_dims_t dst_dims = {d->n, d->c_out, oh, ow};
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(src_md, 4, src_dims, dnnl_f32,
+                                            layout_tag(ctx, d->src_layout)),
+               "source descriptor");
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(dst_md, 4, dst_dims, dnnl_f32,
+                                            layout_tag(ctx, d->dst_layout)),
+               "destination descriptor");
+fail:
+    return status;
+}
+
+/* The kernel is asked for the caller's own layouts first, so that nothing is converted around
+ * it; oneDNN's own choice ("any") only where it then offers no kernel or just its reference one
+ * (some convolutions with few input channels). plain_direct forces NCHW. */
+static fs_status choose_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
+                                const dnnl_dims_t conv_dims, const_dnnl_primitive_attr_t attr,
+                                dnnl_primitive_desc_t *pd, fs_error *err)
+{
+    if (d->plain_direct)
+        return make_conv_pd(ctx, d, dnnl_nchw, dnnl_nchw, conv_dims, attr, pd, err);
+    fs_status status = make_conv_pd(ctx, d, layout_tag(ctx, d->src_layout),
+                                    layout_tag(ctx, d->dst_layout), conv_dims, attr, pd, err);
+    if (status == FS_ERR_UNSUPPORTED)
+        status = FS_OK;
+    if (*pd && is_reference(*pd)) {
+        dnnl_primitive_desc_destroy(*pd);
+        *pd = NULL;
+    }
+    if (status == FS_OK && !*pd)
+        status = make_conv_pd(ctx, d, dnnl_format_tag_any, dnnl_format_tag_any, conv_dims, attr,
+                              pd, err);
+    return status;
+}
+
+/* The caller's buffers on each side of the kernel chosen in pd and, where the kernel's layout
+ * differs, staging buffers with the reorders to and from them (into dst only when a fused sum
+ * reads the caller's dst). */
+static fs_status bind_sides(nn_dnnl_conv *c, const nn_dnnl_conv_desc *d,
+                            const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *src_ext_md,
+                            const dnnl_memory_desc_t *dst_ext_md, fs_error *err)
+{
+    nn_dnnl_ctx *ctx = c->ctx;
+    const dnnl_memory_desc_t *k_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *k_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    if (!k_src || !k_dst)
+        return fs_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
+    fs_status status = make_side(ctx, src_ext_md, k_src, &c->src_ext, &c->src_int, err);
+    if (status == FS_OK)
+        status = make_side(ctx, dst_ext_md, k_dst, &c->dst_ext, &c->dst_int, err);
+    if (status == FS_OK && c->src_int)
+        status = make_reorder(ctx, src_ext_md, k_src, &c->src_in, err);
+    if (status == FS_OK && c->dst_int)
+        status = make_reorder(ctx, k_dst, dst_ext_md, &c->dst_out, err);
+    for (int i = 0; i < d->post_count; i++)
+        if (d->post[i].kind == NN_DNNL_POST_SUM)
+            c->has_sum = true;
+    bool fused_sum = false;
+    for (int i = 0; i < fused_count(d); i++)
+        fused_sum = fused_sum || d->post[i].kind == NN_DNNL_POST_SUM;
+    if (status == FS_OK && c->dst_int && fused_sum)
+        status = make_reorder(ctx, dst_ext_md, k_dst, &c->dst_in, err);
+    if (status != FS_OK)
+        return status;
+    c->dst_ext_floats = dnnl_memory_desc_get_size(dst_ext_md) / sizeof(float);
+    return FS_OK;
+}
+
+/* Weights in the kernel's layout, the bias, and a fused depthwise conv's parameters. */
+static fs_status make_params(nn_dnnl_conv *c, const nn_dnnl_conv_desc *d,
+                             dnnl_primitive_desc_t pd, fs_error *err)
+{
+    nn_dnnl_ctx *ctx = c->ctx;
+    fs_status status = FS_OK;
+    const dnnl_memory_desc_t *k_w = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    if (!k_w)
+        return fs_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
+    status = make_weights(ctx, d, k_w, &c->weights, err);
+    if (status != FS_OK)
+        return status;
+    if (d->bias) {
+        dnnl_memory_desc_t b_md;
+        dnnl_dims_t b_dims = {d->c_out};
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_x),
+                   "bias descriptor");
+        status = make_filled_memory(ctx, &b_md, d->bias, (size_t)d->c_out * sizeof(float),
+                                    &c->bias, err);
+        if (status != FS_OK)
+            return status;
+    }
+    if (d->dw)
+        return make_dw_params(ctx, d, pd, c, err);
+fail:
+    return status;
+}
+
+/* The post-ops oneDNN does not fuse (from the first per-channel PRELU on), run by us after the
+ * kernel: owned copies of their slopes, and room to save an in-place residual for a SUM. */
+static fs_status make_tail(nn_dnnl_conv *c, const nn_dnnl_conv_desc *d, fs_error *err)
+{
+    for (int i = fused_count(d); i < d->post_count; i++) {
+        nn_dnnl_post_op *t = &c->tail[c->tail_count];
+        *t = d->post[i];
+        if (t->kind == NN_DNNL_POST_PRELU) {
+            float *copy = malloc((size_t)d->c_out * sizeof(float));
+            if (!copy)
+                return fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for prelu slopes");
+            memcpy(copy, t->slopes, (size_t)d->c_out * sizeof(float));
+            c->tail_slopes[c->tail_count] = copy;
+            t->slopes = copy;
+        }
+        if (t->kind == NN_DNNL_POST_SUM) {
+            c->tail_sum = true;
+            c->residual_copy = malloc(c->dst_ext_floats * sizeof(float));
+            if (!c->residual_copy)
+                return fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for a residual copy");
+        }
+        c->tail_count++;
+    }
+    return FS_OK;
+}
+
+/* The scratchpad the kernel asks for and the primitive itself. */
+static fs_status make_primitive(nn_dnnl_conv *c, const_dnnl_primitive_desc_t pd, fs_error *err)
+{
+    fs_status status = FS_OK;
+    const dnnl_memory_desc_t *k_scratch =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (!k_scratch)
+        return fs_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
+    if (dnnl_memory_desc_get_size(k_scratch) > 0)
+        CHECK_DNNL(dnnl_memory_create(&c->scratch, k_scratch, c->ctx->engine,
+                                      DNNL_MEMORY_ALLOCATE),
+                   "scratchpad allocation");
+    CHECK_DNNL(dnnl_primitive_create(&c->prim, pd), "convolution primitive creation");
+fail:
+    return status;
+}
+
 fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_dnnl_conv **out,
                               fs_error *err)
 {
-    fs_status status = FS_OK;
     if (!out)
         return fs_fail(err, FS_ERR_ARG, "conv: no output pointer");
     *out = NULL;
     if (!ctx)
         return fs_fail(err, FS_ERR_ARG, "conv: no context");
     int64_t oh = 0, ow = 0;
-    status = validate(d, &oh, &ow, err);
+    fs_status status = validate(d, &oh, &ow, err);
     if (status != FS_OK)
         return status;
 
@@ -659,123 +803,26 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     c->c_out = d->c_out;
     c->oh = oh;
     c->ow = ow;
+    c->dst_layout = d->dst_layout;
+    c->block = ctx->block;
     int prev_threads = threads_enter(c->threads);
 
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
-
-    dnnl_memory_desc_t src_ext_md, dst_ext_md, b_md;
-    dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
-    dnnl_dims_t dst_dims = {d->n, d->c_out, oh, ow};
+    dnnl_memory_desc_t src_ext_md, dst_ext_md;
     /* the convolution proper: with a fused depthwise conv, the 1x1's own output (same h, w) */
     dnnl_dims_t conv_dims = {d->n, d->c_out, d->dw ? d->h : oh, d->dw ? d->w : ow};
-    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_ext_md, 4, src_dims, dnnl_f32,
-                                            layout_tag(ctx, d->src_layout)),
-               "source descriptor");
-    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&dst_ext_md, 4, dst_dims, dnnl_f32,
-                                            layout_tag(ctx, d->dst_layout)),
-               "destination descriptor");
-    dnnl_dims_t b_dims = {d->c_out};
-    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_x),
-               "bias descriptor");
-    status = make_attr(d, &attr, err);
-    if (status != FS_OK)
-        goto fail;
-    /* The kernel is asked for the caller's own layouts first, so that nothing is converted around
-     * it; oneDNN's own choice ("any") only where it then offers no kernel or just its reference
-     * one (some convolutions with few input channels). plain_direct forces NCHW. */
-    if (d->plain_direct)
-        status = make_conv_pd(ctx, d, dnnl_nchw, dnnl_nchw, conv_dims, attr, &pd, err);
-    else {
-        status = make_conv_pd(ctx, d, layout_tag(ctx, d->src_layout),
-                              layout_tag(ctx, d->dst_layout), conv_dims, attr, &pd, err);
-        if (status == FS_ERR_UNSUPPORTED)
-            status = FS_OK;
-        if (pd && is_reference(pd)) {
-            dnnl_primitive_desc_destroy(pd);
-            pd = NULL;
-        }
-        if (status == FS_OK && !pd)
-            status = make_conv_pd(ctx, d, dnnl_format_tag_any, dnnl_format_tag_any, conv_dims,
-                                  attr, &pd, err);
-    }
-    if (status != FS_OK)
-        goto fail;
     const char *impl = NULL;
+    if ((status = make_ext_descs(ctx, d, oh, ow, &src_ext_md, &dst_ext_md, err)) ||
+        (status = make_attr(d, &attr, err)) ||
+        (status = choose_conv_pd(ctx, d, conv_dims, attr, &pd, err)))
+        goto fail;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
         snprintf(c->impl, sizeof c->impl, "%s", impl);
-
-    const dnnl_memory_desc_t *k_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    const dnnl_memory_desc_t *k_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    const dnnl_memory_desc_t *k_w = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    const dnnl_memory_desc_t *k_scratch =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    if (!k_src || !k_dst || !k_w || !k_scratch) {
-        status = fs_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
+    if ((status = bind_sides(c, d, pd, &src_ext_md, &dst_ext_md, err)) ||
+        (status = make_params(c, d, pd, err)) || (status = make_tail(c, d, err)) ||
+        (status = make_primitive(c, pd, err)))
         goto fail;
-    }
-    status = make_side(ctx, &src_ext_md, k_src, &c->src_ext, &c->src_int, err);
-    if (status == FS_OK)
-        status = make_side(ctx, &dst_ext_md, k_dst, &c->dst_ext, &c->dst_int, err);
-    if (status == FS_OK && c->src_int)
-        status = make_reorder(ctx, &src_ext_md, k_src, &c->src_in, err);
-    if (status == FS_OK && c->dst_int)
-        status = make_reorder(ctx, k_dst, &dst_ext_md, &c->dst_out, err);
-    for (int i = 0; i < d->post_count; i++)
-        if (d->post[i].kind == NN_DNNL_POST_SUM)
-            c->has_sum = true;
-    bool fused_sum = false;
-    for (int i = 0; i < fused_count(d); i++)
-        fused_sum = fused_sum || d->post[i].kind == NN_DNNL_POST_SUM;
-    if (status == FS_OK && c->dst_int && fused_sum)
-        status = make_reorder(ctx, &dst_ext_md, k_dst, &c->dst_in, err);
-    if (status != FS_OK)
-        goto fail;
-    c->dst_ext_floats = dnnl_memory_desc_get_size(&dst_ext_md) / sizeof(float);
-
-    status = make_weights(ctx, d, k_w, &c->weights, err);
-    if (status != FS_OK)
-        goto fail;
-    if (d->bias) {
-        status = make_filled_memory(ctx, &b_md, d->bias, (size_t)d->c_out * sizeof(float),
-                                    &c->bias, err);
-        if (status != FS_OK)
-            goto fail;
-    }
-    if (d->dw) {
-        status = make_dw_params(ctx, d, pd, c, err);
-        if (status != FS_OK)
-            goto fail;
-    }
-    c->dst_layout = d->dst_layout;
-    c->block = ctx->block;
-    for (int i = fused_count(d); i < d->post_count; i++) {
-        nn_dnnl_post_op *t = &c->tail[c->tail_count];
-        *t = d->post[i];
-        if (t->kind == NN_DNNL_POST_PRELU) {
-            float *copy = malloc((size_t)d->c_out * sizeof(float));
-            if (!copy) {
-                status = fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for prelu slopes");
-                goto fail;
-            }
-            memcpy(copy, t->slopes, (size_t)d->c_out * sizeof(float));
-            c->tail_slopes[c->tail_count] = copy;
-            t->slopes = copy;
-        }
-        if (t->kind == NN_DNNL_POST_SUM) {
-            c->tail_sum = true;
-            c->residual_copy = malloc(c->dst_ext_floats * sizeof(float));
-            if (!c->residual_copy) {
-                status = fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for a residual copy");
-                goto fail;
-            }
-        }
-        c->tail_count++;
-    }
-    if (dnnl_memory_desc_get_size(k_scratch) > 0)
-        CHECK_DNNL(dnnl_memory_create(&c->scratch, k_scratch, ctx->engine, DNNL_MEMORY_ALLOCATE),
-                   "scratchpad allocation");
-    CHECK_DNNL(dnnl_primitive_create(&c->prim, pd), "convolution primitive creation");
 
     dnnl_primitive_desc_destroy(pd);
     dnnl_primitive_attr_destroy(attr);

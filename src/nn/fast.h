@@ -5,12 +5,34 @@
  *   backend_fast.c  the kernel hook (nn_fast_prepare): oneDNN convolutions and our kernels;
  *   fast_kernels.c  the plain-C (OpenMP, vectorisable) kernels for the cheap ops, on dense NCHW
  *                   or blocked data.
- * The blocked layout and its zero padding lanes are defined in dnnl_conv.h.
+ * The blocked layout and its zero padding lanes are defined in dnnl_conv.h. The planner reaches
+ * the backend only through its hooks (nn_backend_fast_ops, backend.h), which are declared here.
  */
 #ifndef FS_NN_FAST_H
 #define FS_NN_FAST_H
 
+#include "nn/backend.h"
 #include "nn/kernel.h"
+
+/* ---- the hooks (backend.h) -------------------------------------------------------------------- */
+
+/* backend_fast.c. The plan's state is one oneDNN context for `threads` threads. */
+fs_status nn_fast_plan_begin(int threads, void **state, fs_error *err);
+void nn_fast_plan_end(void *state);
+/* Every step gets its kernel (see backend_fast.c), in the layouts the layout pass chose. */
+fs_status nn_fast_prepare(nn_step *step, fs_error *err);
+
+/* fast_layout.c. The room the layout pass needs: a dense copy of any value (one more value,
+ * node and step, two io slots each) and a residual input for any Conv (a new in array). */
+nn_plan_room nn_fast_layout_room(const nn_graph *g);
+/* The layout pass, run after the steps are made and before buffers are assigned: fuses residual
+ * Adds (and a Relu/Clip after them) into the producing Conv, chooses for each activation the
+ * dense or the blocked layout (block = nn_fast_block(p->backend)), and inserts conversion steps
+ * where an op needs dense data. Rewrites p->steps; may add values (up to cap_vals) and io. */
+fs_status nn_fast_layout(nn_plan *p, fs_error *err);
+
+/* The channel block of the blocked layout the plan's backend state uses (8 or 16). */
+int nn_fast_block(const void *state);
 
 /* What the layout pass decided a step is, for the fast backend (nn_step.fast_kind). */
 typedef enum nn_fast_kind {

@@ -1,6 +1,6 @@
 /*
  * fast_layout.c — the fast backend's plan rewrite, run once per plan before buffers are assigned
- * (see nn_fast_layout in plan.h). Three passes over the steps, in order:
+ * (see nn_fast_layout in fast.h). Three passes over the steps, in order:
  *
  *   1. Residual fusion. Add(a, b) where a is made by a Conv read by nothing else (and not an
  *      output) and b exists before that Conv runs: the Conv computes act(conv) + b itself (a
@@ -477,6 +477,12 @@ static fs_status insert_conversions(layout_state *ls, fs_error *err)
     p->steps = out;
     p->n_steps = m;
     return FS_OK;
+}
+
+nn_plan_room nn_fast_layout_room(const nn_graph *g)
+{
+    return (nn_plan_room){.values = g->n_values,
+                          .io = 2 * (size_t)g->n_values + 8 * (size_t)g->n_order};
 }
 
 fs_status nn_fast_layout(nn_plan *p, fs_error *err)

@@ -139,19 +139,10 @@ static const char *node_label(nn_graph *g, const onnx_node *n, size_t index)
 
 /* ---- build ------------------------------------------------------------------------------- */
 
-static fs_status build(nn_graph *g, const onnx_model *m, const char *const *req,
-                       size_t n_req, name_map *map, fs_error *err)
+/* Initializers become named constant values. */
+static fs_status add_initializers(nn_graph *g, const onnx_graph *og, name_map *map, fs_error *err)
 {
-    const onnx_graph *og = &m->graph;
     const char *model = g->model;
-    size_t n_names = og->n_initializers + og->n_inputs + n_req;
-    for (size_t i = 0; i < og->n_nodes; i++)
-        n_names += og->nodes[i].n_outputs;
-    if (map_init(map, n_names) != 0)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
-    g->opset = m->opset;
-
-    /* initializers */
     for (size_t i = 0; i < og->n_initializers; i++) {
         const onnx_tensor *t = &og->initializers[i];
         if (!*t->name)
@@ -167,7 +158,13 @@ static fs_status build(nn_graph *g, const onnx_model *m, const char *const *req,
         g->values[v].c = t->t;
         map_put(map, g->values, v);
     }
-    /* the graph input: inputs that are not initializers */
+    return FS_OK;
+}
+
+/* The graph input: the one graph input that is not an initializer (float32, any declared shape). */
+static fs_status add_input(nn_graph *g, const onnx_graph *og, name_map *map, fs_error *err)
+{
+    const char *model = g->model;
     g->input = -1;
     for (size_t i = 0; i < og->n_inputs; i++) {
         const onnx_value_info *vi = &og->inputs[i];
@@ -196,63 +193,83 @@ static fs_status build(nn_graph *g, const onnx_model *m, const char *const *req,
     if (g->input < 0)
         return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: the graph has no input",
                        model);
+    return FS_OK;
+}
 
-    /* nodes: outputs first (so that order in the file does not matter), Constants → values */
+/* Node i of the file: its label, op and value slots, and a value for each named output (a
+ * Constant node's output becomes a constant value and the node is left with nothing to run). */
+static fs_status add_node(nn_graph *g, const onnx_node *on, size_t i, name_map *map,
+                          fs_error *err)
+{
+    const char *model = g->model;
+    nn_node *n = &g->nodes[i];
+    n->label = node_label(g, on, i);
+    n->op_type = on->op_type;
+    n->n_in = (int)on->n_inputs;
+    n->n_out = (int)on->n_outputs;
+    /* room for the fused PReLU slope of a Conv (input 3) */
+    size_t cap_in = on->n_inputs < 4 ? 4 : on->n_inputs;
+    n->in = nn_arena_calloc(&g->arena, cap_in, sizeof(int));
+    n->out = nn_arena_calloc(&g->arena, on->n_outputs ? on->n_outputs : 1, sizeof(int));
+    if (!n->in || !n->out)
+        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
+    for (size_t j = 0; j < cap_in; j++)
+        n->in[j] = -1;
+    int is_constant = !strcmp(on->op_type, "Constant") && (!*on->domain ||
+                                                            !strcmp(on->domain, "ai.onnx"));
+    for (size_t j = 0; j < on->n_outputs; j++) {
+        const char *name = on->outputs[j];
+        n->out[j] = -1;
+        if (!*name)
+            continue;
+        if (map_find(map, g->values, name) >= 0)
+            return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: tensor '%s' is "
+                           "defined twice", model, name);
+        int v = add_value(g, name);
+        if (v < 0)
+            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
+        map_put(map, g->values, v);
+        n->out[j] = v;
+        if (is_constant) {
+            if (j > 0)
+                return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Constant): has more "
+                               "than one output", model, n->label);
+            nn_tensor t;
+            fs_status st = constant_value(g, on, n->label, &t, err);
+            if (st)
+                return st;
+            g->values[v].is_const = 1;
+            g->values[v].c = t;
+        } else {
+            g->values[v].producer = (int)i;
+        }
+    }
+    n->live = 0;
+    if (is_constant)
+        n->n_out = 0; /* nothing left to run */
+    return FS_OK;
+}
+
+/* Every node, outputs first (so that the order in the file does not matter). */
+static fs_status add_nodes(nn_graph *g, const onnx_graph *og, name_map *map, fs_error *err)
+{
     g->n_nodes = (int)og->n_nodes;
     if (og->n_nodes > (size_t)(1 << 24))
-        return fs_fail(err, FS_ERR_LIMIT, "%s: too many nodes", model);
+        return fs_fail(err, FS_ERR_LIMIT, "%s: too many nodes", g->model);
     g->nodes = nn_arena_calloc(&g->arena, og->n_nodes ? og->n_nodes : 1, sizeof(nn_node));
     if (!g->nodes)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
+        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
     for (size_t i = 0; i < og->n_nodes; i++) {
-        const onnx_node *on = &og->nodes[i];
-        nn_node *n = &g->nodes[i];
-        n->label = node_label(g, on, i);
-        n->op_type = on->op_type;
-        n->n_in = (int)on->n_inputs;
-        n->n_out = (int)on->n_outputs;
-        /* room for the fused PReLU slope of a Conv (input 3) */
-        size_t cap_in = on->n_inputs < 4 ? 4 : on->n_inputs;
-        n->in = nn_arena_calloc(&g->arena, cap_in, sizeof(int));
-        n->out = nn_arena_calloc(&g->arena, on->n_outputs ? on->n_outputs : 1, sizeof(int));
-        if (!n->in || !n->out)
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
-        for (size_t j = 0; j < cap_in; j++)
-            n->in[j] = -1;
-        int is_constant = !strcmp(on->op_type, "Constant") && (!*on->domain ||
-                                                                !strcmp(on->domain, "ai.onnx"));
-        for (size_t j = 0; j < on->n_outputs; j++) {
-            const char *name = on->outputs[j];
-            n->out[j] = -1;
-            if (!*name)
-                continue;
-            if (map_find(map, g->values, name) >= 0)
-                return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: tensor '%s' is "
-                               "defined twice", model, name);
-            int v = add_value(g, name);
-            if (v < 0)
-                return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
-            map_put(map, g->values, v);
-            n->out[j] = v;
-            if (is_constant) {
-                if (j > 0)
-                    return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Constant): has more "
-                                   "than one output", model, n->label);
-                nn_tensor t;
-                fs_status st = constant_value(g, on, n->label, &t, err);
-                if (st)
-                    return st;
-                g->values[v].is_const = 1;
-                g->values[v].c = t;
-            } else {
-                g->values[v].producer = (int)i;
-            }
-        }
-        n->live = 0;
-        if (is_constant)
-            n->n_out = 0; /* nothing left to run */
+        fs_status st = add_node(g, &og->nodes[i], i, map, err);
+        if (st)
+            return st;
     }
-    /* inputs */
+    return FS_OK;
+}
+
+/* Resolves every node's input names, once all values exist. */
+static void link_inputs(nn_graph *g, const onnx_graph *og, const name_map *map)
+{
     for (size_t i = 0; i < og->n_nodes; i++) {
         const onnx_node *on = &og->nodes[i];
         nn_node *n = &g->nodes[i];
@@ -262,15 +279,17 @@ static fs_status build(nn_graph *g, const onnx_model *m, const char *const *req,
                 continue;
             }
             int v = map_find(map, g->values, on->inputs[j]);
-            if (v < 0) {
-                /* recorded as -2 (undefined); an error only if the node is live */
-                n->in[j] = -2;
-                continue;
-            }
-            n->in[j] = v;
+            /* -2 (undefined) is an error only if the node is live */
+            n->in[j] = v < 0 ? -2 : v;
         }
     }
-    /* requested outputs */
+}
+
+/* The network's outputs: the requested names (req, n_req) or the file's graph outputs. */
+static fs_status add_outputs(nn_graph *g, const onnx_graph *og, const char *const *req,
+                             size_t n_req, const name_map *map, fs_error *err)
+{
+    const char *model = g->model;
     size_t n_out = req ? n_req : og->n_outputs;
     if (n_out == 0)
         return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: the graph has no output",
@@ -289,6 +308,26 @@ static fs_status build(nn_graph *g, const onnx_model *m, const char *const *req,
     }
     g->n_outputs = (int)n_out;
     return FS_OK;
+}
+
+/* Names → values and nodes: initializers, the input, the nodes (Constants → values), their
+ * inputs, the requested outputs. */
+static fs_status build(nn_graph *g, const onnx_model *m, const char *const *req,
+                       size_t n_req, name_map *map, fs_error *err)
+{
+    const onnx_graph *og = &m->graph;
+    size_t n_names = og->n_initializers + og->n_inputs + n_req;
+    for (size_t i = 0; i < og->n_nodes; i++)
+        n_names += og->nodes[i].n_outputs;
+    if (map_init(map, n_names) != 0)
+        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+    g->opset = m->opset;
+    fs_status st;
+    if ((st = add_initializers(g, og, map, err)) || (st = add_input(g, og, map, err)) ||
+        (st = add_nodes(g, og, map, err)))
+        return st;
+    link_inputs(g, og, map);
+    return add_outputs(g, og, req, n_req, map, err);
 }
 
 /* Marks the nodes the outputs depend on (iteratively; no recursion on hostile depth). */

@@ -3,12 +3,12 @@
  * helpers that shape inference (shape.c) and the kernels both use, so that they can never disagree.
  *
  * The per-node kernel hook: every step carries `run`, chosen at plan time. The planner first sets
- * the reference kernel (nn_ref_kernel), then, for the fast backend, calls nn_fast_prepare(), which
- * may replace run/state/free_state for the ops it accelerates (e.g. a oneDNN convolution for
- * NN_OP_CONV). Tensors are dense row-major NCHW float32 (int64 for shape data), except that on
- * the fast backend its layout pass (fast_layout.c) may keep 4-D activations between fast kernels
- * in oneDNN's blocked layout (nn_tensor.blocked); a step left on a reference kernel only ever
- * sees dense tensors. Data pointers are fixed when the plan is created (buffers are
+ * the reference kernel (nn_ref_kernel), then calls its backend's prepare hook (backend.h), which
+ * may replace run/state/free_state for the ops it accelerates (e.g. the fast backend's oneDNN
+ * convolution for NN_OP_CONV). Tensors are dense row-major NCHW float32 (int64 for shape data),
+ * except that on the fast backend its layout pass (fast_layout.c) may keep 4-D activations
+ * between fast kernels in oneDNN's blocked layout (nn_tensor.blocked); a step left on a reference
+ * kernel only ever sees dense tensors. Data pointers are fixed when the plan is created (buffers are
  * preallocated), so a kernel may prepare anything that depends on shapes or constant inputs
  * (weights) once, in its prepare function.
  */
@@ -33,7 +33,7 @@ struct nn_step {
     void *state;           /* owned by the kernel; released with free_state(state) */
     void (*free_state)(void *state);
     int threads;           /* threads the kernel may use (the net's option; >= 1) */
-    void *backend;         /* the plan's fast-backend state (nn_fast_plan_begin), or NULL */
+    void *backend;         /* the plan's backend state (backend.h: plan_begin), or NULL */
     /* Set by the fast backend's layout pass (fast_layout.c) only; zero otherwise: */
     nn_tensor *residual;   /* Conv: a fused residual Add, y = act(conv(x)) + residual; it is
                             * also the step's last input (in[n_in-1]) so that liveness sees it */
@@ -53,24 +53,6 @@ struct nn_step {
 
 /* The reference kernel of an op (never NULL for a kind that the graph accepts). */
 nn_kernel_fn nn_ref_kernel(nn_op_kind op);
-
-/* ---- the fast backend (backend_fast.c) ------------------------------------------------------- */
-
-/* Called once per plan on NN_BACKEND_FAST before any nn_fast_prepare: creates the plan's backend
- * state (e.g. a oneDNN engine/stream for `threads` threads) into *state (may stay NULL).
- * nn_fast_plan_end releases it when the plan is freed, after every step's free_state. */
-fs_status nn_fast_plan_begin(int threads, void **state, fs_error *err);
-void nn_fast_plan_end(void *state);
-
-/* Called by the planner for every step of a plan on NN_BACKEND_FAST, after shapes are resolved
- * and buffers assigned (step->in/out data pointers valid and fixed for the plan's life;
- * step->backend is the plan's state). It may replace step->run (and set state/free_state) with a
- * faster kernel; returning FS_OK without touching the step keeps the reference kernel. An error
- * fails plan creation. */
-fs_status nn_fast_prepare(nn_step *step, fs_error *err);
-
-/* The channel block of the blocked layout the plan's backend state uses (8 or 16). */
-int nn_fast_block(const void *state);
 
 /* ---- geometry -------------------------------------------------------------------------------- */
 

@@ -5,11 +5,12 @@
  * constant folding (every input constant, or a Shape op: the node runs once, now, with the
  * reference kernel and its output becomes a plan constant) or scheduling as a step. Steps that
  * only reshape (Reshape, Flatten, Squeeze, Unsqueeze, Identity) alias their input's buffer.
- * On the fast backend, its layout pass (nn_fast_layout, fast_layout.c) then rewrites the steps:
+ * The backend's rewrite hook (backend.h; the fast backend's layout pass) then rewrites the steps:
  * residual Adds fused into convs, blocked layouts, conversion steps. Buffers are then assigned by
  * liveness over the steps' tensors (a buffer is reused once every reader of its previous tensor
  * has run; a blocked tensor gets its padded size; a conv with a fused residual may write over the
- * residual) and allocated once; the kernels are chosen (reference, then the fast backend's hook).
+ * residual) and allocated once; the kernels are chosen (reference, then the backend's prepare
+ * hook).
  * Running is a loop over the steps: no allocation, no shape work.
  */
 #include <stdint.h>
@@ -59,8 +60,8 @@ void nn_plan_free(nn_plan *p)
     for (int i = 0; i < p->n_steps; i++)
         if (p->steps[i].free_state)
             p->steps[i].free_state(p->steps[i].state);
-    if (p->has_backend)
-        nn_fast_plan_end(p->backend);
+    if (p->has_backend && p->ops->plan_end)
+        p->ops->plan_end(p->backend);
     for (int i = 0; i < p->n_owned; i++)
         free(p->owned[i]);
     free(p->owned);
@@ -84,45 +85,40 @@ static int val_index(const nn_plan *p, const nn_tensor *t)
     return (int)(t - p->vals);
 }
 
-/* Assigns a buffer to every non-constant tensor by liveness and allocates the buffers. Liveness
- * comes from the steps' in/out tensors (the layout pass may have rewired them). A blocked tensor
- * gets room for its padded channels. A Conv with a fused residual writes into the residual's
- * buffer when the residual is read by nothing later (the in-place Sum oneDNN does best). */
-static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
+/* Working state of buffer assignment. Per value: the value whose buffer it shares (itself, or
+ * the input of the reshaping steps it comes from), the last step that touches it, its buffer.
+ * Per step: whether its output is an alias. Per buffer: its size and the step after which it is
+ * free. */
+typedef struct buffer_plan {
+    int *root, *last, *buf_of;
+    int *alias;
+    size_t *bsize;
+    int *bfree;
+    int nb;
+} buffer_plan;
+
+/* Aliases: the output of a reshaping step shares its input's root. */
+static void find_aliases(const nn_plan *p, buffer_plan *b)
 {
-    int nv = p->n_vals, ns = p->n_steps;
-    int *root = malloc((size_t)nv * sizeof *root);
-    int *last = malloc((size_t)nv * sizeof *last);
-    int *buf_of = malloc((size_t)nv * sizeof *buf_of);
-    int *alias = calloc((size_t)ns + 1, sizeof *alias);
-    /* buffers: size and the step after which they are free */
-    size_t *bsize = malloc(((size_t)nv + 1) * sizeof *bsize);
-    int *bfree = malloc(((size_t)nv + 1) * sizeof *bfree);
-    int nb = 0;
-    fs_status st = FS_OK;
-    if (!root || !last || !buf_of || !alias || !bsize || !bfree) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
-        goto done;
-    }
-    for (int v = 0; v < nv; v++) {
-        root[v] = v;
-        last[v] = -1;
-        buf_of[v] = -1;
-    }
-    /* aliases: the output of a reshaping step shares its input's root */
-    for (int i = 0; i < ns; i++) {
-        nn_step *s = &p->steps[i];
+    for (int i = 0; i < p->n_steps; i++) {
+        const nn_step *s = &p->steps[i];
         if (!is_alias_op(s->node->op) || s->to_plain || !s->in[0] || !s->out[0])
             continue;
         int in = val_index(p, s->in[0]), out = val_index(p, s->out[0]);
         if (!p->is_const[in] &&
             !p->vals[in].blocked && !p->vals[out].blocked &&
             p->vals[in].dtype == p->vals[out].dtype) {
-            root[out] = root[in];
-            alias[i] = 1;
+            b->root[out] = b->root[in];
+            b->alias[i] = 1;
         }
     }
-    for (int i = 0; i < ns; i++) {
+}
+
+/* Liveness: the last step reading or writing each root; outputs live until the next run. */
+static void find_last_uses(const nn_plan *p, const nn_graph *g, buffer_plan *b)
+{
+    int *root = b->root, *last = b->last;
+    for (int i = 0; i < p->n_steps; i++) {
         const nn_step *s = &p->steps[i];
         for (int j = 0; j < s->n_in; j++) {
             if (!s->in[j])
@@ -140,18 +136,52 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
         }
     }
     for (int k = 0; k < g->n_outputs; k++)
-        last[root[g->outputs[k]]] = ns; /* outputs stay until the next run */
+        last[root[g->outputs[k]]] = p->n_steps; /* outputs stay until the next run */
     if (p->input >= 0 && last[p->input] < 0)
         last[p->input] = 0;
-    /* greedy in definition order: the input (before step 0), then each step's outputs */
-    size_t total = 0;
-    for (int i = -1; i < ns; i++) {
+}
+
+/* The buffer for value v, the d-th value defined by step i (s; NULL for the input, i = -1),
+ * needing `need` bytes: the residual's buffer for a fused conv when it can be overwritten, else
+ * the smallest free buffer that fits, else the largest free one (grown), else a new one. */
+static int pick_buffer(const nn_plan *p, buffer_plan *b, const nn_step *s, int i, int d,
+                       size_t need)
+{
+    int best = -1;
+    if (d == 0 && s && s->residual) {
+        /* in place on the residual when nothing reads it later and it is not the conv's source
+         * (oneDNN's dst must not overlap src) */
+        int r = b->root[val_index(p, s->residual)], x = b->root[val_index(p, s->in[0])];
+        if (r != x && b->last[r] == i && r != p->input && b->buf_of[r] >= 0 &&
+            b->bsize[b->buf_of[r]] >= need)
+            return b->buf_of[r];
+    }
+    const size_t *bsize = b->bsize;
+    for (int k = 0; k < b->nb; k++) {
+        if (b->bfree[k] >= i)
+            continue;
+        if (best < 0 ||
+            (bsize[k] >= need ? (bsize[best] < need || bsize[k] < bsize[best])
+                              : (bsize[best] < need && bsize[k] > bsize[best])))
+            best = k;
+    }
+    if (best < 0) {
+        best = b->nb++;
+        b->bsize[best] = 0;
+    }
+    return best;
+}
+
+/* Greedy in definition order: the input (before step 0), then each step's outputs. */
+static void place_values(const nn_plan *p, buffer_plan *b)
+{
+    for (int i = -1; i < p->n_steps; i++) {
         int defs[1 + 8], nd = 0;
         const nn_step *s = i >= 0 ? &p->steps[i] : NULL;
         if (i < 0) {
             if (p->input >= 0 && !p->is_const[p->input])
                 defs[nd++] = p->input;
-        } else if (!alias[i]) {
+        } else if (!b->alias[i]) {
             for (int j = 0; j < s->n_out && nd < 8; j++)
                 if (s->out[j])
                     defs[nd++] = val_index(p, s->out[j]);
@@ -161,70 +191,83 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
             size_t need = (size_t)nn_tensor_elements(&p->vals[v]) * nn_dtype_size(p->vals[v].dtype);
             if (need == 0)
                 need = 1;
-            int best = -1, best_inplace = -1;
-            if (d == 0 && s && s->residual) {
-                /* in place on the residual when nothing reads it later and it is not the
-                 * conv's source (oneDNN's dst must not overlap src) */
-                int r = root[val_index(p, s->residual)], x = root[val_index(p, s->in[0])];
-                if (r != x && last[r] == i && r != p->input && buf_of[r] >= 0 &&
-                    bsize[buf_of[r]] >= need)
-                    best = best_inplace = buf_of[r];
-            }
-            for (int b = 0; best_inplace < 0 && b < nb; b++) {
-                if (bfree[b] >= i)
-                    continue;
-                if (best < 0 ||
-                    (bsize[b] >= need ? (bsize[best] < need || bsize[b] < bsize[best])
-                                      : (bsize[best] < need && bsize[b] > bsize[best])))
-                    best = b;
-            }
-            if (best < 0) {
-                best = nb++;
-                bsize[best] = 0;
-            }
-            if (bsize[best] < need)
-                bsize[best] = need;
-            bfree[best] = last[v] < 0 ? i : last[v];
-            buf_of[v] = best;
+            int best = pick_buffer(p, b, s, i, d, need);
+            if (b->bsize[best] < need)
+                b->bsize[best] = need;
+            b->bfree[best] = b->last[v] < 0 ? i : b->last[v];
+            b->buf_of[v] = best;
         }
     }
-    for (int b = 0; b < nb; b++) {
-        bsize[b] = (bsize[b] + 63) / 64 * 64;
-        total += bsize[b];
-        if (total > NN_MAX_PLAN_BYTES) {
-            st = fs_fail(err, FS_ERR_LIMIT, "%s: the plan needs more than %zu MiB of buffers",
-                         g->model, NN_MAX_PLAN_BYTES >> 20);
-            goto done;
-        }
+}
+
+/* Allocates the buffers (within NN_MAX_PLAN_BYTES) and points every non-constant value at its
+ * own; alias steps are left with nothing to run. */
+static fs_status allocate_buffers(nn_plan *p, const nn_graph *g, buffer_plan *b, fs_error *err)
+{
+    size_t total = 0;
+    for (int k = 0; k < b->nb; k++) {
+        b->bsize[k] = (b->bsize[k] + 63) / 64 * 64;
+        total += b->bsize[k];
+        if (total > NN_MAX_PLAN_BYTES)
+            return fs_fail(err, FS_ERR_LIMIT, "%s: the plan needs more than %zu MiB of buffers",
+                           g->model, NN_MAX_PLAN_BYTES >> 20);
     }
-    void **ptr = calloc((size_t)nb + 1, sizeof *ptr);
-    if (!ptr) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
-        goto done;
-    }
-    for (int b = 0; b < nb; b++) {
-        ptr[b] = alloc_owned(p, bsize[b]);
-        if (!ptr[b]) {
+    void **ptr = calloc((size_t)b->nb + 1, sizeof *ptr);
+    if (!ptr)
+        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
+    for (int k = 0; k < b->nb; k++) {
+        ptr[k] = alloc_owned(p, b->bsize[k]);
+        if (!ptr[k]) {
             free(ptr);
-            st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory allocating %zu bytes of buffers",
-                         g->model, total);
-            goto done;
+            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory allocating %zu bytes of buffers",
+                           g->model, total);
         }
     }
-    for (int v = 0; v < nv; v++)
-        if (!p->is_const[v] && buf_of[root[v]] >= 0)
-            p->vals[v].data = ptr[buf_of[root[v]]];
+    for (int v = 0; v < p->n_vals; v++)
+        if (!p->is_const[v] && b->buf_of[b->root[v]] >= 0)
+            p->vals[v].data = ptr[b->buf_of[b->root[v]]];
     free(ptr);
-    for (int i = 0; i < ns; i++)
-        if (alias[i])
+    for (int i = 0; i < p->n_steps; i++)
+        if (b->alias[i])
             p->steps[i].run = NULL; /* nothing to do: the data is already in place */
-done:
-    free(root);
-    free(last);
-    free(buf_of);
-    free(alias);
-    free(bsize);
-    free(bfree);
+    return FS_OK;
+}
+
+/* Assigns a buffer to every non-constant tensor by liveness and allocates the buffers. Liveness
+ * comes from the steps' in/out tensors (the layout pass may have rewired them). A blocked tensor
+ * gets room for its padded channels. A Conv with a fused residual writes into the residual's
+ * buffer when the residual is read by nothing later (the in-place Sum oneDNN does best). */
+static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
+{
+    int nv = p->n_vals, ns = p->n_steps;
+    buffer_plan b = {
+        .root = malloc((size_t)nv * sizeof *b.root),
+        .last = malloc((size_t)nv * sizeof *b.last),
+        .buf_of = malloc((size_t)nv * sizeof *b.buf_of),
+        .alias = calloc((size_t)ns + 1, sizeof *b.alias),
+        .bsize = malloc(((size_t)nv + 1) * sizeof *b.bsize),
+        .bfree = malloc(((size_t)nv + 1) * sizeof *b.bfree),
+    };
+    fs_status st = FS_OK;
+    if (!b.root || !b.last || !b.buf_of || !b.alias || !b.bsize || !b.bfree) {
+        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
+    } else {
+        for (int v = 0; v < nv; v++) {
+            b.root[v] = v;
+            b.last[v] = -1;
+            b.buf_of[v] = -1;
+        }
+        find_aliases(p, &b);
+        find_last_uses(p, g, &b);
+        place_values(p, &b);
+        st = allocate_buffers(p, g, &b, err);
+    }
+    free(b.root);
+    free(b.last);
+    free(b.buf_of);
+    free(b.alias);
+    free(b.bsize);
+    free(b.bfree);
     return st;
 }
 
@@ -246,42 +289,43 @@ static fs_status fold(nn_plan *p, const nn_graph *g, const nn_node *n, nn_tensor
     return s.run(&s, err);
 }
 
-fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int dry_run,
-                        nn_plan **out, fs_error *err)
+/* An empty plan for net, with room for the graph's values, nodes and io plus what the backend's
+ * rewrite asks for (its room hook). */
+static fs_status plan_alloc(const nn_net *net, nn_plan **out, fs_error *err)
 {
     const nn_graph *g = net->graph;
-    *out = NULL;
-    if (!shape || ndim < 1 || ndim > NN_MAX_DIMS)
-        return fs_fail(err, FS_ERR_ARG, "%s: input shape must have 1 to %d dims", g->model,
-                       NN_MAX_DIMS);
-    if (g->input_ndim > 0 && ndim != g->input_ndim)
-        return fs_fail(err, FS_ERR_ARG, "%s: input '%s' has %d dims, not %d", g->model,
-                       g->values[g->input].name, g->input_ndim, ndim);
     nn_plan *p = calloc(1, sizeof *p);
+    *out = p;
     if (!p)
         return fs_fail(err, FS_ERR_NOMEM, "out of memory");
     p->net = net;
+    p->ops = nn_backend_ops_of(net->backend);
     p->input = g->input;
-    fs_status st = FS_OK;
-    /* room for the fast backend's layout pass: a dense copy of any value (one more value, node
-     * and step, two io slots each) and a residual input for any Conv (a new in array) */
-    int extra = net->backend == NN_BACKEND_FAST ? g->n_values : 0;
+    nn_plan_room room = {0, 0};
+    if (p->ops->room)
+        room = p->ops->room(g);
     p->n_vals = g->n_values;
-    p->cap_vals = g->n_values + extra;
+    p->cap_vals = g->n_values + room.values;
     p->vals = calloc((size_t)p->cap_vals + 1, sizeof *p->vals);
     p->is_const = calloc((size_t)p->cap_vals + 1, 1);
-    p->cap_steps = g->n_order + extra;
+    p->cap_steps = g->n_order + room.values;
     p->steps = calloc((size_t)p->cap_steps + 1, sizeof *p->steps);
     size_t n_io = 0;
     for (int k = 0; k < g->n_order; k++)
         n_io += (size_t)g->nodes[g->order[k]].n_in + (size_t)g->nodes[g->order[k]].n_out;
-    p->cap_io = n_io + (net->backend == NN_BACKEND_FAST ? 2 * (size_t)extra + 8 * (size_t)g->n_order : 0);
+    p->cap_io = n_io + room.io;
     p->io = calloc(p->cap_io + 1, sizeof *p->io);
-    p->extra_nodes = calloc((size_t)extra + 1, sizeof *p->extra_nodes);
-    if (!p->vals || !p->is_const || !p->steps || !p->io || !p->extra_nodes) {
-        st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
+    p->extra_nodes = calloc((size_t)room.values + 1, sizeof *p->extra_nodes);
+    if (!p->vals || !p->is_const || !p->steps || !p->io || !p->extra_nodes)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    return FS_OK;
+}
+
+/* The graph's constants and the input's shape into the plan's values. */
+static fs_status set_values(nn_plan *p, const nn_graph *g, const int64_t *shape, int ndim,
+                            fs_error *err)
+{
+    fs_status st = FS_OK;
     for (int v = 0; v < g->n_values; v++) {
         if (g->values[v].is_const) {
             p->vals[v] = g->values[v].c;
@@ -298,12 +342,18 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
         x->dims[i] = shape[i];
     }
     if (st)
-        goto fail;
-    if (nn_dims_count(x->dims, ndim, &x->count) != 0) {
-        st = fs_fail(err, FS_ERR_LIMIT, "%s: the input shape is too large", g->model);
-        goto fail;
-    }
+        return st;
+    if (nn_dims_count(x->dims, ndim, &x->count) != 0)
+        return fs_fail(err, FS_ERR_LIMIT, "%s: the input shape is too large", g->model);
+    return FS_OK;
+}
+
+/* Every live node in order: shapes resolved, then folded into a constant (all inputs constant,
+ * or a Shape op) or made a step on the reference kernel. */
+static fs_status schedule_nodes(nn_plan *p, const nn_graph *g, fs_error *err)
+{
     nn_tensor **io = p->io;
+    fs_status st;
     for (int k = 0; k < g->n_order; k++) {
         const nn_node *n = &g->nodes[g->order[k]];
         nn_tensor **in = io, **outs = io + n->n_in;
@@ -318,10 +368,10 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
         for (int j = 0; j < n->n_out; j++)
             outs[j] = n->out[j] >= 0 ? &p->vals[n->out[j]] : NULL;
         if ((st = nn_infer(g->model, n, in, outs, err)))
-            goto fail;
+            return st;
         if ((all_const || n->op == NN_OP_SHAPE) && outs[0]->count <= FOLD_MAX_ELEMENTS) {
             if ((st = fold(p, g, n, in, outs, err)))
-                goto fail;
+                return st;
             continue;
         }
         nn_step *s = &p->steps[p->n_steps++];
@@ -331,46 +381,84 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
         s->n_out = n->n_out;
         s->in = in;
         s->out = outs;
-        s->threads = net->threads;
+        s->threads = p->net->threads;
         s->run = nn_ref_kernel(n->op);
     }
     for (int k = 0; k < g->n_outputs; k++) {
         const nn_value *v = &g->values[g->outputs[k]];
-        if (p->vals[g->outputs[k]].dtype != NN_F32) {
-            st = fs_fail(err, FS_ERR_UNSUPPORTED, "%s: output '%s' is not a float tensor",
-                         g->model, v->name);
-            goto fail;
-        }
+        if (p->vals[g->outputs[k]].dtype != NN_F32)
+            return fs_fail(err, FS_ERR_UNSUPPORTED, "%s: output '%s' is not a float tensor",
+                           g->model, v->name);
     }
+    return FS_OK;
+}
+
+/* The input can be read where the caller has it unless a reshaping alias shares its buffer (the
+ * alias's data pointer is fixed) or it is an output (returned after the run). */
+static int input_is_direct(const nn_plan *p, const nn_graph *g)
+{
+    if (p->input < 0 || p->is_const[p->input])
+        return 0;
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k] == p->input)
+            return 0;
+    for (int i = 0; i < p->n_steps; i++)
+        if (!p->steps[i].run && p->steps[i].in[0] == &p->vals[p->input])
+            return 0;
+    return 1;
+}
+
+/* The backend's rewrite of the steps (after creating its plan state). */
+static fs_status backend_rewrite(nn_plan *p, fs_error *err)
+{
+    fs_status st;
+    if (p->ops->plan_begin) {
+        if ((st = p->ops->plan_begin(p->net->threads, &p->backend, err)))
+            return st;
+        p->has_backend = 1;
+    }
+    return p->ops->rewrite ? p->ops->rewrite(p, err) : FS_OK;
+}
+
+/* The backend's kernels for the steps that have one to run. */
+static fs_status backend_prepare(nn_plan *p, fs_error *err)
+{
+    fs_status st;
+    if (!p->ops->prepare)
+        return FS_OK;
+    for (int i = 0; i < p->n_steps; i++) {
+        p->steps[i].backend = p->backend;
+        if (p->steps[i].run && (st = p->ops->prepare(&p->steps[i], err)))
+            return st;
+    }
+    return FS_OK;
+}
+
+fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int dry_run,
+                        nn_plan **out, fs_error *err)
+{
+    const nn_graph *g = net->graph;
+    *out = NULL;
+    if (!shape || ndim < 1 || ndim > NN_MAX_DIMS)
+        return fs_fail(err, FS_ERR_ARG, "%s: input shape must have 1 to %d dims", g->model,
+                       NN_MAX_DIMS);
+    if (g->input_ndim > 0 && ndim != g->input_ndim)
+        return fs_fail(err, FS_ERR_ARG, "%s: input '%s' has %d dims, not %d", g->model,
+                       g->values[g->input].name, g->input_ndim, ndim);
+    nn_plan *p;
+    fs_status st;
+    if ((st = plan_alloc(net, &p, err)) || (st = set_values(p, g, shape, ndim, err)) ||
+        (st = schedule_nodes(p, g, err)))
+        goto fail;
     if (dry_run) {
         nn_plan_free(p);
         return FS_OK;
     }
-    if (net->backend == NN_BACKEND_FAST) {
-        if ((st = nn_fast_plan_begin(net->threads, &p->backend, err)))
-            goto fail;
-        p->has_backend = 1;
-        if ((st = nn_fast_layout(p, err)))
-            goto fail;
-    }
-    if ((st = assign_buffers(p, g, err)))
+    if ((st = backend_rewrite(p, err)) || (st = assign_buffers(p, g, err)))
         goto fail;
-    /* The input can be read where the caller has it unless a reshaping alias shares its buffer
-     * (the alias's data pointer is fixed) or it is an output (returned after the run). */
-    p->input_direct = p->input >= 0 && !p->is_const[p->input];
-    for (int k = 0; k < g->n_outputs; k++)
-        if (g->outputs[k] == p->input)
-            p->input_direct = 0;
-    for (int i = 0; i < p->n_steps && p->input_direct; i++)
-        if (!p->steps[i].run && p->steps[i].in[0] == &p->vals[p->input])
-            p->input_direct = 0;
-    if (net->backend == NN_BACKEND_FAST) {
-        for (int i = 0; i < p->n_steps; i++) {
-            p->steps[i].backend = p->backend;
-            if (p->steps[i].run && (st = nn_fast_prepare(&p->steps[i], err)))
-                goto fail;
-        }
-    }
+    p->input_direct = input_is_direct(p, g);
+    if ((st = backend_prepare(p, err)))
+        goto fail;
     *out = p;
     return FS_OK;
 fail:

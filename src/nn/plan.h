@@ -4,6 +4,7 @@
 #ifndef FS_NN_PLAN_H
 #define FS_NN_PLAN_H
 
+#include "nn/backend.h"
 #include "nn/graph.h"
 #include "nn/kernel.h"
 #include "nn/nn.h"
@@ -15,18 +16,18 @@ struct nn_net {
 };
 
 /* A plan (plan.c). Steps refer to tensors by pointer into vals; vals never moves after the steps
- * are made (it is allocated with room for the layout pass's values). */
+ * are made (it is allocated with the backend's room, backend.h). */
 struct nn_plan {
     const nn_net *net;
     nn_tensor *vals;      /* per value: shape and data; the graph's n_values first, then values
-                           * the layout pass adds (dense copies of blocked tensors) */
+                           * the backend's rewrite adds (e.g. dense copies of blocked tensors) */
     int n_vals, cap_vals;
     unsigned char *is_const;
     nn_step *steps;
     int n_steps, cap_steps;
     nn_tensor **io;       /* storage for the steps' in/out pointer arrays */
     size_t n_io, cap_io;
-    nn_node *extra_nodes; /* nodes of the steps the layout pass adds (cap_vals - n_values) */
+    nn_node *extra_nodes; /* nodes of the steps the backend's rewrite adds (room.values) */
     int n_extra;
     void **owned;         /* folded constants and buffers, freed with the plan */
     int n_owned, cap_owned;
@@ -34,16 +35,10 @@ struct nn_plan {
     int input;            /* value index of the input; its buffer gets the caller's data */
     int input_direct;     /* steps read the caller's input in place (no copy): nothing aliases
                            * or caches the input's buffer and it is not an output */
-    void *backend;        /* the fast backend's plan state (nn_fast_plan_begin) */
-    int has_backend;
+    const nn_backend_ops *ops; /* the net's backend */
+    void *backend;        /* its plan state (ops->plan_begin) */
+    int has_backend;      /* plan_begin succeeded: plan_end is due */
 };
-
-/* The fast backend's layout pass (fast_layout.c), run after the steps are made and before
- * buffers are assigned, on NN_BACKEND_FAST only: fuses residual Adds (and a Relu/Clip after
- * them) into the producing Conv, chooses for each activation the dense or the blocked layout
- * (block = nn_fast_block(p->backend)), and inserts conversion steps where an op needs dense
- * data. Rewrites p->steps; may add values (up to cap_vals) and io. */
-fs_status nn_fast_layout(nn_plan *p, fs_error *err);
 
 /* Resolves shapes for the input shape, folds what is constant, and (unless dry_run) assigns
  * buffers and kernels. dry_run only checks (used at load time with the declared shape):

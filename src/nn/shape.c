@@ -495,225 +495,324 @@ static fs_status infer_matmul(const char *model, const nn_node *n, nn_tensor *co
     return FS_OK;
 }
 
-fs_status nn_infer(const char *model, const nn_node *n, nn_tensor *const *in, nn_tensor **out,
-                   fs_error *err)
+/* Relu, Sigmoid, Exp, Softmax, Clip: a float tensor in, the same shape out. */
+static fs_status infer_activation(const char *model, const nn_node *n, nn_tensor *const *in,
+                                  nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0];
+    char xs[96];
+    shape_text(x, xs, sizeof xs);
+    if (x->dtype != NN_F32)
+        return FAIL(FS_ERR_UNSUPPORTED, "input is not float");
+    if (n->op == NN_OP_SOFTMAX && nn_axis(n->p.axis, x->ndim, 0) < 0)
+        return FAIL(FS_ERR_FORMAT, "axis %lld is out of range for %s", (long long)n->p.axis, xs);
+    if (n->op == NN_OP_CLIP)
+        for (int j = 1; j < n->n_in && j < 3; j++)
+            if (in[j] && (in[j]->dtype != NN_F32 || in[j]->count != 1))
+                return FAIL(FS_ERR_FORMAT, "min/max must be float scalars");
+    set_shape(out[0], NN_F32, x->ndim, x->dims);
+    return FS_OK;
+}
+
+/* Identity and Cast: the input's shape, Cast's element type. */
+static fs_status infer_copy(const nn_node *n, nn_tensor *const *in, nn_tensor **out)
+{
+    const nn_tensor *x = in[0];
+    set_shape(out[0], n->op == NN_OP_CAST ? n->p.cast_to : x->dtype, x->ndim, x->dims);
+    return FS_OK;
+}
+
+/* PRelu, ScaleShift: per-channel (or broadcast) parameters, the input's shape out. */
+static fs_status infer_channel_params(const char *model, const nn_node *n, nn_tensor *const *in,
+                                      nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0];
+    char xs[96];
+    shape_text(x, xs, sizeof xs);
+    if (n->op == NN_OP_PRELU) {
+        int64_t dims[NN_MAX_DIMS];
+        int r;
+        if (x->dtype != NN_F32 || in[1]->dtype != NN_F32 ||
+            broadcast(x, in[1], &r, dims) != 0 || r != x->ndim ||
+            memcmp(dims, x->dims, (size_t)r * sizeof dims[0]))
+            return FAIL(FS_ERR_FORMAT, "slope does not broadcast to the input %s", xs);
+    } else if (x->dtype != NN_F32 || x->ndim < 2 || x->dims[1] != in[1]->count) {
+        return FAIL(FS_ERR_FORMAT, "input %s does not have %lld channels", xs,
+                    (long long)in[1]->count);
+    }
+    set_shape(out[0], NN_F32, x->ndim, x->dims);
+    return FS_OK;
+}
+
+/* Add, Sub, Mul, Div: numpy broadcasting of two tensors of one element type. */
+static fs_status infer_elementwise(const char *model, const nn_node *n, nn_tensor *const *in,
+                                   nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0];
+    char xs[96], bs[96];
+    shape_text(x, xs, sizeof xs);
+    shape_text(in[1], bs, sizeof bs);
+    int64_t dims[NN_MAX_DIMS];
+    int r;
+    if (x->dtype != in[1]->dtype)
+        return FAIL(FS_ERR_FORMAT, "inputs have different element types");
+    if (broadcast(x, in[1], &r, dims) != 0)
+        return FAIL(FS_ERR_FORMAT, "shapes %s and %s do not broadcast", xs, bs);
+    if (set_shape(out[0], x->dtype, r, dims) != 0)
+        return FAIL(FS_ERR_LIMIT, "output is too large");
+    return FS_OK;
+}
+
+static fs_status infer_concat(const char *model, const nn_node *n, nn_tensor *const *in,
+                              nn_tensor **out, fs_error *err)
 {
     const nn_tensor *x = in[0];
     char xs[96];
     shape_text(x, xs, sizeof xs);
     int64_t dims[NN_MAX_DIMS];
-    int r;
+    int axis = nn_axis(n->p.axis, x->ndim, 0);
+    if (axis < 0)
+        return FAIL(FS_ERR_FORMAT, "axis %lld is out of range for %s", (long long)n->p.axis, xs);
+    memcpy(dims, x->dims, sizeof dims);
+    for (int j = 1; j < n->n_in; j++) {
+        const nn_tensor *t = in[j];
+        if (!t)
+            return FAIL(FS_ERR_FORMAT, "input #%d is missing", j);
+        char ts[96];
+        shape_text(t, ts, sizeof ts);
+        if (t->dtype != x->dtype || t->ndim != x->ndim)
+            return FAIL(FS_ERR_FORMAT, "input %s does not match %s", ts, xs);
+        for (int i = 0; i < x->ndim; i++)
+            if (i != axis && t->dims[i] != x->dims[i])
+                return FAIL(FS_ERR_FORMAT, "input %s does not match %s outside axis %d", ts, xs,
+                            axis);
+        dims[axis] += t->dims[axis];
+        if (dims[axis] > NN_MAX_DIM)
+            return FAIL(FS_ERR_LIMIT, "output is too large");
+    }
+    if (set_shape(out[0], x->dtype, x->ndim, dims) != 0)
+        return FAIL(FS_ERR_LIMIT, "output is too large");
+    return FS_OK;
+}
+
+static fs_status infer_flatten(const char *model, const nn_node *n, nn_tensor *const *in,
+                               nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0];
+    char xs[96];
+    shape_text(x, xs, sizeof xs);
+    int64_t dims[2] = {1, 1};
+    int axis = nn_axis(n->p.axis, x->ndim, 1);
+    if (axis < 0)
+        return FAIL(FS_ERR_FORMAT, "axis %lld is out of range for %s", (long long)n->p.axis, xs);
+    for (int i = 0; i < x->ndim; i++)
+        dims[i < axis ? 0 : 1] *= x->dims[i];
+    set_shape(out[0], x->dtype, 2, dims);
+    return FS_OK;
+}
+
+static fs_status infer_transpose(const char *model, const nn_node *n, nn_tensor *const *in,
+                                 nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0];
+    char xs[96];
+    shape_text(x, xs, sizeof xs);
+    int64_t dims[NN_MAX_DIMS];
+    int seen[NN_MAX_DIMS] = {0};
+    if (n->p.has_ints && n->p.n_ints != x->ndim)
+        return FAIL(FS_ERR_FORMAT, "perm has %d entries for the %d-D input %s", n->p.n_ints,
+                    x->ndim, xs);
+    for (int i = 0; i < x->ndim; i++) {
+        int64_t p = n->p.has_ints ? n->p.ints[i] : x->ndim - 1 - i;
+        if (p < 0 || p >= x->ndim || seen[p])
+            return FAIL(FS_ERR_FORMAT, "perm is not a permutation");
+        seen[p] = 1;
+        dims[i] = x->dims[p];
+    }
+    set_shape(out[0], x->dtype, x->ndim, dims);
+    return FS_OK;
+}
+
+static fs_status infer_gemm(const char *model, const nn_node *n, nn_tensor *const *in,
+                            nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *a = in[0], *b = in[1];
+    char as[96], bs[96];
+    shape_text(a, as, sizeof as);
+    shape_text(b, bs, sizeof bs);
+    if (a->dtype != NN_F32 || b->dtype != NN_F32 || a->ndim != 2 || b->ndim != 2)
+        return FAIL(FS_ERR_FORMAT, "inputs %s and %s are not 2-D float tensors", as, bs);
+    int64_t m = n->p.trans_a ? a->dims[1] : a->dims[0];
+    int64_t k = n->p.trans_a ? a->dims[0] : a->dims[1];
+    int64_t k2 = n->p.trans_b ? b->dims[1] : b->dims[0];
+    int64_t nn = n->p.trans_b ? b->dims[0] : b->dims[1];
+    if (k != k2)
+        return FAIL(FS_ERR_FORMAT, "cannot multiply %s by %s (transA=%d transB=%d)", as, bs,
+                    n->p.trans_a, n->p.trans_b);
+    int64_t dims[2] = {m, nn};
+    if (n->n_in > 2 && in[2]) {
+        const nn_tensor *c = in[2];
+        if (c->dtype != NN_F32 || c->ndim > 2 ||
+            (c->ndim >= 1 && c->dims[c->ndim - 1] != 1 && c->dims[c->ndim - 1] != nn) ||
+            (c->ndim == 2 && c->dims[0] != 1 && c->dims[0] != m))
+            return FAIL(FS_ERR_FORMAT, "C does not broadcast to [%lld,%lld]", (long long)m,
+                        (long long)nn);
+    }
+    if (set_shape(out[0], NN_F32, 2, dims) != 0)
+        return FAIL(FS_ERR_LIMIT, "output is too large");
+    return FS_OK;
+}
+
+static fs_status infer_global_pool(const char *model, const nn_node *n, nn_tensor *const *in,
+                                   nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0];
+    char xs[96];
+    shape_text(x, xs, sizeof xs);
+    int64_t dims[NN_MAX_DIMS];
+    if (x->dtype != NN_F32 || x->ndim < 3)
+        return FAIL(FS_ERR_FORMAT, "input %s is not a float tensor of rank >= 3", xs);
+    for (int i = 0; i < x->ndim; i++)
+        dims[i] = i < 2 ? x->dims[i] : 1;
+    set_shape(out[0], NN_F32, x->ndim, dims);
+    return FS_OK;
+}
+
+static fs_status infer_resize(const char *model, const nn_node *n, nn_tensor *const *in,
+                              nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0];
+    char xs[96];
+    shape_text(x, xs, sizeof xs);
+    nn_resize_spec spec;
+    if (x->dtype != NN_F32 || x->ndim != 4)
+        return FAIL(FS_ERR_UNSUPPORTED, "input %s is not a 4-D float tensor", xs);
+    if (nn_resize_resolve(n, in, n->n_in, &spec) != 0)
+        return FAIL(FS_ERR_FORMAT, "scales/sizes are missing, not constant or invalid");
+    if (spec.dims[0] != x->dims[0] || spec.dims[1] != x->dims[1])
+        return FAIL(FS_ERR_UNSUPPORTED, "only the two spatial dims may be resized");
+    if (set_shape(out[0], NN_F32, 4, spec.dims) != 0)
+        return FAIL(FS_ERR_LIMIT, "output is too large");
+    return FS_OK;
+}
+
+static fs_status infer_slice(const char *model, const nn_node *n, nn_tensor *const *in,
+                             nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0];
+    nn_slice_spec spec;
+    if (nn_slice_resolve(n, in, n->n_in, &spec) != 0) {
+        char xs[96];
+        shape_text(x, xs, sizeof xs);
+        return FAIL(FS_ERR_FORMAT, "starts/ends/axes/steps are missing, not constant or "
+                    "invalid for %s", xs);
+    }
+    set_shape(out[0], x->dtype, x->ndim, spec.dims);
+    return FS_OK;
+}
+
+/* Shape: a 1-D int64 tensor of the input's dims from start to end (clamped). */
+static fs_status infer_shape_op(const nn_node *n, nn_tensor *const *in, nn_tensor **out)
+{
+    const nn_tensor *x = in[0];
+    int64_t b = n->p.shape_start, e = n->p.has_shape_end ? n->p.shape_end : x->ndim;
+    if (b < 0)
+        b += x->ndim;
+    if (e < 0)
+        e += x->ndim;
+    b = b < 0 ? 0 : b > x->ndim ? x->ndim : b;
+    e = e < 0 ? 0 : e > x->ndim ? x->ndim : e;
+    int64_t dims[1] = {e > b ? e - b : 0};
+    set_shape(out[0], NN_I64, 1, dims);
+    return FS_OK;
+}
+
+static fs_status infer_gather(const char *model, const nn_node *n, nn_tensor *const *in,
+                              nn_tensor **out, fs_error *err)
+{
+    const nn_tensor *x = in[0], *idx = in[1];
+    char xs[96];
+    shape_text(x, xs, sizeof xs);
+    int64_t dims[NN_MAX_DIMS];
+    int axis = nn_axis(n->p.axis, x->ndim, 0);
+    if (axis < 0)
+        return FAIL(FS_ERR_FORMAT, "axis %lld is out of range for %s", (long long)n->p.axis, xs);
+    if (idx->dtype != NN_I64)
+        return FAIL(FS_ERR_FORMAT, "indices are not integers");
+    if (x->ndim - 1 + idx->ndim > NN_MAX_DIMS)
+        return FAIL(FS_ERR_UNSUPPORTED, "result has too many dims");
+    int r = 0;
+    for (int i = 0; i < axis; i++)
+        dims[r++] = x->dims[i];
+    for (int i = 0; i < idx->ndim; i++)
+        dims[r++] = idx->dims[i];
+    for (int i = axis + 1; i < x->ndim; i++)
+        dims[r++] = x->dims[i];
+    if (set_shape(out[0], x->dtype, r, dims) != 0)
+        return FAIL(FS_ERR_LIMIT, "output is too large");
+    if (idx->data) { /* constant indices: check them now */
+        for (int64_t i = 0; i < idx->count; i++) {
+            int64_t v = ((const int64_t *)idx->data)[i];
+            if (v < -x->dims[axis] || v >= x->dims[axis])
+                return FAIL(FS_ERR_FORMAT, "index %lld is out of range for axis %d of %s",
+                            (long long)v, axis, xs);
+        }
+    }
+    return FS_OK;
+}
+
+fs_status nn_infer(const char *model, const nn_node *n, nn_tensor *const *in, nn_tensor **out,
+                   fs_error *err)
+{
     switch (n->op) {
     case NN_OP_CONV:
         return infer_conv(model, n, in, out, err);
     case NN_OP_MAXPOOL:
     case NN_OP_AVGPOOL:
         return infer_pool(model, n, in, out, err);
+    case NN_OP_GLOBALAVGPOOL:
+    case NN_OP_GLOBALMAXPOOL:
+        return infer_global_pool(model, n, in, out, err);
     case NN_OP_RELU:
     case NN_OP_SIGMOID:
     case NN_OP_EXP:
     case NN_OP_SOFTMAX:
     case NN_OP_CLIP:
-        if (x->dtype != NN_F32)
-            return FAIL(FS_ERR_UNSUPPORTED, "input is not float");
-        if (n->op == NN_OP_SOFTMAX && nn_axis(n->p.axis, x->ndim, 0) < 0)
-            return FAIL(FS_ERR_FORMAT, "axis %lld is out of range for %s", (long long)n->p.axis,
-                        xs);
-        if (n->op == NN_OP_CLIP)
-            for (int j = 1; j < n->n_in && j < 3; j++)
-                if (in[j] && (in[j]->dtype != NN_F32 || in[j]->count != 1))
-                    return FAIL(FS_ERR_FORMAT, "min/max must be float scalars");
-        set_shape(out[0], NN_F32, x->ndim, x->dims);
-        return FS_OK;
+        return infer_activation(model, n, in, out, err);
     case NN_OP_IDENTITY:
-        set_shape(out[0], x->dtype, x->ndim, x->dims);
-        return FS_OK;
     case NN_OP_CAST:
-        set_shape(out[0], n->p.cast_to, x->ndim, x->dims);
-        return FS_OK;
-    case NN_OP_PRELU: {
-        if (x->dtype != NN_F32 || in[1]->dtype != NN_F32 ||
-            broadcast(x, in[1], &r, dims) != 0 || r != x->ndim ||
-            memcmp(dims, x->dims, (size_t)r * sizeof dims[0]))
-            return FAIL(FS_ERR_FORMAT, "slope does not broadcast to the input %s", xs);
-        set_shape(out[0], NN_F32, x->ndim, x->dims);
-        return FS_OK;
-    }
+        return infer_copy(n, in, out);
+    case NN_OP_PRELU:
+    case NN_OP_SCALE_SHIFT:
+        return infer_channel_params(model, n, in, out, err);
     case NN_OP_ADD:
     case NN_OP_SUB:
     case NN_OP_MUL:
-    case NN_OP_DIV: {
-        char bs[96];
-        shape_text(in[1], bs, sizeof bs);
-        if (x->dtype != in[1]->dtype)
-            return FAIL(FS_ERR_FORMAT, "inputs have different element types");
-        if (broadcast(x, in[1], &r, dims) != 0)
-            return FAIL(FS_ERR_FORMAT, "shapes %s and %s do not broadcast", xs, bs);
-        if (set_shape(out[0], x->dtype, r, dims) != 0)
-            return FAIL(FS_ERR_LIMIT, "output is too large");
-        return FS_OK;
-    }
-    case NN_OP_SCALE_SHIFT:
-        if (x->dtype != NN_F32 || x->ndim < 2 || x->dims[1] != in[1]->count)
-            return FAIL(FS_ERR_FORMAT, "input %s does not have %lld channels", xs,
-                        (long long)in[1]->count);
-        set_shape(out[0], NN_F32, x->ndim, x->dims);
-        return FS_OK;
-    case NN_OP_CONCAT: {
-        int axis = nn_axis(n->p.axis, x->ndim, 0);
-        if (axis < 0)
-            return FAIL(FS_ERR_FORMAT, "axis %lld is out of range for %s", (long long)n->p.axis,
-                        xs);
-        memcpy(dims, x->dims, sizeof dims);
-        for (int j = 1; j < n->n_in; j++) {
-            const nn_tensor *t = in[j];
-            if (!t)
-                return FAIL(FS_ERR_FORMAT, "input #%d is missing", j);
-            char ts[96];
-            shape_text(t, ts, sizeof ts);
-            if (t->dtype != x->dtype || t->ndim != x->ndim)
-                return FAIL(FS_ERR_FORMAT, "input %s does not match %s", ts, xs);
-            for (int i = 0; i < x->ndim; i++)
-                if (i != axis && t->dims[i] != x->dims[i])
-                    return FAIL(FS_ERR_FORMAT, "input %s does not match %s outside axis %d", ts,
-                                xs, axis);
-            dims[axis] += t->dims[axis];
-            if (dims[axis] > NN_MAX_DIM)
-                return FAIL(FS_ERR_LIMIT, "output is too large");
-        }
-        if (set_shape(out[0], x->dtype, x->ndim, dims) != 0)
-            return FAIL(FS_ERR_LIMIT, "output is too large");
-        return FS_OK;
-    }
+    case NN_OP_DIV:
+        return infer_elementwise(model, n, in, out, err);
+    case NN_OP_GEMM:
+        return infer_gemm(model, n, in, out, err);
+    case NN_OP_MATMUL:
+        return infer_matmul(model, n, in, out, err);
+    case NN_OP_CONCAT:
+        return infer_concat(model, n, in, out, err);
     case NN_OP_RESHAPE:
         return infer_reshape(model, n, in, out, err);
     case NN_OP_SQUEEZE:
     case NN_OP_UNSQUEEZE:
         return infer_squeeze(model, n, in, out, err);
-    case NN_OP_FLATTEN: {
-        int axis = nn_axis(n->p.axis, x->ndim, 1);
-        if (axis < 0)
-            return FAIL(FS_ERR_FORMAT, "axis %lld is out of range for %s", (long long)n->p.axis,
-                        xs);
-        dims[0] = dims[1] = 1;
-        for (int i = 0; i < x->ndim; i++)
-            dims[i < axis ? 0 : 1] *= x->dims[i];
-        set_shape(out[0], x->dtype, 2, dims);
-        return FS_OK;
-    }
-    case NN_OP_TRANSPOSE: {
-        int seen[NN_MAX_DIMS] = {0};
-        if (n->p.has_ints && n->p.n_ints != x->ndim)
-            return FAIL(FS_ERR_FORMAT, "perm has %d entries for the %d-D input %s", n->p.n_ints,
-                        x->ndim, xs);
-        for (int i = 0; i < x->ndim; i++) {
-            int64_t p = n->p.has_ints ? n->p.ints[i] : x->ndim - 1 - i;
-            if (p < 0 || p >= x->ndim || seen[p])
-                return FAIL(FS_ERR_FORMAT, "perm is not a permutation");
-            seen[p] = 1;
-            dims[i] = x->dims[p];
-        }
-        set_shape(out[0], x->dtype, x->ndim, dims);
-        return FS_OK;
-    }
-    case NN_OP_GEMM: {
-        const nn_tensor *a = in[0], *b = in[1];
-        char bs[96];
-        shape_text(b, bs, sizeof bs);
-        if (a->dtype != NN_F32 || b->dtype != NN_F32 || a->ndim != 2 || b->ndim != 2)
-            return FAIL(FS_ERR_FORMAT, "inputs %s and %s are not 2-D float tensors", xs, bs);
-        int64_t m = n->p.trans_a ? a->dims[1] : a->dims[0];
-        int64_t k = n->p.trans_a ? a->dims[0] : a->dims[1];
-        int64_t k2 = n->p.trans_b ? b->dims[1] : b->dims[0];
-        int64_t nn = n->p.trans_b ? b->dims[0] : b->dims[1];
-        if (k != k2)
-            return FAIL(FS_ERR_FORMAT, "cannot multiply %s by %s (transA=%d transB=%d)", xs, bs,
-                        n->p.trans_a, n->p.trans_b);
-        dims[0] = m;
-        dims[1] = nn;
-        if (n->n_in > 2 && in[2]) {
-            const nn_tensor *c = in[2];
-            if (c->dtype != NN_F32 || c->ndim > 2 ||
-                (c->ndim >= 1 && c->dims[c->ndim - 1] != 1 && c->dims[c->ndim - 1] != nn) ||
-                (c->ndim == 2 && c->dims[0] != 1 && c->dims[0] != m))
-                return FAIL(FS_ERR_FORMAT, "C does not broadcast to [%lld,%lld]", (long long)m,
-                            (long long)nn);
-        }
-        if (set_shape(out[0], NN_F32, 2, dims) != 0)
-            return FAIL(FS_ERR_LIMIT, "output is too large");
-        return FS_OK;
-    }
-    case NN_OP_MATMUL:
-        return infer_matmul(model, n, in, out, err);
-    case NN_OP_GLOBALAVGPOOL:
-    case NN_OP_GLOBALMAXPOOL:
-        if (x->dtype != NN_F32 || x->ndim < 3)
-            return FAIL(FS_ERR_FORMAT, "input %s is not a float tensor of rank >= 3", xs);
-        for (int i = 0; i < x->ndim; i++)
-            dims[i] = i < 2 ? x->dims[i] : 1;
-        set_shape(out[0], NN_F32, x->ndim, dims);
-        return FS_OK;
-    case NN_OP_RESIZE: {
-        nn_resize_spec spec;
-        if (x->dtype != NN_F32 || x->ndim != 4)
-            return FAIL(FS_ERR_UNSUPPORTED, "input %s is not a 4-D float tensor", xs);
-        if (nn_resize_resolve(n, in, n->n_in, &spec) != 0)
-            return FAIL(FS_ERR_FORMAT, "scales/sizes are missing, not constant or invalid");
-        if (spec.dims[0] != x->dims[0] || spec.dims[1] != x->dims[1])
-            return FAIL(FS_ERR_UNSUPPORTED, "only the two spatial dims may be resized");
-        if (set_shape(out[0], NN_F32, 4, spec.dims) != 0)
-            return FAIL(FS_ERR_LIMIT, "output is too large");
-        return FS_OK;
-    }
-    case NN_OP_SLICE: {
-        nn_slice_spec spec;
-        if (nn_slice_resolve(n, in, n->n_in, &spec) != 0)
-            return FAIL(FS_ERR_FORMAT, "starts/ends/axes/steps are missing, not constant or "
-                        "invalid for %s", xs);
-        set_shape(out[0], x->dtype, x->ndim, spec.dims);
-        return FS_OK;
-    }
-    case NN_OP_SHAPE: {
-        int64_t b = n->p.shape_start, e = n->p.has_shape_end ? n->p.shape_end : x->ndim;
-        if (b < 0)
-            b += x->ndim;
-        if (e < 0)
-            e += x->ndim;
-        b = b < 0 ? 0 : b > x->ndim ? x->ndim : b;
-        e = e < 0 ? 0 : e > x->ndim ? x->ndim : e;
-        dims[0] = e > b ? e - b : 0;
-        set_shape(out[0], NN_I64, 1, dims);
-        return FS_OK;
-    }
-    case NN_OP_GATHER: {
-        const nn_tensor *idx = in[1];
-        int axis = nn_axis(n->p.axis, x->ndim, 0);
-        if (axis < 0)
-            return FAIL(FS_ERR_FORMAT, "axis %lld is out of range for %s", (long long)n->p.axis,
-                        xs);
-        if (idx->dtype != NN_I64)
-            return FAIL(FS_ERR_FORMAT, "indices are not integers");
-        if (x->ndim - 1 + idx->ndim > NN_MAX_DIMS)
-            return FAIL(FS_ERR_UNSUPPORTED, "result has too many dims");
-        r = 0;
-        for (int i = 0; i < axis; i++)
-            dims[r++] = x->dims[i];
-        for (int i = 0; i < idx->ndim; i++)
-            dims[r++] = idx->dims[i];
-        for (int i = axis + 1; i < x->ndim; i++)
-            dims[r++] = x->dims[i];
-        if (set_shape(out[0], x->dtype, r, dims) != 0)
-            return FAIL(FS_ERR_LIMIT, "output is too large");
-        if (idx->data) { /* constant indices: check them now */
-            for (int64_t i = 0; i < idx->count; i++) {
-                int64_t v = ((const int64_t *)idx->data)[i];
-                if (v < -x->dims[axis] || v >= x->dims[axis])
-                    return FAIL(FS_ERR_FORMAT, "index %lld is out of range for axis %d of %s",
-                                (long long)v, axis, xs);
-            }
-        }
-        return FS_OK;
-    }
+    case NN_OP_FLATTEN:
+        return infer_flatten(model, n, in, out, err);
+    case NN_OP_TRANSPOSE:
+        return infer_transpose(model, n, in, out, err);
+    case NN_OP_RESIZE:
+        return infer_resize(model, n, in, out, err);
+    case NN_OP_SLICE:
+        return infer_slice(model, n, in, out, err);
+    case NN_OP_SHAPE:
+        return infer_shape_op(n, in, out);
+    case NN_OP_GATHER:
+        return infer_gather(model, n, in, out, err);
     case NN_OP_BATCHNORM:
     case NN_OP_COUNT:
         break;

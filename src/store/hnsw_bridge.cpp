@@ -9,6 +9,7 @@
  * once, then their codes, so that the misses overlap.
  */
 #include "store/hnsw_bridge.h"
+#include "util/vec.h"
 
 #include <algorithm>
 #include <atomic>

@@ -46,9 +46,6 @@ int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, 
 /* Writes the graph to path (not atomically: the caller writes a temporary file and renames). */
 int fs_hnsw_save(const fs_hnsw *h, const char *path);
 
-/* Exact int8 dot product of two codes (vindex.c; SIMD when the CPU has it). */
-int32_t fs_code_dot(const int8_t *a, const int8_t *b, size_t dim);
-
 /* Bytes of memory the graph holds (approximately). */
 size_t fs_hnsw_memory(const fs_hnsw *h);
 

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "facesearch.h"
+#include "util/vec.h" /* fs_vec_dot: the similarity of every search */
 
 #define FS_STORE_SCHEMA_VERSION 1
 #define FS_STORE_DIM_MAX 4096
@@ -225,9 +226,5 @@ fs_status fs_store_stats_get(fs_store *st, fs_store_stats *out, fs_error *err);
 
 /* PRAGMA integrity_check and foreign_key_check: FS_OK, or FS_ERR_INTEGRITY with the first problem. */
 fs_status fs_store_check(fs_store *st, fs_error *err);
-
-/* The similarity used everywhere: fp32 dot product of two dim-vectors, summed in a fixed order
- * (so that every path computes bit-identical scores). */
-float fs_vec_dot(const float *a, const float *b, size_t dim);
 
 #endif
