@@ -158,12 +158,14 @@ fs_status fs_detect_buffer(fs_worker *worker, const void *data, size_t size, con
                            int embed, fs_faces *out, fs_error *err);
 
 /* Writes a copy of the photo at path with each face's box and landmarks drawn (format from
- * out_path's extension: .jpg, .png, .webp). */
+ * out_path's extension: .jpg, .png, .webp) into a new file: an existing file at out_path is
+ * never replaced (FS_ERR_IO, "OUT: already exists; facesearch never writes over a file"). */
 fs_status fs_draw_faces(fs_engine *engine, const char *path, const fs_faces *faces,
                         const char *out_path, fs_error *err);
 
 /* Writes the crop of one face (its box with a margin of a quarter of its size on every side,
- * clamped to the photo) from the photo at path. */
+ * clamped to the photo) from the photo at path into a new file, never over an existing one (as
+ * fs_draw_faces). */
 fs_status fs_save_face_crop(fs_engine *engine, const char *path, const fs_face *face,
                             const char *out_path, fs_error *err);
 

@@ -52,6 +52,18 @@ char *cli_absolute(const char *path);
 int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
                     int min_size, fs_index_progress *summary);
 
+/* Output file names (outnames.c), SPEC.md §5: never over an existing file, unique names. */
+/* The last component of path (a pointer into it). */
+const char *cli_basename(const char *path);
+/* The name of the folder holding path ("" if path has no folder part). */
+void cli_parent_name(const char *path, char *buf, size_t size);
+/* clash[i] = 1 when another of the n paths (a different string) has the same base name; 0 or -1
+ * when out of memory. */
+int cli_basename_clashes(const char *const *paths, size_t n, unsigned char *clash);
+/* buf = dir/stem+ext if no file has that name, else dir/stem-2+ext, -3, ...: 0, or -1 when the
+ * name does not fit in size (or 10000 are taken). */
+int cli_free_path(const char *dir, const char *stem, const char *ext, char *buf, size_t size);
+
 int cmd_index(const cli_globals *g, int argc, char **argv);
 int cmd_remove(const cli_globals *g, int argc, char **argv);
 int cmd_stats(const cli_globals *g, int argc, char **argv);

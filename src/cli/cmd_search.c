@@ -143,21 +143,49 @@ static void print_match(const fs_match *m, const search_args *a)
     }
 }
 
-/* Crop file name: similarity, source name and face number, e.g. 0.7312_party_face2.jpg. */
-static int write_crop(fs_engine *engine, const char *dir, const fs_match *m)
+/* Crop file name: similarity, source name and face number, e.g. 0.7312_party_face2.jpg; with the
+ * folder's name in front when two matched photos share a base name (0.7312_a_IMG_1_face1.jpg),
+ * and a counter when the name is taken (SPEC.md §5: never over an existing file). */
+static int write_crop(fs_engine *engine, const char *dir, const fs_match *m, int clash)
 {
-    const char *base = strrchr(m->path, '/');
-    base = base ? base + 1 : m->path;
+    const char *base = cli_basename(m->path);
     const char *dot = strrchr(base, '.');
     int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-    char out[PATH_MAX];
-    if (snprintf(out, sizeof out, "%s/%.4f_%.*s_face%d.jpg", dir, m->similarity, stem, base,
-                 m->face_number) >= (int)sizeof out)
-        return cli_fail("%s: crop path too long", dir);
+    char parent[NAME_MAX + 1] = "", name[PATH_MAX], out[PATH_MAX];
+    if (clash)
+        cli_parent_name(m->path, parent, sizeof parent);
+    if (snprintf(name, sizeof name, "%.4f_%s%s%.*s_face%d", m->similarity, parent,
+                 *parent ? "_" : "", stem, base, m->face_number) >= (int)sizeof name ||
+        cli_free_path(dir, name, ".jpg", out, sizeof out) != 0)
+        return cli_fail("%s: no free name for the crop of %s", dir, m->path);
     fs_error err;
     if (fs_save_face_crop(engine, m->path, &m->face, out, &err) != FS_OK)
         return cli_fail_error(&err);
     return 0;
+}
+
+/* Writes a crop of every match into dir (made if absent). An exit status. */
+static int write_crops(fs_engine *engine, const char *dir, const fs_matches *matches)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return cli_fail("%s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return cli_fail("%s: not a folder", dir);
+    const char **paths = malloc(matches->count * sizeof *paths);
+    unsigned char *clash = malloc(matches->count);
+    int status = 0;
+    if (!paths || !clash)
+        status = cli_fail("out of memory");
+    for (size_t i = 0; status == 0 && i < matches->count; i++)
+        paths[i] = matches->items[i].path;
+    if (status == 0 && cli_basename_clashes(paths, matches->count, clash) != 0)
+        status = cli_fail("out of memory");
+    for (size_t i = 0; status == 0 && i < matches->count; i++)
+        status = write_crop(engine, dir, &matches->items[i], clash[i]);
+    free(paths);
+    free(clash);
+    return status;
 }
 
 static void print_problem(const char *message, void *ctx)
@@ -175,12 +203,8 @@ static int report(const cli_globals *g, const search_args *a, fs_engine *engine,
         puts("path,similarity,face,x1,y1,x2,y2,score");
     for (size_t i = 0; i < matches->count; i++)
         print_match(&matches->items[i], a);
-    if (a->output && matches->count) {
-        if (mkdir(a->output, 0777) != 0 && errno != EEXIST)
-            status = cli_fail("%s: %s", a->output, strerror(errno));
-        for (size_t i = 0; status == 0 && i < matches->count; i++)
-            status = write_crop(engine, a->output, &matches->items[i]);
-    }
+    if (a->output && matches->count)
+        status = write_crops(engine, a->output, matches);
     fflush(stdout); /* results first, then the summary, even when both go to one pipe */
     if (!g->quiet && !a->json && !a->csv)
         fprintf(stderr, "%zu match%s\n", matches->count, matches->count == 1 ? "" : "es");
