@@ -53,6 +53,13 @@ const char *fs_version(void);
  * $HOME/.local/share/facesearch. Writes a NUL-terminated path into buf. */
 fs_status fs_data_dir(char *buf, size_t size, fs_error *err);
 
+/* The one canonical spelling of a path (SPEC.md §5): absolute, links, "." and ".." resolved (its
+ * realpath). For a path that does not exist (a folder removed since it was indexed), the real
+ * path of its longest existing prefix followed by the rest, "." and ".." resolved by spelling.
+ * *out is malloc'd (caller frees); NULL on failure. The index, its searches and removals use
+ * this spelling for every path they are given, and report photos by it. */
+fs_status fs_path_canonical(const char *path, char **out, fs_error *err);
+
 /* ---- Model packs ------------------------------------------------------------------------- */
 
 /* Which family a pack belongs to: how its detector output is decoded and how faces are aligned. */
@@ -189,6 +196,7 @@ typedef struct fs_scan_options {
     int include_hidden;        /* also walk hidden files and folders */
     float threshold;           /* keep faces with similarity >= threshold */
     size_t top;                /* keep the best top matches; 0 = all */
+    const char *skip;          /* a folder left out of the walk (search -o DIR); NULL = none */
     /* Called (from any worker, one call at a time) with a one-line message for each photo or
      * folder that could not be read; the scan goes on. May be NULL. */
     void (*on_problem)(const char *message, void *ctx);
@@ -229,6 +237,7 @@ typedef struct fs_index_progress {
 typedef struct fs_index_options {
     int workers;                 /* photos processed in parallel; 0 = all cores */
     int include_hidden;
+    const char *skip;            /* a folder left out of the walk (search -o DIR); NULL = none */
     /* Set to non-zero (e.g. from a signal handler) to stop: the current batch is finished and
      * committed, everything done so far is kept. May be NULL. */
     volatile int *stop;

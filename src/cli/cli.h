@@ -46,11 +46,15 @@ int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out
 /* Opens the engine for the global --models pack; prints the error and returns EXIT_ERROR. */
 int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_engine **out);
 
-/* An absolute spelling of path, without trailing slashes, links not resolved (malloc'd). */
-char *cli_absolute(const char *path);
-/* Indexes the roots (absolute paths) with progress and summary on stderr; an exit status. */
+/* The canonical spelling of path (fs_path_canonical), malloc'd; NULL after printing the error. */
+char *cli_canonical(const char *path);
+/* The canonical paths of those of the n args that exist, into roots (*kept of them, malloc'd);
+ * each one that does not is reported. 0, or EXIT_ERROR if any was reported. */
+int cli_existing_roots(char *const *args, size_t n, char **roots, size_t *kept);
+/* Indexes the roots with progress and summary on stderr, leaving out the folder skip (may be
+ * NULL); an exit status. */
 int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    int min_size, fs_index_progress *summary);
+                    int min_size, const char *skip, fs_index_progress *summary);
 
 /* Output file names (outnames.c), SPEC.md §5: never over an existing file, unique names. */
 /* The last component of path (a pointer into it). */

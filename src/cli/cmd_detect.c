@@ -201,7 +201,8 @@ int cmd_detect(const cli_globals *g, int argc, char **argv)
             status = EXIT_ERROR;
             continue;
         }
-        print_faces(images[i], &faces, a.json);
+        /* JSON names the photo as search does: its canonical path */
+        print_faces(a.json ? canon[i] : images[i], &faces, a.json);
         if (a.draw) {
             char out[PATH_MAX], plain[PATH_MAX];
             if (draw_path(a.draw, &plan, canon[i], i, out, sizeof out) != 0) {

@@ -3,12 +3,14 @@
  * index shows a progress bar on a terminal (plain lines otherwise), stops cleanly on Ctrl-C
  * (finishing the current batch), and ends with a summary. Exit 0, or 2 if any photo failed.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -59,26 +61,35 @@ static void show_problem(const char *message, void *ctx)
     cli_fail("%s", message);
 }
 
-/* An absolute path without trailing slashes (links not resolved); caller frees. */
-char *cli_absolute(const char *path)
+char *cli_canonical(const char *path)
 {
-    char cwd[PATH_MAX];
-    int rel = path[0] != '/';
-    if (rel && !getcwd(cwd, sizeof cwd))
-        rel = 0;
-    while (rel && path[0] == '.' && path[1] == '/')
-        path += 2;
-    if (rel && strcmp(path, ".") == 0)
-        path = "";
-    size_t n = (rel ? strlen(cwd) + 1 : 0) + strlen(path) + 1;
-    char *abs = malloc(n);
-    if (!abs)
+    char *canon;
+    fs_error err;
+    if (fs_path_canonical(path, &canon, &err) != FS_OK) {
+        cli_fail_error(&err);
         return NULL;
-    snprintf(abs, n, "%s%s%s", rel ? cwd : "", rel && *path ? "/" : "", path);
-    size_t len = strlen(abs);
-    while (len > 1 && abs[len - 1] == '/')
-        abs[--len] = '\0';
-    return abs;
+    }
+    return canon;
+}
+
+int cli_existing_roots(char *const *args, size_t n, char **roots, size_t *kept)
+{
+    int status = 0;
+    *kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(args[i], &st) != 0) {
+            status = cli_fail("%s: %s", args[i], strerror(errno));
+            continue;
+        }
+        char *canon = cli_canonical(args[i]);
+        if (!canon) {
+            status = EXIT_ERROR;
+            continue;
+        }
+        roots[(*kept)++] = canon;
+    }
+    return status;
 }
 
 int cmd_index(const cli_globals *g, int argc, char **argv)
@@ -107,23 +118,22 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
         return cli_fail("index: no folder given (see facesearch index --help)");
     if (argc - optind > MAX_ROOTS)
         return cli_fail("index: at most %d folders at once", MAX_ROOTS);
+    /* a folder that cannot be read is reported and the others are indexed (exit 2) */
     char *roots[MAX_ROOTS];
-    size_t n = 0;
-    for (int i = optind; i < argc; i++)
-        if (!(roots[n++] = cli_absolute(argv[i]))) {
-            for (size_t k = 0; k + 1 < n; k++)
-                free(roots[k]);
-            return cli_fail("out of memory");
-        }
+    size_t n;
+    int missing = cli_existing_roots(argv + optind, (size_t)(argc - optind), roots, &n);
+    if (n == 0)
+        return EXIT_ERROR;
     fs_index_progress summary;
-    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, (int)min_size, &summary);
+    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, (int)min_size, NULL,
+                                 &summary);
     for (size_t k = 0; k < n; k++)
         free(roots[k]);
-    return status;
+    return missing ? missing : status;
 }
 
 int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    int min_size, fs_index_progress *summary)
+                    int min_size, const char *skip, fs_index_progress *summary)
 {
     fs_engine *engine;
     fs_index *ix;
@@ -147,7 +157,8 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
         return cli_fail_error(&err);
     }
     progress_view view = {.tty = isatty(2), .quiet = g->quiet};
-    fs_index_options io = {.workers = g->threads, .include_hidden = hidden, .stop = &interrupted,
+    fs_index_options io = {.workers = g->threads, .include_hidden = hidden, .skip = skip,
+                           .stop = &interrupted,
                            .on_progress = show_progress, .on_problem = show_problem, .ctx = &view};
     fs_status st = fs_index_update(ix, roots, n, &io, summary, &err);
     sigaction(SIGINT, &old_int, NULL);
@@ -186,10 +197,10 @@ int cmd_remove(const cli_globals *g, int argc, char **argv)
     }
     int status = 0;
     for (int i = 1; i < argc && status == 0; i++) {
-        char *abs = cli_absolute(argv[i]);
+        char *abs = cli_canonical(argv[i]);
         size_t removed = 0;
         if (!abs)
-            status = cli_fail("out of memory");
+            status = EXIT_ERROR;
         else if (fs_index_remove(ix, abs, &removed, &err) != FS_OK)
             status = cli_fail_error(&err);
         else if (!g->quiet)

@@ -224,7 +224,7 @@ static int search_on_the_fly(const cli_globals *g, const search_args *a, fs_engi
 {
     fs_scan_options so = {
         .workers = g->threads, .include_hidden = a->hidden, .top = (size_t)a->top,
-        .threshold = threshold_of(a, engine), .on_problem = print_problem,
+        .threshold = threshold_of(a, engine), .on_problem = print_problem, .skip = a->output,
     };
     fs_matches matches = {0};
     fs_error err;
@@ -248,7 +248,7 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
     if (n) {
         fs_index_progress summary;
         indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, (int)a->min_size,
-                                   &summary);
+                                   a->output, &summary);
         if (indexing && summary.total == 0)
             return indexing; /* nothing could be indexed at all (the error is printed) */
     }
@@ -275,14 +275,12 @@ int cmd_search(const cli_globals *g, int argc, char **argv)
     if (a.no_index && a.n_targets == 0)
         return cli_fail("search: --no-index needs folders to search (-t DIR)");
 
+    /* a folder that cannot be read is reported, the others are searched (exit 2) */
     char *roots[MAX_TARGETS];
-    size_t n = 0;
-    for (; n < a.n_targets; n++)
-        if (!(roots[n] = cli_absolute(a.targets[n]))) {
-            for (size_t k = 0; k < n; k++)
-                free(roots[k]);
-            return cli_fail("out of memory");
-        }
+    size_t n;
+    int missing = cli_existing_roots((char *const *)a.targets, a.n_targets, roots, &n);
+    if (a.n_targets && n == 0)
+        return EXIT_ERROR;
     fs_engine *engine;
     int status = cli_open_engine(g, (int)a.min_size, 0, &engine);
     if (status == 0) {
@@ -297,5 +295,5 @@ int cmd_search(const cli_globals *g, int argc, char **argv)
     }
     for (size_t k = 0; k < n; k++)
         free(roots[k]);
-    return status;
+    return missing && status != EXIT_ERROR ? missing : status;
 }

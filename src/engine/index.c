@@ -674,13 +674,25 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     if (!ix->engine)
         return fs_fail(err, FS_ERR_ARG, "index opened without a model pack");
     run r = {.ix = ix, .opt = opt, .started = now_seconds()};
-    fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &r};
-    fs_status st = FS_OK;
+    /* one canonical path per photo (SPEC.md §5): the roots' real paths, and a photo reached
+     * twice (links, bind mounts, two roots) walked once */
+    char **canon = calloc(n_roots ? n_roots : 1, sizeof *canon);
+    fs_walk_seen seen = {0};
+    char *skip = NULL;
+    fs_status st = canon ? FS_OK : fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (st == FS_OK && opt->skip)
+        st = fs_path_canonical(opt->skip, &skip, err);
+    fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &r, .seen = &seen,
+                            .skip = skip};
+    for (size_t i = 0; i < n_roots && st == FS_OK; i++)
+        st = fs_path_canonical(roots[i], &canon[i], err);
     for (size_t i = 0; i < n_roots && st == FS_OK; i++) {
-        st = fs_walk(roots[i], opt->include_hidden, &cb, err);
+        st = fs_walk(canon[i], opt->include_hidden, &cb, err);
         if (st == FS_OK && r.walk_nomem)
             st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[i]);
     }
+    fs_walk_seen_free(&seen);
+    free(skip);
     if (st == FS_OK) {
         if (r.n_walked > 1)
             qsort(r.walked, r.n_walked, sizeof *r.walked, by_path);
@@ -722,7 +734,7 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
             st = process_jobs(&r, err);
     }
     if (st == FS_OK && !stop_requested(&r))
-        st = remove_vanished(&r, roots, n_roots, err);
+        st = remove_vanished(&r, (const char *const *)canon, n_roots, err);
     if (st == FS_OK)
         st = fs_store_commit(ix->store, err);
     else
@@ -735,6 +747,9 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     pthread_mutex_destroy(&r.lock);
     pthread_cond_destroy(&r.ready);
     free_run(&r);
+    for (size_t i = 0; canon && i < n_roots; i++)
+        free(canon[i]);
+    free(canon);
     return st;
 }
 
@@ -747,13 +762,20 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
     memset(out, 0, sizeof *out);
     if (n_query == 0)
         return fs_fail(err, FS_ERR_ARG, "no query face");
+    /* the folders as the index spells its paths (SPEC.md §5) */
+    char **canon = n_folders ? calloc(n_folders, sizeof *canon) : NULL;
+    if (n_folders && !canon)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status st = FS_OK;
+    for (size_t i = 0; i < n_folders && st == FS_OK; i++)
+        st = fs_path_canonical(folders[i], &canon[i], err);
     /* all hits of every query face, then the best similarity per face */
     fs_store_hit *all = NULL;
     size_t n_all = 0;
-    fs_status st = FS_OK;
     for (size_t q = 0; q < n_query && st == FS_OK; q++) {
         fs_store_query sq = {.embedding = query[q].embedding, .top_k = n_query == 1 ? top : 0,
-                             .threshold = threshold, .folders = folders, .folder_count = n_folders,
+                             .threshold = threshold, .folders = (const char *const *)canon,
+                             .folder_count = n_folders,
                              .exact = 0}; /* the graph of a large library, if it has one */
         fs_store_hit *hits;
         size_t n;
@@ -801,6 +823,9 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
         out->count++;
     }
     free(all);
+    for (size_t i = 0; i < n_folders; i++)
+        free(canon[i]);
+    free(canon);
     if (st) {
         fs_matches_free(out);
         return st;
@@ -812,9 +837,14 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
 fs_status fs_index_remove(fs_index *ix, const char *path, size_t *removed, fs_error *err)
 {
     int64_t files = 0, under = 0;
-    fs_status st = fs_store_remove_path(ix->store, path, &files, err);
+    char *canon;
+    fs_status st = fs_path_canonical(path, &canon, err);
+    if (st != FS_OK)
+        return st;
+    st = fs_store_remove_path(ix->store, canon, &files, err);
     if (st == FS_OK)
-        st = fs_store_remove_folder(ix->store, path, &under, err);
+        st = fs_store_remove_folder(ix->store, canon, &under, err);
+    free(canon);
     if (st == FS_OK)
         st = fs_store_sync_vectors(ix->store, err);
     if (removed)

@@ -188,13 +188,21 @@ fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_qu
     if (n_query == 0)
         return fs_fail(err, FS_ERR_ARG, "no query face");
     scan s = {.engine = engine, .query = query, .n_query = n_query, .opt = opt, .out = out};
-    const fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &s};
-    fs_status st = FS_OK;
+    /* each photo once, by its canonical path, however many roots or links lead to it */
+    fs_walk_seen seen = {0};
+    char *skip = NULL;
+    fs_status st = opt->skip ? fs_path_canonical(opt->skip, &skip, err) : FS_OK;
+    if (st != FS_OK)
+        return st;
+    const fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &s,
+                                  .seen = &seen, .skip = skip};
     for (size_t r = 0; r < n_roots && st == FS_OK; r++) {
         st = fs_walk(roots[r], opt->include_hidden, &cb, err);
         if (st == FS_OK && s.list.out_of_memory)
             st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[r]);
     }
+    fs_walk_seen_free(&seen);
+    free(skip);
     int n = opt->workers > 0 ? opt->workers : default_workers();
     if ((size_t)n > s.list.count)
         n = s.list.count ? (int)s.list.count : 1;
