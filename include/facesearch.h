@@ -32,7 +32,8 @@ typedef enum fs_status {
     FS_ERR_INTEGRITY = -6,   /* a checksum did not match: a corrupted or wrong file */
     FS_ERR_NOT_FOUND = -7,   /* a file, pack or record that should exist does not */
     FS_ERR_LIMIT = -8,       /* input exceeds a configured limit (pixels, tensor size) */
-    FS_ERR_INTERNAL = -9     /* a bug: an invariant did not hold */
+    FS_ERR_INTERNAL = -9,    /* a bug: an invariant did not hold */
+    FS_ERR_BUSY = -10        /* another process is writing the index */
 } fs_status;
 
 /* Where a failing call leaves its code and message. Plain data: put it on the stack. */
@@ -218,10 +219,20 @@ typedef struct fs_index fs_index;
 /* The default index folder: $FACESEARCH_DB, else DATA/index (see fs_data_dir). */
 fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err);
 
-/* Opens the index in folder dir (NULL = the default). With write, the folder and index are
- * created if absent. engine gives the model pack; an index built with another pack is refused.
- * engine may be NULL for read-only use that needs no pack (stats, remove). */
-fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index **out,
+/* How fs_index_open opens an index: flags, or-ed. */
+enum {
+    FS_INDEX_READ = 0,     /* search and stats: needs no write access, takes no lock */
+    FS_INDEX_WRITE = 1,    /* index, remove: creates the folder and index if absent, and takes
+                            * the writer lock (one writer at a time, SPEC.md §5) */
+    FS_INDEX_WAIT = 2,     /* with WRITE: wait for a running writer instead of failing */
+    FS_INDEX_EXISTING = 4  /* with WRITE: never create; an absent index is FS_ERR_NOT_FOUND */
+};
+
+/* Opens the index in folder dir (NULL = the default) with the FS_INDEX_* flags. engine gives the
+ * model pack; an index built with another pack is refused. engine may be NULL for read-only use
+ * that needs no pack (stats). A writer while another writer has the index open fails at once
+ * with FS_ERR_BUSY, "DIR: another index run is active (pid N)" (unless FS_INDEX_WAIT). */
+fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index **out,
                         fs_error *err);
 void fs_index_close(fs_index *index);
 

@@ -18,6 +18,7 @@ typedef struct cli_globals {
     const char *db;       /* --db PATH, else $FACESEARCH_DB, else NULL = the default index */
     int threads;          /* --threads N; 0 = all cores */
     int quiet, verbose;
+    int wait;             /* --wait: a writer waits for a running writer instead of failing */
 } cli_globals;
 
 typedef struct cli_command {
@@ -51,10 +52,13 @@ char *cli_canonical(const char *path);
 /* The canonical paths of those of the n args that exist, into roots (*kept of them, malloc'd);
  * each one that does not is reported. 0, or EXIT_ERROR if any was reported. */
 int cli_existing_roots(char *const *args, size_t n, char **roots, size_t *kept);
+/* cli_index_roots' status when another writer holds the index and busy_ok was set: the note is
+ * printed, nothing was indexed. */
+enum { CLI_INDEX_BUSY = 3 };
 /* Indexes the roots with progress and summary on stderr, leaving out the folder skip (may be
- * NULL); an exit status. */
+ * NULL); an exit status, or CLI_INDEX_BUSY (see above). */
 int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    int min_size, const char *skip, fs_index_progress *summary);
+                    int min_size, const char *skip, int busy_ok, fs_index_progress *summary);
 
 /* Output file names (outnames.c), SPEC.md §5: never over an existing file, unique names. */
 /* The last component of path (a pointer into it). */

@@ -125,7 +125,7 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
     if (n == 0)
         return EXIT_ERROR;
     fs_index_progress summary;
-    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, (int)min_size, NULL,
+    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, (int)min_size, NULL, 0,
                                  &summary);
     for (size_t k = 0; k < n; k++)
         free(roots[k]);
@@ -133,7 +133,7 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
 }
 
 int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    int min_size, const char *skip, fs_index_progress *summary)
+                    int min_size, const char *skip, int busy_ok, fs_index_progress *summary)
 {
     fs_engine *engine;
     fs_index *ix;
@@ -150,10 +150,18 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    if (fs_index_open(g->db, engine, 1, &ix, &err) != FS_OK) {
+    if (fs_index_open(g->db, engine, FS_INDEX_WRITE | (g->wait ? FS_INDEX_WAIT : 0), &ix, &err)
+        != FS_OK) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         fs_engine_close(engine);
+        if (busy_ok && err.code == FS_ERR_BUSY) {
+            /* search -t: what is indexed is searched all the same */
+            if (!g->quiet)
+                fprintf(stderr, "note: %s; the folders were not refreshed, searching what is "
+                                "indexed\n", err.message);
+            return CLI_INDEX_BUSY;
+        }
         return cli_fail_error(&err);
     }
     progress_view view = {.tty = isatty(2), .quiet = g->quiet};
@@ -191,7 +199,9 @@ int cmd_remove(const cli_globals *g, int argc, char **argv)
     fs_error err;
     if (cli_open_engine(g, 0, 0, &engine))
         return EXIT_ERROR;
-    if (fs_index_open(g->db, engine, 1, &ix, &err) != FS_OK) {
+    if (fs_index_open(g->db, engine,
+                      FS_INDEX_WRITE | FS_INDEX_EXISTING | (g->wait ? FS_INDEX_WAIT : 0), &ix,
+                      &err) != FS_OK) {
         fs_engine_close(engine);
         return cli_fail_error(&err);
     }
@@ -219,7 +229,7 @@ int cmd_stats(const cli_globals *g, int argc, char **argv)
         return cli_fail("stats: %s: unexpected argument", argv[1 + json]);
     fs_index *ix;
     fs_error err;
-    if (fs_index_open(g->db, NULL, 0, &ix, &err) != FS_OK)
+    if (fs_index_open(g->db, NULL, FS_INDEX_READ, &ix, &err) != FS_OK)
         return cli_fail_error(&err);
     fs_index_stats s;
     fs_status st = fs_index_stats_get(ix, &s, &err);

@@ -248,13 +248,15 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
     if (n) {
         fs_index_progress summary;
         indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, (int)a->min_size,
-                                   a->output, &summary);
-        if (indexing && summary.total == 0)
+                                   a->output, 1, &summary);
+        if (indexing == CLI_INDEX_BUSY)
+            indexing = 0; /* another run writes: search what is indexed (the note is printed) */
+        else if (indexing && summary.total == 0)
             return indexing; /* nothing could be indexed at all (the error is printed) */
     }
     fs_index *ix;
     fs_error err;
-    if (fs_index_open(g->db, engine, 0, &ix, &err) != FS_OK)
+    if (fs_index_open(g->db, engine, FS_INDEX_READ, &ix, &err) != FS_OK)
         return cli_fail_error(&err);
     fs_matches matches = {0};
     fs_status st = fs_index_search(ix, query->faces, query->count, (const char *const *)roots, n,

@@ -30,6 +30,7 @@
 #include "engine/digest_set.h"
 #include "engine/matches.h"
 #include "engine/walk.h"
+#include "engine/writer_lock.h"
 #include "face/face.h"
 #include "image/image.h"
 #include "store/store.h"
@@ -44,6 +45,7 @@
 struct fs_index {
     fs_store *store;
     fs_engine *engine;
+    int lock_fd;            /* the writer lock; -1 for a reader */
 };
 
 static double now_seconds(void)
@@ -70,8 +72,10 @@ fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err)
     return FS_OK;
 }
 
-fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index **out, fs_error *err)
+fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index **out,
+                        fs_error *err)
 {
+    int write = (flags & FS_INDEX_WRITE) != 0;
     *out = NULL;
     char def[PATH_MAX];
     if (!dir) {
@@ -86,6 +90,7 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index 
     if (!ix)
         return fs_fail(err, FS_ERR_NOMEM, "out of memory");
     ix->engine = engine;
+    ix->lock_fd = -1;
 
     const fs_pack *pack = engine ? fs_engine_pack(engine) : NULL;
     size_t n = pack ? fs_pack_file_count(pack) : 0;
@@ -99,9 +104,15 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index 
     fs_store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
                            .file_names = names, .file_sha256 = hashes,
                            .embedding_dim = FS_EMBEDDING_DIM, .pipeline = FS_PIPELINE_VERSION};
-    fs_status st = fs_store_open(dir, pack ? &id : NULL, write ? FS_STORE_CREATE : FS_STORE_READ,
-                                 &ix->store, err);
+    unsigned mode = !write ? FS_STORE_READ
+                    : (flags & FS_INDEX_EXISTING) ? FS_STORE_WRITE : FS_STORE_CREATE;
+    fs_status st = fs_store_open(dir, pack ? &id : NULL, mode, &ix->store, err);
+    /* the lock is taken once the folder exists; until the first batch, nothing was written but
+     * the creation (or migration) of the schema, which SQLite serialises by itself */
+    if (st == FS_OK && write)
+        st = fs_writer_lock(dir, dir, (flags & FS_INDEX_WAIT) != 0, &ix->lock_fd, err);
     if (st) {
+        fs_store_close(ix->store);
         free(ix);
         return st;
     }
@@ -114,6 +125,7 @@ void fs_index_close(fs_index *ix)
     if (!ix)
         return;
     fs_store_close(ix->store);
+    fs_writer_unlock(ix->lock_fd);
     free(ix);
 }
 
