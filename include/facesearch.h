@@ -198,6 +198,8 @@ typedef struct fs_scan_options {
     float threshold;           /* keep faces with similarity >= threshold */
     size_t top;                /* keep the best top matches; 0 = all */
     const char *skip;          /* a folder left out of the walk (search -o DIR); NULL = none */
+    int min_face;              /* faces narrower or lower than this (pixels) are not matched nor
+                                * counted; 0 = every face the engine finds */
     /* Called (from any worker, one call at a time) with a one-line message for each photo or
      * folder that could not be read; the scan goes on. May be NULL. */
     void (*on_problem)(const char *message, void *ctx);
@@ -267,13 +269,16 @@ fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_ro
                           fs_error *err);
 
 /* Searches the index (never re-embeds): faces similar to any of the query faces, best first,
- * restricted to the given folders or files when n_folders > 0. Results as fs_search_folders:
+ * restricted to the given folders or files when n_folders > 0, and to faces at least min_face
+ * pixels wide and high (0 = all: the index keeps every face the detector finds above the
+ * pack's floor, so --min-size is applied here, as fs_search_folders applies it). Results as
+ * fs_search_folders:
  * identical to them for libraries under 100,000 faces (an exact scan); above, the top faces of a
  * single query face come from the library's graph (recall@10 ~0.999 measured at a million faces,
  * see bench/search_scale.sh), and all matches (top 0, several query faces) from the exact scan. */
 fs_status fs_index_search(fs_index *index, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold,
-                          size_t top, fs_matches *out, fs_error *err);
+                          size_t top, int min_face, fs_matches *out, fs_error *err);
 
 /* Drops a file or everything under a folder from the index; *removed gets the file count. */
 fs_status fs_index_remove(fs_index *index, const char *path, size_t *removed, fs_error *err);

@@ -107,8 +107,12 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
         if (c == 'H')
             hidden = 1;
         else if (c == 'm') {
+            /* accepted for old scripts; the index keeps every face (SPEC.md §5) */
             if (cli_parse_int("--min-size", optarg, 1, 100000, &min_size))
                 return EXIT_ERROR;
+            if (!g->quiet)
+                fprintf(stderr, "note: the index keeps every face; --min-size applies when "
+                                "searching (search --min-size %ld)\n", min_size);
         } else if (c == ':')
             return cli_fail("index: %s needs a value", argv[optind - 1]);
         else
@@ -125,15 +129,14 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
     if (n == 0)
         return EXIT_ERROR;
     fs_index_progress summary;
-    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, (int)min_size, NULL, 0,
-                                 &summary);
+    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, NULL, 0, &summary);
     for (size_t k = 0; k < n; k++)
         free(roots[k]);
     return missing ? missing : status;
 }
 
 int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    int min_size, const char *skip, int busy_ok, fs_index_progress *summary)
+                    const char *skip, int busy_ok, fs_index_progress *summary)
 {
     fs_engine *engine;
     fs_index *ix;
@@ -142,7 +145,7 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
     /* photos run in parallel, one thread each: inference itself single-threaded */
     cli_globals one = *g;
     one.threads = 1;
-    if (cli_open_engine(&one, min_size, 0, &engine))
+    if (cli_open_engine(&one, 0, 0, &engine)) /* every face above the pack's floor */
         return EXIT_ERROR;
     /* Ctrl-C is caught from before the index is created, so it always ends in a clean stop */
     interrupted = 0;

@@ -110,6 +110,19 @@ static int query_faces(fs_engine *engine, const search_args *a, fs_faces *faces)
         fs_faces_free(faces);
         return cli_fail("%s: no face found in the query photo", a->query);
     }
+    /* --min-size applies to the query's faces too (they are numbered among those kept) */
+    size_t found = faces->count, kept = 0;
+    for (size_t i = 0; i < found; i++) {
+        const float *b = faces->faces[i].box;
+        if (b[2] - b[0] >= (float)a->min_size && b[3] - b[1] >= (float)a->min_size)
+            faces->faces[kept++] = faces->faces[i];
+    }
+    faces->count = kept;
+    if (kept == 0) {
+        fs_faces_free(faces);
+        return cli_fail("%s: %zu face%s, all smaller than %ld px (--min-size)", a->query, found,
+                        found == 1 ? "" : "s", a->min_size);
+    }
     if (a->face == -1)
         return 0;
     size_t keep = a->face == 0 ? (size_t)fs_faces_largest(faces) : (size_t)a->face - 1;
@@ -225,6 +238,7 @@ static int search_on_the_fly(const cli_globals *g, const search_args *a, fs_engi
     fs_scan_options so = {
         .workers = g->threads, .include_hidden = a->hidden, .top = (size_t)a->top,
         .threshold = threshold_of(a, engine), .on_problem = print_problem, .skip = a->output,
+        .min_face = (int)a->min_size,
     };
     fs_matches matches = {0};
     fs_error err;
@@ -247,8 +261,8 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
     int indexing = 0;
     if (n) {
         fs_index_progress summary;
-        indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, (int)a->min_size,
-                                   a->output, 1, &summary);
+        indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, a->output, 1,
+                                   &summary);
         if (indexing == CLI_INDEX_BUSY)
             indexing = 0; /* another run writes: search what is indexed (the note is printed) */
         else if (indexing && summary.total == 0)
@@ -260,7 +274,8 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
         return cli_fail_error(&err);
     fs_matches matches = {0};
     fs_status st = fs_index_search(ix, query->faces, query->count, (const char *const *)roots, n,
-                                   threshold_of(a, engine), (size_t)a->top, &matches, &err);
+                                   threshold_of(a, engine), (size_t)a->top, (int)a->min_size,
+                                   &matches, &err);
     fs_index_close(ix);
     if (st != FS_OK)
         return cli_fail_error(&err);
@@ -284,7 +299,9 @@ int cmd_search(const cli_globals *g, int argc, char **argv)
     if (a.n_targets && n == 0)
         return EXIT_ERROR;
     fs_engine *engine;
-    int status = cli_open_engine(g, (int)a.min_size, 0, &engine);
+    /* faces are detected down to the pack's floor, whatever --min-size: it is applied to the
+     * results, identically for the index (which keeps every face) and --no-index */
+    int status = cli_open_engine(g, 0, 0, &engine);
     if (status == 0) {
         fs_faces query;
         status = query_faces(engine, &a, &query);

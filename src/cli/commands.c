@@ -35,8 +35,9 @@ const cli_command cli_commands[] = {
      "Add folders to the index, recursively. Unchanged files are skipped (size and mtime, then\n"
      "content hash); entries of files that disappeared under the folders are removed.\n"
      "\n"
-     "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
      "      --hidden           also walk hidden folders\n"
+     "\n"
+     "The index keeps every face the detector finds; search --min-size filters them.\n"
      "\n"
      "Ctrl-C stops after the current batch; everything done so far is kept.\n"
      "Exit status: 0, or 2 if some photos could not be read (they are listed on stderr).\n",

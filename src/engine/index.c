@@ -111,8 +111,13 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index 
      * the creation (or migration) of the schema, which SQLite serialises by itself */
     if (st == FS_OK && write)
         st = fs_writer_lock(dir, dir, (flags & FS_INDEX_WAIT) != 0, &ix->lock_fd, err);
+    if (st == FS_OK && write) {
+        int64_t refresh;
+        st = fs_store_face_floor(ix->store, fs_engine_face_floor(engine), &refresh, err);
+    }
     if (st) {
         fs_store_close(ix->store);
+        fs_writer_unlock(ix->lock_fd);
         free(ix);
         return st;
     }
@@ -769,7 +774,7 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
 
 fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold, size_t top,
-                          fs_matches *out, fs_error *err)
+                          int min_face, fs_matches *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
     if (n_query == 0)
@@ -785,7 +790,9 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
     fs_store_hit *all = NULL;
     size_t n_all = 0;
     for (size_t q = 0; q < n_query && st == FS_OK; q++) {
-        fs_store_query sq = {.embedding = query[q].embedding, .top_k = n_query == 1 ? top : 0,
+        /* with a size filter, the top faces are counted after it: all hits, then ranked */
+        fs_store_query sq = {.embedding = query[q].embedding,
+                             .top_k = n_query == 1 && min_face <= 0 ? top : 0,
                              .threshold = threshold, .folders = (const char *const *)canon,
                              .folder_count = n_folders,
                              .exact = 0}; /* the graph of a large library, if it has one */
@@ -827,6 +834,11 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
         st = fs_store_face_by_id(ix->store, all[i].face_id, &f, m->face.embedding, &m->path, &found, err);
         if (st || !found)
             continue;
+        if (f.box[2] - f.box[0] < (float)min_face || f.box[3] - f.box[1] < (float)min_face) {
+            free(m->path);
+            m->path = NULL;
+            continue;
+        }
         memcpy(m->face.box, f.box, sizeof f.box);
         memcpy(m->face.landmarks, f.landmarks, sizeof f.landmarks);
         m->face.score = f.score;

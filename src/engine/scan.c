@@ -68,10 +68,26 @@ static void walk_problem(const char *message, void *ctx)
     report(s, message);
 }
 
+/* --min-size, applied after detection so that indexed and on-the-fly searches agree. */
+static int too_small(const fs_face *f, int min_face)
+{
+    return f->box[2] - f->box[0] < (float)min_face || f->box[3] - f->box[1] < (float)min_face;
+}
+
+static size_t count_kept(const fs_faces *faces, int min_face)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < faces->count; i++)
+        n += !too_small(&faces->faces[i], min_face);
+    return n;
+}
+
 /* Appends the matching faces of one photo; called under the lock. */
 static fs_status keep_matches(scan *s, const char *path, const fs_faces *faces)
 {
     for (size_t i = 0; i < faces->count; i++) {
+        if (too_small(&faces->faces[i], s->opt->min_face))
+            continue;
         float best = -2;
         for (size_t q = 0; q < s->n_query; q++) {
             float sim = fs_similarity(&faces->faces[i], &s->query[q]);
@@ -131,7 +147,7 @@ static void *work(void *arg)
             report(s, err.message);
         } else {
             s->out->files++;
-            s->out->faces += faces.count;
+            s->out->faces += count_kept(&faces, s->opt->min_face);
             fs_status kept = keep_matches(s, path, &faces);
             if (kept && !s->failure)
                 s->failure = kept;

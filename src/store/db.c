@@ -1358,3 +1358,29 @@ fs_status fs_store_check(fs_store *st, fs_error *err)
     }
     return FS_OK;
 }
+
+fs_status fs_store_face_floor(fs_store *st, int floor, int64_t *refresh, fs_error *err)
+{
+    char have[32];
+    int found;
+    *refresh = 0;
+    fs_status e = meta_get_text(st, "face_floor", have, sizeof have, &found, err);
+    if (e != FS_OK || (found && atoi(have) == floor))
+        return e;
+    if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
+        return e;
+    /* every file is "changed" (no mtime matches -1) and its content unknown (so that it is not
+     * copied from itself): the next run of its folder detects its faces again */
+    e = store_exec(st, "UPDATE files SET mtime_ns = -1, sha256 = ''", err);
+    if (e == FS_OK)
+        *refresh = sqlite3_changes(st->db);
+    if (e == FS_OK)
+        e = meta_set(st, "face_floor", NULL, floor, err);
+    if (e == FS_OK)
+        e = store_exec(st, "COMMIT", err);
+    if (e != FS_OK) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        *refresh = 0;
+    }
+    return e;
+}
