@@ -108,9 +108,15 @@ typedef struct fs_face {
     float embedding[FS_EMBEDDING_DIM]; /* L2-normalised; valid when computed */
 } fs_face;
 
+/* Damage the decoder worked around (fs_faces.warnings): the image was read all the same. */
+enum {
+    FS_WARN_JPEG_NO_END = 1    /* a JPEG without its end marker: every pixel was there */
+};
+
 /* The faces found in one image, best detector score first. */
 typedef struct fs_faces {
     int width, height;         /* upright image size in pixels */
+    unsigned warnings;         /* FS_WARN_* bits */
     size_t count;
     fs_face *faces;            /* count entries, owned; release with fs_faces_free */
 } fs_faces;

@@ -201,6 +201,8 @@ int cmd_detect(const cli_globals *g, int argc, char **argv)
             status = EXIT_ERROR;
             continue;
         }
+        if (faces.warnings & FS_WARN_JPEG_NO_END)
+            cli_fail("%s: warning: JPEG end marker missing, decoded what is present", images[i]);
         /* JSON names the photo as search does: its canonical path */
         print_faces(a.json ? canon[i] : images[i], &faces, a.json);
         if (a.draw) {

@@ -306,7 +306,17 @@ static fs_status classify(run *r, entry *e, fs_error *err)
     e->unchanged = found && f.size == e->size && f.mtime_ns == e->mtime_ns &&
                    !(f.status == FS_FILE_FAILED && f.sha256[0] == '\0');
     e->existed = found;
-    if (e->unchanged) {
+    if (e->unchanged && f.status == FS_FILE_FAILED) {
+        /* not tried again until it changes, but reported and counted on every run, so that a
+         * run over a damaged photo never looks clean */
+        char reason[sizeof ((fs_error *)0)->message];
+        s = fs_store_file_error(r->ix->store, f.id, reason, sizeof reason, err);
+        if (s)
+            return s;
+        problem(r, reason[0] ? reason : e->path);
+        r->progress.failed++;
+        r->progress.done++;
+    } else if (e->unchanged) {
         r->progress.unchanged++;
         r->progress.done++;
     } else {
@@ -472,6 +482,12 @@ static fs_status write_result(run *r, result *res, fs_error *err)
         problem(r, res->message);
         r->progress.failed++;
         return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, e->sha256, res->message, err);
+    }
+    if (res->faces.warnings & FS_WARN_JPEG_NO_END) {
+        char msg[sizeof ((fs_error *)0)->message];
+        snprintf(msg, sizeof msg, "%s: warning: JPEG end marker missing, decoded what is present",
+                 e->path);
+        problem(r, msg);
     }
     size_t n = res->faces.count;
     fs_store_face *faces = n ? calloc(n, sizeof *faces) : NULL;

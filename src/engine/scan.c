@@ -6,6 +6,7 @@
  * its own fs_worker (planned networks) and appends matches under one mutex.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -146,6 +147,12 @@ static void *work(void *arg)
             s->out->files_failed++;
             report(s, err.message);
         } else {
+            if (faces.warnings & FS_WARN_JPEG_NO_END) {
+                char msg[sizeof err.message];
+                snprintf(msg, sizeof msg,
+                         "%s: warning: JPEG end marker missing, decoded what is present", path);
+                report(s, msg);
+            }
             s->out->files++;
             s->out->faces += count_kept(&faces, s->opt->min_face);
             fs_status kept = keep_matches(s, path, &faces);

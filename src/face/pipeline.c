@@ -112,10 +112,14 @@ fs_status fs_detect_file(fs_worker *w, const char *path, int embed, fs_faces *ou
 {
     memset(out, 0, sizeof *out);
     fs_image img = {0};
-    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels};
+    unsigned warnings = 0;
+    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
     double t = fs_now();
     fs_status st = fs_image_load(path, &lo, &img, NULL, NULL, NULL, err);
-    return after_decode(w, st, &img, path ? path : "", embed, t, out, err);
+    st = after_decode(w, st, &img, path ? path : "", embed, t, out, err);
+    if (st == FS_OK)
+        out->warnings = warnings;
+    return st;
 }
 
 fs_status fs_detect_buffer(fs_worker *w, const void *data, size_t size, const char *name,
@@ -123,8 +127,12 @@ fs_status fs_detect_buffer(fs_worker *w, const void *data, size_t size, const ch
 {
     memset(out, 0, sizeof *out);
     fs_image img = {0};
-    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels};
+    unsigned warnings = 0;
+    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
     double t = fs_now();
     fs_status st = fs_image_load_buffer(data, size, name, &lo, &img, NULL, NULL, NULL, err);
-    return after_decode(w, st, &img, name ? name : "(buffer)", embed, t, out, err);
+    st = after_decode(w, st, &img, name ? name : "(buffer)", embed, t, out, err);
+    if (st == FS_OK)
+        out->warnings = warnings;
+    return st;
 }

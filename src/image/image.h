@@ -26,6 +26,8 @@ typedef struct fs_image_load_options {
     /* When > 0, the decoder may return an image whose longer side is at least this many pixels
      * but smaller than the original (JPEG shrink-on-load); `scale` then says by how much. */
     int min_long_side;
+    /* When not NULL, receives FS_WARN_* bits (facesearch.h): damage the decoder worked around. */
+    unsigned *warnings;
 } fs_image_load_options;
 
 /* Decodes the file at path (JPEG, PNG, WebP, TIFF, GIF first frame, HEIC/AVIF where the system
