@@ -42,6 +42,11 @@ int cli_wants_help(int argc, char **argv);
 void cli_json_string(FILE *out, const char *s);
 void cli_csv_field(FILE *out, const char *s);
 void cli_json_face(FILE *out, const fs_face *f);
+/* A path in a table: as is, but with control characters as \xNN when out is a terminal. */
+void cli_print_path(FILE *out, const char *path);
+/* After getopt_long returned '?': the argument that held the unknown option ("-dash.png", not
+ * the command's name). */
+const char *cli_bad_option(int argc, char **argv);
 int cli_parse_float(const char *opt, const char *text, float lo, float hi, float *out);
 int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out);
 /* Opens the engine for the global --models pack; prints the error and returns EXIT_ERROR. */

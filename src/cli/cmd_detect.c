@@ -46,7 +46,7 @@ static int parse(int argc, char **argv, detect_args *a)
                 return -1;
             break;
         case ':': return cli_fail("detect: %s needs a value", argv[optind - 1]), -1;
-        default: return cli_fail("detect: %s: unknown option", argv[optind - 1]), -1;
+        default: return cli_fail("detect: %s: unknown option", cli_bad_option(argc, argv)), -1;
         }
     }
     if (optind >= argc)
@@ -68,7 +68,8 @@ static void print_faces(const char *path, const fs_faces *faces, int json)
         fputs("]}\n", stdout);
         return;
     }
-    printf("%s: %dx%d, %zu face%s\n", path, faces->width, faces->height, faces->count,
+    cli_print_path(stdout, path);
+    printf(": %dx%d, %zu face%s\n", faces->width, faces->height, faces->count,
            faces->count == 1 ? "" : "s");
     for (size_t i = 0; i < faces->count; i++) {
         const fs_face *f = &faces->faces[i];

@@ -116,7 +116,7 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
         } else if (c == ':')
             return cli_fail("index: %s needs a value", argv[optind - 1]);
         else
-            return cli_fail("index: %s: unknown option", argv[optind - 1]);
+            return cli_fail("index: %s: unknown option", cli_bad_option(argc, argv));
     }
     if (optind >= argc)
         return cli_fail("index: no folder given (see facesearch index --help)");
@@ -181,11 +181,12 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
         status = cli_fail_error(&err);
     else if (!g->quiet)
         fprintf(stderr,
-                "%s%zu photos: %zu new, %zu changed, %zu unchanged, %zu moved, %zu removed, "
-                "%zu failed; %zu faces in %.1fs\n",
-                interrupted ? "interrupted, progress kept. " : "", summary->total, summary->added,
-                summary->changed, summary->unchanged, summary->moved, summary->removed,
-                summary->failed, summary->faces, summary->seconds);
+                "%s%zu photo%s: %zu new, %zu changed, %zu unchanged, %zu moved, %zu removed, "
+                "%zu failed; %zu face%s in %.1fs\n",
+                interrupted ? "interrupted, progress kept. " : "", summary->total,
+                summary->total == 1 ? "" : "s", summary->added, summary->changed,
+                summary->unchanged, summary->moved, summary->removed, summary->failed,
+                summary->faces, summary->faces == 1 ? "" : "s", summary->seconds);
     if (status == 0 && (summary->failed || interrupted))
         status = EXIT_ERROR;
     fs_index_close(ix);
@@ -216,8 +217,10 @@ int cmd_remove(const cli_globals *g, int argc, char **argv)
             status = EXIT_ERROR;
         else if (fs_index_remove(ix, abs, &removed, &err) != FS_OK)
             status = cli_fail_error(&err);
-        else if (!g->quiet)
-            printf("%s: %zu photo%s removed from the index\n", abs, removed, removed == 1 ? "" : "s");
+        else if (!g->quiet) {
+            cli_print_path(stdout, abs);
+            printf(": %zu photo%s removed from the index\n", removed, removed == 1 ? "" : "s");
+        }
         free(abs);
     }
     fs_index_close(ix);

@@ -83,7 +83,7 @@ static int parse(int argc, char **argv, search_args *a)
         case 'c': a->csv = 1; break;
         case 'H': a->hidden = 1; break;
         case ':': return cli_fail("search: %s needs a value", argv[optind - 1]), -1;
-        default: return cli_fail("search: %s: unknown option", argv[optind - 1]), -1;
+        default: return cli_fail("search: %s: unknown option", cli_bad_option(argc, argv)), -1;
         }
     }
     if (optind < argc)
@@ -151,8 +151,10 @@ static void print_match(const fs_match *m, const search_args *a)
         printf(",%.4f,%d,%.1f,%.1f,%.1f,%.1f,%.4f\n", m->similarity, m->face_number, b[0], b[1], b[2],
                b[3], m->face.score);
     } else {
-        printf("%.4f  face %-2d [%.0f,%.0f,%.0f,%.0f]  %s\n", m->similarity, m->face_number, b[0],
-               b[1], b[2], b[3], m->path);
+        printf("%.4f  face %-2d [%.0f,%.0f,%.0f,%.0f]  ", m->similarity, m->face_number, b[0],
+               b[1], b[2], b[3]);
+        cli_print_path(stdout, m->path);
+        putchar('\n');
     }
 }
 
@@ -246,8 +248,8 @@ static int search_on_the_fly(const cli_globals *g, const search_args *a, fs_engi
                           &matches, &err) != FS_OK)
         return cli_fail_error(&err);
     if (!g->quiet && !a->json && !a->csv)
-        fprintf(stderr, "searched %zu photo%s (%zu faces)%s\n", matches.files,
-                matches.files == 1 ? "" : "s", matches.faces,
+        fprintf(stderr, "searched %zu photo%s (%zu face%s)%s\n", matches.files,
+                matches.files == 1 ? "" : "s", matches.faces, matches.faces == 1 ? "" : "s",
                 matches.files_failed ? "; some photos could not be read" : "");
     int status = report(g, a, engine, &matches);
     fs_matches_free(&matches);

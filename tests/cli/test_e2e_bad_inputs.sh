@@ -80,10 +80,11 @@ expect_exit 0 fs stats
 check "stats" "files    10 (7 failed)
 faces    6" "$(head -2 <<<"$out")"
 expect_exit 0 fs search -q "$tmp/query.jpg" --face 2 --threshold -1 --json
-check "good photos searchable" "$lib/good.jpg 3|$lib/ÿ.jpg 3" "$(python3 -c '
-import collections, json, sys
+# (the name's byte 0xff, not UTF-8, comes as \udcff: os.fsencode gives the byte back)
+check "good photos searchable" "$lib/good.jpg 3|$lib/"$'\xff'".jpg 3" "$(python3 -c '
+import collections, json, os, sys
 n = collections.Counter(json.loads(l)["path"] for l in sys.stdin)
-print("|".join("%s %d" % kv for kv in sorted(n.items())))' <<<"$out")"
+sys.stdout.buffer.write(b"|".join(b"%s %d" % (os.fsencode(p), c) for p, c in sorted(n.items())))' <<<"$out")"
 
 # The next run: the vanished file goes; the photos that were read but could not be decoded are
 # not decoded again, but reported and counted again (exit 2); the unreadable one is tried again.
