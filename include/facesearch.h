@@ -275,7 +275,8 @@ fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_ro
                           fs_error *err);
 
 /* Searches the index (never re-embeds): faces similar to any of the query faces, best first,
- * restricted to the given folders or files when n_folders > 0, and to faces at least min_face
+ * restricted to the given folders or files when n_folders > 0 (with the folders their symbolic
+ * links lead to: the photos an index run of those folders reaches), and to faces at least min_face
  * pixels wide and high (0 = all: the index keeps every face the detector finds above the
  * pack's floor, so --min-size is applied here, as fs_search_folders applies it). Results as
  * fs_search_folders:

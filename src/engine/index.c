@@ -788,6 +788,42 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
 
 /* ---- Search, removal, stats ---------------------------------------------------------------- */
 
+typedef struct link_targets {
+    char **folders;         /* the search's folders, then the link targets added */
+    size_t count, capacity;
+    int nomem;
+} link_targets;
+
+/* A folder a link leads to, unless already covered by one of the folders. */
+static void add_link_target(const char *real, void *ctx)
+{
+    link_targets *t = ctx;
+    size_t len = strlen(real);
+    for (size_t i = 0; i < t->count; i++) {
+        size_t n = strlen(t->folders[i]);
+        if (strncmp(real, t->folders[i], n) == 0 && (real[n] == '\0' || real[n] == '/' ||
+                                                      (n == 1 && t->folders[i][0] == '/')))
+            return;
+    }
+    if (t->nomem)
+        return;
+    if (t->count == t->capacity) {
+        size_t cap = t->capacity ? 2 * t->capacity : 8;
+        char **grown = realloc(t->folders, cap * sizeof *grown);
+        if (!grown) {
+            t->nomem = 1;
+            return;
+        }
+        t->folders = grown;
+        t->capacity = cap;
+    }
+    if (!(t->folders[t->count] = malloc(len + 1))) {
+        t->nomem = 1;
+        return;
+    }
+    memcpy(t->folders[t->count++], real, len + 1);
+}
+
 fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold, size_t top,
                           int min_face, fs_matches *out, fs_error *err)
@@ -802,6 +838,21 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
     fs_status st = FS_OK;
     for (size_t i = 0; i < n_folders && st == FS_OK; i++)
         st = fs_path_canonical(folders[i], &canon[i], err);
+    /* a folder's photos include those reached through its links, known by real paths that may
+     * lie outside it: the folders those links lead to are searched too */
+    link_targets targets = {.folders = canon, .count = n_folders, .capacity = n_folders};
+    fs_walk_seen seen = {0};
+    fs_walk_callbacks cb = {.link_dir = add_link_target, .ctx = &targets, .seen = &seen};
+    for (size_t i = 0; i < n_folders && st == FS_OK; i++) {
+        struct stat sb;
+        if (stat(canon[i], &sb) == 0 && S_ISDIR(sb.st_mode))
+            st = fs_walk(canon[i], 1, &cb, err);
+        if (st == FS_OK && targets.nomem)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    fs_walk_seen_free(&seen);
+    canon = targets.folders;
+    n_folders = targets.count;
     /* all hits of every query face, then the best similarity per face */
     fs_store_hit *all = NULL;
     size_t n_all = 0;

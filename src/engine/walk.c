@@ -207,8 +207,11 @@ static void walk_dir(walker *w, const char *dir, const struct stat *dst, const a
         if (w->cb->skip && strcmp(canon, w->cb->skip) == 0) {
             /* the output folder of this run: its files are not photos to search */
         } else if (S_ISDIR(st.st_mode)) {
+            if (real && w->cb->link_dir)
+                w->cb->link_dir(real, w->cb->ctx);
             walk_dir(w, canon, &st, &here);
-        } else if (S_ISREG(st.st_mode) && fs_is_image_name(names[i]) && first_visit(w, canon, &st) > 0) {
+        } else if (w->cb->file && S_ISREG(st.st_mode) && fs_is_image_name(names[i]) &&
+                   first_visit(w, canon, &st) > 0) {
             if (w->cb->file(canon, &st, w->cb->ctx))
                 w->stopped = 1;
         }
@@ -236,7 +239,7 @@ fs_status fs_walk(const char *root, int include_hidden, const fs_walk_callbacks 
     fs_walk_seen mine = {0};
     walker w = {.cb = cb, .seen = cb->seen ? cb->seen : &mine, .include_hidden = include_hidden};
     if (!S_ISDIR(st.st_mode)) {
-        if (first_visit(&w, dir, &st) > 0)
+        if (cb->file && first_visit(&w, dir, &st) > 0)
             cb->file(dir, &st, cb->ctx);
     } else {
         walk_dir(&w, dir, &st, NULL);

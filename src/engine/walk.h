@@ -22,8 +22,11 @@ typedef struct fs_walk_seen {
 void fs_walk_seen_free(fs_walk_seen *seen);
 
 typedef struct fs_walk_callbacks {
-    /* A photo: its canonical path and stat. Return non-zero to stop. */
+    /* A photo: its canonical path and stat. Return non-zero to stop. NULL: folders only. */
     int (*file)(const char *path, const struct stat *st, void *ctx);
+    /* A folder reached through a symbolic link, by its real path (which may lie outside the
+     * root: its photos are known by paths under it). May be NULL. */
+    void (*link_dir)(const char *real, void *ctx);
     /* A problem with one entry (unreadable folder, loop, broken link): a one-line message. */
     void (*problem)(const char *message, void *ctx);
     void *ctx;

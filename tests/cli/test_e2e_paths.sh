@@ -48,6 +48,20 @@ expect_exit 0 "$FACESEARCH" search -q "$q" --face 2 --csv --no-index -t lib -t l
 check "--no-index: each photo once, real paths" "$root/lib/amy/a1.jpg|$root/lib/amy/a4.jpg" \
   "$(tail -n +2 <<<"$out" | cut -d, -f1 | sort | paste -sd'|')"
 
+# a link to a folder outside the root: its photos by their real paths, found by search -t root
+# (lib/penny also links to lib/amy: those photos are found too)
+mkdir -p outside/pics
+small_copy 4 480 outside/pics/o4.jpg
+ln -s "$root/outside/pics" lib/penny/elsewhere
+expect_exit 0 "$FACESEARCH" search -q "$q" --face 2 --csv -t lib/penny
+check "search -t through a link to an outside folder" "$root/lib/amy/a1.jpg|$root/lib/amy/a4.jpg|$root/outside/pics/o4.jpg" \
+  "$(tail -n +2 <<<"$out" | cut -d, -f1 | sort -u | paste -sd'|')"
+expect_exit 0 "$FACESEARCH" search -q "$q" --face 2 --csv -t lib/penny
+check "searched again: the same matches" "$root/lib/amy/a1.jpg|$root/lib/amy/a4.jpg|$root/outside/pics/o4.jpg" \
+  "$(tail -n +2 <<<"$out" | cut -d, -f1 | sort -u | paste -sd'|')"
+expect_exit 0 "$FACESEARCH" remove outside
+rm lib/penny/elsewhere
+
 # detect --json prints the path search prints
 cd lib/penny
 expect_exit 0 "$FACESEARCH" detect --json ../amy/a1.jpg
