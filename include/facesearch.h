@@ -32,7 +32,8 @@ typedef enum fs_status {
     FS_ERR_INTEGRITY = -6,   /* a checksum did not match: a corrupted or wrong file */
     FS_ERR_NOT_FOUND = -7,   /* a file, pack or record that should exist does not */
     FS_ERR_LIMIT = -8,       /* input exceeds a configured limit (pixels, tensor size) */
-    FS_ERR_INTERNAL = -9     /* a bug: an invariant did not hold */
+    FS_ERR_INTERNAL = -9,    /* a bug: an invariant did not hold */
+    FS_ERR_BUSY = -10        /* another process is writing the index */
 } fs_status;
 
 /* Where a failing call leaves its code and message. Plain data: put it on the stack. */
@@ -52,6 +53,13 @@ const char *fs_version(void);
 /* The data folder: $FACESEARCH_DATA_DIR, else $XDG_DATA_HOME/facesearch, else
  * $HOME/.local/share/facesearch. Writes a NUL-terminated path into buf. */
 fs_status fs_data_dir(char *buf, size_t size, fs_error *err);
+
+/* The one canonical spelling of a path (SPEC.md §5): absolute, links, "." and ".." resolved (its
+ * realpath). For a path that does not exist (a folder removed since it was indexed), the real
+ * path of its longest existing prefix followed by the rest, "." and ".." resolved by spelling.
+ * *out is malloc'd (caller frees); NULL on failure. The index, its searches and removals use
+ * this spelling for every path they are given, and report photos by it. */
+fs_status fs_path_canonical(const char *path, char **out, fs_error *err);
 
 /* ---- Model packs ------------------------------------------------------------------------- */
 
@@ -100,9 +108,15 @@ typedef struct fs_face {
     float embedding[FS_EMBEDDING_DIM]; /* L2-normalised; valid when computed */
 } fs_face;
 
+/* Damage the decoder worked around (fs_faces.warnings): the image was read all the same. */
+enum {
+    FS_WARN_JPEG_NO_END = 1    /* a JPEG without its end marker: every pixel was there */
+};
+
 /* The faces found in one image, best detector score first. */
 typedef struct fs_faces {
     int width, height;         /* upright image size in pixels */
+    unsigned warnings;         /* FS_WARN_* bits */
     size_t count;
     fs_face *faces;            /* count entries, owned; release with fs_faces_free */
 } fs_faces;
@@ -158,12 +172,14 @@ fs_status fs_detect_buffer(fs_worker *worker, const void *data, size_t size, con
                            int embed, fs_faces *out, fs_error *err);
 
 /* Writes a copy of the photo at path with each face's box and landmarks drawn (format from
- * out_path's extension: .jpg, .png, .webp). */
+ * out_path's extension: .jpg, .png, .webp) into a new file: an existing file at out_path is
+ * never replaced (FS_ERR_IO, "OUT: already exists; facesearch never writes over a file"). */
 fs_status fs_draw_faces(fs_engine *engine, const char *path, const fs_faces *faces,
                         const char *out_path, fs_error *err);
 
 /* Writes the crop of one face (its box with a margin of a quarter of its size on every side,
- * clamped to the photo) from the photo at path. */
+ * clamped to the photo) from the photo at path into a new file, never over an existing one (as
+ * fs_draw_faces). */
 fs_status fs_save_face_crop(fs_engine *engine, const char *path, const fs_face *face,
                             const char *out_path, fs_error *err);
 
@@ -187,6 +203,9 @@ typedef struct fs_scan_options {
     int include_hidden;        /* also walk hidden files and folders */
     float threshold;           /* keep faces with similarity >= threshold */
     size_t top;                /* keep the best top matches; 0 = all */
+    const char *skip;          /* a folder left out of the walk (search -o DIR); NULL = none */
+    int min_face;              /* faces narrower or lower than this (pixels) are not matched nor
+                                * counted; 0 = every face the engine finds */
     /* Called (from any worker, one call at a time) with a one-line message for each photo or
      * folder that could not be read; the scan goes on. May be NULL. */
     void (*on_problem)(const char *message, void *ctx);
@@ -208,10 +227,20 @@ typedef struct fs_index fs_index;
 /* The default index folder: $FACESEARCH_DB, else DATA/index (see fs_data_dir). */
 fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err);
 
-/* Opens the index in folder dir (NULL = the default). With write, the folder and index are
- * created if absent. engine gives the model pack; an index built with another pack is refused.
- * engine may be NULL for read-only use that needs no pack (stats, remove). */
-fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index **out,
+/* How fs_index_open opens an index: flags, or-ed. */
+enum {
+    FS_INDEX_READ = 0,     /* search and stats: needs no write access, takes no lock */
+    FS_INDEX_WRITE = 1,    /* index, remove: creates the folder and index if absent, and takes
+                            * the writer lock (one writer at a time, SPEC.md §5) */
+    FS_INDEX_WAIT = 2,     /* with WRITE: wait for a running writer instead of failing */
+    FS_INDEX_EXISTING = 4  /* with WRITE: never create; an absent index is FS_ERR_NOT_FOUND */
+};
+
+/* Opens the index in folder dir (NULL = the default) with the FS_INDEX_* flags. engine gives the
+ * model pack; an index built with another pack is refused. engine may be NULL for read-only use
+ * that needs no pack (stats). A writer while another writer has the index open fails at once
+ * with FS_ERR_BUSY, "DIR: another index run is active (pid N)" (unless FS_INDEX_WAIT). */
+fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index **out,
                         fs_error *err);
 void fs_index_close(fs_index *index);
 
@@ -227,6 +256,7 @@ typedef struct fs_index_progress {
 typedef struct fs_index_options {
     int workers;                 /* photos processed in parallel; 0 = all cores */
     int include_hidden;
+    const char *skip;            /* a folder left out of the walk (search -o DIR); NULL = none */
     /* Set to non-zero (e.g. from a signal handler) to stop: the current batch is finished and
      * committed, everything done so far is kept. May be NULL. */
     volatile int *stop;
@@ -245,13 +275,17 @@ fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_ro
                           fs_error *err);
 
 /* Searches the index (never re-embeds): faces similar to any of the query faces, best first,
- * restricted to the given folders or files when n_folders > 0. Results as fs_search_folders:
+ * restricted to the given folders or files when n_folders > 0 (with the folders their symbolic
+ * links lead to: the photos an index run of those folders reaches), and to faces at least min_face
+ * pixels wide and high (0 = all: the index keeps every face the detector finds above the
+ * pack's floor, so --min-size is applied here, as fs_search_folders applies it). Results as
+ * fs_search_folders:
  * identical to them for libraries under 100,000 faces (an exact scan); above, the top faces of a
  * single query face come from the library's graph (recall@10 ~0.999 measured at a million faces,
  * see bench/search_scale.sh), and all matches (top 0, several query faces) from the exact scan. */
 fs_status fs_index_search(fs_index *index, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold,
-                          size_t top, fs_matches *out, fs_error *err);
+                          size_t top, int min_face, fs_matches *out, fs_error *err);
 
 /* Drops a file or everything under a folder from the index; *removed gets the file count. */
 fs_status fs_index_remove(fs_index *index, const char *path, size_t *removed, fs_error *err);

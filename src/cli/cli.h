@@ -18,6 +18,7 @@ typedef struct cli_globals {
     const char *db;       /* --db PATH, else $FACESEARCH_DB, else NULL = the default index */
     int threads;          /* --threads N; 0 = all cores */
     int quiet, verbose;
+    int wait;             /* --wait: a writer waits for a running writer instead of failing */
 } cli_globals;
 
 typedef struct cli_command {
@@ -41,16 +42,40 @@ int cli_wants_help(int argc, char **argv);
 void cli_json_string(FILE *out, const char *s);
 void cli_csv_field(FILE *out, const char *s);
 void cli_json_face(FILE *out, const fs_face *f);
+/* A path in a table: as is, but with control characters as \xNN when out is a terminal. */
+void cli_print_path(FILE *out, const char *path);
+/* After getopt_long returned '?': the argument that held the unknown option ("-dash.png", not
+ * the command's name). */
+const char *cli_bad_option(int argc, char **argv);
 int cli_parse_float(const char *opt, const char *text, float lo, float hi, float *out);
 int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out);
 /* Opens the engine for the global --models pack; prints the error and returns EXIT_ERROR. */
 int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_engine **out);
 
-/* An absolute spelling of path, without trailing slashes, links not resolved (malloc'd). */
-char *cli_absolute(const char *path);
-/* Indexes the roots (absolute paths) with progress and summary on stderr; an exit status. */
+/* The canonical spelling of path (fs_path_canonical), malloc'd; NULL after printing the error. */
+char *cli_canonical(const char *path);
+/* The canonical paths of those of the n args that exist, into roots (*kept of them, malloc'd);
+ * each one that does not is reported. 0, or EXIT_ERROR if any was reported. */
+int cli_existing_roots(char *const *args, size_t n, char **roots, size_t *kept);
+/* cli_index_roots' status when another writer holds the index and busy_ok was set: the note is
+ * printed, nothing was indexed. */
+enum { CLI_INDEX_BUSY = 3 };
+/* Indexes the roots with progress and summary on stderr, every face above the pack's floor,
+ * leaving out the folder skip (may be NULL); an exit status, or CLI_INDEX_BUSY (see above). */
 int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    int min_size, fs_index_progress *summary);
+                    const char *skip, int busy_ok, fs_index_progress *summary);
+
+/* Output file names (outnames.c), SPEC.md §5: never over an existing file, unique names. */
+/* The last component of path (a pointer into it). */
+const char *cli_basename(const char *path);
+/* The name of the folder holding path ("" if path has no folder part). */
+void cli_parent_name(const char *path, char *buf, size_t size);
+/* clash[i] = 1 when another of the n paths (a different string) has the same base name; 0 or -1
+ * when out of memory. */
+int cli_basename_clashes(const char *const *paths, size_t n, unsigned char *clash);
+/* buf = dir/stem+ext if no file has that name, else dir/stem-2+ext, -3, ...: 0, or -1 when the
+ * name does not fit in size (or 10000 are taken). */
+int cli_free_path(const char *dir, const char *stem, const char *ext, char *buf, size_t size);
 
 int cmd_index(const cli_globals *g, int argc, char **argv);
 int cmd_remove(const cli_globals *g, int argc, char **argv);

@@ -3,12 +3,14 @@
  * index shows a progress bar on a terminal (plain lines otherwise), stops cleanly on Ctrl-C
  * (finishing the current batch), and ends with a summary. Exit 0, or 2 if any photo failed.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -59,26 +61,35 @@ static void show_problem(const char *message, void *ctx)
     cli_fail("%s", message);
 }
 
-/* An absolute path without trailing slashes (links not resolved); caller frees. */
-char *cli_absolute(const char *path)
+char *cli_canonical(const char *path)
 {
-    char cwd[PATH_MAX];
-    int rel = path[0] != '/';
-    if (rel && !getcwd(cwd, sizeof cwd))
-        rel = 0;
-    while (rel && path[0] == '.' && path[1] == '/')
-        path += 2;
-    if (rel && strcmp(path, ".") == 0)
-        path = "";
-    size_t n = (rel ? strlen(cwd) + 1 : 0) + strlen(path) + 1;
-    char *abs = malloc(n);
-    if (!abs)
+    char *canon;
+    fs_error err;
+    if (fs_path_canonical(path, &canon, &err) != FS_OK) {
+        cli_fail_error(&err);
         return NULL;
-    snprintf(abs, n, "%s%s%s", rel ? cwd : "", rel && *path ? "/" : "", path);
-    size_t len = strlen(abs);
-    while (len > 1 && abs[len - 1] == '/')
-        abs[--len] = '\0';
-    return abs;
+    }
+    return canon;
+}
+
+int cli_existing_roots(char *const *args, size_t n, char **roots, size_t *kept)
+{
+    int status = 0;
+    *kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(args[i], &st) != 0) {
+            status = cli_fail("%s: %s", args[i], strerror(errno));
+            continue;
+        }
+        char *canon = cli_canonical(args[i]);
+        if (!canon) {
+            status = EXIT_ERROR;
+            continue;
+        }
+        roots[(*kept)++] = canon;
+    }
+    return status;
 }
 
 int cmd_index(const cli_globals *g, int argc, char **argv)
@@ -96,34 +107,36 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
         if (c == 'H')
             hidden = 1;
         else if (c == 'm') {
+            /* accepted for old scripts; the index keeps every face (SPEC.md §5) */
             if (cli_parse_int("--min-size", optarg, 1, 100000, &min_size))
                 return EXIT_ERROR;
+            if (!g->quiet)
+                fprintf(stderr, "note: the index keeps every face; --min-size applies when "
+                                "searching (search --min-size %ld)\n", min_size);
         } else if (c == ':')
             return cli_fail("index: %s needs a value", argv[optind - 1]);
         else
-            return cli_fail("index: %s: unknown option", argv[optind - 1]);
+            return cli_fail("index: %s: unknown option", cli_bad_option(argc, argv));
     }
     if (optind >= argc)
         return cli_fail("index: no folder given (see facesearch index --help)");
     if (argc - optind > MAX_ROOTS)
         return cli_fail("index: at most %d folders at once", MAX_ROOTS);
+    /* a folder that cannot be read is reported and the others are indexed (exit 2) */
     char *roots[MAX_ROOTS];
-    size_t n = 0;
-    for (int i = optind; i < argc; i++)
-        if (!(roots[n++] = cli_absolute(argv[i]))) {
-            for (size_t k = 0; k + 1 < n; k++)
-                free(roots[k]);
-            return cli_fail("out of memory");
-        }
+    size_t n;
+    int missing = cli_existing_roots(argv + optind, (size_t)(argc - optind), roots, &n);
+    if (n == 0)
+        return EXIT_ERROR;
     fs_index_progress summary;
-    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, (int)min_size, &summary);
+    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, NULL, 0, &summary);
     for (size_t k = 0; k < n; k++)
         free(roots[k]);
-    return status;
+    return missing ? missing : status;
 }
 
 int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    int min_size, fs_index_progress *summary)
+                    const char *skip, int busy_ok, fs_index_progress *summary)
 {
     fs_engine *engine;
     fs_index *ix;
@@ -132,7 +145,7 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
     /* photos run in parallel, one thread each: inference itself single-threaded */
     cli_globals one = *g;
     one.threads = 1;
-    if (cli_open_engine(&one, min_size, 0, &engine))
+    if (cli_open_engine(&one, 0, 0, &engine)) /* every face above the pack's floor */
         return EXIT_ERROR;
     /* Ctrl-C is caught from before the index is created, so it always ends in a clean stop */
     interrupted = 0;
@@ -140,14 +153,23 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    if (fs_index_open(g->db, engine, 1, &ix, &err) != FS_OK) {
+    if (fs_index_open(g->db, engine, FS_INDEX_WRITE | (g->wait ? FS_INDEX_WAIT : 0), &ix, &err)
+        != FS_OK) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         fs_engine_close(engine);
+        if (busy_ok && err.code == FS_ERR_BUSY) {
+            /* search -t: what is indexed is searched all the same */
+            if (!g->quiet)
+                fprintf(stderr, "note: %s; the folders were not refreshed, searching what is "
+                                "indexed\n", err.message);
+            return CLI_INDEX_BUSY;
+        }
         return cli_fail_error(&err);
     }
     progress_view view = {.tty = isatty(2), .quiet = g->quiet};
-    fs_index_options io = {.workers = g->threads, .include_hidden = hidden, .stop = &interrupted,
+    fs_index_options io = {.workers = g->threads, .include_hidden = hidden, .skip = skip,
+                           .stop = &interrupted,
                            .on_progress = show_progress, .on_problem = show_problem, .ctx = &view};
     fs_status st = fs_index_update(ix, roots, n, &io, summary, &err);
     sigaction(SIGINT, &old_int, NULL);
@@ -159,11 +181,12 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
         status = cli_fail_error(&err);
     else if (!g->quiet)
         fprintf(stderr,
-                "%s%zu photos: %zu new, %zu changed, %zu unchanged, %zu moved, %zu removed, "
-                "%zu failed; %zu faces in %.1fs\n",
-                interrupted ? "interrupted, progress kept. " : "", summary->total, summary->added,
-                summary->changed, summary->unchanged, summary->moved, summary->removed,
-                summary->failed, summary->faces, summary->seconds);
+                "%s%zu photo%s: %zu new, %zu changed, %zu unchanged, %zu moved, %zu removed, "
+                "%zu failed; %zu face%s in %.1fs\n",
+                interrupted ? "interrupted, progress kept. " : "", summary->total,
+                summary->total == 1 ? "" : "s", summary->added, summary->changed,
+                summary->unchanged, summary->moved, summary->removed, summary->failed,
+                summary->faces, summary->faces == 1 ? "" : "s", summary->seconds);
     if (status == 0 && (summary->failed || interrupted))
         status = EXIT_ERROR;
     fs_index_close(ix);
@@ -180,20 +203,24 @@ int cmd_remove(const cli_globals *g, int argc, char **argv)
     fs_error err;
     if (cli_open_engine(g, 0, 0, &engine))
         return EXIT_ERROR;
-    if (fs_index_open(g->db, engine, 1, &ix, &err) != FS_OK) {
+    if (fs_index_open(g->db, engine,
+                      FS_INDEX_WRITE | FS_INDEX_EXISTING | (g->wait ? FS_INDEX_WAIT : 0), &ix,
+                      &err) != FS_OK) {
         fs_engine_close(engine);
         return cli_fail_error(&err);
     }
     int status = 0;
     for (int i = 1; i < argc && status == 0; i++) {
-        char *abs = cli_absolute(argv[i]);
+        char *abs = cli_canonical(argv[i]);
         size_t removed = 0;
         if (!abs)
-            status = cli_fail("out of memory");
+            status = EXIT_ERROR;
         else if (fs_index_remove(ix, abs, &removed, &err) != FS_OK)
             status = cli_fail_error(&err);
-        else if (!g->quiet)
-            printf("%s: %zu photo%s removed from the index\n", abs, removed, removed == 1 ? "" : "s");
+        else if (!g->quiet) {
+            cli_print_path(stdout, abs);
+            printf(": %zu photo%s removed from the index\n", removed, removed == 1 ? "" : "s");
+        }
         free(abs);
     }
     fs_index_close(ix);
@@ -208,7 +235,7 @@ int cmd_stats(const cli_globals *g, int argc, char **argv)
         return cli_fail("stats: %s: unexpected argument", argv[1 + json]);
     fs_index *ix;
     fs_error err;
-    if (fs_index_open(g->db, NULL, 0, &ix, &err) != FS_OK)
+    if (fs_index_open(g->db, NULL, FS_INDEX_READ, &ix, &err) != FS_OK)
         return cli_fail_error(&err);
     fs_index_stats s;
     fs_status st = fs_index_stats_get(ix, &s, &err);

@@ -83,7 +83,7 @@ static int parse(int argc, char **argv, search_args *a)
         case 'c': a->csv = 1; break;
         case 'H': a->hidden = 1; break;
         case ':': return cli_fail("search: %s needs a value", argv[optind - 1]), -1;
-        default: return cli_fail("search: %s: unknown option", argv[optind - 1]), -1;
+        default: return cli_fail("search: %s: unknown option", cli_bad_option(argc, argv)), -1;
         }
     }
     if (optind < argc)
@@ -109,6 +109,19 @@ static int query_faces(fs_engine *engine, const search_args *a, fs_faces *faces)
     if (faces->count == 0) {
         fs_faces_free(faces);
         return cli_fail("%s: no face found in the query photo", a->query);
+    }
+    /* --min-size applies to the query's faces too (they are numbered among those kept) */
+    size_t found = faces->count, kept = 0;
+    for (size_t i = 0; i < found; i++) {
+        const float *b = faces->faces[i].box;
+        if (b[2] - b[0] >= (float)a->min_size && b[3] - b[1] >= (float)a->min_size)
+            faces->faces[kept++] = faces->faces[i];
+    }
+    faces->count = kept;
+    if (kept == 0) {
+        fs_faces_free(faces);
+        return cli_fail("%s: %zu face%s, all smaller than %ld px (--min-size)", a->query, found,
+                        found == 1 ? "" : "s", a->min_size);
     }
     if (a->face == -1)
         return 0;
@@ -138,26 +151,56 @@ static void print_match(const fs_match *m, const search_args *a)
         printf(",%.4f,%d,%.1f,%.1f,%.1f,%.1f,%.4f\n", m->similarity, m->face_number, b[0], b[1], b[2],
                b[3], m->face.score);
     } else {
-        printf("%.4f  face %-2d [%.0f,%.0f,%.0f,%.0f]  %s\n", m->similarity, m->face_number, b[0],
-               b[1], b[2], b[3], m->path);
+        printf("%.4f  face %-2d [%.0f,%.0f,%.0f,%.0f]  ", m->similarity, m->face_number, b[0],
+               b[1], b[2], b[3]);
+        cli_print_path(stdout, m->path);
+        putchar('\n');
     }
 }
 
-/* Crop file name: similarity, source name and face number, e.g. 0.7312_party_face2.jpg. */
-static int write_crop(fs_engine *engine, const char *dir, const fs_match *m)
+/* Crop file name: similarity, source name and face number, e.g. 0.7312_party_face2.jpg; with the
+ * folder's name in front when two matched photos share a base name (0.7312_a_IMG_1_face1.jpg),
+ * and a counter when the name is taken (SPEC.md §5: never over an existing file). */
+static int write_crop(fs_engine *engine, const char *dir, const fs_match *m, int clash)
 {
-    const char *base = strrchr(m->path, '/');
-    base = base ? base + 1 : m->path;
+    const char *base = cli_basename(m->path);
     const char *dot = strrchr(base, '.');
     int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-    char out[PATH_MAX];
-    if (snprintf(out, sizeof out, "%s/%.4f_%.*s_face%d.jpg", dir, m->similarity, stem, base,
-                 m->face_number) >= (int)sizeof out)
-        return cli_fail("%s: crop path too long", dir);
+    char parent[NAME_MAX + 1] = "", name[PATH_MAX], out[PATH_MAX];
+    if (clash)
+        cli_parent_name(m->path, parent, sizeof parent);
+    if (snprintf(name, sizeof name, "%.4f_%s%s%.*s_face%d", m->similarity, parent,
+                 *parent ? "_" : "", stem, base, m->face_number) >= (int)sizeof name ||
+        cli_free_path(dir, name, ".jpg", out, sizeof out) != 0)
+        return cli_fail("%s: no free name for the crop of %s", dir, m->path);
     fs_error err;
     if (fs_save_face_crop(engine, m->path, &m->face, out, &err) != FS_OK)
         return cli_fail_error(&err);
     return 0;
+}
+
+/* Writes a crop of every match into dir (made if absent). An exit status. */
+static int write_crops(fs_engine *engine, const char *dir, const fs_matches *matches)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return cli_fail("%s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return cli_fail("%s: not a folder", dir);
+    const char **paths = malloc(matches->count * sizeof *paths);
+    unsigned char *clash = malloc(matches->count);
+    int status = 0;
+    if (!paths || !clash)
+        status = cli_fail("out of memory");
+    for (size_t i = 0; status == 0 && i < matches->count; i++)
+        paths[i] = matches->items[i].path;
+    if (status == 0 && cli_basename_clashes(paths, matches->count, clash) != 0)
+        status = cli_fail("out of memory");
+    for (size_t i = 0; status == 0 && i < matches->count; i++)
+        status = write_crop(engine, dir, &matches->items[i], clash[i]);
+    free(paths);
+    free(clash);
+    return status;
 }
 
 static void print_problem(const char *message, void *ctx)
@@ -175,12 +218,8 @@ static int report(const cli_globals *g, const search_args *a, fs_engine *engine,
         puts("path,similarity,face,x1,y1,x2,y2,score");
     for (size_t i = 0; i < matches->count; i++)
         print_match(&matches->items[i], a);
-    if (a->output && matches->count) {
-        if (mkdir(a->output, 0777) != 0 && errno != EEXIST)
-            status = cli_fail("%s: %s", a->output, strerror(errno));
-        for (size_t i = 0; status == 0 && i < matches->count; i++)
-            status = write_crop(engine, a->output, &matches->items[i]);
-    }
+    if (a->output && matches->count)
+        status = write_crops(engine, a->output, matches);
     fflush(stdout); /* results first, then the summary, even when both go to one pipe */
     if (!g->quiet && !a->json && !a->csv)
         fprintf(stderr, "%zu match%s\n", matches->count, matches->count == 1 ? "" : "es");
@@ -200,7 +239,8 @@ static int search_on_the_fly(const cli_globals *g, const search_args *a, fs_engi
 {
     fs_scan_options so = {
         .workers = g->threads, .include_hidden = a->hidden, .top = (size_t)a->top,
-        .threshold = threshold_of(a, engine), .on_problem = print_problem,
+        .threshold = threshold_of(a, engine), .on_problem = print_problem, .skip = a->output,
+        .min_face = (int)a->min_size,
     };
     fs_matches matches = {0};
     fs_error err;
@@ -208,8 +248,8 @@ static int search_on_the_fly(const cli_globals *g, const search_args *a, fs_engi
                           &matches, &err) != FS_OK)
         return cli_fail_error(&err);
     if (!g->quiet && !a->json && !a->csv)
-        fprintf(stderr, "searched %zu photo%s (%zu faces)%s\n", matches.files,
-                matches.files == 1 ? "" : "s", matches.faces,
+        fprintf(stderr, "searched %zu photo%s (%zu face%s)%s\n", matches.files,
+                matches.files == 1 ? "" : "s", matches.faces, matches.faces == 1 ? "" : "s",
                 matches.files_failed ? "; some photos could not be read" : "");
     int status = report(g, a, engine, &matches);
     fs_matches_free(&matches);
@@ -223,18 +263,21 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
     int indexing = 0;
     if (n) {
         fs_index_progress summary;
-        indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, (int)a->min_size,
+        indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, a->output, 1,
                                    &summary);
-        if (indexing && summary.total == 0)
+        if (indexing == CLI_INDEX_BUSY)
+            indexing = 0; /* another run writes: search what is indexed (the note is printed) */
+        else if (indexing && summary.total == 0)
             return indexing; /* nothing could be indexed at all (the error is printed) */
     }
     fs_index *ix;
     fs_error err;
-    if (fs_index_open(g->db, engine, 0, &ix, &err) != FS_OK)
+    if (fs_index_open(g->db, engine, FS_INDEX_READ, &ix, &err) != FS_OK)
         return cli_fail_error(&err);
     fs_matches matches = {0};
     fs_status st = fs_index_search(ix, query->faces, query->count, (const char *const *)roots, n,
-                                   threshold_of(a, engine), (size_t)a->top, &matches, &err);
+                                   threshold_of(a, engine), (size_t)a->top, (int)a->min_size,
+                                   &matches, &err);
     fs_index_close(ix);
     if (st != FS_OK)
         return cli_fail_error(&err);
@@ -251,16 +294,16 @@ int cmd_search(const cli_globals *g, int argc, char **argv)
     if (a.no_index && a.n_targets == 0)
         return cli_fail("search: --no-index needs folders to search (-t DIR)");
 
+    /* a folder that cannot be read is reported, the others are searched (exit 2) */
     char *roots[MAX_TARGETS];
-    size_t n = 0;
-    for (; n < a.n_targets; n++)
-        if (!(roots[n] = cli_absolute(a.targets[n]))) {
-            for (size_t k = 0; k < n; k++)
-                free(roots[k]);
-            return cli_fail("out of memory");
-        }
+    size_t n;
+    int missing = cli_existing_roots((char *const *)a.targets, a.n_targets, roots, &n);
+    if (a.n_targets && n == 0)
+        return EXIT_ERROR;
     fs_engine *engine;
-    int status = cli_open_engine(g, (int)a.min_size, 0, &engine);
+    /* faces are detected down to the pack's floor, whatever --min-size: it is applied to the
+     * results, identically for the index (which keeps every face) and --no-index */
+    int status = cli_open_engine(g, 0, 0, &engine);
     if (status == 0) {
         fs_faces query;
         status = query_faces(engine, &a, &query);
@@ -273,5 +316,5 @@ int cmd_search(const cli_globals *g, int argc, char **argv)
     }
     for (size_t k = 0; k < n; k++)
         free(roots[k]);
-    return status;
+    return missing && status != EXIT_ERROR ? missing : status;
 }

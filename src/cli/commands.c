@@ -20,7 +20,8 @@ const cli_command cli_commands[] = {
      "      --threshold T      minimum cosine similarity in [-1, 1] (default: the pack's)\n"
      "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
      "      --face WHICH       query face: largest, all, or its number (default largest)\n"
-     "  -o, --output DIR       write a crop of every matched face into DIR\n"
+     "  -o, --output DIR       write a crop of every matched face into DIR (new files only:\n"
+     "                         a name already taken gets a counter)\n"
      "      --json             JSON Lines, one object per match\n"
      "      --csv              CSV with a header line\n"
      "\n"
@@ -34,8 +35,9 @@ const cli_command cli_commands[] = {
      "Add folders to the index, recursively. Unchanged files are skipped (size and mtime, then\n"
      "content hash); entries of files that disappeared under the folders are removed.\n"
      "\n"
-     "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
      "      --hidden           also walk hidden folders\n"
+     "\n"
+     "The index keeps every face the detector finds; search --min-size filters them.\n"
      "\n"
      "Ctrl-C stops after the current batch; everything done so far is kept.\n"
      "Exit status: 0, or 2 if some photos could not be read (they are listed on stderr).\n",
@@ -44,8 +46,9 @@ const cli_command cli_commands[] = {
      "usage: facesearch detect IMAGE... [options]\n"
      "\n"
      "      --json             one JSON object per image\n"
-     "      --draw OUT         write a copy with boxes and landmarks drawn (a folder when several\n"
-     "                         images are given)\n"
+     "      --draw OUT         write a copy with boxes and landmarks drawn: the new file OUT, or\n"
+     "                         into the folder OUT (several images, or OUT/); never over an\n"
+     "                         existing file (a name already taken gets a counter)\n"
      "      --min-size PX      ignore faces smaller than PX pixels (default 20)\n"
      "      --det-threshold T  detector score threshold\n",
      cmd_detect},

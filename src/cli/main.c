@@ -52,6 +52,8 @@ static void print_help(FILE *out)
             "  --threads N     worker threads (default: all cores)\n"
             "  --quiet         print only results and errors\n"
             "  --verbose       also print timings (detect: per stage and image)\n"
+            "  --wait          index, remove, search -t: wait for another index run to finish\n"
+            "                  (by default a second writer fails at once)\n"
             "  --help          this text; `facesearch COMMAND --help` for a command\n"
             "  --version       print the version\n");
 }
@@ -100,6 +102,8 @@ static int take_globals(cli_globals *g, int argc, char **argv)
             g->quiet = 1;
         } else if (strcmp(argv[i], "--verbose") == 0) {
             g->verbose = 1;
+        } else if (strcmp(argv[i], "--wait") == 0) {
+            g->wait = 1;
         } else {
             argv[out++] = argv[i];
         }

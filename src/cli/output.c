@@ -3,9 +3,11 @@
  * parsed from options with clear errors, and opening the engine with the global options.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -23,8 +25,10 @@ static size_t utf8_sequence(const unsigned char *s)
     return n;
 }
 
-/* Paths are bytes, JSON is UTF-8: valid UTF-8 is written as is; any other byte b is written as
- * the code point U+00bb (so the output stays valid JSON and distinct names stay distinct). */
+/* Paths are bytes, JSON is UTF-8: valid UTF-8 is written as is; any other byte bb is written as
+ * the escape \udcbb, a lone low surrogate (Python's "surrogateescape" convention: json.loads then
+ * os.fsencode gives the original bytes back), so that a Latin-1 "\xe9" and a UTF-8 "é" stay two
+ * different names. */
 void cli_json_string(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -36,7 +40,7 @@ void cli_json_string(FILE *out, const char *s)
         else if (*p < 0x20)
             fprintf(out, "\\u%04x", *p);
         else if (n == 0)
-            fprintf(out, "\\u%04x", *p);
+            fprintf(out, "\\udc%02x", *p);
         else {
             fwrite(p, 1, n, out);
             p += n;
@@ -45,6 +49,32 @@ void cli_json_string(FILE *out, const char *s)
         p++;
     }
     fputc('"', out);
+}
+
+void cli_print_path(FILE *out, const char *path)
+{
+    if (!isatty(fileno(out))) {
+        fputs(path, out);
+        return;
+    }
+    /* on a terminal, a name's line breaks and escape sequences would be acted on: shown as \xNN */
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+}
+
+const char *cli_bad_option(int argc, char **argv)
+{
+    if (optopt == 0 || optind < 1) /* an unknown long option: the argument just taken */
+        return argv[optind > 0 ? optind - 1 : 0];
+    /* a short option inside a cluster ("-dash.png"): the argument that holds it */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (argv[i][0] == '-' && argv[i][1] != '-' && strchr(argv[i] + 1, optopt))
+            return argv[i];
+    return argv[optind - 1];
 }
 
 /* A CSV field, quoted when it holds a comma, quote or line break (RFC 4180). */

@@ -30,6 +30,7 @@
 #include "engine/digest_set.h"
 #include "engine/matches.h"
 #include "engine/walk.h"
+#include "engine/writer_lock.h"
 #include "face/face.h"
 #include "image/image.h"
 #include "store/store.h"
@@ -44,6 +45,7 @@
 struct fs_index {
     fs_store *store;
     fs_engine *engine;
+    int lock_fd;            /* the writer lock; -1 for a reader */
 };
 
 static double now_seconds(void)
@@ -70,8 +72,10 @@ fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err)
     return FS_OK;
 }
 
-fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index **out, fs_error *err)
+fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index **out,
+                        fs_error *err)
 {
+    int write = (flags & FS_INDEX_WRITE) != 0;
     *out = NULL;
     char def[PATH_MAX];
     if (!dir) {
@@ -86,6 +90,7 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index 
     if (!ix)
         return fs_fail(err, FS_ERR_NOMEM, "out of memory");
     ix->engine = engine;
+    ix->lock_fd = -1;
 
     const fs_pack *pack = engine ? fs_engine_pack(engine) : NULL;
     size_t n = pack ? fs_pack_file_count(pack) : 0;
@@ -99,9 +104,20 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int write, fs_index 
     fs_store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
                            .file_names = names, .file_sha256 = hashes,
                            .embedding_dim = FS_EMBEDDING_DIM, .pipeline = FS_PIPELINE_VERSION};
-    fs_status st = fs_store_open(dir, pack ? &id : NULL, write ? FS_STORE_CREATE : FS_STORE_READ,
-                                 &ix->store, err);
+    unsigned mode = !write ? FS_STORE_READ
+                    : (flags & FS_INDEX_EXISTING) ? FS_STORE_WRITE : FS_STORE_CREATE;
+    fs_status st = fs_store_open(dir, pack ? &id : NULL, mode, &ix->store, err);
+    /* the lock is taken once the folder exists; until the first batch, nothing was written but
+     * the creation (or migration) of the schema, which SQLite serialises by itself */
+    if (st == FS_OK && write)
+        st = fs_writer_lock(dir, dir, (flags & FS_INDEX_WAIT) != 0, &ix->lock_fd, err);
+    if (st == FS_OK && write) {
+        int64_t refresh;
+        st = fs_store_face_floor(ix->store, fs_engine_face_floor(engine), &refresh, err);
+    }
     if (st) {
+        fs_store_close(ix->store);
+        fs_writer_unlock(ix->lock_fd);
         free(ix);
         return st;
     }
@@ -114,6 +130,7 @@ void fs_index_close(fs_index *ix)
     if (!ix)
         return;
     fs_store_close(ix->store);
+    fs_writer_unlock(ix->lock_fd);
     free(ix);
 }
 
@@ -289,7 +306,17 @@ static fs_status classify(run *r, entry *e, fs_error *err)
     e->unchanged = found && f.size == e->size && f.mtime_ns == e->mtime_ns &&
                    !(f.status == FS_FILE_FAILED && f.sha256[0] == '\0');
     e->existed = found;
-    if (e->unchanged) {
+    if (e->unchanged && f.status == FS_FILE_FAILED) {
+        /* not tried again until it changes, but reported and counted on every run, so that a
+         * run over a damaged photo never looks clean */
+        char reason[sizeof ((fs_error *)0)->message];
+        s = fs_store_file_error(r->ix->store, f.id, reason, sizeof reason, err);
+        if (s)
+            return s;
+        problem(r, reason[0] ? reason : e->path);
+        r->progress.failed++;
+        r->progress.done++;
+    } else if (e->unchanged) {
         r->progress.unchanged++;
         r->progress.done++;
     } else {
@@ -455,6 +482,12 @@ static fs_status write_result(run *r, result *res, fs_error *err)
         problem(r, res->message);
         r->progress.failed++;
         return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, e->sha256, res->message, err);
+    }
+    if (res->faces.warnings & FS_WARN_JPEG_NO_END) {
+        char msg[sizeof ((fs_error *)0)->message];
+        snprintf(msg, sizeof msg, "%s: warning: JPEG end marker missing, decoded what is present",
+                 e->path);
+        problem(r, msg);
     }
     size_t n = res->faces.count;
     fs_store_face *faces = n ? calloc(n, sizeof *faces) : NULL;
@@ -674,13 +707,25 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     if (!ix->engine)
         return fs_fail(err, FS_ERR_ARG, "index opened without a model pack");
     run r = {.ix = ix, .opt = opt, .started = now_seconds()};
-    fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &r};
-    fs_status st = FS_OK;
+    /* one canonical path per photo (SPEC.md §5): the roots' real paths, and a photo reached
+     * twice (links, bind mounts, two roots) walked once */
+    char **canon = calloc(n_roots ? n_roots : 1, sizeof *canon);
+    fs_walk_seen seen = {0};
+    char *skip = NULL;
+    fs_status st = canon ? FS_OK : fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (st == FS_OK && opt->skip)
+        st = fs_path_canonical(opt->skip, &skip, err);
+    fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &r, .seen = &seen,
+                            .skip = skip};
+    for (size_t i = 0; i < n_roots && st == FS_OK; i++)
+        st = fs_path_canonical(roots[i], &canon[i], err);
     for (size_t i = 0; i < n_roots && st == FS_OK; i++) {
-        st = fs_walk(roots[i], opt->include_hidden, &cb, err);
+        st = fs_walk(canon[i], opt->include_hidden, &cb, err);
         if (st == FS_OK && r.walk_nomem)
             st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[i]);
     }
+    fs_walk_seen_free(&seen);
+    free(skip);
     if (st == FS_OK) {
         if (r.n_walked > 1)
             qsort(r.walked, r.n_walked, sizeof *r.walked, by_path);
@@ -722,7 +767,7 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
             st = process_jobs(&r, err);
     }
     if (st == FS_OK && !stop_requested(&r))
-        st = remove_vanished(&r, roots, n_roots, err);
+        st = remove_vanished(&r, (const char *const *)canon, n_roots, err);
     if (st == FS_OK)
         st = fs_store_commit(ix->store, err);
     else
@@ -735,25 +780,88 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     pthread_mutex_destroy(&r.lock);
     pthread_cond_destroy(&r.ready);
     free_run(&r);
+    for (size_t i = 0; canon && i < n_roots; i++)
+        free(canon[i]);
+    free(canon);
     return st;
 }
 
 /* ---- Search, removal, stats ---------------------------------------------------------------- */
 
+typedef struct link_targets {
+    char **folders;         /* the search's folders, then the link targets added */
+    size_t count, capacity;
+    int nomem;
+} link_targets;
+
+/* A folder a link leads to, unless already covered by one of the folders. */
+static void add_link_target(const char *real, void *ctx)
+{
+    link_targets *t = ctx;
+    size_t len = strlen(real);
+    for (size_t i = 0; i < t->count; i++) {
+        size_t n = strlen(t->folders[i]);
+        if (strncmp(real, t->folders[i], n) == 0 && (real[n] == '\0' || real[n] == '/' ||
+                                                      (n == 1 && t->folders[i][0] == '/')))
+            return;
+    }
+    if (t->nomem)
+        return;
+    if (t->count == t->capacity) {
+        size_t cap = t->capacity ? 2 * t->capacity : 8;
+        char **grown = realloc(t->folders, cap * sizeof *grown);
+        if (!grown) {
+            t->nomem = 1;
+            return;
+        }
+        t->folders = grown;
+        t->capacity = cap;
+    }
+    if (!(t->folders[t->count] = malloc(len + 1))) {
+        t->nomem = 1;
+        return;
+    }
+    memcpy(t->folders[t->count++], real, len + 1);
+}
+
 fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold, size_t top,
-                          fs_matches *out, fs_error *err)
+                          int min_face, fs_matches *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
     if (n_query == 0)
         return fs_fail(err, FS_ERR_ARG, "no query face");
+    /* the folders as the index spells its paths (SPEC.md §5) */
+    char **canon = n_folders ? calloc(n_folders, sizeof *canon) : NULL;
+    if (n_folders && !canon)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status st = FS_OK;
+    for (size_t i = 0; i < n_folders && st == FS_OK; i++)
+        st = fs_path_canonical(folders[i], &canon[i], err);
+    /* a folder's photos include those reached through its links, known by real paths that may
+     * lie outside it: the folders those links lead to are searched too */
+    link_targets targets = {.folders = canon, .count = n_folders, .capacity = n_folders};
+    fs_walk_seen seen = {0};
+    fs_walk_callbacks cb = {.link_dir = add_link_target, .ctx = &targets, .seen = &seen};
+    for (size_t i = 0; i < n_folders && st == FS_OK; i++) {
+        struct stat sb;
+        if (stat(canon[i], &sb) == 0 && S_ISDIR(sb.st_mode))
+            st = fs_walk(canon[i], 1, &cb, err);
+        if (st == FS_OK && targets.nomem)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    fs_walk_seen_free(&seen);
+    canon = targets.folders;
+    n_folders = targets.count;
     /* all hits of every query face, then the best similarity per face */
     fs_store_hit *all = NULL;
     size_t n_all = 0;
-    fs_status st = FS_OK;
     for (size_t q = 0; q < n_query && st == FS_OK; q++) {
-        fs_store_query sq = {.embedding = query[q].embedding, .top_k = n_query == 1 ? top : 0,
-                             .threshold = threshold, .folders = folders, .folder_count = n_folders,
+        /* with a size filter, the top faces are counted after it: all hits, then ranked */
+        fs_store_query sq = {.embedding = query[q].embedding,
+                             .top_k = n_query == 1 && min_face <= 0 ? top : 0,
+                             .threshold = threshold, .folders = (const char *const *)canon,
+                             .folder_count = n_folders,
                              .exact = 0}; /* the graph of a large library, if it has one */
         fs_store_hit *hits;
         size_t n;
@@ -793,6 +901,11 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
         st = fs_store_face_by_id(ix->store, all[i].face_id, &f, m->face.embedding, &m->path, &found, err);
         if (st || !found)
             continue;
+        if (f.box[2] - f.box[0] < (float)min_face || f.box[3] - f.box[1] < (float)min_face) {
+            free(m->path);
+            m->path = NULL;
+            continue;
+        }
         memcpy(m->face.box, f.box, sizeof f.box);
         memcpy(m->face.landmarks, f.landmarks, sizeof f.landmarks);
         m->face.score = f.score;
@@ -801,6 +914,9 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
         out->count++;
     }
     free(all);
+    for (size_t i = 0; i < n_folders; i++)
+        free(canon[i]);
+    free(canon);
     if (st) {
         fs_matches_free(out);
         return st;
@@ -812,9 +928,14 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
 fs_status fs_index_remove(fs_index *ix, const char *path, size_t *removed, fs_error *err)
 {
     int64_t files = 0, under = 0;
-    fs_status st = fs_store_remove_path(ix->store, path, &files, err);
+    char *canon;
+    fs_status st = fs_path_canonical(path, &canon, err);
+    if (st != FS_OK)
+        return st;
+    st = fs_store_remove_path(ix->store, canon, &files, err);
     if (st == FS_OK)
-        st = fs_store_remove_folder(ix->store, path, &under, err);
+        st = fs_store_remove_folder(ix->store, canon, &under, err);
+    free(canon);
     if (st == FS_OK)
         st = fs_store_sync_vectors(ix->store, err);
     if (removed)

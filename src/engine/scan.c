@@ -6,6 +6,7 @@
  * its own fs_worker (planned networks) and appends matches under one mutex.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,10 +69,26 @@ static void walk_problem(const char *message, void *ctx)
     report(s, message);
 }
 
+/* --min-size, applied after detection so that indexed and on-the-fly searches agree. */
+static int too_small(const fs_face *f, int min_face)
+{
+    return f->box[2] - f->box[0] < (float)min_face || f->box[3] - f->box[1] < (float)min_face;
+}
+
+static size_t count_kept(const fs_faces *faces, int min_face)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < faces->count; i++)
+        n += !too_small(&faces->faces[i], min_face);
+    return n;
+}
+
 /* Appends the matching faces of one photo; called under the lock. */
 static fs_status keep_matches(scan *s, const char *path, const fs_faces *faces)
 {
     for (size_t i = 0; i < faces->count; i++) {
+        if (too_small(&faces->faces[i], s->opt->min_face))
+            continue;
         float best = -2;
         for (size_t q = 0; q < s->n_query; q++) {
             float sim = fs_similarity(&faces->faces[i], &s->query[q]);
@@ -130,8 +147,14 @@ static void *work(void *arg)
             s->out->files_failed++;
             report(s, err.message);
         } else {
+            if (faces.warnings & FS_WARN_JPEG_NO_END) {
+                char msg[sizeof err.message];
+                snprintf(msg, sizeof msg,
+                         "%s: warning: JPEG end marker missing, decoded what is present", path);
+                report(s, msg);
+            }
             s->out->files++;
-            s->out->faces += faces.count;
+            s->out->faces += count_kept(&faces, s->opt->min_face);
             fs_status kept = keep_matches(s, path, &faces);
             if (kept && !s->failure)
                 s->failure = kept;
@@ -188,13 +211,21 @@ fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_qu
     if (n_query == 0)
         return fs_fail(err, FS_ERR_ARG, "no query face");
     scan s = {.engine = engine, .query = query, .n_query = n_query, .opt = opt, .out = out};
-    const fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &s};
-    fs_status st = FS_OK;
+    /* each photo once, by its canonical path, however many roots or links lead to it */
+    fs_walk_seen seen = {0};
+    char *skip = NULL;
+    fs_status st = opt->skip ? fs_path_canonical(opt->skip, &skip, err) : FS_OK;
+    if (st != FS_OK)
+        return st;
+    const fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &s,
+                                  .seen = &seen, .skip = skip};
     for (size_t r = 0; r < n_roots && st == FS_OK; r++) {
         st = fs_walk(roots[r], opt->include_hidden, &cb, err);
         if (st == FS_OK && s.list.out_of_memory)
             st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[r]);
     }
+    fs_walk_seen_free(&seen);
+    free(skip);
     int n = opt->workers > 0 ? opt->workers : default_workers();
     if ((size_t)n > s.list.count)
         n = s.list.count ? (int)s.list.count : 1;

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ typedef struct ancestry {
 
 typedef struct walker {
     const fs_walk_callbacks *cb;
+    fs_walk_seen *seen;
     int include_hidden;
     int stopped;
 } walker;
@@ -48,6 +50,68 @@ static void problem(walker *w, const char *fmt, const char *path, const char *wh
         w->cb->problem(msg, w->cb->ctx);
     }
 }
+
+/* ---- Visited folders and files: an open-addressing set of (device, inode) -------------------- */
+
+struct fs_walk_key {
+    dev_t dev;
+    ino_t ino;
+    int used;
+};
+
+static size_t key_slot(const fs_walk_seen *s, dev_t dev, ino_t ino)
+{
+    uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)ino * 0xC2B2AE3D27D4EB4Full);
+    h ^= h >> 29;
+    size_t i = (size_t)h & (s->capacity - 1);
+    while (s->keys[i].used && !(s->keys[i].dev == dev && s->keys[i].ino == ino))
+        i = (i + 1) & (s->capacity - 1);
+    return i;
+}
+
+/* Adds (dev, ino): 1 if it was new, 0 if seen before, -1 out of memory. */
+static int seen_add(fs_walk_seen *s, dev_t dev, ino_t ino)
+{
+    if (2 * (s->count + 1) > s->capacity) {
+        size_t cap = s->capacity ? 2 * s->capacity : 1024;
+        struct fs_walk_key *keys = calloc(cap, sizeof *keys);
+        if (!keys)
+            return -1;
+        fs_walk_seen grown = {keys, 0, cap};
+        for (size_t i = 0; i < s->capacity; i++)
+            if (s->keys[i].used) {
+                grown.keys[key_slot(&grown, s->keys[i].dev, s->keys[i].ino)] = s->keys[i];
+                grown.count++;
+            }
+        free(s->keys);
+        *s = grown;
+    }
+    size_t i = key_slot(s, dev, ino);
+    if (s->keys[i].used)
+        return 0;
+    s->keys[i] = (struct fs_walk_key){dev, ino, 1};
+    s->count++;
+    return 1;
+}
+
+void fs_walk_seen_free(fs_walk_seen *seen)
+{
+    free(seen->keys);
+    memset(seen, 0, sizeof *seen);
+}
+
+/* First visit of this folder or file? 1 yes, 0 seen already, -1 out of memory (reported, walk
+ * stopped). */
+static int first_visit(walker *w, const char *path, const struct stat *st)
+{
+    int r = seen_add(w->seen, st->st_dev, st->st_ino);
+    if (r < 0) {
+        problem(w, "%s: %s", path, "out of memory");
+        w->stopped = 1;
+    }
+    return r;
+}
+
 
 static int by_name(const void *a, const void *b)
 {
@@ -100,6 +164,8 @@ static void walk_dir(walker *w, const char *dir, const struct stat *dst, const a
             return;
         }
     }
+    if (first_visit(w, dir, dst) <= 0)
+        return; /* walked already: through a link, a bind mount or another root */
     ancestry here = {dst->st_dev, dst->st_ino, up};
     size_t count = 0;
     char **names = read_names(dir, &count);
@@ -118,19 +184,38 @@ static void walk_dir(walker *w, const char *dir, const struct stat *dst, const a
             continue;
         }
         snprintf(path, len, strcmp(dir, "/") == 0 ? "%s%s" : "%s/%s", dir, names[i]);
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            struct stat lst;
-            if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
-                problem(w, "%s: %s", path, "broken symbolic link");
-            else
+        struct stat st, lst;
+        char *real = NULL;
+        if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+            /* a link: the photo or folder is known by the real path it leads to */
+            if (stat(path, &st) != 0) {
+                problem(w, "%s: %s", path, errno == ENOENT ? "broken symbolic link" : strerror(errno));
+                free(path);
+                continue;
+            }
+            if (!(real = realpath(path, NULL))) {
                 problem(w, "%s: %s", path, strerror(errno));
+                free(path);
+                continue;
+            }
+        } else if (stat(path, &st) != 0) {
+            problem(w, "%s: %s", path, strerror(errno));
+            free(path);
+            continue;
+        }
+        const char *canon = real ? real : path;
+        if (w->cb->skip && strcmp(canon, w->cb->skip) == 0) {
+            /* the output folder of this run: its files are not photos to search */
         } else if (S_ISDIR(st.st_mode)) {
-            walk_dir(w, path, &st, &here);
-        } else if (S_ISREG(st.st_mode) && fs_is_image_name(names[i])) {
-            if (w->cb->file(path, &st, w->cb->ctx))
+            if (real && w->cb->link_dir)
+                w->cb->link_dir(real, w->cb->ctx);
+            walk_dir(w, canon, &st, &here);
+        } else if (w->cb->file && S_ISREG(st.st_mode) && fs_is_image_name(names[i]) &&
+                   first_visit(w, canon, &st) > 0) {
+            if (w->cb->file(canon, &st, w->cb->ctx))
                 w->stopped = 1;
         }
+        free(real);
         free(path);
     }
     for (size_t i = 0; i < count; i++)
@@ -140,23 +225,26 @@ static void walk_dir(walker *w, const char *dir, const struct stat *dst, const a
 
 fs_status fs_walk(const char *root, int include_hidden, const fs_walk_callbacks *cb, fs_error *err)
 {
+    char *dir;
+    fs_status rc = fs_path_canonical(root, &dir, err);
+    if (rc != FS_OK)
+        return rc;
     struct stat st;
-    if (stat(root, &st) != 0)
-        return fs_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", root,
-                       strerror(errno));
-    walker w = {.cb = cb, .include_hidden = include_hidden};
-    if (!S_ISDIR(st.st_mode)) {
-        cb->file(root, &st, cb->ctx);
-        return FS_OK;
+    if (stat(dir, &st) != 0) {
+        rc = fs_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", root,
+                     strerror(errno));
+        free(dir);
+        return rc;
     }
-    /* "photos/" and "photos" name the same folder: drop trailing slashes (but keep "/") */
-    size_t len = strlen(root);
-    char *dir = strdup(root);
-    if (!dir)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    while (len > 1 && dir[len - 1] == '/')
-        dir[--len] = '\0';
-    walk_dir(&w, dir, &st, NULL);
+    fs_walk_seen mine = {0};
+    walker w = {.cb = cb, .seen = cb->seen ? cb->seen : &mine, .include_hidden = include_hidden};
+    if (!S_ISDIR(st.st_mode)) {
+        if (cb->file && first_visit(&w, dir, &st) > 0)
+            cb->file(dir, &st, cb->ctx);
+    } else {
+        walk_dir(&w, dir, &st, NULL);
+    }
+    fs_walk_seen_free(&mine);
     free(dir);
     return FS_OK;
 }

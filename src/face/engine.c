@@ -82,6 +82,11 @@ const fs_pack *fs_engine_pack(const fs_engine *e)
     return e->pack;
 }
 
+int fs_engine_face_floor(const fs_engine *e)
+{
+    return e->opt.min_face;
+}
+
 fs_status fs_worker_new(fs_engine *engine, fs_worker **out, fs_error *err)
 {
     *out = NULL;

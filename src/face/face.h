@@ -16,6 +16,10 @@
  * pipeline is refused instead of mixing incomparable embeddings. */
 #define FS_PIPELINE_VERSION "2"
 
+/* The smallest face (pixels, width and height) the engine keeps: its min_face option, by
+ * default the pack's floor of 20. An index records the floor its faces were detected with. */
+int fs_engine_face_floor(const fs_engine *engine);
+
 /* A detection candidate, in full-image pixels. */
 typedef struct fs_det {
     float box[4];          /* x1, y1, x2, y2 */

@@ -51,6 +51,19 @@ static void drop_small(fs_dets *d, int min_face)
     d->count = kept;
 }
 
+/* The box as reported, inside the image (a detector's box may overhang the border; landmarks
+ * and alignment use the unclamped one, so embeddings do not depend on this). Never -0. */
+static void clamp_box(float box[4], int width, int height)
+{
+    for (int k = 0; k < 4; k++) {
+        float limit = (float)(k % 2 ? height : width);
+        if (!(box[k] > 0.0f))
+            box[k] = 0.0f; /* also -0 and NaN */
+        else if (box[k] > limit)
+            box[k] = limit;
+    }
+}
+
 static fs_status run(fs_worker *w, const fs_image *img, int embed, fs_faces *out, fs_error *err)
 {
     fs_dets dets = {0};
@@ -73,6 +86,7 @@ static fs_status run(fs_worker *w, const fs_image *img, int embed, fs_faces *out
             break;
         fs_face *f = &out->faces[i];
         memcpy(f->box, d->box, sizeof f->box);
+        clamp_box(f->box, img->width, img->height);
         memcpy(f->landmarks, d->landmarks, sizeof f->landmarks);
         f->score = d->score;
         if (embed)
@@ -112,10 +126,14 @@ fs_status fs_detect_file(fs_worker *w, const char *path, int embed, fs_faces *ou
 {
     memset(out, 0, sizeof *out);
     fs_image img = {0};
-    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels};
+    unsigned warnings = 0;
+    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
     double t = fs_now();
     fs_status st = fs_image_load(path, &lo, &img, NULL, NULL, NULL, err);
-    return after_decode(w, st, &img, path ? path : "", embed, t, out, err);
+    st = after_decode(w, st, &img, path ? path : "", embed, t, out, err);
+    if (st == FS_OK)
+        out->warnings = warnings;
+    return st;
 }
 
 fs_status fs_detect_buffer(fs_worker *w, const void *data, size_t size, const char *name,
@@ -123,8 +141,12 @@ fs_status fs_detect_buffer(fs_worker *w, const void *data, size_t size, const ch
 {
     memset(out, 0, sizeof *out);
     fs_image img = {0};
-    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels};
+    unsigned warnings = 0;
+    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
     double t = fs_now();
     fs_status st = fs_image_load_buffer(data, size, name, &lo, &img, NULL, NULL, NULL, err);
-    return after_decode(w, st, &img, name ? name : "(buffer)", embed, t, out, err);
+    st = after_decode(w, st, &img, name ? name : "(buffer)", embed, t, out, err);
+    if (st == FS_OK)
+        out->warnings = warnings;
+    return st;
 }

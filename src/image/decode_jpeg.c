@@ -25,6 +25,7 @@ typedef struct jpeg_job {
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
     int truncated;
+    int strict;             /* the request's end_added: hitting a marker mid-scan is truncation */
     int created;
     fs_image image;
 } jpeg_job;
@@ -41,7 +42,8 @@ static void on_message(j_common_ptr cinfo, int level)
     jpeg_job *job = cinfo->client_data;
     if (level < 0) {
         cinfo->err->num_warnings++;
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF)
+        if (cinfo->err->msg_code == JWRN_JPEG_EOF ||
+            (job->strict && cinfo->err->msg_code == JWRN_HIT_MARKER))
             job->truncated = 1;
     }
 }
@@ -91,6 +93,7 @@ fs_status fs_decode_jpeg(const fs_decode_request *req, fs_decode_result *res, in
     job->jerr.emit_message = on_message;
     job->jerr.output_message = on_output;
     job->cinfo.client_data = job;
+    job->strict = req->end_added;
 
     if (setjmp(job->jump)) {
         fs_status st = fs_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (jpeg: %s)",

@@ -26,6 +26,8 @@ typedef struct fs_image_load_options {
     /* When > 0, the decoder may return an image whose longer side is at least this many pixels
      * but smaller than the original (JPEG shrink-on-load); `scale` then says by how much. */
     int min_long_side;
+    /* When not NULL, receives FS_WARN_* bits (facesearch.h): damage the decoder worked around. */
+    unsigned *warnings;
 } fs_image_load_options;
 
 /* Decodes the file at path (JPEG, PNG, WebP, TIFF, GIF first frame, HEIC/AVIF where the system
@@ -75,8 +77,10 @@ void fs_image_draw_rect(fs_image *img, int x1, int y1, int x2, int y2, int t, ui
                         uint8_t b);
 void fs_image_draw_dot(fs_image *img, float x, float y, int radius, uint8_t r, uint8_t g, uint8_t b);
 
-/* Writes img to path; the format follows the extension (.jpg/.jpeg, .png, .webp). Written to a
- * temporary file beside path and renamed, so a crash never leaves a half-written file. */
+/* Writes img to a new file at path; the format follows the extension (.jpg/.jpeg, .png, .webp).
+ * Written to a temporary file beside path and renamed, so a crash never leaves a half-written
+ * file. Never replaces an existing file (or folder) at path: FS_ERR_IO "PATH: already exists;
+ * facesearch never writes over a file". */
 fs_status fs_image_save(const fs_image *img, const char *path, fs_error *err);
 
 #endif

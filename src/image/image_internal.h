@@ -32,6 +32,8 @@ typedef struct fs_decode_request {
     const char *name;       /* already quoted */
     uint64_t max_pixels;    /* resolved: never 0 */
     int min_long_side;      /* 0 = full resolution */
+    int end_added;          /* JPEG: data is the file plus an end marker we added; scan data that
+                             * runs into it is truncation (libjpeg would pad it with grey) */
 } fs_decode_request;
 
 typedef struct fs_decode_result {

@@ -14,6 +14,7 @@
  *   "PATH: image too large (W x H pixels, limit N)"
  *   "PATH: truncated or corrupt image (FMT)" and "(jpeg: libjpeg's message)"
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -98,6 +99,35 @@ static fs_status read_file(const char *path, const char *qname, uint8_t **data, 
     return FS_OK;
 }
 
+/* A JPEG that failed and does not end with its end marker (EOI): when only that marker is
+ * missing (a common result of an interrupted copy or a careless writer), every pixel is present.
+ * Decoding the data with the marker added, where scan data running into it counts as truncation,
+ * tells: then the image is kept with FS_WARN_JPEG_NO_END; otherwise the first failure (failed)
+ * stands, its message unchanged. */
+static fs_status decode_without_end(const fs_decode_request *req, fs_decode_result *res,
+                                    int *defer, const fs_image_load_options *opt, fs_status failed)
+{
+    uint8_t *fixed = malloc(req->size + 2);
+    if (!fixed)
+        return failed;
+    memcpy(fixed, req->data, req->size);
+    fixed[req->size] = 0xFF;
+    fixed[req->size + 1] = 0xD9;
+    fs_decode_request again = *req;
+    again.data = fixed;
+    again.size = req->size + 2;
+    again.end_added = 1;
+    fs_error ignored;
+    fs_status st = fs_decode_jpeg(&again, res, defer, &ignored);
+    free(fixed);
+    if (st != FS_OK)
+        return failed;
+    assert(!*defer); /* the same header: a JPEG the first attempt did not leave to libvips */
+    if (opt && opt->warnings)
+        *opt->warnings |= FS_WARN_JPEG_NO_END;
+    return FS_OK;
+}
+
 static fs_status decode(const uint8_t *data, size_t size, const char *qname,
                         const fs_image_load_options *opt, fs_image *out, float *scale,
                         int *orig_w, int *orig_h, fs_error *err)
@@ -116,6 +146,8 @@ static fs_status decode(const uint8_t *data, size_t size, const char *qname,
     int defer = 0;
     if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
         st = fs_decode_jpeg(&req, &res, &defer, err);
+        if (st == FS_ERR_FORMAT && !(data[size - 2] == 0xFF && data[size - 1] == 0xD9))
+            st = decode_without_end(&req, &res, &defer, opt, st);
         if (st != FS_OK)
             return st;
     }

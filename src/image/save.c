@@ -1,8 +1,10 @@
 /*
  * save.c — fs_image_save: encode with libvips into memory (JPEG quality 92, PNG, WebP quality 90),
- * then write a temporary file beside the target and rename it over the target, so that readers
- * and crashes only ever see the old file or the complete new one. The temporary file is created
- * with mode 0666 minus the umask, like any new file, and removed on every failure.
+ * then write a temporary file beside the target and move it to the target's name only if that
+ * name is free (renameat2 RENAME_NOREPLACE, else link + unlink), so that a crash never leaves a
+ * half-written file and an existing file is never replaced (SPEC.md §5: facesearch never writes
+ * over a file it did not create). The temporary file is created with mode 0666 minus the umask,
+ * like any new file, and removed on every failure.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +63,24 @@ static int create_temp(const char *path, char *tmp, size_t size)
     return -1;
 }
 
+/* Gives tmp the name path if no file has it; never replaces one (EEXIST). 0 or an errno. */
+static int publish(const char *tmp, const char *path)
+{
+#ifdef SYS_renameat2
+    /* through syscall(): the glibc wrapper needs _GNU_SOURCE, which changes strerror_r */
+    const unsigned rename_noreplace = 1; /* RENAME_NOREPLACE of <linux/fs.h> */
+    if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, rename_noreplace) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return errno;
+#endif
+    /* a file system without RENAME_NOREPLACE: link fails on an existing name too */
+    if (link(tmp, path) != 0)
+        return errno;
+    unlink(tmp);
+    return 0;
+}
+
 static fs_status write_atomically(const char *path, const char *qname, const void *data,
                                   size_t size, fs_error *err)
 {
@@ -90,11 +111,14 @@ static fs_status write_atomically(const char *path, const char *qname, const voi
         e = errno;
     if (close(fd) != 0 && !e)
         e = errno;
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
+    if (!e)
+        e = publish(tmp, path);
     if (e) {
         unlink(tmp);
         free(tmp);
+        if (e == EEXIST)
+            return fs_fail(err, FS_ERR_IO, "%s: already exists; facesearch never writes over a file",
+                           qname);
         return errno_fail(err, qname, e);
     }
     free(tmp);

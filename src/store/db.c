@@ -417,10 +417,52 @@ static fs_status check_pack(fs_store *st, const fs_store_pack_id *pack, fs_error
     return FS_OK;
 }
 
-static fs_status open_connection(fs_store *st, int create, fs_error *err)
+/* A reader opens the database read-only and leaves its journal mode as it is, so that an index
+ * it may not write (another user's, a read-only mount) can still be searched; a writer sets WAL. */
+/* "file:PATH?immutable=1" with the URI's special bytes of PATH escaped; malloc'd or NULL. */
+static char *immutable_uri(const char *path)
 {
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(st->db_path, &st->db, flags, NULL) != SQLITE_OK) {
+    size_t n = strlen(path);
+    char *uri = malloc(3 * n + sizeof "file:?immutable=1");
+    if (!uri)
+        return NULL;
+    char *o = uri + sprintf(uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        o += (*p == '%' || *p == '?' || *p == '#' || *p < 0x20 || *p >= 0x7f)
+                 ? sprintf(o, "%%%02X", *p)
+                 : sprintf(o, "%c", *p);
+    strcpy(o, "?immutable=1");
+    return uri;
+}
+
+/* A reader of a WAL database needs its -shm file, or to create it. In a folder it may not write
+ * where no writer has left one (no writer is running then: a writer would have created it), the
+ * database cannot change while we read it: it is opened as immutable. */
+static int reader_needs_immutable(const fs_store *st)
+{
+    size_t n = strlen(st->db_path) + sizeof "-shm";
+    char *shm = malloc(n);
+    if (!shm)
+        return 0;
+    snprintf(shm, n, "%s-shm", st->db_path);
+    int r = access(st->dir, W_OK) != 0 && access(shm, F_OK) != 0;
+    free(shm);
+    return r;
+}
+
+static fs_status open_connection(fs_store *st, int write, int create, fs_error *err)
+{
+    int flags = !write ? SQLITE_OPEN_READONLY
+                       : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    char *uri = NULL;
+    if (!write && reader_needs_immutable(st)) {
+        if (!(uri = immutable_uri(st->db_path)))
+            return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        flags |= SQLITE_OPEN_URI;
+    }
+    int rc = sqlite3_open_v2(uri ? uri : st->db_path, &st->db, flags, NULL);
+    free(uri);
+    if (rc != SQLITE_OK) {
         if (!st->db)
             return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", st->db_path);
         return store_sql_fail(st, err, "cannot open");
@@ -430,10 +472,12 @@ static fs_status open_connection(fs_store *st, int create, fs_error *err)
     fs_status e = store_exec(st, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", err);
     if (e != FS_OK)
         return e;
+    if (!write)
+        return FS_OK;
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK)
         return store_sql_fail(st, err, "cannot set WAL mode");
-    int rc = sqlite3_step(s);
+    rc = sqlite3_step(s);
     int wal = rc == SQLITE_ROW &&
               strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
     sqlite3_finalize(s);
@@ -477,7 +521,7 @@ fs_status fs_store_open(const char *dir, const fs_store_pack_id *pack, unsigned 
         e = fs_fail(err, FS_ERR_NOT_FOUND, "%s: no index here (run `facesearch index` first)", dir);
         goto fail;
     }
-    if ((e = open_connection(st, create, err)) != FS_OK)
+    if ((e = open_connection(st, write, create, err)) != FS_OK)
         goto fail;
 
     int version = schema_version(st, err, &e);
@@ -1313,4 +1357,30 @@ fs_status fs_store_check(fs_store *st, fs_error *err)
             return e;
     }
     return FS_OK;
+}
+
+fs_status fs_store_face_floor(fs_store *st, int floor, int64_t *refresh, fs_error *err)
+{
+    char have[32];
+    int found;
+    *refresh = 0;
+    fs_status e = meta_get_text(st, "face_floor", have, sizeof have, &found, err);
+    if (e != FS_OK || (found && atoi(have) == floor))
+        return e;
+    if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
+        return e;
+    /* every file is "changed" (no mtime matches -1) and its content unknown (so that it is not
+     * copied from itself): the next run of its folder detects its faces again */
+    e = store_exec(st, "UPDATE files SET mtime_ns = -1, sha256 = ''", err);
+    if (e == FS_OK)
+        *refresh = sqlite3_changes(st->db);
+    if (e == FS_OK)
+        e = meta_set(st, "face_floor", NULL, floor, err);
+    if (e == FS_OK)
+        e = store_exec(st, "COMMIT", err);
+    if (e != FS_OK) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        *refresh = 0;
+    }
+    return e;
 }

@@ -210,6 +210,13 @@ fs_status fs_store_search(fs_store *st, const fs_store_query *q, fs_store_hit **
  * extends the HNSW graph of a large library). Called by the writer after an index run. */
 fs_status fs_store_sync_vectors(fs_store *st, fs_error *err);
 
+/* ---- Faces kept ----------------------------------------------------------------------------
+ * The index keeps every face down to the detector's floor (SPEC.md §5). An index that recorded
+ * another floor, or none (made before the rule, possibly with a larger --min-size), may lack
+ * small faces: its files are marked for re-detection (the faces stay searchable until each
+ * file's folder is indexed again) and the floor is recorded. *refresh gets the files marked. */
+fs_status fs_store_face_floor(fs_store *st, int floor, int64_t *refresh, fs_error *err);
+
 /* ---- Maintenance -------------------------------------------------------------------------- */
 typedef struct fs_store_stats {
     int64_t files;          /* all files, ok or failed */

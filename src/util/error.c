@@ -19,6 +19,7 @@ const char *fs_strerror(fs_status code)
     case FS_ERR_NOT_FOUND: return "not found";
     case FS_ERR_LIMIT: return "limit exceeded";
     case FS_ERR_INTERNAL: return "internal error";
+    case FS_ERR_BUSY: return "busy: another process is writing";
     }
     return "unknown error";
 }

@@ -2,7 +2,10 @@
 # End to end, interruption and concurrent use of one index (SPEC.md §3, issue 5): Ctrl-C (SIGINT)
 # during `index` stops the run cleanly (exit 2, "interrupted, progress kept." summary), keeps what
 # was done, and the next run finishes the rest; searches and stats running while another `index`
-# writes to the same --db never fail.
+# writes to the same --db never fail. One writer at a time (SPEC.md §5, issue 11 item 5): a second
+# index or remove fails at once naming the running one, --wait waits for it, search -t searches
+# what is indexed and says the refresh was skipped; an index its reader may not write (another
+# user's) can still be searched; remove on a missing --db creates nothing.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e_lib.sh"
@@ -61,5 +64,52 @@ expect_exit 0 "$FACESEARCH" --db "$db" stats --json
 faces=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["faces"])' <<<"$out")
 expect_exit 0 "$FACESEARCH" --db "$db" search -q "$tmp/query.jpg" --threshold -1 --top 0 --csv
 check "all faces searchable after the write" "$faces" "$(($(wc -l <<<"$out") - 1))"
+
+# ---- one writer at a time ------------------------------------------------------------------------
+db=$tmp/lock
+expect_exit 0 "$FACESEARCH" --db "$db" index "$tmp/lib0"
+"$FACESEARCH" --db "$db" index "$lib" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+for ((i = 0; i < 500; i++)); do [[ $(cat "$db/writer.lock" 2>/dev/null) == "$pid" ]] && break; sleep 0.01; done
+check "the writer's pid in the lock file" "$pid" "$(cat "$db/writer.lock")"
+start=$SECONDS
+expect_exit 2 "$FACESEARCH" --db "$db" index "$tmp/small"
+expect_err_is "facesearch: $db: another index run is active (pid $pid)"
+check "the second writer fails at once" "yes" "$( ((SECONDS - start < 10)) && echo yes || echo "no: $((SECONDS - start)) s")"
+expect_exit 2 "$FACESEARCH" --db "$db" remove "$tmp/lib0"
+expect_err_is "facesearch: $db: another index run is active (pid $pid)"
+expect_exit 0 "$FACESEARCH" --db "$db" search -q "$tmp/query.jpg" -t "$tmp/lib0" -t "$tmp/small" --csv
+expect_err_is "note: $db: another index run is active (pid $pid); the folders were not refreshed, searching what is indexed"
+check "search -t during a run: what is indexed" "$tmp/lib0/p1.jpg" "$(tail -n +2 <<<"$out" | cut -d, -f1 | sort -u)"
+check "the writer was still running" "yes" "$(kill -0 $pid 2>/dev/null && echo yes || echo "no (the checks above ran after it)")"
+expect_exit 0 "$FACESEARCH" --wait --db "$db" index "$tmp/small"
+check "--wait: ran after the first writer" "yes" "$(kill -0 $pid 2>/dev/null && echo no || echo yes)"
+expect_err_is "5 photos: 5 new, 0 changed, 0 unchanged, 0 moved, 0 removed, 0 failed; $(grep -oE '[0-9]+ faces in [0-9.]+s$' <<<"$err")"
+wait $pid
+check "first writer exit status" "0" "$?"
+expect_exit 0 "$FACESEARCH" --db "$db" remove "$tmp/small"
+expect_out_is "$tmp/small: 5 photos removed from the index"
+
+# ---- remove on a missing --db: an error, nothing created -------------------------------------------
+expect_exit 2 "$FACESEARCH" --db "$tmp/nothing" remove "$lib"
+expect_err_is "facesearch: $tmp/nothing: no index here (run \`facesearch index\` first)"
+check "no index created" "no" "$([[ -e $tmp/nothing ]] && echo yes || echo no)"
+
+# ---- a read-only index can be searched ------------------------------------------------------------
+cp -r "$db" "$tmp/ro-db"
+rm -f "$tmp/ro-db"/*-wal "$tmp/ro-db"/*-shm
+chmod -R a-w "$tmp/ro-db"
+chmod a+rx "$tmp" && chmod -R a+rX "$tmp/ro-db" "$tmp/query.jpg"
+as_reader=()
+if ((EUID == 0)) && command -v setpriv >/dev/null; then
+  # root may write anything: read as nobody, with a copy of the models nobody can read
+  mkdir "$tmp/data" && cp -r "$(data_dir)/models" "$tmp/data/" && chmod -R a+rX "$tmp/data"
+  as_reader=(setpriv --reuid=65534 --regid=65534 --clear-groups env "FACESEARCH_DATA_DIR=$tmp/data")
+fi
+expect_exit 0 "${as_reader[@]}" "$FACESEARCH" --db "$tmp/ro-db" search -q "$tmp/query.jpg" --threshold -1 --top 0 --csv
+check "read-only index searched" "$((faces + 0))" "$(($(wc -l <<<"$out") - 1))"
+expect_err_is ""
+expect_exit 0 "${as_reader[@]}" "$FACESEARCH" --db "$tmp/ro-db" stats
+check "read-only index: nothing written" "$(ls "$db" | grep -vE -- '-(wal|shm)$' | sort | paste -sd' ')" "$(ls "$tmp/ro-db" | sort | paste -sd' ')"
 
 finish

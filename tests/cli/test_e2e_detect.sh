@@ -23,7 +23,7 @@ expect_err_is ""
 
 expect_exit 0 "$FACESEARCH" detect --json s1.jpg s4.jpg
 jcheck "detect --json structure" detect 2
-check "detect --json paths" '"s1.jpg" "s4.jpg"' "$(python3 -c '
+check "detect --json paths: canonical, as search prints them" "\"$(realpath s1.jpg)\" \"$(realpath s4.jpg)\"" "$(python3 -c '
 import json,sys; print(" ".join(json.dumps(json.loads(l)["path"]) for l in sys.stdin))' <<<"$out")"
 
 # --draw writes a copy of the same size; --min-size drops the faces narrower than 50 px.

@@ -313,12 +313,14 @@ static void test_save_formats_and_errors(void **state)
         assert_true(test_mean_diff(&got, &u) < 4.0);
         fs_image_free(&got);
     }
-    /* replacing an existing file: the new content, and no temporary file left behind */
+    /* an existing file is never replaced: the old content stays, no temporary file left behind */
     fs_image small = test_pattern(8, 8, 4);
     snprintf(path, sizeof path, "%s/a.png", dir);
-    assert_int_equal(fs_image_save(&small, path, &err), FS_OK);
+    snprintf(msg, sizeof msg, "%s: already exists; facesearch never writes over a file", path);
+    assert_int_equal(fs_image_save(&small, path, &err), FS_ERR_IO);
+    assert_string_equal(err.message, msg);
     assert_int_equal(fs_image_load(path, NULL, &got, NULL, NULL, NULL, &err), FS_OK);
-    assert_int_equal(got.width, 8);
+    assert_int_equal(got.width, 64);
     fs_image_free(&got);
     assert_int_equal(count_entries(dir), 4);
 
@@ -330,10 +332,10 @@ static void test_save_formats_and_errors(void **state)
     snprintf(msg, sizeof msg, "%s: No such file or directory", path);
     assert_int_equal(fs_image_save(&u, path, &err), FS_ERR_IO);
     assert_string_equal(err.message, msg);
-    /* the target is a folder: rename fails, the temporary file is removed */
+    /* the target is a folder: it is not replaced, the temporary file is removed */
     snprintf(path, sizeof path, "%s/sub.png", dir);
     assert_int_equal(mkdir(path, 0755), 0);
-    snprintf(msg, sizeof msg, "%s: Is a directory", path);
+    snprintf(msg, sizeof msg, "%s: already exists; facesearch never writes over a file", path);
     assert_int_equal(fs_image_save(&u, path, &err), FS_ERR_IO);
     assert_string_equal(err.message, msg);
     assert_int_equal(count_entries(dir), 5);
