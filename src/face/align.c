@@ -1,9 +1,13 @@
 /*
  * align.c — face alignment: the five ArcFace reference points, the least-squares similarity
- * transform that maps a face's five landmarks onto them, and conversion of 68-point landmarks
- * to those five points.
+ * transform that maps a face's five landmarks onto them, the aligned 112 x 112 face sampled
+ * bilinearly from the full-resolution image, and conversion of 68-point landmarks to those five
+ * points.
  */
 #include "face/face.h"
+#include "face/pipeline.h"
+#include "image/image.h"
+#include "util/error.h"
 
 /* The ArcFace template for a 112 x 112 crop (insightface's arcface_dst). */
 const float fs_arcface_template[10] = {
@@ -103,4 +107,17 @@ void fs_image_to_tensor_at(const fs_image *img, int x, int y, int in_w, int in_h
             b[i] = (px[2] - mean) * scale;
         }
     }
+}
+
+/* The 112 x 112 aligned face; caller frees. */
+fs_status fs_align_face(const fs_image *img, const float landmarks[10], fs_image *out, fs_error *err)
+{
+    float fwd[6], inv[6];
+    if (fs_similarity_fit(landmarks, fs_arcface_template, 5, fwd) || fs_affine_invert(fwd, inv))
+        return fs_fail(err, FS_ERR_INTERNAL, "landmarks do not define an alignment");
+    fs_status st = fs_image_new(FS_ALIGNED_SIZE, FS_ALIGNED_SIZE, out, err);
+    if (st)
+        return st;
+    fs_image_warp_affine(img, inv, out);
+    return FS_OK;
 }

@@ -1,27 +1,12 @@
 /*
- * embed.c — the face embedding: align the face to the 112 x 112 ArcFace template with the
- * least-squares similarity transform of its five landmarks, sample it bilinearly from the
- * full-resolution image, run the recognizer, L2-normalise.
+ * embed.c — the face embedding: the face aligned to the 112 x 112 ArcFace template (align.c),
+ * the recognizer run on it, the result L2-normalised.
  */
 #include <math.h>
 
 #include "face/pipeline.h"
 #include "util/error.h"
 
-#define CROP 112
-
-/* The 112 x 112 aligned face; caller frees. */
-fs_status fs_align_face(const fs_image *img, const float landmarks[10], fs_image *out, fs_error *err)
-{
-    float fwd[6], inv[6];
-    if (fs_similarity_fit(landmarks, fs_arcface_template, 5, fwd) || fs_affine_invert(fwd, inv))
-        return fs_fail(err, FS_ERR_INTERNAL, "landmarks do not define an alignment");
-    fs_status st = fs_image_new(CROP, CROP, out, err);
-    if (st)
-        return st;
-    fs_image_warp_affine(img, inv, out);
-    return FS_OK;
-}
 
 fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks[10],
                         float embedding[FS_EMBEDDING_DIM], fs_error *err)
@@ -31,7 +16,7 @@ fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks
     fs_status st = fs_align_face(img, landmarks, &face, err);
     if (st)
         return st;
-    float *input = fs_worker_tensor(w, 3 * CROP * CROP, err);
+    float *input = fs_worker_tensor(w, 3 * FS_ALIGNED_SIZE * FS_ALIGNED_SIZE, err);
     if (!input) {
         fs_image_free(&face);
         return FS_ERR_NOMEM;
@@ -46,7 +31,7 @@ fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks
     w->times.align += t1 - t0;
 
     if (!w->embed_plan) {
-        const int64_t shape[4] = {1, 3, CROP, CROP};
+        const int64_t shape[4] = {1, 3, FS_ALIGNED_SIZE, FS_ALIGNED_SIZE};
         st = nn_plan_create(w->engine->recognizer, shape, 4, &w->embed_plan, err);
         if (st)
             return st;

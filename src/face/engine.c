@@ -137,13 +137,6 @@ fs_status fs_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,
     return FS_OK;
 }
 
-double fs_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void fs_worker_times(const fs_worker *w, fs_stage_times *out)
 {
     *out = w->times;

@@ -71,6 +71,9 @@ fs_status fs_scrfd_decode(const float *const scores[3], const float *const boxes
                           const float *const kps[3], const size_t counts[3], int in_w, int in_h,
                           float threshold, float scale, fs_dets *out, fs_error *err);
 
+/* The side of an aligned face, in pixels (the recognizer's input). */
+#define FS_ALIGNED_SIZE 112
+
 /* The ArcFace 112 x 112 five-point template: left eye, right eye, nose, left and right mouth. */
 extern const float fs_arcface_template[10];
 

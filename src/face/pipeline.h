@@ -7,6 +7,7 @@
 
 #include "face/face.h"
 #include "nn/nn.h"
+#include "util/clock.h"
 
 #define FS_DETECT_PLANS 8
 /* Default detector score threshold of the Ultra-Light detector (probability of "face"). */
@@ -36,8 +37,6 @@ struct fs_worker {
     fs_stage_times times;
 };
 
-/* Monotonic clock in seconds, for the stage times. */
-double fs_now(void);
 
 /* The plan of detector net (the engine's detector or detector_small) for an in_w x in_h input. */
 fs_status fs_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,

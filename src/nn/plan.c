@@ -21,6 +21,7 @@
 #include "nn/kernel.h"
 #include "nn/plan.h"
 #include "util/big_alloc.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 /* Folding a node whose output is larger than this is left to run time. */
@@ -477,13 +478,6 @@ fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, nn_p
     return nn_plan_build(net, input_shape, ndim, 0, out, err);
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Runs every step; with ms not NULL, adds each step's milliseconds to ms[step]. */
 static fs_status run_steps(nn_plan *p, const float *input, double *ms, fs_error *err)
 {
@@ -500,10 +494,10 @@ static fs_status run_steps(nn_plan *p, const float *input, double *ms, fs_error 
         nn_step *s = &p->steps[i];
         if (!s->run)
             continue;
-        double t0 = ms ? now_ms() : 0;
+        double t0 = ms ? (fs_now() * 1e3) : 0;
         st = s->run(s, err);
         if (ms)
-            ms[i] += now_ms() - t0;
+            ms[i] += (fs_now() * 1e3) - t0;
     }
     if (p->input_direct)
         p->vals[p->input].data = own_buffer;

@@ -1231,6 +1231,75 @@ fs_status fs_store_face_by_id(fs_store *st, int64_t face_id, fs_store_face *out,
     return e;
 }
 
+#define FACES_PER_QUERY 128
+
+/* Prepares the face query for `count` ids (?1 .. ?count). */
+static fs_status prepare_faces_in(fs_store *st, size_t count, sqlite3_stmt **out, fs_error *err)
+{
+    char sql[400 + 4 * FACES_PER_QUERY];
+    int n = snprintf(sql, sizeof sql,
+                     "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+                     " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
+                     " WHERE faces.id IN (");
+    for (size_t i = 0; i < count; i++)
+        n += snprintf(sql + n, sizeof sql - (size_t)n, i ? ",?" : "?");
+    snprintf(sql + n, sizeof sql - (size_t)n, ")");
+    if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+        return store_sql_fail(st, err, "prepare");
+    return FS_OK;
+}
+
+fs_status fs_store_faces_by_ids(fs_store *st, const int64_t *ids, size_t count, int want_embedding,
+                                fs_store_face_visit visit, void *ctx, fs_error *err)
+{
+    sqlite3_stmt *full = NULL, *s = NULL;
+    float *emb = want_embedding ? malloc((size_t)st->dim * sizeof(float)) : NULL;
+    char *path = NULL;
+    fs_status e = FS_OK;
+    if (want_embedding && !emb)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t at = 0; at < count && e == FS_OK; at += FACES_PER_QUERY) {
+        size_t n = count - at < FACES_PER_QUERY ? count - at : FACES_PER_QUERY;
+        if (n == FACES_PER_QUERY) { /* full chunks share one statement */
+            if (!full && (e = prepare_faces_in(st, n, &full, err)) != FS_OK)
+                break;
+            s = full;
+            sqlite3_reset(s);
+        } else if ((e = prepare_faces_in(st, n, &s, err)) != FS_OK) {
+            s = NULL;
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            sqlite3_bind_int64(s, (int)i + 1, ids[at + i]);
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            fs_store_face f;
+            if ((e = read_face_row(st, s, &f, emb, err)) != FS_OK)
+                break;
+            if (!(path = column_path(s, 10))) {
+                e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            int stop = visit(&f, path, ctx);
+            free(path);
+            path = NULL;
+            if (stop)
+                goto done;
+        }
+        if (e == FS_OK && rc != SQLITE_DONE)
+            e = store_sql_fail(st, err, "read faces");
+        if (s != full)
+            sqlite3_finalize(s);
+        s = NULL;
+    }
+done:
+    if (s && s != full)
+        sqlite3_finalize(s);
+    sqlite3_finalize(full);
+    free(emb);
+    return e;
+}
+
 /* ---- Maintenance ----------------------------------------------------------------------------- */
 
 static int64_t file_bytes(const char *path)

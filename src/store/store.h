@@ -178,6 +178,12 @@ fs_status fs_store_each_hash(fs_store *st, fs_store_hash_visit visit, void *ctx,
 typedef int (*fs_store_face_visit)(const fs_store_face *face, const char *path, void *ctx);
 fs_status fs_store_each_face(fs_store *st, fs_store_face_visit visit, void *ctx, fs_error *err);
 
+/* The faces of the given ids, fetched in batches (one query per 128 ids), each passed to visit
+ * once, in no particular order; ids with no face are skipped. With want_embedding, face->embedding
+ * holds dim floats (valid during the call), else NULL. A non-zero return from visit stops. */
+fs_status fs_store_faces_by_ids(fs_store *st, const int64_t *ids, size_t count, int want_embedding,
+                                fs_store_face_visit visit, void *ctx, fs_error *err);
+
 /* One face by id. embedding (may be NULL) receives dim floats; *path (may be NULL) receives the
  * file's path, malloc'd. *found is 0 when there is no such face (nothing else is filled). */
 fs_status fs_store_face_by_id(fs_store *st, int64_t face_id, fs_store_face *out, float *embedding,

@@ -21,7 +21,7 @@ PUBLIC = "facesearch.h"
 # Layers, lowest first, and the layers each may include (besides itself and facesearch.h).
 #
 #   cli, server          the tools: the public header only (the library is one unit to them)
-#   engine               the index: folder walks, index runs, searches (to become src/index/)
+#   index                the index: folder walks, index runs, searches
 #   face      store      the face pipeline; the database and vector index: independent of each
 #                        other (the index joins them; face needs only util's vector maths)
 #   image  nn  models    decoding and geometry; the ONNX runtime; model packs and manifests
@@ -33,7 +33,7 @@ ALLOWED = {
     "models": {"util"},
     "store": {"util"},
     "face": {"util", "image", "nn", "models"},
-    "engine": {"util", "image", "nn", "models", "store", "face"},
+    "index": {"util", "image", "nn", "models", "store", "face"},
     "cli": set(),
     "server": set(),
     "include": set(),  # the public header itself: nothing internal
@@ -129,7 +129,7 @@ def self_test():
         "src/util/vec.h": '#include "facesearch.h"\n',
         "src/face/pipeline.c": '#include "face/face.h"\n#include "nn/nn.h"\n'
                                '#include "util/vec.h"\n',
-        "src/engine/index.c": '#include "store/store.h"\n#include "face/face.h"\n',
+        "src/index/index.c": '#include "store/store.h"\n#include "face/face.h"\n',
         "src/cli/main.c": '#include <stdio.h>\n#include "facesearch.h"\n#include "cli/cli.h"\n',
         "src/store/db.c": '/* #include "face/face.h" in a comment */\n#include <sqlite3.h>\n',
     }
@@ -144,7 +144,7 @@ def self_test():
         ("src/nn/plan.c", '#include "image/image.h"\n', "nn may not include image"),
         ("src/util/paths.c", '#include "../nn/nn.h"\n', "util may not include nn"),
         ("src/image/load.c", "#include <face/face.h>\n", "image may not include face"),
-        ("src/cli/main.c", '#include "engine/walk.h"\n', "cli may not include engine"),
+        ("src/cli/main.c", '#include "index/walk.h"\n', "cli may not include index"),
         ("src/server/http.c", '#include "util/error.h"\n', "server may not include util"),
         ("include/facesearch.h", '#include "util/error.h"\n', "include may not include util"),
         ("src/extra/x.c", '#include "util/error.h"\n', "is not a layer of the table"),

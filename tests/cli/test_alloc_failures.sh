@@ -36,7 +36,7 @@ sweep() {
   local name=$1 setup=$2; shift 2
   $setup
   local total; total=$(count "$@")
-  local stride=${FS_ALLOC_STRIDE:-$(((total + 39) / 40))}
+  local stride=${FS_ALLOC_STRIDE:-$(((total + 23) / 24))}
   local runs=0 n
   for ((n = 1; n <= total; n += stride)); do
     $setup

@@ -1,5 +1,5 @@
 /*
- * test_digest_set.c — the content-digest set of index runs (src/engine/digest_set.c): membership,
+ * test_digest_set.c — the content-digest set of index runs (src/index/digest_set.c): membership,
  * duplicates, digests that share their first bytes (same home slot), a set filled to what it was
  * sized for, and an uninitialised set.
  */
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "engine/digest_set.h"
+#include "index/digest_set.h"
 #include "util/sha256.h"
 
 static void digest_of(uint32_t i, uint8_t d[32])

@@ -2,7 +2,7 @@
  * digest_set.c — the digest set of digest_set.h: linear probing over a power-of-two table at most
  * half full, the slot chosen by the digest's first 8 bytes (a sha256 digest is uniform already).
  */
-#include "engine/digest_set.h"
+#include "index/digest_set.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,8 +3,8 @@
  * while a writer has the index open and holding that writer's pid, so that a second writer can
  * fail at once and name the running one, or wait for it. Readers never take it.
  */
-#ifndef FS_ENGINE_WRITER_LOCK_H
-#define FS_ENGINE_WRITER_LOCK_H
+#ifndef FS_INDEX_WRITER_LOCK_H
+#define FS_INDEX_WRITER_LOCK_H
 
 #include "facesearch.h"
 

@@ -5,8 +5,8 @@
  * by the real path it leads to, and a folder or file reached a second time (by a link, a bind
  * mount, another root: same device and inode) is not visited again.
  */
-#ifndef FS_ENGINE_WALK_H
-#define FS_ENGINE_WALK_H
+#ifndef FS_INDEX_WALK_H
+#define FS_INDEX_WALK_H
 
 #include <stddef.h>
 #include <sys/stat.h>

@@ -1,8 +1,6 @@
 /*
- * index.c — the persistent index as the tool sees it (facesearch.h): opening it for a model pack,
- * index runs (walk → change detection → pipeline on a pool of workers → one writer batching
- * transactions → removal of vanished photos → vector file sync), search, removal and stats.
- * Storage itself (SQLite, vector file, crash safety) is src/store/.
+ * run.c — index runs (fs_index_update): walk → change detection → the pipeline on a pool of
+ * workers → one writer batching transactions → removal of vanished photos → vector file sync.
  *
  * Index run, in order:
  *   1. walk the roots; for each photo look up its path: same size and mtime → unchanged (unless it
@@ -17,23 +15,22 @@
  *      could not be walked, e.g. in an unreadable folder, is kept);
  *   4. the vector file is brought up to date.
  */
+#include "index/index_internal.h"
+
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 
-#include "engine/digest_set.h"
-#include "engine/matches.h"
-#include "engine/walk.h"
-#include "engine/writer_lock.h"
 #include "face/face.h"
 #include "image/image.h"
-#include "store/store.h"
+#include "index/digest_set.h"
+#include "index/walk.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/sha256.h"
@@ -41,98 +38,6 @@
 #define BATCH_FILES 64
 #define BATCH_SECONDS 2.0
 #define PROGRESS_SECONDS 0.2
-
-struct fs_index {
-    fs_store *store;
-    fs_engine *engine;
-    int lock_fd;            /* the writer lock; -1 for a reader */
-};
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err)
-{
-    const char *env = getenv("FACESEARCH_DB");
-    if (env && *env) {
-        if (snprintf(buf, size, "%s", env) >= (int)size)
-            return fs_fail(err, FS_ERR_LIMIT, "FACESEARCH_DB is too long");
-        return FS_OK;
-    }
-    char data[PATH_MAX];
-    fs_status st = fs_data_dir(data, sizeof data, err);
-    if (st)
-        return st;
-    if (fs_path_join(buf, size, data, "index"))
-        return fs_fail(err, FS_ERR_LIMIT, "%s: path too long", data);
-    return FS_OK;
-}
-
-fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index **out,
-                        fs_error *err)
-{
-    int write = (flags & FS_INDEX_WRITE) != 0;
-    *out = NULL;
-    char def[PATH_MAX];
-    if (!dir) {
-        fs_status st = fs_index_default_dir(def, sizeof def, err);
-        if (st)
-            return st;
-        dir = def;
-    }
-    if (write && !engine)
-        return fs_fail(err, FS_ERR_ARG, "writing an index needs a model pack");
-    fs_index *ix = calloc(1, sizeof *ix);
-    if (!ix)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    ix->engine = engine;
-    ix->lock_fd = -1;
-
-    const fs_pack *pack = engine ? fs_engine_pack(engine) : NULL;
-    size_t n = pack ? fs_pack_file_count(pack) : 0;
-    const char *names[16], *hashes[16];
-    if (n > 16)
-        n = 16;
-    for (size_t i = 0; i < n; i++) {
-        names[i] = fs_pack_file_name(pack, i);
-        hashes[i] = fs_pack_file_sha256(pack, i);
-    }
-    fs_store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
-                           .file_names = names, .file_sha256 = hashes,
-                           .embedding_dim = FS_EMBEDDING_DIM, .pipeline = FS_PIPELINE_VERSION};
-    unsigned mode = !write ? FS_STORE_READ
-                    : (flags & FS_INDEX_EXISTING) ? FS_STORE_WRITE : FS_STORE_CREATE;
-    fs_status st = fs_store_open(dir, pack ? &id : NULL, mode, &ix->store, err);
-    /* the lock is taken once the folder exists; until the first batch, nothing was written but
-     * the creation (or migration) of the schema, which SQLite serialises by itself */
-    if (st == FS_OK && write)
-        st = fs_writer_lock(dir, dir, (flags & FS_INDEX_WAIT) != 0, &ix->lock_fd, err);
-    if (st == FS_OK && write) {
-        int64_t refresh;
-        st = fs_store_face_floor(ix->store, fs_engine_face_floor(engine), &refresh, err);
-    }
-    if (st) {
-        fs_store_close(ix->store);
-        fs_writer_unlock(ix->lock_fd);
-        free(ix);
-        return st;
-    }
-    *out = ix;
-    return FS_OK;
-}
-
-void fs_index_close(fs_index *ix)
-{
-    if (!ix)
-        return;
-    fs_store_close(ix->store);
-    fs_writer_unlock(ix->lock_fd);
-    free(ix);
-}
 
 /* ---- Index runs ---------------------------------------------------------------------------- */
 
@@ -219,7 +124,7 @@ static void walk_problem(const char *message, void *ctx)
 
 static void report_progress(run *r, int force)
 {
-    double t = now_seconds();
+    double t = fs_now();
     if (!r->opt->on_progress || (!force && t - r->last_progress < PROGRESS_SECONDS))
         return;
     r->last_progress = t;
@@ -574,7 +479,7 @@ static fs_status process_jobs(run *r, fs_error *err)
 
     fs_status st = FS_OK;
     size_t in_batch = 0;
-    double batch_start = now_seconds();
+    double batch_start = fs_now();
     result *mine = NULL;
     size_t cap = 0;
     for (;;) {
@@ -607,12 +512,12 @@ static fs_status process_jobs(run *r, fs_error *err)
             fs_faces_free(&mine[i].faces);
         }
         in_batch += count;
-        if (st == FS_OK && (in_batch >= BATCH_FILES || now_seconds() - batch_start >= BATCH_SECONDS)) {
+        if (st == FS_OK && (in_batch >= BATCH_FILES || fs_now() - batch_start >= BATCH_SECONDS)) {
             st = fs_store_commit(r->ix->store, err);
             if (st == FS_OK)
                 st = fs_store_begin(r->ix->store, err);
             in_batch = 0;
-            batch_start = now_seconds();
+            batch_start = fs_now();
         }
         if (st != FS_OK) {
             pthread_mutex_lock(&r->lock);
@@ -706,7 +611,7 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
         opt = &defaults;
     if (!ix->engine)
         return fs_fail(err, FS_ERR_ARG, "index opened without a model pack");
-    run r = {.ix = ix, .opt = opt, .started = now_seconds()};
+    run r = {.ix = ix, .opt = opt, .started = fs_now()};
     /* one canonical path per photo (SPEC.md §5): the roots' real paths, and a photo reached
      * twice (links, bind mounts, two roots) walked once */
     char **canon = calloc(n_roots ? n_roots : 1, sizeof *canon);
@@ -784,177 +689,4 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
         free(canon[i]);
     free(canon);
     return st;
-}
-
-/* ---- Search, removal, stats ---------------------------------------------------------------- */
-
-typedef struct link_targets {
-    char **folders;         /* the search's folders, then the link targets added */
-    size_t count, capacity;
-    int nomem;
-} link_targets;
-
-/* A folder a link leads to, unless already covered by one of the folders. */
-static void add_link_target(const char *real, void *ctx)
-{
-    link_targets *t = ctx;
-    size_t len = strlen(real);
-    for (size_t i = 0; i < t->count; i++) {
-        size_t n = strlen(t->folders[i]);
-        if (strncmp(real, t->folders[i], n) == 0 && (real[n] == '\0' || real[n] == '/' ||
-                                                      (n == 1 && t->folders[i][0] == '/')))
-            return;
-    }
-    if (t->nomem)
-        return;
-    if (t->count == t->capacity) {
-        size_t cap = t->capacity ? 2 * t->capacity : 8;
-        char **grown = realloc(t->folders, cap * sizeof *grown);
-        if (!grown) {
-            t->nomem = 1;
-            return;
-        }
-        t->folders = grown;
-        t->capacity = cap;
-    }
-    if (!(t->folders[t->count] = malloc(len + 1))) {
-        t->nomem = 1;
-        return;
-    }
-    memcpy(t->folders[t->count++], real, len + 1);
-}
-
-fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
-                          const char *const *folders, size_t n_folders, float threshold, size_t top,
-                          int min_face, fs_matches *out, fs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    if (n_query == 0)
-        return fs_fail(err, FS_ERR_ARG, "no query face");
-    /* the folders as the index spells its paths (SPEC.md §5) */
-    char **canon = n_folders ? calloc(n_folders, sizeof *canon) : NULL;
-    if (n_folders && !canon)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    fs_status st = FS_OK;
-    for (size_t i = 0; i < n_folders && st == FS_OK; i++)
-        st = fs_path_canonical(folders[i], &canon[i], err);
-    /* a folder's photos include those reached through its links, known by real paths that may
-     * lie outside it: the folders those links lead to are searched too */
-    link_targets targets = {.folders = canon, .count = n_folders, .capacity = n_folders};
-    fs_walk_seen seen = {0};
-    fs_walk_callbacks cb = {.link_dir = add_link_target, .ctx = &targets, .seen = &seen};
-    for (size_t i = 0; i < n_folders && st == FS_OK; i++) {
-        struct stat sb;
-        if (stat(canon[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-            st = fs_walk(canon[i], 1, &cb, err);
-        if (st == FS_OK && targets.nomem)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    fs_walk_seen_free(&seen);
-    canon = targets.folders;
-    n_folders = targets.count;
-    /* all hits of every query face, then the best similarity per face */
-    fs_store_hit *all = NULL;
-    size_t n_all = 0;
-    for (size_t q = 0; q < n_query && st == FS_OK; q++) {
-        /* with a size filter, the top faces are counted after it: all hits, then ranked */
-        fs_store_query sq = {.embedding = query[q].embedding,
-                             .top_k = n_query == 1 && min_face <= 0 ? top : 0,
-                             .threshold = threshold, .folders = (const char *const *)canon,
-                             .folder_count = n_folders,
-                             .exact = 0}; /* the graph of a large library, if it has one */
-        fs_store_hit *hits;
-        size_t n;
-        st = fs_store_search(ix->store, &sq, &hits, &n, err);
-        if (st)
-            break;
-        fs_store_hit *grown = n ? realloc(all, (n_all + n) * sizeof *grown) : all;
-        if (n && !grown) {
-            free(hits);
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-            break;
-        }
-        all = grown;
-        if (n)
-            memcpy(all + n_all, hits, n * sizeof *hits);
-        n_all += n;
-        free(hits);
-    }
-    if (st == FS_OK && n_all) {
-        out->items = calloc(n_all, sizeof *out->items);
-        if (!out->items)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; st == FS_OK && i < n_all; i++) {
-        size_t k = 0;
-        while (k < i && all[k].face_id != all[i].face_id)
-            k++;
-        if (k < i) /* seen: the same face for another query face */
-            continue;
-        float best = all[i].similarity;
-        for (size_t j = i + 1; j < n_all; j++)
-            if (all[j].face_id == all[i].face_id && all[j].similarity > best)
-                best = all[j].similarity;
-        fs_store_face f;
-        fs_match *m = &out->items[out->count];
-        int found;
-        st = fs_store_face_by_id(ix->store, all[i].face_id, &f, m->face.embedding, &m->path, &found, err);
-        if (st || !found)
-            continue;
-        if (f.box[2] - f.box[0] < (float)min_face || f.box[3] - f.box[1] < (float)min_face) {
-            free(m->path);
-            m->path = NULL;
-            continue;
-        }
-        memcpy(m->face.box, f.box, sizeof f.box);
-        memcpy(m->face.landmarks, f.landmarks, sizeof f.landmarks);
-        m->face.score = f.score;
-        m->face_number = f.face_index + 1;
-        m->similarity = best;
-        out->count++;
-    }
-    free(all);
-    for (size_t i = 0; i < n_folders; i++)
-        free(canon[i]);
-    free(canon);
-    if (st) {
-        fs_matches_free(out);
-        return st;
-    }
-    fs_matches_rank(out, top);
-    return FS_OK;
-}
-
-fs_status fs_index_remove(fs_index *ix, const char *path, size_t *removed, fs_error *err)
-{
-    int64_t files = 0, under = 0;
-    char *canon;
-    fs_status st = fs_path_canonical(path, &canon, err);
-    if (st != FS_OK)
-        return st;
-    st = fs_store_remove_path(ix->store, canon, &files, err);
-    if (st == FS_OK)
-        st = fs_store_remove_folder(ix->store, canon, &under, err);
-    free(canon);
-    if (st == FS_OK)
-        st = fs_store_sync_vectors(ix->store, err);
-    if (removed)
-        *removed = (size_t)(files + under);
-    return st;
-}
-
-fs_status fs_index_stats_get(fs_index *ix, fs_index_stats *out, fs_error *err)
-{
-    fs_store_stats s;
-    fs_status st = fs_store_stats_get(ix->store, &s, err);
-    if (st)
-        return st;
-    memset(out, 0, sizeof *out);
-    out->files = s.files;
-    out->failed = s.failed;
-    out->faces = s.faces;
-    out->folders = s.folders;
-    out->bytes = s.db_bytes + s.vector_bytes;
-    snprintf(out->pack, sizeof out->pack, "%s", s.pack);
-    return FS_OK;
 }

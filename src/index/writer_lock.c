@@ -3,7 +3,7 @@
  * when the holder exits, even on kill -9, so a stale lock file never blocks anyone; the file
  * itself stays (removing it would let two writers lock two different files).
  */
-#include "engine/writer_lock.h"
+#include "index/writer_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>

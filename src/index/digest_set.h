@@ -3,8 +3,8 @@
  * index already has, and which a worker of this run has claimed. Open addressing, sized once for
  * what it will hold; not thread-safe (the caller locks).
  */
-#ifndef FS_ENGINE_DIGEST_SET_H
-#define FS_ENGINE_DIGEST_SET_H
+#ifndef FS_INDEX_DIGEST_SET_H
+#define FS_INDEX_DIGEST_SET_H
 
 #include <stddef.h>
 #include <stdint.h>

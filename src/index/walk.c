@@ -1,7 +1,7 @@
 /*
  * walk.c — recursive folder walk for photos (see walk.h).
  */
-#include "engine/walk.h"
+#include "index/walk.h"
 
 #include <dirent.h>
 #include <errno.h>

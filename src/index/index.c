@@ -1,0 +1,133 @@
+/*
+ * index.c — the persistent index as the tool sees it (facesearch.h): opening it for a model pack
+ * (readers, or the one writer holding the writer lock), closing it, removing photos and folders,
+ * and its statistics. Index runs are run.c, indexed searches search.c; storage itself (SQLite,
+ * vector file, crash safety) is src/store/.
+ */
+#include "index/index_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "face/face.h"
+#include "index/writer_lock.h"
+#include "util/error.h"
+#include "util/paths.h"
+
+fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err)
+{
+    const char *env = getenv("FACESEARCH_DB");
+    if (env && *env) {
+        if (snprintf(buf, size, "%s", env) >= (int)size)
+            return fs_fail(err, FS_ERR_LIMIT, "FACESEARCH_DB is too long");
+        return FS_OK;
+    }
+    char data[PATH_MAX];
+    fs_status st = fs_data_dir(data, sizeof data, err);
+    if (st)
+        return st;
+    if (fs_path_join(buf, size, data, "index"))
+        return fs_fail(err, FS_ERR_LIMIT, "%s: path too long", data);
+    return FS_OK;
+}
+
+fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index **out,
+                        fs_error *err)
+{
+    int write = (flags & FS_INDEX_WRITE) != 0;
+    *out = NULL;
+    char def[PATH_MAX];
+    if (!dir) {
+        fs_status st = fs_index_default_dir(def, sizeof def, err);
+        if (st)
+            return st;
+        dir = def;
+    }
+    if (write && !engine)
+        return fs_fail(err, FS_ERR_ARG, "writing an index needs a model pack");
+    fs_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    ix->engine = engine;
+    ix->lock_fd = -1;
+
+    const fs_pack *pack = engine ? fs_engine_pack(engine) : NULL;
+    size_t n = pack ? fs_pack_file_count(pack) : 0;
+    const char *names[16], *hashes[16];
+    if (n > 16)
+        n = 16;
+    for (size_t i = 0; i < n; i++) {
+        names[i] = fs_pack_file_name(pack, i);
+        hashes[i] = fs_pack_file_sha256(pack, i);
+    }
+    fs_store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
+                           .file_names = names, .file_sha256 = hashes,
+                           .embedding_dim = FS_EMBEDDING_DIM, .pipeline = FS_PIPELINE_VERSION};
+    unsigned mode = !write ? FS_STORE_READ
+                    : (flags & FS_INDEX_EXISTING) ? FS_STORE_WRITE : FS_STORE_CREATE;
+    fs_status st = fs_store_open(dir, pack ? &id : NULL, mode, &ix->store, err);
+    /* the lock is taken once the folder exists; until the first batch, nothing was written but
+     * the creation (or migration) of the schema, which SQLite serialises by itself */
+    if (st == FS_OK && write)
+        st = fs_writer_lock(dir, dir, (flags & FS_INDEX_WAIT) != 0, &ix->lock_fd, err);
+    if (st == FS_OK && write) {
+        int64_t refresh;
+        st = fs_store_face_floor(ix->store, fs_engine_face_floor(engine), &refresh, err);
+    }
+    if (st) {
+        fs_store_close(ix->store);
+        fs_writer_unlock(ix->lock_fd);
+        free(ix);
+        return st;
+    }
+    *out = ix;
+    return FS_OK;
+}
+
+void fs_index_close(fs_index *ix)
+{
+    if (!ix)
+        return;
+    fs_store_close(ix->store);
+    fs_writer_unlock(ix->lock_fd);
+    free(ix);
+}
+
+fs_status fs_index_remove(fs_index *ix, const char *path, size_t *removed, fs_error *err)
+{
+    int64_t files = 0, under = 0;
+    char *canon;
+    fs_status st = fs_path_canonical(path, &canon, err);
+    if (st != FS_OK)
+        return st;
+    st = fs_store_remove_path(ix->store, canon, &files, err);
+    if (st == FS_OK)
+        st = fs_store_remove_folder(ix->store, canon, &under, err);
+    free(canon);
+    if (st == FS_OK)
+        st = fs_store_sync_vectors(ix->store, err);
+    if (removed)
+        *removed = (size_t)(files + under);
+    return st;
+}
+
+fs_status fs_index_stats_get(fs_index *ix, fs_index_stats *out, fs_error *err)
+{
+    fs_store_stats s;
+    fs_status st = fs_store_stats_get(ix->store, &s, err);
+    if (st)
+        return st;
+    memset(out, 0, sizeof *out);
+    out->files = s.files;
+    out->failed = s.failed;
+    out->faces = s.faces;
+    out->folders = s.folders;
+    out->bytes = s.db_bytes + s.vector_bytes;
+    snprintf(out->pack, sizeof out->pack, "%s", s.pack);
+    return FS_OK;
+}

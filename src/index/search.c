@@ -1,0 +1,198 @@
+/*
+ * search.c — indexed search (fs_index_search): every query face against the index's vectors
+ * (exact scan or graph, store/), the folders restricted to their canonical paths and the folders
+ * their links lead to, one row per face (its best similarity over the query faces), then ranked.
+ */
+#include "index/index_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "index/matches.h"
+#include "index/walk.h"
+#include "util/error.h"
+#include "util/paths.h"
+
+/* ---- Search, removal, stats ---------------------------------------------------------------- */
+
+typedef struct link_targets {
+    char **folders;         /* the search's folders, then the link targets added */
+    size_t count, capacity;
+    int nomem;
+} link_targets;
+
+/* A folder a link leads to, unless already covered by one of the folders. */
+static void add_link_target(const char *real, void *ctx)
+{
+    link_targets *t = ctx;
+    size_t len = strlen(real);
+    for (size_t i = 0; i < t->count; i++) {
+        size_t n = strlen(t->folders[i]);
+        if (strncmp(real, t->folders[i], n) == 0 && (real[n] == '\0' || real[n] == '/' ||
+                                                      (n == 1 && t->folders[i][0] == '/')))
+            return;
+    }
+    if (t->nomem)
+        return;
+    if (t->count == t->capacity) {
+        size_t cap = t->capacity ? 2 * t->capacity : 8;
+        char **grown = realloc(t->folders, cap * sizeof *grown);
+        if (!grown) {
+            t->nomem = 1;
+            return;
+        }
+        t->folders = grown;
+        t->capacity = cap;
+    }
+    if (!(t->folders[t->count] = malloc(len + 1))) {
+        t->nomem = 1;
+        return;
+    }
+    memcpy(t->folders[t->count++], real, len + 1);
+}
+
+/* Hits by face id, then best similarity first. */
+static int by_face_then_similarity(const void *pa, const void *pb)
+{
+    const fs_store_hit *a = pa, *b = pb;
+    if (a->face_id != b->face_id)
+        return a->face_id < b->face_id ? -1 : 1;
+    return (a->similarity < b->similarity) - (a->similarity > b->similarity);
+}
+
+typedef struct fill_ctx {
+    const fs_store_hit *hits; /* one per face, by face id */
+    size_t n_hits;
+    int min_face;
+    size_t dim;               /* floats of an embedding in this index */
+    fs_matches *out;
+    int nomem;
+} fill_ctx;
+
+/* A face row fetched for a hit: becomes a match unless smaller than the size filter. */
+static int fill_match(const fs_store_face *f, const char *path, void *ctx)
+{
+    fill_ctx *fc = ctx;
+    size_t lo = 0, hi = fc->n_hits;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fc->hits[mid].face_id < f->id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == fc->n_hits || fc->hits[lo].face_id != f->id)
+        return 0;
+    if (f->box[2] - f->box[0] < (float)fc->min_face || f->box[3] - f->box[1] < (float)fc->min_face)
+        return 0;
+    fs_match *m = &fc->out->items[fc->out->count];
+    if (!(m->path = strdup(path))) {
+        fc->nomem = 1;
+        return 1;
+    }
+    memcpy(m->face.box, f->box, sizeof f->box);
+    memcpy(m->face.landmarks, f->landmarks, sizeof f->landmarks);
+    memcpy(m->face.embedding, f->embedding, fc->dim * sizeof *f->embedding);
+    m->face.score = f->score;
+    m->face_number = f->face_index + 1;
+    m->similarity = fc->hits[lo].similarity;
+    fc->out->count++;
+    return 0;
+}
+
+fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
+                          const char *const *folders, size_t n_folders, float threshold, size_t top,
+                          int min_face, fs_matches *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (n_query == 0)
+        return fs_fail(err, FS_ERR_ARG, "no query face");
+    /* the folders as the index spells its paths (SPEC.md §5) */
+    char **canon = n_folders ? calloc(n_folders, sizeof *canon) : NULL;
+    if (n_folders && !canon)
+        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status st = FS_OK;
+    for (size_t i = 0; i < n_folders && st == FS_OK; i++)
+        st = fs_path_canonical(folders[i], &canon[i], err);
+    /* a folder's photos include those reached through its links, known by real paths that may
+     * lie outside it: the folders those links lead to are searched too */
+    link_targets targets = {.folders = canon, .count = n_folders, .capacity = n_folders};
+    fs_walk_seen seen = {0};
+    fs_walk_callbacks cb = {.link_dir = add_link_target, .ctx = &targets, .seen = &seen};
+    for (size_t i = 0; i < n_folders && st == FS_OK; i++) {
+        struct stat sb;
+        if (stat(canon[i], &sb) == 0 && S_ISDIR(sb.st_mode))
+            st = fs_walk(canon[i], 1, &cb, err);
+        if (st == FS_OK && targets.nomem)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    fs_walk_seen_free(&seen);
+    canon = targets.folders;
+    n_folders = targets.count;
+    /* all hits of every query face, then the best similarity per face */
+    fs_store_hit *all = NULL;
+    size_t n_all = 0;
+    for (size_t q = 0; q < n_query && st == FS_OK; q++) {
+        /* with a size filter, the top faces are counted after it: all hits, then ranked */
+        fs_store_query sq = {.embedding = query[q].embedding,
+                             .top_k = n_query == 1 && min_face <= 0 ? top : 0,
+                             .threshold = threshold, .folders = (const char *const *)canon,
+                             .folder_count = n_folders,
+                             .exact = 0}; /* the graph of a large library, if it has one */
+        fs_store_hit *hits;
+        size_t n;
+        st = fs_store_search(ix->store, &sq, &hits, &n, err);
+        if (st)
+            break;
+        fs_store_hit *grown = n ? realloc(all, (n_all + n) * sizeof *grown) : all;
+        if (n && !grown) {
+            free(hits);
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        all = grown;
+        if (n)
+            memcpy(all + n_all, hits, n * sizeof *hits);
+        n_all += n;
+        free(hits);
+    }
+    /* one row per face, with its best similarity over the query faces: sorted by face id (best
+     * first within a face), the first of each run kept */
+    size_t n_faces = 0;
+    if (n_all > 1)
+        qsort(all, n_all, sizeof *all, by_face_then_similarity);
+    for (size_t i = 0; i < n_all; i++)
+        if (n_faces == 0 || all[n_faces - 1].face_id != all[i].face_id)
+            all[n_faces++] = all[i];
+    int64_t *ids = n_faces ? malloc(n_faces * sizeof *ids) : NULL;
+    if (st == FS_OK && n_faces) {
+        out->items = calloc(n_faces, sizeof *out->items);
+        if (!out->items || !ids)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    if (st == FS_OK && n_faces) {
+        for (size_t i = 0; i < n_faces; i++)
+            ids[i] = all[i].face_id;
+        fill_ctx fc = {.hits = all, .n_hits = n_faces, .min_face = min_face,
+                       .dim = (size_t)fs_store_dim(ix->store), .out = out};
+        st = fs_store_faces_by_ids(ix->store, ids, n_faces, 1, fill_match, &fc, err);
+        if (st == FS_OK && fc.nomem)
+            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    free(ids);
+    free(all);
+    for (size_t i = 0; i < n_folders; i++)
+        free(canon[i]);
+    free(canon);
+    if (st) {
+        fs_matches_free(out);
+        return st;
+    }
+    fs_matches_rank(out, top);
+    return FS_OK;
+}
