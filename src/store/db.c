@@ -514,9 +514,11 @@ fs_status fs_store_open(const char *dir, const fs_store_pack_id *pack, unsigned 
         goto fail;
     }
     if (create && make_dirs(dir) != 0) {
-        e = errno == ENOMEM ? fs_fail(err, FS_ERR_NOMEM, "%s: out of memory creating the index folder", dir)
-                            : fs_fail(err, FS_ERR_IO, "%s: cannot create the index folder: %s", dir,
-                                      strerror(errno));
+        if (errno == ENOMEM)
+            e = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory creating the index folder", dir);
+        else
+            e = fs_fail(err, FS_ERR_IO, "%s: cannot create the index folder: %s", dir,
+                        strerror(errno));
         goto fail;
     }
     if (!create && access(st->db_path, F_OK) != 0) {
