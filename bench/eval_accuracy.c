@@ -6,11 +6,13 @@
  *   eval_accuracy DATASET_DIR [--models PACK] [--threshold T]
  *
  * Prints RESULT lines:
+ *   the crops: those with no face, faces found beyond the one each holds (junk: an eye, a lens);
  *   verification over all crop pairs: AUC, accuracy at the threshold, TAR at FAR 1%, best threshold;
  *   rank-1 identification of each crop among the others;
  *   detection in the group photos: recall of labelled faces (IoU >= 0.5), false positives per image;
  *   search: for each person, the first crop as query against the group photos: cast appearances
- *   found at the threshold and false matches.
+ *   found at the threshold and false matches; the same with every face found in that crop as a
+ *   query face (search --face all: junk faces of a close-up, an eye, match other people's eyes); and so against the other crops (a library of close-ups).
  * Not a test: it needs a data set that is not in the repository.
  */
 #include <ctype.h>
@@ -27,7 +29,7 @@
 #define MAX_GROUPS 64
 #define MAX_LABELS 64
 
-typedef struct crop { int person; char path[1024]; fs_face face; int ok; } crop;
+typedef struct crop { int person; char path[1024]; fs_face face; int ok; fs_faces all; } crop;
 typedef struct label { float box[4]; char person[64]; } label;
 typedef struct group { char name[64]; label labels[MAX_LABELS]; int n; fs_faces faces; } group;
 
@@ -249,7 +251,9 @@ static void detection(void)
            (double)found / total, (double)false_pos / n_groups);
 }
 
-static void search(float threshold)
+/* all_faces: every face found in the query crop is a query face (search --face all), else its
+ * largest. */
+static void search(float threshold, int all_faces)
 {
     int appearances = 0, found = 0, false_matches = 0;
     for (int p = 0; p < n_people; p++) {
@@ -258,12 +262,16 @@ static void search(float threshold)
             q++;
         if (q == n_crops || !crops[q].ok)
             continue;
+        const fs_face *query = all_faces ? crops[q].all.faces : &crops[q].face;
+        size_t n_query = all_faces ? crops[q].all.count : 1;
         for (int i = 0; i < n_groups; i++) {
             group *g = &groups[i];
             for (int k = 0; k < g->n; k++)
                 appearances += strcmp(g->labels[k].person, people[p]) == 0;
             for (size_t f = 0; f < g->faces.count; f++) {
-                float s = fs_similarity(&crops[q].face, &g->faces.faces[f]);
+                float s = -2;
+                for (size_t k = 0; k < n_query; k++)
+                    s = fmaxf(s, fs_similarity(&query[k], &g->faces.faces[f]));
                 if (s < threshold)
                     continue;
                 int l = label_of(g, &g->faces.faces[f]);
@@ -271,13 +279,53 @@ static void search(float threshold)
                     found++;
                 else {
                     false_matches++;
-                    printf("# false match: %s in %s face %zu (%.3f)\n", people[p], g->name, f, s);
+                    printf("# false match%s: %s in %s face %zu (%.3f)\n",
+                           all_faces ? " (all faces)" : "", people[p], g->name, f, s);
                 }
             }
         }
     }
-    printf("RESULT search appearances=%d found=%d false_matches=%d threshold=%.2f\n", appearances,
-           found, false_matches, threshold);
+    printf("RESULT %s appearances=%d found=%d false_matches=%d threshold=%.2f\n",
+           all_faces ? "search_all_faces" : "search", appearances, found, false_matches, threshold);
+}
+
+/* search --face all in a library of close-ups: for each person, every face found in the first
+ * crop as query faces against every face found in the other crops. A crop of the person is found
+ * when one of its faces matches; a face of another person's crop that matches is a false match
+ * (junk faces match: one eye looks much like another). */
+static void search_crops(float threshold)
+{
+    int appearances = 0, found = 0, false_matches = 0;
+    for (int p = 0; p < n_people; p++) {
+        int q = 0;
+        while (q < n_crops && crops[q].person != p)
+            q++;
+        if (q == n_crops || !crops[q].ok)
+            continue;
+        for (int i = 0; i < n_crops; i++) {
+            if (i == q)
+                continue;
+            int same = crops[i].person == p, hit = 0;
+            appearances += same;
+            for (size_t f = 0; f < crops[i].all.count; f++) {
+                float s = -2;
+                for (size_t k = 0; k < crops[q].all.count; k++)
+                    s = fmaxf(s, fs_similarity(&crops[q].all.faces[k], &crops[i].all.faces[f]));
+                if (s < threshold)
+                    continue;
+                if (same)
+                    hit = 1;
+                else {
+                    false_matches++;
+                    printf("# false match (crops, all faces): %s in %s face %zu (%.3f)\n",
+                           people[p], crops[i].path, f, s);
+                }
+            }
+            found += hit;
+        }
+    }
+    printf("RESULT search_crops_all_faces appearances=%d found=%d false_matches=%d "
+           "threshold=%.2f\n", appearances, found, false_matches, threshold);
 }
 
 int main(int argc, char **argv)
@@ -305,24 +353,29 @@ int main(int argc, char **argv)
         threshold = fs_pack_threshold(fs_engine_pack(engine));
 
     load_crops(dir);
-    int missed = 0;
+    int missed = 0, extra = 0, with_extra = 0;
     for (int i = 0; i < n_crops; i++) {
-        fs_faces faces;
-        if (fs_detect_file(worker, crops[i].path, 1, &faces, &err) != FS_OK) {
+        fs_faces *faces = &crops[i].all;
+        if (fs_detect_file(worker, crops[i].path, 1, faces, &err) != FS_OK) {
             printf("# %s\n", err.message);
             continue;
         }
-        long k = fs_faces_largest(&faces);
+        long k = fs_faces_largest(faces);
         if (k >= 0) {
-            crops[i].face = faces.faces[k];
+            crops[i].face = faces->faces[k];
             crops[i].ok = 1;
+            extra += (int)faces->count - 1;
+            with_extra += faces->count > 1;
+            if (faces->count > 1)
+                printf("# %zu faces in %s\n", faces->count, crops[i].path);
         } else {
             missed++;
             printf("# no face in %s\n", crops[i].path);
         }
-        fs_faces_free(&faces);
     }
-    printf("RESULT crops people=%d crops=%d no_face=%d\n", n_people, n_crops, missed);
+    /* a crop holds one face: the others are junk (an eye, a lens) */
+    printf("RESULT crops people=%d crops=%d no_face=%d extra_faces=%d crops_with_extra=%d\n",
+           n_people, n_crops, missed, extra, with_extra);
 
     char labels[1100];
     snprintf(labels, sizeof labels, "%.900s/group_labels.json", dir);
@@ -336,9 +389,13 @@ int main(int argc, char **argv)
     verification(threshold);
     identification();
     detection();
-    search(threshold);
+    search(threshold, 0);
+    search(threshold, 1);
+    search_crops(threshold);
     for (int i = 0; i < n_groups; i++)
         fs_faces_free(&groups[i].faces);
+    for (int i = 0; i < n_crops; i++)
+        fs_faces_free(&crops[i].all);
     fs_worker_free(worker);
     fs_engine_close(engine);
     return 0;

@@ -1,6 +1,8 @@
 /*
- * dets.c — lists of detection candidates and non-maximum suppression.
+ * dets.c — lists of detection candidates, non-maximum suppression, and candidates nested in a
+ * larger one.
  */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "face/face.h"
@@ -27,16 +29,42 @@ void fs_dets_free(fs_dets *d)
     d->count = d->capacity = 0;
 }
 
-float fs_box_iou(const float a[4], const float b[4])
+static float box_area(const float b[4])
+{
+    return (b[2] - b[0]) * (b[3] - b[1]);
+}
+
+static float box_intersection(const float a[4], const float b[4])
 {
     float w = (a[2] < b[2] ? a[2] : b[2]) - (a[0] > b[0] ? a[0] : b[0]);
     float h = (a[3] < b[3] ? a[3] : b[3]) - (a[1] > b[1] ? a[1] : b[1]);
-    if (w <= 0 || h <= 0)
+    return w > 0 && h > 0 ? w * h : 0;
+}
+
+float fs_box_iou(const float a[4], const float b[4])
+{
+    float inter = box_intersection(a, b);
+    if (inter <= 0)
         return 0;
-    float inter = w * h;
-    float area_a = (a[2] - a[0]) * (a[3] - a[1]), area_b = (b[2] - b[0]) * (b[3] - b[1]);
+    float area_a = box_area(a), area_b = box_area(b);
     float uni = area_a + area_b - inter;
     return uni > 0 ? inter / uni : 0;
+}
+
+int fs_det_nested(const fs_dets *d, size_t i, float min_inside, float min_area_ratio)
+{
+    assert(i < d->count);
+    const float *box = d->items[i].box;
+    float area = box_area(box);
+    if (!(area > 0))
+        return 0;
+    for (size_t j = 0; j < d->count; j++) {
+        const float *outer = d->items[j].box;
+        if (j != i && box_area(outer) >= min_area_ratio * area &&
+            box_intersection(box, outer) >= min_inside * area)
+            return 1;
+    }
+    return 0;
 }
 
 static int by_score_desc(const void *pa, const void *pb)

@@ -14,7 +14,7 @@
 /* The version of the face pipeline, recorded in every index: change it whenever detection,
  * landmarks, alignment or embedding give different results, so that an index made by the old
  * pipeline is refused instead of mixing incomparable embeddings. */
-#define FS_PIPELINE_VERSION "2"
+#define FS_PIPELINE_VERSION "3" /* 3: faces nested in a larger face are dropped (pipeline.c) */
 
 /* The smallest face (pixels, width and height) the engine keeps: its min_face option, by
  * default the pack's floor of 20. An index records the floor its faces were detected with. */
@@ -42,6 +42,12 @@ float fs_box_iou(const float a[4], const float b[4]);
 /* Sorts by score, best first, and keeps a box only if its IoU with every kept better box is at
  * most iou_threshold. In place. */
 void fs_nms(fs_dets *d, float iou_threshold);
+
+/* Whether candidate i of d lies mostly inside a much larger candidate of d: at least min_inside
+ * of its box's area inside the box of another candidate (kept or not) with at least min_area_ratio
+ * times its area. NMS keeps such a pair (their IoU is small): on a close-up, an eye or a glasses
+ * lens inside the face. */
+int fs_det_nested(const fs_dets *d, size_t i, float min_inside, float min_area_ratio);
 
 /* Ultra-Light RFB detector (default pack): decodes the raw outputs of an in_w x in_h input —
  * logits[n][2] (background, face) and regressions[n][4] (dcx, dcy, dw, dh against the priors) —

@@ -1,7 +1,7 @@
 /*
  * test_face_geometry.c — the model-free parts of the face pipeline against hand-computed values:
- * similarity fit and inversion, 68 → 5 landmarks, IoU and NMS, the Ultra-Light prior layout and
- * box decoding, SCRFD anchor decoding.
+ * similarity fit and inversion, 68 → 5 landmarks, IoU, NMS and nested candidates, the Ultra-Light
+ * prior layout and box decoding, SCRFD anchor decoding.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -95,6 +95,33 @@ static void test_iou_and_nms(void **state)
     assert_int_equal(fs_dets_push(&d, &z, NULL), FS_OK);
     fs_nms(&d, 0.4f);
     assert_int_equal(d.count, 2);
+    fs_dets_free(&d);
+}
+
+static void test_det_nested(void **state)
+{
+    (void)state;
+    fs_dets d = {0};
+    fs_det face = {.box = {0, 0, 100, 120}, .score = 0.6f};
+    fs_det eye = {.box = {20, 30, 50, 55}, .score = 0.99f};       /* wholly inside, 1/16 of it */
+    fs_det half_out = {.box = {80, 40, 120, 70}, .score = 0.9f};  /* half inside */
+    fs_det big = {.box = {30, 30, 90, 90}, .score = 0.9f};        /* inside, 3600 > 12000 / 4 */
+    fs_det edge = {.box = {-8, 50, 22, 80}, .score = 0.9f};       /* 22/30 inside: 0.73 */
+    fs_det point = {.box = {5, 5, 5, 5}, .score = 0.9f};          /* empty: never nested */
+    const fs_det all[] = {face, eye, half_out, big, edge, point};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        assert_int_equal(fs_dets_push(&d, &all[i], NULL), FS_OK);
+    const int nested[] = {0, 1, 0, 0, 1, 0};
+    for (size_t i = 0; i < d.count; i++)
+        assert_int_equal(fs_det_nested(&d, i, 0.7f, 4.0f), nested[i]);
+    /* the area ratio counts (face is 16 times the eye); only 2/3 of the eye is inside big */
+    assert_int_equal(fs_det_nested(&d, 1, 0.7f, 16.0f), 1);
+    assert_int_equal(fs_det_nested(&d, 1, 0.7f, 16.1f), 0);
+    assert_int_equal(fs_det_nested(&d, 4, 0.74f, 4.0f), 0);
+    fs_dets_free(&d);
+    /* alone, or with its container removed, a candidate is kept */
+    assert_int_equal(fs_dets_push(&d, &eye, NULL), FS_OK);
+    assert_int_equal(fs_det_nested(&d, 0, 0.7f, 4.0f), 0);
     fs_dets_free(&d);
 }
 
@@ -211,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_similarity_fit_least_squares_and_degenerate),
         cmocka_unit_test(test_landmarks68_to_5),
         cmocka_unit_test(test_iou_and_nms),
+        cmocka_unit_test(test_det_nested),
         cmocka_unit_test(test_ultraface_priors),
         cmocka_unit_test(test_ultraface_decode),
         cmocka_unit_test(test_scrfd_decode),
