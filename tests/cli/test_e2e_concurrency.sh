@@ -72,6 +72,7 @@ expect_exit 0 "$FACESEARCH" --db "$db" index "$tmp/lib0"
 pid=$!
 for ((i = 0; i < 500; i++)); do [[ $(cat "$db/writer.lock" 2>/dev/null) == "$pid" ]] && break; sleep 0.01; done
 check "the writer's pid in the lock file" "$pid" "$(cat "$db/writer.lock")"
+kill -STOP $pid   # it holds the lock, however fast or busy this machine is, until SIGCONT
 start=$SECONDS
 expect_exit 2 "$FACESEARCH" --db "$db" index "$tmp/small"
 expect_err_is "facesearch: $db: another index run is active (pid $pid)"
@@ -81,12 +82,17 @@ expect_err_is "facesearch: $db: another index run is active (pid $pid)"
 expect_exit 0 "$FACESEARCH" --db "$db" search -q "$tmp/query.jpg" -t "$tmp/lib0" -t "$tmp/small" --csv
 expect_err_is "note: $db: another index run is active (pid $pid); the folders were not refreshed, searching what is indexed"
 check "search -t during a run: what is indexed" "$tmp/lib0/p1.jpg" "$(tail -n +2 <<<"$out" | cut -d, -f1 | sort -u)"
-check "the writer was still running" "yes" "$(kill -0 $pid 2>/dev/null && echo yes || echo "no (the checks above ran after it)")"
-expect_exit 0 "$FACESEARCH" --wait --db "$db" index "$tmp/small"
-check "--wait: ran after the first writer" "yes" "$(kill -0 $pid 2>/dev/null && echo no || echo yes)"
-expect_err_is "5 photos: 5 new, 0 changed, 0 unchanged, 0 moved, 0 removed, 0 failed; $(grep -oE '[0-9]+ faces in [0-9.]+s$' <<<"$err")"
+"$FACESEARCH" --wait --db "$db" index "$tmp/small" >"$tmp/w.out" 2>"$tmp/w.err" &
+waiter=$!
+sleep 2
+check "--wait: waits while the first writer holds the lock" "yes" "$(kill -0 $waiter 2>/dev/null && echo yes || echo no)"
+kill -CONT $pid
 wait $pid
 check "first writer exit status" "0" "$?"
+wait $waiter
+check "--wait: exit status" "0" "$?"
+err=$(without_progress <"$tmp/w.err")
+expect_err_is "5 photos: 5 new, 0 changed, 0 unchanged, 0 moved, 0 removed, 0 failed; $(grep -oE '[0-9]+ faces in [0-9.]+s$' <<<"$err")"
 expect_exit 0 "$FACESEARCH" --db "$db" remove "$tmp/small"
 expect_out_is "$tmp/small: 5 photos removed from the index"
 
