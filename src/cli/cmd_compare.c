@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /* Embeds the largest face of path into *face. */
 static int largest_face(fs_worker *w, const char *path, fs_face *face)

@@ -4,7 +4,7 @@
  */
 #include <stddef.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 const cli_command cli_commands[] = {
     {"search", "find every photo in which the query person appears",

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /* Length of the valid UTF-8 sequence at s, or 0 if s does not start one. */
 static size_t utf8_sequence(const unsigned char *s)

@@ -74,6 +74,9 @@ def includes(root):
                     text = strip_comments(f.read())
                 for m in INCLUDE_RE.finditer(text):
                     inc = m.group(2).strip()
+                    if (m.group(1) == '"' and "/" not in inc and
+                            os.path.exists(os.path.join(dirpath, inc))):
+                        inc = "./" + inc  # a header beside the file: its own layer
                     if inc.startswith("."):  # relative: make it relative to src/
                         full = os.path.normpath(os.path.join(os.path.dirname(rel), inc))
                         full = full.replace(os.sep, "/")
