@@ -72,8 +72,8 @@ fs_status fs_path_canonical(const char *path, char **out, fs_error *err)
         return FS_OK;
     }
     if (errno != ENOENT && errno != ENOTDIR)
-        return fs_fail(err, errno == ENOMEM ? FS_ERR_NOMEM : FS_ERR_IO, "%s: %s", path,
-                       strerror(errno));
+        return errno == ENOMEM ? fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", path)
+                               : fs_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
     /* Absent: the real path of the longest prefix that exists, then the rest with "." and ".."
      * resolved by spelling (nothing below it exists to be a link). */
     size_t cap = PATH_MAX + 1;
@@ -102,7 +102,9 @@ fs_status fs_path_canonical(const char *path, char **out, fs_error *err)
             break;
     }
     fs_status st = FS_OK;
-    if (!base) {
+    if (!base && errno == ENOMEM) {
+        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", path);
+    } else if (!base) {
         st = fs_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
     } else if (strlen(base) >= cap) {
         st = fs_fail(err, FS_ERR_LIMIT, "%s: path too long", path);
