@@ -22,18 +22,9 @@
 # on an AVX-512 machine measures both paths against the same peer.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-isas=(native)
-if [[ ${1:-} == --isa ]]; then
-  [[ -n ${2:-} ]] || { echo "nn_vs_ort: --isa needs a list, e.g. native,avx2" >&2; exit 2; }
-  IFS=, read -r -a isas <<<"$2"
-  shift 2
-fi
-for isa in "${isas[@]}"; do
-  case ${isa,,} in
-    native | sse41 | avx | avx2 | avx2_vnni | avx512_core | avx512_core_vnni | avx512_core_bf16 | avx512_core_amx) ;;
-    *) echo "nn_vs_ort: --isa: unknown ISA '$isa' (native, avx2, avx512_core, ...)" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/isa_args.sh"
+take_isa_args nn_vs_ort "$@"
+shift "$isa_shift"
 precision=${FACESEARCH_PRECISION:-fp32}
 build=${1:-$here/../build}
 rounds=${2:-5}

@@ -14,18 +14,9 @@
 # quiet (uptime), and compare medians.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-isas=(native)
-if [[ ${1:-} == --isa ]]; then
-  [[ -n ${2:-} ]] || { echo "search_latency: --isa needs a list, e.g. native,avx2" >&2; exit 2; }
-  IFS=, read -r -a isas <<<"$2"
-  shift 2
-fi
-for isa in "${isas[@]}"; do
-  case ${isa,,} in
-    native | sse41 | avx | avx2 | avx2_vnni | avx512_core | avx512_core_vnni | avx512_core_bf16 | avx512_core_amx) ;;
-    *) echo "search_latency: --isa: unknown ISA '$isa' (native, avx2, avx512_core, ...)" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/isa_args.sh"
+take_isa_args search_latency "$@"
+shift "$isa_shift"
 build=${1:-$here/build}
 runs=${2:-7}
 fs=$build/facesearch
