@@ -245,10 +245,10 @@ int main(int argc, char **argv)
             for (int r = -3; r < runs; r++)
                 for (int m = 0; m < NMODES; m++) {
                     double t0 = now_ms();
-                    fs_status st = nn_dnnl_conv_run(b.conv[m], b.src[m], b.dst[m],
+                    fs_status rc = nn_dnnl_conv_run(b.conv[m], b.src[m], b.dst[m],
                                                     l->post == POST_SUM ? b.dst[m] : NULL, &err);
                     double t1 = now_ms();
-                    if (st != FS_OK) {
+                    if (rc != FS_OK) {
                         fprintf(stderr, "conv_micro: %s\n", err.message);
                         return 2;
                     }

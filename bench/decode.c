@@ -1,6 +1,6 @@
 /*
  * decode.c — how fast a photo becomes detector input: decode the sample photos to ~640 px on the
- * long side through fs_image_load (libjpeg-turbo DCT-scaled decode, then area-average resize)
+ * long side through img_load (libjpeg-turbo DCT-scaled decode, then area-average resize)
  * versus plain libvips (vips_thumbnail_buffer, and jpegload with shrink + resize), from a buffer
  * in memory so that disk reads do not count. Prints medians of RUNS runs per photo:
  *   RESULT decode path=<name> photo=<file> ms=<median>
@@ -42,19 +42,19 @@ static double median(double *v, int n)
 /* Ours: shrink-on-load to >= 640, then resize to exactly 640 on the long side. */
 static int run_ours(const void *data, size_t size)
 {
-    fs_image_load_options opt = {.min_long_side = TARGET};
-    fs_image img, small;
+    img_load_options opt = {.min_long_side = TARGET};
+    img_rgb img, small;
     fs_error err;
-    if (fs_image_load_buffer(data, size, "bench", &opt, &img, NULL, NULL, NULL, &err) != FS_OK) {
+    if (img_load_buffer(data, size, "bench", &opt, &img, NULL, NULL, NULL, &err) != FS_OK) {
         fprintf(stderr, "%s\n", err.message);
         return -1;
     }
     int w = img.width >= img.height ? TARGET : img.width * TARGET / img.height;
     int h = img.width >= img.height ? img.height * TARGET / img.width : TARGET;
-    fs_status st = fs_image_resize(&img, w, h, &small, &err);
-    fs_image_free(&img);
-    fs_image_free(&small);
-    return st == FS_OK ? 0 : -1;
+    fs_status rc = img_resize(&img, w, h, &small, &err);
+    img_free(&img);
+    img_free(&small);
+    return rc == FS_OK ? 0 : -1;
 }
 
 static int to_memory(VipsImage *v)
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         runs = 11;
     char dir[512];
     fs_error err;
-    if (fs_data_dir(dir, sizeof dir, &err) != FS_OK || fs_image_vips_start(&err) != FS_OK) {
+    if (fs_data_dir(dir, sizeof dir, &err) != FS_OK || img_vips_start(&err) != FS_OK) {
         fprintf(stderr, "decode: %s\n", err.message);
         return 2;
     }

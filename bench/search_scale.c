@@ -13,9 +13,9 @@
  * on THREADS threads (mode int8_scan_exact_tN). --scan-only skips the graph; --m, --efc, --ef
  * override the graph parameters of vindex.c (0 or absent: its defaults), one hnsw line per ef.
  * Prints, for the HNSW graph path, the exact int8 scan and the peer (a plain fp32 exhaustive scan):
- *   RESULT search n=N mode=M build_s=.. ram_bytes_per_face=.. p50_ms=.. p99_ms=.. recall10=.. vs_peer_p50=..
- * (hnsw lines end with the graph parameters in effect: m=.. efc=.. ef=..)
- * recall10 is against the exact fp32 top 10; recall10_above0.3 only over its entries of cosine
+ *   RESULT search n=N mode=M build_s=.. ram_bytes_per_face=.. p50_ms=.. p99_ms=.. recall10=..
+ * vs_peer_p50=.. (hnsw lines end with the graph parameters in effect: m=.. efc=.. ef=..) recall10
+ * is against the exact fp32 top 10; recall10_above0.3 only over its entries of cosine
  * >= 0.3 (see run_queries). --cache DIR keeps the built graph for later runs. Run by
  * bench/search_scale.sh.
  */
@@ -91,7 +91,7 @@ static void fp32_scan(const float *vecs, size_t n, const float *q, top out[10])
     for (int i = 0; i < 10; i++)
         out[i] = (top){-1, -INFINITY};
     for (size_t i = 0; i < n; i++) {
-        float s = fs_vec_dot(q, vecs + i * DIM, DIM);
+        float s = util_vec_dot(q, vecs + i * DIM, DIM);
         if (s <= out[9].s)
             continue;
         int j = 9;
@@ -124,8 +124,10 @@ static void report(size_t n, const char *mode, double build, double ram, double 
                    double recall, double above, double peer_p50, const char *extra)
 {
     qsort(lat, nq, sizeof *lat, cmp_double);
-    double p50 = lat[nq / 2], p99 = lat[(size_t)((double)nq * 0.99) < nq ? (size_t)((double)nq * 0.99) : nq - 1];
-    printf("RESULT search n=%zu ids=%s mode=%s build_s=%.2f ram_bytes_per_face=%.0f p50_ms=%.3f p99_ms=%.3f"
+    double p50 = lat[nq / 2],
+           p99 = lat[(size_t)((double)nq * 0.99) < nq ? (size_t)((double)nq * 0.99) : nq - 1];
+    printf("RESULT search n=%zu ids=%s mode=%s build_s=%.2f ram_bytes_per_face=%.0f p50_ms=%.3f "
+           "p99_ms=%.3f"
            " recall10=%.4f recall10_above%.1f=%.4f vs_peer_p50=%.2fx%s\n",
            n, id_model, mode, build, ram, p50 * 1e3, p99 * 1e3, recall, (double)FLOOR, above,
            peer_p50 > 0 ? peer_p50 / p50 : 1.0, extra);
@@ -137,16 +139,16 @@ static void report(size_t n, const char *mode, double build, double ram, double 
  * the exact top-10 entries of cosine >= FLOOR: the neighbours a search could ever show (the
  * packs' match thresholds are 0.34 and 0.5), leaving out the near-random tail of other people
  * (cosine ~0.2) that fills the top 10 of an identity with fewer than 10 faces. */
-static double run_queries(const fs_vindex *v, const float *queries, size_t nq, top (*exact)[10],
+static double run_queries(const vindex *v, const float *queries, size_t nq, top (*exact)[10],
                           int exact_search, int threads, int in_order, double *lat, double *above)
 {
     size_t hit10 = 0, above_all = 0, above_hit = 0;
     for (size_t i = 0; i < nq; i++) {
-        fs_store_hit *h;
+        store_hit *h;
         size_t nh;
         double a = now_s();
-        fs_vindex_search(v, queries + i * DIM, 10, -1.0f, NULL, exact_search, threads, &h, &nh,
-                         NULL);
+        vindex_search(v, queries + i * DIM, 10, -1.0f, NULL, exact_search, threads, &h, &nh,
+                      NULL);
         lat[i] = now_s() - a;
         for (size_t j = 0; j < nh && j < 10; j++) {
             if (in_order)
@@ -212,8 +214,8 @@ int main(int argc, char **argv)
     float *centroids = malloc(ids * DIM * sizeof(float));
     float *face = malloc(DIM * sizeof(float));
     float *queries = malloc(nq * DIM * sizeof(float));
-    fs_vindex *v = fs_vindex_new(DIM);
-    if (!centroids || !face || !queries || !v || fs_vindex_reserve(v, n, NULL) != FS_OK) {
+    vindex *v = vindex_new(DIM);
+    if (!centroids || !face || !queries || !v || vindex_reserve(v, n, NULL) != FS_OK) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
@@ -250,7 +252,7 @@ int main(int argc, char **argv)
     double t0 = now_s();
     for (size_t i = 0; i < n; i++) {
         face_of(centroids + (next_u64(&seed) % ids) * DIM, &seed, face);
-        if (fs_vindex_add(v, (int64_t)i + 1, (int64_t)i / 4 + 1, face, NULL) != FS_OK)
+        if (vindex_add(v, (int64_t)i + 1, (int64_t)i / 4 + 1, face, NULL) != FS_OK)
             return 1;
     }
     double add_s = now_s() - t0;
@@ -262,7 +264,7 @@ int main(int argc, char **argv)
     if (!plain)
         return 1;
     copy_ctx cp = {plain, 0};
-    fs_vindex_each(v, copy_visit, &cp);
+    vindex_each(v, copy_visit, &cp);
 
     double *lat = malloc(nq * sizeof *lat), peer_p50;
     top(*exact)[10] = malloc(nq * sizeof *exact);
@@ -285,13 +287,13 @@ int main(int argc, char **argv)
     /* Exact int8 scan (the default below FS_VINDEX_GRAPH_MIN faces): 1 thread, then THREADS. */
     double above;
     double recall = run_queries(v, queries, nq, exact, 1, 1, 1, lat, &above);
-    report(n, "int8_scan_exact", 0.0, (double)fs_vindex_memory(v) / (double)n, lat, nq, recall,
+    report(n, "int8_scan_exact", 0.0, (double)vindex_memory(v) / (double)n, lat, nq, recall,
            above, peer_p50, "");
     if (threads > 1) {
         char mode[32];
         snprintf(mode, sizeof mode, "int8_scan_exact_t%d", threads);
         recall = run_queries(v, queries, nq, exact, 1, threads, 1, lat, &above);
-        report(n, mode, 0.0, (double)fs_vindex_memory(v) / (double)n, lat, nq, recall, above,
+        report(n, mode, 0.0, (double)vindex_memory(v) / (double)n, lat, nq, recall, above,
                peer_p50, "");
     }
 
@@ -300,10 +302,10 @@ int main(int argc, char **argv)
      * the data are deterministic), so that query timings can be taken on a quiet machine
      * without another build. */
     if (!scan_only) {
-        fs_vindex_set_graph_params(v, m, efc, 0);
-        fs_vindex_set_graph_min(v, 1);
+        vindex_set_graph_params(v, m, efc, 0);
+        vindex_set_graph_min(v, 1);
         int gm, gefc, gef;
-        fs_vindex_graph_params(v, &gm, &gefc, &gef);
+        vindex_graph_params(v, &gm, &gefc, &gef);
         char vec_path[4200] = "", graph_path[4200] = "";
         if (cache) {
             snprintf(vec_path, sizeof vec_path, "%s/scale-%zu-k%d-m%d-efc%d.vec", cache, n,
@@ -311,39 +313,39 @@ int main(int argc, char **argv)
             snprintf(graph_path, sizeof graph_path, "%s/scale-%zu-k%d-m%d-efc%d.graph", cache, n,
                      subspace, gm, gefc);
         }
-        fs_vindex *loaded = NULL;
+        vindex *loaded = NULL;
         uint64_t gen = 0;
         double build = 0;
-        if (cache && fs_vindex_load(vec_path, graph_path, DIM, &loaded, &gen, NULL) == FS_OK &&
-            fs_vindex_graph_count(loaded) == n) {
-            fs_vindex_free(v);
+        if (cache && vindex_load(vec_path, graph_path, DIM, &loaded, &gen, NULL) == FS_OK &&
+            vindex_graph_count(loaded) == n) {
+            vindex_free(v);
             v = loaded;
-            fs_vindex_set_graph_params(v, m, efc, 0);
+            vindex_set_graph_params(v, m, efc, 0);
             build = (double)gen / 1000.0; /* the build time was saved as the generation */
             fprintf(stderr, "graph loaded from %s\n", graph_path);
         } else {
-            fs_vindex_free(loaded);
+            vindex_free(loaded);
             t0 = now_s();
-            if (fs_vindex_build_graph(v, threads, NULL) != FS_OK) {
+            if (vindex_build_graph(v, threads, NULL) != FS_OK) {
                 fprintf(stderr, "graph build failed\n");
                 return 1;
             }
             build = now_s() - t0;
-            if (cache && fs_vindex_save(v, vec_path, graph_path, (uint64_t)(build * 1000), NULL))
+            if (cache && vindex_save(v, vec_path, graph_path, (uint64_t)(build * 1000), NULL))
                 fprintf(stderr, "could not save the graph to %s\n", cache);
         }
         if (cache) {
             /* how long a reader (mapped) and the writer (read and verified) take to open it */
-            fs_vindex *o = NULL;
+            vindex *o = NULL;
             uint64_t g;
             double a = now_s();
-            fs_status ms = fs_vindex_map(vec_path, graph_path, DIM, &o, &g, NULL);
+            fs_status ms = vindex_map(vec_path, graph_path, DIM, &o, &g, NULL);
             double map_s = now_s() - a;
-            fs_vindex_free(o);
+            vindex_free(o);
             a = now_s();
-            fs_status ls = fs_vindex_load(vec_path, graph_path, DIM, &o, &g, NULL);
+            fs_status ls = vindex_load(vec_path, graph_path, DIM, &o, &g, NULL);
             double load_s = now_s() - a;
-            fs_vindex_free(o);
+            vindex_free(o);
             if (ms == FS_OK && ls == FS_OK)
                 printf("RESULT search_open n=%zu ids=%s reader_map_s=%.3f writer_load_s=%.3f\n", n,
                        id_model, map_s, load_s);
@@ -353,12 +355,12 @@ int main(int argc, char **argv)
             int ef = (int)strtol(p, &end, 10);
             if (end == p)
                 break;
-            fs_vindex_set_graph_params(v, m, efc, ef);
+            vindex_set_graph_params(v, m, efc, ef);
             recall = run_queries(v, queries, nq, exact, 0, 1, 0, lat, &above);
             char extra[64];
-            fs_vindex_graph_params(v, &gm, &gefc, &gef);
+            vindex_graph_params(v, &gm, &gefc, &gef);
             snprintf(extra, sizeof extra, " m=%d efc=%d ef=%d", gm, gefc, gef);
-            report(n, "hnsw", build, (double)fs_vindex_memory(v) / (double)n, lat, nq, recall,
+            report(n, "hnsw", build, (double)vindex_memory(v) / (double)n, lat, nq, recall,
                    above, peer_p50, extra);
             p = *end == ',' ? end + 1 : end;
         }
@@ -369,6 +371,6 @@ int main(int argc, char **argv)
     free(queries);
     free(face);
     free(centroids);
-    fs_vindex_free(v);
+    vindex_free(v);
     return 0;
 }

@@ -37,13 +37,13 @@ static double median(double *v, int n)
 
 static double time_ours(const unsigned char *buf, size_t size, int accelerated)
 {
-    fs_sha256 h;
+    util_sha256 h;
     unsigned char digest[32];
     double t = now_s();
-    fs_sha256_init(&h);
+    util_sha256_init(&h);
     h.accelerated = h.accelerated && accelerated;
-    fs_sha256_update(&h, buf, size);
-    fs_sha256_final(&h, digest);
+    util_sha256_update(&h, buf, size);
+    util_sha256_final(&h, digest);
     return now_s() - t;
 }
 
@@ -87,8 +87,8 @@ int main(int argc, char **argv)
         t[2][r] = time_command(peer_sum);
         t[3][r] = have_ssl ? time_command(peer_ssl) : -1;
     }
-    fs_sha256 probe;
-    fs_sha256_init(&probe);
+    util_sha256 probe;
+    util_sha256_init(&probe);
     const char *names[4] = {probe.accelerated ? "ours_accelerated" : "ours_default",
                             "ours_portable", "peer_sha256sum", "peer_openssl"};
     for (int k = 0; k < 4; k++) {

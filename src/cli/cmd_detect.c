@@ -73,8 +73,9 @@ static void print_faces(const char *path, const fs_faces *faces, int json)
            faces->count == 1 ? "" : "s");
     for (size_t i = 0; i < faces->count; i++) {
         const fs_face *f = &faces->faces[i];
-        printf("  %zu  box %.0f,%.0f %.0f,%.0f  (%.0fx%.0f)  score %.3f\n", i + 1, f->box[0], f->box[1],
-               f->box[2], f->box[3], f->box[2] - f->box[0], f->box[3] - f->box[1], f->score);
+        printf("  %zu  box %.0f,%.0f %.0f,%.0f  (%.0fx%.0f)  score %.3f\n", i + 1, f->box[0],
+               f->box[1], f->box[2], f->box[3], f->box[2] - f->box[0], f->box[3] - f->box[1],
+               f->score);
     }
 }
 
@@ -191,13 +192,13 @@ int cmd_detect(const cli_globals *g, int argc, char **argv)
         fs_faces faces;
         fs_stage_times before, after;
         fs_worker_times(worker, &before);
-        fs_status st = fs_detect_file(worker, images[i], 0, &faces, &err);
+        fs_status rc = fs_detect_file(worker, images[i], 0, &faces, &err);
         fs_worker_times(worker, &after);
         if (g->verbose)
             fprintf(stderr, "%s: decode %.1f ms, detect %.1f ms, landmarks %.1f ms\n", images[i],
                     1e3 * (after.decode - before.decode), 1e3 * (after.detect - before.detect),
                     1e3 * (after.landmarks - before.landmarks));
-        if (st != FS_OK) {
+        if (rc != FS_OK) {
             cli_fail_error(&err);
             status = EXIT_ERROR;
             continue;

@@ -171,13 +171,13 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
     fs_index_options io = {.workers = g->threads, .include_hidden = hidden, .skip = skip,
                            .stop = &interrupted,
                            .on_progress = show_progress, .on_problem = show_problem, .ctx = &view};
-    fs_status st = fs_index_update(ix, roots, n, &io, summary, &err);
+    fs_status rc = fs_index_update(ix, roots, n, &io, summary, &err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (view.tty && !g->quiet)
         fputc('\n', stderr);
     int status = 0;
-    if (st != FS_OK)
+    if (rc != FS_OK)
         status = cli_fail_error(&err);
     else if (!g->quiet)
         fprintf(stderr,
@@ -238,9 +238,9 @@ int cmd_stats(const cli_globals *g, int argc, char **argv)
     if (fs_index_open(g->db, NULL, FS_INDEX_READ, &ix, &err) != FS_OK)
         return cli_fail_error(&err);
     fs_index_stats s;
-    fs_status st = fs_index_stats_get(ix, &s, &err);
+    fs_status rc = fs_index_stats_get(ix, &s, &err);
     fs_index_close(ix);
-    if (st != FS_OK)
+    if (rc != FS_OK)
         return cli_fail_error(&err);
     if (json) {
         printf("{\"files\":%lld,\"failed\":%lld,\"faces\":%lld,\"folders\":%lld,\"bytes\":%lld,"

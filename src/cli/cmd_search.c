@@ -102,9 +102,9 @@ static int query_faces(fs_engine *engine, const search_args *a, fs_faces *faces)
     fs_error err;
     if (fs_worker_new(engine, &w, &err) != FS_OK)
         return cli_fail_error(&err);
-    fs_status st = fs_detect_file(w, a->query, 1, faces, &err);
+    fs_status rc = fs_detect_file(w, a->query, 1, faces, &err);
     fs_worker_free(w);
-    if (st != FS_OK)
+    if (rc != FS_OK)
         return cli_fail_error(&err);
     if (faces->count == 0) {
         fs_faces_free(faces);
@@ -148,8 +148,8 @@ static void print_match(const fs_match *m, const search_args *a)
         printf(",\"face\":%d}\n", m->face_number);
     } else if (a->csv) {
         cli_csv_field(stdout, m->path);
-        printf(",%.4f,%d,%.1f,%.1f,%.1f,%.1f,%.4f\n", m->similarity, m->face_number, b[0], b[1], b[2],
-               b[3], m->face.score);
+        printf(",%.4f,%d,%.1f,%.1f,%.1f,%.1f,%.4f\n", m->similarity, m->face_number, b[0], b[1],
+               b[2], b[3], m->face.score);
     } else {
         printf("%.4f  face %-2d [%.0f,%.0f,%.0f,%.0f]  ", m->similarity, m->face_number, b[0],
                b[1], b[2], b[3]);
@@ -275,11 +275,11 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
     if (fs_index_open(g->db, engine, FS_INDEX_READ, &ix, &err) != FS_OK)
         return cli_fail_error(&err);
     fs_matches matches = {0};
-    fs_status st = fs_index_search(ix, query->faces, query->count, (const char *const *)roots, n,
+    fs_status rc = fs_index_search(ix, query->faces, query->count, (const char *const *)roots, n,
                                    threshold_of(a, engine), (size_t)a->top, (int)a->min_size,
                                    &matches, &err);
     fs_index_close(ix);
-    if (st != FS_OK)
+    if (rc != FS_OK)
         return cli_fail_error(&err);
     int status = report(g, a, engine, &matches);
     fs_matches_free(&matches);

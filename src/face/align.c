@@ -10,15 +10,16 @@
 #include "util/error.h"
 
 /* The ArcFace template for a 112 x 112 crop (insightface's arcface_dst). */
-const float fs_arcface_template[10] = {
-    38.2946f, 51.6963f, 73.5318f, 51.5014f, 56.0252f, 71.7366f, 41.5493f, 92.3655f, 70.7299f, 92.2041f,
+const float face_arcface_template[10] = {
+    38.2946f, 51.6963f, 73.5318f, 51.5014f, 56.0252f,
+    71.7366f, 41.5493f, 92.3655f, 70.7299f, 92.2041f,
 };
 
 /* In 2-D the least-squares similarity (Umeyama's method restricted to rotations) has a closed
- * form: with both point sets centred, a = Σ(x·u + y·v) / Σ(x² + y²) and b = Σ(x·v − y·u) / Σ(x² + y²)
- * give the scaled rotation [a −b; b a]; the translation moves the source centroid onto the
+ * form: with both point sets centred, a = Σ(x·u + y·v) / Σ(x² + y²) and b = Σ(x·v − y·u) / Σ(x² +
+ * y²) give the scaled rotation [a −b; b a]; the translation moves the source centroid onto the
  * destination centroid. Computed in double precision. */
-int fs_similarity_fit(const float *src, const float *dst, int n, float m[6])
+int face_similarity_fit(const float *src, const float *dst, int n, float m[6])
 {
     double msx = 0, msy = 0, mdx = 0, mdy = 0;
     for (int i = 0; i < n; i++) {
@@ -46,7 +47,7 @@ int fs_similarity_fit(const float *src, const float *dst, int n, float m[6])
     return 0;
 }
 
-int fs_affine_invert(const float m[6], float inv[6])
+int face_affine_invert(const float m[6], float inv[6])
 {
     double det = (double)m[0] * m[4] - (double)m[1] * m[3];
     if (det > -1e-12 && det < 1e-12)
@@ -64,7 +65,7 @@ int fs_affine_invert(const float m[6], float inv[6])
 /* Eye centres are the means of the six eyelid points (36–41, 42–47), the nose tip is point 30,
  * the mouth corners are points 48 and 54. Left/right are as seen in the image, matching the
  * template (the template's "left eye" has the smaller x). */
-void fs_landmarks68_to_5(const float p[136], float out[10])
+void face_landmarks68_to_5(const float p[136], float out[10])
 {
     for (int e = 0; e < 2; e++) {
         float x = 0, y = 0;
@@ -83,13 +84,13 @@ void fs_landmarks68_to_5(const float p[136], float out[10])
     out[9] = p[2 * 54 + 1];
 }
 
-void fs_image_to_tensor(const fs_image *img, float mean, float std, float *out)
+void face_image_to_tensor(const img_rgb *img, float mean, float std, float *out)
 {
-    fs_image_to_tensor_at(img, 0, 0, img->width, img->height, mean, std, 0, out);
+    face_image_to_tensor_at(img, 0, 0, img->width, img->height, mean, std, 0, out);
 }
 
-void fs_image_to_tensor_at(const fs_image *img, int x, int y, int in_w, int in_h, float mean,
-                           float std, uint8_t pad, float *out)
+void face_image_to_tensor_at(const img_rgb *img, int x, int y, int in_w, int in_h, float mean,
+                             float std, uint8_t pad, float *out)
 {
     const size_t plane = (size_t)in_w * (size_t)in_h;
     const float scale = 1.0f / std, pad_value = (pad - mean) * scale;
@@ -110,14 +111,15 @@ void fs_image_to_tensor_at(const fs_image *img, int x, int y, int in_w, int in_h
 }
 
 /* The 112 x 112 aligned face; caller frees. */
-fs_status fs_align_face(const fs_image *img, const float landmarks[10], fs_image *out, fs_error *err)
+fs_status face_align(const img_rgb *img, const float landmarks[10], img_rgb *out, fs_error *err)
 {
     float fwd[6], inv[6];
-    if (fs_similarity_fit(landmarks, fs_arcface_template, 5, fwd) || fs_affine_invert(fwd, inv))
-        return fs_fail(err, FS_ERR_INTERNAL, "landmarks do not define an alignment");
-    fs_status st = fs_image_new(FS_ALIGNED_SIZE, FS_ALIGNED_SIZE, out, err);
-    if (st)
-        return st;
-    fs_image_warp_affine(img, inv, out);
+    if (face_similarity_fit(landmarks, face_arcface_template, 5, fwd) ||
+        face_affine_invert(fwd, inv))
+        return util_fail(err, FS_ERR_INTERNAL, "landmarks do not define an alignment");
+    fs_status rc = img_new(FS_ALIGNED_SIZE, FS_ALIGNED_SIZE, out, err);
+    if (rc)
+        return rc;
+    img_warp_affine(img, inv, out);
     return FS_OK;
 }

@@ -56,65 +56,65 @@ typedef struct placement {
     int small; /* run the detector up to levels 0 and 1 only (faces up to ~60 input pixels) */
 } placement;
 
-static fs_status make_input(const fs_image *img, const placement *p, float *tensor, fs_error *err)
+static fs_status make_input(const img_rgb *img, const placement *p, float *tensor, fs_error *err)
 {
-    fs_image region = {0};
-    const fs_image *placed = img;
+    img_rgb region = {0};
+    const img_rgb *placed = img;
     if (img->width != p->region_w || img->height != p->region_h) {
-        fs_status st = fs_image_resize(img, p->region_w, p->region_h, &region, err);
-        if (st)
-            return st;
+        fs_status rc = img_resize(img, p->region_w, p->region_h, &region, err);
+        if (rc)
+            return rc;
         placed = &region;
     }
-    fs_image_to_tensor_at(placed, p->x, p->y, p->in_w, p->in_h, 127.0f, 128.0f, 127, tensor);
-    fs_image_free(&region);
+    face_image_to_tensor_at(placed, p->x, p->y, p->in_w, p->in_h, 127.0f, 128.0f, 127, tensor);
+    img_free(&region);
     return FS_OK;
 }
 
 /* Runs the detector on one placement of the photo (photo_w x photo_h pixels; src holds its pixels
  * at any resolution) and appends the faces it keeps, in photo pixels. *largest receives the larger
  * side of the largest face it saw, kept or not (0 if none). */
-static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int photo_h,
-                           const placement *p, fs_dets *out, float *largest, fs_error *err)
+static fs_status detect_at(fs_worker *w, const img_rgb *src, int photo_w, int photo_h,
+                           const placement *p, face_dets *out, float *largest, fs_error *err)
 {
     *largest = 0;
     /* the fine pass keeps small faces only: levels 0 and 1 (strides 8, 16) suffice */
     nn_net *net = p->small ? w->engine->detector_small : w->engine->detector;
     nn_plan *plan;
-    float *tensor = fs_worker_tensor(w, (size_t)3 * p->in_w * p->in_h, err);
-    fs_status st = tensor ? fs_worker_detect_plan(w, net, p->in_w, p->in_h, &plan, err)
+    float *tensor = face_worker_tensor(w, (size_t)3 * p->in_w * p->in_h, err);
+    fs_status rc = tensor ? face_worker_detect_plan(w, net, p->in_w, p->in_h, &plan, err)
                           : FS_ERR_NOMEM;
-    if (st == FS_OK)
-        st = make_input(src, p, tensor, err);
-    if (st == FS_OK)
-        st = nn_plan_run(plan, tensor, err);
-    if (st)
-        return st;
+    if (rc == FS_OK)
+        rc = make_input(src, p, tensor, err);
+    if (rc == FS_OK)
+        rc = nn_plan_run(plan, tensor, err);
+    if (rc)
+        return rc;
 
     /* outputs: (logits, boxes) of all levels concatenated, or a pair per level for the small net */
-    fs_dets found = {0};
+    face_dets found = {0};
     int pairs = p->small ? 2 : 1;
     float threshold = w->engine->opt.det_threshold;
-    for (int k = 0; st == FS_OK && k < pairs; k++) {
+    for (int k = 0; rc == FS_OK && k < pairs; k++) {
         int64_t shape_s[NN_MAX_DIMS], shape_b[NN_MAX_DIMS];
         int nd_s, nd_b;
         const float *logits = nn_plan_output(plan, 2 * k, shape_s, &nd_s);
         const float *boxes = nn_plan_output(plan, 2 * k + 1, shape_b, &nd_b);
         if (nd_s != 3 || nd_b != 3 || shape_s[2] != 2 || shape_b[2] != 4 ||
             shape_s[1] != shape_b[1]) {
-            st = fs_fail(err, FS_ERR_FORMAT, "%s: unexpected detector output shapes",
-                         fs_pack_name(w->engine->pack));
+            rc = util_fail(err, FS_ERR_FORMAT, "%s: unexpected detector output shapes",
+                           fs_pack_name(w->engine->pack));
             break;
         }
         size_t n = (size_t)shape_s[1];
-        st = p->small ? fs_ultraface_decode_level(logits, boxes, n, p->in_w, p->in_h, k, threshold,
-                                                  1, 1, &found, err)
-                      : fs_ultraface_decode(logits, boxes, n, p->in_w, p->in_h, threshold, 1, 1,
-                                            &found, err);
+        rc = p->small ? face_ultraface_decode_level(logits, boxes, n, p->in_w, p->in_h, k,
+                                                    threshold, 1, 1, &found, err)
+                      : face_ultraface_decode(logits, boxes, n, p->in_w, p->in_h, threshold, 1, 1,
+                                              &found, err);
     }
     float sx = (float)photo_w / p->region_w, sy = (float)photo_h / p->region_h;
-    for (size_t i = 0; st == FS_OK && i < found.count; i++) {
-        fs_det d = found.items[i];
+    for (size_t i = 0; rc == FS_OK && i < found.count; i++) {
+        face_det d = found.items[i];
         float in_side = fmaxf(d.box[2] - d.box[0], d.box[3] - d.box[1]);
         d.box[0] = (d.box[0] - p->x) * sx;
         d.box[2] = (d.box[2] - p->x) * sx;
@@ -124,39 +124,39 @@ static fs_status detect_at(fs_worker *w, const fs_image *src, int photo_w, int p
         *largest = fmaxf(*largest, side);
         if (in_side >= p->min_box && in_side <= p->max_box && side >= p->min_side &&
             side <= p->max_side)
-            st = fs_dets_push(out, &d, err);
+            rc = face_dets_push(out, &d, err);
     }
-    fs_dets_free(&found);
-    return st;
+    face_dets_free(&found);
+    return rc;
 }
 
 /* img shrunk to about w x h with a box filter: first by the largest whole factor that keeps it at
- * least w - 1 x h - 1 (cheap), then by fs_image_resize only if that is still more than
+ * least w - 1 x h - 1 (cheap), then by img_resize only if that is still more than
  * SHRINK_SLACK too large (the fine pass only needs min_face to cover at least the smallest prior).
  * The whole factor drops at most factor - 1 pixels at the right and bottom edges, under a pixel of
  * the photo once mapped back (boxes are mapped with the exact scale of the result). */
 #define SHRINK_SLACK 1.15
-static fs_status shrink_to(const fs_image *img, int w, int h, fs_image *out, fs_error *err)
+static fs_status shrink_to(const img_rgb *img, int w, int h, img_rgb *out, fs_error *err)
 {
     int fx = img->width / (w > 1 ? w - 1 : 1), fy = img->height / (h > 1 ? h - 1 : 1);
     int factor = fx < fy ? fx : fy;
     if (factor < 2)
-        return fs_image_resize(img, w, h, out, err);
-    fs_image part = {0};
-    fs_status st = fs_image_shrink(img, factor, &part, err);
-    if (st)
-        return st;
+        return img_resize(img, w, h, out, err);
+    img_rgb part = {0};
+    fs_status rc = img_shrink(img, factor, &part, err);
+    if (rc)
+        return rc;
     if (part.width <= w * SHRINK_SLACK && part.height <= h * SHRINK_SLACK) {
         *out = part;
         return FS_OK;
     }
-    st = fs_image_resize(&part, w, h, out, err);
-    fs_image_free(&part);
-    return st;
+    rc = img_resize(&part, w, h, out, err);
+    img_free(&part);
+    return rc;
 }
 
 /* The Ultra-Light passes described at the top of the file. */
-static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err)
+static fs_status detect_ultraface(fs_worker *w, const img_rgb *img, face_dets *out, fs_error *err)
 {
     int long_side = img->width > img->height ? img->width : img->height;
     int short_side = img->width > img->height ? img->height : img->width;
@@ -171,29 +171,29 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
     /* The photo is shrunk once to the fine size, that to the coarse size (both whole-factor box
      * shrinks when the sizes allow), and the close-up input is made from the coarse one. */
     float coarse_largest = 0, unused;
-    fs_image fine_img = {0};
-    const fs_image *coarse_src = img;
-    fs_status st = FS_OK;
+    img_rgb fine_img = {0};
+    const img_rgb *coarse_src = img;
+    fs_status rc = FS_OK;
     int fw = (int)lround(fine * aw), fh = (int)lround(fine * ah);
     if (with_fine) {
-        st = shrink_to(img, fw < 1 ? 1 : fw, fh < 1 ? 1 : fh, &fine_img, err);
+        rc = shrink_to(img, fw < 1 ? 1 : fw, fh < 1 ? 1 : fh, &fine_img, err);
         coarse_src = &fine_img;
     }
     int cw = (int)lround(COARSE_SIDE * aw), ch = (int)lround(COARSE_SIDE * ah);
-    fs_image coarse = {0};
-    if (st == FS_OK)
-        st = shrink_to(coarse_src, cw < 1 ? 1 : cw, ch < 1 ? 1 : ch, &coarse, err);
-    if (st == FS_OK) {
+    img_rgb coarse = {0};
+    if (rc == FS_OK)
+        rc = shrink_to(coarse_src, cw < 1 ? 1 : cw, ch < 1 ? 1 : ch, &coarse, err);
+    if (rc == FS_OK) {
         placement p = {canvas(coarse.width), canvas(coarse.height), 0, 0, coarse.width,
                        coarse.height, with_fine ? COARSE_MIN_BOX : 0, INFINITY, 0, close_up, 0};
-        st = detect_at(w, &coarse, img->width, img->height, &p, out, &coarse_largest, err);
+        rc = detect_at(w, &coarse, img->width, img->height, &p, out, &coarse_largest, err);
     }
-    if (st == FS_OK && with_fine) {
+    if (rc == FS_OK && with_fine) {
         placement p = {canvas(fine_img.width), canvas(fine_img.height), 0, 0, fine_img.width,
                        fine_img.height, 0, FINE_MAX_BOX, 0, close_up, 1};
-        st = detect_at(w, &fine_img, img->width, img->height, &p, out, &unused, err);
+        rc = detect_at(w, &fine_img, img->width, img->height, &p, out, &unused, err);
     }
-    if (st == FS_OK && (coarse_largest == 0 || coarse_largest >= CLOSE_UP_HINT * short_side)) {
+    if (rc == FS_OK && (coarse_largest == 0 || coarse_largest >= CLOSE_UP_HINT * short_side)) {
         int in_w = canvas(coarse.width), in_h = canvas(coarse.height);
         int rw = (int)lround(coarse.width / CLOSE_UP_CANVAS);
         int rh = (int)lround(coarse.height / CLOSE_UP_CANVAS);
@@ -201,26 +201,28 @@ static fs_status detect_ultraface(fs_worker *w, const fs_image *img, fs_dets *ou
         rh = rh < 1 ? 1 : rh;
         placement p = {in_w, in_h, (in_w - rw) / 2, (in_h - rh) / 2, rw, rh, 0, INFINITY, close_up,
                        INFINITY, 0};
-        st = detect_at(w, &coarse, img->width, img->height, &p, out, &unused, err);
+        rc = detect_at(w, &coarse, img->width, img->height, &p, out, &unused, err);
     }
-    fs_image_free(&coarse);
-    fs_image_free(&fine_img);
-    if (st == FS_OK)
-        fs_nms(out, NMS_IOU);
-    return st;
+    img_free(&coarse);
+    img_free(&fine_img);
+    if (rc == FS_OK)
+        face_nms(out, NMS_IOU);
+    return rc;
 }
 
 /* SCRFD (insightface packs), as insightface runs it: the photo resized to fit the detector's input
  * keeping its aspect ratio, at the top-left of a black canvas; (v - 127.5) / 128. The input is
- * SCRFD_SIZE x SCRFD_SIZE unless the model fixes its own size (insightface then uses the model's). */
+ * SCRFD_SIZE x SCRFD_SIZE unless the model fixes its own size (insightface then uses the model's).
+ */
 #define SCRFD_SIZE 640
 
-static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err)
+static fs_status detect_scrfd(fs_worker *w, const img_rgb *img, face_dets *out, fs_error *err)
 {
     int64_t declared[NN_MAX_DIMS];
     int nd_in = nn_net_input_shape(w->engine->detector, declared);
     int in_w = SCRFD_SIZE, in_h = SCRFD_SIZE;
-    if (nd_in == 4 && declared[2] > 0 && declared[3] > 0 && declared[2] <= 4096 && declared[3] <= 4096) {
+    if (nd_in == 4 && declared[2] > 0 && declared[3] > 0 && declared[2] <= 4096 &&
+        declared[3] <= 4096) {
         in_h = (int)declared[2];
         in_w = (int)declared[3];
     }
@@ -230,26 +232,26 @@ static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, f
     int new_h = ratio > model_ratio ? in_h : (int)(in_w * ratio);
     if (new_w < 1) new_w = 1;
     if (new_h < 1) new_h = 1;
-    fs_image small = {0};
-    fs_status st = fs_image_resize(img, new_w, new_h, &small, err);
+    img_rgb small = {0};
+    fs_status rc = img_resize(img, new_w, new_h, &small, err);
     nn_plan *plan = NULL;
-    float *tensor = st ? NULL : fs_worker_tensor(w, (size_t)3 * in_w * in_h, err);
-    if (st == FS_OK && !tensor)
-        st = FS_ERR_NOMEM;
-    if (st == FS_OK)
-        st = fs_worker_detect_plan(w, w->engine->detector, in_w, in_h, &plan, err);
-    if (st == FS_OK) {
-        fs_image_to_tensor_at(&small, 0, 0, in_w, in_h, 127.5f, 128.0f, 0, tensor);
-        st = nn_plan_run(plan, tensor, err);
+    float *tensor = rc ? NULL : face_worker_tensor(w, (size_t)3 * in_w * in_h, err);
+    if (rc == FS_OK && !tensor)
+        rc = FS_ERR_NOMEM;
+    if (rc == FS_OK)
+        rc = face_worker_detect_plan(w, w->engine->detector, in_w, in_h, &plan, err);
+    if (rc == FS_OK) {
+        face_image_to_tensor_at(&small, 0, 0, in_w, in_h, 127.5f, 128.0f, 0, tensor);
+        rc = nn_plan_run(plan, tensor, err);
     }
-    fs_image_free(&small);
-    if (st)
-        return st;
+    img_free(&small);
+    if (rc)
+        return rc;
 
     size_t n_out = nn_net_output_count(w->engine->detector);
     if (n_out != 6 && n_out != 9)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: SCRFD detector must have 6 or 9 outputs, not %zu",
-                       fs_pack_name(w->engine->pack), n_out);
+        return util_fail(err, FS_ERR_FORMAT, "%s: SCRFD detector must have 6 or 9 outputs, not %zu",
+                         fs_pack_name(w->engine->pack), n_out);
     const float *maps[9];
     size_t counts[9];
     for (size_t i = 0; i < n_out; i++) {
@@ -261,23 +263,23 @@ static fs_status detect_scrfd(fs_worker *w, const fs_image *img, fs_dets *out, f
             numel *= shape[d];
         int64_t per = i < 3 ? 1 : i < 6 ? 4 : 10;
         if (nd < 1 || shape[nd - 1] != per)
-            return fs_fail(err, FS_ERR_FORMAT, "%s: SCRFD output %zu has an unexpected shape",
-                           fs_pack_name(w->engine->pack), i);
+            return util_fail(err, FS_ERR_FORMAT, "%s: SCRFD output %zu has an unexpected shape",
+                             fs_pack_name(w->engine->pack), i);
         counts[i] = (size_t)(numel / per);
     }
     for (int s = 0; s < 3; s++)
         if (counts[s] != counts[s + 3] || (n_out == 9 && counts[s] != counts[s + 6]))
-            return fs_fail(err, FS_ERR_FORMAT, "%s: SCRFD outputs disagree in size",
-                           fs_pack_name(w->engine->pack));
+            return util_fail(err, FS_ERR_FORMAT, "%s: SCRFD outputs disagree in size",
+                             fs_pack_name(w->engine->pack));
     float scale = (float)img->height / new_h;
-    st = fs_scrfd_decode(maps, maps + 3, n_out == 9 ? maps + 6 : NULL, counts, in_w, in_h,
-                         w->engine->opt.det_threshold, scale, out, err);
-    if (st == FS_OK)
-        fs_nms(out, NMS_IOU);
-    return st;
+    rc = face_scrfd_decode(maps, maps + 3, n_out == 9 ? maps + 6 : NULL, counts, in_w, in_h,
+                           w->engine->opt.det_threshold, scale, out, err);
+    if (rc == FS_OK)
+        face_nms(out, NMS_IOU);
+    return rc;
 }
 
-fs_status fs_detect_faces(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err)
+fs_status face_detect(fs_worker *w, const img_rgb *img, face_dets *out, fs_error *err)
 {
     if (w->engine->kind == FS_PACK_INSIGHTFACE)
         return detect_scrfd(w, img, out, err);

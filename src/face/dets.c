@@ -8,13 +8,13 @@
 #include "face/face.h"
 #include "util/error.h"
 
-fs_status fs_dets_push(fs_dets *d, const fs_det *item, fs_error *err)
+fs_status face_dets_push(face_dets *d, const face_det *item, fs_error *err)
 {
     if (d->count == d->capacity) {
         size_t cap = d->capacity ? 2 * d->capacity : 64;
-        fs_det *grown = realloc(d->items, cap * sizeof *grown);
+        face_det *grown = realloc(d->items, cap * sizeof *grown);
         if (!grown)
-            return fs_fail(err, FS_ERR_NOMEM, "out of memory for face candidates");
+            return util_fail(err, FS_ERR_NOMEM, "out of memory for face candidates");
         d->items = grown;
         d->capacity = cap;
     }
@@ -22,7 +22,7 @@ fs_status fs_dets_push(fs_dets *d, const fs_det *item, fs_error *err)
     return FS_OK;
 }
 
-void fs_dets_free(fs_dets *d)
+void face_dets_free(face_dets *d)
 {
     free(d->items);
     d->items = NULL;
@@ -41,7 +41,7 @@ static float box_intersection(const float a[4], const float b[4])
     return w > 0 && h > 0 ? w * h : 0;
 }
 
-float fs_box_iou(const float a[4], const float b[4])
+float face_box_iou(const float a[4], const float b[4])
 {
     float inter = box_intersection(a, b);
     if (inter <= 0)
@@ -51,7 +51,7 @@ float fs_box_iou(const float a[4], const float b[4])
     return uni > 0 ? inter / uni : 0;
 }
 
-int fs_det_nested(const fs_dets *d, size_t i, float min_inside, float min_area_ratio)
+int face_det_nested(const face_dets *d, size_t i, float min_inside, float min_area_ratio)
 {
     assert(i < d->count);
     const float *box = d->items[i].box;
@@ -69,11 +69,11 @@ int fs_det_nested(const fs_dets *d, size_t i, float min_inside, float min_area_r
 
 static int by_score_desc(const void *pa, const void *pb)
 {
-    const fs_det *a = pa, *b = pb;
+    const face_det *a = pa, *b = pb;
     return (a->score < b->score) - (a->score > b->score);
 }
 
-void fs_nms(fs_dets *d, float iou_threshold)
+void face_nms(face_dets *d, float iou_threshold)
 {
     if (d->count < 2)
         return; /* nothing to suppress (and qsort must not be given a NULL array) */
@@ -81,7 +81,7 @@ void fs_nms(fs_dets *d, float iou_threshold)
     size_t kept = 0;
     for (size_t i = 0; i < d->count; i++) {
         size_t j = 0;
-        while (j < kept && fs_box_iou(d->items[j].box, d->items[i].box) <= iou_threshold)
+        while (j < kept && face_box_iou(d->items[j].box, d->items[i].box) <= iou_threshold)
             j++;
         if (j == kept)
             d->items[kept++] = d->items[i];

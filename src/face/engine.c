@@ -16,7 +16,7 @@ static fs_status load_net(const fs_pack *pack, const char *role, const char *con
 {
     const char *path = fs_pack_role_path(pack, role);
     if (!path)
-        return fs_fail(err, FS_ERR_FORMAT, "model pack '%s' has no %s", fs_pack_name(pack), role);
+        return util_fail(err, FS_ERR_FORMAT, "model pack '%s' has no %s", fs_pack_name(pack), role);
     nn_options opt = {.backend = NN_BACKEND_FAST, .threads = threads, .outputs = outputs,
                       .output_count = output_count};
     return nn_net_load(path, &opt, out, err);
@@ -28,7 +28,7 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
     *out = NULL;
     fs_engine *e = calloc(1, sizeof *e);
     if (!e)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (opt)
         e->opt = *opt;
     if (e->opt.min_face <= 0)
@@ -36,8 +36,8 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
     if (e->opt.max_pixels == 0)
         e->opt.max_pixels = 100000000ull;
 
-    fs_status st = fs_pack_open(pack_name, &e->pack, err);
-    if (st == FS_OK) {
+    fs_status rc = fs_pack_open(pack_name, &e->pack, err);
+    if (rc == FS_OK) {
         e->kind = fs_pack_kind_of(e->pack);
         if (e->opt.det_threshold <= 0)
             e->opt.det_threshold = e->kind == FS_PACK_DEFAULT ? FS_ULTRAFACE_THRESHOLD : 0.5f;
@@ -45,21 +45,21 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
         static const char *const ultraface_raw[] = {"461", "462"};
         static const char *const ultraface_small[] = {"330", "344", "376", "390"};
         if (e->kind == FS_PACK_DEFAULT) {
-            st = load_net(e->pack, "detector", ultraface_raw, 2, e->opt.threads, &e->detector, err);
-            if (st == FS_OK)
-                st = load_net(e->pack, "detector", ultraface_small, 4, e->opt.threads,
+            rc = load_net(e->pack, "detector", ultraface_raw, 2, e->opt.threads, &e->detector, err);
+            if (rc == FS_OK)
+                rc = load_net(e->pack, "detector", ultraface_small, 4, e->opt.threads,
                               &e->detector_small, err);
-            if (st == FS_OK)
-                st = load_net(e->pack, "landmarks", NULL, 0, e->opt.threads, &e->landmarks, err);
+            if (rc == FS_OK)
+                rc = load_net(e->pack, "landmarks", NULL, 0, e->opt.threads, &e->landmarks, err);
         } else {
-            st = load_net(e->pack, "detector", NULL, 0, e->opt.threads, &e->detector, err);
+            rc = load_net(e->pack, "detector", NULL, 0, e->opt.threads, &e->detector, err);
         }
     }
-    if (st == FS_OK)
-        st = load_net(e->pack, "recognizer", NULL, 0, e->opt.threads, &e->recognizer, err);
-    if (st != FS_OK) {
+    if (rc == FS_OK)
+        rc = load_net(e->pack, "recognizer", NULL, 0, e->opt.threads, &e->recognizer, err);
+    if (rc != FS_OK) {
         fs_engine_close(e);
-        return st;
+        return rc;
     }
     *out = e;
     return FS_OK;
@@ -82,7 +82,7 @@ const fs_pack *fs_engine_pack(const fs_engine *e)
     return e->pack;
 }
 
-int fs_engine_face_floor(const fs_engine *e)
+int face_engine_floor(const fs_engine *e)
 {
     return e->opt.min_face;
 }
@@ -92,7 +92,7 @@ fs_status fs_worker_new(fs_engine *engine, fs_worker **out, fs_error *err)
     *out = NULL;
     fs_worker *w = calloc(1, sizeof *w);
     if (!w)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     w->engine = engine;
     *out = w;
     return FS_OK;
@@ -112,8 +112,8 @@ void fs_worker_free(fs_worker *w)
 
 /* The detector plan for an in_w x in_h input, planned on first use and kept (a few sizes recur:
  * the scales of typical photo shapes). When the cache is full the oldest entry is replaced. */
-fs_status fs_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,
-                                nn_plan **out, fs_error *err)
+fs_status face_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,
+                                  nn_plan **out, fs_error *err)
 {
     for (size_t i = 0; i < FS_DETECT_PLANS; i++) {
         if (w->detect_plans[i].plan && w->detect_plans[i].net == net &&
@@ -124,9 +124,9 @@ fs_status fs_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,
     }
     const int64_t shape[4] = {1, 3, in_h, in_w};
     nn_plan *plan;
-    fs_status st = nn_plan_create(net, shape, 4, &plan, err);
-    if (st)
-        return st;
+    fs_status rc = nn_plan_create(net, shape, 4, &plan, err);
+    if (rc)
+        return rc;
     size_t slot = w->next_detect_plan++ % FS_DETECT_PLANS;
     nn_plan_free(w->detect_plans[slot].plan);
     w->detect_plans[slot].plan = plan;
@@ -144,12 +144,12 @@ void fs_worker_times(const fs_worker *w, fs_stage_times *out)
 
 /* A float buffer of at least n elements, owned by the worker; its contents are not kept when it
  * grows (callers fill it whole). */
-float *fs_worker_tensor(fs_worker *w, size_t n, fs_error *err)
+float *face_worker_tensor(fs_worker *w, size_t n, fs_error *err)
 {
     if (n > w->tensor_size) {
-        float *grown = n <= SIZE_MAX / sizeof *grown ? fs_big_alloc(n * sizeof *grown) : NULL;
+        float *grown = n <= SIZE_MAX / sizeof *grown ? util_big_alloc(n * sizeof *grown) : NULL;
         if (!grown) {
-            fs_fail(err, FS_ERR_NOMEM, "out of memory for a %zu-element tensor", n);
+            util_fail(err, FS_ERR_NOMEM, "out of memory for a %zu-element tensor", n);
             return NULL;
         }
         free(w->tensor);

@@ -18,11 +18,11 @@ void fs_faces_free(fs_faces *faces)
     memset(faces, 0, sizeof *faces);
 }
 
-/* The same dot product as the index's (fs_vec_dot), so that on-the-fly and indexed searches
+/* The same dot product as the index's (util_vec_dot), so that on-the-fly and indexed searches
  * give bit-identical similarities. */
 float fs_similarity(const fs_face *a, const fs_face *b)
 {
-    return fs_vec_dot(a->embedding, b->embedding, FS_EMBEDDING_DIM);
+    return util_vec_dot(a->embedding, b->embedding, FS_EMBEDDING_DIM);
 }
 
 long fs_faces_largest(const fs_faces *faces)
@@ -55,11 +55,11 @@ long fs_faces_largest(const fs_faces *faces)
 
 /* Whether candidate i of d is a face to keep: at least min_face wide and high, and not nested in
  * a larger candidate (of any size: the gate does not depend on min_face). */
-static int keep(const fs_dets *d, size_t i, int min_face)
+static int keep(const face_dets *d, size_t i, int min_face)
 {
     const float *b = d->items[i].box;
     return b[2] - b[0] >= min_face && b[3] - b[1] >= min_face &&
-           !fs_det_nested(d, i, NESTED_INSIDE, NESTED_AREA);
+           !face_det_nested(d, i, NESTED_INSIDE, NESTED_AREA);
 }
 
 /* The box as reported, inside the image (a detector's box may overhang the border; landmarks
@@ -75,25 +75,25 @@ static void clamp_box(float box[4], int width, int height)
     }
 }
 
-static fs_status run(fs_worker *w, const fs_image *img, int embed, fs_faces *out, fs_error *err)
+static fs_status run(fs_worker *w, const img_rgb *img, int embed, fs_faces *out, fs_error *err)
 {
-    fs_dets dets = {0};
-    double t = fs_now();
-    fs_status st = fs_detect_faces(w, img, &dets, err);
-    w->times.detect += fs_now() - t;
-    if (st == FS_OK && dets.count) {
+    face_dets dets = {0};
+    double t = util_now();
+    fs_status rc = face_detect(w, img, &dets, err);
+    w->times.detect += util_now() - t;
+    if (rc == FS_OK && dets.count) {
         out->faces = calloc(dets.count, sizeof *out->faces);
         if (!out->faces)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory for %zu faces", dets.count);
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory for %zu faces", dets.count);
     }
-    for (size_t i = 0; st == FS_OK && i < dets.count; i++) {
-        fs_det *d = &dets.items[i];
+    for (size_t i = 0; rc == FS_OK && i < dets.count; i++) {
+        face_det *d = &dets.items[i];
         if (!keep(&dets, i, w->engine->opt.min_face))
             continue;
-        t = fs_now();
-        st = fs_find_landmarks(w, img, d, err);
-        w->times.landmarks += fs_now() - t;
-        if (st)
+        t = util_now();
+        rc = face_find_landmarks(w, img, d, err);
+        w->times.landmarks += util_now() - t;
+        if (rc)
             break;
         fs_face *f = &out->faces[out->count];
         memcpy(f->box, d->box, sizeof f->box);
@@ -101,63 +101,63 @@ static fs_status run(fs_worker *w, const fs_image *img, int embed, fs_faces *out
         memcpy(f->landmarks, d->landmarks, sizeof f->landmarks);
         f->score = d->score;
         if (embed)
-            st = fs_embed_face(w, img, f->landmarks, f->embedding, err);
+            rc = face_embed(w, img, f->landmarks, f->embedding, err);
         out->count++;
     }
-    fs_dets_free(&dets);
-    return st;
+    face_dets_free(&dets);
+    return rc;
 }
 
 /* The pipeline on a decoded photo (st: how decoding went), with the bookkeeping of both entry
  * points: stage times, and a failure inside the pipeline naming the photo. */
-static fs_status after_decode(fs_worker *w, fs_status st, fs_image *img, const char *name,
+static fs_status after_decode(fs_worker *w, fs_status rc, img_rgb *img, const char *name,
                               int embed, double started, fs_faces *out, fs_error *err)
 {
-    w->times.decode += fs_now() - started;
-    if (st)
-        return st;
+    w->times.decode += util_now() - started;
+    if (rc)
+        return rc;
     out->width = img->width;
     out->height = img->height;
-    st = run(w, img, embed, out, err);
+    rc = run(w, img, embed, out, err);
     w->times.photos++;
     w->times.faces += out->count;
-    fs_image_free(img);
-    if (st != FS_OK) {
+    img_free(img);
+    if (rc != FS_OK) {
         if (err && strncmp(err->message, name, strlen(name)) != 0) {
             char inner[sizeof err->message];
             memcpy(inner, err->message, sizeof inner);
-            fs_fail(err, st, "%s: %s", name, inner);
+            util_fail(err, rc, "%s: %s", name, inner);
         }
         fs_faces_free(out);
     }
-    return st;
+    return rc;
 }
 
 fs_status fs_detect_file(fs_worker *w, const char *path, int embed, fs_faces *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
-    fs_image img = {0};
+    img_rgb img = {0};
     unsigned warnings = 0;
-    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
-    double t = fs_now();
-    fs_status st = fs_image_load(path, &lo, &img, NULL, NULL, NULL, err);
-    st = after_decode(w, st, &img, path ? path : "", embed, t, out, err);
-    if (st == FS_OK)
+    img_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
+    double t = util_now();
+    fs_status rc = img_load(path, &lo, &img, NULL, NULL, NULL, err);
+    rc = after_decode(w, rc, &img, path ? path : "", embed, t, out, err);
+    if (rc == FS_OK)
         out->warnings = warnings;
-    return st;
+    return rc;
 }
 
 fs_status fs_detect_buffer(fs_worker *w, const void *data, size_t size, const char *name,
                            int embed, fs_faces *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
-    fs_image img = {0};
+    img_rgb img = {0};
     unsigned warnings = 0;
-    fs_image_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
-    double t = fs_now();
-    fs_status st = fs_image_load_buffer(data, size, name, &lo, &img, NULL, NULL, NULL, err);
-    st = after_decode(w, st, &img, name ? name : "(buffer)", embed, t, out, err);
-    if (st == FS_OK)
+    img_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
+    double t = util_now();
+    fs_status rc = img_load_buffer(data, size, name, &lo, &img, NULL, NULL, NULL, err);
+    rc = after_decode(w, rc, &img, name ? name : "(buffer)", embed, t, out, err);
+    if (rc == FS_OK)
         out->warnings = warnings;
-    return st;
+    return rc;
 }

@@ -39,16 +39,16 @@ struct fs_worker {
 
 
 /* The plan of detector net (the engine's detector or detector_small) for an in_w x in_h input. */
-fs_status fs_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,
-                                nn_plan **out, fs_error *err);
-float *fs_worker_tensor(fs_worker *w, size_t n, fs_error *err);
+fs_status face_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,
+                                  nn_plan **out, fs_error *err);
+float *face_worker_tensor(fs_worker *w, size_t n, fs_error *err);
 
 /* Stages, in pipeline order. Each works on the upright full-resolution image. */
-fs_status fs_detect_faces(fs_worker *w, const fs_image *img, fs_dets *out, fs_error *err);
-fs_status fs_find_landmarks(fs_worker *w, const fs_image *img, fs_det *det, fs_error *err);
+fs_status face_detect(fs_worker *w, const img_rgb *img, face_dets *out, fs_error *err);
+fs_status face_find_landmarks(fs_worker *w, const img_rgb *img, face_det *det, fs_error *err);
 /* The face aligned to the 112 x 112 ArcFace template (a new image; caller frees). */
-fs_status fs_align_face(const fs_image *img, const float landmarks[10], fs_image *out, fs_error *err);
-fs_status fs_embed_face(fs_worker *w, const fs_image *img, const float landmarks[10],
-                        float embedding[FS_EMBEDDING_DIM], fs_error *err);
+fs_status face_align(const img_rgb *img, const float landmarks[10], img_rgb *out, fs_error *err);
+fs_status face_embed(fs_worker *w, const img_rgb *img, const float landmarks[10],
+                     float embedding[FS_EMBEDDING_DIM], fs_error *err);
 
 #endif

@@ -12,24 +12,25 @@
 static const int strides[3] = {8, 16, 32};
 #define ANCHORS 2
 
-fs_status fs_scrfd_decode(const float *const scores[3], const float *const boxes[3],
-                          const float *const kps[3], const size_t counts[3], int in_w, int in_h,
-                          float threshold, float scale, fs_dets *out, fs_error *err)
+fs_status face_scrfd_decode(const float *const scores[3], const float *const boxes[3],
+                            const float *const kps[3], const size_t counts[3], int in_w, int in_h,
+                            float threshold, float scale, face_dets *out, fs_error *err)
 {
     for (int s = 0; s < 3; s++) {
         int stride = strides[s], fw = in_w / stride, fh = in_h / stride;
         size_t n = (size_t)fw * (size_t)fh * ANCHORS;
         if (counts[s] != n)
-            return fs_fail(err, FS_ERR_FORMAT,
-                           "SCRFD stride %d gave %zu anchors, expected %zu for %dx%d", stride,
-                           counts[s], n, in_w, in_h);
+            return util_fail(err, FS_ERR_FORMAT,
+                             "SCRFD stride %d gave %zu anchors, expected %zu for %dx%d", stride,
+                             counts[s], n, in_w, in_h);
         for (size_t k = 0; k < n; k++) {
             if (!(scores[s][k] >= threshold)) /* NaN scores are no faces */
                 continue;
             size_t cell = k / ANCHORS;
-            float cx = (float)(cell % (size_t)fw) * stride, cy = (float)(cell / (size_t)fw) * stride;
+            float cx = (float)(cell % (size_t)fw) * stride,
+                  cy = (float)(cell / (size_t)fw) * stride;
             const float *d = boxes[s] + 4 * k;
-            fs_det det = {.score = scores[s][k]};
+            face_det det = {.score = scores[s][k]};
             det.box[0] = (cx - d[0] * stride) * scale;
             det.box[1] = (cy - d[1] * stride) * scale;
             det.box[2] = (cx + d[2] * stride) * scale;
@@ -42,9 +43,9 @@ fs_status fs_scrfd_decode(const float *const scores[3], const float *const boxes
                 }
                 det.has_landmarks = 1;
             }
-            fs_status st = fs_dets_push(out, &det, err);
-            if (st)
-                return st;
+            fs_status rc = face_dets_push(out, &det, err);
+            if (rc)
+                return rc;
         }
     }
     return FS_OK;

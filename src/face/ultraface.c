@@ -23,7 +23,7 @@ static float clamp01(float v)
     return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
-size_t fs_ultraface_level_count(int in_w, int in_h, int level)
+size_t face_ultraface_level_count(int in_w, int in_h, int level)
 {
     if (level < 0 || level >= FS_ULTRAFACE_LEVELS)
         return 0;
@@ -32,23 +32,23 @@ size_t fs_ultraface_level_count(int in_w, int in_h, int level)
            (size_t)prior_size_count[level];
 }
 
-size_t fs_ultraface_prior_count(int in_w, int in_h)
+size_t face_ultraface_prior_count(int in_w, int in_h)
 {
     size_t n = 0;
     for (int level = 0; level < FS_ULTRAFACE_LEVELS; level++)
-        n += fs_ultraface_level_count(in_w, in_h, level);
+        n += face_ultraface_level_count(in_w, in_h, level);
     return n;
 }
 
-fs_status fs_ultraface_decode_level(const float *logits, const float *regressions, size_t n,
-                                    int in_w, int in_h, int level, float threshold, float sx,
-                                    float sy, fs_dets *out, fs_error *err)
+fs_status face_ultraface_decode_level(const float *logits, const float *regressions, size_t n,
+                                      int in_w, int in_h, int level, float threshold, float sx,
+                                      float sy, face_dets *out, fs_error *err)
 {
-    size_t expected = fs_ultraface_level_count(in_w, in_h, level);
+    size_t expected = face_ultraface_level_count(in_w, in_h, level);
     if (n != expected || expected == 0)
-        return fs_fail(err, FS_ERR_INTERNAL,
-                       "detector gave %zu candidates at level %d, expected %zu for %dx%d", n,
-                       level, expected, in_w, in_h);
+        return util_fail(err, FS_ERR_INTERNAL,
+                         "detector gave %zu candidates at level %d, expected %zu for %dx%d", n,
+                         level, expected, in_w, in_h);
     const int s = level;
     int fw = (in_w + strides[s] - 1) / strides[s], fh = (in_h + strides[s] - 1) / strides[s];
     size_t k = 0;
@@ -66,34 +66,35 @@ fs_status fs_ultraface_decode_level(const float *logits, const float *regression
                 const float *r = regressions + 4 * k;
                 float cx = pcx + r[0] * 0.1f * pw, cy = pcy + r[1] * 0.1f * ph;
                 float w = pw * expf(r[2] * 0.2f), h = ph * expf(r[3] * 0.2f);
-                fs_det d = {.score = prob};
+                face_det d = {.score = prob};
                 d.box[0] = (cx - w / 2) * in_w * sx;
                 d.box[1] = (cy - h / 2) * in_h * sy;
                 d.box[2] = (cx + w / 2) * in_w * sx;
                 d.box[3] = (cy + h / 2) * in_h * sy;
-                fs_status st = fs_dets_push(out, &d, err);
-                if (st)
-                    return st;
+                fs_status rc = face_dets_push(out, &d, err);
+                if (rc)
+                    return rc;
             }
         }
     }
     return FS_OK;
 }
 
-fs_status fs_ultraface_decode(const float *logits, const float *regressions, size_t n, int in_w,
-                              int in_h, float threshold, float sx, float sy, fs_dets *out,
-                              fs_error *err)
+fs_status face_ultraface_decode(const float *logits, const float *regressions, size_t n, int in_w,
+                                int in_h, float threshold, float sx, float sy, face_dets *out,
+                                fs_error *err)
 {
-    if (n != fs_ultraface_prior_count(in_w, in_h))
-        return fs_fail(err, FS_ERR_INTERNAL, "detector gave %zu candidates, expected %zu for %dx%d",
-                       n, fs_ultraface_prior_count(in_w, in_h), in_w, in_h);
+    if (n != face_ultraface_prior_count(in_w, in_h))
+        return util_fail(err, FS_ERR_INTERNAL,
+                         "detector gave %zu candidates, expected %zu for %dx%d", n,
+                         face_ultraface_prior_count(in_w, in_h), in_w, in_h);
     size_t at = 0;
     for (int level = 0; level < FS_ULTRAFACE_LEVELS; level++) {
-        size_t count = fs_ultraface_level_count(in_w, in_h, level);
-        fs_status st = fs_ultraface_decode_level(logits + 2 * at, regressions + 4 * at, count,
-                                                 in_w, in_h, level, threshold, sx, sy, out, err);
-        if (st)
-            return st;
+        size_t count = face_ultraface_level_count(in_w, in_h, level);
+        fs_status rc = face_ultraface_decode_level(logits + 2 * at, regressions + 4 * at, count,
+                                                   in_w, in_h, level, threshold, sx, sy, out, err);
+        if (rc)
+            return rc;
         at += count;
     }
     return FS_OK;

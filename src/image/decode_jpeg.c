@@ -4,9 +4,9 @@
  * grayscale expanded to RGB. CMYK/YCCK JPEGs are left to libvips (colour management).
  *
  * libjpeg reports errors by calling error_exit, which must not return: we longjmp back to
- * fs_decode_jpeg. All state that survives the jump lives in a heap `jpeg_job`, so no local variable
- * is modified between setjmp and longjmp. Warnings never print; a "premature end of file" warning
- * (libjpeg would pad the image with grey) is an error for us.
+ * img_decode_jpeg. All state that survives the jump lives in a heap `jpeg_job`, so no local
+ * variable is modified between setjmp and longjmp. Warnings never print; a "premature end of file"
+ * warning (libjpeg would pad the image with grey) is an error for us.
  */
 #include <setjmp.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ typedef struct jpeg_job {
     int truncated;
     int strict;             /* the request's end_added: hitting a marker mid-scan is truncation */
     int created;
-    fs_image image;
+    img_rgb image;
 } jpeg_job;
 
 static void on_error(j_common_ptr cinfo)
@@ -68,8 +68,9 @@ static unsigned pick_denominator(unsigned w, unsigned h, int min_long_side)
 static int find_orientation(j_decompress_ptr cinfo)
 {
     for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
-        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 && memcmp(m->data, "Exif\0\0", 6) == 0)
-            return fs_exif_orientation(m->data, m->data_length);
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+            memcmp(m->data, "Exif\0\0", 6) == 0)
+            return img_exif_orientation(m->data, m->data_length);
     return 1;
 }
 
@@ -77,17 +78,17 @@ static void job_free(jpeg_job *job)
 {
     if (job->created)
         jpeg_destroy_decompress(&job->cinfo);
-    fs_image_free(&job->image);
+    img_free(&job->image);
     free(job);
 }
 
-fs_status fs_decode_jpeg(const fs_decode_request *req, fs_decode_result *res, int *defer,
-                         fs_error *err)
+fs_status img_decode_jpeg(const img_decode_request *req, img_decode_result *res, int *defer,
+                          fs_error *err)
 {
     *defer = 0;
     jpeg_job *job = calloc(1, sizeof *job);
     if (!job)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", req->name);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", req->name);
     job->cinfo.err = jpeg_std_error(&job->jerr);
     job->jerr.error_exit = on_error;
     job->jerr.emit_message = on_message;
@@ -96,9 +97,9 @@ fs_status fs_decode_jpeg(const fs_decode_request *req, fs_decode_result *res, in
     job->strict = req->end_added;
 
     if (setjmp(job->jump)) {
-        fs_status st = fs_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (jpeg: %s)",
-                               req->name,
-                               job->truncated ? "Premature end of JPEG file" : job->message);
+        fs_status st = util_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (jpeg: %s)",
+                                 req->name,
+                                 job->truncated ? "Premature end of JPEG file" : job->message);
         job_free(job);
         return st;
     }
@@ -117,9 +118,10 @@ fs_status fs_decode_jpeg(const fs_decode_request *req, fs_decode_result *res, in
     }
     uint64_t pixels = (uint64_t)ci->image_width * ci->image_height;
     if (pixels > req->max_pixels) {
-        fs_status st = fs_fail(err, FS_ERR_LIMIT, "%s: image too large (%u x %u pixels, limit %llu)",
-                               req->name, (unsigned)ci->image_width, (unsigned)ci->image_height,
-                               (unsigned long long)req->max_pixels);
+        fs_status st =
+            util_fail(err, FS_ERR_LIMIT, "%s: image too large (%u x %u pixels, limit %llu)",
+                      req->name, (unsigned)ci->image_width, (unsigned)ci->image_height,
+                      (unsigned long long)req->max_pixels);
         job_free(job);
         return st;
     }
@@ -133,12 +135,12 @@ fs_status fs_decode_jpeg(const fs_decode_request *req, fs_decode_result *res, in
     ci->do_fancy_upsampling = FALSE;
     jpeg_start_decompress(ci);
     if (ci->output_components != 3) {
-        fs_status bad = fs_fail(err, FS_ERR_INTERNAL, "%s: libjpeg returned %d components",
-                                req->name, ci->output_components);
+        fs_status bad = util_fail(err, FS_ERR_INTERNAL, "%s: libjpeg returned %d components",
+                                  req->name, ci->output_components);
         job_free(job);
         return bad;
     }
-    fs_status st = fs_image_new((int)ci->output_width, (int)ci->output_height, &job->image, err);
+    fs_status st = img_new((int)ci->output_width, (int)ci->output_height, &job->image, err);
     if (st != FS_OK) {
         job_free(job);
         return st;
@@ -151,8 +153,8 @@ fs_status fs_decode_jpeg(const fs_decode_request *req, fs_decode_result *res, in
             break;
     }
     if (job->truncated) {
-        st = fs_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (jpeg: %s)", req->name,
-                     "Premature end of JPEG file");
+        st = util_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (jpeg: %s)", req->name,
+                       "Premature end of JPEG file");
         job_free(job);
         return st;
     }
@@ -161,9 +163,9 @@ fs_status fs_decode_jpeg(const fs_decode_request *req, fs_decode_result *res, in
     res->image = job->image;
     job->image.rgb = NULL;
     job_free(job);
-    st = fs_image_orient(&res->image, orientation, err);
+    st = img_orient(&res->image, orientation, err);
     if (st != FS_OK) {
-        fs_image_free(&res->image);
+        img_free(&res->image);
         return st;
     }
     res->orig_w = orientation >= 5 ? h : w;

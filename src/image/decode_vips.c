@@ -6,7 +6,7 @@
  * open SVG, PDF, ... which have no place in a photo library); read the header lazily and refuse
  * images over the pixel limit before any pixel is decoded; then decode sequentially through
  * flatten (alpha on white) → sRGB (CMYK, grey, 16-bit) → 3 bands → 8 bits, and apply the EXIF
- * orientation with fs_image_orient, as for JPEG. Truncated files fail (fail_on=truncated).
+ * orientation with img_orient, as for JPEG. Truncated files fail (fail_on=truncated).
  */
 #include <string.h>
 
@@ -92,17 +92,17 @@ static int to_rgb8(VipsImage **img)
     return 0;
 }
 
-fs_status fs_decode_vips(const fs_decode_request *req, fs_decode_result *res, fs_error *err)
+fs_status img_decode_vips(const img_decode_request *req, img_decode_result *res, fs_error *err)
 {
-    fs_status st = fs_image_vips_start(err);
-    if (st != FS_OK)
-        return st;
+    fs_status rc = img_vips_start(err);
+    if (rc != FS_OK)
+        return rc;
     /* libvips answers with a type name ("VipsForeignLoadPngBuffer"); we compare nicknames. */
     const char *type = vips_foreign_find_load_buffer(req->data, req->size);
     const char *loader = type ? vips_nickname_find(g_type_from_name(type)) : NULL;
     if (!loader) {
         vips_error_clear();
-        return fs_fail(err, FS_ERR_FORMAT, "%s: not an image", req->name);
+        return util_fail(err, FS_ERR_FORMAT, "%s: not an image", req->name);
     }
     char fmt[32];
     format_name(loader, fmt, sizeof fmt);
@@ -110,21 +110,21 @@ fs_status fs_decode_vips(const fs_decode_request *req, fs_decode_result *res, fs
     for (size_t i = 0; i < sizeof allowed_loaders / sizeof *allowed_loaders; i++)
         allowed |= strcmp(loader, allowed_loaders[i]) == 0;
     if (!allowed)
-        return fs_fail(err, FS_ERR_UNSUPPORTED, "%s: unsupported image format (%s)", req->name,
-                       fmt);
+        return util_fail(err, FS_ERR_UNSUPPORTED, "%s: unsupported image format (%s)", req->name,
+                         fmt);
 
     VipsImage *img = vips_image_new_from_buffer(req->data, req->size, "", "access",
                                                 VIPS_ACCESS_SEQUENTIAL, "fail_on",
                                                 VIPS_FAIL_ON_TRUNCATED, NULL);
     if (!img) {
         vips_error_clear();
-        return fs_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (%s)", req->name, fmt);
+        return util_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (%s)", req->name, fmt);
     }
     int w = vips_image_get_width(img), h = vips_image_get_height(img);
     if (w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h > req->max_pixels) {
         g_object_unref(img);
-        return fs_fail(err, FS_ERR_LIMIT, "%s: image too large (%d x %d pixels, limit %llu)",
-                       req->name, w, h, (unsigned long long)req->max_pixels);
+        return util_fail(err, FS_ERR_LIMIT, "%s: image too large (%d x %d pixels, limit %llu)",
+                         req->name, w, h, (unsigned long long)req->max_pixels);
     }
     int orientation = 1;
     if (vips_image_get_typeof(img, VIPS_META_ORIENTATION) &&
@@ -140,18 +140,18 @@ fs_status fs_decode_vips(const fs_decode_request *req, fs_decode_result *res, fs
     if (!pixels || ow != w || oh != h || bytes != (size_t)w * (size_t)h * 3) {
         g_free(pixels);
         vips_error_clear();
-        return fs_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (%s)", req->name, fmt);
+        return util_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (%s)", req->name, fmt);
     }
-    st = fs_image_new(w, h, &res->image, err);
-    if (st == FS_OK)
+    rc = img_new(w, h, &res->image, err);
+    if (rc == FS_OK)
         memcpy(res->image.rgb, pixels, bytes);
     g_free(pixels);
-    if (st != FS_OK)
-        return st;
-    st = fs_image_orient(&res->image, orientation, err);
-    if (st != FS_OK) {
-        fs_image_free(&res->image);
-        return st;
+    if (rc != FS_OK)
+        return rc;
+    rc = img_orient(&res->image, orientation, err);
+    if (rc != FS_OK) {
+        img_free(&res->image);
+        return rc;
     }
     res->orig_w = orientation >= 5 ? h : w;
     res->orig_h = orientation >= 5 ? w : h;

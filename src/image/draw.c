@@ -6,7 +6,7 @@
 
 #include "image/image_internal.h"
 
-static void fill(fs_image *img, int x1, int y1, int x2, int y2, uint8_t r, uint8_t g, uint8_t b)
+static void fill(img_rgb *img, int x1, int y1, int x2, int y2, uint8_t r, uint8_t g, uint8_t b)
 {
     if (x1 < 0)
         x1 = 0;
@@ -27,8 +27,8 @@ static void fill(fs_image *img, int x1, int y1, int x2, int y2, uint8_t r, uint8
 }
 
 /* The outline is the band of thickness t (at least 1) just inside [x1, x2) x [y1, y2). */
-void fs_image_draw_rect(fs_image *img, int x1, int y1, int x2, int y2, int t, uint8_t r, uint8_t g,
-                        uint8_t b)
+void img_draw_rect(img_rgb *img, int x1, int y1, int x2, int y2, int t, uint8_t r, uint8_t g,
+                   uint8_t b)
 {
     if (x2 < x1) {
         int s = x1;
@@ -53,7 +53,7 @@ void fs_image_draw_rect(fs_image *img, int x1, int y1, int x2, int y2, int t, ui
 }
 
 /* A filled disc: every pixel whose centre is within radius of (x, y); radius 0 is one pixel. */
-void fs_image_draw_dot(fs_image *img, float x, float y, int radius, uint8_t r, uint8_t g, uint8_t b)
+void img_draw_dot(img_rgb *img, float x, float y, int radius, uint8_t r, uint8_t g, uint8_t b)
 {
     if (!(fabsf(x) < 1e7f && fabsf(y) < 1e7f) || radius < 0 || radius > 100000)
         return;

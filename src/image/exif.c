@@ -18,7 +18,7 @@ static uint32_t read32(const uint8_t *p, int big_endian)
                       : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-int fs_exif_orientation(const uint8_t *data, size_t size)
+int img_exif_orientation(const uint8_t *data, size_t size)
 {
     static const uint8_t magic[6] = {'E', 'x', 'i', 'f', 0, 0};
     if (!data || size < 6 + 8 || memcmp(data, magic, 6) != 0)

@@ -1,5 +1,5 @@
 /*
- * image.c — the fs_image value itself: allocation, release, crop, and the path quoting that every
+ * image.c — the img_rgb value itself: allocation, release, crop, and the path quoting that every
  * message of this module uses.
  */
 #include <stdlib.h>
@@ -12,26 +12,26 @@
  * paths of the arithmetic below. */
 #define FS_IMAGE_MAX_SIDE 1000000
 
-fs_status fs_image_new(int w, int h, fs_image *out, fs_error *err)
+fs_status img_new(int w, int h, img_rgb *out, fs_error *err)
 {
     out->width = 0;
     out->height = 0;
     out->rgb = NULL;
     if (w <= 0 || h <= 0 || w > FS_IMAGE_MAX_SIDE || h > FS_IMAGE_MAX_SIDE)
-        return fs_fail(err, FS_ERR_ARG, "invalid image size %d x %d", w, h);
+        return util_fail(err, FS_ERR_ARG, "invalid image size %d x %d", w, h);
     uint64_t bytes = (uint64_t)w * (uint64_t)h * 3u;
     if (bytes > SIZE_MAX)
-        return fs_fail(err, FS_ERR_LIMIT, "image of %d x %d pixels does not fit in memory", w, h);
+        return util_fail(err, FS_ERR_LIMIT, "image of %d x %d pixels does not fit in memory", w, h);
     uint8_t *p = malloc((size_t)bytes);
     if (!p)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory for a %d x %d image", w, h);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory for a %d x %d image", w, h);
     out->width = w;
     out->height = h;
     out->rgb = p;
     return FS_OK;
 }
 
-void fs_image_free(fs_image *img)
+void img_free(img_rgb *img)
 {
     if (!img)
         return;
@@ -46,20 +46,20 @@ static int clampi(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-fs_status fs_image_crop(const fs_image *src, int x1, int y1, int x2, int y2, fs_image *out,
-                        fs_error *err)
+fs_status img_crop(const img_rgb *src, int x1, int y1, int x2, int y2, img_rgb *out,
+                   fs_error *err)
 {
     int cx1 = clampi(x1, 0, src->width), cx2 = clampi(x2, 0, src->width);
     int cy1 = clampi(y1, 0, src->height), cy2 = clampi(y2, 0, src->height);
     if (cx2 <= cx1 || cy2 <= cy1) {
         out->width = out->height = 0;
         out->rgb = NULL;
-        return fs_fail(err, FS_ERR_ARG, "crop [%d, %d) x [%d, %d) is empty in a %d x %d image", x1,
-                       x2, y1, y2, src->width, src->height);
+        return util_fail(err, FS_ERR_ARG, "crop [%d, %d) x [%d, %d) is empty in a %d x %d image",
+                         x1, x2, y1, y2, src->width, src->height);
     }
-    fs_status st = fs_image_new(cx2 - cx1, cy2 - cy1, out, err);
-    if (st != FS_OK)
-        return st;
+    fs_status rc = img_new(cx2 - cx1, cy2 - cy1, out, err);
+    if (rc != FS_OK)
+        return rc;
     size_t row = (size_t)(cx2 - cx1) * 3;
     for (int y = cy1; y < cy2; y++)
         memcpy(out->rgb + (size_t)(y - cy1) * row,
@@ -67,7 +67,7 @@ fs_status fs_image_crop(const fs_image *src, int x1, int y1, int x2, int y2, fs_
     return FS_OK;
 }
 
-void fs_image_quote_name(const char *name, char *buf, size_t size)
+void img_quote_name(const char *name, char *buf, size_t size)
 {
     const size_t keep = 300; /* leaves room in fs_error.message for the rest of the line */
     size_t n = 0;

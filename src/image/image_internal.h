@@ -1,6 +1,6 @@
 /*
  * image_internal.h — what the files of src/image/ share and nothing outside needs: the once-only
- * libvips start-up, path quoting for messages, the two decoders behind fs_image_load_buffer
+ * libvips start-up, path quoting for messages, the two decoders behind img_load_buffer
  * (libjpeg-turbo for baseline/progressive RGB and grayscale JPEG, libvips for everything else),
  * EXIF orientation, and the default limits.
  */
@@ -19,14 +19,15 @@
  * loaders blocked, and glib warnings of the "VIPS" log domain silenced so that a bad file never
  * prints to stderr. Those are the only process-wide changes this module makes. Fails only if
  * libvips itself cannot start. Tests call it before using libvips directly. */
-fs_status fs_image_vips_start(fs_error *err);
+fs_status img_vips_start(fs_error *err);
 
 /* Copies name into buf (size >= 1) for use in a one-line message: control characters become '?'
- * and an over-long name is cut with "...". Other bytes (also non-UTF-8 ones) are kept as they are. */
-void fs_image_quote_name(const char *name, char *buf, size_t size);
+ * and an over-long name is cut with "...". Other bytes (also non-UTF-8 ones) are kept as they are.
+ */
+void img_quote_name(const char *name, char *buf, size_t size);
 
 /* The parameters both decoders share; the result goes to out (owned by the caller afterwards). */
-typedef struct fs_decode_request {
+typedef struct img_decode_request {
     const uint8_t *data;
     size_t size;
     const char *name;       /* already quoted */
@@ -34,28 +35,29 @@ typedef struct fs_decode_request {
     int min_long_side;      /* 0 = full resolution */
     int end_added;          /* JPEG: data is the file plus an end marker we added; scan data that
                              * runs into it is truncation (libjpeg would pad it with grey) */
-} fs_decode_request;
+} img_decode_request;
 
-typedef struct fs_decode_result {
-    fs_image image;         /* upright 8-bit RGB */
+typedef struct img_decode_result {
+    img_rgb image;         /* upright 8-bit RGB */
     int orig_w, orig_h;     /* upright size at full resolution */
-} fs_decode_result;
+} img_decode_result;
 
 /* libjpeg-turbo decoder: DCT-scaled shrink-on-load, EXIF orientation. When the JPEG is one it
  * leaves to libvips (CMYK/YCCK, which need colour management), it sets *defer = 1 and returns
  * FS_OK with nothing decoded; every failure fills err. */
-fs_status fs_decode_jpeg(const fs_decode_request *req, fs_decode_result *res, int *defer,
-                         fs_error *err);
+fs_status img_decode_jpeg(const img_decode_request *req, img_decode_result *res, int *defer,
+                          fs_error *err);
 
 /* libvips decoder for every other format (and CMYK JPEG). */
-fs_status fs_decode_vips(const fs_decode_request *req, fs_decode_result *res, fs_error *err);
+fs_status img_decode_vips(const img_decode_request *req, img_decode_result *res, fs_error *err);
 
 /* Reads the EXIF orientation (1..8) from the payload of a JPEG APP1 segment (starting with
- * "Exif\0\0"). Returns 1 when absent, malformed or out of range. Never reads outside [data, data+size). */
-int fs_exif_orientation(const uint8_t *data, size_t size);
+ * "Exif\0\0"). Returns 1 when absent, malformed or out of range. Never reads outside [data,
+ * data+size). */
+int img_exif_orientation(const uint8_t *data, size_t size);
 
 /* Replaces *img by its upright version for EXIF orientation o (1..8; other values: no change).
  * On FS_ERR_NOMEM img is left as it was. */
-fs_status fs_image_orient(fs_image *img, int orientation, fs_error *err);
+fs_status img_orient(img_rgb *img, int orientation, fs_error *err);
 
 #endif

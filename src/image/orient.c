@@ -14,16 +14,16 @@
 #include "image/image_internal.h"
 #include "util/error.h"
 
-fs_status fs_image_orient(fs_image *img, int o, fs_error *err)
+fs_status img_orient(img_rgb *img, int o, fs_error *err)
 {
     if (o <= 1 || o > 8)
         return FS_OK;
     const int W = img->width, H = img->height;
     const int swap = o >= 5;
-    fs_image u;
-    fs_status st = fs_image_new(swap ? H : W, swap ? W : H, &u, err);
-    if (st != FS_OK)
-        return st;
+    img_rgb u;
+    fs_status rc = img_new(swap ? H : W, swap ? W : H, &u, err);
+    if (rc != FS_OK)
+        return rc;
     const uint8_t *r = img->rgb;
     for (int y = 0; y < u.height; y++) {
         uint8_t *dst = u.rgb + (size_t)y * (size_t)u.width * 3;
@@ -47,7 +47,7 @@ fs_status fs_image_orient(fs_image *img, int o, fs_error *err)
             dst[2] = src[2];
         }
     }
-    fs_image_free(img);
+    img_free(img);
     *img = u;
     return FS_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * resize.c — fs_image_resize: separable resampling, each axis on its own.
+ * resize.c — img_resize: separable resampling, each axis on its own.
  *   Shrinking an axis: area averaging. Output sample i covers source [i*s, (i+1)*s) with s = n/m;
  *   each source pixel weighs by how much of it lies in that interval (exact box filter, so no
  *   aliasing at any ratio — what a detector wants from a downscaled photo).
@@ -99,28 +99,28 @@ static void resize_row(const uint8_t *row, const axis_filter *fx, int w, float *
     }
 }
 
-fs_status fs_image_resize(const fs_image *src, int w, int h, fs_image *out, fs_error *err)
+fs_status img_resize(const img_rgb *src, int w, int h, img_rgb *out, fs_error *err)
 {
     out->width = out->height = 0;
     out->rgb = NULL;
     if (!src->rgb || src->width <= 0 || src->height <= 0)
-        return fs_fail(err, FS_ERR_ARG, "resize of an empty image");
+        return util_fail(err, FS_ERR_ARG, "resize of an empty image");
     if (w <= 0 || h <= 0)
-        return fs_fail(err, FS_ERR_ARG, "resize to an invalid size %d x %d", w, h);
+        return util_fail(err, FS_ERR_ARG, "resize to an invalid size %d x %d", w, h);
     const int sw = src->width, sh = src->height;
     const size_t rowf = (size_t)w * 3;
     if (sw == w && sh == h) {
-        fs_status st = fs_image_new(w, h, out, err);
-        if (st == FS_OK)
+        fs_status rc = img_new(w, h, out, err);
+        if (rc == FS_OK)
             memcpy(out->rgb, src->rgb, rowf * (size_t)h);
-        return st;
+        return rc;
     }
     axis_filter fx = {0}, fy = {0};
     float *ring = NULL, *acc = NULL;
     int *ring_row = NULL;
-    fs_status st = fs_image_new(w, h, out, err);
-    if (st != FS_OK)
-        return st;
+    fs_status rc = img_new(w, h, out, err);
+    if (rc != FS_OK)
+        return rc;
     /* Horizontally resized source rows live in a small ring (each is made once: the first source
      * row of successive output rows never decreases), so memory stays a few rows, not a whole
      * float copy of the image. */
@@ -137,8 +137,8 @@ fs_status fs_image_resize(const fs_image *src, int w, int h, fs_image *out, fs_e
         free(acc);
         axis_free(&fx);
         axis_free(&fy);
-        fs_image_free(out);
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory resizing to %d x %d", w, h);
+        img_free(out);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory resizing to %d x %d", w, h);
     }
     for (int i = 0; i < ring_n; i++)
         ring_row[i] = -1;
@@ -171,7 +171,7 @@ fs_status fs_image_resize(const fs_image *src, int w, int h, fs_image *out, fs_e
     return FS_OK;
 }
 
-/* One output row of fs_image_shrink from its column sums: factor adjacent pixels, rounded to
+/* One output row of img_shrink from its column sums: factor adjacent pixels, rounded to
  * nearest. Inlined so that the common factors are compile-time constants. */
 static inline __attribute__((always_inline)) void shrink_columns(const uint32_t *sum, uint8_t *o,
                                                                  int w, int factor)
@@ -190,22 +190,22 @@ static inline __attribute__((always_inline)) void shrink_columns(const uint32_t 
     }
 }
 
-fs_status fs_image_shrink(const fs_image *src, int factor, fs_image *out, fs_error *err)
+fs_status img_shrink(const img_rgb *src, int factor, img_rgb *out, fs_error *err)
 {
     out->width = out->height = 0;
     out->rgb = NULL;
     if (!src->rgb || factor < 1 || factor > 64 || src->width < factor || src->height < factor)
-        return fs_fail(err, FS_ERR_ARG, "shrink of a %d x %d image by %d", src->width, src->height,
-                       factor);
+        return util_fail(err, FS_ERR_ARG, "shrink of a %d x %d image by %d", src->width,
+                         src->height, factor);
     const int w = src->width / factor, h = src->height / factor;
-    fs_status st = fs_image_new(w, h, out, err);
-    if (st != FS_OK)
-        return st;
+    fs_status rc = img_new(w, h, out, err);
+    if (rc != FS_OK)
+        return rc;
     const size_t in_row = (size_t)src->width * 3, cols = (size_t)w * factor * 3;
     uint32_t *sum = malloc(sizeof *sum * cols);
     if (!sum) {
-        fs_image_free(out);
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory shrinking to %d x %d", w, h);
+        img_free(out);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory shrinking to %d x %d", w, h);
     }
     for (int y = 0; y < h; y++) {
         /* the factor source rows of this output row, summed column by column (vectorised) */

@@ -1,5 +1,5 @@
 /*
- * save.c — fs_image_save: encode with libvips into memory (JPEG quality 92, PNG, WebP quality 90),
+ * save.c — img_save: encode with libvips into memory (JPEG quality 92, PNG, WebP quality 90),
  * then write a temporary file beside the target and move it to the target's name only if that
  * name is free (renameat2 RENAME_NOREPLACE, else link + unlink), so that a crash never leaves a
  * half-written file and an existing file is never replaced (SPEC.md §5: facesearch never writes
@@ -43,7 +43,7 @@ static fs_status errno_fail(fs_error *err, const char *qname, int e)
     char buf[128];
     if (strerror_r(e, buf, sizeof buf) != 0)
         strcpy(buf, "input/output error");
-    return fs_fail(err, FS_ERR_IO, "%s: %s", qname, buf);
+    return util_fail(err, FS_ERR_IO, "%s: %s", qname, buf);
 }
 
 /* Creates "PATH.tmp-PID-N" exclusively; fills tmp (size >= strlen(path) + 40). Returns fd or -1. */
@@ -87,12 +87,12 @@ static fs_status write_atomically(const char *path, const char *qname, const voi
     size_t tsize = strlen(path) + 48;
     char *tmp = malloc(tsize);
     if (!tmp)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", qname);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", qname);
     int fd = create_temp(path, tmp, tsize);
     if (fd < 0) {
-        fs_status st = errno_fail(err, qname, errno);
+        fs_status rc = errno_fail(err, qname, errno);
         free(tmp);
-        return st;
+        return rc;
     }
     const uint8_t *p = data;
     size_t done = 0;
@@ -117,35 +117,35 @@ static fs_status write_atomically(const char *path, const char *qname, const voi
         unlink(tmp);
         free(tmp);
         if (e == EEXIST)
-            return fs_fail(err, FS_ERR_IO, "%s: already exists; facesearch never writes over a file",
-                           qname);
+            return util_fail(err, FS_ERR_IO,
+                             "%s: already exists; facesearch never writes over a file", qname);
         return errno_fail(err, qname, e);
     }
     free(tmp);
     return FS_OK;
 }
 
-fs_status fs_image_save(const fs_image *img, const char *path, fs_error *err)
+fs_status img_save(const img_rgb *img, const char *path, fs_error *err)
 {
     char qname[320];
-    fs_image_quote_name(path, qname, sizeof qname);
+    img_quote_name(path, qname, sizeof qname);
     if (!path)
-        return fs_fail(err, FS_ERR_ARG, "no path given");
+        return util_fail(err, FS_ERR_ARG, "no path given");
     out_format f = format_of(path);
     if (f == OUT_NONE)
-        return fs_fail(err, FS_ERR_ARG, "%s: unknown output format (use .jpg, .png or .webp)",
-                       qname);
+        return util_fail(err, FS_ERR_ARG, "%s: unknown output format (use .jpg, .png or .webp)",
+                         qname);
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
-        return fs_fail(err, FS_ERR_ARG, "%s: empty image", qname);
-    fs_status st = fs_image_vips_start(err);
-    if (st != FS_OK)
-        return st;
+        return util_fail(err, FS_ERR_ARG, "%s: empty image", qname);
+    fs_status rc = img_vips_start(err);
+    if (rc != FS_OK)
+        return rc;
     /* A view of our pixels; libvips does not copy or free them. */
     VipsImage *v = vips_image_new_from_memory(img->rgb, (size_t)img->width * img->height * 3,
                                               img->width, img->height, 3, VIPS_FORMAT_UCHAR);
     if (!v) {
         vips_error_clear();
-        return fs_fail(err, FS_ERR_INTERNAL, "%s: libvips could not wrap the image", qname);
+        return util_fail(err, FS_ERR_INTERNAL, "%s: libvips could not wrap the image", qname);
     }
     void *buf = NULL;
     size_t len = 0;
@@ -160,9 +160,9 @@ fs_status fs_image_save(const fs_image *img, const char *path, fs_error *err)
     if (r != 0 || !buf) {
         vips_error_clear();
         g_free(buf);
-        return fs_fail(err, FS_ERR_INTERNAL, "%s: could not encode the image", qname);
+        return util_fail(err, FS_ERR_INTERNAL, "%s: could not encode the image", qname);
     }
-    st = write_atomically(path, qname, buf, len, err);
+    rc = write_atomically(path, qname, buf, len, err);
     g_free(buf);
-    return st;
+    return rc;
 }

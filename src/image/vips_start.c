@@ -8,9 +8,10 @@
  *   - block the loaders libvips marks untrusted (we also allow-list loaders in decode_vips.c);
  *   - silence glib messages of the "VIPS" log domain: libvips reports damaged files as g_warning,
  *     which would otherwise print to stderr. Failures still reach us as return codes.
- * libvips' error buffer is process-global in 8.14 (one buffer under a mutex, shared by all threads),
- * so we never quote it in messages: another thread's error could show up in ours. Our messages are
- * built from what we know (format, size); the buffer is cleared after failures so it cannot grow.
+ * libvips' error buffer is process-global in 8.14 (one buffer under a mutex, shared by all
+ * threads), so we never quote it in messages: another thread's error could show up in ours. Our
+ * messages are built from what we know (format, size); the buffer is cleared after failures so it
+ * cannot grow.
  */
 #include <pthread.h>
 
@@ -48,9 +49,9 @@ static void start_vips(void)
                       ignore_log, NULL);
 }
 
-fs_status fs_image_vips_start(fs_error *err)
+fs_status img_vips_start(fs_error *err)
 {
     if (pthread_once(&vips_once, start_vips) != 0 || vips_start_failed)
-        return fs_fail(err, FS_ERR_INTERNAL, "libvips could not be initialised");
+        return util_fail(err, FS_ERR_INTERNAL, "libvips could not be initialised");
     return FS_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * warp.c — fs_image_warp_affine: inverse-mapped bilinear sampling, used to cut the 112 x 112
+ * warp.c — img_warp_affine: inverse-mapped bilinear sampling, used to cut the 112 x 112
  * aligned face out of the full-resolution photo.
  *
  * Output pixel (x, y) samples the source at (m0 x + m1 y + m2, m3 x + m4 y + m5); pixel centres are
@@ -11,7 +11,7 @@
 
 #include "image/image_internal.h"
 
-static void tap(const fs_image *src, int x, int y, float w, float acc[3])
+static void tap(const img_rgb *src, int x, int y, float w, float acc[3])
 {
     if (w == 0.0f || x < 0 || y < 0 || x >= src->width || y >= src->height)
         return;
@@ -27,7 +27,7 @@ static uint8_t to_u8(float v)
     return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
 }
 
-void fs_image_warp_affine(const fs_image *src, const float m[6], fs_image *out)
+void img_warp_affine(const img_rgb *src, const float m[6], img_rgb *out)
 {
     for (int y = 0; y < out->height; y++) {
         uint8_t *o = out->rgb + (size_t)y * (size_t)out->width * 3;

@@ -14,7 +14,7 @@ static size_t home(const uint8_t d[32], size_t cap)
     return (size_t)(h & (cap - 1));
 }
 
-int fs_digest_set_init(fs_digest_set *s, size_t expected)
+int index_digest_set_init(index_digest_set *s, size_t expected)
 {
     size_t cap = 64;
     while (cap < 2 * expected + 2)
@@ -26,14 +26,14 @@ int fs_digest_set_init(fs_digest_set *s, size_t expected)
     return s->slot && s->used ? 0 : -1;
 }
 
-void fs_digest_set_free(fs_digest_set *s)
+void index_digest_set_free(index_digest_set *s)
 {
     free(s->slot);
     free(s->used);
     memset(s, 0, sizeof *s);
 }
 
-int fs_digest_set_add(fs_digest_set *s, const uint8_t d[32])
+int index_digest_set_add(index_digest_set *s, const uint8_t d[32])
 {
     size_t i = home(d, s->cap);
     while (s->used[i]) {
@@ -47,7 +47,7 @@ int fs_digest_set_add(fs_digest_set *s, const uint8_t d[32])
     return 0;
 }
 
-int fs_digest_set_has(const fs_digest_set *s, const uint8_t d[32])
+int index_digest_set_has(const index_digest_set *s, const uint8_t d[32])
 {
     if (!s->cap || !s->used)
         return 0;

@@ -9,20 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct fs_digest_set {
+typedef struct index_digest_set {
     uint8_t (*slot)[32];
     unsigned char *used;
     size_t cap, count;
-} fs_digest_set;
+} index_digest_set;
 
 /* Room for up to `expected` digests. Returns -1 when out of memory (free it all the same). */
-int fs_digest_set_init(fs_digest_set *s, size_t expected);
-void fs_digest_set_free(fs_digest_set *s);
+int index_digest_set_init(index_digest_set *s, size_t expected);
+void index_digest_set_free(index_digest_set *s);
 
 /* Adds d: 1 if it was there already, 0 if added. At most `expected` distinct digests. */
-int fs_digest_set_add(fs_digest_set *s, const uint8_t d[32]);
+int index_digest_set_add(index_digest_set *s, const uint8_t d[32]);
 
 /* 1 if d is in the set (an empty, never initialised set holds nothing). */
-int fs_digest_set_has(const fs_digest_set *s, const uint8_t d[32]);
+int index_digest_set_has(const index_digest_set *s, const uint8_t d[32]);
 
 #endif

@@ -24,15 +24,15 @@ fs_status fs_index_default_dir(char *buf, size_t size, fs_error *err)
     const char *env = getenv("FACESEARCH_DB");
     if (env && *env) {
         if (snprintf(buf, size, "%s", env) >= (int)size)
-            return fs_fail(err, FS_ERR_LIMIT, "FACESEARCH_DB is too long");
+            return util_fail(err, FS_ERR_LIMIT, "FACESEARCH_DB is too long");
         return FS_OK;
     }
     char data[PATH_MAX];
-    fs_status st = fs_data_dir(data, sizeof data, err);
-    if (st)
-        return st;
-    if (fs_path_join(buf, size, data, "index"))
-        return fs_fail(err, FS_ERR_LIMIT, "%s: path too long", data);
+    fs_status rc = fs_data_dir(data, sizeof data, err);
+    if (rc)
+        return rc;
+    if (util_path_join(buf, size, data, "index"))
+        return util_fail(err, FS_ERR_LIMIT, "%s: path too long", data);
     return FS_OK;
 }
 
@@ -43,16 +43,16 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index 
     *out = NULL;
     char def[PATH_MAX];
     if (!dir) {
-        fs_status st = fs_index_default_dir(def, sizeof def, err);
-        if (st)
-            return st;
+        fs_status rc = fs_index_default_dir(def, sizeof def, err);
+        if (rc)
+            return rc;
         dir = def;
     }
     if (write && !engine)
-        return fs_fail(err, FS_ERR_ARG, "writing an index needs a model pack");
+        return util_fail(err, FS_ERR_ARG, "writing an index needs a model pack");
     fs_index *ix = calloc(1, sizeof *ix);
     if (!ix)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     ix->engine = engine;
     ix->lock_fd = -1;
 
@@ -65,25 +65,25 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index 
         names[i] = fs_pack_file_name(pack, i);
         hashes[i] = fs_pack_file_sha256(pack, i);
     }
-    fs_store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
+    store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
                            .file_names = names, .file_sha256 = hashes,
                            .embedding_dim = FS_EMBEDDING_DIM, .pipeline = FS_PIPELINE_VERSION};
     unsigned mode = !write ? FS_STORE_READ
                     : (flags & FS_INDEX_EXISTING) ? FS_STORE_WRITE : FS_STORE_CREATE;
-    fs_status st = fs_store_open(dir, pack ? &id : NULL, mode, &ix->store, err);
+    fs_status rc = store_open(dir, pack ? &id : NULL, mode, &ix->store, err);
     /* the lock is taken once the folder exists; until the first batch, nothing was written but
      * the creation (or migration) of the schema, which SQLite serialises by itself */
-    if (st == FS_OK && write)
-        st = fs_writer_lock(dir, dir, (flags & FS_INDEX_WAIT) != 0, &ix->lock_fd, err);
-    if (st == FS_OK && write) {
+    if (rc == FS_OK && write)
+        rc = index_writer_lock(dir, dir, (flags & FS_INDEX_WAIT) != 0, &ix->lock_fd, err);
+    if (rc == FS_OK && write) {
         int64_t refresh;
-        st = fs_store_face_floor(ix->store, fs_engine_face_floor(engine), &refresh, err);
+        rc = store_face_floor(ix->store, face_engine_floor(engine), &refresh, err);
     }
-    if (st) {
-        fs_store_close(ix->store);
-        fs_writer_unlock(ix->lock_fd);
+    if (rc) {
+        store_close(ix->store);
+        index_writer_unlock(ix->lock_fd);
         free(ix);
-        return st;
+        return rc;
     }
     *out = ix;
     return FS_OK;
@@ -93,8 +93,8 @@ void fs_index_close(fs_index *ix)
 {
     if (!ix)
         return;
-    fs_store_close(ix->store);
-    fs_writer_unlock(ix->lock_fd);
+    store_close(ix->store);
+    index_writer_unlock(ix->lock_fd);
     free(ix);
 }
 
@@ -102,26 +102,26 @@ fs_status fs_index_remove(fs_index *ix, const char *path, size_t *removed, fs_er
 {
     int64_t files = 0, under = 0;
     char *canon;
-    fs_status st = fs_path_canonical(path, &canon, err);
-    if (st != FS_OK)
-        return st;
-    st = fs_store_remove_path(ix->store, canon, &files, err);
-    if (st == FS_OK)
-        st = fs_store_remove_folder(ix->store, canon, &under, err);
+    fs_status rc = fs_path_canonical(path, &canon, err);
+    if (rc != FS_OK)
+        return rc;
+    rc = store_remove_path(ix->store, canon, &files, err);
+    if (rc == FS_OK)
+        rc = store_remove_folder(ix->store, canon, &under, err);
     free(canon);
-    if (st == FS_OK)
-        st = fs_store_sync_vectors(ix->store, err);
+    if (rc == FS_OK)
+        rc = store_sync_vectors(ix->store, err);
     if (removed)
         *removed = (size_t)(files + under);
-    return st;
+    return rc;
 }
 
 fs_status fs_index_stats_get(fs_index *ix, fs_index_stats *out, fs_error *err)
 {
-    fs_store_stats s;
-    fs_status st = fs_store_stats_get(ix->store, &s, err);
-    if (st)
-        return st;
+    store_stats s;
+    fs_status rc = store_stats_get(ix->store, &s, err);
+    if (rc)
+        return rc;
     memset(out, 0, sizeof *out);
     out->files = s.files;
     out->failed = s.failed;

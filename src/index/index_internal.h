@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 struct fs_index {
-    fs_store *store;
+    store_db *store;
     fs_engine *engine;
     int lock_fd;            /* the writer lock; -1 for a reader */
 };

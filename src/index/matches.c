@@ -16,7 +16,7 @@ static int by_similarity(const void *pa, const void *pb)
     return c ? c : a->face_number - b->face_number;
 }
 
-void fs_matches_rank(fs_matches *m, size_t top)
+void index_matches_rank(fs_matches *m, size_t top)
 {
     if (m->count > 1)
         qsort(m->items, m->count, sizeof *m->items, by_similarity);

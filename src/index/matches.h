@@ -9,6 +9,6 @@
 
 /* Sorts matches best first (equal similarities by path, then face number) and keeps the best
  * top of them (0 = all), freeing the rest. */
-void fs_matches_rank(fs_matches *m, size_t top);
+void index_matches_rank(fs_matches *m, size_t top);
 
 #endif

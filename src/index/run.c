@@ -75,8 +75,8 @@ typedef struct run {
     size_t n_jobs;
     entry **later;          /* same content as a job: copied from it once it is written */
     size_t n_later;
-    fs_digest_set known;    /* content of the files indexed before this run (read-only) */
-    fs_digest_set seen;     /* content claimed by a worker in this run (under lock) */
+    index_digest_set known;    /* content of the files indexed before this run (read-only) */
+    index_digest_set seen;     /* content claimed by a worker in this run (under lock) */
     int dedup;              /* check `seen` (not in the second round, see copy_deferred) */
     /* shared between workers and the writer, under lock */
     pthread_mutex_t lock;
@@ -124,7 +124,7 @@ static void walk_problem(const char *message, void *ctx)
 
 static void report_progress(run *r, int force)
 {
-    double t = fs_now();
+    double t = util_now();
     if (!r->opt->on_progress || (!force && t - r->last_progress < PROGRESS_SECONDS))
         return;
     r->last_progress = t;
@@ -156,7 +156,7 @@ static int from_hex(const char *hex, uint8_t d[32])
 }
 
 typedef struct known_ctx {
-    fs_digest_set *set;
+    index_digest_set *set;
     size_t n, cap;
     uint8_t (*list)[32];
     int nomem;
@@ -184,15 +184,15 @@ static int collect_hash(const char *sha256, void *ctx)
 static fs_status load_known(run *r, fs_error *err)
 {
     known_ctx k = {0};
-    fs_status st = fs_store_each_hash(r->ix->store, collect_hash, &k, err);
-    if (st == FS_OK && k.nomem)
-        st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    if (st == FS_OK && fs_digest_set_init(&r->known, k.n) != 0)
-        st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; st == FS_OK && i < k.n; i++)
-        fs_digest_set_add(&r->known, k.list[i]);
+    fs_status rc = store_each_hash(r->ix->store, collect_hash, &k, err);
+    if (rc == FS_OK && k.nomem)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK && index_digest_set_init(&r->known, k.n) != 0)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == FS_OK && i < k.n; i++)
+        index_digest_set_add(&r->known, k.list[i]);
     free(k.list);
-    return st;
+    return rc;
 }
 
 /* ---- Jobs ----------------------------------------------------------------------------------- */
@@ -200,11 +200,11 @@ static fs_status load_known(run *r, fs_error *err)
 /* Step 1 for one walked photo: unchanged (same size and mtime as indexed) or a job. */
 static fs_status classify(run *r, entry *e, fs_error *err)
 {
-    fs_store_file f;
+    store_file f;
     int found;
-    fs_status s = fs_store_file_by_path(r->ix->store, e->path, &f, &found, err);
-    if (s)
-        return s;
+    fs_status rc = store_file_by_path(r->ix->store, e->path, &f, &found, err);
+    if (rc)
+        return rc;
     /* A photo that could not even be read last time (no content hash: permissions, I/O) is
      * tried again, since fixing that (chmod) leaves its size and mtime as they were; one that was
      * read but could not be decoded is not, until it changes. */
@@ -215,9 +215,9 @@ static fs_status classify(run *r, entry *e, fs_error *err)
         /* not tried again until it changes, but reported and counted on every run, so that a
          * run over a damaged photo never looks clean */
         char reason[sizeof ((fs_error *)0)->message];
-        s = fs_store_file_error(r->ix->store, f.id, reason, sizeof reason, err);
-        if (s)
-            return s;
+        rc = store_file_error(r->ix->store, f.id, reason, sizeof reason, err);
+        if (rc)
+            return rc;
         problem(r, reason[0] ? reason : e->path);
         r->progress.failed++;
         r->progress.done++;
@@ -235,24 +235,24 @@ static fs_status classify(run *r, entry *e, fs_error *err)
  * (the indexed twin went away meanwhile): the photo then needs the pipeline. */
 static fs_status triage_known(run *r, entry *e, int *embed, fs_error *err)
 {
-    fs_store *st = r->ix->store;
-    fs_store_file f;
+    store_db *store = r->ix->store;
+    store_file f;
     int found;
     *embed = 0;
-    fs_status s = fs_store_file_by_path(st, e->path, &f, &found, err);
-    if (s)
-        return s;
+    fs_status rc = store_file_by_path(store, e->path, &f, &found, err);
+    if (rc)
+        return rc;
     if (found && strcmp(f.sha256, e->sha256) == 0 && f.status == FS_FILE_OK) {
         /* touched but not changed: keep the faces, record the new mtime */
         r->progress.unchanged++;
         r->progress.done++;
-        return fs_store_copy_file(st, f.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+        return store_copy_file(store, f.id, e->path, e->size, e->mtime_ns, e->sha256, err);
     }
-    fs_store_file same;
+    store_file same;
     char *same_path = NULL;
-    s = fs_store_file_by_hash(st, e->sha256, &same, &same_path, &found, err);
-    if (s)
-        return s;
+    rc = store_file_by_hash(store, e->sha256, &same, &same_path, &found, err);
+    if (rc)
+        return rc;
     if (!found || strcmp(same_path, e->path) == 0) {
         free(same_path);
         *embed = 1;
@@ -264,16 +264,16 @@ static fs_status triage_known(run *r, entry *e, int *embed, fs_error *err)
     struct stat sb;
     int gone = lstat(same_path, &sb) != 0 && errno == ENOENT;
     r->progress.done++;
-    s = fs_store_copy_file(st, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
-    if (s == FS_OK && gone) {
+    rc = store_copy_file(store, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+    if (rc == FS_OK && gone) {
         int64_t removed = 0;
-        s = fs_store_remove_path(st, same_path, &removed, err);
+        rc = store_remove_path(store, same_path, &removed, err);
         r->progress.moved++;
-    } else if (s == FS_OK) {
+    } else if (rc == FS_OK) {
         r->progress.added++;
     }
     free(same_path);
-    return s;
+    return rc;
 }
 
 /* What a worker does with job e: read it once, hash it, then copy, defer or embed (see the top
@@ -283,29 +283,29 @@ static void run_job(run *r, fs_worker *w, entry *e, result *res)
     uint8_t *data = NULL;
     size_t size = 0;
     fs_error err;
-    fs_sha256 h;
+    util_sha256 h;
     uint8_t digest[32];
-    res->status = fs_image_read_file(e->path, &data, &size, &err);
+    res->status = img_read_file(e->path, &data, &size, &err);
     if (res->status) {
         res->kind = OUT_FAILED;
         snprintf(res->message, sizeof res->message, "%s", err.message);
         if (res->status == FS_ERR_FORMAT) { /* an empty file: read, and its content is known */
-            fs_sha256_init(&h);
-            fs_sha256_final(&h, digest);
-            fs_sha256_hex(digest, e->sha256);
+            util_sha256_init(&h);
+            util_sha256_final(&h, digest);
+            util_sha256_hex(digest, e->sha256);
         }
         return;
     }
-    fs_sha256_init(&h);
-    fs_sha256_update(&h, data, size);
-    fs_sha256_final(&h, digest);
-    fs_sha256_hex(digest, e->sha256);
+    util_sha256_init(&h);
+    util_sha256_update(&h, data, size);
+    util_sha256_final(&h, digest);
+    util_sha256_hex(digest, e->sha256);
     int twin = 0;
-    if (fs_digest_set_has(&r->known, digest)) {
+    if (index_digest_set_has(&r->known, digest)) {
         res->kind = OUT_KNOWN;
     } else {
         pthread_mutex_lock(&r->lock);
-        twin = r->dedup && fs_digest_set_add(&r->seen, digest);
+        twin = r->dedup && index_digest_set_add(&r->seen, digest);
         pthread_mutex_unlock(&r->lock);
         res->kind = twin ? OUT_LATER : OUT_FACES;
     }
@@ -324,7 +324,7 @@ static void *worker_main(void *arg)
     run *r = arg;
     fs_worker *w = NULL;
     fs_error err;
-    fs_status wst = fs_worker_new(r->ix->engine, &w, &err);
+    fs_status rc = fs_worker_new(r->ix->engine, &w, &err);
     for (;;) {
         pthread_mutex_lock(&r->lock);
         size_t j = r->stopping || stop_requested(r) ? r->n_jobs : r->next_job++;
@@ -332,9 +332,9 @@ static void *worker_main(void *arg)
         if (j >= r->n_jobs)
             break;
         result res = {.job = j};
-        if (wst) {
+        if (rc) {
             res.kind = OUT_FAILED;
-            res.status = wst;
+            res.status = rc;
             snprintf(res.message, sizeof res.message, "%s", err.message);
         } else {
             run_job(r, w, r->jobs[j], &res);
@@ -368,25 +368,25 @@ static void *worker_main(void *arg)
 static fs_status write_result(run *r, result *res, fs_error *err)
 {
     entry *e = r->jobs[res->job];
-    fs_store *st = r->ix->store;
+    store_db *store = r->ix->store;
     if (res->kind == OUT_FAILED && res->status == FS_ERR_NOMEM)
-        return fs_fail(err, FS_ERR_NOMEM, "%s", res->message);
+        return util_fail(err, FS_ERR_NOMEM, "%s", res->message);
     if (res->kind == OUT_LATER) {
         r->later[r->n_later++] = e;
         return FS_OK;
     }
     if (res->kind == OUT_KNOWN) {
         int embed;
-        fs_status s = triage_known(r, e, &embed, err);
-        if (s == FS_OK && embed)
+        fs_status rc = triage_known(r, e, &embed, err);
+        if (rc == FS_OK && embed)
             r->later[r->n_later++] = e; /* copy_deferred finds no twin: a job of the next round */
-        return s;
+        return rc;
     }
     r->progress.done++;
     if (res->kind == OUT_FAILED) {
         problem(r, res->message);
         r->progress.failed++;
-        return fs_store_put_failed(st, e->path, e->size, e->mtime_ns, e->sha256, res->message, err);
+        return store_put_failed(store, e->path, e->size, e->mtime_ns, e->sha256, res->message, err);
     }
     if (res->faces.warnings & FS_WARN_JPEG_NO_END) {
         char msg[sizeof ((fs_error *)0)->message];
@@ -395,9 +395,9 @@ static fs_status write_result(run *r, result *res, fs_error *err)
         problem(r, msg);
     }
     size_t n = res->faces.count;
-    fs_store_face *faces = n ? calloc(n, sizeof *faces) : NULL;
+    store_face *faces = n ? calloc(n, sizeof *faces) : NULL;
     if (n && !faces)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         fs_face *f = &res->faces.faces[i];
         faces[i].face_index = (int)i;
@@ -406,34 +406,35 @@ static fs_status write_result(run *r, result *res, fs_error *err)
         faces[i].score = f->score;
         faces[i].embedding = f->embedding;
     }
-    fs_status s = fs_store_put_file(st, e->path, e->size, e->mtime_ns, e->sha256, faces, n, NULL, err);
+    fs_status rc =
+        store_put_file(store, e->path, e->size, e->mtime_ns, e->sha256, faces, n, NULL, err);
     free(faces);
-    if (s == FS_OK) {
+    if (rc == FS_OK) {
         r->progress.faces += n;
         if (e->existed)
             r->progress.changed++;
         else
             r->progress.added++;
     }
-    return s;
+    return rc;
 }
 
 /* After the jobs: a deferred photo whose twin was indexed gets the twin's faces; the others (the
  * twin failed or was not reached) become the jobs of another round. */
 static fs_status copy_deferred(run *r, fs_error *err)
 {
-    fs_store *st = r->ix->store;
+    store_db *store = r->ix->store;
     r->n_jobs = 0;
     r->next_job = 0;
     for (size_t i = 0; i < r->n_later; i++) {
         entry *e = r->later[i];
-        fs_store_file same;
+        store_file same;
         int found;
-        fs_status s = fs_store_file_by_hash(st, e->sha256, &same, NULL, &found, err);
-        if (s == FS_OK && found)
-            s = fs_store_copy_file(st, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
-        if (s)
-            return s;
+        fs_status rc = store_file_by_hash(store, e->sha256, &same, NULL, &found, err);
+        if (rc == FS_OK && found)
+            rc = store_copy_file(store, same.id, e->path, e->size, e->mtime_ns, e->sha256, err);
+        if (rc)
+            return rc;
         if (!found) {
             r->jobs[r->n_jobs++] = e;
             continue;
@@ -475,11 +476,11 @@ static fs_status process_jobs(run *r, fs_error *err)
         started++;
     }
     if (started == 0 && n > 0)
-        return fs_fail(err, FS_ERR_INTERNAL, "cannot start worker threads");
+        return util_fail(err, FS_ERR_INTERNAL, "cannot start worker threads");
 
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     size_t in_batch = 0;
-    double batch_start = fs_now();
+    double batch_start = util_now();
     result *mine = NULL;
     size_t cap = 0;
     for (;;) {
@@ -493,7 +494,7 @@ static fs_status process_jobs(run *r, fs_error *err)
             if (!grown) {
                 r->stopping = 1;
                 pthread_mutex_unlock(&r->lock);
-                st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
                 break;
             }
             mine = grown;
@@ -501,25 +502,25 @@ static fs_status process_jobs(run *r, fs_error *err)
         }
         memcpy(mine, r->results, count * sizeof *mine);
         r->n_results = 0;
-        if (st != FS_OK)
+        if (rc != FS_OK)
             r->stopping = 1;
         pthread_mutex_unlock(&r->lock);
         if (done)
             break;
         for (size_t i = 0; i < count; i++) {
-            if (st == FS_OK)
-                st = write_result(r, &mine[i], err);
+            if (rc == FS_OK)
+                rc = write_result(r, &mine[i], err);
             fs_faces_free(&mine[i].faces);
         }
         in_batch += count;
-        if (st == FS_OK && (in_batch >= BATCH_FILES || fs_now() - batch_start >= BATCH_SECONDS)) {
-            st = fs_store_commit(r->ix->store, err);
-            if (st == FS_OK)
-                st = fs_store_begin(r->ix->store, err);
+        if (rc == FS_OK && (in_batch >= BATCH_FILES || util_now() - batch_start >= BATCH_SECONDS)) {
+            rc = store_commit(r->ix->store, err);
+            if (rc == FS_OK)
+                rc = store_begin(r->ix->store, err);
             in_batch = 0;
-            batch_start = fs_now();
+            batch_start = util_now();
         }
-        if (st != FS_OK) {
+        if (rc != FS_OK) {
             pthread_mutex_lock(&r->lock);
             r->stopping = 1;
             pthread_mutex_unlock(&r->lock);
@@ -533,7 +534,7 @@ static fs_status process_jobs(run *r, fs_error *err)
         fs_faces_free(&r->results[i].faces);
     r->n_results = 0;
     free(mine);
-    return st;
+    return rc;
 }
 
 typedef struct vanish_ctx {
@@ -543,7 +544,7 @@ typedef struct vanish_ctx {
     int nomem;
 } vanish_ctx;
 
-static int find_vanished(const char *path, const fs_store_file *f, void *ctx)
+static int find_vanished(const char *path, const store_file *f, void *ctx)
 {
     (void)f;
     vanish_ctx *v = ctx;
@@ -570,25 +571,25 @@ static int find_vanished(const char *path, const fs_store_file *f, void *ctx)
 /* Step 4: removes entries under the folder roots whose photo no longer exists. */
 static fs_status remove_vanished(run *r, const char *const *roots, size_t n_roots, fs_error *err)
 {
-    fs_status st = FS_OK;
-    for (size_t i = 0; i < n_roots && st == FS_OK; i++) {
+    fs_status rc = FS_OK;
+    for (size_t i = 0; i < n_roots && rc == FS_OK; i++) {
         struct stat sb;
         if (stat(roots[i], &sb) != 0 || !S_ISDIR(sb.st_mode))
             continue;
         vanish_ctx v = {.r = r};
-        st = fs_store_list_folder(r->ix->store, roots[i], find_vanished, &v, err);
-        if (st == FS_OK && v.nomem)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        rc = store_list_folder(r->ix->store, roots[i], find_vanished, &v, err);
+        if (rc == FS_OK && v.nomem)
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         for (size_t k = 0; k < v.n; k++) {
             int64_t removed = 0;
-            if (st == FS_OK)
-                st = fs_store_remove_path(r->ix->store, v.gone[k], &removed, err);
+            if (rc == FS_OK)
+                rc = store_remove_path(r->ix->store, v.gone[k], &removed, err);
             r->progress.removed += (size_t)removed;
             free(v.gone[k]);
         }
         free(v.gone);
     }
-    return st;
+    return rc;
 }
 
 static void free_run(run *r)
@@ -599,8 +600,8 @@ static void free_run(run *r)
     free(r->jobs);
     free(r->later);
     free(r->results);
-    fs_digest_set_free(&r->known);
-    fs_digest_set_free(&r->seen);
+    index_digest_set_free(&r->known);
+    index_digest_set_free(&r->seen);
 }
 
 fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots,
@@ -610,28 +611,28 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     if (!opt)
         opt = &defaults;
     if (!ix->engine)
-        return fs_fail(err, FS_ERR_ARG, "index opened without a model pack");
-    run r = {.ix = ix, .opt = opt, .started = fs_now()};
+        return util_fail(err, FS_ERR_ARG, "index opened without a model pack");
+    run r = {.ix = ix, .opt = opt, .started = util_now()};
     /* one canonical path per photo (SPEC.md §5): the roots' real paths, and a photo reached
      * twice (links, bind mounts, two roots) walked once */
     char **canon = calloc(n_roots ? n_roots : 1, sizeof *canon);
-    fs_walk_seen seen = {0};
+    index_walk_seen seen = {0};
     char *skip = NULL;
-    fs_status st = canon ? FS_OK : fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    if (st == FS_OK && opt->skip)
-        st = fs_path_canonical(opt->skip, &skip, err);
-    fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &r, .seen = &seen,
+    fs_status rc = canon ? FS_OK : util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK && opt->skip)
+        rc = fs_path_canonical(opt->skip, &skip, err);
+    index_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &r, .seen = &seen,
                             .skip = skip};
-    for (size_t i = 0; i < n_roots && st == FS_OK; i++)
-        st = fs_path_canonical(roots[i], &canon[i], err);
-    for (size_t i = 0; i < n_roots && st == FS_OK; i++) {
-        st = fs_walk(canon[i], opt->include_hidden, &cb, err);
-        if (st == FS_OK && r.walk_nomem)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[i]);
+    for (size_t i = 0; i < n_roots && rc == FS_OK; i++)
+        rc = fs_path_canonical(roots[i], &canon[i], err);
+    for (size_t i = 0; i < n_roots && rc == FS_OK; i++) {
+        rc = index_walk(canon[i], opt->include_hidden, &cb, err);
+        if (rc == FS_OK && r.walk_nomem)
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[i]);
     }
-    fs_walk_seen_free(&seen);
+    index_walk_seen_free(&seen);
     free(skip);
-    if (st == FS_OK) {
+    if (rc == FS_OK) {
         if (r.n_walked > 1)
             qsort(r.walked, r.n_walked, sizeof *r.walked, by_path);
         /* the same photo reached through two roots counts once */
@@ -647,38 +648,38 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
         r.jobs = calloc(kept ? kept : 1, sizeof *r.jobs);
         r.later = calloc(kept ? kept : 1, sizeof *r.later);
         if (!r.jobs || !r.later)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
-    if (st == FS_OK && (pthread_mutex_init(&r.lock, NULL) || pthread_cond_init(&r.ready, NULL)))
-        st = fs_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
+    if (rc == FS_OK && (pthread_mutex_init(&r.lock, NULL) || pthread_cond_init(&r.ready, NULL)))
+        rc = util_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
 
-    for (size_t i = 0; st == FS_OK && i < r.n_walked && !stop_requested(&r); i++) {
-        st = classify(&r, &r.walked[i], err);
+    for (size_t i = 0; rc == FS_OK && i < r.n_walked && !stop_requested(&r); i++) {
+        rc = classify(&r, &r.walked[i], err);
         report_progress(&r, 0);
     }
-    if (st == FS_OK && r.n_jobs) {
-        st = load_known(&r, err);
-        if (st == FS_OK && fs_digest_set_init(&r.seen, r.n_jobs) != 0)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK && r.n_jobs) {
+        rc = load_known(&r, err);
+        if (rc == FS_OK && index_digest_set_init(&r.seen, r.n_jobs) != 0)
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         r.dedup = 1;
     }
-    if (st == FS_OK)
-        st = fs_store_begin(ix->store, err);
-    if (st == FS_OK && r.n_jobs && !stop_requested(&r))
-        st = process_jobs(&r, err);
-    if (st == FS_OK && r.n_later && !stop_requested(&r)) {
-        st = copy_deferred(&r, err); /* leaves the photos whose twin failed as new jobs */
-        if (st == FS_OK && r.n_jobs && !stop_requested(&r))
-            st = process_jobs(&r, err);
+    if (rc == FS_OK)
+        rc = store_begin(ix->store, err);
+    if (rc == FS_OK && r.n_jobs && !stop_requested(&r))
+        rc = process_jobs(&r, err);
+    if (rc == FS_OK && r.n_later && !stop_requested(&r)) {
+        rc = copy_deferred(&r, err); /* leaves the photos whose twin failed as new jobs */
+        if (rc == FS_OK && r.n_jobs && !stop_requested(&r))
+            rc = process_jobs(&r, err);
     }
-    if (st == FS_OK && !stop_requested(&r))
-        st = remove_vanished(&r, (const char *const *)canon, n_roots, err);
-    if (st == FS_OK)
-        st = fs_store_commit(ix->store, err);
+    if (rc == FS_OK && !stop_requested(&r))
+        rc = remove_vanished(&r, (const char *const *)canon, n_roots, err);
+    if (rc == FS_OK)
+        rc = store_commit(ix->store, err);
     else
-        fs_store_rollback(ix->store);
-    if (st == FS_OK)
-        st = fs_store_sync_vectors(ix->store, err);
+        store_rollback(ix->store);
+    if (rc == FS_OK)
+        rc = store_sync_vectors(ix->store, err);
     report_progress(&r, 1);
     if (summary)
         *summary = r.progress;
@@ -688,5 +689,5 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
     for (size_t i = 0; canon && i < n_roots; i++)
         free(canon[i]);
     free(canon);
-    return st;
+    return rc;
 }

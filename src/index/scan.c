@@ -101,13 +101,13 @@ static fs_status keep_matches(scan *s, const char *path, const fs_faces *faces)
             size_t cap = s->capacity ? 2 * s->capacity : 64;
             fs_match *grown = realloc(s->out->items, cap * sizeof *grown);
             if (!grown)
-                return fs_fail(&s->failure_err, FS_ERR_NOMEM, "out of memory for matches");
+                return util_fail(&s->failure_err, FS_ERR_NOMEM, "out of memory for matches");
             s->out->items = grown;
             s->capacity = cap;
         }
         fs_match *m = &s->out->items[s->out->count];
         if (!(m->path = strdup(path)))
-            return fs_fail(&s->failure_err, FS_ERR_NOMEM, "out of memory for matches");
+            return util_fail(&s->failure_err, FS_ERR_NOMEM, "out of memory for matches");
         m->face_number = (int)i + 1;
         m->face = faces->faces[i];
         m->similarity = best;
@@ -179,22 +179,22 @@ fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_qu
 {
     memset(out, 0, sizeof *out);
     if (n_query == 0)
-        return fs_fail(err, FS_ERR_ARG, "no query face");
+        return util_fail(err, FS_ERR_ARG, "no query face");
     scan s = {.engine = engine, .query = query, .n_query = n_query, .opt = opt, .out = out};
     /* each photo once, by its canonical path, however many roots or links lead to it */
-    fs_walk_seen seen = {0};
+    index_walk_seen seen = {0};
     char *skip = NULL;
-    fs_status st = opt->skip ? fs_path_canonical(opt->skip, &skip, err) : FS_OK;
-    if (st != FS_OK)
-        return st;
-    const fs_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &s,
+    fs_status rc = opt->skip ? fs_path_canonical(opt->skip, &skip, err) : FS_OK;
+    if (rc != FS_OK)
+        return rc;
+    const index_walk_callbacks cb = {.file = collect, .problem = walk_problem, .ctx = &s,
                                   .seen = &seen, .skip = skip};
-    for (size_t r = 0; r < n_roots && st == FS_OK; r++) {
-        st = fs_walk(roots[r], opt->include_hidden, &cb, err);
-        if (st == FS_OK && s.list.out_of_memory)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[r]);
+    for (size_t r = 0; r < n_roots && rc == FS_OK; r++) {
+        rc = index_walk(roots[r], opt->include_hidden, &cb, err);
+        if (rc == FS_OK && s.list.out_of_memory)
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[r]);
     }
-    fs_walk_seen_free(&seen);
+    index_walk_seen_free(&seen);
     free(skip);
     int n = opt->workers > 0 ? opt->workers : default_workers();
     if ((size_t)n > s.list.count)
@@ -202,9 +202,9 @@ fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_qu
     pthread_t threads[64];
     if (n > 64)
         n = 64;
-    if (st == FS_OK && pthread_mutex_init(&s.lock, NULL) != 0)
-        st = fs_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
-    if (st == FS_OK) {
+    if (rc == FS_OK && pthread_mutex_init(&s.lock, NULL) != 0)
+        rc = util_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
+    if (rc == FS_OK) {
         int started = 0;
         for (int i = 1; i < n; i++) {
             if (pthread_create(&threads[started], NULL, work, &s) != 0)
@@ -216,15 +216,15 @@ fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_qu
             pthread_join(threads[i], NULL);
         pthread_mutex_destroy(&s.lock);
         if (s.failure)
-            st = fs_fail(err, s.failure, "%s", s.failure_err.message);
+            rc = util_fail(err, s.failure, "%s", s.failure_err.message);
     }
     for (size_t i = 0; i < s.list.count; i++)
         free(s.list.paths[i]);
     free(s.list.paths);
-    if (st != FS_OK) {
+    if (rc != FS_OK) {
         fs_matches_free(out);
-        return st;
+        return rc;
     }
-    fs_matches_rank(out, opt->top);
+    index_matches_rank(out, opt->top);
     return FS_OK;
 }

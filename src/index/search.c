@@ -59,14 +59,14 @@ static void add_link_target(const char *real, void *ctx)
 /* Hits by face id, then best similarity first. */
 static int by_face_then_similarity(const void *pa, const void *pb)
 {
-    const fs_store_hit *a = pa, *b = pb;
+    const store_hit *a = pa, *b = pb;
     if (a->face_id != b->face_id)
         return a->face_id < b->face_id ? -1 : 1;
     return (a->similarity < b->similarity) - (a->similarity > b->similarity);
 }
 
 typedef struct fill_ctx {
-    const fs_store_hit *hits; /* one per face, by face id */
+    const store_hit *hits; /* one per face, by face id */
     size_t n_hits;
     int min_face;
     size_t dim;               /* floats of an embedding in this index */
@@ -75,7 +75,7 @@ typedef struct fill_ctx {
 } fill_ctx;
 
 /* A face row fetched for a hit: becomes a match unless smaller than the size filter. */
-static int fill_match(const fs_store_face *f, const char *path, void *ctx)
+static int fill_match(const store_face *f, const char *path, void *ctx)
 {
     fill_ctx *fc = ctx;
     size_t lo = 0, hi = fc->n_hits;
@@ -111,48 +111,48 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
 {
     memset(out, 0, sizeof *out);
     if (n_query == 0)
-        return fs_fail(err, FS_ERR_ARG, "no query face");
+        return util_fail(err, FS_ERR_ARG, "no query face");
     /* the folders as the index spells its paths (SPEC.md §5) */
     char **canon = n_folders ? calloc(n_folders, sizeof *canon) : NULL;
     if (n_folders && !canon)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    fs_status st = FS_OK;
-    for (size_t i = 0; i < n_folders && st == FS_OK; i++)
-        st = fs_path_canonical(folders[i], &canon[i], err);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status rc = FS_OK;
+    for (size_t i = 0; i < n_folders && rc == FS_OK; i++)
+        rc = fs_path_canonical(folders[i], &canon[i], err);
     /* a folder's photos include those reached through its links, known by real paths that may
      * lie outside it: the folders those links lead to are searched too */
     link_targets targets = {.folders = canon, .count = n_folders, .capacity = n_folders};
-    fs_walk_seen seen = {0};
-    fs_walk_callbacks cb = {.link_dir = add_link_target, .ctx = &targets, .seen = &seen};
-    for (size_t i = 0; i < n_folders && st == FS_OK; i++) {
+    index_walk_seen seen = {0};
+    index_walk_callbacks cb = {.link_dir = add_link_target, .ctx = &targets, .seen = &seen};
+    for (size_t i = 0; i < n_folders && rc == FS_OK; i++) {
         struct stat sb;
         if (stat(canon[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-            st = fs_walk(canon[i], 1, &cb, err);
-        if (st == FS_OK && targets.nomem)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = index_walk(canon[i], 1, &cb, err);
+        if (rc == FS_OK && targets.nomem)
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
-    fs_walk_seen_free(&seen);
+    index_walk_seen_free(&seen);
     canon = targets.folders;
     n_folders = targets.count;
     /* all hits of every query face, then the best similarity per face */
-    fs_store_hit *all = NULL;
+    store_hit *all = NULL;
     size_t n_all = 0;
-    for (size_t q = 0; q < n_query && st == FS_OK; q++) {
+    for (size_t q = 0; q < n_query && rc == FS_OK; q++) {
         /* with a size filter, the top faces are counted after it: all hits, then ranked */
-        fs_store_query sq = {.embedding = query[q].embedding,
+        store_query sq = {.embedding = query[q].embedding,
                              .top_k = n_query == 1 && min_face <= 0 ? top : 0,
                              .threshold = threshold, .folders = (const char *const *)canon,
                              .folder_count = n_folders,
                              .exact = 0}; /* the graph of a large library, if it has one */
-        fs_store_hit *hits;
+        store_hit *hits;
         size_t n;
-        st = fs_store_search(ix->store, &sq, &hits, &n, err);
-        if (st)
+        rc = store_search(ix->store, &sq, &hits, &n, err);
+        if (rc)
             break;
-        fs_store_hit *grown = n ? realloc(all, (n_all + n) * sizeof *grown) : all;
+        store_hit *grown = n ? realloc(all, (n_all + n) * sizeof *grown) : all;
         if (n && !grown) {
             free(hits);
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
             break;
         }
         all = grown;
@@ -170,29 +170,29 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
         if (n_faces == 0 || all[n_faces - 1].face_id != all[i].face_id)
             all[n_faces++] = all[i];
     int64_t *ids = n_faces ? malloc(n_faces * sizeof *ids) : NULL;
-    if (st == FS_OK && n_faces) {
+    if (rc == FS_OK && n_faces) {
         out->items = calloc(n_faces, sizeof *out->items);
         if (!out->items || !ids)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
-    if (st == FS_OK && n_faces) {
+    if (rc == FS_OK && n_faces) {
         for (size_t i = 0; i < n_faces; i++)
             ids[i] = all[i].face_id;
         fill_ctx fc = {.hits = all, .n_hits = n_faces, .min_face = min_face,
-                       .dim = (size_t)fs_store_dim(ix->store), .out = out};
-        st = fs_store_faces_by_ids(ix->store, ids, n_faces, 1, fill_match, &fc, err);
-        if (st == FS_OK && fc.nomem)
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+                       .dim = (size_t)store_dim(ix->store), .out = out};
+        rc = store_faces_by_ids(ix->store, ids, n_faces, 1, fill_match, &fc, err);
+        if (rc == FS_OK && fc.nomem)
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     free(ids);
     free(all);
     for (size_t i = 0; i < n_folders; i++)
         free(canon[i]);
     free(canon);
-    if (st) {
+    if (rc) {
         fs_matches_free(out);
-        return st;
+        return rc;
     }
-    fs_matches_rank(out, top);
+    index_matches_rank(out, top);
     return FS_OK;
 }

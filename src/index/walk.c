@@ -17,7 +17,7 @@ static const char *const image_extensions[] = {
     "jpg", "jpeg", "jpe", "png", "webp", "tif", "tiff", "gif", "heic", "heif", "avif", "bmp", NULL,
 };
 
-int fs_is_image_name(const char *name)
+int index_is_image_name(const char *name)
 {
     const char *dot = strrchr(name, '.');
     if (!dot || dot == name || strchr(dot, '/'))
@@ -36,8 +36,8 @@ typedef struct ancestry {
 } ancestry;
 
 typedef struct walker {
-    const fs_walk_callbacks *cb;
-    fs_walk_seen *seen;
+    const index_walk_callbacks *cb;
+    index_walk_seen *seen;
     int include_hidden;
     int stopped;
 } walker;
@@ -53,13 +53,13 @@ static void problem(walker *w, const char *fmt, const char *path, const char *wh
 
 /* ---- Visited folders and files: an open-addressing set of (device, inode) -------------------- */
 
-struct fs_walk_key {
+struct index_walk_key {
     dev_t dev;
     ino_t ino;
     int used;
 };
 
-static size_t key_slot(const fs_walk_seen *s, dev_t dev, ino_t ino)
+static size_t key_slot(const index_walk_seen *s, dev_t dev, ino_t ino)
 {
     uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)ino * 0xC2B2AE3D27D4EB4Full);
     h ^= h >> 29;
@@ -70,14 +70,14 @@ static size_t key_slot(const fs_walk_seen *s, dev_t dev, ino_t ino)
 }
 
 /* Adds (dev, ino): 1 if it was new, 0 if seen before, -1 out of memory. */
-static int seen_add(fs_walk_seen *s, dev_t dev, ino_t ino)
+static int seen_add(index_walk_seen *s, dev_t dev, ino_t ino)
 {
     if (2 * (s->count + 1) > s->capacity) {
         size_t cap = s->capacity ? 2 * s->capacity : 1024;
-        struct fs_walk_key *keys = calloc(cap, sizeof *keys);
+        struct index_walk_key *keys = calloc(cap, sizeof *keys);
         if (!keys)
             return -1;
-        fs_walk_seen grown = {keys, 0, cap};
+        index_walk_seen grown = {keys, 0, cap};
         for (size_t i = 0; i < s->capacity; i++)
             if (s->keys[i].used) {
                 grown.keys[key_slot(&grown, s->keys[i].dev, s->keys[i].ino)] = s->keys[i];
@@ -89,12 +89,12 @@ static int seen_add(fs_walk_seen *s, dev_t dev, ino_t ino)
     size_t i = key_slot(s, dev, ino);
     if (s->keys[i].used)
         return 0;
-    s->keys[i] = (struct fs_walk_key){dev, ino, 1};
+    s->keys[i] = (struct index_walk_key){dev, ino, 1};
     s->count++;
     return 1;
 }
 
-void fs_walk_seen_free(fs_walk_seen *seen)
+void index_walk_seen_free(index_walk_seen *seen)
 {
     free(seen->keys);
     memset(seen, 0, sizeof *seen);
@@ -189,7 +189,8 @@ static void walk_dir(walker *w, const char *dir, const struct stat *dst, const a
         if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
             /* a link: the photo or folder is known by the real path it leads to */
             if (stat(path, &st) != 0) {
-                problem(w, "%s: %s", path, errno == ENOENT ? "broken symbolic link" : strerror(errno));
+                problem(w, "%s: %s", path,
+                        errno == ENOENT ? "broken symbolic link" : strerror(errno));
                 free(path);
                 continue;
             }
@@ -210,7 +211,7 @@ static void walk_dir(walker *w, const char *dir, const struct stat *dst, const a
             if (real && w->cb->link_dir)
                 w->cb->link_dir(real, w->cb->ctx);
             walk_dir(w, canon, &st, &here);
-        } else if (w->cb->file && S_ISREG(st.st_mode) && fs_is_image_name(names[i]) &&
+        } else if (w->cb->file && S_ISREG(st.st_mode) && index_is_image_name(names[i]) &&
                    first_visit(w, canon, &st) > 0) {
             if (w->cb->file(canon, &st, w->cb->ctx))
                 w->stopped = 1;
@@ -223,7 +224,8 @@ static void walk_dir(walker *w, const char *dir, const struct stat *dst, const a
     free(names);
 }
 
-fs_status fs_walk(const char *root, int include_hidden, const fs_walk_callbacks *cb, fs_error *err)
+fs_status index_walk(const char *root, int include_hidden, const index_walk_callbacks *cb,
+                     fs_error *err)
 {
     char *dir;
     fs_status rc = fs_path_canonical(root, &dir, err);
@@ -231,12 +233,12 @@ fs_status fs_walk(const char *root, int include_hidden, const fs_walk_callbacks 
         return rc;
     struct stat st;
     if (stat(dir, &st) != 0) {
-        rc = fs_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", root,
-                     strerror(errno));
+        rc = util_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", root,
+                       strerror(errno));
         free(dir);
         return rc;
     }
-    fs_walk_seen mine = {0};
+    index_walk_seen mine = {0};
     walker w = {.cb = cb, .seen = cb->seen ? cb->seen : &mine, .include_hidden = include_hidden};
     if (!S_ISDIR(st.st_mode)) {
         if (cb->file && first_visit(&w, dir, &st) > 0)
@@ -244,7 +246,7 @@ fs_status fs_walk(const char *root, int include_hidden, const fs_walk_callbacks 
     } else {
         walk_dir(&w, dir, &st, NULL);
     }
-    fs_walk_seen_free(&mine);
+    index_walk_seen_free(&mine);
     free(dir);
     return FS_OK;
 }

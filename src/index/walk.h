@@ -14,14 +14,14 @@
 #include "facesearch.h"
 
 /* The folders and files visited so far (device and inode), shared by the walks of one run's
- * roots. Zero-initialise; release with fs_walk_seen_free. */
-typedef struct fs_walk_seen {
-    struct fs_walk_key *keys;
+ * roots. Zero-initialise; release with index_walk_seen_free. */
+typedef struct index_walk_seen {
+    struct index_walk_key *keys;
     size_t count, capacity;
-} fs_walk_seen;
-void fs_walk_seen_free(fs_walk_seen *seen);
+} index_walk_seen;
+void index_walk_seen_free(index_walk_seen *seen);
 
-typedef struct fs_walk_callbacks {
+typedef struct index_walk_callbacks {
     /* A photo: its canonical path and stat. Return non-zero to stop. NULL: folders only. */
     int (*file)(const char *path, const struct stat *st, void *ctx);
     /* A folder reached through a symbolic link, by its real path (which may lie outside the
@@ -31,18 +31,19 @@ typedef struct fs_walk_callbacks {
     void (*problem)(const char *message, void *ctx);
     void *ctx;
     /* What was visited already (by earlier roots): skipped. NULL: this walk only. */
-    fs_walk_seen *seen;
+    index_walk_seen *seen;
     /* A folder to leave out, canonical (search -o inside a searched folder). NULL: none. */
     const char *skip;
-} fs_walk_callbacks;
+} index_walk_callbacks;
 
 /* Walks root (a folder, or a single file which is then reported whatever its name; root is
  * made canonical first). Entries in a folder are visited in byte order of their names, so runs
  * are reproducible. Returns FS_ERR_NOT_FOUND / FS_ERR_IO if root itself cannot be read; problems
  * below root go to the problem callback and the walk goes on. */
-fs_status fs_walk(const char *root, int include_hidden, const fs_walk_callbacks *cb, fs_error *err);
+fs_status index_walk(const char *root, int include_hidden, const index_walk_callbacks *cb,
+                     fs_error *err);
 
 /* True if name ends in an extension of a photo format we read (case-insensitive). */
-int fs_is_image_name(const char *name);
+int index_is_image_name(const char *name);
 
 #endif

@@ -31,20 +31,20 @@ static long holder_pid(int fd)
     return 0;
 }
 
-fs_status fs_writer_lock(const char *dir, const char *label, int wait, int *fd, fs_error *err)
+fs_status index_writer_lock(const char *dir, const char *label, int wait, int *fd, fs_error *err)
 {
     *fd = -1;
     size_t len = strlen(dir) + sizeof "/writer.lock";
     char *path = malloc(len);
     if (!path)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     snprintf(path, len, "%s/writer.lock", dir);
     int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (f < 0) {
-        fs_status st = fs_fail(err, FS_ERR_IO, "%s: cannot open the writer lock: %s", label,
-                               strerror(errno));
+        fs_status rc = util_fail(err, FS_ERR_IO, "%s: cannot open the writer lock: %s", label,
+                                 strerror(errno));
         free(path);
-        return st;
+        return rc;
     }
     free(path);
     int r;
@@ -55,26 +55,26 @@ fs_status fs_writer_lock(const char *dir, const char *label, int wait, int *fd, 
         long pid = e == EWOULDBLOCK ? holder_pid(f) : 0;
         close(f);
         if (e != EWOULDBLOCK)
-            return fs_fail(err, FS_ERR_IO, "%s: cannot take the writer lock: %s", label,
-                           strerror(e));
+            return util_fail(err, FS_ERR_IO, "%s: cannot take the writer lock: %s", label,
+                             strerror(e));
         if (pid > 0)
-            return fs_fail(err, FS_ERR_BUSY, "%s: another index run is active (pid %ld)", label,
-                           pid);
-        return fs_fail(err, FS_ERR_BUSY, "%s: another index run is active", label);
+            return util_fail(err, FS_ERR_BUSY, "%s: another index run is active (pid %ld)", label,
+                             pid);
+        return util_fail(err, FS_ERR_BUSY, "%s: another index run is active", label);
     }
     char text[32];
     int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
     if (ftruncate(f, 0) != 0 || pwrite(f, text, (size_t)n, 0) != n) {
-        fs_status st = fs_fail(err, FS_ERR_IO, "%s: cannot write the writer lock: %s", label,
-                               strerror(errno));
+        fs_status rc = util_fail(err, FS_ERR_IO, "%s: cannot write the writer lock: %s", label,
+                                 strerror(errno));
         close(f);
-        return st;
+        return rc;
     }
     *fd = f;
     return FS_OK;
 }
 
-void fs_writer_unlock(int fd)
+void index_writer_unlock(int fd)
 {
     if (fd < 0)
         return;

@@ -11,9 +11,9 @@
 /* Takes the writer lock of the index folder dir (which exists). With wait, blocks until the
  * running writer is done; without, fails at once with FS_ERR_BUSY "LABEL: another index run is
  * active (pid N)" (label: the index as the caller names it). On success *fd holds the lock. */
-fs_status fs_writer_lock(const char *dir, const char *label, int wait, int *fd, fs_error *err);
+fs_status index_writer_lock(const char *dir, const char *label, int wait, int *fd, fs_error *err);
 
-/* Releases a lock taken by fs_writer_lock (fd < 0: nothing to do). */
-void fs_writer_unlock(int fd);
+/* Releases a lock taken by index_writer_lock (fd < 0: nothing to do). */
+void index_writer_unlock(int fd);
 
 #endif

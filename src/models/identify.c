@@ -65,7 +65,8 @@ static int recognizer_ok(nn_net *net, char *why, size_t why_size, fs_status *st,
     char text[96];
     shape_text(dims, nd, text, sizeof text);
     if (nd == 2 && dims[0] == 1)
-        snprintf(why, why_size, "its embedding has %" PRId64 " values, expected %d", dims[1], EMBEDDING);
+        snprintf(why, why_size, "its embedding has %" PRId64 " values, expected %d", dims[1],
+                 EMBEDDING);
     else
         snprintf(why, why_size, "its output has shape %s, expected (1,%d)", text, EMBEDDING);
     return 0;
@@ -96,8 +97,9 @@ static int detector_ok(nn_net *net, int64_t in_h, int64_t in_w, char *why, size_
         char text[96];
         shape_text(dims, nd, text, sizeof text);
         if (nd < 1 || dims[nd - 1] != per_row[kind]) {
-            snprintf(why, why_size, "output %zu (stride-%d %ss) has shape %s, expected (N,%" PRId64 ")",
-                     i + 1, stride, what[kind], text, per_row[kind]);
+            snprintf(why, why_size,
+                     "output %zu (stride-%d %ss) has shape %s, expected (N,%" PRId64 ")", i + 1,
+                     stride, what[kind], text, per_row[kind]);
             ok = 0;
         } else if (numel != rows * per_row[kind]) {
             snprintf(why, why_size,
@@ -112,14 +114,14 @@ static int detector_ok(nn_net *net, int64_t in_h, int64_t in_w, char *why, size_
 }
 
 /* Decides the role of a loaded net. A planning failure is returned as an error. */
-static fs_status classify(nn_net *net, fs_model_role *role, char *why, size_t why_size,
+static fs_status classify(nn_net *net, model_role *role, char *why, size_t why_size,
                           fs_error *err)
 {
     *role = FS_ROLE_OTHER;
     int64_t in[NN_MAX_DIMS];
     int nd = nn_net_input_shape(net, in);
     size_t n_out = nn_net_output_count(net);
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     if (nd != 4 || (in[1] != 0 && in[1] != 3)) {
         char text[96];
         shape_text(in, nd, text, sizeof text);
@@ -127,15 +129,15 @@ static fs_status classify(nn_net *net, fs_model_role *role, char *why, size_t wh
         return FS_OK;
     }
     if (in[2] == REC_SIDE && in[3] == REC_SIDE && n_out < 6) {
-        if (recognizer_ok(net, why, why_size, &st, err))
+        if (recognizer_ok(net, why, why_size, &rc, err))
             *role = FS_ROLE_RECOGNIZER;
-        return st;
+        return rc;
     }
     if (n_out == 6 || n_out == 9) {
         int64_t h = in[2] > 0 ? in[2] : FS_PROBE_SIDE, w = in[3] > 0 ? in[3] : FS_PROBE_SIDE;
-        if (detector_ok(net, h, w, why, why_size, &st, err))
+        if (detector_ok(net, h, w, why, why_size, &rc, err))
             *role = FS_ROLE_DETECTOR;
-        return st;
+        return rc;
     }
     char text[96];
     shape_text(in, nd, text, sizeof text);
@@ -144,38 +146,39 @@ static fs_status classify(nn_net *net, fs_model_role *role, char *why, size_t wh
     return FS_OK;
 }
 
-fs_status fs_model_identify(const char *path, fs_model_role *role, char *why, size_t why_size,
-                            fs_error *err)
+fs_status model_identify(const char *path, model_role *role, char *why, size_t why_size,
+                         fs_error *err)
 {
     *role = FS_ROLE_OTHER;
     if (why_size)
         why[0] = '\0';
     nn_options opt = {.backend = NN_BACKEND_REF, .threads = 1};
     nn_net *net;
-    fs_status st = nn_net_load(path, &opt, &net, err);
-    if (st)
-        return st;
-    st = classify(net, role, why, why_size, err);
+    fs_status rc = nn_net_load(path, &opt, &net, err);
+    if (rc)
+        return rc;
+    rc = classify(net, role, why, why_size, err);
     nn_net_free(net);
-    return st;
+    return rc;
 }
 
-fs_status fs_model_check_role(const char *path, fs_model_role role, fs_error *err)
+fs_status model_check_role(const char *path, model_role role, fs_error *err)
 {
     if (role != FS_ROLE_DETECTOR && role != FS_ROLE_RECOGNIZER)
-        return fs_fail(err, FS_ERR_INTERNAL, "fs_model_check_role: bad role %d", (int)role);
-    fs_model_role found;
+        return util_fail(err, FS_ERR_INTERNAL, "model_check_role: bad role %d", (int)role);
+    model_role found;
     char why[256];
-    fs_status st = fs_model_identify(path, &found, why, sizeof why, err);
-    if (st)
-        return st;
+    fs_status rc = model_identify(path, &found, why, sizeof why, err);
+    if (rc)
+        return rc;
     if (found == role)
         return FS_OK;
     if (found != FS_ROLE_OTHER)
         snprintf(why, sizeof why, "it has the signature of a face %s",
                  found == FS_ROLE_DETECTOR ? "detector" : "recognizer");
-    return fs_fail(err, FS_ERR_FORMAT, "%s: not %s: %s", path,
-                   role == FS_ROLE_DETECTOR ? "an SCRFD face detector" : "a face recognizer", why);
+    return util_fail(err, FS_ERR_FORMAT, "%s: not %s: %s", path,
+                     role == FS_ROLE_DETECTOR ? "an SCRFD face detector" : "a face recognizer",
+                     why);
 }
 
 static int by_name(const void *a, const void *b)
@@ -196,35 +199,35 @@ static fs_status list_onnx(const char *dir, char ***names, size_t *count, fs_err
     *count = 0;
     DIR *d = opendir(dir);
     if (!d)
-        return fs_fail(err, FS_ERR_IO, "%s: cannot list the folder", dir);
-    fs_status st = FS_OK;
+        return util_fail(err, FS_ERR_IO, "%s: cannot list the folder", dir);
+    fs_status rc = FS_OK;
     size_t cap = 0;
     struct dirent *e;
-    while (st == FS_OK && (e = readdir(d)) != NULL) {
+    while (rc == FS_OK && (e = readdir(d)) != NULL) {
         if (!is_onnx(e->d_name))
             continue;
         if (*count == cap) {
             size_t grown_cap = cap ? 2 * cap : 8;
             char **grown = realloc(*names, grown_cap * sizeof *grown);
             if (!grown) {
-                st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", dir);
+                rc = util_fail(err, FS_ERR_NOMEM, "out of memory listing %s", dir);
                 break;
             }
             *names = grown;
             cap = grown_cap;
         }
         if (!((*names)[*count] = strdup(e->d_name)))
-            st = fs_fail(err, FS_ERR_NOMEM, "out of memory listing %s", dir);
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory listing %s", dir);
         else
             (*count)++;
     }
     closedir(d);
-    if (st == FS_OK && *count)
+    if (rc == FS_OK && *count)
         qsort(*names, *count, sizeof **names, by_name);
-    return st;
+    return rc;
 }
 
-fs_status fs_identify_pack(const char *dir, char **detector, char **recognizer, fs_error *err)
+fs_status model_identify_pack(const char *dir, char **detector, char **recognizer, fs_error *err)
 {
     *detector = *recognizer = NULL;
     char **names;
@@ -233,14 +236,14 @@ fs_status fs_identify_pack(const char *dir, char **detector, char **recognizer, 
     char skipped[256] = ""; /* the first file that did not load, and why */
     for (size_t i = 0; st == FS_OK && i < count && !(*detector && *recognizer); i++) {
         char path[4096];
-        if (fs_path_join(path, sizeof path, dir, names[i]))
+        if (util_path_join(path, sizeof path, dir, names[i]))
             continue;
-        fs_model_role role;
+        model_role role;
         char why[256];
         fs_error ferr;
-        fs_status mst = fs_model_identify(path, &role, why, sizeof why, &ferr);
+        fs_status mst = model_identify(path, &role, why, sizeof why, &ferr);
         if (mst == FS_ERR_NOMEM) {
-            st = fs_fail(err, mst, "%s", ferr.message);
+            st = util_fail(err, mst, "%s", ferr.message);
         } else if (mst != FS_OK) {
             /* the loader's message starts with the path: keep what follows it */
             const char *msg = ferr.message;
@@ -258,13 +261,14 @@ fs_status fs_identify_pack(const char *dir, char **detector, char **recognizer, 
         }
     }
     if (st == FS_OK && (!*detector || !*recognizer)) {
-        const char *missing = !*detector && !*recognizer ? "no SCRFD face detector and no face recognizer"
-                              : !*detector                ? "no SCRFD face detector"
-                                                          : "no face recognizer";
-        st = fs_fail(err, FS_ERR_NOT_FOUND,
-                     "%s: %s among its %zu .onnx file%s and no manifest (a detector has 6 or 9 "
-                     "outputs for strides 8, 16, 32; a recognizer takes 112x112 and gives 512 "
-                     "values)%s", dir, missing, count, count == 1 ? "" : "s", skipped);
+        const char *missing = !*detector && !*recognizer
+                                  ? "no SCRFD face detector and no face recognizer"
+                              : !*detector ? "no SCRFD face detector"
+                                           : "no face recognizer";
+        st = util_fail(err, FS_ERR_NOT_FOUND,
+                       "%s: %s among its %zu .onnx file%s and no manifest (a detector has 6 or 9 "
+                       "outputs for strides 8, 16, 32; a recognizer takes 112x112 and gives 512 "
+                       "values)%s", dir, missing, count, count == 1 ? "" : "s", skipped);
     }
     if (st != FS_OK) {
         free(*detector);

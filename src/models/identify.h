@@ -19,29 +19,29 @@
 
 #include "facesearch.h"
 
-typedef enum fs_model_role {
+typedef enum model_role {
     FS_ROLE_OTHER = 0,
     FS_ROLE_DETECTOR = 1,
     FS_ROLE_RECOGNIZER = 2
-} fs_model_role;
+} model_role;
 
 /* Loads the model at path and decides its role. On success *role is set and, when it is
  * FS_ROLE_OTHER, why[] says in a few words why it is neither ("1 output of shape (1,3)"). A file
  * that does not load (missing, truncated, not ONNX, unsupported op) is an error: err holds the
  * loader's message, which names the file. */
-fs_status fs_model_identify(const char *path, fs_model_role *role, char *why, size_t why_size,
-                            fs_error *err);
+fs_status model_identify(const char *path, model_role *role, char *why, size_t why_size,
+                         fs_error *err);
 
 /* Checks that the model at path has the signature of role (FS_ROLE_DETECTOR or
  * FS_ROLE_RECOGNIZER). On failure err says "PATH: not an SCRFD face detector: WHY" or
  * "PATH: not a face recognizer: WHY" (FS_ERR_FORMAT), or the loader's message. */
-fs_status fs_model_check_role(const char *path, fs_model_role role, fs_error *err);
+fs_status model_check_role(const char *path, model_role role, fs_error *err);
 
 /* Finds the detector and the recognizer among the .onnx files of dir, as insightface's
  * FaceAnalysis does: files in name order, the first of each role wins, others are ignored.
  * Files that do not load are skipped, but named in the error if a role is then missing.
  * On success *detector and *recognizer are malloc'd file names (not paths); caller frees.
  * On failure both are NULL and err names the folder and the missing role (FS_ERR_NOT_FOUND). */
-fs_status fs_identify_pack(const char *dir, char **detector, char **recognizer, fs_error *err);
+fs_status model_identify_pack(const char *dir, char **detector, char **recognizer, fs_error *err);
 
 #endif

@@ -47,51 +47,55 @@ static fs_status set_string(char **dst, const char *src, fs_error *err)
 {
     char *copy = strdup(src);
     if (!copy)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
     free(*dst);
     *dst = copy;
     return FS_OK;
 }
 
-static fs_status set_role(fs_manifest_role *role, char **words, int n, const char *origin, int lineno,
-                          fs_error *err)
+static fs_status set_role(model_manifest_role *role, char **words, int n, const char *origin,
+                          int lineno, fs_error *err)
 {
     if (n != 3)
-        return fs_fail(err, FS_ERR_FORMAT, "%s:%d: '%s' takes KIND FILE", origin, lineno, words[0]);
-    fs_status st = set_string(&role->kind, words[1], err);
-    return st ? st : set_string(&role->file, words[2], err);
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: '%s' takes KIND FILE", origin, lineno,
+                         words[0]);
+    fs_status rc = set_string(&role->kind, words[1], err);
+    return rc ? rc : set_string(&role->file, words[2], err);
 }
 
-static fs_status add_file(fs_manifest *m, char **words, int n, const char *origin, int lineno,
+static fs_status add_file(model_manifest *m, char **words, int n, const char *origin, int lineno,
                           fs_error *err)
 {
     int unpinned = n == 4 && strcmp(words[3], "-") == 0;
     if (n != 4 || (!unpinned && !is_hex64(words[3])))
-        return fs_fail(err, FS_ERR_FORMAT, "%s:%d: 'file' takes NAME SOURCE SHA256", origin, lineno);
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: 'file' takes NAME SOURCE SHA256", origin,
+                         lineno);
     if (strchr(words[1], '/') || strcmp(words[1], "..") == 0)
-        return fs_fail(err, FS_ERR_FORMAT, "%s:%d: file name must not contain '/'", origin, lineno);
-    fs_manifest_file *grown = realloc(m->files, (m->file_count + 1) * sizeof *grown);
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: file name must not contain '/'", origin,
+                         lineno);
+    model_manifest_file *grown = realloc(m->files, (m->file_count + 1) * sizeof *grown);
     if (!grown)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
     m->files = grown;
-    fs_manifest_file *f = &m->files[m->file_count];
+    model_manifest_file *f = &m->files[m->file_count];
     memset(f, 0, sizeof *f);
     if (!(f->name = strdup(words[1])))
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
     if (!unpinned)
         memcpy(f->sha256, words[3], 65);
     m->file_count++;
     return FS_OK;
 }
 
-static fs_status parse_line(fs_manifest *m, char *line, const char *origin, int lineno, fs_error *err)
+static fs_status parse_line(model_manifest *m, char *line, const char *origin, int lineno,
+                            fs_error *err)
 {
     char *w[MAX_WORDS];
     int n = split_words(line, w);
     if (n == 0)
         return FS_OK;
     if (n > MAX_WORDS)
-        return fs_fail(err, FS_ERR_FORMAT, "%s:%d: too many words", origin, lineno);
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: too many words", origin, lineno);
     if (strcmp(w[0], "file") == 0)
         return add_file(m, w, n, origin, lineno, err);
     if (strcmp(w[0], "detector") == 0)
@@ -101,32 +105,33 @@ static fs_status parse_line(fs_manifest *m, char *line, const char *origin, int 
     if (strcmp(w[0], "recognizer") == 0)
         return set_role(&m->recognizer, w, n, origin, lineno, err);
     if (n != 2)
-        return fs_fail(err, FS_ERR_FORMAT, "%s:%d: '%s' takes one value", origin, lineno, w[0]);
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: '%s' takes one value", origin, lineno, w[0]);
     if (strcmp(w[0], "name") == 0)
         return set_string(&m->name, w[1], err);
     if (strcmp(w[0], "package") == 0)
         return set_string(&m->package, w[1], err);
     if (strcmp(w[0], "package_sha256") == 0)
         return is_hex64(w[1]) ? FS_OK
-                              : fs_fail(err, FS_ERR_FORMAT, "%s:%d: bad sha256", origin, lineno);
+                              : util_fail(err, FS_ERR_FORMAT, "%s:%d: bad sha256", origin, lineno);
     if (strcmp(w[0], "threshold") == 0) {
         char *end;
         errno = 0;
         float t = strtof(w[1], &end);
         if (errno || *end || !(t >= -1.0f && t <= 1.0f))
-            return fs_fail(err, FS_ERR_FORMAT, "%s:%d: threshold must be in [-1, 1]", origin, lineno);
+            return util_fail(err, FS_ERR_FORMAT, "%s:%d: threshold must be in [-1, 1]", origin,
+                             lineno);
         m->threshold = t;
         return FS_OK;
     }
-    return fs_fail(err, FS_ERR_FORMAT, "%s:%d: unknown key '%s'", origin, lineno, w[0]);
+    return util_fail(err, FS_ERR_FORMAT, "%s:%d: unknown key '%s'", origin, lineno, w[0]);
 }
 
 /* Every role must name a file the manifest lists. */
-static fs_status check_roles(const fs_manifest *m, const char *origin, fs_error *err)
+static fs_status check_roles(const model_manifest *m, const char *origin, fs_error *err)
 {
     if (!m->name)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: no 'name'", origin);
-    const fs_manifest_role *roles[] = {&m->detector, &m->landmarks, &m->recognizer};
+        return util_fail(err, FS_ERR_FORMAT, "%s: no 'name'", origin);
+    const model_manifest_role *roles[] = {&m->detector, &m->landmarks, &m->recognizer};
     for (size_t r = 0; r < 3; r++) {
         if (!roles[r]->file)
             continue;
@@ -134,53 +139,53 @@ static fs_status check_roles(const fs_manifest *m, const char *origin, fs_error 
         while (i < m->file_count && strcmp(m->files[i].name, roles[r]->file) != 0)
             i++;
         if (i == m->file_count)
-            return fs_fail(err, FS_ERR_FORMAT, "%s: role file '%s' is not listed with 'file'", origin,
-                           roles[r]->file);
+            return util_fail(err, FS_ERR_FORMAT, "%s: role file '%s' is not listed with 'file'",
+                             origin, roles[r]->file);
     }
     if (!m->detector.file || !m->recognizer.file)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: needs a detector and a recognizer", origin);
+        return util_fail(err, FS_ERR_FORMAT, "%s: needs a detector and a recognizer", origin);
     return FS_OK;
 }
 
-fs_status fs_manifest_parse(const char *text, size_t len, const char *origin, fs_manifest *out,
-                            fs_error *err)
+fs_status model_manifest_parse(const char *text, size_t len, const char *origin,
+                               model_manifest *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
     out->threshold = 0.5f;
     char *copy = malloc(len + 1);
     if (!copy)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory reading %s", origin);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory reading %s", origin);
     memcpy(copy, text, len);
     copy[len] = '\0';
     if (memchr(copy, '\0', len)) {
         free(copy);
-        return fs_fail(err, FS_ERR_FORMAT, "%s: not a text file", origin);
+        return util_fail(err, FS_ERR_FORMAT, "%s: not a text file", origin);
     }
 
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     int lineno = 0;
-    for (char *line = copy; line && st == FS_OK; lineno++) {
+    for (char *line = copy; line && rc == FS_OK; lineno++) {
         char *next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        st = parse_line(out, line, origin, lineno + 1, err);
+        rc = parse_line(out, line, origin, lineno + 1, err);
         line = next;
     }
     free(copy);
-    if (st == FS_OK)
-        st = check_roles(out, origin, err);
-    if (st != FS_OK)
-        fs_manifest_free(out);
-    return st;
+    if (rc == FS_OK)
+        rc = check_roles(out, origin, err);
+    if (rc != FS_OK)
+        model_manifest_free(out);
+    return rc;
 }
 
-void fs_manifest_free(fs_manifest *m)
+void model_manifest_free(model_manifest *m)
 {
     if (!m)
         return;
     free(m->name);
     free(m->package);
-    fs_manifest_role *roles[] = {&m->detector, &m->landmarks, &m->recognizer};
+    model_manifest_role *roles[] = {&m->detector, &m->landmarks, &m->recognizer};
     for (size_t r = 0; r < 3; r++) {
         free(roles[r]->kind);
         free(roles[r]->file);

@@ -4,9 +4,10 @@
  * scripts/fetch-models.sh; models/NAME/manifest in the repository is the source of truth and is
  * compiled into the binary (builtin_manifests.c), so verification never trusts a copy on disk.
  *
- * Lines: `KEY VALUE...`; `#` starts a comment. Keys: name, package, package_sha256, detector KIND FILE,
- * landmarks KIND FILE, recognizer KIND FILE, threshold T, file NAME SOURCE SHA256 (repeatable; SHA256
- * may be '-' for a file whose published hash we do not know: it is then checked for structure only).
+ * Lines: `KEY VALUE...`; `#` starts a comment. Keys: name, package, package_sha256, detector KIND
+ * FILE, landmarks KIND FILE, recognizer KIND FILE, threshold T, file NAME SOURCE SHA256
+ * (repeatable; SHA256 may be '-' for a file whose published hash we do not know: it is then checked
+ * for structure only).
  */
 #ifndef FS_MODELS_MANIFEST_H
 #define FS_MODELS_MANIFEST_H
@@ -15,32 +16,32 @@
 
 #include "facesearch.h"
 
-typedef struct fs_manifest_file {
+typedef struct model_manifest_file {
     char *name;      /* file name inside the pack folder */
     char sha256[65]; /* lower-case hex, or "" when the manifest does not pin it */
-} fs_manifest_file;
+} model_manifest_file;
 
-typedef struct fs_manifest_role {
+typedef struct model_manifest_role {
     char *kind;      /* e.g. "ultraface", "scrfd", "landmark68", "arcface"; NULL if absent */
     char *file;      /* file name inside the pack folder */
-} fs_manifest_role;
+} model_manifest_role;
 
-typedef struct fs_manifest {
+typedef struct model_manifest {
     char *name;
     char *package;   /* npm package it comes from, or NULL */
-    fs_manifest_role detector, landmarks, recognizer;
+    model_manifest_role detector, landmarks, recognizer;
     float threshold;
-    fs_manifest_file *files;
+    model_manifest_file *files;
     size_t file_count;
-} fs_manifest;
+} model_manifest;
 
 /* Parses text (len bytes, need not be NUL-terminated). origin names the text in messages.
  * On failure nothing is left allocated in *out. */
-fs_status fs_manifest_parse(const char *text, size_t len, const char *origin, fs_manifest *out,
-                            fs_error *err);
-void fs_manifest_free(fs_manifest *m);
+fs_status model_manifest_parse(const char *text, size_t len, const char *origin,
+                               model_manifest *out, fs_error *err);
+void model_manifest_free(model_manifest *m);
 
 /* The manifest compiled into the binary for a known pack name, or NULL. */
-const char *fs_builtin_manifest(const char *name);
+const char *model_builtin_manifest(const char *name);
 
 #endif

@@ -4,9 +4,9 @@
  * with one line naming the bad file and how to repair it.
  *
  * Where packs live: DATA/models/NAME (see fs_data_dir), then for insightface packs
- * $INSIGHTFACE_HOME/models/NAME or ~/.insightface/models/NAME. A folder path may be given instead of
- * a name; its own `manifest` is used unless the folder is named after a known pack. A folder with
- * no manifest is read as insightface reads a pack folder: the detector and the recognizer are
+ * $INSIGHTFACE_HOME/models/NAME or ~/.insightface/models/NAME. A folder path may be given instead
+ * of a name; its own `manifest` is used unless the folder is named after a known pack. A folder
+ * with no manifest is read as insightface reads a pack folder: the detector and the recognizer are
  * found among its .onnx files by their signatures (identify.c). Another name than a known pack's
  * is such a folder under DATA/models or the insightface models folder (e.g. buffalo_sc).
  *
@@ -31,7 +31,7 @@
 
 struct fs_pack {
     char dir[PATH_MAX];
-    fs_manifest manifest;
+    model_manifest manifest;
     char **paths;         /* full path of each manifest file */
     char (*hashes)[65];   /* sha256 of each file as found on disk (verified where pinned) */
     int identified;       /* no manifest: roles were found (and checked) by signature */
@@ -68,23 +68,25 @@ static int insightface_models_dir(char *buf, size_t size)
 }
 
 /* Finds the folder of a pack given by name; fills dir. */
-static fs_status locate(const char *name, const fs_manifest *m, char *dir, size_t size, fs_error *err)
+static fs_status locate(const char *name, const model_manifest *m, char *dir, size_t size,
+                        fs_error *err)
 {
     char data[PATH_MAX], models[PATH_MAX], where[PATH_MAX] = "~/.insightface/models";
-    fs_status st = fs_data_dir(data, sizeof data, err);
-    if (st)
-        return st;
-    if (fs_path_join(models, sizeof models, data, "models") || fs_path_join(dir, size, models, name))
-        return fs_fail(err, FS_ERR_LIMIT, "%s: path too long", data);
+    fs_status rc = fs_data_dir(data, sizeof data, err);
+    if (rc)
+        return rc;
+    if (util_path_join(models, sizeof models, data, "models") ||
+        util_path_join(dir, size, models, name))
+        return util_fail(err, FS_ERR_LIMIT, "%s: path too long", data);
     if (is_dir(dir) || m->package)
         return FS_OK; /* packages install into the data folder; report it there if missing */
-    if (insightface_models_dir(where, sizeof where) == 0 && fs_path_join(dir, size, where, name) == 0 &&
-        is_dir(dir))
+    if (insightface_models_dir(where, sizeof where) == 0 &&
+        util_path_join(dir, size, where, name) == 0 && is_dir(dir))
         return FS_OK;
-    return fs_fail(err, FS_ERR_NOT_FOUND,
-                   "%s: model pack not found in %s/models or %s; install it with insightface "
-                   "(it downloads its packs to ~/.insightface/models)",
-                   name, data, where);
+    return util_fail(err, FS_ERR_NOT_FOUND,
+                     "%s: model pack not found in %s/models or %s; install it with insightface "
+                     "(it downloads its packs to ~/.insightface/models)",
+                     name, data, where);
 }
 
 /* For a name that is not a known pack's: its folder under DATA/models or the insightface models
@@ -93,11 +95,11 @@ static int named_folder(const char *name, char *dir, size_t size)
 {
     char data[PATH_MAX], models[PATH_MAX];
     if (fs_data_dir(data, sizeof data, NULL) == FS_OK &&
-        fs_path_join(models, sizeof models, data, "models") == 0 &&
-        fs_path_join(dir, size, models, name) == 0 && is_dir(dir))
+        util_path_join(models, sizeof models, data, "models") == 0 &&
+        util_path_join(dir, size, models, name) == 0 && is_dir(dir))
         return 1;
     if (insightface_models_dir(models, sizeof models) == 0 &&
-        fs_path_join(dir, size, models, name) == 0 && is_dir(dir))
+        util_path_join(dir, size, models, name) == 0 && is_dir(dir))
         return 1;
     dir[0] = '\0';
     return 0;
@@ -107,19 +109,19 @@ static fs_status read_text(const char *path, char **text, size_t *len, fs_error 
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fs_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", path,
-                       strerror(errno));
+        return util_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", path,
+                         strerror(errno));
     char *buf = malloc(65536);
     if (!buf) {
         fclose(f);
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     size_t n = fread(buf, 1, 65536, f);
     int bad = ferror(f) || !feof(f);
     fclose(f);
     if (bad) {
         free(buf);
-        return fs_fail(err, FS_ERR_FORMAT, "%s: unreadable or larger than 64 KiB", path);
+        return util_fail(err, FS_ERR_FORMAT, "%s: unreadable or larger than 64 KiB", path);
     }
     *text = buf;
     *len = n;
@@ -129,7 +131,7 @@ static fs_status read_text(const char *path, char **text, size_t *len, fs_error 
 static fs_status set_copy(char **dst, const char *src, fs_error *err)
 {
     if (!(*dst = strdup(src)))
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     return FS_OK;
 }
 
@@ -138,21 +140,22 @@ static fs_status set_copy(char **dst, const char *src, fs_error *err)
 static fs_status identified_manifest(fs_pack *p, fs_error *err)
 {
     char *det, *rec;
-    fs_status st = fs_identify_pack(p->dir, &det, &rec, err);
-    if (st)
-        return st;
-    fs_manifest *m = &p->manifest;
+    fs_status rc = model_identify_pack(p->dir, &det, &rec, err);
+    if (rc)
+        return rc;
+    model_manifest *m = &p->manifest;
     m->threshold = IDENTIFIED_THRESHOLD;
     m->detector.file = det;
     m->recognizer.file = rec;
     if (!(m->files = calloc(2, sizeof *m->files)))
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     m->file_count = 2;
-    if ((st = set_copy(&m->name, base_name(p->dir), err)) ||
-        (st = set_copy(&m->detector.kind, "scrfd", err)) ||
-        (st = set_copy(&m->recognizer.kind, "arcface", err)) ||
-        (st = set_copy(&m->files[0].name, det, err)) || (st = set_copy(&m->files[1].name, rec, err)))
-        return st;
+    if ((rc = set_copy(&m->name, base_name(p->dir), err)) ||
+        (rc = set_copy(&m->detector.kind, "scrfd", err)) ||
+        (rc = set_copy(&m->recognizer.kind, "arcface", err)) ||
+        (rc = set_copy(&m->files[0].name, det, err)) ||
+        (rc = set_copy(&m->files[1].name, rec, err)))
+        return rc;
     p->identified = 1;
     return FS_OK;
 }
@@ -161,25 +164,27 @@ static fs_status identified_manifest(fs_pack *p, fs_error *err)
  * no manifest) the one made by identified_manifest. */
 static fs_status load_manifest(fs_pack *p, const char *arg, int is_path, fs_error *err)
 {
-    const char *builtin = fs_builtin_manifest(is_path ? base_name(p->dir) : arg);
+    const char *builtin = model_builtin_manifest(is_path ? base_name(p->dir) : arg);
     if (builtin)
-        return fs_manifest_parse(builtin, strlen(builtin), arg, &p->manifest, err);
+        return model_manifest_parse(builtin, strlen(builtin), arg, &p->manifest, err);
     if (!is_path)
-        return fs_fail(err, FS_ERR_NOT_FOUND,
-                       "%s: unknown model pack (known: default, buffalo_l, buffalo_s, antelopev2; "
-                       "or give a folder path)", arg);
+        return util_fail(
+            err, FS_ERR_NOT_FOUND,
+            "%s: unknown model pack (known: default, buffalo_l, buffalo_s, antelopev2; "
+            "or give a folder path)",
+            arg);
     char path[PATH_MAX + 16], *text = NULL;
     size_t len = 0;
-    fs_path_join(path, sizeof path, p->dir, "manifest");
+    util_path_join(path, sizeof path, p->dir, "manifest");
     fs_error read_err;
-    fs_status st = read_text(path, &text, &len, &read_err);
-    if (st == FS_ERR_NOT_FOUND)
+    fs_status rc = read_text(path, &text, &len, &read_err);
+    if (rc == FS_ERR_NOT_FOUND)
         return identified_manifest(p, err);
-    if (st)
-        return fs_fail(err, st, "%s", read_err.message);
-    st = fs_manifest_parse(text, len, path, &p->manifest, err);
+    if (rc)
+        return util_fail(err, rc, "%s", read_err.message);
+    rc = model_manifest_parse(text, len, path, &p->manifest, err);
     free(text);
-    return st;
+    return rc;
 }
 
 static const char *repair_hint(const fs_pack *p)
@@ -189,7 +194,7 @@ static const char *repair_hint(const fs_pack *p)
 }
 
 /* The index of the manifest file called name, or file_count. */
-static size_t file_index(const fs_manifest *m, const char *name)
+static size_t file_index(const model_manifest *m, const char *name)
 {
     size_t i = 0;
     while (i < m->file_count && strcmp(m->files[i].name, name) != 0)
@@ -201,9 +206,9 @@ static size_t file_index(const fs_manifest *m, const char *name)
  * signature of their role. (Ultra-Light detectors and landmark models come pinned.) */
 static fs_status check_signatures(fs_pack *p, fs_error *err)
 {
-    const fs_manifest *m = &p->manifest;
-    const fs_manifest_role *roles[2] = {&m->detector, &m->recognizer};
-    const fs_model_role kinds[2] = {FS_ROLE_DETECTOR, FS_ROLE_RECOGNIZER};
+    const model_manifest *m = &p->manifest;
+    const model_manifest_role *roles[2] = {&m->detector, &m->recognizer};
+    const model_role kinds[2] = {FS_ROLE_DETECTOR, FS_ROLE_RECOGNIZER};
     for (size_t r = 0; r < 2; r++) {
         if (!roles[r]->file || (r == 0 && strcmp(roles[r]->kind, "scrfd") != 0))
             continue;
@@ -211,12 +216,12 @@ static fs_status check_signatures(fs_pack *p, fs_error *err)
         if (i == m->file_count || m->files[i].sha256[0])
             continue;
         fs_error ferr;
-        fs_status st = fs_model_check_role(p->paths[i], kinds[r], &ferr);
-        if (st == FS_ERR_NOMEM)
-            return fs_fail(err, st, "%s", ferr.message);
-        if (st)
-            return fs_fail(err, st, "%s; model pack '%s' cannot use it; %s", ferr.message, m->name,
-                           repair_hint(p));
+        fs_status rc = model_check_role(p->paths[i], kinds[r], &ferr);
+        if (rc == FS_ERR_NOMEM)
+            return util_fail(err, rc, "%s", ferr.message);
+        if (rc)
+            return util_fail(err, rc, "%s; model pack '%s' cannot use it; %s", ferr.message,
+                             m->name, repair_hint(p));
     }
     return FS_OK;
 }
@@ -229,25 +234,25 @@ static fs_status verify(fs_pack *p, fs_error *err)
     p->paths = calloc(n, sizeof *p->paths);
     p->hashes = calloc(n, sizeof *p->hashes);
     if (!p->paths || !p->hashes)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < p->manifest.file_count; i++) {
-        const fs_manifest_file *f = &p->manifest.files[i];
+        const model_manifest_file *f = &p->manifest.files[i];
         size_t need = strlen(p->dir) + strlen(f->name) + 2;
         if (!(p->paths[i] = malloc(need)))
-            return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            return util_fail(err, FS_ERR_NOMEM, "out of memory");
         snprintf(p->paths[i], need, "%s/%s", p->dir, f->name);
         char *hex = p->hashes[i];
         fs_error ferr;
-        fs_status st = fs_sha256_file(p->paths[i], hex, &ferr);
-        if (st == FS_ERR_NOT_FOUND)
-            return fs_fail(err, st, "%s: missing from model pack '%s'; %s", p->paths[i],
-                           p->manifest.name, repair_hint(p));
-        if (st)
-            return fs_fail(err, st, "%s; %s", ferr.message, repair_hint(p));
+        fs_status rc = util_sha256_file(p->paths[i], hex, &ferr);
+        if (rc == FS_ERR_NOT_FOUND)
+            return util_fail(err, rc, "%s: missing from model pack '%s'; %s", p->paths[i],
+                             p->manifest.name, repair_hint(p));
+        if (rc)
+            return util_fail(err, rc, "%s; %s", ferr.message, repair_hint(p));
         if (f->sha256[0] && strcmp(hex, f->sha256) != 0)
-            return fs_fail(err, FS_ERR_INTEGRITY,
-                           "%s: sha256 mismatch, the file is corrupted or not the one pack '%s' "
-                           "expects; %s", p->paths[i], p->manifest.name, repair_hint(p));
+            return util_fail(err, FS_ERR_INTEGRITY,
+                             "%s: sha256 mismatch, the file is corrupted or not the one pack '%s' "
+                             "expects; %s", p->paths[i], p->manifest.name, repair_hint(p));
     }
     return p->identified ? FS_OK : check_signatures(p, err);
 }
@@ -256,32 +261,32 @@ fs_status fs_pack_open(const char *name_or_path, fs_pack **out, fs_error *err)
 {
     *out = NULL;
     if (!name_or_path || !*name_or_path)
-        return fs_fail(err, FS_ERR_ARG, "no model pack given");
+        return util_fail(err, FS_ERR_ARG, "no model pack given");
     fs_pack *p = calloc(1, sizeof *p);
     if (!p)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
 
     int is_path = strchr(name_or_path, '/') != NULL || strcmp(name_or_path, ".") == 0;
-    fs_status st = FS_OK;
-    if (!is_path && !fs_builtin_manifest(name_or_path) && name_or_path[0] != '.')
+    fs_status rc = FS_OK;
+    if (!is_path && !model_builtin_manifest(name_or_path) && name_or_path[0] != '.')
         is_path = named_folder(name_or_path, p->dir, sizeof p->dir);
     if (is_path && !p->dir[0]) {
         if (snprintf(p->dir, sizeof p->dir, "%s", name_or_path) >= (int)sizeof p->dir)
-            st = fs_fail(err, FS_ERR_LIMIT, "%s: path too long", name_or_path);
+            rc = util_fail(err, FS_ERR_LIMIT, "%s: path too long", name_or_path);
         else if (!is_dir(p->dir))
-            st = fs_fail(err, FS_ERR_NOT_FOUND, "%s: no such model pack folder", name_or_path);
-        while (st == FS_OK && strlen(p->dir) > 1 && p->dir[strlen(p->dir) - 1] == '/')
+            rc = util_fail(err, FS_ERR_NOT_FOUND, "%s: no such model pack folder", name_or_path);
+        while (rc == FS_OK && strlen(p->dir) > 1 && p->dir[strlen(p->dir) - 1] == '/')
             p->dir[strlen(p->dir) - 1] = '\0';
     }
-    if (st == FS_OK)
-        st = load_manifest(p, name_or_path, is_path, err);
-    if (st == FS_OK && !is_path)
-        st = locate(name_or_path, &p->manifest, p->dir, sizeof p->dir, err);
-    if (st == FS_OK)
-        st = verify(p, err);
-    if (st != FS_OK) {
+    if (rc == FS_OK)
+        rc = load_manifest(p, name_or_path, is_path, err);
+    if (rc == FS_OK && !is_path)
+        rc = locate(name_or_path, &p->manifest, p->dir, sizeof p->dir, err);
+    if (rc == FS_OK)
+        rc = verify(p, err);
+    if (rc != FS_OK) {
         fs_pack_close(p);
-        return st;
+        return rc;
     }
     *out = p;
     return FS_OK;
@@ -296,7 +301,7 @@ void fs_pack_close(fs_pack *p)
             free(p->paths[i]);
     free(p->paths);
     free(p->hashes);
-    fs_manifest_free(&p->manifest);
+    model_manifest_free(&p->manifest);
     free(p);
 }
 
@@ -327,7 +332,7 @@ fs_pack_kind fs_pack_kind_of(const fs_pack *p)
 
 const char *fs_pack_role_path(const fs_pack *p, const char *role)
 {
-    const fs_manifest_role *r = strcmp(role, "detector") == 0     ? &p->manifest.detector
+    const model_manifest_role *r = strcmp(role, "detector") == 0     ? &p->manifest.detector
                                 : strcmp(role, "landmarks") == 0  ? &p->manifest.landmarks
                                 : strcmp(role, "recognizer") == 0 ? &p->manifest.recognizer
                                                                   : NULL;
@@ -351,7 +356,7 @@ static void list_folder(const char *parent, void (*visit)(const char *, const ch
         if (e->d_name[0] == '.')
             continue;
         char dir[PATH_MAX];
-        if (fs_path_join(dir, sizeof dir, parent, e->d_name) || !is_dir(dir))
+        if (util_path_join(dir, sizeof dir, parent, e->d_name) || !is_dir(dir))
             continue;
         visit(e->d_name, dir, ctx);
     }
@@ -362,10 +367,10 @@ fs_status fs_pack_list(void (*visit)(const char *name, const char *dir, void *ct
                        fs_error *err)
 {
     char data[PATH_MAX], where[PATH_MAX];
-    fs_status st = fs_data_dir(data, sizeof data, err);
-    if (st)
-        return st;
-    if (fs_path_join(where, sizeof where, data, "models") == 0)
+    fs_status rc = fs_data_dir(data, sizeof data, err);
+    if (rc)
+        return rc;
+    if (util_path_join(where, sizeof where, data, "models") == 0)
         list_folder(where, visit, ctx);
     if (insightface_models_dir(where, sizeof where) == 0)
         list_folder(where, visit, ctx);

@@ -30,7 +30,7 @@ void nn_arena_init(nn_arena *a, size_t limit)
 
 static nn_arena_chunk *new_chunk(size_t size)
 {
-    nn_arena_chunk *c = fs_big_alloc(ARENA_HDR + size);
+    nn_arena_chunk *c = util_big_alloc(ARENA_HDR + size);
     if (!c)
         return NULL;
     c->next = NULL;

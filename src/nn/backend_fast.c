@@ -24,9 +24,9 @@ fs_status nn_fast_plan_begin(int threads, void **state, fs_error *err)
 {
     nn_dnnl_ctx *ctx = NULL;
     *state = NULL;
-    fs_status st = nn_dnnl_ctx_create(threads < 1 ? 1 : threads, &ctx, err);
-    if (st)
-        return st;
+    fs_status rc = nn_dnnl_ctx_create(threads < 1 ? 1 : threads, &ctx, err);
+    if (rc)
+        return rc;
     *state = ctx;
     return FS_OK;
 }
@@ -88,9 +88,9 @@ static fs_status run_conv(const nn_step *s, fs_error *err)
 static fs_status create_conv(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, conv_state *c,
                              fs_error *err)
 {
-    fs_status st = nn_dnnl_conv_create(ctx, d, &c->conv, err);
-    if (st)
-        return st;
+    fs_status rc = nn_dnnl_conv_create(ctx, d, &c->conv, err);
+    if (rc)
+        return rc;
     bool converts = false;
     const char *impl = nn_dnnl_conv_impl(c->conv, &converts);
     if (!strstr(impl, "gemm") || d->plain_direct ||
@@ -171,11 +171,11 @@ static fs_status prepare_conv(nn_step *s, fs_error *err)
     float *slopes = NULL;
     if (g.act == NN_ACT_PRELU) {
         if (!g.slope || (g.slope_count != 1 && g.slope_count != g.c_out))
-            return fs_fail(err, FS_ERR_INTERNAL, "%s: node '%s': bad PRelu slope", s->model,
-                           s->node->label);
+            return util_fail(err, FS_ERR_INTERNAL, "%s: node '%s': bad PRelu slope", s->model,
+                             s->node->label);
         slopes = malloc((size_t)g.c_out * sizeof *slopes);
         if (!slopes)
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", s->model);
+            return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", s->model);
         for (int64_t c = 0; c < g.c_out; c++)
             slopes[c] = g.slope[g.slope_count == 1 ? 0 : c];
     }
@@ -202,21 +202,21 @@ static fs_status prepare_conv(nn_step *s, fs_error *err)
     double macs = (double)g.n * (double)g.c_out * (double)g.h_out * (double)g.w_out *
                   (double)(g.c_in / g.group) * (double)(g.kh * g.kw);
     fs_error cerr = {0};
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     if (threads > 1 && macs < SMALL_CONV_MACS)
-        st = nn_dnnl_ctx_set_threads(ctx, 1, &cerr);
+        rc = nn_dnnl_ctx_set_threads(ctx, 1, &cerr);
     conv_state *conv = calloc(1, sizeof *conv);
     if (!conv)
-        st = fs_fail(&cerr, FS_ERR_NOMEM, "out of memory");
-    if (st == FS_OK)
-        st = create_conv(ctx, &d, conv, &cerr);
+        rc = util_fail(&cerr, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK)
+        rc = create_conv(ctx, &d, conv, &cerr);
     if (nn_dnnl_ctx_threads(ctx) != threads)
         nn_dnnl_ctx_set_threads(ctx, threads, NULL);
     free(slopes);
-    if (st) {
+    if (rc) {
         free_conv(conv);
-        return fs_fail(err, st, "%s: node '%s' (Conv): %s", s->model, s->node->label,
-                       cerr.message);
+        return util_fail(err, rc, "%s: node '%s' (Conv): %s", s->model, s->node->label,
+                         cerr.message);
     }
     s->state = conv;
     s->free_state = free_conv;
@@ -257,7 +257,7 @@ static fs_status prepare_chan(nn_step *s, fs_error *err)
     int64_t c = y->dims[1], cp = (c + block - 1) / block * block;
     nn_chan_op *op = calloc(1, sizeof *op);
     if (!op)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", s->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", s->model);
     op->block = block;
     op->n = y->dims[0];
     op->c = c;
@@ -269,7 +269,7 @@ static fs_status prepare_chan(nn_step *s, fs_error *err)
         op->b = calloc((size_t)cp, sizeof(float));
         if (!op->a || !op->b) {
             free_chan(op);
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", s->model);
+            return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", s->model);
         }
     }
     const nn_tensor *k = s->n_in > 1 ? s->in[1 - s->fast_arg] : NULL;
@@ -390,7 +390,7 @@ static fs_status prepare_concat(nn_step *s, fs_error *err)
     }
     if (!c || !c->src || !c->channels) {
         free_concat(c);
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", s->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", s->model);
     }
     for (int j = 0; j < s->n_in; j++)
         c->channels[j] = s->in[j]->dims[1];
@@ -428,8 +428,8 @@ static fs_status run_gemm(const nn_step *s, fs_error *err)
     if (prev != s->threads)
         omp_set_num_threads(prev);
     if (r != dnnl_success)
-        return fs_fail(err, FS_ERR_INTERNAL, "%s: node '%s' (Gemm): oneDNN sgemm failed",
-                       s->model, s->node->label);
+        return util_fail(err, FS_ERR_INTERNAL, "%s: node '%s' (Gemm): oneDNN sgemm failed",
+                         s->model, s->node->label);
     return FS_OK;
 }
 

@@ -84,19 +84,19 @@ static fs_status dnnl_check(dnnl_status_t s, const char *what, fs_error *err)
 {
     if (s == dnnl_success)
         return FS_OK;
-    fs_status code = FS_ERR_INTERNAL;
+    fs_status rc = FS_ERR_INTERNAL;
     if (s == dnnl_out_of_memory)
-        code = FS_ERR_NOMEM;
+        rc = FS_ERR_NOMEM;
     else if (s == dnnl_unimplemented)
-        code = FS_ERR_UNSUPPORTED;
-    return fs_fail(err, code, "conv: oneDNN %s failed: %s", what, dnnl_status2str(s));
+        rc = FS_ERR_UNSUPPORTED;
+    return util_fail(err, rc, "conv: oneDNN %s failed: %s", what, dnnl_status2str(s));
 }
 
 #define CHECK_DNNL(call, what)                                                                    \
     do {                                                                                          \
         fs_status st_ = dnnl_check((call), (what), err);                                          \
         if (st_ != FS_OK) {                                                                       \
-            status = st_;                                                                         \
+            rc = st_;                                                                             \
             goto fail;                                                                            \
         }                                                                                         \
     } while (0)
@@ -154,7 +154,7 @@ static void destroy_primitive(dnnl_primitive_t *p)
 static fs_status make_reorder(nn_dnnl_ctx *ctx, const dnnl_memory_desc_t *from,
                               const dnnl_memory_desc_t *to, dnnl_primitive_t *out, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     dnnl_primitive_desc_t pd = NULL;
     *out = NULL;
     CHECK_DNNL(dnnl_reorder_primitive_desc_create(&pd, from, ctx->engine, to, ctx->engine, NULL),
@@ -163,7 +163,7 @@ static fs_status make_reorder(nn_dnnl_ctx *ctx, const dnnl_memory_desc_t *from,
 fail:
     if (pd)
         dnnl_primitive_desc_destroy(pd);
-    return status;
+    return rc;
 }
 
 /* Runs a reorder from memory `from` into memory `to` on the context's stream (no wait). */
@@ -178,15 +178,15 @@ static fs_status run_reorder(nn_dnnl_ctx *ctx, dnnl_primitive_t prim, dnnl_memor
 
 fs_status nn_dnnl_ctx_create(int threads, nn_dnnl_ctx **out, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     if (!out)
-        return fs_fail(err, FS_ERR_ARG, "conv: no output pointer for the context");
+        return util_fail(err, FS_ERR_ARG, "conv: no output pointer for the context");
     *out = NULL;
     if (threads < 0 || threads > 1024)
-        return fs_fail(err, FS_ERR_ARG, "conv: thread count %d is not in 0..1024", threads);
+        return util_fail(err, FS_ERR_ARG, "conv: thread count %d is not in 0..1024", threads);
     nn_dnnl_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
-        return fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for a context");
+        return util_fail(err, FS_ERR_NOMEM, "conv: out of memory for a context");
     ctx->threads = threads > 0 ? threads : omp_get_max_threads();
     if (ctx->threads < 1)
         ctx->threads = 1;
@@ -199,7 +199,7 @@ fs_status nn_dnnl_ctx_create(int threads, nn_dnnl_ctx **out, fs_error *err)
     return FS_OK;
 fail:
     nn_dnnl_ctx_free(ctx);
-    return status;
+    return rc;
 }
 
 void nn_dnnl_ctx_free(nn_dnnl_ctx *ctx)
@@ -221,7 +221,7 @@ int nn_dnnl_ctx_threads(const nn_dnnl_ctx *ctx)
 fs_status nn_dnnl_ctx_set_threads(nn_dnnl_ctx *ctx, int threads, fs_error *err)
 {
     if (!ctx || threads < 1 || threads > 1024)
-        return fs_fail(err, FS_ERR_ARG, "conv: thread count %d is not in 1..1024", threads);
+        return util_fail(err, FS_ERR_ARG, "conv: thread count %d is not in 1..1024", threads);
     ctx->threads = threads;
     return FS_OK;
 }
@@ -258,41 +258,42 @@ fs_status nn_dnnl_conv_out_size(const nn_dnnl_conv_desc *d, int64_t *out_h, int6
                                 fs_error *err)
 {
     if (!d)
-        return fs_fail(err, FS_ERR_ARG, "conv: no descriptor");
+        return util_fail(err, FS_ERR_ARG, "conv: no descriptor");
     if (d->n < 1 || d->c_in < 1 || d->h < 1 || d->w < 1)
-        return fs_fail(err, FS_ERR_ARG, "conv: input shape %lldx%lldx%lldx%lld has a dimension < 1",
-                       (long long)d->n, (long long)d->c_in, (long long)d->h, (long long)d->w);
+        return util_fail(err, FS_ERR_ARG,
+                         "conv: input shape %lldx%lldx%lldx%lld has a dimension < 1",
+                         (long long)d->n, (long long)d->c_in, (long long)d->h, (long long)d->w);
     if (d->c_out < 1)
-        return fs_fail(err, FS_ERR_ARG, "conv: output channels %lld < 1", (long long)d->c_out);
+        return util_fail(err, FS_ERR_ARG, "conv: output channels %lld < 1", (long long)d->c_out);
     if (d->kh < 1 || d->kw < 1)
-        return fs_fail(err, FS_ERR_ARG, "conv: kernel %lldx%lld has a dimension < 1",
-                       (long long)d->kh, (long long)d->kw);
+        return util_fail(err, FS_ERR_ARG, "conv: kernel %lldx%lld has a dimension < 1",
+                         (long long)d->kh, (long long)d->kw);
     if (d->stride_h < 1 || d->stride_w < 1)
-        return fs_fail(err, FS_ERR_ARG, "conv: stride %lldx%lld has a value < 1",
-                       (long long)d->stride_h, (long long)d->stride_w);
+        return util_fail(err, FS_ERR_ARG, "conv: stride %lldx%lld has a value < 1",
+                         (long long)d->stride_h, (long long)d->stride_w);
     if (d->dilation_h < 1 || d->dilation_w < 1)
-        return fs_fail(err, FS_ERR_ARG, "conv: dilation %lldx%lld has a value < 1",
-                       (long long)d->dilation_h, (long long)d->dilation_w);
+        return util_fail(err, FS_ERR_ARG, "conv: dilation %lldx%lld has a value < 1",
+                         (long long)d->dilation_h, (long long)d->dilation_w);
     if (d->pad_top < 0 || d->pad_left < 0 || d->pad_bottom < 0 || d->pad_right < 0)
-        return fs_fail(err, FS_ERR_ARG, "conv: pads %lld,%lld,%lld,%lld include a negative value",
-                       (long long)d->pad_top, (long long)d->pad_left, (long long)d->pad_bottom,
-                       (long long)d->pad_right);
+        return util_fail(err, FS_ERR_ARG, "conv: pads %lld,%lld,%lld,%lld include a negative value",
+                         (long long)d->pad_top, (long long)d->pad_left, (long long)d->pad_bottom,
+                         (long long)d->pad_right);
     /* Bounded so that the arithmetic below cannot overflow; real limits are checked later. */
     const int64_t big = MAX_ELEMENTS;
     if (d->h > big || d->w > big || d->kh > big || d->kw > big || d->dilation_h > big ||
         d->dilation_w > big || d->pad_top > big || d->pad_left > big || d->pad_bottom > big ||
         d->pad_right > big)
-        return fs_fail(err, FS_ERR_LIMIT, "conv: a size, pad or dilation exceeds 2^31");
+        return util_fail(err, FS_ERR_LIMIT, "conv: a size, pad or dilation exceeds 2^31");
     int64_t ext_h = (d->kh - 1) * d->dilation_h + 1, ext_w = (d->kw - 1) * d->dilation_w + 1;
     int64_t in_h = d->h + d->pad_top + d->pad_bottom, in_w = d->w + d->pad_left + d->pad_right;
     if (ext_h > in_h || ext_w > in_w)
-        return fs_fail(err, FS_ERR_ARG,
-                       "conv: kernel %lldx%lld (dilation %lldx%lld) does not fit input %lldx%lld "
-                       "with pads %lld,%lld,%lld,%lld",
-                       (long long)d->kh, (long long)d->kw, (long long)d->dilation_h,
-                       (long long)d->dilation_w, (long long)d->h, (long long)d->w,
-                       (long long)d->pad_top, (long long)d->pad_left, (long long)d->pad_bottom,
-                       (long long)d->pad_right);
+        return util_fail(err, FS_ERR_ARG,
+                         "conv: kernel %lldx%lld (dilation %lldx%lld) does not fit input %lldx%lld "
+                         "with pads %lld,%lld,%lld,%lld",
+                         (long long)d->kh, (long long)d->kw, (long long)d->dilation_h,
+                         (long long)d->dilation_w, (long long)d->h, (long long)d->w,
+                         (long long)d->pad_top, (long long)d->pad_left, (long long)d->pad_bottom,
+                         (long long)d->pad_right);
     int64_t oh = (in_h - ext_h) / d->stride_h + 1, ow = (in_w - ext_w) / d->stride_w + 1;
     if (d->dw && (d->dw_stride == 1 || d->dw_stride == 2)) { /* pads 1, kernel 3: ceil */
         oh = (oh + d->dw_stride - 1) / d->dw_stride;
@@ -308,50 +309,51 @@ fs_status nn_dnnl_conv_out_size(const nn_dnnl_conv_desc *d, int64_t *out_h, int6
 /* Checks everything about d that oneDNN would otherwise reject obscurely (or crash on). */
 static fs_status validate(const nn_dnnl_conv_desc *d, int64_t *oh, int64_t *ow, fs_error *err)
 {
-    fs_status status = nn_dnnl_conv_out_size(d, oh, ow, err);
-    if (status != FS_OK)
-        return status;
+    fs_status rc = nn_dnnl_conv_out_size(d, oh, ow, err);
+    if (rc != FS_OK)
+        return rc;
     if (d->groups < 1 || d->c_in % d->groups != 0 || d->c_out % d->groups != 0)
-        return fs_fail(err, FS_ERR_ARG,
-                       "conv: group %lld does not divide input channels %lld and output channels "
-                       "%lld",
-                       (long long)d->groups, (long long)d->c_in, (long long)d->c_out);
+        return util_fail(err, FS_ERR_ARG,
+                         "conv: group %lld does not divide input channels %lld and output channels "
+                         "%lld",
+                         (long long)d->groups, (long long)d->c_in, (long long)d->c_out);
     if (count4(d->n, d->c_in, d->h, d->w) < 0 || count4(d->n, d->c_out, *oh, *ow) < 0 ||
         count4(d->c_out, d->c_in / d->groups, d->kh, d->kw) < 0)
-        return fs_fail(err, FS_ERR_LIMIT, "conv: a tensor has more than 2^31 elements");
+        return util_fail(err, FS_ERR_LIMIT, "conv: a tensor has more than 2^31 elements");
     if (!d->weights)
-        return fs_fail(err, FS_ERR_ARG, "conv: no weights");
+        return util_fail(err, FS_ERR_ARG, "conv: no weights");
     if ((d->src_layout != NN_DNNL_NCHW && d->src_layout != NN_DNNL_BLOCKED) ||
         (d->dst_layout != NN_DNNL_NCHW && d->dst_layout != NN_DNNL_BLOCKED))
-        return fs_fail(err, FS_ERR_ARG, "conv: unknown layout");
+        return util_fail(err, FS_ERR_ARG, "conv: unknown layout");
     if (d->plain_direct && (d->src_layout != NN_DNNL_NCHW || d->dst_layout != NN_DNNL_NCHW))
-        return fs_fail(err, FS_ERR_ARG, "conv: plain_direct needs NCHW source and destination");
+        return util_fail(err, FS_ERR_ARG, "conv: plain_direct needs NCHW source and destination");
     if (d->post_count < 0 || d->post_count > NN_DNNL_MAX_POST_OPS)
-        return fs_fail(err, FS_ERR_ARG, "conv: %d post-ops (at most %d)", d->post_count,
-                       NN_DNNL_MAX_POST_OPS);
+        return util_fail(err, FS_ERR_ARG, "conv: %d post-ops (at most %d)", d->post_count,
+                         NN_DNNL_MAX_POST_OPS);
     if (d->dw) {
         if (d->kh != 1 || d->kw != 1 || d->stride_h != 1 || d->stride_w != 1 || d->groups != 1 ||
             d->pad_top || d->pad_left || d->pad_bottom || d->pad_right || d->dilation_h != 1 ||
             d->dilation_w != 1)
-            return fs_fail(err, FS_ERR_ARG, "conv: a fused depthwise conv needs a plain 1x1 conv");
+            return util_fail(err, FS_ERR_ARG,
+                             "conv: a fused depthwise conv needs a plain 1x1 conv");
         if (d->dw_stride != 1 && d->dw_stride != 2)
-            return fs_fail(err, FS_ERR_ARG, "conv: fused depthwise stride %lld (1 or 2)",
-                           (long long)d->dw_stride);
+            return util_fail(err, FS_ERR_ARG, "conv: fused depthwise stride %lld (1 or 2)",
+                             (long long)d->dw_stride);
         if (!d->dw_weights)
-            return fs_fail(err, FS_ERR_ARG, "conv: fused depthwise conv without weights");
+            return util_fail(err, FS_ERR_ARG, "conv: fused depthwise conv without weights");
         if (d->dw_post_count < 0 || d->dw_post_count > 2)
-            return fs_fail(err, FS_ERR_ARG, "conv: %d depthwise post-ops (at most 2)",
-                           d->dw_post_count);
+            return util_fail(err, FS_ERR_ARG, "conv: %d depthwise post-ops (at most 2)",
+                             d->dw_post_count);
         for (int i = 0; i < d->post_count; i++)
             if (d->post[i].kind != NN_DNNL_POST_RELU && d->post[i].kind != NN_DNNL_POST_CLIP)
-                return fs_fail(err, FS_ERR_ARG,
-                               "conv: with a fused depthwise conv only relu/clip post-ops");
+                return util_fail(err, FS_ERR_ARG,
+                                 "conv: with a fused depthwise conv only relu/clip post-ops");
         for (int i = 0; i < d->dw_post_count; i++)
             if ((d->dw_post[i].kind != NN_DNNL_POST_RELU &&
                  d->dw_post[i].kind != NN_DNNL_POST_CLIP) ||
                 (d->dw_post[i].kind == NN_DNNL_POST_CLIP &&
                  !(d->dw_post[i].clip_min <= d->dw_post[i].clip_max)))
-                return fs_fail(err, FS_ERR_ARG, "conv: depthwise post-op %d: relu/clip only", i);
+                return util_fail(err, FS_ERR_ARG, "conv: depthwise post-op %d: relu/clip only", i);
     }
     int sums = 0;
     for (int i = 0; i < d->post_count; i++) {
@@ -361,19 +363,19 @@ static fs_status validate(const nn_dnnl_conv_desc *d, int64_t *oh, int64_t *ow, 
             break;
         case NN_DNNL_POST_CLIP:
             if (!(p->clip_min <= p->clip_max))
-                return fs_fail(err, FS_ERR_ARG, "conv: post-op %d: clip min %g > max %g", i,
-                               (double)p->clip_min, (double)p->clip_max);
+                return util_fail(err, FS_ERR_ARG, "conv: post-op %d: clip min %g > max %g", i,
+                                 (double)p->clip_min, (double)p->clip_max);
             break;
         case NN_DNNL_POST_PRELU:
             if (!p->slopes)
-                return fs_fail(err, FS_ERR_ARG, "conv: post-op %d: prelu without slopes", i);
+                return util_fail(err, FS_ERR_ARG, "conv: post-op %d: prelu without slopes", i);
             break;
         case NN_DNNL_POST_SUM:
             if (++sums > 1)
-                return fs_fail(err, FS_ERR_ARG, "conv: post-op %d: more than one sum", i);
+                return util_fail(err, FS_ERR_ARG, "conv: post-op %d: more than one sum", i);
             break;
         default:
-            return fs_fail(err, FS_ERR_ARG, "conv: post-op %d: unknown kind %d", i, (int)p->kind);
+            return util_fail(err, FS_ERR_ARG, "conv: post-op %d: unknown kind %d", i, (int)p->kind);
         }
     }
     return FS_OK;
@@ -384,20 +386,20 @@ static fs_status make_filled_memory(nn_dnnl_ctx *ctx, const dnnl_memory_desc_t *
                                     const void *data, size_t bytes, dnnl_memory_t *out,
                                     fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     void *handle = NULL;
     *out = NULL;
     CHECK_DNNL(dnnl_memory_create(out, md, ctx->engine, DNNL_MEMORY_ALLOCATE), "memory allocation");
     CHECK_DNNL(dnnl_memory_get_data_handle(*out, &handle), "memory handle query");
     if (!handle || dnnl_memory_desc_get_size(md) < bytes) {
-        status = fs_fail(err, FS_ERR_INTERNAL, "conv: oneDNN buffer smaller than its data");
+        rc = util_fail(err, FS_ERR_INTERNAL, "conv: oneDNN buffer smaller than its data");
         goto fail;
     }
     memcpy(handle, data, bytes);
     return FS_OK;
 fail:
     destroy_memory(out);
-    return status;
+    return rc;
 }
 
 /* True if the c slopes are all the same value (then PRELU == leaky relu, fusable exactly). */
@@ -421,7 +423,7 @@ static int fused_count(const nn_dnnl_conv_desc *d)
 /* Appends one fused post-op to ops. */
 static fs_status append_post(dnnl_post_ops_t ops, const nn_dnnl_post_op *p, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     switch (p->kind) {
     case NN_DNNL_POST_RELU:
         CHECK_DNNL(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f),
@@ -441,13 +443,13 @@ static fs_status append_post(dnnl_post_ops_t ops, const nn_dnnl_post_op *p, fs_e
         break;
     }
 fail:
-    return status;
+    return rc;
 }
 
 /* Builds the attribute: the fused post-ops of d and user scratchpad mode. Caller destroys *out. */
 static fs_status make_attr(const nn_dnnl_conv_desc *d, dnnl_primitive_attr_t *out, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     dnnl_post_ops_t ops = NULL;
     *out = NULL;
     CHECK_DNNL(dnnl_primitive_attr_create(out), "attribute creation");
@@ -458,17 +460,19 @@ static fs_status make_attr(const nn_dnnl_conv_desc *d, dnnl_primitive_attr_t *ou
         return FS_OK;
     CHECK_DNNL(dnnl_post_ops_create(&ops), "post-ops creation");
     for (int i = 0; i < fused; i++)
-        if ((status = append_post(ops, &d->post[i], err)))
+        if ((rc = append_post(ops, &d->post[i], err)))
             goto fail;
     if (d->dw) {
         if (d->dw_stride == 1)
-            CHECK_DNNL(dnnl_post_ops_append_dw_k3s1p1(ops, dnnl_f32, dnnl_f32, dnnl_f32, 0, 0, NULL),
-                       "depthwise post-op");
+            CHECK_DNNL(
+                dnnl_post_ops_append_dw_k3s1p1(ops, dnnl_f32, dnnl_f32, dnnl_f32, 0, 0, NULL),
+                "depthwise post-op");
         else
-            CHECK_DNNL(dnnl_post_ops_append_dw_k3s2p1(ops, dnnl_f32, dnnl_f32, dnnl_f32, 0, 0, NULL),
-                       "depthwise post-op");
+            CHECK_DNNL(
+                dnnl_post_ops_append_dw_k3s2p1(ops, dnnl_f32, dnnl_f32, dnnl_f32, 0, 0, NULL),
+                "depthwise post-op");
         for (int i = 0; i < d->dw_post_count; i++)
-            if ((status = append_post(ops, &d->dw_post[i], err)))
+            if ((rc = append_post(ops, &d->dw_post[i], err)))
                 goto fail;
     }
     CHECK_DNNL(dnnl_primitive_attr_set_post_ops(*out, ops), "post-ops attribute");
@@ -480,7 +484,7 @@ fail:
     if (*out)
         dnnl_primitive_attr_destroy(*out);
     *out = NULL;
-    return status;
+    return rc;
 }
 
 /* Reorders weights held in the plain layout user_md into a new memory object of md `to`. */
@@ -488,7 +492,7 @@ static fs_status reorder_weights(nn_dnnl_ctx *ctx, const float *data,
                                  const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *to,
                                  dnnl_memory_t *out, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     dnnl_memory_t user = NULL;
     dnnl_primitive_t reorder = NULL;
     *out = NULL;
@@ -497,11 +501,11 @@ static fs_status reorder_weights(nn_dnnl_ctx *ctx, const float *data,
                "weights memory");
     CHECK_DNNL(dnnl_memory_create(out, to, ctx->engine, DNNL_MEMORY_ALLOCATE),
                "weights allocation");
-    status = make_reorder(ctx, user_md, to, &reorder, err);
-    if (status != FS_OK)
+    rc = make_reorder(ctx, user_md, to, &reorder, err);
+    if (rc != FS_OK)
         goto fail;
-    status = run_reorder(ctx, reorder, user, *out, err);
-    if (status != FS_OK)
+    rc = run_reorder(ctx, reorder, user, *out, err);
+    if (rc != FS_OK)
         goto fail;
     CHECK_DNNL(dnnl_stream_wait(ctx->stream), "weights reorder");
     destroy_primitive(&reorder);
@@ -511,14 +515,14 @@ fail:
     destroy_primitive(&reorder);
     destroy_memory(&user);
     destroy_memory(out);
-    return status;
+    return rc;
 }
 
 /* The conv's ONNX OIHW weights (grouped: GOIHW) into a new memory object of md `to`. */
 static fs_status make_weights(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
                               const dnnl_memory_desc_t *to, dnnl_memory_t *out, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     dnnl_memory_desc_t user_md;
     *out = NULL;
     if (d->groups == 1) {
@@ -532,7 +536,7 @@ static fs_status make_weights(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
     }
     return reorder_weights(ctx, d->weights, &user_md, to, out, err);
 fail:
-    return status;
+    return rc;
 }
 
 /* The fused depthwise conv's weights and bias (zeros when it has none), in the layouts the
@@ -540,7 +544,7 @@ fail:
 static fs_status make_dw_params(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
                                 dnnl_primitive_desc_t pd, nn_dnnl_conv *c, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     float *zeros = NULL;
     dnnl_memory_desc_t user_md;
     const dnnl_memory_desc_t *k_w = dnnl_primitive_desc_query_md(
@@ -548,27 +552,27 @@ static fs_status make_dw_params(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
     const dnnl_memory_desc_t *k_b = dnnl_primitive_desc_query_md(
         pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS);
     if (!k_w || !k_b || dnnl_memory_desc_get_size(k_w) == 0)
-        return fs_fail(err, FS_ERR_UNSUPPORTED, "conv: oneDNN did not fuse the depthwise conv");
+        return util_fail(err, FS_ERR_UNSUPPORTED, "conv: oneDNN did not fuse the depthwise conv");
     dnnl_dims_t dims = {d->c_out, 1, 1, 3, 3};
     CHECK_DNNL(dnnl_memory_desc_init_by_tag(&user_md, 5, dims, dnnl_f32, dnnl_goihw),
                "depthwise weights descriptor");
-    status = reorder_weights(ctx, d->dw_weights, &user_md, k_w, &c->dw_weights, err);
-    if (status != FS_OK)
+    rc = reorder_weights(ctx, d->dw_weights, &user_md, k_w, &c->dw_weights, err);
+    if (rc != FS_OK)
         goto fail;
     const float *bias = d->dw_bias;
     if (!bias) {
         zeros = calloc((size_t)d->c_out, sizeof *zeros);
         if (!zeros) {
-            status = fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for a depthwise bias");
+            rc = util_fail(err, FS_ERR_NOMEM, "conv: out of memory for a depthwise bias");
             goto fail;
         }
         bias = zeros;
     }
-    status = make_filled_memory(ctx, k_b, bias, (size_t)d->c_out * sizeof(float), &c->dw_bias,
-                                err);
+    rc = make_filled_memory(ctx, k_b, bias, (size_t)d->c_out * sizeof(float), &c->dw_bias,
+                            err);
 fail:
     free(zeros);
-    return status;
+    return rc;
 }
 
 /* oneDNN's reference kernels are named "ref:..." on every ISA; they are 50-300x slower than its
@@ -587,7 +591,7 @@ static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
                               const dnnl_dims_t conv_dims, const_dnnl_primitive_attr_t attr,
                               dnnl_primitive_desc_t *pd, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     dnnl_memory_desc_t src_md, dst_md, w_md, b_md;
     dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
     *pd = NULL;
@@ -618,7 +622,7 @@ static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
     CHECK_DNNL(dnnl_primitive_desc_create(pd, &cd, attr, ctx->engine, NULL),
                "convolution primitive descriptor");
 fail:
-    return status;
+    return rc;
 }
 
 /* For one side (src or dst) of the conv: the memory object bound to the caller's buffer and, if
@@ -627,13 +631,13 @@ static fs_status make_side(nn_dnnl_ctx *ctx, const dnnl_memory_desc_t *ext_md,
                            const dnnl_memory_desc_t *kernel_md, dnnl_memory_t *ext,
                            dnnl_memory_t *staging, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     CHECK_DNNL(dnnl_memory_create(ext, ext_md, ctx->engine, DNNL_MEMORY_NONE), "memory creation");
     if (!dnnl_memory_desc_equal(ext_md, kernel_md))
         CHECK_DNNL(dnnl_memory_create(staging, kernel_md, ctx->engine, DNNL_MEMORY_ALLOCATE),
                    "staging allocation");
 fail:
-    return status;
+    return rc;
 }
 
 /* The caller's source and destination descriptors: its dims, in its layouts. */
@@ -641,7 +645,7 @@ static fs_status make_ext_descs(const nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc 
                                 int64_t ow, dnnl_memory_desc_t *src_md, dnnl_memory_desc_t *dst_md,
                                 fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
     dnnl_dims_t dst_dims = {d->n, d->c_out, oh, ow};
     CHECK_DNNL(dnnl_memory_desc_init_by_tag(src_md, 4, src_dims, dnnl_f32,
@@ -651,7 +655,7 @@ static fs_status make_ext_descs(const nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc 
                                             layout_tag(ctx, d->dst_layout)),
                "destination descriptor");
 fail:
-    return status;
+    return rc;
 }
 
 /* The kernel is asked for the caller's own layouts first, so that nothing is converted around
@@ -663,18 +667,18 @@ static fs_status choose_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
 {
     if (d->plain_direct)
         return make_conv_pd(ctx, d, dnnl_nchw, dnnl_nchw, conv_dims, attr, pd, err);
-    fs_status status = make_conv_pd(ctx, d, layout_tag(ctx, d->src_layout),
-                                    layout_tag(ctx, d->dst_layout), conv_dims, attr, pd, err);
-    if (status == FS_ERR_UNSUPPORTED)
-        status = FS_OK;
+    fs_status rc = make_conv_pd(ctx, d, layout_tag(ctx, d->src_layout),
+                                layout_tag(ctx, d->dst_layout), conv_dims, attr, pd, err);
+    if (rc == FS_ERR_UNSUPPORTED)
+        rc = FS_OK;
     if (*pd && is_reference(*pd)) {
         dnnl_primitive_desc_destroy(*pd);
         *pd = NULL;
     }
-    if (status == FS_OK && !*pd)
-        status = make_conv_pd(ctx, d, dnnl_format_tag_any, dnnl_format_tag_any, conv_dims, attr,
-                              pd, err);
-    return status;
+    if (rc == FS_OK && !*pd)
+        rc = make_conv_pd(ctx, d, dnnl_format_tag_any, dnnl_format_tag_any, conv_dims, attr,
+                          pd, err);
+    return rc;
 }
 
 /* The caller's buffers on each side of the kernel chosen in pd and, where the kernel's layout
@@ -688,24 +692,24 @@ static fs_status bind_sides(nn_dnnl_conv *c, const nn_dnnl_conv_desc *d,
     const dnnl_memory_desc_t *k_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *k_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     if (!k_src || !k_dst)
-        return fs_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
-    fs_status status = make_side(ctx, src_ext_md, k_src, &c->src_ext, &c->src_int, err);
-    if (status == FS_OK)
-        status = make_side(ctx, dst_ext_md, k_dst, &c->dst_ext, &c->dst_int, err);
-    if (status == FS_OK && c->src_int)
-        status = make_reorder(ctx, src_ext_md, k_src, &c->src_in, err);
-    if (status == FS_OK && c->dst_int)
-        status = make_reorder(ctx, k_dst, dst_ext_md, &c->dst_out, err);
+        return util_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
+    fs_status rc = make_side(ctx, src_ext_md, k_src, &c->src_ext, &c->src_int, err);
+    if (rc == FS_OK)
+        rc = make_side(ctx, dst_ext_md, k_dst, &c->dst_ext, &c->dst_int, err);
+    if (rc == FS_OK && c->src_int)
+        rc = make_reorder(ctx, src_ext_md, k_src, &c->src_in, err);
+    if (rc == FS_OK && c->dst_int)
+        rc = make_reorder(ctx, k_dst, dst_ext_md, &c->dst_out, err);
     for (int i = 0; i < d->post_count; i++)
         if (d->post[i].kind == NN_DNNL_POST_SUM)
             c->has_sum = true;
     bool fused_sum = false;
     for (int i = 0; i < fused_count(d); i++)
         fused_sum = fused_sum || d->post[i].kind == NN_DNNL_POST_SUM;
-    if (status == FS_OK && c->dst_int && fused_sum)
-        status = make_reorder(ctx, dst_ext_md, k_dst, &c->dst_in, err);
-    if (status != FS_OK)
-        return status;
+    if (rc == FS_OK && c->dst_int && fused_sum)
+        rc = make_reorder(ctx, dst_ext_md, k_dst, &c->dst_in, err);
+    if (rc != FS_OK)
+        return rc;
     c->dst_ext_floats = dnnl_memory_desc_get_size(dst_ext_md) / sizeof(float);
     return FS_OK;
 }
@@ -715,27 +719,27 @@ static fs_status make_params(nn_dnnl_conv *c, const nn_dnnl_conv_desc *d,
                              dnnl_primitive_desc_t pd, fs_error *err)
 {
     nn_dnnl_ctx *ctx = c->ctx;
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     const dnnl_memory_desc_t *k_w = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     if (!k_w)
-        return fs_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
-    status = make_weights(ctx, d, k_w, &c->weights, err);
-    if (status != FS_OK)
-        return status;
+        return util_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
+    rc = make_weights(ctx, d, k_w, &c->weights, err);
+    if (rc != FS_OK)
+        return rc;
     if (d->bias) {
         dnnl_memory_desc_t b_md;
         dnnl_dims_t b_dims = {d->c_out};
         CHECK_DNNL(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_x),
                    "bias descriptor");
-        status = make_filled_memory(ctx, &b_md, d->bias, (size_t)d->c_out * sizeof(float),
-                                    &c->bias, err);
-        if (status != FS_OK)
-            return status;
+        rc = make_filled_memory(ctx, &b_md, d->bias, (size_t)d->c_out * sizeof(float),
+                                &c->bias, err);
+        if (rc != FS_OK)
+            return rc;
     }
     if (d->dw)
         return make_dw_params(ctx, d, pd, c, err);
 fail:
-    return status;
+    return rc;
 }
 
 /* The post-ops oneDNN does not fuse (from the first per-channel PRELU on), run by us after the
@@ -748,7 +752,7 @@ static fs_status make_tail(nn_dnnl_conv *c, const nn_dnnl_conv_desc *d, fs_error
         if (t->kind == NN_DNNL_POST_PRELU) {
             float *copy = malloc((size_t)d->c_out * sizeof(float));
             if (!copy)
-                return fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for prelu slopes");
+                return util_fail(err, FS_ERR_NOMEM, "conv: out of memory for prelu slopes");
             memcpy(copy, t->slopes, (size_t)d->c_out * sizeof(float));
             c->tail_slopes[c->tail_count] = copy;
             t->slopes = copy;
@@ -757,7 +761,7 @@ static fs_status make_tail(nn_dnnl_conv *c, const nn_dnnl_conv_desc *d, fs_error
             c->tail_sum = true;
             c->residual_copy = malloc(c->dst_ext_floats * sizeof(float));
             if (!c->residual_copy)
-                return fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for a residual copy");
+                return util_fail(err, FS_ERR_NOMEM, "conv: out of memory for a residual copy");
         }
         c->tail_count++;
     }
@@ -767,36 +771,36 @@ static fs_status make_tail(nn_dnnl_conv *c, const nn_dnnl_conv_desc *d, fs_error
 /* The scratchpad the kernel asks for and the primitive itself. */
 static fs_status make_primitive(nn_dnnl_conv *c, const_dnnl_primitive_desc_t pd, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     const dnnl_memory_desc_t *k_scratch =
         dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     if (!k_scratch)
-        return fs_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
+        return util_fail(err, FS_ERR_INTERNAL, "conv: oneDNN returned no memory descriptor");
     if (dnnl_memory_desc_get_size(k_scratch) > 0)
         CHECK_DNNL(dnnl_memory_create(&c->scratch, k_scratch, c->ctx->engine,
                                       DNNL_MEMORY_ALLOCATE),
                    "scratchpad allocation");
     CHECK_DNNL(dnnl_primitive_create(&c->prim, pd), "convolution primitive creation");
 fail:
-    return status;
+    return rc;
 }
 
 fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_dnnl_conv **out,
                               fs_error *err)
 {
     if (!out)
-        return fs_fail(err, FS_ERR_ARG, "conv: no output pointer");
+        return util_fail(err, FS_ERR_ARG, "conv: no output pointer");
     *out = NULL;
     if (!ctx)
-        return fs_fail(err, FS_ERR_ARG, "conv: no context");
+        return util_fail(err, FS_ERR_ARG, "conv: no context");
     int64_t oh = 0, ow = 0;
-    fs_status status = validate(d, &oh, &ow, err);
-    if (status != FS_OK)
-        return status;
+    fs_status rc = validate(d, &oh, &ow, err);
+    if (rc != FS_OK)
+        return rc;
 
     nn_dnnl_conv *c = calloc(1, sizeof *c);
     if (!c)
-        return fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for a convolution");
+        return util_fail(err, FS_ERR_NOMEM, "conv: out of memory for a convolution");
     c->ctx = ctx;
     c->threads = ctx->threads;
     c->n = d->n;
@@ -813,15 +817,15 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     /* the convolution proper: with a fused depthwise conv, the 1x1's own output (same h, w) */
     dnnl_dims_t conv_dims = {d->n, d->c_out, d->dw ? d->h : oh, d->dw ? d->w : ow};
     const char *impl = NULL;
-    if ((status = make_ext_descs(ctx, d, oh, ow, &src_ext_md, &dst_ext_md, err)) ||
-        (status = make_attr(d, &attr, err)) ||
-        (status = choose_conv_pd(ctx, d, conv_dims, attr, &pd, err)))
+    if ((rc = make_ext_descs(ctx, d, oh, ow, &src_ext_md, &dst_ext_md, err)) ||
+        (rc = make_attr(d, &attr, err)) ||
+        (rc = choose_conv_pd(ctx, d, conv_dims, attr, &pd, err)))
         goto fail;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
         snprintf(c->impl, sizeof c->impl, "%s", impl);
-    if ((status = bind_sides(c, d, pd, &src_ext_md, &dst_ext_md, err)) ||
-        (status = make_params(c, d, pd, err)) || (status = make_tail(c, d, err)) ||
-        (status = make_primitive(c, pd, err)))
+    if ((rc = bind_sides(c, d, pd, &src_ext_md, &dst_ext_md, err)) ||
+        (rc = make_params(c, d, pd, err)) || (rc = make_tail(c, d, err)) ||
+        (rc = make_primitive(c, pd, err)))
         goto fail;
 
     dnnl_primitive_desc_destroy(pd);
@@ -836,7 +840,7 @@ fail:
         dnnl_primitive_attr_destroy(attr);
     threads_leave(prev_threads, c->threads);
     nn_dnnl_conv_free(c);
-    return status;
+    return rc;
 }
 
 void nn_dnnl_conv_free(nn_dnnl_conv *c)
@@ -974,14 +978,15 @@ static void apply_tail(const nn_dnnl_conv *c, float *dst, const float *residual)
 fs_status nn_dnnl_conv_run(nn_dnnl_conv *c, const float *src, float *dst, const float *residual,
                            fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     if (!c || !src || !dst)
-        return fs_fail(err, FS_ERR_ARG, "conv: run without %s",
-                       !c ? "a convolution" : !src ? "a source" : "a destination");
+        return util_fail(err, FS_ERR_ARG, "conv: run without %s",
+                         !c ? "a convolution" : !src ? "a source" : "a destination");
     if (c->has_sum && !residual)
-        return fs_fail(err, FS_ERR_ARG, "conv: the sum post-op needs a residual");
+        return util_fail(err, FS_ERR_ARG, "conv: the sum post-op needs a residual");
     if (!c->has_sum && residual)
-        return fs_fail(err, FS_ERR_ARG, "conv: a residual was given but no sum post-op was asked");
+        return util_fail(err, FS_ERR_ARG,
+                         "conv: a residual was given but no sum post-op was asked");
     nn_dnnl_ctx *ctx = c->ctx;
     int prev_threads = threads_enter(c->threads);
 
@@ -990,8 +995,8 @@ fs_status nn_dnnl_conv_run(nn_dnnl_conv *c, const float *src, float *dst, const 
                "source binding");
     CHECK_DNNL(dnnl_memory_set_data_handle_v2(c->dst_ext, dst, ctx->stream), "destination binding");
     if (c->src_int) {
-        status = run_reorder(ctx, c->src_in, c->src_ext, c->src_int, err);
-        if (status != FS_OK)
+        rc = run_reorder(ctx, c->src_in, c->src_ext, c->src_int, err);
+        if (rc != FS_OK)
             goto fail;
     }
     if (c->tail_sum && residual == dst) {
@@ -1005,8 +1010,8 @@ fs_status nn_dnnl_conv_run(nn_dnnl_conv *c, const float *src, float *dst, const 
             CHECK_DNNL(dnnl_memory_set_data_handle_v2(c->dst_ext, (void *)(uintptr_t)residual,
                                                       ctx->stream),
                        "residual binding");
-            status = run_reorder(ctx, c->dst_in, c->dst_ext, c->dst_int, err);
-            if (status != FS_OK)
+            rc = run_reorder(ctx, c->dst_in, c->dst_ext, c->dst_int, err);
+            if (rc != FS_OK)
                 goto fail;
             CHECK_DNNL(dnnl_stream_wait(ctx->stream), "residual reorder");
             CHECK_DNNL(dnnl_memory_set_data_handle_v2(c->dst_ext, dst, ctx->stream),
@@ -1026,13 +1031,14 @@ fs_status nn_dnnl_conv_run(nn_dnnl_conv *c, const float *src, float *dst, const 
     if (c->scratch)
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, c->scratch};
     if (c->dw_weights) {
-        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, c->dw_weights};
+        args[nargs++] =
+            (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, c->dw_weights};
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, c->dw_bias};
     }
     CHECK_DNNL(dnnl_primitive_execute(c->prim, ctx->stream, nargs, args), "convolution");
     if (c->dst_int) {
-        status = run_reorder(ctx, c->dst_out, c->dst_int, c->dst_ext, err);
-        if (status != FS_OK)
+        rc = run_reorder(ctx, c->dst_out, c->dst_int, c->dst_ext, err);
+        if (rc != FS_OK)
             goto fail;
     }
     CHECK_DNNL(dnnl_stream_wait(ctx->stream), "convolution");
@@ -1040,7 +1046,7 @@ fs_status nn_dnnl_conv_run(nn_dnnl_conv *c, const float *src, float *dst, const 
         apply_tail(c, dst, residual);
 fail:
     threads_leave(prev_threads, c->threads);
-    return status;
+    return rc;
 }
 
 void nn_dnnl_conv_out_shape(const nn_dnnl_conv *c, int64_t shape[4])
@@ -1069,24 +1075,24 @@ fs_status nn_dnnl_reorder_create(nn_dnnl_ctx *ctx, int64_t n, int64_t c, int64_t
                                  nn_dnnl_layout from, nn_dnnl_layout to, nn_dnnl_reorder **out,
                                  fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     if (!out)
-        return fs_fail(err, FS_ERR_ARG, "conv: no output pointer");
+        return util_fail(err, FS_ERR_ARG, "conv: no output pointer");
     *out = NULL;
     if (!ctx)
-        return fs_fail(err, FS_ERR_ARG, "conv: no context");
+        return util_fail(err, FS_ERR_ARG, "conv: no context");
     if ((from != NN_DNNL_NCHW && from != NN_DNNL_BLOCKED) ||
         (to != NN_DNNL_NCHW && to != NN_DNNL_BLOCKED))
-        return fs_fail(err, FS_ERR_ARG, "conv: unknown layout");
+        return util_fail(err, FS_ERR_ARG, "conv: unknown layout");
     if (nn_dnnl_tensor_floats(ctx, NN_DNNL_BLOCKED, n, c, h, w) == 0 ||
         count4(n, c + ctx->block, h, w) < 0)
-        return fs_fail(err, FS_ERR_ARG,
-                       "conv: reorder shape %lldx%lldx%lldx%lld has a dimension < 1 or more "
-                       "than 2^31 elements",
-                       (long long)n, (long long)c, (long long)h, (long long)w);
+        return util_fail(err, FS_ERR_ARG,
+                         "conv: reorder shape %lldx%lldx%lldx%lld has a dimension < 1 or more "
+                         "than 2^31 elements",
+                         (long long)n, (long long)c, (long long)h, (long long)w);
     nn_dnnl_reorder *r = calloc(1, sizeof *r);
     if (!r)
-        return fs_fail(err, FS_ERR_NOMEM, "conv: out of memory for a reorder");
+        return util_fail(err, FS_ERR_NOMEM, "conv: out of memory for a reorder");
     r->ctx = ctx;
     r->threads = ctx->threads;
     int prev_threads = threads_enter(r->threads);
@@ -1100,8 +1106,8 @@ fs_status nn_dnnl_reorder_create(nn_dnnl_ctx *ctx, int64_t n, int64_t c, int64_t
                "memory creation");
     CHECK_DNNL(dnnl_memory_create(&r->dst, &to_md, ctx->engine, DNNL_MEMORY_NONE),
                "memory creation");
-    status = make_reorder(ctx, &from_md, &to_md, &r->prim, err);
-    if (status != FS_OK)
+    rc = make_reorder(ctx, &from_md, &to_md, &r->prim, err);
+    if (rc != FS_OK)
         goto fail;
     threads_leave(prev_threads, r->threads);
     *out = r;
@@ -1109,7 +1115,7 @@ fs_status nn_dnnl_reorder_create(nn_dnnl_ctx *ctx, int64_t n, int64_t c, int64_t
 fail:
     threads_leave(prev_threads, r->threads);
     nn_dnnl_reorder_free(r);
-    return status;
+    return rc;
 }
 
 void nn_dnnl_reorder_free(nn_dnnl_reorder *r)
@@ -1124,22 +1130,22 @@ void nn_dnnl_reorder_free(nn_dnnl_reorder *r)
 
 fs_status nn_dnnl_reorder_run(nn_dnnl_reorder *r, const float *src, float *dst, fs_error *err)
 {
-    fs_status status = FS_OK;
+    fs_status rc = FS_OK;
     if (!r || !src || !dst)
-        return fs_fail(err, FS_ERR_ARG, "conv: reorder without %s",
-                       !r ? "a reorder" : !src ? "a source" : "a destination");
+        return util_fail(err, FS_ERR_ARG, "conv: reorder without %s",
+                         !r ? "a reorder" : !src ? "a source" : "a destination");
     int prev_threads = threads_enter(r->threads);
     CHECK_DNNL(dnnl_memory_set_data_handle_v2(r->src, (void *)(uintptr_t)src, r->ctx->stream),
                "reorder source binding");
     CHECK_DNNL(dnnl_memory_set_data_handle_v2(r->dst, dst, r->ctx->stream),
                "reorder destination binding");
-    status = run_reorder(r->ctx, r->prim, r->src, r->dst, err);
-    if (status != FS_OK)
+    rc = run_reorder(r->ctx, r->prim, r->src, r->dst, err);
+    if (rc != FS_OK)
         goto fail;
     CHECK_DNNL(dnnl_stream_wait(r->ctx->stream), "reorder");
 fail:
     threads_leave(prev_threads, r->threads);
-    return status;
+    return rc;
 }
 
 /* ---- Blocked per-channel helpers ------------------------------------------------------------ */

@@ -238,7 +238,7 @@ static fs_status fuse_residuals(layout_state *ls, fs_error *err)
         nn_step *c = &p->steps[best];
         nn_tensor **in = take_io(p, 5);
         if (!in)
-            return fs_fail(err, FS_ERR_INTERNAL, "%s: layout pass out of step storage", c->model);
+            return util_fail(err, FS_ERR_INTERNAL, "%s: layout pass out of step storage", c->model);
         for (int j = 0; j < c->n_in && j < 4; j++)
             in[j] = c->in[j];
         nn_tensor *other = s->in[1 - best_k];
@@ -404,13 +404,13 @@ static fs_status insert_conversions(layout_state *ls, fs_error *err)
     if (!dense_of || !out) {
         free(dense_of);
         free(out);
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory while planning");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory while planning");
     }
     for (int v = 0; v < p->cap_vals; v++)
         dense_of[v] = -1;
     int m = 0;
-    fs_status st = FS_OK;
-    for (int i = 0; i < p->n_steps && !st; i++) {
+    fs_status rc = FS_OK;
+    for (int i = 0; i < p->n_steps && !rc; i++) {
         if (ls->dead[i])
             continue;
         nn_step *s = &p->steps[i];
@@ -420,15 +420,15 @@ static fs_status insert_conversions(layout_state *ls, fs_error *err)
                 continue;
             int v = vidx(p->vals, t);
             if (v >= n_base) {
-                st = fs_fail(err, FS_ERR_INTERNAL, "%s: layout pass: bad value", s->model);
+                rc = util_fail(err, FS_ERR_INTERNAL, "%s: layout pass: bad value", s->model);
                 break;
             }
             if (dense_of[v] < 0) {
                 nn_tensor **io = take_io(p, 2);
                 if (p->n_vals >= p->cap_vals || m >= p->cap_steps || !io ||
                     p->n_extra >= p->cap_vals - n_base) {
-                    st = fs_fail(err, FS_ERR_INTERNAL, "%s: layout pass out of storage",
-                                 s->model);
+                    rc = util_fail(err, FS_ERR_INTERNAL, "%s: layout pass out of storage",
+                                   s->model);
                     break;
                 }
                 int d = p->n_vals++;
@@ -462,16 +462,16 @@ static fs_status insert_conversions(layout_state *ls, fs_error *err)
             s->in[j] = &p->vals[dense_of[v]];
         }
         if (m >= p->cap_steps) {
-            st = fs_fail(err, FS_ERR_INTERNAL, "%s: layout pass out of storage", s->model);
+            rc = util_fail(err, FS_ERR_INTERNAL, "%s: layout pass out of storage", s->model);
             break;
         }
         out[m++] = *s;
     }
     free(dense_of);
-    if (st) {
+    if (rc) {
         /* keep the old steps (their states are all NULL still) */
         free(out);
-        return st;
+        return rc;
     }
     free(p->steps);
     p->steps = out;
@@ -494,9 +494,9 @@ fs_status nn_fast_layout(nn_plan *p, fs_error *err)
     ls.uses = calloc((size_t)p->cap_vals, sizeof *ls.uses);
     ls.is_out = calloc((size_t)p->cap_vals, 1);
     ls.dead = calloc((size_t)p->n_steps + 1, 1);
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     if (!ls.prod || !ls.uses || !ls.is_out || !ls.dead) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
+        rc = util_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
         goto done;
     }
     for (int v = 0; v < p->cap_vals; v++)
@@ -513,16 +513,16 @@ fs_status nn_fast_layout(nn_plan *p, fs_error *err)
                 ls.prod[vidx(p->vals, s->out[j])] = i;
     }
     if (block > 0) {
-        if ((st = fuse_residuals(&ls, err)))
+        if ((rc = fuse_residuals(&ls, err)))
             goto done;
         fuse_depthwise(&ls);
         choose_layouts(&ls, block);
     }
-    st = insert_conversions(&ls, err);
+    rc = insert_conversions(&ls, err);
 done:
     free(ls.prod);
     free(ls.uses);
     free(ls.is_out);
     free(ls.dead);
-    return st;
+    return rc;
 }

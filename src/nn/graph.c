@@ -88,8 +88,8 @@ static fs_status constant_value(nn_graph *g, const onnx_node *n, const char *lab
 {
     memset(t, 0, sizeof *t);
     if (n->n_attrs != 1)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Constant): needs exactly one attribute",
-                       g->model, label);
+        return util_fail(err, FS_ERR_FORMAT,
+                         "%s: node '%s' (Constant): needs exactly one attribute", g->model, label);
     const onnx_attr *a = &n->attrs[0];
     if (!strcmp(a->name, "value") && a->type == ONNX_ATTR_TENSOR) {
         *t = a->t->t;
@@ -100,9 +100,9 @@ static fs_status constant_value(nn_graph *g, const onnx_node *n, const char *lab
     int is_floats = !strcmp(a->name, "value_floats") && a->type == ONNX_ATTR_FLOATS;
     int is_ints = !strcmp(a->name, "value_ints") && a->type == ONNX_ATTR_INTS;
     if (!is_float && !is_int && !is_floats && !is_ints)
-        return fs_fail(err, FS_ERR_UNSUPPORTED,
-                       "%s: node '%s' (Constant): attribute '%s' is not supported", g->model,
-                       label, a->name);
+        return util_fail(err, FS_ERR_UNSUPPORTED,
+                         "%s: node '%s' (Constant): attribute '%s' is not supported", g->model,
+                         label, a->name);
     size_t count = is_floats ? a->n_floats : is_ints ? a->n_ints : 1;
     t->dtype = (is_float || is_floats) ? NN_F32 : NN_I64;
     t->ndim = (is_floats || is_ints) ? 1 : 0;
@@ -112,7 +112,7 @@ static fs_status constant_value(nn_graph *g, const onnx_node *n, const char *lab
         return FS_OK;
     t->data = nn_arena_calloc(&g->arena, count, nn_dtype_size(t->dtype));
     if (!t->data)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
     if (is_float)
         *(float *)t->data = a->f;
     else if (is_int)
@@ -146,14 +146,14 @@ static fs_status add_initializers(nn_graph *g, const onnx_graph *og, name_map *m
     for (size_t i = 0; i < og->n_initializers; i++) {
         const onnx_tensor *t = &og->initializers[i];
         if (!*t->name)
-            return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: initializer #%zu has "
-                           "no name", model, i);
+            return util_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: initializer #%zu has "
+                             "no name", model, i);
         if (map_find(map, g->values, t->name) >= 0)
-            return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: tensor '%s' is "
-                           "defined twice", model, t->name);
+            return util_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: tensor '%s' is "
+                             "defined twice", model, t->name);
         int v = add_value(g, t->name);
         if (v < 0)
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
+            return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
         g->values[v].is_const = 1;
         g->values[v].c = t->t;
         map_put(map, g->values, v);
@@ -169,21 +169,21 @@ static fs_status add_input(nn_graph *g, const onnx_graph *og, name_map *map, fs_
     for (size_t i = 0; i < og->n_inputs; i++) {
         const onnx_value_info *vi = &og->inputs[i];
         if (!*vi->name)
-            return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: graph input #%zu has "
-                           "no name", model, i);
+            return util_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: graph input #%zu has "
+                             "no name", model, i);
         if (map_find(map, g->values, vi->name) >= 0)
             continue; /* an initializer listed as input (IR < 4): a constant for us */
         if (g->input >= 0)
-            return fs_fail(err, FS_ERR_UNSUPPORTED,
-                           "%s: the model has several inputs ('%s', '%s'); only one is supported",
-                           model, g->values[g->input].name, vi->name);
+            return util_fail(err, FS_ERR_UNSUPPORTED,
+                             "%s: the model has several inputs ('%s', '%s'); only one is supported",
+                             model, g->values[g->input].name, vi->name);
         if (vi->elem_type != 0 && vi->elem_type != 1)
-            return fs_fail(err, FS_ERR_UNSUPPORTED,
-                           "%s: input '%s' has element type %d; only float32 is supported", model,
-                           vi->name, vi->elem_type);
+            return util_fail(err, FS_ERR_UNSUPPORTED,
+                             "%s: input '%s' has element type %d; only float32 is supported", model,
+                             vi->name, vi->elem_type);
         int v = add_value(g, vi->name);
         if (v < 0)
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
+            return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
         g->values[v].is_input = 1;
         g->input = v;
         g->input_ndim = vi->ndim < 0 ? 0 : vi->ndim;
@@ -191,8 +191,8 @@ static fs_status add_input(nn_graph *g, const onnx_graph *og, name_map *map, fs_
         map_put(map, g->values, v);
     }
     if (g->input < 0)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: the graph has no input",
-                       model);
+        return util_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: the graph has no input",
+                         model);
     return FS_OK;
 }
 
@@ -212,7 +212,7 @@ static fs_status add_node(nn_graph *g, const onnx_node *on, size_t i, name_map *
     n->in = nn_arena_calloc(&g->arena, cap_in, sizeof(int));
     n->out = nn_arena_calloc(&g->arena, on->n_outputs ? on->n_outputs : 1, sizeof(int));
     if (!n->in || !n->out)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
     for (size_t j = 0; j < cap_in; j++)
         n->in[j] = -1;
     int is_constant = !strcmp(on->op_type, "Constant") && (!*on->domain ||
@@ -223,21 +223,21 @@ static fs_status add_node(nn_graph *g, const onnx_node *on, size_t i, name_map *
         if (!*name)
             continue;
         if (map_find(map, g->values, name) >= 0)
-            return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: tensor '%s' is "
-                           "defined twice", model, name);
+            return util_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: tensor '%s' is "
+                             "defined twice", model, name);
         int v = add_value(g, name);
         if (v < 0)
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
+            return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
         map_put(map, g->values, v);
         n->out[j] = v;
         if (is_constant) {
             if (j > 0)
-                return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Constant): has more "
-                               "than one output", model, n->label);
+                return util_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Constant): has more "
+                                 "than one output", model, n->label);
             nn_tensor t;
-            fs_status st = constant_value(g, on, n->label, &t, err);
-            if (st)
-                return st;
+            fs_status rc = constant_value(g, on, n->label, &t, err);
+            if (rc)
+                return rc;
             g->values[v].is_const = 1;
             g->values[v].c = t;
         } else {
@@ -255,14 +255,14 @@ static fs_status add_nodes(nn_graph *g, const onnx_graph *og, name_map *map, fs_
 {
     g->n_nodes = (int)og->n_nodes;
     if (og->n_nodes > (size_t)(1 << 24))
-        return fs_fail(err, FS_ERR_LIMIT, "%s: too many nodes", g->model);
+        return util_fail(err, FS_ERR_LIMIT, "%s: too many nodes", g->model);
     g->nodes = nn_arena_calloc(&g->arena, og->n_nodes ? og->n_nodes : 1, sizeof(nn_node));
     if (!g->nodes)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
     for (size_t i = 0; i < og->n_nodes; i++) {
-        fs_status st = add_node(g, &og->nodes[i], i, map, err);
-        if (st)
-            return st;
+        fs_status rc = add_node(g, &og->nodes[i], i, map, err);
+        if (rc)
+            return rc;
     }
     return FS_OK;
 }
@@ -292,17 +292,18 @@ static fs_status add_outputs(nn_graph *g, const onnx_graph *og, const char *cons
     const char *model = g->model;
     size_t n_out = req ? n_req : og->n_outputs;
     if (n_out == 0)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: the graph has no output",
-                       model);
+        return util_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: the graph has no output",
+                         model);
     g->outputs = nn_arena_calloc(&g->arena, n_out, sizeof(int));
     if (!g->outputs)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", model);
     for (size_t i = 0; i < n_out; i++) {
         const char *name = req ? req[i] : og->outputs[i].name;
         int v = name ? map_find(map, g->values, name) : -1;
         if (v < 0)
-            return fs_fail(err, req ? FS_ERR_ARG : FS_ERR_FORMAT,
-                           "%s: no tensor named '%s' in the model", model, name ? name : "(null)");
+            return util_fail(err, req ? FS_ERR_ARG : FS_ERR_FORMAT,
+                             "%s: no tensor named '%s' in the model", model,
+                             name ? name : "(null)");
         g->outputs[i] = v;
         g->values[v].is_output = 1;
     }
@@ -320,12 +321,12 @@ static fs_status build(nn_graph *g, const onnx_model *m, const char *const *req,
     for (size_t i = 0; i < og->n_nodes; i++)
         n_names += og->nodes[i].n_outputs;
     if (map_init(map, n_names) != 0)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
     g->opset = m->opset;
-    fs_status st;
-    if ((st = add_initializers(g, og, map, err)) || (st = add_input(g, og, map, err)) ||
-        (st = add_nodes(g, og, map, err)))
-        return st;
+    fs_status rc;
+    if ((rc = add_initializers(g, og, map, err)) || (rc = add_input(g, og, map, err)) ||
+        (rc = add_nodes(g, og, map, err)))
+        return rc;
     link_inputs(g, og, map);
     return add_outputs(g, og, req, n_req, map, err);
 }
@@ -335,7 +336,7 @@ static fs_status mark_live(nn_graph *g, const onnx_model *m, fs_error *err)
 {
     int *stack = malloc(((size_t)g->n_nodes + 1) * sizeof *stack);
     if (!stack)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
     int top = 0;
     for (int i = 0; i < g->n_outputs; i++) {
         int p = g->values[g->outputs[i]].producer;
@@ -350,10 +351,10 @@ static fs_status mark_live(nn_graph *g, const onnx_model *m, fs_error *err)
         for (int j = 0; j < n->n_in; j++) {
             if (n->in[j] == -2) {
                 free(stack);
-                return fs_fail(err, FS_ERR_FORMAT,
-                               "%s: node '%s' (%s): input '%s' is not produced by any node, "
-                               "initializer or graph input",
-                               g->model, n->label, n->op_type, m->graph.nodes[index].inputs[j]);
+                return util_fail(err, FS_ERR_FORMAT,
+                                 "%s: node '%s' (%s): input '%s' is not produced by any node, "
+                                 "initializer or graph input",
+                                 g->model, n->label, n->op_type, m->graph.nodes[index].inputs[j]);
             }
             int p = n->in[j] >= 0 ? g->values[n->in[j]].producer : -1;
             if (p >= 0 && !g->nodes[p].live) {
@@ -380,9 +381,9 @@ static fs_status topo_sort(nn_graph *g, fs_error *err)
             total += (size_t)g->nodes[i].n_in;
     int *cons = malloc((total + 1) * sizeof *cons);
     int *fill = calloc((size_t)g->n_values + 1, sizeof *fill);
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     if (!indeg || !queue || !start || !cons || !fill) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+        rc = util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
         goto done;
     }
     for (int i = 0; i < n; i++) {
@@ -416,7 +417,7 @@ static fs_status topo_sort(nn_graph *g, fs_error *err)
     g->n_order = 0;
     g->order = nn_arena_calloc(&g->arena, (size_t)n + 1, sizeof(int));
     if (!g->order) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+        rc = util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
         goto done;
     }
     while (head < tail) {
@@ -434,9 +435,9 @@ static fs_status topo_sort(nn_graph *g, fs_error *err)
     }
     for (int i = 0; i < n; i++) {
         if (g->nodes[i].live && indeg[i] > 0) {
-            st = fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: the graph has a cycle "
-                         "(through node '%s' (%s))", g->model, g->nodes[i].label,
-                         g->nodes[i].op_type);
+            rc = util_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: the graph has a cycle "
+                           "(through node '%s' (%s))", g->model, g->nodes[i].label,
+                           g->nodes[i].op_type);
             break;
         }
     }
@@ -446,7 +447,7 @@ done:
     free(start);
     free(cons);
     free(fill);
-    return st;
+    return rc;
 }
 
 /* Op support, input counts, attributes, extra outputs unused. */
@@ -461,11 +462,11 @@ static fs_status check_ops(nn_graph *g, const onnx_model *m, fs_error *err)
             info = nn_op_lookup(on->op_type);
         if (!info) {
             if (*on->domain)
-                return fs_fail(err, FS_ERR_UNSUPPORTED,
-                               "%s: node '%s': unsupported op '%s' (domain '%s')", g->model,
-                               n->label, on->op_type, on->domain);
-            return fs_fail(err, FS_ERR_UNSUPPORTED, "%s: node '%s': unsupported op '%s'",
-                           g->model, n->label, on->op_type);
+                return util_fail(err, FS_ERR_UNSUPPORTED,
+                                 "%s: node '%s': unsupported op '%s' (domain '%s')", g->model,
+                                 n->label, on->op_type, on->domain);
+            return util_fail(err, FS_ERR_UNSUPPORTED, "%s: node '%s': unsupported op '%s'",
+                             g->model, n->label, on->op_type);
         }
         n->op = info->kind;
         int present = 0;
@@ -473,37 +474,37 @@ static fs_status check_ops(nn_graph *g, const onnx_model *m, fs_error *err)
             present += n->in[j] >= 0;
         if (n->n_in < info->min_in || (info->max_in >= 0 && n->n_in > info->max_in) ||
             n->n_out < 1 || n->out[0] < 0 || (present == 0))
-            return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (%s): wrong number of inputs or "
-                           "outputs (%d in, %d out)", g->model, n->label, n->op_type, n->n_in,
-                           n->n_out);
+            return util_fail(err, FS_ERR_FORMAT, "%s: node '%s' (%s): wrong number of inputs or "
+                             "outputs (%d in, %d out)", g->model, n->label, n->op_type, n->n_in,
+                             n->n_out);
         for (int j = 0; j < info->min_in; j++)
             if (n->in[j] < 0 && !(n->op == NN_OP_RESIZE && j > 0))
-                return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (%s): required input #%d is "
-                               "missing", g->model, n->label, n->op_type, j);
+                return util_fail(err, FS_ERR_FORMAT, "%s: node '%s' (%s): required input #%d is "
+                                 "missing", g->model, n->label, n->op_type, j);
         for (int j = info->n_out; j < n->n_out; j++) {
             int v = n->out[j];
             if (v >= 0)
                 g->values[v].producer = -2;
         }
         n->n_out = info->n_out;
-        fs_status st = nn_params_parse(on, n->op, g->opset, g->model, n->label, &n->p, err);
-        if (st)
-            return st;
+        fs_status rc = nn_params_parse(on, n->op, g->opset, g->model, n->label, &n->p, err);
+        if (rc)
+            return rc;
     }
     /* a value that we do not compute must not be used */
     for (int k = 0; k < g->n_order; k++) {
         nn_node *n = &g->nodes[g->order[k]];
         for (int j = 0; j < n->n_in; j++)
             if (n->in[j] >= 0 && g->values[n->in[j]].producer == -2)
-                return fs_fail(err, FS_ERR_UNSUPPORTED,
-                               "%s: node '%s' (%s) uses '%s', an optional output that is not "
-                               "supported", g->model, n->label, n->op_type,
-                               g->values[n->in[j]].name);
+                return util_fail(err, FS_ERR_UNSUPPORTED,
+                                 "%s: node '%s' (%s) uses '%s', an optional output that is not "
+                                 "supported", g->model, n->label, n->op_type,
+                                 g->values[n->in[j]].name);
     }
     for (int i = 0; i < g->n_outputs; i++)
         if (g->values[g->outputs[i]].producer == -2)
-            return fs_fail(err, FS_ERR_UNSUPPORTED, "%s: output '%s' is an optional output that "
-                           "is not supported", g->model, g->values[g->outputs[i]].name);
+            return util_fail(err, FS_ERR_UNSUPPORTED, "%s: output '%s' is an optional output that "
+                             "is not supported", g->model, g->values[g->outputs[i]].name);
     return FS_OK;
 }
 
@@ -514,24 +515,24 @@ fs_status nn_graph_build(const void *data, size_t size, const char *name,
     *out = NULL;
     nn_graph *g = calloc(1, sizeof *g);
     if (!g)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     nn_arena_init(&g->arena, 0);
     g->model = nn_arena_strndup(&g->arena, name ? name : "model", strlen(name ? name : "model"));
     name_map map = {NULL, 0};
     onnx_model m;
-    fs_status st;
+    fs_status rc;
     if (!g->model) {
-        st = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if ((st = onnx_parse(data, size, g->model, &g->arena, &m, err)))
+    if ((rc = onnx_parse(data, size, g->model, &g->arena, &m, err)))
         goto fail;
-    if ((st = build(g, &m, outputs, n_outputs, &map, err)) ||
-        (st = mark_live(g, &m, err)) || (st = topo_sort(g, err)) ||
-        (st = check_ops(g, &m, err)))
+    if ((rc = build(g, &m, outputs, n_outputs, &map, err)) ||
+        (rc = mark_live(g, &m, err)) || (rc = topo_sort(g, err)) ||
+        (rc = check_ops(g, &m, err)))
         goto fail;
     nn_graph_count_consumers(g);
-    if ((st = nn_graph_optimize(g, err)))
+    if ((rc = nn_graph_optimize(g, err)))
         goto fail;
     free(map.slots);
     *out = g;
@@ -539,7 +540,7 @@ fs_status nn_graph_build(const void *data, size_t size, const char *name,
 fail:
     free(map.slots);
     nn_graph_free(g);
-    return st;
+    return rc;
 }
 
 void nn_graph_free(nn_graph *g)

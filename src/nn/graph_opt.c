@@ -105,16 +105,16 @@ static fs_status fold_batchnorm(nn_graph *g, nn_node *n, fs_error *err)
     int64_t ch = const_f32(g, n->in[1], -1) ? g->values[n->in[1]].c.count : -1;
     if (ch < 1 || !const_f32(g, n->in[2], ch) || !const_f32(g, n->in[3], ch) ||
         !const_f32(g, n->in[4], ch))
-        return fs_fail(err, FS_ERR_UNSUPPORTED,
-                       "%s: node '%s' (BatchNormalization): parameters must be constant and of "
-                       "equal size", g->model, n->label);
+        return util_fail(err, FS_ERR_UNSUPPORTED,
+                         "%s: node '%s' (BatchNormalization): parameters must be constant and of "
+                         "equal size", g->model, n->label);
     const float *gamma = g->values[n->in[1]].c.data, *beta = g->values[n->in[2]].c.data;
     const float *mean = g->values[n->in[3]].c.data, *var = g->values[n->in[4]].c.data;
     float *scale, *shift;
     int vs = new_const(g, n->label, ":scale", ch, &scale);
     int vt = vs < 0 ? -1 : new_const(g, n->label, ":shift", ch, &shift);
     if (vs < 0 || vt < 0)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
     for (int64_t c = 0; c < ch; c++) {
         double s = (double)gamma[c] / sqrt((double)var[c] + (double)n->p.epsilon);
         scale[c] = (float)s;
@@ -131,7 +131,7 @@ static fs_status fold_batchnorm(nn_graph *g, nn_node *n, fs_error *err)
             int vw = new_const(g, c->label, ":w_bn", g->values[w].c.count, &nw);
             int vb = vw < 0 ? -1 : new_const(g, c->label, ":b_bn", ch, &nb);
             if (vw < 0 || vb < 0)
-                return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+                return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
             wv = &g->values[w]; /* values may have moved */
             g->values[vw].c = wv->c;
             g->values[vw].c.data = nw;
@@ -246,7 +246,7 @@ static fs_status fold_scale(nn_graph *g, nn_node *n, fs_error *err)
     int vw = new_const(g, c->label, ":w_scaled", g->values[w].c.count, &nw);
     int vb = vw < 0 ? -1 : new_const(g, c->label, ":b_scaled", ch, &nb);
     if (vw < 0 || vb < 0)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", g->model);
     const nn_value *wv = &g->values[w], *kv = &g->values[k];
     g->values[vw].c = wv->c;
     g->values[vw].c.data = nw;
@@ -274,15 +274,15 @@ fs_status nn_graph_optimize(nn_graph *g, fs_error *err)
         if (!n->live)
             continue;
         if (n->op == NN_OP_BATCHNORM) {
-            fs_status st = fold_batchnorm(g, n, err);
-            if (st)
-                return st;
+            fs_status rc = fold_batchnorm(g, n, err);
+            if (rc)
+                return rc;
         } else if (n->op == NN_OP_RELU || n->op == NN_OP_PRELU || n->op == NN_OP_CLIP) {
             fuse_activation(g, n);
         } else if (n->op == NN_OP_MUL) {
-            fs_status st = fold_scale(g, n, err);
-            if (st)
-                return st;
+            fs_status rc = fold_scale(g, n, err);
+            if (rc)
+                return rc;
         }
     }
     int m = 0;

@@ -20,13 +20,13 @@ fs_status nn_net_load_buffer(const void *data, size_t size, const char *name, co
                              nn_net **out, fs_error *err)
 {
     if (!out)
-        return fs_fail(err, FS_ERR_ARG, "nn_net_load_buffer: out is NULL");
+        return util_fail(err, FS_ERR_ARG, "nn_net_load_buffer: out is NULL");
     *out = NULL;
     if (!name)
         name = "model";
     nn_net *net = calloc(1, sizeof *net);
     if (!net)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", name);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", name);
     net->backend = opt ? opt->backend : NN_BACKEND_FAST;
     int threads = opt ? opt->threads : 0;
     if (threads <= 0) {
@@ -36,13 +36,13 @@ fs_status nn_net_load_buffer(const void *data, size_t size, const char *name, co
     net->threads = threads;
     if (opt && opt->outputs && opt->output_count == 0) {
         free(net);
-        return fs_fail(err, FS_ERR_ARG, "%s: outputs given but output_count is 0", name);
+        return util_fail(err, FS_ERR_ARG, "%s: outputs given but output_count is 0", name);
     }
-    fs_status st = nn_graph_build(data, size, name, opt ? opt->outputs : NULL,
+    fs_status rc = nn_graph_build(data, size, name, opt ? opt->outputs : NULL,
                                   opt && opt->outputs ? opt->output_count : 0, &net->graph, err);
-    if (st) {
+    if (rc) {
         free(net);
-        return st;
+        return rc;
     }
     const nn_graph *g = net->graph;
     int fixed = g->input_ndim > 0;
@@ -50,10 +50,10 @@ fs_status nn_net_load_buffer(const void *data, size_t size, const char *name, co
         fixed = fixed && g->input_dims[i] > 0;
     if (fixed) {
         nn_plan *unused;
-        st = nn_plan_build(net, g->input_dims, g->input_ndim, 1, &unused, err);
-        if (st) {
+        rc = nn_plan_build(net, g->input_dims, g->input_ndim, 1, &unused, err);
+        if (rc) {
             nn_net_free(net);
-            return st;
+            return rc;
         }
     }
     *out = net;
@@ -63,38 +63,38 @@ fs_status nn_net_load_buffer(const void *data, size_t size, const char *name, co
 fs_status nn_net_load(const char *path, const nn_options *opt, nn_net **out, fs_error *err)
 {
     if (!out || !path)
-        return fs_fail(err, FS_ERR_ARG, "nn_net_load: path or out is NULL");
+        return util_fail(err, FS_ERR_ARG, "nn_net_load: path or out is NULL");
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fs_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", path,
-                       strerror(errno));
+        return util_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", path,
+                         strerror(errno));
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0)
         size = ftell(f);
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
-        return fs_fail(err, FS_ERR_IO, "%s: cannot determine the file size", path);
+        return util_fail(err, FS_ERR_IO, "%s: cannot determine the file size", path);
     }
     if (size > NN_MAX_FILE_BYTES) {
         fclose(f);
-        return fs_fail(err, FS_ERR_LIMIT, "%s: model file is too large (%ld bytes)", path, size);
+        return util_fail(err, FS_ERR_LIMIT, "%s: model file is too large (%ld bytes)", path, size);
     }
-    void *data = fs_big_alloc((size_t)size);
+    void *data = util_big_alloc((size_t)size);
     if (!data) {
         fclose(f);
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory reading the model", path);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory reading the model", path);
     }
     size_t got = fread(data, 1, (size_t)size, f);
     int bad = ferror(f);
     fclose(f);
     if (bad || got != (size_t)size) {
         free(data);
-        return fs_fail(err, FS_ERR_IO, "%s: read error", path);
+        return util_fail(err, FS_ERR_IO, "%s: read error", path);
     }
-    fs_status st = nn_net_load_buffer(data, (size_t)size, path, opt, out, err);
+    fs_status rc = nn_net_load_buffer(data, (size_t)size, path, opt, out, err);
     free(data);
-    return st;
+    return rc;
 }
 
 void nn_net_free(nn_net *net)

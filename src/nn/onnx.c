@@ -31,13 +31,13 @@ static fs_status bad(pctx *c, size_t offset, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return fs_fail(c->err, FS_ERR_FORMAT, "%s: malformed ONNX model: %s (at byte %zu)", c->name,
-                   what, offset);
+    return util_fail(c->err, FS_ERR_FORMAT, "%s: malformed ONNX model: %s (at byte %zu)", c->name,
+                     what, offset);
 }
 
 static fs_status nomem(pctx *c)
 {
-    return fs_fail(c->err, FS_ERR_NOMEM, "%s: out of memory while reading the model", c->name);
+    return util_fail(c->err, FS_ERR_NOMEM, "%s: out of memory while reading the model", c->name);
 }
 
 static fs_status walk_error(pctx *c, const pb_reader *r, pb_result res, const char *msg)
@@ -178,9 +178,9 @@ static fs_status fill_repeated(pctx *c, const uint8_t *msg, size_t len, uint32_t
 static fs_status read_repeated(pctx *c, const uint8_t *msg, size_t len, uint32_t number,
                                scalar_kind kind, const char *what, void **out, size_t *n)
 {
-    fs_status st = count_repeated(c, msg, len, number, kind, what, n);
-    if (st)
-        return st;
+    fs_status rc = count_repeated(c, msg, len, number, kind, what, n);
+    if (rc)
+        return rc;
     *out = NULL;
     if (*n == 0)
         return FS_OK;
@@ -309,14 +309,14 @@ static fs_status parse_tensor(pctx *c, const uint8_t *msg, size_t len, size_t of
     const uint8_t *raw = NULL;
     size_t raw_len = 0, n_external = 0;
     int has_raw = 0, has_segment = 0;
-    fs_status st;
+    fs_status rc;
     out->name = "";
     pb_init(&r, msg, len, c->base);
     while ((res = pb_next(&r, &f)) == PB_OK) {
         switch (f.number) {
-        case 2: if ((st = get_varint(c, &f, "TensorProto.data_type", &type))) return st; break;
+        case 2: if ((rc = get_varint(c, &f, "TensorProto.data_type", &type))) return rc; break;
         case 3: has_segment = 1; break;
-        case 8: if ((st = get_string(c, &f, "TensorProto.name", &out->name))) return st; break;
+        case 8: if ((rc = get_string(c, &f, "TensorProto.name", &out->name))) return rc; break;
         case 9:
             if (f.wire != PB_BYTES)
                 return wrong_wire(c, &f, "TensorProto.raw_data");
@@ -326,8 +326,8 @@ static fs_status parse_tensor(pctx *c, const uint8_t *msg, size_t len, size_t of
             break;
         case 13: n_external++; break;
         case 14:
-            if ((st = get_varint(c, &f, "TensorProto.data_location", &location)))
-                return st;
+            if ((rc = get_varint(c, &f, "TensorProto.data_location", &location)))
+                return rc;
             break;
         default: break;
         }
@@ -338,14 +338,14 @@ static fs_status parse_tensor(pctx *c, const uint8_t *msg, size_t len, size_t of
     if (has_segment)
         return bad(c, offset, "tensor '%s' is segmented (not supported)", tn);
     if (location == 1 || n_external)
-        return fs_fail(c->err, FS_ERR_UNSUPPORTED,
-                       "%s: tensor '%s' keeps its data in an external file (not supported)",
-                       c->name, tn);
+        return util_fail(c->err, FS_ERR_UNSUPPORTED,
+                         "%s: tensor '%s' keeps its data in an external file (not supported)",
+                         c->name, tn);
     /* dims */
     int64_t *dims;
     size_t ndim;
-    if ((st = read_repeated(c, msg, len, 1, K_I64, "TensorProto.dims", (void **)&dims, &ndim)))
-        return st;
+    if ((rc = read_repeated(c, msg, len, 1, K_I64, "TensorProto.dims", (void **)&dims, &ndim)))
+        return rc;
     if (ndim > NN_MAX_DIMS)
         return bad(c, offset, "tensor '%s' has %zu dimensions (at most %d supported)", tn, ndim,
                    NN_MAX_DIMS);
@@ -357,19 +357,19 @@ static fs_status parse_tensor(pctx *c, const uint8_t *msg, size_t len, size_t of
         out->t.dims[i] = dims[i];
     }
     if (nn_dims_count(out->t.dims, out->t.ndim, &out->t.count) != 0)
-        return fs_fail(c->err, FS_ERR_LIMIT,
-                       "%s: malformed ONNX model: tensor '%s' is too large (more than %lld "
-                       "elements or a dimension above %lld) (at byte %zu)",
-                       c->name, tn, (long long)NN_MAX_ELEMENTS, (long long)NN_MAX_DIM, offset);
+        return util_fail(c->err, FS_ERR_LIMIT,
+                         "%s: malformed ONNX model: tensor '%s' is too large (more than %lld "
+                         "elements or a dimension above %lld) (at byte %zu)",
+                         c->name, tn, (long long)NN_MAX_ELEMENTS, (long long)NN_MAX_DIM, offset);
     out->onnx_type = (int)type;
     nn_dtype dtype;
     size_t raw_size;
     uint32_t field;
     scalar_kind kind;
     if (type_layout((int)type, &dtype, &raw_size, &field, &kind) != 0)
-        return fs_fail(c->err, FS_ERR_UNSUPPORTED,
-                       "%s: tensor '%s' has data type %lld, which is not supported", c->name, tn,
-                       (long long)type);
+        return util_fail(c->err, FS_ERR_UNSUPPORTED,
+                         "%s: tensor '%s' has data type %lld, which is not supported", c->name, tn,
+                         (long long)type);
     out->t.dtype = dtype;
     int64_t count = out->t.count;
     out->t.data = NULL;
@@ -385,8 +385,8 @@ static fs_status parse_tensor(pctx *c, const uint8_t *msg, size_t len, size_t of
         convert_raw((int)type, raw, count, data);
     } else {
         size_t n;
-        if ((st = count_repeated(c, msg, len, field, kind, "tensor data", &n)))
-            return st;
+        if ((rc = count_repeated(c, msg, len, field, kind, "tensor data", &n)))
+            return rc;
         if (n != (size_t)count)
             return bad(c, offset, "tensor '%s' holds %zu values, its dims need %lld", tn, n,
                        (long long)count);
@@ -394,14 +394,14 @@ static fs_status parse_tensor(pctx *c, const uint8_t *msg, size_t len, size_t of
             int64_t *bits = nn_arena_calloc(c->a, n, sizeof *bits);
             if (!bits)
                 return nomem(c);
-            if ((st = fill_repeated(c, msg, len, field, kind, "tensor data", bits, n)))
-                return st;
+            if ((rc = fill_repeated(c, msg, len, field, kind, "tensor data", bits, n)))
+                return rc;
             for (size_t i = 0; i < n; i++)
                 ((float *)data)[i] = type == T_FLOAT16 ? half_to_float((uint16_t)bits[i])
                                                        : bf16_to_float((uint16_t)bits[i]);
         } else {
-            if ((st = fill_repeated(c, msg, len, field, kind, "tensor data", data, n)))
-                return st;
+            if ((rc = fill_repeated(c, msg, len, field, kind, "tensor data", data, n)))
+                return rc;
             if (type == T_BOOL)
                 for (size_t i = 0; i < n; i++)
                     ((int64_t *)data)[i] = ((int64_t *)data)[i] != 0;
@@ -418,7 +418,7 @@ static fs_status parse_attr(pctx *c, const uint8_t *msg, size_t len, size_t offs
     pb_reader r;
     pb_field f;
     pb_result res;
-    fs_status st;
+    fs_status rc;
     int64_t type = 0, v = 0;
     int has_f = 0, has_i = 0;
     size_t n_strings = 0, n_tensors = 0, it = 0;
@@ -426,8 +426,8 @@ static fs_status parse_attr(pctx *c, const uint8_t *msg, size_t len, size_t offs
     pb_init(&r, msg, len, c->base);
     while ((res = pb_next(&r, &f)) == PB_OK) {
         switch (f.number) {
-        case 1: if ((st = get_string(c, &f, "AttributeProto.name", &a->name))) return st; break;
-        case 20: if ((st = get_varint(c, &f, "AttributeProto.type", &type))) return st; break;
+        case 1: if ((rc = get_string(c, &f, "AttributeProto.name", &a->name))) return rc; break;
+        case 20: if ((rc = get_varint(c, &f, "AttributeProto.type", &type))) return rc; break;
         case 2:
             if (f.wire != PB_FIXED32)
                 return wrong_wire(c, &f, "AttributeProto.f");
@@ -435,14 +435,14 @@ static fs_status parse_attr(pctx *c, const uint8_t *msg, size_t len, size_t offs
             has_f = 1;
             break;
         case 3:
-            if ((st = get_varint(c, &f, "AttributeProto.i", &v)))
-                return st;
+            if ((rc = get_varint(c, &f, "AttributeProto.i", &v)))
+                return rc;
             a->i = v;
             has_i = 1;
             break;
         case 4:
-            if ((st = get_string(c, &f, "AttributeProto.s", &a->s)))
-                return st;
+            if ((rc = get_string(c, &f, "AttributeProto.s", &a->s)))
+                return rc;
             a->s_len = f.len;
             break;
         case 5:
@@ -450,8 +450,8 @@ static fs_status parse_attr(pctx *c, const uint8_t *msg, size_t len, size_t offs
                 return wrong_wire(c, &f, "AttributeProto.t");
             if (!(a->t = nn_arena_alloc(c->a, sizeof *a->t)))
                 return nomem(c);
-            if ((st = parse_tensor(c, f.data, f.len, f.offset, a->t)))
-                return st;
+            if ((rc = parse_tensor(c, f.data, f.len, f.offset, a->t)))
+                return rc;
             break;
         case 6: case 11: a->n_graphs++; break;
         case 9: n_strings++; break;
@@ -461,12 +461,12 @@ static fs_status parse_attr(pctx *c, const uint8_t *msg, size_t len, size_t offs
     }
     if (res != PB_END)
         return walk_error(c, &r, res, "AttributeProto");
-    if ((st = read_repeated(c, msg, len, 7, K_F32, "AttributeProto.floats", (void **)&a->floats,
+    if ((rc = read_repeated(c, msg, len, 7, K_F32, "AttributeProto.floats", (void **)&a->floats,
                             &a->n_floats)))
-        return st;
-    if ((st = read_repeated(c, msg, len, 8, K_I64, "AttributeProto.ints", (void **)&a->ints,
+        return rc;
+    if ((rc = read_repeated(c, msg, len, 8, K_I64, "AttributeProto.ints", (void **)&a->ints,
                             &a->n_ints)))
-        return st;
+        return rc;
     if (n_strings && !(a->strings = nn_arena_calloc(c->a, n_strings, sizeof(char *))))
         return nomem(c);
     if (n_tensors && !(a->tensors = nn_arena_calloc(c->a, n_tensors, sizeof(onnx_tensor))))
@@ -475,14 +475,14 @@ static fs_status parse_attr(pctx *c, const uint8_t *msg, size_t len, size_t offs
     while ((res = pb_next(&r, &f)) == PB_OK) {
         if (f.number == 9) {
             const char *s = NULL;
-            if ((st = get_string(c, &f, "AttributeProto.strings", &s)))
-                return st;
+            if ((rc = get_string(c, &f, "AttributeProto.strings", &s)))
+                return rc;
             a->strings[a->n_strings++] = (char *)s;
         } else if (f.number == 10) {
             if (f.wire != PB_BYTES)
                 return wrong_wire(c, &f, "AttributeProto.tensors");
-            if ((st = parse_tensor(c, f.data, f.len, f.offset, &a->tensors[it++])))
-                return st;
+            if ((rc = parse_tensor(c, f.data, f.len, f.offset, &a->tensors[it++])))
+                return rc;
         }
     }
     a->n_tensors = it;
@@ -509,12 +509,12 @@ static fs_status parse_node(pctx *c, const uint8_t *msg, size_t len, size_t offs
     pb_reader r;
     pb_field f;
     pb_result res;
-    fs_status st;
+    fs_status rc;
     size_t ni, no, na;
-    if ((st = count_fields(c, msg, len, 1, "NodeProto.input", &ni)) ||
-        (st = count_fields(c, msg, len, 2, "NodeProto.output", &no)) ||
-        (st = count_fields(c, msg, len, 5, "NodeProto.attribute", &na)))
-        return st;
+    if ((rc = count_fields(c, msg, len, 1, "NodeProto.input", &ni)) ||
+        (rc = count_fields(c, msg, len, 2, "NodeProto.output", &no)) ||
+        (rc = count_fields(c, msg, len, 5, "NodeProto.attribute", &na)))
+        return rc;
     if ((ni && !(n->inputs = nn_arena_calloc(c->a, ni, sizeof(char *)))) ||
         (no && !(n->outputs = nn_arena_calloc(c->a, no, sizeof(char *)))) ||
         (na && !(n->attrs = nn_arena_calloc(c->a, na, sizeof(onnx_attr)))))
@@ -527,21 +527,21 @@ static fs_status parse_node(pctx *c, const uint8_t *msg, size_t len, size_t offs
         const char *s = NULL;
         switch (f.number) {
         case 1:
-            if ((st = get_string(c, &f, "NodeProto.input", &s)))
-                return st;
+            if ((rc = get_string(c, &f, "NodeProto.input", &s)))
+                return rc;
             n->inputs[n->n_inputs++] = (char *)s;
             break;
         case 2:
-            if ((st = get_string(c, &f, "NodeProto.output", &s)))
-                return st;
+            if ((rc = get_string(c, &f, "NodeProto.output", &s)))
+                return rc;
             n->outputs[n->n_outputs++] = (char *)s;
             break;
-        case 3: if ((st = get_string(c, &f, "NodeProto.name", &n->name))) return st; break;
-        case 4: if ((st = get_string(c, &f, "NodeProto.op_type", &n->op_type))) return st; break;
-        case 7: if ((st = get_string(c, &f, "NodeProto.domain", &n->domain))) return st; break;
+        case 3: if ((rc = get_string(c, &f, "NodeProto.name", &n->name))) return rc; break;
+        case 4: if ((rc = get_string(c, &f, "NodeProto.op_type", &n->op_type))) return rc; break;
+        case 7: if ((rc = get_string(c, &f, "NodeProto.domain", &n->domain))) return rc; break;
         case 5:
-            if ((st = parse_attr(c, f.data, f.len, f.offset, &n->attrs[n->n_attrs++])))
-                return st;
+            if ((rc = parse_attr(c, f.data, f.len, f.offset, &n->attrs[n->n_attrs++])))
+                return rc;
             break;
         default: break;
         }
@@ -576,18 +576,18 @@ static fs_status parse_shape(pctx *c, const uint8_t *msg, size_t len, onnx_value
         pb_init(&dr, f.data, f.len, c->base);
         while ((res = pb_next(&dr, &df)) == PB_OK) {
             if (df.number == 1) {
-                fs_status st = get_varint(c, &df, "Dimension.dim_value", &value);
-                if (st)
-                    return st;
+                fs_status rc = get_varint(c, &df, "Dimension.dim_value", &value);
+                if (rc)
+                    return rc;
                 if (value < 0)
                     return bad(c, df.offset, "tensor '%s' has a negative dimension (%lld)",
                                vi->name, (long long)value);
                 if (value > NN_MAX_DIM)
-                    return fs_fail(c->err, FS_ERR_LIMIT,
-                                   "%s: malformed ONNX model: tensor '%s' has a huge dimension "
-                                   "(%lld > %lld) (at byte %zu)",
-                                   c->name, vi->name, (long long)value, (long long)NN_MAX_DIM,
-                                   df.offset);
+                    return util_fail(c->err, FS_ERR_LIMIT,
+                                     "%s: malformed ONNX model: tensor '%s' has a huge dimension "
+                                     "(%lld > %lld) (at byte %zu)",
+                                     c->name, vi->name, (long long)value, (long long)NN_MAX_DIM,
+                                     df.offset);
             }
         }
         if (res != PB_END)
@@ -604,14 +604,14 @@ static fs_status parse_value_info(pctx *c, const uint8_t *msg, size_t len, onnx_
     pb_reader r, tr, ttr;
     pb_field f, tf, ttf;
     pb_result res;
-    fs_status st;
+    fs_status rc;
     vi->name = "";
     vi->ndim = -1;
     /* the name first, so that shape errors can name the tensor */
     pb_init(&r, msg, len, c->base);
     while ((res = pb_next(&r, &f)) == PB_OK)
-        if (f.number == 1 && (st = get_string(c, &f, "ValueInfoProto.name", &vi->name)))
-            return st;
+        if (f.number == 1 && (rc = get_string(c, &f, "ValueInfoProto.name", &vi->name)))
+            return rc;
     if (res != PB_END)
         return walk_error(c, &r, res, "ValueInfoProto");
     pb_init(&r, msg, len, c->base);
@@ -630,14 +630,14 @@ static fs_status parse_value_info(pctx *c, const uint8_t *msg, size_t len, onnx_
             while ((res = pb_next(&ttr, &ttf)) == PB_OK) {
                 if (ttf.number == 1) {
                     int64_t et = 0;
-                    if ((st = get_varint(c, &ttf, "TypeProto.Tensor.elem_type", &et)))
-                        return st;
+                    if ((rc = get_varint(c, &ttf, "TypeProto.Tensor.elem_type", &et)))
+                        return rc;
                     vi->elem_type = (int)et;
                 } else if (ttf.number == 2) {
                     if (ttf.wire != PB_BYTES)
                         return wrong_wire(c, &ttf, "TypeProto.Tensor.shape");
-                    if ((st = parse_shape(c, ttf.data, ttf.len, vi)))
-                        return st;
+                    if ((rc = parse_shape(c, ttf.data, ttf.len, vi)))
+                        return rc;
                 }
             }
             if (res != PB_END)
@@ -656,13 +656,13 @@ static fs_status parse_graph(pctx *c, const uint8_t *msg, size_t len, onnx_graph
     pb_reader r;
     pb_field f;
     pb_result res;
-    fs_status st;
+    fs_status rc;
     size_t nn, ni, nin, nout;
-    if ((st = count_fields(c, msg, len, 1, "GraphProto.node", &nn)) ||
-        (st = count_fields(c, msg, len, 5, "GraphProto.initializer", &ni)) ||
-        (st = count_fields(c, msg, len, 11, "GraphProto.input", &nin)) ||
-        (st = count_fields(c, msg, len, 12, "GraphProto.output", &nout)))
-        return st;
+    if ((rc = count_fields(c, msg, len, 1, "GraphProto.node", &nn)) ||
+        (rc = count_fields(c, msg, len, 5, "GraphProto.initializer", &ni)) ||
+        (rc = count_fields(c, msg, len, 11, "GraphProto.input", &nin)) ||
+        (rc = count_fields(c, msg, len, 12, "GraphProto.output", &nout)))
+        return rc;
     if ((nn && !(g->nodes = nn_arena_calloc(c->a, nn, sizeof(onnx_node)))) ||
         (ni && !(g->initializers = nn_arena_calloc(c->a, ni, sizeof(onnx_tensor)))) ||
         (nin && !(g->inputs = nn_arena_calloc(c->a, nin, sizeof(onnx_value_info)))) ||
@@ -671,19 +671,19 @@ static fs_status parse_graph(pctx *c, const uint8_t *msg, size_t len, onnx_graph
     pb_init(&r, msg, len, c->base);
     while ((res = pb_next(&r, &f)) == PB_OK) {
         switch (f.number) {
-        case 1: st = parse_node(c, f.data, f.len, f.offset, &g->nodes[g->n_nodes++]); break;
+        case 1: rc = parse_node(c, f.data, f.len, f.offset, &g->nodes[g->n_nodes++]); break;
         case 5:
-            st = parse_tensor(c, f.data, f.len, f.offset, &g->initializers[g->n_initializers++]);
+            rc = parse_tensor(c, f.data, f.len, f.offset, &g->initializers[g->n_initializers++]);
             break;
-        case 11: st = parse_value_info(c, f.data, f.len, &g->inputs[g->n_inputs++]); break;
-        case 12: st = parse_value_info(c, f.data, f.len, &g->outputs[g->n_outputs++]); break;
+        case 11: rc = parse_value_info(c, f.data, f.len, &g->inputs[g->n_inputs++]); break;
+        case 12: rc = parse_value_info(c, f.data, f.len, &g->outputs[g->n_outputs++]); break;
         case 15:
-            return fs_fail(c->err, FS_ERR_UNSUPPORTED,
-                           "%s: the model has sparse initializers (not supported)", c->name);
-        default: st = FS_OK; break;
+            return util_fail(c->err, FS_ERR_UNSUPPORTED,
+                             "%s: the model has sparse initializers (not supported)", c->name);
+        default: rc = FS_OK; break;
         }
-        if (st)
-            return st;
+        if (rc)
+            return rc;
     }
     if (res != PB_END)
         return walk_error(c, &r, res, "GraphProto");
@@ -697,13 +697,13 @@ fs_status onnx_parse(const void *data, size_t size, const char *name, nn_arena *
     pb_reader r;
     pb_field f;
     pb_result res;
-    fs_status st;
+    fs_status rc;
     const uint8_t *graph = NULL;
     size_t graph_len = 0, graph_off = 0;
     int has_ir = 0, has_opset = 0;
     memset(out, 0, sizeof *out);
     if (!data || size == 0)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: not an ONNX model (empty file)", c.name);
+        return util_fail(err, FS_ERR_FORMAT, "%s: not an ONNX model (empty file)", c.name);
     /* The top-level walk decides "not ONNX at all" vs "truncated": a field whose length runs past
      * the end of the whole file is a truncation; anything else unreadable here is not protobuf. */
     pb_init(&r, data, size, data);
@@ -722,12 +722,12 @@ fs_status onnx_parse(const void *data, size_t size, const char *name, nn_arena *
             int64_t version = 0;
             pb_init(&o, f.data, f.len, data);
             while ((res = pb_next(&o, &of)) == PB_OK) {
-                if (of.number == 1 && (st = get_string(&c, &of, "OperatorSetIdProto.domain",
+                if (of.number == 1 && (rc = get_string(&c, &of, "OperatorSetIdProto.domain",
                                                        &domain)))
-                    return st;
-                if (of.number == 2 && (st = get_varint(&c, &of, "OperatorSetIdProto.version",
+                    return rc;
+                if (of.number == 2 && (rc = get_varint(&c, &of, "OperatorSetIdProto.version",
                                                        &version)))
-                    return st;
+                    return rc;
             }
             if (res != PB_END)
                 return walk_error(&c, &o, res, "OperatorSetIdProto");
@@ -737,29 +737,30 @@ fs_status onnx_parse(const void *data, size_t size, const char *name, nn_arena *
             }
         } else if (f.number <= 8 && f.number != 1 && f.number != 5 && f.wire != PB_BYTES) {
             /* fields 2,3,4,6 are strings in a ModelProto: anything else means this is not one */
-            return fs_fail(err, FS_ERR_FORMAT,
-                           "%s: not an ONNX model (field %u at byte %zu has the wrong type)",
-                           c.name, f.number, f.offset);
+            return util_fail(err, FS_ERR_FORMAT,
+                             "%s: not an ONNX model (field %u at byte %zu has the wrong type)",
+                             c.name, f.number, f.offset);
         }
     }
     if (res == PB_TRUNCATED || (res == PB_BAD_VARINT && size - pb_offset(&r) <= 10))
-        return fs_fail(err, FS_ERR_FORMAT,
-                       "%s: truncated ONNX file (%zu bytes; a field at byte %zu runs past the end)",
-                       c.name, size, pb_offset(&r));
+        return util_fail(
+            err, FS_ERR_FORMAT,
+            "%s: truncated ONNX file (%zu bytes; a field at byte %zu runs past the end)", c.name,
+            size, pb_offset(&r));
     if (res != PB_END)
-        return fs_fail(err, FS_ERR_FORMAT,
-                       "%s: not an ONNX model (not a protobuf message: %s at byte %zu)", c.name,
-                       pb_result_text(res), pb_offset(&r));
+        return util_fail(err, FS_ERR_FORMAT,
+                         "%s: not an ONNX model (not a protobuf message: %s at byte %zu)", c.name,
+                         pb_result_text(res), pb_offset(&r));
     if (!has_ir || !graph)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: not an ONNX model (no %s)", c.name,
-                       !has_ir ? "ir_version" : "graph");
+        return util_fail(err, FS_ERR_FORMAT, "%s: not an ONNX model (no %s)", c.name,
+                         !has_ir ? "ir_version" : "graph");
     if (!has_opset)
-        return fs_fail(err, FS_ERR_FORMAT,
-                       "%s: malformed ONNX model: no opset_import for the default domain",
-                       c.name);
+        return util_fail(err, FS_ERR_FORMAT,
+                         "%s: malformed ONNX model: no opset_import for the default domain",
+                         c.name);
     if (out->opset < 1 || out->opset > 1000)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: invalid opset version %lld",
-                       c.name, (long long)out->opset);
+        return util_fail(err, FS_ERR_FORMAT, "%s: malformed ONNX model: invalid opset version %lld",
+                         c.name, (long long)out->opset);
     (void)graph_off;
     return parse_graph(&c, graph, graph_len, &out->graph);
 }

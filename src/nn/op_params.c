@@ -70,10 +70,10 @@ typedef struct actx {
     fs_error *err;
 } actx;
 
-static fs_status attr_fail(actx *c, fs_status code, const char *attr, const char *what)
+static fs_status attr_fail(actx *c, fs_status rc, const char *attr, const char *what)
 {
-    return fs_fail(c->err, code, "%s: node '%s' (%s): attribute '%s' %s", c->model, c->label,
-                   c->node->op_type, attr, what);
+    return util_fail(c->err, rc, "%s: node '%s' (%s): attribute '%s' %s", c->model, c->label,
+                     c->node->op_type, attr, what);
 }
 
 static const onnx_attr *find(actx *c, const char *name, int type, fs_status *st)
@@ -89,36 +89,36 @@ static const onnx_attr *find(actx *c, const char *name, int type, fs_status *st)
 
 static fs_status get_int(actx *c, const char *name, int64_t def, int64_t *out)
 {
-    fs_status st;
-    const onnx_attr *a = find(c, name, ONNX_ATTR_INT, &st);
+    fs_status rc;
+    const onnx_attr *a = find(c, name, ONNX_ATTR_INT, &rc);
     *out = a ? a->i : def;
-    return st;
+    return rc;
 }
 
 static fs_status get_float(actx *c, const char *name, float def, float *out)
 {
-    fs_status st;
-    const onnx_attr *a = find(c, name, ONNX_ATTR_FLOAT, &st);
+    fs_status rc;
+    const onnx_attr *a = find(c, name, ONNX_ATTR_FLOAT, &rc);
     *out = a ? a->f : def;
-    return st;
+    return rc;
 }
 
 static fs_status get_string(actx *c, const char *name, const char *def, const char **out)
 {
-    fs_status st;
-    const onnx_attr *a = find(c, name, ONNX_ATTR_STRING, &st);
+    fs_status rc;
+    const onnx_attr *a = find(c, name, ONNX_ATTR_STRING, &rc);
     *out = a ? a->s : def;
-    return st;
+    return rc;
 }
 
 /* An INTS attribute of at most NN_MAX_DIMS values; *n = -1 when absent. */
 static fs_status get_ints(actx *c, const char *name, int64_t out[NN_MAX_DIMS], int *n)
 {
-    fs_status st;
-    const onnx_attr *a = find(c, name, ONNX_ATTR_INTS, &st);
+    fs_status rc;
+    const onnx_attr *a = find(c, name, ONNX_ATTR_INTS, &rc);
     *n = -1;
-    if (st || !a)
-        return st;
+    if (rc || !a)
+        return rc;
     if (a->n_ints > NN_MAX_DIMS)
         return attr_fail(c, FS_ERR_UNSUPPORTED, name, "has too many values");
     for (size_t i = 0; i < a->n_ints; i++)
@@ -132,10 +132,10 @@ static fs_status parse_window(actx *c, nn_params *p, int pool)
 {
     int64_t v[NN_MAX_DIMS];
     int n;
-    fs_status st;
+    fs_status rc;
     const char *ap;
-    if ((st = get_ints(c, "kernel_shape", v, &n)))
-        return st;
+    if ((rc = get_ints(c, "kernel_shape", v, &n)))
+        return rc;
     if (n >= 0) {
         if (n != 2)
             return attr_fail(c, FS_ERR_UNSUPPORTED, "kernel_shape",
@@ -153,8 +153,8 @@ static fs_status parse_window(actx *c, nn_params *p, int pool)
     int64_t *dst[2] = {p->strides, p->dilations};
     for (int k = 0; k < 2; k++) {
         dst[k][0] = dst[k][1] = 1;
-        if ((st = get_ints(c, names[k], v, &n)))
-            return st;
+        if ((rc = get_ints(c, names[k], v, &n)))
+            return rc;
         if (n < 0)
             continue;
         if (n != 2)
@@ -165,8 +165,8 @@ static fs_status parse_window(actx *c, nn_params *p, int pool)
             dst[k][i] = v[i];
         }
     }
-    if ((st = get_ints(c, "pads", v, &n)))
-        return st;
+    if ((rc = get_ints(c, "pads", v, &n)))
+        return rc;
     if (n >= 0) {
         if (n != 4)
             return attr_fail(c, FS_ERR_UNSUPPORTED, "pads", "does not have 4 values");
@@ -176,8 +176,8 @@ static fs_status parse_window(actx *c, nn_params *p, int pool)
         /* ONNX order: x1_begin, x2_begin, x1_end, x2_end = top, left, bottom, right */
         memcpy(p->pads, v, sizeof p->pads);
     }
-    if ((st = get_string(c, "auto_pad", "NOTSET", &ap)))
-        return st;
+    if ((rc = get_string(c, "auto_pad", "NOTSET", &ap)))
+        return rc;
     if (!strcmp(ap, "NOTSET") || !*ap)
         p->auto_pad = NN_PAD_NOTSET;
     else if (!strcmp(ap, "SAME_UPPER"))
@@ -278,7 +278,7 @@ fs_status nn_params_parse(const onnx_node *node, nn_op_kind kind, int64_t opset,
                           const char *model, const char *label, nn_params *p, fs_error *err)
 {
     actx c = {node, model, label, err};
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     int64_t v;
     memset(p, 0, sizeof *p);
     p->clip_min = -FLT_MAX;
@@ -287,50 +287,50 @@ fs_status nn_params_parse(const onnx_node *node, nn_op_kind kind, int64_t opset,
     p->group = 1;
     switch (kind) {
     case NN_OP_CONV:
-        if ((st = parse_window(&c, p, 0)) || (st = get_int(&c, "group", 1, &p->group)))
-            return st;
+        if ((rc = parse_window(&c, p, 0)) || (rc = get_int(&c, "group", 1, &p->group)))
+            return rc;
         if (p->group < 1 || p->group > NN_MAX_DIM)
             return attr_fail(&c, FS_ERR_FORMAT, "group", "is out of range");
         return FS_OK;
     case NN_OP_MAXPOOL:
     case NN_OP_AVGPOOL:
-        if ((st = parse_window(&c, p, 1)) || (st = get_int(&c, "ceil_mode", 0, &v)))
-            return st;
+        if ((rc = parse_window(&c, p, 1)) || (rc = get_int(&c, "ceil_mode", 0, &v)))
+            return rc;
         p->ceil_mode = v != 0;
-        if ((st = get_int(&c, "count_include_pad", 0, &v)))
-            return st;
+        if ((rc = get_int(&c, "count_include_pad", 0, &v)))
+            return rc;
         p->count_include_pad = v != 0;
-        if (kind == NN_OP_MAXPOOL && (st = get_int(&c, "storage_order", 0, &v)))
-            return st;
+        if (kind == NN_OP_MAXPOOL && (rc = get_int(&c, "storage_order", 0, &v)))
+            return rc;
         return FS_OK;
     case NN_OP_CLIP:
         if (opset < 11) {
-            if ((st = get_float(&c, "min", -FLT_MAX, &p->clip_min)) ||
-                (st = get_float(&c, "max", FLT_MAX, &p->clip_max)))
-                return st;
+            if ((rc = get_float(&c, "min", -FLT_MAX, &p->clip_min)) ||
+                (rc = get_float(&c, "max", FLT_MAX, &p->clip_max)))
+                return rc;
         }
         return FS_OK;
     case NN_OP_GEMM:
-        if ((st = get_float(&c, "alpha", 1.0f, &p->alpha)) ||
-            (st = get_float(&c, "beta", 1.0f, &p->beta)) ||
-            (st = get_int(&c, "transA", 0, &v)))
-            return st;
+        if ((rc = get_float(&c, "alpha", 1.0f, &p->alpha)) ||
+            (rc = get_float(&c, "beta", 1.0f, &p->beta)) ||
+            (rc = get_int(&c, "transA", 0, &v)))
+            return rc;
         p->trans_a = v != 0;
-        if ((st = get_int(&c, "transB", 0, &v)))
-            return st;
+        if ((rc = get_int(&c, "transB", 0, &v)))
+            return rc;
         p->trans_b = v != 0;
         return FS_OK;
     case NN_OP_BATCHNORM:
-        if ((st = get_float(&c, "epsilon", 1e-5f, &p->epsilon)) ||
-            (st = get_int(&c, "training_mode", 0, &v)))
-            return st;
+        if ((rc = get_float(&c, "epsilon", 1e-5f, &p->epsilon)) ||
+            (rc = get_int(&c, "training_mode", 0, &v)))
+            return rc;
         if (v)
             return attr_fail(&c, FS_ERR_UNSUPPORTED, "training_mode", "is set");
         return FS_OK;
     case NN_OP_CONCAT: {
-        const onnx_attr *a = find(&c, "axis", ONNX_ATTR_INT, &st);
-        if (st)
-            return st;
+        const onnx_attr *a = find(&c, "axis", ONNX_ATTR_INT, &rc);
+        if (rc)
+            return rc;
         if (!a)
             return attr_fail(&c, FS_ERR_FORMAT, "axis", "is missing");
         p->axis = a->i;
@@ -344,15 +344,15 @@ fs_status nn_params_parse(const onnx_node *node, nn_op_kind kind, int64_t opset,
     case NN_OP_GATHER:
         return get_int(&c, "axis", 0, &p->axis);
     case NN_OP_TRANSPOSE:
-        if ((st = get_ints(&c, "perm", p->ints, &p->n_ints)))
-            return st;
+        if ((rc = get_ints(&c, "perm", p->ints, &p->n_ints)))
+            return rc;
         p->has_ints = p->n_ints >= 0;
         return FS_OK;
     case NN_OP_SQUEEZE:
     case NN_OP_UNSQUEEZE:
         if (opset < 13) {
-            if ((st = get_ints(&c, "axes", p->ints, &p->n_ints)))
-                return st;
+            if ((rc = get_ints(&c, "axes", p->ints, &p->n_ints)))
+                return rc;
             p->has_ints = p->n_ints >= 0;
             if (kind == NN_OP_UNSQUEEZE && !p->has_ints)
                 return attr_fail(&c, FS_ERR_FORMAT, "axes", "is missing");
@@ -360,25 +360,25 @@ fs_status nn_params_parse(const onnx_node *node, nn_op_kind kind, int64_t opset,
         return FS_OK;
     case NN_OP_RESHAPE:
         if (opset < 5) {
-            if ((st = get_ints(&c, "shape", p->ints, &p->n_ints)))
-                return st;
+            if ((rc = get_ints(&c, "shape", p->ints, &p->n_ints)))
+                return rc;
             if (p->n_ints < 0)
                 return attr_fail(&c, FS_ERR_FORMAT, "shape", "is missing");
             p->has_ints = 1;
         } else if (node->n_inputs < 2) {
-            return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Reshape): needs 2 inputs", model,
-                           label);
+            return util_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Reshape): needs 2 inputs", model,
+                             label);
         }
-        if ((st = get_int(&c, "allowzero", 0, &v)))
-            return st;
+        if ((rc = get_int(&c, "allowzero", 0, &v)))
+            return rc;
         p->allowzero = v != 0;
         return FS_OK;
     case NN_OP_SLICE:
         if (opset < 10) {
-            if ((st = get_ints(&c, "starts", p->ints, &p->n_ints)) ||
-                (st = get_ints(&c, "ends", p->ends, &p->n_ends)) ||
-                (st = get_ints(&c, "axes", p->axes, &p->n_axes)))
-                return st;
+            if ((rc = get_ints(&c, "starts", p->ints, &p->n_ints)) ||
+                (rc = get_ints(&c, "ends", p->ends, &p->n_ends)) ||
+                (rc = get_ints(&c, "axes", p->axes, &p->n_axes)))
+                return rc;
             if (p->n_ints < 0 || p->n_ends != p->n_ints)
                 return attr_fail(&c, FS_ERR_FORMAT, "starts",
                                  "is missing or does not match ends");
@@ -387,18 +387,18 @@ fs_status nn_params_parse(const onnx_node *node, nn_op_kind kind, int64_t opset,
             p->has_ints = 1;
             p->has_axes = p->n_axes >= 0;
         } else if (node->n_inputs < 3) {
-            return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Slice): needs at least 3 inputs",
-                           model, label);
+            return util_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Slice): needs at least 3 inputs",
+                             model, label);
         }
         return FS_OK;
     case NN_OP_RESIZE:
         return parse_resize(&c, p, !strcmp(node->op_type, "Upsample"), opset);
     case NN_OP_SHAPE: {
-        if ((st = get_int(&c, "start", 0, &p->shape_start)))
-            return st;
-        const onnx_attr *a = find(&c, "end", ONNX_ATTR_INT, &st);
-        if (st)
-            return st;
+        if ((rc = get_int(&c, "start", 0, &p->shape_start)))
+            return rc;
+        const onnx_attr *a = find(&c, "end", ONNX_ATTR_INT, &rc);
+        if (rc)
+            return rc;
         if (a) {
             p->has_shape_end = 1;
             p->shape_end = a->i;
@@ -406,8 +406,8 @@ fs_status nn_params_parse(const onnx_node *node, nn_op_kind kind, int64_t opset,
         return FS_OK;
     }
     case NN_OP_CAST:
-        if ((st = get_int(&c, "to", 0, &v)))
-            return st;
+        if ((rc = get_int(&c, "to", 0, &v)))
+            return rc;
         p->cast_to = cast_target(v);
         if (p->cast_to == NN_DTYPE_NONE)
             return attr_fail(&c, FS_ERR_UNSUPPORTED, "to", "names an unsupported type");

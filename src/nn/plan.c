@@ -44,7 +44,7 @@ static int own(nn_plan *p, void *mem)
 static void *alloc_owned(nn_plan *p, size_t size)
 {
     size = (size + 63) / 64 * 64;
-    void *m = fs_big_alloc(size);
+    void *m = util_big_alloc(size);
     if (m && own(p, m) != 0) {
         free(m);
         return NULL;
@@ -210,18 +210,18 @@ static fs_status allocate_buffers(nn_plan *p, const nn_graph *g, buffer_plan *b,
         b->bsize[k] = (b->bsize[k] + 63) / 64 * 64;
         total += b->bsize[k];
         if (total > NN_MAX_PLAN_BYTES)
-            return fs_fail(err, FS_ERR_LIMIT, "%s: the plan needs more than %zu MiB of buffers",
-                           g->model, NN_MAX_PLAN_BYTES >> 20);
+            return util_fail(err, FS_ERR_LIMIT, "%s: the plan needs more than %zu MiB of buffers",
+                             g->model, NN_MAX_PLAN_BYTES >> 20);
     }
     void **ptr = calloc((size_t)b->nb + 1, sizeof *ptr);
     if (!ptr)
-        return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
+        return util_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
     for (int k = 0; k < b->nb; k++) {
         ptr[k] = alloc_owned(p, b->bsize[k]);
         if (!ptr[k]) {
             free(ptr);
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory allocating %zu bytes of buffers",
-                           g->model, total);
+            return util_fail(err, FS_ERR_NOMEM, "%s: out of memory allocating %zu bytes of buffers",
+                             g->model, total);
         }
     }
     for (int v = 0; v < p->n_vals; v++)
@@ -249,9 +249,9 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
         .bsize = malloc(((size_t)nv + 1) * sizeof *b.bsize),
         .bfree = malloc(((size_t)nv + 1) * sizeof *b.bfree),
     };
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     if (!b.root || !b.last || !b.buf_of || !b.alias || !b.bsize || !b.bfree) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
+        rc = util_fail(err, FS_ERR_NOMEM, "%s: out of memory while planning", g->model);
     } else {
         for (int v = 0; v < nv; v++) {
             b.root[v] = v;
@@ -261,7 +261,7 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
         find_aliases(p, &b);
         find_last_uses(p, g, &b);
         place_values(p, &b);
-        st = allocate_buffers(p, g, &b, err);
+        rc = allocate_buffers(p, g, &b, err);
     }
     free(b.root);
     free(b.last);
@@ -269,7 +269,7 @@ static fs_status assign_buffers(nn_plan *p, const nn_graph *g, fs_error *err)
     free(b.alias);
     free(b.bsize);
     free(b.bfree);
-    return st;
+    return rc;
 }
 
 /* Runs node n now (all inputs known constants) and makes its outputs plan constants. */
@@ -281,7 +281,7 @@ static fs_status fold(nn_plan *p, const nn_graph *g, const nn_node *n, nn_tensor
             continue;
         void *m = alloc_owned(p, (size_t)out[j]->count * nn_dtype_size(out[j]->dtype));
         if (!m)
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory while folding", g->model);
+            return util_fail(err, FS_ERR_NOMEM, "%s: out of memory while folding", g->model);
         out[j]->data = m;
         p->is_const[n->out[j]] = 1;
     }
@@ -298,7 +298,7 @@ static fs_status plan_alloc(const nn_net *net, nn_plan **out, fs_error *err)
     nn_plan *p = calloc(1, sizeof *p);
     *out = p;
     if (!p)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     p->net = net;
     p->ops = nn_backend_ops_of(net->backend);
     p->input = g->input;
@@ -318,7 +318,7 @@ static fs_status plan_alloc(const nn_net *net, nn_plan **out, fs_error *err)
     p->io = calloc(p->cap_io + 1, sizeof *p->io);
     p->extra_nodes = calloc((size_t)room.values + 1, sizeof *p->extra_nodes);
     if (!p->vals || !p->is_const || !p->steps || !p->io || !p->extra_nodes)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     return FS_OK;
 }
 
@@ -326,7 +326,7 @@ static fs_status plan_alloc(const nn_net *net, nn_plan **out, fs_error *err)
 static fs_status set_values(nn_plan *p, const nn_graph *g, const int64_t *shape, int ndim,
                             fs_error *err)
 {
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     for (int v = 0; v < g->n_values; v++) {
         if (g->values[v].is_const) {
             p->vals[v] = g->values[v].c;
@@ -338,14 +338,14 @@ static fs_status set_values(nn_plan *p, const nn_graph *g, const int64_t *shape,
     x->ndim = ndim;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 1)
-            st = fs_fail(err, FS_ERR_ARG, "%s: input dimension %d is %lld", g->model, i,
-                         (long long)shape[i]);
+            rc = util_fail(err, FS_ERR_ARG, "%s: input dimension %d is %lld", g->model, i,
+                           (long long)shape[i]);
         x->dims[i] = shape[i];
     }
-    if (st)
-        return st;
+    if (rc)
+        return rc;
     if (nn_dims_count(x->dims, ndim, &x->count) != 0)
-        return fs_fail(err, FS_ERR_LIMIT, "%s: the input shape is too large", g->model);
+        return util_fail(err, FS_ERR_LIMIT, "%s: the input shape is too large", g->model);
     return FS_OK;
 }
 
@@ -354,7 +354,7 @@ static fs_status set_values(nn_plan *p, const nn_graph *g, const int64_t *shape,
 static fs_status schedule_nodes(nn_plan *p, const nn_graph *g, fs_error *err)
 {
     nn_tensor **io = p->io;
-    fs_status st;
+    fs_status rc;
     for (int k = 0; k < g->n_order; k++) {
         const nn_node *n = &g->nodes[g->order[k]];
         nn_tensor **in = io, **outs = io + n->n_in;
@@ -368,11 +368,11 @@ static fs_status schedule_nodes(nn_plan *p, const nn_graph *g, fs_error *err)
         }
         for (int j = 0; j < n->n_out; j++)
             outs[j] = n->out[j] >= 0 ? &p->vals[n->out[j]] : NULL;
-        if ((st = nn_infer(g->model, n, in, outs, err)))
-            return st;
+        if ((rc = nn_infer(g->model, n, in, outs, err)))
+            return rc;
         if ((all_const || n->op == NN_OP_SHAPE) && outs[0]->count <= FOLD_MAX_ELEMENTS) {
-            if ((st = fold(p, g, n, in, outs, err)))
-                return st;
+            if ((rc = fold(p, g, n, in, outs, err)))
+                return rc;
             continue;
         }
         nn_step *s = &p->steps[p->n_steps++];
@@ -388,8 +388,8 @@ static fs_status schedule_nodes(nn_plan *p, const nn_graph *g, fs_error *err)
     for (int k = 0; k < g->n_outputs; k++) {
         const nn_value *v = &g->values[g->outputs[k]];
         if (p->vals[g->outputs[k]].dtype != NN_F32)
-            return fs_fail(err, FS_ERR_UNSUPPORTED, "%s: output '%s' is not a float tensor",
-                           g->model, v->name);
+            return util_fail(err, FS_ERR_UNSUPPORTED, "%s: output '%s' is not a float tensor",
+                             g->model, v->name);
     }
     return FS_OK;
 }
@@ -412,10 +412,10 @@ static int input_is_direct(const nn_plan *p, const nn_graph *g)
 /* The backend's rewrite of the steps (after creating its plan state). */
 static fs_status backend_rewrite(nn_plan *p, fs_error *err)
 {
-    fs_status st;
+    fs_status rc;
     if (p->ops->plan_begin) {
-        if ((st = p->ops->plan_begin(p->net->threads, &p->backend, err)))
-            return st;
+        if ((rc = p->ops->plan_begin(p->net->threads, &p->backend, err)))
+            return rc;
         p->has_backend = 1;
     }
     return p->ops->rewrite ? p->ops->rewrite(p, err) : FS_OK;
@@ -424,13 +424,13 @@ static fs_status backend_rewrite(nn_plan *p, fs_error *err)
 /* The backend's kernels for the steps that have one to run. */
 static fs_status backend_prepare(nn_plan *p, fs_error *err)
 {
-    fs_status st;
+    fs_status rc;
     if (!p->ops->prepare)
         return FS_OK;
     for (int i = 0; i < p->n_steps; i++) {
         p->steps[i].backend = p->backend;
-        if (p->steps[i].run && (st = p->ops->prepare(&p->steps[i], err)))
-            return st;
+        if (p->steps[i].run && (rc = p->ops->prepare(&p->steps[i], err)))
+            return rc;
     }
     return FS_OK;
 }
@@ -441,40 +441,40 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
     const nn_graph *g = net->graph;
     *out = NULL;
     if (!shape || ndim < 1 || ndim > NN_MAX_DIMS)
-        return fs_fail(err, FS_ERR_ARG, "%s: input shape must have 1 to %d dims", g->model,
-                       NN_MAX_DIMS);
+        return util_fail(err, FS_ERR_ARG, "%s: input shape must have 1 to %d dims", g->model,
+                         NN_MAX_DIMS);
     if (g->input_ndim > 0 && ndim != g->input_ndim)
-        return fs_fail(err, FS_ERR_ARG, "%s: input '%s' has %d dims, not %d", g->model,
-                       g->values[g->input].name, g->input_ndim, ndim);
+        return util_fail(err, FS_ERR_ARG, "%s: input '%s' has %d dims, not %d", g->model,
+                         g->values[g->input].name, g->input_ndim, ndim);
     nn_plan *p;
-    fs_status st;
-    if ((st = plan_alloc(net, &p, err)) || (st = set_values(p, g, shape, ndim, err)) ||
-        (st = schedule_nodes(p, g, err)))
+    fs_status rc;
+    if ((rc = plan_alloc(net, &p, err)) || (rc = set_values(p, g, shape, ndim, err)) ||
+        (rc = schedule_nodes(p, g, err)))
         goto fail;
     if (dry_run) {
         nn_plan_free(p);
         return FS_OK;
     }
-    if ((st = backend_rewrite(p, err)) || (st = assign_buffers(p, g, err)))
+    if ((rc = backend_rewrite(p, err)) || (rc = assign_buffers(p, g, err)))
         goto fail;
     p->input_direct = input_is_direct(p, g);
-    if ((st = backend_prepare(p, err)))
+    if ((rc = backend_prepare(p, err)))
         goto fail;
     *out = p;
     return FS_OK;
 fail:
     nn_plan_free(p);
-    return st;
+    return rc;
 }
 
 fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, nn_plan **out,
                          fs_error *err)
 {
     if (!out)
-        return fs_fail(err, FS_ERR_ARG, "nn_plan_create: out is NULL");
+        return util_fail(err, FS_ERR_ARG, "nn_plan_create: out is NULL");
     *out = NULL;
     if (!net)
-        return fs_fail(err, FS_ERR_ARG, "nn_plan_create: net is NULL");
+        return util_fail(err, FS_ERR_ARG, "nn_plan_create: net is NULL");
     return nn_plan_build(net, input_shape, ndim, 0, out, err);
 }
 
@@ -489,25 +489,25 @@ static fs_status run_steps(nn_plan *p, const float *input, double *ms, fs_error 
     } else if (p->input >= 0 && p->vals[p->input].data) {
         memcpy(p->vals[p->input].data, input, (size_t)p->vals[p->input].count * sizeof(float));
     }
-    fs_status st = FS_OK;
-    for (int i = 0; i < p->n_steps && !st; i++) {
+    fs_status rc = FS_OK;
+    for (int i = 0; i < p->n_steps && !rc; i++) {
         nn_step *s = &p->steps[i];
         if (!s->run)
             continue;
-        double t0 = ms ? (fs_now() * 1e3) : 0;
-        st = s->run(s, err);
+        double t0 = ms ? (util_now() * 1e3) : 0;
+        rc = s->run(s, err);
         if (ms)
-            ms[i] += (fs_now() * 1e3) - t0;
+            ms[i] += (util_now() * 1e3) - t0;
     }
     if (p->input_direct)
         p->vals[p->input].data = own_buffer;
-    return st;
+    return rc;
 }
 
 fs_status nn_plan_run(nn_plan *p, const float *input, fs_error *err)
 {
     if (!p || !input)
-        return fs_fail(err, FS_ERR_ARG, "nn_plan_run: plan or input is NULL");
+        return util_fail(err, FS_ERR_ARG, "nn_plan_run: plan or input is NULL");
     return run_steps(p, input, NULL, err);
 }
 
@@ -543,6 +543,6 @@ const nn_step *nn_plan_step(const nn_plan *p, int i)
 fs_status nn_plan_run_profiled(nn_plan *p, const float *input, double *ms, fs_error *err)
 {
     if (!p || !input || !ms)
-        return fs_fail(err, FS_ERR_ARG, "nn_plan_run_profiled: plan, input or ms is NULL");
+        return util_fail(err, FS_ERR_ARG, "nn_plan_run_profiled: plan, input or ms is NULL");
     return run_steps(p, input, ms, err);
 }

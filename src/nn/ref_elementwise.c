@@ -30,7 +30,7 @@ fs_status nn_ref_unary(const nn_step *s, fs_error *err)
             y[i] = expf(x[i]);
         break;
     default:
-        return fs_fail(err, FS_ERR_INTERNAL, "unary kernel called for %s", s->node->op_type);
+        return util_fail(err, FS_ERR_INTERNAL, "unary kernel called for %s", s->node->op_type);
     }
     return FS_OK;
 }
@@ -116,7 +116,7 @@ fs_status nn_ref_binary(const nn_step *s, fs_error *err)
     case NN_OP_DIV: op = B_DIV; break;
     case NN_OP_PRELU: op = B_PRELU; break;
     default:
-        return fs_fail(err, FS_ERR_INTERNAL, "binary kernel called for %s", s->node->op_type);
+        return util_fail(err, FS_ERR_INTERNAL, "binary kernel called for %s", s->node->op_type);
     }
     if (y->count == 0)
         return FS_OK;
@@ -158,8 +158,8 @@ fs_status nn_ref_binary(const nn_step *s, fs_error *err)
         } else if (i64_row(op, (const int64_t *)a->data + oa, isa,
                            (const int64_t *)b->data + ob, isb, (int64_t *)y->data + o * inner,
                            inner) != 0) {
-            return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (%s): integer division by zero",
-                           s->model, s->node->label, s->node->op_type);
+            return util_fail(err, FS_ERR_FORMAT, "%s: node '%s' (%s): integer division by zero",
+                             s->model, s->node->label, s->node->op_type);
         }
     }
     return FS_OK;

@@ -129,9 +129,9 @@ fs_status nn_ref_gather(const nn_step *s, fs_error *err)
         for (int64_t k = 0; k < idx->count; k++) {
             int64_t v = ind[k];
             if (v < -dim || v >= dim)
-                return fs_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Gather): index %lld is out "
-                               "of range [%lld, %lld)", s->model, s->node->label, (long long)v,
-                               (long long)-dim, (long long)dim);
+                return util_fail(err, FS_ERR_FORMAT, "%s: node '%s' (Gather): index %lld is out "
+                                 "of range [%lld, %lld)", s->model, s->node->label, (long long)v,
+                                 (long long)-dim, (long long)dim);
             if (v < 0)
                 v += dim;
             if (chunk)

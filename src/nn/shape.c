@@ -13,10 +13,10 @@
 #include "util/error.h"
 
 /* Fails with "MODEL: node 'X' (Op): what". */
-#define FAIL(code, ...) fail_at(err, model, n, code, __VA_ARGS__)
+#define FAIL(rc, ...) fail_at(err, model, n, rc, __VA_ARGS__)
 
 __attribute__((format(printf, 5, 6)))
-static fs_status fail_at(fs_error *err, const char *model, const nn_node *n, fs_status code,
+static fs_status fail_at(fs_error *err, const char *model, const nn_node *n, fs_status rc,
                          const char *fmt, ...)
 {
     char what[300];
@@ -24,7 +24,7 @@ static fs_status fail_at(fs_error *err, const char *model, const nn_node *n, fs_
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return fs_fail(err, code, "%s: node '%s' (%s): %s", model, n->label, n->op_type, what);
+    return util_fail(err, rc, "%s: node '%s' (%s): %s", model, n->label, n->op_type, what);
 }
 
 static void shape_text(const nn_tensor *t, char *buf, size_t size)

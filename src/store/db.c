@@ -41,7 +41,8 @@ typedef struct migration {
 
 static const migration MIGRATIONS[] = {
     {1, "initial schema",
-     "CREATE TABLE IF NOT EXISTS migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL,"
+     "CREATE TABLE IF NOT EXISTS migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT "
+     "NULL,"
      "  description TEXT NOT NULL);"
      "CREATE TABLE files(id INTEGER PRIMARY KEY AUTOINCREMENT, path BLOB NOT NULL UNIQUE,"
      "  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL DEFAULT '',"
@@ -89,9 +90,9 @@ static const char *const STMT_SQL[ST_COUNT] = {
 
 /* ---- Small helpers -------------------------------------------------------------------------- */
 
-fs_status store_sql_fail(fs_store *st, fs_error *err, const char *what)
+fs_status store_sql_fail(store_db *store, fs_error *err, const char *what)
 {
-    int rc = sqlite3_extended_errcode(st->db);
+    int rc = sqlite3_extended_errcode(store->db);
     fs_status code = FS_ERR_IO;
     if ((rc & 0xff) == SQLITE_NOMEM)
         code = FS_ERR_NOMEM;
@@ -99,26 +100,26 @@ fs_status store_sql_fail(fs_store *st, fs_error *err, const char *what)
         code = FS_ERR_INTEGRITY;
     else if ((rc & 0xff) == SQLITE_CONSTRAINT)
         code = FS_ERR_ARG;
-    return fs_fail(err, code, "%s: %s: %s", st->db_path, what, sqlite3_errmsg(st->db));
+    return util_fail(err, code, "%s: %s: %s", store->db_path, what, sqlite3_errmsg(store->db));
 }
 
-fs_status store_exec(fs_store *st, const char *sql, fs_error *err)
+fs_status store_exec(store_db *store, const char *sql, fs_error *err)
 {
-    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return store_sql_fail(st, err, "query failed");
+    if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return store_sql_fail(store, err, "query failed");
     return FS_OK;
 }
 
-sqlite3_stmt *store_stmt(fs_store *st, store_stmt_id id, fs_error *err)
+sqlite3_stmt *store_stmt(store_db *store, store_stmt_id id, fs_error *err)
 {
-    sqlite3_stmt *s = st->stmts[id];
+    sqlite3_stmt *s = store->stmts[id];
     if (!s) {
-        if (sqlite3_prepare_v3(st->db, STMT_SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL)
+        if (sqlite3_prepare_v3(store->db, STMT_SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL)
             != SQLITE_OK) {
-            store_sql_fail(st, err, "prepare");
+            store_sql_fail(store, err, "prepare");
             return NULL;
         }
-        st->stmts[id] = s;
+        store->stmts[id] = s;
     } else {
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
@@ -198,7 +199,7 @@ static fs_status folder_range(const char *folder, char *lo, char *hi, size_t *le
     while (n > 1 && folder[n - 1] == '/')
         n--;
     if (n == 0)
-        return fs_fail(err, FS_ERR_ARG, "empty folder path");
+        return util_fail(err, FS_ERR_ARG, "empty folder path");
     memcpy(lo, folder, n);
     if (!(n == 1 && folder[0] == '/'))
         lo[n++] = '/';
@@ -215,14 +216,14 @@ static int64_t now_seconds(void)
 
 /* ---- Meta ------------------------------------------------------------------------------------ */
 
-static fs_status meta_get_text(fs_store *st, const char *key, char *buf, size_t size, int *found,
+static fs_status meta_get_text(store_db *store, const char *key, char *buf, size_t size, int *found,
                                fs_error *err)
 {
     sqlite3_stmt *s;
     *found = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL)
+    if (sqlite3_prepare_v2(store->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL)
         != SQLITE_OK)
-        return store_sql_fail(st, err, "prepare");
+        return store_sql_fail(store, err, "prepare");
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -232,17 +233,17 @@ static fs_status meta_get_text(fs_store *st, const char *key, char *buf, size_t 
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_sql_fail(st, err, "read meta");
+        return store_sql_fail(store, err, "read meta");
     return FS_OK;
 }
 
-static fs_status meta_set(fs_store *st, const char *key, const char *text, int64_t num,
+static fs_status meta_set(store_db *store, const char *key, const char *text, int64_t num,
                           fs_error *err)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1,
+    if (sqlite3_prepare_v2(store->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1,
                            &s, NULL) != SQLITE_OK)
-        return store_sql_fail(st, err, "prepare");
+        return store_sql_fail(store, err, "prepare");
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     if (text)
         sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
@@ -251,22 +252,22 @@ static fs_status meta_set(fs_store *st, const char *key, const char *text, int64
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
-        return store_sql_fail(st, err, "write meta");
+        return store_sql_fail(store, err, "write meta");
     return FS_OK;
 }
 
-fs_status store_generation(fs_store *st, uint64_t *gen, fs_error *err)
+fs_status store_generation(store_db *store, uint64_t *gen, fs_error *err)
 {
-    sqlite3_stmt *s = store_stmt(st, ST_GENERATION, err);
+    sqlite3_stmt *s = store_stmt(store, ST_GENERATION, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        fs_status e = rc == SQLITE_DONE ? fs_fail(err, FS_ERR_FORMAT, "%s: no generation in meta",
-                                                  st->db_path)
-                                        : store_sql_fail(st, err, "read generation");
+    int sqlrc = sqlite3_step(s);
+    if (sqlrc != SQLITE_ROW) {
+        fs_status rc = sqlrc == SQLITE_DONE ? util_fail(err, FS_ERR_FORMAT,
+                                                        "%s: no generation in meta", store->db_path)
+                                            : store_sql_fail(store, err, "read generation");
         sqlite3_reset(s);
-        return e;
+        return rc;
     }
     *gen = (uint64_t)sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
@@ -274,7 +275,7 @@ fs_status store_generation(fs_store *st, uint64_t *gen, fs_error *err)
 }
 
 /* "name sha\n" for each pack file: what the index remembers of the pack. malloc'd or NULL. */
-static char *pack_files_text(const fs_store_pack_id *pack)
+static char *pack_files_text(const store_pack_id *pack)
 {
     size_t len = 1;
     for (size_t i = 0; i < pack->file_count; i++)
@@ -289,16 +290,17 @@ static char *pack_files_text(const fs_store_pack_id *pack)
     return t;
 }
 
-/* ---- Opening ---------------------------------------------------------------------------------- */
+/* ---- Opening ----------------------------------------------------------------------------------
+ */
 
-static int schema_version(fs_store *st, fs_error *err, fs_status *status)
+static int schema_version(store_db *store, fs_error *err, fs_status *status)
 {
     sqlite3_stmt *s;
     *status = FS_OK;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-                           -1, &s, NULL) != SQLITE_OK) {
-        *status = store_sql_fail(st, err, "cannot read the schema");
+    if (sqlite3_prepare_v2(
+            store->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            -1, &s, NULL) != SQLITE_OK) {
+        *status = store_sql_fail(store, err, "cannot read the schema");
         return -1;
     }
     int have = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
@@ -307,113 +309,114 @@ static int schema_version(fs_store *st, fs_error *err, fs_status *status)
         return 0;
     char buf[32];
     int found;
-    if ((*status = meta_get_text(st, "schema_version", buf, sizeof buf, &found, err)) != FS_OK)
+    if ((*status = meta_get_text(store, "schema_version", buf, sizeof buf, &found, err)) != FS_OK)
         return -1;
     return found ? atoi(buf) : 0;
 }
 
-static fs_status migrate(fs_store *st, int from, fs_error *err)
+static fs_status migrate(store_db *store, int from, fs_error *err)
 {
     for (size_t i = 0; i < MIGRATION_COUNT; i++) {
         const migration *m = &MIGRATIONS[i];
         if (m->version <= from)
             continue;
-        fs_status e = store_exec(st, m->sql, err);
-        if (e != FS_OK)
-            return e;
+        fs_status rc = store_exec(store, m->sql, err);
+        if (rc != FS_OK)
+            return rc;
         sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(st->db,
+        if (sqlite3_prepare_v2(store->db,
                                "INSERT INTO migrations(version, applied_at, description)"
                                " VALUES (?1, ?2, ?3)", -1, &s, NULL) != SQLITE_OK)
-            return store_sql_fail(st, err, "prepare");
+            return store_sql_fail(store, err, "prepare");
         sqlite3_bind_int(s, 1, m->version);
         sqlite3_bind_int64(s, 2, now_seconds());
         sqlite3_bind_text(s, 3, m->description, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
+        int sqlrc = sqlite3_step(s);
         sqlite3_finalize(s);
-        if (rc != SQLITE_DONE)
-            return store_sql_fail(st, err, "record migration");
-        if ((e = meta_set(st, "schema_version", NULL, m->version, err)) != FS_OK)
-            return e;
+        if (sqlrc != SQLITE_DONE)
+            return store_sql_fail(store, err, "record migration");
+        if ((rc = meta_set(store, "schema_version", NULL, m->version, err)) != FS_OK)
+            return rc;
     }
     return FS_OK;
 }
 
 /* Creates the meta rows of a new index for pack. Runs inside the creating transaction. */
-static fs_status create_index(fs_store *st, const fs_store_pack_id *pack, fs_error *err)
+static fs_status create_index(store_db *store, const store_pack_id *pack, fs_error *err)
 {
-    fs_status e = store_exec(st, "CREATE TABLE meta(key TEXT PRIMARY KEY, value)", err);
-    if (e != FS_OK)
-        return e;
+    fs_status rc = store_exec(store, "CREATE TABLE meta(key TEXT PRIMARY KEY, value)", err);
+    if (rc != FS_OK)
+        return rc;
     char *files = pack_files_text(pack);
     if (!files)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    if ((e = meta_set(st, "pack", pack->name, 0, err)) == FS_OK &&
-        (e = meta_set(st, "pack_files", files, 0, err)) == FS_OK &&
-        (e = meta_set(st, "embedding_dim", NULL, pack->embedding_dim, err)) == FS_OK &&
-        (e = meta_set(st, "generation", NULL, 1, err)) == FS_OK &&
-        (e = meta_set(st, "created_at", NULL, now_seconds(), err)) == FS_OK &&
-        (e = meta_set(st, "pipeline", pack->pipeline ? pack->pipeline : "", 0, err)) == FS_OK)
-        e = meta_set(st, "schema_version", NULL, 0, err);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if ((rc = meta_set(store, "pack", pack->name, 0, err)) == FS_OK &&
+        (rc = meta_set(store, "pack_files", files, 0, err)) == FS_OK &&
+        (rc = meta_set(store, "embedding_dim", NULL, pack->embedding_dim, err)) == FS_OK &&
+        (rc = meta_set(store, "generation", NULL, 1, err)) == FS_OK &&
+        (rc = meta_set(store, "created_at", NULL, now_seconds(), err)) == FS_OK &&
+        (rc = meta_set(store, "pipeline", pack->pipeline ? pack->pipeline : "", 0, err)) == FS_OK)
+        rc = meta_set(store, "schema_version", NULL, 0, err);
     free(files);
-    if (e != FS_OK)
-        return e;
-    return migrate(st, 0, err);
+    if (rc != FS_OK)
+        return rc;
+    return migrate(store, 0, err);
 }
 
 /* Checks that the index belongs to pack and reads its name and dim into st. */
-static fs_status check_pack(fs_store *st, const fs_store_pack_id *pack, fs_error *err)
+static fs_status check_pack(store_db *store, const store_pack_id *pack, fs_error *err)
 {
     char dim[32];
     int found, found_dim;
-    fs_status e = meta_get_text(st, "pack", st->pack, sizeof st->pack, &found, err);
-    if (e == FS_OK)
-        e = meta_get_text(st, "embedding_dim", dim, sizeof dim, &found_dim, err);
-    if (e != FS_OK)
-        return e;
+    fs_status rc = meta_get_text(store, "pack", store->pack, sizeof store->pack, &found, err);
+    if (rc == FS_OK)
+        rc = meta_get_text(store, "embedding_dim", dim, sizeof dim, &found_dim, err);
+    if (rc != FS_OK)
+        return rc;
     if (!found || !found_dim)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: not a facesearch index (no model pack recorded)",
-                       st->dir);
-    st->dim = atoi(dim);
-    if (st->dim < 1 || st->dim > FS_STORE_DIM_MAX)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: bad embedding dimension %s", st->dir, dim);
+        return util_fail(err, FS_ERR_FORMAT, "%s: not a facesearch index (no model pack recorded)",
+                         store->dir);
+    store->dim = atoi(dim);
+    if (store->dim < 1 || store->dim > FS_STORE_DIM_MAX)
+        return util_fail(err, FS_ERR_FORMAT, "%s: bad embedding dimension %s", store->dir, dim);
     if (!pack)
         return FS_OK;
-    if (strcmp(st->pack, pack->name) != 0)
-        return fs_fail(err, FS_ERR_ARG, "%s: built with model pack '%s'; use --models %s or another --db",
-                       st->dir, st->pack, st->pack);
+    if (strcmp(store->pack, pack->name) != 0)
+        return util_fail(err, FS_ERR_ARG,
+                         "%s: built with model pack '%s'; use --models %s or another --db",
+                         store->dir, store->pack, store->pack);
     char *want = pack_files_text(pack);
     if (!want)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     size_t cap = strlen(want) + 2;
     char *have = malloc(cap);
     if (!have) {
         free(want);
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
-    e = meta_get_text(st, "pack_files", have, cap, &found, err);
-    int same = e == FS_OK && found && strcmp(have, want) == 0;
+    rc = meta_get_text(store, "pack_files", have, cap, &found, err);
+    int same = rc == FS_OK && found && strcmp(have, want) == 0;
     free(want);
     free(have);
-    if (e != FS_OK)
-        return e;
-    if (!same || st->dim != pack->embedding_dim)
-        return fs_fail(err, FS_ERR_ARG,
-                       "%s: built with other files of model pack '%s' (their sha256 or the"
-                       " embedding size differ); use another --db", st->dir, st->pack);
+    if (rc != FS_OK)
+        return rc;
+    if (!same || store->dim != pack->embedding_dim)
+        return util_fail(err, FS_ERR_ARG,
+                         "%s: built with other files of model pack '%s' (their sha256 or the"
+                         " embedding size differ); use another --db", store->dir, store->pack);
     if (!pack->pipeline)
         return FS_OK;
     char pipeline[64];
-    e = meta_get_text(st, "pipeline", pipeline, sizeof pipeline, &found, err);
-    if (e != FS_OK)
-        return e;
+    rc = meta_get_text(store, "pipeline", pipeline, sizeof pipeline, &found, err);
+    if (rc != FS_OK)
+        return rc;
     if (!found || !pipeline[0]) /* indexes made before versions were recorded */
         snprintf(pipeline, sizeof pipeline, "unknown");
     if (strcmp(pipeline, pack->pipeline) != 0)
-        return fs_fail(err, FS_ERR_ARG,
-                       "%s: built by another version of the face pipeline ('%s'; this facesearch"
-                       " uses '%s'), so its faces are not comparable; index into another --db, or"
-                       " delete the folder to rebuild it", st->dir, pipeline, pack->pipeline);
+        return util_fail(err, FS_ERR_ARG,
+                         "%s: built by another version of the face pipeline ('%s'; this facesearch"
+                         " uses '%s'), so its faces are not comparable; index into another --db, or"
+                         " delete the folder to rebuild it", store->dir, pipeline, pack->pipeline);
     return FS_OK;
 }
 
@@ -438,253 +441,256 @@ static char *immutable_uri(const char *path)
 /* A reader of a WAL database needs its -shm file, or to create it. In a folder it may not write
  * where no writer has left one (no writer is running then: a writer would have created it), the
  * database cannot change while we read it: it is opened as immutable. */
-static int reader_needs_immutable(const fs_store *st)
+static int reader_needs_immutable(const store_db *store)
 {
-    size_t n = strlen(st->db_path) + sizeof "-shm";
+    size_t n = strlen(store->db_path) + sizeof "-shm";
     char *shm = malloc(n);
     if (!shm)
         return 0;
-    snprintf(shm, n, "%s-shm", st->db_path);
-    int r = access(st->dir, W_OK) != 0 && access(shm, F_OK) != 0;
+    snprintf(shm, n, "%s-shm", store->db_path);
+    int r = access(store->dir, W_OK) != 0 && access(shm, F_OK) != 0;
     free(shm);
     return r;
 }
 
-static fs_status open_connection(fs_store *st, int write, int create, fs_error *err)
+static fs_status open_connection(store_db *store, int write, int create, fs_error *err)
 {
     int flags = !write ? SQLITE_OPEN_READONLY
                        : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     char *uri = NULL;
-    if (!write && reader_needs_immutable(st)) {
-        if (!(uri = immutable_uri(st->db_path)))
-            return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (!write && reader_needs_immutable(store)) {
+        if (!(uri = immutable_uri(store->db_path)))
+            return util_fail(err, FS_ERR_NOMEM, "out of memory");
         flags |= SQLITE_OPEN_URI;
     }
-    int rc = sqlite3_open_v2(uri ? uri : st->db_path, &st->db, flags, NULL);
+    int sqlrc = sqlite3_open_v2(uri ? uri : store->db_path, &store->db, flags, NULL);
     free(uri);
-    if (rc != SQLITE_OK) {
-        if (!st->db)
-            return fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", st->db_path);
-        return store_sql_fail(st, err, "cannot open");
+    if (sqlrc != SQLITE_OK) {
+        if (!store->db)
+            return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", store->db_path);
+        return store_sql_fail(store, err, "cannot open");
     }
-    sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-    fs_status e = store_exec(st, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", err);
-    if (e != FS_OK)
-        return e;
+    sqlite3_extended_result_codes(store->db, 1);
+    sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+    fs_status rc = store_exec(store, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", err);
+    if (rc != FS_OK)
+        return rc;
     if (!write)
         return FS_OK;
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK)
-        return store_sql_fail(st, err, "cannot set WAL mode");
-    rc = sqlite3_step(s);
-    int wal = rc == SQLITE_ROW &&
+    if (sqlite3_prepare_v2(store->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK)
+        return store_sql_fail(store, err, "cannot set WAL mode");
+    sqlrc = sqlite3_step(s);
+    int wal = sqlrc == SQLITE_ROW &&
               strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
     sqlite3_finalize(s);
-    if (rc != SQLITE_ROW)
-        return store_sql_fail(st, err, "cannot set WAL mode");
+    if (sqlrc != SQLITE_ROW)
+        return store_sql_fail(store, err, "cannot set WAL mode");
     if (!wal)
-        return fs_fail(err, FS_ERR_IO, "%s: cannot switch to WAL mode", st->db_path);
+        return util_fail(err, FS_ERR_IO, "%s: cannot switch to WAL mode", store->db_path);
     return FS_OK;
 }
 
-fs_status fs_store_open(const char *dir, const fs_store_pack_id *pack, unsigned flags,
-                        fs_store **out, fs_error *err)
+fs_status store_open(const char *dir, const store_pack_id *pack, unsigned flags,
+                     store_db **out, fs_error *err)
 {
     *out = NULL;
-    int write = (flags & FS_STORE_WRITE) != 0, create = (flags & FS_STORE_CREATE) == FS_STORE_CREATE;
+    int write = (flags & FS_STORE_WRITE) != 0,
+        create = (flags & FS_STORE_CREATE) == FS_STORE_CREATE;
     if (!dir || !*dir)
-        return fs_fail(err, FS_ERR_ARG, "no index folder given");
+        return util_fail(err, FS_ERR_ARG, "no index folder given");
     if (write && !pack)
-        return fs_fail(err, FS_ERR_ARG, "%s: opening for writing needs a model pack", dir);
+        return util_fail(err, FS_ERR_ARG, "%s: opening for writing needs a model pack", dir);
     if (pack && (pack->embedding_dim < 1 || pack->embedding_dim > FS_STORE_DIM_MAX || !pack->name))
-        return fs_fail(err, FS_ERR_ARG, "%s: bad model pack description", dir);
+        return util_fail(err, FS_ERR_ARG, "%s: bad model pack description", dir);
 
-    fs_store *st = calloc(1, sizeof *st);
-    if (!st)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    st->flags = flags;
-    st->dir = dup_str(dir);
-    st->db_path = join_path(dir, "index.db");
-    st->vec_path = join_path(dir, "vectors.bin");
-    st->graph_path = join_path(dir, "vectors.hnsw");
-    fs_status e = FS_OK;
-    if (!st->dir || !st->db_path || !st->vec_path || !st->graph_path) {
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+    store_db *store = calloc(1, sizeof *store);
+    if (!store)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    store->flags = flags;
+    store->dir = dup_str(dir);
+    store->db_path = join_path(dir, "index.db");
+    store->vec_path = join_path(dir, "vectors.bin");
+    store->graph_path = join_path(dir, "vectors.hnsw");
+    fs_status rc = FS_OK;
+    if (!store->dir || !store->db_path || !store->vec_path || !store->graph_path) {
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         goto fail;
     }
     if (create && make_dirs(dir) != 0) {
         if (errno == ENOMEM)
-            e = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory creating the index folder", dir);
+            rc = util_fail(err, FS_ERR_NOMEM, "%s: out of memory creating the index folder", dir);
         else
-            e = fs_fail(err, FS_ERR_IO, "%s: cannot create the index folder: %s", dir,
-                        strerror(errno));
+            rc = util_fail(err, FS_ERR_IO, "%s: cannot create the index folder: %s", dir,
+                           strerror(errno));
         goto fail;
     }
-    if (!create && access(st->db_path, F_OK) != 0) {
-        e = fs_fail(err, FS_ERR_NOT_FOUND, "%s: no index here (run `facesearch index` first)", dir);
+    if (!create && access(store->db_path, F_OK) != 0) {
+        rc = util_fail(err, FS_ERR_NOT_FOUND, "%s: no index here (run `facesearch index` first)",
+                       dir);
         goto fail;
     }
-    if ((e = open_connection(st, write, create, err)) != FS_OK)
+    if ((rc = open_connection(store, write, create, err)) != FS_OK)
         goto fail;
 
-    int version = schema_version(st, err, &e);
-    if (e != FS_OK)
+    int version = schema_version(store, err, &rc);
+    if (rc != FS_OK)
         goto fail;
     if (version > FS_STORE_SCHEMA_VERSION) {
-        e = fs_fail(err, FS_ERR_UNSUPPORTED,
-                    "%s: index schema version %d is newer than this facesearch (%d)", dir, version,
-                    FS_STORE_SCHEMA_VERSION);
+        rc = util_fail(err, FS_ERR_UNSUPPORTED,
+                       "%s: index schema version %d is newer than this facesearch (%d)", dir,
+                       version, FS_STORE_SCHEMA_VERSION);
         goto fail;
     }
     if (version < FS_STORE_SCHEMA_VERSION) {
         if (version == 0 && !create) {
-            e = fs_fail(err, FS_ERR_NOT_FOUND, "%s: no index here (run `facesearch index` first)", dir);
+            rc = util_fail(err, FS_ERR_NOT_FOUND,
+                           "%s: no index here (run `facesearch index` first)", dir);
             goto fail;
         }
         if (version == 0 && !pack) {
-            e = fs_fail(err, FS_ERR_ARG, "%s: creating an index needs a model pack", dir);
+            rc = util_fail(err, FS_ERR_ARG, "%s: creating an index needs a model pack", dir);
             goto fail;
         }
         /* Creation or migration; another process may be doing the same: re-check under the lock. */
-        if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
+        if ((rc = store_exec(store, "BEGIN IMMEDIATE", err)) != FS_OK)
             goto fail;
-        version = schema_version(st, err, &e);
-        if (e == FS_OK) {
+        version = schema_version(store, err, &rc);
+        if (rc == FS_OK) {
             if (version == 0)
-                e = create_index(st, pack, err);
+                rc = create_index(store, pack, err);
             else if (version < FS_STORE_SCHEMA_VERSION)
-                e = migrate(st, version, err);
+                rc = migrate(store, version, err);
         }
-        if (e == FS_OK)
-            e = store_exec(st, "COMMIT", err);
-        if (e != FS_OK) {
-            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc == FS_OK)
+            rc = store_exec(store, "COMMIT", err);
+        if (rc != FS_OK) {
+            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
             goto fail;
         }
     }
-    if ((e = check_pack(st, pack, err)) != FS_OK)
+    if ((rc = check_pack(store, pack, err)) != FS_OK)
         goto fail;
-    *out = st;
+    *out = store;
     return FS_OK;
 fail:
-    fs_store_close(st);
-    return e;
+    store_close(store);
+    return rc;
 }
 
-void fs_store_close(fs_store *st)
+void store_close(store_db *store)
 {
-    if (!st)
+    if (!store)
         return;
-    if (st->in_batch && st->db)
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (store->in_batch && store->db)
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(st->stmts[i]);
-    if (st->db)
-        sqlite3_close(st->db);
-    fs_vindex_free(st->vindex);
-    free(st->dir);
-    free(st->db_path);
-    free(st->vec_path);
-    free(st->graph_path);
-    free(st);
+        sqlite3_finalize(store->stmts[i]);
+    if (store->db)
+        sqlite3_close(store->db);
+    vindex_free(store->vindex);
+    free(store->dir);
+    free(store->db_path);
+    free(store->vec_path);
+    free(store->graph_path);
+    free(store);
 }
 
-const char *fs_store_pack_name(const fs_store *st)
+const char *store_pack_name(const store_db *store)
 {
-    return st->pack;
+    return store->pack;
 }
 
-int fs_store_dim(const fs_store *st)
+int store_dim(const store_db *store)
 {
-    return st->dim;
+    return store->dim;
 }
 
 /* ---- Transactions -----------------------------------------------------------------------------
  * write_begin/write_end wrap every write: inside a batch a savepoint (so that one failing write
  * leaves the batch as it was), outside one a transaction of its own. */
 
-static fs_status bump_generation(fs_store *st, fs_error *err)
+static fs_status bump_generation(store_db *store, fs_error *err)
 {
-    return store_exec(st, "UPDATE meta SET value = value + 1 WHERE key = 'generation'", err);
+    return store_exec(store, "UPDATE meta SET value = value + 1 WHERE key = 'generation'", err);
 }
 
-static fs_status check_writable(fs_store *st, fs_error *err)
+static fs_status check_writable(store_db *store, fs_error *err)
 {
-    if (!(st->flags & FS_STORE_WRITE))
-        return fs_fail(err, FS_ERR_ARG, "%s: index opened for reading only", st->dir);
+    if (!(store->flags & FS_STORE_WRITE))
+        return util_fail(err, FS_ERR_ARG, "%s: index opened for reading only", store->dir);
     return FS_OK;
 }
 
-fs_status fs_store_begin(fs_store *st, fs_error *err)
+fs_status store_begin(store_db *store, fs_error *err)
 {
-    fs_status e = check_writable(st, err);
-    if (e != FS_OK)
-        return e;
-    if (st->in_batch)
-        return fs_fail(err, FS_ERR_ARG, "%s: a batch is already open", st->dir);
-    if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
-        return e;
-    if ((e = bump_generation(st, err)) != FS_OK) {
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        return e;
+    fs_status rc = check_writable(store, err);
+    if (rc != FS_OK)
+        return rc;
+    if (store->in_batch)
+        return util_fail(err, FS_ERR_ARG, "%s: a batch is already open", store->dir);
+    if ((rc = store_exec(store, "BEGIN IMMEDIATE", err)) != FS_OK)
+        return rc;
+    if ((rc = bump_generation(store, err)) != FS_OK) {
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
     }
-    st->in_batch = 1;
+    store->in_batch = 1;
     return FS_OK;
 }
 
-fs_status fs_store_commit(fs_store *st, fs_error *err)
+fs_status store_commit(store_db *store, fs_error *err)
 {
-    if (!st->in_batch)
-        return fs_fail(err, FS_ERR_ARG, "%s: no batch is open", st->dir);
-    fs_status e = store_exec(st, "COMMIT", err);
-    if (e != FS_OK)
-        return e; /* still in the batch: the caller may retry or roll back */
-    st->in_batch = 0;
+    if (!store->in_batch)
+        return util_fail(err, FS_ERR_ARG, "%s: no batch is open", store->dir);
+    fs_status rc = store_exec(store, "COMMIT", err);
+    if (rc != FS_OK)
+        return rc; /* still in the batch: the caller may retry or roll back */
+    store->in_batch = 0;
     return FS_OK;
 }
 
-void fs_store_rollback(fs_store *st)
+void store_rollback(store_db *store)
 {
-    if (!st->in_batch)
+    if (!store->in_batch)
         return;
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    st->in_batch = 0;
+    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    store->in_batch = 0;
 }
 
-static fs_status write_begin(fs_store *st, fs_error *err)
+static fs_status write_begin(store_db *store, fs_error *err)
 {
-    fs_status e = check_writable(st, err);
-    if (e != FS_OK)
-        return e;
-    if (st->in_batch)
-        return store_exec(st, "SAVEPOINT fs_write", err);
-    if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
-        return e;
-    if ((e = bump_generation(st, err)) != FS_OK)
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    return e;
+    fs_status rc = check_writable(store, err);
+    if (rc != FS_OK)
+        return rc;
+    if (store->in_batch)
+        return store_exec(store, "SAVEPOINT fs_write", err);
+    if ((rc = store_exec(store, "BEGIN IMMEDIATE", err)) != FS_OK)
+        return rc;
+    if ((rc = bump_generation(store, err)) != FS_OK)
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 /* Ends a write begun by write_begin: commits if status is FS_OK, else undoes it. Returns the
  * final status (a failing COMMIT undoes the write too). */
-static fs_status write_end(fs_store *st, fs_status status, fs_error *err)
+static fs_status write_end(store_db *store, fs_status rc, fs_error *err)
 {
-    if (st->in_batch) {
-        if (status == FS_OK)
-            return store_exec(st, "RELEASE fs_write", err);
-        sqlite3_exec(st->db, "ROLLBACK TO fs_write; RELEASE fs_write", NULL, NULL, NULL);
-        return status;
+    if (store->in_batch) {
+        if (rc == FS_OK)
+            return store_exec(store, "RELEASE fs_write", err);
+        sqlite3_exec(store->db, "ROLLBACK TO fs_write; RELEASE fs_write", NULL, NULL, NULL);
+        return rc;
     }
-    if (status == FS_OK && (status = store_exec(st, "COMMIT", err)) == FS_OK)
+    if (rc == FS_OK && (rc = store_exec(store, "COMMIT", err)) == FS_OK)
         return FS_OK;
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    return status;
+    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 /* ---- Files ----------------------------------------------------------------------------------- */
 
-static void read_file_row(sqlite3_stmt *s, fs_store_file *f)
+static void read_file_row(sqlite3_stmt *s, store_file *f)
 {
     f->id = sqlite3_column_int64(s, 0);
     f->size = sqlite3_column_int64(s, 1);
@@ -696,11 +702,11 @@ static void read_file_row(sqlite3_stmt *s, fs_store_file *f)
     f->face_count = sqlite3_column_int64(s, 6);
 }
 
-fs_status fs_store_file_by_path(fs_store *st, const char *path, fs_store_file *out, int *found,
-                                fs_error *err)
+fs_status store_file_by_path(store_db *store, const char *path, store_file *out, int *found,
+                             fs_error *err)
 {
     *found = 0;
-    sqlite3_stmt *s = store_stmt(st, ST_FILE_BY_PATH, err);
+    sqlite3_stmt *s = store_stmt(store, ST_FILE_BY_PATH, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_blob(s, 1, path, (int)strlen(path), SQLITE_STATIC);
@@ -711,47 +717,47 @@ fs_status fs_store_file_by_path(fs_store *st, const char *path, fs_store_file *o
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_sql_fail(st, err, "look up a file");
+        return store_sql_fail(store, err, "look up a file");
     return FS_OK;
 }
 
-fs_status fs_store_file_by_hash(fs_store *st, const char *sha256, fs_store_file *out,
-                                char **path_out, int *found, fs_error *err)
+fs_status store_file_by_hash(store_db *store, const char *sha256, store_file *out,
+                             char **path_out, int *found, fs_error *err)
 {
     *found = 0;
     if (path_out)
         *path_out = NULL;
     if (!sha256 || !*sha256)
         return FS_OK;
-    sqlite3_stmt *s = store_stmt(st, ST_FILE_BY_HASH, err);
+    sqlite3_stmt *s = store_stmt(store, ST_FILE_BY_HASH, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_text(s, 1, sha256, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    fs_status e = FS_OK;
-    if (rc == SQLITE_ROW) {
+    int sqlrc = sqlite3_step(s);
+    fs_status rc = FS_OK;
+    if (sqlrc == SQLITE_ROW) {
         char *p = NULL;
         if (path_out && !(p = column_path(s, 7))) {
-            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         } else {
             read_file_row(s, out);
             if (path_out)
                 *path_out = p;
             *found = 1;
         }
-    } else if (rc != SQLITE_DONE) {
-        e = store_sql_fail(st, err, "look up a content hash");
+    } else if (sqlrc != SQLITE_DONE) {
+        rc = store_sql_fail(store, err, "look up a content hash");
     }
     sqlite3_reset(s);
-    return e;
+    return rc;
 }
 
-fs_status fs_store_file_error(fs_store *st, int64_t file_id, char *buf, size_t size,
-                              fs_error *err)
+fs_status store_file_error(store_db *store, int64_t file_id, char *buf, size_t size,
+                           fs_error *err)
 {
     if (size)
         buf[0] = '\0';
-    sqlite3_stmt *s = store_stmt(st, ST_FILE_ERROR, err);
+    sqlite3_stmt *s = store_stmt(store, ST_FILE_ERROR, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_int64(s, 1, file_id);
@@ -762,21 +768,22 @@ fs_status fs_store_file_error(fs_store *st, int64_t file_id, char *buf, size_t s
     }
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)
-        return fs_fail(err, FS_ERR_NOT_FOUND, "%s: no file with id %lld", st->dir, (long long)file_id);
+        return util_fail(err, FS_ERR_NOT_FOUND, "%s: no file with id %lld", store->dir,
+                         (long long)file_id);
     if (rc != SQLITE_ROW)
-        return store_sql_fail(st, err, "read a file's error");
+        return store_sql_fail(store, err, "read a file's error");
     return FS_OK;
 }
 
 /* Inserts or updates the row of path and deletes its faces; *id receives the row id. Inside a
  * write_begin. */
-static fs_status upsert_file(fs_store *st, const char *path, int64_t size, int64_t mtime_ns,
+static fs_status upsert_file(store_db *store, const char *path, int64_t size, int64_t mtime_ns,
                              const char *sha256, int failed, const char *reason, int64_t *id,
                              fs_error *err)
 {
     if (!path || !*path)
-        return fs_fail(err, FS_ERR_ARG, "empty file path");
-    sqlite3_stmt *s = store_stmt(st, ST_FILE_UPSERT, err);
+        return util_fail(err, FS_ERR_ARG, "empty file path");
+    sqlite3_stmt *s = store_stmt(store, ST_FILE_UPSERT, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_blob(s, 1, path, (int)strlen(path), SQLITE_STATIC);
@@ -787,31 +794,31 @@ static fs_status upsert_file(fs_store *st, const char *path, int64_t size, int64
     if (reason)
         sqlite3_bind_text(s, 6, reason, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, now_seconds());
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        fs_status e = store_sql_fail(st, err, "write a file");
+    int sqlrc = sqlite3_step(s);
+    if (sqlrc != SQLITE_ROW) {
+        fs_status rc = store_sql_fail(store, err, "write a file");
         sqlite3_reset(s);
-        return e;
+        return rc;
     }
     *id = sqlite3_column_int64(s, 0);
-    rc = sqlite3_step(s);
+    sqlrc = sqlite3_step(s);
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store_sql_fail(st, err, "write a file");
-    if (!(s = store_stmt(st, ST_FACES_DELETE_FILE, err)))
+    if (sqlrc != SQLITE_DONE)
+        return store_sql_fail(store, err, "write a file");
+    if (!(s = store_stmt(store, ST_FACES_DELETE_FILE, err)))
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_int64(s, 1, *id);
-    rc = sqlite3_step(s);
+    sqlrc = sqlite3_step(s);
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store_sql_fail(st, err, "replace a file's faces");
+    if (sqlrc != SQLITE_DONE)
+        return store_sql_fail(store, err, "replace a file's faces");
     return FS_OK;
 }
 
-static fs_status insert_face(fs_store *st, int64_t file_id, const fs_store_face *f,
+static fs_status insert_face(store_db *store, int64_t file_id, const store_face *f,
                              const void *embedding, fs_error *err)
 {
-    sqlite3_stmt *s = store_stmt(st, ST_FACE_INSERT, err);
+    sqlite3_stmt *s = store_stmt(store, ST_FACE_INSERT, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_int64(s, 1, file_id);
@@ -820,102 +827,102 @@ static fs_status insert_face(fs_store *st, int64_t file_id, const fs_store_face 
         sqlite3_bind_double(s, 3 + i, f->box[i]);
     sqlite3_bind_blob(s, 7, f->landmarks, (int)sizeof f->landmarks, SQLITE_STATIC);
     sqlite3_bind_double(s, 8, f->score);
-    sqlite3_bind_blob(s, 9, embedding, st->dim * (int)sizeof(float), SQLITE_STATIC);
+    sqlite3_bind_blob(s, 9, embedding, store->dim * (int)sizeof(float), SQLITE_STATIC);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return store_sql_fail(st, err, "write a face");
+        return store_sql_fail(store, err, "write a face");
     return FS_OK;
 }
 
-fs_status fs_store_put_file(fs_store *st, const char *path, int64_t size, int64_t mtime_ns,
-                            const char *sha256, const fs_store_face *faces, size_t n,
-                            int64_t *file_id, fs_error *err)
+fs_status store_put_file(store_db *store, const char *path, int64_t size, int64_t mtime_ns,
+                         const char *sha256, const store_face *faces, size_t n,
+                         int64_t *file_id, fs_error *err)
 {
     for (size_t i = 0; i < n; i++)
         if (!faces[i].embedding)
-            return fs_fail(err, FS_ERR_ARG, "%s: face %zu has no embedding", path, i);
+            return util_fail(err, FS_ERR_ARG, "%s: face %zu has no embedding", path, i);
     int64_t id = 0;
-    fs_status e = write_begin(st, err);
-    if (e != FS_OK)
-        return e;
-    e = upsert_file(st, path, size, mtime_ns, sha256, 0, NULL, &id, err);
-    for (size_t i = 0; e == FS_OK && i < n; i++)
-        e = insert_face(st, id, &faces[i], faces[i].embedding, err);
-    if ((e = write_end(st, e, err)) == FS_OK && file_id)
+    fs_status rc = write_begin(store, err);
+    if (rc != FS_OK)
+        return rc;
+    rc = upsert_file(store, path, size, mtime_ns, sha256, 0, NULL, &id, err);
+    for (size_t i = 0; rc == FS_OK && i < n; i++)
+        rc = insert_face(store, id, &faces[i], faces[i].embedding, err);
+    if ((rc = write_end(store, rc, err)) == FS_OK && file_id)
         *file_id = id;
-    return e;
+    return rc;
 }
 
-fs_status fs_store_put_failed(fs_store *st, const char *path, int64_t size, int64_t mtime_ns,
-                              const char *sha256, const char *reason, fs_error *err)
+fs_status store_put_failed(store_db *store, const char *path, int64_t size, int64_t mtime_ns,
+                           const char *sha256, const char *reason, fs_error *err)
 {
     int64_t id;
-    fs_status e = write_begin(st, err);
-    if (e != FS_OK)
-        return e;
-    e = upsert_file(st, path, size, mtime_ns, sha256, 1, reason ? reason : "", &id, err);
-    return write_end(st, e, err);
+    fs_status rc = write_begin(store, err);
+    if (rc != FS_OK)
+        return rc;
+    rc = upsert_file(store, path, size, mtime_ns, sha256, 1, reason ? reason : "", &id, err);
+    return write_end(store, rc, err);
 }
 
-fs_status fs_store_copy_file(fs_store *st, int64_t from_id, const char *path, int64_t size,
-                             int64_t mtime_ns, const char *sha256, fs_error *err)
+fs_status store_copy_file(store_db *store, int64_t from_id, const char *path, int64_t size,
+                          int64_t mtime_ns, const char *sha256, fs_error *err)
 {
-    fs_store_face *faces = NULL;
+    store_face *faces = NULL;
     size_t n = 0;
-    sqlite3_stmt *s = store_stmt(st, ST_FILE_ID, err);
+    sqlite3_stmt *s = store_stmt(store, ST_FILE_ID, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_int64(s, 1, from_id);
-    int rc = sqlite3_step(s);
+    int sqlrc = sqlite3_step(s);
     sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return fs_fail(err, FS_ERR_NOT_FOUND, "%s: no file with id %lld to copy faces from", path,
-                       (long long)from_id);
-    if (rc != SQLITE_ROW)
-        return store_sql_fail(st, err, "look up a file");
-    fs_status e = fs_store_faces_of_file(st, from_id, &faces, &n, err);
-    if (e != FS_OK)
-        return e;
+    if (sqlrc == SQLITE_DONE)
+        return util_fail(err, FS_ERR_NOT_FOUND, "%s: no file with id %lld to copy faces from", path,
+                         (long long)from_id);
+    if (sqlrc != SQLITE_ROW)
+        return store_sql_fail(store, err, "look up a file");
+    fs_status rc = store_faces_of_file(store, from_id, &faces, &n, err);
+    if (rc != FS_OK)
+        return rc;
     /* Read before writing: if path is from_id itself, the upsert deletes the faces we copy. */
-    e = fs_store_put_file(st, path, size, mtime_ns, sha256, faces, n, NULL, err);
+    rc = store_put_file(store, path, size, mtime_ns, sha256, faces, n, NULL, err);
     free(faces);
-    return e;
+    return rc;
 }
 
-fs_status fs_store_faces_of_file(fs_store *st, int64_t file_id, fs_store_face **faces,
-                                 size_t *count, fs_error *err)
+fs_status store_faces_of_file(store_db *store, int64_t file_id, store_face **faces,
+                              size_t *count, fs_error *err)
 {
     *faces = NULL;
     *count = 0;
-    sqlite3_stmt *s = store_stmt(st, ST_FACE_COUNT_FILE, err);
+    sqlite3_stmt *s = store_stmt(store, ST_FACE_COUNT_FILE, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_int64(s, 1, file_id);
     if (sqlite3_step(s) != SQLITE_ROW) {
-        fs_status e = store_sql_fail(st, err, "count faces");
+        fs_status rc = store_sql_fail(store, err, "count faces");
         sqlite3_reset(s);
-        return e;
+        return rc;
     }
     size_t n = (size_t)sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
     if (n == 0)
         return FS_OK;
-    size_t dim = (size_t)st->dim;
-    fs_store_face *out = malloc(n * (sizeof *out + dim * sizeof(float)));
+    size_t dim = (size_t)store->dim;
+    store_face *out = malloc(n * (sizeof *out + dim * sizeof(float)));
     if (!out)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     float *emb = (float *)(out + n);
-    if (!(s = store_stmt(st, ST_FACES_OF_FILE, err))) {
+    if (!(s = store_stmt(store, ST_FACES_OF_FILE, err))) {
         free(out);
         return err ? err->code : FS_ERR_IO;
     }
     sqlite3_bind_int64(s, 1, file_id);
     size_t i = 0;
-    int rc;
-    fs_status e = FS_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && i < n) {
-        fs_store_face *f = &out[i];
+    int sqlrc;
+    fs_status rc = FS_OK;
+    while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW && i < n) {
+        store_face *f = &out[i];
         f->id = sqlite3_column_int64(s, 0);
         f->file_id = sqlite3_column_int64(s, 1);
         f->face_index = sqlite3_column_int(s, 2);
@@ -927,19 +934,19 @@ fs_status fs_store_faces_of_file(fs_store *st, int64_t file_id, fs_store_face **
         f->score = (float)sqlite3_column_double(s, 8);
         f->embedding = emb + i * dim;
         if (sqlite3_column_bytes(s, 9) != (int)(dim * sizeof(float))) {
-            e = fs_fail(err, FS_ERR_FORMAT, "%s: face %lld has an embedding of the wrong size",
-                        st->db_path, (long long)f->id);
+            rc = util_fail(err, FS_ERR_FORMAT, "%s: face %lld has an embedding of the wrong size",
+                           store->db_path, (long long)f->id);
             break;
         }
         memcpy(f->embedding, sqlite3_column_blob(s, 9), dim * sizeof(float));
         i++;
     }
-    if (e == FS_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        e = store_sql_fail(st, err, "read faces");
+    if (rc == FS_OK && sqlrc != SQLITE_DONE && sqlrc != SQLITE_ROW)
+        rc = store_sql_fail(store, err, "read faces");
     sqlite3_reset(s);
-    if (e != FS_OK) {
+    if (rc != FS_OK) {
         free(out);
-        return e;
+        return rc;
     }
     *faces = out;
     *count = i;
@@ -947,110 +954,110 @@ fs_status fs_store_faces_of_file(fs_store *st, int64_t file_id, fs_store_face **
 }
 
 /* Deletes the files (and faces) whose path is in [lo, hi) (blobs of lo_len / hi_len bytes). */
-static fs_status remove_range(fs_store *st, const char *lo, size_t lo_len, const char *hi,
+static fs_status remove_range(store_db *store, const char *lo, size_t lo_len, const char *hi,
                               size_t hi_len, int64_t *removed, fs_error *err)
 {
-    fs_status e = write_begin(st, err);
-    if (e != FS_OK)
-        return e;
+    fs_status rc = write_begin(store, err);
+    if (rc != FS_OK)
+        return rc;
     int64_t n = 0;
-    for (int k = 0; k < 2 && e == FS_OK; k++) {
-        sqlite3_stmt *s = store_stmt(st, k == 0 ? ST_REMOVE_PATH_FACES : ST_REMOVE_PATH, err);
+    for (int k = 0; k < 2 && rc == FS_OK; k++) {
+        sqlite3_stmt *s = store_stmt(store, k == 0 ? ST_REMOVE_PATH_FACES : ST_REMOVE_PATH, err);
         if (!s) {
-            e = err ? err->code : FS_ERR_IO;
+            rc = err ? err->code : FS_ERR_IO;
             break;
         }
         sqlite3_bind_blob(s, 1, lo, (int)lo_len, SQLITE_STATIC);
         sqlite3_bind_blob(s, 2, hi, (int)hi_len, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
+        int sqlrc = sqlite3_step(s);
         sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
-            e = store_sql_fail(st, err, "remove files");
+        if (sqlrc != SQLITE_DONE)
+            rc = store_sql_fail(store, err, "remove files");
         else if (k == 1)
-            n = sqlite3_changes64(st->db);
+            n = sqlite3_changes64(store->db);
     }
-    e = write_end(st, e, err);
-    if (e == FS_OK && removed)
+    rc = write_end(store, rc, err);
+    if (rc == FS_OK && removed)
         *removed = n;
-    return e;
+    return rc;
 }
 
-fs_status fs_store_remove_path(fs_store *st, const char *path, int64_t *removed, fs_error *err)
+fs_status store_remove_path(store_db *store, const char *path, int64_t *removed, fs_error *err)
 {
     size_t n = strlen(path);
     if (n == 0)
-        return fs_fail(err, FS_ERR_ARG, "empty file path");
+        return util_fail(err, FS_ERR_ARG, "empty file path");
     /* [path, path + "\0"): exactly path, as a blob range so both statements serve. */
     char *hi = malloc(n + 1);
     if (!hi)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     memcpy(hi, path, n);
     hi[n] = '\0';
-    fs_status e = remove_range(st, path, n, hi, n + 1, removed, err);
+    fs_status rc = remove_range(store, path, n, hi, n + 1, removed, err);
     free(hi);
-    return e;
+    return rc;
 }
 
-fs_status fs_store_remove_folder(fs_store *st, const char *folder, int64_t *removed, fs_error *err)
+fs_status store_remove_folder(store_db *store, const char *folder, int64_t *removed, fs_error *err)
 {
     size_t cap = strlen(folder) + 2, len = 0;
     char *lo = malloc(cap), *hi = malloc(cap);
-    fs_status e = !lo || !hi ? fs_fail(err, FS_ERR_NOMEM, "out of memory")
+    fs_status rc = !lo || !hi ? util_fail(err, FS_ERR_NOMEM, "out of memory")
                              : folder_range(folder, lo, hi, &len, err);
-    if (e == FS_OK)
-        e = remove_range(st, lo, len, hi, len, removed, err);
+    if (rc == FS_OK)
+        rc = remove_range(store, lo, len, hi, len, removed, err);
     free(lo);
     free(hi);
-    return e;
+    return rc;
 }
 
-fs_status fs_store_each_hash(fs_store *st, fs_store_hash_visit visit, void *ctx, fs_error *err)
+fs_status store_each_hash(store_db *store, store_hash_visit visit, void *ctx, fs_error *err)
 {
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db,
+    if (sqlite3_prepare_v2(store->db,
                            "SELECT DISTINCT sha256 FROM files WHERE sha256 <> '' AND status = 0",
                            -1, &s, NULL) != SQLITE_OK)
-        return store_sql_fail(st, err, "prepare");
-    fs_status e = FS_OK;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        return store_sql_fail(store, err, "prepare");
+    fs_status rc = FS_OK;
+    int sqlrc;
+    while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW) {
         const unsigned char *h = sqlite3_column_text(s, 0);
         if (h && visit((const char *)h, ctx))
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        e = store_sql_fail(st, err, "list content hashes");
+    if (sqlrc != SQLITE_ROW && sqlrc != SQLITE_DONE)
+        rc = store_sql_fail(store, err, "list content hashes");
     sqlite3_finalize(s);
-    return e;
+    return rc;
 }
 
-fs_status fs_store_list_folder(fs_store *st, const char *folder, fs_store_file_visit visit,
-                               void *ctx, fs_error *err)
+fs_status store_list_folder(store_db *store, const char *folder, store_file_visit visit,
+                            void *ctx, fs_error *err)
 {
     size_t cap = strlen(folder) + 2, len = 0;
     char *lo = malloc(cap), *hi = malloc(cap);
     sqlite3_stmt *s = NULL;
     char *path = NULL;
-    fs_status e = !lo || !hi ? fs_fail(err, FS_ERR_NOMEM, "out of memory")
+    fs_status rc = !lo || !hi ? util_fail(err, FS_ERR_NOMEM, "out of memory")
                              : folder_range(folder, lo, hi, &len, err);
-    if (e != FS_OK)
+    if (rc != FS_OK)
         goto done;
-    if (sqlite3_prepare_v2(st->db,
+    if (sqlite3_prepare_v2(store->db,
                            "SELECT id, size, mtime_ns, sha256, status, indexed_at,"
                            " (SELECT count(*) FROM faces WHERE file_id = files.id), path"
                            " FROM files WHERE path >= ?1 AND path < ?2 ORDER BY path",
                            -1, &s, NULL) != SQLITE_OK) {
-        e = store_sql_fail(st, err, "prepare");
+        rc = store_sql_fail(store, err, "prepare");
         goto done;
     }
     sqlite3_bind_blob(s, 1, lo, (int)len, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, hi, (int)len, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        fs_store_file f;
+    int sqlrc;
+    while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW) {
+        store_file f;
         read_file_row(s, &f);
         if (!(path = column_path(s, 7))) {
-            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
             goto done;
         }
         int stop = visit(path, &f, ctx);
@@ -1059,16 +1066,16 @@ fs_status fs_store_list_folder(fs_store *st, const char *folder, fs_store_file_v
         if (stop)
             goto done;
     }
-    if (rc != SQLITE_DONE)
-        e = store_sql_fail(st, err, "list files");
+    if (sqlrc != SQLITE_DONE)
+        rc = store_sql_fail(store, err, "list files");
 done:
     sqlite3_finalize(s);
     free(lo);
     free(hi);
-    return e;
+    return rc;
 }
 
-fs_status store_folder_filter(fs_store *st, const char *const *folders, size_t n, uint8_t **bits,
+fs_status store_folder_filter(store_db *store, const char *const *folders, size_t n, uint8_t **bits,
                               int64_t *nbits, fs_error *err)
 {
     *bits = NULL;
@@ -1077,36 +1084,36 @@ fs_status store_folder_filter(fs_store *st, const char *const *folders, size_t n
     char *lo = NULL, *hi = NULL;
     uint8_t *b = NULL;
     int64_t count = 0;
-    fs_status e = FS_OK;
-    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM files", -1, &s, NULL)
+    fs_status rc = FS_OK;
+    if (sqlite3_prepare_v2(store->db, "SELECT coalesce(max(id), 0) FROM files", -1, &s, NULL)
         != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
-        e = store_sql_fail(st, err, "read files");
+        rc = store_sql_fail(store, err, "read files");
         goto done;
     }
     count = sqlite3_column_int64(s, 0) + 1;
     sqlite3_finalize(s);
     s = NULL;
     if (!(b = calloc((size_t)(count + 7) / 8, 1))) {
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (sqlite3_prepare_v2(st->db,
+    if (sqlite3_prepare_v2(store->db,
                            "SELECT id FROM files WHERE (path >= ?1 AND path < ?2) OR path = ?3",
                            -1, &s, NULL) != SQLITE_OK) {
-        e = store_sql_fail(st, err, "prepare");
+        rc = store_sql_fail(store, err, "prepare");
         goto done;
     }
-    for (size_t i = 0; i < n && e == FS_OK; i++) {
+    for (size_t i = 0; i < n && rc == FS_OK; i++) {
         size_t cap = strlen(folders[i]) + 2, len = 0, exact = strlen(folders[i]);
         free(lo);
         free(hi);
         lo = malloc(cap);
         hi = malloc(cap);
         if (!lo || !hi) {
-            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
             break;
         }
-        if ((e = folder_range(folders[i], lo, hi, &len, err)) != FS_OK)
+        if ((rc = folder_range(folders[i], lo, hi, &len, err)) != FS_OK)
             break;
         while (exact > 1 && folders[i][exact - 1] == '/')
             exact--;
@@ -1114,22 +1121,22 @@ fs_status store_folder_filter(fs_store *st, const char *const *folders, size_t n
         sqlite3_bind_blob(s, 1, lo, (int)len, SQLITE_STATIC);
         sqlite3_bind_blob(s, 2, hi, (int)len, SQLITE_STATIC);
         sqlite3_bind_blob(s, 3, folders[i], (int)exact, SQLITE_STATIC);
-        int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int sqlrc;
+        while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64(s, 0);
             if (id >= 0 && id < count)
                 b[id / 8] |= (uint8_t)(1u << (id % 8));
         }
-        if (rc != SQLITE_DONE)
-            e = store_sql_fail(st, err, "select files");
+        if (sqlrc != SQLITE_DONE)
+            rc = store_sql_fail(store, err, "select files");
     }
 done:
     sqlite3_finalize(s);
     free(lo);
     free(hi);
-    if (e != FS_OK) {
+    if (rc != FS_OK) {
         free(b);
-        return e;
+        return rc;
     }
     *bits = b;
     *nbits = count;
@@ -1140,7 +1147,7 @@ done:
 
 /* Fills f from a row: id, file_id, face_index, x1, y1, x2, y2, landmarks, score, embedding at
  * columns 0..9; the embedding is copied into emb (dim floats) when emb is not NULL. */
-static fs_status read_face_row(fs_store *st, sqlite3_stmt *s, fs_store_face *f, float *emb,
+static fs_status read_face_row(store_db *store, sqlite3_stmt *s, store_face *f, float *emb,
                                fs_error *err)
 {
     f->id = sqlite3_column_int64(s, 0);
@@ -1154,36 +1161,38 @@ static fs_status read_face_row(fs_store *st, sqlite3_stmt *s, fs_store_face *f, 
     f->score = (float)sqlite3_column_double(s, 8);
     f->embedding = emb;
     if (emb) {
-        if (sqlite3_column_bytes(s, 9) != st->dim * (int)sizeof(float))
-            return fs_fail(err, FS_ERR_FORMAT, "%s: face %lld has an embedding of the wrong size",
-                           st->db_path, (long long)f->id);
-        memcpy(emb, sqlite3_column_blob(s, 9), (size_t)st->dim * sizeof(float));
+        if (sqlite3_column_bytes(s, 9) != store->dim * (int)sizeof(float))
+            return util_fail(err, FS_ERR_FORMAT, "%s: face %lld has an embedding of the wrong size",
+                             store->db_path, (long long)f->id);
+        memcpy(emb, sqlite3_column_blob(s, 9), (size_t)store->dim * sizeof(float));
     }
     return FS_OK;
 }
 
-fs_status fs_store_each_face(fs_store *st, fs_store_face_visit visit, void *ctx, fs_error *err)
+fs_status store_each_face(store_db *store, store_face_visit visit, void *ctx, fs_error *err)
 {
     sqlite3_stmt *s = NULL;
-    float *emb = malloc((size_t)st->dim * sizeof(float));
+    float *emb = malloc((size_t)store->dim * sizeof(float));
     char *path = NULL;
-    fs_status e = FS_OK;
+    fs_status rc = FS_OK;
     if (!emb)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
-                           " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
-                           " ORDER BY faces.id", -1, &s, NULL) != SQLITE_OK) {
-        e = store_sql_fail(st, err, "prepare");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (sqlite3_prepare_v2(
+            store->db,
+            "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+            " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
+            " ORDER BY faces.id",
+            -1, &s, NULL) != SQLITE_OK) {
+        rc = store_sql_fail(store, err, "prepare");
         goto done;
     }
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        fs_store_face f;
-        if ((e = read_face_row(st, s, &f, emb, err)) != FS_OK)
+    int sqlrc;
+    while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW) {
+        store_face f;
+        if ((rc = read_face_row(store, s, &f, emb, err)) != FS_OK)
             goto done;
         if (!(path = column_path(s, 10))) {
-            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
             goto done;
         }
         int stop = visit(&f, path, ctx);
@@ -1192,35 +1201,37 @@ fs_status fs_store_each_face(fs_store *st, fs_store_face_visit visit, void *ctx,
         if (stop)
             goto done;
     }
-    if (rc != SQLITE_DONE)
-        e = store_sql_fail(st, err, "read faces");
+    if (sqlrc != SQLITE_DONE)
+        rc = store_sql_fail(store, err, "read faces");
 done:
     sqlite3_finalize(s);
     free(emb);
-    return e;
+    return rc;
 }
 
-fs_status fs_store_face_by_id(fs_store *st, int64_t face_id, fs_store_face *out, float *embedding,
-                              char **path, int *found, fs_error *err)
+fs_status store_face_by_id(store_db *store, int64_t face_id, store_face *out, float *embedding,
+                           char **path, int *found, fs_error *err)
 {
     *found = 0;
     if (path)
         *path = NULL;
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
-                           " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
-                           " WHERE faces.id = ?1", -1, &s, NULL) != SQLITE_OK)
-        return store_sql_fail(st, err, "prepare");
+    if (sqlite3_prepare_v2(
+            store->db,
+            "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+            " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
+            " WHERE faces.id = ?1",
+            -1, &s, NULL) != SQLITE_OK)
+        return store_sql_fail(store, err, "prepare");
     sqlite3_bind_int64(s, 1, face_id);
-    int rc = sqlite3_step(s);
-    fs_status e = FS_OK;
-    if (rc == SQLITE_ROW) {
-        fs_store_face f;
+    int sqlrc = sqlite3_step(s);
+    fs_status rc = FS_OK;
+    if (sqlrc == SQLITE_ROW) {
+        store_face f;
         char *p = NULL;
-        if ((e = read_face_row(st, s, &f, embedding, err)) == FS_OK) {
+        if ((rc = read_face_row(store, s, &f, embedding, err)) == FS_OK) {
             if (path && !(p = column_path(s, 10))) {
-                e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
             } else {
                 *out = f;
                 if (path)
@@ -1228,17 +1239,17 @@ fs_status fs_store_face_by_id(fs_store *st, int64_t face_id, fs_store_face *out,
                 *found = 1;
             }
         }
-    } else if (rc != SQLITE_DONE) {
-        e = store_sql_fail(st, err, "read a face");
+    } else if (sqlrc != SQLITE_DONE) {
+        rc = store_sql_fail(store, err, "read a face");
     }
     sqlite3_finalize(s);
-    return e;
+    return rc;
 }
 
 #define FACES_PER_QUERY 128
 
 /* Prepares the face query for `count` ids (?1 .. ?count). */
-static fs_status prepare_faces_in(fs_store *st, size_t count, sqlite3_stmt **out, fs_error *err)
+static fs_status prepare_faces_in(store_db *store, size_t count, sqlite3_stmt **out, fs_error *err)
 {
     char sql[400 + 4 * FACES_PER_QUERY];
     int n = snprintf(sql, sizeof sql,
@@ -1248,40 +1259,40 @@ static fs_status prepare_faces_in(fs_store *st, size_t count, sqlite3_stmt **out
     for (size_t i = 0; i < count; i++)
         n += snprintf(sql + n, sizeof sql - (size_t)n, i ? ",?" : "?");
     snprintf(sql + n, sizeof sql - (size_t)n, ")");
-    if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
-        return store_sql_fail(st, err, "prepare");
+    if (sqlite3_prepare_v2(store->db, sql, -1, out, NULL) != SQLITE_OK)
+        return store_sql_fail(store, err, "prepare");
     return FS_OK;
 }
 
-fs_status fs_store_faces_by_ids(fs_store *st, const int64_t *ids, size_t count, int want_embedding,
-                                fs_store_face_visit visit, void *ctx, fs_error *err)
+fs_status store_faces_by_ids(store_db *store, const int64_t *ids, size_t count, int want_embedding,
+                             store_face_visit visit, void *ctx, fs_error *err)
 {
     sqlite3_stmt *full = NULL, *s = NULL;
-    float *emb = want_embedding ? malloc((size_t)st->dim * sizeof(float)) : NULL;
+    float *emb = want_embedding ? malloc((size_t)store->dim * sizeof(float)) : NULL;
     char *path = NULL;
-    fs_status e = FS_OK;
+    fs_status rc = FS_OK;
     if (want_embedding && !emb)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    for (size_t at = 0; at < count && e == FS_OK; at += FACES_PER_QUERY) {
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t at = 0; at < count && rc == FS_OK; at += FACES_PER_QUERY) {
         size_t n = count - at < FACES_PER_QUERY ? count - at : FACES_PER_QUERY;
         if (n == FACES_PER_QUERY) { /* full chunks share one statement */
-            if (!full && (e = prepare_faces_in(st, n, &full, err)) != FS_OK)
+            if (!full && (rc = prepare_faces_in(store, n, &full, err)) != FS_OK)
                 break;
             s = full;
             sqlite3_reset(s);
-        } else if ((e = prepare_faces_in(st, n, &s, err)) != FS_OK) {
+        } else if ((rc = prepare_faces_in(store, n, &s, err)) != FS_OK) {
             s = NULL;
             break;
         }
         for (size_t i = 0; i < n; i++)
             sqlite3_bind_int64(s, (int)i + 1, ids[at + i]);
-        int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            fs_store_face f;
-            if ((e = read_face_row(st, s, &f, emb, err)) != FS_OK)
+        int sqlrc;
+        while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW) {
+            store_face f;
+            if ((rc = read_face_row(store, s, &f, emb, err)) != FS_OK)
                 break;
             if (!(path = column_path(s, 10))) {
-                e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
                 break;
             }
             int stop = visit(&f, path, ctx);
@@ -1290,8 +1301,8 @@ fs_status fs_store_faces_by_ids(fs_store *st, const int64_t *ids, size_t count, 
             if (stop)
                 goto done;
         }
-        if (e == FS_OK && rc != SQLITE_DONE)
-            e = store_sql_fail(st, err, "read faces");
+        if (rc == FS_OK && sqlrc != SQLITE_DONE)
+            rc = store_sql_fail(store, err, "read faces");
         if (s != full)
             sqlite3_finalize(s);
         s = NULL;
@@ -1301,7 +1312,7 @@ done:
         sqlite3_finalize(s);
     sqlite3_finalize(full);
     free(emb);
-    return e;
+    return rc;
 }
 
 /* ---- Maintenance ----------------------------------------------------------------------------- */
@@ -1317,39 +1328,39 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static fs_status count_int(fs_store *st, const char *sql, int64_t *out, fs_error *err)
+static fs_status count_int(store_db *store, const char *sql, int64_t *out, fs_error *err)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return store_sql_fail(st, err, "prepare");
+    if (sqlite3_prepare_v2(store->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return store_sql_fail(store, err, "prepare");
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? FS_OK : store_sql_fail(st, err, "count");
+    return rc == SQLITE_ROW ? FS_OK : store_sql_fail(store, err, "count");
 }
 
 /* Number of distinct parent folders of the files: the parents are collected, sorted, counted. */
-static fs_status count_folders(fs_store *st, int64_t files, int64_t *out, fs_error *err)
+static fs_status count_folders(store_db *store, int64_t files, int64_t *out, fs_error *err)
 {
     *out = 0;
     if (files == 0)
         return FS_OK;
     char **dirs = calloc((size_t)files, sizeof *dirs);
     if (!dirs)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     sqlite3_stmt *s = NULL;
     size_t n = 0;
-    fs_status e = FS_OK;
-    if (sqlite3_prepare_v2(st->db, "SELECT path FROM files", -1, &s, NULL) != SQLITE_OK) {
-        e = store_sql_fail(st, err, "prepare");
+    fs_status rc = FS_OK;
+    if (sqlite3_prepare_v2(store->db, "SELECT path FROM files", -1, &s, NULL) != SQLITE_OK) {
+        rc = store_sql_fail(store, err, "prepare");
         goto done;
     }
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)files) {
+    int sqlrc;
+    while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)files) {
         char *p = column_path(s, 0);
         if (!p) {
-            e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
             goto done;
         }
         char *slash = strrchr(p, '/');
@@ -1359,8 +1370,8 @@ static fs_status count_folders(fs_store *st, int64_t files, int64_t *out, fs_err
             p[0] = '\0';
         dirs[n++] = p;
     }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        e = store_sql_fail(st, err, "read paths");
+    if (sqlrc != SQLITE_DONE && sqlrc != SQLITE_ROW) {
+        rc = store_sql_fail(store, err, "read paths");
         goto done;
     }
     qsort(dirs, n, sizeof *dirs, compare_strings);
@@ -1372,88 +1383,90 @@ done:
     for (size_t i = 0; i < n; i++)
         free(dirs[i]);
     free(dirs);
-    return e;
+    return rc;
 }
 
-fs_status fs_store_stats_get(fs_store *st, fs_store_stats *out, fs_error *err)
+fs_status store_stats_get(store_db *store, store_stats *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
-    fs_status e;
-    if ((e = store_exec(st, "BEGIN", err)) != FS_OK)
-        return e;
+    fs_status rc;
+    if ((rc = store_exec(store, "BEGIN", err)) != FS_OK)
+        return rc;
     int64_t version = 0;
-    if ((e = count_int(st, "SELECT count(*) FROM files", &out->files, err)) == FS_OK &&
-        (e = count_int(st, "SELECT count(*) FROM files WHERE status = 1", &out->failed, err)) == FS_OK &&
-        (e = count_int(st, "SELECT count(*) FROM faces", &out->faces, err)) == FS_OK &&
-        (e = count_int(st, "SELECT value FROM meta WHERE key = 'schema_version'", &version, err)) == FS_OK)
-        e = count_folders(st, out->files, &out->folders, err);
-    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-    if (e != FS_OK)
-        return e;
+    if ((rc = count_int(store, "SELECT count(*) FROM files", &out->files, err)) == FS_OK &&
+        (rc = count_int(store, "SELECT count(*) FROM files WHERE status = 1", &out->failed, err)) ==
+            FS_OK &&
+        (rc = count_int(store, "SELECT count(*) FROM faces", &out->faces, err)) == FS_OK &&
+        (rc = count_int(store, "SELECT value FROM meta WHERE key = 'schema_version'", &version,
+                        err)) == FS_OK)
+        rc = count_folders(store, out->files, &out->folders, err);
+    sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != FS_OK)
+        return rc;
     out->schema_version = (int)version;
-    out->embedding_dim = st->dim;
-    snprintf(out->pack, sizeof out->pack, "%s", st->pack);
-    size_t n = strlen(st->db_path);
+    out->embedding_dim = store->dim;
+    snprintf(out->pack, sizeof out->pack, "%s", store->pack);
+    size_t n = strlen(store->db_path);
     char *wal = malloc(n + 5);
     if (!wal)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    memcpy(wal, st->db_path, n);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    memcpy(wal, store->db_path, n);
     memcpy(wal + n, "-wal", 5);
-    out->db_bytes = file_bytes(st->db_path) + file_bytes(wal);
+    out->db_bytes = file_bytes(store->db_path) + file_bytes(wal);
     free(wal);
-    out->vector_bytes = file_bytes(st->vec_path) + file_bytes(st->graph_path);
+    out->vector_bytes = file_bytes(store->vec_path) + file_bytes(store->graph_path);
     return FS_OK;
 }
 
-fs_status fs_store_check(fs_store *st, fs_error *err)
+fs_status store_check(store_db *store, fs_error *err)
 {
     static const char *const checks[] = {"PRAGMA integrity_check", "PRAGMA foreign_key_check"};
     for (size_t i = 0; i < 2; i++) {
         sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(st->db, checks[i], -1, &s, NULL) != SQLITE_OK)
-            return store_sql_fail(st, err, "integrity check");
-        int rc = sqlite3_step(s);
-        fs_status e = FS_OK;
-        if (rc == SQLITE_ROW) {
+        if (sqlite3_prepare_v2(store->db, checks[i], -1, &s, NULL) != SQLITE_OK)
+            return store_sql_fail(store, err, "integrity check");
+        int sqlrc = sqlite3_step(s);
+        fs_status rc = FS_OK;
+        if (sqlrc == SQLITE_ROW) {
             const unsigned char *t = sqlite3_column_text(s, 0);
             if (i == 1)
-                e = fs_fail(err, FS_ERR_INTEGRITY, "%s: a face refers to a missing file",
-                            st->db_path);
+                rc = util_fail(err, FS_ERR_INTEGRITY, "%s: a face refers to a missing file",
+                               store->db_path);
             else if (!t || strcmp((const char *)t, "ok") != 0)
-                e = fs_fail(err, FS_ERR_INTEGRITY, "%s: integrity check failed: %s", st->db_path,
-                            t ? (const char *)t : "?");
-        } else if (rc != SQLITE_DONE) {
-            e = store_sql_fail(st, err, "integrity check");
+                rc = util_fail(err, FS_ERR_INTEGRITY, "%s: integrity check failed: %s",
+                               store->db_path, t ? (const char *)t : "?");
+        } else if (sqlrc != SQLITE_DONE) {
+            rc = store_sql_fail(store, err, "integrity check");
         }
         sqlite3_finalize(s);
-        if (e != FS_OK)
-            return e;
+        if (rc != FS_OK)
+            return rc;
     }
     return FS_OK;
 }
 
-fs_status fs_store_face_floor(fs_store *st, int floor, int64_t *refresh, fs_error *err)
+fs_status store_face_floor(store_db *store, int floor, int64_t *refresh, fs_error *err)
 {
     char have[32];
     int found;
     *refresh = 0;
-    fs_status e = meta_get_text(st, "face_floor", have, sizeof have, &found, err);
-    if (e != FS_OK || (found && atoi(have) == floor))
-        return e;
-    if ((e = store_exec(st, "BEGIN IMMEDIATE", err)) != FS_OK)
-        return e;
+    fs_status rc = meta_get_text(store, "face_floor", have, sizeof have, &found, err);
+    if (rc != FS_OK || (found && atoi(have) == floor))
+        return rc;
+    if ((rc = store_exec(store, "BEGIN IMMEDIATE", err)) != FS_OK)
+        return rc;
     /* every file is "changed" (no mtime matches -1) and its content unknown (so that it is not
      * copied from itself): the next run of its folder detects its faces again */
-    e = store_exec(st, "UPDATE files SET mtime_ns = -1, sha256 = ''", err);
-    if (e == FS_OK)
-        *refresh = sqlite3_changes(st->db);
-    if (e == FS_OK)
-        e = meta_set(st, "face_floor", NULL, floor, err);
-    if (e == FS_OK)
-        e = store_exec(st, "COMMIT", err);
-    if (e != FS_OK) {
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    rc = store_exec(store, "UPDATE files SET mtime_ns = -1, sha256 = ''", err);
+    if (rc == FS_OK)
+        *refresh = sqlite3_changes(store->db);
+    if (rc == FS_OK)
+        rc = meta_set(store, "face_floor", NULL, floor, err);
+    if (rc == FS_OK)
+        rc = store_exec(store, "COMMIT", err);
+    if (rc != FS_OK) {
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
         *refresh = 0;
     }
-    return e;
+    return rc;
 }

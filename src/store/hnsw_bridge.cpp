@@ -2,7 +2,7 @@
  * hnsw_bridge.cpp — the only C++ file: wraps hnswlib's HierarchicalNSW behind the C interface of
  * hnsw_bridge.h. Nodes store slot numbers (8 bytes), not vectors; the distance function looks the
  * int8 codes up in the vector index (see hnsw_bridge.h). Every entry point catches exceptions.
- * hnswlib builds, saves and loads the graph; searching is done here (fs_hnsw_search) over
+ * hnswlib builds, saves and loads the graph; searching is done here (hnsw_search) over
  * hnswlib's layers, because a query is bound by memory latency: each node visited costs a miss on
  * its graph node (for its slot) and on its 512-byte code, and hnswlib's own search can prefetch
  * neither (the code is outside its memory). Ours prefetches all the new neighbours of a node at
@@ -34,7 +34,7 @@ struct query_ref {
 };
 constexpr uint64_t QUERY_TAG = std::numeric_limits<uint64_t>::max();
 
-inline const int8_t *resolve(const void *p, const fs_hnsw_codes *src, float *scale)
+inline const int8_t *resolve(const void *p, const hnsw_codes *src, float *scale)
 {
     uint64_t slot;
     std::memcpy(&slot, p, sizeof slot);
@@ -49,39 +49,39 @@ inline const int8_t *resolve(const void *p, const fs_hnsw_codes *src, float *sca
 
 float code_distance(const void *a, const void *b, const void *param)
 {
-    const fs_hnsw_codes *src = static_cast<const fs_hnsw_codes *>(param);
+    const hnsw_codes *src = static_cast<const hnsw_codes *>(param);
     float sa, sb;
     const int8_t *ca = resolve(a, src, &sa), *cb = resolve(b, src, &sb);
-    int32_t dot = fs_code_dot(ca, cb, (size_t)src->dim);
+    int32_t dot = util_code_dot(ca, cb, (size_t)src->dim);
     return 1.0f - sa * sb * (float)dot;
 }
 
 class slot_space : public hnswlib::SpaceInterface<float> {
 public:
-    explicit slot_space(const fs_hnsw_codes *src) : src_(*src) {}
+    explicit slot_space(const hnsw_codes *src) : src_(*src) {}
     size_t get_data_size() override { return sizeof(uint64_t); }
     hnswlib::DISTFUNC<float> get_dist_func() override { return code_distance; }
     void *get_dist_func_param() override { return &src_; }
 private:
-    fs_hnsw_codes src_;
+    hnsw_codes src_;
 };
 
 } // namespace
 
-struct fs_hnsw {
+struct hnsw_graph {
     slot_space space;
     hnswlib::HierarchicalNSW<float> *graph = nullptr;
-    explicit fs_hnsw(const fs_hnsw_codes *src) : space(src) {}
-    ~fs_hnsw() { delete graph; }
+    explicit hnsw_graph(const hnsw_codes *src) : space(src) {}
+    ~hnsw_graph() { delete graph; }
 };
 
 extern "C" {
 
-fs_hnsw *fs_hnsw_new(const fs_hnsw_codes *src, size_t capacity, int m, int ef_construction)
+hnsw_graph *hnsw_new(const hnsw_codes *src, size_t capacity, int m, int ef_construction)
 {
-    fs_hnsw *h = nullptr;
+    hnsw_graph *h = nullptr;
     try {
-        h = new fs_hnsw(src);
+        h = new hnsw_graph(src);
         h->graph = new hnswlib::HierarchicalNSW<float>(&h->space, capacity ? capacity : 1,
                                                        (size_t)m, (size_t)ef_construction, 100);
         return h;
@@ -91,11 +91,11 @@ fs_hnsw *fs_hnsw_new(const fs_hnsw_codes *src, size_t capacity, int m, int ef_co
     }
 }
 
-fs_hnsw *fs_hnsw_load(const fs_hnsw_codes *src, const char *path)
+hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path)
 {
-    fs_hnsw *h = nullptr;
+    hnsw_graph *h = nullptr;
     try {
-        h = new fs_hnsw(src);
+        h = new hnsw_graph(src);
         h->graph = new hnswlib::HierarchicalNSW<float>(&h->space, std::string(path));
         if (h->graph->data_size_ != sizeof(uint64_t)) {
             delete h;
@@ -108,17 +108,17 @@ fs_hnsw *fs_hnsw_load(const fs_hnsw_codes *src, const char *path)
     }
 }
 
-void fs_hnsw_free(fs_hnsw *h)
+void hnsw_free(hnsw_graph *h)
 {
     delete h;
 }
 
-size_t fs_hnsw_count(const fs_hnsw *h)
+size_t hnsw_count(const hnsw_graph *h)
 {
     return h->graph->cur_element_count;
 }
 
-int fs_hnsw_add_range(fs_hnsw *h, uint64_t from, uint64_t to, int threads)
+int hnsw_add_range(hnsw_graph *h, uint64_t from, uint64_t to, int threads)
 {
     try {
         if (to <= from)
@@ -149,8 +149,8 @@ int fs_hnsw_add_range(fs_hnsw *h, uint64_t from, uint64_t to, int threads)
     }
 }
 
-int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, size_t ef,
-                   uint64_t *slots, size_t *n)
+int hnsw_search(const hnsw_graph *h, const int8_t *code, float scale, size_t k, size_t ef,
+                uint64_t *slots, size_t *n)
 {
     *n = 0;
     hnswlib::HierarchicalNSW<float> *g = h->graph;
@@ -160,7 +160,7 @@ int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, 
             return 0;
         if (ef < k)
             ef = k;
-        const fs_hnsw_codes *src = static_cast<const fs_hnsw_codes *>(g->dist_func_param_);
+        const hnsw_codes *src = static_cast<const hnsw_codes *>(g->dist_func_param_);
         const size_t dim = (size_t)src->dim;
         const int8_t *codes = *src->codes;
         const float *scales = *src->scales;
@@ -170,7 +170,8 @@ int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, 
             return slot;
         };
         auto distance = [&](uint64_t slot) {
-            return 1.0f - scale * scales[slot] * (float)fs_code_dot(code, codes + slot * dim, dim);
+            return 1.0f -
+                   scale * scales[slot] * (float)util_code_dot(code, codes + slot * dim, dim);
         };
 
         /* Upper layers: greedy descent to the closest node, as hnswlib does. */
@@ -181,7 +182,8 @@ int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, 
                 changed = false;
                 const unsigned *ll = g->get_linklist(cur, level);
                 const hnswlib::tableint *nb = ll + 1;
-                for (unsigned j = 0, cnt = g->getListCount(const_cast<unsigned *>(ll)); j < cnt; j++) {
+                for (unsigned j = 0, cnt = g->getListCount(const_cast<unsigned *>(ll)); j < cnt;
+                     j++) {
                     float d = distance(slot_of(nb[j]));
                     if (d < cur_d) {
                         cur_d = d;
@@ -261,7 +263,7 @@ int fs_hnsw_search(const fs_hnsw *h, const int8_t *code, float scale, size_t k, 
     }
 }
 
-int fs_hnsw_save(const fs_hnsw *h, const char *path)
+int hnsw_save(const hnsw_graph *h, const char *path)
 {
     try {
         h->graph->saveIndex(std::string(path));
@@ -271,7 +273,7 @@ int fs_hnsw_save(const fs_hnsw *h, const char *path)
     }
 }
 
-size_t fs_hnsw_memory(const fs_hnsw *h)
+size_t hnsw_memory(const hnsw_graph *h)
 {
     const auto *g = h->graph;
     size_t bytes = g->max_elements_ * g->size_data_per_element_ + g->max_elements_ * sizeof(void *);

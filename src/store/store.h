@@ -13,26 +13,25 @@
  * /a/b/c/y.jpg but never /a/bc/z.jpg.
  *
  * Sketch, indexer:
- *     fs_store_open(dir, &pack, FS_STORE_CREATE, &st, &err);
- *     fs_store_begin(st, &err);                       // a batch: many files, one transaction
+ *     store_open(dir, &pack, FS_STORE_CREATE, &st, &err);
+ *     store_begin(st, &err);                       // a batch: many files, one transaction
  *     for each file:
- *         fs_store_file_by_path(st, path, &f, &found, &err);
+ *         store_file_by_path(st, path, &f, &found, &err);
  *         if (found && f.size == size && f.mtime_ns == mtime) continue;   // unchanged
- *         sha256 the file; fs_store_file_by_hash(st, hex, &old, &old_path, &found, &err);
- *         if (found) fs_store_copy_file(st, old.id, path, size, mtime, hex, &err); // moved: no re-embed
- *         else run the pipeline, then fs_store_put_file(st, path, size, mtime, hex, faces, n, NULL, &err)
- *              or fs_store_put_failed(st, path, size, mtime, hex, "truncated JPEG", &err);
- *     fs_store_commit(st, &err);                      // every N files
- *     fs_store_list_folder(...) + fs_store_remove_path(...) for files that vanished;
- *     fs_store_sync_vectors(st, &err);                // at the end (and every few minutes)
- *     fs_store_close(st);
+ *         sha256 the file; store_file_by_hash(st, hex, &old, &old_path, &found, &err);
+ *         if (found) store_copy_file(st, old.id, path, size, mtime, hex, &err); // moved: no
+ * re-embed else run the pipeline, then store_put_file(st, path, size, mtime, hex, faces, n, NULL,
+ * &err) or store_put_failed(st, path, size, mtime, hex, "truncated JPEG", &err); store_commit(st,
+ * &err);                      // every N files store_list_folder(...) + store_remove_path(...) for
+ * files that vanished; store_sync_vectors(st, &err);                // at the end (and every few
+ * minutes) store_close(st);
  *
  * Sketch, search:
- *     fs_store_open(dir, &pack, FS_STORE_READ, &st, &err);
- *     fs_store_query q = { .embedding = e, .top_k = 50, .threshold = 0.5f, .folders = dirs, .folder_count = n };
- *     fs_store_search(st, &q, &hits, &nhits, &err);    // best first, ties by face id
- *     for each hit: fs_store_face_by_id(st, hits[i].face_id, &face, NULL, &path, &found, &err);
- *     free(hits); fs_store_close(st);
+ *     store_open(dir, &pack, FS_STORE_READ, &st, &err);
+ *     store_query q = { .embedding = e, .top_k = 50, .threshold = 0.5f, .folders = dirs,
+ * .folder_count = n }; store_search(st, &q, &hits, &nhits, &err);    // best first, ties by face id
+ *     for each hit: store_face_by_id(st, hits[i].face_id, &face, NULL, &path, &found, &err);
+ *     free(hits); store_close(st);
  */
 #ifndef FS_STORE_STORE_H
 #define FS_STORE_STORE_H
@@ -41,15 +40,15 @@
 #include <stdint.h>
 
 #include "facesearch.h"
-#include "util/vec.h" /* fs_vec_dot: the similarity of every search */
+#include "util/vec.h" /* util_vec_dot: the similarity of every search */
 
 #define FS_STORE_SCHEMA_VERSION 1
 #define FS_STORE_DIM_MAX 4096
 
-typedef struct fs_store fs_store;
+typedef struct store_db store_db;
 
 /* Which model pack produced (or is about to produce) the embeddings. An index is tied to one. */
-typedef struct fs_store_pack_id {
+typedef struct store_pack_id {
     const char *name;                 /* e.g. "buffalo_l" */
     size_t file_count;
     const char *const *file_names;    /* file_count names */
@@ -59,7 +58,7 @@ typedef struct fs_store_pack_id {
      * recorded at creation; an index made by another version is refused, since its embeddings
      * would not be comparable. NULL: not checked (and recorded as ""). */
     const char *pipeline;
-} fs_store_pack_id;
+} store_pack_id;
 
 enum {
     FS_STORE_READ = 0,   /* open an existing index for search; never writes the database */
@@ -68,55 +67,55 @@ enum {
 };
 
 /* Opens (or with FS_STORE_CREATE creates) the index in folder dir. pack may be NULL only with
- * FS_STORE_READ (then any pack is accepted; see fs_store_stats). An index built with another pack
+ * FS_STORE_READ (then any pack is accepted; see store_stats). An index built with another pack
  * is refused: "DIR: built with model pack 'X'; use --models X or another --db" (FS_ERR_ARG).
  * Applies pending schema migrations. The vector file is loaded lazily, at the first search.
- * On failure *out is NULL and nothing on disk was changed. Release with fs_store_close. */
-fs_status fs_store_open(const char *dir, const fs_store_pack_id *pack, unsigned flags,
-                        fs_store **out, fs_error *err);
+ * On failure *out is NULL and nothing on disk was changed. Release with store_close. */
+fs_status store_open(const char *dir, const store_pack_id *pack, unsigned flags,
+                     store_db **out, fs_error *err);
 
 /* Closes the index; rolls back an uncommitted batch. Does not write the vector file (call
- * fs_store_sync_vectors first: closing cannot report errors). NULL is allowed. */
-void fs_store_close(fs_store *st);
+ * store_sync_vectors first: closing cannot report errors). NULL is allowed. */
+void store_close(store_db *st);
 
 /* Name and embedding dimension of the index's model pack (owned by st). */
-const char *fs_store_pack_name(const fs_store *st);
-int fs_store_dim(const fs_store *st);
+const char *store_pack_name(const store_db *st);
+int store_dim(const store_db *st);
 
 /* ---- Batches ------------------------------------------------------------------------------
  * Writes outside a batch are each their own transaction. Inside a batch each write is still
  * atomic on its own (a failing put leaves the batch as it was), and the batch becomes visible to
- * readers, and durable, at fs_store_commit. */
-fs_status fs_store_begin(fs_store *st, fs_error *err);
-fs_status fs_store_commit(fs_store *st, fs_error *err);
+ * readers, and durable, at store_commit. */
+fs_status store_begin(store_db *st, fs_error *err);
+fs_status store_commit(store_db *st, fs_error *err);
 /* Discards the current batch (no-op without one). */
-void fs_store_rollback(fs_store *st);
+void store_rollback(store_db *st);
 
 /* ---- Files -------------------------------------------------------------------------------- */
-typedef enum fs_file_status { FS_FILE_OK = 0, FS_FILE_FAILED = 1 } fs_file_status;
+typedef enum store_file_status { FS_FILE_OK = 0, FS_FILE_FAILED = 1 } store_file_status;
 
-typedef struct fs_store_file {
+typedef struct store_file {
     int64_t id;
     int64_t size;        /* bytes */
     int64_t mtime_ns;    /* modification time, ns since the epoch */
     char sha256[65];     /* lower-case hex of the content, "" if not known */
-    fs_file_status status;
+    store_file_status status;
     int64_t indexed_at;  /* seconds since the epoch */
     int64_t face_count;
-} fs_store_file;
+} store_file;
 
 /* Looks a file up by exact path. *found is 0 (and *out untouched) when absent. */
-fs_status fs_store_file_by_path(fs_store *st, const char *path, fs_store_file *out, int *found,
-                                fs_error *err);
+fs_status store_file_by_path(store_db *st, const char *path, store_file *out, int *found,
+                             fs_error *err);
 
 /* Looks up a successfully indexed file with this content hash (the lowest id if several). When
  * found and path_out is not NULL, *path_out receives its path (malloc'd; caller frees). */
-fs_status fs_store_file_by_hash(fs_store *st, const char *sha256, fs_store_file *out,
-                                char **path_out, int *found, fs_error *err);
+fs_status store_file_by_hash(store_db *st, const char *sha256, store_file *out,
+                             char **path_out, int *found, fs_error *err);
 
 /* One face of a file. On input `id` and `file_id` are ignored and `embedding` points to dim
  * floats (L2-normalised) that stay owned by the caller. */
-typedef struct fs_store_face {
+typedef struct store_face {
     int64_t id;
     int64_t file_id;
     int face_index;        /* 0-based number of the face in its file */
@@ -124,73 +123,74 @@ typedef struct fs_store_face {
     float landmarks[10];   /* 5 points: x0, y0, ... x4, y4 */
     float score;           /* detector score */
     float *embedding;      /* dim floats */
-} fs_store_face;
+} store_face;
 
 /* Inserts or replaces the file at path with status ok and exactly these n faces (n may be 0).
  * Atomic: on error nothing is modified. *file_id (if not NULL) receives the file's id. */
-fs_status fs_store_put_file(fs_store *st, const char *path, int64_t size, int64_t mtime_ns,
-                            const char *sha256, const fs_store_face *faces, size_t n,
-                            int64_t *file_id, fs_error *err);
+fs_status store_put_file(store_db *st, const char *path, int64_t size, int64_t mtime_ns,
+                         const char *sha256, const store_face *faces, size_t n,
+                         int64_t *file_id, fs_error *err);
 
 /* Inserts or replaces the file at path with status failed, the given reason and no faces.
  * Atomic: on error nothing is modified. */
-fs_status fs_store_put_failed(fs_store *st, const char *path, int64_t size, int64_t mtime_ns,
-                              const char *sha256, const char *reason, fs_error *err);
+fs_status store_put_failed(store_db *st, const char *path, int64_t size, int64_t mtime_ns,
+                           const char *sha256, const char *reason, fs_error *err);
 
 /* Inserts or replaces the file at path with a copy of the faces of file from_id (a moved or
  * duplicated photo: nothing is re-embedded). FS_ERR_NOT_FOUND if from_id does not exist.
  * Atomic: on error nothing is modified. */
-fs_status fs_store_copy_file(fs_store *st, int64_t from_id, const char *path, int64_t size,
-                             int64_t mtime_ns, const char *sha256, fs_error *err);
+fs_status store_copy_file(store_db *st, int64_t from_id, const char *path, int64_t size,
+                          int64_t mtime_ns, const char *sha256, fs_error *err);
 
 /* Reason stored for a failed file into buf ("" if none). */
-fs_status fs_store_file_error(fs_store *st, int64_t file_id, char *buf, size_t size,
-                              fs_error *err);
+fs_status store_file_error(store_db *st, int64_t file_id, char *buf, size_t size,
+                           fs_error *err);
 
 /* The faces of a file, ordered by face_index: *faces is one malloc'd block (the embeddings live
  * in it too) released with free(); *count may be 0 (then *faces may be NULL). */
-fs_status fs_store_faces_of_file(fs_store *st, int64_t file_id, fs_store_face **faces,
-                                 size_t *count, fs_error *err);
+fs_status store_faces_of_file(store_db *st, int64_t file_id, store_face **faces,
+                              size_t *count, fs_error *err);
 
 /* Removes the file at exactly path (and its faces). *removed (may be NULL) gets 0 or 1. */
-fs_status fs_store_remove_path(fs_store *st, const char *path, int64_t *removed, fs_error *err);
+fs_status store_remove_path(store_db *st, const char *path, int64_t *removed, fs_error *err);
 
-/* Removes every file under folder (see the header comment). *removed (may be NULL) gets the count. */
-fs_status fs_store_remove_folder(fs_store *st, const char *folder, int64_t *removed,
-                                 fs_error *err);
+/* Removes every file under folder (see the header comment). *removed (may be NULL) gets the count.
+ */
+fs_status store_remove_folder(store_db *st, const char *folder, int64_t *removed,
+                              fs_error *err);
 
 /* Calls visit(path, file, ctx) for every file under folder, in byte order of path; a non-zero
  * return from visit stops the walk (the function then returns FS_OK). visit must not write to
  * the store. */
-typedef int (*fs_store_file_visit)(const char *path, const fs_store_file *file, void *ctx);
-fs_status fs_store_list_folder(fs_store *st, const char *folder, fs_store_file_visit visit,
-                               void *ctx, fs_error *err);
+typedef int (*store_file_visit)(const char *path, const store_file *file, void *ctx);
+fs_status store_list_folder(store_db *st, const char *folder, store_file_visit visit,
+                            void *ctx, fs_error *err);
 
 /* Calls visit(sha256, ctx) once for every distinct content hash of an indexed (not failed) file;
  * a non-zero return stops the walk. visit must not write to the store. */
-typedef int (*fs_store_hash_visit)(const char *sha256, void *ctx);
-fs_status fs_store_each_hash(fs_store *st, fs_store_hash_visit visit, void *ctx, fs_error *err);
+typedef int (*store_hash_visit)(const char *sha256, void *ctx);
+fs_status store_each_hash(store_db *st, store_hash_visit visit, void *ctx, fs_error *err);
 
 /* ---- Faces -------------------------------------------------------------------------------- */
 
 /* Calls visit(face, path, ctx) for every face in id order; face->embedding points to dim floats
  * valid during the call only. A non-zero return stops the walk. visit must not write. */
-typedef int (*fs_store_face_visit)(const fs_store_face *face, const char *path, void *ctx);
-fs_status fs_store_each_face(fs_store *st, fs_store_face_visit visit, void *ctx, fs_error *err);
+typedef int (*store_face_visit)(const store_face *face, const char *path, void *ctx);
+fs_status store_each_face(store_db *st, store_face_visit visit, void *ctx, fs_error *err);
 
 /* The faces of the given ids, fetched in batches (one query per 128 ids), each passed to visit
  * once, in no particular order; ids with no face are skipped. With want_embedding, face->embedding
  * holds dim floats (valid during the call), else NULL. A non-zero return from visit stops. */
-fs_status fs_store_faces_by_ids(fs_store *st, const int64_t *ids, size_t count, int want_embedding,
-                                fs_store_face_visit visit, void *ctx, fs_error *err);
+fs_status store_faces_by_ids(store_db *st, const int64_t *ids, size_t count, int want_embedding,
+                             store_face_visit visit, void *ctx, fs_error *err);
 
 /* One face by id. embedding (may be NULL) receives dim floats; *path (may be NULL) receives the
  * file's path, malloc'd. *found is 0 when there is no such face (nothing else is filled). */
-fs_status fs_store_face_by_id(fs_store *st, int64_t face_id, fs_store_face *out, float *embedding,
-                              char **path, int *found, fs_error *err);
+fs_status store_face_by_id(store_db *st, int64_t face_id, store_face *out, float *embedding,
+                           char **path, int *found, fs_error *err);
 
 /* ---- Search ------------------------------------------------------------------------------- */
-typedef struct fs_store_query {
+typedef struct store_query {
     const float *embedding;          /* dim floats, L2-normalised */
     size_t top_k;                    /* at most this many hits; 0 = no limit */
     float threshold;                 /* only hits with similarity >= threshold; -1 = all */
@@ -198,33 +198,33 @@ typedef struct fs_store_query {
     size_t folder_count;             /* 0 = the whole index */
     int exact;                       /* 1: exhaustive; always identical to an fp32 brute force */
     int threads;                     /* scan threads; <= 1 means one */
-} fs_store_query;
+} store_query;
 
-typedef struct fs_store_hit {
+typedef struct store_hit {
     int64_t face_id;
-    float similarity;                /* fp32 dot product (fs_vec_dot) */
-} fs_store_hit;
+    float similarity;                /* fp32 dot product (util_vec_dot) */
+} store_hit;
 
 /* Finds the faces most similar to q->embedding, best first, equal similarities by ascending face
  * id. Refreshes the in-memory vectors from SQLite first if the writer committed since (cheap),
  * so deleted faces never appear. *hits is malloc'd (caller frees; NULL when *count is 0).
  * On error *hits is NULL and *count 0. */
-fs_status fs_store_search(fs_store *st, const fs_store_query *q, fs_store_hit **hits,
-                          size_t *count, fs_error *err);
+fs_status store_search(store_db *st, const store_query *q, store_hit **hits,
+                       size_t *count, fs_error *err);
 
 /* Makes the vector files on disk agree with SQLite (writes them only if they are stale; builds or
  * extends the HNSW graph of a large library). Called by the writer after an index run. */
-fs_status fs_store_sync_vectors(fs_store *st, fs_error *err);
+fs_status store_sync_vectors(store_db *st, fs_error *err);
 
 /* ---- Faces kept ----------------------------------------------------------------------------
  * The index keeps every face down to the detector's floor (SPEC.md §5). An index that recorded
  * another floor, or none (made before the rule, possibly with a larger --min-size), may lack
  * small faces: its files are marked for re-detection (the faces stay searchable until each
  * file's folder is indexed again) and the floor is recorded. *refresh gets the files marked. */
-fs_status fs_store_face_floor(fs_store *st, int floor, int64_t *refresh, fs_error *err);
+fs_status store_face_floor(store_db *st, int floor, int64_t *refresh, fs_error *err);
 
 /* ---- Maintenance -------------------------------------------------------------------------- */
-typedef struct fs_store_stats {
+typedef struct store_stats {
     int64_t files;          /* all files, ok or failed */
     int64_t failed;
     int64_t faces;
@@ -234,10 +234,11 @@ typedef struct fs_store_stats {
     int embedding_dim;
     int schema_version;
     char pack[128];
-} fs_store_stats;
-fs_status fs_store_stats_get(fs_store *st, fs_store_stats *out, fs_error *err);
+} store_stats;
+fs_status store_stats_get(store_db *st, store_stats *out, fs_error *err);
 
-/* PRAGMA integrity_check and foreign_key_check: FS_OK, or FS_ERR_INTEGRITY with the first problem. */
-fs_status fs_store_check(fs_store *st, fs_error *err);
+/* PRAGMA integrity_check and foreign_key_check: FS_OK, or FS_ERR_INTEGRITY with the first problem.
+ */
+fs_status store_check(store_db *st, fs_error *err);
 
 #endif

@@ -27,7 +27,7 @@ typedef enum store_stmt_id {
     ST_COUNT
 } store_stmt_id;
 
-struct fs_store {
+struct store_db {
     sqlite3 *db;
     char *dir;
     char *db_path;
@@ -36,27 +36,27 @@ struct fs_store {
     unsigned flags;
     int dim;
     char pack[128];
-    int in_batch;        /* inside fs_store_begin .. commit */
+    int in_batch;        /* inside store_begin .. commit */
     sqlite3_stmt *stmts[ST_COUNT];
-    fs_vindex *vindex;   /* NULL until the first search or sync */
+    vindex *vindex;   /* NULL until the first search or sync */
     uint64_t vgen;       /* the database generation vindex reflects */
 };
 
 /* The cached statement id, reset and with bindings cleared; NULL on error (err filled). */
-sqlite3_stmt *store_stmt(fs_store *st, store_stmt_id id, fs_error *err);
+sqlite3_stmt *store_stmt(store_db *st, store_stmt_id id, fs_error *err);
 
 /* Fills err from the connection's last error: "DBPATH: what: sqlite message". Returns the code. */
-fs_status store_sql_fail(fs_store *st, fs_error *err, const char *what);
+fs_status store_sql_fail(store_db *st, fs_error *err, const char *what);
 
 /* Runs SQL without results. */
-fs_status store_exec(fs_store *st, const char *sql, fs_error *err);
+fs_status store_exec(store_db *st, const char *sql, fs_error *err);
 
 /* The current generation counter (bumped by every write batch). */
-fs_status store_generation(fs_store *st, uint64_t *gen, fs_error *err);
+fs_status store_generation(store_db *st, uint64_t *gen, fs_error *err);
 
 /* Fills bits (one per file id, 1 = allowed, size covers max file id + 1) with the files under or
  * equal to the folders. *bits is malloc'd; caller frees. */
-fs_status store_folder_filter(fs_store *st, const char *const *folders, size_t n,
+fs_status store_folder_filter(store_db *st, const char *const *folders, size_t n,
                               uint8_t **bits, int64_t *nbits, fs_error *err);
 
 #endif

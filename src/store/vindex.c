@@ -62,7 +62,7 @@
 /* fp32 rounding of the scores themselves, on top of the quantisation bounds. */
 #define SCORE_SLACK 2e-4f
 
-struct fs_vindex {
+struct vindex {
     int dim;
     size_t n, cap, live;
     int64_t *ids;
@@ -76,19 +76,20 @@ struct fs_vindex {
     size_t graph_min;        /* build a graph from this many live faces */
     int graph_m, graph_efc;  /* GRAPH_M, GRAPH_EF_CONSTRUCTION unless overridden */
     size_t graph_ef;         /* GRAPH_EF_SEARCH unless overridden */
-    fs_hnsw *graph;
-    fs_hnsw_codes graph_src; /* points at codes / scales above */
-    /* fs_vindex_map: the arrays above point into this private mapping of the vector file until
+    hnsw_graph *graph;
+    hnsw_codes graph_src; /* points at codes / scales above */
+    /* vindex_map: the arrays above point into this private mapping of the vector file until
      * the index first grows (then they are copied into memory of its own, see own_arrays). */
     void *map;
     size_t map_size;
 };
 
-/* ---- Arithmetic -------------------------------------------------------------------------------- */
+/* ---- Arithmetic --------------------------------------------------------------------------------
+ */
 
 static inline int32_t code_dot(const int8_t *a, const int8_t *b, size_t dim)
 {
-    return fs_code_dot(a, b, dim);
+    return util_code_dot(a, b, dim);
 }
 
 /* Symmetric int8 quantisation of x: code, scale, |x - x^| and |x|. */
@@ -114,13 +115,14 @@ static void quantise(const float *x, size_t dim, int8_t *code, float *scale, flo
     *norm = (float)sqrt(nn) * 1.0001f;
 }
 
-/* ---- Life cycle ------------------------------------------------------------------------------- */
+/* ---- Life cycle -------------------------------------------------------------------------------
+ */
 
-fs_vindex *fs_vindex_new(int dim)
+vindex *vindex_new(int dim)
 {
     if (dim < 1 || dim > FS_STORE_DIM_MAX)
         return NULL;
-    fs_vindex *v = calloc(1, sizeof *v);
+    vindex *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
     v->dim = dim;
@@ -134,12 +136,12 @@ fs_vindex *fs_vindex_new(int dim)
     return v;
 }
 
-void fs_vindex_free(fs_vindex *v)
+void vindex_free(vindex *v)
 {
     if (!v)
         return;
     if (v->graph)
-        fs_hnsw_free(v->graph);
+        hnsw_free(v->graph);
     if (v->map) {
         munmap(v->map, v->map_size);
         free(v);
@@ -168,11 +170,11 @@ static int grow(void **p, size_t cap, size_t size)
     return 0;
 }
 
-/* A mapped index (fs_vindex_map) gets arrays of its own for cap slots, holding its n slots. */
-static fs_status own_arrays(fs_vindex *v, size_t cap, fs_error *err)
+/* A mapped index (vindex_map) gets arrays of its own for cap slots, holding its n slots. */
+static fs_status own_arrays(vindex *v, size_t cap, fs_error *err)
 {
     size_t d = (size_t)v->dim;
-    fs_vindex o = *v;
+    vindex o = *v;
     o.ids = NULL, o.file_ids = NULL, o.dead = NULL, o.scales = NULL, o.qerr = NULL;
     o.norms = NULL, o.codes = NULL, o.vecs = NULL;
     if (cap < v->n)
@@ -186,7 +188,7 @@ static fs_status own_arrays(fs_vindex *v, size_t cap, fs_error *err)
         grow((void **)&o.vecs, cap * d, sizeof(float))) {
         free(o.ids), free(o.file_ids), free(o.dead), free(o.scales), free(o.qerr);
         free(o.norms), free(o.codes), free(o.vecs);
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory for %zu face vectors", cap);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory for %zu face vectors", cap);
     }
     size_t n = v->n;
     memcpy(o.ids, v->ids, n * 8);
@@ -206,7 +208,7 @@ static fs_status own_arrays(fs_vindex *v, size_t cap, fs_error *err)
     return FS_OK;
 }
 
-fs_status fs_vindex_reserve(fs_vindex *v, size_t n, fs_error *err)
+fs_status vindex_reserve(vindex *v, size_t n, fs_error *err)
 {
     if (v->map)
         return own_arrays(v, n, err);
@@ -215,25 +217,25 @@ fs_status fs_vindex_reserve(fs_vindex *v, size_t n, fs_error *err)
     size_t d = (size_t)v->dim;
     /* Each array grows independently; a failure leaves the grown ones larger, which is harmless
      * (cap is only raised once all succeeded). */
-    if (grow((void **)&v->ids, n, sizeof *v->ids) || grow((void **)&v->file_ids, n, sizeof *v->file_ids) ||
-        grow((void **)&v->dead, n, 1) || grow((void **)&v->scales, n, sizeof(float)) ||
-        grow((void **)&v->qerr, n, sizeof(float)) || grow((void **)&v->norms, n, sizeof(float)) ||
-        n > SIZE_MAX / d || grow((void **)&v->codes, n * d, 1) ||
-        grow((void **)&v->vecs, n * d, sizeof(float)))
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory for %zu face vectors", n);
+    if (grow((void **)&v->ids, n, sizeof *v->ids) ||
+        grow((void **)&v->file_ids, n, sizeof *v->file_ids) || grow((void **)&v->dead, n, 1) ||
+        grow((void **)&v->scales, n, sizeof(float)) || grow((void **)&v->qerr, n, sizeof(float)) ||
+        grow((void **)&v->norms, n, sizeof(float)) || n > SIZE_MAX / d ||
+        grow((void **)&v->codes, n * d, 1) || grow((void **)&v->vecs, n * d, sizeof(float)))
+        return util_fail(err, FS_ERR_NOMEM, "out of memory for %zu face vectors", n);
     v->cap = n;
     return FS_OK;
 }
 
-fs_status fs_vindex_add(fs_vindex *v, int64_t face_id, int64_t file_id, const float *vec,
-                        fs_error *err)
+fs_status vindex_add(vindex *v, int64_t face_id, int64_t file_id, const float *vec,
+                     fs_error *err)
 {
     if (v->n > 0 && face_id <= v->ids[v->n - 1])
-        return fs_fail(err, FS_ERR_ARG, "face id %lld added out of order", (long long)face_id);
+        return util_fail(err, FS_ERR_ARG, "face id %lld added out of order", (long long)face_id);
     if (v->n == v->cap) {
-        fs_status e = fs_vindex_reserve(v, v->cap < 1024 ? 1024 : v->cap + v->cap / 2, err);
-        if (e != FS_OK)
-            return e;
+        fs_status rc = vindex_reserve(v, v->cap < 1024 ? 1024 : v->cap + v->cap / 2, err);
+        if (rc != FS_OK)
+            return rc;
     }
     size_t i = v->n, d = (size_t)v->dim;
     v->ids[i] = face_id;
@@ -246,7 +248,7 @@ fs_status fs_vindex_add(fs_vindex *v, int64_t face_id, int64_t file_id, const fl
     return FS_OK;
 }
 
-static size_t find_slot(const fs_vindex *v, int64_t face_id)
+static size_t find_slot(const vindex *v, int64_t face_id)
 {
     size_t lo = 0, hi = v->n;
     while (lo < hi) {
@@ -259,7 +261,7 @@ static size_t find_slot(const fs_vindex *v, int64_t face_id)
     return lo < v->n && v->ids[lo] == face_id ? lo : SIZE_MAX;
 }
 
-int fs_vindex_remove(fs_vindex *v, int64_t face_id)
+int vindex_remove(vindex *v, int64_t face_id)
 {
     size_t i = find_slot(v, face_id);
     if (i == SIZE_MAX || v->dead[i])
@@ -269,42 +271,42 @@ int fs_vindex_remove(fs_vindex *v, int64_t face_id)
     return 1;
 }
 
-size_t fs_vindex_live(const fs_vindex *v) { return v->live; }
-void fs_vindex_set_graph_min(fs_vindex *v, size_t n) { v->graph_min = n; }
+size_t vindex_live(const vindex *v) { return v->live; }
+void vindex_set_graph_min(vindex *v, size_t n) { v->graph_min = n; }
 
-void fs_vindex_set_graph_params(fs_vindex *v, int m, int ef_construction, int ef_search)
+void vindex_set_graph_params(vindex *v, int m, int ef_construction, int ef_search)
 {
     v->graph_m = m > 0 ? m : GRAPH_M;
     v->graph_efc = ef_construction > 0 ? ef_construction : GRAPH_EF_CONSTRUCTION;
     v->graph_ef = ef_search > 0 ? (size_t)ef_search : GRAPH_EF_SEARCH;
 }
 
-void fs_vindex_graph_params(const fs_vindex *v, int *m, int *ef_construction, int *ef_search)
+void vindex_graph_params(const vindex *v, int *m, int *ef_construction, int *ef_search)
 {
     *m = v->graph_m;
     *ef_construction = v->graph_efc;
     *ef_search = (int)v->graph_ef;
 }
 
-size_t fs_vindex_memory(const fs_vindex *v)
+size_t vindex_memory(const vindex *v)
 {
     size_t per_slot = 8 + 8 + 1 + 3 * sizeof(float) + (size_t)v->dim * (1 + sizeof(float));
-    return v->cap * per_slot + (v->graph ? fs_hnsw_memory(v->graph) : 0);
+    return v->cap * per_slot + (v->graph ? hnsw_memory(v->graph) : 0);
 }
-size_t fs_vindex_slots(const fs_vindex *v) { return v->n; }
-size_t fs_vindex_graph_count(const fs_vindex *v) { return v->graph ? fs_hnsw_count(v->graph) : 0; }
-int64_t fs_vindex_max_id(const fs_vindex *v) { return v->n ? v->ids[v->n - 1] : 0; }
+size_t vindex_slots(const vindex *v) { return v->n; }
+size_t vindex_graph_count(const vindex *v) { return v->graph ? hnsw_count(v->graph) : 0; }
+int64_t vindex_max_id(const vindex *v) { return v->n ? v->ids[v->n - 1] : 0; }
 
-void fs_vindex_each(const fs_vindex *v,
-                    int (*visit)(int64_t face_id, int64_t file_id, const float *vec, void *ctx),
-                    void *ctx)
+void vindex_each(const vindex *v,
+                 int (*visit)(int64_t face_id, int64_t file_id, const float *vec, void *ctx),
+                 void *ctx)
 {
     for (size_t i = 0; i < v->n; i++)
         if (!v->dead[i] && visit(v->ids[i], v->file_ids[i], v->vecs + i * (size_t)v->dim, ctx))
             return;
 }
 
-fs_status fs_vindex_compact(fs_vindex *v, fs_error *err)
+fs_status vindex_compact(vindex *v, fs_error *err)
 {
     (void)err; /* compaction moves slots down in place: it cannot fail */
     size_t d = (size_t)v->dim, o = 0;
@@ -324,7 +326,7 @@ fs_status fs_vindex_compact(fs_vindex *v, fs_error *err)
         o++;
     }
     if (o != v->n && v->graph) {
-        fs_hnsw_free(v->graph);
+        hnsw_free(v->graph);
         v->graph = NULL;
     }
     v->n = o;
@@ -332,26 +334,27 @@ fs_status fs_vindex_compact(fs_vindex *v, fs_error *err)
     return FS_OK;
 }
 
-fs_status fs_vindex_build_graph(fs_vindex *v, int threads, fs_error *err)
+fs_status vindex_build_graph(vindex *v, int threads, fs_error *err)
 {
     if (!v->graph) {
         if (v->live < v->graph_min || v->live == 0)
             return FS_OK;
-        if (!(v->graph = fs_hnsw_new(&v->graph_src, v->n, v->graph_m, v->graph_efc)))
-            return fs_fail(err, FS_ERR_NOMEM, "out of memory for the search graph");
+        if (!(v->graph = hnsw_new(&v->graph_src, v->n, v->graph_m, v->graph_efc)))
+            return util_fail(err, FS_ERR_NOMEM, "out of memory for the search graph");
     }
-    size_t have = fs_hnsw_count(v->graph);
-    if (fs_hnsw_add_range(v->graph, have, v->n, threads) != 0) {
-        fs_hnsw_free(v->graph);
+    size_t have = hnsw_count(v->graph);
+    if (hnsw_add_range(v->graph, have, v->n, threads) != 0) {
+        hnsw_free(v->graph);
         v->graph = NULL;
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory while building the search graph");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory while building the search graph");
     }
     return FS_OK;
 }
 
-/* ---- Search ------------------------------------------------------------------------------------- */
+/* ---- Search -------------------------------------------------------------------------------------
+ */
 
-static inline int allowed(const fs_vindex *v, const fs_vindex_filter *f, size_t i)
+static inline int allowed(const vindex *v, const vindex_filter *f, size_t i)
 {
     if (v->dead[i])
         return 0;
@@ -363,7 +366,7 @@ static inline int allowed(const fs_vindex *v, const fs_vindex_filter *f, size_t 
 
 static int hit_order(const void *pa, const void *pb)
 {
-    const fs_store_hit *a = pa, *b = pb;
+    const store_hit *a = pa, *b = pb;
     if (a->similarity != b->similarity)
         return a->similarity > b->similarity ? -1 : 1;
     return a->face_id < b->face_id ? -1 : a->face_id > b->face_id;
@@ -401,16 +404,16 @@ static void heap_push(float *h, size_t *n, size_t k, float x)
 
 /* Scores the candidate slots in fp32, keeps those >= threshold, sorts, truncates to k. Takes
  * ownership of nothing; *hits is malloc'd. */
-static fs_status rerank(const fs_vindex *v, const float *q, const size_t *cand, size_t nc,
-                        size_t k, float threshold, fs_store_hit **hits, size_t *n, fs_error *err)
+static fs_status rerank(const vindex *v, const float *q, const size_t *cand, size_t nc,
+                        size_t k, float threshold, store_hit **hits, size_t *n, fs_error *err)
 {
     size_t d = (size_t)v->dim, m = 0;
-    fs_store_hit *h = nc ? malloc(nc * sizeof *h) : NULL;
+    store_hit *h = nc ? malloc(nc * sizeof *h) : NULL;
     if (nc && !h)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     for (size_t c = 0; c < nc; c++) {
         size_t i = cand[c];
-        float s = fs_vec_dot(q, v->vecs + i * d, d);
+        float s = util_vec_dot(q, v->vecs + i * d, d);
         if (s >= threshold) {
             h[m].face_id = v->ids[i];
             h[m].similarity = s;
@@ -431,18 +434,18 @@ static fs_status rerank(const fs_vindex *v, const float *q, const size_t *cand, 
 }
 
 /* The exact path: int8 scan with bounds, then fp32 re-rank of the candidates. */
-static fs_status search_scan(const fs_vindex *v, const float *q, const int8_t *qcode, float qscale,
+static fs_status search_scan(const vindex *v, const float *q, const int8_t *qcode, float qscale,
                              float qerr, float qnorm_hat, size_t k, float threshold,
-                             const fs_vindex_filter *f, int threads, fs_store_hit **hits,
+                             const vindex_filter *f, int threads, store_hit **hits,
                              size_t *n, fs_error *err)
 {
     size_t d = (size_t)v->dim, nn = v->n;
     float *approx = malloc((nn ? nn : 1) * sizeof *approx);
     float *heap = k ? malloc(k * sizeof *heap) : NULL;
     size_t *cand = NULL;
-    fs_status e = FS_OK;
+    fs_status rc = FS_OK;
     if (!approx || (k && !heap)) {
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         goto done;
     }
     (void)threads;
@@ -459,7 +462,8 @@ static fs_status search_scan(const fs_vindex *v, const float *q, const int8_t *q
         size_t hn = 0;
         for (size_t i = 0; i < nn; i++)
             if (approx[i] != -INFINITY)
-                heap_push(heap, &hn, k, approx[i] - (qerr * v->norms[i] + qnorm_hat * v->qerr[i] + SCORE_SLACK));
+                heap_push(heap, &hn, k,
+                          approx[i] - (qerr * v->norms[i] + qnorm_hat * v->qerr[i] + SCORE_SLACK));
         if (hn == k && heap[0] > cut)
             cut = heap[0];
     }
@@ -472,7 +476,7 @@ static fs_status search_scan(const fs_vindex *v, const float *q, const int8_t *q
             size_t ncap = cc ? cc * 2 : 256;
             size_t *t = realloc(cand, ncap * sizeof *cand);
             if (!t) {
-                e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
                 goto done;
             }
             cand = t;
@@ -480,35 +484,35 @@ static fs_status search_scan(const fs_vindex *v, const float *q, const int8_t *q
         }
         cand[nc++] = i;
     }
-    e = rerank(v, q, cand, nc, k, threshold, hits, n, err);
+    rc = rerank(v, q, cand, nc, k, threshold, hits, n, err);
 done:
     free(approx);
     free(heap);
     free(cand);
-    return e;
+    return rc;
 }
 
 /* The graph path: HNSW over the codes for the first graph_count slots, an exact look at the
  * slots added since, fp32 re-rank of everything found. */
-static fs_status search_graph(const fs_vindex *v, const float *q, const int8_t *qcode,
-                              float qscale, size_t k, float threshold, const fs_vindex_filter *f,
-                              double keep_fraction, fs_store_hit **hits, size_t *n, fs_error *err)
+static fs_status search_graph(const vindex *v, const float *q, const int8_t *qcode,
+                              float qscale, size_t k, float threshold, const vindex_filter *f,
+                              double keep_fraction, store_hit **hits, size_t *n, fs_error *err)
 {
-    size_t gc = fs_hnsw_count(v->graph);
+    size_t gc = hnsw_count(v->graph);
     size_t want = (size_t)((double)(k * 4 > v->graph_ef ? k * 4 : v->graph_ef) / keep_fraction);
     if (want > gc)
         want = gc;
     size_t extra = v->n - gc;
     uint64_t *slots = malloc((want + 1) * sizeof *slots);
     size_t *cand = malloc((want + extra + 1) * sizeof *cand);
-    fs_status e = FS_OK;
+    fs_status rc = FS_OK;
     if (!slots || !cand) {
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         goto done;
     }
     size_t got = 0, nc = 0;
-    if (fs_hnsw_search(v->graph, qcode, qscale, want, want, slots, &got) != 0) {
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory in the search graph");
+    if (hnsw_search(v->graph, qcode, qscale, want, want, slots, &got) != 0) {
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory in the search graph");
         goto done;
     }
     for (size_t i = 0; i < got; i++)
@@ -517,16 +521,16 @@ static fs_status search_graph(const fs_vindex *v, const float *q, const int8_t *
     for (size_t i = gc; i < v->n; i++)
         if (allowed(v, f, i))
             cand[nc++] = i;
-    e = rerank(v, q, cand, nc, k, threshold, hits, n, err);
+    rc = rerank(v, q, cand, nc, k, threshold, hits, n, err);
 done:
     free(slots);
     free(cand);
-    return e;
+    return rc;
 }
 
-fs_status fs_vindex_search(const fs_vindex *v, const float *q, size_t k, float threshold,
-                           const fs_vindex_filter *filter, int exact, int threads,
-                           fs_store_hit **hits, size_t *n, fs_error *err)
+fs_status vindex_search(const vindex *v, const float *q, size_t k, float threshold,
+                        const vindex_filter *filter, int exact, int threads,
+                        store_hit **hits, size_t *n, fs_error *err)
 {
     *hits = NULL;
     *n = 0;
@@ -535,7 +539,7 @@ fs_status fs_vindex_search(const fs_vindex *v, const float *q, size_t k, float t
         return FS_OK;
     int8_t *qcode = malloc(d);
     if (!qcode)
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     float qscale, qerr, qnorm;
     quantise(q, d, qcode, &qscale, &qerr, &qnorm);
     /* |q^| <= |q| + e_q */
@@ -552,22 +556,23 @@ fs_status fs_vindex_search(const fs_vindex *v, const float *q, size_t k, float t
         if (keep < 0.3)
             use_graph = 0;
     }
-    fs_status e = use_graph
+    fs_status rc = use_graph
         ? search_graph(v, q, qcode, qscale, k, threshold, filter, keep, hits, n, err)
         : search_scan(v, q, qcode, qscale, qerr, qnorm_hat, k, threshold, filter, threads, hits,
                       n, err);
     free(qcode);
-    return e;
+    return rc;
 }
 
-/* ---- File -------------------------------------------------------------------------------------- */
+/* ---- File --------------------------------------------------------------------------------------
+ */
 
 static inline uint64_t rotl64(uint64_t x, int r)
 {
     return (x << r) | (x >> (64 - r));
 }
 
-uint64_t fs_vindex_checksum(const void *data, size_t size, uint64_t seed)
+uint64_t vindex_checksum(const void *data, size_t size, uint64_t seed)
 {
     /* Four independent multiply-rotate lanes over 32-byte blocks (fast, memory bound); a wrong
      * bit anywhere changes the result with overwhelming probability. Not cryptographic. */
@@ -604,7 +609,7 @@ typedef struct vfile_part {
     size_t size;
 } vfile_part;
 
-static size_t vfile_parts(const fs_vindex *v, size_t n, vfile_part parts[9])
+static size_t vfile_parts(const vindex *v, size_t n, vfile_part parts[9])
 {
     size_t d = (size_t)v->dim;
     static const uint8_t zeros[8];
@@ -701,7 +706,7 @@ static int file_checksum(const char *path, uint64_t *sum, uint64_t *size)
     void *buf = malloc(n ? n : 1);
     int rc = -1;
     if (buf && read_all(fd, buf, n) == 0) {
-        *sum = fs_vindex_checksum(buf, n, 0x67726170ull);
+        *sum = vindex_checksum(buf, n, 0x67726170ull);
         *size = n;
         rc = 0;
     }
@@ -710,8 +715,8 @@ static int file_checksum(const char *path, uint64_t *sum, uint64_t *size)
     return rc;
 }
 
-fs_status fs_vindex_save(const fs_vindex *v, const char *vec_path, const char *graph_path,
-                         uint64_t gen, fs_error *err)
+fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_path,
+                      uint64_t gen, fs_error *err)
 {
     vfile_header h;
     memset(&h, 0, sizeof h);
@@ -722,38 +727,38 @@ fs_status fs_vindex_save(const fs_vindex *v, const char *vec_path, const char *g
     h.generation = gen;
     char *vtmp = temp_name(vec_path), *gtmp = temp_name(graph_path);
     int fd = -1;
-    fs_status e = FS_OK;
+    fs_status rc = FS_OK;
     if (!vtmp || !gtmp) {
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         goto done;
     }
     if (v->graph) {
         uint64_t gsize;
         int gfd;
-        if (fs_hnsw_save(v->graph, gtmp) != 0 || (gfd = open(gtmp, O_RDONLY)) < 0) {
-            e = fs_fail(err, FS_ERR_IO, "%s: cannot write the search graph", gtmp);
+        if (hnsw_save(v->graph, gtmp) != 0 || (gfd = open(gtmp, O_RDONLY)) < 0) {
+            rc = util_fail(err, FS_ERR_IO, "%s: cannot write the search graph", gtmp);
             goto done;
         }
         int synced = fsync(gfd) == 0;
         close(gfd);
         if (!synced || file_checksum(gtmp, &h.graph_checksum, &gsize) != 0 ||
             rename(gtmp, graph_path) != 0) {
-            e = fs_fail(err, FS_ERR_IO, "%s: cannot write the search graph: %s", graph_path,
-                        strerror(errno));
+            rc = util_fail(err, FS_ERR_IO, "%s: cannot write the search graph: %s", graph_path,
+                           strerror(errno));
             goto done;
         }
-        h.graph_count = fs_hnsw_count(v->graph);
+        h.graph_count = hnsw_count(v->graph);
     }
     vfile_part parts[9];
     size_t np = vfile_parts(v, v->n, parts);
     uint64_t sum = 0x76656374ull;
     for (size_t i = 0; i < np; i++)
-        sum = fs_vindex_checksum(parts[i].data, parts[i].size, sum);
+        sum = vindex_checksum(parts[i].data, parts[i].size, sum);
     h.payload_checksum = sum;
-    h.header_checksum = fs_vindex_checksum(&h, offsetof(vfile_header, header_checksum), 0x68647200ull);
+    h.header_checksum = vindex_checksum(&h, offsetof(vfile_header, header_checksum), 0x68647200ull);
 
     if ((fd = open(vtmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        e = fs_fail(err, FS_ERR_IO, "%s: %s", vtmp, strerror(errno));
+        rc = util_fail(err, FS_ERR_IO, "%s: %s", vtmp, strerror(errno));
         goto done;
     }
     int ok = write_all(fd, &h, sizeof h) == 0;
@@ -763,8 +768,8 @@ fs_status fs_vindex_save(const fs_vindex *v, const char *vec_path, const char *g
     ok = close(fd) == 0 && ok;
     fd = -1;
     if (!ok || rename(vtmp, vec_path) != 0) {
-        e = fs_fail(err, FS_ERR_IO, "%s: cannot write the vector file: %s", vec_path,
-                    strerror(errno));
+        rc = util_fail(err, FS_ERR_IO, "%s: cannot write the vector file: %s", vec_path,
+                       strerror(errno));
         unlink(vtmp);
         goto done;
     }
@@ -774,11 +779,11 @@ fs_status fs_vindex_save(const fs_vindex *v, const char *vec_path, const char *g
 done:
     if (fd >= 0)
         close(fd);
-    if (e != FS_OK && gtmp)
+    if (rc != FS_OK && gtmp)
         unlink(gtmp);
     free(vtmp);
     free(gtmp);
-    return e;
+    return rc;
 }
 
 /* Reads and checks the header of an open vector file; *file_size gets its size. */
@@ -787,19 +792,19 @@ static fs_status read_header(int fd, const char *vec_path, int dim, vfile_header
 {
     struct stat sb;
     if (fstat(fd, &sb) != 0 || read_all(fd, h, sizeof *h) != 0)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: truncated header", vec_path);
+        return util_fail(err, FS_ERR_FORMAT, "%s: truncated header", vec_path);
     if (memcmp(h->magic, VFILE_MAGIC, 8) != 0 || h->version != VFILE_VERSION ||
         h->header_checksum !=
-            fs_vindex_checksum(h, offsetof(vfile_header, header_checksum), 0x68647200ull))
-        return fs_fail(err, FS_ERR_FORMAT, "%s: not a vector file of this version", vec_path);
+            vindex_checksum(h, offsetof(vfile_header, header_checksum), 0x68647200ull))
+        return util_fail(err, FS_ERR_FORMAT, "%s: not a vector file of this version", vec_path);
     if ((int)h->dim != dim)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: vectors of dimension %u, expected %d", vec_path,
-                       h->dim, dim);
+        return util_fail(err, FS_ERR_FORMAT, "%s: vectors of dimension %u, expected %d", vec_path,
+                         h->dim, dim);
     size_t d = (size_t)dim;
     if (h->slots > (uint64_t)SIZE_MAX / (d * 4 + 64) ||
         (uint64_t)sb.st_size !=
             VFILE_HEADER + h->slots * (8 + 8 + 1 + 12 + d * 5) + (8 - h->slots % 8) % 8)
-        return fs_fail(err, FS_ERR_FORMAT, "%s: truncated or wrong size", vec_path);
+        return util_fail(err, FS_ERR_FORMAT, "%s: truncated or wrong size", vec_path);
     *file_size = (uint64_t)sb.st_size;
     return FS_OK;
 }
@@ -807,20 +812,20 @@ static fs_status read_header(int fd, const char *vec_path, int dim, vfile_header
 /* With v's slots in place: counts the live ones, checks ids ascend and dead flags are 0/1, and
  * loads the graph when its file matches the header (else v has no graph: searches scan until
  * the writer rebuilds it). */
-static fs_status finish_load(fs_vindex *v, const vfile_header *h, const char *vec_path,
+static fs_status finish_load(vindex *v, const vfile_header *h, const char *vec_path,
                              const char *graph_path, fs_error *err)
 {
     for (size_t i = 0; i < v->n; i++) {
         if (v->dead[i] > 1 || (i > 0 && v->ids[i] <= v->ids[i - 1]))
-            return fs_fail(err, FS_ERR_FORMAT, "%s: inconsistent slots", vec_path);
+            return util_fail(err, FS_ERR_FORMAT, "%s: inconsistent slots", vec_path);
         v->live += !v->dead[i];
     }
     if (h->graph_count > 0 && h->graph_count <= v->n) {
         uint64_t gsum, gsize;
         if (file_checksum(graph_path, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
-            v->graph = fs_hnsw_load(&v->graph_src, graph_path);
-            if (v->graph && fs_hnsw_count(v->graph) != h->graph_count) {
-                fs_hnsw_free(v->graph);
+            v->graph = hnsw_load(&v->graph_src, graph_path);
+            if (v->graph && hnsw_count(v->graph) != h->graph_count) {
+                hnsw_free(v->graph);
                 v->graph = NULL;
             }
         }
@@ -834,39 +839,39 @@ static fs_status open_vec_file(const char *vec_path, int *fd, fs_error *err)
     if (*fd >= 0)
         return FS_OK;
     if (errno == ENOENT)
-        return fs_fail(err, FS_ERR_NOT_FOUND, "%s: no vector file", vec_path);
-    return fs_fail(err, FS_ERR_IO, "%s: %s", vec_path, strerror(errno));
+        return util_fail(err, FS_ERR_NOT_FOUND, "%s: no vector file", vec_path);
+    return util_fail(err, FS_ERR_IO, "%s: %s", vec_path, strerror(errno));
 }
 
 /* Opens vec_path, checks its header and makes an empty index of its dim: the start of both
- * fs_vindex_load and fs_vindex_map. On failure nothing is left open. */
+ * vindex_load and vindex_map. On failure nothing is left open. */
 static fs_status open_checked(const char *vec_path, int dim, int *fd, vfile_header *h,
-                              uint64_t *file_size, fs_vindex **v, fs_error *err)
+                              uint64_t *file_size, vindex **v, fs_error *err)
 {
     *v = NULL;
-    fs_status e = open_vec_file(vec_path, fd, err);
-    if (e != FS_OK)
-        return e;
-    e = read_header(*fd, vec_path, dim, h, file_size, err);
-    if (e == FS_OK && !(*v = fs_vindex_new(dim)))
-        e = fs_fail(err, FS_ERR_NOMEM, "out of memory");
-    if (e != FS_OK)
+    fs_status rc = open_vec_file(vec_path, fd, err);
+    if (rc != FS_OK)
+        return rc;
+    rc = read_header(*fd, vec_path, dim, h, file_size, err);
+    if (rc == FS_OK && !(*v = vindex_new(dim)))
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc != FS_OK)
         close(*fd);
-    return e;
+    return rc;
 }
 
-fs_status fs_vindex_load(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
-                         uint64_t *gen, fs_error *err)
+fs_status vindex_load(const char *vec_path, const char *graph_path, int dim, vindex **out,
+                      uint64_t *gen, fs_error *err)
 {
     *out = NULL;
     int fd;
-    fs_vindex *v;
+    vindex *v;
     vfile_header h;
     uint64_t file_size;
-    fs_status e = open_checked(vec_path, dim, &fd, &h, &file_size, &v, err);
-    if (e != FS_OK)
-        return e;
-    if ((e = fs_vindex_reserve(v, h.slots ? (size_t)h.slots : 1, err)) != FS_OK)
+    fs_status rc = open_checked(vec_path, dim, &fd, &h, &file_size, &v, err);
+    if (rc != FS_OK)
+        return rc;
+    if ((rc = vindex_reserve(v, h.slots ? (size_t)h.slots : 1, err)) != FS_OK)
         goto done;
     vfile_part parts[9];
     uint8_t pad[8];
@@ -875,44 +880,44 @@ fs_status fs_vindex_load(const char *vec_path, const char *graph_path, int dim, 
     uint64_t sum = 0x76656374ull;
     for (size_t i = 0; i < np; i++) {
         if (read_all(fd, parts[i].data, parts[i].size) != 0) {
-            e = fs_fail(err, FS_ERR_FORMAT, "%s: truncated", vec_path);
+            rc = util_fail(err, FS_ERR_FORMAT, "%s: truncated", vec_path);
             goto done;
         }
-        sum = fs_vindex_checksum(parts[i].data, parts[i].size, sum);
+        sum = vindex_checksum(parts[i].data, parts[i].size, sum);
     }
     if (sum != h.payload_checksum) {
-        e = fs_fail(err, FS_ERR_INTEGRITY, "%s: checksum mismatch", vec_path);
+        rc = util_fail(err, FS_ERR_INTEGRITY, "%s: checksum mismatch", vec_path);
         goto done;
     }
     v->n = (size_t)h.slots;
-    if ((e = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
+    if ((rc = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
         goto done;
     *gen = h.generation;
 done:
     close(fd);
-    if (e != FS_OK) {
-        fs_vindex_free(v);
-        return e;
+    if (rc != FS_OK) {
+        vindex_free(v);
+        return rc;
     }
     *out = v;
     return FS_OK;
 }
 
-fs_status fs_vindex_map(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
-                        uint64_t *gen, fs_error *err)
+fs_status vindex_map(const char *vec_path, const char *graph_path, int dim, vindex **out,
+                     uint64_t *gen, fs_error *err)
 {
     *out = NULL;
     int fd;
-    fs_vindex *v;
+    vindex *v;
     vfile_header h;
     uint64_t file_size;
-    fs_status e = open_checked(vec_path, dim, &fd, &h, &file_size, &v, err);
-    if (e != FS_OK)
-        return e;
+    fs_status rc = open_checked(vec_path, dim, &fd, &h, &file_size, &v, err);
+    if (rc != FS_OK)
+        return rc;
     /* private and writable: a reader catching up marks removed faces in its own copy of a page */
     void *m = mmap(NULL, (size_t)file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (m == MAP_FAILED) {
-        e = fs_fail(err, FS_ERR_IO, "%s: cannot map: %s", vec_path, strerror(errno));
+        rc = util_fail(err, FS_ERR_IO, "%s: cannot map: %s", vec_path, strerror(errno));
         goto done;
     }
     v->map = m;
@@ -935,20 +940,20 @@ fs_status fs_vindex_map(const char *vec_path, const char *graph_path, int dim, f
     p += n * d;
     v->vecs = (float *)(void *)p;
     v->n = v->cap = n;
-    if ((e = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
+    if ((rc = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
         goto done;
     *gen = h.generation;
 done:
     close(fd);
-    if (e != FS_OK) {
-        fs_vindex_free(v);
-        return e;
+    if (rc != FS_OK) {
+        vindex_free(v);
+        return rc;
     }
     *out = v;
     return FS_OK;
 }
 
-fs_status fs_vindex_peek(const char *vec_path, int dim, uint64_t *gen, uint64_t *graph_count)
+fs_status vindex_peek(const char *vec_path, int dim, uint64_t *gen, uint64_t *graph_count)
 {
     int fd = open(vec_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -958,7 +963,8 @@ fs_status fs_vindex_peek(const char *vec_path, int dim, uint64_t *gen, uint64_t 
     close(fd);
     if (!ok || memcmp(h.magic, VFILE_MAGIC, 8) != 0 || h.version != VFILE_VERSION ||
         (int)h.dim != dim ||
-        h.header_checksum != fs_vindex_checksum(&h, offsetof(vfile_header, header_checksum), 0x68647200ull))
+        h.header_checksum !=
+            vindex_checksum(&h, offsetof(vfile_header, header_checksum), 0x68647200ull))
         return FS_ERR_FORMAT;
     *gen = h.generation;
     *graph_count = h.graph_count;

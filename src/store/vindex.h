@@ -24,89 +24,89 @@
  * no build (~95 s per 100k faces). */
 #define FS_VINDEX_GRAPH_MIN 100000
 
-typedef struct fs_vindex fs_vindex;
+typedef struct vindex vindex;
 
 /* Restricts a search to faces whose file id has its bit set (file id i: bit i%8 of bits[i/8]). */
-typedef struct fs_vindex_filter {
+typedef struct vindex_filter {
     const uint8_t *file_bits;
     int64_t nbits;
-} fs_vindex_filter;
+} vindex_filter;
 
 /* A new empty index for dim-vectors; NULL when out of memory or dim is out of range. */
-fs_vindex *fs_vindex_new(int dim);
-void fs_vindex_free(fs_vindex *v);
+vindex *vindex_new(int dim);
+void vindex_free(vindex *v);
 
 /* Makes room for n slots in total. On error nothing is modified. */
-fs_status fs_vindex_reserve(fs_vindex *v, size_t n, fs_error *err);
+fs_status vindex_reserve(vindex *v, size_t n, fs_error *err);
 
 /* Appends a face; face_id must exceed every id already present (FS_ERR_ARG otherwise).
  * vec is copied. On error nothing is modified. */
-fs_status fs_vindex_add(fs_vindex *v, int64_t face_id, int64_t file_id, const float *vec,
-                        fs_error *err);
+fs_status vindex_add(vindex *v, int64_t face_id, int64_t file_id, const float *vec,
+                     fs_error *err);
 
 /* Tombstones a face; returns 1 if it was present and live, else 0. */
-int fs_vindex_remove(fs_vindex *v, int64_t face_id);
+int vindex_remove(vindex *v, int64_t face_id);
 
-size_t fs_vindex_live(const fs_vindex *v);
+size_t vindex_live(const vindex *v);
 /* Overrides FS_VINDEX_GRAPH_MIN for this index (tests, benchmarks). */
-void fs_vindex_set_graph_min(fs_vindex *v, size_t n);
+void vindex_set_graph_min(vindex *v, size_t n);
 /* Overrides the graph parameters for this index (benchmarks): m and ef_construction apply to a
  * graph built afterwards, ef_search (the breadth for k <= 10) to later searches; 0 keeps the
  * default (GRAPH_* in vindex.c). */
-void fs_vindex_set_graph_params(fs_vindex *v, int m, int ef_construction, int ef_search);
+void vindex_set_graph_params(vindex *v, int m, int ef_construction, int ef_search);
 /* The graph parameters in effect (those a new graph would be built with, and the search ef). */
-void fs_vindex_graph_params(const fs_vindex *v, int *m, int *ef_construction, int *ef_search);
+void vindex_graph_params(const vindex *v, int *m, int *ef_construction, int *ef_search);
 /* Bytes of memory held (slots at capacity, plus the graph). */
-size_t fs_vindex_memory(const fs_vindex *v);
-size_t fs_vindex_slots(const fs_vindex *v);
-size_t fs_vindex_graph_count(const fs_vindex *v);   /* slots covered by the graph (0: none) */
-int64_t fs_vindex_max_id(const fs_vindex *v);       /* 0 when empty */
+size_t vindex_memory(const vindex *v);
+size_t vindex_slots(const vindex *v);
+size_t vindex_graph_count(const vindex *v);   /* slots covered by the graph (0: none) */
+int64_t vindex_max_id(const vindex *v);       /* 0 when empty */
 
 /* Visits live slots: visit(face_id, file_id, vec, ctx); non-zero stops. */
-void fs_vindex_each(const fs_vindex *v,
-                    int (*visit)(int64_t face_id, int64_t file_id, const float *vec, void *ctx),
-                    void *ctx);
+void vindex_each(const vindex *v,
+                 int (*visit)(int64_t face_id, int64_t file_id, const float *vec, void *ctx),
+                 void *ctx);
 
 /* Drops tombstoned slots (and the graph, which indexes slots). On error nothing is modified. */
-fs_status fs_vindex_compact(fs_vindex *v, fs_error *err);
+fs_status vindex_compact(vindex *v, fs_error *err);
 
 /* Builds the graph if there are at least FS_VINDEX_GRAPH_MIN live faces, or extends it over the
  * slots added since. threads >= 1. On error the graph is dropped (searches stay correct). */
-fs_status fs_vindex_build_graph(fs_vindex *v, int threads, fs_error *err);
+fs_status vindex_build_graph(vindex *v, int threads, fs_error *err);
 
 /* Top k (0 = no limit) live faces with similarity >= threshold, allowed by filter (NULL = all),
  * best first, ties by ascending face id. With exact = 1, or when there is no graph, k == 0 or
  * k > 1000, or the filter keeps few faces, the result is identical to an fp32 brute force.
  * *hits is malloc'd (NULL when *n is 0); on error *hits is NULL and *n is 0. */
-fs_status fs_vindex_search(const fs_vindex *v, const float *q, size_t k, float threshold,
-                           const fs_vindex_filter *filter, int exact, int threads,
-                           fs_store_hit **hits, size_t *n, fs_error *err);
+fs_status vindex_search(const vindex *v, const float *q, size_t k, float threshold,
+                        const vindex_filter *filter, int exact, int threads,
+                        store_hit **hits, size_t *n, fs_error *err);
 
 /* Writes the index to vec_path (and its graph, if any, to graph_path) atomically: temporary file,
  * fsync, rename, fsync of the folder. gen is recorded in the header. On error the previous files
  * are untouched. A stale graph file is removed when there is no graph. */
-fs_status fs_vindex_save(const fs_vindex *v, const char *vec_path, const char *graph_path,
-                         uint64_t gen, fs_error *err);
+fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_path,
+                      uint64_t gen, fs_error *err);
 
-/* Reads an index written by fs_vindex_save. FS_ERR_NOT_FOUND if vec_path is absent,
+/* Reads an index written by vindex_save. FS_ERR_NOT_FOUND if vec_path is absent,
  * FS_ERR_FORMAT / FS_ERR_INTEGRITY if it is truncated, corrupt or of another dim. A missing or
  * mismatching graph file is not an error: the index then has no graph. */
-fs_status fs_vindex_load(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
-                         uint64_t *gen, fs_error *err);
+fs_status vindex_load(const char *vec_path, const char *graph_path, int dim, vindex **out,
+                      uint64_t *gen, fs_error *err);
 
 /* The same for readers, without reading the whole file: the vector file is mapped (private,
  * copy-on-write) and its pages are read as searches touch them; the payload checksum is not
- * verified (the writer's fs_vindex_load does that; the file is only ever replaced whole, by
- * rename). The header, size, ids and the graph file are checked as by fs_vindex_load. Adding to
+ * verified (the writer's vindex_load does that; the file is only ever replaced whole, by
+ * rename). The header, size, ids and the graph file are checked as by vindex_load. Adding to
  * a mapped index first copies it into memory of its own. */
-fs_status fs_vindex_map(const char *vec_path, const char *graph_path, int dim, fs_vindex **out,
-                        uint64_t *gen, fs_error *err);
+fs_status vindex_map(const char *vec_path, const char *graph_path, int dim, vindex **out,
+                     uint64_t *gen, fs_error *err);
 
 /* Reads only the header of vec_path: its generation and graph node count. Errors as
- * fs_vindex_load (the payload is not verified). */
-fs_status fs_vindex_peek(const char *vec_path, int dim, uint64_t *gen, uint64_t *graph_count);
+ * vindex_load (the payload is not verified). */
+fs_status vindex_peek(const char *vec_path, int dim, uint64_t *gen, uint64_t *graph_count);
 
 /* Checksum used by the file format (exposed for tests). */
-uint64_t fs_vindex_checksum(const void *data, size_t size, uint64_t seed);
+uint64_t vindex_checksum(const void *data, size_t size, uint64_t seed);
 
 #endif

@@ -52,32 +52,32 @@ static bool fail_now(void)
     return false;
 }
 
-void *fs_inject_malloc(size_t size)
+void *util_inject_malloc(size_t size)
 {
     return fail_now() ? NULL : malloc(size);
 }
 
-void *fs_inject_calloc(size_t count, size_t size)
+void *util_inject_calloc(size_t count, size_t size)
 {
     return fail_now() ? NULL : calloc(count, size);
 }
 
-void *fs_inject_realloc(void *ptr, size_t size)
+void *util_inject_realloc(void *ptr, size_t size)
 {
     return fail_now() ? NULL : realloc(ptr, size);
 }
 
-void *fs_inject_aligned_alloc(size_t alignment, size_t size)
+void *util_inject_aligned_alloc(size_t alignment, size_t size)
 {
     return fail_now() ? NULL : aligned_alloc(alignment, size);
 }
 
-char *fs_inject_strdup(const char *s)
+char *util_inject_strdup(const char *s)
 {
     return fail_now() ? NULL : strdup(s);
 }
 
-char *fs_inject_realpath(const char *path, char *resolved)
+char *util_inject_realpath(const char *path, char *resolved)
 {
     if (!resolved && fail_now())
         return NULL;

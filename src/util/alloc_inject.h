@@ -18,18 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *fs_inject_malloc(size_t size);
-void *fs_inject_calloc(size_t count, size_t size);
-void *fs_inject_realloc(void *ptr, size_t size);
-void *fs_inject_aligned_alloc(size_t alignment, size_t size);
-char *fs_inject_strdup(const char *s);
-char *fs_inject_realpath(const char *path, char *resolved);
+void *util_inject_malloc(size_t size);
+void *util_inject_calloc(size_t count, size_t size);
+void *util_inject_realloc(void *ptr, size_t size);
+void *util_inject_aligned_alloc(size_t alignment, size_t size);
+char *util_inject_strdup(const char *s);
+char *util_inject_realpath(const char *path, char *resolved);
 
-#define malloc(size) fs_inject_malloc(size)
-#define calloc(count, size) fs_inject_calloc(count, size)
-#define realloc(ptr, size) fs_inject_realloc(ptr, size)
-#define aligned_alloc(alignment, size) fs_inject_aligned_alloc(alignment, size)
-#define strdup(s) fs_inject_strdup(s)
-#define realpath(path, resolved) fs_inject_realpath(path, resolved)
+#define malloc(size) util_inject_malloc(size)
+#define calloc(count, size) util_inject_calloc(count, size)
+#define realloc(ptr, size) util_inject_realloc(ptr, size)
+#define aligned_alloc(alignment, size) util_inject_aligned_alloc(alignment, size)
+#define strdup(s) util_inject_strdup(s)
+#define realpath(path, resolved) util_inject_realpath(path, resolved)
 
 #endif

@@ -10,7 +10,7 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_FROM ((size_t)2 << 20)
 
-void *fs_big_alloc(size_t size)
+void *util_big_alloc(size_t size)
 {
     if (size > SIZE_MAX - HUGE_PAGE)
         return NULL;

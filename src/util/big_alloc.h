@@ -11,7 +11,8 @@
 
 #include <stddef.h>
 
-/* size bytes (rounded up to 64, and to whole 2 MiB pages for blocks of at least 2 MiB), 64-byte aligned. */
-void *fs_big_alloc(size_t size);
+/* size bytes (rounded up to 64, and to whole 2 MiB pages for blocks of at least 2 MiB), 64-byte
+ * aligned. */
+void *util_big_alloc(size_t size);
 
 #endif

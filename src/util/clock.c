@@ -5,7 +5,7 @@
 
 #include <time.h>
 
-double fs_now(void)
+double util_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -6,6 +6,6 @@
 #define FS_UTIL_CLOCK_H
 
 /* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
-double fs_now(void);
+double util_now(void);
 
 #endif

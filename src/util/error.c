@@ -6,9 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-const char *fs_strerror(fs_status code)
+const char *fs_strerror(fs_status rc)
 {
-    switch (code) {
+    switch (rc) {
     case FS_OK: return "success";
     case FS_ERR_NOMEM: return "out of memory";
     case FS_ERR_IO: return "input/output error";
@@ -29,19 +29,19 @@ const char *fs_version(void)
     return FS_VERSION;
 }
 
-fs_status fs_fail(fs_error *err, fs_status code, const char *fmt, ...)
+fs_status util_fail(fs_error *err, fs_status rc, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
-        err->code = code;
+        err->code = rc;
     }
-    return code;
+    return rc;
 }
 
-void fs_error_clear(fs_error *err)
+void util_error_clear(fs_error *err)
 {
     if (err) {
         err->code = FS_OK;

@@ -7,11 +7,11 @@
 #include "facesearch.h"
 
 /* Sets err (if not NULL) to code and a printf-formatted message; returns code, so that callers can
- * write `return fs_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));`. */
-fs_status fs_fail(fs_error *err, fs_status code, const char *fmt, ...)
+ * write `return util_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));`. */
+fs_status util_fail(fs_error *err, fs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Clears err to FS_OK and an empty message. */
-void fs_error_clear(fs_error *err);
+void util_error_clear(fs_error *err);
 
 #endif

@@ -22,15 +22,15 @@ fs_status fs_data_dir(char *buf, size_t size, fs_error *err)
     } else if ((dir = getenv("HOME")) && *dir) {
         n = snprintf(buf, size, "%s/.local/share/facesearch", dir);
     } else {
-        return fs_fail(err, FS_ERR_NOT_FOUND,
-                       "no data folder: set FACESEARCH_DATA_DIR, XDG_DATA_HOME or HOME");
+        return util_fail(err, FS_ERR_NOT_FOUND,
+                         "no data folder: set FACESEARCH_DATA_DIR, XDG_DATA_HOME or HOME");
     }
     if (n < 0 || (size_t)n >= size)
-        return fs_fail(err, FS_ERR_LIMIT, "data folder path is too long");
+        return util_fail(err, FS_ERR_LIMIT, "data folder path is too long");
     return FS_OK;
 }
 
-int fs_path_join(char *buf, size_t size, const char *a, const char *b)
+int util_path_join(char *buf, size_t size, const char *a, const char *b)
 {
     int n = snprintf(buf, size, "%s/%s", a, b);
     return n < 0 || (size_t)n >= size ? -1 : 0;
@@ -65,15 +65,15 @@ fs_status fs_path_canonical(const char *path, char **out, fs_error *err)
 {
     *out = NULL;
     if (!path || !*path)
-        return fs_fail(err, FS_ERR_ARG, "empty path");
+        return util_fail(err, FS_ERR_ARG, "empty path");
     char *real = realpath(path, NULL);
     if (real) {
         *out = real;
         return FS_OK;
     }
     if (errno != ENOENT && errno != ENOTDIR)
-        return errno == ENOMEM ? fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", path)
-                               : fs_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
+        return errno == ENOMEM ? util_fail(err, FS_ERR_NOMEM, "%s: out of memory", path)
+                               : util_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
     /* Absent: the real path of the longest prefix that exists, then the rest with "." and ".."
      * resolved by spelling (nothing below it exists to be a link). */
     size_t cap = PATH_MAX + 1;
@@ -81,7 +81,7 @@ fs_status fs_path_canonical(const char *path, char **out, fs_error *err)
     if (!p || !prefix) {
         free(p);
         free(prefix);
-        return fs_fail(err, FS_ERR_NOMEM, "out of memory");
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     size_t cut = strlen(prefix);
     char *base = NULL;
@@ -101,20 +101,20 @@ fs_status fs_path_canonical(const char *path, char **out, fs_error *err)
         if (!base && errno != ENOENT && errno != ENOTDIR)
             break;
     }
-    fs_status st = FS_OK;
+    fs_status rc = FS_OK;
     if (!base && errno == ENOMEM) {
-        st = fs_fail(err, FS_ERR_NOMEM, "%s: out of memory", path);
+        rc = util_fail(err, FS_ERR_NOMEM, "%s: out of memory", path);
     } else if (!base) {
-        st = fs_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
+        rc = util_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
     } else if (strlen(base) >= cap) {
-        st = fs_fail(err, FS_ERR_LIMIT, "%s: path too long", path);
+        rc = util_fail(err, FS_ERR_LIMIT, "%s: path too long", path);
     } else {
         size_t len = strlen(base);
         memcpy(p, base, len + 1);
-        for (const char *c = path + cut; *c && st == FS_OK;) {
+        for (const char *c = path + cut; *c && rc == FS_OK;) {
             size_t n = strcspn(c, "/");
             if (append_component(p, &len, cap, c, n) != 0)
-                st = fs_fail(err, FS_ERR_LIMIT, "%s: path too long", path);
+                rc = util_fail(err, FS_ERR_LIMIT, "%s: path too long", path);
             c += n;
             while (*c == '/')
                 c++;
@@ -122,9 +122,9 @@ fs_status fs_path_canonical(const char *path, char **out, fs_error *err)
     }
     free(base);
     free(prefix);
-    if (st != FS_OK) {
+    if (rc != FS_OK) {
         free(p);
-        return st;
+        return rc;
     }
     *out = p;
     return FS_OK;

@@ -7,6 +7,6 @@
 #include <stddef.h>
 
 /* Writes "a/b" into buf. Returns 0, or -1 (buf holds a truncated string) if it does not fit. */
-int fs_path_join(char *buf, size_t size, const char *a, const char *b);
+int util_path_join(char *buf, size_t size, const char *a, const char *b);
 
 #endif

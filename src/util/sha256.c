@@ -36,8 +36,8 @@ static void compress_portable(uint32_t s[8], const uint8_t p[64])
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-               (uint32_t)p[4 * i + 3];
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
     for (int i = 16; i < 64; i++) {
         uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
         uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -45,7 +45,8 @@ static void compress_portable(uint32_t s[8], const uint8_t p[64])
     }
     uint32_t a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t1 =
+            h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
         uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         h = g; g = f; f = e; e = d + t1;
         d = c; c = b; b = a; a = t1 + t2;
@@ -102,7 +103,7 @@ static bool cpu_has_sha(void)
     return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
 }
 
-static void compress(fs_sha256 *h, const uint8_t *p, size_t blocks)
+static void compress(util_sha256 *h, const uint8_t *p, size_t blocks)
 {
     if (h->accelerated) {
         compress_shani(h->state, p, blocks);
@@ -112,7 +113,7 @@ static void compress(fs_sha256 *h, const uint8_t *p, size_t blocks)
         compress_portable(h->state, p);
 }
 
-void fs_sha256_init(fs_sha256 *h)
+void util_sha256_init(util_sha256 *h)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -122,7 +123,7 @@ void fs_sha256_init(fs_sha256 *h)
     h->accelerated = cpu_has_sha();
 }
 
-void fs_sha256_update(fs_sha256 *h, const void *data, size_t size)
+void util_sha256_update(util_sha256 *h, const void *data, size_t size)
 {
     const uint8_t *p = data;
     h->length += size;
@@ -142,18 +143,18 @@ void fs_sha256_update(fs_sha256 *h, const void *data, size_t size)
     h->used = size;
 }
 
-void fs_sha256_final(fs_sha256 *h, uint8_t digest[32])
+void util_sha256_final(util_sha256 *h, uint8_t digest[32])
 {
     uint64_t bits = h->length * 8;
     uint8_t pad = 0x80;
-    fs_sha256_update(h, &pad, 1);
+    util_sha256_update(h, &pad, 1);
     pad = 0;
     while (h->used != 56)
-        fs_sha256_update(h, &pad, 1);
+        util_sha256_update(h, &pad, 1);
     uint8_t len[8];
     for (int i = 0; i < 8; i++)
         len[i] = (uint8_t)(bits >> (56 - 8 * i));
-    fs_sha256_update(h, len, 8);
+    util_sha256_update(h, len, 8);
     for (int i = 0; i < 8; i++) {
         digest[4 * i] = (uint8_t)(h->state[i] >> 24);
         digest[4 * i + 1] = (uint8_t)(h->state[i] >> 16);
@@ -162,7 +163,7 @@ void fs_sha256_final(fs_sha256 *h, uint8_t digest[32])
     }
 }
 
-void fs_sha256_hex(const uint8_t digest[32], char hex[65])
+void util_sha256_hex(const uint8_t digest[32], char hex[65])
 {
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
@@ -172,24 +173,24 @@ void fs_sha256_hex(const uint8_t digest[32], char hex[65])
     hex[64] = '\0';
 }
 
-fs_status fs_sha256_file(const char *path, char hex[65], fs_error *err)
+fs_status util_sha256_file(const char *path, char hex[65], fs_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fs_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", path,
-                       strerror(errno));
-    fs_sha256 h;
-    fs_sha256_init(&h);
+        return util_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", path,
+                         strerror(errno));
+    util_sha256 h;
+    util_sha256_init(&h);
     uint8_t buf[1 << 16];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        fs_sha256_update(&h, buf, n);
+        util_sha256_update(&h, buf, n);
     int failed = ferror(f);
     fclose(f);
     if (failed)
-        return fs_fail(err, FS_ERR_IO, "%s: read error", path);
+        return util_fail(err, FS_ERR_IO, "%s: read error", path);
     uint8_t digest[32];
-    fs_sha256_final(&h, digest);
-    fs_sha256_hex(digest, hex);
+    util_sha256_final(&h, digest);
+    util_sha256_hex(digest, hex);
     return FS_OK;
 }

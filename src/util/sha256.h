@@ -11,23 +11,23 @@
 
 #include "facesearch.h"
 
-typedef struct fs_sha256 {
+typedef struct util_sha256 {
     uint32_t state[8];
     uint64_t length;      /* bytes hashed so far */
     uint8_t block[64];
     size_t used;          /* bytes waiting in block */
     bool accelerated;     /* blocks hashed with the CPU's SHA instructions (set by init; a test
                            * may clear it to run the portable code) */
-} fs_sha256;
+} util_sha256;
 
-void fs_sha256_init(fs_sha256 *h);
-void fs_sha256_update(fs_sha256 *h, const void *data, size_t size);
-void fs_sha256_final(fs_sha256 *h, uint8_t digest[32]);
+void util_sha256_init(util_sha256 *h);
+void util_sha256_update(util_sha256 *h, const void *data, size_t size);
+void util_sha256_final(util_sha256 *h, uint8_t digest[32]);
 
 /* Lower-case hex of a digest into hex[65] (NUL-terminated). */
-void fs_sha256_hex(const uint8_t digest[32], char hex[65]);
+void util_sha256_hex(const uint8_t digest[32], char hex[65]);
 
 /* Hashes a whole file; hex receives 64 lower-case hex digits. */
-fs_status fs_sha256_file(const char *path, char hex[65], fs_error *err);
+fs_status util_sha256_file(const char *path, char hex[65], fs_error *err);
 
 #endif

@@ -4,7 +4,7 @@
  */
 #include "util/vec.h"
 
-float fs_vec_dot(const float *a, const float *b, size_t dim)
+float util_vec_dot(const float *a, const float *b, size_t dim)
 {
     /* 16 independent partial sums: vectorised by the compiler without reassociation, and the
      * order of additions is fixed, so every caller gets bit-identical scores. */
@@ -56,7 +56,7 @@ static int32_t code_dot_plain(const int8_t *a, const int8_t *b, size_t dim)
     return s;
 }
 
-int32_t fs_code_dot(const int8_t *a, const int8_t *b, size_t dim)
+int32_t util_code_dot(const int8_t *a, const int8_t *b, size_t dim)
 {
 #ifdef HAVE_AVX2_PATH
     if (__builtin_cpu_supports("avx2"))

@@ -15,10 +15,10 @@ extern "C" {
 
 /* The similarity used everywhere: fp32 dot product of two dim-vectors, summed in a fixed order
  * (so that every path computes bit-identical scores). */
-float fs_vec_dot(const float *a, const float *b, size_t dim);
+float util_vec_dot(const float *a, const float *b, size_t dim);
 
 /* Exact int8 dot product of two codes (SIMD when the CPU has it). */
-int32_t fs_code_dot(const int8_t *a, const int8_t *b, size_t dim);
+int32_t util_code_dot(const int8_t *a, const int8_t *b, size_t dim);
 
 #ifdef __cplusplus
 }

@@ -30,17 +30,17 @@ static inline void test_block_colour(int bx, int by, uint8_t c[3])
     c[2] = (uint8_t)((bx + by) % 2 ? 220 : 30);
 }
 
-static inline fs_image test_pattern(int w, int h, int block)
+static inline img_rgb test_pattern(int w, int h, int block)
 {
-    fs_image img;
-    assert_int_equal(fs_image_new(w, h, &img, NULL), FS_OK);
+    img_rgb img;
+    assert_int_equal(img_new(w, h, &img, NULL), FS_OK);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             test_block_colour(x / block, y / block, img.rgb + ((size_t)y * w + x) * 3);
     return img;
 }
 
-static inline const uint8_t *test_px(const fs_image *img, int x, int y)
+static inline const uint8_t *test_px(const img_rgb *img, int x, int y)
 {
     return img->rgb + ((size_t)y * img->width + x) * 3;
 }
@@ -58,7 +58,7 @@ static inline int test_px_diff(const uint8_t *a, const uint8_t *b)
 }
 
 /* Mean absolute difference over all channels of two images of the same size. */
-static inline double test_mean_diff(const fs_image *a, const fs_image *b)
+static inline double test_mean_diff(const img_rgb *a, const img_rgb *b)
 {
     assert_int_equal(a->width, b->width);
     assert_int_equal(a->height, b->height);
@@ -69,10 +69,10 @@ static inline double test_mean_diff(const fs_image *a, const fs_image *b)
     return s / (double)n;
 }
 
-/* A libvips image (a copy) of an fs_image. */
-static inline VipsImage *test_to_vips(const fs_image *img)
+/* A libvips image (a copy) of an img_rgb. */
+static inline VipsImage *test_to_vips(const img_rgb *img)
 {
-    assert_int_equal(fs_image_vips_start(NULL), FS_OK);
+    assert_int_equal(img_vips_start(NULL), FS_OK);
     VipsImage *v = vips_image_new_from_memory_copy(img->rgb, (size_t)img->width * img->height * 3,
                                                    img->width, img->height, 3, VIPS_FORMAT_UCHAR);
     assert_non_null(v);

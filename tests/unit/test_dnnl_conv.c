@@ -186,7 +186,8 @@ static float *to_layout(nn_dnnl_ctx *ctx, const float *nchw, int64_t n, int64_t 
     float *out = xmalloc_floats(count);
     nn_dnnl_reorder *r = NULL;
     fs_error err;
-    assert_int_equal(nn_dnnl_reorder_create(ctx, n, c, h, w, NN_DNNL_NCHW, layout, &r, &err), FS_OK);
+    assert_int_equal(nn_dnnl_reorder_create(ctx, n, c, h, w, NN_DNNL_NCHW, layout, &r, &err),
+                     FS_OK);
     assert_int_equal(nn_dnnl_reorder_run(r, nchw, out, &err), FS_OK);
     nn_dnnl_reorder_free(r);
     return out;
@@ -222,10 +223,10 @@ static void check_case(nn_dnnl_ctx *ctx, const conv_case *k, mode m, const nn_dn
 
     nn_dnnl_conv *conv = NULL;
     fs_error err = {0};
-    fs_status st = nn_dnnl_conv_create(ctx, &d, &conv, &err);
-    if (st != FS_OK)
+    fs_status rc = nn_dnnl_conv_create(ctx, &d, &conv, &err);
+    if (rc != FS_OK)
         print_error("%s/%s: %s\n", k->name, MODE_NAMES[m], err.message);
-    assert_int_equal(st, FS_OK);
+    assert_int_equal(rc, FS_OK);
     int64_t shape[4];
     nn_dnnl_conv_out_shape(conv, shape);
     assert_int_equal(shape[1], k->oc);
@@ -251,10 +252,10 @@ static void check_case(nn_dnnl_ctx *ctx, const conv_case *k, mode m, const nn_dn
             for (size_t i = 0; i < dst_count; i++)
                 dst[i] = NAN;
         }
-        st = nn_dnnl_conv_run(conv, src, dst, residual, &err);
-        if (st != FS_OK)
+        rc = nn_dnnl_conv_run(conv, src, dst, residual, &err);
+        if (rc != FS_OK)
             print_error("%s/%s: %s\n", k->name, MODE_NAMES[m], err.message);
-        assert_int_equal(st, FS_OK);
+        assert_int_equal(rc, FS_OK);
         if (d.dst_layout == NN_DNNL_BLOCKED) {
             expect_zero_padding(dst, k->n, k->oc, oh * ow, nn_dnnl_ctx_block(ctx));
             nn_dnnl_reorder *r = NULL;
@@ -425,7 +426,8 @@ static void test_post_chains(void **state)
     all_cases_post(*state, relu_clip, 2, 0);
 }
 
-/* ---- Layout helpers --------------------------------------------------------------------------- */
+/* ---- Layout helpers ---------------------------------------------------------------------------
+ */
 
 /* The kernels pick the context's blocked layout themselves: no conversion inside run. */
 static void test_blocked_is_native(void **state)
@@ -608,14 +610,14 @@ static void test_blocked_chain(void **state)
 
 /* ---- Errors --------------------------------------------------------------------------------- */
 
-static void expect_create_error(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, fs_status code,
+static void expect_create_error(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, fs_status rc,
                                 const char *message)
 {
     nn_dnnl_conv *conv = (nn_dnnl_conv *)(uintptr_t)1; /* must be reset to NULL */
     fs_error err = {0};
-    assert_int_equal(nn_dnnl_conv_create(ctx, d, &conv, &err), code);
+    assert_int_equal(nn_dnnl_conv_create(ctx, d, &conv, &err), rc);
     assert_null(conv);
-    assert_int_equal(err.code, code);
+    assert_int_equal(err.code, rc);
     assert_string_equal(err.message, message);
 }
 
@@ -776,7 +778,8 @@ static void test_errors_desc(void **state)
     d = good, d.src_layout = (nn_dnnl_layout)7;
     expect_create_error(ctx, &d, FS_ERR_ARG, "conv: unknown layout");
     d = good, d.plain_direct = true, d.dst_layout = NN_DNNL_BLOCKED;
-    expect_create_error(ctx, &d, FS_ERR_ARG, "conv: plain_direct needs NCHW source and destination");
+    expect_create_error(ctx, &d, FS_ERR_ARG,
+                        "conv: plain_direct needs NCHW source and destination");
     d = good, d.post_count = 5;
     expect_create_error(ctx, &d, FS_ERR_ARG, "conv: 5 post-ops (at most 4)");
     d = good, d.post_count = 1, d.post[0] = (nn_dnnl_post_op){.kind = NN_DNNL_POST_PRELU};

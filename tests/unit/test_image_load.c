@@ -31,11 +31,11 @@ static void stored_position(int o, int x, int y, int rw, int rh, int *rx, int *r
 }
 
 /* The stored image that, shown with orientation o, looks like u. */
-static fs_image stored_for(const fs_image *u, int o)
+static img_rgb stored_for(const img_rgb *u, int o)
 {
-    fs_image r;
+    img_rgb r;
     int rw = o >= 5 ? u->height : u->width, rh = o >= 5 ? u->width : u->height;
-    assert_int_equal(fs_image_new(rw, rh, &r, NULL), FS_OK);
+    assert_int_equal(img_new(rw, rh, &r, NULL), FS_OK);
     for (int y = 0; y < u->height; y++)
         for (int x = 0; x < u->width; x++) {
             int rx, ry;
@@ -46,7 +46,7 @@ static fs_image stored_for(const fs_image *u, int o)
 }
 
 /* Checks the centre of every block of a test_pattern image against its colour. */
-static void expect_pattern(const fs_image *img, int w, int h, int block, int tolerance)
+static void expect_pattern(const img_rgb *img, int w, int h, int block, int tolerance)
 {
     assert_int_equal(img->width, w);
     assert_int_equal(img->height, h);
@@ -60,26 +60,26 @@ static void expect_pattern(const fs_image *img, int w, int h, int block, int tol
         }
 }
 
-static void load_ok(const void *data, size_t len, const fs_image_load_options *opt, fs_image *out,
+static void load_ok(const void *data, size_t len, const img_load_options *opt, img_rgb *out,
                     float *scale, int *ow, int *oh)
 {
     fs_error err = {0};
-    fs_status st = fs_image_load_buffer(data, len, "test", opt, out, scale, ow, oh, &err);
-    if (st != FS_OK)
+    fs_status rc = img_load_buffer(data, len, "test", opt, out, scale, ow, oh, &err);
+    if (rc != FS_OK)
         fail_msg("load failed: %s", err.message);
 }
 
-static void expect_load_error(const char *path, fs_status code, const char *message)
+static void expect_load_error(const char *path, fs_status rc, const char *message)
 {
     fs_error err = {0};
-    fs_image img = {1, 1, (uint8_t *)&err};
-    assert_int_equal(fs_image_load(path, NULL, &img, NULL, NULL, NULL, &err), code);
+    img_rgb img = {1, 1, (uint8_t *)&err};
+    assert_int_equal(img_load(path, NULL, &img, NULL, NULL, NULL, &err), rc);
     assert_string_equal(err.message, message);
     assert_null(img.rgb);
     assert_int_equal(img.width, 0);
 }
 
-static void *jpeg_of(const fs_image *img, int q, int orientation, size_t *len)
+static void *jpeg_of(const img_rgb *img, int q, int orientation, size_t *len)
 {
     VipsImage *v = test_to_vips(img);
     void *buf = NULL;
@@ -107,9 +107,9 @@ static int orientation_in(const void *buf, size_t len)
 static void test_orientation_table_matches_libvips(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(48, 32, 8);
+    img_rgb u = test_pattern(48, 32, 8);
     for (int o = 1; o <= 8; o++) {
-        fs_image r = stored_for(&u, o);
+        img_rgb r = stored_for(&u, o);
         VipsImage *v = test_to_vips(&r), *up = NULL;
         vips_image_set_int(v, VIPS_META_ORIENTATION, o);
         assert_int_equal(vips_autorot(v, &up, NULL), 0);
@@ -121,17 +121,17 @@ static void test_orientation_table_matches_libvips(void **state)
         g_free(px);
         g_object_unref(up);
         g_object_unref(v);
-        fs_image_free(&r);
+        img_free(&r);
     }
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 static void test_jpeg_orientations(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(48, 32, 8);
+    img_rgb u = test_pattern(48, 32, 8);
     for (int o = 1; o <= 8; o++) {
-        fs_image r = stored_for(&u, o), got;
+        img_rgb r = stored_for(&u, o), got;
         size_t len;
         void *jpg = jpeg_of(&r, 100, o, &len);
         assert_int_equal(orientation_in(jpg, len), o);
@@ -142,11 +142,11 @@ static void test_jpeg_orientations(void **state)
         assert_int_equal(ow, 48);
         assert_int_equal(oh, 32);
         assert_true(scale == 1.0f);
-        fs_image_free(&got);
+        img_free(&got);
         g_free(jpg);
-        fs_image_free(&r);
+        img_free(&r);
     }
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 /* Gives v an EXIF block with orientation o (libvips' PNG and WebP savers write EXIF only from an
@@ -174,9 +174,9 @@ static void set_exif_orientation(VipsImage *v, int o)
 static void test_png_webp_orientations(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(48, 32, 8);
+    img_rgb u = test_pattern(48, 32, 8);
     for (int o = 1; o <= 8; o++) {
-        fs_image r = stored_for(&u, o), got;
+        img_rgb r = stored_for(&u, o), got;
         VipsImage *v = test_to_vips(&r);
         set_exif_orientation(v, o);
         void *buf = NULL;
@@ -185,18 +185,18 @@ static void test_png_webp_orientations(void **state)
         assert_int_equal(orientation_in(buf, len), o);
         load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
         expect_pattern(&got, 48, 32, 8, 0);
-        fs_image_free(&got);
+        img_free(&got);
         g_free(buf);
         assert_int_equal(vips_webpsave_buffer(v, &buf, &len, "lossless", TRUE, NULL), 0);
         assert_int_equal(orientation_in(buf, len), o);
         load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
         expect_pattern(&got, 48, 32, 8, 0);
-        fs_image_free(&got);
+        img_free(&got);
         g_free(buf);
         g_object_unref(v);
-        fs_image_free(&r);
+        img_free(&r);
     }
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 /* ---- colour models and formats --------------------------------------------------------- */
@@ -204,7 +204,7 @@ static void test_png_webp_orientations(void **state)
 static void test_png_rgb_palette_tiff_webp_lossless(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(64, 48, 16), got;
+    img_rgb u = test_pattern(64, 48, 16), got;
     VipsImage *v = test_to_vips(&u);
     void *buf = NULL;
     size_t len;
@@ -212,42 +212,42 @@ static void test_png_rgb_palette_tiff_webp_lossless(void **state)
     assert_int_equal(vips_pngsave_buffer(v, &buf, &len, NULL), 0);
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     assert_memory_equal(got.rgb, u.rgb, (size_t)64 * 48 * 3);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
 
     assert_int_equal(vips_pngsave_buffer(v, &buf, &len, "palette", TRUE, "dither", 0.0, NULL), 0);
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     expect_pattern(&got, 64, 48, 16, 8);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
 
     assert_int_equal(vips_tiffsave_buffer(v, &buf, &len, NULL), 0);
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     assert_memory_equal(got.rgb, u.rgb, (size_t)64 * 48 * 3);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
 
     assert_int_equal(vips_webpsave_buffer(v, &buf, &len, "lossless", TRUE, NULL), 0);
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     assert_memory_equal(got.rgb, u.rgb, (size_t)64 * 48 * 3);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
 
     assert_int_equal(vips_webpsave_buffer(v, &buf, &len, "Q", 90, NULL), 0); /* lossy */
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     expect_pattern(&got, 64, 48, 16, 30);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
 
     g_object_unref(v);
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 /* Grey JPEG (libjpeg-turbo) and grey PNG (libvips) come out as R = G = B. */
 static void test_grayscale(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(64, 48, 16), got;
+    img_rgb u = test_pattern(64, 48, 16), got;
     VipsImage *v = test_to_vips(&u), *grey = NULL;
     assert_int_equal(vips_colourspace(v, &grey, VIPS_INTERPRETATION_B_W, NULL), 0);
     assert_int_equal(vips_image_get_bands(grey), 1);
@@ -269,13 +269,13 @@ static void test_grayscale(void **state)
                 assert_int_equal(p[1], p[2]);
                 assert_in_range(p[0], ref[y * 64 + x] - (k ? 0 : 4), ref[y * 64 + x] + (k ? 0 : 4));
             }
-        fs_image_free(&got);
+        img_free(&got);
         g_free(buf);
     }
     g_free(ref);
     g_object_unref(grey);
     g_object_unref(v);
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 /* A CMYK JPEG (written by libvips through its CMYK profile) decodes to the colours that the same
@@ -283,7 +283,7 @@ static void test_grayscale(void **state)
 static void test_cmyk_jpeg(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(64, 48, 16), got;
+    img_rgb u = test_pattern(64, 48, 16), got;
     VipsImage *v = test_to_vips(&u), *cmyk = NULL, *back = NULL;
     assert_int_equal(vips_colourspace(v, &cmyk, VIPS_INTERPRETATION_CMYK, NULL), 0);
     assert_int_equal(vips_image_get_bands(cmyk), 4);
@@ -307,20 +307,20 @@ static void test_cmyk_jpeg(void **state)
     uint8_t c[3];
     test_block_colour(2, 2, c);
     assert_true(test_px_diff(test_px(&got, 40, 40), c) <= 40);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(ref);
     g_free(buf);
     g_object_unref(back);
     g_object_unref(cmyk);
     g_object_unref(v);
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 /* 16-bit RGB and grey PNG and TIFF: the high byte survives. */
 static void test_16bit(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(64, 48, 16), got;
+    img_rgb u = test_pattern(64, 48, 16), got;
     VipsImage *v = test_to_vips(&u), *wide = NULL, *grey16 = NULL;
     assert_int_equal(vips_colourspace(v, &wide, VIPS_INTERPRETATION_RGB16, NULL), 0);
     assert_int_equal(vips_image_get_format(wide), VIPS_FORMAT_USHORT);
@@ -329,12 +329,12 @@ static void test_16bit(void **state)
     assert_int_equal(vips_pngsave_buffer(wide, &buf, &len, "bitdepth", 16, NULL), 0);
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     expect_pattern(&got, 64, 48, 16, 1);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
     assert_int_equal(vips_tiffsave_buffer(wide, &buf, &len, NULL), 0);
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     expect_pattern(&got, 64, 48, 16, 1);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
     assert_int_equal(vips_colourspace(v, &grey16, VIPS_INTERPRETATION_GREY16, NULL), 0);
     assert_int_equal(vips_pngsave_buffer(grey16, &buf, &len, "bitdepth", 16, NULL), 0);
@@ -343,12 +343,12 @@ static void test_16bit(void **state)
     const uint8_t *p = test_px(&got, 8, 8);
     assert_int_equal(p[0], p[2]);
     assert_in_range(p[0], 1, 254);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
     g_object_unref(grey16);
     g_object_unref(wide);
     g_object_unref(v);
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 /* RGBA PNG: transparent → white, opaque → the colour, half → the blend. */
@@ -361,14 +361,14 @@ static void test_alpha_flattened_on_white(void **state)
     void *buf = NULL;
     size_t len;
     assert_int_equal(vips_pngsave_buffer(v, &buf, &len, NULL), 0);
-    fs_image got;
+    img_rgb got;
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     assert_int_equal(got.width, 3);
     uint8_t white[3] = {255, 255, 255}, opaque[3] = {200, 10, 50}, half[3] = {127, 127, 127};
     assert_int_equal(test_px_diff(test_px(&got, 0, 0), white), 0);
     assert_int_equal(test_px_diff(test_px(&got, 1, 0), opaque), 0);
     assert_true(test_px_diff(test_px(&got, 2, 0), half) <= 1);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
     g_object_unref(v);
 }
@@ -377,8 +377,8 @@ static void test_alpha_flattened_on_white(void **state)
 static void test_gif_first_frame(void **state)
 {
     (void)state;
-    fs_image a = test_pattern(32, 32, 16), b;
-    assert_int_equal(fs_image_new(32, 32, &b, NULL), FS_OK);
+    img_rgb a = test_pattern(32, 32, 16), b;
+    assert_int_equal(img_new(32, 32, &b, NULL), FS_OK);
     memset(b.rgb, 0, (size_t)32 * 32 * 3);
     VipsImage *frames[2] = {test_to_vips(&a), test_to_vips(&b)}, *anim = NULL;
     assert_int_equal(vips_arrayjoin(frames, &anim, 2, "across", 1, NULL), 0);
@@ -386,23 +386,23 @@ static void test_gif_first_frame(void **state)
     void *buf = NULL;
     size_t len;
     assert_int_equal(vips_gifsave_buffer(anim, &buf, &len, NULL), 0);
-    fs_image got;
+    img_rgb got;
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     expect_pattern(&got, 32, 32, 16, 20);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
     g_object_unref(anim);
     g_object_unref(frames[0]);
     g_object_unref(frames[1]);
-    fs_image_free(&a);
-    fs_image_free(&b);
+    img_free(&a);
+    img_free(&b);
 }
 
 /* AVIF/HEIC decode where this system's libheif has an encoder to make a test file. */
 static void test_heif_if_supported(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(64, 48, 16), got;
+    img_rgb u = test_pattern(64, 48, 16), got;
     VipsImage *v = test_to_vips(&u);
     void *buf = NULL;
     size_t len;
@@ -410,15 +410,15 @@ static void test_heif_if_supported(void **state)
                              "Q", 90, NULL) != 0) {
         vips_error_clear();
         g_object_unref(v);
-        fs_image_free(&u);
+        img_free(&u);
         skip(); /* no AV1 encoder in this libheif: decoding is still wired through libvips */
     }
     load_ok(buf, len, NULL, &got, NULL, NULL, NULL);
     expect_pattern(&got, 64, 48, 16, 40);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(buf);
     g_object_unref(v);
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 /* ---- bad input ------------------------------------------------------------------------- */
@@ -482,7 +482,7 @@ static void test_bad_inputs(void **state)
     snprintf(msg, sizeof msg, "%s: not an image", path);
     expect_load_error(path, FS_ERR_FORMAT, msg);
 
-    fs_image u = test_pattern(256, 192, 16);
+    img_rgb u = test_pattern(256, 192, 16);
     size_t len;
     uint8_t *jpg = jpeg_of(&u, 95, 0, &len);
     snprintf(path, sizeof path, "%s/cut.jpg", dir);
@@ -519,13 +519,13 @@ static void test_bad_inputs(void **state)
     expect_load_error(path, FS_ERR_LIMIT, msg);
 
     /* a configured limit, checked on a JPEG and a PNG */
-    fs_image_load_options opt = {.max_pixels = 1000};
+    img_load_options opt = {.max_pixels = 1000};
     fs_error err = {0};
-    fs_image img;
+    img_rgb img;
     void *pbuf = NULL;
     VipsImage *v = test_to_vips(&u);
     assert_int_equal(vips_pngsave_buffer(v, &pbuf, &len, NULL), 0);
-    assert_int_equal(fs_image_load_buffer(pbuf, len, "p.png", &opt, &img, NULL, NULL, NULL, &err),
+    assert_int_equal(img_load_buffer(pbuf, len, "p.png", &opt, &img, NULL, NULL, NULL, &err),
                      FS_ERR_LIMIT);
     assert_string_equal(err.message, "p.png: image too large (256 x 192 pixels, limit 1000)");
     /* a truncated PNG */
@@ -535,7 +535,7 @@ static void test_bad_inputs(void **state)
     expect_load_error(path, FS_ERR_FORMAT, msg);
     g_free(pbuf);
     g_object_unref(v);
-    fs_image_free(&u);
+    img_free(&u);
 
     snprintf(path, sizeof path, "%s/drawing.svg", dir);
     const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"></svg>";
@@ -565,10 +565,10 @@ static void test_bad_inputs(void **state)
     expect_load_error(path, FS_ERR_NOT_FOUND, msg);
 
     /* buffers: empty, and NULL name */
-    assert_int_equal(fs_image_load_buffer("", 0, "buf.jpg", NULL, &img, NULL, NULL, NULL, &err),
+    assert_int_equal(img_load_buffer("", 0, "buf.jpg", NULL, &img, NULL, NULL, NULL, &err),
                      FS_ERR_FORMAT);
     assert_string_equal(err.message, "buf.jpg: empty file");
-    assert_int_equal(fs_image_load_buffer("xyz", 3, NULL, NULL, &img, NULL, NULL, NULL, &err),
+    assert_int_equal(img_load_buffer("xyz", 3, NULL, NULL, &img, NULL, NULL, NULL, &err),
                      FS_ERR_FORMAT);
     assert_string_equal(err.message, "(buffer): not an image");
     test_rmtree(dir);
@@ -580,33 +580,33 @@ static void test_tiny_and_non_utf8_names(void **state)
     (void)state;
     char dir[256], path[512], msg[1024];
     test_scratch(dir, sizeof dir);
-    fs_image one = test_pattern(1, 1, 1), got;
+    img_rgb one = test_pattern(1, 1, 1), got;
     size_t len;
     void *jpg = jpeg_of(&one, 95, 0, &len);
     snprintf(path, sizeof path, "%s/caf\xe9-\xff.jpg", dir);
     test_write(path, jpg, len);
     fs_error err = {0};
     float scale = 0;
-    assert_int_equal(fs_image_load(path, NULL, &got, &scale, NULL, NULL, &err), FS_OK);
+    assert_int_equal(img_load(path, NULL, &got, &scale, NULL, NULL, &err), FS_OK);
     assert_int_equal(got.width, 1);
     assert_int_equal(got.height, 1);
     assert_true(test_px_diff(got.rgb, one.rgb) <= 8);
     assert_true(scale == 1.0f);
-    fs_image_free(&got);
+    img_free(&got);
     VipsImage *v = test_to_vips(&one);
     void *png = NULL;
     size_t plen;
     assert_int_equal(vips_pngsave_buffer(v, &png, &plen, NULL), 0);
     load_ok(png, plen, NULL, &got, NULL, NULL, NULL);
     assert_memory_equal(got.rgb, one.rgb, 3);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(png);
     g_object_unref(v);
     snprintf(path, sizeof path, "%s/\xfe\xfe.png", dir);
     snprintf(msg, sizeof msg, "%s/\xfe\xfe.png: No such file or directory", dir);
     expect_load_error(path, FS_ERR_NOT_FOUND, msg);
     g_free(jpg);
-    fs_image_free(&one);
+    img_free(&one);
     test_rmtree(dir);
 }
 
@@ -630,13 +630,13 @@ static void test_permission_denied(void **state)
         assert_true(pid >= 0);
         if (pid == 0) {
             fs_error err = {0};
-            fs_image img;
+            img_rgb img;
             close(fds[0]);
             if (setgid(65534) != 0 || setuid(65534) != 0)
                 _exit(3);
-            fs_status st = fs_image_load(path, NULL, &img, NULL, NULL, NULL, &err);
+            fs_status rc = img_load(path, NULL, &img, NULL, NULL, NULL, &err);
             ssize_t w = write(fds[1], err.message, strlen(err.message) + 1);
-            _exit(st == FS_ERR_IO && w > 0 ? 0 : 4);
+            _exit(rc == FS_ERR_IO && w > 0 ? 0 : 4);
         }
         close(fds[1]);
         char got[1024] = {0};
@@ -659,7 +659,7 @@ static void test_permission_denied(void **state)
 static void test_shrink_on_load(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(1920, 1280, 160), got;
+    img_rgb u = test_pattern(1920, 1280, 160), got;
     size_t len;
     void *jpg = jpeg_of(&u, 90, 0, &len);
     static const struct { int min_long, w, h; float scale; } cases[] = {
@@ -668,7 +668,7 @@ static void test_shrink_on_load(void **state)
         {4000, 1920, 1280, 1.0f},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        fs_image_load_options opt = {.min_long_side = cases[i].min_long};
+        img_load_options opt = {.min_long_side = cases[i].min_long};
         float scale = 0;
         int ow = 0, oh = 0;
         load_ok(jpg, len, &opt, &got, &scale, &ow, &oh);
@@ -678,13 +678,13 @@ static void test_shrink_on_load(void **state)
         assert_int_equal(ow, 1920);
         assert_int_equal(oh, 1280);
         expect_pattern(&got, cases[i].w, cases[i].h, 160 * cases[i].w / 1920, 16);
-        fs_image_free(&got);
+        img_free(&got);
     }
     g_free(jpg);
     /* rotated: long side kept, sizes reported upright */
-    fs_image r = stored_for(&u, 6);
+    img_rgb r = stored_for(&u, 6);
     jpg = jpeg_of(&r, 90, 6, &len);
-    fs_image_load_options opt = {.min_long_side = 640};
+    img_load_options opt = {.min_long_side = 640};
     float scale = 0;
     int ow = 0, oh = 0;
     load_ok(jpg, len, &opt, &got, &scale, &ow, &oh);
@@ -694,10 +694,10 @@ static void test_shrink_on_load(void **state)
     assert_int_equal(oh, 1280);
     assert_true(scale == 2.0f);
     expect_pattern(&got, 960, 640, 80, 16);
-    fs_image_free(&got);
+    img_free(&got);
     g_free(jpg);
-    fs_image_free(&r);
-    fs_image_free(&u);
+    img_free(&r);
+    img_free(&u);
 }
 
 /* ---- the real sample photos ------------------------------------------------------------ */
@@ -720,11 +720,11 @@ static void test_sample_photos(void **state)
     for (int i = 1; i <= 6; i++) {
         char path[600];
         sample_path(i, path, sizeof path);
-        fs_image full, small, ref;
+        img_rgb full, small, ref;
         fs_error err = {0};
         int ow, oh;
         float scale;
-        assert_int_equal(fs_image_load(path, NULL, &full, &scale, &ow, &oh, &err), FS_OK);
+        assert_int_equal(img_load(path, NULL, &full, &scale, &ow, &oh, &err), FS_OK);
         assert_int_equal(full.width, 1920);
         assert_int_equal(ow, full.width);
         assert_int_equal(oh, full.height);
@@ -738,7 +738,7 @@ static void test_sample_photos(void **state)
         assert_int_equal(vips_image_get_width(up), full.width);
         assert_int_equal(vips_image_get_height(up), full.height);
         assert_int_equal(n, (size_t)full.width * full.height * 3);
-        fs_image vref = {full.width, full.height, px};
+        img_rgb vref = {full.width, full.height, px};
         double d = test_mean_diff(&full, &vref);
         if (d > 0.5)
             fail_msg("%s: differs from libvips by %.3f on average", path, d);
@@ -746,17 +746,17 @@ static void test_sample_photos(void **state)
         g_object_unref(up);
         g_object_unref(v);
 
-        fs_image_load_options opt = {.min_long_side = 640};
-        assert_int_equal(fs_image_load(path, &opt, &small, &scale, &ow, &oh, &err), FS_OK);
+        img_load_options opt = {.min_long_side = 640};
+        assert_int_equal(img_load(path, &opt, &small, &scale, &ow, &oh, &err), FS_OK);
         assert_int_equal(small.width, 960);
         assert_true(scale == 2.0f);
-        assert_int_equal(fs_image_resize(&full, small.width, small.height, &ref, &err), FS_OK);
+        assert_int_equal(img_resize(&full, small.width, small.height, &ref, &err), FS_OK);
         d = test_mean_diff(&small, &ref);
         if (d > 3.0)
             fail_msg("%s: DCT-scaled decode differs from a downscale by %.3f", path, d);
-        fs_image_free(&ref);
-        fs_image_free(&small);
-        fs_image_free(&full);
+        img_free(&ref);
+        img_free(&small);
+        img_free(&full);
     }
 }
 
@@ -772,16 +772,16 @@ static void *decode_loop(void *arg)
 {
     worker *w = arg;
     for (int i = 0; i < 20; i++) {
-        fs_image img;
+        img_rgb img;
         fs_error err;
-        fs_image_load_options opt = {.min_long_side = i % 2 ? 100 : 0};
-        if (fs_image_load_buffer(w->jpg, w->jpg_len, "j", &opt, &img, NULL, NULL, NULL, &err))
+        img_load_options opt = {.min_long_side = i % 2 ? 100 : 0};
+        if (img_load_buffer(w->jpg, w->jpg_len, "j", &opt, &img, NULL, NULL, NULL, &err))
             w->failures++;
-        fs_image_free(&img);
-        if (fs_image_load_buffer(w->png, w->png_len, "p", NULL, &img, NULL, NULL, NULL, &err))
+        img_free(&img);
+        if (img_load_buffer(w->png, w->png_len, "p", NULL, &img, NULL, NULL, NULL, &err))
             w->failures++;
-        fs_image_free(&img);
-        if (fs_image_load_buffer(w->bad, w->bad_len, "b", NULL, &img, NULL, NULL, NULL, &err) !=
+        img_free(&img);
+        if (img_load_buffer(w->bad, w->bad_len, "b", NULL, &img, NULL, NULL, NULL, &err) !=
                 FS_ERR_FORMAT ||
             strcmp(err.message, "b: truncated or corrupt image (png)") != 0)
             w->failures++;
@@ -794,7 +794,7 @@ static void *decode_loop(void *arg)
 static void test_concurrent_loads(void **state)
 {
     (void)state;
-    fs_image u = test_pattern(320, 240, 16);
+    img_rgb u = test_pattern(320, 240, 16);
     size_t jl, pl;
     void *jpg = jpeg_of(&u, 90, 6, &jl), *png = NULL;
     VipsImage *v = test_to_vips(&u);
@@ -812,7 +812,7 @@ static void test_concurrent_loads(void **state)
     g_free(png);
     g_free(jpg);
     g_object_unref(v);
-    fs_image_free(&u);
+    img_free(&u);
 }
 
 int main(void)

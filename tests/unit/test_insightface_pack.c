@@ -74,15 +74,16 @@ typedef struct outputs {
     float kps[3][64 * 10];
 } outputs;
 
-static void decode(outputs *o, int with_kps, float threshold, float scale, fs_dets *out,
-                   fs_status want)
+static void decode(outputs *o, int with_kps, float threshold, float scale, face_dets *out,
+                   fs_status rc)
 {
     const float *s[3] = {o->scores[0], o->scores[1], o->scores[2]};
     const float *b[3] = {o->boxes[0], o->boxes[1], o->boxes[2]};
     const float *k[3] = {o->kps[0], o->kps[1], o->kps[2]};
     fs_error err;
-    assert_int_equal(fs_scrfd_decode(s, b, with_kps ? k : NULL, counts, IN_W, IN_H, threshold, scale,
-                                     out, &err), want);
+    assert_int_equal(face_scrfd_decode(s, b, with_kps ? k : NULL, counts, IN_W, IN_H, threshold,
+                                       scale, out, &err),
+                     rc);
 }
 
 static void test_decode_one_anchor(void **state)
@@ -97,10 +98,10 @@ static void test_decode_one_anchor(void **state)
     memcpy(&o->boxes[1][4 * k], d, sizeof d);
     for (int i = 0; i < 10; i++)
         o->kps[1][10 * k + i] = (i % 2 ? 0.25f : -0.5f) * (float)(i / 2 + 1);
-    fs_dets out = {0};
+    face_dets out = {0};
     decode(o, 1, 0.5f, 2.0f, &out, FS_OK);
     assert_int_equal(out.count, 1);
-    const fs_det *det = &out.items[0];
+    const face_det *det = &out.items[0];
     /* (cx - 1*16, cy - 2*16, cx + 3*16, cy + 4*16) times 2 */
     assert_float_equal(det->box[0], 32.0f, 1e-4);
     assert_float_equal(det->box[1], -32.0f, 1e-4);
@@ -113,13 +114,13 @@ static void test_decode_one_anchor(void **state)
         assert_float_equal(det->landmarks[2 * i], (32.0f + dx * 16) * 2, 1e-4);
         assert_float_equal(det->landmarks[2 * i + 1], (16.0f + dy * 16) * 2, 1e-4);
     }
-    fs_dets_free(&out);
+    face_dets_free(&out);
 
     /* without keypoint outputs: no landmarks */
     decode(o, 0, 0.5f, 1.0f, &out, FS_OK);
     assert_int_equal(out.count, 1);
     assert_false(out.items[0].has_landmarks);
-    fs_dets_free(&out);
+    face_dets_free(&out);
     free(o);
 }
 
@@ -132,13 +133,13 @@ static void test_decode_threshold_nan_and_strides(void **state)
     o->scores[0][1] = 0.4999f;         /* below: dropped */
     o->scores[0][2] = NAN;             /* not a number: dropped, never a face */
     o->scores[2][3] = 1.0f;            /* stride 32, cell 1 (column 1, row 0), anchor 1: (32, 0) */
-    fs_dets out = {0};
+    face_dets out = {0};
     decode(o, 1, 0.5f, 1.0f, &out, FS_OK);
     assert_int_equal(out.count, 2);
     assert_float_equal(out.items[0].box[0], 0.0f, 1e-6);
     assert_float_equal(out.items[1].box[0], 32.0f, 1e-6);
     assert_float_equal(out.items[1].box[1], 0.0f, 1e-6);
-    fs_dets_free(&out);
+    face_dets_free(&out);
     free(o);
 }
 
@@ -150,25 +151,25 @@ static void test_decode_size_mismatch(void **state)
     const float *s[3] = {o->scores[0], o->scores[1], o->scores[2]};
     const float *b[3] = {o->boxes[0], o->boxes[1], o->boxes[2]};
     const size_t wrong[3] = {counts[0], counts[1] - 2, counts[2]};
-    fs_dets out = {0};
+    face_dets out = {0};
     fs_error err;
-    assert_int_equal(fs_scrfd_decode(s, b, NULL, wrong, IN_W, IN_H, 0.5f, 1.0f, &out, &err),
+    assert_int_equal(face_scrfd_decode(s, b, NULL, wrong, IN_W, IN_H, 0.5f, 1.0f, &out, &err),
                      FS_ERR_FORMAT);
     assert_string_equal(err.message, "SCRFD stride 16 gave 14 anchors, expected 16 for 64x32");
     assert_int_equal(out.count, 0);
-    fs_dets_free(&out);
+    face_dets_free(&out);
     free(o);
 }
 
 /* ---- roles by signature ------------------------------------------------------------------ */
 
-static void expect_role(const char *name, fs_model_role want, const char *want_why)
+static void expect_role(const char *name, model_role want, const char *want_why)
 {
     char path[4096], why[256];
     source_path(path, sizeof path, name);
-    fs_model_role role;
+    model_role role;
     fs_error err;
-    assert_int_equal(fs_model_identify(path, &role, why, sizeof why, &err), FS_OK);
+    assert_int_equal(model_identify(path, &role, why, sizeof why, &err), FS_OK);
     assert_int_equal(role, want);
     if (want_why)
         assert_string_equal(why, want_why);
@@ -181,23 +182,24 @@ static void test_roles(void **state)
     expect_role("det_scrfd_nokps.onnx", FS_ROLE_DETECTOR, NULL);
     expect_role("arcface_512.onnx", FS_ROLE_RECOGNIZER, NULL);
     expect_role("arcface_128.onnx", FS_ROLE_OTHER, "its embedding has 128 values, expected 512");
-    expect_role("genderage_like.onnx", FS_ROLE_OTHER,
-                "input (0,3,96,96) with 1 output: neither a 112x112 recognizer nor an SCRFD detector "
-                "(6 or 9 outputs)");
+    expect_role(
+        "genderage_like.onnx", FS_ROLE_OTHER,
+        "input (0,3,96,96) with 1 output: neither a 112x112 recognizer nor an SCRFD detector "
+        "(6 or 9 outputs)");
     expect_role("landmark2d106_like.onnx", FS_ROLE_OTHER, NULL);
     expect_role("landmark3d68_like.onnx", FS_ROLE_OTHER, NULL);
 
     char path[4096];
     source_path(path, sizeof path, "arcface_512.onnx");
     fs_error err;
-    assert_int_equal(fs_model_check_role(path, FS_ROLE_DETECTOR, &err), FS_ERR_FORMAT);
+    assert_int_equal(model_check_role(path, FS_ROLE_DETECTOR, &err), FS_ERR_FORMAT);
     assert_non_null(strstr(err.message, ": not an SCRFD face detector: it has the signature of a "
                                         "face recognizer"));
-    assert_int_equal(fs_model_check_role(path, FS_ROLE_RECOGNIZER, &err), FS_OK);
+    assert_int_equal(model_check_role(path, FS_ROLE_RECOGNIZER, &err), FS_OK);
     source_path(path, sizeof path, "no_such_model.onnx");
-    fs_model_role role;
+    model_role role;
     char why[64];
-    assert_int_equal(fs_model_identify(path, &role, why, sizeof why, &err), FS_ERR_NOT_FOUND);
+    assert_int_equal(model_identify(path, &role, why, sizeof why, &err), FS_ERR_NOT_FOUND);
 }
 
 static void test_identify_folder(void **state)
@@ -211,7 +213,7 @@ static void test_identify_folder(void **state)
     fs_error err;
     char *det, *rec;
     /* no detector, no recognizer */
-    assert_int_equal(fs_identify_pack(dir, &det, &rec, &err), FS_ERR_NOT_FOUND);
+    assert_int_equal(model_identify_pack(dir, &det, &rec, &err), FS_ERR_NOT_FOUND);
     assert_null(det);
     assert_null(rec);
     char want[4600];
@@ -225,7 +227,7 @@ static void test_identify_folder(void **state)
     copy_model("det_scrfd.onnx", dir, "c_det.onnx");
     copy_model("arcface_512.onnx", dir, "w_rec.onnx");
     copy_model("arcface_512.onnx", dir, "z_rec.onnx");
-    assert_int_equal(fs_identify_pack(dir, &det, &rec, &err), FS_OK);
+    assert_int_equal(model_identify_pack(dir, &det, &rec, &err), FS_OK);
     assert_string_equal(det, "b_det.onnx");
     assert_string_equal(rec, "w_rec.onnx");
     free(det);
@@ -274,7 +276,8 @@ static void test_pipeline_layout(void **state)
     assert_int_equal(faces.height, 960);
     assert_int_equal(faces.count, 6);
     /* the stride-8 anchor-0 face: cell (10, 10) of the 640 input, centre (80, 80); box
-     * (80 - 1.5*8, 80 - 2*8, 80 + 2.5*8, 80 + 3*8) and left eye (80 - 0.5*8, 80 - 0.5*8), times 2 */
+     * (80 - 1.5*8, 80 - 2*8, 80 + 2.5*8, 80 + 3*8) and left eye (80 - 0.5*8, 80 - 0.5*8), times 2
+     */
     const float want[4] = {136, 128, 200, 208};
     int found = 0;
     for (size_t i = 0; i < faces.count; i++) {

@@ -13,11 +13,11 @@
 static void test_builtin_default(void **state)
 {
     (void)state;
-    const char *text = fs_builtin_manifest("default");
+    const char *text = model_builtin_manifest("default");
     assert_non_null(text);
-    fs_manifest m;
+    model_manifest m;
     fs_error err;
-    assert_int_equal(fs_manifest_parse(text, strlen(text), "default", &m, &err), FS_OK);
+    assert_int_equal(model_manifest_parse(text, strlen(text), "default", &m, &err), FS_OK);
     assert_string_equal(m.name, "default");
     assert_string_equal(m.package, "faceplugin-face-recognition-js@0.0.1");
     assert_string_equal(m.detector.kind, "ultraface");
@@ -27,7 +27,7 @@ static void test_builtin_default(void **state)
     assert_int_equal(m.file_count, 3);
     assert_string_equal(m.files[2].sha256,
                         "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581");
-    fs_manifest_free(&m);
+    model_manifest_free(&m);
 }
 
 static void test_builtin_insightface(void **state)
@@ -35,22 +35,22 @@ static void test_builtin_insightface(void **state)
     (void)state;
     const char *names[] = {"buffalo_l", "buffalo_s", "antelopev2"};
     for (size_t i = 0; i < 3; i++) {
-        const char *text = fs_builtin_manifest(names[i]);
+        const char *text = model_builtin_manifest(names[i]);
         assert_non_null(text);
-        fs_manifest m;
-        assert_int_equal(fs_manifest_parse(text, strlen(text), names[i], &m, NULL), FS_OK);
+        model_manifest m;
+        assert_int_equal(model_manifest_parse(text, strlen(text), names[i], &m, NULL), FS_OK);
         assert_string_equal(m.detector.kind, "scrfd");
         assert_null(m.package);
-        fs_manifest_free(&m);
+        model_manifest_free(&m);
     }
-    assert_null(fs_builtin_manifest("nonesuch"));
+    assert_null(model_builtin_manifest("nonesuch"));
 }
 
 static void expect_error(const char *text, const char *message)
 {
-    fs_manifest m;
+    model_manifest m;
     fs_error err;
-    assert_int_equal(fs_manifest_parse(text, strlen(text), "m", &m, &err), FS_ERR_FORMAT);
+    assert_int_equal(model_manifest_parse(text, strlen(text), "m", &m, &err), FS_ERR_FORMAT);
     assert_string_equal(err.message, message);
     assert_null(m.name); /* nothing left allocated */
 }
@@ -71,9 +71,9 @@ static void test_malformed(void **state)
     expect_error("name x\nfile a a -\n", "m: needs a detector and a recognizer");
     expect_error("a b c d e f g h i\n", "m:1: too many words");
     expect_error("package_sha256 12\n", "m:1: bad sha256");
-    fs_manifest m;
+    model_manifest m;
     fs_error err;
-    assert_int_equal(fs_manifest_parse("name\0x", 6, "m", &m, &err), FS_ERR_FORMAT);
+    assert_int_equal(model_manifest_parse("name\0x", 6, "m", &m, &err), FS_ERR_FORMAT);
     assert_string_equal(err.message, "m: not a text file");
 }
 
@@ -82,12 +82,12 @@ static void test_comments_and_threshold(void **state)
     (void)state;
     const char *text = "# pack\nname x # trailing\n\n  threshold  0.42\n"
                        "detector scrfd a\nrecognizer arcface b\nfile a a -\nfile b b -";
-    fs_manifest m;
-    assert_int_equal(fs_manifest_parse(text, strlen(text), "m", &m, NULL), FS_OK);
+    model_manifest m;
+    assert_int_equal(model_manifest_parse(text, strlen(text), "m", &m, NULL), FS_OK);
     assert_string_equal(m.name, "x");
     assert_float_equal(m.threshold, 0.42f, 1e-6);
     assert_string_equal(m.files[0].sha256, "");
-    fs_manifest_free(&m);
+    model_manifest_free(&m);
 }
 
 int main(void)

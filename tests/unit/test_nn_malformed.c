@@ -24,11 +24,11 @@ static fs_status load(const uint8_t *data, size_t len, const char *const *outs, 
 {
     nn_net *net = (nn_net *)1;
     nn_options opt = {NN_BACKEND_REF, 1, outs, n_outs};
-    fs_status st = nn_net_load_buffer(data, len, "m.onnx", &opt, &net, err);
-    if (st)
+    fs_status rc = nn_net_load_buffer(data, len, "m.onnx", &opt, &net, err);
+    if (rc)
         assert_null(net);
     nn_net_free(net);
-    return st;
+    return rc;
 }
 
 static void expect(const uint8_t *data, size_t len, fs_status code, const char *message)
@@ -97,8 +97,8 @@ static void test_truncated_real_model(void **state)
     size_t n = fread(buf, 1, 600000, f);
     fclose(f);
     assert_int_equal(n, 600000);
-    fs_status st = load(buf, n, NULL, 0, &err);
-    assert_int_equal(st, FS_ERR_FORMAT);
+    fs_status rc = load(buf, n, NULL, 0, &err);
+    assert_int_equal(rc, FS_ERR_FORMAT);
     assert_non_null(strstr(err.message, "m.onnx: truncated ONNX file (600000 bytes"));
     free(buf);
 }

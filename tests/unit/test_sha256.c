@@ -18,23 +18,23 @@
 /* Which block function the tests below run: the one init picks, or the portable one. */
 static bool g_portable;
 
-static void start(fs_sha256 *h)
+static void start(util_sha256 *h)
 {
-    fs_sha256_init(h);
+    util_sha256_init(h);
     if (g_portable)
         h->accelerated = false;
 }
 
 static void hash_string(const char *s, size_t piece, char hex[65])
 {
-    fs_sha256 h;
+    util_sha256 h;
     uint8_t d[32];
     start(&h);
     size_t len = strlen(s);
     for (size_t i = 0; i < len; i += piece)
-        fs_sha256_update(&h, s + i, len - i < piece ? len - i : piece);
-    fs_sha256_final(&h, d);
-    fs_sha256_hex(d, hex);
+        util_sha256_update(&h, s + i, len - i < piece ? len - i : piece);
+    util_sha256_final(&h, d);
+    util_sha256_hex(d, hex);
 }
 
 static void test_known_vectors(void **state)
@@ -48,22 +48,23 @@ static void test_known_vectors(void **state)
     const char *two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     for (size_t piece = 1; piece <= 64; piece += 7) {
         hash_string(two_blocks, piece, hex);
-        assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+        assert_string_equal(hex,
+                            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     }
 }
 
 static void test_million_a(void **state)
 {
     (void)state;
-    fs_sha256 h;
+    util_sha256 h;
     uint8_t d[32];
     char hex[65], block[1000];
     memset(block, 'a', sizeof block);
     start(&h);
     for (int i = 0; i < 1000; i++)
-        fs_sha256_update(&h, block, sizeof block);
-    fs_sha256_final(&h, d);
-    fs_sha256_hex(d, hex);
+        util_sha256_update(&h, block, sizeof block);
+    util_sha256_final(&h, d);
+    util_sha256_hex(d, hex);
     assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
@@ -81,12 +82,12 @@ static void check_paths_agree(const uint8_t *msg, size_t len)
 {
     uint8_t d[2][32];
     for (int k = 0; k < 2; k++) {
-        fs_sha256 h;
-        fs_sha256_init(&h);
+        util_sha256 h;
+        util_sha256_init(&h);
         h.accelerated = k == 0;
         for (size_t i = 0, piece = 1; i < len; i += piece, piece = piece * 3 % 1000 + 1)
-            fs_sha256_update(&h, msg + i, len - i < piece ? len - i : piece);
-        fs_sha256_final(&h, d[k]);
+            util_sha256_update(&h, msg + i, len - i < piece ? len - i : piece);
+        util_sha256_final(&h, d[k]);
     }
     assert_memory_equal(d[0], d[1], 32);
 }
@@ -95,8 +96,8 @@ static void check_paths_agree(const uint8_t *msg, size_t len)
 static void test_paths_agree(void **state)
 {
     (void)state;
-    fs_sha256 probe;
-    fs_sha256_init(&probe);
+    util_sha256 probe;
+    util_sha256_init(&probe);
     if (!probe.accelerated) {
         print_message("this CPU has no SHA instructions: only the portable code runs here\n");
         return;
@@ -124,12 +125,12 @@ static void test_file(void **state)
     FILE *f = fdopen(fd, "w");
     fputs("abc", f);
     fclose(f);
-    assert_int_equal(fs_sha256_file(path, hex, NULL), FS_OK);
+    assert_int_equal(util_sha256_file(path, hex, NULL), FS_OK);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     remove(path);
 
     fs_error err;
-    assert_int_equal(fs_sha256_file(path, hex, &err), FS_ERR_NOT_FOUND);
+    assert_int_equal(util_sha256_file(path, hex, &err), FS_ERR_NOT_FOUND);
     char want[600];
     snprintf(want, sizeof want, "%s: No such file or directory", path);
     assert_string_equal(err.message, want);

@@ -27,10 +27,10 @@
 static const char *const NAMES[] = {"rec.onnx"};
 static const char *const SHAS[] = {"00"};
 
-static fs_status open_store(const char *dir, unsigned flags, fs_store **st, fs_error *err)
+static fs_status open_store(const char *dir, unsigned flags, store_db **st, fs_error *err)
 {
-    fs_store_pack_id p = {"default", 1, NAMES, SHAS, DIM, NULL};
-    return fs_store_open(dir, &p, flags, st, err);
+    store_pack_id p = {"default", 1, NAMES, SHAS, DIM, NULL};
+    return store_open(dir, &p, flags, st, err);
 }
 
 /* Faces of file j of batch b: a count that depends on both, and embeddings that encode them. */
@@ -51,13 +51,13 @@ static void embedding(int b, int j, int k, float *e)
 }
 
 /* One batch: BATCH files in /c/<b>/, and the folder of batch b-3 removed when b is odd. */
-static fs_status write_batch(fs_store *st, int b, fs_error *err)
+static fs_status write_batch(store_db *store, int b, fs_error *err)
 {
-    fs_status e = fs_store_begin(st, err);
-    if (e != FS_OK)
-        return e;
-    for (int j = 0; j < BATCH && e == FS_OK; j++) {
-        fs_store_face faces[4];
+    fs_status rc = store_begin(store, err);
+    if (rc != FS_OK)
+        return rc;
+    for (int j = 0; j < BATCH && rc == FS_OK; j++) {
+        store_face faces[4];
         float emb[4][DIM];
         memset(faces, 0, sizeof faces);
         int n = faces_in(b, j);
@@ -68,34 +68,34 @@ static fs_status write_batch(fs_store *st, int b, fs_error *err)
         }
         char path[64];
         snprintf(path, sizeof path, "/c/%d/%d.jpg", b, j);
-        e = fs_store_put_file(st, path, b, j, "", faces, (size_t)n, NULL, err);
+        rc = store_put_file(store, path, b, j, "", faces, (size_t)n, NULL, err);
     }
-    if (e == FS_OK && b % 2 == 1 && b >= 3) {
+    if (rc == FS_OK && b % 2 == 1 && b >= 3) {
         char folder[32];
         snprintf(folder, sizeof folder, "/c/%d", b - 3);
-        e = fs_store_remove_folder(st, folder, NULL, err);
+        rc = store_remove_folder(store, folder, NULL, err);
     }
-    if (e == FS_OK)
-        e = fs_store_commit(st, err);
+    if (rc == FS_OK)
+        rc = store_commit(store, err);
     else
-        fs_store_rollback(st);
-    return e;
+        store_rollback(store);
+    return rc;
 }
 
 /* The writer child: batches from `first` on, forever (until killed), or `count` of them. */
 static void writer(const char *dir, int first, int count)
 {
-    fs_store *st;
+    store_db *store;
     fs_error err;
-    if (open_store(dir, FS_STORE_CREATE, &st, &err) != FS_OK)
+    if (open_store(dir, FS_STORE_CREATE, &store, &err) != FS_OK)
         _exit(3);
     for (int b = first; count < 0 || b < first + count; b++) {
-        if (write_batch(st, b, &err) != FS_OK)
+        if (write_batch(store, b, &err) != FS_OK)
             _exit(4);
-        if (b % 3 == 0 && fs_store_sync_vectors(st, &err) != FS_OK)
+        if (b % 3 == 0 && store_sync_vectors(store, &err) != FS_OK)
             _exit(5);
     }
-    fs_store_close(st);
+    store_close(store);
     _exit(0);
 }
 
@@ -105,7 +105,7 @@ typedef struct tally {
     int bad;
 } tally;
 
-static int collect_face(const fs_store_face *face, const char *path, void *ctx)
+static int collect_face(const store_face *face, const char *path, void *ctx)
 {
     tally *t = ctx;
     if (t->n == t->cap) {
@@ -131,7 +131,7 @@ typedef struct folders {
     int files[4096];
 } folders;
 
-static int count_file(const char *path, const fs_store_file *file, void *ctx)
+static int count_file(const char *path, const store_file *file, void *ctx)
 {
     folders *f = ctx;
     int b, j;
@@ -152,34 +152,34 @@ static int cmp_id(const void *a, const void *b)
 /* Everything a reopened index must satisfy. Returns the number of faces. */
 static size_t verify(const char *dir)
 {
-    fs_store *st;
+    store_db *store;
     fs_error err;
     /* CREATE, as the indexer resumes: a kill before the first commit leaves no index yet. */
-    if (open_store(dir, FS_STORE_CREATE, &st, &err) != FS_OK)
+    if (open_store(dir, FS_STORE_CREATE, &store, &err) != FS_OK)
         fail_msg("reopen: %s", err.message);
-    if (fs_store_check(st, &err) != FS_OK)
+    if (store_check(store, &err) != FS_OK)
         fail_msg("check: %s", err.message);
     /* Whole batches only, exact face counts per file. */
     folders *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    assert_int_equal(fs_store_list_folder(st, "/c", count_file, f, &err), FS_OK);
+    assert_int_equal(store_list_folder(store, "/c", count_file, f, &err), FS_OK);
     for (int b = 0; b < 4096; b++)
         if (f->files[b] != 0 && f->files[b] != BATCH)
             fail_msg("batch %d holds %d files", b, f->files[b]);
     free(f);
     tally t = {0};
-    assert_int_equal(fs_store_each_face(st, collect_face, &t, &err), FS_OK);
+    assert_int_equal(store_each_face(store, collect_face, &t, &err), FS_OK);
     assert_int_equal(t.bad, 0);
-    fs_store_stats stats;
-    assert_int_equal(fs_store_stats_get(st, &stats, &err), FS_OK);
+    store_stats stats;
+    assert_int_equal(store_stats_get(store, &stats, &err), FS_OK);
     assert_int_equal((size_t)stats.faces, t.n);
     /* The vector index (loaded from the file, caught up or rebuilt) holds exactly those faces. */
     float q[DIM];
     embedding(0, 1, 0, q);
-    fs_store_query query = {q, 0, -1.0f, NULL, 0, 1, 1};
-    fs_store_hit *hits;
+    store_query query = {q, 0, -1.0f, NULL, 0, 1, 1};
+    store_hit *hits;
     size_t nh;
-    if (fs_store_search(st, &query, &hits, &nh, &err) != FS_OK)
+    if (store_search(store, &query, &hits, &nh, &err) != FS_OK)
         fail_msg("search: %s", err.message);
     assert_int_equal(nh, t.n);
     int64_t *got = malloc((nh + 1) * sizeof *got);
@@ -194,7 +194,7 @@ static size_t verify(const char *dir)
     free(got);
     free(hits);
     free(t.ids);
-    fs_store_close(st);
+    store_close(store);
     return nh;
 }
 
@@ -247,30 +247,30 @@ static void test_reader_during_writer(void **state)
     assert_non_null(mkdtemp(root));
     char dir[64];
     snprintf(dir, sizeof dir, "%s/idx", root);
-    fs_store *st;
+    store_db *store;
     fs_error err;
-    assert_int_equal(open_store(dir, FS_STORE_CREATE, &st, &err), FS_OK);
-    assert_int_equal(write_batch(st, 0, &err), FS_OK);
-    fs_store_close(st);
+    assert_int_equal(open_store(dir, FS_STORE_CREATE, &store, &err), FS_OK);
+    assert_int_equal(write_batch(store, 0, &err), FS_OK);
+    store_close(store);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
         writer(dir, 1, 60);
-    assert_int_equal(open_store(dir, FS_STORE_READ, &st, &err), FS_OK);
+    assert_int_equal(open_store(dir, FS_STORE_READ, &store, &err), FS_OK);
     int status = 0, done = 0, searches = 0;
     size_t last = 0;
     float q[DIM];
     embedding(0, 1, 0, q);
     while (!done) {
         done = waitpid(pid, &status, WNOHANG) == pid;
-        fs_store_query query = {q, 5, -1.0f, NULL, 0, 0, 1};
-        fs_store_hit *hits;
+        store_query query = {q, 5, -1.0f, NULL, 0, 0, 1};
+        store_hit *hits;
         size_t nh;
-        if (fs_store_search(st, &query, &hits, &nh, &err) != FS_OK)
+        if (store_search(store, &query, &hits, &nh, &err) != FS_OK)
             fail_msg("search during writes: %s", err.message);
         free(hits);
-        fs_store_stats stats;
-        if (fs_store_stats_get(st, &stats, &err) != FS_OK)
+        store_stats stats;
+        if (store_stats_get(store, &stats, &err) != FS_OK)
             fail_msg("stats during writes: %s", err.message);
         assert_int_equal(stats.files % BATCH, 0);
         (void)last;
@@ -279,7 +279,7 @@ static void test_reader_during_writer(void **state)
     }
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_true(searches > 1);
-    fs_store_close(st);
+    store_close(store);
     verify(dir);
     remove_tree(root);
 }

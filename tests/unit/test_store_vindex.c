@@ -90,7 +90,7 @@ static size_t brute(const float *v, size_t n, const uint8_t *dead, const float *
         int64_t file = (int64_t)(i / 3 + 1);
         if ((dead && dead[i]) || file < file_lo || file > file_hi)
             continue;
-        float s = fs_vec_dot(q, v + i * DIM, DIM);
+        float s = util_vec_dot(q, v + i * DIM, DIM);
         if (s >= thr)
             out[m++] = (ref_hit){(int64_t)i + 1, s};
     }
@@ -98,16 +98,17 @@ static size_t brute(const float *v, size_t n, const uint8_t *dead, const float *
     return k && m > k ? k : m;
 }
 
-static fs_vindex *index_of(const float *v, size_t n)
+static vindex *index_of(const float *v, size_t n)
 {
-    fs_vindex *x = fs_vindex_new(DIM);
+    vindex *x = vindex_new(DIM);
     assert_non_null(x);
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(fs_vindex_add(x, (int64_t)i + 1, (int64_t)(i / 3 + 1), v + i * DIM, NULL), FS_OK);
+        assert_int_equal(vindex_add(x, (int64_t)i + 1, (int64_t)(i / 3 + 1), v + i * DIM, NULL),
+                         FS_OK);
     return x;
 }
 
-static void expect_same(const fs_store_hit *h, size_t nh, const ref_hit *r, size_t nr)
+static void expect_same(const store_hit *h, size_t nh, const ref_hit *r, size_t nr)
 {
     assert_int_equal(nh, nr);
     for (size_t i = 0; i < nh; i++) {
@@ -119,26 +120,28 @@ static void expect_same(const fs_store_hit *h, size_t nh, const ref_hit *r, size
 static void check_exact(size_t n, size_t ids, uint64_t seed)
 {
     float *v = make_vectors(n, ids, seed);
-    fs_vindex *x = index_of(v, n);
+    vindex *x = index_of(v, n);
     uint8_t *dead = calloc(n, 1);
     ref_hit *ref = malloc(n * sizeof *ref);
     assert_non_null(dead);
     assert_non_null(ref);
     for (size_t i = 0; i < n; i += 7) {
         dead[i] = 1;
-        assert_int_equal(fs_vindex_remove(x, (int64_t)i + 1), 1);
+        assert_int_equal(vindex_remove(x, (int64_t)i + 1), 1);
     }
-    assert_int_equal(fs_vindex_remove(x, 1), 0);
+    assert_int_equal(vindex_remove(x, 1), 0);
     const size_t ks[] = {1, 10, 50, 0};
     const float thrs[] = {-1.0f, 0.0f, 0.5f};
     for (int qi = 0; qi < 6; qi++) {
         /* Queries: stored vectors (with their duplicate ties) and fresh ones. */
-        float *q = qi < 3 ? v + (size_t)(qi * 37 + 5) * DIM : make_vectors(1, 0, seed + 99 + (uint64_t)qi);
+        float *q =
+            qi < 3 ? v + (size_t)(qi * 37 + 5) * DIM : make_vectors(1, 0, seed + 99 + (uint64_t)qi);
         for (size_t a = 0; a < 4; a++)
             for (size_t b = 0; b < 3; b++) {
-                fs_store_hit *h;
+                store_hit *h;
                 size_t nh;
-                assert_int_equal(fs_vindex_search(x, q, ks[a], thrs[b], NULL, 1, 1, &h, &nh, NULL), FS_OK);
+                assert_int_equal(vindex_search(x, q, ks[a], thrs[b], NULL, 1, 1, &h, &nh, NULL),
+                                 FS_OK);
                 size_t nr = brute(v, n, dead, q, ks[a], thrs[b], 0, INT64_MAX, ref);
                 expect_same(h, nh, ref, nr);
                 free(h);
@@ -147,10 +150,10 @@ static void check_exact(size_t n, size_t ids, uint64_t seed)
         uint8_t bits[64] = {0};
         for (int fid = 10; fid <= 40; fid++)
             bits[fid / 8] |= (uint8_t)(1u << (fid % 8));
-        fs_vindex_filter filt = {bits, 64 * 8};
-        fs_store_hit *h;
+        vindex_filter filt = {bits, 64 * 8};
+        store_hit *h;
         size_t nh;
-        assert_int_equal(fs_vindex_search(x, q, 10, -1.0f, &filt, 0, 2, &h, &nh, NULL), FS_OK);
+        assert_int_equal(vindex_search(x, q, 10, -1.0f, &filt, 0, 2, &h, &nh, NULL), FS_OK);
         size_t nr = brute(v, n, dead, q, 10, -1.0f, 10, 40, ref);
         expect_same(h, nh, ref, nr);
         free(h);
@@ -160,7 +163,7 @@ static void check_exact(size_t n, size_t ids, uint64_t seed)
     free(ref);
     free(dead);
     free(v);
-    fs_vindex_free(x);
+    vindex_free(x);
 }
 
 static void test_scan_exact_random(void **state)
@@ -179,28 +182,28 @@ static void test_duplicates_tie_by_id(void **state)
 {
     (void)state;
     float *v = make_vectors(1, 0, 3);
-    fs_vindex *x = fs_vindex_new(DIM);
+    vindex *x = vindex_new(DIM);
     for (int i = 0; i < 20; i++)
-        assert_int_equal(fs_vindex_add(x, 100 - 20 + i, i, v, NULL), FS_OK);
-    assert_int_equal(fs_vindex_add(x, 5, 1, v, NULL), FS_ERR_ARG); /* out of order */
-    fs_store_hit *h;
+        assert_int_equal(vindex_add(x, 100 - 20 + i, i, v, NULL), FS_OK);
+    assert_int_equal(vindex_add(x, 5, 1, v, NULL), FS_ERR_ARG); /* out of order */
+    store_hit *h;
     size_t nh;
-    assert_int_equal(fs_vindex_search(x, v, 5, 0.9f, NULL, 1, 1, &h, &nh, NULL), FS_OK);
+    assert_int_equal(vindex_search(x, v, 5, 0.9f, NULL, 1, 1, &h, &nh, NULL), FS_OK);
     assert_int_equal(nh, 5);
     for (size_t i = 0; i < nh; i++)
         assert_int_equal(h[i].face_id, 80 + (int64_t)i);
     free(h);
     free(v);
-    fs_vindex_free(x);
+    vindex_free(x);
 }
 
 /* The top 10 of q in x and in y: the same faces, in the same order, with the same scores. */
-static void expect_same_hits(const fs_vindex *x, const fs_vindex *y, const float *q, int exact)
+static void expect_same_hits(const vindex *x, const vindex *y, const float *q, int exact)
 {
-    fs_store_hit *a, *b;
+    store_hit *a, *b;
     size_t na, nb;
-    assert_int_equal(fs_vindex_search(x, q, 10, -1.0f, NULL, exact, 1, &a, &na, NULL), FS_OK);
-    assert_int_equal(fs_vindex_search(y, q, 10, -1.0f, NULL, exact, 1, &b, &nb, NULL), FS_OK);
+    assert_int_equal(vindex_search(x, q, 10, -1.0f, NULL, exact, 1, &a, &na, NULL), FS_OK);
+    assert_int_equal(vindex_search(y, q, 10, -1.0f, NULL, exact, 1, &b, &nb, NULL), FS_OK);
     assert_int_equal(na, nb);
     for (size_t i = 0; i < na; i++) {
         assert_int_equal(a[i].face_id, b[i].face_id);
@@ -215,25 +218,25 @@ static void test_graph_recall_and_file(void **state)
     (void)state;
     const size_t n = 6000;
     float *v = make_vectors(n, 300, 4);
-    fs_vindex *x = index_of(v, n);
-    fs_vindex_set_graph_min(x, 1000);
-    assert_int_equal(fs_vindex_build_graph(x, 2, NULL), FS_OK);
-    assert_int_equal(fs_vindex_graph_count(x), n);
+    vindex *x = index_of(v, n);
+    vindex_set_graph_min(x, 1000);
+    assert_int_equal(vindex_build_graph(x, 2, NULL), FS_OK);
+    assert_int_equal(vindex_graph_count(x), n);
     /* Faces added after the graph was built are found too (scanned). */
     float *extra = make_vectors(30, 0, 5);
     for (size_t i = 0; i < 30; i++)
-        assert_int_equal(fs_vindex_add(x, (int64_t)(n + i + 1), 9999, extra + i * DIM, NULL), FS_OK);
-    fs_store_hit *h;
+        assert_int_equal(vindex_add(x, (int64_t)(n + i + 1), 9999, extra + i * DIM, NULL), FS_OK);
+    store_hit *h;
     size_t nh, found = 0, total = 0;
     for (int qi = 0; qi < 50; qi++) {
         float *q = make_vectors(1, 0, 1000 + (uint64_t)qi);
         for (int d = 0; d < DIM; d++) /* near identity qi */
             q[d] = v[(size_t)qi * 7 * DIM + (size_t)d] + 0.02f * q[d];
         normalise(q);
-        fs_store_hit *e;
+        store_hit *e;
         size_t ne;
-        assert_int_equal(fs_vindex_search(x, q, 10, -1.0f, NULL, 1, 1, &e, &ne, NULL), FS_OK);
-        assert_int_equal(fs_vindex_search(x, q, 10, -1.0f, NULL, 0, 1, &h, &nh, NULL), FS_OK);
+        assert_int_equal(vindex_search(x, q, 10, -1.0f, NULL, 1, 1, &e, &ne, NULL), FS_OK);
+        assert_int_equal(vindex_search(x, q, 10, -1.0f, NULL, 0, 1, &h, &nh, NULL), FS_OK);
         for (size_t i = 0; i < ne; i++)
             for (size_t j = 0; j < nh; j++)
                 found += e[i].face_id == h[j].face_id;
@@ -244,7 +247,7 @@ static void test_graph_recall_and_file(void **state)
     }
     assert_true((double)found / (double)total >= 0.98);
     /* The extra faces: a query equal to one of them finds it first. */
-    assert_int_equal(fs_vindex_search(x, extra + 3 * DIM, 1, -1.0f, NULL, 0, 1, &h, &nh, NULL), FS_OK);
+    assert_int_equal(vindex_search(x, extra + 3 * DIM, 1, -1.0f, NULL, 0, 1, &h, &nh, NULL), FS_OK);
     assert_int_equal(h[0].face_id, (int64_t)(n + 4));
     free(h);
     /* Save with the graph, load, same answers. */
@@ -253,63 +256,64 @@ static void test_graph_recall_and_file(void **state)
     char vp[64], gp[64];
     snprintf(vp, sizeof vp, "%s/vectors.bin", dir);
     snprintf(gp, sizeof gp, "%s/vectors.hnsw", dir);
-    assert_int_equal(fs_vindex_save(x, vp, gp, 42, NULL), FS_OK);
-    fs_vindex *y;
+    assert_int_equal(vindex_save(x, vp, gp, 42, NULL), FS_OK);
+    vindex *y;
     uint64_t gen;
-    assert_int_equal(fs_vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
     assert_int_equal(gen, 42);
-    assert_int_equal(fs_vindex_graph_count(y), n);
-    assert_int_equal(fs_vindex_live(y), n + 30);
+    assert_int_equal(vindex_graph_count(y), n);
+    assert_int_equal(vindex_live(y), n + 30);
     expect_same_hits(x, y, v + 11 * DIM, 0);
-    fs_vindex_free(y);
+    vindex_free(y);
     /* Mapped, as readers open it: the same answers (graph and exact), then it takes removals in
      * place and, on the first addition, copies itself into its own memory. */
-    assert_int_equal(fs_vindex_map(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(vindex_map(vp, gp, DIM, &y, &gen, NULL), FS_OK);
     assert_int_equal(gen, 42);
-    assert_int_equal(fs_vindex_graph_count(y), n);
-    assert_int_equal(fs_vindex_live(y), n + 30);
+    assert_int_equal(vindex_graph_count(y), n);
+    assert_int_equal(vindex_live(y), n + 30);
     expect_same_hits(x, y, v + 11 * DIM, 0);
     expect_same_hits(x, y, v + 11 * DIM, 1);
-    fs_store_hit *h2;
+    store_hit *h2;
     size_t nh2;
-    assert_int_equal(fs_vindex_remove(y, 13), 1); /* face 13 is v + 12 * DIM */
-    assert_int_equal(fs_vindex_add(y, (int64_t)(n + 100), 1, v + 12 * DIM, NULL), FS_OK);
-    assert_int_equal(fs_vindex_live(y), n + 30);
-    assert_int_equal(fs_vindex_search(y, v + 12 * DIM, 1, -1.0f, NULL, 1, 1, &h2, &nh2, NULL), FS_OK);
+    assert_int_equal(vindex_remove(y, 13), 1); /* face 13 is v + 12 * DIM */
+    assert_int_equal(vindex_add(y, (int64_t)(n + 100), 1, v + 12 * DIM, NULL), FS_OK);
+    assert_int_equal(vindex_live(y), n + 30);
+    assert_int_equal(vindex_search(y, v + 12 * DIM, 1, -1.0f, NULL, 1, 1, &h2, &nh2, NULL), FS_OK);
     assert_int_equal(h2[0].face_id, (int64_t)(n + 100));
     free(h2);
-    fs_vindex_free(y);
+    vindex_free(y);
     /* the file itself was not touched by the reader's changes */
-    assert_int_equal(fs_vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
-    assert_int_equal(fs_vindex_live(y), n + 30);
-    assert_int_equal(fs_vindex_max_id(y), (int64_t)(n + 30));
-    fs_vindex_free(y);
-    assert_int_equal(fs_vindex_map("/nonexistent/vectors.bin", gp, DIM, &y, &gen, NULL),
+    assert_int_equal(vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(vindex_live(y), n + 30);
+    assert_int_equal(vindex_max_id(y), (int64_t)(n + 30));
+    vindex_free(y);
+    assert_int_equal(vindex_map("/nonexistent/vectors.bin", gp, DIM, &y, &gen, NULL),
                      FS_ERR_NOT_FOUND);
-    assert_int_equal(fs_vindex_map(vp, gp, DIM + 1, &y, &gen, NULL), FS_ERR_FORMAT);
+    assert_int_equal(vindex_map(vp, gp, DIM + 1, &y, &gen, NULL), FS_ERR_FORMAT);
     /* A corrupt graph file is ignored (no graph), the vectors still load. */
     FILE *f = fopen(gp, "r+b");
     assert_non_null(f);
     fseek(f, 200, SEEK_SET);
     fputc(0x5a, f);
     fclose(f);
-    assert_int_equal(fs_vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
-    assert_int_equal(fs_vindex_graph_count(y), 0);
-    fs_vindex_free(y);
+    assert_int_equal(vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(vindex_graph_count(y), 0);
+    vindex_free(y);
     /* Compaction drops the graph and the dead slots. */
-    fs_vindex_remove(x, 1);
-    assert_int_equal(fs_vindex_compact(x, NULL), FS_OK);
-    assert_int_equal(fs_vindex_graph_count(x), 0);
-    assert_int_equal(fs_vindex_slots(x), n + 29);
+    vindex_remove(x, 1);
+    assert_int_equal(vindex_compact(x, NULL), FS_OK);
+    assert_int_equal(vindex_graph_count(x), 0);
+    assert_int_equal(vindex_slots(x), n + 29);
     unlink(vp);
     unlink(gp);
     rmdir(dir);
     free(extra);
     free(v);
-    fs_vindex_free(x);
+    vindex_free(x);
 }
 
-/* ---- Through the store: deletions, rebuilds ---------------------------------------------------- */
+/* ---- Through the store: deletions, rebuilds ----------------------------------------------------
+ */
 
 static const char *const NAMES[] = {"rec.onnx"};
 static const char *const SHAS[] = {"00"};
@@ -346,23 +350,23 @@ static int teardown(void **state)
     return 0;
 }
 
-static fs_store *open_store(fixture *f, unsigned flags)
+static store_db *open_store(fixture *f, unsigned flags)
 {
-    fs_store_pack_id p = {"default", 1, NAMES, SHAS, DIM, NULL};
-    fs_store *st;
+    store_pack_id p = {"default", 1, NAMES, SHAS, DIM, NULL};
+    store_db *store;
     fs_error err;
-    if (fs_store_open(f->dir, &p, flags, &st, &err) != FS_OK)
+    if (store_open(f->dir, &p, flags, &store, &err) != FS_OK)
         fail_msg("%s", err.message);
-    return st;
+    return store;
 }
 
 /* 200 files of 3 faces: file i holds vectors 3i..3i+2, under /lib/<i%4>/. */
-static void fill(fixture *f, fs_store *st, size_t from, size_t to)
+static void fill(fixture *f, store_db *store, size_t from, size_t to)
 {
     fs_error err;
-    assert_int_equal(fs_store_begin(st, &err), FS_OK);
+    assert_int_equal(store_begin(store, &err), FS_OK);
     for (size_t i = from; i < to; i++) {
-        fs_store_face faces[3];
+        store_face faces[3];
         memset(faces, 0, sizeof faces);
         for (int k = 0; k < 3; k++) {
             faces[k].face_index = k;
@@ -370,18 +374,18 @@ static void fill(fixture *f, fs_store *st, size_t from, size_t to)
         }
         char path[64];
         snprintf(path, sizeof path, "/lib/%zu/%zu.jpg", i % 4, i);
-        assert_int_equal(fs_store_put_file(st, path, 1, 1, "", faces, 3, NULL, &err), FS_OK);
+        assert_int_equal(store_put_file(store, path, 1, 1, "", faces, 3, NULL, &err), FS_OK);
     }
-    assert_int_equal(fs_store_commit(st, &err), FS_OK);
+    assert_int_equal(store_commit(store, &err), FS_OK);
 }
 
-static size_t search(fs_store *st, const float *q, size_t k, const char *folder, fs_store_hit **h)
+static size_t search(store_db *store, const float *q, size_t k, const char *folder, store_hit **h)
 {
     const char *folders[1] = {folder};
-    fs_store_query query = {q, k, -1.0f, folder ? folders : NULL, folder ? 1 : 0, 0, 1};
+    store_query query = {q, k, -1.0f, folder ? folders : NULL, folder ? 1 : 0, 0, 1};
     size_t n;
     fs_error err;
-    if (fs_store_search(st, &query, h, &n, &err) != FS_OK)
+    if (store_search(store, &query, h, &n, &err) != FS_OK)
         fail_msg("%s", err.message);
     return n;
 }
@@ -389,10 +393,10 @@ static size_t search(fs_store *st, const float *q, size_t k, const char *folder,
 static void test_store_search_and_delete(void **state)
 {
     fixture *f = *state;
-    fs_store *st = open_store(f, FS_STORE_CREATE);
+    store_db *st = open_store(f, FS_STORE_CREATE);
     fill(f, st, 0, 200);
-    fs_store *reader = open_store(f, FS_STORE_READ);
-    fs_store_hit *h;
+    store_db *reader = open_store(f, FS_STORE_READ);
+    store_hit *h;
     const float *q = f->v + 30 * DIM; /* face 0 of file 10 (/lib/2/10.jpg) */
     size_t n = search(reader, q, 5, NULL, &h);
     assert_int_equal(n, 5);
@@ -404,15 +408,16 @@ static void test_store_search_and_delete(void **state)
     assert_int_equal(n, 150);
     for (size_t i = 0; i < n; i++) {
         char *path;
-        fs_store_face face;
+        store_face face;
         int found;
-        assert_int_equal(fs_store_face_by_id(reader, h[i].face_id, &face, NULL, &path, &found, NULL), FS_OK);
+        assert_int_equal(store_face_by_id(reader, h[i].face_id, &face, NULL, &path, &found, NULL),
+                         FS_OK);
         assert_int_equal(strncmp(path, "/lib/1/", 7), 0);
         free(path);
     }
     free(h);
     /* The writer deletes the file: the reader's next search no longer finds its faces. */
-    assert_int_equal(fs_store_remove_path(st, "/lib/2/10.jpg", NULL, NULL), FS_OK);
+    assert_int_equal(store_remove_path(st, "/lib/2/10.jpg", NULL, NULL), FS_OK);
     n = search(reader, q, 5, NULL, &h);
     for (size_t i = 0; i < n; i++)
         assert_true(h[i].face_id != best);
@@ -422,27 +427,28 @@ static void test_store_search_and_delete(void **state)
     n = search(reader, f->v + 600 * DIM, 1, NULL, &h);
     assert_int_equal(n, 1);
     assert_true(h[0].similarity > 0.999f);
-    fs_store_file file;
+    store_file file;
     int found;
-    assert_int_equal(fs_store_file_by_path(reader, "/lib/0/200.jpg", &file, &found, NULL), FS_OK);
-    fs_store_face face;
-    assert_int_equal(fs_store_face_by_id(reader, h[0].face_id, &face, NULL, NULL, &found, NULL), FS_OK);
+    assert_int_equal(store_file_by_path(reader, "/lib/0/200.jpg", &file, &found, NULL), FS_OK);
+    store_face face;
+    assert_int_equal(store_face_by_id(reader, h[0].face_id, &face, NULL, NULL, &found, NULL),
+                     FS_OK);
     assert_int_equal(face.file_id, file.id);
     free(h);
-    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
-    fs_store_close(reader);
-    fs_store_close(st);
+    assert_int_equal(store_sync_vectors(st, NULL), FS_OK);
+    store_close(reader);
+    store_close(st);
 }
 
 /* The faces found for a few queries, from a fresh reader. */
 static void expect_rebuilt(fixture *f, size_t live)
 {
-    fs_store *st = open_store(f, FS_STORE_READ);
-    fs_store_hit *h;
-    size_t n = search(st, f->v, 0, NULL, &h);
+    store_db *store = open_store(f, FS_STORE_READ);
+    store_hit *h;
+    size_t n = search(store, f->v, 0, NULL, &h);
     assert_int_equal(n, live);
     free(h);
-    fs_store_close(st);
+    store_close(store);
     /* The reader saved a good file again. */
     struct stat sb;
     assert_int_equal(stat(f->vec, &sb), 0);
@@ -451,10 +457,10 @@ static void expect_rebuilt(fixture *f, size_t live)
 static void test_vector_file_repair(void **state)
 {
     fixture *f = *state;
-    fs_store *st = open_store(f, FS_STORE_CREATE);
-    fill(f, st, 0, 100);
-    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
-    fs_store_close(st);
+    store_db *store = open_store(f, FS_STORE_CREATE);
+    fill(f, store, 0, 100);
+    assert_int_equal(store_sync_vectors(store, NULL), FS_OK);
+    store_close(store);
     struct stat sb;
     assert_int_equal(stat(f->vec, &sb), 0);
     off_t full = sb.st_size;
@@ -478,9 +484,9 @@ static void test_vector_file_repair(void **state)
     assert_int_equal(pread(fd, &now, 1, full - 100), 1);
     close(fd);
     assert_int_equal(now, flipped); /* a reader does not rewrite a file whose header is current */
-    st = open_store(f, FS_STORE_WRITE);
-    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
-    fs_store_close(st);
+    store = open_store(f, FS_STORE_WRITE);
+    assert_int_equal(store_sync_vectors(store, NULL), FS_OK);
+    store_close(store);
     fd = open(f->vec, O_RDONLY);
     assert_int_equal(pread(fd, &now, 1, full - 100), 1);
     close(fd);
@@ -491,19 +497,19 @@ static void test_vector_file_repair(void **state)
     close(fd);
     expect_rebuilt(f, 300);
     /* Stale: written, then SQLite moved on (as after kill -9 before the vector write). */
-    st = open_store(f, FS_STORE_WRITE);
-    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
-    fs_store_close(st);
-    st = open_store(f, FS_STORE_WRITE);
-    fill(f, st, 100, 120);
-    assert_int_equal(fs_store_remove_folder(st, "/lib/0", NULL, NULL), FS_OK);
-    fs_store_close(st);
+    store = open_store(f, FS_STORE_WRITE);
+    assert_int_equal(store_sync_vectors(store, NULL), FS_OK);
+    store_close(store);
+    store = open_store(f, FS_STORE_WRITE);
+    fill(f, store, 100, 120);
+    assert_int_equal(store_remove_folder(store, "/lib/0", NULL, NULL), FS_OK);
+    store_close(store);
     expect_rebuilt(f, 360 - 30 * 3);
     /* Synced again after removals: tombstones pruned, a fresh reader still agrees. */
-    st = open_store(f, FS_STORE_WRITE);
-    assert_int_equal(fs_store_remove_folder(st, "/lib/1", NULL, NULL), FS_OK);
-    assert_int_equal(fs_store_sync_vectors(st, NULL), FS_OK);
-    fs_store_close(st);
+    store = open_store(f, FS_STORE_WRITE);
+    assert_int_equal(store_remove_folder(store, "/lib/1", NULL, NULL), FS_OK);
+    assert_int_equal(store_sync_vectors(store, NULL), FS_OK);
+    store_close(store);
     expect_rebuilt(f, 360 - 60 * 3);
 }
 
