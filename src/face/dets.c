@@ -7,17 +7,14 @@
 
 #include "face/face.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 fs_status face_dets_push(face_dets *d, const face_det *item, fs_error *err)
 {
-    if (d->count == d->capacity) {
-        size_t cap = d->capacity ? 2 * d->capacity : 64;
-        face_det *grown = realloc(d->items, cap * sizeof *grown);
-        if (!grown)
-            return util_fail(err, FS_ERR_NOMEM, "out of memory for face candidates");
-        d->items = grown;
-        d->capacity = cap;
-    }
+    face_det *grown = util_grow(d->items, &d->capacity, d->count + 1, sizeof *grown, 64);
+    if (!grown)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory for face candidates");
+    d->items = grown;
     d->items[d->count++] = *item;
     return FS_OK;
 }

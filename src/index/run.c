@@ -32,6 +32,7 @@
 #include "index/walk.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/paths.h"
 #include "util/sha256.h"
 
@@ -93,14 +94,10 @@ typedef struct run {
 static int collect(const char *path, const struct stat *st, void *ctx)
 {
     run *r = ctx;
-    if (r->n_walked == r->cap_walked) {
-        size_t cap = r->cap_walked ? 2 * r->cap_walked : 1024;
-        entry *grown = realloc(r->walked, cap * sizeof *grown);
-        if (!grown)
-            return r->walk_nomem = 1;
-        r->walked = grown;
-        r->cap_walked = cap;
-    }
+    entry *grown = util_grow(r->walked, &r->cap_walked, r->n_walked + 1, sizeof *grown, 1024);
+    if (!grown)
+        return r->walk_nomem = 1;
+    r->walked = grown;
     entry *e = &r->walked[r->n_walked];
     memset(e, 0, sizeof *e);
     if (!(e->path = strdup(path)))
@@ -168,14 +165,10 @@ static int collect_hash(const char *sha256, void *ctx)
     uint8_t d[32];
     if (from_hex(sha256, d) != 0)
         return 0;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 1024;
-        uint8_t(*grown)[32] = realloc(k->list, cap * sizeof *grown);
-        if (!grown)
-            return k->nomem = 1;
-        k->list = grown;
-        k->cap = cap;
-    }
+    uint8_t(*grown)[32] = util_grow(k->list, &k->cap, k->n + 1, sizeof *grown, 1024);
+    if (!grown)
+        return k->nomem = 1;
+    k->list = grown;
     memcpy(k->list[k->n++], d, 32);
     return 0;
 }
@@ -340,18 +333,14 @@ static void *worker_main(void *arg)
             run_job(r, w, r->jobs[j], &res);
         }
         pthread_mutex_lock(&r->lock);
-        if (r->n_results == r->cap_results) {
-            size_t cap = r->cap_results ? 2 * r->cap_results : 64;
-            result *grown = realloc(r->results, cap * sizeof *grown);
-            if (!grown) {
-                r->stopping = 1;
-                pthread_mutex_unlock(&r->lock);
-                fs_faces_free(&res.faces);
-                break;
-            }
-            r->results = grown;
-            r->cap_results = cap;
+        result *grown = util_grow(r->results, &r->cap_results, r->n_results + 1, sizeof *grown, 64);
+        if (!grown) {
+            r->stopping = 1;
+            pthread_mutex_unlock(&r->lock);
+            fs_faces_free(&res.faces);
+            break;
         }
+        r->results = grown;
         r->results[r->n_results++] = res;
         pthread_cond_signal(&r->ready);
         pthread_mutex_unlock(&r->lock);
@@ -554,14 +543,10 @@ static int find_vanished(const char *path, const store_file *f, void *ctx)
     struct stat st;
     if (lstat(path, &st) == 0 || errno != ENOENT)
         return 0; /* still there, only not walked (unreadable folder, hidden, not a photo name) */
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 64;
-        char **grown = realloc(v->gone, cap * sizeof *grown);
-        if (!grown)
-            return v->nomem = 1;
-        v->gone = grown;
-        v->cap = cap;
-    }
+    char **grown = util_grow(v->gone, &v->cap, v->n + 1, sizeof *grown, 64);
+    if (!grown)
+        return v->nomem = 1;
+    v->gone = grown;
     if (!(v->gone[v->n] = strdup(path)))
         return v->nomem = 1;
     v->n++;

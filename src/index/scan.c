@@ -14,6 +14,7 @@
 #include "index/matches.h"
 #include "index/walk.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 typedef struct path_list {
     char **paths;
@@ -39,16 +40,12 @@ static int collect(const char *path, const struct stat *st, void *ctx)
 {
     (void)st;
     path_list *l = &((scan *)ctx)->list;
-    if (l->count == l->capacity) {
-        size_t cap = l->capacity ? 2 * l->capacity : 256;
-        char **grown = realloc(l->paths, cap * sizeof *grown);
-        if (!grown) {
-            l->out_of_memory = 1;
-            return 1;
-        }
-        l->paths = grown;
-        l->capacity = cap;
+    char **grown = util_grow(l->paths, &l->capacity, l->count + 1, sizeof *grown, 256);
+    if (!grown) {
+        l->out_of_memory = 1;
+        return 1;
     }
+    l->paths = grown;
     if (!(l->paths[l->count] = strdup(path))) {
         l->out_of_memory = 1;
         return 1;
@@ -97,14 +94,10 @@ static fs_status keep_matches(scan *s, const char *path, const fs_faces *faces)
         }
         if (best < s->opt->threshold)
             continue;
-        if (s->out->count == s->capacity) {
-            size_t cap = s->capacity ? 2 * s->capacity : 64;
-            fs_match *grown = realloc(s->out->items, cap * sizeof *grown);
-            if (!grown)
-                return util_fail(&s->failure_err, FS_ERR_NOMEM, "out of memory for matches");
-            s->out->items = grown;
-            s->capacity = cap;
-        }
+        fs_match *grown = util_grow(s->out->items, &s->capacity, s->out->count + 1, sizeof *grown, 64);
+        if (!grown)
+            return util_fail(&s->failure_err, FS_ERR_NOMEM, "out of memory for matches");
+        s->out->items = grown;
         fs_match *m = &s->out->items[s->out->count];
         if (!(m->path = strdup(path)))
             return util_fail(&s->failure_err, FS_ERR_NOMEM, "out of memory for matches");

@@ -16,6 +16,7 @@
 #include "index/matches.h"
 #include "index/walk.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/paths.h"
 
 /* ---- Search, removal, stats ---------------------------------------------------------------- */
@@ -39,16 +40,12 @@ static void add_link_target(const char *real, void *ctx)
     }
     if (t->nomem)
         return;
-    if (t->count == t->capacity) {
-        size_t cap = t->capacity ? 2 * t->capacity : 8;
-        char **grown = realloc(t->folders, cap * sizeof *grown);
-        if (!grown) {
-            t->nomem = 1;
-            return;
-        }
-        t->folders = grown;
-        t->capacity = cap;
+    char **grown = util_grow(t->folders, &t->capacity, t->count + 1, sizeof *grown, 8);
+    if (!grown) {
+        t->nomem = 1;
+        return;
     }
+    t->folders = grown;
     if (!(t->folders[t->count] = malloc(len + 1))) {
         t->nomem = 1;
         return;

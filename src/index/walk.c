@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "util/error.h"
+#include "util/grow.h"
 
 static const char *const image_extensions[] = {
     "jpg", "jpeg", "jpe", "png", "webp", "tif", "tiff", "gif", "heic", "heif", "avif", "bmp", NULL,
@@ -131,13 +132,10 @@ static char **read_names(const char *dir, size_t *count)
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(names, cap * sizeof *grown);
-            if (!grown)
-                goto fail;
-            names = grown;
-        }
+        char **grown = util_grow(names, &cap, n + 1, sizeof *grown, 64);
+        if (!grown)
+            goto fail;
+        names = grown;
         if (!(names[n] = strdup(e->d_name)))
             goto fail;
         n++;

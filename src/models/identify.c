@@ -17,6 +17,7 @@
 
 #include "nn/nn.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/paths.h"
 
 /* Spatial size at which a detector with a symbolic input size is planned: small (planning the
@@ -206,16 +207,12 @@ static fs_status list_onnx(const char *dir, char ***names, size_t *count, fs_err
     while (rc == FS_OK && (e = readdir(d)) != NULL) {
         if (!is_onnx(e->d_name))
             continue;
-        if (*count == cap) {
-            size_t grown_cap = cap ? 2 * cap : 8;
-            char **grown = realloc(*names, grown_cap * sizeof *grown);
-            if (!grown) {
-                rc = util_fail(err, FS_ERR_NOMEM, "out of memory listing %s", dir);
-                break;
-            }
-            *names = grown;
-            cap = grown_cap;
+        char **grown = util_grow(*names, &cap, *count + 1, sizeof *grown, 8);
+        if (!grown) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory listing %s", dir);
+            break;
         }
+        *names = grown;
         if (!((*names)[*count] = strdup(e->d_name)))
             rc = util_fail(err, FS_ERR_NOMEM, "out of memory listing %s", dir);
         else

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/grow.h"
 
 /* Implemented in graph_opt.c. */
 fs_status nn_graph_optimize(nn_graph *g, fs_error *err);
@@ -67,14 +68,11 @@ static void map_put(name_map *m, const nn_value *values, int index)
 
 static int add_value(nn_graph *g, const char *name)
 {
-    if (g->n_values == g->cap_values) {
-        int cap = g->cap_values ? g->cap_values * 2 : 64;
-        nn_value *v = realloc(g->values, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        g->values = v;
-        g->cap_values = cap;
-    }
+    nn_value *grown = util_grow(g->values, &g->cap_values, (size_t)g->n_values + 1, sizeof *grown,
+                                64);
+    if (!grown)
+        return -1;
+    g->values = grown;
     nn_value *v = &g->values[g->n_values];
     memset(v, 0, sizeof *v);
     v->name = name;

@@ -41,7 +41,8 @@ typedef struct nn_graph {
     const char *model;   /* model name for messages */
     int64_t opset;
     nn_value *values;    /* malloc'd, grows */
-    int n_values, cap_values;
+    int n_values;
+    size_t cap_values;
     nn_node *nodes;
     int n_nodes;
     int *order;          /* live nodes in topological order */

@@ -16,6 +16,7 @@
 
 #include "nn/graph.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 void nn_graph_count_consumers(nn_graph *g);
 fs_status nn_graph_optimize(nn_graph *g, fs_error *err);
@@ -54,14 +55,10 @@ static int new_const(nn_graph *g, const char *base, const char *suffix, int64_t 
     if (!name || !*data)
         return -1;
     snprintf(name, len, "%s%s", base, suffix);
-    if (g->n_values == g->cap_values) {
-        int cap = g->cap_values ? g->cap_values * 2 : 64;
-        nn_value *nv = realloc(g->values, (size_t)cap * sizeof *nv);
-        if (!nv)
-            return -1;
-        g->values = nv;
-        g->cap_values = cap;
-    }
+    nn_value *nv = util_grow(g->values, &g->cap_values, (size_t)g->n_values + 1, sizeof *nv, 64);
+    if (!nv)
+        return -1;
+    g->values = nv;
     nn_value *v = &g->values[g->n_values];
     memset(v, 0, sizeof *v);
     v->name = name;

@@ -23,20 +23,17 @@
 #include "util/big_alloc.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 /* Folding a node whose output is larger than this is left to run time. */
 #define FOLD_MAX_ELEMENTS ((int64_t)1 << 24)
 
 static int own(nn_plan *p, void *mem)
 {
-    if (p->n_owned == p->cap_owned) {
-        int cap = p->cap_owned ? p->cap_owned * 2 : 32;
-        void **o = realloc(p->owned, (size_t)cap * sizeof *o);
-        if (!o)
-            return -1;
-        p->owned = o;
-        p->cap_owned = cap;
-    }
+    void **grown = util_grow(p->owned, &p->cap_owned, (size_t)p->n_owned + 1, sizeof *grown, 32);
+    if (!grown)
+        return -1;
+    p->owned = grown;
     p->owned[p->n_owned++] = mem;
     return 0;
 }

@@ -30,7 +30,8 @@ struct nn_plan {
     nn_node *extra_nodes; /* nodes of the steps the backend's rewrite adds (room.values) */
     int n_extra;
     void **owned;         /* folded constants and buffers, freed with the plan */
-    int n_owned, cap_owned;
+    int n_owned;
+    size_t cap_owned;
     size_t bytes;         /* total of owned allocations (nn_plan_memory) */
     int input;            /* value index of the input; its buffer gets the caller's data */
     int input_direct;     /* steps read the caller's input in place (no copy): nothing aliases

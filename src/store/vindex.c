@@ -45,6 +45,7 @@
 
 #include "store/hnsw_bridge.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/vec.h"
 
 #define VFILE_MAGIC "FSVECT01"
@@ -472,16 +473,12 @@ static fs_status search_scan(const vindex *v, const float *q, const int8_t *qcod
         if (approx[i] == -INFINITY ||
             approx[i] + qerr * v->norms[i] + qnorm_hat * v->qerr[i] + SCORE_SLACK < cut)
             continue;
-        if (nc == cc) {
-            size_t ncap = cc ? cc * 2 : 256;
-            size_t *t = realloc(cand, ncap * sizeof *cand);
-            if (!t) {
-                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            cand = t;
-            cc = ncap;
+        size_t *grown = util_grow(cand, &cc, nc + 1, sizeof *grown, 256);
+        if (!grown) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+            goto done;
         }
+        cand = grown;
         cand[nc++] = i;
     }
     rc = rerank(v, q, cand, nc, k, threshold, hits, n, err);
