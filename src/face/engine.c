@@ -8,15 +8,24 @@
 #include <time.h>
 
 #include "face/pipeline.h"
+#include "models/pack.h"
 #include "util/big_alloc.h"
 #include "util/error.h"
 
-static fs_status load_net(const fs_pack *pack, const char *role, const char *const *outputs,
-                          size_t output_count, int threads, nn_net **out, fs_error *err)
+/* Loads role's network, run up to the tensors the manifest names for it (small: the set for
+ * small inputs, which must exist), else up to the graph's own outputs. */
+static fs_status load_net(const fs_pack *pack, const char *role, int small, int threads,
+                          nn_net **out, fs_error *err)
 {
     const char *path = fs_pack_role_path(pack, role);
     if (!path)
         return util_fail(err, FS_ERR_FORMAT, "model pack '%s' has no %s", fs_pack_name(pack), role);
+    const model_manifest_outputs *set = model_pack_outputs(pack, role, small);
+    if (small && set->count == 0)
+        return util_fail(err, FS_ERR_FORMAT, "model pack '%s': its manifest names no 'outputs %s"
+                         " small' (the fine levels of its detector)", fs_pack_name(pack), role);
+    const char *const *outputs = set->count ? (const char *const *)set->names : NULL;
+    size_t output_count = set->count;
     nn_options opt = {.backend = NN_BACKEND_FAST, .threads = threads, .outputs = outputs,
                       .output_count = output_count};
     return nn_net_load(path, &opt, out, err);
@@ -41,22 +50,14 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
         e->kind = fs_pack_kind_of(e->pack);
         if (e->opt.det_threshold <= 0)
             e->opt.det_threshold = e->kind == FS_PACK_DEFAULT ? FS_ULTRAFACE_THRESHOLD : 0.5f;
-        /* raw class logits and box regressions: all four levels, and levels 0 and 1 alone */
-        static const char *const ultraface_raw[] = {"461", "462"};
-        static const char *const ultraface_small[] = {"330", "344", "376", "390"};
-        if (e->kind == FS_PACK_DEFAULT) {
-            rc = load_net(e->pack, "detector", ultraface_raw, 2, e->opt.threads, &e->detector, err);
-            if (rc == FS_OK)
-                rc = load_net(e->pack, "detector", ultraface_small, 4, e->opt.threads,
-                              &e->detector_small, err);
-            if (rc == FS_OK)
-                rc = load_net(e->pack, "landmarks", NULL, 0, e->opt.threads, &e->landmarks, err);
-        } else {
-            rc = load_net(e->pack, "detector", NULL, 0, e->opt.threads, &e->detector, err);
-        }
+        rc = load_net(e->pack, "detector", 0, e->opt.threads, &e->detector, err);
+        if (rc == FS_OK && e->kind == FS_PACK_DEFAULT)
+            rc = load_net(e->pack, "detector", 1, e->opt.threads, &e->detector_small, err);
+        if (rc == FS_OK && e->kind == FS_PACK_DEFAULT)
+            rc = load_net(e->pack, "landmarks", 0, e->opt.threads, &e->landmarks, err);
     }
     if (rc == FS_OK)
-        rc = load_net(e->pack, "recognizer", NULL, 0, e->opt.threads, &e->recognizer, err);
+        rc = load_net(e->pack, "recognizer", 0, e->opt.threads, &e->recognizer, err);
     if (rc != FS_OK) {
         fs_engine_close(e);
         return rc;

@@ -1,8 +1,9 @@
 /*
  * ultraface.c — decoding the Ultra-Light RFB face detector (the default pack's fr_detect.onnx) at
- * any input size. The network is run only up to its raw outputs (tensors "461": class logits and
- * "462": box regressions); the prior boxes, which the file bakes in for 320 x 240 only, are
- * generated here for the actual input size, exactly as the detector was trained:
+ * any input size. The network is run only up to its raw outputs (class logits and box regressions,
+ * the tensors named by 'outputs detector' in models/default/manifest); the prior boxes, which the
+ * file bakes in for 320 x 240 only, are generated here for the actual input size, exactly as the
+ * detector was trained:
  * strides 8, 16, 32, 64 with prior sizes {10,16,24}, {32,48}, {64,96}, {128,192,256} pixels, a
  * feature map of ceil(size / stride) cells, centres at (cell + 0.5) * stride, priors clamped to
  * [0, 1] in normalised coordinates, and centre/size variances 0.1 / 0.2. The outputs list the

@@ -10,7 +10,7 @@
 
 #include "util/error.h"
 
-#define MAX_WORDS 8
+#define MAX_WORDS 10
 
 /* Splits line into at most MAX_WORDS whitespace-separated words, in place. Returns the count. */
 static int split_words(char *line, char *words[MAX_WORDS])
@@ -63,6 +63,42 @@ static fs_status set_role(model_manifest_role *role, char **words, int n, const 
     return rc ? rc : set_string(&role->file, words[2], err);
 }
 
+static model_manifest_role *role_named(model_manifest *m, const char *name)
+{
+    return strcmp(name, "detector") == 0     ? &m->detector
+           : strcmp(name, "landmarks") == 0  ? &m->landmarks
+           : strcmp(name, "recognizer") == 0 ? &m->recognizer
+                                             : NULL;
+}
+
+/* outputs ROLE all|small TENSOR...: at most MODEL_MAX_OUTPUTS names, given once per set. */
+static fs_status set_outputs(model_manifest *m, char **words, int n, const char *origin,
+                             int lineno, fs_error *err)
+{
+    model_manifest_role *role = n >= 4 ? role_named(m, words[1]) : NULL;
+    model_manifest_outputs *set = !role                            ? NULL
+                                  : strcmp(words[2], "all") == 0   ? &role->all
+                                  : strcmp(words[2], "small") == 0 ? &role->small
+                                                                   : NULL;
+    if (!set)
+        return util_fail(err, FS_ERR_FORMAT,
+                         "%s:%d: 'outputs' takes detector|landmarks|recognizer all|small TENSOR...",
+                         origin, lineno);
+    if (set->count)
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: outputs %s %s given twice", origin, lineno,
+                         words[1], words[2]);
+    if ((size_t)n - 3 > MODEL_MAX_OUTPUTS)
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: more than %d outputs", origin, lineno,
+                         MODEL_MAX_OUTPUTS);
+    for (int i = 3; i < n; i++) {
+        fs_status rc = set_string(&set->names[set->count], words[i], err);
+        if (rc != FS_OK)
+            return rc;
+        set->count++;
+    }
+    return FS_OK;
+}
+
 static fs_status add_file(model_manifest *m, char **words, int n, const char *origin, int lineno,
                           fs_error *err)
 {
@@ -98,12 +134,11 @@ static fs_status parse_line(model_manifest *m, char *line, const char *origin, i
         return util_fail(err, FS_ERR_FORMAT, "%s:%d: too many words", origin, lineno);
     if (strcmp(w[0], "file") == 0)
         return add_file(m, w, n, origin, lineno, err);
-    if (strcmp(w[0], "detector") == 0)
-        return set_role(&m->detector, w, n, origin, lineno, err);
-    if (strcmp(w[0], "landmarks") == 0)
-        return set_role(&m->landmarks, w, n, origin, lineno, err);
-    if (strcmp(w[0], "recognizer") == 0)
-        return set_role(&m->recognizer, w, n, origin, lineno, err);
+    if (strcmp(w[0], "outputs") == 0)
+        return set_outputs(m, w, n, origin, lineno, err);
+    model_manifest_role *role = role_named(m, w[0]);
+    if (role)
+        return set_role(role, w, n, origin, lineno, err);
     if (n != 2)
         return util_fail(err, FS_ERR_FORMAT, "%s:%d: '%s' takes one value", origin, lineno, w[0]);
     if (strcmp(w[0], "name") == 0)
@@ -189,6 +224,10 @@ void model_manifest_free(model_manifest *m)
     for (size_t r = 0; r < 3; r++) {
         free(roles[r]->kind);
         free(roles[r]->file);
+        for (size_t i = 0; i < roles[r]->all.count; i++)
+            free(roles[r]->all.names[i]);
+        for (size_t i = 0; i < roles[r]->small.count; i++)
+            free(roles[r]->small.names[i]);
     }
     for (size_t i = 0; i < m->file_count; i++)
         free(m->files[i].name);

@@ -7,7 +7,9 @@
  * Lines: `KEY VALUE...`; `#` starts a comment. Keys: name, package, package_sha256, detector KIND
  * FILE, landmarks KIND FILE, recognizer KIND FILE, threshold T, file NAME SOURCE SHA256
  * (repeatable; SHA256 may be '-' for a file whose published hash we do not know: it is then checked
- * for structure only).
+ * for structure only), outputs ROLE all|small TENSOR... (the tensors a role's network is run up to,
+ * when the pipeline reads its raw outputs rather than the graph's own: for the whole input, and for
+ * small inputs where only the fine levels are run).
  */
 #ifndef FS_MODELS_MANIFEST_H
 #define FS_MODELS_MANIFEST_H
@@ -21,9 +23,18 @@ typedef struct model_manifest_file {
     char sha256[65]; /* lower-case hex, or "" when the manifest does not pin it */
 } model_manifest_file;
 
+#define MODEL_MAX_OUTPUTS 6
+
+/* Names of tensors to run a network up to; count 0 means the graph's own outputs. */
+typedef struct model_manifest_outputs {
+    char *names[MODEL_MAX_OUTPUTS];
+    size_t count;
+} model_manifest_outputs;
+
 typedef struct model_manifest_role {
     char *kind;      /* e.g. "ultraface", "scrfd", "landmark68", "arcface"; NULL if absent */
     char *file;      /* file name inside the pack folder */
+    model_manifest_outputs all, small; /* 'outputs ROLE all|small ...'; empty when absent */
 } model_manifest_role;
 
 typedef struct model_manifest {

@@ -25,6 +25,7 @@
 
 #include "models/identify.h"
 #include "models/manifest.h"
+#include "models/pack.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/sha256.h"
@@ -330,12 +331,23 @@ fs_pack_kind fs_pack_kind_of(const fs_pack *p)
     return strcmp(p->manifest.detector.kind, "scrfd") == 0 ? FS_PACK_INSIGHTFACE : FS_PACK_DEFAULT;
 }
 
+static const model_manifest_role *role_of(const fs_pack *p, const char *role)
+{
+    return strcmp(role, "detector") == 0     ? &p->manifest.detector
+           : strcmp(role, "landmarks") == 0  ? &p->manifest.landmarks
+           : strcmp(role, "recognizer") == 0 ? &p->manifest.recognizer
+                                             : NULL;
+}
+
+const model_manifest_outputs *model_pack_outputs(const fs_pack *p, const char *role, int small)
+{
+    const model_manifest_role *r = role_of(p, role);
+    return !r ? NULL : small ? &r->small : &r->all;
+}
+
 const char *fs_pack_role_path(const fs_pack *p, const char *role)
 {
-    const model_manifest_role *r = strcmp(role, "detector") == 0     ? &p->manifest.detector
-                                : strcmp(role, "landmarks") == 0  ? &p->manifest.landmarks
-                                : strcmp(role, "recognizer") == 0 ? &p->manifest.recognizer
-                                                                  : NULL;
+    const model_manifest_role *r = role_of(p, role);
     if (!r || !r->file)
         return NULL;
     for (size_t i = 0; i < p->manifest.file_count; i++)

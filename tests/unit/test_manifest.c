@@ -27,6 +27,13 @@ static void test_builtin_default(void **state)
     assert_int_equal(m.file_count, 3);
     assert_string_equal(m.files[2].sha256,
                         "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581");
+    /* the detector's raw outputs, which engine.c runs it up to */
+    assert_int_equal(m.detector.all.count, 2);
+    assert_string_equal(m.detector.all.names[0], "461");
+    assert_string_equal(m.detector.all.names[1], "462");
+    assert_int_equal(m.detector.small.count, 4);
+    assert_string_equal(m.detector.small.names[3], "390");
+    assert_int_equal(m.recognizer.all.count, 0);
     model_manifest_free(&m);
 }
 
@@ -69,7 +76,16 @@ static void test_malformed(void **state)
     expect_error("name x\ndetector k a\nrecognizer k b\nfile a a -\n",
                  "m: role file 'b' is not listed with 'file'");
     expect_error("name x\nfile a a -\n", "m: needs a detector and a recognizer");
-    expect_error("a b c d e f g h i\n", "m:1: too many words");
+    expect_error("a b c d e f g h i j k\n", "m:1: too many words");
+    expect_error("outputs detector all\n",
+                 "m:1: 'outputs' takes detector|landmarks|recognizer all|small TENSOR...");
+    expect_error("outputs eyes all x\n",
+                 "m:1: 'outputs' takes detector|landmarks|recognizer all|small TENSOR...");
+    expect_error("outputs detector some x\n",
+                 "m:1: 'outputs' takes detector|landmarks|recognizer all|small TENSOR...");
+    expect_error("outputs detector all a b c d e f g\n", "m:1: more than 6 outputs");
+    expect_error("name x\noutputs detector all a\noutputs detector all b\n",
+                 "m:3: outputs detector all given twice");
     expect_error("package_sha256 12\n", "m:1: bad sha256");
     model_manifest m;
     fs_error err;
