@@ -27,6 +27,7 @@
 
 #include "store/store_internal.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 #define BUSY_TIMEOUT_MS 15000
 
@@ -79,9 +80,9 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_FACES_DELETE_FILE] = "DELETE FROM faces WHERE file_id = ?1",
     [ST_FACE_INSERT] = "INSERT INTO faces(file_id, face_index, x1, y1, x2, y2, landmarks, score,"
                        " embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_FACES_OF_FILE] = "SELECT id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
-                         " embedding FROM faces WHERE file_id = ?1 ORDER BY face_index",
-    [ST_FACE_COUNT_FILE] = "SELECT count(*) FROM faces WHERE file_id = ?1",
+    [ST_FACES_OF_FILE] = "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+                         " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
+                         " WHERE file_id = ?1 ORDER BY face_index",
     [ST_REMOVE_PATH_FACES] = "DELETE FROM faces WHERE file_id IN"
                              " (SELECT id FROM files WHERE path >= ?1 AND path < ?2)",
     [ST_REMOVE_PATH] = "DELETE FROM files WHERE path >= ?1 AND path < ?2",
@@ -865,11 +866,35 @@ fs_status store_put_failed(store_db *store, const char *path, int64_t size, int6
     return write_end(store, rc, err);
 }
 
+/* The faces of one file, copied out (with their embeddings) by store_copy_file before it writes. */
+typedef struct face_copy {
+    store_face *faces;
+    float *embeddings;
+    size_t count, cap_faces, cap_embeddings, dim;
+    int nomem;
+} face_copy;
+
+static int copy_face(const store_face *face, const char *path, void *ctx)
+{
+    (void)path;
+    face_copy *c = ctx;
+    store_face *faces = util_grow(c->faces, &c->cap_faces, c->count + 1, sizeof *faces, 8);
+    if (faces)
+        c->faces = faces;
+    float *emb = faces ? util_grow(c->embeddings, &c->cap_embeddings, (c->count + 1) * c->dim,
+                                   sizeof *emb, 8 * c->dim)
+                       : NULL;
+    if (!emb)
+        return c->nomem = 1;
+    c->embeddings = emb;
+    memcpy(emb + c->count * c->dim, face->embedding, c->dim * sizeof *emb);
+    c->faces[c->count++] = *face;
+    return 0;
+}
+
 fs_status store_copy_file(store_db *store, int64_t from_id, const char *path, int64_t size,
                           int64_t mtime_ns, const char *sha256, fs_error *err)
 {
-    store_face *faces = NULL;
-    size_t n = 0;
     sqlite3_stmt *s = store_stmt(store, ST_FILE_ID, err);
     if (!s)
         return err ? err->code : FS_ERR_IO;
@@ -881,76 +906,18 @@ fs_status store_copy_file(store_db *store, int64_t from_id, const char *path, in
                          (long long)from_id);
     if (sqlrc != SQLITE_ROW)
         return store_sql_fail(store, err, "look up a file");
-    fs_status rc = store_faces_of_file(store, from_id, &faces, &n, err);
-    if (rc != FS_OK)
-        return rc;
     /* Read before writing: if path is from_id itself, the upsert deletes the faces we copy. */
-    rc = store_put_file(store, path, size, mtime_ns, sha256, faces, n, NULL, err);
-    free(faces);
+    face_copy c = {.dim = (size_t)store->dim};
+    fs_status rc = store_faces_of_file(store, from_id, copy_face, &c, err);
+    if (rc == FS_OK && c.nomem)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == FS_OK && i < c.count; i++)
+        c.faces[i].embedding = c.embeddings + i * c.dim;
+    if (rc == FS_OK)
+        rc = store_put_file(store, path, size, mtime_ns, sha256, c.faces, c.count, NULL, err);
+    free(c.faces);
+    free(c.embeddings);
     return rc;
-}
-
-fs_status store_faces_of_file(store_db *store, int64_t file_id, store_face **faces,
-                              size_t *count, fs_error *err)
-{
-    *faces = NULL;
-    *count = 0;
-    sqlite3_stmt *s = store_stmt(store, ST_FACE_COUNT_FILE, err);
-    if (!s)
-        return err ? err->code : FS_ERR_IO;
-    sqlite3_bind_int64(s, 1, file_id);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        fs_status rc = store_sql_fail(store, err, "count faces");
-        sqlite3_reset(s);
-        return rc;
-    }
-    size_t n = (size_t)sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (n == 0)
-        return FS_OK;
-    size_t dim = (size_t)store->dim;
-    store_face *out = malloc(n * (sizeof *out + dim * sizeof(float)));
-    if (!out)
-        return util_fail(err, FS_ERR_NOMEM, "out of memory");
-    float *emb = (float *)(out + n);
-    if (!(s = store_stmt(store, ST_FACES_OF_FILE, err))) {
-        free(out);
-        return err ? err->code : FS_ERR_IO;
-    }
-    sqlite3_bind_int64(s, 1, file_id);
-    size_t i = 0;
-    int sqlrc;
-    fs_status rc = FS_OK;
-    while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW && i < n) {
-        store_face *f = &out[i];
-        f->id = sqlite3_column_int64(s, 0);
-        f->file_id = sqlite3_column_int64(s, 1);
-        f->face_index = sqlite3_column_int(s, 2);
-        for (int k = 0; k < 4; k++)
-            f->box[k] = (float)sqlite3_column_double(s, 3 + k);
-        memset(f->landmarks, 0, sizeof f->landmarks);
-        if (sqlite3_column_bytes(s, 7) == (int)sizeof f->landmarks)
-            memcpy(f->landmarks, sqlite3_column_blob(s, 7), sizeof f->landmarks);
-        f->score = (float)sqlite3_column_double(s, 8);
-        f->embedding = emb + i * dim;
-        if (sqlite3_column_bytes(s, 9) != (int)(dim * sizeof(float))) {
-            rc = util_fail(err, FS_ERR_FORMAT, "%s: face %lld has an embedding of the wrong size",
-                           store->db_path, (long long)f->id);
-            break;
-        }
-        memcpy(f->embedding, sqlite3_column_blob(s, 9), dim * sizeof(float));
-        i++;
-    }
-    if (rc == FS_OK && sqlrc != SQLITE_DONE && sqlrc != SQLITE_ROW)
-        rc = store_sql_fail(store, err, "read faces");
-    sqlite3_reset(s);
-    if (rc != FS_OK) {
-        free(out);
-        return rc;
-    }
-    *faces = out;
-    *count = i;
-    return FS_OK;
 }
 
 /* Deletes the files (and faces) whose path is in [lo, hi) (blobs of lo_len / hi_len bytes). */
@@ -1169,42 +1136,65 @@ static fs_status read_face_row(store_db *store, sqlite3_stmt *s, store_face *f, 
     return FS_OK;
 }
 
+/* Steps s (columns as read_face_row, the path at 10) and passes each face to visit, its
+ * embedding in emb (or none when emb is NULL). *stopped is set when visit asks to stop. */
+static fs_status visit_rows(store_db *store, sqlite3_stmt *s, float *emb, store_face_visit visit,
+                            void *ctx, int *stopped, fs_error *err)
+{
+    int sqlrc;
+    *stopped = 0;
+    while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW) {
+        store_face f;
+        fs_status rc = read_face_row(store, s, &f, emb, err);
+        if (rc != FS_OK)
+            return rc;
+        char *path = column_path(s, 10);
+        if (!path)
+            return util_fail(err, FS_ERR_NOMEM, "out of memory");
+        *stopped = visit(&f, path, ctx);
+        free(path);
+        if (*stopped)
+            return FS_OK;
+    }
+    return sqlrc == SQLITE_DONE ? FS_OK : store_sql_fail(store, err, "read faces");
+}
+
 fs_status store_each_face(store_db *store, store_face_visit visit, void *ctx, fs_error *err)
 {
     sqlite3_stmt *s = NULL;
     float *emb = malloc((size_t)store->dim * sizeof(float));
-    char *path = NULL;
-    fs_status rc = FS_OK;
     if (!emb)
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status rc;
+    int stopped;
     if (sqlite3_prepare_v2(
             store->db,
             "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
             " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
             " ORDER BY faces.id",
-            -1, &s, NULL) != SQLITE_OK) {
+            -1, &s, NULL) != SQLITE_OK)
         rc = store_sql_fail(store, err, "prepare");
-        goto done;
-    }
-    int sqlrc;
-    while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW) {
-        store_face f;
-        if ((rc = read_face_row(store, s, &f, emb, err)) != FS_OK)
-            goto done;
-        if (!(path = column_path(s, 10))) {
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        int stop = visit(&f, path, ctx);
-        free(path);
-        path = NULL;
-        if (stop)
-            goto done;
-    }
-    if (sqlrc != SQLITE_DONE)
-        rc = store_sql_fail(store, err, "read faces");
-done:
+    else
+        rc = visit_rows(store, s, emb, visit, ctx, &stopped, err);
     sqlite3_finalize(s);
+    free(emb);
+    return rc;
+}
+
+fs_status store_faces_of_file(store_db *store, int64_t file_id, store_face_visit visit, void *ctx,
+                              fs_error *err)
+{
+    float *emb = malloc((size_t)store->dim * sizeof(float));
+    if (!emb)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    sqlite3_stmt *s = store_stmt(store, ST_FACES_OF_FILE, err);
+    fs_status rc = s ? FS_OK : err ? err->code : FS_ERR_IO;
+    int stopped;
+    if (s) {
+        sqlite3_bind_int64(s, 1, file_id);
+        rc = visit_rows(store, s, emb, visit, ctx, &stopped, err);
+        sqlite3_reset(s);
+    }
     free(emb);
     return rc;
 }
@@ -1269,7 +1259,6 @@ fs_status store_faces_by_ids(store_db *store, const int64_t *ids, size_t count, 
 {
     sqlite3_stmt *full = NULL, *s = NULL;
     float *emb = want_embedding ? malloc((size_t)store->dim * sizeof(float)) : NULL;
-    char *path = NULL;
     fs_status rc = FS_OK;
     if (want_embedding && !emb)
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
@@ -1286,23 +1275,10 @@ fs_status store_faces_by_ids(store_db *store, const int64_t *ids, size_t count, 
         }
         for (size_t i = 0; i < n; i++)
             sqlite3_bind_int64(s, (int)i + 1, ids[at + i]);
-        int sqlrc;
-        while ((sqlrc = sqlite3_step(s)) == SQLITE_ROW) {
-            store_face f;
-            if ((rc = read_face_row(store, s, &f, emb, err)) != FS_OK)
-                break;
-            if (!(path = column_path(s, 10))) {
-                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-                break;
-            }
-            int stop = visit(&f, path, ctx);
-            free(path);
-            path = NULL;
-            if (stop)
-                goto done;
-        }
-        if (rc == FS_OK && sqlrc != SQLITE_DONE)
-            rc = store_sql_fail(store, err, "read faces");
+        int stopped;
+        rc = visit_rows(store, s, emb, visit, ctx, &stopped, err);
+        if (stopped)
+            goto done;
         if (s != full)
             sqlite3_finalize(s);
         s = NULL;

@@ -113,8 +113,11 @@ fs_status store_file_by_path(store_db *st, const char *path, store_file *out, in
 fs_status store_file_by_hash(store_db *st, const char *sha256, store_file *out,
                              char **path_out, int *found, fs_error *err);
 
-/* One face of a file. On input `id` and `file_id` are ignored and `embedding` points to dim
- * floats (L2-normalised) that stay owned by the caller. */
+/* One face of a file. On input (store_put_file) `id` and `file_id` are ignored.
+ * `embedding` is never owned by the face: it borrows dim floats (L2-normalised). Going in, they are
+ * the caller's; coming out, they are the store's and valid until the visit callback returns
+ * (store_each_face, store_faces_of_file, store_faces_by_ids), or they are the caller's buffer
+ * (store_face_by_id). Nothing frees it through the face; copy it to keep it. */
 typedef struct store_face {
     int64_t id;
     int64_t file_id;
@@ -122,7 +125,7 @@ typedef struct store_face {
     float box[4];          /* x1, y1, x2, y2 in upright-image pixels */
     float landmarks[10];   /* 5 points: x0, y0, ... x4, y4 */
     float score;           /* detector score */
-    float *embedding;      /* dim floats */
+    const float *embedding; /* dim floats, borrowed (see above) */
 } store_face;
 
 /* Inserts or replaces the file at path with status ok and exactly these n faces (n may be 0).
@@ -146,10 +149,11 @@ fs_status store_copy_file(store_db *st, int64_t from_id, const char *path, int64
 fs_status store_file_error(store_db *st, int64_t file_id, char *buf, size_t size,
                            fs_error *err);
 
-/* The faces of a file, ordered by face_index: *faces is one malloc'd block (the embeddings live
- * in it too) released with free(); *count may be 0 (then *faces may be NULL). */
-fs_status store_faces_of_file(store_db *st, int64_t file_id, store_face **faces,
-                              size_t *count, fs_error *err);
+/* Calls visit(face, path, ctx) for each face of a file, in face_index order; a non-zero return
+ * stops. visit must not write. A file with no faces (or no such file) visits nothing. */
+typedef int (*store_face_visit)(const store_face *face, const char *path, void *ctx);
+fs_status store_faces_of_file(store_db *st, int64_t file_id, store_face_visit visit, void *ctx,
+                              fs_error *err);
 
 /* Removes the file at exactly path (and its faces). *removed (may be NULL) gets 0 or 1. */
 fs_status store_remove_path(store_db *st, const char *path, int64_t *removed, fs_error *err);
@@ -173,14 +177,13 @@ fs_status store_each_hash(store_db *st, store_hash_visit visit, void *ctx, fs_er
 
 /* ---- Faces -------------------------------------------------------------------------------- */
 
-/* Calls visit(face, path, ctx) for every face in id order; face->embedding points to dim floats
- * valid during the call only. A non-zero return stops the walk. visit must not write. */
-typedef int (*store_face_visit)(const store_face *face, const char *path, void *ctx);
+/* Calls visit(face, path, ctx) for every face in id order. A non-zero return stops the walk.
+ * visit must not write. */
 fs_status store_each_face(store_db *st, store_face_visit visit, void *ctx, fs_error *err);
 
 /* The faces of the given ids, fetched in batches (one query per 128 ids), each passed to visit
- * once, in no particular order; ids with no face are skipped. With want_embedding, face->embedding
- * holds dim floats (valid during the call), else NULL. A non-zero return from visit stops. */
+ * once, in no particular order; ids with no face are skipped. Without want_embedding,
+ * face->embedding is NULL. A non-zero return from visit stops. */
 fs_status store_faces_by_ids(store_db *st, const int64_t *ids, size_t count, int want_embedding,
                              store_face_visit visit, void *ctx, fs_error *err);
 

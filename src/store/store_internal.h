@@ -20,7 +20,6 @@ typedef enum store_stmt_id {
     ST_FACES_DELETE_FILE,
     ST_FACE_INSERT,
     ST_FACES_OF_FILE,
-    ST_FACE_COUNT_FILE,
     ST_REMOVE_PATH_FACES,
     ST_REMOVE_PATH,
     ST_GENERATION,

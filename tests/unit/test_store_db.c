@@ -105,6 +105,26 @@ static void put(store_db *store, const char *path, size_t nfaces, int seed, cons
         fail_msg("put %s: %s", path, err.message);
 }
 
+/* The faces of a file as store_faces_of_file visits them, copied out (at most 4). */
+typedef struct file_faces {
+    store_face faces[4];
+    float emb[4][DIM];
+    char path[64];
+    size_t n;
+} file_faces;
+
+static int copy_out(const store_face *face, const char *path, void *ctx)
+{
+    file_faces *ff = ctx;
+    assert_true(ff->n < 4);
+    memcpy(ff->emb[ff->n], face->embedding, sizeof ff->emb[0]);
+    ff->faces[ff->n] = *face;
+    ff->faces[ff->n].embedding = ff->emb[ff->n];
+    snprintf(ff->path, sizeof ff->path, "%s", path);
+    ff->n++;
+    return 0;
+}
+
 static int has(store_db *store, const char *path)
 {
     store_file file;
@@ -228,21 +248,21 @@ static void test_put_lookup_replace(void **state)
     assert_string_equal(file.sha256, "h1");
     assert_int_equal(file.status, FS_FILE_OK);
     assert_int_equal(file.face_count, 3);
-    store_face *faces;
-    size_t n;
-    assert_int_equal(store_faces_of_file(store, file.id, &faces, &n, &err), FS_OK);
-    assert_int_equal(n, 3);
+    file_faces got = {.n = 0};
+    assert_int_equal(store_faces_of_file(store, file.id, copy_out, &got, &err), FS_OK);
+    assert_int_equal(got.n, 3);
+    assert_string_equal(got.path, "/p/a.jpg");
+    store_face *faces = got.faces;
     store_face want[3];
     float emb[3][DIM];
     make_faces(want, emb, 3, 1);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < got.n; i++) {
         assert_int_equal(faces[i].face_index, (int)i);
         assert_true(faces[i].box[2] == want[i].box[2]);
         assert_true(faces[i].landmarks[9] == want[i].landmarks[9]);
         assert_memory_equal(faces[i].embedding, emb[i], sizeof emb[i]);
     }
     int64_t face0 = faces[0].id;
-    free(faces);
     /* Face by id, with its path. */
     store_face one;
     float e1[DIM];
@@ -372,14 +392,17 @@ static void test_hash_and_copy(void **state)
     store_file moved;
     assert_int_equal(store_file_by_path(store, "/new/a.jpg", &moved, &found, &err), FS_OK);
     assert_int_equal(moved.face_count, 2);
-    store_face *faces;
-    size_t n;
-    assert_int_equal(store_faces_of_file(store, moved.id, &faces, &n, &err), FS_OK);
+    file_faces got = {.n = 0};
+    assert_int_equal(store_faces_of_file(store, moved.id, copy_out, &got, &err), FS_OK);
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.path, "/new/a.jpg");
     store_face want[2];
     float emb[2][DIM];
     make_faces(want, emb, 2, 5);
-    assert_memory_equal(faces[1].embedding, emb[1], sizeof emb[1]);
-    free(faces);
+    assert_memory_equal(got.faces[1].embedding, emb[1], sizeof emb[1]);
+    got.n = 0; /* a file with no faces, or no such file, visits nothing */
+    assert_int_equal(store_faces_of_file(store, 9999, copy_out, &got, &err), FS_OK);
+    assert_int_equal(got.n, 0);
     assert_int_equal(store_copy_file(store, 9999, "/x.jpg", 1, 1, "", &err), FS_ERR_NOT_FOUND);
     /* Failed files are not offered as copies. */
     assert_int_equal(store_put_failed(store, "/bad.jpg", 1, 1, "dead", "bad", &err), FS_OK);
