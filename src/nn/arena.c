@@ -4,6 +4,7 @@
 #include "nn/arena.h"
 #include "util/big_alloc.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,9 @@ void *nn_arena_alloc(nn_arena *a, size_t size)
         c->next = a->head;
         a->head = c;
     }
+    assert(c->size - c->used >= rounded);
     void *p = (char *)c + ARENA_HDR + c->used;
+    assert((uintptr_t)p % ARENA_ALIGN == 0);
     c->used += rounded;
     a->total += rounded;
     memset(p, 0, rounded);

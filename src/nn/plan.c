@@ -13,6 +13,7 @@
  * hook).
  * Running is a loop over the steps: no allocation, no shape work.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,7 @@ static void place_values(const nn_plan *p, buffer_plan *b)
             if (p->input >= 0 && !p->is_const[p->input])
                 defs[nd++] = p->input;
         } else if (!b->alias[i]) {
+            assert(s->n_out <= 8); /* no op of the graph has more outputs */
             for (int j = 0; j < s->n_out && nd < 8; j++)
                 if (s->out[j])
                     defs[nd++] = val_index(p, s->out[j]);
@@ -190,6 +192,7 @@ static void place_values(const nn_plan *p, buffer_plan *b)
             if (need == 0)
                 need = 1;
             int best = pick_buffer(p, b, s, i, d, need);
+            assert(best >= 0 && best <= p->n_vals);
             if (b->bsize[best] < need)
                 b->bsize[best] = need;
             b->bfree[best] = b->last[v] < 0 ? i : b->last[v];

@@ -16,6 +16,7 @@
  * AUTOINCREMENT, so never reused: vsync.c can bring a vector file written at generation G up to
  * date by adding faces with id > its largest id and removing the ids tombstoned after G.
  */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -677,6 +678,7 @@ static fs_status write_begin(store_db *store, fs_error *err)
  * final status (a failing COMMIT undoes the write too). */
 static fs_status write_end(store_db *store, fs_status rc, fs_error *err)
 {
+    assert(!sqlite3_get_autocommit(store->db)); /* write_begin opened a transaction */
     if (store->in_batch) {
         if (rc == FS_OK)
             return store_exec(store, "RELEASE fs_write", err);
@@ -840,6 +842,7 @@ fs_status store_put_file(store_db *store, const char *path, int64_t size, int64_
                          const char *sha256, const store_face *faces, size_t n,
                          int64_t *file_id, fs_error *err)
 {
+    assert(n == 0 || faces);
     for (size_t i = 0; i < n; i++)
         if (!faces[i].embedding)
             return util_fail(err, FS_ERR_ARG, "%s: face %zu has no embedding", path, i);

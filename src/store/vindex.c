@@ -32,6 +32,7 @@
  */
 #include "store/vindex.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -238,6 +239,7 @@ fs_status vindex_add(vindex *v, int64_t face_id, int64_t file_id, const float *v
         if (rc != FS_OK)
             return rc;
     }
+    assert(v->n < v->cap && v->live <= v->n);
     size_t i = v->n, d = (size_t)v->dim;
     v->ids[i] = face_id;
     v->file_ids[i] = file_id;

@@ -4,10 +4,13 @@
  */
 #include "util/vec.h"
 
+#include <assert.h>
+
 float util_vec_dot(const float *a, const float *b, size_t dim)
 {
     /* 16 independent partial sums: vectorised by the compiler without reassociation, and the
      * order of additions is fixed, so every caller gets bit-identical scores. */
+    assert(dim == 0 || (a && b));
     float acc[16] = {0};
     size_t i = 0;
     for (; i + 16 <= dim; i += 16)
@@ -24,6 +27,7 @@ float util_vec_dot(const float *a, const float *b, size_t dim)
 /* int8 dot product. With AVX2 (checked at run time): |a| * (b * sign(a)) with maddubs gives
  * exact 16-bit pair sums (at most 2 * 127 * 127 < 32767), widened with madd: 32 codes per step. */
 #if defined(__x86_64__) || defined(__i386__)
+#include <assert.h>
 #include <immintrin.h>
 __attribute__((target("avx2"))) static int32_t code_dot_avx2(const int8_t *a, const int8_t *b,
                                                              size_t dim)

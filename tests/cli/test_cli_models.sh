@@ -8,12 +8,16 @@ set -u
 real=$(data_dir)/models/default
 [[ -f "$real/fr_detect.onnx" ]] || { echo "FAIL: default pack not installed in $real (run make models)" >&2; exit 1; }
 
+# The user's own insightface packs (~/.insightface/models) are not part of this test: `models` lists
+# and verifies them too, so one of theirs that does not verify would fail it.
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+export INSIGHTFACE_HOME=$tmp/insightface
+
 expect_exit 0 "$FACESEARCH" models
 expect_out_has "* default"
 expect_out_has "ok, 3 files verified, threshold 0.34"
 
 # A private data folder holding a copy of the pack.
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export FACESEARCH_DATA_DIR=$tmp/data
 mkdir -p "$tmp/data/models/default"
 cp "$real"/*.onnx "$tmp/data/models/default/"
@@ -43,7 +47,6 @@ expect_exit 2 "$FACESEARCH" --models "$tmp/nowhere" models
 expect_err_is "facesearch: $tmp/nowhere: no such model pack folder"
 
 # An insightface pack that is not installed.
-export INSIGHTFACE_HOME=$tmp/insightface
 expect_exit 2 "$FACESEARCH" --models buffalo_l models
 expect_err_is "facesearch: buffalo_l: model pack not found in $tmp/data/models or $tmp/insightface/models; install it with insightface (it downloads its packs to ~/.insightface/models)"
 
