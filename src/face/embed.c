@@ -32,7 +32,7 @@ fs_status face_embed(fs_worker *w, const img_rgb *img, const float landmarks[10]
 
     if (!w->embed_plan) {
         const int64_t shape[4] = {1, 3, FS_ALIGNED_SIZE, FS_ALIGNED_SIZE};
-        rc = nn_plan_create(w->engine->recognizer, shape, 4, &w->embed_plan, err);
+        rc = nn_plan_create(w->engine->recognizer, shape, 4, w->threads, &w->embed_plan, err);
         if (rc)
             return rc;
     }
