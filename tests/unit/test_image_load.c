@@ -574,6 +574,71 @@ static void test_bad_inputs(void **state)
     test_rmtree(dir);
 }
 
+/* The first SOF marker of a JPEG (0xC0 baseline, 0xC2 progressive) gets width x height. */
+static void patch_sof(uint8_t *jpg, size_t len, int marker, int width, int height)
+{
+    for (size_t i = 2; i + 9 < len; i++)
+        if (jpg[i] == 0xFF && jpg[i + 1] == marker) {
+            jpg[i + 5] = (uint8_t)(height >> 8);
+            jpg[i + 6] = (uint8_t)height;
+            jpg[i + 7] = (uint8_t)(width >> 8);
+            jpg[i + 8] = (uint8_t)width;
+            return;
+        }
+    fail_msg("no SOF marker 0x%02X", marker);
+}
+
+/* A header that declares far more pixels than the data could hold (9000 x 9000, under the pixel
+ * limit, over a few KB) is refused before decoding, baseline and progressive; the bound never
+ * refuses a real image, even a flat one that compresses to almost nothing. */
+static void test_header_over_little_data(void **state)
+{
+    (void)state;
+    char dir[256], path[512], msg[1024];
+    test_scratch(dir, sizeof dir);
+    img_rgb u = test_pattern(256, 192, 16);
+    VipsImage *v = test_to_vips(&u);
+    for (int progressive = 0; progressive <= 1; progressive++) {
+        void *buf = NULL;
+        size_t len;
+        assert_int_equal(vips_jpegsave_buffer(v, &buf, &len, "Q", 90, "interlace", progressive,
+                                              NULL), 0);
+        patch_sof(buf, len, progressive ? 0xC2 : 0xC0, 9000, 9000);
+        snprintf(path, sizeof path, "%s/forged%d.jpg", dir, progressive);
+        test_write(path, buf, len);
+        snprintf(msg, sizeof msg, "%s: truncated or corrupt image (jpeg: %zu bytes cannot hold "
+                 "9000 x 9000 pixels)", path, len);
+        expect_load_error(path, FS_ERR_FORMAT, msg);
+        g_free(buf);
+    }
+    g_object_unref(v);
+    img_free(&u);
+
+    /* one flat grey 4000 x 3000, Huffman tables optimised for it: a few bits per block */
+    VipsImage *grey;
+    assert_int_equal(vips_black(&grey, 4000, 3000, "bands", 3, NULL), 0);
+    VipsImage *lit;
+    assert_int_equal(vips_linear1(grey, &lit, 1.0, 128.0, "uchar", TRUE, NULL), 0);
+    for (int progressive = 0; progressive <= 1; progressive++) {
+        void *buf = NULL;
+        size_t len;
+        assert_int_equal(vips_jpegsave_buffer(lit, &buf, &len, "Q", 50, "optimize_coding", TRUE,
+                                              "interlace", progressive, NULL), 0);
+        img_load_options opt = {.min_long_side = 500};
+        img_rgb img;
+        int ow, oh;
+        load_ok(buf, len, &opt, &img, NULL, &ow, &oh);
+        assert_int_equal(ow, 4000);
+        assert_int_equal(oh, 3000);
+        assert_int_equal(img.rgb[0], 128);
+        img_free(&img);
+        g_free(buf);
+    }
+    g_object_unref(lit);
+    g_object_unref(grey);
+    test_rmtree(dir);
+}
+
 /* A 1x1 image loads; a file with a non-UTF-8 name loads, and its errors quote the raw bytes. */
 static void test_tiny_and_non_utf8_names(void **state)
 {
@@ -829,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_gif_first_frame),
         cmocka_unit_test(test_heif_if_supported),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_header_over_little_data),
         cmocka_unit_test(test_tiny_and_non_utf8_names),
         cmocka_unit_test(test_permission_denied),
         cmocka_unit_test(test_shrink_on_load),
