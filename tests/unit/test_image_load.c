@@ -537,6 +537,28 @@ static void test_bad_inputs(void **state)
     g_object_unref(v);
     img_free(&u);
 
+    /* a 1 x 1 BMP (read only by ImageMagick, if at all): named by its signature; zeros, which
+     * ImageMagick also claims, are not an image */
+    static const uint8_t bmp[58] = {'B', 'M', 58, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0,
+                                    1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 24, 0, 0, 0, 0, 0, 4, 0, 0, 0};
+    snprintf(path, sizeof path, "%s/pixel.bmp", dir);
+    test_write(path, bmp, sizeof bmp);
+    fs_error berr;
+    img_rgb bimg;
+    fs_status brc = img_load(path, NULL, &bimg, NULL, NULL, NULL, &berr);
+    if (brc == FS_OK)
+        fail_msg("a BMP loaded; only the allowed formats may");
+    snprintf(msg, sizeof msg, "%s: unsupported image format (bmp)", path);
+    if (brc == FS_ERR_UNSUPPORTED)
+        assert_string_equal(berr.message, msg);
+    else /* no ImageMagick loader in this libvips: nothing claims it */
+        expect_load_error(path, FS_ERR_FORMAT, strcat(strcpy(msg, path), ": not an image"));
+    static const uint8_t zeros[4096];
+    snprintf(path, sizeof path, "%s/zeros.jpg", dir);
+    test_write(path, zeros, sizeof zeros);
+    snprintf(msg, sizeof msg, "%s: not an image", path);
+    expect_load_error(path, FS_ERR_FORMAT, msg);
+
     snprintf(path, sizeof path, "%s/drawing.svg", dir);
     const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"></svg>";
     test_write(path, svg, strlen(svg));
