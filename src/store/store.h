@@ -84,7 +84,7 @@ fs_status store_open(const char *dir, const store_pack_id *pack, unsigned flags,
  * store_sync_vectors first: closing cannot report errors). NULL is allowed. */
 void store_close(store_db *store);
 
-/* Name and embedding dimension of the index's model pack (owned by st). */
+/* Name and embedding dimension of the index's model pack (owned by the store). */
 const char *store_pack_name(const store_db *store);
 int store_dim(const store_db *store);
 
