@@ -98,6 +98,8 @@ static int fill_match(const store_face *f, const char *path, void *ctx)
     m->face.score = f->score;
     m->face_number = f->face_index + 1;
     m->similarity = fc->hits[lo].similarity;
+    m->photo_id = f->file_id;
+    m->face_id = f->id;
     fc->out->count++;
     return 0;
 }

@@ -14,6 +14,7 @@
 typedef enum store_stmt_id {
     ST_FILE_BY_PATH,
     ST_FILE_BY_HASH,
+    ST_FILE_BY_ID,
     ST_FILE_ERROR,
     ST_FILE_UPSERT,
     ST_FILE_ID,
