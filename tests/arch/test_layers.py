@@ -20,7 +20,8 @@ PUBLIC = "facesearch.h"
 
 # Layers, lowest first, and the layers each may include (besides itself and facesearch.h).
 #
-#   cli, server          the tools: the public header only (the library is one unit to them)
+#   cli, server          the tools: the public header only (the library is one unit to them);
+#                        the command line starts the server through server/server.h
 #   index                the index: folder walks, index runs, searches
 #   face      store      the face pipeline; the database and vector index: independent of each
 #                        other (the index joins them; face needs only util's vector maths)
@@ -34,7 +35,7 @@ ALLOWED = {
     "store": {"util"},
     "face": {"util", "image", "nn", "models"},
     "index": {"util", "image", "nn", "models", "store", "face"},
-    "cli": set(),
+    "cli": {"server"},  # `facesearch serve` starts the server (server/server.h)
     "server": set(),
     "include": set(),  # the public header itself: nothing internal
 }
