@@ -3,12 +3,14 @@
  * progress: files done/total, faces, photos/s, ETA), POST /api/v1/index {"folder": "/a/b"} (a
  * folder under a root; default every root) starts one in the background (409 if one runs,
  * here or from the tool), DELETE /api/v1/index cancels it (what is done is kept), and GET
- * /api/v1/index/events streams the progress as Server-Sent Events until the run ends.
+ * /api/v1/index/events streams the progress as Server-Sent Events (the state at once, then every
+ * change) until a run that was active during the stream ends.
  * The run is the one writer; the server's reader keeps answering searches meanwhile.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "server/srv.h"
@@ -120,8 +122,10 @@ static int run_folders(srv_ctx *ctx, const srv_request *req, run_args *a, srv_re
     int rc = 0;
     if (folder && *folder) {
         /* canonical: links and ".." resolved, so the check sees where the walk would go */
+        struct stat st;
         if (folder[0] != '/' || fs_path_canonical(folder, &a->folders[0], &err) != FS_OK ||
-            !srv_under_root(ctx, a->folders[0]))
+            !srv_under_root(ctx, a->folders[0]) || stat(a->folders[0], &st) != 0 ||
+            !S_ISDIR(st.st_mode))
             rc = (srv_error(res, 400, "folder: not a folder under the server's folders"), -1);
         else
             a->n = 1;
@@ -219,6 +223,7 @@ typedef struct sse_state {
     srv_ctx *ctx;
     uint64_t seen;               /* the run version last sent */
     int sent_any, ended;
+    int saw_running;             /* a run was active during the stream: it ends with the run */
     srv_buf pending;             /* an event not yet fully written */
     size_t off;
 } sse_state;
@@ -247,7 +252,10 @@ static long sse_fill(void *arg, uint64_t pos, char *out, size_t max)
             srv_buf_puts(&s->pending, "event: progress\ndata: ");
             run_json(&ctx->run, &s->pending);
             srv_buf_puts(&s->pending, "\n\n");
-            s->ended = ctx->run.state != RUN_RUNNING;
+            if (ctx->run.state == RUN_RUNNING)
+                s->saw_running = 1;
+            else
+                s->ended = s->saw_running;
         } else if (ctx->stopping) {
             s->ended = 1;
         } else {
