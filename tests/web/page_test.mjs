@@ -18,6 +18,13 @@ function check(what, ok, detail = "") {
   else { failed++; console.error(`FAIL ${what} ${detail}`); }
 }
 
+// Every card's picture loaded and faded in: screenshots show what a person sees.
+async function settled(p) {
+  await p.waitForFunction(() => [...document.querySelectorAll("#gallery .result img")]
+    .every((i) => i.classList.contains("loaded")));
+  await p.waitForTimeout(400);
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
@@ -78,6 +85,7 @@ try {
   check("first result: the photo's proportions kept", Math.abs(geo.ratio[0] - geo.ratio[1]) < 0.02);
   const sims = await page.$$eval("#gallery .result .sim", (s) => s.map((x) => parseFloat(x.title.split(" ")[1])));
   check("results best first", sims.every((s, i) => i === 0 || sims[i - 1] >= s));
+  await settled(page);
   await page.screenshot({ path: `${out}/desktop-results.png` });
 
   // ---- the slider filters live
@@ -111,6 +119,7 @@ try {
   const top = await page.locator("#gallery .result").first().evaluate((el) => el._match);
   check("search by a clicked face: that face first, similarity 1", top.face_id === Number(otherId) && top.similarity > 0.999);
   check("search by a clicked face: the query shows the face", (await page.getAttribute("#query-img", "src")).includes(`/faces/${otherId}/crop`));
+  await settled(page);
   await page.screenshot({ path: `${out}/desktop-face-search.png` });
   check("no script errors", pageErrors.length === 0, pageErrors.join("; "));
 
@@ -122,6 +131,7 @@ try {
   await phone.waitForSelector("#gallery .result .box.matched");
   const width = await phone.evaluate(() => document.documentElement.scrollWidth);
   check("phone: nothing wider than the screen", width <= 390, `scroll width ${width}`);
+  await settled(phone);
   await phone.screenshot({ path: `${out}/phone-results.png` });
   await phone.screenshot({ path: `${out}/phone-full.png`, fullPage: true });
 } finally {
