@@ -28,11 +28,14 @@ start_server() {
   exit 1
 }
 
+# stop_server: SIGTERM, then the exit status in $server_status; the log must hold no sanitizer
+# report (ASan, LeakSanitizer, UBSan in the sanitizer build).
 stop_server() {
   kill "$server_pid" 2>/dev/null
   wait "$server_pid" 2>/dev/null
   server_status=$?
   server_pid=""
+  check "server log: no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error' "$server_log")"
 }
 
 # req METHOD PATH [CURL ARGS...]: sets $code (HTTP status), $body (the answer), $ctype.
