@@ -23,9 +23,9 @@ int srv_api_stats(srv_ctx *ctx, const srv_request *req, srv_response *res)
     (void)req;
     fs_index_stats s;
     fs_error err;
-    pthread_mutex_lock(&ctx->index_lock);
-    fs_status rc = fs_index_stats_get(ctx->index, &s, &err);
-    pthread_mutex_unlock(&ctx->index_lock);
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_index_stats_get(ix, &s, &err);
+    srv_reader_give(ctx, ix);
     if (rc)
         return srv_error_fs(res, &err);
     srv_buf *b = srv_json(res, 200);

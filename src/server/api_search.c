@@ -62,11 +62,11 @@ static int search_matches(srv_ctx *ctx, const fs_face *query, const search_opts 
         for (; n < ctx->n_roots; n++)
             folders[n] = ctx->roots[n];
     fs_matches m;
-    pthread_mutex_lock(&ctx->index_lock);
+    fs_index *ix = srv_reader_take(ctx);
     fs_status rc =
-        fs_index_search(ctx->index, query, 1, folders, n, o->threshold, o->top, o->min_size, &m,
+        fs_index_search(ix, query, 1, folders, n, o->threshold, o->top, o->min_size, &m,
                         err);
-    pthread_mutex_unlock(&ctx->index_lock);
+    srv_reader_give(ctx, ix);
     if (rc)
         return -1;
     srv_buf_puts(b, "\"matches\":[");
@@ -222,9 +222,9 @@ int srv_api_search_face(srv_ctx *ctx, const srv_request *req, srv_response *res)
     int64_t id = strtoll(req->seg[3], NULL, 10);
     fs_matches one;
     fs_error err;
-    pthread_mutex_lock(&ctx->index_lock);
-    fs_status rc = fs_index_face(ctx->index, id, &one, &err);
-    pthread_mutex_unlock(&ctx->index_lock);
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_index_face(ix, id, &one, &err);
+    srv_reader_give(ctx, ix);
     if (rc == FS_OK && !srv_under_root(ctx, one.items[0].path)) {
         fs_matches_free(&one);
         rc = FS_ERR_NOT_FOUND;

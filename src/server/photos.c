@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +50,9 @@ static int64_t id_of(const srv_request *req)
 static int photo_of(srv_ctx *ctx, int64_t id, fs_photo *photo, srv_response *res)
 {
     fs_error err;
-    pthread_mutex_lock(&ctx->index_lock);
-    fs_status rc = fs_index_photo(ctx->index, id, photo, &err);
-    pthread_mutex_unlock(&ctx->index_lock);
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_index_photo(ix, id, photo, &err);
+    srv_reader_give(ctx, ix);
     if (rc)
         return srv_error_fs(res, &err), -1;
     if (!srv_path_allowed(ctx, photo->path)) {
@@ -164,12 +165,14 @@ static void drop_stale(const char *dir, const char *prefix, const char *keep)
     closedir(d);
 }
 
-/* Stores a thumbnail: a temporary file renamed into place, so readers never see half of one. */
+/* Stores a thumbnail: a temporary file (one per thread: two requests may make the same one)
+ * renamed into place, so readers never see half of one. */
 static void store_cached(const char *dir, const char *name, const unsigned char *data, size_t n)
 {
     char path[8192], tmp[8300];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
-        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%lx", path, (long)getpid(),
+                 (unsigned long)pthread_self()) >= (int)sizeof tmp)
         return;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
@@ -226,9 +229,9 @@ static int face_of(srv_ctx *ctx, const srv_request *req, fs_matches *one, srv_re
 {
     fs_error err;
     int64_t id = id_of(req);
-    pthread_mutex_lock(&ctx->index_lock);
-    fs_status rc = fs_index_face(ctx->index, id, one, &err);
-    pthread_mutex_unlock(&ctx->index_lock);
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_index_face(ix, id, one, &err);
+    srv_reader_give(ctx, ix);
     if (rc)
         return srv_error_fs(res, &err), -1;
     if (!srv_path_allowed(ctx, one->items[0].path)) {

@@ -65,20 +65,23 @@ static int open_roots(srv_ctx *ctx)
     return 0;
 }
 
-/* The reader every request shares; an index is created first if there is none. */
+/* The readers requests share (as many as heavy-request workers, at least 2); an index is
+ * created first if there is none. */
 static int open_index(srv_ctx *ctx)
 {
     fs_error err;
-    fs_status rc = fs_index_open(ctx->db_dir, ctx->engine, FS_INDEX_READ, &ctx->index, &err);
+    fs_index *probe;
+    fs_status rc = fs_index_open(ctx->db_dir, ctx->engine, FS_INDEX_READ, &probe, &err);
     if (rc == FS_ERR_NOT_FOUND) {
-        fs_index *w;
-        rc = fs_index_open(ctx->db_dir, ctx->engine, FS_INDEX_WRITE, &w, &err);
-        if (rc == FS_OK)
-            fs_index_close(w);
-        if (rc == FS_OK || rc == FS_ERR_BUSY)
-            rc = fs_index_open(ctx->db_dir, ctx->engine, FS_INDEX_READ, &ctx->index, &err);
+        rc = fs_index_open(ctx->db_dir, ctx->engine, FS_INDEX_WRITE, &probe, &err);
+        if (rc == FS_ERR_BUSY) /* another writer is creating it */
+            rc = fs_index_open(ctx->db_dir, ctx->engine, FS_INDEX_READ, &probe, &err);
     }
     if (rc)
+        return fail("%s%s", err.message, "");
+    fs_index_close(probe);
+    int n = ctx->cfg->workers > 2 ? ctx->cfg->workers : 2;
+    if (srv_readers_open(ctx, n, &err))
         return fail("%s%s", err.message, "");
     return 0;
 }
@@ -86,7 +89,7 @@ static int open_index(srv_ctx *ctx)
 static void close_all(srv_ctx *ctx)
 {
     srv_index_shutdown(ctx);
-    fs_index_close(ctx->index);
+    srv_readers_close(ctx);
     srv_pool_close(ctx);
     fs_engine_close(ctx->engine);
     for (size_t i = 0; i < ctx->n_roots; i++)
@@ -106,7 +109,6 @@ int srv_run(const srv_config *cfg)
     if (!ctx)
         return fail("out of memory%s%s", "", "");
     ctx->cfg = cfg;
-    pthread_mutex_init(&ctx->index_lock, NULL);
     pthread_mutex_init(&ctx->run_lock, NULL);
     pthread_cond_init(&ctx->run_changed, NULL);
     struct sockaddr_storage addr;

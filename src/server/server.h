@@ -25,7 +25,6 @@ typedef struct srv_config {
     int threads;                 /* threads of one inference; 0 = all cores */
     size_t max_upload;           /* bytes of a request body (default 20 MiB) */
     uint64_t max_pixels;         /* pixels of an uploaded photo (default 40 megapixels) */
-    int quiet;                   /* no log line per request, only errors */
 } srv_config;
 
 /* Runs the server until SIGINT or SIGTERM: opens the engine and the index (creating an empty one

@@ -40,8 +40,12 @@ typedef struct srv_ctx {
     fs_engine *engine;
     float threshold;             /* the pack's */
 
-    pthread_mutex_t index_lock;  /* the shared reader: one call at a time */
-    fs_index *index;
+    /* readers of the index, each used by one request at a time (readers.c) */
+    pthread_mutex_t readers_lock;
+    pthread_cond_t reader_free;
+    fs_index **readers;
+    int *reader_busy;
+    int n_readers;
 
     /* heavy requests: at most n_workers at once, each with a worker; a few more wait */
     pthread_mutex_t pool_lock;
@@ -127,6 +131,16 @@ fs_worker *srv_pool_take(srv_ctx *ctx, int *slot);
 void srv_pool_give(srv_ctx *ctx, int slot);
 int srv_pool_open(srv_ctx *ctx, fs_error *err);
 void srv_pool_close(srv_ctx *ctx);
+
+/* ---- readers.c ------------------------------------------------------------------------------ */
+
+/* Opens n readers of the index at ctx->db_dir (searches map the vector files, so readers share
+ * them). 0, or -1 with err filled. */
+int srv_readers_open(srv_ctx *ctx, int n, fs_error *err);
+void srv_readers_close(srv_ctx *ctx);
+/* A reader for one request (waits while all are in use; searches take milliseconds). */
+fs_index *srv_reader_take(srv_ctx *ctx);
+void srv_reader_give(srv_ctx *ctx, fs_index *reader);
 
 /* ---- photos (photos.c) ------------------------------------------------------------------------ */
 

@@ -594,6 +594,8 @@ void store_close(store_db *store)
     if (store->db)
         sqlite3_close(store->db);
     vindex_free(store->vindex);
+    free(store->filter_bits);
+    free(store->filter_key);
     free(store->dir);
     free(store->db_path);
     free(store->vec_path);

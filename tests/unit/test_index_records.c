@@ -136,10 +136,52 @@ static void test_photo_by_id(void **state)
     fs_index_close(ix);
 }
 
+/* A size filter with a top: more faces than the top are asked for and filtered, and when too few
+ * of them are left every hit is read, so the top faces are those the filter keeps. */
+static void test_size_filter_with_top(void **state)
+{
+    fixture *f = *state;
+    static float emb[71][FS_EMBEDDING_DIM];
+    static store_face faces[71];
+    for (int i = 0; i < 71; i++) {
+        face_at(&faces[i], emb[i], 0);
+        faces[i].face_index = i;
+        /* 70 small faces identical to the query, then one large face a little less similar */
+        emb[i][0] = i < 70 ? 1.0f : 0.96f;
+        emb[i][1] = i < 70 ? 0.0f : 0.28f;
+        faces[i].box[2] = faces[i].box[0] + (i < 70 ? 10.0f : 100.0f);
+        faces[i].box[3] = faces[i].box[1] + (i < 70 ? 10.0f : 100.0f);
+    }
+    store_pack_id p = {"buffalo_l", 2, FILE_NAMES, FILE_SHAS, FS_EMBEDDING_DIM, "p1"};
+    store_db *st;
+    fs_error err;
+    assert_int_equal(store_open(f->dir, &p, FS_STORE_WRITE, &st, &err), FS_OK);
+    assert_int_equal(store_put_file(st, "/photos/crowd.jpg", 5, 6, "beef", faces, 71, NULL, &err),
+                     FS_OK);
+    store_close(st);
+    fs_index *ix;
+    assert_int_equal(fs_index_open(f->dir, NULL, FS_INDEX_READ, &ix, &err), FS_OK);
+    fs_face q = {0};
+    q.embedding[0] = 1.0f;
+    fs_matches m;
+    assert_int_equal(fs_index_search(ix, &q, 1, NULL, 0, 0.5f, 1, 50, &m, &err), FS_OK);
+    assert_int_equal(m.count, 1);
+    assert_int_equal(m.items[0].face_number, 71);
+    assert_true(m.items[0].face.box[2] - m.items[0].face.box[0] == 100.0f);
+    fs_matches_free(&m);
+    /* without the filter, the top face is one of the small ones */
+    assert_int_equal(fs_index_search(ix, &q, 1, NULL, 0, 0.5f, 1, 0, &m, &err), FS_OK);
+    assert_int_equal(m.count, 1);
+    assert_true(m.items[0].similarity > 0.999f);
+    fs_matches_free(&m);
+    fs_index_close(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_photo_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_filter_with_top, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
