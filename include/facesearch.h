@@ -296,7 +296,9 @@ fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_ro
  * fs_search_folders:
  * identical to them for libraries under 100,000 faces (an exact scan); above, the top faces of a
  * single query face come from the library's graph (recall@10 ~0.999 measured at a million faces,
- * see bench/search_scale.sh), and all matches (top 0, several query faces) from the exact scan. */
+ * see bench/search_scale.sh), and all matches (top 0, several query faces) from the exact scan.
+ * With min_face and a top, a few times the top are taken from the graph and filtered; if fewer
+ * than top are left, every hit is read (the exact scan). */
 fs_status fs_index_search(fs_index *index, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold,
                           size_t top, int min_face, fs_matches *out, fs_error *err);

@@ -190,6 +190,9 @@ req POST /api/v1/index -d "{\"folder\": \"$root/many\"}"
 expect_status "long run" 202
 req POST /api/v1/index
 expect_error "a second run" 409
+req GET "/api/v1/faces/$face_id/search?top=5"
+expect_status "searching while the run writes" 200
+check "searching while the run writes: the face itself first" "$face_id" "$(jget 'd["matches"][0]["face_id"]')"
 req DELETE /api/v1/index
 expect_status "cancel" 200
 wait_index_done

@@ -121,6 +121,11 @@ try {
   check("search by a clicked face: the query shows the face", (await page.getAttribute("#query-img", "src")).includes(`/faces/${otherId}/crop`));
   await settled(page);
   await page.screenshot({ path: `${out}/desktop-face-search.png` });
+  // ---- an error in plain words: a file that is not a photo
+  await page.setInputFiles("#file", { name: "notes.jpg", mimeType: "image/jpeg", buffer: Buffer.from("not a photo") });
+  await page.waitForSelector("#toast:not([hidden])");
+  const said = await page.textContent("#toast");
+  check("an upload that is not a photo: said in plain words", /^That did not work: .*not an image/.test(said), said);
   check("no script errors", pageErrors.length === 0, pageErrors.join("; "));
 
   // ---- a phone
