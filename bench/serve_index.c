@@ -87,7 +87,8 @@ int main(int argc, char **argv)
             for (int d = 0; d < DIM; d++)
                 emb[k][d] = centroid[d] + NOISE * gauss(&seed);
             normalise(emb[k]);
-            faces[k] = (store_face){.face_index = k, .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
+            faces[k] = (store_face){.face_index = k,
+                                    .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
                                     .score = 0.99f, .embedding = emb[k]};
         }
         char path[4096];

@@ -153,7 +153,8 @@ int srv_api_search_upload(srv_ctx *ctx, const srv_request *req, srv_response *re
         u.data = NULL;
         u.size = 0;
         if (srv_multipart_boundary(req->content_type, boundary, sizeof boundary) ||
-            !req->body || srv_multipart_each(req->body, req->body_len, boundary, take_part, &u) < 0 ||
+            !req->body ||
+            srv_multipart_each(req->body, req->body_len, boundary, take_part, &u) < 0 ||
             u.bad) {
             srv_params_free(&fields);
             return srv_error(res, 400, "malformed multipart form");

@@ -142,7 +142,7 @@ void srv_readers_close(srv_ctx *ctx);
 fs_index *srv_reader_take(srv_ctx *ctx);
 void srv_reader_give(srv_ctx *ctx, fs_index *reader);
 
-/* ---- photos (photos.c) ------------------------------------------------------------------------ */
+/* ---- photos (photos.c) ----------------------------------------------------------------------- */
 
 /* Whether path (from the index) is a photo the server may show: its real path is itself (no
  * link) and lies under a root. */
@@ -168,7 +168,7 @@ int srv_api_index_events(srv_ctx *ctx, const srv_request *req, srv_response *res
 /* Stops a running index run and waits for it (shutdown). */
 void srv_index_shutdown(srv_ctx *ctx);
 
-/* ---- routes.c, assets.c ------------------------------------------------------------------------ */
+/* ---- routes.c, assets.c ---------------------------------------------------------------------- */
 
 /* Finds the handler for the request and runs it (404 / 405 when there is none). */
 int srv_route(srv_ctx *ctx, const srv_request *req, srv_response *res);
