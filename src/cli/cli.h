@@ -85,5 +85,6 @@ int cmd_models(const cli_globals *g, int argc, char **argv);
 int cmd_detect(const cli_globals *g, int argc, char **argv);
 int cmd_compare(const cli_globals *g, int argc, char **argv);
 int cmd_search(const cli_globals *g, int argc, char **argv);
+int cmd_serve(const cli_globals *g, int argc, char **argv);
 
 #endif

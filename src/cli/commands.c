@@ -75,5 +75,22 @@ const cli_command cli_commands[] = {
      "Lists the model packs found on this machine, verifies each file against its sha256, and\n"
      "shows the active pack (--models PACK). Exit status 2 if the active pack fails to verify.\n",
      cmd_models},
+    {"serve", "search, browse and index from a browser (a web page and a JSON API)",
+     "usage: facesearch serve --root DIR... [options]\n"
+     "\n"
+     "Serves a web page and the JSON API under /api/v1/ (see SPEC.md) over the index. Only photos\n"
+     "under the --root folders are indexed and shown. Runs until Ctrl-C.\n"
+     "\n"
+     "      --root DIR         a folder whose photos it may index and show (repeatable; needed)\n"
+     "      --host ADDR        address to listen on (default 127.0.0.1: this machine only)\n"
+     "      --port N           port (default 8080; 0 = any free port)\n"
+     "      --token T          required of every API request (header X-Facesearch-Token, or the\n"
+     "                         page's login); needed to listen beyond this machine. Also read\n"
+     "                         from $FACESEARCH_TOKEN\n"
+     "      --workers N        searches and pictures made at once (default 2; more wait or get\n"
+     "                         503)\n"
+     "      --max-upload BYTES largest request body (default 20 MiB)\n"
+     "      --max-pixels N     largest photo, uploaded or indexed (default 50 megapixels)\n",
+     cmd_serve},
     {NULL, NULL, NULL, NULL},
 };

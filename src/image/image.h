@@ -83,4 +83,9 @@ void img_draw_dot(img_rgb *img, float x, float y, int radius, uint8_t r, uint8_t
  * facesearch never writes over a file". */
 fs_status img_save(const img_rgb *img, const char *path, fs_error *err);
 
+/* Encodes img as a JPEG of the given quality (1..100) into memory: *data is malloc'd (caller
+ * frees), *size its bytes. On failure *data is NULL. */
+fs_status img_encode_jpeg(const img_rgb *img, int quality, uint8_t **data, size_t *size,
+                          fs_error *err);
+
 #endif

@@ -166,3 +166,39 @@ fs_status img_save(const img_rgb *img, const char *path, fs_error *err)
     g_free(buf);
     return rc;
 }
+
+fs_status img_encode_jpeg(const img_rgb *img, int quality, uint8_t **data, size_t *size,
+                          fs_error *err)
+{
+    *data = NULL;
+    *size = 0;
+    if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
+        return util_fail(err, FS_ERR_ARG, "empty image");
+    fs_status rc = img_vips_start(err);
+    if (rc != FS_OK)
+        return rc;
+    VipsImage *v = vips_image_new_from_memory(img->rgb, (size_t)img->width * img->height * 3,
+                                              img->width, img->height, 3, VIPS_FORMAT_UCHAR);
+    if (!v) {
+        vips_error_clear();
+        return util_fail(err, FS_ERR_INTERNAL, "libvips could not wrap the image");
+    }
+    void *buf = NULL;
+    size_t len = 0;
+    int r = vips_jpegsave_buffer(v, &buf, &len, "Q", quality, "strip", TRUE, NULL);
+    g_object_unref(v);
+    if (r != 0 || !buf) {
+        vips_error_clear();
+        g_free(buf);
+        return util_fail(err, FS_ERR_INTERNAL, "could not encode the image");
+    }
+    /* a plain malloc'd copy: the caller frees with free(), not g_free() */
+    *data = malloc(len);
+    if (*data)
+        memcpy(*data, buf, len);
+    g_free(buf);
+    if (!*data)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    *size = len;
+    return FS_OK;
+}

@@ -98,8 +98,70 @@ static int fill_match(const store_face *f, const char *path, void *ctx)
     m->face.score = f->score;
     m->face_number = f->face_index + 1;
     m->similarity = fc->hits[lo].similarity;
+    m->photo_id = f->file_id;
+    m->face_id = f->id;
     fc->out->count++;
     return 0;
+}
+
+/* One pass of a search: the hits of every query face (at most k each; 0 = all), one row per
+ * face with its best similarity, the rows fetched into out (faces under min_face dropped).
+ * *raw gets the number of faces hit before the size filter. */
+static fs_status search_pass(fs_index *ix, const fs_face *query, size_t n_query, char **canon,
+                             size_t n_folders, float threshold, size_t k, int min_face,
+                             fs_matches *out, size_t *raw, fs_error *err)
+{
+    fs_status rc = FS_OK;
+    store_hit *all = NULL;
+    size_t n_all = 0;
+    for (size_t q = 0; q < n_query && rc == FS_OK; q++) {
+        store_query sq = {.embedding = query[q].embedding, .top_k = k, .threshold = threshold,
+                          .folders = (const char *const *)canon, .folder_count = n_folders,
+                          .exact = 0}; /* the graph of a large library, if it has one */
+        store_hit *hits;
+        size_t n;
+        rc = store_search(ix->store, &sq, &hits, &n, err);
+        if (rc)
+            break;
+        store_hit *grown = n ? realloc(all, (n_all + n) * sizeof *grown) : all;
+        if (n && !grown) {
+            free(hits);
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        all = grown;
+        if (n)
+            memcpy(all + n_all, hits, n * sizeof *hits);
+        n_all += n;
+        free(hits);
+    }
+    /* one row per face, with its best similarity over the query faces: sorted by face id (best
+     * first within a face), the first of each run kept */
+    size_t n_faces = 0;
+    if (n_all > 1)
+        qsort(all, n_all, sizeof *all, by_face_then_similarity);
+    for (size_t i = 0; i < n_all; i++)
+        if (n_faces == 0 || all[n_faces - 1].face_id != all[i].face_id)
+            all[n_faces++] = all[i];
+    *raw = n_faces;
+    int64_t *ids = n_faces ? malloc(n_faces * sizeof *ids) : NULL;
+    if (rc == FS_OK && n_faces) {
+        out->items = calloc(n_faces, sizeof *out->items);
+        if (!out->items || !ids)
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    if (rc == FS_OK && n_faces) {
+        for (size_t i = 0; i < n_faces; i++)
+            ids[i] = all[i].face_id;
+        fill_ctx fc = {.hits = all, .n_hits = n_faces, .min_face = min_face,
+                       .dim = (size_t)store_dim(ix->store), .out = out};
+        rc = store_faces_by_ids(ix->store, ids, n_faces, 1, fill_match, &fc, err);
+        if (rc == FS_OK && fc.nomem)
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    free(ids);
+    free(all);
+    return rc;
 }
 
 fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
@@ -131,58 +193,23 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
     index_walk_seen_free(&seen);
     canon = targets.folders;
     n_folders = targets.count;
-    /* all hits of every query face, then the best similarity per face */
-    store_hit *all = NULL;
-    size_t n_all = 0;
-    for (size_t q = 0; q < n_query && rc == FS_OK; q++) {
-        /* with a size filter, the top faces are counted after it: all hits, then ranked */
-        store_query sq = {.embedding = query[q].embedding,
-                             .top_k = n_query == 1 && min_face <= 0 ? top : 0,
-                             .threshold = threshold, .folders = (const char *const *)canon,
-                             .folder_count = n_folders,
-                             .exact = 0}; /* the graph of a large library, if it has one */
-        store_hit *hits;
-        size_t n;
-        rc = store_search(ix->store, &sq, &hits, &n, err);
-        if (rc)
-            break;
-        store_hit *grown = n ? realloc(all, (n_all + n) * sizeof *grown) : all;
-        if (n && !grown) {
-            free(hits);
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-            break;
+    /* One query face and a top: its top faces only (the graph of a large library). With a size
+     * filter, a few times more are asked for and filtered; only if too few are left is every
+     * hit read (an exact scan), so that the top faces are those the filter keeps. */
+    size_t raw = 0;
+    if (rc == FS_OK && n_query == 1 && top > 0) {
+        size_t k = min_face > 0 ? (top < 16 ? 64 : top * 4) : top;
+        rc = search_pass(ix, query, n_query, canon, n_folders, threshold, k, min_face, out, &raw,
+                         err);
+        if (rc == FS_OK && min_face > 0 && out->count < top && raw == k) {
+            fs_matches_free(out);
+            rc = search_pass(ix, query, n_query, canon, n_folders, threshold, 0, min_face, out,
+                             &raw, err);
         }
-        all = grown;
-        if (n)
-            memcpy(all + n_all, hits, n * sizeof *hits);
-        n_all += n;
-        free(hits);
+    } else if (rc == FS_OK) {
+        rc = search_pass(ix, query, n_query, canon, n_folders, threshold, 0, min_face, out, &raw,
+                         err);
     }
-    /* one row per face, with its best similarity over the query faces: sorted by face id (best
-     * first within a face), the first of each run kept */
-    size_t n_faces = 0;
-    if (n_all > 1)
-        qsort(all, n_all, sizeof *all, by_face_then_similarity);
-    for (size_t i = 0; i < n_all; i++)
-        if (n_faces == 0 || all[n_faces - 1].face_id != all[i].face_id)
-            all[n_faces++] = all[i];
-    int64_t *ids = n_faces ? malloc(n_faces * sizeof *ids) : NULL;
-    if (rc == FS_OK && n_faces) {
-        out->items = calloc(n_faces, sizeof *out->items);
-        if (!out->items || !ids)
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    if (rc == FS_OK && n_faces) {
-        for (size_t i = 0; i < n_faces; i++)
-            ids[i] = all[i].face_id;
-        fill_ctx fc = {.hits = all, .n_hits = n_faces, .min_face = min_face,
-                       .dim = (size_t)store_dim(ix->store), .out = out};
-        rc = store_faces_by_ids(ix->store, ids, n_faces, 1, fill_match, &fc, err);
-        if (rc == FS_OK && fc.nomem)
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    free(ids);
-    free(all);
     for (size_t i = 0; i < n_folders; i++)
         free(canon[i]);
     free(canon);

@@ -71,6 +71,9 @@ static const char *const STMT_SQL[ST_COUNT] = {
                         " (SELECT count(*) FROM faces WHERE file_id = files.id), path"
                         " FROM files WHERE sha256 = ?1 AND sha256 <> '' AND status = 0"
                         " ORDER BY id LIMIT 1",
+    [ST_FILE_BY_ID] = "SELECT id, size, mtime_ns, sha256, status, indexed_at,"
+                      " (SELECT count(*) FROM faces WHERE file_id = files.id), path"
+                      " FROM files WHERE id = ?1",
     [ST_FILE_ERROR] = "SELECT error FROM files WHERE id = ?1",
     [ST_FILE_UPSERT] = "INSERT INTO files(path, size, mtime_ns, sha256, status, error, indexed_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(path) DO UPDATE SET"
@@ -607,6 +610,8 @@ void store_close(store_db *store)
     if (store->db)
         sqlite3_close(store->db);
     vindex_free(store->vindex);
+    free(store->filter_bits);
+    free(store->filter_key);
     free(store->dir);
     free(store->db_path);
     free(store->vec_path);
@@ -766,6 +771,35 @@ fs_status store_file_by_hash(store_db *store, const char *sha256, store_file *ou
         }
     } else if (sqlrc != SQLITE_DONE) {
         rc = store_sql_fail(store, err, "look up a content hash");
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+fs_status store_file_by_id(store_db *store, int64_t id, store_file *out, char **path_out,
+                           int *found, fs_error *err)
+{
+    *found = 0;
+    if (path_out)
+        *path_out = NULL;
+    sqlite3_stmt *s = store_stmt(store, ST_FILE_BY_ID, err);
+    if (!s)
+        return err ? err->code : FS_ERR_IO;
+    sqlite3_bind_int64(s, 1, id);
+    int sqlrc = sqlite3_step(s);
+    fs_status rc = FS_OK;
+    if (sqlrc == SQLITE_ROW) {
+        char *p = NULL;
+        if (path_out && !(p = column_path(s, 7))) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+        } else {
+            read_file_row(s, out);
+            if (path_out)
+                *path_out = p;
+            *found = 1;
+        }
+    } else if (sqlrc != SQLITE_DONE) {
+        rc = store_sql_fail(store, err, "look up a file");
     }
     sqlite3_reset(s);
     return rc;

@@ -151,6 +151,11 @@ fs_status store_put_failed(store_db *store, const char *path, int64_t size, int6
 fs_status store_copy_file(store_db *store, int64_t from_id, const char *path, int64_t size,
                           int64_t mtime_ns, const char *sha256, fs_error *err);
 
+/* Looks a file up by id. *found is 0 (and *out untouched) when absent; when found and path_out
+ * is not NULL, *path_out receives its path (malloc'd; caller frees). */
+fs_status store_file_by_id(store_db *st, int64_t id, store_file *out, char **path_out,
+                           int *found, fs_error *err);
+
 /* Reason stored for a failed file into buf ("" if none). */
 fs_status store_file_error(store_db *store, int64_t file_id, char *buf, size_t size,
                            fs_error *err);

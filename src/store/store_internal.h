@@ -14,6 +14,7 @@
 typedef enum store_stmt_id {
     ST_FILE_BY_PATH,
     ST_FILE_BY_HASH,
+    ST_FILE_BY_ID,
     ST_FILE_ERROR,
     ST_FILE_UPSERT,
     ST_FILE_ID,
@@ -39,6 +40,13 @@ struct store_db {
     sqlite3_stmt *stmts[ST_COUNT];
     vindex *vindex;   /* NULL until the first search or sync */
     uint64_t vgen;       /* the database generation vindex reflects */
+    /* The last folder filter of a search (store_folder_filter), reused while the folders and the
+     * generation are the same: a server searches the same roots again and again. */
+    uint8_t *filter_bits;
+    int64_t filter_nbits;
+    uint64_t filter_gen;
+    char *filter_key;    /* the folders, each followed by a NUL; NULL: no filter kept */
+    size_t filter_key_len;
 };
 
 /* The cached statement id, reset and with bindings cleared; NULL on error (err filled). */

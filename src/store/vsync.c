@@ -145,6 +145,48 @@ done:
     return e;
 }
 
+/* Makes store->filter_bits the filter of these folders at the current generation: the kept one
+ * when the folders and the generation it was made at are the same, else a new one. */
+static fs_status cached_filter(store_db *store, const char *const *folders, size_t n,
+                               fs_error *err)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(folders[i]) + 1;
+    char *key = malloc(len ? len : 1);
+    if (!key)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    char *p = key;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(folders[i]) + 1;
+        memcpy(p, folders[i], k);
+        p += k;
+    }
+    if (store->filter_key && store->filter_gen == store->vgen && store->filter_key_len == len &&
+        memcmp(store->filter_key, key, len) == 0) {
+        free(key);
+        return FS_OK;
+    }
+    uint8_t *bits;
+    int64_t nbits;
+    fs_status rc = store_folder_filter(store, folders, n, &bits, &nbits, err);
+    if (rc != FS_OK) {
+        free(key);
+        return rc;
+    }
+    free(store->filter_bits);
+    free(store->filter_key);
+    store->filter_bits = bits;
+    store->filter_nbits = nbits;
+    store->filter_gen = store->vgen;
+    /* kept only when the generation it belongs to is known (vectors loaded) */
+    store->filter_key = store->vindex ? key : NULL;
+    store->filter_key_len = len;
+    if (!store->vindex)
+        free(key);
+    return FS_OK;
+}
+
 fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
                        size_t *count, fs_error *err)
 {
@@ -155,21 +197,16 @@ fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
     fs_status rc = refresh(store, err);
     if (rc != FS_OK)
         return rc;
-    uint8_t *bits = NULL;
-    int64_t nbits = 0;
     vindex_filter filter;
     if (q->folder_count > 0) {
-        if ((rc = store_folder_filter(store, q->folders, q->folder_count, &bits, &nbits, err)) !=
-            FS_OK)
+        if ((rc = cached_filter(store, q->folders, q->folder_count, err)) != FS_OK)
             return rc;
-        filter.file_bits = bits;
-        filter.nbits = nbits;
+        filter.file_bits = store->filter_bits;
+        filter.nbits = store->filter_nbits;
     }
-    rc = vindex_search(store->vindex, q->embedding, q->top_k, q->threshold,
-                       q->folder_count > 0 ? &filter : NULL, q->exact, q->threads, hits, count,
-                       err);
-    free(bits);
-    return rc;
+    return vindex_search(store->vindex, q->embedding, q->top_k, q->threshold,
+                         q->folder_count > 0 ? &filter : NULL, q->exact, q->threads, hits, count,
+                         err);
 }
 
 fs_status store_sync_vectors(store_db *store, fs_error *err)

@@ -13,7 +13,7 @@ src=$FS_SOURCE_DIR
 
 # ---- the project's scripts ----------------------------------------------------------------------
 expect_exit 0 python3 "$checker" "$src/scripts/setup.sh" "$src/tests" "$src/bench" "$src/.ci" \
-  "$src/scripts/fetch-models.sh" "$src/scripts/fetch-oracle.sh"
+  "$src/scripts/fetch-models.sh" "$src/scripts/fetch-oracle.sh" "$src/scripts/fetch-playwright.sh"
 expect_out_is ""
 expect_err_is ""
 

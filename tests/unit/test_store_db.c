@@ -371,6 +371,33 @@ static int cmp_hash(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+/* A file by its id: the photo a server names by id, never by a path. */
+static void test_file_by_id(void **state)
+{
+    fixture *f = *state;
+    store_db *store = open_new(f);
+    fs_error err;
+    put(store, "/p/a.jpg", 3, 5, "cafe");
+    store_file by_path, by_id;
+    int found;
+    char *path = NULL;
+    assert_int_equal(store_file_by_path(store, "/p/a.jpg", &by_path, &found, &err), FS_OK);
+    assert_int_equal(store_file_by_id(store, by_path.id, &by_id, &path, &found, &err), FS_OK);
+    assert_int_equal(found, 1);
+    assert_string_equal(path, "/p/a.jpg");
+    assert_int_equal(by_id.face_count, 3);
+    assert_int_equal(by_id.size, by_path.size);
+    assert_string_equal(by_id.sha256, "cafe");
+    free(path);
+    assert_int_equal(store_file_by_id(store, by_path.id, &by_id, NULL, &found, &err), FS_OK);
+    assert_int_equal(found, 1);
+    path = (char *)"untouched";
+    assert_int_equal(store_file_by_id(store, by_path.id + 100, &by_id, &path, &found, &err), FS_OK);
+    assert_int_equal(found, 0);
+    assert_null(path);
+    store_close(store);
+}
+
 static void test_hash_and_copy(void **state)
 {
     fixture *f = *state;
@@ -485,6 +512,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_lookup_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefix_edges_and_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_and_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -435,6 +435,20 @@ static void test_store_search_and_delete(void **state)
                      FS_OK);
     assert_int_equal(face.file_id, file.id);
     free(h);
+    /* The folder filter a reader keeps between searches follows the writer: a new file under
+     * the folder is found, one removed is not, another folder is another filter. */
+    assert_int_equal(search(reader, q, 0, "/lib/0", &h), 153);
+    free(h);
+    assert_int_equal(search(reader, q, 0, "/lib/0", &h), 153);
+    free(h);
+    fill(f, st, 204, 205);                   /* /lib/0/204.jpg */
+    assert_int_equal(search(reader, q, 0, "/lib/0", &h), 156);
+    free(h);
+    assert_int_equal(store_remove_path(st, "/lib/0/204.jpg", NULL, NULL), FS_OK);
+    assert_int_equal(search(reader, q, 0, "/lib/0", &h), 153);
+    free(h);
+    assert_int_equal(search(reader, q, 0, "/lib/3", &h), 150);
+    free(h);
     assert_int_equal(store_sync_vectors(st, NULL), FS_OK);
     store_close(reader);
     store_close(st);

@@ -1,0 +1,112 @@
+/*
+ * serve_index.c — makes the index bench/serve.sh serves: N synthetic face-like embeddings (unit
+ * vectors around identity centroids, ~10 faces per identity, as bench/search_scale.c) in files of
+ * 4 faces named ROOT/pNNNNNNN.jpg (the files need not exist: search by id never reads them),
+ * recorded for the model pack PACK so that `facesearch serve --models PACK` opens it, then the
+ * vector files (and the graph of a large library) are built. Prints the face ids' range.
+ * Usage: serve_index DB_DIR ROOT N [PACK]
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face/face.h"
+#include "store/store.h"
+
+#define DIM FS_EMBEDDING_DIM
+#define PER_FILE 4
+#define PER_ID 10
+#define NOISE 0.029f
+
+static uint64_t next_u64(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static float gauss(uint64_t *s)
+{
+    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+static void normalise(float *v)
+{
+    double n = 0;
+    for (int i = 0; i < DIM; i++)
+        n += (double)v[i] * v[i];
+    for (int i = 0; i < DIM; i++)
+        v[i] = (float)(v[i] / sqrt(n));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s DB_DIR ROOT N [PACK]\n", argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1], *root = argv[2], *pack_name = argc > 4 ? argv[4] : "default";
+    long n = atol(argv[3]);
+    fs_error err;
+    fs_engine *engine;
+    if (fs_engine_open(pack_name, NULL, &engine, &err) != FS_OK) {
+        fprintf(stderr, "serve_index: %s\n", err.message);
+        return 2;
+    }
+    const fs_pack *pack = fs_engine_pack(engine);
+    size_t nf = fs_pack_file_count(pack);
+    const char *names[16], *hashes[16];
+    for (size_t i = 0; i < nf && i < 16; i++) {
+        names[i] = fs_pack_file_name(pack, i);
+        hashes[i] = fs_pack_file_sha256(pack, i);
+    }
+    store_pack_id id = {.name = fs_pack_name(pack), .file_count = nf < 16 ? nf : 16,
+                        .file_names = names, .file_sha256 = hashes, .embedding_dim = DIM,
+                        .pipeline = FS_PIPELINE_VERSION};
+    store_db *st;
+    if (store_open(dir, &id, FS_STORE_CREATE, &st, &err) != FS_OK) {
+        fprintf(stderr, "serve_index: %s\n", err.message);
+        return 2;
+    }
+    static float centroid[DIM], emb[PER_FILE][DIM];
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    store_face faces[PER_FILE];
+    fs_status rc = store_begin(st, &err);
+    for (long f = 0; rc == FS_OK && f * PER_FILE < n; f++) {
+        for (int k = 0; k < PER_FILE; k++) {
+            long face = f * PER_FILE + k;
+            if (face % PER_ID == 0) {
+                for (int d = 0; d < DIM; d++)
+                    centroid[d] = gauss(&seed);
+                normalise(centroid);
+            }
+            for (int d = 0; d < DIM; d++)
+                emb[k][d] = centroid[d] + NOISE * gauss(&seed);
+            normalise(emb[k]);
+            faces[k] = (store_face){.face_index = k,
+                                    .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
+                                    .score = 0.99f, .embedding = emb[k]};
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s/p%07ld.jpg", root, f);
+        rc = store_put_file(st, path, 1000, 1, "", faces, PER_FILE, NULL, &err);
+        if (rc == FS_OK && f % 2000 == 1999)
+            rc = store_commit(st, &err) == FS_OK ? store_begin(st, &err) : FS_ERR_IO;
+    }
+    if (rc == FS_OK)
+        rc = store_commit(st, &err);
+    if (rc == FS_OK)
+        rc = store_sync_vectors(st, &err);
+    store_close(st);
+    fs_engine_close(engine);
+    if (rc) {
+        fprintf(stderr, "serve_index: %s\n", err.message);
+        return 2;
+    }
+    printf("%ld\n", ((n + PER_FILE - 1) / PER_FILE) * PER_FILE);
+    return 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * facesearch_server.h — the public entry of the server library (src/server, `facesearch serve`):
+ * the HTTP server (the page and the JSON API under /api/v1/) over the index, as the command-line
+ * tool starts it. The server itself uses only the public API (facesearch.h), like the tool; the
+ * build gives both include/ and nothing of src/ (the server its own folder besides).
+ */
+#ifndef FACESEARCH_SERVER_H
+#define FACESEARCH_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facesearch.h"
+
+#define FS_SERVER_ROOTS_MAX 64
+
+typedef struct fs_server_config {
+    const char *host;            /* address to listen on; "127.0.0.1" by default */
+    int port;                    /* 8080 by default; 0 = any free port (printed at start) */
+    const char *token;           /* required of every request when set; NULL = none */
+    const char *db;              /* index folder; NULL = the default */
+    const char *models;          /* model pack */
+    const char *roots[FS_SERVER_ROOTS_MAX]; /* the folders whose photos it may index and show */
+    size_t n_roots;
+    int workers;                 /* heavy requests (search, pictures) at once; 0 = cores */
+    int threads;                 /* threads of one inference; 0 = all cores */
+    size_t max_upload;           /* bytes of a request body (default 20 MiB) */
+    uint64_t max_pixels;         /* pixels of an uploaded photo (default 40 megapixels) */
+} fs_server_config;
+
+/* Runs the server until SIGINT or SIGTERM: opens the engine and the index (creating an empty one
+ * if there is none), listens, serves. Returns 0 after a clean stop, 2 after printing why it could
+ * not start ("facesearch: ..."). */
+int fs_server_run(const fs_server_config *cfg);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * routes.c — which handler answers which request: a table of methods and path patterns
+ * ("{id}" matches a positive decimal number, nothing else), the page's files for everything that
+ * is not the API, 404 for an unknown path and 405 for a known path with another method.
+ */
+#include <string.h>
+
+#include "srv.h"
+
+typedef int (*srv_handler)(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+typedef struct route {
+    const char *method;
+    const char *pattern[6];      /* segments after /api/v1; NULL-terminated */
+    srv_handler run;
+} route;
+
+static const route ROUTES[] = {
+    {"GET", {"health", NULL}, srv_api_health},
+    {"GET", {"stats", NULL}, srv_api_stats},
+    {"GET", {"models", NULL}, srv_api_models},
+    {"POST", {"login", NULL}, srv_api_login},
+    {"POST", {"search", NULL}, srv_api_search_upload},
+    {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face},
+    {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop},
+    {"GET", {"faces", "{id}", NULL}, srv_api_face},
+    {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail},
+    {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image},
+    {"GET", {"photos", "{id}", NULL}, srv_api_photo},
+    {"GET", {"index", NULL}, srv_api_index_status},
+    {"POST", {"index", NULL}, srv_api_index_start},
+    {"DELETE", {"index", NULL}, srv_api_index_cancel},
+    {"GET", {"index", "events", NULL}, srv_api_index_events},
+};
+
+/* A positive decimal id of at most 18 digits. */
+static int is_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 18 || s[0] == '0')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int matches(const route *r, char *const *seg, size_t n)
+{
+    size_t k = 0;
+    for (; r->pattern[k]; k++) {
+        if (k >= n)
+            return 0;
+        if (strcmp(r->pattern[k], "{id}") == 0 ? !is_id(seg[k]) : strcmp(r->pattern[k], seg[k]))
+            return 0;
+    }
+    return k == n;
+}
+
+static int serve_asset(const srv_request *req, srv_response *res)
+{
+    const char *name = req->n_seg == 0 ? "" : req->n_seg == 1 ? req->seg[0] : NULL;
+    const char *data, *type;
+    size_t len;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+        return srv_error(res, 405, "%s: method not allowed", req->method);
+    if (!name || !srv_asset(name, &data, &len, &type))
+        return srv_error(res, 404, "no such page");
+    res->status = 200;
+    res->content_type = type;
+    res->static_body = data;
+    res->static_len = len;
+    strcpy(res->cache_control, "no-cache");
+    return 0;
+}
+
+int srv_route(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    if (req->n_seg < 2 || strcmp(req->seg[0], "api") || strcmp(req->seg[1], "v1"))
+        return serve_asset(req, res);
+    char *const *seg = req->seg + 2;
+    size_t n = req->n_seg - 2;
+    int path_known = 0;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+        if (!matches(&ROUTES[i], seg, n))
+            continue;
+        path_known = 1;
+        if (strcmp(ROUTES[i].method, req->method) == 0)
+            return ROUTES[i].run(ctx, req, res);
+    }
+    if (path_known)
+        return srv_error(res, 405, "%s: method not allowed here", req->method);
+    return srv_error(res, 404, "no such API endpoint");
+}

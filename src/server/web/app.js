@@ -1,0 +1,403 @@
+// facesearch — the page: pick a query photo (and a face on it), see every photo of that person,
+// best first, filter by similarity, click a face to search by it, open a photo large, index a
+// folder with a live progress bar. Talks only to this server's JSON API (/api/v1/, SPEC.md).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const api = "/api/v1";
+const BATCH = 60;                 // cards added at a time as the gallery scrolls
+
+const state = {
+  threshold: 0.34,                // the pack's
+  floor: 0.14,                    // fetched down to this; the slider filters above it
+  matches: [],                    // of the current search, best first
+  shown: [],                      // those above the slider
+  rendered: 0,
+  file: null,                     // the uploaded query photo
+  photos: new Map(),              // photo id -> its JSON (sizes, faces), once fetched
+};
+
+// ---- talking to the server -------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function call(path, options = {}) {
+  const res = await fetch(api + path, options);
+  let body = null;
+  try { body = await res.json(); } catch (e) { body = null; }
+  if (!res.ok) {
+    if (res.status === 401) showLogin();
+    throw new ApiError(res.status, plainError(res.status, body && body.error));
+  }
+  return body;
+}
+
+function plainError(status, message) {
+  switch (status) {
+    case 400: return message ? `That did not work: ${message}.` : "The server could not read that.";
+    case 401: return "This library is locked: enter the token.";
+    case 404: return "That photo is no longer in the library.";
+    case 409: return "An indexing run is already going on; wait for it or cancel it.";
+    case 413: return "That photo is too large for the server.";
+    case 503: return "The server is busy right now; try again in a moment.";
+    default: return message || `The server answered ${status}.`;
+  }
+}
+
+let toastTimer = 0;
+function toast(text, isError = true) {
+  const t = $("toast");
+  t.textContent = text;
+  t.className = "toast" + (isError ? " error" : "");
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 5000);
+}
+
+// ---- boxes on pictures ------------------------------------------------------------------------
+
+// A clickable box over a face; coordinates in pixels of the upright photo of size w x h.
+function faceBox(face, w, h, cls, onClick) {
+  const b = document.createElement("button");
+  b.className = "box " + (cls || "");
+  b.type = "button";
+  const [x1, y1, x2, y2] = face.box;
+  b.style.left = (100 * x1 / w) + "%";
+  b.style.top = (100 * y1 / h) + "%";
+  b.style.width = (100 * (x2 - x1) / w) + "%";
+  b.style.height = (100 * (y2 - y1) / h) + "%";
+  b.title = "Search for this person";
+  b.addEventListener("click", (e) => { e.stopPropagation(); onClick(); });
+  return b;
+}
+
+function clearBoxes(frame) {
+  frame.querySelectorAll(".box").forEach((b) => b.remove());
+}
+
+// ---- the query ----------------------------------------------------------------------------------
+
+function showQueryImage(src, label) {
+  $("drop-empty").hidden = true;
+  $("query-photo").hidden = false;
+  $("drop").classList.add("has-photo");
+  const img = $("query-img");
+  img.src = src;
+  clearBoxes($("query-frame"));
+  $("query-hint").textContent = label || "";
+}
+
+async function searchByFile(file, faceNumber) {
+  state.file = file;
+  if (!faceNumber) showQueryImage(URL.createObjectURL(file), "Looking for faces…");
+  setTitle("Searching…", "");
+  const q = new URLSearchParams({ threshold: state.floor, top: 5000 });
+  if (faceNumber) q.set("face", faceNumber);
+  let r;
+  try {
+    r = await call("/search?" + q, { method: "POST", body: file,
+                                      headers: { "Content-Type": file.type || "application/octet-stream" } });
+  } catch (e) {
+    $("query-hint").textContent = "";
+    setTitle("Find a person", "");
+    return toast(e.message);
+  }
+  const frame = $("query-frame");
+  clearBoxes(frame);
+  const faces = r.query.faces;
+  if (!faces.length) {
+    $("query-hint").textContent = "No face found in this photo. Try another one.";
+    showResults([], "No face to look for");
+    return;
+  }
+  faces.forEach((f, i) => {
+    const n = i + 1;
+    frame.appendChild(faceBox(f, r.query.width, r.query.height, n === r.query.face ? "chosen" : "",
+                              () => searchByFile(state.file, n)));
+  });
+  $("query-hint").textContent = faces.length > 1
+    ? `${faces.length} faces in this photo — click another one to search for that person.`
+    : "Searching for this face.";
+  showResults(r.matches, "Photos of this person");
+}
+
+async function searchByFace(faceId) {
+  closeLightbox();
+  showQueryImage(`${api}/faces/${faceId}/crop?size=320`, "A face from your library.");
+  $("drop").classList.add("has-photo");
+  setTitle("Searching…", "");
+  try {
+    const r = await call(`/faces/${faceId}/search?` + new URLSearchParams({ threshold: state.floor, top: 5000 }));
+    showResults(r.matches, "Photos of this person");
+  } catch (e) {
+    setTitle("Find a person", "");
+    toast(e.message);
+  }
+}
+
+// ---- the gallery -------------------------------------------------------------------------------
+
+function setTitle(title, count) {
+  $("results-title").textContent = title;
+  $("results-count").textContent = count;
+}
+
+function showResults(matches, title) {
+  state.matches = matches;
+  state.title = title;
+  applySlider();
+}
+
+function applySlider() {
+  const t = parseFloat($("slider").value);
+  $("slider-value").textContent = t.toFixed(2);
+  state.shown = state.matches.filter((m) => m.similarity >= t);
+  const gallery = $("gallery");
+  gallery.textContent = "";
+  state.rendered = 0;
+  $("results-empty").hidden = state.shown.length > 0 || !state.title;
+  if (state.title) {
+    const n = state.shown.length;
+    setTitle(state.title, n === 1 ? "1 photo" : `${n} photos`);
+    if (!n) $("results-empty").innerHTML = "<p>No photo of this person at this similarity. Move the slider to the left to see less likely ones.</p>";
+  }
+  renderMore();
+}
+
+function renderMore() {
+  const gallery = $("gallery");
+  const end = Math.min(state.shown.length, state.rendered + BATCH);
+  for (let i = state.rendered; i < end; i++) gallery.appendChild(card(state.shown[i]));
+  state.rendered = end;
+}
+
+const cardObserver = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    if (!e.isIntersecting) continue;
+    cardObserver.unobserve(e.target);
+    fillCard(e.target);
+  }
+}, { rootMargin: "600px" });
+
+new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting) && state.rendered < state.shown.length) renderMore();
+}, { rootMargin: "1200px" }).observe(document.getElementById("sentinel"));
+
+function baseName(path) {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function card(m) {
+  const el = document.createElement("article");
+  el.className = "result";
+  el.dataset.photoId = m.photo_id;
+  el.dataset.faceId = m.face_id;
+  el.dataset.box = JSON.stringify(m.box);
+  const frame = document.createElement("div");
+  frame.className = "frame";
+  const img = document.createElement("img");
+  img.alt = baseName(m.path);
+  img.decoding = "async";
+  frame.appendChild(img);
+  frame.addEventListener("click", () => openLightbox(m));
+  const info = document.createElement("div");
+  info.className = "result-info";
+  const name = document.createElement("span");
+  name.className = "result-name";
+  name.textContent = baseName(m.path);
+  name.title = m.path;
+  const sim = document.createElement("span");
+  sim.className = "sim" + (m.similarity < state.threshold + 0.1 ? " mid" : "");
+  sim.textContent = Math.round(m.similarity * 100) + "%";
+  sim.title = "Similarity " + m.similarity.toFixed(3);
+  info.append(name, sim);
+  el.append(frame, info);
+  el._match = m;
+  cardObserver.observe(el);
+  return el;
+}
+
+async function photoInfo(id) {
+  if (!state.photos.has(id)) state.photos.set(id, call(`/photos/${id}`));
+  return state.photos.get(id);
+}
+
+// When a card comes near the screen: its thumbnail and its faces, the matched one marked.
+async function fillCard(el) {
+  const m = el._match;
+  const frame = el.querySelector(".frame");
+  const img = frame.querySelector("img");
+  img.addEventListener("load", () => img.classList.add("loaded"), { once: true });
+  img.src = `${api}/photos/${m.photo_id}/thumbnail?size=480`;
+  let p;
+  try { p = await photoInfo(m.photo_id); } catch (e) { return; }
+  if (!p.width || !p.height) return;
+  frame.style.aspectRatio = `${p.width} / ${p.height}`;
+  for (const f of p.faces) {
+    const matched = f.face_id === m.face_id;
+    const b = faceBox(f, p.width, p.height, matched ? "matched" : "", () => searchByFace(f.face_id));
+    b.dataset.faceId = f.face_id;
+    frame.appendChild(b);
+  }
+}
+
+// ---- one photo, large ---------------------------------------------------------------------------
+
+async function openLightbox(m) {
+  const frame = $("lightbox-frame");
+  clearBoxes(frame);
+  const img = $("lightbox-img");
+  img.src = `${api}/photos/${m.photo_id}/thumbnail?size=1600`;
+  img.alt = baseName(m.path);
+  $("lightbox-caption").textContent = `${m.path} — ${Math.round(m.similarity * 100)}% similar. Click a face to search for that person.`;
+  $("lightbox").hidden = false;
+  try {
+    const p = await photoInfo(m.photo_id);
+    for (const f of p.faces)
+      frame.appendChild(faceBox(f, p.width, p.height, f.face_id === m.face_id ? "matched" : "",
+                                () => searchByFace(f.face_id)));
+  } catch (e) { toast(e.message); }
+}
+
+function closeLightbox() { $("lightbox").hidden = true; }
+
+// ---- the library and index runs ------------------------------------------------------------------
+
+async function loadStats() {
+  try {
+    const s = await call("/stats");
+    const dl = $("stats");
+    dl.innerHTML = "";
+    for (const [label, v] of [["Photos", s.files], ["Faces", s.faces], ["Folders", s.folders]]) {
+      const d = document.createElement("div");
+      d.innerHTML = `<dt>${label}</dt><dd>${Number(v).toLocaleString()}</dd>`;
+      dl.appendChild(d);
+    }
+    $("bar-stats").textContent = `${Number(s.files).toLocaleString()} photos · ${Number(s.faces).toLocaleString()} faces`;
+    const sel = $("index-folder");
+    if (!sel.options.length) {
+      for (const r of s.roots) sel.add(new Option(r, r));
+      if (s.roots.length > 1) sel.add(new Option("All folders", ""), 0);
+    }
+    if (!s.files) { $("library").hidden = false; $("library-toggle").setAttribute("aria-expanded", "true"); }
+  } catch (e) { /* shown by the caller's flow */ }
+}
+
+function showProgress(run) {
+  const box = $("index-progress");
+  if (run.state === "idle") { box.hidden = true; return; }
+  box.hidden = false;
+  const pct = run.total ? Math.floor(100 * run.done / run.total) : (run.state === "running" ? 0 : 100);
+  $("index-fill").style.width = pct + "%";
+  $("index-fill").dataset.percent = pct;
+  let text = `${pct} % · ${run.done.toLocaleString()} / ${run.total.toLocaleString()} photos · ${run.faces.toLocaleString()} faces`;
+  if (run.state === "running") {
+    if (run.photos_per_second > 0) text += ` · ${run.photos_per_second.toFixed(1)}/s`;
+    if (run.eta_seconds != null) text += ` · ${run.eta_seconds} s left`;
+  } else if (run.state === "done") text = `Done · ${text}`;
+  else if (run.state === "cancelled") text = `Cancelled · ${text}`;
+  else if (run.state === "failed") text = `Failed: ${run.error}`;
+  $("index-text").textContent = text;
+  $("index-cancel").hidden = run.state !== "running";
+  $("index-start").disabled = run.state === "running";
+}
+
+let events = null;
+function follow() {
+  if (events) events.close();
+  events = new EventSource(`${api}/index/events`);
+  events.addEventListener("progress", (e) => {
+    const run = JSON.parse(e.data);
+    showProgress(run);
+    if (run.state !== "running" && run.state !== "idle") { loadStats(); }
+  });
+  events.onerror = () => { events.close(); events = null; setTimeout(pollOnce, 1000); };
+}
+
+async function pollOnce() {
+  try { showProgress(await call("/index")); follow(); } catch (e) { /* retried on next action */ }
+}
+
+async function startIndex() {
+  const folder = $("index-folder").value;
+  try {
+    const run = await call("/index", { method: "POST", headers: { "Content-Type": "application/json" },
+                                       body: JSON.stringify(folder ? { folder } : {}) });
+    showProgress(run);
+    follow();
+  } catch (e) { toast(e.message); }
+}
+
+async function cancelIndex() {
+  try { showProgress(await call("/index", { method: "DELETE" })); } catch (e) { toast(e.message); }
+}
+
+// ---- login -----------------------------------------------------------------------------------------
+
+function showLogin() {
+  $("login").hidden = false;
+  $("app").hidden = true;
+}
+
+async function login(e) {
+  e.preventDefault();
+  try {
+    await call("/login", { method: "POST", headers: { "Content-Type": "application/json" },
+                           body: JSON.stringify({ token: $("login-token").value }) });
+    location.reload();
+  } catch (err) {
+    $("login").hidden = false;
+    $("login-error").textContent = err.status === 401 ? "That token is not right." : err.message;
+  }
+}
+
+// ---- start -----------------------------------------------------------------------------------------
+
+function wire() {
+  const drop = $("drop"), file = $("file");
+  drop.addEventListener("click", () => file.click());
+  drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") file.click(); });
+  file.addEventListener("change", () => { if (file.files[0]) searchByFile(file.files[0]); file.value = ""; });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const f = e.dataTransfer.files[0];
+    if (f) searchByFile(f);
+  });
+  $("slider").addEventListener("input", applySlider);
+  $("lightbox").addEventListener("click", (e) => { if (e.target.id === "lightbox" || e.target.id === "lightbox-close") closeLightbox(); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeLightbox(); });
+  $("library-toggle").addEventListener("click", () => {
+    const lib = $("library");
+    lib.hidden = !lib.hidden;
+    $("library-toggle").setAttribute("aria-expanded", String(!lib.hidden));
+  });
+  $("index-start").addEventListener("click", startIndex);
+  $("index-cancel").addEventListener("click", cancelIndex);
+  $("login-form").addEventListener("submit", login);
+}
+
+async function start() {
+  wire();
+  try {
+    const models = await call("/models");
+    state.threshold = models.active.threshold;
+    state.floor = Math.max(0, Math.round((state.threshold - 0.2) * 100) / 100);
+  } catch (e) {
+    if (e.status !== 401) toast(e.message);
+    return;
+  }
+  const slider = $("slider");
+  slider.min = state.floor;
+  slider.value = state.threshold;
+  $("slider-value").textContent = state.threshold.toFixed(2);
+  $("app").hidden = false;
+  await loadStats();
+  pollOnce();
+}
+
+start();

@@ -1,0 +1,146 @@
+// page_test.mjs — the server's page in a real browser (Debian's chromium, headless, driven by
+// playwright-core): index a folder and see the progress bar reach 100 %, upload a query photo,
+// wait for the gallery, check the number of results against the API and that the first result's
+// box is drawn where the API says, filter with the slider, open a photo large, click a face in a
+// result and check the new search; screenshots at desktop and phone widths.
+// Usage: node page_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require("./node_modules/playwright-core");
+const [base, query, out] = process.argv.slice(2);
+mkdirSync(out, { recursive: true });
+
+let passed = 0, failed = 0;
+function check(what, ok, detail = "") {
+  if (ok) passed++;
+  else { failed++; console.error(`FAIL ${what} ${detail}`); }
+}
+
+// Every card's picture loaded and faded in: screenshots show what a person sees.
+async function settled(p) {
+  await p.waitForFunction(() => [...document.querySelectorAll("#gallery .result img")]
+    .every((i) => i.classList.contains("loaded")));
+  await p.waitForTimeout(400);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  await page.goto(base + "/");
+  await page.waitForSelector("#app:not([hidden])");
+  await page.screenshot({ path: `${out}/desktop-empty.png` });
+
+  // ---- an index run from the library panel, to 100 %
+  check("library panel open on an empty index", await page.isVisible("#library"));
+  await page.click("#index-start");
+  await page.waitForFunction(() => document.querySelector("#index-fill").dataset.percent === "100" &&
+                                    /^Done/.test(document.querySelector("#index-text").textContent),
+                             null, { timeout: 120000 });
+  check("progress bar full", (await page.getAttribute("#index-fill", "style")).includes("100%"));
+  await page.waitForFunction(() => /[1-9]/.test(document.querySelector("#bar-stats").textContent));
+  await page.screenshot({ path: `${out}/desktop-indexed.png` });
+
+  // ---- a query photo: its faces, the gallery
+  await page.setInputFiles("#file", query);
+  await page.waitForSelector("#gallery .result");
+  const queryBoxes = await page.$$eval("#query-frame .box", (b) => b.length);
+  check("query photo: a box per face", queryBoxes === 3, `got ${queryBoxes}`);
+  check("query photo: one face chosen", (await page.$$eval("#query-frame .box.chosen", (b) => b.length)) === 1);
+  // the number of results: what the API finds at the pack's threshold
+  const apiCount = await page.evaluate(async (b64) => {
+    const models = await (await fetch("/api/v1/models")).json();
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const r = await (await fetch(`/api/v1/search?top=5000&threshold=${models.active.threshold}`,
+                                  { method: "POST", body: bytes })).json();
+    return r.count;
+  }, readFileSync(query).toString("base64"));
+  const shown = await page.$$eval("#gallery .result", (r) => r.length);
+  check("results: as many as the API finds", shown === apiCount && shown > 0, `page ${shown} api ${apiCount}`);
+  check("results count text", (await page.textContent("#results-count")).startsWith(String(shown)));
+
+  // ---- the first result's matched box, where the API says
+  const first = page.locator("#gallery .result").first();
+  await first.locator(".box.matched").waitFor();
+  await first.locator("img.loaded").waitFor();
+  const geo = await first.evaluate(async (el) => {
+    const photo = await (await fetch(`/api/v1/photos/${el.dataset.photoId}`)).json();
+    const box = JSON.parse(el.dataset.box);
+    const img = el.querySelector("img").getBoundingClientRect();
+    const drawn = el.querySelector(".box.matched").getBoundingClientRect();
+    const sx = img.width / photo.width, sy = img.height / photo.height;
+    return { want: [img.left + box[0] * sx, img.top + box[1] * sy, img.left + box[2] * sx, img.top + box[3] * sy],
+             got: [drawn.left, drawn.top, drawn.right, drawn.bottom],
+             ratio: [img.width / img.height, photo.width / photo.height] };
+  });
+  const off = Math.max(...geo.want.map((w, i) => Math.abs(w - geo.got[i])));
+  check("first result: the box where the API says (within 1.5 px)", off <= 1.5,
+        `want ${geo.want} got ${geo.got}`);
+  check("first result: the photo's proportions kept", Math.abs(geo.ratio[0] - geo.ratio[1]) < 0.02);
+  const sims = await page.$$eval("#gallery .result .sim", (s) => s.map((x) => parseFloat(x.title.split(" ")[1])));
+  check("results best first", sims.every((s, i) => i === 0 || sims[i - 1] >= s));
+  await settled(page);
+  await page.screenshot({ path: `${out}/desktop-results.png` });
+
+  // ---- the slider filters live
+  const cut = (Math.floor(sims[0] * 100) / 100).toFixed(2);
+  await page.fill("#slider", cut);
+  const afterSlider = await page.$$eval("#gallery .result", (r) => r.length);
+  const wantAfter = sims.filter((s) => s >= Number(cut)).length;
+  check(`slider at ${cut}: only the results at least that similar`,
+        afterSlider === wantAfter && afterSlider >= 1, `got ${afterSlider}, want ${wantAfter}`);
+  await page.fill("#slider", await page.getAttribute("#slider", "min"));
+  const atMin = await page.$$eval("#gallery .result", (r) => r.length);
+  check("slider at its minimum: more results", atMin >= shown, `got ${atMin}`);
+
+  // ---- a photo large, with all its faces
+  await first.locator(".frame").dispatchEvent("click"); // the photo, not one of its faces
+  await page.waitForSelector("#lightbox:not([hidden]) .box");
+  const faces = await first.evaluate(async (el) => (await (await fetch(`/api/v1/photos/${el.dataset.photoId}`)).json()).faces.length);
+  check("large photo: every face boxed", (await page.$$eval("#lightbox .box", (b) => b.length)) === faces);
+  await page.waitForFunction(() => document.querySelector("#lightbox-img").complete);
+  await page.screenshot({ path: `${out}/desktop-photo.png` });
+  await page.keyboard.press("Escape");
+
+  // ---- click another face in a result: a search for that person
+  const other = first.locator(".box:not(.matched)").first();
+  const otherId = await other.getAttribute("data-face-id");
+  await other.click();
+  await page.waitForFunction((id) => {
+    const r = document.querySelector("#gallery .result");
+    return r && r.dataset.faceId === id;
+  }, otherId);
+  const top = await page.locator("#gallery .result").first().evaluate((el) => el._match);
+  check("search by a clicked face: that face first, similarity 1", top.face_id === Number(otherId) && top.similarity > 0.999);
+  check("search by a clicked face: the query shows the face", (await page.getAttribute("#query-img", "src")).includes(`/faces/${otherId}/crop`));
+  await settled(page);
+  await page.screenshot({ path: `${out}/desktop-face-search.png` });
+  // ---- an error in plain words: a file that is not a photo
+  await page.setInputFiles("#file", { name: "notes.jpg", mimeType: "image/jpeg", buffer: Buffer.from("not a photo") });
+  await page.waitForSelector("#toast:not([hidden])");
+  const said = await page.textContent("#toast");
+  check("an upload that is not a photo: said in plain words", /^That did not work: .*not an image/.test(said), said);
+  check("no script errors", pageErrors.length === 0, pageErrors.join("; "));
+
+  // ---- a phone
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await phone.goto(base + "/");
+  await phone.waitForSelector("#app:not([hidden])");
+  await phone.setInputFiles("#file", query);
+  await phone.waitForSelector("#gallery .result .box.matched");
+  const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+  check("phone: nothing wider than the screen", width <= 390, `scroll width ${width}`);
+  await settled(phone);
+  await phone.screenshot({ path: `${out}/phone-results.png` });
+  await phone.screenshot({ path: `${out}/phone-full.png`, fullPage: true });
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
