@@ -724,14 +724,14 @@ fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_p
     h.dim = (uint32_t)v->dim;
     h.slots = v->n;
     h.generation = gen;
-    char *vtmp = temp_name(vec_path), *gtmp = temp_name(graph_path);
+    char *vtmp = temp_name(vec_path), *gtmp = graph_path ? temp_name(graph_path) : NULL;
     int fd = -1;
     fs_status rc = FS_OK;
-    if (!vtmp || !gtmp) {
+    if (!vtmp || (graph_path && !gtmp)) {
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (v->graph) {
+    if (v->graph && graph_path) {
         uint64_t gsize;
         int gfd;
         if (hnsw_save(v->graph, gtmp) != 0 || (gfd = open(gtmp, O_RDONLY)) < 0) {
@@ -772,7 +772,7 @@ fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_p
         unlink(vtmp);
         goto done;
     }
-    if (!v->graph)
+    if (!v->graph && graph_path)
         unlink(graph_path);
     fsync_parent(vec_path);
 done:

@@ -84,7 +84,9 @@ fs_status vindex_search(const vindex *v, const float *q, size_t k, float thresho
 
 /* Writes the index to vec_path (and its graph, if any, to graph_path) atomically: temporary file,
  * fsync, rename, fsync of the folder. gen is recorded in the header. On error the previous files
- * are untouched. A stale graph file is removed when there is no graph. */
+ * are untouched. A stale graph file is removed when there is no graph. graph_path NULL: the
+ * vectors only, the graph file neither written nor removed (a reader's save: the graph is the
+ * writer's; one that no longer matches the vectors is ignored by vindex_load). */
 fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_path,
                       uint64_t gen, fs_error *err);
 

@@ -91,6 +91,7 @@ static fs_status refresh(store_db *store, fs_error *err)
         return e;
     uint64_t gen, since;
     vindex *fresh = NULL;
+    int had_file = store->vindex != NULL;
     if ((e = store_generation(store, &gen, err)) != FS_OK ||
         (e = read_tombstones_since(store, &since, err)) != FS_OK)
         goto done;
@@ -108,7 +109,19 @@ static fs_status refresh(store_db *store, fs_error *err)
         if (le == FS_OK) {
             store->vindex = loaded;
             store->vgen = fgen;
+            had_file = 1;
         }
+    }
+    /* A file newer than this transaction's snapshot: the writer committed and saved since it
+     * began. A newer snapshot catches up with the file instead of rebuilding from scratch (and,
+     * worse, saving an older state over the writer's file and its graph). */
+    for (int tries = 0; own_txn && store->vindex && store->vgen > gen && tries < 3; tries++) {
+        sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+        if ((e = store_exec(store, "BEGIN", err)) != FS_OK)
+            return e;
+        if ((e = store_generation(store, &gen, err)) != FS_OK ||
+            (e = read_tombstones_since(store, &since, err)) != FS_OK)
+            goto done;
     }
     if (store->vindex && store->vgen == gen)
         goto done;
@@ -135,9 +148,13 @@ static fs_status refresh(store_db *store, fs_error *err)
     store->vindex = fresh;
     fresh = NULL;
     store->vgen = gen;
-    /* Save what was rebuilt (best effort for readers; the writer's sync reports errors). The
-     * graph of a large library is left to the writer's store_sync_vectors. */
-    vindex_save(store->vindex, store->vec_path, store->graph_path, store->vgen, NULL);
+    /* Save what was rebuilt: the writer always (its sync reports errors; the graph of a large
+     * library is built there); a reader only when there was no usable file, best effort, and
+     * never touching the graph file, which is the writer's. */
+    if (store->flags & FS_STORE_WRITE)
+        vindex_save(store->vindex, store->vec_path, store->graph_path, store->vgen, NULL);
+    else if (!had_file)
+        vindex_save(store->vindex, store->vec_path, NULL, store->vgen, NULL);
 done:
     vindex_free(fresh);
     if (own_txn)

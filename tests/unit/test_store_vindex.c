@@ -527,6 +527,71 @@ static void test_vector_file_repair(void **state)
     expect_rebuilt(f, 360 - 60 * 3);
 }
 
+/* The whole content of a file (malloc'd), its size in *n. */
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)size + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    *n = (size_t)size;
+    return buf;
+}
+
+/* A reader whose database is older than the vector file beside it (the writer committed and
+ * saved after the reader's snapshot) answers from its own database and never writes over the
+ * newer file or removes the search graph beside it. Made here by giving a copy of an older
+ * index the newer vector file and a graph file. */
+static void test_reader_never_clobbers(void **state)
+{
+    fixture *f = *state;
+    store_db *store = open_store(f, FS_STORE_CREATE);
+    fill(f, store, 0, 100);
+    assert_int_equal(store_sync_vectors(store, NULL), FS_OK);
+    store_close(store);
+    char old[80], cmd[700], path[400];
+    snprintf(old, sizeof old, "%.60s/old", f->root);
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", f->dir, old);
+    assert_int_equal(system(cmd), 0);
+    store = open_store(f, FS_STORE_WRITE);
+    fill(f, store, 100, 150);
+    assert_int_equal(store_sync_vectors(store, NULL), FS_OK);
+    store_close(store);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/vectors.bin' && printf graph > '%s/vectors.hnsw'",
+             f->vec, old, old);
+    assert_int_equal(system(cmd), 0);
+    size_t newer_size;
+    char *newer = slurp(f->vec, &newer_size);
+
+    char dir[sizeof f->dir];
+    memcpy(dir, f->dir, sizeof dir);
+    snprintf(f->dir, sizeof f->dir, "%s", old);
+    store_db *reader = open_store(f, FS_STORE_READ);
+    store_hit *h;
+    assert_int_equal(search(reader, f->v, 0, NULL, &h), 300); /* its database: 100 files */
+    free(h);
+    store_close(reader);
+    memcpy(f->dir, dir, sizeof dir);
+
+    size_t n;
+    snprintf(path, sizeof path, "%s/vectors.bin", old);
+    char *now = slurp(path, &n);
+    assert_int_equal(n, newer_size);
+    assert_memory_equal(now, newer, n);
+    free(now);
+    snprintf(path, sizeof path, "%s/vectors.hnsw", old);
+    now = slurp(path, &n);
+    assert_int_equal(n, 5);
+    assert_memory_equal(now, "graph", 5);
+    free(now);
+    free(newer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_graph_recall_and_file),
         cmocka_unit_test_setup_teardown(test_store_search_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vector_file_repair, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_never_clobbers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
