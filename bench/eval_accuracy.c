@@ -335,6 +335,92 @@ static void search_crops(float threshold)
 }
 
 
+/* Several query photos of one person (search -q A -q B): for each person and each run of k of
+ * their crops (rotating), the other crops and the labelled faces of the group photos are scored
+ * by their best similarity to the k queries (max) and to the queries' template (mean,
+ * fs_face_template). Per mode: AUC, accuracy at the threshold, TAR at FAR 1%. */
+static float ranked_far1(float *impostor, size_t ni)
+{
+    qsort(impostor, ni, sizeof *impostor, cmp_float_desc);
+    return impostor[(size_t)(ni * 0.01)];
+}
+
+static void multi_query(float threshold, int k)
+{
+    static float gen[2][MAX_CROPS * 64], imp[2][MAX_CROPS * 512];
+    size_t ng = 0, ni = 0;
+    for (int p = 0; p < n_people; p++) {
+        int mine[MAX_CROPS], n_mine = 0;
+        for (int i = 0; i < n_crops; i++)
+            if (crops[i].person == p && crops[i].ok)
+                mine[n_mine++] = i;
+        if (n_mine <= k)
+            continue;
+        for (int r = 0; r < n_mine; r++) {
+            fs_face q[16], t;
+            int in_query[MAX_CROPS] = {0};
+            for (int j = 0; j < k; j++) {
+                q[j] = crops[mine[(r + j) % n_mine]].face;
+                in_query[mine[(r + j) % n_mine]] = 1;
+            }
+            fs_error err;
+            if (fs_face_template(q, (size_t)k, &t, &err) != FS_OK)
+                continue;
+            /* probes: the other crops, then the labelled group faces */
+            for (int i = 0; i < n_crops + n_groups; i++) {
+                const fs_face *probes;
+                size_t n_probes;
+                if (i < n_crops) {
+                    if (in_query[i] || !crops[i].ok)
+                        continue;
+                    probes = &crops[i].face, n_probes = 1;
+                } else {
+                    probes = groups[i - n_crops].faces.faces;
+                    n_probes = groups[i - n_crops].faces.count;
+                }
+                for (size_t f = 0; f < n_probes; f++) {
+                    int same;
+                    if (i < n_crops) {
+                        same = crops[i].person == p;
+                    } else {
+                        int l = label_of(&groups[i - n_crops], &probes[f]);
+                        if (l < 0)
+                            continue;
+                        same = strcmp(groups[i - n_crops].labels[l].person, people[p]) == 0;
+                    }
+                    float best = -2;
+                    for (int j = 0; j < k; j++)
+                        best = fmaxf(best, fs_similarity(&q[j], &probes[f]));
+                    float mean = fs_similarity(&t, &probes[f]);
+                    if (same && ng < MAX_CROPS * 64)
+                        gen[0][ng] = best, gen[1][ng++] = mean;
+                    else if (!same && ni < MAX_CROPS * 512)
+                        imp[0][ni] = best, imp[1][ni++] = mean;
+                }
+            }
+        }
+    }
+    for (int m = 0; m < 2 && ng && ni; m++) {
+        double auc = 0;
+        size_t correct = 0, tar = 0, accepted = 0;
+        for (size_t a = 0; a < ng; a++) {
+            accepted += gen[m][a] >= threshold;
+            correct += gen[m][a] >= threshold;
+            for (size_t b = 0; b < ni; b++)
+                auc += gen[m][a] > imp[m][b] ? 1 : gen[m][a] == imp[m][b] ? 0.5 : 0;
+        }
+        for (size_t b = 0; b < ni; b++)
+            correct += imp[m][b] < threshold;
+        float far1 = ranked_far1(imp[m], ni);
+        for (size_t a = 0; a < ng; a++)
+            tar += gen[m][a] > far1;
+        printf("RESULT multi_query match=%s queries=%d genuine=%zu impostor=%zu auc=%.4f "
+               "acc_at_threshold=%.4f tar_at_threshold=%.4f tar_at_far1=%.4f threshold=%.2f\n",
+               m ? "mean" : "max", k, ng, ni, auc / ((double)ng * ni),
+               (double)correct / (ng + ni), (double)accepted / ng, (double)tar / ng, threshold);
+    }
+}
+
 /* ---- crowds ---------------------------------------------------------------------------- */
 
 #define MAX_CROWD_PHOTOS 128
@@ -534,6 +620,8 @@ int main(int argc, char **argv)
     detection();
     search(threshold, 0);
     search(threshold, 1);
+    for (int k = 1; k <= 3; k++)
+        multi_query(threshold, k);
     search_crops(threshold);
     for (int i = 0; i < n_groups; i++)
         fs_faces_free(&groups[i].faces);
