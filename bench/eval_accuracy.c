@@ -19,7 +19,7 @@
  * time per photo. --min-face sets the engine's smallest face (default 20: the 10-20 band is then
  * out of reach by design). A false positive is a detection matching no labelled face at IoU 0.5;
  * off_faces counts those whose centre lies in no labelled box either (not a face at all, rather
- * than a face boxed otherwise than its label: masked faces are labelled by their visible part).
+ * than a face boxed otherwise than its label: looked at, the others were such faces, mostly masked).
  * Not a test: it needs a data set that is not in the repository.
  */
 #include <ctype.h>
