@@ -25,13 +25,15 @@
  *     TILE_IN tiles (one planned network), only those whose core (the tile less TILE_MARGIN on
  *     each side, > half the largest face kept) holds the centre of a hint: a fine-pass candidate
  *     of at most HINT_MAX_SIDE x min_face photo pixels scoring at least HINT_THRESHOLD (kept or
- *     not). A tile keeps the faces centred in its core, so a face is found by one tile, whole.
+ *     not), when there are at least HINT_MIN_COUNT hints (a crowd, not one face far away). A tile
+ *     keeps the faces centred in its core, so a face is found by one tile, whole.
  *     Only worth it when the tiles' scale is TILE_GAIN times the fine pass's or more. Photos
  *     without small faces run no tile (none of the six samples does); a crowd runs most of them.
- *     Measured on the development set: visible faces of 20-30 px found 0.69 -> 0.88, 30-60 px
- *     0.84 -> 0.89; a tile threshold of 0.6 instead of the engine's 0.7 found 1 more face in 242
- *     for 2.5 times the detections off any face, 0.8 lost 2; hints from 0.5 or up to 2 x min_face
- *     ran fewer tiles but lost faces. Merged with the other passes by NMS at TILES_NMS_IOU
+ *     Measured on the development set: visible faces of 20+ px found 0.818 -> 0.901 (20-30 px
+ *     0.69 -> 0.91, 30-60 px 0.84 -> 0.89); a tile threshold of 0.6 instead of the engine's 0.7
+ *     found 1 more face in 242 for 2.5 times the detections off any face, 0.75 lost 2; hints from
+ *     0.3 lost 2 faces (from 0.15 none more, but two samples then ran tiles: a single hint each,
+ *     hence HINT_MIN_COUNT); hints up to 2 x min_face ran fewer tiles but lost faces. Merged with the other passes by NMS at TILES_NMS_IOU
  *     (0.4 left a face's tile and fine boxes both: 0.52 -> 0.48 unmatched detections per photo).
  * Inputs keep the photo's aspect ratio (the network is fully convolutional), padded to sizes that
  * photos of similar shapes share (CANVAS_STEP). The photo is shrunk once, to the fine size, that
@@ -58,7 +60,8 @@
 #define TILE_GAIN 1.3
 #define TILE_IN 512
 #define TILE_MARGIN 32
-#define HINT_THRESHOLD 0.3f
+#define HINT_THRESHOLD 0.2f
+#define HINT_MIN_COUNT 2
 #define HINT_MAX_SIDE 3.0f
 #define TILES_NMS_IOU 0.3f
 
@@ -301,7 +304,7 @@ static fs_status detect_ultraface(fs_worker *w, const img_rgb *img, face_dets *o
                        with_tiles ? &hints : NULL, HINT_THRESHOLD,
                        HINT_MAX_SIDE * (float)w->engine->opt.min_face, err);
     }
-    int tiled = rc == FS_OK && hints.count > 0;
+    int tiled = rc == FS_OK && hints.count >= HINT_MIN_COUNT;
     if (tiled)
         rc = detect_tiles(w, img, tiles_scale, &hints, out, err);
     face_dets_free(&hints);
