@@ -129,6 +129,13 @@ float fs_similarity(const fs_face *a, const fs_face *b);
 /* Index of the largest face (by box area), or -1 if there are none. */
 long fs_faces_largest(const fs_faces *faces);
 
+/* Several query photos of one person (search -q A -q B) are matched in one of two ways, chosen
+ * with search --match: every query face as given to fs_search_folders / fs_index_search (a
+ * library face's similarity is its best over them: "max"), or a template ("mean"): the n faces
+ * folded into one whose embedding is the mean of theirs, L2-normalised (box, landmarks and score
+ * are those of faces[0]). FS_ERR_ARG when n is 0 or the embeddings cancel out. */
+fs_status fs_face_template(const fs_face *faces, size_t n, fs_face *out, fs_error *err);
+
 /* ---- Engine ------------------------------------------------------------------------------ */
 
 typedef struct fs_engine_options {

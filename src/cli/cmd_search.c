@@ -1,8 +1,11 @@
 /*
  * cmd_search.c — `facesearch search -q QUERY [-t DIR...]`: find the query person (SPEC.md §2).
+ * Several query photos of one person (-q A -q B, or -q FOLDER: the photos in it) are matched by
+ * their best face (--match max) or by their template (--match mean, fs_face_template).
  * Output: a table, JSON Lines or CSV, best match first; -o writes a crop of every match.
  * Exit 0 at least one match, 1 none, 2 an error (a photo that could not be read included).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,9 +18,12 @@
 #include "cli.h"
 
 #define MAX_TARGETS 256
+#define MAX_QUERIES 256
 
 typedef struct search_args {
-    const char *query;
+    const char *queries[MAX_QUERIES]; /* -q: photos or folders, in the order given */
+    size_t n_queries;
+    int match_mean;         /* --match mean: one template of the query faces; else max */
     const char *targets[MAX_TARGETS];
     size_t n_targets;
     int no_index, json, csv, hidden;
@@ -47,14 +53,24 @@ static int parse(int argc, char **argv, search_args *a)
         {"threshold", required_argument, NULL, 'T'}, {"min-size", required_argument, NULL, 'm'},
         {"face", required_argument, NULL, 'f'},    {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},          {"csv", no_argument, NULL, 'c'},
-        {"hidden", no_argument, NULL, 'H'},        {NULL, 0, NULL, 0},
+        {"hidden", no_argument, NULL, 'H'},        {"match", required_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0},
     };
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, ":q:t:o:", opts, NULL)) != -1) {
         switch (c) {
-        case 'q': a->query = optarg; break;
+        case 'q':
+            if (a->n_queries == MAX_QUERIES)
+                return cli_fail("search: at most %d query photos or folders", MAX_QUERIES), -1;
+            a->queries[a->n_queries++] = optarg;
+            break;
+        case 'M':
+            if (strcmp(optarg, "max") != 0 && strcmp(optarg, "mean") != 0)
+                return cli_fail("search: --match %s: expected max or mean", optarg), -1;
+            a->match_mean = strcmp(optarg, "mean") == 0;
+            break;
         case 't':
             if (a->n_targets == MAX_TARGETS)
                 return cli_fail("search: at most %d folders", MAX_TARGETS), -1;
@@ -88,52 +104,162 @@ static int parse(int argc, char **argv, search_args *a)
     }
     if (optind < argc)
         return cli_fail("search: %s: unexpected argument (folders go after -t)", argv[optind]), -1;
-    if (!a->query)
+    if (a->n_queries == 0)
         return cli_fail("search: no query photo (-q QUERY)"), -1;
     if (a->json && a->csv)
         return cli_fail("search: choose one of --json and --csv"), -1;
+    if (a->match_mean && a->face == -1)
+        return cli_fail("search: --match mean folds one face per query photo (not --face all)"),
+               -1;
     return 0;
 }
 
-/* The query faces chosen by --face, embedded. On success *faces holds them (caller frees). */
-static int query_faces(fs_engine *engine, const search_args *a, fs_faces *faces)
+/* The faces of one query photo chosen by --face, embedded, appended to *all (n of them, room for
+ * cap). An exit status: 0, or EXIT_ERROR after printing why (the photo unreadable, no face, none
+ * at least --min-size, no N-th face). */
+static int photo_faces(fs_worker *w, const search_args *a, const char *photo, fs_face **all,
+                       size_t *n, size_t *cap)
 {
+    fs_faces faces;
+    fs_error err;
+    if (fs_detect_file(w, photo, 1, &faces, &err) != FS_OK)
+        return cli_fail_error(&err);
+    if (faces.count == 0) {
+        fs_faces_free(&faces);
+        return cli_fail("%s: no face found in the query photo", photo);
+    }
+    /* --min-size applies to the query's faces too (they are numbered among those kept) */
+    size_t found = faces.count, kept = 0;
+    for (size_t i = 0; i < found; i++) {
+        const float *b = faces.faces[i].box;
+        if (b[2] - b[0] >= (float)a->min_size && b[3] - b[1] >= (float)a->min_size)
+            faces.faces[kept++] = faces.faces[i];
+    }
+    faces.count = kept;
+    int status = 0;
+    size_t from = 0, count = kept;
+    if (kept == 0)
+        status = cli_fail("%s: %zu face%s, all smaller than %ld px (--min-size)", photo, found,
+                          found == 1 ? "" : "s", a->min_size);
+    else if (a->face != -1) {
+        from = a->face == 0 ? (size_t)fs_faces_largest(&faces) : (size_t)a->face - 1;
+        count = 1;
+        if (from >= kept)
+            status = cli_fail("%s: --face %ld, but the query photo has %zu face%s", photo, a->face,
+                              kept, kept == 1 ? "" : "s");
+    }
+    if (status == 0 && *n + count > *cap) {
+        size_t grown = (*n + count) * 2;
+        fs_face *more = realloc(*all, grown * sizeof *more);
+        if (!more)
+            status = cli_fail("out of memory");
+        else
+            *all = more, *cap = grown;
+    }
+    if (status == 0) {
+        memcpy(*all + *n, faces.faces + from, count * sizeof **all);
+        *n += count;
+    }
+    fs_faces_free(&faces);
+    return status;
+}
+
+static int by_name(const void *pa, const void *pb)
+{
+    return strcmp(*(char *const *)pa, *(char *const *)pb);
+}
+
+/* The photos of a query folder: its files (not hidden, not in subfolders), sorted by name, into
+ * *paths (malloc'd, each malloc'd; caller frees). An exit status. */
+static int folder_photos(const char *dir, char ***paths, size_t *n)
+{
+    *paths = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return cli_fail("%s: %s", dir, strerror(errno));
+    size_t cap = 0;
+    int status = 0;
+    struct dirent *e;
+    while (status == 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        char *path = malloc(len);
+        struct stat st;
+        if (!path) {
+            status = cli_fail("out of memory");
+            break;
+        }
+        snprintf(path, len, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **more = realloc(*paths, cap * sizeof *more);
+            if (!more) {
+                free(path);
+                status = cli_fail("out of memory");
+                break;
+            }
+            *paths = more;
+        }
+        (*paths)[(*n)++] = path;
+    }
+    closedir(d);
+    if (status == 0 && *n > 1)
+        qsort(*paths, *n, sizeof **paths, by_name);
+    return status;
+}
+
+/* The query faces of every -q, in order: a photo's faces chosen by --face (a photo without one
+ * is an error), a folder's photos' likewise (a file of the folder that gives no query face is
+ * reported and skipped, *skipped counts them; a folder that gives none at all is an error). With
+ * --match mean, the faces folded into their template. On success query holds them (caller frees
+ * with fs_faces_free). An exit status. */
+static int query_faces(fs_engine *engine, const search_args *a, fs_faces *query, size_t *skipped)
+{
+    memset(query, 0, sizeof *query);
+    *skipped = 0;
     fs_worker *w;
     fs_error err;
     if (fs_worker_new(engine, 0, &w, &err) != FS_OK)
         return cli_fail_error(&err);
-    fs_status rc = fs_detect_file(w, a->query, 1, faces, &err);
+    fs_face *all = NULL;
+    size_t n = 0, cap = 0;
+    int status = 0;
+    for (size_t q = 0; status == 0 && q < a->n_queries; q++) {
+        struct stat st;
+        if (stat(a->queries[q], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            status = photo_faces(w, a, a->queries[q], &all, &n, &cap);
+            continue;
+        }
+        char **photos;
+        size_t n_photos, before = n;
+        status = folder_photos(a->queries[q], &photos, &n_photos);
+        for (size_t i = 0; i < n_photos; i++) {
+            if (status == 0 && photo_faces(w, a, photos[i], &all, &n, &cap) != 0)
+                ++*skipped; /* reported: "PATH: why" */
+            free(photos[i]);
+        }
+        free(photos);
+        if (status == 0 && n == before)
+            status = cli_fail("%s: no query face in this folder", a->queries[q]);
+    }
     fs_worker_free(w);
-    if (rc != FS_OK)
-        return cli_fail_error(&err);
-    if (faces->count == 0) {
-        fs_faces_free(faces);
-        return cli_fail("%s: no face found in the query photo", a->query);
+    if (status == 0 && a->match_mean && n > 1) {
+        if (fs_face_template(all, n, &all[0], &err) != FS_OK)
+            status = cli_fail_error(&err);
+        n = 1;
     }
-    /* --min-size applies to the query's faces too (they are numbered among those kept) */
-    size_t found = faces->count, kept = 0;
-    for (size_t i = 0; i < found; i++) {
-        const float *b = faces->faces[i].box;
-        if (b[2] - b[0] >= (float)a->min_size && b[3] - b[1] >= (float)a->min_size)
-            faces->faces[kept++] = faces->faces[i];
+    if (status != 0) {
+        free(all);
+        return status;
     }
-    faces->count = kept;
-    if (kept == 0) {
-        fs_faces_free(faces);
-        return cli_fail("%s: %zu face%s, all smaller than %ld px (--min-size)", a->query, found,
-                        found == 1 ? "" : "s", a->min_size);
-    }
-    if (a->face == -1)
-        return 0;
-    size_t keep = a->face == 0 ? (size_t)fs_faces_largest(faces) : (size_t)a->face - 1;
-    if (keep >= faces->count) {
-        size_t n = faces->count;
-        fs_faces_free(faces);
-        return cli_fail("%s: --face %ld, but the query photo has %zu face%s", a->query, a->face, n,
-                        n == 1 ? "" : "s");
-    }
-    faces->faces[0] = faces->faces[keep];
-    faces->count = 1;
+    query->faces = all;
+    query->count = n;
     return 0;
 }
 
@@ -306,11 +432,14 @@ int cmd_search(const cli_globals *g, int argc, char **argv)
     int status = cli_open_engine(g, 0, 0, &engine);
     if (status == 0) {
         fs_faces query;
-        status = query_faces(engine, &a, &query);
+        size_t skipped;
+        status = query_faces(engine, &a, &query, &skipped);
         if (status == 0) {
             status = a.no_index ? search_on_the_fly(g, &a, engine, &query, roots, n)
                                 : search_index(g, &a, engine, &query, roots, n);
             fs_faces_free(&query);
+            if (skipped && status != EXIT_ERROR)
+                status = EXIT_ERROR; /* a query photo was skipped: reported, as a bad photo is */
         }
         fs_engine_close(engine);
     }

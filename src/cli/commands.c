@@ -8,12 +8,16 @@
 
 const cli_command cli_commands[] = {
     {"search", "find every photo in which the query person appears",
-     "usage: facesearch search -q QUERY [-t DIR...] [options]\n"
+     "usage: facesearch search -q QUERY [-q QUERY...] [-t DIR...] [options]\n"
      "\n"
      "Find the person in QUERY. With -t, the folders are indexed first (only new or changed files\n"
      "are processed) and results are restricted to them; without -t the whole index is searched.\n"
      "\n"
-     "  -q, --query IMAGE      photo of the person to find\n"
+     "  -q, --query IMAGE      photo of the person to find; repeatable, or a folder of such\n"
+     "                         photos: several photos of one person (other ages, glasses)\n"
+     "      --match HOW        with several query photos: max (a face matches by its best\n"
+     "                         similarity to any of them; the default) or mean (to their\n"
+     "                         template, the mean of their embeddings)\n"
      "  -t, --target DIR       folder to search (repeatable)\n"
      "      --no-index         search the folders on the fly, writing nothing\n"
      "      --top K            at most K matches, best first (default 50; 0 = no limit)\n"

@@ -14,7 +14,7 @@
 /* The version of the face pipeline, recorded in every index: change it whenever detection,
  * landmarks, alignment or embedding give different results, so that an index made by the old
  * pipeline is refused instead of mixing incomparable embeddings. */
-#define FS_PIPELINE_VERSION "3" /* 3: faces nested in a larger face are dropped (pipeline.c) */
+#define FS_PIPELINE_VERSION "4" /* 4: the tiles pass and the coarse/fine handover (detect.c) */
 
 /* The smallest face (pixels, width and height) the engine keeps: its min_face option, by
  * default the pack's floor of 20. An index records the floor its faces were detected with. */

@@ -3,6 +3,7 @@
  * drop faces under min_face and faces nested in a larger one → landmarks → align → embed; and
  * small helpers on its results.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,26 @@ long fs_faces_largest(const fs_faces *faces)
         }
     }
     return best;
+}
+
+fs_status fs_face_template(const fs_face *faces, size_t n, fs_face *out, fs_error *err)
+{
+    if (n == 0)
+        return util_fail(err, FS_ERR_ARG, "no query face for a template");
+    double sum[FS_EMBEDDING_DIM] = {0}, norm = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < FS_EMBEDDING_DIM; k++)
+            sum[k] += faces[i].embedding[k];
+    for (size_t k = 0; k < FS_EMBEDDING_DIM; k++)
+        norm += sum[k] * sum[k];
+    norm = sqrt(norm);
+    if (!(norm > 1e-6 * (double)n))
+        return util_fail(err, FS_ERR_ARG, "the query faces' embeddings cancel out");
+    fs_face t = faces[0]; /* a copy: out may be one of faces */
+    for (size_t k = 0; k < FS_EMBEDDING_DIM; k++)
+        t.embedding[k] = (float)(sum[k] / norm);
+    *out = t;
+    return FS_OK;
 }
 
 /* The quality gate: on a close-up the detector also finds an eye or a glasses lens inside the face.

@@ -107,8 +107,8 @@ faces    23" "$(head -2 <<<"$out")"
 # dropped nested faces) is refused (its faces are not comparable)
 sqlite3 "$FACESEARCH_DB/index.db" "UPDATE meta SET value = '2' WHERE key = 'pipeline'"
 expect_exit 2 "$FACESEARCH" index "$tmp/twins"
-expect_err_is "facesearch: $FACESEARCH_DB: built by another version of the face pipeline ('2'; this facesearch uses '3'), so its faces are not comparable; index into another --db, or delete the folder to rebuild it"
+expect_err_is "facesearch: $FACESEARCH_DB: built by another version of the face pipeline ('2'; this facesearch uses '4'), so its faces are not comparable; index into another --db, or delete the folder to rebuild it"
 expect_exit 2 "$FACESEARCH" search -q "$tmp/twins/a.jpg"
-expect_err_is "facesearch: $FACESEARCH_DB: built by another version of the face pipeline ('2'; this facesearch uses '3'), so its faces are not comparable; index into another --db, or delete the folder to rebuild it"
+expect_err_is "facesearch: $FACESEARCH_DB: built by another version of the face pipeline ('2'; this facesearch uses '4'), so its faces are not comparable; index into another --db, or delete the folder to rebuild it"
 
 finish

@@ -1,7 +1,7 @@
 /*
  * test_face_geometry.c — the model-free parts of the face pipeline against hand-computed values:
  * similarity fit and inversion, 68 → 5 landmarks, IoU, NMS and nested candidates, the Ultra-Light
- * prior layout and box decoding, SCRFD anchor decoding.
+ * prior layout and box decoding, SCRFD anchor decoding; the template of several query faces.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -238,6 +238,39 @@ static void test_scrfd_decode(void **state)
     face_dets_free(&d);
 }
 
+/* fs_face_template: the normalised mean embedding (two orthogonal unit vectors give (a + b) / sqrt 2,
+ * equally similar to both, 1 / sqrt 2), box and score of the first face; in place too; no face and
+ * opposite faces are FS_ERR_ARG. */
+static void test_face_template(void **state)
+{
+    (void)state;
+    static fs_face f[2], t;
+    memset(f, 0, sizeof f);
+    f[0].embedding[0] = 1;
+    f[1].embedding[1] = 1;
+    f[0].box[2] = 7;
+    f[0].score = 0.5f;
+    f[1].score = 0.9f;
+    fs_error err;
+    assert_int_equal(fs_face_template(f, 2, &t, &err), FS_OK);
+    assert_float_equal(t.embedding[0], (float)M_SQRT1_2, 1e-6);
+    assert_float_equal(t.embedding[1], (float)M_SQRT1_2, 1e-6);
+    assert_float_equal(t.embedding[2], 0, 0);
+    assert_float_equal(t.box[2], 7, 0);
+    assert_float_equal(t.score, 0.5f, 0);
+    assert_float_equal(fs_similarity(&t, &f[0]), fs_similarity(&t, &f[1]), 1e-6);
+    assert_float_equal(fs_similarity(&t, &f[0]), (float)M_SQRT1_2, 1e-6);
+    /* one face is its own template; the output may be the input */
+    assert_int_equal(fs_face_template(&f[1], 1, &f[1], &err), FS_OK);
+    assert_float_equal(f[1].embedding[1], 1, 0);
+    assert_int_equal(fs_face_template(f, 0, &t, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, "no query face for a template");
+    f[1] = f[0];
+    f[1].embedding[0] = -1;
+    assert_int_equal(fs_face_template(f, 2, &t, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, "the query faces' embeddings cancel out");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_ultraface_priors),
         cmocka_unit_test(test_ultraface_decode),
         cmocka_unit_test(test_scrfd_decode),
+        cmocka_unit_test(test_face_template),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
