@@ -22,7 +22,7 @@ void fs_faces_free(fs_faces *faces)
  * give bit-identical similarities. */
 float fs_similarity(const fs_face *a, const fs_face *b)
 {
-    return util_vec_dot(a->embedding, b->embedding, FS_EMBEDDING_DIM);
+    return util_vec_dot(a->embedding, b->embedding, FS_EMBEDDING_MAX);
 }
 
 long fs_faces_largest(const fs_faces *faces)
