@@ -5,9 +5,14 @@
  * dlib's own network is then run on the same chips and the two compared.
  *
  *   dlib_chips OUTDIR IMAGE...        (uses the "dlib" pack of the data folder)
+ *   dlib_chips OUTDIR --at X1,Y1,...,X5,Y5 IMAGE
+ *
+ * --at: one chip, cut at the given five landmarks instead of the faces found (how the reference
+ * values of tests/unit/test_dlib_pack.c were made: a chip that does not depend on the detector).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "face/pipeline.h"
 #include "image/image.h"
@@ -39,13 +44,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "dlib_chips: %s\n", err.message);
         return 1;
     }
-    int n = 0, status = 0;
-    for (int a = 2; a < argc && !status; a++) {
+    int n = 0, status = 0, first = 2;
+    float at[10];
+    int use_at = argc == 5 && strcmp(argv[2], "--at") == 0;
+    if (use_at) {
+        char *p = argv[3];
+        for (int k = 0; k < 10; k++, p += *p == ',')
+            at[k] = strtof(p, &p);
+        first = 4;
+    }
+    for (int a = first; a < argc && !status; a++) {
         fs_faces faces = {0};
+        fs_face given = {0};
         img_rgb img = {0};
-        if (fs_detect_file(w, argv[a], 1, &faces, &err) || img_load(argv[a], NULL, &img, NULL, NULL, NULL, &err)) {
+        if ((!use_at && fs_detect_file(w, argv[a], 1, &faces, &err)) ||
+            img_load(argv[a], NULL, &img, NULL, NULL, NULL, &err)) {
             fprintf(stderr, "dlib_chips: %s\n", err.message);
             status = 1;
+        }
+        if (use_at && !status) { /* one face, at the given landmarks */
+            faces.faces = &given;
+            faces.count = 1;
+            memcpy(given.landmarks, at, sizeof at);
+            if (face_embed(w, &img, at, given.embedding, &err)) {
+                fprintf(stderr, "dlib_chips: %s\n", err.message);
+                status = 1;
+            }
         }
         for (size_t i = 0; !status && i < faces.count; i++, n++) {
             img_rgb chip = {0};
@@ -61,7 +85,8 @@ int main(int argc, char **argv)
             printf("\n");
         }
         img_free(&img);
-        fs_faces_free(&faces);
+        if (!use_at)
+            fs_faces_free(&faces);
     }
     fs_worker_free(w);
     fs_engine_close(engine);

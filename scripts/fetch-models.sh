@@ -28,12 +28,13 @@ files_ok() { # manifest dest marker -> 0 when every file is present with the rig
   cmp -s "$1" "$2/$3"
 }
 
-# The tarball of npm package pkg, checked against its sha256 (want), in the cache; prints its path.
+# Sets tarball to the cached tarball of npm package pkg, checked against its sha256 (want),
+# downloading it first when needed (name: the pack's, for the message).
 tarball_of() {
-  local pkg=$1 want=$2 tarball
+  local name=$1 pkg=$2 want=$3
   tarball="$data/cache/$(echo "$pkg" | tr '/@' '__').tgz"
   if [[ ! -f "$tarball" || "$(sha "$tarball")" != "$want" ]]; then
-    echo "fetch: downloading $pkg with npm pack" >&2
+    echo "fetch: $name: downloading $pkg with npm pack"
     local tmp; tmp=$(mktemp -d)
     (cd "$tmp" && npm pack "$pkg" --silent >/dev/null 2>npm.log) || { cat "$tmp/npm.log" >&2; rm -rf "$tmp"; die "$pkg: npm pack failed"; }
     local got; got=$(ls "$tmp"/*.tgz)
@@ -44,7 +45,6 @@ tarball_of() {
     fi
     mv "$got" "$tarball"; rm -rf "$tmp"
   fi
-  echo "$tarball"
 }
 
 # A manifest may name several packages: each 'package' line (with its 'package_sha256') is followed
@@ -71,7 +71,7 @@ fetch_one() {
       package_sha256) want=$a ;;
       file)
         [[ -n "$pkg" && -n "$want" ]] || die "$manifest: 'file $a' before its package"
-        [[ -n "$tarball" ]] || tarball=$(tarball_of "$pkg" "$want")
+        [[ -n "$tarball" ]] || tarball_of "$name" "$pkg" "$want"
         tar -xzf "$tarball" --no-same-permissions -C "$scratch" "$b" || die "$tarball: has no $b"
         [[ "$(sha "$scratch/$b")" == "$c" ]] || die "$b in $pkg: sha256 mismatch"
         mv -f "$scratch/$b" "$dest/$a" ;;
