@@ -5,8 +5,8 @@ Reads the pair scores bench/eval_accuracy writes with --scores for the same crop
 (the first recognizer's, the second's: same detector, so the same pairs in the same order), and
 for each weight W of the first recognizer (the fused similarity is W * s1 + (1 - W) * s2) measures
 the AUC of the hard pairs (impostors of the same group); the W with the best hard AUC is kept, and
-the threshold with the best balanced accuracy on the hard pairs (the mean of the genuine pairs' and
-the impostors' accuracy). The same threshold rule is printed for each recognizer alone.
+the threshold (on a 0.01 grid) with the best balanced accuracy on the hard pairs (the mean of the
+genuine pairs' and the impostors' accuracy). The same threshold rule is printed for each recognizer alone.
 
     calibrate-fusion.py SCORES_FIRST SCORES_SECOND
 
@@ -30,7 +30,8 @@ def auc(gen, imp):
 
 
 def best_threshold(gen, imp):
-    cands = np.unique(np.round(np.concatenate([gen, imp]), 4))
+    """The threshold, on a 0.01 grid (as the tool prints it), with the best balanced accuracy."""
+    cands = np.round(np.arange(-1.0, 1.0001, 0.01), 2)
     best = (0.0, 0.0)
     for t in cands:
         acc = 0.5 * (np.mean(gen >= t) + np.mean(imp < t))

@@ -171,7 +171,7 @@ static fs_status load_manifest(fs_pack *p, const char *arg, int is_path, fs_erro
     if (!is_path)
         return util_fail(
             err, FS_ERR_NOT_FOUND,
-            "%s: unknown model pack (known: default, buffalo_l, buffalo_s, antelopev2; "
+            "%s: unknown model pack (known: default, dlib, fused, buffalo_l, buffalo_s, antelopev2; "
             "or give a folder path)",
             arg);
     char path[PATH_MAX + 16], *text = NULL;
