@@ -40,7 +40,7 @@ int main(int argc, char **argv)
     fs_engine *engine = NULL;
     fs_worker *w = NULL;
     if (fs_engine_open("dlib", &(fs_engine_options){.threads = 1}, &engine, &err) ||
-        fs_worker_new(engine, &w, &err)) {
+        fs_worker_new(engine, 1, &w, &err)) {
         fprintf(stderr, "dlib_chips: %s\n", err.message);
         return 1;
     }

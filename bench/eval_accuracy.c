@@ -399,7 +399,7 @@ int main(int argc, char **argv)
     fs_engine *engine;
     fs_worker *worker;
     fs_error err;
-    if (fs_engine_open(pack, NULL, &engine, &err) || fs_worker_new(engine, &worker, &err)) {
+    if (fs_engine_open(pack, NULL, &engine, &err) || fs_worker_new(engine, 0, &worker, &err)) {
         fprintf(stderr, "eval: %s\n", err.message);
         return 2;
     }

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         return 2;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (nn_plan_create(net, shape, 4, &plan, &err)) {
+    if (nn_plan_create(net, shape, 4, 0, &plan, &err)) {
         fprintf(stderr, "nn_profile: %s\n", err.message);
         return 2;
     }

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     nn_net *net;
     nn_plan *plan;
     fs_error err;
-    if (nn_net_load(argv[1], &opt, &net, &err) || nn_plan_create(net, shape, 4, &plan, &err)) {
+    if (nn_net_load(argv[1], &opt, &net, &err) || nn_plan_create(net, shape, 4, 0, &plan, &err)) {
         fprintf(stderr, "nn_run: %s\n", err.message);
         return 2;
     }

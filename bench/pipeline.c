@@ -139,7 +139,7 @@ int main(int argc, char **argv)
                         "[--models PACK] PHOTO...\n");
         return 2;
     }
-    fs_engine_options o = {.threads = 1, .min_face = min_size};
+    fs_engine_options o = {.min_face = min_size};
     fs_engine *engine;
     fs_error err;
     if (fs_engine_open(pack, &o, &engine, &err) != FS_OK) {
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
                 .passes = passes};
     pthread_mutex_init(&s.lock, NULL);
     for (int i = 0; i < max_workers; i++) {
-        if (fs_worker_new(engine, &s.workers[i], &err) != FS_OK) {
+        if (fs_worker_new(engine, 1, &s.workers[i], &err) != FS_OK) {
             fprintf(stderr, "pipeline: %s\n", err.message);
             return 2;
         }

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (count > 0 && count <= 4096) {
         nn_plan *plan = NULL;
         float *x = calloc((size_t)count, sizeof *x);
-        if (x && nn_plan_create(net, shape, ndim, &plan, &err) == FS_OK) {
+        if (x && nn_plan_create(net, shape, ndim, 0, &plan, &err) == FS_OK) {
             if (nn_plan_memory(plan) <= ((size_t)16 << 20) &&
                 nn_plan_run(plan, x, &err) == FS_OK) {
                 for (size_t i = 0; i < nn_net_output_count(net); i++) {

@@ -135,7 +135,8 @@ long fs_faces_largest(const fs_faces *faces);
 /* ---- Engine ------------------------------------------------------------------------------ */
 
 typedef struct fs_engine_options {
-    int threads;               /* threads used inside one inference; 0 = all cores */
+    int threads;               /* default threads of one inference, for workers made with
+                                * threads 0 (fs_worker_new); 0 = all cores */
     float det_threshold;       /* detector score threshold; 0 = the pack's default */
     int min_face;              /* drop faces whose width or height is below this (pixels); 0 = 20 */
     uint64_t max_pixels;       /* refuse larger images; 0 = 100 megapixels */
@@ -154,8 +155,10 @@ const fs_pack *fs_engine_pack(const fs_engine *engine);
 int fs_engine_embedding_dim(const fs_engine *engine);
 
 /* A worker runs the pipeline; it holds the per-thread state (planned networks, buffers). One
- * worker is used by one thread at a time; make one per thread. */
-fs_status fs_worker_new(fs_engine *engine, fs_worker **out, fs_error *err);
+ * worker is used by one thread at a time; make one per thread. threads: how many threads each of
+ * its inferences uses (0 = the engine's fs_engine_options.threads): all cores for one photo at a
+ * time, 1 for workers that each take a photo in parallel. One engine serves both. */
+fs_status fs_worker_new(fs_engine *engine, int threads, fs_worker **out, fs_error *err);
 void fs_worker_free(fs_worker *worker);
 
 /* Time a worker has spent in each stage since it was made, in seconds, and the photos and faces

@@ -60,10 +60,11 @@ int cli_existing_roots(char *const *args, size_t n, char **roots, size_t *kept);
 /* cli_index_roots' status when another writer holds the index and busy_ok was set: the note is
  * printed, nothing was indexed. */
 enum { CLI_INDEX_BUSY = 3 };
-/* Indexes the roots with progress and summary on stderr, every face above the pack's floor,
- * leaving out the folder skip (may be NULL); an exit status, or CLI_INDEX_BUSY (see above). */
-int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    const char *skip, int busy_ok, fs_index_progress *summary);
+/* Indexes the roots with engine (opened with the pack's face floor: the index keeps every face),
+ * progress and summary on stderr, leaving out the folder skip (may be NULL); an exit status, or
+ * CLI_INDEX_BUSY (see above). */
+int cli_index_roots(const cli_globals *g, fs_engine *engine, const char *const *roots, size_t n,
+                    int hidden, const char *skip, int busy_ok, fs_index_progress *summary);
 
 /* Output file names (outnames.c), SPEC.md §5: never over an existing file, unique names. */
 /* The last component of path (a pointer into it). */

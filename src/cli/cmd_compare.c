@@ -47,7 +47,7 @@ int cmd_compare(const cli_globals *g, int argc, char **argv)
     fs_error err;
     if (cli_open_engine(g, 0, 0, &engine))
         return EXIT_ERROR;
-    if (fs_worker_new(engine, &worker, &err) != FS_OK) {
+    if (fs_worker_new(engine, 0, &worker, &err) != FS_OK) {
         fs_engine_close(engine);
         return cli_fail_error(&err);
     }

@@ -186,7 +186,7 @@ int cmd_detect(const cli_globals *g, int argc, char **argv)
     fs_error err;
     if (status == 0 && cli_open_engine(g, (int)a.min_size, a.det_threshold, &engine))
         status = EXIT_ERROR;
-    if (status == 0 && fs_worker_new(engine, &worker, &err) != FS_OK)
+    if (status == 0 && fs_worker_new(engine, 0, &worker, &err) != FS_OK)
         status = cli_fail_error(&err);
     for (int i = 0; worker && i < n; i++) {
         fs_faces faces;

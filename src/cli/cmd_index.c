@@ -128,25 +128,25 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
     int missing = cli_existing_roots(argv + optind, (size_t)(argc - optind), roots, &n);
     if (n == 0)
         return EXIT_ERROR;
-    fs_index_progress summary;
-    int status = cli_index_roots(g, (const char *const *)roots, n, hidden, NULL, 0, &summary);
+    fs_engine *engine;
+    int status = cli_open_engine(g, 0, 0, &engine); /* every face above the pack's floor */
+    if (status == 0) {
+        fs_index_progress summary;
+        status = cli_index_roots(g, engine, (const char *const *)roots, n, hidden, NULL, 0,
+                                 &summary);
+        fs_engine_close(engine);
+    }
     for (size_t k = 0; k < n; k++)
         free(roots[k]);
     return missing ? missing : status;
 }
 
-int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, int hidden,
-                    const char *skip, int busy_ok, fs_index_progress *summary)
+int cli_index_roots(const cli_globals *g, fs_engine *engine, const char *const *roots, size_t n,
+                    int hidden, const char *skip, int busy_ok, fs_index_progress *summary)
 {
-    fs_engine *engine;
     fs_index *ix;
     fs_error err;
     memset(summary, 0, sizeof *summary);
-    /* photos run in parallel, one thread each: inference itself single-threaded */
-    cli_globals one = *g;
-    one.threads = 1;
-    if (cli_open_engine(&one, 0, 0, &engine)) /* every face above the pack's floor */
-        return EXIT_ERROR;
     /* Ctrl-C is caught from before the index is created, so it always ends in a clean stop */
     interrupted = 0;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
@@ -157,7 +157,6 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
         != FS_OK) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
-        fs_engine_close(engine);
         if (busy_ok && err.code == FS_ERR_BUSY) {
             /* search -t: what is indexed is searched all the same */
             if (!g->quiet)
@@ -190,7 +189,6 @@ int cli_index_roots(const cli_globals *g, const char *const *roots, size_t n, in
     if (status == 0 && (summary->failed || interrupted))
         status = EXIT_ERROR;
     fs_index_close(ix);
-    fs_engine_close(engine);
     return status;
 }
 

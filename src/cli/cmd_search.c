@@ -100,7 +100,7 @@ static int query_faces(fs_engine *engine, const search_args *a, fs_faces *faces)
 {
     fs_worker *w;
     fs_error err;
-    if (fs_worker_new(engine, &w, &err) != FS_OK)
+    if (fs_worker_new(engine, 0, &w, &err) != FS_OK)
         return cli_fail_error(&err);
     fs_status rc = fs_detect_file(w, a->query, 1, faces, &err);
     fs_worker_free(w);
@@ -263,8 +263,8 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
     int indexing = 0;
     if (n) {
         fs_index_progress summary;
-        indexing = cli_index_roots(g, (const char *const *)roots, n, a->hidden, a->output, 1,
-                                   &summary);
+        indexing = cli_index_roots(g, engine, (const char *const *)roots, n, a->hidden,
+                                   a->output, 1, &summary);
         if (indexing == CLI_INDEX_BUSY)
             indexing = 0; /* another run writes: search what is indexed (the note is printed) */
         else if (indexing && summary.total == 0)

@@ -54,7 +54,7 @@ static fs_status embed_one(fs_worker *w, int i, const img_rgb *img, const float 
 
     if (!w->embed_plans[i]) {
         const int64_t shape[4] = {1, 3, size, size};
-        rc = nn_plan_create(r->net, shape, 4, &w->embed_plans[i], err);
+        rc = nn_plan_create(r->net, shape, 4, w->threads, &w->embed_plans[i], err);
         if (rc)
             return rc;
     }

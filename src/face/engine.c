@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "face/pipeline.h"
 #include "models/pack.h"
@@ -15,9 +16,10 @@
 #include "util/error.h"
 
 /* Loads role's network, run up to the tensors the manifest names for it (small: the set for
- * small inputs, which must exist), else up to the graph's own outputs. */
-static fs_status load_net(const fs_pack *pack, const char *role, int small, int threads,
-                          nn_net **out, fs_error *err)
+ * small inputs, which must exist), else up to the graph's own outputs. Its thread count is each
+ * worker's choice (fs_worker_new), made when the worker plans it. */
+static fs_status load_net(const fs_pack *pack, const char *role, int small, nn_net **out,
+                          fs_error *err)
 {
     const char *path = fs_pack_role_path(pack, role);
     if (!path)
@@ -28,7 +30,7 @@ static fs_status load_net(const fs_pack *pack, const char *role, int small, int 
                          " small' (the fine levels of its detector)", fs_pack_name(pack), role);
     const char *const *outputs = set->count ? (const char *const *)set->names : NULL;
     size_t output_count = set->count;
-    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = threads, .outputs = outputs,
+    nn_options opt = {.backend = NN_BACKEND_FAST, .outputs = outputs,
                       .output_count = output_count};
     return nn_net_load(path, &opt, out, err);
 }
@@ -48,7 +50,7 @@ static fs_status load_recognizers(fs_engine *e, fs_error *err)
         r->kind = kind && strcmp(kind, "dlib") == 0 ? FACE_REC_DLIB : FACE_REC_ARCFACE;
         r->dim = r->kind == FACE_REC_DLIB ? 128 : 512;
         r->scale = sqrtf(i == 0 ? fusion : 1.0f - fusion);
-        fs_status rc = load_net(e->pack, roles[i], 0, e->opt.threads, &r->net, err);
+        fs_status rc = load_net(e->pack, roles[i], 0, &r->net, err);
         if (rc)
             return rc;
         e->recognizer_count = i + 1;
@@ -71,17 +73,21 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
         e->opt.min_face = 20;
     if (e->opt.max_pixels == 0)
         e->opt.max_pixels = 100000000ull;
+    if (e->opt.threads <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        e->opt.threads = cores > 0 ? (int)cores : 1;
+    }
 
     fs_status rc = fs_pack_open(pack_name, &e->pack, err);
     if (rc == FS_OK) {
         e->kind = fs_pack_kind_of(e->pack);
         if (e->opt.det_threshold <= 0)
             e->opt.det_threshold = e->kind == FS_PACK_DEFAULT ? FS_ULTRAFACE_THRESHOLD : 0.5f;
-        rc = load_net(e->pack, "detector", 0, e->opt.threads, &e->detector, err);
+        rc = load_net(e->pack, "detector", 0, &e->detector, err);
         if (rc == FS_OK && e->kind == FS_PACK_DEFAULT)
-            rc = load_net(e->pack, "detector", 1, e->opt.threads, &e->detector_small, err);
+            rc = load_net(e->pack, "detector", 1, &e->detector_small, err);
         if (rc == FS_OK && e->kind == FS_PACK_DEFAULT)
-            rc = load_net(e->pack, "landmarks", 0, e->opt.threads, &e->landmarks, err);
+            rc = load_net(e->pack, "landmarks", 0, &e->landmarks, err);
     }
     if (rc == FS_OK)
         rc = load_recognizers(e, err);
@@ -121,13 +127,17 @@ int face_engine_floor(const fs_engine *e)
     return e->opt.min_face;
 }
 
-fs_status fs_worker_new(fs_engine *engine, fs_worker **out, fs_error *err)
+fs_status fs_worker_new(fs_engine *engine, int threads, fs_worker **out, fs_error *err)
 {
     *out = NULL;
+    if (threads < 0)
+        return util_fail(err, FS_ERR_ARG, "fs_worker_new: threads must be 0 or more, not %d",
+                         threads);
     fs_worker *w = calloc(1, sizeof *w);
     if (!w)
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
     w->engine = engine;
+    w->threads = threads ? threads : engine->opt.threads;
     *out = w;
     return FS_OK;
 }
@@ -159,7 +169,7 @@ fs_status face_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,
     }
     const int64_t shape[4] = {1, 3, in_h, in_w};
     nn_plan *plan;
-    fs_status rc = nn_plan_create(net, shape, 4, &plan, err);
+    fs_status rc = nn_plan_create(net, shape, 4, w->threads, &plan, err);
     if (rc)
         return rc;
     size_t slot = w->next_detect_plan++ % FS_DETECT_PLANS;

@@ -38,7 +38,7 @@ static fs_status run_landmark_model(fs_worker *w, const img_rgb *img, const floa
 
     if (!w->landmark_plan) {
         const int64_t shape[4] = {1, 1, LANDMARK_SIZE, LANDMARK_SIZE};
-        rc = nn_plan_create(w->engine->landmarks, shape, 4, &w->landmark_plan, err);
+        rc = nn_plan_create(w->engine->landmarks, shape, 4, w->threads, &w->landmark_plan, err);
         if (rc)
             return rc;
     }

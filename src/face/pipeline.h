@@ -43,6 +43,7 @@ struct fs_engine {
 
 struct fs_worker {
     fs_engine *engine;
+    int threads;             /* of each inference (its plans'); >= 1 */
     struct {
         nn_net *net;
         int w, h;
@@ -54,7 +55,6 @@ struct fs_worker {
     size_t tensor_size;
     fs_stage_times times;
 };
-
 
 /* The plan of detector net (the engine's detector or detector_small) for an in_w x in_h input. */
 fs_status face_worker_detect_plan(fs_worker *w, nn_net *net, int in_w, int in_h,

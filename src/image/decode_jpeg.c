@@ -1,7 +1,8 @@
 /*
  * decode_jpeg.c — JPEG through libjpeg-turbo: header check against the pixel limit, DCT-scaled
  * decoding (1/2, 1/4, 1/8) when the caller needs only a smaller image, EXIF orientation from APP1,
- * grayscale expanded to RGB. CMYK/YCCK JPEGs are left to libvips (colour management).
+ * grayscale expanded to RGB; a header that declares more pixels than the data can hold is refused
+ * before any decoding work. CMYK/YCCK JPEGs are left to libvips (colour management).
  *
  * libjpeg reports errors by calling error_exit, which must not return: we longjmp back to
  * img_decode_jpeg. All state that survives the jump lives in a heap `jpeg_job`, so no local
@@ -65,6 +66,22 @@ static unsigned pick_denominator(unsigned w, unsigned h, int min_long_side)
     return 1;
 }
 
+/* Whether size bytes are too few for the image the header declares. Huffman coding spends at
+ * least one bit on each 8x8 block's DC difference and, in a sequential JPEG, one more on its
+ * end-of-block code; a progressive JPEG may cover the AC coefficients of many blocks with one code,
+ * so only the DC bit counts there. A header over too little data (a damaged or forged file)
+ * would otherwise make libjpeg fill a huge image with grey. Arithmetic coding has no such floor. */
+static int too_little_data(j_decompress_ptr ci, size_t size)
+{
+    if (ci->arith_code)
+        return 0;
+    uint64_t blocks = 0;
+    for (int c = 0; c < ci->num_components; c++)
+        blocks += (uint64_t)ci->comp_info[c].width_in_blocks * ci->comp_info[c].height_in_blocks;
+    uint64_t min_bits = blocks * (ci->progressive_mode ? 1 : 2);
+    return (uint64_t)size * 8 < min_bits;
+}
+
 static int find_orientation(j_decompress_ptr cinfo)
 {
     for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
@@ -122,6 +139,13 @@ fs_status img_decode_jpeg(const img_decode_request *req, img_decode_result *res,
             util_fail(err, FS_ERR_LIMIT, "%s: image too large (%u x %u pixels, limit %llu)",
                       req->name, (unsigned)ci->image_width, (unsigned)ci->image_height,
                       (unsigned long long)req->max_pixels);
+        job_free(job);
+        return st;
+    }
+    if (too_little_data(ci, req->size)) {
+        fs_status st = util_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (jpeg: %zu "
+                                 "bytes cannot hold %u x %u pixels)", req->name, req->size,
+                                 (unsigned)ci->image_width, (unsigned)ci->image_height);
         job_free(job);
         return st;
     }

@@ -8,6 +8,7 @@
  * flatten (alpha on white) → sRGB (CMYK, grey, 16-bit) → 3 bands → 8 bits, and apply the EXIF
  * orientation with img_orient, as for JPEG. Truncated files fail (fail_on=truncated).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <vips/vips.h>
@@ -29,6 +30,29 @@ static void format_name(const char *loader, char *buf, size_t size)
     for (; n < len && n + 1 < size; n++)
         buf[n] = loader[n];
     buf[n] = '\0';
+}
+
+/* ImageMagick's loader (libvips's fallback) claims nearly any bytes, a file of zeros included:
+ * the format it would read is named from the file's signature, and bytes with no known
+ * signature are not an image. NULL: no known signature. */
+static const char *magick_format(const uint8_t *d, size_t n)
+{
+    static const struct {
+        const char *magic;
+        size_t len;
+        const char *name;
+    } known[] = {
+        {"BM", 2, "bmp"},           {"8BPS", 4, "psd"},      {"\0\0\1\0", 4, "ico"},
+        {"DDS ", 4, "dds"},         {"gimp xcf", 8, "xcf"},  {"v/1\1", 4, "exr"},
+        {"%PDF", 4, "pdf"},         {"%!PS", 4, "ps"},       {"#?RADIANCE", 10, "hdr"},
+        {"\x89PNG", 4, "png"},      {"II*\0", 4, "tiff"},    {"MM\0*", 4, "tiff"},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (n >= known[i].len && memcmp(d, known[i].magic, known[i].len) == 0)
+            return known[i].name;
+    if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7')
+        return "pnm";
+    return NULL;
 }
 
 /* Replaces *img by the result of an operation (out), dropping the reference to the old one.
@@ -106,6 +130,12 @@ fs_status img_decode_vips(const img_decode_request *req, img_decode_result *res,
     }
     char fmt[32];
     format_name(loader, fmt, sizeof fmt);
+    if (strncmp(loader, "magick", 6) == 0) {
+        const char *named = magick_format(req->data, req->size);
+        if (!named)
+            return util_fail(err, FS_ERR_FORMAT, "%s: not an image", req->name);
+        snprintf(fmt, sizeof fmt, "%s", named);
+    }
     int allowed = 0;
     for (size_t i = 0; i < sizeof allowed_loaders / sizeof *allowed_loaders; i++)
         allowed |= strcmp(loader, allowed_loaders[i]) == 0;

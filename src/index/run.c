@@ -79,6 +79,7 @@ typedef struct run {
     index_digest_set known;    /* content of the files indexed before this run (read-only) */
     index_digest_set seen;     /* content claimed by a worker in this run (under lock) */
     int dedup;              /* check `seen` (not in the second round, see copy_deferred) */
+    int threads_each;       /* inference threads of each worker (set before they start) */
     /* shared between workers and the writer, under lock */
     pthread_mutex_t lock;
     pthread_cond_t ready;
@@ -317,7 +318,7 @@ static void *worker_main(void *arg)
     run *r = arg;
     fs_worker *w = NULL;
     fs_error err;
-    fs_status rc = fs_worker_new(r->ix->engine, &w, &err);
+    fs_status rc = fs_worker_new(r->ix->engine, r->threads_each, &w, &err);
     for (;;) {
         pthread_mutex_lock(&r->lock);
         size_t j = r->stopping || stop_requested(r) ? r->n_jobs : r->next_job++;
@@ -442,13 +443,16 @@ static fs_status copy_deferred(run *r, fs_error *err)
 /* Step 3: runs the workers and writes their results as they come. */
 static fs_status process_jobs(run *r, fs_error *err)
 {
-    int n = r->opt->workers > 0 ? r->opt->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        n = 1;
+    int wanted = r->opt->workers > 0 ? r->opt->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (wanted < 1)
+        wanted = 1;
+    int n = wanted;
     if ((size_t)n > r->n_jobs)
         n = (int)r->n_jobs;
     if (n > 64)
         n = 64;
+    /* a photo per worker, one thread each; fewer photos than threads: the rest inside each */
+    r->threads_each = n > 0 ? wanted / n : 1;
     pthread_t threads[64];
     int started = 0;
     /* counted up before each start (a worker may finish before the next one starts) */

@@ -29,6 +29,7 @@ typedef struct scan {
     const fs_scan_options *opt;
     path_list list;
     size_t next;                /* cursor into list, under lock */
+    int threads_each;           /* inference threads of each worker */
     pthread_mutex_t lock;
     fs_matches *out;
     size_t capacity;
@@ -114,7 +115,7 @@ static void *work(void *arg)
     scan *s = arg;
     fs_worker *w;
     fs_error err;
-    if (fs_worker_new(s->engine, &w, &err) != FS_OK) {
+    if (fs_worker_new(s->engine, s->threads_each, &w, &err) != FS_OK) {
         pthread_mutex_lock(&s->lock);
         if (!s->failure) {
             s->failure = err.code;
@@ -189,12 +190,15 @@ fs_status fs_search_folders(fs_engine *engine, const fs_face *query, size_t n_qu
     }
     index_walk_seen_free(&seen);
     free(skip);
-    int n = opt->workers > 0 ? opt->workers : default_workers();
+    int wanted = opt->workers > 0 ? opt->workers : default_workers();
+    int n = wanted;
     if ((size_t)n > s.list.count)
         n = s.list.count ? (int)s.list.count : 1;
     pthread_t threads[64];
     if (n > 64)
         n = 64;
+    /* a photo per worker, one thread each; fewer photos than threads: the rest inside each */
+    s.threads_each = wanted / n;
     if (rc == FS_OK && pthread_mutex_init(&s.lock, NULL) != 0)
         rc = util_fail(err, FS_ERR_INTERNAL, "cannot create a lock");
     if (rc == FS_OK) {

@@ -55,7 +55,7 @@ static int recognizer_ok(nn_net *net, char *why, size_t why_size, fs_status *st,
     }
     const int64_t shape[4] = {1, 3, REC_SIDE, REC_SIDE};
     nn_plan *plan;
-    if ((*st = nn_plan_create(net, shape, 4, &plan, err)) != FS_OK)
+    if ((*st = nn_plan_create(net, shape, 4, 0, &plan, err)) != FS_OK)
         return 0;
     int64_t dims[NN_MAX_DIMS];
     int nd = 0;
@@ -80,7 +80,7 @@ static int detector_ok(nn_net *net, int64_t in_h, int64_t in_w, char *why, size_
     size_t n_out = nn_net_output_count(net);
     const int64_t shape[4] = {1, 3, in_h, in_w};
     nn_plan *plan;
-    if ((*st = nn_plan_create(net, shape, 4, &plan, err)) != FS_OK)
+    if ((*st = nn_plan_create(net, shape, 4, 0, &plan, err)) != FS_OK)
         return 0;
     static const char *const what[3] = {"score", "box", "keypoint"};
     static const int64_t per_row[3] = {1, 4, 10};

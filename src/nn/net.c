@@ -50,7 +50,7 @@ fs_status nn_net_load_buffer(const void *data, size_t size, const char *name, co
         fixed = fixed && g->input_dims[i] > 0;
     if (fixed) {
         nn_plan *unused;
-        rc = nn_plan_build(net, g->input_dims, g->input_ndim, 1, &unused, err);
+        rc = nn_plan_build(net, g->input_dims, g->input_ndim, 1, 1, &unused, err);
         if (rc) {
             nn_net_free(net);
             return rc;

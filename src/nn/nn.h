@@ -23,7 +23,7 @@ typedef enum nn_backend_kind {
 
 typedef struct nn_options {
     nn_backend_kind backend;
-    int threads;                  /* 0 = all cores */
+    int threads;                  /* default for the net's plans (nn_plan_create); 0 = all cores */
     /* Names of tensors to use as the network's outputs instead of the file's graph outputs
      * (e.g. {"461", "462"} for fr_detect); everything not needed for them is dropped.
      * NULL = the graph outputs. */
@@ -49,9 +49,11 @@ const char *nn_net_output_name(const nn_net *net, size_t i);
 /* Plans the network for an input of the given shape (NCHW float32). The declared spatial size may
  * be overridden (fully convolutional detectors run at any size). Shapes that do not work out are
  * an error, not a crash. The plan reads the net (weights are shared, not copied): free every plan
- * before its net. Planning only reads the net, so plans may be created from several threads. */
-fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, nn_plan **out,
-                         fs_error *err);
+ * before its net. Planning only reads the net, so plans may be created from several threads.
+ * threads: how many threads one run of this plan uses (0 = the net's nn_options.threads), so one
+ * loaded net serves a single-photo call on every core and parallel workers on one each. */
+fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, int threads,
+                         nn_plan **out, fs_error *err);
 void nn_plan_free(nn_plan *plan);
 
 /* Runs the plan on input (NCHW float32 of the planned shape, not retained). */

@@ -382,7 +382,7 @@ static fs_status schedule_nodes(nn_plan *p, const nn_graph *g, fs_error *err)
         s->n_out = n->n_out;
         s->in = in;
         s->out = outs;
-        s->threads = p->net->threads;
+        s->threads = p->threads;
         s->run = nn_ref_kernel(n->op);
     }
     for (int k = 0; k < g->n_outputs; k++) {
@@ -414,7 +414,7 @@ static fs_status backend_rewrite(nn_plan *p, fs_error *err)
 {
     fs_status rc;
     if (p->ops->plan_begin) {
-        if ((rc = p->ops->plan_begin(p->net->threads, &p->backend, err)))
+        if ((rc = p->ops->plan_begin(p->threads, &p->backend, err)))
             return rc;
         p->has_backend = 1;
     }
@@ -435,8 +435,8 @@ static fs_status backend_prepare(nn_plan *p, fs_error *err)
     return FS_OK;
 }
 
-fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int dry_run,
-                        nn_plan **out, fs_error *err)
+fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int threads,
+                        int dry_run, nn_plan **out, fs_error *err)
 {
     const nn_graph *g = net->graph;
     *out = NULL;
@@ -448,8 +448,11 @@ fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int d
                          g->values[g->input].name, g->input_ndim, ndim);
     nn_plan *p;
     fs_status rc;
-    if ((rc = plan_alloc(net, &p, err)) || (rc = set_values(p, g, shape, ndim, err)) ||
-        (rc = schedule_nodes(p, g, err)))
+    assert(threads >= 1);
+    if ((rc = plan_alloc(net, &p, err)))
+        goto fail;
+    p->threads = threads;
+    if ((rc = set_values(p, g, shape, ndim, err)) || (rc = schedule_nodes(p, g, err)))
         goto fail;
     if (dry_run) {
         nn_plan_free(p);
@@ -467,15 +470,16 @@ fail:
     return rc;
 }
 
-fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, nn_plan **out,
-                         fs_error *err)
+fs_status nn_plan_create(nn_net *net, const int64_t *input_shape, int ndim, int threads,
+                         nn_plan **out, fs_error *err)
 {
     if (!out)
         return util_fail(err, FS_ERR_ARG, "nn_plan_create: out is NULL");
     *out = NULL;
     if (!net)
         return util_fail(err, FS_ERR_ARG, "nn_plan_create: net is NULL");
-    return nn_plan_build(net, input_shape, ndim, 0, out, err);
+    return nn_plan_build(net, input_shape, ndim, threads > 0 ? threads : net->threads, 0, out,
+                         err);
 }
 
 /* Runs every step; with ms not NULL, adds each step's milliseconds to ms[step]. */

@@ -12,13 +12,14 @@
 struct nn_net {
     nn_graph *graph;
     nn_backend_kind backend;
-    int threads; /* resolved: >= 1 */
+    int threads; /* default for its plans, resolved: >= 1 */
 };
 
 /* A plan (plan.c). Steps refer to tensors by pointer into vals; vals never moves after the steps
  * are made (it is allocated with the backend's room, backend.h). */
 struct nn_plan {
     const nn_net *net;
+    int threads;          /* threads of one run (>= 1) */
     nn_tensor *vals;      /* per value: shape and data; the graph's n_values first, then values
                            * the backend's rewrite adds (e.g. dense copies of blocked tensors) */
     int n_vals, cap_vals;
@@ -42,10 +43,10 @@ struct nn_plan {
 };
 
 /* Resolves shapes for the input shape, folds what is constant, and (unless dry_run) assigns
- * buffers and kernels. dry_run only checks (used at load time with the declared shape):
- * *out is then left NULL. */
-fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int dry_run,
-                        nn_plan **out, fs_error *err);
+ * buffers and kernels for runs on threads threads (>= 1). dry_run only checks (used at load time
+ * with the declared shape): *out is then left NULL. */
+fs_status nn_plan_build(const nn_net *net, const int64_t *shape, int ndim, int threads,
+                        int dry_run, nn_plan **out, fs_error *err);
 
 /* ---- introspection, for bench/nn_profile and tests ------------------------------------------ */
 

@@ -102,14 +102,30 @@ fs_status store_sql_fail(store_db *store, fs_error *err, const char *what)
         code = FS_ERR_INTEGRITY;
     else if ((rc & 0xff) == SQLITE_CONSTRAINT)
         code = FS_ERR_ARG;
+    /* what the user can do about it, before SQLite's own words */
+    const char *plain = (rc & 0xff) == SQLITE_FULL
+                            ? "the disk is full; free some space and run again (what is already "
+                              "indexed is kept)"
+                        : (rc & 0xff) == SQLITE_READONLY ? "the index cannot be written here"
+                        : (rc & 0xff) == SQLITE_IOERR    ? "input/output error"
+                        : code == FS_ERR_INTEGRITY       ? "the index file is damaged"
+                                                         : NULL;
+    if (plain)
+        return util_fail(err, code, "%s: %s: %s (%s)", store->db_path, what, plain,
+                         sqlite3_errmsg(store->db));
     return util_fail(err, code, "%s: %s: %s", store->db_path, what, sqlite3_errmsg(store->db));
 }
 
 fs_status store_exec(store_db *store, const char *sql, fs_error *err)
 {
-    if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return store_sql_fail(store, err, "query failed");
-    return FS_OK;
+    if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return FS_OK;
+    const char *what = strncmp(sql, "COMMIT", 6) == 0 || strncmp(sql, "RELEASE", 7) == 0
+                           ? "cannot save the changes"
+                       : strncmp(sql, "BEGIN", 5) == 0 || strncmp(sql, "SAVEPOINT", 9) == 0
+                           ? "cannot start a change"
+                           : "cannot update the index";
+    return store_sql_fail(store, err, what);
 }
 
 sqlite3_stmt *store_stmt(store_db *store, store_stmt_id id, fs_error *err)

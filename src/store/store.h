@@ -12,26 +12,32 @@
  * same folder) and covers every path strictly under it: folder /a/b covers /a/b/x.jpg and
  * /a/b/c/y.jpg but never /a/bc/z.jpg.
  *
- * Sketch, indexer:
- *     store_open(dir, &pack, FS_STORE_CREATE, &st, &err);
- *     store_begin(st, &err);                       // a batch: many files, one transaction
+ * Sketch, indexer (index/run.c):
+ *     store_open(dir, &pack, FS_STORE_CREATE, &store, &err);
+ *     store_begin(store, &err);               // a batch: many files, one transaction
  *     for each file:
- *         store_file_by_path(st, path, &f, &found, &err);
- *         if (found && f.size == size && f.mtime_ns == mtime) continue;   // unchanged
- *         sha256 the file; store_file_by_hash(st, hex, &old, &old_path, &found, &err);
- *         if (found) store_copy_file(st, old.id, path, size, mtime, hex, &err); // moved: no
- * re-embed else run the pipeline, then store_put_file(st, path, size, mtime, hex, faces, n, NULL,
- * &err) or store_put_failed(st, path, size, mtime, hex, "truncated JPEG", &err); store_commit(st,
- * &err);                      // every N files store_list_folder(...) + store_remove_path(...) for
- * files that vanished; store_sync_vectors(st, &err);                // at the end (and every few
- * minutes) store_close(st);
+ *         store_file_by_path(store, path, &f, &found, &err);
+ *         if (found && f.size == size && f.mtime_ns == mtime)
+ *             continue;                       // unchanged
+ *         hash it; store_file_by_hash(store, hex, &old, &old_path, &found, &err);
+ *         if (found)                          // moved or copied: no re-embedding
+ *             store_copy_file(store, old.id, path, size, mtime, hex, &err);
+ *         else                                // run the pipeline, then one of
+ *             store_put_file(store, path, size, mtime, hex, faces, n, NULL, &err);
+ *             store_put_failed(store, path, size, mtime, hex, "truncated JPEG", &err);
+ *         every N files: store_commit(store, &err); store_begin(store, &err);
+ *     store_commit(store, &err);
+ *     store_list_folder(...) + store_remove_path(...) for files that vanished;
+ *     store_sync_vectors(store, &err);        // at the end (and every few minutes)
+ *     store_close(store);
  *
- * Sketch, search:
- *     store_open(dir, &pack, FS_STORE_READ, &st, &err);
- *     store_query q = { .embedding = e, .top_k = 50, .threshold = 0.5f, .folders = dirs,
- * .folder_count = n }; store_search(st, &q, &hits, &nhits, &err);    // best first, ties by face id
- *     for each hit: store_face_by_id(st, hits[i].face_id, &face, NULL, &path, &found, &err);
- *     free(hits); store_close(st);
+ * Sketch, search (index/search.c):
+ *     store_open(dir, &pack, FS_STORE_READ, &store, &err);
+ *     store_query q = {.embedding = e, .top_k = 50, .threshold = 0.5f, .folders = dirs,
+ *                      .folder_count = n};
+ *     store_search(store, &q, &hits, &nhits, &err);   // best first, ties by face id
+ *     store_faces_by_ids(store, ids, nhits, 1, visit, ctx, &err);  // the rows, in batches
+ *     free(hits); store_close(store);
  */
 #ifndef FS_STORE_STORE_H
 #define FS_STORE_STORE_H
@@ -76,20 +82,20 @@ fs_status store_open(const char *dir, const store_pack_id *pack, unsigned flags,
 
 /* Closes the index; rolls back an uncommitted batch. Does not write the vector file (call
  * store_sync_vectors first: closing cannot report errors). NULL is allowed. */
-void store_close(store_db *st);
+void store_close(store_db *store);
 
-/* Name and embedding dimension of the index's model pack (owned by st). */
-const char *store_pack_name(const store_db *st);
-int store_dim(const store_db *st);
+/* Name and embedding dimension of the index's model pack (owned by the store). */
+const char *store_pack_name(const store_db *store);
+int store_dim(const store_db *store);
 
 /* ---- Batches ------------------------------------------------------------------------------
  * Writes outside a batch are each their own transaction. Inside a batch each write is still
  * atomic on its own (a failing put leaves the batch as it was), and the batch becomes visible to
  * readers, and durable, at store_commit. */
-fs_status store_begin(store_db *st, fs_error *err);
-fs_status store_commit(store_db *st, fs_error *err);
+fs_status store_begin(store_db *store, fs_error *err);
+fs_status store_commit(store_db *store, fs_error *err);
 /* Discards the current batch (no-op without one). */
-void store_rollback(store_db *st);
+void store_rollback(store_db *store);
 
 /* ---- Files -------------------------------------------------------------------------------- */
 typedef enum store_file_status { FS_FILE_OK = 0, FS_FILE_FAILED = 1 } store_file_status;
@@ -105,12 +111,12 @@ typedef struct store_file {
 } store_file;
 
 /* Looks a file up by exact path. *found is 0 (and *out untouched) when absent. */
-fs_status store_file_by_path(store_db *st, const char *path, store_file *out, int *found,
+fs_status store_file_by_path(store_db *store, const char *path, store_file *out, int *found,
                              fs_error *err);
 
 /* Looks up a successfully indexed file with this content hash (the lowest id if several). When
  * found and path_out is not NULL, *path_out receives its path (malloc'd; caller frees). */
-fs_status store_file_by_hash(store_db *st, const char *sha256, store_file *out,
+fs_status store_file_by_hash(store_db *store, const char *sha256, store_file *out,
                              char **path_out, int *found, fs_error *err);
 
 /* One face of a file. On input (store_put_file) `id` and `file_id` are ignored.
@@ -130,66 +136,66 @@ typedef struct store_face {
 
 /* Inserts or replaces the file at path with status ok and exactly these n faces (n may be 0).
  * Atomic: on error nothing is modified. *file_id (if not NULL) receives the file's id. */
-fs_status store_put_file(store_db *st, const char *path, int64_t size, int64_t mtime_ns,
+fs_status store_put_file(store_db *store, const char *path, int64_t size, int64_t mtime_ns,
                          const char *sha256, const store_face *faces, size_t n,
                          int64_t *file_id, fs_error *err);
 
 /* Inserts or replaces the file at path with status failed, the given reason and no faces.
  * Atomic: on error nothing is modified. */
-fs_status store_put_failed(store_db *st, const char *path, int64_t size, int64_t mtime_ns,
+fs_status store_put_failed(store_db *store, const char *path, int64_t size, int64_t mtime_ns,
                            const char *sha256, const char *reason, fs_error *err);
 
 /* Inserts or replaces the file at path with a copy of the faces of file from_id (a moved or
  * duplicated photo: nothing is re-embedded). FS_ERR_NOT_FOUND if from_id does not exist.
  * Atomic: on error nothing is modified. */
-fs_status store_copy_file(store_db *st, int64_t from_id, const char *path, int64_t size,
+fs_status store_copy_file(store_db *store, int64_t from_id, const char *path, int64_t size,
                           int64_t mtime_ns, const char *sha256, fs_error *err);
 
 /* Reason stored for a failed file into buf ("" if none). */
-fs_status store_file_error(store_db *st, int64_t file_id, char *buf, size_t size,
+fs_status store_file_error(store_db *store, int64_t file_id, char *buf, size_t size,
                            fs_error *err);
 
 /* Calls visit(face, path, ctx) for each face of a file, in face_index order; a non-zero return
  * stops. visit must not write. A file with no faces (or no such file) visits nothing. */
 typedef int (*store_face_visit)(const store_face *face, const char *path, void *ctx);
-fs_status store_faces_of_file(store_db *st, int64_t file_id, store_face_visit visit, void *ctx,
+fs_status store_faces_of_file(store_db *store, int64_t file_id, store_face_visit visit, void *ctx,
                               fs_error *err);
 
 /* Removes the file at exactly path (and its faces). *removed (may be NULL) gets 0 or 1. */
-fs_status store_remove_path(store_db *st, const char *path, int64_t *removed, fs_error *err);
+fs_status store_remove_path(store_db *store, const char *path, int64_t *removed, fs_error *err);
 
 /* Removes every file under folder (see the header comment). *removed (may be NULL) gets the count.
  */
-fs_status store_remove_folder(store_db *st, const char *folder, int64_t *removed,
+fs_status store_remove_folder(store_db *store, const char *folder, int64_t *removed,
                               fs_error *err);
 
 /* Calls visit(path, file, ctx) for every file under folder, in byte order of path; a non-zero
  * return from visit stops the walk (the function then returns FS_OK). visit must not write to
  * the store. */
 typedef int (*store_file_visit)(const char *path, const store_file *file, void *ctx);
-fs_status store_list_folder(store_db *st, const char *folder, store_file_visit visit,
+fs_status store_list_folder(store_db *store, const char *folder, store_file_visit visit,
                             void *ctx, fs_error *err);
 
 /* Calls visit(sha256, ctx) once for every distinct content hash of an indexed (not failed) file;
  * a non-zero return stops the walk. visit must not write to the store. */
 typedef int (*store_hash_visit)(const char *sha256, void *ctx);
-fs_status store_each_hash(store_db *st, store_hash_visit visit, void *ctx, fs_error *err);
+fs_status store_each_hash(store_db *store, store_hash_visit visit, void *ctx, fs_error *err);
 
 /* ---- Faces -------------------------------------------------------------------------------- */
 
 /* Calls visit(face, path, ctx) for every face in id order. A non-zero return stops the walk.
  * visit must not write. */
-fs_status store_each_face(store_db *st, store_face_visit visit, void *ctx, fs_error *err);
+fs_status store_each_face(store_db *store, store_face_visit visit, void *ctx, fs_error *err);
 
 /* The faces of the given ids, fetched in batches (one query per 128 ids), each passed to visit
  * once, in no particular order; ids with no face are skipped. Without want_embedding,
  * face->embedding is NULL. A non-zero return from visit stops. */
-fs_status store_faces_by_ids(store_db *st, const int64_t *ids, size_t count, int want_embedding,
+fs_status store_faces_by_ids(store_db *store, const int64_t *ids, size_t count, int want_embedding,
                              store_face_visit visit, void *ctx, fs_error *err);
 
 /* One face by id. embedding (may be NULL) receives dim floats; *path (may be NULL) receives the
  * file's path, malloc'd. *found is 0 when there is no such face (nothing else is filled). */
-fs_status store_face_by_id(store_db *st, int64_t face_id, store_face *out, float *embedding,
+fs_status store_face_by_id(store_db *store, int64_t face_id, store_face *out, float *embedding,
                            char **path, int *found, fs_error *err);
 
 /* ---- Search ------------------------------------------------------------------------------- */
@@ -212,19 +218,19 @@ typedef struct store_hit {
  * id. Refreshes the in-memory vectors from SQLite first if the writer committed since (cheap),
  * so deleted faces never appear. *hits is malloc'd (caller frees; NULL when *count is 0).
  * On error *hits is NULL and *count 0. */
-fs_status store_search(store_db *st, const store_query *q, store_hit **hits,
+fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
                        size_t *count, fs_error *err);
 
 /* Makes the vector files on disk agree with SQLite (writes them only if they are stale; builds or
  * extends the HNSW graph of a large library). Called by the writer after an index run. */
-fs_status store_sync_vectors(store_db *st, fs_error *err);
+fs_status store_sync_vectors(store_db *store, fs_error *err);
 
 /* ---- Faces kept ----------------------------------------------------------------------------
  * The index keeps every face down to the detector's floor (SPEC.md §5). An index that recorded
  * another floor, or none (made before the rule, possibly with a larger --min-size), may lack
  * small faces: its files are marked for re-detection (the faces stay searchable until each
  * file's folder is indexed again) and the floor is recorded. *refresh gets the files marked. */
-fs_status store_face_floor(store_db *st, int floor, int64_t *refresh, fs_error *err);
+fs_status store_face_floor(store_db *store, int floor, int64_t *refresh, fs_error *err);
 
 /* ---- Maintenance -------------------------------------------------------------------------- */
 typedef struct store_stats {
@@ -238,10 +244,10 @@ typedef struct store_stats {
     int schema_version;
     char pack[128];
 } store_stats;
-fs_status store_stats_get(store_db *st, store_stats *out, fs_error *err);
+fs_status store_stats_get(store_db *store, store_stats *out, fs_error *err);
 
 /* PRAGMA integrity_check and foreign_key_check: FS_OK, or FS_ERR_INTEGRITY with the first problem.
  */
-fs_status store_check(store_db *st, fs_error *err);
+fs_status store_check(store_db *store, fs_error *err);
 
 #endif

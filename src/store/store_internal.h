@@ -42,20 +42,20 @@ struct store_db {
 };
 
 /* The cached statement id, reset and with bindings cleared; NULL on error (err filled). */
-sqlite3_stmt *store_stmt(store_db *st, store_stmt_id id, fs_error *err);
+sqlite3_stmt *store_stmt(store_db *store, store_stmt_id id, fs_error *err);
 
 /* Fills err from the connection's last error: "DBPATH: what: sqlite message". Returns the code. */
-fs_status store_sql_fail(store_db *st, fs_error *err, const char *what);
+fs_status store_sql_fail(store_db *store, fs_error *err, const char *what);
 
 /* Runs SQL without results. */
-fs_status store_exec(store_db *st, const char *sql, fs_error *err);
+fs_status store_exec(store_db *store, const char *sql, fs_error *err);
 
 /* The current generation counter (bumped by every write batch). */
-fs_status store_generation(store_db *st, uint64_t *gen, fs_error *err);
+fs_status store_generation(store_db *store, uint64_t *gen, fs_error *err);
 
 /* Fills bits (one per file id, 1 = allowed, size covers max file id + 1) with the files under or
  * equal to the folders. *bits is malloc'd; caller frees. */
-fs_status store_folder_filter(store_db *st, const char *const *folders, size_t n,
+fs_status store_folder_filter(store_db *store, const char *const *folders, size_t n,
                               uint8_t **bits, int64_t *nbits, fs_error *err);
 
 #endif

@@ -49,8 +49,8 @@ chmod 000 "$lib/noperm.jpg"
 small_copy 4 480 "$lib/b_gone.jpg"
 chmod -R a+rX "$lib" && chmod 000 "$lib/noperm.jpg"
 
-# (libvips's ImageMagick loader claims a file of zeros, hence "unsupported image format")
-problems="facesearch: $lib/a_zeros.jpg: unsupported image format (magick)
+# (libvips's ImageMagick loader claims a file of zeros; no image signature: "not an image")
+problems="facesearch: $lib/a_zeros.jpg: not an image
 facesearch: $lib/b_gone.jpg: No such file or directory
 facesearch: $lib/huge.png: image too large (100000 x 100000 pixels, limit 100000000)
 facesearch: $lib/noperm.jpg: Permission denied

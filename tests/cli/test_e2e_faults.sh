@@ -43,7 +43,7 @@ for errno_name in EIO ENOSPC; do
     check "$what: exit 0 or 2" "yes" "$([[ $rc == 0 || $rc == 2 ]] && echo yes || echo "no ($rc)")"
     if [[ $rc == 2 ]]; then
       check "$what: the error" "yes" \
-        "$(grep -qE "^facesearch: $db/index.db: .*(disk I/O error|database or disk is full)$" <<<"$err" && echo yes || echo "$err")"
+        "$(grep -qE "^facesearch: $db/index.db: .*: (input/output error \(disk I/O error\)|the disk is full; free some space and run again \(what is already indexed is kept\) \(database or disk is full\))$" <<<"$err" && echo yes || echo "$err")"
     fi
     after_fault "$db" "$what"
   done
@@ -71,7 +71,7 @@ if [[ $(id -u) == 0 ]] && mkdir "$tmp/small" && mount -t tmpfs -o size=320k tmpf
   for i in $(seq 20); do cp "$lib/s1.jpg" "$tmp/grow/copy$i.jpg"; vips flip "$lib/s2.jpg" "$tmp/grow/flip$i.jpg" horizontal; done
   expect_exit 2 "$FACESEARCH" --db "$tmp/small/db" index "$tmp/grow"
   check "full tmpfs: the error" "yes" \
-    "$(grep -qE 'database or disk is full|No space left on device' <<<"$err" && echo yes || echo "$err")"
+    "$(grep -qE 'the disk is full; free some space and run again|No space left on device' <<<"$err" && echo yes || echo "$err")"
   check "full tmpfs: integrity" "ok" "$(sqlite3 "$tmp/small/db/index.db" 'PRAGMA integrity_check' 2>&1)"
   check "full tmpfs: what was indexed before is kept" "yes" \
     "$(read -r f _ <<<"$(count "$tmp/small/db")"; read -r f0 _ <<<"$before"; ((f >= f0)) && echo yes || echo "no: $before then $(count "$tmp/small/db")")"

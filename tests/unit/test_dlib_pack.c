@@ -84,7 +84,7 @@ static void test_dlib_matches_dlib(void **state)
     fs_worker *w;
     assert_int_equal(fs_engine_open("dlib", &(fs_engine_options){.threads = 1}, &engine, &err),
                      FS_OK);
-    assert_int_equal(fs_worker_new(engine, &w, &err), FS_OK);
+    assert_int_equal(fs_worker_new(engine, 1, &w, &err), FS_OK);
     float embedding[FS_EMBEDDING_MAX];
     assert_int_equal(face_embed(w, &img, at, embedding, &err), FS_OK);
     float worst = 0;
@@ -109,7 +109,7 @@ static void test_fused_finds_query_person(void **state)
     fs_error err;
     assert_int_equal(fs_engine_open("fused", &(fs_engine_options){.threads = 1}, &engine, &err),
                      FS_OK);
-    assert_int_equal(fs_worker_new(engine, &w, &err), FS_OK);
+    assert_int_equal(fs_worker_new(engine, 1, &w, &err), FS_OK);
     char path[4200];
     sample_path(path, sizeof path, 1);
     fs_faces query = {0};

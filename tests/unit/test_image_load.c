@@ -537,6 +537,28 @@ static void test_bad_inputs(void **state)
     g_object_unref(v);
     img_free(&u);
 
+    /* a 1 x 1 BMP (read only by ImageMagick, if at all): named by its signature; zeros, which
+     * ImageMagick also claims, are not an image */
+    static const uint8_t bmp[58] = {'B', 'M', 58, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0,
+                                    1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 24, 0, 0, 0, 0, 0, 4, 0, 0, 0};
+    snprintf(path, sizeof path, "%s/pixel.bmp", dir);
+    test_write(path, bmp, sizeof bmp);
+    fs_error berr;
+    img_rgb bimg;
+    fs_status brc = img_load(path, NULL, &bimg, NULL, NULL, NULL, &berr);
+    if (brc == FS_OK)
+        fail_msg("a BMP loaded; only the allowed formats may");
+    snprintf(msg, sizeof msg, "%s: unsupported image format (bmp)", path);
+    if (brc == FS_ERR_UNSUPPORTED)
+        assert_string_equal(berr.message, msg);
+    else /* no ImageMagick loader in this libvips: nothing claims it */
+        expect_load_error(path, FS_ERR_FORMAT, strcat(strcpy(msg, path), ": not an image"));
+    static const uint8_t zeros[4096];
+    snprintf(path, sizeof path, "%s/zeros.jpg", dir);
+    test_write(path, zeros, sizeof zeros);
+    snprintf(msg, sizeof msg, "%s: not an image", path);
+    expect_load_error(path, FS_ERR_FORMAT, msg);
+
     snprintf(path, sizeof path, "%s/drawing.svg", dir);
     const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"></svg>";
     test_write(path, svg, strlen(svg));
@@ -571,6 +593,71 @@ static void test_bad_inputs(void **state)
     assert_int_equal(img_load_buffer("xyz", 3, NULL, NULL, &img, NULL, NULL, NULL, &err),
                      FS_ERR_FORMAT);
     assert_string_equal(err.message, "(buffer): not an image");
+    test_rmtree(dir);
+}
+
+/* The first SOF marker of a JPEG (0xC0 baseline, 0xC2 progressive) gets width x height. */
+static void patch_sof(uint8_t *jpg, size_t len, int marker, int width, int height)
+{
+    for (size_t i = 2; i + 9 < len; i++)
+        if (jpg[i] == 0xFF && jpg[i + 1] == marker) {
+            jpg[i + 5] = (uint8_t)(height >> 8);
+            jpg[i + 6] = (uint8_t)height;
+            jpg[i + 7] = (uint8_t)(width >> 8);
+            jpg[i + 8] = (uint8_t)width;
+            return;
+        }
+    fail_msg("no SOF marker 0x%02X", marker);
+}
+
+/* A header that declares far more pixels than the data could hold (9000 x 9000, under the pixel
+ * limit, over a few KB) is refused before decoding, baseline and progressive; the bound never
+ * refuses a real image, even a flat one that compresses to almost nothing. */
+static void test_header_over_little_data(void **state)
+{
+    (void)state;
+    char dir[256], path[512], msg[1024];
+    test_scratch(dir, sizeof dir);
+    img_rgb u = test_pattern(256, 192, 16);
+    VipsImage *v = test_to_vips(&u);
+    for (int progressive = 0; progressive <= 1; progressive++) {
+        void *buf = NULL;
+        size_t len;
+        assert_int_equal(vips_jpegsave_buffer(v, &buf, &len, "Q", 90, "interlace", progressive,
+                                              NULL), 0);
+        patch_sof(buf, len, progressive ? 0xC2 : 0xC0, 9000, 9000);
+        snprintf(path, sizeof path, "%s/forged%d.jpg", dir, progressive);
+        test_write(path, buf, len);
+        snprintf(msg, sizeof msg, "%s: truncated or corrupt image (jpeg: %zu bytes cannot hold "
+                 "9000 x 9000 pixels)", path, len);
+        expect_load_error(path, FS_ERR_FORMAT, msg);
+        g_free(buf);
+    }
+    g_object_unref(v);
+    img_free(&u);
+
+    /* one flat grey 4000 x 3000, Huffman tables optimised for it: a few bits per block */
+    VipsImage *grey;
+    assert_int_equal(vips_black(&grey, 4000, 3000, "bands", 3, NULL), 0);
+    VipsImage *lit;
+    assert_int_equal(vips_linear1(grey, &lit, 1.0, 128.0, "uchar", TRUE, NULL), 0);
+    for (int progressive = 0; progressive <= 1; progressive++) {
+        void *buf = NULL;
+        size_t len;
+        assert_int_equal(vips_jpegsave_buffer(lit, &buf, &len, "Q", 50, "optimize_coding", TRUE,
+                                              "interlace", progressive, NULL), 0);
+        img_load_options opt = {.min_long_side = 500};
+        img_rgb img;
+        int ow, oh;
+        load_ok(buf, len, &opt, &img, NULL, &ow, &oh);
+        assert_int_equal(ow, 4000);
+        assert_int_equal(oh, 3000);
+        assert_int_equal(img.rgb[0], 128);
+        img_free(&img);
+        g_free(buf);
+    }
+    g_object_unref(lit);
+    g_object_unref(grey);
     test_rmtree(dir);
 }
 
@@ -829,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_gif_first_frame),
         cmocka_unit_test(test_heif_if_supported),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_header_over_little_data),
         cmocka_unit_test(test_tiny_and_non_utf8_names),
         cmocka_unit_test(test_permission_denied),
         cmocka_unit_test(test_shrink_on_load),

@@ -269,7 +269,7 @@ static void test_pipeline_layout(void **state)
     fs_error err;
     fs_engine_options opt = {.threads = 1};
     assert_int_equal(fs_engine_open(dir, &opt, &engine, &err), FS_OK);
-    assert_int_equal(fs_worker_new(engine, &worker, &err), FS_OK);
+    assert_int_equal(fs_worker_new(engine, 0, &worker, &err), FS_OK);
     fs_faces faces;
     assert_int_equal(fs_detect_file(worker, image, 1, &faces, &err), FS_OK);
     assert_int_equal(faces.width, 1280);
@@ -298,6 +298,23 @@ static void test_pipeline_layout(void **state)
     assert_int_equal(found, 1);
     /* a face compared with itself */
     assert_float_equal(fs_similarity(&faces.faces[0], &faces.faces[0]), 1.0f, 1e-4);
+
+    /* One engine, workers of different thread counts (the engine's 1 above, 2 here): the same
+     * faces; a negative count is refused. */
+    fs_worker *two;
+    assert_int_equal(fs_worker_new(engine, -1, &two, &err), FS_ERR_ARG);
+    assert_null(two);
+    assert_int_equal(fs_worker_new(engine, 2, &two, &err), FS_OK);
+    fs_faces again;
+    assert_int_equal(fs_detect_file(two, image, 1, &again, &err), FS_OK);
+    assert_int_equal(again.count, faces.count);
+    for (size_t i = 0; i < faces.count; i++) {
+        for (int j = 0; j < 4; j++)
+            assert_float_equal(again.faces[i].box[j], faces.faces[i].box[j], 1e-3);
+        assert_float_equal(fs_similarity(&again.faces[i], &faces.faces[i]), 1.0f, 1e-4);
+    }
+    fs_faces_free(&again);
+    fs_worker_free(two);
     fs_faces_free(&faces);
     fs_worker_free(worker);
     fs_engine_close(engine);

@@ -73,7 +73,7 @@ static int compare_backends(const uint8_t *bytes, size_t len, const int64_t *sha
         fs_error err = {0};
         if (nn_net_load_buffer(bytes, len, "fast.onnx", &opt, &net, &err) != FS_OK)
             fail_msg("load: %s", err.message);
-        if (nn_plan_create(net, shape, 4, &plan, &err) != FS_OK)
+        if (nn_plan_create(net, shape, 4, 0, &plan, &err) != FS_OK)
             fail_msg("plan: %s", err.message);
         for (int rep = 0; rep < 2; rep++) /* a second run sees dirty buffers */
             if (nn_plan_run(plan, x, &err) != FS_OK)
@@ -130,7 +130,7 @@ static plan_stats stats_of(const uint8_t *bytes, size_t len, const int64_t *shap
     fs_error err = {0};
     plan_stats st = {0};
     assert_int_equal(nn_net_load_buffer(bytes, len, "stats.onnx", &opt, &net, &err), FS_OK);
-    assert_int_equal(nn_plan_create(net, shape, 4, &plan, &err), FS_OK);
+    assert_int_equal(nn_plan_create(net, shape, 4, 0, &plan, &err), FS_OK);
     for (int i = 0; i < nn_plan_step_count(plan); i++) {
         const nn_step *s = nn_plan_step(plan, i);
         st.adds += s->node->op == NN_OP_ADD;
@@ -270,7 +270,7 @@ static void test_residual_fusion(void **state)
     nn_plan *plan;
     fs_error err = {0};
     assert_int_equal(nn_net_load_buffer(bytes, len, "res.onnx", &opt, &net, &err), FS_OK);
-    assert_int_equal(nn_plan_create(net, SHAPE(1, 4, 10, 7), 4, &plan, &err), FS_OK);
+    assert_int_equal(nn_plan_create(net, SHAPE(1, 4, 10, 7), 4, 0, &plan, &err), FS_OK);
     int adds = 0, fused = 0, relu_after = 0, blocked = 0;
     for (int i = 0; i < nn_plan_step_count(plan); i++) {
         const nn_step *s = nn_plan_step(plan, i);
@@ -313,7 +313,7 @@ static void *run_job(void *arg)
     float x[1 * 4 * 10 * 7];
     fill(x, sizeof x / sizeof *x, 5, 1.0f);
     if (nn_net_load_buffer(j->bytes, j->len, "job.onnx", &opt, &net, &err) != FS_OK ||
-        nn_plan_create(net, SHAPE(1, 4, 10, 7), 4, &plan, &err) != FS_OK) {
+        nn_plan_create(net, SHAPE(1, 4, 10, 7), 4, 0, &plan, &err) != FS_OK) {
         j->failed = 1;
         nn_net_free(net);
         return NULL;

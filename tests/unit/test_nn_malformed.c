@@ -162,7 +162,7 @@ static void test_huge_dimensions(void **state)
     nn_options opt = {NN_BACKEND_REF, 1, NULL, 0};
     assert_int_equal(nn_net_load_buffer(d, len, "m.onnx", &opt, &net, &err), FS_OK);
     nn_plan *plan;
-    assert_int_equal(nn_plan_create(net, (int64_t[]){1 << 20, 1 << 20}, 2, &plan, &err),
+    assert_int_equal(nn_plan_create(net, (int64_t[]){1 << 20, 1 << 20}, 2, 0, &plan, &err),
                      FS_ERR_LIMIT);
     assert_null(plan);
     assert_string_equal(err.message, "m.onnx: the input shape is too large");
@@ -281,7 +281,8 @@ static void test_mismatched_shapes(void **state)
     nn_options opt = {NN_BACKEND_REF, 1, NULL, 0};
     assert_int_equal(nn_net_load_buffer(d, len, "m.onnx", &opt, &net, &err), FS_OK);
     nn_plan *plan;
-    assert_int_equal(nn_plan_create(net, (int64_t[]){1, 1, 4, 4}, 4, &plan, &err), FS_ERR_FORMAT);
+    assert_int_equal(nn_plan_create(net, (int64_t[]){1, 1, 4, 4}, 4, 0, &plan, &err),
+                     FS_ERR_FORMAT);
     assert_string_equal(err.message, "m.onnx: node 'n0' (Conv): weight [2,3,3,3] expects 3 input "
                         "channels (3 per group x 1 groups) but the input [1,1,4,4] has 1");
     nn_net_free(net);

@@ -32,7 +32,7 @@ static void run_check_outs(mb *m, const char *const *outs, size_t n_outs, int nd
         nn_options opt = {backend ? NN_BACKEND_REF : NN_BACKEND_FAST, 1, outs, n_outs};
         if (nn_net_load_buffer(bytes, len, "op.onnx", &opt, &net, &err) != FS_OK)
             fail_msg("load: %s", err.message);
-        if (nn_plan_create(net, shape, ndim, &plan, &err) != FS_OK)
+        if (nn_plan_create(net, shape, ndim, 0, &plan, &err) != FS_OK)
             fail_msg("plan: %s", err.message);
         if (nn_plan_run(plan, x, &err) != FS_OK)
             fail_msg("run: %s", err.message);
@@ -526,7 +526,7 @@ static void test_shape_chain_folding(void **state)
         for (int i = 0; i < 2 * h * 5; i++)
             x[i] = (float)i;
         nn_plan *plan;
-        assert_int_equal(nn_plan_create(net, shape, 4, &plan, &err), FS_OK);
+        assert_int_equal(nn_plan_create(net, shape, 4, 0, &plan, &err), FS_OK);
         assert_int_equal(nn_plan_run(plan, x, &err), FS_OK);
         int64_t s[NN_MAX_DIMS];
         int nd;
@@ -593,10 +593,10 @@ static void test_api_misuse(void **state)
     assert_int_equal(nn_net_output_count(net), 1);
     assert_string_equal(nn_net_output_name(net, 0), "y");
     nn_plan *plan;
-    assert_int_equal(nn_plan_create(net, SHAPE(2, 3, 1), 3, &plan, &err), FS_ERR_ARG);
+    assert_int_equal(nn_plan_create(net, SHAPE(2, 3, 1), 3, 0, &plan, &err), FS_ERR_ARG);
     assert_string_equal(err.message, "s.onnx: input 'x' has 2 dims, not 3");
-    assert_int_equal(nn_plan_create(net, SHAPE(0, 3), 2, &plan, &err), FS_ERR_ARG);
-    assert_int_equal(nn_plan_create(net, SHAPE(5, 3), 2, &plan, &err), FS_OK);
+    assert_int_equal(nn_plan_create(net, SHAPE(0, 3), 2, 0, &plan, &err), FS_ERR_ARG);
+    assert_int_equal(nn_plan_create(net, SHAPE(5, 3), 2, 0, &plan, &err), FS_OK);
     assert_null(nn_plan_output(plan, 1, NULL, NULL));
     nn_plan_free(plan);
     nn_net_free(net);

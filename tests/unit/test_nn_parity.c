@@ -173,7 +173,7 @@ static int run_ours(const char *model, nn_backend_kind backend, const char *cons
     nn_options opt = {backend, 1, names, n_names};
     if (nn_net_load(model, &opt, &net, &err) != FS_OK)
         fail_msg("load: %s", err.message);
-    if (nn_plan_create(net, shape, 4, &plan, &err) != FS_OK)
+    if (nn_plan_create(net, shape, 4, 0, &plan, &err) != FS_OK)
         fail_msg("plan: %s", err.message);
     if (nn_plan_run(plan, input, &err) != FS_OK)
         fail_msg("run: %s", err.message);
@@ -268,7 +268,7 @@ static void test_detect_full_other_size_fails(void **state)
     nn_plan *plan;
     fs_error err = {0};
     assert_int_equal(nn_net_load(model, NULL, &net, &err), FS_OK);
-    assert_int_equal(nn_plan_create(net, (int64_t[]){1, 3, 480, 640}, 4, &plan, &err),
+    assert_int_equal(nn_plan_create(net, (int64_t[]){1, 3, 480, 640}, 4, 0, &plan, &err),
                      FS_ERR_FORMAT);
     assert_null(plan);
     assert_non_null(strstr(err.message, "fr_detect.onnx: node 'Mul_156' (Mul): shapes "
@@ -353,8 +353,8 @@ static void test_plans_on_threads(void **state)
     float *a = face_input(1, 0), *b = face_input(2, 0);
     const int64_t shape[4] = {1, 3, 112, 112};
     nn_plan *pa, *pb;
-    assert_int_equal(nn_plan_create(net, shape, 4, &pa, &err), FS_OK);
-    assert_int_equal(nn_plan_create(net, shape, 4, &pb, &err), FS_OK);
+    assert_int_equal(nn_plan_create(net, shape, 4, 0, &pa, &err), FS_OK);
+    assert_int_equal(nn_plan_create(net, shape, 4, 0, &pb, &err), FS_OK);
     /* sequential reference */
     float ra[512], rb[512];
     assert_int_equal(nn_plan_run(pa, a, &err), FS_OK);
