@@ -3,11 +3,16 @@
  * shared/data/bbt: PERSON/xxx.png face crops (several per person) and group photos NAME.jpg with
  * group_labels.json ({"NAME": [{"box": [x1,y1,x2,y2], "person": "..."}], ...}).
  *
- *   eval_accuracy [DATASET_DIR] [--models PACK] [--threshold T] [--crowds DIR] [--min-face PX]
+ *   eval_accuracy [DATASET_DIR] [--models PACK] [--threshold T] [--scores FILE] [--crowds DIR]
+ *                 [--min-face PX]
  *
- * Prints RESULT lines:
+ * Prints RESULT lines (each names the pack):
  *   the crops: those with no face, faces found beyond the one each holds (junk: an eye, a lens);
- *   verification over all crop pairs: AUC, accuracy at the threshold, TAR at FAR 1%, best threshold;
+ *   verification over all crop pairs (pairs=all) and over the hard ones (pairs=hard: impostors of
+ *   the same group, when DATASET_DIR/people.txt gives "PERSON GROUP" lines, e.g. the gender):
+ *   AUC, accuracy at the threshold (over all pairs, and balanced: the mean of the genuine pairs'
+ *   and the impostors' accuracy), TAR at FAR 1%, best threshold;
+ *   the recognizer's time per face (embed_ms_per_face, alignment included);
  *   rank-1 identification of each crop among the others;
  *   detection in the group photos: recall of labelled faces (IoU >= 0.5), false positives per image;
  *   search: for each person, the first crop as query against the group photos: cast appearances
@@ -20,7 +25,10 @@
  * out of reach by design). A false positive is a detection matching no labelled face at IoU 0.5;
  * off_faces counts those whose centre lies in no labelled box either (not a face at all, rather
  * than a face boxed otherwise than its label: looked at, the others were such faces, mostly masked).
- * Not a test: it needs a data set that is not in the repository.
+ * Group photos are optional (no group_labels.json: no detection or search lines). --scores FILE
+ * writes every crop pair as "SAME HARD SIMILARITY" (scripts/calibrate-fusion.py reads it).
+ * Not a test: it needs a data set that is not in the repository (scripts/fetch-devdata.sh,
+ * bench/fetch_crowds.py).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -38,6 +46,8 @@
 #define MAX_LABELS 64
 
 typedef struct crop { int person; char path[1024]; fs_face face; int ok; fs_faces all; } crop;
+static char person_group[MAX_PEOPLE][64]; /* from people.txt; "" when not given */
+static const char *pack_name;
 typedef struct label { float box[4]; char person[64]; } label;
 typedef struct group { char name[64]; label labels[MAX_LABELS]; int n; fs_faces faces; } group;
 
@@ -87,10 +97,8 @@ static void load_crops(const char *dir)
 static void load_labels(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
+    if (!f)
+        return; /* no group photos */
     static char text[1 << 20];
     size_t len = fread(text, 1, sizeof text - 1, f);
     fclose(f);
@@ -129,59 +137,69 @@ static float iou(const float a[4], const float b[4])
     return i / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - i);
 }
 
-static int cmp_float_desc(const void *a, const void *b)
+/* people.txt: "PERSON GROUP" lines; impostor pairs within a group are the hard ones. */
+static void load_groups(const char *dir)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x < y) - (x > y);
+    char path[1100], name[256], grp[64];
+    snprintf(path, sizeof path, "%.900s/people.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    while (fscanf(f, "%255s %63s", name, grp) == 2)
+        for (int p = 0; p < n_people; p++)
+            if (strcmp(people[p], name) == 0)
+                snprintf(person_group[p], sizeof person_group[p], "%s", grp);
+    fclose(f);
 }
 
-static void verification(float threshold)
+static int cmp_float_asc(const void *a, const void *b)
 {
-    static float genuine[MAX_CROPS * 8], impostor[MAX_CROPS * MAX_CROPS / 2];
-    size_t ng = 0, ni = 0;
-    for (int i = 0; i < n_crops; i++)
-        for (int j = i + 1; j < n_crops; j++) {
-            if (!crops[i].ok || !crops[j].ok)
-                continue;
-            float s = fs_similarity(&crops[i].face, &crops[j].face);
-            if (crops[i].person == crops[j].person)
-                genuine[ng++] = s;
-            else if (ni < sizeof impostor / sizeof *impostor)
-                impostor[ni++] = s;
-        }
-    /* AUC = P(genuine > impostor), ties count half */
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* One verification line over genuine[ng] and impostor[ni] (sorted here). */
+static void verify_line(const char *pairs, float *genuine, size_t ng, float *impostor, size_t ni,
+                        float threshold)
+{
+    if (!ng || !ni)
+        return;
+    qsort(genuine, ng, sizeof *genuine, cmp_float_asc);
+    qsort(impostor, ni, sizeof *impostor, cmp_float_asc);
+    /* AUC = P(genuine > impostor), ties count half: one merge of the sorted lists */
     double auc = 0;
-    for (size_t a = 0; a < ng; a++)
-        for (size_t b = 0; b < ni; b++)
-            auc += genuine[a] > impostor[b] ? 1 : genuine[a] == impostor[b] ? 0.5 : 0;
+    size_t below = 0, equal = 0;
+    for (size_t a = 0; a < ng; a++) {
+        while (below < ni && impostor[below] < genuine[a])
+            below++;
+        equal = below;
+        while (equal < ni && impostor[equal] == genuine[a])
+            equal++;
+        auc += below + 0.5 * (equal - below);
+    }
     auc /= (double)ng * ni;
-    size_t correct = 0;
+    size_t tp = 0, tn = 0;
     for (size_t a = 0; a < ng; a++)
-        correct += genuine[a] >= threshold;
+        tp += genuine[a] >= threshold;
     for (size_t b = 0; b < ni; b++)
-        correct += impostor[b] < threshold;
-    qsort(impostor, ni, sizeof *impostor, cmp_float_desc);
-    float far_threshold = impostor[(size_t)(ni * 0.01)];
+        tn += impostor[b] < threshold;
+    /* the impostor score exceeded by 1% of impostors */
+    float far_threshold = impostor[ni - 1 - (size_t)(ni * 0.01)];
     size_t tar = 0;
     for (size_t a = 0; a < ng; a++)
         tar += genuine[a] > far_threshold;
-    /* the threshold with the best accuracy on this set (for information, not for tuning) */
+    /* the threshold with the best balanced accuracy on this set (for information) */
     float best_t = 0, best_acc = 0;
-    for (float t = -0.2f; t <= 0.9f; t += 0.01f) {
-        size_t c = 0;
+    for (float t = -0.2f; t <= 1.0f; t += 0.005f) {
+        size_t g = 0, i = 0;
         for (size_t a = 0; a < ng; a++)
-            c += genuine[a] >= t;
+            g += genuine[a] >= t;
         for (size_t b = 0; b < ni; b++)
-            c += impostor[b] < t;
-        if ((float)c / (ng + ni) > best_acc)
-            best_acc = (float)c / (ng + ni), best_t = t;
+            i += impostor[b] < t;
+        float acc = 0.5f * ((float)g / ng + (float)i / ni);
+        if (acc > best_acc)
+            best_acc = acc, best_t = t;
     }
-    float gmin = 1, imax = -1;
-    for (size_t a = 0; a < ng; a++)
-        gmin = fminf(gmin, genuine[a]);
-    imax = impostor[0];
-    /* the spread of impostor and genuine scores: what bench/search_scale's synthetic embeddings
-     * are modelled on (an impostor spread of s means about 1 / s^2 effective dimensions) */
     double im = 0, iv = 0, gm = 0, gv = 0;
     for (size_t b = 0; b < ni; b++)
         im += impostor[b];
@@ -193,12 +211,46 @@ static void verification(float threshold)
     gm /= (double)ng;
     for (size_t a = 0; a < ng; a++)
         gv += (genuine[a] - gm) * (genuine[a] - gm);
-    printf("RESULT verify pairs_genuine=%zu pairs_impostor=%zu auc=%.4f acc_at_threshold=%.4f "
-           "threshold=%.2f tar_at_far1=%.4f best_threshold=%.2f best_acc=%.4f min_genuine=%.3f "
-           "max_impostor=%.3f genuine_mean=%.3f genuine_sd=%.3f impostor_mean=%.3f "
-           "impostor_sd=%.3f\n",
-           ng, ni, auc, (double)correct / (ng + ni), threshold, (double)tar / ng, best_t, best_acc,
-           gmin, imax, gm, sqrt(gv / (double)ng), im, sqrt(iv / (double)ni));
+    printf("RESULT verify pack=%s pairs=%s pairs_genuine=%zu pairs_impostor=%zu auc=%.4f "
+           "acc_at_threshold=%.4f balanced_acc_at_threshold=%.4f threshold=%.3f tar_at_far1=%.4f "
+           "best_threshold=%.3f best_balanced_acc=%.4f min_genuine=%.3f max_impostor=%.3f "
+           "genuine_mean=%.3f genuine_sd=%.3f impostor_mean=%.3f impostor_sd=%.3f\n",
+           pack_name, pairs, ng, ni, auc, (double)(tp + tn) / (ng + ni),
+           0.5 * ((double)tp / ng + (double)tn / ni), threshold, (double)tar / ng, best_t,
+           best_acc, genuine[0], impostor[ni - 1], gm, sqrt(gv / (double)ng), im,
+           sqrt(iv / (double)ni));
+}
+
+static void verification(float threshold, const char *scores_path)
+{
+    static float genuine[MAX_CROPS * 64], impostor[MAX_CROPS * MAX_CROPS / 2];
+    static float hard[MAX_CROPS * MAX_CROPS / 2];
+    size_t ng = 0, ni = 0, nh = 0;
+    FILE *scores = scores_path ? fopen(scores_path, "w") : NULL;
+    if (scores_path && !scores)
+        perror(scores_path);
+    for (int i = 0; i < n_crops; i++)
+        for (int j = i + 1; j < n_crops; j++) {
+            if (!crops[i].ok || !crops[j].ok)
+                continue;
+            float s = fs_similarity(&crops[i].face, &crops[j].face);
+            int pi = crops[i].person, pj = crops[j].person;
+            int same = pi == pj;
+            int is_hard = !same && person_group[pi][0] &&
+                          strcmp(person_group[pi], person_group[pj]) == 0;
+            if (same && ng < sizeof genuine / sizeof *genuine)
+                genuine[ng++] = s;
+            else if (!same && ni < sizeof impostor / sizeof *impostor)
+                impostor[ni++] = s;
+            if (is_hard && nh < sizeof hard / sizeof *hard)
+                hard[nh++] = s;
+            if (scores)
+                fprintf(scores, "%d %d %.7f\n", same, is_hard, s);
+        }
+    if (scores)
+        fclose(scores);
+    verify_line("all", genuine, ng, impostor, ni, threshold);
+    verify_line("hard", genuine, ng, hard, nh, threshold);
 }
 
 static void identification(void)
@@ -219,7 +271,8 @@ static void identification(void)
         total++;
         right += best >= 0 && crops[best].person == crops[i].person;
     }
-    printf("RESULT identify crops=%d rank1=%.4f\n", total, (double)right / total);
+    printf("RESULT identify pack=%s crops=%d rank1=%.4f\n", pack_name, total,
+           (double)right / total);
 }
 
 /* Index of the labelled box a detection covers (IoU >= 0.5), or -1. */
@@ -336,15 +389,14 @@ static void search_crops(float threshold)
            "threshold=%.2f\n", appearances, found, false_matches, threshold);
 }
 
-
 /* Several query photos of one person (search -q A -q B): for each person and each run of k of
  * their crops (rotating), the other crops and the labelled faces of the group photos are scored
  * by their best similarity to the k queries (max) and to the queries' template (mean,
  * fs_face_template). Per mode: AUC, accuracy at the threshold, TAR at FAR 1%. */
 static float ranked_far1(float *impostor, size_t ni)
 {
-    qsort(impostor, ni, sizeof *impostor, cmp_float_desc);
-    return impostor[(size_t)(ni * 0.01)];
+    qsort(impostor, ni, sizeof *impostor, cmp_float_asc);
+    return impostor[ni - 1 - (size_t)(ni * 0.01)];
 }
 
 static void multi_query(float threshold, int k)
@@ -564,11 +616,12 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: eval_accuracy [DATASET_DIR] [--models PACK] [--threshold T] "
-                        "[--crowds DIR] [--min-face PX]\n");
+                        "[--scores FILE] [--crowds DIR] [--min-face PX]\n");
         return 2;
     }
     int first = argv[1][0] == '-' ? 1 : 2;
     const char *dir = first == 2 ? argv[1] : NULL, *pack = "default", *crowd_dir = NULL;
+    const char *scores = NULL;
     float threshold = NAN;
     fs_engine_options opt = {0};
     for (int i = first; i + 1 < argc; i += 2) {
@@ -580,6 +633,8 @@ int main(int argc, char **argv)
             crowd_dir = argv[i + 1];
         else if (strcmp(argv[i], "--min-face") == 0)
             opt.min_face = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--scores") == 0)
+            scores = argv[i + 1];
     }
     fs_engine *engine;
     fs_worker *worker;
@@ -590,6 +645,7 @@ int main(int argc, char **argv)
     }
     if (isnan(threshold))
         threshold = fs_pack_threshold(fs_engine_pack(engine));
+    pack_name = fs_pack_name(fs_engine_pack(engine));
     if (crowd_dir)
         crowds(worker, crowd_dir);
     if (!dir) {
@@ -599,6 +655,7 @@ int main(int argc, char **argv)
     }
 
     load_crops(dir);
+    load_groups(dir);
     int missed = 0, extra = 0, with_extra = 0;
     for (int i = 0; i < n_crops; i++) {
         fs_faces *faces = &crops[i].all;
@@ -620,8 +677,13 @@ int main(int argc, char **argv)
         }
     }
     /* a crop holds one face: the others are junk (an eye, a lens) */
-    printf("RESULT crops people=%d crops=%d no_face=%d extra_faces=%d crops_with_extra=%d\n",
-           n_people, n_crops, missed, extra, with_extra);
+    printf("RESULT crops pack=%s people=%d crops=%d no_face=%d extra_faces=%d "
+           "crops_with_extra=%d\n", pack_name, n_people, n_crops, missed, extra, with_extra);
+    fs_stage_times times;
+    fs_worker_times(worker, &times);
+    printf("RESULT speed pack=%s faces=%zu embed_ms_per_face=%.2f align_ms_per_face=%.2f\n",
+           pack_name, (size_t)times.faces, 1e3 * times.embed / (double)times.faces,
+           1e3 * times.align / (double)times.faces);
 
     char labels[1100];
     snprintf(labels, sizeof labels, "%.900s/group_labels.json", dir);
@@ -632,11 +694,13 @@ int main(int argc, char **argv)
         if (fs_detect_file(worker, path, 1, &groups[i].faces, &err) != FS_OK)
             printf("# %s\n", err.message);
     }
-    verification(threshold);
+    verification(threshold, scores);
     identification();
-    detection();
-    search(threshold, 0);
-    search(threshold, 1);
+    if (n_groups) {
+        detection();
+        search(threshold, 0);
+        search(threshold, 1);
+    }
     for (int k = 1; k <= 3; k++)
         multi_query(threshold, k);
     search_crops(threshold);

@@ -11,6 +11,8 @@
 # (runs of 100+ ms for a 0.5 ms model), while onnxruntime's pool lets the caller do the work;
 # such rounds are noise from the machine, rerun. ours_rss_kb/ort_rss_kb: peak RSS after running.
 # fr_detect runs at its exported size (240x320): the file bakes its priors in for that size only.
+# dlib_resnet: dlib's recognizer as scripts/dlib2onnx.py converts it (the dlib and fused packs).
+# NN_VS_ORT_MODELS="fr_feature dlib_resnet" limits the run to those models.
 # bench/nn_profile (same arguments as nn_run) shows where our time goes, step by step.
 #
 #   bench/nn_vs_ort.sh [--isa LIST] [BUILD_DIR] [ROUNDS] [RUNS]
@@ -47,17 +49,22 @@ run_ours() {
   fi
 }
 
+# The default pack's models, and dlib's recognizer as converted into the dlib pack.
+model_path() { [[ $1 == dlib_resnet ]] && echo "$data/models/dlib/$1.onnx" || echo "$models/$1.onnx"; }
+
 bench() { # model shape threads
+  [[ " ${NN_VS_ORT_MODELS:-fr_detect fr_landmark fr_feature dlib_resnet} " == *" $1 "* ]] || return 0
+  [[ -f $(model_path "$1") ]] || { echo "nn_vs_ort: $(model_path "$1") missing (make models)" >&2; return 0; }
   local model=$1 shape=$2 threads=$3 r="" r_rss="" out k
   local o=() o_rss=() o_isa=()  # per entry of --isa
   for ((i = 0; i < rounds; i++)); do
     for k in "${!isas[@]}"; do
-      out=$(run_ours "${isas[k]}" "$models/$model.onnx" "$shape" "$runs" "$threads")
+      out=$(run_ours "${isas[k]}" "$(model_path "$model")" "$shape" "$runs" "$threads")
       o[k]+=" $(sed -n 's/^times_ms //p' <<<"$out")"
       o_rss[k]=$(sed -n 's/.*rss_run_kb=\([0-9]*\).*/\1/p' <<<"$out")
       o_isa[k]=$(sed -n 's/^isa=\([^ ]*\).*/\1/p' <<<"$out")
     done
-    out=$(node "$here/ort_run.js" "$models/$model.onnx" "$shape" "$runs" "$threads")
+    out=$(node "$here/ort_run.js" "$(model_path "$model")" "$shape" "$runs" "$threads")
     r+=" $(sed -n 's/^times_ms //p' <<<"$out")"; r_rss=$(sed -n 's/.*rss_run_kb=\([0-9]*\).*/\1/p' <<<"$out")
   done
   local om rm
@@ -72,4 +79,5 @@ for threads in 1 2; do
   bench fr_detect 1,3,240,320 "$threads"
   bench fr_landmark 1,1,64,64 "$threads"
   bench fr_feature 1,3,112,112 "$threads"
+  bench dlib_resnet 1,3,150,150 "$threads"
 done

@@ -3,7 +3,7 @@
  * on a set of photos, with 1 worker and with N workers (one photo per worker at a time, one
  * inference thread each, as `facesearch index` runs it), plus the time per stage.
  *
- *   pipeline [--runs R] [--workers N] [--min-size PX] [--passes P] PHOTO...
+ *   pipeline [--runs R] [--workers N] [--min-size PX] [--passes P] [--models PACK] PHOTO...
  *
  * A run processes the photos P times over (default 4), as one queue: with few photos and several
  * workers, a single pass ends with one worker idle while the other finishes the last photo, which
@@ -11,7 +11,7 @@
  * alone costs about a tenth). --passes 1 measures a single pass.
  *
  * Prints, for 1 worker and for N (default 2; runs interleaved), the median over R runs of the set:
- *   RESULT pipeline workers=W min_size=PX photos=N passes=P faces=F isa=... precision=...
+ *   RESULT pipeline pack=NAME workers=W min_size=PX photos=N passes=P faces=F isa=... precision=...
  *          photos_per_s=... ms_per_photo=...   (faces: per pass; isa: oneDNN's effective
  *          instruction set, which ONEDNN_MAX_CPU_ISA caps; precision: $FACESEARCH_PRECISION or fp32)
  *   RESULT pipeline_stages workers=1 decode_ms=... detect_ms=... landmarks_ms=... align_ms=...
@@ -117,6 +117,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int runs = 5, max_workers = 2, first = 1, min_size = 20, passes = 4;
+    const char *pack = "default";
     while (first < argc && argv[first][0] == '-') {
         if (first + 1 >= argc || strcmp(argv[first], "--help") == 0)
             first = argc; /* prints the usage below */
@@ -129,17 +130,19 @@ int main(int argc, char **argv)
             min_size = atoi(argv[first + 1]);
         else if (strcmp(argv[first], "--passes") == 0)
             passes = atoi(argv[first + 1]);
+        else if (strcmp(argv[first], "--models") == 0)
+            pack = argv[first + 1];
         first += 2;
     }
     if (first >= argc || runs < 1 || max_workers < 1 || max_workers > 64 || passes < 1) {
         fprintf(stderr, "usage: pipeline [--runs R] [--workers N] [--min-size PX] [--passes P] "
-                        "PHOTO...\n");
+                        "[--models PACK] PHOTO...\n");
         return 2;
     }
     fs_engine_options o = {.min_face = min_size};
     fs_engine *engine;
     fs_error err;
-    if (fs_engine_open("default", &o, &engine, &err) != FS_OK) {
+    if (fs_engine_open(pack, &o, &engine, &err) != FS_OK) {
         fprintf(stderr, "pipeline: %s\n", err.message);
         return 2;
     }
@@ -193,14 +196,14 @@ int main(int argc, char **argv)
         qsort(t[k], (size_t)runs, sizeof(double), cmp_double);
         double med = t[k][runs / 2];
         int done = s.n_photos * passes;
-        printf("RESULT pipeline workers=%d min_size=%d photos=%d passes=%d faces=%zu isa=%s "
-               "precision=%s photos_per_s=%.1f ms_per_photo=%.1f\n",
-               counts[k], min_size, s.n_photos, passes, faces[k] / (size_t)runs / (size_t)passes,
+        printf("RESULT pipeline pack=%s workers=%d min_size=%d photos=%d passes=%d faces=%zu "
+               "isa=%s precision=%s photos_per_s=%.1f ms_per_photo=%.1f\n",
+               pack, counts[k], min_size, s.n_photos, passes, faces[k] / (size_t)runs / (size_t)passes,
                nn_cpu_isa_name(), nn_precision_name(), done / med, 1000 * med / done);
     }
     double per = 1000.0 / (double)stages.photos;
-    printf("RESULT pipeline_stages workers=1 isa=%s precision=%s decode_ms=%.2f detect_ms=%.2f "
-           "landmarks_ms=%.2f align_ms=%.2f embed_ms=%.2f\n",
+    printf("RESULT pipeline_stages pack=%s workers=1 isa=%s precision=%s decode_ms=%.2f "
+           "detect_ms=%.2f landmarks_ms=%.2f align_ms=%.2f embed_ms=%.2f\n", pack,
            nn_cpu_isa_name(), nn_precision_name(), stages.decode * per, stages.detect * per, stages.landmarks * per, stages.align * per,
            stages.embed * per);
     if (n_counts == 2)

@@ -44,14 +44,14 @@ static uint64_t next_u64(uint64_t *s)
 }
 
 /* A random unit vector (uniform components, then normalised: enough for a timing). */
-static void random_unit(float *v, uint64_t *seed)
+static void random_unit(float *v, int dim, uint64_t *seed)
 {
     double norm = 0;
-    for (int d = 0; d < FS_EMBEDDING_DIM; d++) {
+    for (int d = 0; d < dim; d++) {
         v[d] = (float)((double)(next_u64(seed) >> 11) / 9007199254740992.0 - 0.5);
         norm += (double)v[d] * v[d];
     }
-    for (int d = 0; d < FS_EMBEDDING_DIM; d++)
+    for (int d = 0; d < dim; d++)
         v[d] = (float)(v[d] / sqrt(norm));
 }
 
@@ -68,7 +68,8 @@ static int build_index(const char *dir, fs_engine *engine, size_t faces)
     fs_error err;
     if (fs_index_open(dir, engine, FS_INDEX_WRITE, &ix, &err) != FS_OK)
         return fail(dir, &err);
-    float *emb = malloc(sizeof(float) * FS_EMBEDDING_DIM * FACES_PER_PHOTO);
+    const int dim = fs_engine_embedding_dim(engine); /* the pack's, which the index takes */
+    float *emb = malloc(sizeof(float) * (size_t)dim * FACES_PER_PHOTO);
     if (!emb) {
         fs_index_close(ix);
         return fail("out of memory", NULL);
@@ -80,9 +81,9 @@ static int build_index(const char *dir, fs_engine *engine, size_t faces)
     for (size_t photo = 0; status == 0 && photo * FACES_PER_PHOTO < faces; photo++) {
         store_face f[FACES_PER_PHOTO];
         for (int k = 0; k < FACES_PER_PHOTO; k++) {
-            random_unit(emb + (size_t)k * FS_EMBEDDING_DIM, &seed);
+            random_unit(emb + (size_t)k * dim, dim, &seed);
             f[k] = (store_face){.face_index = k, .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
-                                .score = 0.9f, .embedding = emb + (size_t)k * FS_EMBEDDING_DIM};
+                                .score = 0.9f, .embedding = emb + (size_t)k * dim};
         }
         char path[256], hex[65];
         snprintf(path, sizeof path, "/bench/photos/d%05zu/p%08zu.jpg", photo / PHOTOS_PER_FOLDER,
@@ -197,7 +198,7 @@ int main(int argc, char **argv)
 
     fs_face query = {0};
     uint64_t seed = 42;
-    random_unit(query.embedding, &seed);
+    random_unit(query.embedding, fs_engine_embedding_dim(engine), &seed);
     double t_cold[100], t_all[100], t_half[100], t_top[100], t_sql[100], unused;
     size_t c_all = 0, c_half = 0, c_top = 0, c_sql = 0;
     for (int r = 0; r < runs && status == 0; r++) {

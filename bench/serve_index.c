@@ -14,7 +14,7 @@
 #include "face/face.h"
 #include "store/store.h"
 
-#define DIM FS_EMBEDDING_DIM
+#define DIM 512 /* the embedding length of the packs it is for (default, insightface) */
 #define PER_FILE 4
 #define PER_ID 10
 #define NOISE 0.029f
@@ -55,6 +55,12 @@ int main(int argc, char **argv)
     fs_engine *engine;
     if (fs_engine_open(pack_name, NULL, &engine, &err) != FS_OK) {
         fprintf(stderr, "serve_index: %s\n", err.message);
+        return 2;
+    }
+    if (fs_engine_embedding_dim(engine) != DIM) {
+        fprintf(stderr, "serve_index: pack %s has %d-float embeddings, not %d\n", pack_name,
+                fs_engine_embedding_dim(engine), DIM);
+        fs_engine_close(engine);
         return 2;
     }
     const fs_pack *pack = fs_engine_pack(engine);

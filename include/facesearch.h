@@ -88,7 +88,8 @@ const char *fs_pack_file_name(const fs_pack *pack, size_t i);
 const char *fs_pack_file_path(const fs_pack *pack, size_t i);
 /* The i-th file's sha256 (lower-case hex) as verified when the pack was opened. */
 const char *fs_pack_file_sha256(const fs_pack *pack, size_t i);
-/* Path of the file playing a role: "detector", "landmarks" or "recognizer"; NULL if none. */
+/* Path of the file playing a role: "detector", "landmarks", "recognizer" or "recognizer2" (a
+ * second recognizer fused with the first); NULL if none. */
 const char *fs_pack_role_path(const fs_pack *pack, const char *role);
 
 /* Names of the packs found on this machine: the data folder's packs and the insightface packs in
@@ -98,14 +99,16 @@ fs_status fs_pack_list(void (*visit)(const char *name, const char *dir, void *ct
 
 /* ---- Faces ------------------------------------------------------------------------------- */
 
-#define FS_EMBEDDING_DIM 512   /* every supported recognizer yields 512 floats */
+/* Room for the longest embedding of any pack: the default pack's 512 floats, dlib's 128, or both
+ * fused (640). A pack's own length is fs_engine_embedding_dim; the floats past it are 0. */
+#define FS_EMBEDDING_MAX 640
 
 /* One face in an image. Coordinates are pixels of the upright (EXIF-rotated) full-size image. */
 typedef struct fs_face {
     float box[4];              /* x1, y1, x2, y2 */
     float landmarks[10];       /* left eye, right eye, nose tip, left and right mouth corner: x, y */
     float score;               /* detector confidence in [0, 1] */
-    float embedding[FS_EMBEDDING_DIM]; /* L2-normalised; valid when computed */
+    float embedding[FS_EMBEDDING_MAX]; /* L2-normalised; valid when computed */
 } fs_face;
 
 /* Damage the decoder worked around (fs_faces.warnings): the image was read all the same. */
@@ -155,6 +158,8 @@ fs_status fs_engine_open(const char *pack, const fs_engine_options *opt, fs_engi
                          fs_error *err);
 void fs_engine_close(fs_engine *engine);
 const fs_pack *fs_engine_pack(const fs_engine *engine);
+/* The length of the engine's embeddings (<= FS_EMBEDDING_MAX; the rest of fs_face.embedding is 0). */
+int fs_engine_embedding_dim(const fs_engine *engine);
 
 /* A worker runs the pipeline; it holds the per-thread state (planned networks, buffers). One
  * worker is used by one thread at a time; make one per thread. threads: how many threads each of

@@ -1,8 +1,8 @@
 /*
- * align.c — face alignment: the five ArcFace reference points, the least-squares similarity
- * transform that maps a face's five landmarks onto them, the aligned 112 x 112 face sampled
- * bilinearly from the full-resolution image, and conversion of 68-point landmarks to those five
- * points.
+ * align.c — face alignment: the five reference points of each recognizer (ArcFace's 112 x 112
+ * template, dlib's 150 x 150 chip), the least-squares similarity transform that maps a face's five
+ * landmarks onto them, the aligned face sampled bilinearly from the full-resolution image, and
+ * conversion of 68-point landmarks to those five points.
  */
 #include "face/face.h"
 #include "face/pipeline.h"
@@ -13,6 +13,15 @@
 const float face_arcface_template[10] = {
     38.2946f, 51.6963f, 73.5318f, 51.5014f, 56.0252f,
     71.7366f, 41.5493f, 92.3655f, 70.7299f, 92.2041f,
+};
+
+/* dlib's face chip (get_face_chip_details, size 150, padding 0.25): its mean face shape, in unit
+ * coordinates, placed at (0.25 + p) / 1.5 * 150. The five points are those of our landmarks, taken
+ * from that mean shape as face_landmarks68_to_5 takes them from 68 points: the eye centres (means
+ * of points 36-41 and 42-47), the nose tip (30), the mouth corners (48, 54). */
+const float face_dlib_template[10] = {
+    47.5492f, 46.5990f, 100.4761f, 46.5990f, 74.0127f,
+    76.5625f, 50.4149f, 103.0233f, 97.6104f, 103.0233f,
 };
 
 /* In 2-D the least-squares similarity (Umeyama's method restricted to rotations) has a closed
@@ -110,16 +119,20 @@ void face_image_to_tensor_at(const img_rgb *img, int x, int y, int in_w, int in_
     }
 }
 
-/* The 112 x 112 aligned face; caller frees. */
-fs_status face_align(const img_rgb *img, const float landmarks[10], img_rgb *out, fs_error *err)
+fs_status face_align_to(const img_rgb *img, const float landmarks[10], const float tmpl[10],
+                        int size, img_rgb *out, fs_error *err)
 {
     float fwd[6], inv[6];
-    if (face_similarity_fit(landmarks, face_arcface_template, 5, fwd) ||
-        face_affine_invert(fwd, inv))
+    if (face_similarity_fit(landmarks, tmpl, 5, fwd) || face_affine_invert(fwd, inv))
         return util_fail(err, FS_ERR_INTERNAL, "landmarks do not define an alignment");
-    fs_status rc = img_new(FS_ALIGNED_SIZE, FS_ALIGNED_SIZE, out, err);
+    fs_status rc = img_new(size, size, out, err);
     if (rc)
         return rc;
     img_warp_affine(img, inv, out);
     return FS_OK;
+}
+
+fs_status face_align(const img_rgb *img, const float landmarks[10], img_rgb *out, fs_error *err)
+{
+    return face_align_to(img, landmarks, face_arcface_template, FS_ALIGNED_SIZE, out, err);
 }

@@ -2,6 +2,8 @@
  * engine.c — fs_engine: a verified model pack with its networks loaded, shared read-only by the
  * workers; and fs_worker: what one thread needs to run the pipeline (planned networks, buffers).
  */
+#include <math.h>
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,31 @@ static fs_status load_net(const fs_pack *pack, const char *role, int small, nn_n
     nn_options opt = {.backend = NN_BACKEND_FAST, .outputs = outputs,
                       .output_count = output_count};
     return nn_net_load(path, &opt, out, err);
+}
+
+/* The pack's recognizers: "recognizer", and "recognizer2" fused with it when the pack has one.
+ * The length of each embedding follows from its kind (dlib: 128, ArcFace-style: 512) and is
+ * checked against the network's output at the first face. */
+static fs_status load_recognizers(fs_engine *e, fs_error *err)
+{
+    static const char *const roles[FS_MAX_RECOGNIZERS] = {"recognizer", "recognizer2"};
+    float fusion = model_pack_fusion(e->pack);
+    for (int i = 0; i < FS_MAX_RECOGNIZERS; i++) {
+        if (!fs_pack_role_path(e->pack, roles[i]))
+            break;
+        face_recognizer *r = &e->recognizers[i];
+        const char *kind = model_pack_role_kind(e->pack, roles[i]);
+        r->kind = kind && strcmp(kind, "dlib") == 0 ? FACE_REC_DLIB : FACE_REC_ARCFACE;
+        r->dim = r->kind == FACE_REC_DLIB ? 128 : 512;
+        r->scale = sqrtf(i == 0 ? fusion : 1.0f - fusion);
+        fs_status rc = load_net(e->pack, roles[i], 0, &r->net, err);
+        if (rc)
+            return rc;
+        e->recognizer_count = i + 1;
+        e->embedding_dim += r->dim;
+    }
+    assert(e->embedding_dim <= FS_EMBEDDING_MAX);
+    return FS_OK;
 }
 
 fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs_engine **out,
@@ -63,7 +90,7 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
             rc = load_net(e->pack, "landmarks", 0, &e->landmarks, err);
     }
     if (rc == FS_OK)
-        rc = load_net(e->pack, "recognizer", 0, &e->recognizer, err);
+        rc = load_recognizers(e, err);
     if (rc != FS_OK) {
         fs_engine_close(e);
         return rc;
@@ -79,7 +106,8 @@ void fs_engine_close(fs_engine *e)
     nn_net_free(e->detector);
     nn_net_free(e->detector_small);
     nn_net_free(e->landmarks);
-    nn_net_free(e->recognizer);
+    for (int i = 0; i < e->recognizer_count; i++)
+        nn_net_free(e->recognizers[i].net);
     fs_pack_close(e->pack);
     free(e);
 }
@@ -87,6 +115,11 @@ void fs_engine_close(fs_engine *e)
 const fs_pack *fs_engine_pack(const fs_engine *e)
 {
     return e->pack;
+}
+
+int fs_engine_embedding_dim(const fs_engine *e)
+{
+    return e->embedding_dim;
 }
 
 int face_engine_floor(const fs_engine *e)
@@ -116,7 +149,8 @@ void fs_worker_free(fs_worker *w)
     for (size_t i = 0; i < FS_DETECT_PLANS; i++)
         nn_plan_free(w->detect_plans[i].plan);
     nn_plan_free(w->landmark_plan);
-    nn_plan_free(w->embed_plan);
+    for (size_t i = 0; i < FS_MAX_RECOGNIZERS; i++)
+        nn_plan_free(w->embed_plans[i]);
     free(w->tensor);
     free(w);
 }

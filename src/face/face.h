@@ -83,6 +83,10 @@ fs_status face_scrfd_decode(const float *const scores[3], const float *const box
 /* The ArcFace 112 x 112 five-point template: left eye, right eye, nose, left and right mouth. */
 extern const float face_arcface_template[10];
 
+/* The side of dlib's face chip (its recognizer's input), and the same five points in that chip. */
+#define FS_DLIB_CHIP_SIZE 150
+extern const float face_dlib_template[10];
+
 /* Least-squares similarity transform (rotation, uniform scale, translation; no reflection) that
  * maps the n points src to dst (x, y pairs): dst ≈ [a -b; b a] src + [tx; ty].
  * m receives [a, -b, tx, b, a, ty]. Returns -1 if src is degenerate (all points equal). */

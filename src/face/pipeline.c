@@ -23,7 +23,7 @@ void fs_faces_free(fs_faces *faces)
  * give bit-identical similarities. */
 float fs_similarity(const fs_face *a, const fs_face *b)
 {
-    return util_vec_dot(a->embedding, b->embedding, FS_EMBEDDING_DIM);
+    return util_vec_dot(a->embedding, b->embedding, FS_EMBEDDING_MAX);
 }
 
 long fs_faces_largest(const fs_faces *faces)
@@ -45,17 +45,17 @@ fs_status fs_face_template(const fs_face *faces, size_t n, fs_face *out, fs_erro
 {
     if (n == 0)
         return util_fail(err, FS_ERR_ARG, "no query face for a template");
-    double sum[FS_EMBEDDING_DIM] = {0}, norm = 0;
+    double sum[FS_EMBEDDING_MAX] = {0}, norm = 0;
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < FS_EMBEDDING_DIM; k++)
+        for (size_t k = 0; k < FS_EMBEDDING_MAX; k++)
             sum[k] += faces[i].embedding[k];
-    for (size_t k = 0; k < FS_EMBEDDING_DIM; k++)
+    for (size_t k = 0; k < FS_EMBEDDING_MAX; k++)
         norm += sum[k] * sum[k];
     norm = sqrt(norm);
     if (!(norm > 1e-6 * (double)n))
         return util_fail(err, FS_ERR_ARG, "the query faces' embeddings cancel out");
     fs_face t = faces[0]; /* a copy: out may be one of faces */
-    for (size_t k = 0; k < FS_EMBEDDING_DIM; k++)
+    for (size_t k = 0; k < FS_EMBEDDING_MAX; k++)
         t.embedding[k] = (float)(sum[k] / norm);
     *out = t;
     return FS_OK;

@@ -66,8 +66,9 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index 
         hashes[i] = fs_pack_file_sha256(pack, i);
     }
     store_pack_id id = {.name = pack ? fs_pack_name(pack) : NULL, .file_count = n,
-                           .file_names = names, .file_sha256 = hashes,
-                           .embedding_dim = FS_EMBEDDING_DIM, .pipeline = FS_PIPELINE_VERSION};
+                        .file_names = names, .file_sha256 = hashes,
+                        .embedding_dim = engine ? fs_engine_embedding_dim(engine) : 0,
+                        .pipeline = FS_PIPELINE_VERSION};
     unsigned mode = !write ? FS_STORE_READ
                     : (flags & FS_INDEX_EXISTING) ? FS_STORE_WRITE : FS_STORE_CREATE;
     fs_status rc = store_open(dir, pack ? &id : NULL, mode, &ix->store, err);

@@ -22,7 +22,7 @@ typedef struct face_rows {
 static int add_face(const store_face *f, const char *path, void *ctx)
 {
     face_rows *r = ctx;
-    assert(r->dim <= FS_EMBEDDING_DIM);
+    assert(r->dim <= FS_EMBEDDING_MAX);
     fs_match *items = util_grow(r->out->items, &r->capacity, r->out->count + 1, sizeof *items, 4);
     if (!items) {
         r->nomem = 1;

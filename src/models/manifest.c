@@ -68,7 +68,8 @@ static model_manifest_role *role_named(model_manifest *m, const char *name)
     return strcmp(name, "detector") == 0     ? &m->detector
            : strcmp(name, "landmarks") == 0  ? &m->landmarks
            : strcmp(name, "recognizer") == 0 ? &m->recognizer
-                                             : NULL;
+           : strcmp(name, "recognizer2") == 0 ? &m->recognizer2
+                                              : NULL;
 }
 
 /* outputs ROLE all|small TENSOR...: at most MODEL_MAX_OUTPUTS names, given once per set. */
@@ -82,7 +83,8 @@ static fs_status set_outputs(model_manifest *m, char **words, int n, const char 
                                                                    : NULL;
     if (!set)
         return util_fail(err, FS_ERR_FORMAT,
-                         "%s:%d: 'outputs' takes detector|landmarks|recognizer all|small TENSOR...",
+                         "%s:%d: 'outputs' takes detector|landmarks|recognizer|recognizer2 "
+                         "all|small TENSOR...",
                          origin, lineno);
     if (set->count)
         return util_fail(err, FS_ERR_FORMAT, "%s:%d: outputs %s %s given twice", origin, lineno,
@@ -99,6 +101,30 @@ static fs_status set_outputs(model_manifest *m, char **words, int n, const char 
     return FS_OK;
 }
 
+static fs_status push_file(model_manifest *m, const char *name, const char *sha256,
+                           const char *origin, int lineno, fs_error *err)
+{
+    if (strchr(name, '/') || strcmp(name, "..") == 0)
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: file name must not contain '/'", origin,
+                         lineno);
+    for (size_t i = 0; i < m->file_count; i++)
+        if (strcmp(m->files[i].name, name) == 0)
+            return util_fail(err, FS_ERR_FORMAT, "%s:%d: file '%s' listed twice", origin, lineno,
+                             name);
+    model_manifest_file *grown = realloc(m->files, (m->file_count + 1) * sizeof *grown);
+    if (!grown)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
+    m->files = grown;
+    model_manifest_file *f = &m->files[m->file_count];
+    memset(f, 0, sizeof *f);
+    if (!(f->name = strdup(name)))
+        return util_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
+    if (sha256)
+        memcpy(f->sha256, sha256, 65);
+    m->file_count++;
+    return FS_OK;
+}
+
 static fs_status add_file(model_manifest *m, char **words, int n, const char *origin, int lineno,
                           fs_error *err)
 {
@@ -106,21 +132,31 @@ static fs_status add_file(model_manifest *m, char **words, int n, const char *or
     if (n != 4 || (!unpinned && !is_hex64(words[3])))
         return util_fail(err, FS_ERR_FORMAT, "%s:%d: 'file' takes NAME SOURCE SHA256", origin,
                          lineno);
-    if (strchr(words[1], '/') || strcmp(words[1], "..") == 0)
-        return util_fail(err, FS_ERR_FORMAT, "%s:%d: file name must not contain '/'", origin,
-                         lineno);
-    model_manifest_file *grown = realloc(m->files, (m->file_count + 1) * sizeof *grown);
-    if (!grown)
-        return util_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
-    m->files = grown;
-    model_manifest_file *f = &m->files[m->file_count];
-    memset(f, 0, sizeof *f);
-    if (!(f->name = strdup(words[1])))
-        return util_fail(err, FS_ERR_NOMEM, "out of memory reading a manifest");
-    if (!unpinned)
-        memcpy(f->sha256, words[3], 65);
-    m->file_count++;
-    return FS_OK;
+    return push_file(m, words[1], unpinned ? NULL : words[3], origin, lineno, err);
+}
+
+static int is_tool_name(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_')
+            return 0;
+    return *s != '\0';
+}
+
+/* convert NAME TOOL FROM SHA256: made by scripts/TOOL.py from a file listed before it. */
+static fs_status add_converted(model_manifest *m, char **words, int n, const char *origin,
+                               int lineno, fs_error *err)
+{
+    if (n != 5 || !is_tool_name(words[2]) || !is_hex64(words[4]))
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: 'convert' takes NAME TOOL FROM SHA256",
+                         origin, lineno);
+    size_t i = 0;
+    while (i < m->file_count && strcmp(m->files[i].name, words[3]) != 0)
+        i++;
+    if (i == m->file_count)
+        return util_fail(err, FS_ERR_FORMAT, "%s:%d: converts '%s', which no line before lists",
+                         origin, lineno, words[3]);
+    return push_file(m, words[1], words[4], origin, lineno, err);
 }
 
 static fs_status parse_line(model_manifest *m, char *line, const char *origin, int lineno,
@@ -134,6 +170,8 @@ static fs_status parse_line(model_manifest *m, char *line, const char *origin, i
         return util_fail(err, FS_ERR_FORMAT, "%s:%d: too many words", origin, lineno);
     if (strcmp(w[0], "file") == 0)
         return add_file(m, w, n, origin, lineno, err);
+    if (strcmp(w[0], "convert") == 0)
+        return add_converted(m, w, n, origin, lineno, err);
     if (strcmp(w[0], "outputs") == 0)
         return set_outputs(m, w, n, origin, lineno, err);
     model_manifest_role *role = role_named(m, w[0]);
@@ -143,11 +181,21 @@ static fs_status parse_line(model_manifest *m, char *line, const char *origin, i
         return util_fail(err, FS_ERR_FORMAT, "%s:%d: '%s' takes one value", origin, lineno, w[0]);
     if (strcmp(w[0], "name") == 0)
         return set_string(&m->name, w[1], err);
-    if (strcmp(w[0], "package") == 0)
-        return set_string(&m->package, w[1], err);
+    if (strcmp(w[0], "package") == 0) /* several packages: the first names the pack's source */
+        return m->package ? FS_OK : set_string(&m->package, w[1], err);
     if (strcmp(w[0], "package_sha256") == 0)
         return is_hex64(w[1]) ? FS_OK
                               : util_fail(err, FS_ERR_FORMAT, "%s:%d: bad sha256", origin, lineno);
+    if (strcmp(w[0], "fusion") == 0) {
+        char *end;
+        errno = 0;
+        float f = strtof(w[1], &end);
+        if (errno || *end || !(f > 0.0f && f < 1.0f))
+            return util_fail(err, FS_ERR_FORMAT, "%s:%d: fusion must be in (0, 1)", origin,
+                             lineno);
+        m->fusion = f;
+        return FS_OK;
+    }
     if (strcmp(w[0], "threshold") == 0) {
         char *end;
         errno = 0;
@@ -166,8 +214,9 @@ static fs_status check_roles(const model_manifest *m, const char *origin, fs_err
 {
     if (!m->name)
         return util_fail(err, FS_ERR_FORMAT, "%s: no 'name'", origin);
-    const model_manifest_role *roles[] = {&m->detector, &m->landmarks, &m->recognizer};
-    for (size_t r = 0; r < 3; r++) {
+    const model_manifest_role *roles[] = {&m->detector, &m->landmarks, &m->recognizer,
+                                          &m->recognizer2};
+    for (size_t r = 0; r < 4; r++) {
         if (!roles[r]->file)
             continue;
         size_t i = 0;
@@ -179,6 +228,8 @@ static fs_status check_roles(const model_manifest *m, const char *origin, fs_err
     }
     if (!m->detector.file || !m->recognizer.file)
         return util_fail(err, FS_ERR_FORMAT, "%s: needs a detector and a recognizer", origin);
+    if ((m->recognizer2.file != NULL) != (m->fusion > 0))
+        return util_fail(err, FS_ERR_FORMAT, "%s: 'recognizer2' and 'fusion' go together", origin);
     return FS_OK;
 }
 
@@ -220,8 +271,8 @@ void model_manifest_free(model_manifest *m)
         return;
     free(m->name);
     free(m->package);
-    model_manifest_role *roles[] = {&m->detector, &m->landmarks, &m->recognizer};
-    for (size_t r = 0; r < 3; r++) {
+    model_manifest_role *roles[] = {&m->detector, &m->landmarks, &m->recognizer, &m->recognizer2};
+    for (size_t r = 0; r < 4; r++) {
         free(roles[r]->kind);
         free(roles[r]->file);
         for (size_t i = 0; i < roles[r]->all.count; i++)

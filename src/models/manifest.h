@@ -5,11 +5,16 @@
  * compiled into the binary (builtin_manifests.c), so verification never trusts a copy on disk.
  *
  * Lines: `KEY VALUE...`; `#` starts a comment. Keys: name, package, package_sha256, detector KIND
- * FILE, landmarks KIND FILE, recognizer KIND FILE, threshold T, file NAME SOURCE SHA256
- * (repeatable; SHA256 may be '-' for a file whose published hash we do not know: it is then checked
- * for structure only), outputs ROLE all|small TENSOR... (the tensors a role's network is run up to,
- * when the pipeline reads its raw outputs rather than the graph's own: for the whole input, and for
- * small inputs where only the fine levels are run).
+ * FILE, landmarks KIND FILE, recognizer KIND FILE, recognizer2 KIND FILE (a second recognizer whose
+ * embedding is fused with the first's), fusion W (the weight of the first recognizer's similarity,
+ * in (0, 1); the second's is 1 - W; required with recognizer2), threshold T, file NAME SOURCE
+ * SHA256 (repeatable; SHA256 may be '-' for a file whose published hash we do not know: it is then
+ * checked for structure only), convert NAME TOOL FROM SHA256 (a file made at install time by
+ * scripts/TOOL.py from the listed file FROM; verified like any file), outputs ROLE all|small
+ * TENSOR... (the tensors a role's network is run up to, when the pipeline reads its raw outputs
+ * rather than the graph's own: for the whole input, and for small inputs where only the fine
+ * levels are run). A pack made of several npm packages repeats `package` and `package_sha256`;
+ * the `file` lines after them come from that package (scripts/fetch-models.sh).
  */
 #ifndef FS_MODELS_MANIFEST_H
 #define FS_MODELS_MANIFEST_H
@@ -40,7 +45,8 @@ typedef struct model_manifest_role {
 typedef struct model_manifest {
     char *name;
     char *package;   /* npm package it comes from, or NULL */
-    model_manifest_role detector, landmarks, recognizer;
+    model_manifest_role detector, landmarks, recognizer, recognizer2;
+    float fusion;    /* weight of recognizer's similarity when recognizer2 is fused; else 0 */
     float threshold;
     model_manifest_file *files;
     size_t file_count;

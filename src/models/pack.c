@@ -171,7 +171,7 @@ static fs_status load_manifest(fs_pack *p, const char *arg, int is_path, fs_erro
     if (!is_path)
         return util_fail(
             err, FS_ERR_NOT_FOUND,
-            "%s: unknown model pack (known: default, buffalo_l, buffalo_s, antelopev2; "
+            "%s: unknown model pack (known: default, dlib, fused, buffalo_l, buffalo_s, antelopev2; "
             "or give a folder path)",
             arg);
     char path[PATH_MAX + 16], *text = NULL;
@@ -336,7 +336,19 @@ static const model_manifest_role *role_of(const fs_pack *p, const char *role)
     return strcmp(role, "detector") == 0     ? &p->manifest.detector
            : strcmp(role, "landmarks") == 0  ? &p->manifest.landmarks
            : strcmp(role, "recognizer") == 0 ? &p->manifest.recognizer
-                                             : NULL;
+           : strcmp(role, "recognizer2") == 0 ? &p->manifest.recognizer2
+                                              : NULL;
+}
+
+const char *model_pack_role_kind(const fs_pack *p, const char *role)
+{
+    const model_manifest_role *r = role_of(p, role);
+    return r ? r->kind : NULL;
+}
+
+float model_pack_fusion(const fs_pack *p)
+{
+    return p->manifest.recognizer2.file ? p->manifest.fusion : 1.0f;
 }
 
 const model_manifest_outputs *model_pack_outputs(const fs_pack *p, const char *role, int small)

@@ -42,7 +42,7 @@ expect_err_is "facesearch: $tmp/data/models/default/fr_feature.onnx: missing fro
 # Unknown pack names and folders (with the installed pack intact, so the error is the only line).
 cp "$real/fr_feature.onnx" "$tmp/data/models/default/"
 expect_exit 2 "$FACESEARCH" --models nonesuch models
-expect_err_is "facesearch: nonesuch: unknown model pack (known: default, buffalo_l, buffalo_s, antelopev2; or give a folder path)"
+expect_err_is "facesearch: nonesuch: unknown model pack (known: default, dlib, fused, buffalo_l, buffalo_s, antelopev2; or give a folder path)"
 expect_exit 2 "$FACESEARCH" --models "$tmp/nowhere" models
 expect_err_is "facesearch: $tmp/nowhere: no such model pack folder"
 

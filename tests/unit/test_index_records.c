@@ -26,7 +26,7 @@ typedef struct fixture {
 static void face_at(store_face *f, float *emb, int k)
 {
     memset(f, 0, sizeof *f);
-    memset(emb, 0, FS_EMBEDDING_DIM * sizeof *emb);
+    memset(emb, 0, FS_EMBEDDING_MAX * sizeof *emb);
     emb[k] = 1.0f;
     f->face_index = k;
     f->box[0] = 10.0f * (float)k, f->box[1] = 20, f->box[2] = f->box[0] + 30, f->box[3] = 60;
@@ -45,12 +45,12 @@ static int setup(void **state)
     if (!mkdtemp(f->root))
         return -1;
     snprintf(f->dir, sizeof f->dir, "%s/idx", f->root);
-    store_pack_id p = {"buffalo_l", 2, FILE_NAMES, FILE_SHAS, FS_EMBEDDING_DIM, "p1"};
+    store_pack_id p = {"buffalo_l", 2, FILE_NAMES, FILE_SHAS, FS_EMBEDDING_MAX, "p1"};
     store_db *st;
     fs_error err;
     if (store_open(f->dir, &p, FS_STORE_CREATE, &st, &err) != FS_OK)
         return -1;
-    static float emb[2][FS_EMBEDDING_DIM];
+    static float emb[2][FS_EMBEDDING_MAX];
     store_face faces[2];
     face_at(&faces[0], emb[0], 0);
     face_at(&faces[1], emb[1], 1);
@@ -141,7 +141,7 @@ static void test_photo_by_id(void **state)
 static void test_size_filter_with_top(void **state)
 {
     fixture *f = *state;
-    static float emb[71][FS_EMBEDDING_DIM];
+    static float emb[71][FS_EMBEDDING_MAX];
     static store_face faces[71];
     for (int i = 0; i < 71; i++) {
         face_at(&faces[i], emb[i], 0);
@@ -152,7 +152,7 @@ static void test_size_filter_with_top(void **state)
         faces[i].box[2] = faces[i].box[0] + (i < 70 ? 10.0f : 100.0f);
         faces[i].box[3] = faces[i].box[1] + (i < 70 ? 10.0f : 100.0f);
     }
-    store_pack_id p = {"buffalo_l", 2, FILE_NAMES, FILE_SHAS, FS_EMBEDDING_DIM, "p1"};
+    store_pack_id p = {"buffalo_l", 2, FILE_NAMES, FILE_SHAS, FS_EMBEDDING_MAX, "p1"};
     store_db *st;
     fs_error err;
     assert_int_equal(store_open(f->dir, &p, FS_STORE_WRITE, &st, &err), FS_OK);

@@ -284,7 +284,7 @@ static void test_pipeline_layout(void **state)
         const fs_face *f = &faces.faces[i];
         assert_float_equal(f->score, 0.98145f, 1e-3);
         double norm = 0;
-        for (int j = 0; j < FS_EMBEDDING_DIM; j++)
+        for (int j = 0; j < FS_EMBEDDING_MAX; j++)
             norm += (double)f->embedding[j] * f->embedding[j];
         assert_float_equal(norm, 1.0, 1e-3);
         if (fabsf(f->box[0] - want[0]) <= 1 && fabsf(f->box[1] - want[1]) <= 1) {

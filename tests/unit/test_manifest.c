@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -35,6 +36,35 @@ static void test_builtin_default(void **state)
     assert_string_equal(m.detector.small.names[3], "390");
     assert_int_equal(m.recognizer.all.count, 0);
     model_manifest_free(&m);
+}
+
+/* The dlib and fused packs: two packages (the first names the pack), a converted file listed
+ * like any other, and the fused pack's second recognizer and weight. */
+static void test_builtin_dlib_and_fused(void **state)
+{
+    (void)state;
+    const char *names[] = {"dlib", "fused"};
+    for (int i = 0; i < 2; i++) {
+        const char *text = model_builtin_manifest(names[i]);
+        assert_non_null(text);
+        model_manifest m;
+        assert_int_equal(model_manifest_parse(text, strlen(text), names[i], &m, NULL), FS_OK);
+        assert_string_equal(m.package, "faceplugin-face-recognition-js@0.0.1");
+        assert_int_equal(m.file_count, i == 0 ? 4 : 5);
+        assert_string_equal(m.files[m.file_count - 1].name, "dlib_resnet.onnx");
+        assert_int_equal(strlen(m.files[m.file_count - 1].sha256), 64);
+        if (i == 0) {
+            assert_string_equal(m.recognizer.kind, "dlib");
+            assert_null(m.recognizer2.file);
+            assert_float_equal(m.fusion, 0.0f, 0);
+        } else {
+            assert_string_equal(m.recognizer.file, "fr_feature.onnx");
+            assert_string_equal(m.recognizer2.kind, "dlib");
+            assert_string_equal(m.recognizer2.file, "dlib_resnet.onnx");
+            assert_float_equal(m.fusion, 0.15f, 1e-6);
+        }
+        model_manifest_free(&m);
+    }
 }
 
 static void test_builtin_insightface(void **state)
@@ -78,15 +108,33 @@ static void test_malformed(void **state)
     expect_error("name x\nfile a a -\n", "m: needs a detector and a recognizer");
     expect_error("a b c d e f g h i j k\n", "m:1: too many words");
     expect_error("outputs detector all\n",
-                 "m:1: 'outputs' takes detector|landmarks|recognizer all|small TENSOR...");
+                 "m:1: 'outputs' takes detector|landmarks|recognizer|recognizer2 all|small TENSOR...");
     expect_error("outputs eyes all x\n",
-                 "m:1: 'outputs' takes detector|landmarks|recognizer all|small TENSOR...");
+                 "m:1: 'outputs' takes detector|landmarks|recognizer|recognizer2 all|small TENSOR...");
     expect_error("outputs detector some x\n",
-                 "m:1: 'outputs' takes detector|landmarks|recognizer all|small TENSOR...");
+                 "m:1: 'outputs' takes detector|landmarks|recognizer|recognizer2 all|small TENSOR...");
     expect_error("outputs detector all a b c d e f g\n", "m:1: more than 6 outputs");
     expect_error("name x\noutputs detector all a\noutputs detector all b\n",
                  "m:3: outputs detector all given twice");
     expect_error("package_sha256 12\n", "m:1: bad sha256");
+    /* converted files, fusion, a second recognizer */
+    const char *sha = "0000000000000000000000000000000000000000000000000000000000000000";
+    char line[256];
+    snprintf(line, sizeof line, "convert b.onnx dlib2onnx a.dat %s\n", sha);
+    expect_error(line, "m:1: converts 'a.dat', which no line before lists");
+    snprintf(line, sizeof line, "file a.dat a -\nconvert b.onnx ../x a.dat %s\n", sha);
+    expect_error(line, "m:2: 'convert' takes NAME TOOL FROM SHA256");
+    expect_error("file a.dat a -\nconvert b.onnx t a.dat -\n",
+                 "m:2: 'convert' takes NAME TOOL FROM SHA256");
+    snprintf(line, sizeof line, "file a.dat a -\nconvert a.dat t a.dat %s\n", sha);
+    expect_error(line, "m:2: file 'a.dat' listed twice");
+    expect_error("fusion 1\n", "m:1: fusion must be in (0, 1)");
+    expect_error("fusion 0\n", "m:1: fusion must be in (0, 1)");
+    expect_error("name x\ndetector k a\nrecognizer k b\nrecognizer2 dlib c\n"
+                 "file a a -\nfile b b -\nfile c c -\n",
+                 "m: 'recognizer2' and 'fusion' go together");
+    expect_error("name x\ndetector k a\nrecognizer k b\nfusion 0.5\nfile a a -\nfile b b -\n",
+                 "m: 'recognizer2' and 'fusion' go together");
     model_manifest m;
     fs_error err;
     assert_int_equal(model_manifest_parse("name\0x", 6, "m", &m, &err), FS_ERR_FORMAT);
@@ -110,6 +158,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_default),
+        cmocka_unit_test(test_builtin_dlib_and_fused),
         cmocka_unit_test(test_builtin_insightface),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_comments_and_threshold),
