@@ -21,6 +21,7 @@ PUBLIC = "facesearch.h"
 # Layers, lowest first, and the layers each may include (besides itself and facesearch.h).
 #
 #   cli, server          the tools: the public header only (the library is one unit to them)
+#   people               grouping the index's faces into persons (uses the open index)
 #   index                the index: folder walks, index runs, searches
 #   face      store      the face pipeline; the database and vector index: independent of each
 #                        other (the index joins them; face needs only util's vector maths)
@@ -34,6 +35,7 @@ ALLOWED = {
     "store": {"util"},
     "face": {"util", "image", "nn", "models"},
     "index": {"util", "image", "nn", "models", "store", "face"},
+    "people": {"util", "store", "index"},
     "cli": set(),
     "server": set(),
     "include": set(),  # the public header itself: nothing internal

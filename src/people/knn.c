@@ -1,0 +1,403 @@
+/*
+ * knn.c — the similarity graph the groupings work on: for each face, its k most similar faces
+ * with similarity >= floor, made symmetric.
+ *
+ * Similarities are computed block by block as matrix products (oneDNN's sgemm, threaded), which
+ * runs at tens of GFLOP/s where a dot product per pair would not. Up to PEOPLE_KNN_EXACT_MAX
+ * faces every pair is compared (exact). Above, the faces are split into cells around centres
+ * (one k-means step from evenly spaced faces) and the faces of a cell are compared with the
+ * faces of the PROBE cells whose centres are nearest to its own: a face's neighbours of the same
+ * person lie close to it, hence in its own or a neighbouring cell, and the work drops from n^2 to
+ * about n * PROBE * n / cells. bench/people.sh measures the groupings it yields against the exact
+ * graph's.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "people/people.h"
+#include "util/error.h"
+
+#define ROW_BLOCK 256     /* rows per product */
+#define COL_BLOCK 8192    /* columns per product (bounds the product buffer) */
+#define CELL_SIZE 512     /* faces per cell, on average */
+#define PROBE 8           /* cells searched per cell */
+
+typedef struct cand {
+    float s;
+    uint32_t j;
+} cand;
+
+/* Per row: a min-heap of its best k candidates. */
+typedef struct topk {
+    size_t k;
+    cand *c;          /* n * k */
+    uint32_t *count;  /* n */
+} topk;
+
+static void heap_push(cand *h, uint32_t *count, size_t k, float s, uint32_t j)
+{
+    size_t n = *count;
+    if (n == k) {
+        if (s <= h[0].s)
+            return;
+        /* replace the root and sift down */
+        size_t i = 0;
+        for (;;) {
+            size_t l = 2 * i + 1, r = l + 1, m = i;
+            float ms = s;
+            if (l < n && h[l].s < ms)
+                m = l, ms = h[l].s;
+            if (r < n && h[r].s < ms)
+                m = r;
+            if (m == i)
+                break;
+            h[i] = h[m];
+            i = m;
+        }
+        h[i].s = s;
+        h[i].j = j;
+        return;
+    }
+    size_t i = n;
+    while (i > 0 && h[(i - 1) / 2].s > s) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i].s = s;
+    h[i].j = j;
+    *count = (uint32_t)(n + 1);
+}
+
+/* C (rows x cols) = A (rows x dim) * B (cols x dim)^T, row-major. */
+static fs_status product(const float *a, size_t rows, const float *b, size_t cols, int dim,
+                         float *c, fs_error *err)
+{
+    dnnl_status_t st = dnnl_sgemm('N', 'T', (dnnl_dim_t)rows, (dnnl_dim_t)cols, dim, 1.0f, a, dim,
+                                  b, dim, 0.0f, c, (dnnl_dim_t)cols);
+    if (st != dnnl_success)
+        return util_fail(err, st == dnnl_out_of_memory ? FS_ERR_NOMEM : FS_ERR_INTERNAL,
+                         "similarity product failed (oneDNN status %d)", (int)st);
+    return FS_OK;
+}
+
+/* Offers the rows x cols similarities in c (row r is face row_id[r] or row0 + r, column q is
+ * face col_id[q] or col0 + q) to the rows' heaps. */
+static void offer(topk *t, const float *c, size_t rows, size_t cols, const uint32_t *row_id,
+                  size_t row0, const uint32_t *col_id, size_t col0, float floor)
+{
+#pragma omp parallel for schedule(dynamic, 16)
+    for (size_t r = 0; r < rows; r++) {
+        uint32_t i = row_id ? row_id[r] : (uint32_t)(row0 + r);
+        const float *cr = c + r * cols;
+        cand *h = t->c + (size_t)i * t->k;
+        for (size_t q = 0; q < cols; q++) {
+            float s = cr[q];
+            if (s < floor)
+                continue;
+            uint32_t j = col_id ? col_id[q] : (uint32_t)(col0 + q);
+            if (j != i)
+                heap_push(h, &t->count[i], t->k, s, j);
+        }
+    }
+}
+
+static fs_status exact_pass(const float *vecs, size_t n, int dim, float floor, topk *t,
+                            fs_error *err)
+{
+    size_t cols_max = n < COL_BLOCK ? n : COL_BLOCK;
+    float *c = malloc(ROW_BLOCK * cols_max * sizeof *c);
+    if (!c)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status rc = FS_OK;
+    for (size_t r0 = 0; r0 < n && rc == FS_OK; r0 += ROW_BLOCK) {
+        size_t rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
+        for (size_t c0 = 0; c0 < n && rc == FS_OK; c0 += COL_BLOCK) {
+            size_t cols = n - c0 < COL_BLOCK ? n - c0 : COL_BLOCK;
+            rc = product(vecs + r0 * (size_t)dim, rows, vecs + c0 * (size_t)dim, cols, dim, c,
+                         err);
+            if (rc == FS_OK)
+                offer(t, c, rows, cols, NULL, r0, NULL, c0, floor);
+        }
+    }
+    free(c);
+    return rc;
+}
+
+static void normalise(float *v, int dim)
+{
+    double s = 0;
+    for (int d = 0; d < dim; d++)
+        s += (double)v[d] * v[d];
+    float inv = s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f;
+    for (int d = 0; d < dim; d++)
+        v[d] *= inv;
+}
+
+/* cell[i] = the centre nearest to face i. */
+static fs_status assign_cells(const float *vecs, size_t n, int dim, const float *centres,
+                              size_t cells, uint32_t *cell, fs_error *err)
+{
+    float *c = malloc(ROW_BLOCK * cells * sizeof *c);
+    if (!c)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status rc = FS_OK;
+    for (size_t r0 = 0; r0 < n && rc == FS_OK; r0 += ROW_BLOCK) {
+        size_t rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
+        rc = product(vecs + r0 * (size_t)dim, rows, centres, cells, dim, c, err);
+        if (rc != FS_OK)
+            break;
+#pragma omp parallel for
+        for (size_t r = 0; r < rows; r++) {
+            const float *cr = c + r * cells;
+            size_t best = 0;
+            for (size_t q = 1; q < cells; q++)
+                if (cr[q] > cr[best])
+                    best = q;
+            cell[r0 + r] = (uint32_t)best;
+        }
+    }
+    free(c);
+    return rc;
+}
+
+typedef struct cells {
+    size_t count;
+    float *centre;     /* count * dim */
+    size_t *start;     /* count + 1 */
+    uint32_t *member;  /* n, grouped by cell */
+} cells;
+
+static fs_status make_cells(const float *vecs, size_t n, int dim, cells *out, fs_error *err)
+{
+    size_t count = n / CELL_SIZE + 1;
+    uint32_t *cell = malloc(n * sizeof *cell);
+    out->count = count;
+    out->centre = malloc(count * (size_t)dim * sizeof(float));
+    out->start = calloc(count + 1, sizeof *out->start);
+    out->member = malloc(n * sizeof *out->member);
+    if (!cell || !out->centre || !out->start || !out->member) {
+        free(cell);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t c = 0; c < count; c++) /* evenly spaced faces as first centres */
+        memcpy(out->centre + c * (size_t)dim, vecs + (c * (n / count)) * (size_t)dim,
+               (size_t)dim * sizeof(float));
+    fs_status rc = assign_cells(vecs, n, dim, out->centre, count, cell, err);
+    if (rc == FS_OK) { /* one k-means step: centres to the mean of their faces */
+        memset(out->centre, 0, count * (size_t)dim * sizeof(float));
+        for (size_t i = 0; i < n; i++) {
+            float *c = out->centre + (size_t)cell[i] * dim;
+            const float *v = vecs + i * (size_t)dim;
+            for (int d = 0; d < dim; d++)
+                c[d] += v[d];
+        }
+        for (size_t c = 0; c < count; c++)
+            normalise(out->centre + c * (size_t)dim, dim);
+        rc = assign_cells(vecs, n, dim, out->centre, count, cell, err);
+    }
+    if (rc == FS_OK) {
+        for (size_t i = 0; i < n; i++)
+            out->start[cell[i] + 1]++;
+        for (size_t c = 0; c < count; c++)
+            out->start[c + 1] += out->start[c];
+        size_t *at = malloc(count * sizeof *at);
+        if (!at) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+        } else {
+            memcpy(at, out->start, count * sizeof *at);
+            for (size_t i = 0; i < n; i++)
+                out->member[at[cell[i]]++] = (uint32_t)i;
+            free(at);
+        }
+    }
+    free(cell);
+    return rc;
+}
+
+static void free_cells(cells *c)
+{
+    free(c->centre);
+    free(c->start);
+    free(c->member);
+}
+
+/* The PROBE (or fewer) cells nearest to each cell, itself first: near[c * PROBE ..]. */
+static fs_status near_cells(const cells *cs, int dim, uint32_t *near, size_t *probe,
+                            fs_error *err)
+{
+    size_t count = cs->count, p = count < PROBE ? count : PROBE;
+    float *c = malloc(count * count * sizeof *c);
+    if (!c)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status rc = product(cs->centre, count, cs->centre, count, dim, c, err);
+    if (rc == FS_OK) {
+        for (size_t a = 0; a < count; a++) {
+            cand h[PROBE];
+            uint32_t hn = 0;
+            for (size_t b = 0; b < count; b++)
+                heap_push(h, &hn, p, b == a ? 2.0f : c[a * count + b], (uint32_t)b);
+            for (size_t q = 0; q < hn; q++)
+                near[a * p + q] = h[q].j;
+        }
+        *probe = p;
+    }
+    free(c);
+    return rc;
+}
+
+static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, topk *t,
+                           fs_error *err)
+{
+    cells cs = {0};
+    fs_status rc = make_cells(vecs, n, dim, &cs, err);
+    uint32_t *near = NULL, *rows_id = NULL, *cols_id = NULL;
+    float *a = NULL, *b = NULL, *c = NULL;
+    size_t probe = 0;
+    if (rc == FS_OK && !(near = malloc(cs.count * PROBE * sizeof *near)))
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK)
+        rc = near_cells(&cs, dim, near, &probe, err);
+    size_t max_cell = 0;
+    for (size_t q = 0; rc == FS_OK && q < cs.count; q++)
+        if (cs.start[q + 1] - cs.start[q] > max_cell)
+            max_cell = cs.start[q + 1] - cs.start[q];
+    size_t max_cols = max_cell * probe;
+    if (rc == FS_OK &&
+        (!(a = malloc(max_cell * (size_t)dim * sizeof *a)) ||
+         !(b = malloc(max_cols * (size_t)dim * sizeof *b)) ||
+         !(c = malloc(max_cell * max_cols * sizeof *c)) ||
+         !(rows_id = malloc(max_cell * sizeof *rows_id)) ||
+         !(cols_id = malloc(max_cols * sizeof *cols_id))))
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t q = 0; rc == FS_OK && q < cs.count; q++) {
+        size_t rows = cs.start[q + 1] - cs.start[q], cols = 0;
+        if (!rows)
+            continue;
+        for (size_t r = 0; r < rows; r++) {
+            rows_id[r] = cs.member[cs.start[q] + r];
+            memcpy(a + r * (size_t)dim, vecs + (size_t)rows_id[r] * dim,
+                   (size_t)dim * sizeof(float));
+        }
+        for (size_t p = 0; p < probe; p++) {
+            uint32_t other = near[q * probe + p];
+            for (size_t m = cs.start[other]; m < cs.start[other + 1]; m++) {
+                cols_id[cols] = cs.member[m];
+                memcpy(b + cols * (size_t)dim, vecs + (size_t)cs.member[m] * dim,
+                       (size_t)dim * sizeof(float));
+                cols++;
+            }
+        }
+        rc = product(a, rows, b, cols, dim, c, err);
+        if (rc == FS_OK)
+            offer(t, c, rows, cols, rows_id, 0, cols_id, 0, floor);
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(rows_id);
+    free(cols_id);
+    free(near);
+    free_cells(&cs);
+    return rc;
+}
+
+void people_graph_free(people_graph *g)
+{
+    if (!g)
+        return;
+    free(g->start);
+    free(g->nbr);
+    free(g->sim);
+    memset(g, 0, sizeof *g);
+}
+
+static int by_nbr(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    return (x->j > y->j) - (x->j < y->j);
+}
+
+/* The symmetric graph of the heaps' directed edges, each neighbour once. */
+static fs_status symmetric(const topk *t, size_t n, people_graph *g, fs_error *err)
+{
+    size_t *deg = calloc(n + 1, sizeof *deg);
+    if (!deg)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    size_t edges = 0;
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t e = 0; e < t->count[i]; e++) {
+            deg[i]++;
+            deg[t->c[i * t->k + e].j]++;
+            edges += 2;
+        }
+    cand *all = malloc((edges ? edges : 1) * sizeof *all);
+    size_t *at = malloc((n + 1) * sizeof *at);
+    g->start = calloc(n + 1, sizeof *g->start);
+    if (!all || !at || !g->start) {
+        free(deg);
+        free(all);
+        free(at);
+        people_graph_free(g);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    at[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        at[i + 1] = at[i] + deg[i];
+    memcpy(deg, at, (n + 1) * sizeof *at); /* deg becomes the start of each run */
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t e = 0; e < t->count[i]; e++) {
+            cand c = t->c[i * t->k + e];
+            all[at[i]++] = c;
+            all[at[c.j]++] = (cand){c.s, (uint32_t)i};
+        }
+    /* sort each run by neighbour and drop duplicates, compacting in place */
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        cand *run = all + deg[i];
+        size_t len = deg[i + 1] - deg[i];
+        qsort(run, len, sizeof *run, by_nbr);
+        g->start[i] = out;
+        for (size_t e = 0; e < len; e++)
+            if (e == 0 || run[e].j != run[e - 1].j)
+                all[out++] = run[e];
+    }
+    g->start[n] = out;
+    free(deg);
+    free(at);
+    g->n = n;
+    g->nbr = malloc((out ? out : 1) * sizeof *g->nbr);
+    g->sim = malloc((out ? out : 1) * sizeof *g->sim);
+    if (!g->nbr || !g->sim) {
+        free(all);
+        people_graph_free(g);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t e = 0; e < out; e++) {
+        g->nbr[e] = all[e].j;
+        g->sim[e] = all[e].s;
+    }
+    free(all);
+    return FS_OK;
+}
+
+fs_status people_knn(const float *vecs, size_t n, int dim, size_t k, float floor,
+                     people_graph *g, fs_error *err)
+{
+    memset(g, 0, sizeof *g);
+    if (n > UINT32_MAX || k == 0 || dim < 1)
+        return util_fail(err, FS_ERR_ARG, "people: bad similarity graph size");
+    topk t = {k, malloc((n ? n : 1) * k * sizeof(cand)), calloc(n ? n : 1, sizeof(uint32_t))};
+    fs_status rc = t.c && t.count ? FS_OK : util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK && n > 0)
+        rc = n <= PEOPLE_KNN_EXACT_MAX ? exact_pass(vecs, n, dim, floor, &t, err)
+                                       : cell_pass(vecs, n, dim, floor, &t, err);
+    if (rc == FS_OK)
+        rc = symmetric(&t, n, g, err);
+    free(t.c);
+    free(t.count);
+    return rc;
+}
