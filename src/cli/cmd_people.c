@@ -273,9 +273,12 @@ static int do_edit(fs_index *ix, const people_args *a)
     }
     if (rc != FS_OK)
         return cli_fail_error(&err);
-    if (a->json)
-        printf("{\"done\":\"%s\",\"person\":%lld%s%lld}\n", a->sub, (long long)result,
-               face ? ",\"face\":" : ",\"face\":null", face ? (long long)face : 0LL);
+    if (a->json && face)
+        printf("{\"done\":\"%s\",\"person\":%lld,\"face\":%lld}\n", a->sub,
+               (long long)result, (long long)face);
+    else if (a->json)
+        printf("{\"done\":\"%s\",\"person\":%lld,\"face\":null}\n", a->sub,
+               (long long)result);
     return 0;
 }
 

@@ -24,7 +24,8 @@
 #define ROW_BLOCK 256     /* rows per product */
 #define COL_BLOCK 8192    /* columns per product (bounds the product buffer) */
 #define CELL_SIZE 512     /* faces per cell, on average */
-#define PROBE 8           /* cells searched per cell */
+#define PROBE 6           /* cells searched per cell */
+#define SPREAD 2          /* cells each face is filed in (its nearest ones) */
 
 typedef struct cand {
     float s;
@@ -137,9 +138,9 @@ static void normalise(float *v, int dim)
         v[d] *= inv;
 }
 
-/* cell[i] = the centre nearest to face i. */
+/* cell[i * spread ..] = the spread centres nearest to face i, nearest first. */
 static fs_status assign_cells(const float *vecs, size_t n, int dim, const float *centres,
-                              size_t cells, uint32_t *cell, fs_error *err)
+                              size_t cells, size_t spread, uint32_t *cell, fs_error *err)
 {
     float *c = malloc(ROW_BLOCK * cells * sizeof *c);
     if (!c)
@@ -153,11 +154,20 @@ static fs_status assign_cells(const float *vecs, size_t n, int dim, const float 
 #pragma omp parallel for
         for (size_t r = 0; r < rows; r++) {
             const float *cr = c + r * cells;
-            size_t best = 0;
-            for (size_t q = 1; q < cells; q++)
-                if (cr[q] > cr[best])
-                    best = q;
-            cell[r0 + r] = (uint32_t)best;
+            cand h[SPREAD];
+            uint32_t hn = 0;
+            for (size_t q = 0; q < cells; q++)
+                heap_push(h, &hn, spread, cr[q], (uint32_t)q);
+            /* the heap's root is the farthest: order nearest first */
+            for (uint32_t a = 0; a < hn; a++)
+                for (uint32_t b = a + 1; b < hn; b++)
+                    if (h[b].s > h[a].s) {
+                        cand t = h[a];
+                        h[a] = h[b];
+                        h[b] = t;
+                    }
+            for (uint32_t a = 0; a < hn; a++)
+                cell[(r0 + r) * spread + a] = h[a].j;
         }
     }
     free(c);
@@ -167,26 +177,28 @@ static fs_status assign_cells(const float *vecs, size_t n, int dim, const float 
 typedef struct cells {
     size_t count;
     float *centre;     /* count * dim */
+    uint32_t *home;    /* n: each face's nearest cell */
     size_t *start;     /* count + 1 */
-    uint32_t *member;  /* n, grouped by cell */
+    uint32_t *member;  /* n * SPREAD: the faces filed in each cell, grouped by cell */
 } cells;
 
 static fs_status make_cells(const float *vecs, size_t n, int dim, cells *out, fs_error *err)
 {
-    size_t count = n / CELL_SIZE + 1;
-    uint32_t *cell = malloc(n * sizeof *cell);
+    size_t count = n / CELL_SIZE + 1, spread = count < SPREAD ? count : SPREAD;
+    uint32_t *cell = malloc(n * SPREAD * sizeof *cell);
     out->count = count;
     out->centre = malloc(count * (size_t)dim * sizeof(float));
     out->start = calloc(count + 1, sizeof *out->start);
-    out->member = malloc(n * sizeof *out->member);
-    if (!cell || !out->centre || !out->start || !out->member) {
+    out->member = malloc(n * spread * sizeof *out->member);
+    out->home = malloc(n * sizeof *out->home);
+    if (!cell || !out->centre || !out->start || !out->member || !out->home) {
         free(cell);
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     for (size_t c = 0; c < count; c++) /* evenly spaced faces as first centres */
         memcpy(out->centre + c * (size_t)dim, vecs + (c * (n / count)) * (size_t)dim,
                (size_t)dim * sizeof(float));
-    fs_status rc = assign_cells(vecs, n, dim, out->centre, count, cell, err);
+    fs_status rc = assign_cells(vecs, n, dim, out->centre, count, 1, cell, err);
     if (rc == FS_OK) { /* one k-means step: centres to the mean of their faces */
         memset(out->centre, 0, count * (size_t)dim * sizeof(float));
         for (size_t i = 0; i < n; i++) {
@@ -197,11 +209,14 @@ static fs_status make_cells(const float *vecs, size_t n, int dim, cells *out, fs
         }
         for (size_t c = 0; c < count; c++)
             normalise(out->centre + c * (size_t)dim, dim);
-        rc = assign_cells(vecs, n, dim, out->centre, count, cell, err);
+        rc = assign_cells(vecs, n, dim, out->centre, count, spread, cell, err);
     }
     if (rc == FS_OK) {
-        for (size_t i = 0; i < n; i++)
-            out->start[cell[i] + 1]++;
+        for (size_t i = 0; i < n; i++) {
+            out->home[i] = cell[i * spread];
+            for (size_t a = 0; a < spread; a++)
+                out->start[cell[i * spread + a] + 1]++;
+        }
         for (size_t c = 0; c < count; c++)
             out->start[c + 1] += out->start[c];
         size_t *at = malloc(count * sizeof *at);
@@ -210,7 +225,8 @@ static fs_status make_cells(const float *vecs, size_t n, int dim, cells *out, fs
         } else {
             memcpy(at, out->start, count * sizeof *at);
             for (size_t i = 0; i < n; i++)
-                out->member[at[cell[i]]++] = (uint32_t)i;
+                for (size_t a = 0; a < spread; a++)
+                    out->member[at[cell[i * spread + a]]++] = (uint32_t)i;
             free(at);
         }
     }
@@ -220,6 +236,7 @@ static fs_status make_cells(const float *vecs, size_t n, int dim, cells *out, fs
 
 static void free_cells(cells *c)
 {
+    free(c->home);
     free(c->centre);
     free(c->start);
     free(c->member);
@@ -254,39 +271,71 @@ static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, to
 {
     cells cs = {0};
     fs_status rc = make_cells(vecs, n, dim, &cs, err);
-    uint32_t *near = NULL, *rows_id = NULL, *cols_id = NULL;
+    uint32_t *near = NULL, *rows_id = NULL, *cols_id = NULL, *stamp = NULL;
+    size_t *home_start = NULL, *home_face = NULL;
     float *a = NULL, *b = NULL, *c = NULL;
     size_t probe = 0;
-    if (rc == FS_OK && !(near = malloc(cs.count * PROBE * sizeof *near)))
+    if (rc == FS_OK && (!(near = malloc(cs.count * PROBE * sizeof *near)) ||
+                        !(stamp = malloc(n * sizeof *stamp)) ||
+                        !(home_start = calloc(cs.count + 1, sizeof *home_start)) ||
+                        !(home_face = malloc(n * sizeof *home_face))))
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK)
         rc = near_cells(&cs, dim, near, &probe, err);
-    size_t max_cell = 0;
-    for (size_t q = 0; rc == FS_OK && q < cs.count; q++)
-        if (cs.start[q + 1] - cs.start[q] > max_cell)
-            max_cell = cs.start[q + 1] - cs.start[q];
-    size_t max_cols = max_cell * probe;
+    if (rc == FS_OK) { /* the faces of each home cell */
+        for (size_t i = 0; i < n; i++) {
+            home_start[cs.home[i] + 1]++;
+            stamp[i] = UINT32_MAX;
+        }
+        for (size_t q = 0; q < cs.count; q++)
+            home_start[q + 1] += home_start[q];
+        size_t *at = malloc(cs.count * sizeof *at);
+        if (!at) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+        } else {
+            memcpy(at, home_start, cs.count * sizeof *at);
+            for (size_t i = 0; i < n; i++)
+                home_face[at[cs.home[i]]++] = i;
+            free(at);
+        }
+    }
+    size_t max_rows = 0, max_cols = 0;
+    for (size_t q = 0; rc == FS_OK && q < cs.count; q++) {
+        if (home_start[q + 1] - home_start[q] > max_rows)
+            max_rows = home_start[q + 1] - home_start[q];
+        size_t cols = 0;
+        for (size_t p = 0; p < probe; p++) {
+            uint32_t other = near[q * probe + p];
+            cols += cs.start[other + 1] - cs.start[other];
+        }
+        if (cols > max_cols)
+            max_cols = cols;
+    }
     if (rc == FS_OK &&
-        (!(a = malloc(max_cell * (size_t)dim * sizeof *a)) ||
-         !(b = malloc(max_cols * (size_t)dim * sizeof *b)) ||
-         !(c = malloc(max_cell * max_cols * sizeof *c)) ||
-         !(rows_id = malloc(max_cell * sizeof *rows_id)) ||
-         !(cols_id = malloc(max_cols * sizeof *cols_id))))
+        (!(a = malloc((max_rows ? max_rows : 1) * (size_t)dim * sizeof *a)) ||
+         !(b = malloc((max_cols ? max_cols : 1) * (size_t)dim * sizeof *b)) ||
+         !(c = malloc((max_rows ? max_rows : 1) * (max_cols ? max_cols : 1) * sizeof *c)) ||
+         !(rows_id = malloc((max_rows ? max_rows : 1) * sizeof *rows_id)) ||
+         !(cols_id = malloc((max_cols ? max_cols : 1) * sizeof *cols_id))))
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     for (size_t q = 0; rc == FS_OK && q < cs.count; q++) {
-        size_t rows = cs.start[q + 1] - cs.start[q], cols = 0;
+        size_t rows = home_start[q + 1] - home_start[q], cols = 0;
         if (!rows)
             continue;
         for (size_t r = 0; r < rows; r++) {
-            rows_id[r] = cs.member[cs.start[q] + r];
+            rows_id[r] = (uint32_t)home_face[home_start[q] + r];
             memcpy(a + r * (size_t)dim, vecs + (size_t)rows_id[r] * dim,
                    (size_t)dim * sizeof(float));
         }
         for (size_t p = 0; p < probe; p++) {
             uint32_t other = near[q * probe + p];
             for (size_t m = cs.start[other]; m < cs.start[other + 1]; m++) {
-                cols_id[cols] = cs.member[m];
-                memcpy(b + cols * (size_t)dim, vecs + (size_t)cs.member[m] * dim,
+                uint32_t j = cs.member[m];
+                if (stamp[j] == q) /* filed in two of the probed cells */
+                    continue;
+                stamp[j] = (uint32_t)q;
+                cols_id[cols] = j;
+                memcpy(b + cols * (size_t)dim, vecs + (size_t)j * dim,
                        (size_t)dim * sizeof(float));
                 cols++;
             }
@@ -301,6 +350,9 @@ static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, to
     free(rows_id);
     free(cols_id);
     free(near);
+    free(stamp);
+    free(home_start);
+    free(home_face);
     free_cells(&cs);
     return rc;
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "facesearch.h"
+#include "store/store.h"
 
 /* Faces of lower quality are "unsure": kept out of automatic grouping (see quality.c). */
 #define PEOPLE_MIN_QUALITY 0.5f
@@ -69,5 +70,13 @@ typedef enum people_algorithm {
 /* Groups the faces: label[i] in [0, *groups), faces with one label form one group. */
 fs_status people_cluster(const people_problem *p, people_algorithm algo, uint32_t *label,
                          size_t *groups, fs_error *err);
+
+/* The work of fs_people_update on an open store (for tests and benchmarks that have no model
+ * pack): groups the unseen faces (all with rebuild) at this threshold, in one transaction. */
+fs_status people_update(store_db *store, people_algorithm algo, float threshold, int rebuild,
+                        fs_people_summary *summary, fs_error *err);
+
+/* The grouping threshold for a pack whose search threshold is search_threshold. */
+float people_default_threshold(float search_threshold, people_algorithm algo);
 
 #endif

@@ -190,7 +190,6 @@ static fs_status problem_reject(problem *p, size_t face, int64_t person, fs_erro
 }
 
 typedef struct run {
-    fs_index *ix;
     store_db *store;
     float threshold;
     people_algorithm algo;
@@ -510,29 +509,19 @@ static int count_person(const store_person *p, void *ctx)
     return 0;
 }
 
-fs_status fs_people_update(fs_index *ix, const fs_people_options *opt,
-                           fs_people_summary *summary, fs_error *err)
+fs_status people_update(store_db *store, people_algorithm algo, float threshold, int rebuild,
+                        fs_people_summary *summary, fs_error *err)
 {
     double t0 = util_now();
-    fs_people_options def = {0, FS_PEOPLE_GRAPH, 0.0f};
-    if (!opt)
-        opt = &def;
     if (summary)
         memset(summary, 0, sizeof *summary);
-    if (!ix->engine)
-        return util_fail(err, FS_ERR_ARG, "grouping people needs the index's model pack");
-    if (opt->threshold < 0 || opt->threshold > 1 ||
-        (opt->algorithm != FS_PEOPLE_GRAPH && opt->algorithm != FS_PEOPLE_LINKAGE))
-        return util_fail(err, FS_ERR_ARG, "people: bad options (threshold in [0, 1])");
+    if (!(threshold > 0 && threshold <= 1))
+        return util_fail(err, FS_ERR_ARG, "people: the threshold must be in (0, 1]");
     run r;
     memset(&r, 0, sizeof r);
-    r.ix = ix;
-    r.store = ix->store;
-    r.algo = opt->algorithm == FS_PEOPLE_LINKAGE ? PEOPLE_LINKAGE : PEOPLE_GRAPH;
-    r.threshold = opt->threshold > 0 ? opt->threshold
-                                     : fs_pack_threshold(fs_engine_pack(ix->engine)) +
-                                           (r.algo == PEOPLE_LINKAGE ? LINKAGE_MARGIN
-                                                                     : GRAPH_MARGIN);
+    r.store = store;
+    r.algo = algo;
+    r.threshold = threshold;
     fs_status rc = store_begin(r.store, err);
     if (rc != FS_OK)
         return rc;
@@ -548,21 +537,21 @@ fs_status fs_people_update(fs_index *ix, const fs_people_options *opt,
                 r.ds.items[j - 1] = t;
             }
     if (rc == FS_OK)
-        rc = store_people_faces(r.store, !opt->rebuild, collect_node, &r.ns, err);
+        rc = store_people_faces(r.store, !rebuild, collect_node, &r.ns, err);
     if (rc == FS_OK && r.ns.failed)
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK)
         rc = grow_slots(&r, err);
     if (rc == FS_OK)
         memset(r.slot, 0, (r.ns.count ? r.ns.count : 1) * sizeof *r.slot);
-    if (rc == FS_OK && opt->rebuild) {
+    if (rc == FS_OK && rebuild) {
         for (size_t i = 0; i < r.ns.count && rc == FS_OK; i++)
             rc = judge(&r, i, 1, err);
     } else if (rc == FS_OK) {
         rc = gather_neighbourhoods(&r, err);
     }
     if (rc == FS_OK && r.ns.count)
-        rc = group_problem(&r, opt->rebuild, err);
+        rc = group_problem(&r, rebuild, err);
     if (rc == FS_OK)
         rc = store_people_prune(r.store, NULL, err);
     if (rc == FS_OK)
@@ -580,4 +569,30 @@ fs_status fs_people_update(fs_index *ix, const fs_people_options *opt,
     free(r.vecs);
     free(r.slot);
     return rc;
+}
+
+fs_status fs_people_update(fs_index *ix, const fs_people_options *opt,
+                           fs_people_summary *summary, fs_error *err)
+{
+    fs_people_options def = {0, FS_PEOPLE_GRAPH, 0.0f};
+    if (!opt)
+        opt = &def;
+    if (summary)
+        memset(summary, 0, sizeof *summary);
+    if (!ix->engine)
+        return util_fail(err, FS_ERR_ARG, "grouping people needs the index's model pack");
+    if (!(opt->threshold >= 0 && opt->threshold <= 1) ||
+        (opt->algorithm != FS_PEOPLE_GRAPH && opt->algorithm != FS_PEOPLE_LINKAGE))
+        return util_fail(err, FS_ERR_ARG, "people: bad options (threshold in [0, 1])");
+    people_algorithm algo = opt->algorithm == FS_PEOPLE_LINKAGE ? PEOPLE_LINKAGE : PEOPLE_GRAPH;
+    float threshold = opt->threshold > 0 ? opt->threshold
+                                         : people_default_threshold(
+                                               fs_pack_threshold(fs_engine_pack(ix->engine)),
+                                               algo);
+    return people_update(ix->store, algo, threshold, opt->rebuild, summary, err);
+}
+
+float people_default_threshold(float search_threshold, people_algorithm algo)
+{
+    return search_threshold + (algo == PEOPLE_LINKAGE ? LINKAGE_MARGIN : GRAPH_MARGIN);
 }
