@@ -252,7 +252,7 @@ static fs_status whispers(const people_problem *p, setup *s, uint32_t *label, fs
     return FS_OK;
 }
 
-/* ---- Average linkage -------------------------------------------------------------------------- */
+/* ---- Average linkage ---------------------------------------------------------------------- */
 
 typedef struct link {
     uint32_t a, b;      /* groups, a < b */
@@ -421,7 +421,7 @@ done:
     return rc;
 }
 
-/* ---- Entry ------------------------------------------------------------------------------------- */
+/* ---- Entry ------------------------------------------------------------------------------- */
 
 fs_status people_cluster(const people_problem *p, people_algorithm algo, uint32_t *label,
                          size_t *groups, fs_error *err)

@@ -271,6 +271,14 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_pair64(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return (x[0] > y[0]) - (x[0] < y[0]);
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
 /* Turns groups into persons and writes every judged node. used[] marks old person ids taken. */
 static fs_status write_groups(run *r, const uint32_t *label, size_t groups, int rebuild,
                               fs_error *err)
@@ -297,9 +305,16 @@ static fs_status write_groups(run *r, const uint32_t *label, size_t groups, int 
         int64_t *old = malloc((n ? n : 1) * sizeof *old);
         size_t *start = calloc(groups + 1, sizeof *start);
         size_t *at = malloc((groups + 1) * sizeof *at);
-        if (!old || !start || !at) {
+        /* (group, person) pairs a member rejects: that person is not the group's */
+        int64_t *rej = malloc((r->pb.n_reject ? r->pb.n_reject : 1) * 2 * sizeof *rej);
+        if (!old || !start || !at || !rej) {
             rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         } else {
+            for (size_t k = 0; k < r->pb.n_reject; k++) {
+                rej[2 * k] = (int64_t)label[r->pb.reject_face[k]];
+                rej[2 * k + 1] = r->pb.reject_id[k];
+            }
+            qsort(rej, r->pb.n_reject, 2 * sizeof *rej, cmp_pair64);
             for (size_t i = 0; i < n; i++)
                 start[label[i] + 1]++;
             for (size_t g = 0; g < groups; g++)
@@ -319,8 +334,10 @@ static fs_status write_groups(run *r, const uint32_t *label, size_t groups, int 
                 for (size_t a = 0, b; a < len; a = b) {
                     for (b = a; b < len && o[b] == o[a]; b++)
                         ;
+                    int64_t key[2] = {(int64_t)g, o[a]};
                     if (o[a] > 0 && b - a > best_n &&
-                        !bsearch(&o[a], taken, ntaken, sizeof *taken, cmp_i64))
+                        !bsearch(&o[a], taken, ntaken, sizeof *taken, cmp_i64) &&
+                        !bsearch(key, rej, r->pb.n_reject, 2 * sizeof *rej, cmp_pair64))
                         best = o[a], best_n = b - a;
                 }
                 if (best && 2 * best_n > len) {
@@ -338,6 +355,7 @@ static fs_status write_groups(run *r, const uint32_t *label, size_t groups, int 
         free(old);
         free(start);
         free(at);
+        free(rej);
     }
     for (size_t g = 0; rc == FS_OK && g < groups; g++)
         if (!person[g] && size[g] >= 2) {

@@ -136,8 +136,8 @@ fs_status store_people_faces_of_file(store_db *store, int64_t file_id,
     return rc;
 }
 
-fs_status store_people_face_get(store_db *store, int64_t face_id, store_people_face *out, int *found,
-                            fs_error *err)
+fs_status store_people_face_get(store_db *store, int64_t face_id, store_people_face *out,
+                                int *found, fs_error *err)
 {
     sqlite3_stmt *s;
     *found = 0;
