@@ -106,25 +106,48 @@ static void offer(topk *t, const float *c, size_t rows, size_t cols, const uint3
     }
 }
 
-static fs_status exact_pass(const float *vecs, size_t n, int dim, float floor, topk *t,
-                            fs_error *err)
+/* Rows: the faces whose neighbours are computed (all, or those with query[i] set). */
+static fs_status exact_pass(const float *vecs, size_t n, int dim, const uint8_t *query,
+                            float floor, topk *t, fs_error *err)
 {
     size_t cols_max = n < COL_BLOCK ? n : COL_BLOCK;
     float *c = malloc(ROW_BLOCK * cols_max * sizeof *c);
-    if (!c)
+    float *a = query ? malloc(ROW_BLOCK * (size_t)dim * sizeof *a) : NULL;
+    uint32_t *row_id = query ? malloc(ROW_BLOCK * sizeof *row_id) : NULL;
+    if (!c || (query && (!a || !row_id))) {
+        free(c);
+        free(a);
+        free(row_id);
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
     fs_status rc = FS_OK;
+    size_t next = 0; /* with query: the next face to look at */
     for (size_t r0 = 0; r0 < n && rc == FS_OK; r0 += ROW_BLOCK) {
         size_t rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
+        const float *block = vecs + r0 * (size_t)dim;
+        if (query) { /* gather the next ROW_BLOCK query faces */
+            rows = 0;
+            for (; next < n && rows < ROW_BLOCK; next++)
+                if (query[next]) {
+                    row_id[rows] = (uint32_t)next;
+                    memcpy(a + rows * (size_t)dim, vecs + next * (size_t)dim,
+                           (size_t)dim * sizeof(float));
+                    rows++;
+                }
+            if (!rows)
+                break;
+            block = a;
+        }
         for (size_t c0 = 0; c0 < n && rc == FS_OK; c0 += COL_BLOCK) {
             size_t cols = n - c0 < COL_BLOCK ? n - c0 : COL_BLOCK;
-            rc = product(vecs + r0 * (size_t)dim, rows, vecs + c0 * (size_t)dim, cols, dim, c,
-                         err);
+            rc = product(block, rows, vecs + c0 * (size_t)dim, cols, dim, c, err);
             if (rc == FS_OK)
-                offer(t, c, rows, cols, NULL, r0, NULL, c0, floor);
+                offer(t, c, rows, cols, query ? row_id : NULL, r0, NULL, c0, floor);
         }
     }
     free(c);
+    free(a);
+    free(row_id);
     return rc;
 }
 
@@ -437,7 +460,7 @@ static fs_status symmetric(const topk *t, size_t n, people_graph *g, fs_error *e
 }
 
 fs_status people_knn(const float *vecs, size_t n, int dim, size_t k, float floor,
-                     people_graph *g, fs_error *err)
+                     const uint8_t *query, people_graph *g, fs_error *err)
 {
     memset(g, 0, sizeof *g);
     if (n > UINT32_MAX || k == 0 || dim < 1)
@@ -445,8 +468,8 @@ fs_status people_knn(const float *vecs, size_t n, int dim, size_t k, float floor
     topk t = {k, malloc((n ? n : 1) * k * sizeof(cand)), calloc(n ? n : 1, sizeof(uint32_t))};
     fs_status rc = t.c && t.count ? FS_OK : util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK && n > 0)
-        rc = n <= PEOPLE_KNN_EXACT_MAX ? exact_pass(vecs, n, dim, floor, &t, err)
-                                       : cell_pass(vecs, n, dim, floor, &t, err);
+        rc = n <= PEOPLE_KNN_EXACT_MAX || query ? exact_pass(vecs, n, dim, query, floor, &t, err)
+                                                : cell_pass(vecs, n, dim, floor, &t, err);
     if (rc == FS_OK)
         rc = symmetric(&t, n, g, err);
     free(t.c);

@@ -43,10 +43,13 @@ void people_graph_free(people_graph *g);
 /* Builds the graph of the n unit vectors (row-major, dim floats each): an edge between i and j
  * when j is among i's k most similar faces (or i among j's) with similarity >= floor. Exact for
  * n <= PEOPLE_KNN_EXACT_MAX; above, each face's neighbours are searched in the cells of the
- * nearest cell centres (see knn.c). On error g is left empty. */
+ * nearest cell centres (see knn.c). query (may be NULL: all) limits the faces whose k nearest
+ * are searched to those with query[i] set (exact; the other faces get only their reverse edges):
+ * an incremental update needs no edges between faces that will not move. On error g is left
+ * empty. */
 #define PEOPLE_KNN_EXACT_MAX 30000
 fs_status people_knn(const float *vecs, size_t n, int dim, size_t k, float floor,
-                     people_graph *g, fs_error *err);
+                     const uint8_t *query, people_graph *g, fs_error *err);
 
 /* A grouping problem. Faces with the same fixed id (> 0) start and stay together; faces with
  * different fixed ids never meet; a face fixed to 0 is free. Two faces of one photo never share

@@ -396,8 +396,16 @@ static fs_status group_problem(run *r, int rebuild, fs_error *err)
     if (rc == FS_OK && !label)
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     float floor = r->algo == PEOPLE_LINKAGE ? r->threshold - LINKAGE_FLOOR : r->threshold;
+    /* incremental: only faces that may move need their neighbours (fixed ones get reverse
+     * edges) */
+    uint8_t *query = rebuild ? NULL : malloc(n ? n : 1);
+    if (rc == FS_OK && !rebuild && !query)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; query && i < n; i++)
+        query[i] = r->pb.fixed[i] <= 0;
     if (rc == FS_OK)
-        rc = people_knn(r->vecs, n, store_dim(r->store), NEIGHBOURS, floor, &g, err);
+        rc = people_knn(r->vecs, n, store_dim(r->store), NEIGHBOURS, floor, query, &g, err);
+    free(query);
     size_t groups = 0;
     if (rc == FS_OK) {
         people_problem p = {n, &g, r->pb.photo, r->pb.fixed, r->pb.reject_face,

@@ -112,7 +112,7 @@ static double check_graph(const people_graph *g, const float *v, size_t n, int d
                 dot += v[i * (size_t)dim + d] * v[j * (size_t)dim + d];
             assert_true(fabsf(dot - g->sim[e]) < 1e-3f);
         }
-        if (i % 97) /* brute force on a sample of the faces */
+        if (i % 194) /* brute force on a sample of the faces (even ones) */
             continue;
         for (size_t j = 0; j < n; j++) {
             float dot = 0;
@@ -143,15 +143,27 @@ static void test_knn_exact(void **state)
     float *v = faces_new(n, 32, 60, 0.15f, 7);
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 32, 8, 0.3f, &g, &err), FS_OK);
+    assert_int_equal(people_knn(v, n, 32, 8, 0.3f, NULL, &g, &err), FS_OK);
     assert_int_equal(g.n, n);
     assert_true(check_graph(&g, v, n, 32, 8, 0.3f) == 1.0);
     people_graph_free(&g);
+    /* only the even faces queried: their edges are all there, odd faces have reverse ones */
+    uint8_t *query = malloc(n);
+    assert_non_null(query);
+    for (size_t i = 0; i < n; i++)
+        query[i] = i % 2 == 0;
+    assert_int_equal(people_knn(v, n, 32, 8, 0.3f, query, &g, &err), FS_OK);
+    for (size_t i = 1; i < n; i += 2)
+        for (size_t e = g.start[i]; e < g.start[i + 1]; e++)
+            assert_int_equal(g.nbr[e] % 2, 0);
+    assert_true(check_graph(&g, v, n, 32, 8, 0.3f) == 1.0); /* samples i % 97 == 0: even */
+    people_graph_free(&g);
+    free(query);
     /* no face: an empty graph */
-    assert_int_equal(people_knn(v, 0, 32, 8, 0.3f, &g, &err), FS_OK);
+    assert_int_equal(people_knn(v, 0, 32, 8, 0.3f, NULL, &g, &err), FS_OK);
     assert_int_equal(g.n, 0);
     people_graph_free(&g);
-    assert_int_equal(people_knn(v, n, 32, 0, 0.3f, &g, &err), FS_ERR_ARG);
+    assert_int_equal(people_knn(v, n, 32, 0, 0.3f, NULL, &g, &err), FS_ERR_ARG);
     free(v);
 }
 
@@ -162,7 +174,7 @@ static void test_knn_cells(void **state)
     float *v = faces_new(n, 64, n / 10, 0.04f, 11);
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 64, 8, 0.6f, &g, &err), FS_OK);
+    assert_int_equal(people_knn(v, n, 64, 8, 0.6f, NULL, &g, &err), FS_OK);
     double recall = check_graph(&g, v, n, 64, 8, 0.6f);
     print_message("cell-probed graph: recall of the exact top 8 %.4f\n", recall);
     /* iso identities: the worst case (bench/people.sh: grouping recall 0.99 on face-like ones) */
@@ -188,7 +200,7 @@ static void test_groups_identities(void **state)
         photo[i] = (int64_t)i;
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 64, 16, 0.3f, &g, &err), FS_OK);
+    assert_int_equal(people_knn(v, n, 64, 16, 0.3f, NULL, &g, &err), FS_OK);
     for (int a = 0; a < 2; a++) {
         people_problem p = {n, &g, photo, NULL, NULL, NULL, 0, 0.5f};
         size_t groups;
@@ -218,7 +230,7 @@ static void test_cannot_link(void **state)
         photo[i] = (int64_t)(i / 2); /* 6 photos of 2 faces */
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 16, 16, 0.3f, &g, &err), FS_OK);
+    assert_int_equal(people_knn(v, n, 16, 16, 0.3f, NULL, &g, &err), FS_OK);
     for (int a = 0; a < 2; a++) {
         people_problem p = {n, &g, photo, NULL, NULL, NULL, 0, 0.5f};
         size_t groups;
@@ -248,7 +260,7 @@ static void test_fixed_and_rejects(void **state)
     int64_t reject_face[] = {4}, reject_id[] = {100};
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 16, 16, -1.0f, &g, &err), FS_OK);
+    assert_int_equal(people_knn(v, n, 16, 16, -1.0f, NULL, &g, &err), FS_OK);
     for (int a = 0; a < 2; a++) {
         people_problem p = {n, &g, photo, fixed, reject_face, reject_id, 1, 0.5f};
         size_t groups;
