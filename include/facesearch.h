@@ -395,6 +395,12 @@ fs_status fs_people_move(fs_index *index, int64_t face_id, int64_t to, int64_t *
 fs_status fs_people_reject(fs_index *index, int64_t face_id, int64_t from, fs_error *err);
 /* Deletes person id, its name and decisions; its faces are grouped again by the next update. */
 fs_status fs_people_forget(fs_index *index, int64_t id, fs_error *err);
+/* Brings the names and decisions of the index in folder other_dir (e.g. the index of the model
+ * pack used before: an index holds one pack's faces) into this one; a person whose name exists
+ * here is merged into it. The next fs_people_update places the faces by content and box overlap
+ * (the new pack's boxes differ a little). *people and *decisions (may be NULL) get the counts. */
+fs_status fs_people_import(fs_index *index, const char *other_dir, size_t *people,
+                           size_t *decisions, fs_error *err);
 
 #ifdef __cplusplus
 }

@@ -26,8 +26,8 @@ typedef struct people_args {
 static int parse(int argc, char **argv, people_args *a)
 {
     if (argc < 2)
-        return cli_fail("people: which? update, list, show, name, merge, move, reject or forget"
-                        " (see facesearch people --help)"), -1;
+        return cli_fail("people: which? update, list, show, name, merge, move, reject, forget"
+                        " or import (see facesearch people --help)"), -1;
     a->sub = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *s = argv[i];
@@ -282,6 +282,22 @@ static int do_edit(fs_index *ix, const people_args *a)
     return 0;
 }
 
+static int do_import(fs_index *ix, const people_args *a, const cli_globals *g)
+{
+    if (want_args(a, 1, "import OTHER_INDEX_DIR"))
+        return EXIT_ERROR;
+    size_t people, decisions;
+    fs_error err;
+    if (fs_people_import(ix, a->pos[0], &people, &decisions, &err) != FS_OK)
+        return cli_fail_error(&err);
+    if (a->json)
+        printf("{\"people\":%zu,\"decisions\":%zu}\n", people, decisions);
+    else if (!g->quiet)
+        printf("%zu people and %zu decisions imported; `people update` places their faces\n",
+               people, decisions);
+    return 0;
+}
+
 int cmd_people(const cli_globals *g, int argc, char **argv)
 {
     people_args a;
@@ -289,7 +305,7 @@ int cmd_people(const cli_globals *g, int argc, char **argv)
     if (parse(argc, argv, &a))
         return EXIT_ERROR;
     static const char *const subs[] = {"update", "list", "show", "name", "merge", "move",
-                                       "reject", "forget"};
+                                       "reject", "forget", "import"};
     int known = 0;
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         known |= !strcmp(a.sub, subs[i]);
@@ -317,6 +333,8 @@ int cmd_people(const cli_globals *g, int argc, char **argv)
                      ? EXIT_ERROR
                      : show_person(ix, a.pos[0], a.json, 0, NULL, 0) == EXIT_ERROR ? EXIT_ERROR
                                                                                    : 0;
+    else if (!strcmp(a.sub, "import"))
+        status = do_import(ix, &a, g);
     else
         status = do_edit(ix, &a);
     fs_index_close(ix);

@@ -85,6 +85,8 @@ const cli_command cli_commands[] = {
      "  move FACE --to ID|NAME|new  put a face in another (or a new) person, for good\n"
      "  reject FACE --from ID|NAME  take a face out of a person; it never goes back there\n"
      "  forget ID|NAME            delete a person; its faces are grouped again by the next update\n"
+     "  import OTHER_INDEX_DIR    bring the names and decisions of another index (e.g. the one of\n"
+     "                            the model pack used before) into this one\n"
      "\n"
      "      --json                JSON output, one object per line\n"
      "\n"

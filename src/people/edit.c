@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "index/index_internal.h"
 #include "people/people.h"
@@ -229,4 +230,25 @@ fs_status fs_people_forget(fs_index *ix, int64_t id, fs_error *err)
     if ((rc = need_person(ix->store, id, &p, err)) == FS_OK)
         rc = store_person_delete(ix->store, id, err);
     return end(ix->store, rc, err);
+}
+
+fs_status fs_people_import(fs_index *ix, const char *other_dir, size_t *people,
+                           size_t *decisions, fs_error *err)
+{
+    size_t n = strlen(other_dir);
+    char *db = malloc(n + sizeof "/index.db");
+    if (!db)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    memcpy(db, other_dir, n);
+    memcpy(db + n, "/index.db", sizeof "/index.db");
+    int64_t p = 0, d = 0;
+    fs_status rc = access(db, R_OK) == 0
+                       ? store_people_import(ix->store, db, &p, &d, err)
+                       : util_fail(err, FS_ERR_NOT_FOUND, "%s: no index here", other_dir);
+    free(db);
+    if (people)
+        *people = (size_t)p;
+    if (decisions)
+        *decisions = (size_t)d;
+    return rc;
 }

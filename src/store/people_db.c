@@ -384,6 +384,16 @@ fs_status store_people_merge(store_db *store, int64_t into, int64_t from, fs_err
     if (rc == FS_OK)
         rc = exec2(store, "UPDATE people_decisions SET person_id = ?1 WHERE person_id = ?2", into,
                    from, err);
+    /* a face of `from` once rejected from `into` (moved out of it, say) is now said to be `into`
+     * by the merge: the pin wins, the older reject goes */
+    if (rc == FS_OK)
+        rc = exec2(store,
+                   "DELETE FROM people_decisions WHERE kind = 1 AND person_id = ?1 AND EXISTS"
+                   " (SELECT 1 FROM people_decisions AS p WHERE p.kind = 0 AND p.person_id = ?1"
+                   " AND p.sha256 = people_decisions.sha256 AND p.x1 = people_decisions.x1 AND"
+                   " p.y1 = people_decisions.y1 AND p.x2 = people_decisions.x2 AND"
+                   " p.y2 = people_decisions.y2)",
+                   into, 0, err);
     if (rc == FS_OK)
         rc = exec2(store, "DELETE FROM people WHERE id = ?1", from, 0, err);
     return store_write_end(store, rc, err);
@@ -492,4 +502,75 @@ fs_status store_decide(store_db *store, const store_decision *d, fs_error *err)
         s = NULL;
     }
     return store_write_end(store, rc, err);
+}
+
+/* Imports from the index database at other_db (e.g. the index of the previous model pack) every
+ * person that has a name or decisions, with its decisions: a person whose name exists here is
+ * merged into that one. The decisions find their faces here by content and box overlap at the
+ * next update. */
+fs_status store_people_import(store_db *store, const char *other_db, int64_t *people,
+                              int64_t *decisions, fs_error *err)
+{
+    *people = *decisions = 0;
+    if (store->in_batch)
+        return util_fail(err, FS_ERR_ARG, "%s: import inside a batch", store->dir);
+    sqlite3_stmt *s = NULL;
+    fs_status rc = prepare(store, "ATTACH DATABASE ?1 AS old", &s, err);
+    if (rc != FS_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, other_db, -1, SQLITE_STATIC);
+    int sqlrc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (sqlrc != SQLITE_DONE)
+        return store_sql_fail(store, err, "cannot open the other index");
+    rc = prepare(store, "SELECT count(*) FROM old.sqlite_master WHERE name = 'people_decisions'",
+                 &s, err);
+    if (rc == FS_OK) {
+        if (sqlite3_step(s) != SQLITE_ROW)
+            rc = util_fail(err, FS_ERR_FORMAT, "%s: not a facesearch index", other_db);
+        else if (sqlite3_column_int(s, 0) == 0)
+            rc = util_fail(err, FS_ERR_NOT_FOUND, "%s: no people in that index", other_db);
+        sqlite3_finalize(s);
+    }
+    if (rc == FS_OK)
+        rc = store_begin(store, err); /* a batch: the writes below nest in it */
+    if (rc == FS_OK) {
+        sqlite3_stmt *p = NULL;
+        rc = prepare(store,
+                     "SELECT id, name FROM old.people WHERE name IS NOT NULL OR EXISTS"
+                     " (SELECT 1 FROM old.people_decisions WHERE person_id = old.people.id)"
+                     " ORDER BY id",
+                     &p, err);
+        while (rc == FS_OK && (sqlrc = sqlite3_step(p)) == SQLITE_ROW) {
+            int64_t old_id = sqlite3_column_int64(p, 0), id = 0;
+            const char *name = (const char *)sqlite3_column_text(p, 1);
+            store_person here;
+            int found = 0;
+            if (name)
+                rc = store_person_get(store, 0, name, &here, &found, err);
+            if (rc == FS_OK && found)
+                id = here.id;
+            else if (rc == FS_OK)
+                rc = store_person_new(store, name, &id, err);
+            if (rc == FS_OK)
+                rc = exec2(store,
+                           "INSERT INTO people_decisions(person_id, kind, sha256, x1, y1, x2, y2,"
+                           " made_at) SELECT ?1, kind, sha256, x1, y1, x2, y2, made_at FROM"
+                           " old.people_decisions WHERE person_id = ?2 ORDER BY id",
+                           id, old_id, err);
+            if (rc == FS_OK) {
+                *decisions += sqlite3_changes(store->db);
+                (*people)++;
+            }
+        }
+        if (rc == FS_OK && sqlrc != SQLITE_DONE)
+            rc = store_sql_fail(store, err, "read the other index's people");
+        sqlite3_finalize(p);
+        if (rc == FS_OK)
+            rc = store_commit(store, err);
+        if (rc != FS_OK)
+            store_rollback(store);
+    }
+    sqlite3_exec(store->db, "DETACH DATABASE old", NULL, NULL, NULL);
+    return rc;
 }

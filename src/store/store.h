@@ -316,6 +316,12 @@ fs_status store_decisions(store_db *st, const char *sha256, store_decision_visit
  * box); a reject removes the face's pin to that person. */
 fs_status store_decide(store_db *st, const store_decision *d, fs_error *err);
 
+/* Imports the named or decided people of the index database at other_db (its index.db), with
+ * their decisions; a person whose name exists here is merged into it (a write; not inside a
+ * batch). *people and *decisions get the counts. FS_ERR_NOT_FOUND if that index has no people. */
+fs_status store_people_import(store_db *st, const char *other_db, int64_t *people,
+                              int64_t *decisions, fs_error *err);
+
 /* ---- Maintenance -------------------------------------------------------------------------- */
 typedef struct store_stats {
     int64_t files;          /* all files, ok or failed */

@@ -124,6 +124,19 @@ expect_exit 0 fs people show "Ann Example" --json
 check "re-indexed photo: still Ann's, pinned" "4 3" \
   "$(py 'print(len(rows), sum(1 for r in rows if r["pinned"]))')"
 
+# Another index of the same photos (what a change of model pack makes: an index holds one pack's
+# faces) takes the names and decisions over with `people import`; its faces find them by content
+# and box overlap.
+expect_exit 0 fs --db "$tmp/db2" index "$lib"
+expect_exit 0 fs --db "$tmp/db2" people import "$FACESEARCH_DB" --json
+check "import: Ann and her decisions" "1 4" "$(py 'print(rows[0]["people"], rows[0]["decisions"])')"
+expect_exit 0 fs --db "$tmp/db2" people update
+expect_exit 0 fs --db "$tmp/db2" people show "Ann Example" --json
+check "imported: Ann's pinned faces are hers in the other index" "4 3" \
+  "$(py 'print(len(rows), sum(1 for r in rows if r["pinned"]))')"
+expect_exit 2 fs --db "$tmp/db2" people import "$tmp/nowhere"
+expect_err_is "facesearch: $tmp/nowhere: no index here"
+
 # forget: Ann is gone, her faces are grouped again by the next update (into an unnamed person).
 expect_exit 0 fs people forget "Ann Example" --json
 expect_exit 2 fs people show "Ann Example"
