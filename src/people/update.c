@@ -485,28 +485,28 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
         qsort(known, nknown, sizeof *known, cmp_id_index);
         qsort(ids, nid, sizeof *ids, cmp_i64);
     }
+    size_t fresh = 0; /* the ids not known yet, each once */
     for (size_t h = 0; rc == FS_OK && h < nid; h++) {
-        if (h > 0 && ids[h] == ids[h - 1])
-            continue;
         id_index key = {ids[h], 0};
-        if (bsearch(&key, known, nknown, sizeof key, cmp_id_index))
+        if ((h > 0 && ids[h] == ids[h - 1]) ||
+            bsearch(&key, known, nknown, sizeof key, cmp_id_index))
             continue; /* a new face, or a face of their photos */
-        store_people_face f;
-        int found;
-        if ((rc = store_people_face_get(r->store, ids[h], &f, &found, err)) != FS_OK || !found)
-            continue;
-        if (!f.seen || (f.person_id <= 0 && f.quality < PEOPLE_MIN_QUALITY))
-            continue; /* unseen ones are all in the run; unsure ones stay out */
-        if (collect_node(&f, &r->ns) || r->ns.failed) {
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-            break;
-        }
-        size_t k = r->ns.count - 1;
-        if ((rc = grow_slots(r, err)) != FS_OK)
-            break;
+        ids[fresh++] = ids[h];
+    }
+    size_t before = r->ns.count;
+    if (rc == FS_OK)
+        rc = store_people_faces_by_ids(r->store, ids, fresh, collect_node, &r->ns, err);
+    if (rc == FS_OK && r->ns.failed)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK)
+        rc = grow_slots(r, err);
+    for (size_t k = before; rc == FS_OK && k < r->ns.count; k++) {
+        store_people_face *f = &r->ns.items[k].f;
         r->slot[k] = 0;
-        if (f.person_id > 0) { /* in a person: fixed to it */
-            rc = problem_add(&r->pb, r->ns.items, k, f.person_id, err);
+        if (!f->seen || (f->person_id <= 0 && f->quality < PEOPLE_MIN_QUALITY))
+            continue; /* unseen ones are all in the run; unsure ones stay out */
+        if (f->person_id > 0) { /* in a person: fixed to it */
+            rc = problem_add(&r->pb, r->ns.items, k, f->person_id, err);
             if (rc == FS_OK)
                 r->slot[k] = r->pb.n;
         } else { /* ungrouped: free, with its decisions */

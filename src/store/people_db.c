@@ -136,6 +136,31 @@ fs_status store_people_faces_of_file(store_db *store, int64_t file_id,
     return rc;
 }
 
+#define IDS_PER_QUERY 128
+
+fs_status store_people_faces_by_ids(store_db *store, const int64_t *ids, size_t n,
+                                    store_people_face_visit visit, void *ctx, fs_error *err)
+{
+    char sql[512 + 2 * IDS_PER_QUERY];
+    fs_status rc = FS_OK;
+    for (size_t at = 0; at < n && rc == FS_OK; at += IDS_PER_QUERY) {
+        size_t k = n - at < IDS_PER_QUERY ? n - at : IDS_PER_QUERY;
+        int len =
+            snprintf(sql, sizeof sql, "SELECT " FACE_COLUMNS FACE_FROM " WHERE faces.id IN (");
+        for (size_t i = 0; i < k; i++)
+            len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ",?" : "?");
+        snprintf(sql + len, sizeof sql - (size_t)len, ")");
+        sqlite3_stmt *s;
+        if ((rc = prepare(store, sql, &s, err)) != FS_OK)
+            break;
+        for (size_t i = 0; i < k; i++)
+            sqlite3_bind_int64(s, (int)i + 1, ids[at + i]);
+        rc = visit_faces(store, s, visit, ctx, err);
+        sqlite3_finalize(s);
+    }
+    return rc;
+}
+
 fs_status store_people_face_get(store_db *store, int64_t face_id, store_people_face *out,
                                 int *found, fs_error *err)
 {

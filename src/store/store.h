@@ -259,6 +259,10 @@ fs_status store_person_faces(store_db *st, int64_t person_id, store_people_face_
 /* Visits the faces of one photo, in face_index order. */
 fs_status store_people_faces_of_file(store_db *st, int64_t file_id,
                                      store_people_face_visit visit, void *ctx, fs_error *err);
+/* Visits the faces of the given ids (128 per query), in no particular order; absent ids are
+ * skipped. A non-zero return from visit stops the current query's rows only. */
+fs_status store_people_faces_by_ids(store_db *st, const int64_t *ids, size_t n,
+                                    store_people_face_visit visit, void *ctx, fs_error *err);
 /* One face by id; *found 0 when absent (out untouched). out->path is NULL. */
 fs_status store_people_face_get(store_db *st, int64_t face_id, store_people_face *out, int *found,
                             fs_error *err);

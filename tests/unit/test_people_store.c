@@ -1,6 +1,6 @@
 /*
- * test_people_store.c — people in the index (src/store/people_db.c, src/people/update.c) without a
- * model pack: schema migration from an index made before people, incremental and full updates,
+ * test_people_store.c — people in the index (src/store/people_db.c, src/people/update.c),
+ * without a model pack: schema migration from an index made before people, incremental and full updates,
  * and the user's decisions (keyed by content hash and box) surviving a re-indexed photo, a moved
  * photo, re-detected faces (boxes that moved a little) and --rebuild.
  */
