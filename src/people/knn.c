@@ -334,6 +334,8 @@ static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, to
         if (cols > max_cols)
             max_cols = cols;
     }
+    if (max_rows > ROW_BLOCK) /* a cell's faces go ROW_BLOCK at a time */
+        max_rows = ROW_BLOCK;
     if (rc == FS_OK &&
         (!(a = malloc((max_rows ? max_rows : 1) * (size_t)dim * sizeof *a)) ||
          !(b = malloc((max_cols ? max_cols : 1) * (size_t)dim * sizeof *b)) ||
@@ -342,14 +344,9 @@ static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, to
          !(cols_id = malloc((max_cols ? max_cols : 1) * sizeof *cols_id))))
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     for (size_t q = 0; rc == FS_OK && q < cs.count; q++) {
-        size_t rows = home_start[q + 1] - home_start[q], cols = 0;
-        if (!rows)
+        size_t in_cell = home_start[q + 1] - home_start[q], cols = 0;
+        if (!in_cell)
             continue;
-        for (size_t r = 0; r < rows; r++) {
-            rows_id[r] = (uint32_t)home_face[home_start[q] + r];
-            memcpy(a + r * (size_t)dim, vecs + (size_t)rows_id[r] * dim,
-                   (size_t)dim * sizeof(float));
-        }
         for (size_t p = 0; p < probe; p++) {
             uint32_t other = near[q * probe + p];
             for (size_t m = cs.start[other]; m < cs.start[other + 1]; m++) {
@@ -363,9 +360,17 @@ static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, to
                 cols++;
             }
         }
-        rc = product(a, rows, b, cols, dim, c, err);
-        if (rc == FS_OK)
-            offer(t, c, rows, cols, rows_id, 0, cols_id, 0, floor);
+        for (size_t r0 = 0; rc == FS_OK && r0 < in_cell; r0 += ROW_BLOCK) {
+            size_t rows = in_cell - r0 < ROW_BLOCK ? in_cell - r0 : ROW_BLOCK;
+            for (size_t r = 0; r < rows; r++) {
+                rows_id[r] = (uint32_t)home_face[home_start[q] + r0 + r];
+                memcpy(a + r * (size_t)dim, vecs + (size_t)rows_id[r] * dim,
+                       (size_t)dim * sizeof(float));
+            }
+            rc = product(a, rows, b, cols, dim, c, err);
+            if (rc == FS_OK)
+                offer(t, c, rows, cols, rows_id, 0, cols_id, 0, floor);
+        }
     }
     free(a);
     free(b);
@@ -396,8 +401,9 @@ static int by_nbr(const void *a, const void *b)
     return (x->j > y->j) - (x->j < y->j);
 }
 
-/* The symmetric graph of the heaps' directed edges, each neighbour once. */
-static fs_status symmetric(const topk *t, size_t n, people_graph *g, fs_error *err)
+/* The symmetric graph of the heaps' directed edges, each neighbour once. Frees the heaps (t->c)
+ * as soon as they are copied, to keep the peak memory low. */
+static fs_status symmetric(topk *t, size_t n, people_graph *g, fs_error *err)
 {
     size_t *deg = calloc(n + 1, sizeof *deg);
     if (!deg)
@@ -429,6 +435,8 @@ static fs_status symmetric(const topk *t, size_t n, people_graph *g, fs_error *e
             all[at[i]++] = c;
             all[at[c.j]++] = (cand){c.s, (uint32_t)i};
         }
+    free(t->c);
+    t->c = NULL;
     /* sort each run by neighbour and drop duplicates, compacting in place */
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
@@ -445,17 +453,21 @@ static fs_status symmetric(const topk *t, size_t n, people_graph *g, fs_error *e
     free(at);
     g->n = n;
     g->nbr = malloc((out ? out : 1) * sizeof *g->nbr);
-    g->sim = malloc((out ? out : 1) * sizeof *g->sim);
-    if (!g->nbr || !g->sim) {
+    if (!g->nbr) {
         free(all);
         people_graph_free(g);
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
+    /* the similarities are written over the edges, front to back: sim[e] lies in bytes that
+     * edges 0..e have left */
+    float *sim = (float *)(void *)all;
     for (size_t e = 0; e < out; e++) {
-        g->nbr[e] = all[e].j;
-        g->sim[e] = all[e].s;
+        cand c = all[e];
+        g->nbr[e] = c.j;
+        sim[e] = c.s;
     }
-    free(all);
+    float *shrunk = realloc(sim, (out ? out : 1) * sizeof *sim);
+    g->sim = shrunk ? shrunk : sim;
     return FS_OK;
 }
 
