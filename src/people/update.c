@@ -483,7 +483,8 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
         known[i] = (id_index){r->ns.items[i].f.face_id, i};
     if (rc == FS_OK) {
         qsort(known, nknown, sizeof *known, cmp_id_index);
-        qsort(ids, nid, sizeof *ids, cmp_i64);
+        if (nid) /* ids is NULL when no search found anything */
+            qsort(ids, nid, sizeof *ids, cmp_i64);
     }
     size_t fresh = 0; /* the ids not known yet, each once */
     for (size_t h = 0; rc == FS_OK && h < nid; h++) {
