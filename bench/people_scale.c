@@ -6,6 +6,7 @@
  * per photo (faces of one photo must stay apart).
  *
  * Usage: people_scale N [--algorithm graph|linkage|both] [--subspace K] [--store M]
+ *                     [--threshold T]   (default: each algorithm's default for the default pack)
  * For each algorithm, groups the N faces in memory (similarity graph + clustering, the work of
  * `people update --rebuild` after loading) and prints
  *   RESULT people n=N ids=.. algorithm=A seconds=.. knn_s=.. extra_mb=.. precision=.. recall=..
@@ -207,6 +208,13 @@ static void quality(const uint64_t *group, const uint64_t *id, size_t n, double 
     free(gi), free(g), free(c);
 }
 
+static float threshold_override; /* --threshold T; 0: each algorithm's default */
+
+static float threshold_of(people_algorithm algo)
+{
+    return threshold_override > 0 ? threshold_override : people_default_threshold(0.34f, algo);
+}
+
 static int run_memory(const float *vecs, const int64_t *photo, const uint64_t *id, size_t n,
                       size_t ids, people_algorithm algo, const char *name, int subspace)
 {
@@ -214,7 +222,7 @@ static int run_memory(const float *vecs, const int64_t *photo, const uint64_t *i
     long base = status_kb("VmRSS:");
     double t0 = util_now();
     people_graph g;
-    float threshold = people_default_threshold(0.34f, algo);
+    float threshold = threshold_of(algo);
     float floor = algo == PEOPLE_LINKAGE ? threshold - 0.12f : threshold;
     fs_error err;
     if (people_knn(vecs, n, DIM, 24, floor, NULL, &g, &err) != FS_OK) {
@@ -244,9 +252,10 @@ static int run_memory(const float *vecs, const int64_t *photo, const uint64_t *i
         group[i] = size[label[i]] >= 2 ? label[i] : UINT64_MAX;
     double pr, rc, bf;
     quality(group, id, n, &pr, &rc, &bf);
-    printf("RESULT people n=%zu ids=%zu model=%s%d algorithm=%s seconds=%.2f knn_s=%.2f"
-           " extra_mb=%.0f precision=%.4f recall=%.4f bcubed_f=%.4f groups=%zu\n",
-           n, ids, subspace ? "subspace" : "iso", subspace, name, t2 - t0, t1 - t0,
+    printf("RESULT people n=%zu ids=%zu model=%s%d algorithm=%s threshold=%.2f seconds=%.2f"
+           " knn_s=%.2f extra_mb=%.0f precision=%.4f recall=%.4f bcubed_f=%.4f groups=%zu\n",
+           n, ids, subspace ? "subspace" : "iso", subspace, name, (double)threshold, t2 - t0,
+           t1 - t0,
            (double)(peak - base) / 1024.0, pr, rc, bf, real);
     fflush(stdout);
     free(group);
@@ -322,7 +331,7 @@ static int run_store(const float *vecs, const uint64_t *id, size_t n, size_t m,
     if (!bad)
         bad = store_sync_vectors(st, &err) != FS_OK;
     double sync_s = util_now() - ts;
-    float threshold = people_default_threshold(0.34f, algo);
+    float threshold = threshold_of(algo);
     fs_people_summary full, inc;
     double t0 = util_now();
     if (!bad)
@@ -363,7 +372,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: %s N [--algorithm graph|linkage|both] [--subspace K]"
-                        " [--store M]\n", argv[0]);
+                        " [--store M] [--threshold T]\n", argv[0]);
         return 2;
     }
     size_t n = strtoull(argv[1], NULL, 10), m = 0;
@@ -374,6 +383,8 @@ int main(int argc, char **argv)
             which = argv[++a];
         else if (!strcmp(argv[a], "--subspace") && a + 1 < argc)
             subspace = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--threshold") && a + 1 < argc)
+            threshold_override = strtof(argv[++a], NULL);
         else if (!strcmp(argv[a], "--store") && a + 1 < argc)
             m = strtoull(argv[++a], NULL, 10);
         else {

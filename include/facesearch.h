@@ -379,6 +379,10 @@ typedef struct fs_person_faces {
 fs_status fs_person_faces_get(fs_index *index, int64_t id, fs_person_faces *out, fs_error *err);
 void fs_person_faces_free(fs_person_faces *faces);
 
+/* The faces judged unsure (tiny, low detector score, not laid out like a face), which no update
+ * groups: best quality first. Release with fs_person_faces_free. */
+fs_status fs_people_unsure(fs_index *index, fs_person_faces *out, fs_error *err);
+
 /* Names person id (a name is unique; FS_ERR_ARG when another person has it). NULL or ""
  * removes the name. */
 fs_status fs_people_name(fs_index *index, int64_t id, const char *name, fs_error *err);

@@ -26,8 +26,8 @@ typedef struct people_args {
 static int parse(int argc, char **argv, people_args *a)
 {
     if (argc < 2)
-        return cli_fail("people: which? update, list, show, name, merge, move, reject, forget"
-                        " or import (see facesearch people --help)"), -1;
+        return cli_fail("people: which? update, list, show, unsure, name, merge, move, reject,"
+                        " forget or import (see facesearch people --help)"), -1;
     a->sub = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *s = argv[i];
@@ -169,7 +169,10 @@ static void print_face(const fs_person_face *f, const fs_person *p, int json)
     if (json) {
         fputs("{\"path\":", stdout);
         cli_json_string(stdout, f->path);
-        printf(",\"person\":%lld,\"name\":", (long long)p->id);
+        if (p->id > 0)
+            printf(",\"person\":%lld,\"name\":", (long long)p->id);
+        else
+            fputs(",\"person\":null,\"name\":", stdout);
         if (p->name)
             cli_json_string(stdout, p->name);
         else
@@ -282,6 +285,23 @@ static int do_edit(fs_index *ix, const people_args *a)
     return 0;
 }
 
+static int do_unsure(fs_index *ix, const people_args *a)
+{
+    if (want_args(a, 0, "unsure"))
+        return EXIT_ERROR;
+    fs_person_faces faces;
+    fs_error err;
+    if (fs_people_unsure(ix, &faces, &err) != FS_OK)
+        return cli_fail_error(&err);
+    fs_person none = {0};
+    for (size_t i = 0; i < faces.count; i++)
+        print_face(&faces.items[i], &none, a->json);
+    if (!a->json)
+        printf("%zu unsure face%s\n", faces.count, faces.count == 1 ? "" : "s");
+    fs_person_faces_free(&faces);
+    return 0;
+}
+
 static int do_import(fs_index *ix, const people_args *a, const cli_globals *g)
 {
     if (want_args(a, 1, "import OTHER_INDEX_DIR"))
@@ -305,13 +325,13 @@ int cmd_people(const cli_globals *g, int argc, char **argv)
     if (parse(argc, argv, &a))
         return EXIT_ERROR;
     static const char *const subs[] = {"update", "list", "show", "name", "merge", "move",
-                                       "reject", "forget", "import"};
+                                       "reject", "forget", "import", "unsure"};
     int known = 0;
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         known |= !strcmp(a.sub, subs[i]);
     if (!known)
         return cli_fail("people: %s: unknown subcommand (see facesearch people --help)", a.sub);
-    int reading = !strcmp(a.sub, "list") || !strcmp(a.sub, "show");
+    int reading = !strcmp(a.sub, "list") || !strcmp(a.sub, "show") || !strcmp(a.sub, "unsure");
     fs_engine *engine = NULL;
     fs_index *ix;
     fs_error err;
@@ -333,6 +353,8 @@ int cmd_people(const cli_globals *g, int argc, char **argv)
                      ? EXIT_ERROR
                      : show_person(ix, a.pos[0], a.json, 0, NULL, 0) == EXIT_ERROR ? EXIT_ERROR
                                                                                    : 0;
+    else if (!strcmp(a.sub, "unsure"))
+        status = do_unsure(ix, &a);
     else if (!strcmp(a.sub, "import"))
         status = do_import(ix, &a, g);
     else

@@ -80,6 +80,7 @@ const cli_command cli_commands[] = {
      "      --threshold T         similarity that joins two faces (default: the pack's)\n"
      "  list                      id, name, faces, photos and the best face of every person\n"
      "  show ID|NAME              the faces of a person (with the face ids the commands take)\n"
+     "  unsure                    the faces left out as unsure (tiny, doubtful, not face-like)\n"
      "  name ID|NAME \"Name\"       name a person (confirms the faces it holds)\n"
      "  merge A B                 B's faces become A's (B is deleted)\n"
      "  move FACE --to ID|NAME|new  put a face in another (or a new) person, for good\n"

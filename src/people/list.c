@@ -181,3 +181,15 @@ fs_status fs_person_faces_get(fs_index *ix, int64_t id, fs_person_faces *out, fs
         fs_person_faces_free(out);
     return rc;
 }
+
+fs_status fs_people_unsure(fs_index *ix, fs_person_faces *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    faces_ctx c = {out, 0, 0};
+    fs_status rc = store_people_unsure(ix->store, PEOPLE_MIN_QUALITY, add_face, &c, err);
+    if (rc == FS_OK && c.failed)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc != FS_OK)
+        fs_person_faces_free(out);
+    return rc;
+}

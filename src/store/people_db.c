@@ -120,6 +120,22 @@ fs_status store_person_faces(store_db *store, int64_t person_id, store_people_fa
     return rc;
 }
 
+fs_status store_people_unsure(store_db *store, float min_quality, store_people_face_visit visit,
+                              void *ctx, fs_error *err)
+{
+    sqlite3_stmt *s;
+    fs_status rc = prepare(store,
+                           "SELECT " FACE_COLUMNS FACE_FROM " WHERE fp.person_id IS NULL"
+                           " AND fp.quality < ?1 ORDER BY fp.quality DESC, faces.id",
+                           &s, err);
+    if (rc == FS_OK) {
+        sqlite3_bind_double(s, 1, min_quality);
+        rc = visit_faces(store, s, visit, ctx, err);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 fs_status store_people_faces_of_file(store_db *store, int64_t file_id,
                                      store_people_face_visit visit, void *ctx, fs_error *err)
 {

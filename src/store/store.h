@@ -256,6 +256,9 @@ fs_status store_people_faces(store_db *st, int only_unseen, store_people_face_vi
 /* Visits the faces of a person (person_id > 0) best quality first, then by id. */
 fs_status store_person_faces(store_db *st, int64_t person_id, store_people_face_visit visit,
                              void *ctx, fs_error *err);
+/* Visits the faces judged unsure (no person, quality below min_quality), best first. */
+fs_status store_people_unsure(store_db *st, float min_quality, store_people_face_visit visit,
+                              void *ctx, fs_error *err);
 /* Visits the faces of one photo, in face_index order. */
 fs_status store_people_faces_of_file(store_db *st, int64_t file_id,
                                      store_people_face_visit visit, void *ctx, fs_error *err);

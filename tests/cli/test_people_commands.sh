@@ -39,6 +39,13 @@ check "a representative face per person" "3" \
 expect_exit 0 fs people list
 expect_out_has "3 people; 1 unsure face, 3 ungrouped, 0 not looked at yet"
 
+# The unsure face: tiny.jpg's, with its quality.
+expect_exit 0 fs people unsure --json
+check "unsure: tiny.jpg's face, no person, low quality" "tiny.jpg None True" \
+  "$(py 'r = rows[0]; print(r["path"].rsplit("/", 1)[1], r["person"], r["quality"] < 0.5)')"
+expect_exit 0 fs people unsure
+expect_out_has "1 unsure face"
+
 # Rule: no person holds two faces of one photo (twin holds each person twice).
 for id in "${ids[@]}"; do
   expect_exit 0 fs people show "$id" --json
