@@ -11,7 +11,8 @@
  * `people update --rebuild` after loading) and prints
  *   RESULT people n=N ids=.. algorithm=A seconds=.. knn_s=.. extra_mb=.. precision=.. recall=..
  *          bcubed_f=.. groups=..
- * (extra_mb: peak resident memory above the resident size before the run, the vectors included).
+ * (extra_mb: peak resident memory above the resident size before the run; the vectors are held
+ * as int8 codes, as people update holds them, counted in the base and shown as vectors_mb).
  * With --store M it also writes the N faces into a real index (SQLite, as `facesearch index`
  * would), runs a full update through it, adds M new faces of known identities in new photos and
  * runs an incremental update:
@@ -215,8 +216,10 @@ static float threshold_of(people_algorithm algo)
     return threshold_override > 0 ? threshold_override : people_default_threshold(0.34f, algo);
 }
 
-static int run_memory(const float *vecs, const int64_t *photo, const uint64_t *id, size_t n,
-                      size_t ids, people_algorithm algo, const char *name, int subspace)
+/* Grouping in memory from int8 codes, as people update holds the vectors. */
+static int run_memory(const int8_t *codes, const float *scales, const int64_t *photo,
+                      const uint64_t *id, size_t n, size_t ids, people_algorithm algo,
+                      const char *name, int subspace)
 {
     reset_peak();
     long base = status_kb("VmRSS:");
@@ -225,7 +228,8 @@ static int run_memory(const float *vecs, const int64_t *photo, const uint64_t *i
     float threshold = threshold_of(algo);
     float floor = algo == PEOPLE_LINKAGE ? threshold - 0.12f : threshold;
     fs_error err;
-    if (people_knn(vecs, n, DIM, 24, floor, NULL, &g, &err) != FS_OK) {
+    people_vecs v = {n, DIM, NULL, codes, scales};
+    if (people_knn(&v, 24, floor, NULL, &g, &err) != FS_OK) {
         fprintf(stderr, "knn: %s\n", err.message);
         return 1;
     }
@@ -253,10 +257,11 @@ static int run_memory(const float *vecs, const int64_t *photo, const uint64_t *i
     double pr, rc, bf;
     quality(group, id, n, &pr, &rc, &bf);
     printf("RESULT people n=%zu ids=%zu model=%s%d algorithm=%s threshold=%.2f seconds=%.2f"
-           " knn_s=%.2f extra_mb=%.0f precision=%.4f recall=%.4f bcubed_f=%.4f groups=%zu\n",
+           " knn_s=%.2f extra_mb=%.0f vectors_mb=%.0f precision=%.4f recall=%.4f bcubed_f=%.4f"
+           " groups=%zu\n",
            n, ids, subspace ? "subspace" : "iso", subspace, name, (double)threshold, t2 - t0,
            t1 - t0,
-           (double)(peak - base) / 1024.0, pr, rc, bf, real);
+           (double)(peak - base) / 1024.0, (double)n * (DIM + 4) / 1048576.0, pr, rc, bf, real);
     fflush(stdout);
     free(group);
     free(size);
@@ -412,17 +417,31 @@ int main(int argc, char **argv)
         photo[i] = (int64_t)(i / FACES_PER_PHOTO);
     }
     free(centroids);
+    int8_t *codes = malloc(n * DIM);
+    float *scales = malloc(n * sizeof *scales);
+    if (!codes || !scales) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        people_quantise(vecs + i * DIM, DIM, codes + i * DIM, &scales[i]);
+    if (!m) { /* the floats are not needed any more: measure with the codes only */
+        free(vecs);
+        vecs = NULL;
+    }
     int bad = 0;
     for (int k = 0; k < 2; k++) {
         const char *name = k == 0 ? "graph" : "linkage";
         if (strcmp(which, "both") != 0 && strcmp(which, name) != 0)
             continue;
         people_algorithm algo = k == 0 ? PEOPLE_GRAPH : PEOPLE_LINKAGE;
-        bad |= run_memory(vecs, photo, id, n, ids, algo, name, subspace);
+        bad |= run_memory(codes, scales, photo, id, n, ids, algo, name, subspace);
         if (m)
             bad |= run_store(vecs, id, n, m, algo, name);
     }
     free(vecs);
+    free(codes);
+    free(scales);
     free(photo);
     free(id);
     return bad;

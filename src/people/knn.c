@@ -162,16 +162,24 @@ static void normalise(float *v, int dim)
 }
 
 /* cell[i * spread ..] = the spread centres nearest to face i, nearest first. */
-static fs_status assign_cells(const float *vecs, size_t n, int dim, const float *centres,
-                              size_t cells, size_t spread, uint32_t *cell, fs_error *err)
+static fs_status assign_cells(const people_vecs *v, const float *centres, size_t cells,
+                              size_t spread, uint32_t *cell, fs_error *err)
 {
+    size_t n = v->n;
+    int dim = v->dim;
     float *c = malloc(ROW_BLOCK * cells * sizeof *c);
-    if (!c)
+    float *a = malloc(ROW_BLOCK * (size_t)dim * sizeof *a);
+    if (!c || !a) {
+        free(c);
+        free(a);
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
     fs_status rc = FS_OK;
     for (size_t r0 = 0; r0 < n && rc == FS_OK; r0 += ROW_BLOCK) {
         size_t rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
-        rc = product(vecs + r0 * (size_t)dim, rows, centres, cells, dim, c, err);
+        for (size_t r = 0; r < rows; r++)
+            people_vecs_row(v, r0 + r, a + r * (size_t)dim);
+        rc = product(a, rows, centres, cells, dim, c, err);
         if (rc != FS_OK)
             break;
 #pragma omp parallel for
@@ -182,18 +190,19 @@ static fs_status assign_cells(const float *vecs, size_t n, int dim, const float 
             for (size_t q = 0; q < cells; q++)
                 heap_push(h, &hn, spread, cr[q], (uint32_t)q);
             /* the heap's root is the farthest: order nearest first */
-            for (uint32_t a = 0; a < hn; a++)
-                for (uint32_t b = a + 1; b < hn; b++)
-                    if (h[b].s > h[a].s) {
-                        cand t = h[a];
-                        h[a] = h[b];
-                        h[b] = t;
+            for (uint32_t x = 0; x < hn; x++)
+                for (uint32_t y = x + 1; y < hn; y++)
+                    if (h[y].s > h[x].s) {
+                        cand t = h[x];
+                        h[x] = h[y];
+                        h[y] = t;
                     }
-            for (uint32_t a = 0; a < hn; a++)
-                cell[(r0 + r) * spread + a] = h[a].j;
+            for (uint32_t x = 0; x < hn; x++)
+                cell[(r0 + r) * spread + x] = h[x].j;
         }
     }
     free(c);
+    free(a);
     return rc;
 }
 
@@ -205,8 +214,10 @@ typedef struct cells {
     uint32_t *member;  /* n * SPREAD: the faces filed in each cell, grouped by cell */
 } cells;
 
-static fs_status make_cells(const float *vecs, size_t n, int dim, cells *out, fs_error *err)
+static fs_status make_cells(const people_vecs *v, cells *out, fs_error *err)
 {
+    size_t n = v->n;
+    int dim = v->dim;
     size_t count = n / CELL_SIZE + 1, spread = count < SPREAD ? count : SPREAD;
     uint32_t *cell = malloc(n * SPREAD * sizeof *cell);
     out->count = count;
@@ -219,21 +230,24 @@ static fs_status make_cells(const float *vecs, size_t n, int dim, cells *out, fs
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     for (size_t c = 0; c < count; c++) /* evenly spaced faces as first centres */
-        memcpy(out->centre + c * (size_t)dim, vecs + (c * (n / count)) * (size_t)dim,
-               (size_t)dim * sizeof(float));
-    fs_status rc = assign_cells(vecs, n, dim, out->centre, count, 1, cell, err);
+        people_vecs_row(v, c * (n / count), out->centre + c * (size_t)dim);
+    fs_status rc = assign_cells(v, out->centre, count, 1, cell, err);
+    float *row = rc == FS_OK ? malloc((size_t)dim * sizeof *row) : NULL;
+    if (rc == FS_OK && !row)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK) { /* one k-means step: centres to the mean of their faces */
         memset(out->centre, 0, count * (size_t)dim * sizeof(float));
         for (size_t i = 0; i < n; i++) {
             float *c = out->centre + (size_t)cell[i] * dim;
-            const float *v = vecs + i * (size_t)dim;
+            people_vecs_row(v, i, row);
             for (int d = 0; d < dim; d++)
-                c[d] += v[d];
+                c[d] += row[d];
         }
         for (size_t c = 0; c < count; c++)
             normalise(out->centre + c * (size_t)dim, dim);
-        rc = assign_cells(vecs, n, dim, out->centre, count, spread, cell, err);
+        rc = assign_cells(v, out->centre, count, spread, cell, err);
     }
+    free(row);
     if (rc == FS_OK) {
         for (size_t i = 0; i < n; i++) {
             out->home[i] = cell[i * spread];
@@ -289,11 +303,12 @@ static fs_status near_cells(const cells *cs, int dim, uint32_t *near, size_t *pr
     return rc;
 }
 
-static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, topk *t,
-                           fs_error *err)
+static fs_status cell_pass(const people_vecs *v, float floor, topk *t, fs_error *err)
 {
+    size_t n = v->n;
+    int dim = v->dim;
     cells cs = {0};
-    fs_status rc = make_cells(vecs, n, dim, &cs, err);
+    fs_status rc = make_cells(v, &cs, err);
     uint32_t *near = NULL, *rows_id = NULL, *cols_id = NULL, *stamp = NULL;
     size_t *home_start = NULL, *home_face = NULL;
     float *a = NULL, *b = NULL, *c = NULL;
@@ -355,8 +370,7 @@ static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, to
                     continue;
                 stamp[j] = (uint32_t)q;
                 cols_id[cols] = j;
-                memcpy(b + cols * (size_t)dim, vecs + (size_t)j * dim,
-                       (size_t)dim * sizeof(float));
+                people_vecs_row(v, j, b + cols * (size_t)dim);
                 cols++;
             }
         }
@@ -364,8 +378,7 @@ static fs_status cell_pass(const float *vecs, size_t n, int dim, float floor, to
             size_t rows = in_cell - r0 < ROW_BLOCK ? in_cell - r0 : ROW_BLOCK;
             for (size_t r = 0; r < rows; r++) {
                 rows_id[r] = (uint32_t)home_face[home_start[q] + r0 + r];
-                memcpy(a + r * (size_t)dim, vecs + (size_t)rows_id[r] * dim,
-                       (size_t)dim * sizeof(float));
+                people_vecs_row(v, rows_id[r], a + r * (size_t)dim);
             }
             rc = product(a, rows, b, cols, dim, c, err);
             if (rc == FS_OK)
@@ -471,17 +484,52 @@ static fs_status symmetric(topk *t, size_t n, people_graph *g, fs_error *err)
     return FS_OK;
 }
 
-fs_status people_knn(const float *vecs, size_t n, int dim, size_t k, float floor,
-                     const uint8_t *query, people_graph *g, fs_error *err)
+void people_vecs_row(const people_vecs *v, size_t i, float *out)
+{
+    assert(i < v->n);
+    if (v->f32) {
+        memcpy(out, v->f32 + i * (size_t)v->dim, (size_t)v->dim * sizeof *out);
+        return;
+    }
+    const int8_t *code = v->i8 + i * (size_t)v->dim;
+    float scale = v->scale[i];
+    for (int d = 0; d < v->dim; d++)
+        out[d] = (float)code[d] * scale;
+}
+
+void people_quantise(const float *x, int dim, int8_t *code, float *scale)
+{
+    float m = 0.0f;
+    for (int d = 0; d < dim; d++)
+        m = fabsf(x[d]) > m ? fabsf(x[d]) : m;
+    *scale = m > 0 ? m / 127.0f : 1.0f;
+    float inv = 1.0f / *scale;
+    for (int d = 0; d < dim; d++)
+        code[d] = (int8_t)lrintf(x[d] * inv);
+}
+
+fs_status people_knn(const people_vecs *v, size_t k, float floor, const uint8_t *query,
+                     people_graph *g, fs_error *err)
 {
     memset(g, 0, sizeof *g);
-    if (n > UINT32_MAX || k == 0 || dim < 1)
+    size_t n = v->n;
+    int dim = v->dim;
+    if (n > UINT32_MAX || k == 0 || dim < 1 || (n && !v->f32 && (!v->i8 || !v->scale)))
         return util_fail(err, FS_ERR_ARG, "people: bad similarity graph size");
     topk t = {k, malloc((n ? n : 1) * k * sizeof(cand)), calloc(n ? n : 1, sizeof(uint32_t))};
     fs_status rc = t.c && t.count ? FS_OK : util_fail(err, FS_ERR_NOMEM, "out of memory");
+    int exact = n <= PEOPLE_KNN_EXACT_MAX || query;
+    float *decoded = NULL; /* the exact pass multiplies whole blocks: fp32 rows */
+    if (rc == FS_OK && n > 0 && exact && !v->f32) {
+        if (!(decoded = malloc(n * (size_t)dim * sizeof *decoded)))
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; decoded && i < n; i++)
+            people_vecs_row(v, i, decoded + i * (size_t)dim);
+    }
     if (rc == FS_OK && n > 0)
-        rc = n <= PEOPLE_KNN_EXACT_MAX || query ? exact_pass(vecs, n, dim, query, floor, &t, err)
-                                                : cell_pass(vecs, n, dim, floor, &t, err);
+        rc = exact ? exact_pass(v->f32 ? v->f32 : decoded, n, dim, query, floor, &t, err)
+                   : cell_pass(v, floor, &t, err);
+    free(decoded);
     if (rc == FS_OK)
         rc = symmetric(&t, n, g, err);
     free(t.c);

@@ -40,7 +40,7 @@ typedef struct people_graph {
 
 void people_graph_free(people_graph *g);
 
-/* Builds the graph of the n unit vectors (row-major, dim floats each): an edge between i and j
+/* Builds the graph of the n unit vectors of v: an edge between i and j
  * when j is among i's k most similar faces (or i among j's) with similarity >= floor. Exact for
  * n <= PEOPLE_KNN_EXACT_MAX; above, each face's neighbours are searched in the cells of the
  * nearest cell centres (see knn.c). query (may be NULL: all) limits the faces whose k nearest
@@ -48,8 +48,24 @@ void people_graph_free(people_graph *g);
  * an incremental update needs no edges between faces that will not move. On error g is left
  * empty. */
 #define PEOPLE_KNN_EXACT_MAX 30000
-fs_status people_knn(const float *vecs, size_t n, int dim, size_t k, float floor,
-                     const uint8_t *query, people_graph *g, fs_error *err);
+
+/* Face vectors as the graph reads them: fp32 rows, or int8 codes with a scale per row (row i is
+ * code[i] * scale[i]: a quarter of the memory, which a million faces need). Borrowed. */
+typedef struct people_vecs {
+    size_t n;
+    int dim;
+    const float *f32;       /* n * dim floats, or NULL for codes */
+    const int8_t *i8;       /* n * dim codes (when f32 is NULL) */
+    const float *scale;     /* n scales (when f32 is NULL) */
+} people_vecs;
+
+/* Row i of v as dim floats into out. */
+void people_vecs_row(const people_vecs *v, size_t i, float *out);
+/* The int8 code and scale of the dim floats x (round to nearest of x / (max |x| / 127)). */
+void people_quantise(const float *x, int dim, int8_t *code, float *scale);
+
+fs_status people_knn(const people_vecs *v, size_t k, float floor, const uint8_t *query,
+                     people_graph *g, fs_error *err);
 
 /* A grouping problem. Faces with the same fixed id (> 0) start and stay together; faces with
  * different fixed ids never meet; a face fixed to 0 is free. Two faces of one photo never share

@@ -58,6 +58,14 @@ static float *faces_new(size_t n, int dim, size_t ids, float noise, uint64_t see
     return v;
 }
 
+/* people_knn on fp32 rows */
+static fs_status knn(const float *v, size_t n, int dim, size_t k, float floor,
+                     const uint8_t *query, people_graph *g, fs_error *err)
+{
+    people_vecs pv = {n, dim, v, NULL, NULL};
+    return people_knn(&pv, k, floor, query, g, err);
+}
+
 /* ---- quality ------------------------------------------------------------------------------ */
 
 static void test_quality(void **state)
@@ -95,8 +103,8 @@ static int has_edge(const people_graph *g, size_t i, size_t j)
 
 /* Symmetric, no self-edge, similarities at or above the floor and correct; returns the share
  * of the brute force's top-k (above the floor) found. */
-static double check_graph(const people_graph *g, const float *v, size_t n, int dim, size_t k,
-                          float floor)
+static double check_graph_tol(const people_graph *g, const float *v, size_t n, int dim,
+                              size_t k, float floor, float tol)
 {
     size_t want = 0, found = 0;
     float *s = malloc(n * sizeof *s);
@@ -110,7 +118,7 @@ static double check_graph(const people_graph *g, const float *v, size_t n, int d
             float dot = 0;
             for (int d = 0; d < dim; d++)
                 dot += v[i * (size_t)dim + d] * v[j * (size_t)dim + d];
-            assert_true(fabsf(dot - g->sim[e]) < 1e-3f);
+            assert_true(fabsf(dot - g->sim[e]) < tol);
         }
         if (i % 194) /* brute force on a sample of the faces (even ones) */
             continue;
@@ -136,6 +144,12 @@ static double check_graph(const people_graph *g, const float *v, size_t n, int d
     return want ? (double)found / (double)want : 1.0;
 }
 
+static double check_graph(const people_graph *g, const float *v, size_t n, int dim, size_t k,
+                          float floor)
+{
+    return check_graph_tol(g, v, n, dim, k, floor, 1e-3f);
+}
+
 static void test_knn_exact(void **state)
 {
     (void)state;
@@ -143,7 +157,7 @@ static void test_knn_exact(void **state)
     float *v = faces_new(n, 32, 60, 0.15f, 7);
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 32, 8, 0.3f, NULL, &g, &err), FS_OK);
+    assert_int_equal(knn(v, n, 32, 8, 0.3f, NULL, &g, &err), FS_OK);
     assert_int_equal(g.n, n);
     assert_true(check_graph(&g, v, n, 32, 8, 0.3f) == 1.0);
     people_graph_free(&g);
@@ -152,7 +166,7 @@ static void test_knn_exact(void **state)
     assert_non_null(query);
     for (size_t i = 0; i < n; i++)
         query[i] = i % 2 == 0;
-    assert_int_equal(people_knn(v, n, 32, 8, 0.3f, query, &g, &err), FS_OK);
+    assert_int_equal(knn(v, n, 32, 8, 0.3f, query, &g, &err), FS_OK);
     for (size_t i = 1; i < n; i += 2)
         for (size_t e = g.start[i]; e < g.start[i + 1]; e++)
             assert_int_equal(g.nbr[e] % 2, 0);
@@ -160,10 +174,10 @@ static void test_knn_exact(void **state)
     people_graph_free(&g);
     free(query);
     /* no face: an empty graph */
-    assert_int_equal(people_knn(v, 0, 32, 8, 0.3f, NULL, &g, &err), FS_OK);
+    assert_int_equal(knn(v, 0, 32, 8, 0.3f, NULL, &g, &err), FS_OK);
     assert_int_equal(g.n, 0);
     people_graph_free(&g);
-    assert_int_equal(people_knn(v, n, 32, 0, 0.3f, NULL, &g, &err), FS_ERR_ARG);
+    assert_int_equal(knn(v, n, 32, 0, 0.3f, NULL, &g, &err), FS_ERR_ARG);
     free(v);
 }
 
@@ -174,9 +188,31 @@ static void test_knn_cells(void **state)
     float *v = faces_new(n, 64, n / 10, 0.04f, 11);
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 64, 8, 0.6f, NULL, &g, &err), FS_OK);
+    assert_int_equal(knn(v, n, 64, 8, 0.6f, NULL, &g, &err), FS_OK);
     double recall = check_graph(&g, v, n, 64, 8, 0.6f);
     print_message("cell-probed graph: recall of the exact top 8 %.4f\n", recall);
+    people_graph_free(&g);
+    /* the same from int8 codes: similarities within quantisation error, about as many edges */
+    int8_t *codes = malloc(n * 64);
+    float *scales = malloc(n * sizeof *scales), row[64];
+    assert_non_null(codes);
+    assert_non_null(scales);
+    for (size_t i = 0; i < n; i++)
+        people_quantise(v + i * 64, 64, codes + i * 64, &scales[i]);
+    people_vecs pv = {n, 64, NULL, codes, scales};
+    people_vecs_row(&pv, 5, row);
+    for (int d = 0; d < 64; d++)
+        assert_true(fabsf(row[d] - v[5 * 64 + d]) <= scales[5] * 0.5f + 1e-6f);
+    people_graph gq;
+    assert_int_equal(people_knn(&pv, 8, 0.6f, NULL, &gq, &err), FS_OK);
+    /* similarities within the codes' error; edges near the floor may differ */
+    double rq = check_graph_tol(&gq, v, n, 64, 8, 0.6f, 0.02f);
+    print_message("from int8 codes: recall %.4f\n", rq);
+    assert_true(rq > 0.9);
+    people_graph_free(&gq);
+    free(codes);
+    free(scales);
+    assert_int_equal(knn(v, n, 64, 8, 0.6f, NULL, &g, &err), FS_OK);
     /* iso identities: the worst case (bench/people.sh: grouping recall 0.99 on face-like ones) */
     assert_true(recall > 0.9);
     people_graph_free(&g);
@@ -200,7 +236,7 @@ static void test_groups_identities(void **state)
         photo[i] = (int64_t)i;
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 64, 16, 0.3f, NULL, &g, &err), FS_OK);
+    assert_int_equal(knn(v, n, 64, 16, 0.3f, NULL, &g, &err), FS_OK);
     for (int a = 0; a < 2; a++) {
         people_problem p = {n, &g, photo, NULL, NULL, NULL, 0, 0.5f};
         size_t groups;
@@ -230,7 +266,7 @@ static void test_cannot_link(void **state)
         photo[i] = (int64_t)(i / 2); /* 6 photos of 2 faces */
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 16, 16, 0.3f, NULL, &g, &err), FS_OK);
+    assert_int_equal(knn(v, n, 16, 16, 0.3f, NULL, &g, &err), FS_OK);
     for (int a = 0; a < 2; a++) {
         people_problem p = {n, &g, photo, NULL, NULL, NULL, 0, 0.5f};
         size_t groups;
@@ -260,7 +296,7 @@ static void test_fixed_and_rejects(void **state)
     int64_t reject_face[] = {4}, reject_id[] = {100};
     people_graph g;
     fs_error err;
-    assert_int_equal(people_knn(v, n, 16, 16, -1.0f, NULL, &g, &err), FS_OK);
+    assert_int_equal(knn(v, n, 16, 16, -1.0f, NULL, &g, &err), FS_OK);
     for (int a = 0; a < 2; a++) {
         people_problem p = {n, &g, photo, fixed, reject_face, reject_id, 1, 0.5f};
         size_t groups;
