@@ -136,11 +136,12 @@ static int collect_node(const store_people_face *f, void *ctx)
 /* The problem handed to cluster.c: faces (indices into a node array), their vectors, photos,
  * fixed ids and rejects. */
 typedef struct problem {
-    size_t n, cap;
+    size_t n;
     size_t *node;              /* node index of each face */
     int64_t *photo, *fixed;
+    size_t node_cap, photo_cap, fixed_cap;
     int64_t *reject_face, *reject_id;
-    size_t n_reject, reject_cap;
+    size_t n_reject, face_cap, id_cap;
 } problem;
 
 static void problem_free(problem *p)
@@ -155,21 +156,16 @@ static void problem_free(problem *p)
 /* Adds node i (not yet in the problem) as the problem's face p->n. */
 static fs_status problem_add(problem *p, node *nodes, size_t i, int64_t fixed, fs_error *err)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 1024;
-        size_t *nd = realloc(p->node, cap * sizeof *nd);
-        if (nd)
-            p->node = nd;
-        int64_t *ph = nd ? realloc(p->photo, cap * sizeof *ph) : NULL;
-        if (ph)
-            p->photo = ph;
-        int64_t *fx = ph ? realloc(p->fixed, cap * sizeof *fx) : NULL;
-        if (fx)
-            p->fixed = fx;
-        if (!fx)
-            return util_fail(err, FS_ERR_NOMEM, "out of memory");
-        p->cap = cap;
-    }
+    size_t *nd = util_grow(p->node, &p->node_cap, p->n + 1, sizeof *nd, 1024);
+    if (nd)
+        p->node = nd;
+    int64_t *ph = nd ? util_grow(p->photo, &p->photo_cap, p->n + 1, sizeof *ph, 1024) : NULL;
+    if (ph)
+        p->photo = ph;
+    int64_t *fx = ph ? util_grow(p->fixed, &p->fixed_cap, p->n + 1, sizeof *fx, 1024) : NULL;
+    if (!fx)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    p->fixed = fx;
     p->node[p->n] = i;
     p->photo[p->n] = nodes[i].f.file_id;
     p->fixed[p->n] = fixed;
@@ -179,17 +175,13 @@ static fs_status problem_add(problem *p, node *nodes, size_t i, int64_t fixed, f
 
 static fs_status problem_reject(problem *p, size_t face, int64_t person, fs_error *err)
 {
-    if (p->n_reject == p->reject_cap) {
-        size_t cap = p->reject_cap ? 2 * p->reject_cap : 64;
-        int64_t *a = realloc(p->reject_face, cap * sizeof *a);
-        if (a)
-            p->reject_face = a;
-        int64_t *b = a ? realloc(p->reject_id, cap * sizeof *b) : NULL;
-        if (!b)
-            return util_fail(err, FS_ERR_NOMEM, "out of memory");
-        p->reject_id = b;
-        p->reject_cap = cap;
-    }
+    int64_t *a = util_grow(p->reject_face, &p->face_cap, p->n_reject + 1, sizeof *a, 64);
+    if (a)
+        p->reject_face = a;
+    int64_t *b = a ? util_grow(p->reject_id, &p->id_cap, p->n_reject + 1, sizeof *b, 64) : NULL;
+    if (!b)
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    p->reject_id = b;
     p->reject_face[p->n_reject] = (int64_t)face;
     p->reject_id[p->n_reject++] = person;
     return FS_OK;
@@ -208,16 +200,16 @@ typedef struct run {
     fs_people_summary sum;
 } run;
 
-/* Judges every node: its decisions, quality; returns via n->fixed and the rejects list. Adds the
- * nodes to be grouped (good quality, or pinned) to the problem when add is set. */
-static fs_status judge(run *r, size_t i, int add, fs_error *err)
+/* Judges node i: its decisions (n->fixed, and rejects into the problem) and its quality; adds it
+ * to the problem when it is to be grouped (good quality, or pinned). */
+static fs_status judge(run *r, size_t i, fs_error *err)
 {
     node *n = &r->ns.items[i];
     int64_t rej[32];
     size_t nrej;
     n->fixed = decisions_of(&r->ds, &n->f, rej, &nrej, 32);
     n->f.quality = people_quality(n->f.score, n->f.box, n->f.landmarks);
-    if (!add || (!n->fixed && n->f.quality < PEOPLE_MIN_QUALITY))
+    if (!n->fixed && n->f.quality < PEOPLE_MIN_QUALITY)
         return FS_OK;
     if (r->slot[i])
         return FS_OK;
@@ -469,7 +461,7 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
         r->slot[i] = 0;
     /* the new faces to group, and their nearest faces */
     for (size_t i = 0; i < unseen && rc == FS_OK; i++)
-        rc = judge(r, i, 1, err);
+        rc = judge(r, i, err);
     /* their nearest faces, each looked up once */
     size_t new_in_problem = r->pb.n, nid = 0, idcap = 0;
     int64_t *ids = NULL;
@@ -528,7 +520,7 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
             if (rc == FS_OK)
                 r->slot[k] = r->pb.n;
         } else { /* ungrouped: free, with its decisions */
-            rc = judge(r, k, 1, err);
+            rc = judge(r, k, err);
         }
     }
     free(known);
@@ -590,7 +582,7 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
         memset(r.slot, 0, (r.ns.count ? r.ns.count : 1) * sizeof *r.slot);
     if (rc == FS_OK && rebuild) {
         for (size_t i = 0; i < r.ns.count && rc == FS_OK; i++)
-            rc = judge(&r, i, 1, err);
+            rc = judge(&r, i, err);
     } else if (rc == FS_OK) {
         rc = gather_neighbourhoods(&r, err);
     }
