@@ -106,6 +106,9 @@ static const char *const STMT_SQL[ST_COUNT] = {
                              " (SELECT id FROM files WHERE path >= ?1 AND path < ?2)",
     [ST_REMOVE_PATH] = "DELETE FROM files WHERE path >= ?1 AND path < ?2",
     [ST_GENERATION] = "SELECT value FROM meta WHERE key = 'generation'",
+    [ST_PEOPLE_SET] = "INSERT OR REPLACE INTO face_people(face_id, person_id, quality, pinned)"
+                      " VALUES (?1, ?2, ?3, ?4)",
+    [ST_EMBEDDING] = "SELECT embedding FROM faces WHERE id = ?1",
 };
 
 /* ---- Small helpers -------------------------------------------------------------------------- */

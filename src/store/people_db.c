@@ -200,11 +200,12 @@ fs_status store_people_face_get(store_db *store, int64_t face_id, store_people_f
 fs_status store_embeddings(store_db *store, const int64_t *ids, size_t n, float *out,
                            fs_error *err)
 {
-    sqlite3_stmt *s;
-    fs_status rc = prepare(store, "SELECT embedding FROM faces WHERE id = ?1", &s, err);
     size_t bytes = (size_t)store->dim * sizeof(float);
+    fs_status rc = FS_OK;
     for (size_t i = 0; i < n && rc == FS_OK; i++) {
-        sqlite3_reset(s);
+        sqlite3_stmt *s = store_stmt(store, ST_EMBEDDING, err);
+        if (!s)
+            return err ? err->code : FS_ERR_IO;
         sqlite3_bind_int64(s, 1, ids[i]);
         int sqlrc = sqlite3_step(s);
         if (sqlrc == SQLITE_ROW && (size_t)sqlite3_column_bytes(s, 0) == bytes)
@@ -217,23 +218,25 @@ fs_status store_embeddings(store_db *store, const int64_t *ids, size_t n, float 
                            (long long)ids[i]);
         else
             rc = store_sql_fail(store, err, "read an embedding");
+        sqlite3_reset(s);
     }
-    sqlite3_finalize(s);
     return rc;
 }
 
 fs_status store_people_set(store_db *store, int64_t face_id, int64_t person_id, float quality,
                            int pinned, fs_error *err)
 {
-    fs_status rc = store_write_begin(store, err);
+    if (store->schema < 2)
+        return util_fail(err, FS_ERR_NOT_FOUND, "%s: no people yet", store->dir);
+    /* one statement is atomic by itself: inside a batch it needs no savepoint (an update writes
+     * a row per face) */
+    fs_status rc = store->in_batch ? FS_OK : store_write_begin(store, err);
     if (rc != FS_OK)
         return rc;
-    sqlite3_stmt *s;
-    rc = prepare(store,
-                 "INSERT OR REPLACE INTO face_people(face_id, person_id, quality, pinned)"
-                 " VALUES (?1, ?2, ?3, ?4)",
-                 &s, err);
-    if (rc == FS_OK) {
+    sqlite3_stmt *s = store_stmt(store, ST_PEOPLE_SET, err);
+    if (!s) {
+        rc = err ? err->code : FS_ERR_IO;
+    } else {
         sqlite3_bind_int64(s, 1, face_id);
         if (person_id > 0)
             sqlite3_bind_int64(s, 2, person_id);
@@ -243,9 +246,9 @@ fs_status store_people_set(store_db *store, int64_t face_id, int64_t person_id, 
         sqlite3_bind_int(s, 4, pinned ? 1 : 0);
         if (sqlite3_step(s) != SQLITE_DONE)
             rc = store_sql_fail(store, err, "record a face's person");
+        sqlite3_reset(s);
     }
-    sqlite3_finalize(s);
-    return store_write_end(store, rc, err);
+    return store->in_batch ? rc : store_write_end(store, rc, err);
 }
 
 fs_status store_people_reset(store_db *store, fs_error *err)

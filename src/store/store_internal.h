@@ -23,6 +23,8 @@ typedef enum store_stmt_id {
     ST_REMOVE_PATH_FACES,
     ST_REMOVE_PATH,
     ST_GENERATION,
+    ST_PEOPLE_SET,
+    ST_EMBEDDING,
     ST_COUNT
 } store_stmt_id;
 
