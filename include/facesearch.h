@@ -346,6 +346,116 @@ typedef struct fs_index_stats {
 } fs_index_stats;
 fs_status fs_index_stats_get(fs_index *index, fs_index_stats *out, fs_error *err);
 
+/* ---- People: faces grouped into persons ---------------------------------------------------
+ * Every face of the index can belong to one person. `fs_people_update` groups the faces not yet
+ * grouped (or, with rebuild, all of them); the user's decisions (name, merge, move, reject) always
+ * win over the grouping and outlive re-indexing, moved photos and re-detected faces: they are
+ * kept by the photo's content and the face's box. Rules: two faces of one photo are never one
+ * person; a face rejected from a person never goes back to it; faces of low quality (tiny,
+ * low detector score, not laid out like a face) are "unsure" and not grouped automatically.
+ * Writing functions need an index opened with FS_INDEX_WRITE; each is one transaction (a kill
+ * leaves the index as before or after it). Person ids are positive. */
+
+typedef enum fs_people_algorithm {
+    FS_PEOPLE_GRAPH = 0,    /* threshold graph + Chinese whispers (the default: see
+                             * bench/people.sh) */
+    FS_PEOPLE_LINKAGE = 1   /* average-linkage agglomeration */
+} fs_people_algorithm;
+
+typedef struct fs_people_options {
+    int rebuild;                     /* regroup every face (the user's decisions are kept) */
+    fs_people_algorithm algorithm;
+    float threshold;                 /* similarity that joins two faces; 0 = the pack's
+                                      * grouping threshold (stricter than its search one) */
+} fs_people_options;
+
+typedef struct fs_people_summary {
+    size_t faces;        /* faces considered by this run */
+    size_t grouped;      /* of them, now in a person */
+    size_t unsure;       /* of them, unsure (low quality) */
+    size_t people;       /* people in the index after the run */
+    size_t new_people;   /* people created by this run */
+    double seconds;
+} fs_people_summary;
+
+/* Groups the faces not yet grouped (all with rebuild). opt may be NULL (defaults). summary may
+ * be NULL. */
+fs_status fs_people_update(fs_index *index, const fs_people_options *opt,
+                           fs_people_summary *summary, fs_error *err);
+
+typedef struct fs_person {
+    int64_t id;
+    char *name;                /* owned; NULL when unnamed */
+    size_t faces, photos;
+    int64_t face_id;           /* the representative face (best quality), 0 if none */
+    char *face_path;           /* its photo (owned; NULL if none) */
+    float face_box[4];
+} fs_person;
+
+typedef struct fs_people {
+    fs_person *items;          /* most faces first; owned */
+    size_t count;
+    size_t unsure;             /* faces judged unsure */
+    size_t ungrouped;          /* faces of good quality in no person (seen once) */
+    size_t unseen;             /* faces no update has seen yet */
+} fs_people;
+
+/* Every person of the index. Release with fs_people_free. */
+fs_status fs_people_list(fs_index *index, fs_people *out, fs_error *err);
+void fs_people_free(fs_people *people);
+
+/* The person named `key` exactly, else the person whose id is the number `key`; FS_ERR_NOT_FOUND
+ * if none. *out is filled (name and face_path owned: release with fs_person_clear). */
+fs_status fs_people_find(fs_index *index, const char *key, fs_person *out, fs_error *err);
+void fs_person_clear(fs_person *person);
+
+/* One face of a person. */
+typedef struct fs_person_face {
+    int64_t face_id;
+    char *path;                /* its photo (owned) */
+    int face_number;           /* 1-based, in detection order, as search prints it */
+    float box[4];
+    float score;               /* detector score */
+    float quality;             /* quality score in [0, 1] */
+    int pinned;                /* placed by the user */
+} fs_person_face;
+
+typedef struct fs_person_faces {
+    fs_person_face *items;     /* best quality first; owned */
+    size_t count;
+} fs_person_faces;
+
+/* The faces of person id. Release with fs_person_faces_free. */
+fs_status fs_person_faces_get(fs_index *index, int64_t id, fs_person_faces *out, fs_error *err);
+void fs_person_faces_free(fs_person_faces *faces);
+
+/* The faces judged unsure (tiny, low detector score, not laid out like a face), which no update
+ * groups: best quality first. Release with fs_person_faces_free. */
+fs_status fs_people_unsure(fs_index *index, fs_person_faces *out, fs_error *err);
+
+/* Names person id (a name is unique; FS_ERR_ARG when another person has it). NULL or ""
+ * removes the name. */
+fs_status fs_people_name(fs_index *index, int64_t id, const char *name, fs_error *err);
+/* Merges person from into person into: its faces, name (if into has none) and decisions. The
+ * faces are pinned to into. FS_ERR_ARG if both have faces in one photo (the merged person would
+ * hold two faces of it). */
+fs_status fs_people_merge(fs_index *index, int64_t into, int64_t from, fs_error *err);
+/* Puts face face_id into person to (0: a new person, whose id goes to *person, may be NULL) and
+ * pins it there; it is also rejected from the person it leaves. FS_ERR_ARG if `to` already has a
+ * face of that photo. */
+fs_status fs_people_move(fs_index *index, int64_t face_id, int64_t to, int64_t *person,
+                         fs_error *err);
+/* Takes face face_id out of person from, for good: it will never be put back there. */
+fs_status fs_people_reject(fs_index *index, int64_t face_id, int64_t from, fs_error *err);
+/* Deletes person id, its name and decisions; its faces are grouped again by the next update. */
+fs_status fs_people_forget(fs_index *index, int64_t id, fs_error *err);
+/* Brings the names and decisions of the index in folder other_dir (e.g. the index of the model
+ * pack used before: an index holds one pack's faces) into this one; a person whose name exists
+ * here is merged into it. The next fs_people_update places the faces by content and box overlap
+ * (the new pack's boxes differ a little). *people and *decisions (may be NULL) get the counts. */
+fs_status fs_people_import(fs_index *index, const char *other_dir, size_t *people,
+                           size_t *decisions, fs_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -86,5 +86,10 @@ int cmd_detect(const cli_globals *g, int argc, char **argv);
 int cmd_compare(const cli_globals *g, int argc, char **argv);
 int cmd_search(const cli_globals *g, int argc, char **argv);
 int cmd_serve(const cli_globals *g, int argc, char **argv);
+int cmd_people(const cli_globals *g, int argc, char **argv);
+/* search --person KEY: every face of the person named (or numbered) KEY, by photo, restricted
+ * to the canonical roots when n > 0. An exit status: 0 some, 1 none, 2 error. */
+int cli_search_person(const cli_globals *g, const char *key, int json,
+                      const char *const *roots, size_t n);
 
 #endif

@@ -24,6 +24,7 @@ typedef struct search_args {
     const char *queries[MAX_QUERIES]; /* -q: photos or folders, in the order given */
     size_t n_queries;
     int match_mean;         /* --match mean: one template of the query faces; else max */
+    const char *person;     /* --person NAME|ID */
     const char *targets[MAX_TARGETS];
     size_t n_targets;
     int no_index, json, csv, hidden;
@@ -54,6 +55,7 @@ static int parse(int argc, char **argv, search_args *a)
         {"face", required_argument, NULL, 'f'},    {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},          {"csv", no_argument, NULL, 'c'},
         {"hidden", no_argument, NULL, 'H'},        {"match", required_argument, NULL, 'M'},
+        {"person", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -98,14 +100,20 @@ static int parse(int argc, char **argv, search_args *a)
         case 'j': a->json = 1; break;
         case 'c': a->csv = 1; break;
         case 'H': a->hidden = 1; break;
+        case 'P': a->person = optarg; break;
         case ':': return cli_fail("search: %s needs a value", argv[optind - 1]), -1;
         default: return cli_fail("search: %s: unknown option", cli_bad_option(argc, argv)), -1;
         }
     }
     if (optind < argc)
         return cli_fail("search: %s: unexpected argument (folders go after -t)", argv[optind]), -1;
-    if (a->n_queries == 0)
+    if (a->n_queries && a->person)
+        return cli_fail("search: choose one of -q QUERY and --person NAME"), -1;
+    if (!a->n_queries && !a->person)
         return cli_fail("search: no query photo (-q QUERY)"), -1;
+    if (a->person && (a->csv || a->no_index || a->output))
+        return cli_fail("search: --person takes --json and -t, not --csv, --no-index nor -o"),
+               -1;
     if (a->json && a->csv)
         return cli_fail("search: choose one of --json and --csv"), -1;
     if (a->match_mean && a->face == -1)
@@ -426,6 +434,12 @@ int cmd_search(const cli_globals *g, int argc, char **argv)
     int missing = cli_existing_roots((char *const *)a.targets, a.n_targets, roots, &n);
     if (a.n_targets && n == 0)
         return EXIT_ERROR;
+    if (a.person) {
+        int status = cli_search_person(g, a.person, a.json, (const char *const *)roots, n);
+        for (size_t k = 0; k < n; k++)
+            free(roots[k]);
+        return missing && status != EXIT_ERROR ? missing : status;
+    }
     fs_engine *engine;
     /* faces are detected down to the pack's floor, whatever --min-size: it is applied to the
      * results, identically for the index (which keeps every face) and --no-index */

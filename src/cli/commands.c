@@ -18,6 +18,7 @@ const cli_command cli_commands[] = {
      "      --match HOW        with several query photos: max (a face matches by its best\n"
      "                         similarity to any of them; the default) or mean (to their\n"
      "                         template, the mean of their embeddings)\n"
+     "      --person NAME      instead of -q: every photo of a person (see facesearch people)\n"
      "  -t, --target DIR       folder to search (repeatable)\n"
      "      --no-index         search the folders on the fly, writing nothing\n"
      "      --top K            at most K matches, best first (default 50; 0 = no limit)\n"
@@ -73,6 +74,31 @@ const cli_command cli_commands[] = {
      "\n"
      "Files, faces, folders, model pack and size on disk of the index.\n",
      cmd_stats},
+    {"people", "group the indexed faces into persons; name, merge, fix them",
+     "usage: facesearch people SUBCOMMAND [options]\n"
+     "\n"
+     "  update [--rebuild]        group the faces not grouped yet (--rebuild: all of them; your\n"
+     "                            names, merges, moves and rejects are always kept)\n"
+     "      --algorithm graph|linkage  threshold graph + Chinese whispers (default), or\n"
+     "                            average linkage\n"
+     "      --threshold T         similarity that joins two faces (default: the pack's)\n"
+     "  list                      id, name, faces, photos and the best face of every person\n"
+     "  show ID|NAME              the faces of a person (with the face ids the commands take)\n"
+     "  unsure                    the faces left out as unsure (tiny, doubtful, not face-like)\n"
+     "  name ID|NAME \"Name\"       name a person (confirms the faces it holds)\n"
+     "  merge A B                 B's faces become A's (B is deleted)\n"
+     "  move FACE --to ID|NAME|new  put a face in another (or a new) person, for good\n"
+     "  reject FACE --from ID|NAME  take a face out of a person; it never goes back there\n"
+     "  forget ID|NAME            delete a person; its faces are grouped again by the next update\n"
+     "  import OTHER_INDEX_DIR    bring the names and decisions of another index (e.g. the one of\n"
+     "                            the model pack used before) into this one\n"
+     "\n"
+     "      --json                JSON output, one object per line\n"
+     "\n"
+     "Two faces of one photo are never one person. Tiny, blurred or doubtful faces are\n"
+     "'unsure' and left out of automatic grouping. Decisions are kept by the photo's content and\n"
+     "the face's box: they survive re-indexing and moved photos. See also search --person NAME.\n",
+     cmd_people},
     {"models", "list installed model packs and verify their files",
      "usage: facesearch models\n"
      "\n"

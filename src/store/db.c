@@ -60,6 +60,24 @@ static const migration MIGRATIONS[] = {
      "CREATE TRIGGER faces_tombstone AFTER DELETE ON faces BEGIN"
      "  INSERT OR REPLACE INTO face_tombstones(face_id, generation)"
      "  VALUES (old.id, (SELECT value FROM meta WHERE key = 'generation')); END;"},
+    /* People (store/people_db.c). A face's person lives in face_people, gone with the face; the
+     * user's decisions (this face is / is not that person) are keyed by the photo's content hash
+     * and the face's box, so that they outlive the face rows: a re-indexed, moved or re-detected
+     * photo gets new face ids, and its faces find their decisions again by box overlap. */
+    {2, "people",
+     "CREATE TABLE people(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,"
+     "  created_at INTEGER NOT NULL);"
+     "CREATE TABLE face_people(face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,"
+     "  person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,"
+     "  quality REAL NOT NULL, pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)));"
+     "CREATE INDEX face_people_person ON face_people(person_id) WHERE person_id IS NOT NULL;"
+     "CREATE TABLE people_decisions(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,"
+     "  kind INTEGER NOT NULL CHECK (kind IN (0, 1)), sha256 TEXT NOT NULL,"
+     "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
+     "  made_at INTEGER NOT NULL);"
+     "CREATE INDEX people_decisions_sha256 ON people_decisions(sha256);"
+     "CREATE INDEX people_decisions_person ON people_decisions(person_id);"},
 };
 #define MIGRATION_COUNT (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 
@@ -91,6 +109,9 @@ static const char *const STMT_SQL[ST_COUNT] = {
                              " (SELECT id FROM files WHERE path >= ?1 AND path < ?2)",
     [ST_REMOVE_PATH] = "DELETE FROM files WHERE path >= ?1 AND path < ?2",
     [ST_GENERATION] = "SELECT value FROM meta WHERE key = 'generation'",
+    [ST_PEOPLE_SET] = "INSERT OR REPLACE INTO face_people(face_id, person_id, quality, pinned)"
+                      " VALUES (?1, ?2, ?3, ?4)",
+    [ST_EMBEDDING] = "SELECT embedding FROM faces WHERE id = ?1",
 };
 
 /* ---- Small helpers -------------------------------------------------------------------------- */
@@ -563,7 +584,11 @@ fs_status store_open(const char *dir, const store_pack_id *pack, unsigned flags,
                        version, FS_STORE_SCHEMA_VERSION);
         goto fail;
     }
-    if (version < FS_STORE_SCHEMA_VERSION) {
+    store->schema = version;
+    if (version < FS_STORE_SCHEMA_VERSION && version > 0 && !write) {
+        /* a reader never writes: it reads an older schema as it is (what it lacks, people, is
+         * empty until a writer migrates it) */
+    } else if (version < FS_STORE_SCHEMA_VERSION) {
         if (version == 0 && !create) {
             rc = util_fail(err, FS_ERR_NOT_FOUND,
                            "%s: no index here (run `facesearch index` first)", dir);
@@ -589,6 +614,7 @@ fs_status store_open(const char *dir, const store_pack_id *pack, unsigned flags,
             sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
             goto fail;
         }
+        store->schema = FS_STORE_SCHEMA_VERSION;
     }
     if ((rc = check_pack(store, pack, err)) != FS_OK)
         goto fail;
@@ -710,6 +736,16 @@ static fs_status write_end(store_db *store, fs_status rc, fs_error *err)
         return FS_OK;
     sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
+}
+
+fs_status store_write_begin(store_db *store, fs_error *err)
+{
+    return write_begin(store, err);
+}
+
+fs_status store_write_end(store_db *store, fs_status rc, fs_error *err)
+{
+    return write_end(store, rc, err);
 }
 
 /* ---- Files ----------------------------------------------------------------------------------- */

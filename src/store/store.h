@@ -48,7 +48,7 @@
 #include "facesearch.h"
 #include "util/vec.h" /* util_vec_dot: the similarity of every search */
 
-#define FS_STORE_SCHEMA_VERSION 1
+#define FS_STORE_SCHEMA_VERSION 2
 #define FS_STORE_DIM_MAX 4096
 
 typedef struct store_db store_db;
@@ -236,6 +236,109 @@ fs_status store_sync_vectors(store_db *store, fs_error *err);
  * small faces: its files are marked for re-detection (the faces stay searchable until each
  * file's folder is indexed again) and the floor is recorded. *refresh gets the files marked. */
 fs_status store_face_floor(store_db *store, int floor, int64_t *refresh, fs_error *err);
+
+/* ---- People (people_db.c) ------------------------------------------------------------------
+ * A person is a row of `people` (an id, an optional unique name). Every face the grouping has
+ * seen has a row in face_people: its person (0 = none) and its quality score; `pinned` marks a
+ * face the user placed. Decisions (STORE_PIN: this face is that person; STORE_REJECT: it is not)
+ * are keyed by the photo's content hash and the face's box, and outlive face rows (see db.c's
+ * migration 2). Deleting a person deletes its decisions and leaves its faces without a person. */
+enum { STORE_PIN = 0, STORE_REJECT = 1 };
+
+/* A face as the grouping sees it. */
+typedef struct store_people_face {
+    int64_t face_id, file_id;
+    char sha256[65];        /* the photo's content hash ("" if unknown) */
+    float box[4], landmarks[10], score;
+    int64_t person_id;      /* 0: none */
+    float quality;          /* meaningful when seen */
+    int seen;               /* has a face_people row (grouped before, or judged unsure) */
+    int pinned;
+    int face_index;         /* 0-based number in its photo */
+    const char *path;       /* the photo; borrowed, valid during the visit */
+} store_people_face;
+
+typedef int (*store_people_face_visit)(const store_people_face *f, void *ctx);
+
+/* Visits every face (only_unseen: only faces without a face_people row) in id order; a non-zero
+ * return stops. visit must not write. */
+fs_status store_people_faces(store_db *st, int only_unseen, store_people_face_visit visit,
+                             void *ctx, fs_error *err);
+/* Visits the faces of a person (person_id > 0) best quality first, then by id. */
+fs_status store_person_faces(store_db *st, int64_t person_id, store_people_face_visit visit,
+                             void *ctx, fs_error *err);
+/* Visits the faces judged unsure (no person, quality below min_quality), best first. */
+fs_status store_people_unsure(store_db *st, float min_quality, store_people_face_visit visit,
+                              void *ctx, fs_error *err);
+/* Visits the faces of one photo, in face_index order. */
+fs_status store_people_faces_of_file(store_db *st, int64_t file_id,
+                                     store_people_face_visit visit, void *ctx, fs_error *err);
+/* Visits the faces of the given ids (128 per query), in no particular order; absent ids are
+ * skipped. A non-zero return from visit stops the current query's rows only. */
+fs_status store_people_faces_by_ids(store_db *st, const int64_t *ids, size_t n,
+                                    store_people_face_visit visit, void *ctx, fs_error *err);
+/* One face by id; *found 0 when absent (out untouched). out->path is NULL. */
+fs_status store_people_face_get(store_db *st, int64_t face_id, store_people_face *out, int *found,
+                            fs_error *err);
+/* The embeddings of n faces (ids ascending or not) into out (n * dim floats, row i for ids[i]);
+ * FS_ERR_NOT_FOUND if one is missing. */
+fs_status store_embeddings(store_db *st, const int64_t *ids, size_t n, float *out,
+                           fs_error *err);
+
+/* Records face face_id's person (0: none), quality and pinned flag (a write). */
+fs_status store_people_set(store_db *st, int64_t face_id, int64_t person_id, float quality,
+                           int pinned, fs_error *err);
+/* Forgets every face's person except pinned ones (rebuild; a write). */
+fs_status store_people_reset(store_db *st, fs_error *err);
+
+typedef struct store_person {
+    int64_t id;
+    char name[256];         /* "" when unnamed */
+    int64_t faces, photos;
+    int64_t best_face;      /* the face of best quality (0 if none) */
+    int decided;            /* has a name or decisions: the user's, kept when empty */
+} store_person;
+typedef int (*store_person_visit)(const store_person *p, void *ctx);
+
+/* Visits every person, most faces first, then by id. */
+fs_status store_people_list(store_db *st, store_person_visit visit, void *ctx, fs_error *err);
+/* A person by id (name NULL) or by exact name (id 0); *found 0 when absent. */
+fs_status store_person_get(store_db *st, int64_t id, const char *name, store_person *out,
+                           int *found, fs_error *err);
+/* A new person (name may be NULL) into *id (a write). A name already taken: FS_ERR_ARG. */
+fs_status store_person_new(store_db *st, const char *name, int64_t *id, fs_error *err);
+/* Sets (or with NULL clears) a person's name (a write). Taken name: FS_ERR_ARG. */
+fs_status store_person_name(store_db *st, int64_t id, const char *name, fs_error *err);
+/* Deletes a person and its decisions (a write). */
+fs_status store_person_delete(store_db *st, int64_t id, fs_error *err);
+/* Deletes people with no face, no name and no decision (a write); *n gets how many. */
+fs_status store_people_prune(store_db *st, int64_t *n, fs_error *err);
+/* Moves everything of person from (faces, decisions) to person into, and deletes from. */
+fs_status store_people_merge(store_db *st, int64_t into, int64_t from, fs_error *err);
+/* Counts: faces seen and judged unsure (no person, quality below min_quality), faces seen with
+ * no person and quality at least min_quality, faces not seen yet. */
+fs_status store_people_counts(store_db *st, float min_quality, int64_t *unsure,
+                              int64_t *ungrouped, int64_t *unseen, fs_error *err);
+
+typedef struct store_decision {
+    int64_t person_id;
+    int kind;               /* STORE_PIN or STORE_REJECT */
+    char sha256[65];
+    float box[4];
+} store_decision;
+typedef int (*store_decision_visit)(const store_decision *d, void *ctx);
+/* Visits every decision (sha256 NULL) or those of one photo content, in the order made. */
+fs_status store_decisions(store_db *st, const char *sha256, store_decision_visit visit,
+                          void *ctx, fs_error *err);
+/* Records a decision (a write). A pin first removes the face's other pins (same photo, same
+ * box); a reject removes the face's pin to that person. */
+fs_status store_decide(store_db *st, const store_decision *d, fs_error *err);
+
+/* Imports the named or decided people of the index database at other_db (its index.db), with
+ * their decisions; a person whose name exists here is merged into it (a write; not inside a
+ * batch). *people and *decisions get the counts. FS_ERR_NOT_FOUND if that index has no people. */
+fs_status store_people_import(store_db *st, const char *other_db, int64_t *people,
+                              int64_t *decisions, fs_error *err);
 
 /* ---- Maintenance -------------------------------------------------------------------------- */
 typedef struct store_stats {

@@ -24,6 +24,8 @@ typedef enum store_stmt_id {
     ST_REMOVE_PATH_FACES,
     ST_REMOVE_PATH,
     ST_GENERATION,
+    ST_PEOPLE_SET,
+    ST_EMBEDDING,
     ST_COUNT
 } store_stmt_id;
 
@@ -37,6 +39,7 @@ struct store_db {
     int dim;
     char pack[128];
     int in_batch;        /* inside store_begin .. commit */
+    int schema;          /* schema version (a reader may see an older one) */
     sqlite3_stmt *stmts[ST_COUNT];
     vindex *vindex;   /* NULL until the first search or sync */
     uint64_t vgen;       /* the database generation vindex reflects */
@@ -60,6 +63,12 @@ fs_status store_exec(store_db *store, const char *sql, fs_error *err);
 
 /* The current generation counter (bumped by every write batch). */
 fs_status store_generation(store_db *store, uint64_t *gen, fs_error *err);
+
+/* One write: inside a batch a savepoint, outside one a transaction of its own (bumping the
+ * generation). store_write_end commits it when rc is FS_OK, else undoes it; returns the final
+ * status. */
+fs_status store_write_begin(store_db *st, fs_error *err);
+fs_status store_write_end(store_db *st, fs_status rc, fs_error *err);
 
 /* Fills bits (one per file id, 1 = allowed, size covers max file id + 1) with the files under or
  * equal to the folders. *bits is malloc'd; caller frees. */

@@ -24,6 +24,7 @@ SERVER_ENTRY = "facesearch_server.h"
 #
 #   cli, server          the tools: the public header only (the library is one unit to them);
 #                        the command line starts the server through facesearch_server.h
+#   people               grouping the index's faces into persons (uses the open index)
 #   index                the index: folder walks, index runs, searches
 #   face      store      the face pipeline; the database and vector index: independent of each
 #                        other (the index joins them; face needs only util's vector maths)
@@ -37,6 +38,7 @@ ALLOWED = {
     "store": {"util"},
     "face": {"util", "image", "nn", "models"},
     "index": {"util", "image", "nn", "models", "store", "face"},
+    "people": {"util", "store", "index"},
     "cli": {"server"},  # `facesearch serve` starts the server (include/facesearch_server.h)
     "server": set(),
     "include": set(),  # the public headers (facesearch.h, facesearch_server.h): nothing internal

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Out of memory at every step (issue 11): in a build with allocation-failure injection (the
-# sanitizer build, src/util/alloc_inject.h), `detect`, `index` of three photos and `search` are run
+# sanitizer build, src/util/alloc_inject.h), `detect`, `index` of three photos, `search` and
+# `people update`, `people list`, `search --person` are run
 # with their N-th allocation failing, for N spread over every allocation the command makes (all of
 # them with FS_ALLOC_STRIDE=1). Each run must end by itself with exit 2 (1 or 0 where the failure
 # was absorbed, e.g. by a photo reported as failed) and the one-line error, never with a crash, a
@@ -70,5 +71,22 @@ after_index() { # the index opens, and a plain run completes it
 sweep detect no_setup "$FACESEARCH" --threads 1 detect "$query"
 sweep index fresh_index "$FACESEARCH" --db "$tmp/idx" --threads 1 index "$lib"
 sweep search no_setup "$FACESEARCH" --db "$tmp/searchdb" --threads 1 search -q "$query"
+
+# people: an update (one transaction: a failure leaves the index as it was, and a re-run
+# completes it), then the reads of a grouped index.
+mkdir "$tmp/lib2"
+cp "$lib/a.jpg" "$tmp/lib2/"
+vips flip "$lib/a.jpg" "$tmp/lib2/a_mirrored.jpg" horizontal # the same three people again
+"$FACESEARCH" --db "$tmp/peopledb" --threads 1 index "$tmp/lib2" >/dev/null 2>&1
+fresh_people() { rm -rf "$tmp/pdb"; cp -r "$tmp/peopledb" "$tmp/pdb"; }
+after_people() {
+  "$FACESEARCH" --db "$tmp/pdb" people update >/dev/null 2>"$tmp/err2"
+  check "people, allocation $1: the re-run completes" "0" "$?"
+}
+sweep people fresh_people "$FACESEARCH" --db "$tmp/pdb" --threads 1 people update
+"$FACESEARCH" --db "$tmp/peopledb" people update >/dev/null 2>&1
+check "people: a grouped index to read" "0" "$("$FACESEARCH" --db "$tmp/peopledb" search --person 1 >/dev/null 2>&1; echo $?)"
+sweep people_list no_setup "$FACESEARCH" --db "$tmp/peopledb" people list
+sweep people_show no_setup "$FACESEARCH" --db "$tmp/peopledb" search --person 1
 
 finish

@@ -1,0 +1,377 @@
+/*
+ * cmd_people.c — `facesearch people ...`: group the indexed faces into persons, list and show
+ * them, name, merge, move and reject; and `search --person NAME` (cli_search_person), every
+ * photo of a person. Every subcommand takes --json (one JSON object per line). A person is given
+ * by its name or its id; a face by the id `people show` prints.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_POSITIONAL 4
+
+typedef struct people_args {
+    const char *sub;
+    const char *pos[MAX_POSITIONAL];
+    int npos;
+    int json, rebuild;
+    const char *to, *from, *algorithm;
+    float threshold;
+} people_args;
+
+static int parse(int argc, char **argv, people_args *a)
+{
+    if (argc < 2)
+        return cli_fail("people: which? update, list, show, unsure, name, merge, move, reject,"
+                        " forget or import (see facesearch people --help)"), -1;
+    a->sub = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *s = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(s, "--json")) {
+            a->json = 1;
+        } else if (!strcmp(s, "--rebuild")) {
+            a->rebuild = 1;
+        } else if (!strcmp(s, "--to") || !strcmp(s, "--from") || !strcmp(s, "--algorithm") ||
+                   !strcmp(s, "--threshold")) {
+            if (!has_value)
+                return cli_fail("people %s: %s needs a value", a->sub, s), -1;
+            const char *v = argv[++i];
+            if (!strcmp(s, "--to"))
+                a->to = v;
+            else if (!strcmp(s, "--from"))
+                a->from = v;
+            else if (!strcmp(s, "--algorithm"))
+                a->algorithm = v;
+            else if (cli_parse_float("--threshold", v, 0.0f, 1.0f, &a->threshold))
+                return -1;
+        } else if (s[0] == '-' && s[1] && strcmp(s, "--") != 0) {
+            return cli_fail("people %s: %s: unknown option", a->sub, s), -1;
+        } else {
+            if (!strcmp(s, "--") && ++i >= argc)
+                break;
+            if (a->npos == MAX_POSITIONAL)
+                return cli_fail("people %s: %s: unexpected argument", a->sub, argv[i]), -1;
+            a->pos[a->npos++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+static int want_args(const people_args *a, int n, const char *usage)
+{
+    if (a->npos != n)
+        return cli_fail("people %s: %s (usage: facesearch people %s)",
+                        a->sub, a->npos < n ? "missing argument" : "too many arguments", usage);
+    return 0;
+}
+
+/* A face id: a positive number. */
+static int parse_face(const char *text, int64_t *id)
+{
+    long v;
+    if (cli_parse_int("FACE", text, 1, LONG_MAX, &v))
+        return -1;
+    *id = v;
+    return 0;
+}
+
+/* A person by name or id, into *id. */
+static int find_person(fs_index *ix, const char *key, int64_t *id)
+{
+    fs_person p;
+    fs_error err;
+    if (fs_people_find(ix, key, &p, &err) != FS_OK)
+        return cli_fail_error(&err);
+    *id = p.id;
+    fs_person_clear(&p);
+    return 0;
+}
+
+static void json_person(const fs_person *p)
+{
+    printf("{\"id\":%lld,\"name\":", (long long)p->id);
+    if (p->name)
+        cli_json_string(stdout, p->name);
+    else
+        fputs("null", stdout);
+    printf(",\"faces\":%zu,\"photos\":%zu,\"face\":", p->faces, p->photos);
+    if (p->face_id > 0) {
+        printf("{\"id\":%lld,\"path\":", (long long)p->face_id);
+        cli_json_string(stdout, p->face_path ? p->face_path : "");
+        printf(",\"box\":[%.1f,%.1f,%.1f,%.1f]}", p->face_box[0], p->face_box[1],
+               p->face_box[2], p->face_box[3]);
+    } else {
+        fputs("null", stdout);
+    }
+    putchar('}');
+}
+
+static int do_update(fs_index *ix, const people_args *a, const cli_globals *g)
+{
+    fs_people_options o = {.rebuild = a->rebuild, .threshold = a->threshold};
+    if (a->algorithm && !strcmp(a->algorithm, "linkage"))
+        o.algorithm = FS_PEOPLE_LINKAGE;
+    else if (a->algorithm && strcmp(a->algorithm, "graph") != 0)
+        return cli_fail("people update: --algorithm %s: use graph or linkage", a->algorithm);
+    if (want_args(a, 0, "update [--rebuild]"))
+        return EXIT_ERROR;
+    fs_people_summary s;
+    fs_error err;
+    if (fs_people_update(ix, &o, &s, &err) != FS_OK)
+        return cli_fail_error(&err);
+    if (a->json)
+        printf("{\"faces\":%zu,\"grouped\":%zu,\"unsure\":%zu,\"people\":%zu,"
+               "\"new_people\":%zu,\"seconds\":%.3f}\n", s.faces, s.grouped, s.unsure, s.people,
+               s.new_people, s.seconds);
+    else if (!g->quiet)
+        printf("%zu face%s looked at: %zu grouped, %zu unsure; %zu people (%zu new) in %.1fs\n",
+               s.faces, s.faces == 1 ? "" : "s", s.grouped, s.unsure, s.people, s.new_people,
+               s.seconds);
+    return 0;
+}
+
+static int do_list(fs_index *ix, const people_args *a)
+{
+    if (want_args(a, 0, "list"))
+        return EXIT_ERROR;
+    fs_people list;
+    fs_error err;
+    if (fs_people_list(ix, &list, &err) != FS_OK)
+        return cli_fail_error(&err);
+    for (size_t i = 0; i < list.count; i++) {
+        const fs_person *p = &list.items[i];
+        if (a->json) {
+            json_person(p);
+            putchar('\n');
+        } else {
+            printf("%-6lld %-24s %5zu faces %5zu photos  ", (long long)p->id,
+                   p->name ? p->name : "-", p->faces, p->photos);
+            if (p->face_path)
+                cli_print_path(stdout, p->face_path);
+            putchar('\n');
+        }
+    }
+    if (!a->json)
+        printf("%zu people; %zu unsure face%s, %zu ungrouped, %zu not looked at yet\n",
+               list.count, list.unsure, list.unsure == 1 ? "" : "s", list.ungrouped,
+               list.unseen);
+    fs_people_free(&list);
+    return 0;
+}
+
+static void print_face(const fs_person_face *f, const fs_person *p, int json)
+{
+    if (json) {
+        fputs("{\"path\":", stdout);
+        cli_json_string(stdout, f->path);
+        if (p->id > 0)
+            printf(",\"person\":%lld,\"name\":", (long long)p->id);
+        else
+            fputs(",\"person\":null,\"name\":", stdout);
+        if (p->name)
+            cli_json_string(stdout, p->name);
+        else
+            fputs("null", stdout);
+        printf(",\"face_id\":%lld,\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.4f,"
+               "\"quality\":%.3f,\"pinned\":%s,\"face\":%d}\n",
+               (long long)f->face_id, f->box[0], f->box[1], f->box[2], f->box[3], f->score,
+               f->quality, f->pinned ? "true" : "false", f->face_number);
+    } else {
+        printf("face %-8lld %s q=%.2f face %-2d [%.0f,%.0f,%.0f,%.0f]  ", (long long)f->face_id,
+               f->pinned ? "pinned" : "      ", f->quality, f->face_number, f->box[0],
+               f->box[1], f->box[2], f->box[3]);
+        cli_print_path(stdout, f->path);
+        putchar('\n');
+    }
+}
+
+static int cmp_face_path(const void *x, const void *y)
+{
+    const fs_person_face *a = x, *b = y;
+    int c = strcmp(a->path, b->path);
+    return c ? c : (a->face_number > b->face_number) - (a->face_number < b->face_number);
+}
+
+/* Prints the faces of the person `key` under the roots (all when n is 0); exit status 0 when
+ * some were printed, 1 when none, 2 on error. by_path sorts by photo. */
+static int show_person(fs_index *ix, const char *key, int json, int by_path,
+                       const char *const *roots, size_t n)
+{
+    fs_person p;
+    fs_person_faces faces;
+    fs_error err;
+    if (fs_people_find(ix, key, &p, &err) != FS_OK)
+        return cli_fail_error(&err);
+    if (fs_person_faces_get(ix, p.id, &faces, &err) != FS_OK) {
+        fs_person_clear(&p);
+        return cli_fail_error(&err);
+    }
+    if (by_path)
+        qsort(faces.items, faces.count, sizeof *faces.items, cmp_face_path);
+    if (!json && !by_path)
+        printf("person %lld%s%s: %zu faces in %zu photos\n", (long long)p.id,
+               p.name ? " " : "", p.name ? p.name : "", p.faces, p.photos);
+    size_t shown = 0;
+    for (size_t i = 0; i < faces.count; i++) {
+        int keep = n == 0;
+        for (size_t r = 0; r < n && !keep; r++) {
+            size_t len = strlen(roots[r]);
+            keep = !strcmp(faces.items[i].path, roots[r]) ||
+                   (!strncmp(faces.items[i].path, roots[r], len) &&
+                    (faces.items[i].path[len] == '/' || (len && roots[r][len - 1] == '/')));
+        }
+        if (keep) {
+            print_face(&faces.items[i], &p, json);
+            shown++;
+        }
+    }
+    fs_person_faces_free(&faces);
+    fs_person_clear(&p);
+    return shown ? EXIT_MATCH : EXIT_NO_MATCH;
+}
+
+static int do_edit(fs_index *ix, const people_args *a)
+{
+    fs_error err;
+    fs_status rc = FS_OK;
+    int64_t id = 0, other = 0, face = 0, result = 0;
+    if (!strcmp(a->sub, "name")) {
+        if (want_args(a, 2, "name ID|NAME \"Name\"") || find_person(ix, a->pos[0], &id))
+            return EXIT_ERROR;
+        rc = fs_people_name(ix, id, a->pos[1], &err);
+        result = id;
+    } else if (!strcmp(a->sub, "merge")) {
+        if (want_args(a, 2, "merge A B") || find_person(ix, a->pos[0], &id) ||
+            find_person(ix, a->pos[1], &other))
+            return EXIT_ERROR;
+        rc = fs_people_merge(ix, id, other, &err);
+        result = id;
+    } else if (!strcmp(a->sub, "move")) {
+        if (want_args(a, 1, "move FACE --to ID|NAME|new") || parse_face(a->pos[0], &face))
+            return EXIT_ERROR;
+        if (!a->to)
+            return cli_fail("people move: where to? (--to ID|NAME|new)");
+        if (strcmp(a->to, "new") != 0 && find_person(ix, a->to, &id))
+            return EXIT_ERROR;
+        rc = fs_people_move(ix, face, id, &result, &err);
+    } else if (!strcmp(a->sub, "reject")) {
+        if (want_args(a, 1, "reject FACE --from ID|NAME") || parse_face(a->pos[0], &face))
+            return EXIT_ERROR;
+        if (!a->from)
+            return cli_fail("people reject: from whom? (--from ID|NAME)");
+        if (find_person(ix, a->from, &id))
+            return EXIT_ERROR;
+        rc = fs_people_reject(ix, face, id, &err);
+        result = id;
+    } else { /* forget */
+        if (want_args(a, 1, "forget ID|NAME") || find_person(ix, a->pos[0], &id))
+            return EXIT_ERROR;
+        rc = fs_people_forget(ix, id, &err);
+        result = id;
+    }
+    if (rc != FS_OK)
+        return cli_fail_error(&err);
+    if (a->json && face)
+        printf("{\"done\":\"%s\",\"person\":%lld,\"face\":%lld}\n", a->sub,
+               (long long)result, (long long)face);
+    else if (a->json)
+        printf("{\"done\":\"%s\",\"person\":%lld,\"face\":null}\n", a->sub,
+               (long long)result);
+    return 0;
+}
+
+static int do_unsure(fs_index *ix, const people_args *a)
+{
+    if (want_args(a, 0, "unsure"))
+        return EXIT_ERROR;
+    fs_person_faces faces;
+    fs_error err;
+    if (fs_people_unsure(ix, &faces, &err) != FS_OK)
+        return cli_fail_error(&err);
+    fs_person none = {0};
+    for (size_t i = 0; i < faces.count; i++)
+        print_face(&faces.items[i], &none, a->json);
+    if (!a->json)
+        printf("%zu unsure face%s\n", faces.count, faces.count == 1 ? "" : "s");
+    fs_person_faces_free(&faces);
+    return 0;
+}
+
+static int do_import(fs_index *ix, const people_args *a, const cli_globals *g)
+{
+    if (want_args(a, 1, "import OTHER_INDEX_DIR"))
+        return EXIT_ERROR;
+    size_t people, decisions;
+    fs_error err;
+    if (fs_people_import(ix, a->pos[0], &people, &decisions, &err) != FS_OK)
+        return cli_fail_error(&err);
+    if (a->json)
+        printf("{\"people\":%zu,\"decisions\":%zu}\n", people, decisions);
+    else if (!g->quiet)
+        printf("%zu people and %zu decisions imported; `people update` places their faces\n",
+               people, decisions);
+    return 0;
+}
+
+int cmd_people(const cli_globals *g, int argc, char **argv)
+{
+    people_args a;
+    memset(&a, 0, sizeof a);
+    if (parse(argc, argv, &a))
+        return EXIT_ERROR;
+    static const char *const subs[] = {"update", "list", "show", "name", "merge", "move",
+                                       "reject", "forget", "import", "unsure"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        known |= !strcmp(a.sub, subs[i]);
+    if (!known)
+        return cli_fail("people: %s: unknown subcommand (see facesearch people --help)", a.sub);
+    int reading = !strcmp(a.sub, "list") || !strcmp(a.sub, "show") || !strcmp(a.sub, "unsure");
+    fs_engine *engine = NULL;
+    fs_index *ix;
+    fs_error err;
+    if (!reading && cli_open_engine(g, 0, 0, &engine))
+        return EXIT_ERROR;
+    int flags = reading ? FS_INDEX_READ
+                        : FS_INDEX_WRITE | FS_INDEX_EXISTING | (g->wait ? FS_INDEX_WAIT : 0);
+    if (fs_index_open(g->db, engine, flags, &ix, &err) != FS_OK) {
+        fs_engine_close(engine);
+        return cli_fail_error(&err);
+    }
+    int status;
+    if (!strcmp(a.sub, "update"))
+        status = do_update(ix, &a, g);
+    else if (!strcmp(a.sub, "list"))
+        status = do_list(ix, &a);
+    else if (!strcmp(a.sub, "show"))
+        status = want_args(&a, 1, "show ID|NAME")
+                     ? EXIT_ERROR
+                     : show_person(ix, a.pos[0], a.json, 0, NULL, 0) == EXIT_ERROR ? EXIT_ERROR
+                                                                                   : 0;
+    else if (!strcmp(a.sub, "unsure"))
+        status = do_unsure(ix, &a);
+    else if (!strcmp(a.sub, "import"))
+        status = do_import(ix, &a, g);
+    else
+        status = do_edit(ix, &a);
+    fs_index_close(ix);
+    fs_engine_close(engine);
+    return status;
+}
+
+int cli_search_person(const cli_globals *g, const char *key, int json,
+                      const char *const *roots, size_t n)
+{
+    fs_index *ix;
+    fs_error err;
+    if (fs_index_open(g->db, NULL, FS_INDEX_READ, &ix, &err) != FS_OK)
+        return cli_fail_error(&err);
+    int status = show_person(ix, key, json, 1, roots, n);
+    fs_index_close(ix);
+    return status;
+}

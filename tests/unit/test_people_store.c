@@ -1,0 +1,295 @@
+/*
+ * test_people_store.c — people in the index (src/store/people_db.c, src/people/update.c),
+ * without a model pack: schema migration from an index made before people, incremental and full updates,
+ * and the user's decisions (keyed by content hash and box) surviving a re-indexed photo, a moved
+ * photo, re-detected faces (boxes that moved a little) and --rebuild.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "people/people.h"
+#include "store/store.h"
+
+#define DIM 32
+#define IDS 3
+
+static const char *const FILE_NAMES[] = {"rec.onnx"};
+static const char *const FILE_SHAS[] = {"aa"};
+static float centre[IDS][DIM];
+
+typedef struct fixture {
+    char root[64];
+    char dir[96];
+    store_db *store;
+} fixture;
+
+static void remove_tree(const char *root)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", root);
+}
+
+static store_db *open_store(const char *dir, unsigned flags)
+{
+    store_pack_id p = {"test", 1, FILE_NAMES, FILE_SHAS, DIM, "p1"};
+    store_db *st = NULL;
+    fs_error err;
+    if (store_open(dir, flags == FS_STORE_READ ? NULL : &p, flags, &st, &err) != FS_OK)
+        fail_msg("open: %s", err.message);
+    return st;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->root, sizeof f->root, "/tmp/fs_people_XXXXXX");
+    if (!mkdtemp(f->root))
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "%s/idx", f->root);
+    f->store = open_store(f->dir, FS_STORE_CREATE);
+    uint64_t s = 42;
+    for (int i = 0; i < IDS; i++) {
+        double n = 0;
+        for (int d = 0; d < DIM; d++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            centre[i][d] = (float)((double)(s >> 11) / 9007199254740992.0 - 0.5);
+            n += centre[i][d] * centre[i][d];
+        }
+        for (int d = 0; d < DIM; d++)
+            centre[i][d] = (float)(centre[i][d] / sqrt(n));
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    store_close(f->store);
+    remove_tree(f->root);
+    free(f);
+    return 0;
+}
+
+/* Puts photo `name` with one face of each identity in ids (count n), the face of identity k at
+ * x = 200 * position, its box shifted by dx; content hash from `content`. */
+static void put_photo(store_db *st, const char *name, const int *ids, size_t n, int content,
+                      float dx)
+{
+    store_face faces[IDS];
+    float emb[IDS][DIM];
+    for (size_t j = 0; j < n; j++) {
+        memset(&faces[j], 0, sizeof faces[j]);
+        float x = 200.0f * (float)j + dx;
+        float box[4] = {x, 0, x + 100, 120};
+        float lm[10] = {x + 30, 40, x + 70, 40, x + 50, 65, x + 35, 90, x + 65, 90};
+        memcpy(faces[j].box, box, sizeof box);
+        memcpy(faces[j].landmarks, lm, sizeof lm);
+        faces[j].score = 0.99f;
+        faces[j].face_index = (int)j;
+        for (int d = 0; d < DIM; d++) /* a little per photo, so faces are not identical */
+            emb[j][d] = centre[ids[j]][d] + 0.01f * (float)((content * 7 + d) % 5 - 2);
+        double s = 0;
+        for (int d = 0; d < DIM; d++)
+            s += emb[j][d] * emb[j][d];
+        for (int d = 0; d < DIM; d++)
+            emb[j][d] = (float)(emb[j][d] / sqrt(s));
+        faces[j].embedding = emb[j];
+    }
+    char path[64], sha[65];
+    snprintf(path, sizeof path, "/photos/%s", name);
+    snprintf(sha, sizeof sha, "%064x", content);
+    fs_error err;
+    if (store_put_file(st, path, 100, 1, sha, faces, n, NULL, &err) != FS_OK)
+        fail_msg("put: %s", err.message);
+}
+
+static void update(store_db *st, people_algorithm algo, int rebuild, fs_people_summary *s)
+{
+    fs_error err;
+    if (people_update(st, algo, 0.8f, rebuild, s, &err) != FS_OK)
+        fail_msg("update: %s", err.message);
+}
+
+typedef struct found {
+    int64_t person;        /* of the face looked for */
+    int64_t face_id;
+    int pinned;
+    const char *path;      /* the photo looked for */
+    int index;             /* its face number */
+} found;
+
+static int find_face(const store_people_face *f, void *ctx)
+{
+    found *w = ctx;
+    if (!strcmp(f->path, w->path) && f->face_index == w->index) {
+        w->person = f->person_id;
+        w->face_id = f->face_id;
+        w->pinned = f->pinned;
+    }
+    return 0;
+}
+
+static found face_of(store_db *st, const char *path, int index)
+{
+    found w = {-1, 0, 0, path, index};
+    fs_error err;
+    assert_int_equal(store_people_faces(st, 0, find_face, &w, &err), FS_OK);
+    return w;
+}
+
+static int count_people(const store_person *p, void *ctx)
+{
+    (void)p;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_update_and_decisions(void **state)
+{
+    fixture *f = *state;
+    store_db *st = f->store;
+    int abc[] = {0, 1, 2}, ab[] = {0, 1}, c[] = {2};
+    put_photo(st, "1.jpg", abc, 3, 1, 0);
+    put_photo(st, "2.jpg", ab, 2, 2, 0);
+    put_photo(st, "3.jpg", c, 1, 3, 0);
+    fs_people_summary s;
+    update(st, PEOPLE_GRAPH, 0, &s);
+    assert_int_equal(s.faces, 6);
+    assert_int_equal(s.grouped, 6);
+    assert_int_equal(s.people, 3);
+    int64_t a = face_of(st, "/photos/1.jpg", 0).person;
+    int64_t pc = face_of(st, "/photos/1.jpg", 2).person;
+    assert_true(a > 0);
+    assert_true(pc > 0 && pc != a);
+    assert_int_equal(face_of(st, "/photos/2.jpg", 0).person, a);
+
+    /* incremental: a new photo touches only its faces */
+    put_photo(st, "4.jpg", ab, 2, 4, 0);
+    update(st, PEOPLE_GRAPH, 0, &s);
+    assert_int_equal(s.faces, 2);
+    assert_int_equal(s.new_people, 0);
+    assert_int_equal(face_of(st, "/photos/4.jpg", 0).person, a);
+
+    /* the user puts 4.jpg's face 0 into a new person: pinned by content and box */
+    fs_error err;
+    int64_t mine;
+    assert_int_equal(store_person_new(st, "Mine", &mine, &err), FS_OK);
+    assert_int_equal(store_person_new(st, "Mine", &mine, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, "the name 'Mine' is already another person's");
+    found w = face_of(st, "/photos/4.jpg", 0);
+    store_people_face pf;
+    int ok;
+    assert_int_equal(store_people_face_get(st, w.face_id, &pf, &ok, &err), FS_OK);
+    assert_true(ok);
+    store_decision d = {mine, STORE_PIN, "", {pf.box[0], pf.box[1], pf.box[2], pf.box[3]}};
+    memcpy(d.sha256, pf.sha256, sizeof d.sha256);
+    assert_int_equal(store_decide(st, &d, &err), FS_OK);
+    assert_int_equal(store_people_set(st, w.face_id, mine, 1.0f, 1, &err), FS_OK);
+    /* and rejects 2.jpg's face 1 from its person */
+    found r = face_of(st, "/photos/2.jpg", 1);
+    int64_t b = r.person;
+    assert_int_equal(store_people_face_get(st, r.face_id, &pf, &ok, &err), FS_OK);
+    store_decision rej = {b, STORE_REJECT, "", {pf.box[0], pf.box[1], pf.box[2], pf.box[3]}};
+    memcpy(rej.sha256, pf.sha256, sizeof rej.sha256);
+    assert_int_equal(store_decide(st, &rej, &err), FS_OK);
+    assert_int_equal(store_people_set(st, r.face_id, 0, 1.0f, 0, &err), FS_OK);
+    /* a decision needs the photo's content */
+    store_decision none = {mine, STORE_PIN, "", {0, 0, 1, 1}};
+    assert_int_equal(store_decide(st, &none, &err), FS_ERR_ARG);
+
+    /* rebuild, with both algorithms: decisions win */
+    for (int k = 0; k < 2; k++) {
+        update(st, k ? PEOPLE_LINKAGE : PEOPLE_GRAPH, 1, &s);
+        assert_int_equal(face_of(st, "/photos/4.jpg", 0).person, mine);
+        assert_true(face_of(st, "/photos/4.jpg", 0).pinned);
+        assert_true(face_of(st, "/photos/2.jpg", 1).person != b);
+        /* the pinned face draws its look-alikes; other groups keep their ids */
+        assert_int_equal(face_of(st, "/photos/1.jpg", 0).person, mine);
+        assert_int_equal(face_of(st, "/photos/1.jpg", 2).person, pc);
+    }
+
+    /* a re-detected photo: removed, put again with boxes moved by 5 px (new face ids) */
+    assert_int_equal(store_remove_path(st, "/photos/4.jpg", NULL, &err), FS_OK);
+    put_photo(st, "4.jpg", ab, 2, 4, 5.0f);
+    update(st, PEOPLE_GRAPH, 0, &s);
+    assert_int_equal(face_of(st, "/photos/4.jpg", 0).person, mine);
+    /* a moved photo: same content under another path */
+    store_file file;
+    int found_file;
+    assert_int_equal(store_file_by_path(st, "/photos/2.jpg", &file, &found_file, &err), FS_OK);
+    assert_int_equal(store_copy_file(st, file.id, "/photos/moved.jpg", 100, 2, file.sha256, &err),
+                     FS_OK);
+    assert_int_equal(store_remove_path(st, "/photos/2.jpg", NULL, &err), FS_OK);
+    update(st, PEOPLE_GRAPH, 0, &s);
+    assert_true(face_of(st, "/photos/moved.jpg", 1).person != b);
+    assert_true(face_of(st, "/photos/moved.jpg", 0).person == mine);
+
+    /* prune drops unnamed people without faces or decisions; merge moves faces */
+    int64_t empty;
+    assert_int_equal(store_person_new(st, NULL, &empty, &err), FS_OK);
+    int64_t pruned;
+    assert_int_equal(store_people_prune(st, &pruned, &err), FS_OK);
+    assert_int_equal(pruned, 1);
+    assert_int_equal(store_people_merge(st, pc, mine, &err), FS_OK);
+    assert_int_equal(face_of(st, "/photos/4.jpg", 0).person, pc);
+    int people = 0;
+    assert_int_equal(store_people_list(st, count_people, &people, &err), FS_OK);
+    assert_int_equal(people, 3);
+    assert_int_equal(store_check(st, &err), FS_OK);
+}
+
+/* An index made before people (schema 1): a writer migrates it, a reader reads it as it is. */
+static void test_migration(void **state)
+{
+    fixture *f = *state;
+    int abc[] = {0, 1, 2};
+    put_photo(f->store, "1.jpg", abc, 3, 1, 0);
+    store_close(f->store);
+    f->store = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "%s/index.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE people_decisions; DROP TABLE face_people;"
+                                  " DROP TABLE people; DELETE FROM migrations WHERE version = 2;"
+                                  " UPDATE meta SET value = 1 WHERE key = 'schema_version'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    store_db *reader = open_store(f->dir, FS_STORE_READ);
+    int people = 0;
+    fs_error err;
+    assert_int_equal(store_people_list(reader, count_people, &people, &err), FS_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.message, "no people yet"));
+    store_close(reader);
+    f->store = open_store(f->dir, FS_STORE_WRITE);
+    fs_people_summary s;
+    update(f->store, PEOPLE_GRAPH, 0, &s);
+    assert_int_equal(s.faces, 3);
+    store_stats stats;
+    assert_int_equal(store_stats_get(f->store, &stats, &err), FS_OK);
+    assert_int_equal(stats.schema_version, FS_STORE_SCHEMA_VERSION);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_update_and_decisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
