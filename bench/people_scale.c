@@ -30,36 +30,12 @@
 #include "people/people.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "synth.h"
 
 #define DIM 512
 #define FACES_PER_ID 10
 #define FACES_PER_PHOTO 3
 #define NOISE 0.029f
-
-static uint64_t next_u64(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static float gauss(uint64_t *s)
-{
-    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
-    double u2 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-}
-
-static void normalise(float *v)
-{
-    double n = 0;
-    for (int i = 0; i < DIM; i++)
-        n += (double)v[i] * v[i];
-    float r = (float)(1.0 / sqrt(n));
-    for (int i = 0; i < DIM; i++)
-        v[i] *= r;
-}
 
 /* identity centroids: iso (uniform on the sphere) or in a random subspace of K dims */
 static float *centroids_new(size_t ids, int subspace, uint64_t *seed)
@@ -74,23 +50,23 @@ static float *centroids_new(size_t ids, int subspace, uint64_t *seed)
             return NULL;
         }
         for (size_t i = 0; i < (size_t)subspace * DIM; i++)
-            basis[i] = gauss(seed);
+            basis[i] = synth_gauss(seed);
         for (size_t i = 0; i < ids; i++) {
             float *v = c + i * DIM;
             memset(v, 0, DIM * sizeof *v);
             for (int k = 0; k < subspace; k++) {
-                float z = gauss(seed);
+                float z = synth_gauss(seed);
                 for (int d = 0; d < DIM; d++)
                     v[d] += basis[(size_t)k * DIM + d] * z;
             }
-            normalise(v);
+            synth_normalise(v, DIM);
         }
         free(basis);
     } else {
         for (size_t i = 0; i < ids * DIM; i++)
-            c[i] = gauss(seed);
+            c[i] = synth_gauss(seed);
         for (size_t i = 0; i < ids; i++)
-            normalise(c + i * DIM);
+            synth_normalise(c + i * DIM, DIM);
     }
     return c;
 }
@@ -98,8 +74,8 @@ static float *centroids_new(size_t ids, int subspace, uint64_t *seed)
 static void face_of(const float *centroid, uint64_t *seed, float *out)
 {
     for (int d = 0; d < DIM; d++)
-        out[d] = centroid[d] + NOISE * gauss(seed);
-    normalise(out);
+        out[d] = centroid[d] + NOISE * synth_gauss(seed);
+    synth_normalise(out, DIM);
 }
 
 /* Resident memory now and at peak (kB), from /proc/self/status; the peak is reset with
@@ -412,7 +388,7 @@ int main(int argc, char **argv)
         return 1;
     }
     for (size_t i = 0; i < n + m; i++) {
-        id[i] = next_u64(&seed) % ids;
+        id[i] = synth_next_u64(&seed) % ids;
         face_of(centroids + id[i] * DIM, &seed, vecs + i * DIM);
         photo[i] = (int64_t)(i / FACES_PER_PHOTO);
     }

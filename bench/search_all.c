@@ -31,28 +31,17 @@
 #include "facesearch.h"
 #include "index/index_internal.h"
 #include "util/clock.h"
+#include "synth.h"
 
 #define FACES_PER_PHOTO 4
 #define PHOTOS_PER_FOLDER 1000
 
-static uint64_t next_u64(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-/* A random unit vector (uniform components, then normalised: enough for a timing). */
+/* A random unit vector, uniform on the sphere. */
 static void random_unit(float *v, int dim, uint64_t *seed)
 {
-    double norm = 0;
-    for (int d = 0; d < dim; d++) {
-        v[d] = (float)((double)(next_u64(seed) >> 11) / 9007199254740992.0 - 0.5);
-        norm += (double)v[d] * v[d];
-    }
     for (int d = 0; d < dim; d++)
-        v[d] = (float)(v[d] / sqrt(norm));
+        v[d] = synth_gauss(seed);
+    synth_normalise(v, dim);
 }
 
 static int fail(const char *what, const fs_error *err)

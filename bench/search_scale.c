@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "store/vindex.h"
+#include "synth.h"
 
 #define DIM 512
 #define FACES_PER_ID 10
@@ -42,36 +43,11 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static uint64_t next_u64(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static float gauss(uint64_t *s)
-{
-    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
-    double u2 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-}
-
-static void normalise(float *v)
-{
-    double n = 0;
-    for (int i = 0; i < DIM; i++)
-        n += (double)v[i] * v[i];
-    float r = (float)(1.0 / sqrt(n));
-    for (int i = 0; i < DIM; i++)
-        v[i] *= r;
-}
-
 static void face_of(const float *centroid, uint64_t *seed, float *out)
 {
     for (int d = 0; d < DIM; d++)
-        out[d] = centroid[d] + NOISE * gauss(seed);
-    normalise(out);
+        out[d] = centroid[d] + NOISE * synth_gauss(seed);
+    synth_normalise(out, DIM);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -228,36 +204,36 @@ int main(int argc, char **argv)
             return 1;
         }
         for (size_t i = 0; i < (size_t)subspace * DIM; i++)
-            basis[i] = gauss(&seed);
+            basis[i] = synth_gauss(&seed);
         for (size_t i = 0; i < ids; i++) {
             float *c = centroids + i * DIM;
             for (int k = 0; k < subspace; k++)
-                z[k] = gauss(&seed);
+                z[k] = synth_gauss(&seed);
             for (int d = 0; d < DIM; d++) {
                 float acc = 0;
                 for (int k = 0; k < subspace; k++)
                     acc += basis[(size_t)k * DIM + d] * z[k];
                 c[d] = acc;
             }
-            normalise(c);
+            synth_normalise(c, DIM);
         }
         free(basis);
         free(z);
     } else {
         for (size_t i = 0; i < ids * DIM; i++)
-            centroids[i] = gauss(&seed);
+            centroids[i] = synth_gauss(&seed);
         for (size_t i = 0; i < ids; i++)
-            normalise(centroids + i * DIM);
+            synth_normalise(centroids + i * DIM, DIM);
     }
     double t0 = now_s();
     for (size_t i = 0; i < n; i++) {
-        face_of(centroids + (next_u64(&seed) % ids) * DIM, &seed, face);
+        face_of(centroids + (synth_next_u64(&seed) % ids) * DIM, &seed, face);
         if (vindex_add(v, (int64_t)i + 1, (int64_t)i / 4 + 1, face, NULL) != FS_OK)
             return 1;
     }
     double add_s = now_s() - t0;
     for (size_t i = 0; i < nq; i++)
-        face_of(centroids + (next_u64(&seed) % ids) * DIM, &seed, queries + i * DIM);
+        face_of(centroids + (synth_next_u64(&seed) % ids) * DIM, &seed, queries + i * DIM);
     fprintf(stderr, "generated and added %zu faces in %.1f s\n", n, add_s);
 
     float *plain = malloc(n * DIM * sizeof(float));

@@ -13,35 +13,12 @@
 
 #include "face/face.h"
 #include "store/store.h"
+#include "synth.h"
 
 #define DIM 512 /* the embedding length of the packs it is for (default, insightface) */
 #define PER_FILE 4
 #define PER_ID 10
 #define NOISE 0.029f
-
-static uint64_t next_u64(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static float gauss(uint64_t *s)
-{
-    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
-    double u2 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-}
-
-static void normalise(float *v)
-{
-    double n = 0;
-    for (int i = 0; i < DIM; i++)
-        n += (double)v[i] * v[i];
-    for (int i = 0; i < DIM; i++)
-        v[i] = (float)(v[i] / sqrt(n));
-}
 
 int main(int argc, char **argv)
 {
@@ -87,12 +64,12 @@ int main(int argc, char **argv)
             long face = f * PER_FILE + k;
             if (face % PER_ID == 0) {
                 for (int d = 0; d < DIM; d++)
-                    centroid[d] = gauss(&seed);
-                normalise(centroid);
+                    centroid[d] = synth_gauss(&seed);
+                synth_normalise(centroid, DIM);
             }
             for (int d = 0; d < DIM; d++)
-                emb[k][d] = centroid[d] + NOISE * gauss(&seed);
-            normalise(emb[k]);
+                emb[k][d] = centroid[d] + NOISE * synth_gauss(&seed);
+            synth_normalise(emb[k], DIM);
             faces[k] = (store_face){.face_index = k,
                                     .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
                                     .score = 0.99f, .embedding = emb[k]};

@@ -781,6 +781,30 @@ fs_status store_file_by_path(store_db *store, const char *path, store_file *out,
     return FS_OK;
 }
 
+/* Steps s (bound, selecting a file row with its path in column 7) once: the row into *out, the
+ * path (malloc'd) into *path_out if not NULL, *found = 1; nothing found leaves them. Resets s. */
+static fs_status step_file_row(store_db *store, sqlite3_stmt *s, store_file *out,
+                               char **path_out, int *found, const char *what, fs_error *err)
+{
+    int sqlrc = sqlite3_step(s);
+    fs_status rc = FS_OK;
+    if (sqlrc == SQLITE_ROW) {
+        char *p = NULL;
+        if (path_out && !(p = column_path(s, 7))) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+        } else {
+            read_file_row(s, out);
+            if (path_out)
+                *path_out = p;
+            *found = 1;
+        }
+    } else if (sqlrc != SQLITE_DONE) {
+        rc = store_sql_fail(store, err, what);
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
 fs_status store_file_by_hash(store_db *store, const char *sha256, store_file *out,
                              char **path_out, int *found, fs_error *err)
 {
@@ -793,23 +817,7 @@ fs_status store_file_by_hash(store_db *store, const char *sha256, store_file *ou
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_text(s, 1, sha256, -1, SQLITE_STATIC);
-    int sqlrc = sqlite3_step(s);
-    fs_status rc = FS_OK;
-    if (sqlrc == SQLITE_ROW) {
-        char *p = NULL;
-        if (path_out && !(p = column_path(s, 7))) {
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-        } else {
-            read_file_row(s, out);
-            if (path_out)
-                *path_out = p;
-            *found = 1;
-        }
-    } else if (sqlrc != SQLITE_DONE) {
-        rc = store_sql_fail(store, err, "look up a content hash");
-    }
-    sqlite3_reset(s);
-    return rc;
+    return step_file_row(store, s, out, path_out, found, "look up a content hash", err);
 }
 
 fs_status store_file_by_id(store_db *store, int64_t id, store_file *out, char **path_out,
@@ -822,23 +830,7 @@ fs_status store_file_by_id(store_db *store, int64_t id, store_file *out, char **
     if (!s)
         return err ? err->code : FS_ERR_IO;
     sqlite3_bind_int64(s, 1, id);
-    int sqlrc = sqlite3_step(s);
-    fs_status rc = FS_OK;
-    if (sqlrc == SQLITE_ROW) {
-        char *p = NULL;
-        if (path_out && !(p = column_path(s, 7))) {
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-        } else {
-            read_file_row(s, out);
-            if (path_out)
-                *path_out = p;
-            *found = 1;
-        }
-    } else if (sqlrc != SQLITE_DONE) {
-        rc = store_sql_fail(store, err, "look up a file");
-    }
-    sqlite3_reset(s);
-    return rc;
+    return step_file_row(store, s, out, path_out, found, "look up a file", err);
 }
 
 fs_status store_file_error(store_db *store, int64_t file_id, char *buf, size_t size,
