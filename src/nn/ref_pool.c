@@ -8,6 +8,19 @@
 
 #include "nn/ref_kernels.h"
 
+/* The taps [*k0, *k1) of a window starting at `start` (dilation d >= 1, `kernel` taps) that fall
+ * inside [0, size). */
+static void taps_inside(int64_t start, int64_t d, int64_t kernel, int64_t size, int64_t *k0,
+                        int64_t *k1)
+{
+    *k0 = start >= 0 ? 0 : (-start + d - 1) / d;
+    *k1 = start >= size ? 0 : (size - 1 - start) / d + 1;
+    if (*k1 > kernel)
+        *k1 = kernel;
+    if (*k0 > *k1)
+        *k0 = *k1;
+}
+
 fs_status nn_ref_pool(const nn_step *s, fs_error *err)
 {
     (void)err;
@@ -29,14 +42,14 @@ fs_status nn_ref_pool(const nn_step *s, fs_error *err)
                 int64_t y0 = oy * p->strides[0] - pt, x0 = ox * p->strides[1] - pl;
                 float acc = is_max ? -FLT_MAX : 0.0f;
                 int64_t valid = 0;
-                for (int64_t ky = 0; ky < p->kernel[0]; ky++) {
+                /* only the taps inside the image: a huge kernel over padding costs nothing */
+                int64_t ky0, ky1, kx0, kx1;
+                taps_inside(y0, p->dilations[0], p->kernel[0], H, &ky0, &ky1);
+                taps_inside(x0, p->dilations[1], p->kernel[1], W, &kx0, &kx1);
+                for (int64_t ky = ky0; ky < ky1; ky++) {
                     int64_t iy = y0 + ky * p->dilations[0];
-                    if (iy < 0 || iy >= H)
-                        continue;
-                    for (int64_t kx = 0; kx < p->kernel[1]; kx++) {
+                    for (int64_t kx = kx0; kx < kx1; kx++) {
                         int64_t ix = x0 + kx * p->dilations[1];
-                        if (ix < 0 || ix >= W)
-                            continue;
                         float v = xp[iy * W + ix];
                         if (is_max)
                             acc = v > acc ? v : acc;

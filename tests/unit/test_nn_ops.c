@@ -442,6 +442,21 @@ static void test_pools(void **state)
         run_check(&m, 4, SHAPE(1, 1, 2, 2), DATA(1, 2, 3, 4), 4, SHAPE(1, 1, 2, 2),
                   DATA(v, v, v, v));
     }
+    /* a window far larger than the image, mostly padding: only its taps inside the image are
+     * visited (the fuzzer's 60000 x 60000 kernel once took billions of empty steps) */
+    mb_init(&m, 11);
+    mb_input(&m, "x", 4, SHAPE(1, 1, 4, 4));
+    mb_node(&m, "MaxPool", "x", "y", 2, a_ints("kernel_shape", 2, I64(60000, 60000)),
+            a_ints("pads", 4, I64(29998, 29998, 29998, 29998)));
+    mb_output(&m, "y");
+    run_check(&m, 4, SHAPE(1, 1, 4, 4), x16, 4, SHAPE(1, 1, 1, 1), DATA(15));
+    mb_init(&m, 11);
+    mb_input(&m, "x", 4, SHAPE(1, 1, 4, 4));
+    mb_node(&m, "AveragePool", "x", "y", 3, a_ints("kernel_shape", 2, I64(9, 9)),
+            a_ints("pads", 4, I64(3, 3, 3, 3)), a_ints("strides", 2, I64(5, 5)));
+    mb_output(&m, "y");
+    /* one window, rows and columns -3..5: the whole image inside it, padding not counted */
+    run_check(&m, 4, SHAPE(1, 1, 4, 4), x16, 4, SHAPE(1, 1, 1, 1), DATA(7.5f));
     mb_init(&m, 11);
     mb_input(&m, "x", 4, SHAPE(1, 2, 2, 2));
     mb_node(&m, "GlobalAveragePool", "x", "y", 0);
