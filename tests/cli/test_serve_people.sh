@@ -3,7 +3,8 @@
 # of test_people_commands.sh (sample1: three people; p2 mirrored, twin: p1 and p2 side by side,
 # tiny: faces too small to group): list, one person with its photos, the grouping run, rename,
 # merge, move (to a person and to a new one), reject, the one-writer rule (409 while an index run
-# writes) and each endpoint's errors as {"error": ..., "code": N}; a token guards them like the rest.
+# writes) and each endpoint's errors as {"error": ..., "code": N}; a token guards them like the
+# rest.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e_lib.sh"
@@ -36,12 +37,12 @@ expect_error "update: GET" 405
 req POST /api/v1/people/update
 expect_status "update" 200
 check "update: faces grouped unsure people new" "16 12 1 3 3" \
-  "$(jget '"%d %d %d %d %d" % (d["faces"], d["grouped"], d["unsure"], d["people"], d["new_people"])')"
+  "$(jget '" ".join(str(d[k]) for k in ("faces", "grouped", "unsure", "people", "new_people"))')"
 
 req GET /api/v1/people
 expect_status "people" 200
 check "people: three of four faces in four photos" "3 4 4|4 4|4 4" \
-  "$(jget 'str(d["count"]) + " " + "|".join("%d %d" % (p["faces"], p["photos"]) for p in d["people"])')"
+  "$(jget '"%d " % d["count"] + "|".join("%(faces)d %(photos)d" % p for p in d["people"])')"
 check "people: unnamed, each with a representative face" "True" \
   "$(jget 'all(p["name"] is None and p["face_id"] > 0 for p in d["people"])')"
 check "people: the unsure face" 1 "$(jget 'd["unsure"]')"
@@ -59,9 +60,11 @@ check "representative face crop: JPEG" image/jpeg "$ctype"
 # ---- one person: its faces and their photos
 req GET "/api/v1/people/$a"
 expect_status "person" 200
-check "person: id, faces" "$a 4 4" "$(jget '"%d %d %d" % (d["person"]["id"], d["person"]["faces"], d["count"])')"
+check "person: id, faces" "$a 4 4" \
+  "$(jget '"%d %d %d" % (d["person"]["id"], d["person"]["faces"], d["count"])')"
 check "person: four distinct photos, each a photo id with a box" "4 True" \
-  "$(jget '"%d %s" % (len({f["photo_id"] for f in d["faces"]}), all(f["photo_id"] > 0 and len(f["box"]) == 4 for f in d["faces"]))')"
+  "$(jget '"%d %s" % (len({f["photo_id"] for f in d["faces"]}),
+                      all(f["photo_id"] > 0 and len(f["box"]) == 4 for f in d["faces"]))')"
 check "person: the photos" "p1.jpg p2.jpg p3.jpg twin.jpg" \
   "$(jget '" ".join(sorted(f["path"].rsplit("/", 1)[1] for f in d["faces"]))')"
 p3_face=$(jget '[f["face_id"] for f in d["faces"] if f["path"].endswith("/p3.jpg")][0]')
@@ -84,7 +87,8 @@ req GET /api/v1/people
 check "name: listed" Alice "$(jget '[p["name"] for p in d["people"] if p["id"] == '"$a"'][0]')"
 check "name: the tool sees it" Alice \
   "$("$FACESEARCH" --db "$tmp/db" people list --json | python3 -c \
-     'import json,sys; print([r["name"] for r in map(json.loads, sys.stdin) if r["id"] == '"$a"'][0])')"
+     'import json,sys; print([r["name"] for r in map(json.loads, sys.stdin)
+                              if r["id"] == '"$a"'][0])')"
 req POST "/api/v1/people/$b/name" -d '{"name": "Alice"}'
 expect_error "name: taken by another person" 400
 req POST "/api/v1/people/$b/name" -d '{"nom": "Bob"}'
@@ -116,13 +120,15 @@ expect_error "merge: no such person" 404
 req POST "/api/v1/faces/$p3_face/move" -d '{"to": "new"}'
 expect_status "move to a new person" 200
 new=$(jget 'd["person"]["id"]')
-check "move: the new person holds the face" "1 $p3_face" "$(jget '"%d %d" % (d["count"], d["faces"][0]["face_id"])')"
+check "move: the new person holds the face" "1 $p3_face" \
+  "$(jget '"%d %d" % (d["count"], d["faces"][0]["face_id"])')"
 check "move: the face is pinned" True "$(jget 'd["faces"][0]["pinned"]')"
 req GET "/api/v1/people/$a"
 check "move: Alice lost the face" 3 "$(jget 'd["count"]')"
 req POST "/api/v1/people/$a/merge" -d "{\"from\": $new}"
 expect_status "merge" 200
-check "merge: Alice has four faces again" "Alice 4" "$(jget '"%s %d" % (d["person"]["name"], d["count"])')"
+check "merge: Alice has four faces again" "Alice 4" \
+  "$(jget '"%s %d" % (d["person"]["name"], d["count"])')"
 req GET "/api/v1/people/$new"
 expect_error "merge: the merged person is gone" 404
 req POST "/api/v1/faces/$p1_face/move" -d "{\"to\": $b}"

@@ -39,7 +39,8 @@ function plainError(status, message) {
   switch (status) {
     case 400: return message ? `That did not work: ${message}.` : "The server could not read that.";
     case 401: return "This library is locked: enter the token.";
-    case 404: return "That photo is no longer in the library.";
+    case 404: return message && /person|face/.test(message) ? `Not found: ${message}.`
+                                                           : "That photo is no longer in the library.";
     case 409: return "An indexing run is already going on; wait for it or cancel it.";
     case 413: return "That photo is too large for the server.";
     case 503: return "The server is busy right now; try again in a moment.";
@@ -557,6 +558,8 @@ function faceActions(f) {
 function showLogin() {
   $("login").hidden = false;
   $("app").hidden = true;
+  $("people-view").hidden = true;
+  $("tabs").hidden = true;
 }
 
 async function login(e) {
