@@ -24,6 +24,8 @@ static const route ROUTES[] = {
     {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face},
     {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop},
     {"GET", {"faces", "{id}", NULL}, srv_api_face},
+    {"POST", {"faces", "{id}", "move", NULL}, srv_api_face_move},
+    {"POST", {"faces", "{id}", "reject", NULL}, srv_api_face_reject},
     {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail},
     {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image},
     {"GET", {"photos", "{id}", NULL}, srv_api_photo},
@@ -31,6 +33,11 @@ static const route ROUTES[] = {
     {"POST", {"index", NULL}, srv_api_index_start},
     {"DELETE", {"index", NULL}, srv_api_index_cancel},
     {"GET", {"index", "events", NULL}, srv_api_index_events},
+    {"GET", {"people", NULL}, srv_api_people_list},
+    {"POST", {"people", "update", NULL}, srv_api_people_update},
+    {"GET", {"people", "{id}", NULL}, srv_api_person},
+    {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name},
+    {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge},
 };
 
 /* A positive decimal id of at most 18 digits. */

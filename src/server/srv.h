@@ -165,6 +165,13 @@ int srv_api_index_status(srv_ctx *ctx, const srv_request *req, srv_response *res
 int srv_api_index_start(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_index_cancel(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_index_events(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_person(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_people_update(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_person_name(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_person_merge(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_face_move(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_face_reject(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* Stops a running index run and waits for it (shutdown). */
 void srv_index_shutdown(srv_ctx *ctx);
 

@@ -24,7 +24,8 @@ HOME=$tmp node "$web/page_test.mjs" "$base" "$samples/sample1.jpg" "$artefacts" 
 status=$?
 cat "$tmp/page.out"
 check "browser test exit status" 0 "$status"
-for shot in desktop-empty desktop-indexed desktop-results desktop-photo desktop-face-search phone-results; do
+for shot in desktop-empty desktop-indexed desktop-results desktop-photo desktop-face-search \
+    desktop-people desktop-person desktop-person-photo phone-results; do
   check "screenshot $shot" 1 "$([[ -s $artefacts/$shot.png ]] && echo 1)"
 done
 stop_server

@@ -2,7 +2,9 @@
 // playwright-core): index a folder and see the progress bar reach 100 %, upload a query photo,
 // wait for the gallery, check the number of results against the API and that the first result's
 // box is drawn where the API says, filter with the slider, open a photo large, click a face in a
-// result and check the new search; screenshots at desktop and phone widths.
+// result and check the new search; People: group the faces, the grid against the API, rename in
+// place, open a person (their photos, one large), move a face to a new person, merge it back,
+// reject it; screenshots at desktop and phone widths.
 // Usage: node page_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { createRequire } from "node:module";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -127,6 +129,85 @@ try {
   const said = await page.textContent("#toast");
   check("an upload that is not a photo: said in plain words", /^That did not work: .*not an image/.test(said), said);
   check("no script errors", pageErrors.length === 0, pageErrors.join("; "));
+
+  // ---- People: group the faces, the grid against the API, rename, open one, move, merge, reject
+  await page.click("#tab-people");
+  await page.waitForSelector("#people-view:not([hidden])");
+  await page.click("#people-update");
+  await page.waitForSelector("#people-grid .person");
+  await page.waitForFunction(() => !document.querySelector("#people-update").disabled);
+  const apiPeople = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()));
+  const cards = await page.$$eval("#people-grid .person", (c) => c.map((x) => Number(x.dataset.personId)));
+  check("people: as many as the API lists, in its order", apiPeople.count > 0 &&
+        JSON.stringify(cards) === JSON.stringify(apiPeople.people.map((p) => p.id)),
+        `page ${cards} api ${apiPeople.people.map((p) => p.id)}`);
+  const who = apiPeople.people[0];
+  const whoCard = page.locator(`.person[data-person-id="${who.id}"]`);
+  check("people: counts on the card", (await whoCard.locator(".person-counts").textContent())
+        === `${who.photos} photo${who.photos === 1 ? "" : "s"} · ${who.faces} face${who.faces === 1 ? "" : "s"}`);
+  await whoCard.locator(".person-crop img.loaded").waitFor();
+  await page.waitForTimeout(400);
+  const crop = await whoCard.locator(".person-crop img").getAttribute("src");
+  check("people: the representative face's crop", crop.includes(`/faces/${who.face_id}/crop`), crop);
+  await page.screenshot({ path: `${out}/desktop-people.png` });
+  // rename in place
+  await whoCard.locator(".person-name").fill("Ada Lovelace");
+  await whoCard.locator(".person-name").press("Enter");
+  await page.waitForSelector(`.person[data-person-id="${who.id}"] .person-name.saved`);
+  const named = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()).person.name, who.id);
+  check("people: renamed in place", named === "Ada Lovelace", named);
+  // open the person: their photos in the gallery
+  await whoCard.locator(".person-crop").click();
+  await page.waitForSelector("#person-view:not([hidden]) #person-gallery .result .box.matched");
+  const apiPerson = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  const shownFaces = await page.$$eval("#person-gallery .result", (r) => r.map((x) => Number(x.dataset.faceId)));
+  check("person: the API's faces, one card each", apiPerson.count === who.faces &&
+        JSON.stringify(shownFaces) === JSON.stringify(apiPerson.faces.map((f) => f.face_id)),
+        `page ${shownFaces} api ${apiPerson.faces.map((f) => f.face_id)}`);
+  check("person: the name above the photos", (await page.inputValue("#person-name")) === "Ada Lovelace");
+  check("person: the photo count", (await page.textContent("#person-count")) ===
+        `${who.photos} photo${who.photos === 1 ? "" : "s"}`);
+  await page.waitForFunction(() => [...document.querySelectorAll("#person-gallery .result img")]
+    .every((i) => i.classList.contains("loaded")));
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: `${out}/desktop-person.png` });
+  await page.locator("#person-gallery .result .frame").first().dispatchEvent("click");
+  await page.waitForSelector("#lightbox:not([hidden]) .box.matched");
+  await page.waitForFunction(() => document.querySelector("#lightbox-img").complete);
+  await page.screenshot({ path: `${out}/desktop-person-photo.png` });
+  await page.keyboard.press("Escape");
+  // move the last face to a new person
+  const movedFace = shownFaces[shownFaces.length - 1];
+  await page.locator(`#person-gallery .result[data-face-id="${movedFace}"] .face-move`).selectOption("new");
+  await page.waitForFunction((n) => document.querySelectorAll("#person-gallery .result").length === n,
+                             shownFaces.length - 1);
+  const afterMove = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()));
+  const newPerson = afterMove.people.find((p) => p.face_id === movedFace);
+  check("move: a new person holds the face", afterMove.count === apiPeople.count + 1 && !!newPerson);
+  // back to the grid: select both and merge the new person back
+  await page.click("#person-back");
+  await page.waitForSelector(`.person[data-person-id="${newPerson.id}"]`);
+  await page.check(`.person[data-person-id="${who.id}"] .person-pick`);
+  await page.check(`.person[data-person-id="${newPerson.id}"] .person-pick`);
+  check("merge: the button names both", (await page.textContent("#people-merge")) ===
+        `Merge Person ${newPerson.id} into Ada Lovelace`);
+  await page.click("#people-merge");
+  await page.waitForFunction((id) => !document.querySelector(`.person[data-person-id="${id}"]`), newPerson.id);
+  const afterMerge = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  check("merge: the face is back", afterMerge.count === who.faces &&
+        afterMerge.faces.some((f) => f.face_id === movedFace));
+  // reject a face from the person's page
+  await page.locator(`.person[data-person-id="${who.id}"] .person-crop`).click();
+  await page.waitForSelector("#person-gallery .result .face-reject");
+  await page.locator(`#person-gallery .result[data-face-id="${movedFace}"] .face-reject`).click();
+  await page.waitForFunction((id) => !document.querySelector(`#person-gallery .result[data-face-id="${id}"]`) &&
+                             document.querySelectorAll("#person-gallery .result").length > 0, movedFace);
+  const afterReject = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  check("reject: the face is out of the person", afterReject.count === who.faces - 1 &&
+        !afterReject.faces.some((f) => f.face_id === movedFace));
+  await page.click("#tab-search");
+  await page.waitForSelector("#app:not([hidden])");
+  check("no script errors on the People pages", pageErrors.length === 0, pageErrors.join("; "));
 
   // ---- a phone
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });

@@ -1,6 +1,7 @@
 // facesearch — the page: pick a query photo (and a face on it), see every photo of that person,
 // best first, filter by similarity, click a face to search by it, open a photo large, index a
-// folder with a live progress bar. Talks only to this server's JSON API (/api/v1/, SPEC.md).
+// folder with a live progress bar; the People view: people found in the library, renamed, merged,
+// opened to see their photos, a face moved or rejected. Talks only to this server's JSON API (/api/v1/, SPEC.md).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -38,7 +39,8 @@ function plainError(status, message) {
   switch (status) {
     case 400: return message ? `That did not work: ${message}.` : "The server could not read that.";
     case 401: return "This library is locked: enter the token.";
-    case 404: return "That photo is no longer in the library.";
+    case 404: return message && /person|face/.test(message) ? `Not found: ${message}.`
+                                                           : "That photo is no longer in the library.";
     case 409: return "An indexing run is already going on; wait for it or cancel it.";
     case 413: return "That photo is too large for the server.";
     case 503: return "The server is busy right now; try again in a moment.";
@@ -125,6 +127,8 @@ async function searchByFile(file, faceNumber) {
 
 async function searchByFace(faceId) {
   closeLightbox();
+  if (location.hash) history.pushState(null, "", location.pathname);
+  showView();
   showQueryImage(`${api}/faces/${faceId}/crop?size=320`, "A face from your library.");
   $("drop").classList.add("has-photo");
   setTitle("Searching…", "");
@@ -189,7 +193,8 @@ function baseName(path) {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-function card(m) {
+// actions (optional): a function making the row of buttons under the card.
+function card(m, actions) {
   const el = document.createElement("article");
   el.className = "result";
   el.dataset.photoId = m.photo_id;
@@ -208,12 +213,16 @@ function card(m) {
   name.className = "result-name";
   name.textContent = baseName(m.path);
   name.title = m.path;
-  const sim = document.createElement("span");
-  sim.className = "sim" + (m.similarity < state.threshold + 0.1 ? " mid" : "");
-  sim.textContent = Math.round(m.similarity * 100) + "%";
-  sim.title = "Similarity " + m.similarity.toFixed(3);
-  info.append(name, sim);
+  info.append(name);
+  if (m.similarity != null) {
+    const sim = document.createElement("span");
+    sim.className = "sim" + (m.similarity < state.threshold + 0.1 ? " mid" : "");
+    sim.textContent = Math.round(m.similarity * 100) + "%";
+    sim.title = "Similarity " + m.similarity.toFixed(3);
+    info.append(sim);
+  }
   el.append(frame, info);
+  if (actions) el.append(actions(m));
   el._match = m;
   cardObserver.observe(el);
   return el;
@@ -251,7 +260,9 @@ async function openLightbox(m) {
   const img = $("lightbox-img");
   img.src = `${api}/photos/${m.photo_id}/thumbnail?size=1600`;
   img.alt = baseName(m.path);
-  $("lightbox-caption").textContent = `${m.path} — ${Math.round(m.similarity * 100)}% similar. Click a face to search for that person.`;
+  $("lightbox-caption").textContent = m.similarity != null
+    ? `${m.path} — ${Math.round(m.similarity * 100)}% similar. Click a face to search for that person.`
+    : `${m.path} — click a face to search for that person.`;
   $("lightbox").hidden = false;
   try {
     const p = await photoInfo(m.photo_id);
@@ -334,11 +345,221 @@ async function cancelIndex() {
   try { showProgress(await call("/index", { method: "DELETE" })); } catch (e) { toast(e.message); }
 }
 
+// ---- people ------------------------------------------------------------------------------------------
+
+const people = { list: [], selected: [], person: null };
+
+function personLabel(p) { return p.name || `Person ${p.id}`; }
+
+function plural(n, one, many) { return `${Number(n).toLocaleString()} ${n === 1 ? one : many}`; }
+
+// Which view the address asks for: "" the search, "#people" the grid, "#people/ID" a person.
+function showView() {
+  const h = location.hash;
+  const m = /^#people\/(\d+)$/.exec(h);
+  const inPeople = h === "#people" || !!m;
+  $("app").hidden = inPeople;
+  $("people-view").hidden = !inPeople;
+  $("library-toggle").hidden = inPeople;
+  $("tab-search").classList.toggle("active", !inPeople);
+  $("tab-people").classList.toggle("active", inPeople);
+  $("people-list").hidden = !!m;
+  $("person-view").hidden = !m;
+  closeLightbox();
+  if (m) openPerson(Number(m[1]));
+  else if (inPeople) loadPeople();
+}
+
+async function loadPeople() {
+  let r;
+  try { r = await call("/people"); } catch (e) { return toast(e.message); }
+  people.list = r.people;
+  people.selected = people.selected.filter((id) => r.people.some((p) => p.id === id));
+  const bits = [plural(r.count, "person", "people")];
+  if (r.unsure) bits.push(plural(r.unsure, "unsure face", "unsure faces"));
+  if (r.ungrouped) bits.push(`${r.ungrouped.toLocaleString()} in no person`);
+  if (r.unseen) bits.push(`${r.unseen.toLocaleString()} not grouped yet`);
+  $("people-count").textContent = bits.join(" · ");
+  $("people-empty").hidden = r.count > 0;
+  const grid = $("people-grid");
+  grid.textContent = "";
+  for (const p of r.people) grid.appendChild(personCard(p));
+  updateMergeButton();
+}
+
+function personCard(p) {
+  const el = document.createElement("article");
+  el.className = "person";
+  el.dataset.personId = p.id;
+  const face = document.createElement("a");
+  face.className = "person-crop";
+  face.href = `#people/${p.id}`;
+  face.title = `See the photos of ${personLabel(p)}`;
+  if (p.face_id) {
+    const img = document.createElement("img");
+    img.alt = personLabel(p);
+    img.loading = "lazy";
+    img.addEventListener("load", () => img.classList.add("loaded"), { once: true });
+    img.src = `${api}/faces/${p.face_id}/crop?size=240`;
+    face.appendChild(img);
+  }
+  const pick = document.createElement("input");
+  pick.type = "checkbox";
+  pick.className = "person-pick";
+  pick.title = "Select to merge";
+  pick.setAttribute("aria-label", `Select ${personLabel(p)} to merge`);
+  pick.checked = people.selected.includes(p.id);
+  pick.addEventListener("change", () => {
+    people.selected = people.selected.filter((id) => id !== p.id);
+    if (pick.checked) people.selected.push(p.id);
+    while (people.selected.length > 2) {
+      const drop = people.selected.shift();
+      const other = document.querySelector(`.person[data-person-id="${drop}"] .person-pick`);
+      if (other) other.checked = false;
+    }
+    updateMergeButton();
+  });
+  const info = document.createElement("div");
+  info.className = "person-info";
+  info.append(nameInput(p, "person-name"));
+  const counts = document.createElement("span");
+  counts.className = "person-counts";
+  counts.textContent = `${plural(p.photos, "photo", "photos")} · ${plural(p.faces, "face", "faces")}`;
+  info.append(counts);
+  el.append(face, pick, info);
+  return el;
+}
+
+// An input that renames person p when it changes (Enter or leaving it).
+function nameInput(p, cls, input) {
+  input = input || document.createElement("input");
+  input.className = cls;
+  input.value = p.name || "";
+  input.placeholder = "Add a name";
+  input.maxLength = 200;
+  input.setAttribute("aria-label", `Name of ${personLabel(p)}`);
+  input.onkeydown = (e) => { if (e.key === "Enter") input.blur(); if (e.key === "Escape") { input.value = p.name || ""; input.blur(); } };
+  input.onchange = async () => {
+    const name = input.value.trim();
+    try {
+      const r = await call(`/people/${p.id}/name`, { method: "POST", headers: { "Content-Type": "application/json" },
+                                                     body: JSON.stringify({ name }) });
+      p.name = r.person.name;
+      input.value = p.name || "";
+      input.classList.add("saved");
+      setTimeout(() => input.classList.remove("saved"), 1200);
+    } catch (e) {
+      input.value = p.name || "";
+      toast(e.message);
+    }
+  };
+  return input;
+}
+
+function updateMergeButton() {
+  const b = $("people-merge");
+  b.disabled = people.selected.length !== 2;
+  if (people.selected.length === 2) {
+    const [into, from] = people.selected.map((id) => people.list.find((p) => p.id === id));
+    b.textContent = `Merge ${personLabel(from)} into ${personLabel(into)}`;
+  } else {
+    b.textContent = people.selected.length ? "Select one more to merge" : "Merge selected";
+  }
+}
+
+async function mergeSelected() {
+  const [into, from] = people.selected;
+  try {
+    await call(`/people/${into}/merge`, { method: "POST", headers: { "Content-Type": "application/json" },
+                                          body: JSON.stringify({ from }) });
+    people.selected = [];
+    toast("Merged.", false);
+  } catch (e) { toast(e.message); }
+  loadPeople();
+}
+
+async function groupFaces() {
+  const b = $("people-update");
+  b.disabled = true;
+  b.textContent = "Grouping…";
+  try {
+    const r = await call("/people/update", { method: "POST" });
+    toast(`Looked at ${plural(r.faces, "face", "faces")}: ${plural(r.new_people, "new person", "new people")}, ${plural(r.people, "person", "people")} in all.`, false);
+  } catch (e) { toast(e.message); }
+  b.disabled = false;
+  b.textContent = "Group faces";
+  loadPeople();
+}
+
+async function openPerson(id) {
+  let r;
+  try { r = await call(`/people/${id}`); } catch (e) {
+    toast(e.status === 404 ? "That person is no longer in the library." : e.message);
+    location.hash = "#people";
+    return;
+  }
+  if (!people.list.length) {
+    try { people.list = (await call("/people")).people; } catch (e) { /* the move menu is shorter */ }
+  }
+  people.person = r.person;
+  const p = r.person;
+  nameInput(p, "person-name big", $("person-name"));
+  const img = $("person-face");
+  img.hidden = !p.face_id;
+  if (p.face_id) img.src = `${api}/faces/${p.face_id}/crop?size=96`;
+  const photos = new Set(r.faces.map((f) => f.photo_id)).size;
+  $("person-count").textContent = plural(photos, "photo", "photos");
+  const gallery = $("person-gallery");
+  gallery.textContent = "";
+  for (const f of r.faces) gallery.appendChild(card(f, faceActions));
+}
+
+// Under a face of the open person: move it to another person (or a new one), or reject it.
+function faceActions(f) {
+  const row = document.createElement("div");
+  row.className = "face-actions";
+  const move = document.createElement("select");
+  move.className = "face-move";
+  move.setAttribute("aria-label", "Move this face to");
+  move.add(new Option("Move to…", ""));
+  move.add(new Option("A new person", "new"));
+  for (const p of people.list)
+    if (p.id !== people.person.id) move.add(new Option(personLabel(p), String(p.id)));
+  move.addEventListener("change", async () => {
+    if (!move.value) return;
+    const to = move.value === "new" ? "new" : Number(move.value);
+    try {
+      const r = await call(`/faces/${f.face_id}/move`, { method: "POST", headers: { "Content-Type": "application/json" },
+                                                        body: JSON.stringify({ to }) });
+      toast(`Moved to ${personLabel(r.person)}.`, false);
+      people.list = [];
+      openPerson(people.person.id);
+    } catch (e) { move.value = ""; toast(e.message); }
+  });
+  const reject = document.createElement("button");
+  reject.type = "button";
+  reject.className = "link face-reject";
+  reject.textContent = "Not them";
+  reject.title = "Take this face out of this person for good";
+  reject.addEventListener("click", async () => {
+    try {
+      const r = await call(`/faces/${f.face_id}/reject`, { method: "POST", headers: { "Content-Type": "application/json" },
+                                                          body: JSON.stringify({ from: people.person.id }) });
+      if (!r.person) { location.hash = "#people"; return; }
+      openPerson(people.person.id);
+    } catch (e) { toast(e.message); }
+  });
+  row.append(move, reject);
+  return row;
+}
+
 // ---- login -----------------------------------------------------------------------------------------
 
 function showLogin() {
   $("login").hidden = false;
   $("app").hidden = true;
+  $("people-view").hidden = true;
+  $("tabs").hidden = true;
 }
 
 async function login(e) {
@@ -379,6 +600,9 @@ function wire() {
   $("index-start").addEventListener("click", startIndex);
   $("index-cancel").addEventListener("click", cancelIndex);
   $("login-form").addEventListener("submit", login);
+  $("people-update").addEventListener("click", groupFaces);
+  $("people-merge").addEventListener("click", mergeSelected);
+  window.addEventListener("hashchange", showView);
 }
 
 async function start() {
@@ -395,7 +619,8 @@ async function start() {
   slider.min = state.floor;
   slider.value = state.threshold;
   $("slider-value").textContent = state.threshold.toFixed(2);
-  $("app").hidden = false;
+  $("tabs").hidden = false;
+  showView();
   await loadStats();
   pollOnce();
 }

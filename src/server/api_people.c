@@ -1,0 +1,313 @@
+/*
+ * api_people.c — people (faces grouped into persons) from the API, on the public fs_people_*
+ * functions: GET /api/v1/people (every person: id, name, counts, representative face), GET
+ * /api/v1/people/{id} (the person and its faces with their photos), POST /api/v1/people/update
+ * (run the grouping), POST /api/v1/people/{id}/name, POST /api/v1/people/{id}/merge, POST
+ * /api/v1/faces/{id}/move and POST /api/v1/faces/{id}/reject. Each write opens the index's
+ * writer for its request: the one-writer rule holds (409 while an index run, here or from the
+ * tool, or another write holds it). Faces whose photo is not under the roots are not shown.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "srv.h"
+
+#define NAME_MAX_LEN 200
+
+static int64_t seg_id(const srv_request *req, size_t k)
+{
+    return (int64_t)strtoll(req->seg[2 + k], NULL, 10);
+}
+
+/* The request's JSON body as fields (an empty body is no fields); -1 with res filled if bad. */
+static int body_fields(const srv_request *req, srv_params *p, srv_response *res)
+{
+    memset(p, 0, sizeof *p);
+    if (req->body_too_large)
+        return srv_error(res, 413, "the request body is too large"), -1;
+    if (req->body_len && srv_parse_json_object(req->body, req->body_len, p)) {
+        srv_params_free(p);
+        return srv_error(res, 400, "the body is not a JSON object of strings and numbers"), -1;
+    }
+    return 0;
+}
+
+/* A positive id from a field; -1 with res filled if absent or malformed. */
+static int field_id(const srv_params *p, const char *key, int64_t *out, srv_response *res)
+{
+    const char *v = srv_params_get(p, key);
+    char *end;
+    long long n = v ? strtoll(v, &end, 10) : 0;
+    if (!v || !*v || *end || n <= 0)
+        return srv_error(res, 400, "%s: the id of a person", key), -1;
+    *out = n;
+    return 0;
+}
+
+/* The index's writer for one write; NULL with res filled (409 while someone else writes). */
+static fs_index *writer_open(srv_ctx *ctx, srv_response *res)
+{
+    pthread_mutex_lock(&ctx->run_lock);
+    int running = ctx->run.state == RUN_RUNNING;
+    pthread_mutex_unlock(&ctx->run_lock);
+    if (running)
+        return srv_error(res, 409, "an index run is active (see GET /api/v1/index)"), NULL;
+    fs_index *w;
+    fs_error err;
+    if (fs_index_open(ctx->db_dir, ctx->engine, FS_INDEX_WRITE | FS_INDEX_EXISTING, &w, &err)) {
+        srv_error_fs(res, &err);
+        return NULL;
+    }
+    return w;
+}
+
+static void person_json(srv_ctx *ctx, srv_buf *b, const fs_person *p)
+{
+    srv_buf_printf(b, "{\"id\":%lld,\"name\":", (long long)p->id);
+    if (p->name)
+        srv_json_string(b, p->name);
+    else
+        srv_buf_puts(b, "null");
+    srv_buf_printf(b, ",\"faces\":%zu,\"photos\":%zu,\"face_id\":", p->faces, p->photos);
+    if (p->face_id > 0 && p->face_path && srv_path_allowed(ctx, p->face_path))
+        srv_buf_printf(b, "%lld", (long long)p->face_id);
+    else
+        srv_buf_puts(b, "null");
+    srv_buf_puts(b, "}");
+}
+
+int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    (void)req;
+    fs_people all;
+    fs_error err;
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_people_list(ix, &all, &err);
+    srv_reader_give(ctx, ix);
+    if (rc)
+        return srv_error_fs(res, &err);
+    srv_buf *b = srv_json(res, 200);
+    srv_buf_puts(b, "{\"people\":[");
+    for (size_t i = 0; i < all.count; i++) {
+        if (i)
+            srv_buf_puts(b, ",");
+        person_json(ctx, b, &all.items[i]);
+    }
+    srv_buf_printf(b, "],\"count\":%zu,\"unsure\":%zu,\"ungrouped\":%zu,\"unseen\":%zu}\n",
+                   all.count, all.unsure, all.ungrouped, all.unseen);
+    fs_people_free(&all);
+    return 0;
+}
+
+/* One face of a person with its photo id (from the index) and its geometry. */
+static void person_face_json(srv_buf *b, const fs_person_face *f, const fs_match *m)
+{
+    srv_buf_printf(b, "{\"face_id\":%lld,\"photo_id\":%lld,\"face\":%d,\"path\":",
+                   (long long)f->face_id, (long long)m->photo_id, f->face_number);
+    srv_json_string(b, f->path);
+    srv_buf_puts(b, ",\"quality\":");
+    srv_json_float(b, f->quality);
+    srv_buf_printf(b, ",\"pinned\":%s,", f->pinned ? "true" : "false");
+    srv_json_face(b, &m->face);
+    srv_buf_puts(b, "}");
+}
+
+/* The JSON of person id and its faces into b: 1 when found, 0 when there is no such person,
+ * -1 with err filled. */
+static int person_body(srv_ctx *ctx, int64_t id, srv_buf *b, fs_error *err)
+{
+    fs_people all;
+    fs_person_faces faces = {0};
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_people_list(ix, &all, err);
+    if (rc) {
+        srv_reader_give(ctx, ix);
+        return -1;
+    }
+    const fs_person *p = NULL;
+    for (size_t i = 0; i < all.count && !p; i++)
+        if (all.items[i].id == id)
+            p = &all.items[i];
+    if (p)
+        rc = fs_person_faces_get(ix, id, &faces, err);
+    if (p && rc == FS_OK) {
+        srv_buf_puts(b, "{\"person\":");
+        person_json(ctx, b, p);
+        srv_buf_puts(b, ",\"faces\":[");
+        size_t shown = 0;
+        for (size_t i = 0; i < faces.count && rc == FS_OK; i++) {
+            const fs_person_face *f = &faces.items[i];
+            if (!srv_path_allowed(ctx, f->path))
+                continue;
+            fs_matches one;
+            rc = fs_index_face(ix, f->face_id, &one, err);
+            if (rc)
+                break;
+            if (shown++)
+                srv_buf_puts(b, ",");
+            person_face_json(b, f, &one.items[0]);
+            fs_matches_free(&one);
+        }
+        srv_buf_printf(b, "],\"count\":%zu}\n", shown);
+    }
+    srv_reader_give(ctx, ix);
+    int found = p != NULL;
+    fs_people_free(&all);
+    fs_person_faces_free(&faces);
+    return rc ? -1 : found;
+}
+
+int srv_api_person(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    int64_t id = seg_id(req, 1);
+    srv_buf b = {0};
+    fs_error err;
+    int found = person_body(ctx, id, &b, &err);
+    if (found <= 0) {
+        srv_buf_free(&b);
+        if (found < 0)
+            return srv_error_fs(res, &err);
+        return srv_error(res, 404, "person %lld: no such person", (long long)id);
+    }
+    res->body = b;
+    srv_json(res, 200);
+    return 0;
+}
+
+int srv_api_people_update(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    srv_params p;
+    if (body_fields(req, &p, res))
+        return 0;
+    long rebuild;
+    int bad = srv_param_long(&p, "rebuild", 0, 1, 0, &rebuild);
+    srv_params_free(&p);
+    if (bad)
+        return srv_error(res, 400, "rebuild: 0 or 1");
+    fs_index *w = writer_open(ctx, res);
+    if (!w)
+        return 0;
+    fs_people_options opt = {.rebuild = (int)rebuild, .algorithm = FS_PEOPLE_GRAPH};
+    fs_people_summary s = {0};
+    fs_error err;
+    fs_status rc = fs_people_update(w, &opt, &s, &err);
+    fs_index_close(w);
+    if (rc)
+        return srv_error_fs(res, &err);
+    srv_buf *b = srv_json(res, 200);
+    srv_buf_printf(b, "{\"faces\":%zu,\"grouped\":%zu,\"unsure\":%zu,\"people\":%zu,"
+                      "\"new_people\":%zu,\"seconds\":%.3f}\n",
+                   s.faces, s.grouped, s.unsure, s.people, s.new_people, s.seconds);
+    return 0;
+}
+
+/* Answers a write that went well with the person's new state (as GET /api/v1/people/{id});
+ * {"person": null, ...} when the write left it without faces (it is gone). */
+static int answer_person(srv_ctx *ctx, int64_t id, srv_response *res)
+{
+    srv_buf b = {0};
+    fs_error err;
+    int found = person_body(ctx, id, &b, &err);
+    if (found < 0) {
+        srv_buf_free(&b);
+        return srv_error_fs(res, &err);
+    }
+    if (!found)
+        srv_buf_puts(&b, "{\"person\":null,\"faces\":[],\"count\":0}\n");
+    res->body = b;
+    srv_json(res, 200);
+    return 0;
+}
+
+int srv_api_person_name(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    int64_t id = seg_id(req, 1);
+    srv_params p;
+    if (body_fields(req, &p, res))
+        return 0;
+    const char *name = srv_params_get(&p, "name");
+    if (!name || strlen(name) > NAME_MAX_LEN) {
+        srv_params_free(&p);
+        return srv_error(res, 400, "name: a string of at most %d bytes (\"\" removes it)",
+                         NAME_MAX_LEN);
+    }
+    fs_index *w = writer_open(ctx, res);
+    fs_error err;
+    fs_status rc = w ? fs_people_name(w, id, name, &err) : FS_OK;
+    srv_params_free(&p);
+    if (!w)
+        return 0;
+    fs_index_close(w);
+    if (rc)
+        return srv_error_fs(res, &err);
+    return answer_person(ctx, id, res);
+}
+
+int srv_api_person_merge(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    int64_t into = seg_id(req, 1), from;
+    srv_params p;
+    if (body_fields(req, &p, res))
+        return 0;
+    int bad = field_id(&p, "from", &from, res);
+    srv_params_free(&p);
+    if (bad)
+        return 0;
+    if (from == into)
+        return srv_error(res, 400, "from: a person other than %lld", (long long)into);
+    fs_index *w = writer_open(ctx, res);
+    if (!w)
+        return 0;
+    fs_error err;
+    fs_status rc = fs_people_merge(w, into, from, &err);
+    fs_index_close(w);
+    if (rc)
+        return srv_error_fs(res, &err);
+    return answer_person(ctx, into, res);
+}
+
+int srv_api_face_move(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    int64_t face = seg_id(req, 1), to = 0;
+    srv_params p;
+    if (body_fields(req, &p, res))
+        return 0;
+    const char *v = srv_params_get(&p, "to");
+    int bad = !v ? (srv_error(res, 400, "to: the id of a person, or \"new\""), -1)
+              : strcmp(v, "new") == 0 ? 0 : field_id(&p, "to", &to, res);
+    srv_params_free(&p);
+    if (bad)
+        return 0;
+    fs_index *w = writer_open(ctx, res);
+    if (!w)
+        return 0;
+    fs_error err;
+    int64_t person = to;
+    fs_status rc = fs_people_move(w, face, to, &person, &err);
+    fs_index_close(w);
+    if (rc)
+        return srv_error_fs(res, &err);
+    return answer_person(ctx, person, res);
+}
+
+int srv_api_face_reject(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    int64_t face = seg_id(req, 1), from;
+    srv_params p;
+    if (body_fields(req, &p, res))
+        return 0;
+    int bad = field_id(&p, "from", &from, res);
+    srv_params_free(&p);
+    if (bad)
+        return 0;
+    fs_index *w = writer_open(ctx, res);
+    if (!w)
+        return 0;
+    fs_error err;
+    fs_status rc = fs_people_reject(w, face, from, &err);
+    fs_index_close(w);
+    if (rc)
+        return srv_error_fs(res, &err);
+    return answer_person(ctx, from, res);
+}
