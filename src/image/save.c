@@ -125,6 +125,38 @@ static fs_status write_atomically(const char *path, const char *qname, const voi
     return FS_OK;
 }
 
+/* Encodes img (not empty) in format f at quality (JPEG, WebP), metadata stripped when strip is
+ * set, into *buf (*len bytes; free with g_free). name is used in messages. */
+static fs_status encode(const img_rgb *img, out_format f, int quality, int strip,
+                        const char *name, void **buf, size_t *len, fs_error *err)
+{
+    fs_status rc = img_vips_start(err);
+    if (rc != FS_OK)
+        return rc;
+    /* A view of our pixels; libvips does not copy or free them. */
+    VipsImage *v = vips_image_new_from_memory(img->rgb, (size_t)img->width * img->height * 3,
+                                              img->width, img->height, 3, VIPS_FORMAT_UCHAR);
+    if (!v) {
+        vips_error_clear();
+        return util_fail(err, FS_ERR_INTERNAL, "%s: libvips could not wrap the image", name);
+    }
+    int r;
+    if (f == OUT_JPEG)
+        r = vips_jpegsave_buffer(v, buf, len, "Q", quality, "strip", strip, NULL);
+    else if (f == OUT_PNG)
+        r = vips_pngsave_buffer(v, buf, len, "strip", strip, NULL);
+    else
+        r = vips_webpsave_buffer(v, buf, len, "Q", quality, "strip", strip, NULL);
+    g_object_unref(v);
+    if (r != 0 || !*buf) {
+        vips_error_clear();
+        g_free(*buf);
+        *buf = NULL;
+        return util_fail(err, FS_ERR_INTERNAL, "%s: could not encode the image", name);
+    }
+    return FS_OK;
+}
+
 fs_status img_save(const img_rgb *img, const char *path, fs_error *err)
 {
     char qname[320];
@@ -137,31 +169,11 @@ fs_status img_save(const img_rgb *img, const char *path, fs_error *err)
                          qname);
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return util_fail(err, FS_ERR_ARG, "%s: empty image", qname);
-    fs_status rc = img_vips_start(err);
-    if (rc != FS_OK)
-        return rc;
-    /* A view of our pixels; libvips does not copy or free them. */
-    VipsImage *v = vips_image_new_from_memory(img->rgb, (size_t)img->width * img->height * 3,
-                                              img->width, img->height, 3, VIPS_FORMAT_UCHAR);
-    if (!v) {
-        vips_error_clear();
-        return util_fail(err, FS_ERR_INTERNAL, "%s: libvips could not wrap the image", qname);
-    }
     void *buf = NULL;
     size_t len = 0;
-    int r;
-    if (f == OUT_JPEG)
-        r = vips_jpegsave_buffer(v, &buf, &len, "Q", 92, NULL);
-    else if (f == OUT_PNG)
-        r = vips_pngsave_buffer(v, &buf, &len, NULL);
-    else
-        r = vips_webpsave_buffer(v, &buf, &len, "Q", 90, NULL);
-    g_object_unref(v);
-    if (r != 0 || !buf) {
-        vips_error_clear();
-        g_free(buf);
-        return util_fail(err, FS_ERR_INTERNAL, "%s: could not encode the image", qname);
-    }
+    fs_status rc = encode(img, f, f == OUT_JPEG ? 92 : 90, 0, qname, &buf, &len, err);
+    if (rc != FS_OK)
+        return rc;
     rc = write_atomically(path, qname, buf, len, err);
     g_free(buf);
     return rc;
@@ -174,24 +186,11 @@ fs_status img_encode_jpeg(const img_rgb *img, int quality, uint8_t **data, size_
     *size = 0;
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return util_fail(err, FS_ERR_ARG, "empty image");
-    fs_status rc = img_vips_start(err);
-    if (rc != FS_OK)
-        return rc;
-    VipsImage *v = vips_image_new_from_memory(img->rgb, (size_t)img->width * img->height * 3,
-                                              img->width, img->height, 3, VIPS_FORMAT_UCHAR);
-    if (!v) {
-        vips_error_clear();
-        return util_fail(err, FS_ERR_INTERNAL, "libvips could not wrap the image");
-    }
     void *buf = NULL;
     size_t len = 0;
-    int r = vips_jpegsave_buffer(v, &buf, &len, "Q", quality, "strip", TRUE, NULL);
-    g_object_unref(v);
-    if (r != 0 || !buf) {
-        vips_error_clear();
-        g_free(buf);
-        return util_fail(err, FS_ERR_INTERNAL, "could not encode the image");
-    }
+    fs_status rc = encode(img, OUT_JPEG, quality, 1, "(image)", &buf, &len, err);
+    if (rc != FS_OK)
+        return rc;
     /* a plain malloc'd copy: the caller frees with free(), not g_free() */
     *data = malloc(len);
     if (*data)
