@@ -318,6 +318,14 @@ fs_status fs_index_search(fs_index *index, const fs_face *query, size_t n_query,
                           const char *const *folders, size_t n_folders, float threshold,
                           size_t top, int min_face, fs_matches *out, fs_error *err);
 
+/* As fs_index_search, but restricted to the photos whose paths lie under the folders themselves:
+ * the folders their links lead to are not searched, and the folders are not walked to find those
+ * links (a walk of a large library at every search). For a caller that shows only photos under
+ * its folders (the server under its roots). */
+fs_status fs_index_search_within(fs_index *index, const fs_face *query, size_t n_query,
+                                 const char *const *folders, size_t n_folders, float threshold,
+                                 size_t top, int min_face, fs_matches *out, fs_error *err);
+
 /* Drops a file or everything under a folder from the index; *removed gets the file count. */
 fs_status fs_index_remove(fs_index *index, const char *path, size_t *removed, fs_error *err);
 

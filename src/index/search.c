@@ -164,9 +164,9 @@ static fs_status search_pass(fs_index *ix, const fs_face *query, size_t n_query,
     return rc;
 }
 
-fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
-                          const char *const *folders, size_t n_folders, float threshold, size_t top,
-                          int min_face, fs_matches *out, fs_error *err)
+static fs_status search(fs_index *ix, const fs_face *query, size_t n_query,
+                        const char *const *folders, size_t n_folders, int follow_links,
+                        float threshold, size_t top, int min_face, fs_matches *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
     if (n_query == 0)
@@ -183,7 +183,7 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
     link_targets targets = {.folders = canon, .count = n_folders, .capacity = n_folders};
     index_walk_seen seen = {0};
     index_walk_callbacks cb = {.link_dir = add_link_target, .ctx = &targets, .seen = &seen};
-    for (size_t i = 0; i < n_folders && rc == FS_OK; i++) {
+    for (size_t i = 0; i < n_folders && rc == FS_OK && follow_links; i++) {
         struct stat sb;
         if (stat(canon[i], &sb) == 0 && S_ISDIR(sb.st_mode))
             rc = index_walk(canon[i], 1, &cb, err);
@@ -194,11 +194,12 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
     canon = targets.folders;
     n_folders = targets.count;
     /* One query face and a top: its top faces only (the graph of a large library). With a size
-     * filter, a few times more are asked for and filtered; only if too few are left is every
-     * hit read (an exact scan), so that the top faces are those the filter keeps. */
+     * filter, a few times more are asked for and filtered (at least 50: the graph's breadth for
+     * 50 is that of a top 10); only if too few are left is every hit read (an exact scan), so
+     * that the top faces are those the filter keeps. */
     size_t raw = 0;
     if (rc == FS_OK && n_query == 1 && top > 0) {
-        size_t k = min_face > 0 ? (top < 16 ? 64 : top * 4) : top;
+        size_t k = min_face > 0 ? (top < 13 ? 50 : top * 4) : top;
         rc = search_pass(ix, query, n_query, canon, n_folders, threshold, k, min_face, out, &raw,
                          err);
         if (rc == FS_OK && min_face > 0 && out->count < top && raw == k) {
@@ -219,4 +220,18 @@ fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
     }
     index_matches_rank(out, top);
     return FS_OK;
+}
+
+fs_status fs_index_search(fs_index *ix, const fs_face *query, size_t n_query,
+                          const char *const *folders, size_t n_folders, float threshold, size_t top,
+                          int min_face, fs_matches *out, fs_error *err)
+{
+    return search(ix, query, n_query, folders, n_folders, 1, threshold, top, min_face, out, err);
+}
+
+fs_status fs_index_search_within(fs_index *ix, const fs_face *query, size_t n_query,
+                                 const char *const *folders, size_t n_folders, float threshold,
+                                 size_t top, int min_face, fs_matches *out, fs_error *err)
+{
+    return search(ix, query, n_query, folders, n_folders, 0, threshold, top, min_face, out, err);
 }

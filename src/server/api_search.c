@@ -50,9 +50,9 @@ static int read_opts(srv_ctx *ctx, const srv_params *p, search_opts *o, srv_resp
     return 0;
 }
 
-/* Runs the search and writes "matches":[...] (with the leading comma-free key). */
-static int search_matches(srv_ctx *ctx, const fs_face *query, const search_opts *o, srv_buf *b,
-                          fs_error *err)
+/* Runs the search with reader ix and writes "matches":[...] (with the leading comma-free key). */
+static int search_matches(srv_ctx *ctx, fs_index *ix, const fs_face *query, const search_opts *o,
+                          srv_buf *b, fs_error *err)
 {
     const char *folders[FS_SERVER_ROOTS_MAX];
     size_t n = 0;
@@ -62,18 +62,16 @@ static int search_matches(srv_ctx *ctx, const fs_face *query, const search_opts 
         for (; n < ctx->n_roots; n++)
             folders[n] = ctx->roots[n];
     fs_matches m;
-    fs_index *ix = srv_reader_take(ctx);
     fs_status rc =
-        fs_index_search(ix, query, 1, folders, n, o->threshold, o->top, o->min_size, &m,
-                        err);
-    srv_reader_give(ctx, ix);
+        fs_index_search_within(ix, query, 1, folders, n, o->threshold, o->top, o->min_size, &m,
+                               err);
     if (rc)
         return -1;
     srv_buf_puts(b, "\"matches\":[");
     size_t shown = 0;
     for (size_t i = 0; i < m.count; i++) {
         const fs_match *x = &m.items[i];
-        /* the folders a root's links lead to are searched too: show only what lies under one */
+        /* the search looked under the roots by path: show only what lies under one */
         if (!srv_under_root(ctx, x->path))
             continue;
         srv_buf_printf(b, "%s{\"photo_id\":%lld,\"face_id\":%lld,\"face\":%d,\"similarity\":",
@@ -202,10 +200,15 @@ int srv_api_search_upload(srv_ctx *ctx, const srv_request *req, srv_response *re
     srv_buf_puts(b, "]},\"threshold\":");
     srv_json_float(b, o.threshold);
     srv_buf_puts(b, ",");
-    if (chosen < 0)
+    if (chosen < 0) {
         srv_buf_puts(b, "\"matches\":[],\"count\":0");
-    else if (search_matches(ctx, &faces.faces[chosen], &o, b, &err))
-        srv_error_fs(res, &err);
+    } else {
+        fs_index *ix = srv_reader_take(ctx);
+        int failed = search_matches(ctx, ix, &faces.faces[chosen], &o, b, &err);
+        srv_reader_give(ctx, ix);
+        if (failed)
+            srv_error_fs(res, &err);
+    }
     if (res->status == 200)
         srv_buf_puts(b, "}\n");
     fs_faces_free(&faces);
@@ -223,9 +226,9 @@ int srv_api_search_face(srv_ctx *ctx, const srv_request *req, srv_response *res)
     int64_t id = strtoll(req->seg[3], NULL, 10);
     fs_matches one;
     fs_error err;
+    /* one reader for the face and the search: a request waits in line once */
     fs_index *ix = srv_reader_take(ctx);
     fs_status rc = fs_index_face(ix, id, &one, &err);
-    srv_reader_give(ctx, ix);
     if (rc == FS_OK && !srv_under_root(ctx, one.items[0].path)) {
         fs_matches_free(&one);
         rc = FS_ERR_NOT_FOUND;
@@ -234,6 +237,7 @@ int srv_api_search_face(srv_ctx *ctx, const srv_request *req, srv_response *res)
         err.code = rc;
     }
     if (rc) {
+        srv_reader_give(ctx, ix);
         free(o.folder);
         return srv_error_fs(res, &err);
     }
@@ -244,7 +248,9 @@ int srv_api_search_face(srv_ctx *ctx, const srv_request *req, srv_response *res)
     srv_buf_puts(b, "},\"threshold\":");
     srv_json_float(b, o.threshold);
     srv_buf_puts(b, ",");
-    if (search_matches(ctx, &one.items[0].face, &o, b, &err))
+    int failed = search_matches(ctx, ix, &one.items[0].face, &o, b, &err);
+    srv_reader_give(ctx, ix);
+    if (failed)
         srv_error_fs(res, &err);
     if (res->status == 200)
         srv_buf_puts(b, "}\n");

@@ -50,10 +50,20 @@ void srv_buf_puts(srv_buf *b, const char *s)
 
 void srv_buf_printf(srv_buf *b, const char *fmt, ...)
 {
+    /* written in place when it fits (a response's many small pieces), else measured first */
     va_list ap;
+    if (b->nomem)
+        return;
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
     va_end(ap);
+    if (n >= 0 && (size_t)n < room) {
+        b->len += (size_t)n;
+        return;
+    }
+    if (room)
+        b->data[b->len] = '\0';
     if (n < 0 || reserve(b, (size_t)n))
         return;
     va_start(ap, fmt);

@@ -2,7 +2,10 @@
  * readers.c — the index readers requests share: a few open readers (searches by id, photos and
  * faces by id, stats), each used by one request at a time; a request waits for a free one. A
  * reader maps the vector files, so more readers cost little memory; they let searches run on
- * every core instead of one at a time.
+ * every core instead of one at a time. Requests get readers in the order they asked (a ticket
+ * each): a request that just finished and asks again cannot take a reader before one that has
+ * been waiting, which otherwise, on busy cores, waited for many searches in a row (the p99 of
+ * searches at 8 clients was 4 to 5 times the p50).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +42,28 @@ void srv_readers_close(srv_ctx *ctx)
     ctx->n_readers = 0;
 }
 
+static int free_reader(const srv_ctx *ctx)
+{
+    for (int i = 0; i < ctx->n_readers; i++)
+        if (!ctx->reader_busy[i])
+            return i;
+    return -1;
+}
+
 fs_index *srv_reader_take(srv_ctx *ctx)
 {
     pthread_mutex_lock(&ctx->readers_lock);
-    for (;;) {
-        for (int i = 0; i < ctx->n_readers; i++)
-            if (!ctx->reader_busy[i]) {
-                ctx->reader_busy[i] = 1;
-                pthread_mutex_unlock(&ctx->readers_lock);
-                return ctx->readers[i];
-            }
+    uint64_t ticket = ctx->reader_next_ticket++;
+    int i;
+    while (ticket != ctx->reader_serving || (i = free_reader(ctx)) < 0)
         pthread_cond_wait(&ctx->reader_free, &ctx->readers_lock);
-    }
+    ctx->reader_busy[i] = 1;
+    ctx->reader_serving++;
+    /* the next in line may find a reader free too */
+    if (ctx->reader_serving != ctx->reader_next_ticket && free_reader(ctx) >= 0)
+        pthread_cond_broadcast(&ctx->reader_free);
+    pthread_mutex_unlock(&ctx->readers_lock);
+    return ctx->readers[i];
 }
 
 void srv_reader_give(srv_ctx *ctx, fs_index *reader)
@@ -59,6 +72,8 @@ void srv_reader_give(srv_ctx *ctx, fs_index *reader)
     for (int i = 0; i < ctx->n_readers; i++)
         if (ctx->readers[i] == reader)
             ctx->reader_busy[i] = 0;
-    pthread_cond_signal(&ctx->reader_free);
+    /* every waiter looks: only the first in line takes it */
+    if (ctx->reader_serving != ctx->reader_next_ticket)
+        pthread_cond_broadcast(&ctx->reader_free);
     pthread_mutex_unlock(&ctx->readers_lock);
 }

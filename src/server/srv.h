@@ -46,6 +46,7 @@ typedef struct srv_ctx {
     fs_index **readers;
     int *reader_busy;
     int n_readers;
+    uint64_t reader_next_ticket, reader_serving;  /* first come, first served */
 
     /* heavy requests: at most n_workers at once, each with a worker; a few more wait */
     pthread_mutex_t pool_lock;
@@ -138,7 +139,8 @@ void srv_pool_close(srv_ctx *ctx);
  * them). 0, or -1 with err filled. */
 int srv_readers_open(srv_ctx *ctx, int n, fs_error *err);
 void srv_readers_close(srv_ctx *ctx);
-/* A reader for one request (waits while all are in use; searches take milliseconds). */
+/* A reader for one request (waits while all are in use, first come first served; searches take
+ * a millisecond). */
 fs_index *srv_reader_take(srv_ctx *ctx);
 void srv_reader_give(srv_ctx *ctx, fs_index *reader);
 

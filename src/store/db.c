@@ -633,6 +633,7 @@ void store_close(store_db *store)
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(store->stmts[i]);
+    sqlite3_finalize(store->faces_in);
     if (store->db)
         sqlite3_close(store->db);
     vindex_free(store->vindex);
@@ -1319,7 +1320,7 @@ fs_status store_face_by_id(store_db *store, int64_t face_id, store_face *out, fl
 
 #define FACES_PER_QUERY 128
 
-/* Prepares the face query for `count` ids (?1 .. ?count). */
+/* Prepares the face query for `count` ids (?1 .. ?count), kept with the connection. */
 static fs_status prepare_faces_in(store_db *store, size_t count, sqlite3_stmt **out, fs_error *err)
 {
     char sql[400 + 4 * FACES_PER_QUERY];
@@ -1330,7 +1331,8 @@ static fs_status prepare_faces_in(store_db *store, size_t count, sqlite3_stmt **
     for (size_t i = 0; i < count; i++)
         n += snprintf(sql + n, sizeof sql - (size_t)n, i ? ",?" : "?");
     snprintf(sql + n, sizeof sql - (size_t)n, ")");
-    if (sqlite3_prepare_v2(store->db, sql, -1, out, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) !=
+        SQLITE_OK)
         return store_sql_fail(store, err, "prepare");
     return FS_OK;
 }
@@ -1338,36 +1340,28 @@ static fs_status prepare_faces_in(store_db *store, size_t count, sqlite3_stmt **
 fs_status store_faces_by_ids(store_db *store, const int64_t *ids, size_t count, int want_embedding,
                              store_face_visit visit, void *ctx, fs_error *err)
 {
-    sqlite3_stmt *full = NULL, *s = NULL;
+    /* One statement of FACES_PER_QUERY ids, prepared once per connection (a server looks up the
+     * rows of every search): a shorter chunk leaves the rest of its ids NULL, which match no row. */
     float *emb = want_embedding ? malloc((size_t)store->dim * sizeof(float)) : NULL;
     fs_status rc = FS_OK;
     if (want_embedding && !emb)
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (count && !store->faces_in)
+        rc = prepare_faces_in(store, FACES_PER_QUERY, &store->faces_in, err);
+    sqlite3_stmt *s = store->faces_in;
     for (size_t at = 0; at < count && rc == FS_OK; at += FACES_PER_QUERY) {
         size_t n = count - at < FACES_PER_QUERY ? count - at : FACES_PER_QUERY;
-        if (n == FACES_PER_QUERY) { /* full chunks share one statement */
-            if (!full && (rc = prepare_faces_in(store, n, &full, err)) != FS_OK)
-                break;
-            s = full;
-            sqlite3_reset(s);
-        } else if ((rc = prepare_faces_in(store, n, &s, err)) != FS_OK) {
-            s = NULL;
-            break;
-        }
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
         for (size_t i = 0; i < n; i++)
             sqlite3_bind_int64(s, (int)i + 1, ids[at + i]);
         int stopped;
         rc = visit_rows(store, s, emb, visit, ctx, &stopped, err);
         if (stopped)
-            goto done;
-        if (s != full)
-            sqlite3_finalize(s);
-        s = NULL;
+            break;
     }
-done:
-    if (s && s != full)
-        sqlite3_finalize(s);
-    sqlite3_finalize(full);
+    if (s)
+        sqlite3_reset(s);
     free(emb);
     return rc;
 }

@@ -41,12 +41,14 @@ struct store_db {
     int in_batch;        /* inside store_begin .. commit */
     int schema;          /* schema version (a reader may see an older one) */
     sqlite3_stmt *stmts[ST_COUNT];
+    sqlite3_stmt *faces_in;  /* store_faces_by_ids: a chunk of ids, the unused ones NULL */
     vindex *vindex;   /* NULL until the first search or sync */
     uint64_t vgen;       /* the database generation vindex reflects */
     /* The last folder filter of a search (store_folder_filter), reused while the folders and the
      * generation are the same: a server searches the same roots again and again. */
     uint8_t *filter_bits;
     int64_t filter_nbits;
+    size_t filter_kept;  /* the faces of vindex it lets through (0: not counted) */
     uint64_t filter_gen;
     char *filter_key;    /* the folders, each followed by a NUL; NULL: no filter kept */
     size_t filter_key_len;

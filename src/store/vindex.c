@@ -367,6 +367,14 @@ static inline int allowed(const vindex *v, const vindex_filter *f, size_t i)
     return id >= 0 && id < f->nbits && (f->file_bits[id / 8] >> (id % 8)) & 1;
 }
 
+size_t vindex_filter_count(const vindex *v, const vindex_filter *filter)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < v->n; i++)
+        kept += (size_t)allowed(v, filter, i);
+    return kept;
+}
+
 static int hit_order(const void *pa, const void *pb)
 {
     const store_hit *a = pa, *b = pb;
@@ -547,9 +555,7 @@ fs_status vindex_search(const vindex *v, const float *q, size_t k, float thresho
     double keep = 1.0;
     int use_graph = !exact && v->graph && k > 0 && k <= GRAPH_K_MAX;
     if (use_graph && filter) {
-        size_t kept = 0;
-        for (size_t i = 0; i < v->n; i++)
-            kept += (size_t)allowed(v, filter, i);
+        size_t kept = filter->kept ? filter->kept : vindex_filter_count(v, filter);
         keep = (double)kept / (double)v->n;
         /* A selective filter leaves too few faces for the graph to find: scan them exactly. */
         if (keep < 0.3)

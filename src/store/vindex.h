@@ -30,7 +30,12 @@ typedef struct vindex vindex;
 typedef struct vindex_filter {
     const uint8_t *file_bits;
     int64_t nbits;
+    size_t kept;     /* the live faces it lets through (vindex_filter_count); 0 = count them */
 } vindex_filter;
+
+/* The live faces of v that filter lets through (a graph search asks the graph for more when the
+ * filter keeps few). Depends only on v and the filter: a caller that keeps both can keep it. */
+size_t vindex_filter_count(const vindex *v, const vindex_filter *filter);
 
 /* A new empty index for dim-vectors; NULL when out of memory or dim is out of range. */
 vindex *vindex_new(int dim);

@@ -195,6 +195,9 @@ static fs_status cached_filter(store_db *store, const char *const *folders, size
     free(store->filter_key);
     store->filter_bits = bits;
     store->filter_nbits = nbits;
+    /* counted once for the vectors of this generation, not at every search */
+    vindex_filter f = {.file_bits = bits, .nbits = nbits};
+    store->filter_kept = store->vindex ? vindex_filter_count(store->vindex, &f) : 0;
     store->filter_gen = store->vgen;
     /* kept only when the generation it belongs to is known (vectors loaded) */
     store->filter_key = store->vindex ? key : NULL;
@@ -220,6 +223,7 @@ fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
             return rc;
         filter.file_bits = store->filter_bits;
         filter.nbits = store->filter_nbits;
+        filter.kept = store->filter_kept;
     }
     return vindex_search(store->vindex, q->embedding, q->top_k, q->threshold,
                          q->folder_count > 0 ? &filter : NULL, q->exact, q->threads, hits, count,

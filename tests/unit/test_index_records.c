@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -177,11 +178,60 @@ static void test_size_filter_with_top(void **state)
     fs_index_close(ix);
 }
 
+/* A folder with a link to a folder outside it: fs_index_search also finds the photos the link
+ * leads to, fs_index_search_within only those under the folder's own path. */
+static void test_search_within(void **state)
+{
+    fixture *f = *state;
+    char lib[128], other[128], link[160], in[160], out[160];
+    snprintf(lib, sizeof lib, "%s/lib", f->root);
+    snprintf(other, sizeof other, "%s/other", f->root);
+    snprintf(link, sizeof link, "%s/link", lib);
+    snprintf(in, sizeof in, "%s/a.jpg", lib);
+    snprintf(out, sizeof out, "%s/b.jpg", other);
+    assert_int_equal(mkdir(lib, 0700), 0);
+    assert_int_equal(mkdir(other, 0700), 0);
+    assert_int_equal(symlink(other, link), 0);
+    static float emb[2][FS_EMBEDDING_MAX];
+    store_face faces[2];
+    face_at(&faces[0], emb[0], 0);
+    face_at(&faces[1], emb[1], 0);
+    store_pack_id p = {"buffalo_l", 2, FILE_NAMES, FILE_SHAS, FS_EMBEDDING_MAX, "p1"};
+    store_db *st;
+    fs_error err;
+    assert_int_equal(store_open(f->dir, &p, FS_STORE_WRITE, &st, &err), FS_OK);
+    assert_int_equal(store_put_file(st, in, 5, 6, "c1", &faces[0], 1, NULL, &err), FS_OK);
+    assert_int_equal(store_put_file(st, out, 5, 6, "c2", &faces[1], 1, NULL, &err), FS_OK);
+    store_close(st);
+    fs_index *ix;
+    assert_int_equal(fs_index_open(f->dir, NULL, FS_INDEX_READ, &ix, &err), FS_OK);
+    fs_face q = {0};
+    q.embedding[0] = 1.0f;
+    const char *folders[1] = {lib};
+    fs_matches m;
+    assert_int_equal(fs_index_search(ix, &q, 1, folders, 1, 0.5f, 10, 0, &m, &err), FS_OK);
+    assert_int_equal(m.count, 2);
+    fs_matches_free(&m);
+    assert_int_equal(fs_index_search_within(ix, &q, 1, folders, 1, 0.5f, 10, 0, &m, &err), FS_OK);
+    assert_int_equal(m.count, 1);
+    assert_string_equal(m.items[0].path, in);
+    fs_matches_free(&m);
+    /* the link itself is not a folder of photos under lib's path either */
+    const char *via_link[1] = {link};
+    assert_int_equal(fs_index_search_within(ix, &q, 1, via_link, 1, 0.5f, 10, 0, &m, &err),
+                     FS_OK);
+    assert_int_equal(m.count, 1);
+    assert_string_equal(m.items[0].path, out);
+    fs_matches_free(&m);
+    fs_index_close(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_photo_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_filter_with_top, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_within, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

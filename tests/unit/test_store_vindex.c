@@ -150,7 +150,7 @@ static void check_exact(size_t n, size_t ids, uint64_t seed)
         uint8_t bits[64] = {0};
         for (int fid = 10; fid <= 40; fid++)
             bits[fid / 8] |= (uint8_t)(1u << (fid % 8));
-        vindex_filter filt = {bits, 64 * 8};
+        vindex_filter filt = {bits, 64 * 8, 0};
         store_hit *h;
         size_t nh;
         assert_int_equal(vindex_search(x, q, 10, -1.0f, &filt, 0, 2, &h, &nh, NULL), FS_OK);
