@@ -147,6 +147,8 @@ typedef struct fs_engine_options {
     float det_threshold;       /* detector score threshold; 0 = the pack's default */
     int min_face;              /* drop faces whose width or height is below this (pixels); 0 = 20 */
     uint64_t max_pixels;       /* refuse larger images; 0 = 100 megapixels */
+    int max_decode_ms;         /* stop decoding a photo that takes longer (FS_ERR_LIMIT, "NAME:
+                                * takes too long to decode (over N ms)"); 0 = no limit */
 } fs_engine_options;
 
 typedef struct fs_engine fs_engine;

@@ -26,6 +26,7 @@ typedef struct fs_server_config {
     int threads;                 /* threads of one inference; 0 = all cores */
     size_t max_upload;           /* bytes of a request body (default 20 MiB) */
     uint64_t max_pixels;         /* pixels of an uploaded photo (default 40 megapixels) */
+    int max_decode_ms;           /* decoding one photo, uploaded or indexed; 0 = no limit */
 } fs_server_config;
 
 /* Runs the server until SIGINT or SIGTERM: opens the engine and the index (creating an empty one

@@ -12,7 +12,7 @@
 int cmd_serve(const cli_globals *g, int argc, char **argv)
 {
     enum { OPT_HOST = 1, OPT_PORT, OPT_TOKEN, OPT_ROOT, OPT_WORKERS, OPT_MAX_UPLOAD,
-           OPT_MAX_PIXELS };
+           OPT_MAX_PIXELS, OPT_MAX_DECODE_MS };
     static const struct option opts[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
@@ -21,11 +21,12 @@ int cmd_serve(const cli_globals *g, int argc, char **argv)
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+        {"max-decode-ms", required_argument, NULL, OPT_MAX_DECODE_MS},
         {NULL, 0, NULL, 0},
     };
     fs_server_config cfg = {.host = "127.0.0.1", .port = 8080, .db = g->db, .models = g->models,
                       .threads = g->threads, .max_upload = 20u << 20, .max_pixels = 50000000,
-                      .workers = 2};
+                      .max_decode_ms = 10000, .workers = 2};
     const char *env_token = getenv("FACESEARCH_TOKEN");
     if (env_token && *env_token)
         cfg.token = env_token;
@@ -67,6 +68,11 @@ int cmd_serve(const cli_globals *g, int argc, char **argv)
             if (cli_parse_int("--max-pixels", optarg, 1, 1000000000L, &n))
                 return EXIT_ERROR;
             cfg.max_pixels = (uint64_t)n;
+            break;
+        case OPT_MAX_DECODE_MS:
+            if (cli_parse_int("--max-decode-ms", optarg, 1, 3600000L, &n))
+                return EXIT_ERROR;
+            cfg.max_decode_ms = (int)n;
             break;
         default:
             return cli_fail("serve: %s: unknown option (see facesearch serve --help)",

@@ -120,7 +120,8 @@ const cli_command cli_commands[] = {
      "      --workers N        searches and pictures made at once (default 2; more wait or get\n"
      "                         503)\n"
      "      --max-upload BYTES largest request body (default 20 MiB)\n"
-     "      --max-pixels N     largest photo, uploaded or indexed (default 50 megapixels)\n",
+     "      --max-pixels N     largest photo, uploaded or indexed (default 50 megapixels)\n"
+     "      --max-decode-ms N  longest decoding of a photo, uploaded or indexed (default 10000)\n",
      cmd_serve},
     {NULL, NULL, NULL, NULL},
 };

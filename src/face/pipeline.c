@@ -159,7 +159,8 @@ fs_status fs_detect_file(fs_worker *w, const char *path, int embed, fs_faces *ou
     memset(out, 0, sizeof *out);
     img_rgb img = {0};
     unsigned warnings = 0;
-    img_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
+    img_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings,
+                           .max_decode_ms = w->engine->opt.max_decode_ms};
     double t = util_now();
     fs_status rc = img_load(path, &lo, &img, NULL, NULL, NULL, err);
     rc = after_decode(w, rc, &img, path ? path : "", embed, t, out, err);
@@ -174,7 +175,8 @@ fs_status fs_detect_buffer(fs_worker *w, const void *data, size_t size, const ch
     memset(out, 0, sizeof *out);
     img_rgb img = {0};
     unsigned warnings = 0;
-    img_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings};
+    img_load_options lo = {.max_pixels = w->engine->opt.max_pixels, .warnings = &warnings,
+                           .max_decode_ms = w->engine->opt.max_decode_ms};
     double t = util_now();
     fs_status rc = img_load_buffer(data, size, name, &lo, &img, NULL, NULL, NULL, err);
     rc = after_decode(w, rc, &img, name ? name : "(buffer)", embed, t, out, err);

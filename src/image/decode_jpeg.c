@@ -2,7 +2,10 @@
  * decode_jpeg.c — JPEG through libjpeg-turbo: header check against the pixel limit, DCT-scaled
  * decoding (1/2, 1/4, 1/8) when the caller needs only a smaller image, EXIF orientation from APP1,
  * grayscale expanded to RGB; a header that declares more pixels than the data can hold is refused
- * before any decoding work. CMYK/YCCK JPEGs are left to libvips (colour management).
+ * before any decoding work; a decode past the request's deadline is stopped (libjpeg's progress
+ * monitor, called for every row of every scan: a progressive JPEG of thousands of scans over a
+ * large image costs seconds in a few hundred KB). CMYK/YCCK JPEGs are left to libvips (colour
+ * management).
  *
  * libjpeg reports errors by calling error_exit, which must not return: we longjmp back to
  * img_decode_jpeg. All state that survives the jump lives in a heap `jpeg_job`, so no local
@@ -18,6 +21,7 @@
 #include <jerror.h>
 
 #include "image/image_internal.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 typedef struct jpeg_job {
@@ -28,6 +32,9 @@ typedef struct jpeg_job {
     int truncated;
     int strict;             /* the request's end_added: hitting a marker mid-scan is truncation */
     int created;
+    struct jpeg_progress_mgr progress;
+    double deadline;        /* 0 = none */
+    int too_slow;
     img_rgb image;
 } jpeg_job;
 
@@ -46,6 +53,16 @@ static void on_message(j_common_ptr cinfo, int level)
         if (cinfo->err->msg_code == JWRN_JPEG_EOF ||
             (job->strict && cinfo->err->msg_code == JWRN_HIT_MARKER))
             job->truncated = 1;
+    }
+}
+
+/* Called as libjpeg goes (each row of each scan, each output row): past the deadline, stop. */
+static void on_progress(j_common_ptr cinfo)
+{
+    jpeg_job *job = cinfo->client_data;
+    if (job->deadline > 0 && util_now() > job->deadline) {
+        job->too_slow = 1;
+        longjmp(job->jump, 1);
     }
 }
 
@@ -114,6 +131,11 @@ fs_status img_decode_jpeg(const img_decode_request *req, img_decode_result *res,
     job->strict = req->end_added;
 
     if (setjmp(job->jump)) {
+        if (job->too_slow) {
+            fs_status st = img_too_slow(req, err);
+            job_free(job);
+            return st;
+        }
         fs_status st = util_fail(err, FS_ERR_FORMAT, "%s: truncated or corrupt image (jpeg: %s)",
                                  req->name,
                                  job->truncated ? "Premature end of JPEG file" : job->message);
@@ -122,6 +144,11 @@ fs_status img_decode_jpeg(const img_decode_request *req, img_decode_result *res,
     }
     jpeg_create_decompress(&job->cinfo);
     job->created = 1;
+    if (req->max_decode_ms > 0) { /* (after the create, which clears the struct) */
+        job->deadline = req->deadline;
+        job->progress.progress_monitor = on_progress;
+        job->cinfo.progress = &job->progress;
+    }
     jpeg_mem_src(&job->cinfo, req->data, (unsigned long)req->size);
     jpeg_save_markers(&job->cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&job->cinfo, TRUE);

@@ -6,7 +6,9 @@
  * open SVG, PDF, ... which have no place in a photo library); read the header lazily and refuse
  * images over the pixel limit before any pixel is decoded; then decode sequentially through
  * flatten (alpha on white) → sRGB (CMYK, grey, 16-bit) → 3 bands → 8 bits, and apply the EXIF
- * orientation with img_orient, as for JPEG. Truncated files fail (fail_on=truncated).
+ * orientation with img_orient, as for JPEG. Truncated files fail (fail_on=truncated). With a
+ * deadline, the pipeline reports its progress (libvips' "eval" signal, as each strip is computed)
+ * and is killed when the deadline passes: a huge PNG compressed to almost nothing costs seconds.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include <vips/vips.h>
 
 #include "image/image_internal.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 static const char *const allowed_loaders[] = {
@@ -116,6 +119,23 @@ static int to_rgb8(VipsImage **img)
     return 0;
 }
 
+/* The "eval" signal of the last image of the pipeline: past the deadline, kill it (the sink
+ * stops and the write fails). */
+typedef struct deadline_watch {
+    double deadline;
+    int killed;
+} deadline_watch;
+
+static void on_eval(VipsImage *image, VipsProgress *progress, void *ctx)
+{
+    (void)progress;
+    deadline_watch *w = ctx;
+    if (!w->killed && util_now() > w->deadline) {
+        w->killed = 1;
+        vips_image_set_kill(image, TRUE);
+    }
+}
+
 fs_status img_decode_vips(const img_decode_request *req, img_decode_result *res, fs_error *err)
 {
     fs_status rc = img_vips_start(err);
@@ -163,10 +183,21 @@ fs_status img_decode_vips(const img_decode_request *req, img_decode_result *res,
 
     size_t bytes = 0;
     void *pixels = NULL;
-    if (to_rgb8(&img) == 0)
+    deadline_watch watch = {.deadline = req->deadline};
+    if (to_rgb8(&img) == 0) {
+        if (req->max_decode_ms > 0) {
+            vips_image_set_progress(img, TRUE);
+            g_signal_connect(img, "eval", G_CALLBACK(on_eval), &watch);
+        }
         pixels = vips_image_write_to_memory(img, &bytes);
+    }
     int ow = vips_image_get_width(img), oh = vips_image_get_height(img);
     g_object_unref(img);
+    if (watch.killed || (req->max_decode_ms > 0 && util_now() > req->deadline)) {
+        g_free(pixels);
+        vips_error_clear();
+        return img_too_slow(req, err);
+    }
     if (!pixels || ow != w || oh != h || bytes != (size_t)w * (size_t)h * 3) {
         g_free(pixels);
         vips_error_clear();

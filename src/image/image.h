@@ -28,6 +28,11 @@ typedef struct img_load_options {
     int min_long_side;
     /* When not NULL, receives FS_WARN_* bits (facesearch.h): damage the decoder worked around. */
     unsigned *warnings;
+    /* When > 0, decoding that takes longer than this many milliseconds is stopped and fails with
+     * FS_ERR_LIMIT ("NAME: takes too long to decode (over N ms)"): a file under the byte and
+     * pixel limits can still cost seconds (a progressive JPEG of thousands of scans, a huge
+     * image compressed to almost nothing). Checked as the decoder goes, row by row. */
+    int max_decode_ms;
 } img_load_options;
 
 /* Decodes the file at path (JPEG, PNG, WebP, TIFF, GIF first frame, HEIC/AVIF where the system

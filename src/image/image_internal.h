@@ -35,7 +35,12 @@ typedef struct img_decode_request {
     int min_long_side;      /* 0 = full resolution */
     int end_added;          /* JPEG: data is the file plus an end marker we added; scan data that
                              * runs into it is truncation (libjpeg would pad it with grey) */
+    int max_decode_ms;      /* 0 = no limit */
+    double deadline;        /* util_now() past which decoding stops (when max_decode_ms > 0) */
 } img_decode_request;
+
+/* The error of a decode stopped at its deadline: FS_ERR_LIMIT. */
+fs_status img_too_slow(const img_decode_request *req, fs_error *err);
 
 typedef struct img_decode_result {
     img_rgb image;         /* upright 8-bit RGB */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "image/image_internal.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 /* Files beyond this are refused before reading: no supported photo under the pixel limit needs it.
@@ -126,6 +127,12 @@ static fs_status decode_without_end(const img_decode_request *req, img_decode_re
     return FS_OK;
 }
 
+fs_status img_too_slow(const img_decode_request *req, fs_error *err)
+{
+    return util_fail(err, FS_ERR_LIMIT, "%s: takes too long to decode (over %d ms)", req->name,
+                     req->max_decode_ms);
+}
+
 static fs_status decode(const uint8_t *data, size_t size, const char *qname,
                         const img_load_options *opt, img_rgb *out, float *scale,
                         int *orig_w, int *orig_h, fs_error *err)
@@ -136,7 +143,11 @@ static fs_status decode(const uint8_t *data, size_t size, const char *qname,
         .name = qname,
         .max_pixels = opt && opt->max_pixels ? opt->max_pixels : FS_IMAGE_DEFAULT_MAX_PIXELS,
         .min_long_side = opt && opt->min_long_side > 0 ? opt->min_long_side : 0,
+        .max_decode_ms = opt && opt->max_decode_ms > 0 ? opt->max_decode_ms : 0,
     };
+    /* one budget for every attempt (the retry of a JPEG without its end marker included) */
+    if (req.max_decode_ms)
+        req.deadline = util_now() + req.max_decode_ms / 1000.0;
     img_decode_result res = {0};
     fs_status rc;
     if (size == 0)

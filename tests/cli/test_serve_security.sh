@@ -4,7 +4,7 @@
 # encoded slashes, absolute paths, a symlink out of a root, a photo replaced by a link after it
 # was indexed); index runs only under a root; 127.0.0.1 by default and a token for any other
 # address; a missing or wrong token is 401 (header, bearer, cookie from the login); upload limits
-# (bytes, pixels) are 413; oversized headers are refused; a burst of heavy requests gets 503
+# (bytes, pixels, decode time) are 413; oversized headers are refused; a burst of heavy requests gets 503
 # beyond the queue; a client that disconnects mid-upload leaves the server serving.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -33,7 +33,8 @@ expect_err_has "not an IPv4 or IPv6 address"
 expect_exit 2 "$FACESEARCH" serve --db "$tmp/db" --root "$root" --token short --port 0
 expect_err_has "at least 8 characters"
 
-start_server --db "$tmp/db" --root "$root" --workers 1 --max-upload 200000 --max-pixels 2000000
+start_server --db "$tmp/db" --root "$root" --workers 1 --max-upload 200000 --max-pixels 2000000 \
+  --max-decode-ms 250
 contains "listens on 127.0.0.1 by default" "$base" "http://127.0.0.1:"
 req POST /api/v1/index
 wait_index_done
@@ -95,6 +96,20 @@ expect_error "chunked body over --max-upload" 413
 vips black "$tmp/wide.jpg" 2000 1500   # 3 megapixels, 20 kB
 req POST /api/v1/search --data-binary @"$tmp/wide.jpg"
 expect_error "photo over --max-pixels" 413
+# a progressive JPEG under both limits (180 kB, 2 megapixels) whose 14,000 scans each cost a pass
+# over every block: seconds of decoding, stopped at --max-decode-ms; the worker is free again
+python3 "$(dirname "$0")/slow_jpeg.py" "$tmp/slow.jpg" 1400 1400 14000
+check "the slow JPEG is under --max-upload" 1 "$(( $(stat -c %s "$tmp/slow.jpg") < 200000 ))"
+check "the slow JPEG is a JPEG of 1400 x 1400" "1400 1400" \
+  "$(vipsheader -f width "$tmp/slow.jpg") $(vipsheader -f height "$tmp/slow.jpg")"
+req POST /api/v1/search --data-binary @"$tmp/slow.jpg"
+expect_error "photo slower to decode than --max-decode-ms" 413
+check "the slow photo's message" "uploaded photo: takes too long to decode (over 250 ms)" \
+  "$(jget 'd["error"]')"
+contains "the slow photo's log line" "$(cat "$server_log")" \
+  "POST /api/v1/search -> 413 uploaded photo: takes too long to decode (over 250 ms)"
+req POST /api/v1/search --data-binary @"$root/in/s1.jpg"
+expect_status "an upload after the slow one (the one worker is free)" 200
 req GET /api/v1/health -H "X-Long: $(head -c 100000 /dev/zero | tr '\0' a)"
 check "oversized header refused" 1 "$([[ $code == 413 || $code == 431 || $code == 400 || $code == 000 ]] && echo 1)"
 req GET /api/v1/health

@@ -466,6 +466,38 @@ static size_t huge_png(uint8_t *out)
     return n;
 }
 
+/* A decode past max_decode_ms stops with FS_ERR_LIMIT, through libjpeg (its progress monitor)
+ * and libvips (its eval signal): a 6000 x 6000 image, a few kB either way, given 1 ms. Without a
+ * limit the same bytes decode. */
+static void test_decode_deadline(void **state)
+{
+    (void)state;
+    VipsImage *black = NULL;
+    assert_int_equal(vips_black(&black, 6000, 6000, "bands", 3, NULL), 0);
+    void *buf[2] = {NULL, NULL};
+    size_t len[2];
+    assert_int_equal(vips_jpegsave_buffer(black, &buf[0], &len[0], NULL), 0);
+    assert_int_equal(vips_pngsave_buffer(black, &buf[1], &len[1], "compression", 9, NULL), 0);
+    g_object_unref(black);
+    for (int i = 0; i < 2; i++) {
+        img_load_options lo = {.max_decode_ms = 1};
+        img_rgb out;
+        fs_error err;
+        assert_int_equal(img_load_buffer(buf[i], len[i], "slow", &lo, &out, NULL, NULL, NULL,
+                                         &err),
+                         FS_ERR_LIMIT);
+        assert_string_equal(err.message, "slow: takes too long to decode (over 1 ms)");
+        assert_null(out.rgb);
+        lo.max_decode_ms = 0;
+        assert_int_equal(img_load_buffer(buf[i], len[i], "slow", &lo, &out, NULL, NULL, NULL,
+                                         &err),
+                         FS_OK);
+        assert_int_equal(out.width, 6000);
+        img_free(&out);
+        g_free(buf[i]);
+    }
+}
+
 static void test_bad_inputs(void **state)
 {
     (void)state;
@@ -922,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_shrink_on_load),
         cmocka_unit_test(test_sample_photos),
         cmocka_unit_test(test_concurrent_loads),
+        cmocka_unit_test(test_decode_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
