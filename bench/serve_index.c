@@ -4,7 +4,9 @@
  * 4 faces named ROOT/pNNNNNNN.jpg (the files need not exist: search by id never reads them),
  * recorded for the model pack PACK so that `facesearch serve --models PACK` opens it, then the
  * vector files (and the graph of a large library) are built. Prints the face ids' range.
- * Usage: serve_index DB_DIR ROOT N [PACK]
+ * PER_ID (default 10) faces share an identity: N makes them all one person (every face matches
+ * every other: the page's test of a gallery of thousands, test_serve_page_many.sh).
+ * Usage: serve_index DB_DIR ROOT N [PACK [PER_ID]]
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,17 +19,21 @@
 
 #define DIM 512 /* the embedding length of the packs it is for (default, insightface) */
 #define PER_FILE 4
-#define PER_ID 10
 #define NOISE 0.029f
 
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s DB_DIR ROOT N [PACK]\n", argv[0]);
+        fprintf(stderr, "usage: %s DB_DIR ROOT N [PACK [PER_ID]]\n", argv[0]);
         return 2;
     }
     const char *dir = argv[1], *root = argv[2], *pack_name = argc > 4 ? argv[4] : "default";
     long n = atol(argv[3]);
+    long per_id = argc > 5 ? atol(argv[5]) : 10;
+    if (n <= 0 || per_id <= 0) {
+        fprintf(stderr, "serve_index: N and PER_ID must be positive\n");
+        return 2;
+    }
     fs_error err;
     fs_engine *engine;
     if (fs_engine_open(pack_name, NULL, &engine, &err) != FS_OK) {
@@ -62,7 +68,7 @@ int main(int argc, char **argv)
     for (long f = 0; rc == FS_OK && f * PER_FILE < n; f++) {
         for (int k = 0; k < PER_FILE; k++) {
             long face = f * PER_FILE + k;
-            if (face % PER_ID == 0) {
+            if (face % per_id == 0) {
                 for (int d = 0; d < DIM; d++)
                     centroid[d] = synth_gauss(&seed);
                 synth_normalise(centroid, DIM);

@@ -168,6 +168,7 @@ function applySlider() {
     if (!n) $("results-empty").innerHTML = "<p>No photo of this person at this similarity. Move the slider to the left to see less likely ones.</p>";
   }
   renderMore();
+  watchSentinel();
 }
 
 function renderMore() {
@@ -185,9 +186,21 @@ const cardObserver = new IntersectionObserver((entries) => {
   }
 }, { rootMargin: "600px" });
 
-new IntersectionObserver((entries) => {
-  if (entries.some((e) => e.isIntersecting) && state.rendered < state.shown.length) renderMore();
-}, { rootMargin: "1200px" }).observe(document.getElementById("sentinel"));
+// The end of the gallery near the screen: the next batch. An observer reports changes only: when
+// the sentinel is still near after a batch (its cards not yet sized), observing it again reports
+// it afresh, so the gallery never stops growing at the bottom.
+const sentinelObserver = new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting) && state.rendered < state.shown.length) {
+    renderMore();
+    watchSentinel();
+  }
+}, { rootMargin: "1200px" });
+function watchSentinel() {
+  const sentinel = document.getElementById("sentinel");
+  sentinelObserver.unobserve(sentinel);
+  sentinelObserver.observe(sentinel);
+}
+watchSentinel();
 
 function baseName(path) {
   return path.slice(path.lastIndexOf("/") + 1);
