@@ -4,18 +4,23 @@
 # runs), search by face id (random ids, top 10) at 1, 8 and 32 concurrent clients, GET /health at
 # the same concurrency as the floor the HTTP layer costs (vs_health_p50 = search p50 / health
 # p50), cached thumbnail throughput of the sample photos, and a mixed run (one request in ten an
-# upload of a bad image) with the server's RSS before and after. Targets: search-by-id p99 < 20 ms
-# at 8 clients on 2 cores; zero unexpected errors and flat RSS in the mixed run.
-# Usage: bench/serve.sh [BUILD_DIR] [N] [SECONDS] [WORK]   (defaults: build 100000 10 /tmp/fs-serve-bench)
+# upload of a bad image) with the server's RSS at its start, middle and end (RssAnon too: the
+# heap, without the pages of the mapped vector file, which grow as searches touch them). Targets:
+# search-by-id p99 < 20 ms at 8 clients on 2 cores; zero unexpected errors and flat RSS in the
+# mixed run.
+# Usage: bench/serve.sh [BUILD_DIR] [N] [SECONDS] [WORK] [MIXED_SECONDS]
+#        (defaults: build 100000 10 /tmp/fs-serve-bench, mixed 6 x SECONDS)
 # Prints: RESULT serve clients=C mode=search_by_id p50_ms=.. p99_ms=.. rps=.. errors=.. vs_health_p50=..
 #         RESULT serve clients=8 mode=thumbnail_cached p50_ms=.. p99_ms=.. rps=.. errors=..
-#         RESULT serve clients=8 mode=mixed_bad_uploads seconds=S rss_start_kb=.. rss_end_kb=.. bad=.. unexpected=..
+#         RESULT serve clients=8 mode=mixed_bad_uploads seconds=S requests=.. bad=.. non2xx=..
+#                unexpected=.. rss_start_kb=.. rss_mid_kb=.. rss_end_kb=.. anon_start_kb=.. anon_mid_kb=.. anon_end_kb=..
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 n=${2:-100000}
 secs=${3:-10}
 work=${4:-/tmp/fs-serve-bench}
+mixed_secs=${5:-$(( secs * 6 ))}
 command -v wrk >/dev/null || { echo "serve.sh: needs wrk (apt-get install wrk)" >&2; exit 2; }
 data=${FACESEARCH_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/facesearch}
 mkdir -p "$work/root/real"
@@ -40,6 +45,7 @@ done
 base=${base%/}
 [[ -n $base ]] || { cat "$log" >&2; exit 2; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
+anon() { awk '/^RssAnon/ { print $2 }' "/proc/$pid/status"; }
 
 # wrk's report as one line: p50_ms p99_ms rps errors (non-2xx and socket errors)
 cat >"$work/report.lua" <<'LUA'
@@ -104,12 +110,21 @@ request = function()
 end
 LUA
 rss0=$(rss)
-out=$(wrk -t 2 -c 8 -d "$(( secs * 6 ))s" --timeout 5s -s "$work/mixed.lua" "$base/" --latency)
+anon0=$(anon)
+wrk -t 2 -c 8 -d "${mixed_secs}s" --timeout 5s -s "$work/mixed.lua" "$base/" --latency \
+  >"$work/mixed.out" &
+wrk_pid=$!
+sleep $(( mixed_secs / 2 ))
+rss_mid=$(rss)
+anon_mid=$(anon)
+wait "$wrk_pid"
+out=$(cat "$work/mixed.out")
 rss1=$(rss)
+anon1=$(anon)
 non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out"); non2xx=${non2xx:-0}
 total=$(awk '/requests in/ { print $1 }' <<<"$out")
 sockerr=$(awk '/Socket errors/ { s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s }' <<<"$out"); sockerr=${sockerr:-0}
 # the server logs every error: the bad uploads' 400s, and anything else, which is unexpected
 bad=$(grep -c 'POST /api/v1/search -> 400' "$log" || true)
 other=$(grep ' -> ' "$log" | grep -vc 'POST /api/v1/search -> 400' || true)
-echo "RESULT serve n=$n clients=8 mode=mixed_bad_uploads seconds=$(( secs * 6 )) requests=$total bad=$bad non2xx=$non2xx unexpected=$(( other + sockerr )) rss_start_kb=$rss0 rss_end_kb=$rss1"
+echo "RESULT serve n=$n clients=8 mode=mixed_bad_uploads seconds=$mixed_secs requests=$total bad=$bad non2xx=$non2xx unexpected=$(( other + sockerr )) rss_start_kb=$rss0 rss_mid_kb=$rss_mid rss_end_kb=$rss1 anon_start_kb=$anon0 anon_mid_kb=$anon_mid anon_end_kb=$anon1"

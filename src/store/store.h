@@ -87,6 +87,9 @@ void store_close(store_db *store);
 /* Name and embedding dimension of the index's model pack (owned by the store). */
 const char *store_pack_name(const store_db *store);
 int store_dim(const store_db *store);
+/* 1 when the vectors a reader searches are the vector file's mapping (shared with every reader
+ * of the file, no memory of its own), 0 when it holds its own copy or none yet. */
+int store_vectors_mapped(const store_db *store);
 
 /* ---- Batches ------------------------------------------------------------------------------
  * Writes outside a batch are each their own transaction. Inside a batch each write is still

@@ -44,6 +44,8 @@ struct store_db {
     sqlite3_stmt *faces_in;  /* store_faces_by_ids: a chunk of ids, the unused ones NULL */
     vindex *vindex;   /* NULL until the first search or sync */
     uint64_t vgen;       /* the database generation vindex reflects */
+    int map_refused;     /* mapping the vector file at map_refused_gen failed: not retried */
+    uint64_t map_refused_gen;
     /* The last folder filter of a search (store_folder_filter), reused while the folders and the
      * generation are the same: a server searches the same roots again and again. */
     uint8_t *filter_bits;

@@ -296,6 +296,7 @@ size_t vindex_memory(const vindex *v)
     size_t per_slot = 8 + 8 + 1 + 3 * sizeof(float) + (size_t)v->dim * (1 + sizeof(float));
     return v->cap * per_slot + (v->graph ? hnsw_memory(v->graph) : 0);
 }
+int vindex_mapped(const vindex *v) { return v->map != NULL; }
 size_t vindex_slots(const vindex *v) { return v->n; }
 size_t vindex_graph_count(const vindex *v) { return v->graph ? hnsw_count(v->graph) : 0; }
 int64_t vindex_max_id(const vindex *v) { return v->n ? v->ids[v->n - 1] : 0; }

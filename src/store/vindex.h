@@ -63,6 +63,8 @@ void vindex_set_graph_params(vindex *v, int m, int ef_construction, int ef_searc
 void vindex_graph_params(const vindex *v, int *m, int *ef_construction, int *ef_search);
 /* Bytes of memory held (slots at capacity, plus the graph). */
 size_t vindex_memory(const vindex *v);
+/* 1 while the arrays are still the vector file's mapping (vindex_map, nothing added since). */
+int vindex_mapped(const vindex *v);
 size_t vindex_slots(const vindex *v);
 size_t vindex_graph_count(const vindex *v);   /* slots covered by the graph (0: none) */
 int64_t vindex_max_id(const vindex *v);       /* 0 when empty */

@@ -123,6 +123,30 @@ static fs_status refresh(store_db *store, fs_error *err)
             (e = read_tombstones_since(store, &since, err)) != FS_OK)
             goto done;
     }
+    /* A reader behind, or holding its own copy of the vectors (it caught up with a writer's
+     * run), while the file on disk is at this generation (the writer saved it at the end of its
+     * run): the file is mapped afresh, shared with every reader. Catching up in place copies
+     * every array into the reader's own memory (~2.6 KB a face, for each reader of a server). */
+    if (store->vindex && !(store->flags & FS_STORE_WRITE) &&
+        (store->vgen < gen || !vindex_mapped(store->vindex))) {
+        uint64_t fgen = 0, graph_count;
+        vindex *mapped = NULL;
+        if (vindex_peek(store->vec_path, store->dim, &fgen, &graph_count) == FS_OK &&
+            fgen == gen && !(store->map_refused && store->map_refused_gen == fgen)) {
+            if (vindex_map(store->vec_path, store->graph_path, store->dim, &mapped, &fgen,
+                           NULL) != FS_OK) {
+                store->map_refused = 1; /* not again for this file */
+                store->map_refused_gen = gen;
+            } else if (fgen == gen) {
+                vindex_free(store->vindex);
+                store->vindex = mapped;
+                store->vgen = gen;
+                goto done;
+            } else {
+                vindex_free(mapped); /* saved again in between: catch up as before */
+            }
+        }
+    }
     if (store->vindex && store->vgen == gen)
         goto done;
     if (store->vindex && store->vgen < gen && store->vgen >= since) {
@@ -228,6 +252,11 @@ fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
     return vindex_search(store->vindex, q->embedding, q->top_k, q->threshold,
                          q->folder_count > 0 ? &filter : NULL, q->exact, q->threads, hits, count,
                          err);
+}
+
+int store_vectors_mapped(const store_db *store)
+{
+    return store->vindex && vindex_mapped(store->vindex);
 }
 
 fs_status store_sync_vectors(store_db *store, fs_error *err)

@@ -592,6 +592,37 @@ static void test_reader_never_clobbers(void **state)
     free(newer);
 }
 
+/* A reader that caught up with a writer's run in its own memory maps the vector file again once
+ * the writer has saved it at the database's generation: its searches then share the file's pages
+ * (a server's readers do not keep a private copy of every vector after an index run). */
+static void test_reader_maps_the_saved_file(void **state)
+{
+    fixture *f = *state;
+    store_db *st = open_store(f, FS_STORE_CREATE);
+    fill(f, st, 0, 100);
+    assert_int_equal(store_sync_vectors(st, NULL), FS_OK);
+    store_db *reader = open_store(f, FS_STORE_READ);
+    store_hit *h;
+    assert_int_equal(search(reader, f->v, 0, NULL, &h), 300);
+    free(h);
+    assert_int_equal(store_vectors_mapped(reader), 1);
+    fill(f, st, 100, 120); /* committed, not yet saved: caught up in the reader's own memory */
+    assert_int_equal(search(reader, f->v, 0, NULL, &h), 360);
+    free(h);
+    assert_int_equal(store_vectors_mapped(reader), 0);
+    assert_int_equal(store_sync_vectors(st, NULL), FS_OK);
+    assert_int_equal(search(reader, f->v, 0, NULL, &h), 360);
+    free(h);
+    assert_int_equal(store_vectors_mapped(reader), 1);
+    /* removals after the save: caught up in the mapping (marked in its private pages) */
+    assert_int_equal(store_remove_path(st, "/lib/0/0.jpg", NULL, NULL), FS_OK);
+    assert_int_equal(search(reader, f->v, 0, NULL, &h), 357);
+    free(h);
+    assert_int_equal(store_vectors_mapped(reader), 1);
+    store_close(reader);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +633,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_search_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vector_file_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_never_clobbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_maps_the_saved_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
