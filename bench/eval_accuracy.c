@@ -27,6 +27,7 @@
  * than a face boxed otherwise than its label: looked at, the others were such faces, mostly masked).
  * Group photos are optional (no group_labels.json: no detection or search lines). --scores FILE
  * writes every crop pair as "SAME HARD SIMILARITY" (scripts/calibrate-fusion.py reads it).
+ * The networks run at $FACESEARCH_PRECISION (auto, fp32, bf16; default auto, bench/precision.h).
  * Not a test: it needs a data set that is not in the repository (scripts/fetch-devdata.sh,
  * bench/fetch_crowds.py).
  */
@@ -38,6 +39,7 @@
 #include <string.h>
 
 #include "facesearch.h"
+#include "precision.h"
 #include "util/clock.h"
 
 #define MAX_PEOPLE 64
@@ -623,7 +625,7 @@ int main(int argc, char **argv)
     const char *dir = first == 2 ? argv[1] : NULL, *pack = "default", *crowd_dir = NULL;
     const char *scores = NULL;
     float threshold = NAN;
-    fs_engine_options opt = {0};
+    fs_engine_options opt = {.precision = bench_precision()};
     for (int i = first; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--models") == 0)
             pack = argv[i + 1];

@@ -17,6 +17,7 @@ typedef struct cli_globals {
     const char *models;   /* --models PACK (name or folder); default "default" */
     const char *db;       /* --db PATH, else $FACESEARCH_DB, else NULL = the default index */
     int threads;          /* --threads N; 0 = all cores */
+    fs_precision precision; /* --precision, else $FACESEARCH_PRECISION, else auto */
     int quiet, verbose;
     int wait;             /* --wait: a writer waits for a running writer instead of failing */
 } cli_globals;

@@ -43,6 +43,7 @@ struct nn_dnnl_ctx {
     dnnl_stream_t stream;
     int threads;
     int block;
+    bool bf16; /* the user's precision note (nn_dnnl_ctx_set_bf16) */
 };
 
 struct nn_dnnl_conv {
@@ -67,6 +68,7 @@ struct nn_dnnl_conv {
     float *residual_copy; /* tail_sum only: where an in-place residual is saved before the run */
     nn_dnnl_layout dst_layout;
     int block;
+    bool bf16; /* computes in bfloat16 (weights and the staged source are bf16) */
     char impl[96];
 };
 
@@ -229,6 +231,16 @@ fs_status nn_dnnl_ctx_set_threads(nn_dnnl_ctx *ctx, int threads, fs_error *err)
 int nn_dnnl_ctx_block(const nn_dnnl_ctx *ctx)
 {
     return ctx->block;
+}
+
+void nn_dnnl_ctx_set_bf16(nn_dnnl_ctx *ctx, bool bf16)
+{
+    ctx->bf16 = bf16;
+}
+
+bool nn_dnnl_ctx_bf16(const nn_dnnl_ctx *ctx)
+{
+    return ctx->bf16;
 }
 
 size_t nn_dnnl_tensor_floats(const nn_dnnl_ctx *ctx, nn_dnnl_layout layout, int64_t n, int64_t c,
@@ -586,7 +598,7 @@ static bool is_reference(const_dnnl_primitive_desc_t pd)
 
 /* The primitive descriptor of d's convolution with activations in src_tag / dst_tag (a layout or
  * dnnl_format_tag_any), weights in oneDNN's choice; conv_dims is the convolution's own output. */
-static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
+static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool bf16,
                               dnnl_format_tag_t src_tag, dnnl_format_tag_t dst_tag,
                               const dnnl_dims_t conv_dims, const_dnnl_primitive_attr_t attr,
                               dnnl_primitive_desc_t *pd, fs_error *err)
@@ -594,18 +606,19 @@ static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
     fs_status rc = FS_OK;
     dnnl_memory_desc_t src_md, dst_md, w_md, b_md;
     dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
+    dnnl_data_type_t in_type = bf16 ? dnnl_bf16 : dnnl_f32; /* of the source and the weights */
     *pd = NULL;
-    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, src_tag),
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, in_type, src_tag),
                "source descriptor");
     CHECK_DNNL(dnnl_memory_desc_init_by_tag(&dst_md, 4, conv_dims, dnnl_f32, dst_tag),
                "destination descriptor");
     if (d->groups == 1) {
         dnnl_dims_t dims = {d->c_out, d->c_in, d->kh, d->kw};
-        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 4, dims, dnnl_f32, dnnl_format_tag_any),
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 4, dims, in_type, dnnl_format_tag_any),
                    "weights descriptor");
     } else {
         dnnl_dims_t dims = {d->groups, d->c_out / d->groups, d->c_in / d->groups, d->kh, d->kw};
-        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 5, dims, dnnl_f32, dnnl_format_tag_any),
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 5, dims, in_type, dnnl_format_tag_any),
                    "weights descriptor");
     }
     dnnl_dims_t b_dims = {d->c_out};
@@ -658,27 +671,49 @@ fail:
     return rc;
 }
 
-/* The kernel is asked for the caller's own layouts first, so that nothing is converted around
- * it; oneDNN's own choice ("any") only where it then offers no kernel or just its reference one
- * (some convolutions with few input channels). plain_direct forces NCHW. */
+/* A JIT kernel for d's convolution in the given input type: the caller's own layouts first, so
+ * that nothing is converted around it; oneDNN's own choice ("any") only where it then offers no
+ * kernel or just its reference one (some convolutions with few input channels). *pd is NULL when
+ * neither gives a JIT kernel (last_try: then the "any" kernel, even a reference one). */
+static fs_status find_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool bf16,
+                              bool last_try, const dnnl_dims_t conv_dims,
+                              const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
+                              fs_error *err)
+{
+    const dnnl_format_tag_t src = layout_tag(ctx, d->src_layout), dst = layout_tag(ctx, d->dst_layout);
+    for (int any = 0; any < 2; any++) {
+        fs_status rc = make_conv_pd(ctx, d, bf16, any ? dnnl_format_tag_any : src,
+                                    any ? dnnl_format_tag_any : dst, conv_dims, attr, pd, err);
+        if (rc != FS_OK && rc != FS_ERR_UNSUPPORTED)
+            return rc;
+        if (*pd && (!is_reference(*pd) || (any && last_try)))
+            return FS_OK;
+        if (*pd)
+            dnnl_primitive_desc_destroy(*pd);
+        *pd = NULL;
+        if (any && last_try)
+            return rc;
+    }
+    return FS_OK;
+}
+
+/* The conv's primitive descriptor: in bf16 where asked and oneDNN has a JIT kernel for it, else
+ * in f32 (see find_conv_pd). plain_direct forces NCHW in f32. */
 static fs_status choose_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
                                 const dnnl_dims_t conv_dims, const_dnnl_primitive_attr_t attr,
-                                dnnl_primitive_desc_t *pd, fs_error *err)
+                                dnnl_primitive_desc_t *pd, bool *bf16, fs_error *err)
 {
+    *bf16 = false;
     if (d->plain_direct)
-        return make_conv_pd(ctx, d, dnnl_nchw, dnnl_nchw, conv_dims, attr, pd, err);
-    fs_status rc = make_conv_pd(ctx, d, layout_tag(ctx, d->src_layout),
-                                layout_tag(ctx, d->dst_layout), conv_dims, attr, pd, err);
-    if (rc == FS_ERR_UNSUPPORTED)
-        rc = FS_OK;
-    if (*pd && is_reference(*pd)) {
-        dnnl_primitive_desc_destroy(*pd);
-        *pd = NULL;
+        return make_conv_pd(ctx, d, false, dnnl_nchw, dnnl_nchw, conv_dims, attr, pd, err);
+    if (d->bf16 && !d->dw) {
+        fs_status rc = find_conv_pd(ctx, d, true, false, conv_dims, attr, pd, err);
+        if (rc != FS_OK || *pd) {
+            *bf16 = *pd != NULL;
+            return rc;
+        }
     }
-    if (rc == FS_OK && !*pd)
-        rc = make_conv_pd(ctx, d, dnnl_format_tag_any, dnnl_format_tag_any, conv_dims, attr,
-                          pd, err);
-    return rc;
+    return find_conv_pd(ctx, d, false, true, conv_dims, attr, pd, err);
 }
 
 /* The caller's buffers on each side of the kernel chosen in pd and, where the kernel's layout
@@ -819,7 +854,7 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     const char *impl = NULL;
     if ((rc = make_ext_descs(ctx, d, oh, ow, &src_ext_md, &dst_ext_md, err)) ||
         (rc = make_attr(d, &attr, err)) ||
-        (rc = choose_conv_pd(ctx, d, conv_dims, attr, &pd, err)))
+        (rc = choose_conv_pd(ctx, d, conv_dims, attr, &pd, &c->bf16, err)))
         goto fail;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
         snprintf(c->impl, sizeof c->impl, "%s", impl);
@@ -1055,6 +1090,11 @@ void nn_dnnl_conv_out_shape(const nn_dnnl_conv *c, int64_t shape[4])
     shape[1] = c->c_out;
     shape[2] = c->oh;
     shape[3] = c->ow;
+}
+
+bool nn_dnnl_conv_is_bf16(const nn_dnnl_conv *c)
+{
+    return c->bf16;
 }
 
 bool nn_dnnl_conv_is_reference(const nn_dnnl_conv *c)

@@ -17,7 +17,7 @@
 /* ---- the hooks (backend.h) -------------------------------------------------------------------- */
 
 /* backend_fast.c. The plan's state is one oneDNN context for `threads` threads. */
-fs_status nn_fast_plan_begin(int threads, void **state, fs_error *err);
+fs_status nn_fast_plan_begin(int threads, nn_precision precision, void **state, fs_error *err);
 void nn_fast_plan_end(void *state);
 /* Every step gets its kernel (see backend_fast.c), in the layouts the layout pass chose. */
 fs_status nn_fast_prepare(nn_step *step, fs_error *err);

@@ -67,7 +67,8 @@ static int compare_backends(const uint8_t *bytes, size_t len, const int64_t *sha
     int64_t counts[MAX_OUT] = {0};
     int n_out = 0;
     for (int backend = 0; backend < 2; backend++) {
-        nn_options opt = {backend ? NN_BACKEND_REF : NN_BACKEND_FAST, threads, NULL, 0};
+        nn_options opt = {.backend = backend ? NN_BACKEND_REF : NN_BACKEND_FAST,
+                          .threads = threads};
         nn_net *net;
         nn_plan *plan;
         fs_error err = {0};
@@ -124,7 +125,7 @@ typedef struct plan_stats {
 
 static plan_stats stats_of(const uint8_t *bytes, size_t len, const int64_t *shape)
 {
-    nn_options opt = {NN_BACKEND_FAST, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = 1};
     nn_net *net;
     nn_plan *plan;
     fs_error err = {0};
@@ -265,7 +266,7 @@ static void test_residual_fusion(void **state)
     for (int t = 1; t <= 2; t++)
         compare_backends(bytes, len, SHAPE(1, 4, 10, 7), t);
     /* the plan: both Adds and the Relu after the first are fused into convs */
-    nn_options opt = {NN_BACKEND_FAST, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = 1};
     nn_net *net;
     nn_plan *plan;
     fs_error err = {0};
@@ -306,7 +307,7 @@ typedef struct job {
 static void *run_job(void *arg)
 {
     job *j = arg;
-    nn_options opt = {NN_BACKEND_FAST, j->threads, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = j->threads};
     nn_net *net = NULL;
     nn_plan *plan = NULL;
     fs_error err = {0};
