@@ -459,6 +459,10 @@ fs_status nn_fast_prepare(nn_step *s, fs_error *err)
     case NN_FAST_NHWC:
         s->run = run_nhwc;
         return FS_OK;
+    case NN_FAST_MAXPOOL:
+        if (y->blocked)
+            s->run = nn_fast_maxpool_blocked_step;
+        return FS_OK; /* dense: the reference kernel */
     case NN_FAST_OTHER:
         break;
     }
