@@ -6,10 +6,13 @@
  *     once, at create time, from ONNX OIHW into what the kernel wants) and with the caller's own
  *     layouts for src/dst, so that the kernel reads and writes the caller's buffers directly.
  *     (Left to choose, oneDNN 2.6 on AVX-512 picks NHWC brgemm kernels, and converting around every
- *     conv cost a third of the run time.) Only where oneDNN has nothing but a reference kernel for
- *     those layouts (a few convs with 8 or 12 input channels) is it asked with format_tag any;
- *     where the layout it then picks differs from the caller's, the conv owns a staging buffer and
- *     a reorder primitive, run inside nn_dnnl_conv_run. With plain_direct the primitive is forced
+ *     conv cost a third of the run time.) Where oneDNN has nothing but a reference kernel for
+ *     those layouts because a blocked source's channel count is not a multiple of the block
+ *     (the detector's heads: 8 and 12 channels on 16-channel blocks), the conv is made over the
+ *     source's whole last block, with zero weights for its padding lanes. Only where that fails
+ *     too is oneDNN asked with format_tag any; where the layout it then picks differs from the
+ *     caller's, the conv owns a staging buffer and a reorder primitive, run inside
+ *     nn_dnnl_conv_run (as it does for a bf16 conv's source, see dnnl_conv.h). With plain_direct the primitive is forced
  *     onto NCHW instead (oneDNN then uses im2col + gemm).
  *   - External buffers are bound at run time with dnnl_memory_set_data_handle on memory objects
  *     made at create time, so a run allocates nothing.
@@ -674,11 +677,12 @@ fail:
 /* A JIT kernel for d's convolution in the given input type: the caller's own layouts first, so
  * that nothing is converted around it; oneDNN's own choice ("any") only where it then offers no
  * kernel or just its reference one (some convolutions with few input channels). *pd is NULL when
- * neither gives a JIT kernel (last_try: then the "any" kernel, even a reference one). */
+ * neither gives a JIT kernel (last_try: then the "any" kernel, even a reference one). *own: the
+ * kernel found works on the caller's layouts. */
 static fs_status find_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool bf16,
                               bool last_try, const dnnl_dims_t conv_dims,
                               const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
-                              fs_error *err)
+                              bool *own, fs_error *err)
 {
     const dnnl_format_tag_t src = layout_tag(ctx, d->src_layout), dst = layout_tag(ctx, d->dst_layout);
     for (int any = 0; any < 2; any++) {
@@ -686,6 +690,7 @@ static fs_status find_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool
                                     any ? dnnl_format_tag_any : dst, conv_dims, attr, pd, err);
         if (rc != FS_OK && rc != FS_ERR_UNSUPPORTED)
             return rc;
+        *own = !any;
         if (*pd && (!is_reference(*pd) || (any && last_try)))
             return FS_OK;
         if (*pd)
@@ -698,22 +703,23 @@ static fs_status find_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool
 }
 
 /* The conv's primitive descriptor: in bf16 where asked and oneDNN has a JIT kernel for it, else
- * in f32 (see find_conv_pd). plain_direct forces NCHW in f32. */
+ * in f32 (see find_conv_pd; *own as there). plain_direct forces NCHW in f32. */
 static fs_status choose_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
                                 const dnnl_dims_t conv_dims, const_dnnl_primitive_attr_t attr,
-                                dnnl_primitive_desc_t *pd, bool *bf16, fs_error *err)
+                                dnnl_primitive_desc_t *pd, bool *bf16, bool *own, fs_error *err)
 {
     *bf16 = false;
+    *own = true;
     if (d->plain_direct)
         return make_conv_pd(ctx, d, false, dnnl_nchw, dnnl_nchw, conv_dims, attr, pd, err);
     if (d->bf16 && !d->dw) {
-        fs_status rc = find_conv_pd(ctx, d, true, false, conv_dims, attr, pd, err);
+        fs_status rc = find_conv_pd(ctx, d, true, false, conv_dims, attr, pd, own, err);
         if (rc != FS_OK || *pd) {
             *bf16 = *pd != NULL;
             return rc;
         }
     }
-    return find_conv_pd(ctx, d, false, true, conv_dims, attr, pd, err);
+    return find_conv_pd(ctx, d, false, true, conv_dims, attr, pd, own, err);
 }
 
 /* The caller's buffers on each side of the kernel chosen in pd and, where the kernel's layout
@@ -820,14 +826,12 @@ fail:
     return rc;
 }
 
-fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_dnnl_conv **out,
-                              fs_error *err)
+/* nn_dnnl_conv_create for a valid-looking call; *own: the kernel works on the caller's layouts
+ * (a conversion inside run is then only a change of data type, for bf16). */
+static fs_status conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool *own,
+                             nn_dnnl_conv **out, fs_error *err)
 {
-    if (!out)
-        return util_fail(err, FS_ERR_ARG, "conv: no output pointer");
     *out = NULL;
-    if (!ctx)
-        return util_fail(err, FS_ERR_ARG, "conv: no context");
     int64_t oh = 0, ow = 0;
     fs_status rc = validate(d, &oh, &ow, err);
     if (rc != FS_OK)
@@ -854,7 +858,7 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     const char *impl = NULL;
     if ((rc = make_ext_descs(ctx, d, oh, ow, &src_ext_md, &dst_ext_md, err)) ||
         (rc = make_attr(d, &attr, err)) ||
-        (rc = choose_conv_pd(ctx, d, conv_dims, attr, &pd, &c->bf16, err)))
+        (rc = choose_conv_pd(ctx, d, conv_dims, attr, &pd, &c->bf16, own, err)))
         goto fail;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
         snprintf(c->impl, sizeof c->impl, "%s", impl);
@@ -876,6 +880,69 @@ fail:
     threads_leave(prev_threads, c->threads);
     nn_dnnl_conv_free(c);
     return rc;
+}
+
+/* Whether d's source is blocked with a channel count that is not a multiple of the block: oneDNN
+ * 2.6 then has only reference kernels on the blocked layout (e.g. 8 or 12 channels on 16-channel
+ * blocks), and by itself would convert to NHWC and back around a brgemm kernel. */
+static bool pads_input_channels(const nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d)
+{
+    return d->src_layout == NN_DNNL_BLOCKED && d->groups == 1 && d->c_in % ctx->block != 0 &&
+           !d->plain_direct && !d->dw;
+}
+
+/* d as a convolution over the source's whole last block: c_in rounded up to the block, zero
+ * weights for the padding lanes (which hold 0 by the layout contract: a blocked buffer of c_in
+ * channels is also one of the rounded-up count). Same result, but oneDNN's JIT kernel reads the
+ * caller's blocked buffer directly. */
+static fs_status conv_create_padded(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool *own,
+                                    nn_dnnl_conv **out, fs_error *err)
+{
+    *out = NULL;
+    nn_dnnl_conv_desc p = *d;
+    p.c_in = (d->c_in + ctx->block - 1) / ctx->block * ctx->block;
+    int64_t taps = d->kh * d->kw;
+    if (count4(d->c_out, p.c_in, d->kh, d->kw) < 0)
+        return util_fail(err, FS_ERR_LIMIT, "conv: weights over 2^31 elements");
+    float *w = calloc((size_t)(d->c_out * p.c_in * taps), sizeof *w);
+    if (!w)
+        return util_fail(err, FS_ERR_NOMEM, "conv: out of memory for padded weights");
+    for (int64_t o = 0; o < d->c_out; o++)
+        memcpy(w + o * p.c_in * taps, d->weights + o * d->c_in * taps,
+               (size_t)(d->c_in * taps) * sizeof *w);
+    p.weights = w;
+    fs_status rc = conv_create(ctx, &p, own, out, err);
+    free(w);
+    return rc;
+}
+
+fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_dnnl_conv **out,
+                              fs_error *err)
+{
+    if (!out)
+        return util_fail(err, FS_ERR_ARG, "conv: no output pointer");
+    *out = NULL;
+    if (!ctx)
+        return util_fail(err, FS_ERR_ARG, "conv: no context");
+    bool own = true;
+    nn_dnnl_conv *c = NULL;
+    fs_status rc = conv_create(ctx, d, &own, &c, err);
+    if (rc != FS_OK || own || !pads_input_channels(ctx, d)) {
+        *out = c;
+        return rc;
+    }
+    /* a kernel on other layouts than the caller's: try the source's whole last block instead */
+    nn_dnnl_conv *padded = NULL;
+    fs_error perr = {0};
+    if (conv_create_padded(ctx, d, &own, &padded, &perr) == FS_OK && own &&
+        !nn_dnnl_conv_is_reference(padded)) {
+        nn_dnnl_conv_free(c);
+        *out = padded;
+        return FS_OK;
+    }
+    nn_dnnl_conv_free(padded);
+    *out = c;
+    return FS_OK;
 }
 
 void nn_dnnl_conv_free(nn_dnnl_conv *c)
