@@ -290,6 +290,11 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index 
                         fs_error *err);
 void fs_index_close(fs_index *index);
 
+/* The name of the model pack the index in folder dir (NULL = the default) was built with, into
+ * buf: what a tool opens when the user names no pack, so that an index keeps its pack without
+ * --models on every command. FS_ERR_NOT_FOUND when there is no index there. */
+fs_status fs_index_pack(const char *dir, char *buf, size_t size, fs_error *err);
+
 /* What an index run did, and its progress while it runs. */
 typedef struct fs_index_progress {
     size_t total;        /* photos found by the walk */

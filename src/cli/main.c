@@ -47,7 +47,8 @@ static void print_help(FILE *out)
     fprintf(out,
             "\n"
             "Global options:\n"
-            "  --models PACK   model pack name or folder (default: default)\n"
+            "  --models PACK   model pack name or folder (default: the index's own pack, else\n"
+            "                  default)\n"
             "  --db PATH       index folder (default: $FACESEARCH_DB, else the data folder)\n"
             "  --threads N     worker threads (default: all cores)\n"
             "  --precision P   auto, fp32 or bf16: the networks' arithmetic (default:\n"
@@ -155,7 +156,7 @@ __attribute__((section(".preinit_array"), used)) static void (*const passive_wai
 
 int main(int argc, char **argv)
 {
-    cli_globals g = {.models = "default", .db = getenv("FACESEARCH_DB")};
+    cli_globals g = {.db = getenv("FACESEARCH_DB")};
     if (g.db && !*g.db)
         g.db = NULL;
     const char *precision = getenv("FACESEARCH_PRECISION");
@@ -165,6 +166,13 @@ int main(int argc, char **argv)
     argc = take_globals(&g, argc, argv);
     if (argc < 0)
         return EXIT_ERROR;
+    /* no --models: the pack the index was built with, so that an index made with --models X
+     * needs no --models again; "default" when there is no index (or it cannot be read: the
+     * command itself then says why) */
+    char index_pack[256];
+    if (!g.models)
+        g.models = fs_index_pack(g.db, index_pack, sizeof index_pack, &err) == FS_OK ? index_pack
+                                                                                  : "default";
     if (argc < 2) {
         print_help(stderr);
         return EXIT_ERROR;
