@@ -114,8 +114,12 @@ def main():
     ap.add_argument("--band-min", type=float, nargs=3, metavar=("S20", "S30", "S60"))
     ap.add_argument("--crops")
     a = ap.parse_args()
-    labels = load_labels(os.path.join(a.dir, "crowd_labels.tsv"))
-    dets = load_dets(a.dets)
+    try:
+        labels = load_labels(os.path.join(a.dir, "crowd_labels.tsv"))
+        dets = load_dets(a.dets)
+    except (OSError, ValueError) as e:
+        print(f"crowd_fp: {e}", file=sys.stderr)
+        sys.exit(2)
     per_band = a.band_min or (0.0, 0.0, 0.0)
 
     def keep(d):
