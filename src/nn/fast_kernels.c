@@ -372,19 +372,6 @@ fs_status nn_fast_concat_step(const nn_step *s, fs_error *err)
 
 /* ---- MaxPool on the blocked layout ------------------------------------------------------------ */
 
-/* The taps [*k0, *k1) of a window starting at `start` (dilation d, `kernel` taps) inside
- * [0, size). */
-static void window_taps(int64_t start, int64_t d, int64_t kernel, int64_t size, int64_t *k0,
-                        int64_t *k1)
-{
-    *k0 = start >= 0 ? 0 : (-start + d - 1) / d;
-    *k1 = start >= size ? 0 : (size - 1 - start) / d + 1;
-    if (*k1 > kernel)
-        *k1 = kernel;
-    if (*k0 > *k1)
-        *k0 = *k1;
-}
-
 /* One (image, channel block) unit: B lanes per pixel, B = 8 or 16 (a constant per call, so the
  * lane loop becomes vector max instructions). A window with no tap inside the image gives
  * -FLT_MAX, as the reference does, in the real lanes and 0 in the padding lanes (real: lanes
@@ -395,10 +382,10 @@ static void maxpool_unit(const float *x, float *y, int64_t H, int64_t W, int64_t
 {
     for (int64_t oy = 0; oy < OH; oy++) {
         int64_t y0 = oy * st[0] - pt, ky0, ky1;
-        window_taps(y0, dl[0], k[0], H, &ky0, &ky1);
+        nn_window_taps(y0, dl[0], k[0], H, &ky0, &ky1);
         for (int64_t ox = 0; ox < OW; ox++) {
             int64_t x0 = ox * st[1] - pl, kx0, kx1;
-            window_taps(x0, dl[1], k[1], W, &kx0, &kx1);
+            nn_window_taps(x0, dl[1], k[1], W, &kx0, &kx1);
             float acc[16];
             for (int l = 0; l < block; l++)
                 acc[l] = l < real ? -FLT_MAX : 0.0f;
