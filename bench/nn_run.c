@@ -87,9 +87,9 @@ int main(int argc, char **argv)
         printf(" %.4f", now_ms() - t0);
     }
     printf("\nrss_load_kb=%ld rss_run_kb=%ld\n", rss_load, peak_rss_kb());
-    printf("isa=%s precision=%s\n", nn_cpu_isa_name(),
-           nn_precision_name(opt.backend == NN_BACKEND_REF ? NN_PRECISION_FP32
-                                                            : nn_precision_effective(opt.precision)));
+    nn_precision ran = opt.backend == NN_BACKEND_REF ? NN_PRECISION_FP32
+                                                     : nn_precision_effective(opt.precision);
+    printf("isa=%s precision=%s\n", nn_cpu_isa_name(), nn_precision_name(ran));
     free(input);
     nn_plan_free(plan);
     nn_net_free(net);

@@ -206,8 +206,8 @@ int main(int argc, char **argv)
     double per = 1000.0 / (double)stages.photos;
     printf("RESULT pipeline_stages pack=%s workers=1 isa=%s precision=%s decode_ms=%.2f "
            "detect_ms=%.2f landmarks_ms=%.2f align_ms=%.2f embed_ms=%.2f\n", pack,
-           nn_cpu_isa_name(), fs_engine_precision(engine), stages.decode * per, stages.detect * per, stages.landmarks * per, stages.align * per,
-           stages.embed * per);
+           nn_cpu_isa_name(), fs_engine_precision(engine), stages.decode * per,
+           stages.detect * per, stages.landmarks * per, stages.align * per, stages.embed * per);
     if (n_counts == 2)
         printf("RESULT pipeline_scaling workers=%d isa=%s precision=%s speedup=%.2f\n", max_workers,
                nn_cpu_isa_name(), fs_engine_precision(engine), t[0][runs / 2] / t[1][runs / 2]);

@@ -12,8 +12,8 @@
  *     source's whole last block, with zero weights for its padding lanes. Only where that fails
  *     too is oneDNN asked with format_tag any; where the layout it then picks differs from the
  *     caller's, the conv owns a staging buffer and a reorder primitive, run inside
- *     nn_dnnl_conv_run (as it does for a bf16 conv's source, see dnnl_conv.h). With plain_direct the primitive is forced
- *     onto NCHW instead (oneDNN then uses im2col + gemm).
+ *     nn_dnnl_conv_run (as it does for a bf16 conv's source, see dnnl_conv.h). With
+ *     plain_direct the primitive is forced onto NCHW instead (oneDNN then uses im2col + gemm).
  *   - External buffers are bound at run time with dnnl_memory_set_data_handle on memory objects
  *     made at create time, so a run allocates nothing.
  *   - Scratchpad mode is "user": each conv owns its scratch buffer, nothing is shared between
@@ -684,7 +684,8 @@ static fs_status find_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool
                               const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
                               bool *own, fs_error *err)
 {
-    const dnnl_format_tag_t src = layout_tag(ctx, d->src_layout), dst = layout_tag(ctx, d->dst_layout);
+    const dnnl_format_tag_t src = layout_tag(ctx, d->src_layout);
+    const dnnl_format_tag_t dst = layout_tag(ctx, d->dst_layout);
     for (int any = 0; any < 2; any++) {
         fs_status rc = make_conv_pd(ctx, d, bf16, any ? dnnl_format_tag_any : src,
                                     any ? dnnl_format_tag_any : dst, conv_dims, attr, pd, err);

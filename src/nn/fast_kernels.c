@@ -370,7 +370,7 @@ fs_status nn_fast_concat_step(const nn_step *s, fs_error *err)
     return FS_OK;
 }
 
-/* ---- MaxPool on the blocked layout ------------------------------------------------------------ */
+/* ---- MaxPool on the blocked layout ---------------------------------------------------------- */
 
 /* One (image, channel block) unit: B lanes per pixel, B = 8 or 16 (a constant per call, so the
  * lane loop becomes vector max instructions). A window with no tap inside the image gives

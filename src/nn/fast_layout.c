@@ -13,9 +13,10 @@
  *   2. Layouts, in step order (producers first). Blocked (oneDNN nChw{B}c, B = the backend's
  *      block) is chosen for: a Conv's output when some reader can take it blocked; the output of
  *      a per-channel op (NN_FAST_CHANNEL), a MaxPool or a same-shape Add/Sub/Mul when its
- *      activation inputs are blocked; a channel Concat when all its inputs are blocked and all but the last have a
- *      multiple of B channels (the last one's padding lanes become the output's). A Conv with a
- *      residual takes the residual's layout. Graph outputs are always dense.
+ *      activation inputs are blocked; a channel Concat when all its inputs are blocked and all
+ *      but the last have a multiple of B channels (the last one's padding lanes become the
+ *      output's). A Conv with a residual takes the residual's layout. Graph outputs are always
+ *      dense.
  *   3. Conversions. A step that cannot read a blocked input gets a dense copy, made by a
  *      conversion step placed before its first such reader and shared by later ones.
  *
