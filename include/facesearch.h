@@ -143,7 +143,7 @@ fs_status fs_face_template(const fs_face *faces, size_t n, fs_face *out, fs_erro
 
 /* The arithmetic of the recognizers' dense convolutions. AUTO: bf16 where the CPU computes it
  * natively (AVX512-BF16), else fp32. BF16: bfloat16 inputs and weights, sums in f32 (embeddings
- * stay within cosine 0.9995 of fp32's); on CPUs without a bf16 kernel it quietly runs fp32.
+ * stay within cosine 0.9998 of fp32's); on CPUs without a bf16 kernel it quietly runs fp32.
  * FP32: float32 everywhere, as the reference. The detector and the landmark model always run
  * fp32: in bf16 their outputs move enough to turn the embeddings by more than cosine 0.995. */
 typedef enum fs_precision {

@@ -90,7 +90,7 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
         /* The detector and the landmark model stay fp32 whatever the precision: in bf16 they
          * move boxes and landmarks by a fraction of a pixel, and the embeddings of the faces
          * aligned on them turn by up to cosine 0.992 from fp32's, against the 0.995 allowed
-         * (tests/unit/test_precision.c); the recognizers in bf16 stay within 0.9999. */
+         * (tests/unit/test_precision.c); the recognizers in bf16 stay within 0.9998. */
         rc = load_net(e, "detector", 0, NN_PRECISION_FP32, &e->detector, err);
         if (rc == FS_OK && e->kind == FS_PACK_DEFAULT)
             rc = load_net(e, "detector", 1, NN_PRECISION_FP32, &e->detector_small, err);
