@@ -14,6 +14,7 @@
 #include "nn/dnnl_conv.h"
 #include "nn/kernel.h"
 #include "nn/plan.h"
+#include "precision.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -33,7 +34,8 @@ int main(int argc, char **argv)
     int runs = atoi(argv[3]), threads = atoi(argv[4]);
     if (runs < 1)
         runs = 1;
-    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = threads};
+    nn_options opt = {.backend = NN_BACKEND_FAST, .precision = bench_nn_precision(),
+                      .threads = threads};
     if (argc > 5)
         opt.backend = strcmp(argv[5], "ref") == 0 ? NN_BACKEND_REF : NN_BACKEND_FAST;
     if (argc > 6) {

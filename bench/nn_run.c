@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "nn/nn.h"
+#include "precision.h"
 
 static double now_ms(void)
 {
@@ -49,7 +50,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int runs = atoi(argv[3]), threads = atoi(argv[4]);
-    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = threads};
+    nn_options opt = {.backend = NN_BACKEND_FAST, .precision = bench_nn_precision(),
+                      .threads = threads};
     if (argc > 5)
         opt.backend = strcmp(argv[5], "ref") == 0 ? NN_BACKEND_REF : NN_BACKEND_FAST;
     if (argc > 6) {
@@ -85,7 +87,9 @@ int main(int argc, char **argv)
         printf(" %.4f", now_ms() - t0);
     }
     printf("\nrss_load_kb=%ld rss_run_kb=%ld\n", rss_load, peak_rss_kb());
-    printf("isa=%s precision=%s\n", nn_cpu_isa_name(), nn_precision_name());
+    nn_precision ran = opt.backend == NN_BACKEND_REF ? NN_PRECISION_FP32
+                                                     : nn_precision_effective(opt.precision);
+    printf("isa=%s precision=%s\n", nn_cpu_isa_name(), nn_precision_name(ran));
     free(input);
     nn_plan_free(plan);
     nn_net_free(net);

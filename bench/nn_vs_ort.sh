@@ -4,8 +4,11 @@
 # all runs after warm-up. One line per model, size, thread count and CPU path of ours:
 #   RESULT nn model=fr_feature shape=1x3x112x112 threads=1 isa=avx512_core precision=fp32 ours_ms=... ort_ms=... ratio=... ours_rss_kb=... ort_rss_kb=...
 # ratio = ours / ort (below 1: we are faster). isa: the instruction set oneDNN ran our
-# convolutions with (its effective ISA, as bench/nn_run reports it); precision: $FACESEARCH_PRECISION
-# or fp32. The machine is shared: read medians and ratios,
+# convolutions with (its effective ISA, as bench/nn_run reports it); precision: what the entry's
+# precision resolves to on that path (fp32 or bf16, as bench/nn_run reports it; bf16 needs
+# AVX-512). The engine itself runs only the recognizers (fr_feature, dlib_resnet) in bf16; the
+# detector and the landmark model stay fp32 (include/facesearch.h). The machine is shared: read
+# medians and ratios,
 # and run it when the machine is quiet (uptime). At 2 threads our convolutions are oneDNN's
 # OpenMP fork-join regions: when the host stalls one of the two vCPUs, every region waits for it
 # (runs of 100+ ms for a 0.5 ms model), while onnxruntime's pool lets the caller do the work;
@@ -15,19 +18,20 @@
 # NN_VS_ORT_MODELS="fr_feature dlib_resnet" limits the run to those models.
 # bench/nn_profile (same arguments as nn_run) shows where our time goes, step by step.
 #
-#   bench/nn_vs_ort.sh [--isa LIST] [BUILD_DIR] [ROUNDS] [RUNS]
+#   bench/nn_vs_ort.sh [--isa LIST] [--precision LIST] [BUILD_DIR] [ROUNDS] [RUNS]
 #
 # --isa LIST: the CPU paths to run ours on, comma-separated, in the same sitting: native (what
-# oneDNN picks for this CPU; the default) or a cap for ONEDNN_MAX_CPU_ISA (avx2, avx512_core, ...,
-# any case). Each round runs ours once per entry, then onnxruntime, so that all see the same
-# machine load; onnxruntime's runs are shared by the lines of every entry. E.g. --isa native,avx2
-# on an AVX-512 machine measures both paths against the same peer.
+# oneDNN picks for this CPU, or the ONEDNN_MAX_CPU_ISA of the environment; the default) or a cap
+# for ONEDNN_MAX_CPU_ISA (avx2, avx512_core, ..., any case). --precision LIST: auto, fp32, bf16
+# (default $FACESEARCH_PRECISION, else auto). Ours runs every ISA with every precision (an entry);
+# each round runs ours once per entry, then onnxruntime, so that all see the same machine load;
+# onnxruntime's runs are shared by the lines of every entry. E.g. --isa native,avx2 --precision
+# fp32,bf16 on an AVX-512 machine measures all paths against the same peer.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$(dirname "$0")/isa_args.sh"
 take_isa_args nn_vs_ort "$@"
 shift "$isa_shift"
-precision=${FACESEARCH_PRECISION:-fp32}
 build=${1:-$here/../build}
 rounds=${2:-5}
 runs=${3:-10}
@@ -39,16 +43,6 @@ bash "$here/../scripts/fetch-oracle.sh" >/dev/null
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# run_ours ISA ARGS...: bench/nn_run with oneDNN capped at ISA (native: no cap)
-run_ours() {
-  local isa=$1; shift
-  if [[ ${isa,,} == native ]]; then
-    env -u ONEDNN_MAX_CPU_ISA -u DNNL_MAX_CPU_ISA FACESEARCH_PRECISION="$precision" "$ours" "$@"
-  else
-    env -u DNNL_MAX_CPU_ISA ONEDNN_MAX_CPU_ISA="${isa^^}" FACESEARCH_PRECISION="$precision" "$ours" "$@"
-  fi
-}
-
 # The default pack's models, and dlib's recognizer as converted into the dlib pack.
 model_path() { [[ $1 == dlib_resnet ]] && echo "$data/models/dlib/$1.onnx" || echo "$models/$1.onnx"; }
 
@@ -56,22 +50,23 @@ bench() { # model shape threads
   [[ " ${NN_VS_ORT_MODELS:-fr_detect fr_landmark fr_feature dlib_resnet} " == *" $1 "* ]] || return 0
   [[ -f $(model_path "$1") ]] || { echo "nn_vs_ort: $(model_path "$1") missing (make models)" >&2; return 0; }
   local model=$1 shape=$2 threads=$3 r="" r_rss="" out k
-  local o=() o_rss=() o_isa=()  # per entry of --isa
+  local o=() o_rss=() o_isa=() o_prec=()  # per entry (ISA/PRECISION)
   for ((i = 0; i < rounds; i++)); do
-    for k in "${!isas[@]}"; do
-      out=$(run_ours "${isas[k]}" "$(model_path "$model")" "$shape" "$runs" "$threads")
+    for k in "${!entries[@]}"; do
+      out=$(with_entry "${entries[k]}" "$ours" "$(model_path "$model")" "$shape" "$runs" "$threads")
       o[k]+=" $(sed -n 's/^times_ms //p' <<<"$out")"
       o_rss[k]=$(sed -n 's/.*rss_run_kb=\([0-9]*\).*/\1/p' <<<"$out")
       o_isa[k]=$(sed -n 's/^isa=\([^ ]*\).*/\1/p' <<<"$out")
+      o_prec[k]=$(sed -n 's/^isa=.* precision=\([^ ]*\).*/\1/p' <<<"$out")
     done
     out=$(node "$here/ort_run.js" "$(model_path "$model")" "$shape" "$runs" "$threads")
     r+=" $(sed -n 's/^times_ms //p' <<<"$out")"; r_rss=$(sed -n 's/.*rss_run_kb=\([0-9]*\).*/\1/p' <<<"$out")
   done
   local om rm
   rm=$(median <<<"$r")
-  for k in "${!isas[@]}"; do
+  for k in "${!entries[@]}"; do
     om=$(median <<<"${o[k]}")
-    echo "RESULT nn model=$model shape=${shape//,/x} threads=$threads isa=${o_isa[k]} precision=$precision ours_ms=$om ort_ms=$rm ratio=$(awk -v a="$om" -v b="$rm" 'BEGIN {printf "%.3f", a / b}') ours_rss_kb=${o_rss[k]} ort_rss_kb=$r_rss"
+    echo "RESULT nn model=$model shape=${shape//,/x} threads=$threads isa=${o_isa[k]} precision=${o_prec[k]} ours_ms=$om ort_ms=$rm ratio=$(awk -v a="$om" -v b="$rm" 'BEGIN {printf "%.3f", a / b}') ours_rss_kb=${o_rss[k]} ort_rss_kb=$r_rss"
   done
 }
 

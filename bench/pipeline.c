@@ -13,7 +13,8 @@
  * Prints, for 1 worker and for N (default 2; runs interleaved), the median over R runs of the set:
  *   RESULT pipeline pack=NAME workers=W min_size=PX photos=N passes=P faces=F isa=... precision=...
  *          photos_per_s=... ms_per_photo=...   (faces: per pass; isa: oneDNN's effective
- *          instruction set, which ONEDNN_MAX_CPU_ISA caps; precision: $FACESEARCH_PRECISION or fp32)
+ *          instruction set, which ONEDNN_MAX_CPU_ISA caps; precision: what $FACESEARCH_PRECISION,
+ *          else auto, resolves to on this CPU, bench/precision.h)
  *   RESULT pipeline_stages workers=1 decode_ms=... detect_ms=... landmarks_ms=... align_ms=...
  *          embed_ms=...   (per photo, landmarks/align/embed summed over its faces)
  * There is no peer in this benchmark: the runtime's own comparison with onnxruntime is in
@@ -26,7 +27,8 @@
 #include <time.h>
 
 #include "facesearch.h"
-#include "nn/nn.h" /* nn_cpu_isa_name, nn_precision_name: what the numbers were measured on */
+#include "nn/nn.h" /* nn_cpu_isa_name: what the numbers were measured on */
+#include "precision.h"
 
 typedef struct shared {
     fs_engine *engine;
@@ -139,7 +141,7 @@ int main(int argc, char **argv)
                         "[--models PACK] PHOTO...\n");
         return 2;
     }
-    fs_engine_options o = {.min_face = min_size};
+    fs_engine_options o = {.min_face = min_size, .precision = bench_precision()};
     fs_engine *engine;
     fs_error err;
     if (fs_engine_open(pack, &o, &engine, &err) != FS_OK) {
@@ -199,16 +201,16 @@ int main(int argc, char **argv)
         printf("RESULT pipeline pack=%s workers=%d min_size=%d photos=%d passes=%d faces=%zu "
                "isa=%s precision=%s photos_per_s=%.1f ms_per_photo=%.1f\n",
                pack, counts[k], min_size, s.n_photos, passes, faces[k] / (size_t)runs / (size_t)passes,
-               nn_cpu_isa_name(), nn_precision_name(), done / med, 1000 * med / done);
+               nn_cpu_isa_name(), fs_engine_precision(engine), done / med, 1000 * med / done);
     }
     double per = 1000.0 / (double)stages.photos;
     printf("RESULT pipeline_stages pack=%s workers=1 isa=%s precision=%s decode_ms=%.2f "
            "detect_ms=%.2f landmarks_ms=%.2f align_ms=%.2f embed_ms=%.2f\n", pack,
-           nn_cpu_isa_name(), nn_precision_name(), stages.decode * per, stages.detect * per, stages.landmarks * per, stages.align * per,
-           stages.embed * per);
+           nn_cpu_isa_name(), fs_engine_precision(engine), stages.decode * per,
+           stages.detect * per, stages.landmarks * per, stages.align * per, stages.embed * per);
     if (n_counts == 2)
         printf("RESULT pipeline_scaling workers=%d isa=%s precision=%s speedup=%.2f\n", max_workers,
-               nn_cpu_isa_name(), nn_precision_name(), t[0][runs / 2] / t[1][runs / 2]);
+               nn_cpu_isa_name(), fs_engine_precision(engine), t[0][runs / 2] / t[1][runs / 2]);
     free(t[0]);
     free(t[1]);
     for (int i = 0; i < max_workers; i++)

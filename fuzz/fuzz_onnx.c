@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     nn_net *net = NULL;
     fs_error err;
-    nn_options opt = {NN_BACKEND_REF, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_REF, .threads = 1};
     if (nn_net_load_buffer(data, size, "fuzz.onnx", &opt, &net, &err) != FS_OK) {
         if (net)
             __builtin_trap(); /* contract: *out is NULL on failure */

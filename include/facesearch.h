@@ -141,9 +141,24 @@ fs_status fs_face_template(const fs_face *faces, size_t n, fs_face *out, fs_erro
 
 /* ---- Engine ------------------------------------------------------------------------------ */
 
+/* The arithmetic of the recognizers' dense convolutions. AUTO: bf16 where the CPU computes it
+ * natively (AVX512-BF16), else fp32. BF16: bfloat16 inputs and weights, sums in f32 (embeddings
+ * stay within cosine 0.9998 of fp32's); on CPUs without a bf16 kernel it quietly runs fp32.
+ * FP32: float32 everywhere, as the reference. The detector and the landmark model always run
+ * fp32: in bf16 their outputs move enough to turn the embeddings by more than cosine 0.995. */
+typedef enum fs_precision {
+    FS_PRECISION_AUTO = 0,
+    FS_PRECISION_FP32 = 1,
+    FS_PRECISION_BF16 = 2
+} fs_precision;
+
+/* "auto", "fp32" or "bf16" into *out; FS_ERR_ARG naming the choices for anything else. */
+fs_status fs_precision_parse(const char *name, fs_precision *out, fs_error *err);
+
 typedef struct fs_engine_options {
     int threads;               /* default threads of one inference, for workers made with
                                 * threads 0 (fs_worker_new); 0 = all cores */
+    fs_precision precision;    /* 0 = FS_PRECISION_AUTO */
     float det_threshold;       /* detector score threshold; 0 = the pack's default */
     int min_face;              /* drop faces whose width or height is below this (pixels); 0 = 20 */
     uint64_t max_pixels;       /* refuse larger images; 0 = 100 megapixels */
@@ -160,6 +175,8 @@ fs_status fs_engine_open(const char *pack, const fs_engine_options *opt, fs_engi
                          fs_error *err);
 void fs_engine_close(fs_engine *engine);
 const fs_pack *fs_engine_pack(const fs_engine *engine);
+/* The precision the engine's recognizers compute in on this CPU: "fp32" or "bf16". */
+const char *fs_engine_precision(const fs_engine *engine);
 /* The length of the engine's embeddings (<= FS_EMBEDDING_MAX; the rest of fs_face.embedding is 0). */
 int fs_engine_embedding_dim(const fs_engine *engine);
 
@@ -274,6 +291,11 @@ enum {
 fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index **out,
                         fs_error *err);
 void fs_index_close(fs_index *index);
+
+/* The name of the model pack the index in folder dir (NULL = the default) was built with, into
+ * buf: what a tool opens when the user names no pack, so that an index keeps its pack without
+ * --models on every command. FS_ERR_NOT_FOUND when there is no index there. */
+fs_status fs_index_pack(const char *dir, char *buf, size_t size, fs_error *err);
 
 /* What an index run did, and its progress while it runs. */
 typedef struct fs_index_progress {

@@ -24,6 +24,7 @@ typedef struct fs_server_config {
     size_t n_roots;
     int workers;                 /* heavy requests (search, pictures) at once; 0 = cores */
     int threads;                 /* threads of one inference; 0 = all cores */
+    fs_precision precision;      /* of the networks; 0 = auto (fs_engine_options) */
     size_t max_upload;           /* bytes of a request body (default 20 MiB) */
     uint64_t max_pixels;         /* pixels of an uploaded photo (default 40 megapixels) */
     int max_decode_ms;           /* decoding one photo, uploaded or indexed; 0 = no limit */

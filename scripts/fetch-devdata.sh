@@ -3,18 +3,22 @@
 # scripts/calibrate-fusion.py; never used by the tests) from a local git copy of the public
 # repository the list names, checking every file's sha256:
 #
-#   scripts/fetch-devdata.sh GIT_DIR DEST
+#   scripts/fetch-devdata.sh GIT_DIR DEST [LIST]
 #
+# LIST: glint24.list (the default: 15 crops a person) or glint24x40.list (the same 24 people, up
+# to 40 crops each: more and harder genuine pairs, what the pack thresholds are calibrated on).
 # GIT_DIR: a clone (or bare mirror) of that repository holding the list's commit. DEST receives two
 # halves in eval_accuracy's layout, split by person so that what is calibrated on one half is
 # measured on the other: DEST/calib/PERSON/*.png and DEST/report/PERSON/*.png (alternate people of
 # each gender, in name order), each with people.txt ("PERSON GENDER" lines: the hard-pair groups).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-list=$here/bench/devdata/glint24.list
 die() { echo "fetch-devdata: $*" >&2; exit 1; }
-(($# == 2)) || die "usage: fetch-devdata.sh GIT_DIR DEST"
-git_dir=$1 dest=$2
+(($# == 2 || $# == 3)) || die "usage: fetch-devdata.sh GIT_DIR DEST [glint24.list|glint24x40.list]"
+git_dir=$1 dest=$2 list=$here/bench/devdata/${3:-glint24.list}
+[[ -f "$list" ]] || die "$list: no such list"
+[[ "$(basename "$list")" == glint24*.list ]] || die "$list: not a list of bench/devdata"
+
 commit=$(grep -o 'commit [0-9a-f]\{40\}' "$list" | cut -d' ' -f2)
 git --git-dir="$git_dir" cat-file -e "$commit^{commit}" 2>/dev/null ||
   git -C "$git_dir" cat-file -e "$commit^{commit}" 2>/dev/null ||

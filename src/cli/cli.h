@@ -14,9 +14,11 @@
 enum { EXIT_MATCH = 0, EXIT_NO_MATCH = 1, EXIT_ERROR = 2 };
 
 typedef struct cli_globals {
-    const char *models;   /* --models PACK (name or folder); default "default" */
+    const char *models;   /* --models PACK (name or folder); default: the index's own pack, or
+                           * "default" when there is no index yet */
     const char *db;       /* --db PATH, else $FACESEARCH_DB, else NULL = the default index */
     int threads;          /* --threads N; 0 = all cores */
+    fs_precision precision; /* --precision, else $FACESEARCH_PRECISION, else auto */
     int quiet, verbose;
     int wait;             /* --wait: a writer waits for a running writer instead of failing */
 } cli_globals;

@@ -25,8 +25,9 @@ int cmd_serve(const cli_globals *g, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     fs_server_config cfg = {.host = "127.0.0.1", .port = 8080, .db = g->db, .models = g->models,
-                      .threads = g->threads, .max_upload = 20u << 20, .max_pixels = 50000000,
-                      .max_decode_ms = 10000, .workers = 2};
+                            .threads = g->threads, .precision = g->precision,
+                            .max_upload = 20u << 20, .max_pixels = 50000000,
+                            .max_decode_ms = 10000, .workers = 2};
     const char *env_token = getenv("FACESEARCH_TOKEN");
     if (env_token && *env_token)
         cfg.token = env_token;

@@ -47,9 +47,12 @@ static void print_help(FILE *out)
     fprintf(out,
             "\n"
             "Global options:\n"
-            "  --models PACK   model pack name or folder (default: default)\n"
+            "  --models PACK   model pack name or folder (default: the index's own pack, else\n"
+            "                  default)\n"
             "  --db PATH       index folder (default: $FACESEARCH_DB, else the data folder)\n"
             "  --threads N     worker threads (default: all cores)\n"
+            "  --precision P   auto, fp32 or bf16: the networks' arithmetic (default:\n"
+            "                  $FACESEARCH_PRECISION, else auto: bf16 where the CPU has it)\n"
             "  --quiet         print only results and errors\n"
             "  --verbose       also print timings (detect: per stage and image)\n"
             "  --wait          index, remove, search -t: wait for another index run to finish\n"
@@ -98,6 +101,12 @@ static int take_globals(cli_globals *g, int argc, char **argv)
             if (*v == '\0' || *end || n < 1 || n > 1024)
                 return cli_fail("--threads: '%s' is not a thread count (1 to 1024)", v), -1;
             g->threads = (int)n;
+        } else if (is_option(argv[i], "--precision")) {
+            fs_error err;
+            if (!(v = option_value("--precision", argc, argv, &i)))
+                return cli_fail("--precision needs auto, fp32 or bf16"), -1;
+            if (fs_precision_parse(v, &g->precision, &err) != FS_OK)
+                return cli_fail("--precision: %s", err.message), -1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             g->quiet = 1;
         } else if (strcmp(argv[i], "--verbose") == 0) {
@@ -147,12 +156,23 @@ __attribute__((section(".preinit_array"), used)) static void (*const passive_wai
 
 int main(int argc, char **argv)
 {
-    cli_globals g = {.models = "default", .db = getenv("FACESEARCH_DB")};
+    cli_globals g = {.db = getenv("FACESEARCH_DB")};
     if (g.db && !*g.db)
         g.db = NULL;
+    const char *precision = getenv("FACESEARCH_PRECISION");
+    fs_error err;
+    if (precision && *precision && fs_precision_parse(precision, &g.precision, &err) != FS_OK)
+        return cli_fail("FACESEARCH_PRECISION: %s", err.message), EXIT_ERROR;
     argc = take_globals(&g, argc, argv);
     if (argc < 0)
         return EXIT_ERROR;
+    /* no --models: the pack the index was built with, so that an index made with --models X
+     * needs no --models again; "default" when there is no index (or it cannot be read: the
+     * command itself then says why) */
+    char index_pack[256];
+    if (!g.models)
+        g.models = fs_index_pack(g.db, index_pack, sizeof index_pack, &err) == FS_OK ? index_pack
+                                                                                  : "default";
     if (argc < 2) {
         print_help(stderr);
         return EXIT_ERROR;

@@ -130,8 +130,8 @@ void cli_json_face(FILE *out, const fs_face *f)
 
 int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_engine **out)
 {
-    fs_engine_options o = {.threads = g->threads, .min_face = min_face,
-                           .det_threshold = det_threshold};
+    fs_engine_options o = {.threads = g->threads, .precision = g->precision,
+                           .min_face = min_face, .det_threshold = det_threshold};
     fs_error err;
     if (fs_engine_open(g->models, &o, out, &err) != FS_OK)
         return cli_fail_error(&err);

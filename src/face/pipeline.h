@@ -29,7 +29,8 @@ typedef struct face_recognizer {
 #define FS_MAX_RECOGNIZERS 2
 
 struct fs_engine {
-    fs_engine_options opt;
+    fs_engine_options opt;   /* as given, defaults filled in (precision resolved: not AUTO) */
+    nn_precision precision;  /* of its networks, from opt.precision */
     fs_pack *pack;
     fs_pack_kind kind;
     nn_net *detector, *landmarks;

@@ -90,6 +90,21 @@ fs_status fs_index_open(const char *dir, fs_engine *engine, int flags, fs_index 
     return FS_OK;
 }
 
+fs_status fs_index_pack(const char *dir, char *buf, size_t size, fs_error *err)
+{
+    fs_index *ix = NULL;
+    fs_status rc = fs_index_open(dir, NULL, FS_INDEX_READ, &ix, err);
+    if (rc != FS_OK)
+        return rc;
+    const char *name = store_pack_name(ix->store);
+    if (strlen(name) >= size)
+        rc = util_fail(err, FS_ERR_LIMIT, "model pack name '%s' too long", name);
+    else
+        memcpy(buf, name, strlen(name) + 1);
+    fs_index_close(ix);
+    return rc;
+}
+
 void fs_index_close(fs_index *ix)
 {
     if (!ix)

@@ -29,9 +29,9 @@ typedef struct nn_backend_ops {
     const char *name;
     /* The room the rewrite needs for a plan of graph g. */
     nn_plan_room (*room)(const nn_graph *g);
-    /* Creates the plan's state for `threads` threads into *state (may stay NULL); every step
-     * gets it as step->backend before prepare. */
-    fs_status (*plan_begin)(int threads, void **state, fs_error *err);
+    /* Creates the plan's state for `threads` threads at the net's precision into *state (may
+     * stay NULL); every step gets it as step->backend before prepare. */
+    fs_status (*plan_begin)(int threads, nn_precision precision, void **state, fs_error *err);
     void (*plan_end)(void *state);
     /* Rewrites p->steps (within the room reserved for it; p->backend is the state). */
     fs_status (*rewrite)(nn_plan *p, fs_error *err);

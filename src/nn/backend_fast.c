@@ -20,13 +20,14 @@
 #include "nn/fast.h"
 #include "util/error.h"
 
-fs_status nn_fast_plan_begin(int threads, void **state, fs_error *err)
+fs_status nn_fast_plan_begin(int threads, nn_precision precision, void **state, fs_error *err)
 {
     nn_dnnl_ctx *ctx = NULL;
     *state = NULL;
     fs_status rc = nn_dnnl_ctx_create(threads < 1 ? 1 : threads, &ctx, err);
     if (rc)
         return rc;
+    nn_dnnl_ctx_set_bf16(ctx, precision == NN_PRECISION_BF16);
     *state = ctx;
     return FS_OK;
 }
@@ -168,6 +169,10 @@ static fs_status prepare_conv(nn_step *s, fs_error *err)
     d.bias = g.bias;
     d.src_layout = s->in[0]->blocked ? NN_DNNL_BLOCKED : NN_DNNL_NCHW;
     d.dst_layout = s->out[0]->blocked ? NN_DNNL_BLOCKED : NN_DNNL_NCHW;
+    /* bf16 pays on dense convs (0.6-0.8x the f32 time even with the source converted in run,
+     * bench/nn_profile); a depthwise conv does too little per element and becomes 1.2-2x slower */
+    nn_dnnl_ctx *ctx = s->backend;
+    d.bf16 = nn_dnnl_ctx_bf16(ctx) && g.group == 1;
     float *slopes = NULL;
     if (g.act == NN_ACT_PRELU) {
         if (!g.slope || (g.slope_count != 1 && g.slope_count != g.c_out))
@@ -197,7 +202,6 @@ static fs_status prepare_conv(nn_step *s, fs_error *err)
     }
     /* A small conv runs on one thread: waking a second costs more than it saves (and on a
      * loaded machine a parallel region can wait a whole time slice for a busy core). */
-    nn_dnnl_ctx *ctx = s->backend;
     int threads = nn_dnnl_ctx_threads(ctx);
     double macs = (double)g.n * (double)g.c_out * (double)g.h_out * (double)g.w_out *
                   (double)(g.c_in / g.group) * (double)(g.kh * g.kw);
@@ -455,6 +459,10 @@ fs_status nn_fast_prepare(nn_step *s, fs_error *err)
     case NN_FAST_NHWC:
         s->run = run_nhwc;
         return FS_OK;
+    case NN_FAST_MAXPOOL:
+        if (y->blocked)
+            s->run = nn_fast_maxpool_blocked_step;
+        return FS_OK; /* dense: the reference kernel */
     case NN_FAST_OTHER:
         break;
     }

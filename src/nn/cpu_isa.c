@@ -1,12 +1,12 @@
 /*
  * cpu_isa.c — which CPU code path the runtime's oneDNN kernels take, and at what precision, by
  * name: what benchmarks print next to their times (bench/nn_run, bench/pipeline), so that a
- * number measured with AVX-512 is never compared with one measured with AVX2 by mistake.
+ * number measured with AVX-512 is never compared with one measured with AVX2 by mistake; and
+ * whether the CPU computes bfloat16 natively (where the engine's automatic precision picks it).
  */
 #include "nn/nn.h"
 
 #include <dnnl.h>
-#include <stdlib.h>
 
 const char *nn_cpu_isa_name(void)
 {
@@ -27,8 +27,21 @@ const char *nn_cpu_isa_name(void)
     return "unknown";
 }
 
-const char *nn_precision_name(void)
+int nn_cpu_has_bf16(void)
 {
-    const char *p = getenv("FACESEARCH_PRECISION");
-    return p && *p ? p : "fp32";
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
+nn_precision nn_precision_effective(nn_precision asked)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core) != dnnl_cpu_isa_avx512_core)
+        return NN_PRECISION_FP32;
+    return asked;
+}
+
+const char *nn_precision_name(nn_precision precision)
+{
+    return precision == NN_PRECISION_BF16 ? "bf16" : "fp32";
 }

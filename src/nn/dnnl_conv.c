@@ -6,11 +6,14 @@
  *     once, at create time, from ONNX OIHW into what the kernel wants) and with the caller's own
  *     layouts for src/dst, so that the kernel reads and writes the caller's buffers directly.
  *     (Left to choose, oneDNN 2.6 on AVX-512 picks NHWC brgemm kernels, and converting around every
- *     conv cost a third of the run time.) Only where oneDNN has nothing but a reference kernel for
- *     those layouts (a few convs with 8 or 12 input channels) is it asked with format_tag any;
- *     where the layout it then picks differs from the caller's, the conv owns a staging buffer and
- *     a reorder primitive, run inside nn_dnnl_conv_run. With plain_direct the primitive is forced
- *     onto NCHW instead (oneDNN then uses im2col + gemm).
+ *     conv cost a third of the run time.) Where oneDNN has nothing but a reference kernel for
+ *     those layouts because a blocked source's channel count is not a multiple of the block
+ *     (the detector's heads: 8 and 12 channels on 16-channel blocks), the conv is made over the
+ *     source's whole last block, with zero weights for its padding lanes. Only where that fails
+ *     too is oneDNN asked with format_tag any; where the layout it then picks differs from the
+ *     caller's, the conv owns a staging buffer and a reorder primitive, run inside
+ *     nn_dnnl_conv_run (as it does for a bf16 conv's source, see dnnl_conv.h). With
+ *     plain_direct the primitive is forced onto NCHW instead (oneDNN then uses im2col + gemm).
  *   - External buffers are bound at run time with dnnl_memory_set_data_handle on memory objects
  *     made at create time, so a run allocates nothing.
  *   - Scratchpad mode is "user": each conv owns its scratch buffer, nothing is shared between
@@ -43,6 +46,7 @@ struct nn_dnnl_ctx {
     dnnl_stream_t stream;
     int threads;
     int block;
+    bool bf16; /* the user's precision note (nn_dnnl_ctx_set_bf16) */
 };
 
 struct nn_dnnl_conv {
@@ -67,6 +71,7 @@ struct nn_dnnl_conv {
     float *residual_copy; /* tail_sum only: where an in-place residual is saved before the run */
     nn_dnnl_layout dst_layout;
     int block;
+    bool bf16; /* computes in bfloat16 (weights and the staged source are bf16) */
     char impl[96];
 };
 
@@ -229,6 +234,16 @@ fs_status nn_dnnl_ctx_set_threads(nn_dnnl_ctx *ctx, int threads, fs_error *err)
 int nn_dnnl_ctx_block(const nn_dnnl_ctx *ctx)
 {
     return ctx->block;
+}
+
+void nn_dnnl_ctx_set_bf16(nn_dnnl_ctx *ctx, bool bf16)
+{
+    ctx->bf16 = bf16;
+}
+
+bool nn_dnnl_ctx_bf16(const nn_dnnl_ctx *ctx)
+{
+    return ctx->bf16;
 }
 
 size_t nn_dnnl_tensor_floats(const nn_dnnl_ctx *ctx, nn_dnnl_layout layout, int64_t n, int64_t c,
@@ -586,7 +601,7 @@ static bool is_reference(const_dnnl_primitive_desc_t pd)
 
 /* The primitive descriptor of d's convolution with activations in src_tag / dst_tag (a layout or
  * dnnl_format_tag_any), weights in oneDNN's choice; conv_dims is the convolution's own output. */
-static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
+static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool bf16,
                               dnnl_format_tag_t src_tag, dnnl_format_tag_t dst_tag,
                               const dnnl_dims_t conv_dims, const_dnnl_primitive_attr_t attr,
                               dnnl_primitive_desc_t *pd, fs_error *err)
@@ -594,18 +609,19 @@ static fs_status make_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
     fs_status rc = FS_OK;
     dnnl_memory_desc_t src_md, dst_md, w_md, b_md;
     dnnl_dims_t src_dims = {d->n, d->c_in, d->h, d->w};
+    dnnl_data_type_t in_type = bf16 ? dnnl_bf16 : dnnl_f32; /* of the source and the weights */
     *pd = NULL;
-    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, src_tag),
+    CHECK_DNNL(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, in_type, src_tag),
                "source descriptor");
     CHECK_DNNL(dnnl_memory_desc_init_by_tag(&dst_md, 4, conv_dims, dnnl_f32, dst_tag),
                "destination descriptor");
     if (d->groups == 1) {
         dnnl_dims_t dims = {d->c_out, d->c_in, d->kh, d->kw};
-        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 4, dims, dnnl_f32, dnnl_format_tag_any),
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 4, dims, in_type, dnnl_format_tag_any),
                    "weights descriptor");
     } else {
         dnnl_dims_t dims = {d->groups, d->c_out / d->groups, d->c_in / d->groups, d->kh, d->kw};
-        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 5, dims, dnnl_f32, dnnl_format_tag_any),
+        CHECK_DNNL(dnnl_memory_desc_init_by_tag(&w_md, 5, dims, in_type, dnnl_format_tag_any),
                    "weights descriptor");
     }
     dnnl_dims_t b_dims = {d->c_out};
@@ -658,27 +674,53 @@ fail:
     return rc;
 }
 
-/* The kernel is asked for the caller's own layouts first, so that nothing is converted around
- * it; oneDNN's own choice ("any") only where it then offers no kernel or just its reference one
- * (some convolutions with few input channels). plain_direct forces NCHW. */
+/* A JIT kernel for d's convolution in the given input type: the caller's own layouts first, so
+ * that nothing is converted around it; oneDNN's own choice ("any") only where it then offers no
+ * kernel or just its reference one (some convolutions with few input channels). *pd is NULL when
+ * neither gives a JIT kernel (last_try: then the "any" kernel, even a reference one). *own: the
+ * kernel found works on the caller's layouts. */
+static fs_status find_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool bf16,
+                              bool last_try, const dnnl_dims_t conv_dims,
+                              const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
+                              bool *own, fs_error *err)
+{
+    const dnnl_format_tag_t src = layout_tag(ctx, d->src_layout);
+    const dnnl_format_tag_t dst = layout_tag(ctx, d->dst_layout);
+    for (int any = 0; any < 2; any++) {
+        fs_status rc = make_conv_pd(ctx, d, bf16, any ? dnnl_format_tag_any : src,
+                                    any ? dnnl_format_tag_any : dst, conv_dims, attr, pd, err);
+        if (rc != FS_OK && rc != FS_ERR_UNSUPPORTED)
+            return rc;
+        *own = !any;
+        if (*pd && (!is_reference(*pd) || (any && last_try)))
+            return FS_OK;
+        if (*pd)
+            dnnl_primitive_desc_destroy(*pd);
+        *pd = NULL;
+        if (any && last_try)
+            return rc;
+    }
+    return FS_OK;
+}
+
+/* The conv's primitive descriptor: in bf16 where asked and oneDNN has a JIT kernel for it, else
+ * in f32 (see find_conv_pd; *own as there). plain_direct forces NCHW in f32. */
 static fs_status choose_conv_pd(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d,
                                 const dnnl_dims_t conv_dims, const_dnnl_primitive_attr_t attr,
-                                dnnl_primitive_desc_t *pd, fs_error *err)
+                                dnnl_primitive_desc_t *pd, bool *bf16, bool *own, fs_error *err)
 {
+    *bf16 = false;
+    *own = true;
     if (d->plain_direct)
-        return make_conv_pd(ctx, d, dnnl_nchw, dnnl_nchw, conv_dims, attr, pd, err);
-    fs_status rc = make_conv_pd(ctx, d, layout_tag(ctx, d->src_layout),
-                                layout_tag(ctx, d->dst_layout), conv_dims, attr, pd, err);
-    if (rc == FS_ERR_UNSUPPORTED)
-        rc = FS_OK;
-    if (*pd && is_reference(*pd)) {
-        dnnl_primitive_desc_destroy(*pd);
-        *pd = NULL;
+        return make_conv_pd(ctx, d, false, dnnl_nchw, dnnl_nchw, conv_dims, attr, pd, err);
+    if (d->bf16 && !d->dw) {
+        fs_status rc = find_conv_pd(ctx, d, true, false, conv_dims, attr, pd, own, err);
+        if (rc != FS_OK || *pd) {
+            *bf16 = *pd != NULL;
+            return rc;
+        }
     }
-    if (rc == FS_OK && !*pd)
-        rc = make_conv_pd(ctx, d, dnnl_format_tag_any, dnnl_format_tag_any, conv_dims, attr,
-                          pd, err);
-    return rc;
+    return find_conv_pd(ctx, d, false, true, conv_dims, attr, pd, own, err);
 }
 
 /* The caller's buffers on each side of the kernel chosen in pd and, where the kernel's layout
@@ -785,14 +827,12 @@ fail:
     return rc;
 }
 
-fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_dnnl_conv **out,
-                              fs_error *err)
+/* nn_dnnl_conv_create for a valid-looking call; *own: the kernel works on the caller's layouts
+ * (a conversion inside run is then only a change of data type, for bf16). */
+static fs_status conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool *own,
+                             nn_dnnl_conv **out, fs_error *err)
 {
-    if (!out)
-        return util_fail(err, FS_ERR_ARG, "conv: no output pointer");
     *out = NULL;
-    if (!ctx)
-        return util_fail(err, FS_ERR_ARG, "conv: no context");
     int64_t oh = 0, ow = 0;
     fs_status rc = validate(d, &oh, &ow, err);
     if (rc != FS_OK)
@@ -819,7 +859,7 @@ fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_d
     const char *impl = NULL;
     if ((rc = make_ext_descs(ctx, d, oh, ow, &src_ext_md, &dst_ext_md, err)) ||
         (rc = make_attr(d, &attr, err)) ||
-        (rc = choose_conv_pd(ctx, d, conv_dims, attr, &pd, err)))
+        (rc = choose_conv_pd(ctx, d, conv_dims, attr, &pd, &c->bf16, own, err)))
         goto fail;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
         snprintf(c->impl, sizeof c->impl, "%s", impl);
@@ -841,6 +881,69 @@ fail:
     threads_leave(prev_threads, c->threads);
     nn_dnnl_conv_free(c);
     return rc;
+}
+
+/* Whether d's source is blocked with a channel count that is not a multiple of the block: oneDNN
+ * 2.6 then has only reference kernels on the blocked layout (e.g. 8 or 12 channels on 16-channel
+ * blocks), and by itself would convert to NHWC and back around a brgemm kernel. */
+static bool pads_input_channels(const nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d)
+{
+    return d->src_layout == NN_DNNL_BLOCKED && d->groups == 1 && d->c_in % ctx->block != 0 &&
+           !d->plain_direct && !d->dw;
+}
+
+/* d as a convolution over the source's whole last block: c_in rounded up to the block, zero
+ * weights for the padding lanes (which hold 0 by the layout contract: a blocked buffer of c_in
+ * channels is also one of the rounded-up count). Same result, but oneDNN's JIT kernel reads the
+ * caller's blocked buffer directly. */
+static fs_status conv_create_padded(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, bool *own,
+                                    nn_dnnl_conv **out, fs_error *err)
+{
+    *out = NULL;
+    nn_dnnl_conv_desc p = *d;
+    p.c_in = (d->c_in + ctx->block - 1) / ctx->block * ctx->block;
+    int64_t taps = d->kh * d->kw;
+    if (count4(d->c_out, p.c_in, d->kh, d->kw) < 0)
+        return util_fail(err, FS_ERR_LIMIT, "conv: weights over 2^31 elements");
+    float *w = calloc((size_t)(d->c_out * p.c_in * taps), sizeof *w);
+    if (!w)
+        return util_fail(err, FS_ERR_NOMEM, "conv: out of memory for padded weights");
+    for (int64_t o = 0; o < d->c_out; o++)
+        memcpy(w + o * p.c_in * taps, d->weights + o * d->c_in * taps,
+               (size_t)(d->c_in * taps) * sizeof *w);
+    p.weights = w;
+    fs_status rc = conv_create(ctx, &p, own, out, err);
+    free(w);
+    return rc;
+}
+
+fs_status nn_dnnl_conv_create(nn_dnnl_ctx *ctx, const nn_dnnl_conv_desc *d, nn_dnnl_conv **out,
+                              fs_error *err)
+{
+    if (!out)
+        return util_fail(err, FS_ERR_ARG, "conv: no output pointer");
+    *out = NULL;
+    if (!ctx)
+        return util_fail(err, FS_ERR_ARG, "conv: no context");
+    bool own = true;
+    nn_dnnl_conv *c = NULL;
+    fs_status rc = conv_create(ctx, d, &own, &c, err);
+    if (rc != FS_OK || own || !pads_input_channels(ctx, d)) {
+        *out = c;
+        return rc;
+    }
+    /* a kernel on other layouts than the caller's: try the source's whole last block instead */
+    nn_dnnl_conv *padded = NULL;
+    fs_error perr = {0};
+    if (conv_create_padded(ctx, d, &own, &padded, &perr) == FS_OK && own &&
+        !nn_dnnl_conv_is_reference(padded)) {
+        nn_dnnl_conv_free(c);
+        *out = padded;
+        return FS_OK;
+    }
+    nn_dnnl_conv_free(padded);
+    *out = c;
+    return FS_OK;
 }
 
 void nn_dnnl_conv_free(nn_dnnl_conv *c)
@@ -1055,6 +1158,11 @@ void nn_dnnl_conv_out_shape(const nn_dnnl_conv *c, int64_t shape[4])
     shape[1] = c->c_out;
     shape[2] = c->oh;
     shape[3] = c->ow;
+}
+
+bool nn_dnnl_conv_is_bf16(const nn_dnnl_conv *c)
+{
+    return c->bf16;
 }
 
 bool nn_dnnl_conv_is_reference(const nn_dnnl_conv *c)

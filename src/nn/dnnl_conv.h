@@ -73,6 +73,11 @@ fs_status nn_dnnl_ctx_set_threads(nn_dnnl_ctx *ctx, int threads, fs_error *err);
 /* The channel block B of NN_DNNL_BLOCKED tensors (8 or 16), fixed for the context's lifetime. */
 int nn_dnnl_ctx_block(const nn_dnnl_ctx *ctx);
 
+/* The precision its user asks of the convs it makes (their desc.bf16): a note the context carries
+ * for the fast backend, false by default; it changes nothing in the functions here. */
+void nn_dnnl_ctx_set_bf16(nn_dnnl_ctx *ctx, bool bf16);
+bool nn_dnnl_ctx_bf16(const nn_dnnl_ctx *ctx);
+
 /* ---- Layouts ------------------------------------------------------------------------------- */
 
 typedef enum nn_dnnl_layout {
@@ -142,6 +147,13 @@ typedef struct nn_dnnl_conv_desc {
     /* Measurement switch: with NCHW src/dst, run oneDNN's kernel directly on NCHW (its im2col+gemm
      * path) instead of converting to the blocked layout around a JIT kernel inside run. */
     bool plain_direct;
+    /* Compute in bfloat16: weights and source rounded to bf16 (8-bit mantissa), products summed
+     * in f32, bias, post-ops and dst in f32; src and dst stay float32 buffers for the caller (the
+     * source is converted inside run, in the conv's staging buffer). Only where oneDNN has a JIT
+     * kernel for it (AVX-512 with BF16 natively; AVX-512 without it emulates): elsewhere, and for
+     * a fused depthwise conv or plain_direct, the conv quietly computes in f32
+     * (nn_dnnl_conv_is_bf16 tells which). */
+    bool bf16;
 } nn_dnnl_conv_desc;
 
 typedef struct nn_dnnl_conv nn_dnnl_conv;
@@ -185,6 +197,9 @@ void nn_dnnl_conv_out_shape(const nn_dnnl_conv *conv, int64_t shape[4]);
 /* oneDNN's implementation name for the conv ("jit_dw:avx2", "jit_1x1:avx2", "x64:gemm:jit", ...)
  * and whether run converts layouts internally; for benchmarks and debugging. Owned by conv. */
 const char *nn_dnnl_conv_impl(const nn_dnnl_conv *conv, bool *converts_layout);
+
+/* Whether the conv computes in bfloat16 (it was asked to, and oneDNN has a JIT kernel for it). */
+bool nn_dnnl_conv_is_bf16(const nn_dnnl_conv *conv);
 
 /* Whether oneDNN runs the conv on one of its reference kernels (50-300x slower than the JIT ones),
  * whatever the ISA; the conv avoids them wherever another layout offers a JIT kernel. */

@@ -17,7 +17,7 @@
 /* ---- the hooks (backend.h) -------------------------------------------------------------------- */
 
 /* backend_fast.c. The plan's state is one oneDNN context for `threads` threads. */
-fs_status nn_fast_plan_begin(int threads, void **state, fs_error *err);
+fs_status nn_fast_plan_begin(int threads, nn_precision precision, void **state, fs_error *err);
 void nn_fast_plan_end(void *state);
 /* Every step gets its kernel (see backend_fast.c), in the layouts the layout pass chose. */
 fs_status nn_fast_prepare(nn_step *step, fs_error *err);
@@ -43,7 +43,8 @@ typedef enum nn_fast_kind {
     NN_FAST_SAME,      /* Add/Sub/Mul of two activations of the output's shape (and layout) */
     NN_FAST_CONCAT,    /* Concat on axis 1 of 4-D tensors: blocked when every input but the
                         * last has a multiple of the block as channel count */
-    NN_FAST_NHWC       /* Transpose perm 0,2,3,1 of a 4-D tensor: reads either layout */
+    NN_FAST_NHWC,      /* Transpose perm 0,2,3,1 of a 4-D tensor: reads either layout */
+    NN_FAST_MAXPOOL    /* MaxPool of a 4-D tensor: output in its input's layout */
 } nn_fast_kind;
 
 /* The kind of a step as far as its op, shapes and constant inputs go (is_const: per value of
@@ -90,5 +91,9 @@ fs_status nn_fast_exp_step(const nn_step *s, fs_error *err);
 fs_status nn_fast_softmax_step(const nn_step *s, fs_error *err);
 fs_status nn_fast_slice_step(const nn_step *s, fs_error *err);
 fs_status nn_fast_concat_step(const nn_step *s, fs_error *err);
+/* MaxPool (any pads, strides, dilations, ceil_mode) from a blocked input into a blocked output:
+ * the max over the window's taps inside the image, all lanes of a block at once; padding lanes
+ * stay 0. */
+fs_status nn_fast_maxpool_blocked_step(const nn_step *s, fs_error *err);
 
 #endif

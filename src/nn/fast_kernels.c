@@ -5,6 +5,7 @@
  * vectorises the inner loops over the B lanes of a block; OpenMP threads over (image, channel
  * block) units when the tensor is large enough to pay for waking them.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -366,5 +367,69 @@ fs_status nn_fast_concat_step(const nn_step *s, fs_error *err)
                 memcpy(dst, (const float *)s->in[j]->data + o * chunk, (size_t)chunk * sizeof(float));
             dst += chunk;
         }
+    return FS_OK;
+}
+
+/* ---- MaxPool on the blocked layout ---------------------------------------------------------- */
+
+/* One (image, channel block) unit: B lanes per pixel, B = 8 or 16 (a constant per call, so the
+ * lane loop becomes vector max instructions). A window with no tap inside the image gives
+ * -FLT_MAX, as the reference does, in the real lanes and 0 in the padding lanes (real: lanes
+ * holding channels). */
+static void maxpool_unit(const float *x, float *y, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                         const int64_t k[2], const int64_t st[2], const int64_t dl[2], int64_t pt,
+                         int64_t pl, int block, int real)
+{
+    for (int64_t oy = 0; oy < OH; oy++) {
+        int64_t y0 = oy * st[0] - pt, ky0, ky1;
+        nn_window_taps(y0, dl[0], k[0], H, &ky0, &ky1);
+        for (int64_t ox = 0; ox < OW; ox++) {
+            int64_t x0 = ox * st[1] - pl, kx0, kx1;
+            nn_window_taps(x0, dl[1], k[1], W, &kx0, &kx1);
+            float acc[16];
+            for (int l = 0; l < block; l++)
+                acc[l] = l < real ? -FLT_MAX : 0.0f;
+            for (int64_t ky = ky0; ky < ky1; ky++) {
+                const float *row = x + (y0 + ky * dl[0]) * W * block;
+                for (int64_t kx = kx0; kx < kx1; kx++) {
+                    const float *v = row + (x0 + kx * dl[1]) * block;
+                    for (int l = 0; l < block; l++)
+                        acc[l] = v[l] > acc[l] ? v[l] : acc[l];
+                }
+            }
+            memcpy(y + (oy * OW + ox) * block, acc, (size_t)block * sizeof(float));
+        }
+    }
+}
+
+fs_status nn_fast_maxpool_blocked_step(const nn_step *s, fs_error *err)
+{
+    (void)err;
+    const nn_params *p = &s->node->p;
+    const nn_tensor *x = s->in[0], *y = s->out[0];
+    int block = x->blocked;
+    int64_t H = x->dims[2], W = x->dims[3], OH = y->dims[2], OW = y->dims[3], C = x->dims[1];
+    int64_t pt, pl, pb, pr, o;
+    nn_window_axis(H, p->kernel[0], p->strides[0], p->dilations[0], p->auto_pad, p->ceil_mode,
+                   p->pads[0], p->pads[2], &pt, &pb, &o);
+    nn_window_axis(W, p->kernel[1], p->strides[1], p->dilations[1], p->auto_pad, p->ceil_mode,
+                   p->pads[1], p->pads[3], &pl, &pr, &o);
+    const int64_t k[2] = {p->kernel[0], p->kernel[1]}, st[2] = {p->strides[0], p->strides[1]};
+    const int64_t dl[2] = {p->dilations[0], p->dilations[1]};
+    int64_t cb = (C + block - 1) / block, units = x->dims[0] * cb;
+    const float *xd = x->data;
+    float *yd = y->data;
+    int nt = team(s->threads, units * OH * OW * block * k[0] * k[1]);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t u = 0; u < units; u++) {
+        int64_t c0 = (u % cb) * block;
+        int real = C - c0 < block ? (int)(C - c0) : block;
+        if (block == 8)
+            maxpool_unit(xd + u * H * W * 8, yd + u * OH * OW * 8, H, W, OH, OW, k, st, dl, pt,
+                         pl, 8, real);
+        else
+            maxpool_unit(xd + u * H * W * 16, yd + u * OH * OW * 16, H, W, OH, OW, k, st, dl, pt,
+                         pl, 16, real);
+    }
     return FS_OK;
 }

@@ -12,10 +12,11 @@
  *      by the 1x1 Conv's step (see fuse_depthwise).
  *   2. Layouts, in step order (producers first). Blocked (oneDNN nChw{B}c, B = the backend's
  *      block) is chosen for: a Conv's output when some reader can take it blocked; the output of
- *      a per-channel op (NN_FAST_CHANNEL) or a same-shape Add/Sub/Mul when its activation inputs
- *      are blocked; a channel Concat when all its inputs are blocked and all but the last have a
- *      multiple of B channels (the last one's padding lanes become the output's). A Conv with a
- *      residual takes the residual's layout. Graph outputs are always dense.
+ *      a per-channel op (NN_FAST_CHANNEL), a MaxPool or a same-shape Add/Sub/Mul when its
+ *      activation inputs are blocked; a channel Concat when all its inputs are blocked and all
+ *      but the last have a multiple of B channels (the last one's padding lanes become the
+ *      output's). A Conv with a residual takes the residual's layout. Graph outputs are always
+ *      dense.
  *   3. Conversions. A step that cannot read a blocked input gets a dense copy, made by a
  *      conversion step placed before its first such reader and shared by later ones.
  *
@@ -125,6 +126,8 @@ nn_fast_kind nn_fast_classify(const nn_step *s, const nn_tensor *vals,
             return NN_FAST_OTHER;
         return NN_FAST_NHWC;
     }
+    case NN_OP_MAXPOOL:
+        return is_act4(x, vals, is_const) && s->n_out == 1 ? NN_FAST_MAXPOOL : NN_FAST_OTHER;
     default:
         return NN_FAST_OTHER;
     }
@@ -139,6 +142,7 @@ static int may_read_blocked(const nn_step *s, int k, int j)
     case NN_FAST_SAME: return 1;
     case NN_FAST_CONCAT: return 1;
     case NN_FAST_NHWC: return j == 0;
+    case NN_FAST_MAXPOOL: return j == 0;
     default: return 0;
     }
 }
@@ -158,6 +162,8 @@ static int needs_dense(const nn_step *s, int j)
         return !out_blocked;
     case NN_FAST_NHWC:
         return j != 0;
+    case NN_FAST_MAXPOOL:
+        return !out_blocked;
     default:
         return 1;
     }
@@ -375,6 +381,9 @@ static void choose_layouts(layout_state *ls, int block)
             break;
         case NN_FAST_CHANNEL:
             blocked = s->in[s->fast_arg]->blocked != 0;
+            break;
+        case NN_FAST_MAXPOOL:
+            blocked = s->in[0]->blocked != 0;
             break;
         case NN_FAST_SAME:
             blocked = s->in[0]->blocked && s->in[1]->blocked;

@@ -79,6 +79,11 @@ void nn_conv_geometry(const nn_step *s, nn_conv_geom *g);
 int nn_window_axis(int64_t in, int64_t k, int64_t s, int64_t d, int auto_pad, int ceil_mode,
                    int64_t pad_begin, int64_t pad_end, int64_t *pb, int64_t *pe, int64_t *out);
 
+/* The taps [*k0, *k1) of a window starting at `start` (dilation d >= 1, `kernel` taps) that fall
+ * inside [0, size): a pooling loop visits only those (a huge kernel over padding costs nothing). */
+void nn_window_taps(int64_t start, int64_t d, int64_t kernel, int64_t size, int64_t *k0,
+                    int64_t *k1);
+
 /* Resolved Slice: for every axis of the input, start and step; out dims. */
 typedef struct nn_slice_spec {
     int64_t start[NN_MAX_DIMS], step[NN_MAX_DIMS], dims[NN_MAX_DIMS];

@@ -28,6 +28,8 @@ fs_status nn_net_load_buffer(const void *data, size_t size, const char *name, co
     if (!net)
         return util_fail(err, FS_ERR_NOMEM, "%s: out of memory", name);
     net->backend = opt ? opt->backend : NN_BACKEND_FAST;
+    net->precision = opt && opt->precision == NN_PRECISION_BF16 ? NN_PRECISION_BF16
+                                                                 : NN_PRECISION_FP32;
     int threads = opt ? opt->threads : 0;
     if (threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -123,4 +125,9 @@ const char *nn_net_output_name(const nn_net *net, size_t i)
     if (i >= (size_t)net->graph->n_outputs)
         return NULL;
     return net->graph->values[net->graph->outputs[i]].name;
+}
+
+nn_precision nn_net_precision(const nn_net *net)
+{
+    return net->precision;
 }

@@ -21,6 +21,16 @@ typedef enum nn_backend_kind {
     NN_BACKEND_REF = 1   /* plain C, simple and obviously correct: the oracle in tests */
 } nn_backend_kind;
 
+/* The arithmetic of the fast backend's convolutions. FP32 everywhere is the zero default. BF16:
+ * dense convolutions (one group) take bfloat16 weights and inputs and sum in f32 (on AVX-512 with
+ * BF16 about 1.5-2x faster, embeddings within cosine 0.999 of f32); depthwise convolutions, which
+ * it makes slower, and every other op stay f32, as does any conv oneDNN has no bf16 kernel for
+ * (all of them below AVX-512). The reference backend ignores it. */
+typedef enum nn_precision {
+    NN_PRECISION_FP32 = 0,
+    NN_PRECISION_BF16 = 1
+} nn_precision;
+
 typedef struct nn_options {
     nn_backend_kind backend;
     int threads;                  /* default for the net's plans (nn_plan_create); 0 = all cores */
@@ -29,6 +39,7 @@ typedef struct nn_options {
      * NULL = the graph outputs. */
     const char *const *outputs;
     size_t output_count;
+    nn_precision precision;       /* the fast backend's; see nn_precision */
 } nn_options;
 
 typedef struct nn_net nn_net;
@@ -65,11 +76,21 @@ const float *nn_plan_output(const nn_plan *plan, size_t i, int64_t shape[NN_MAX_
 /* Bytes the plan allocated: activation buffers (shared by liveness) and folded constants. */
 size_t nn_plan_memory(const nn_plan *plan);
 
-/* What the fast backend runs on, for benchmark reports (cpu_isa.c). nn_cpu_isa_name: oneDNN's
- * effective instruction set ("avx512_core", "avx2", ...; ONEDNN_MAX_CPU_ISA caps it), fixed for
- * the process by the first call. nn_precision_name: $FACESEARCH_PRECISION, else "fp32". Both
- * return static strings. */
+/* What the fast backend runs on (cpu_isa.c). nn_cpu_isa_name: oneDNN's effective instruction set
+ * ("avx512_core", "avx2", ...; ONEDNN_MAX_CPU_ISA caps it), fixed for the process by the first
+ * call; a static string. nn_cpu_has_bf16: whether that instruction set computes bfloat16 natively
+ * (AVX512-BF16 or later), which is where NN_PRECISION_BF16 pays. nn_precision_name: "fp32" or
+ * "bf16". */
 const char *nn_cpu_isa_name(void);
-const char *nn_precision_name(void);
+int nn_cpu_has_bf16(void);
+const char *nn_precision_name(nn_precision precision);
+
+/* The precision convolutions asked for `asked` really compute in on this CPU: bf16 needs
+ * oneDNN's AVX-512 kernels (with AVX512-BF16 natively, without it emulated); below AVX-512 a
+ * bf16 net computes in fp32. */
+nn_precision nn_precision_effective(nn_precision asked);
+
+/* The precision a net was loaded with (nn_options.precision). */
+nn_precision nn_net_precision(const nn_net *net);
 
 #endif

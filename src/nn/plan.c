@@ -414,7 +414,7 @@ static fs_status backend_rewrite(nn_plan *p, fs_error *err)
 {
     fs_status rc;
     if (p->ops->plan_begin) {
-        if ((rc = p->ops->plan_begin(p->threads, &p->backend, err)))
+        if ((rc = p->ops->plan_begin(p->threads, p->net->precision, &p->backend, err)))
             return rc;
         p->has_backend = 1;
     }

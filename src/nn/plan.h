@@ -12,6 +12,7 @@
 struct nn_net {
     nn_graph *graph;
     nn_backend_kind backend;
+    nn_precision precision;
     int threads; /* default for its plans, resolved: >= 1 */
 };
 

@@ -8,19 +8,6 @@
 
 #include "nn/ref_kernels.h"
 
-/* The taps [*k0, *k1) of a window starting at `start` (dilation d >= 1, `kernel` taps) that fall
- * inside [0, size). */
-static void taps_inside(int64_t start, int64_t d, int64_t kernel, int64_t size, int64_t *k0,
-                        int64_t *k1)
-{
-    *k0 = start >= 0 ? 0 : (-start + d - 1) / d;
-    *k1 = start >= size ? 0 : (size - 1 - start) / d + 1;
-    if (*k1 > kernel)
-        *k1 = kernel;
-    if (*k0 > *k1)
-        *k0 = *k1;
-}
-
 fs_status nn_ref_pool(const nn_step *s, fs_error *err)
 {
     (void)err;
@@ -44,8 +31,8 @@ fs_status nn_ref_pool(const nn_step *s, fs_error *err)
                 int64_t valid = 0;
                 /* only the taps inside the image: a huge kernel over padding costs nothing */
                 int64_t ky0, ky1, kx0, kx1;
-                taps_inside(y0, p->dilations[0], p->kernel[0], H, &ky0, &ky1);
-                taps_inside(x0, p->dilations[1], p->kernel[1], W, &kx0, &kx1);
+                nn_window_taps(y0, p->dilations[0], p->kernel[0], H, &ky0, &ky1);
+                nn_window_taps(x0, p->dilations[1], p->kernel[1], W, &kx0, &kx1);
                 for (int64_t ky = ky0; ky < ky1; ky++) {
                     int64_t iy = y0 + ky * p->dilations[0];
                     for (int64_t kx = kx0; kx < kx1; kx++) {

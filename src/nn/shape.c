@@ -90,6 +90,17 @@ int nn_window_axis(int64_t in, int64_t k, int64_t s, int64_t d, int auto_pad, in
     return o >= 1 ? 0 : -1;
 }
 
+void nn_window_taps(int64_t start, int64_t d, int64_t kernel, int64_t size, int64_t *k0,
+                    int64_t *k1)
+{
+    *k0 = start >= 0 ? 0 : (-start + d - 1) / d;
+    *k1 = start >= size ? 0 : (size - 1 - start) / d + 1;
+    if (*k1 > kernel)
+        *k1 = kernel;
+    if (*k0 > *k1)
+        *k0 = *k1;
+}
+
 void nn_conv_geometry(const nn_step *s, nn_conv_geom *g)
 {
     const nn_node *n = s->node;

@@ -132,8 +132,8 @@ int fs_server_run(const fs_server_config *cfg)
         goto out;
     }
     snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/thumbnails", ctx->db_dir);
-    fs_engine_options eo = {.threads = cfg->threads, .max_pixels = cfg->max_pixels,
-                            .max_decode_ms = cfg->max_decode_ms};
+    fs_engine_options eo = {.threads = cfg->threads, .precision = cfg->precision,
+                            .max_pixels = cfg->max_pixels, .max_decode_ms = cfg->max_decode_ms};
     if (fs_engine_open(cfg->models, &eo, &ctx->engine, &err) != FS_OK) {
         fail("%s%s", err.message, "");
         goto out;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "nn/dnnl_conv.h"
+#include "nn/nn.h"
 
 /* ---- Test data and the reference ----------------------------------------------------------- */
 
@@ -47,11 +48,14 @@ static const conv_case CASES[] = {
     {"c13 to c10",     1, 13, 9, 11, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"head 64 to 6",   1, 64, 6, 5, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
     {"1x1 on 1x1",     1, 40, 1, 1, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
+    {"c8 to c16",      1, 8, 30, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"c12 to c16",     1, 12, 30, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 };
 #define NCASES (sizeof CASES / sizeof CASES[0])
 
-typedef enum mode { MODE_PLAIN, MODE_PLAIN_DIRECT, MODE_BLOCKED, MODE_MIXED } mode;
-static const char *const MODE_NAMES[] = {"plain", "plain_direct", "blocked", "mixed"};
+/* MODE_BF16: blocked in and out, computing in bfloat16 (desc.bf16) */
+typedef enum mode { MODE_PLAIN, MODE_PLAIN_DIRECT, MODE_BLOCKED, MODE_MIXED, MODE_BF16 } mode;
+static const char *const MODE_NAMES[] = {"plain", "plain_direct", "blocked", "mixed", "bf16"};
 
 /* Deterministic pseudo-random floats in [-1, 1). */
 static void fill(float *x, size_t count, uint32_t seed)
@@ -137,10 +141,10 @@ static void fill_desc(nn_dnnl_conv_desc *d, const conv_case *k, const float *wt,
     d->bias = b;
 }
 
-/* Relative comparison: |got - want| <= 1e-5 * scale, where scale is mag[i] (see ref_conv_mag;
+/* Relative comparison: |got - want| <= tol * scale, where scale is mag[i] (see ref_conv_mag;
  * the post-ops used here are 1-Lipschitz, |slope| < 1) or, without mag, max |want|. */
-static void expect_close_mag(const float *got, const float *want, const double *mag, size_t count,
-                             const char *what)
+static void expect_close_tol(const float *got, const float *want, const double *mag, size_t count,
+                             double tol, const char *what)
 {
     double max_ref = 0;
     for (size_t i = 0; i < count; i++)
@@ -148,12 +152,19 @@ static void expect_close_mag(const float *got, const float *want, const double *
     for (size_t i = 0; i < count; i++) {
         double scale = mag ? mag[i] : max_ref;
         double dlt = fabs((double)got[i] - want[i]);
-        if (!(dlt <= 1e-5 * (scale > 1e-3 ? scale : 1e-3))) {
+        if (!(dlt <= tol * (scale > 1e-3 ? scale : 1e-3))) {
             print_error("%s: diff %g (scale %g) at %zu: got %g want %g\n", what, dlt, scale, i,
                         (double)got[i], (double)want[i]);
             fail();
         }
     }
+}
+
+/* f32 arithmetic: only the order of the sums differs from the reference */
+static void expect_close_mag(const float *got, const float *want, const double *mag, size_t count,
+                             const char *what)
+{
+    expect_close_tol(got, want, mag, count, 1e-5, what);
 }
 
 static void expect_close(const float *got, const float *want, size_t count, const char *what)
@@ -217,9 +228,10 @@ static void check_case(nn_dnnl_ctx *ctx, const conv_case *k, mode m, const nn_dn
     if (post_count > 0)
         memcpy(d.post, post, (size_t)post_count * sizeof *post);
     d.post_count = post_count;
-    d.src_layout = m == MODE_BLOCKED ? NN_DNNL_BLOCKED : NN_DNNL_NCHW;
-    d.dst_layout = m == MODE_BLOCKED || m == MODE_MIXED ? NN_DNNL_BLOCKED : NN_DNNL_NCHW;
+    d.src_layout = m == MODE_BLOCKED || m == MODE_BF16 ? NN_DNNL_BLOCKED : NN_DNNL_NCHW;
+    d.dst_layout = m == MODE_PLAIN || m == MODE_PLAIN_DIRECT ? NN_DNNL_NCHW : NN_DNNL_BLOCKED;
     d.plain_direct = m == MODE_PLAIN_DIRECT;
+    d.bf16 = m == MODE_BF16;
 
     nn_dnnl_conv *conv = NULL;
     fs_error err = {0};
@@ -227,6 +239,12 @@ static void check_case(nn_dnnl_ctx *ctx, const conv_case *k, mode m, const nn_dn
     if (rc != FS_OK)
         print_error("%s/%s: %s\n", k->name, MODE_NAMES[m], err.message);
     assert_int_equal(rc, FS_OK);
+    /* A CPU that computes bf16 natively has a bf16 kernel for every dense conv; elsewhere the
+     * conv may quietly compute in f32. Asked for f32, it never computes in bf16. */
+    if (m == MODE_BF16 && k->g == 1 && nn_cpu_has_bf16())
+        assert_true(nn_dnnl_conv_is_bf16(conv));
+    if (m != MODE_BF16)
+        assert_false(nn_dnnl_conv_is_bf16(conv));
     int64_t shape[4];
     nn_dnnl_conv_out_shape(conv, shape);
     assert_int_equal(shape[1], k->oc);
@@ -270,7 +288,9 @@ static void check_case(nn_dnnl_ctx *ctx, const conv_case *k, mode m, const nn_dn
         char what[160];
         snprintf(what, sizeof what, "%s/%s/%d post-ops/residual %d (%s)", k->name, MODE_NAMES[m],
                  post_count, residual_mode, nn_dnnl_conv_impl(conv, NULL));
-        expect_close_mag(got, want, mag, out_n, what);
+        /* bf16 rounds inputs and weights to 8 significant bits (relative error <= 2^-9 each):
+         * the sum is then off by at most about 2^-8 of the sum of |x * w| (mag) */
+        expect_close_tol(got, want, mag, out_n, nn_dnnl_conv_is_bf16(conv) ? 5e-3 : 1e-5, what);
     }
     nn_dnnl_conv_free(conv);
     if (src != x)
@@ -315,6 +335,7 @@ static void test_shapes_plain(void **state) { all_cases(*state, MODE_PLAIN); }
 static void test_shapes_plain_direct(void **state) { all_cases(*state, MODE_PLAIN_DIRECT); }
 static void test_shapes_blocked(void **state) { all_cases(*state, MODE_BLOCKED); }
 static void test_shapes_mixed(void **state) { all_cases(*state, MODE_MIXED); }
+static void test_shapes_bf16(void **state) { all_cases(*state, MODE_BF16); }
 
 static void test_shapes_two_threads(void **state)
 {
@@ -438,7 +459,9 @@ static void test_blocked_is_native(void **state)
     bool avx512 = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) ==
                   dnnl_cpu_isa_avx512_core;
     assert_int_equal(block, avx512 ? 16 : 8);
-    const int picks[] = {0, 2, 4, 5, 9, 10}; /* "grouped g3" (4 ch/group) uses gemm */
+    /* "grouped g3" (4 ch/group) uses gemm; 8 and 12 input channels (as the detector's heads
+     * have) read the source's whole last block */
+    const int picks[] = {0, 2, 4, 5, 9, 10, 18, 19};
     for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++) {
         const conv_case *k = &CASES[picks[i]];
         size_t w_n = (size_t)(k->oc * (k->c / k->g) * k->kh * k->kw);
@@ -870,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_shapes_plain_direct),
         cmocka_unit_test(test_shapes_blocked),
         cmocka_unit_test(test_shapes_mixed),
+        cmocka_unit_test(test_shapes_bf16),
         cmocka_unit_test(test_shapes_two_threads),
         cmocka_unit_test(test_post_relu),
         cmocka_unit_test(test_post_clip),

@@ -5,7 +5,8 @@
  * channel Concat (blocked and dense), Transpose to NHWC, Reshape and graph outputs, per-channel
  * ops between convs (Relu, PRelu, ScaleShift, Mul/Add by constants, Clip), residual Adds fused
  * into the conv (in place, with the residual read again later, with the conv's own source as the
- * residual, with a Relu after the sum, and ending in a dense graph output), at 1 and 2 threads;
+ * residual, with a Relu after the sum, and ending in a dense graph output), MaxPools on the
+ * blocked layout (pads, ceil_mode, dilations, 12 and 21 channels), at 1 and 2 threads;
  * and two plans running on two threads at once (OpenMP + oneDNN under pthreads).
  */
 #include <setjmp.h>
@@ -67,7 +68,8 @@ static int compare_backends(const uint8_t *bytes, size_t len, const int64_t *sha
     int64_t counts[MAX_OUT] = {0};
     int n_out = 0;
     for (int backend = 0; backend < 2; backend++) {
-        nn_options opt = {backend ? NN_BACKEND_REF : NN_BACKEND_FAST, threads, NULL, 0};
+        nn_options opt = {.backend = backend ? NN_BACKEND_REF : NN_BACKEND_FAST,
+                          .threads = threads};
         nn_net *net;
         nn_plan *plan;
         fs_error err = {0};
@@ -120,11 +122,12 @@ static int compare_backends(const uint8_t *bytes, size_t len, const int64_t *sha
 /* What the fast plan of a model looks like after the layout pass. */
 typedef struct plan_stats {
     int adds, residuals, relu_after, blocked_out, to_dense, blocked_concat, dense_concat;
+    int blocked_pool, dense_pool;
 } plan_stats;
 
 static plan_stats stats_of(const uint8_t *bytes, size_t len, const int64_t *shape)
 {
-    nn_options opt = {NN_BACKEND_FAST, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = 1};
     nn_net *net;
     nn_plan *plan;
     fs_error err = {0};
@@ -141,6 +144,10 @@ static plan_stats stats_of(const uint8_t *bytes, size_t len, const int64_t *shap
         if (s->node->op == NN_OP_CONCAT) {
             st.blocked_concat += s->out[0]->blocked != 0;
             st.dense_concat += s->out[0]->blocked == 0;
+        }
+        if (s->node->op == NN_OP_MAXPOOL) {
+            st.blocked_pool += s->out[0]->blocked != 0;
+            st.dense_pool += s->out[0]->blocked == 0;
         }
     }
     /* graph outputs stay dense */
@@ -237,6 +244,50 @@ static uint8_t *model_residual(size_t *len)
     return mb_finish(&m, len);
 }
 
+/* MaxPools between convs, as dlib's recognizer has one after its first conv: 12 channels (a
+ * padding lane block), windows of negative values only (the first pool), pads with ceil_mode, a
+ * dilated window, a window wider than the padded image's edge, and a pool whose output is a graph
+ * output (dense) beside one read by a conv (blocked). */
+static uint8_t *model_pool(size_t *len)
+{
+    mb m;
+    mb_init(&m, 13);
+    mb_input(&m, "x", 4, SHAPE(1, 3, 23, 19));
+    conv(&m, "x", "c1", 3, 12, 7, 2, 1, 31);
+    mb_init_f32(&m, "shift", 0, NULL, (float[]){3.0f});
+    mb_node(&m, "Sub", "c1,shift", "c1m", 0); /* mostly negative: whole windows below 0 */
+    mb_node(&m, "MaxPool", "c1m", "p1", 2, a_ints("kernel_shape", 2, SHAPE(3, 3)),
+            a_ints("strides", 2, SHAPE(2, 2)));
+    conv(&m, "p1", "c2", 12, 21, 3, 1, 1, 32);
+    mb_node(&m, "MaxPool", "c2", "p2", 4, a_ints("kernel_shape", 2, SHAPE(3, 2)),
+            a_ints("strides", 2, SHAPE(2, 1)), a_ints("pads", 4, SHAPE(1, 0, 1, 1)),
+            a_int("ceil_mode", 1));
+    conv(&m, "p2", "c3", 21, 16, 1, 1, 1, 33);
+    mb_node(&m, "MaxPool", "c3", "p3", 3, a_ints("kernel_shape", 2, SHAPE(2, 2)),
+            a_ints("dilations", 2, SHAPE(2, 2)), a_ints("pads", 4, SHAPE(1, 1, 1, 1)));
+    conv(&m, "p3", "c4", 16, 5, 3, 1, 1, 34);
+    mb_node(&m, "MaxPool", "c2", "out2", 2, a_ints("kernel_shape", 2, SHAPE(5, 5)),
+            a_ints("pads", 4, SHAPE(4, 4, 4, 4)));
+    mb_output(&m, "c4");
+    mb_output(&m, "out2");
+    return mb_finish(&m, len);
+}
+
+static void test_maxpool_blocked(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *bytes = model_pool(&len);
+    for (int t = 1; t <= 2; t++) {
+        assert_int_equal(compare_backends(bytes, len, SHAPE(1, 3, 23, 19), t), 2);
+        assert_int_equal(compare_backends(bytes, len, SHAPE(1, 3, 40, 33), t), 2);
+    }
+    plan_stats st = stats_of(bytes, len, SHAPE(1, 3, 23, 19));
+    assert_int_equal(st.blocked_pool, 3); /* every pool read by a conv */
+    assert_int_equal(st.dense_pool, 1);   /* the graph output */
+    free(bytes);
+}
+
 static void test_chain_edges(void **state)
 {
     (void)state;
@@ -265,7 +316,7 @@ static void test_residual_fusion(void **state)
     for (int t = 1; t <= 2; t++)
         compare_backends(bytes, len, SHAPE(1, 4, 10, 7), t);
     /* the plan: both Adds and the Relu after the first are fused into convs */
-    nn_options opt = {NN_BACKEND_FAST, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = 1};
     nn_net *net;
     nn_plan *plan;
     fs_error err = {0};
@@ -306,7 +357,7 @@ typedef struct job {
 static void *run_job(void *arg)
 {
     job *j = arg;
-    nn_options opt = {NN_BACKEND_FAST, j->threads, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_FAST, .threads = j->threads};
     nn_net *net = NULL;
     nn_plan *plan = NULL;
     fs_error err = {0};
@@ -368,6 +419,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_edges),
+        cmocka_unit_test(test_maxpool_blocked),
         cmocka_unit_test(test_residual_fusion),
         cmocka_unit_test(test_plans_on_two_threads),
     };

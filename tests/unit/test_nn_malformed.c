@@ -23,7 +23,8 @@ static fs_status load(const uint8_t *data, size_t len, const char *const *outs, 
                       fs_error *err)
 {
     nn_net *net = (nn_net *)1;
-    nn_options opt = {NN_BACKEND_REF, 1, outs, n_outs};
+    nn_options opt = {.backend = NN_BACKEND_REF, .threads = 1, .outputs = outs,
+                      .output_count = n_outs};
     fs_status rc = nn_net_load_buffer(data, len, "m.onnx", &opt, &net, err);
     if (rc)
         assert_null(net);
@@ -159,7 +160,7 @@ static void test_huge_dimensions(void **state)
     mb_output(&m, "y");
     d = mb_finish(&m, &len);
     nn_net *net;
-    nn_options opt = {NN_BACKEND_REF, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_REF, .threads = 1};
     assert_int_equal(nn_net_load_buffer(d, len, "m.onnx", &opt, &net, &err), FS_OK);
     nn_plan *plan;
     assert_int_equal(nn_plan_create(net, (int64_t[]){1 << 20, 1 << 20}, 2, 0, &plan, &err),
@@ -278,7 +279,7 @@ static void test_mismatched_shapes(void **state)
     d = valid_model(&len);
     nn_net *net;
     fs_error err = {0};
-    nn_options opt = {NN_BACKEND_REF, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_REF, .threads = 1};
     assert_int_equal(nn_net_load_buffer(d, len, "m.onnx", &opt, &net, &err), FS_OK);
     nn_plan *plan;
     assert_int_equal(nn_plan_create(net, (int64_t[]){1, 1, 4, 4}, 4, 0, &plan, &err),

@@ -29,7 +29,8 @@ static void run_check_outs(mb *m, const char *const *outs, size_t n_outs, int nd
         nn_net *net;
         nn_plan *plan;
         fs_error err = {0};
-        nn_options opt = {backend ? NN_BACKEND_REF : NN_BACKEND_FAST, 1, outs, n_outs};
+        nn_options opt = {.backend = backend ? NN_BACKEND_REF : NN_BACKEND_FAST, .threads = 1,
+                          .outputs = outs, .output_count = n_outs};
         if (nn_net_load_buffer(bytes, len, "op.onnx", &opt, &net, &err) != FS_OK)
             fail_msg("load: %s", err.message);
         if (nn_plan_create(net, shape, ndim, 0, &plan, &err) != FS_OK)
@@ -533,7 +534,7 @@ static void test_shape_chain_folding(void **state)
     uint8_t *bytes = mb_finish(&m, &len);
     nn_net *net;
     fs_error err = {0};
-    nn_options opt = {NN_BACKEND_REF, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_REF, .threads = 1};
     assert_int_equal(nn_net_load_buffer(bytes, len, "chain.onnx", &opt, &net, &err), FS_OK);
     for (int h = 1; h <= 3; h++) {
         int64_t shape[4] = {1, 2, h, 5};

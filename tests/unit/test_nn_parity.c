@@ -170,7 +170,8 @@ static int run_ours(const char *model, nn_backend_kind backend, const char *cons
     nn_net *net;
     nn_plan *plan;
     fs_error err = {0};
-    nn_options opt = {backend, 1, names, n_names};
+    nn_options opt = {.backend = backend, .threads = 1, .outputs = names,
+                      .output_count = n_names};
     if (nn_net_load(model, &opt, &net, &err) != FS_OK)
         fail_msg("load: %s", err.message);
     if (nn_plan_create(net, shape, 4, 0, &plan, &err) != FS_OK)
@@ -348,7 +349,7 @@ static void test_plans_on_threads(void **state)
     model_path("fr_feature", model, sizeof model);
     nn_net *net;
     fs_error err = {0};
-    nn_options opt = {NN_BACKEND_REF, 1, NULL, 0};
+    nn_options opt = {.backend = NN_BACKEND_REF, .threads = 1};
     assert_int_equal(nn_net_load(model, &opt, &net, &err), FS_OK);
     float *a = face_input(1, 0), *b = face_input(2, 0);
     const int64_t shape[4] = {1, 3, 112, 112};
