@@ -72,7 +72,7 @@ int main(int argc, char **argv)
             synth_normalise(emb[k], DIM);
             faces[k] = (store_face){.face_index = k,
                                     .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
-                                    .score = 0.99f, .embedding = emb[k]};
+                                    .score = 0.99f, .quality = 0.9f, .embedding = emb[k]};
         }
         char path[4096];
         snprintf(path, sizeof path, "%s/p%07ld.jpg", root, f);

@@ -108,6 +108,12 @@ typedef struct fs_face {
     float box[4];              /* x1, y1, x2, y2 */
     float landmarks[10];       /* left eye, right eye, nose tip, left and right mouth corner: x, y */
     float score;               /* detector confidence in [0, 1] */
+    /* How far the embedding can be trusted, in [0, 1]: the minimum of factors for size, detector
+     * score, landmark layout, pose (nose off the eyes' midline) and sharpness (variance of the
+     * Laplacian of the aligned face). Faces below 0.5 are "unsure" for people grouping. Faces an
+     * index holds from before it stored qualities get it without sharpness (see
+     * src/face/quality.c) until they are indexed again. */
+    float quality;
     float embedding[FS_EMBEDDING_MAX]; /* L2-normalised; valid when computed */
 } fs_face;
 
@@ -367,6 +373,8 @@ typedef struct fs_people_options {
     fs_people_algorithm algorithm;
     float threshold;                 /* similarity that joins two faces; 0 = the pack's
                                       * grouping threshold (stricter than its search one) */
+    float min_quality;               /* faces of lower fs_face.quality are unsure (left out);
+                                      * 0 = the default, 0.5; negative: no face is unsure */
 } fs_people_options;
 
 typedef struct fs_people_summary {

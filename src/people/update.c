@@ -192,6 +192,7 @@ static fs_status problem_reject(problem *p, size_t face, int64_t person, fs_erro
 typedef struct run {
     store_db *store;
     float threshold;
+    float min_quality;          /* faces below are unsure */
     people_algorithm algo;
     decisions ds;
     nodes ns;
@@ -210,8 +211,8 @@ static fs_status judge(run *r, size_t i, fs_error *err)
     int64_t rej[32];
     size_t nrej;
     n->fixed = decisions_of(&r->ds, &n->f, rej, &nrej, 32);
-    n->f.quality = people_quality(n->f.score, n->f.box, n->f.landmarks);
-    if (!n->fixed && n->f.quality < PEOPLE_MIN_QUALITY)
+    n->f.quality = people_quality(&n->f);
+    if (!n->fixed && n->f.quality < r->min_quality)
         return FS_OK;
     if (r->slot[i])
         return FS_OK;
@@ -515,7 +516,7 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
     for (size_t k = before; rc == FS_OK && k < r->ns.count; k++) {
         store_people_face *f = &r->ns.items[k].f;
         r->slot[k] = 0;
-        if (!f->seen || (f->person_id <= 0 && f->quality < PEOPLE_MIN_QUALITY))
+        if (!f->seen || (f->person_id <= 0 && f->quality < r->min_quality))
             continue; /* unseen ones are all in the run; unsure ones stay out */
         if (f->person_id > 0) { /* in a person: fixed to it */
             rc = problem_add(&r->pb, r->ns.items, k, f->person_id, err);
@@ -547,8 +548,9 @@ static int count_person(const store_person *p, void *ctx)
     return 0;
 }
 
-fs_status people_update(store_db *store, people_algorithm algo, float threshold, int rebuild,
-                        fs_people_summary *summary, fs_error *err)
+fs_status people_update(store_db *store, people_algorithm algo, float threshold,
+                        float min_quality, int rebuild, fs_people_summary *summary,
+                        fs_error *err)
 {
     double t0 = util_now();
     if (summary)
@@ -560,6 +562,7 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
     r.store = store;
     r.algo = algo;
     r.threshold = threshold;
+    r.min_quality = min_quality;
     fs_status rc = store_begin(r.store, err);
     if (rc != FS_OK)
         return rc;
@@ -613,22 +616,26 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
 fs_status fs_people_update(fs_index *ix, const fs_people_options *opt,
                            fs_people_summary *summary, fs_error *err)
 {
-    fs_people_options def = {0, FS_PEOPLE_GRAPH, 0.0f};
+    fs_people_options def = {0, FS_PEOPLE_GRAPH, 0.0f, 0.0f};
     if (!opt)
         opt = &def;
     if (summary)
         memset(summary, 0, sizeof *summary);
     if (!ix->engine)
         return util_fail(err, FS_ERR_ARG, "grouping people needs the index's model pack");
-    if (!(opt->threshold >= 0 && opt->threshold <= 1) ||
+    if (!(opt->threshold >= 0 && opt->threshold <= 1) || !(opt->min_quality <= 1) ||
         (opt->algorithm != FS_PEOPLE_GRAPH && opt->algorithm != FS_PEOPLE_LINKAGE))
-        return util_fail(err, FS_ERR_ARG, "people: bad options (threshold in [0, 1])");
+        return util_fail(err, FS_ERR_ARG,
+                         "people: bad options (threshold in [0, 1], min quality at most 1)");
     people_algorithm algo = opt->algorithm == FS_PEOPLE_LINKAGE ? PEOPLE_LINKAGE : PEOPLE_GRAPH;
     float threshold = opt->threshold > 0 ? opt->threshold
                                          : people_default_threshold(
                                                fs_pack_threshold(fs_engine_pack(ix->engine)),
                                                algo);
-    return people_update(ix->store, algo, threshold, opt->rebuild, summary, err);
+    float min_quality = opt->min_quality == 0 ? PEOPLE_MIN_QUALITY
+                        : opt->min_quality < 0 ? 0.0f
+                                               : opt->min_quality;
+    return people_update(ix->store, algo, threshold, min_quality, opt->rebuild, summary, err);
 }
 
 float people_default_threshold(float search_threshold, people_algorithm algo)

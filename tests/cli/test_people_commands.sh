@@ -154,6 +154,17 @@ expect_exit 0 fs people list --json
 check "forgotten: regrouped without a name" "0" \
   "$(py 'print(sum(1 for r in rows if r["name"]))')"
 
+# --min-quality moves the cut of unsure faces: at 1 only faces of full quality are grouped (more
+# unsure than the one at 0.5), at 0 none is unsure.
+expect_exit 0 fs people update --rebuild --min-quality 1 --json
+check "min quality 1: more faces unsure" "ok" \
+  "$(py 'r = rows[0]; print("ok" if r["unsure"] > 1 else r)')"
+expect_exit 0 fs people update --rebuild --min-quality 0 --json
+check "min quality 0: no face unsure" "0" "$(py 'print(rows[0]["unsure"])')"
+expect_exit 2 fs people update --min-quality 1.5
+expect_err_has "--min-quality"
+expect_exit 0 fs people update --rebuild
+
 # Errors.
 expect_exit 2 fs people
 expect_err_has "people: which?"
