@@ -420,6 +420,7 @@ void fs_person_clear(fs_person *person);
 /* One face of a person. */
 typedef struct fs_person_face {
     int64_t face_id;
+    int64_t photo_id;          /* its photo's id (fs_index_photo) */
     char *path;                /* its photo (owned) */
     int face_number;           /* 1-based, in detection order, as search prints it */
     float box[4];

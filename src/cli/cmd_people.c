@@ -184,10 +184,10 @@ static void print_face(const fs_person_face *f, const fs_person *p, int json)
             cli_json_string(stdout, p->name);
         else
             fputs("null", stdout);
-        printf(",\"face_id\":%lld,\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.4f,"
-               "\"quality\":%.3f,\"pinned\":%s,\"face\":%d}\n",
-               (long long)f->face_id, f->box[0], f->box[1], f->box[2], f->box[3], f->score,
-               f->quality, f->pinned ? "true" : "false", f->face_number);
+        printf(",\"face_id\":%lld,\"photo_id\":%lld,\"box\":[%.1f,%.1f,%.1f,%.1f],"
+               "\"score\":%.4f,\"quality\":%.3f,\"pinned\":%s,\"face\":%d}\n",
+               (long long)f->face_id, (long long)f->photo_id, f->box[0], f->box[1], f->box[2],
+               f->box[3], f->score, f->quality, f->pinned ? "true" : "false", f->face_number);
     } else {
         printf("face %-8lld %s q=%.2f face %-2d [%.0f,%.0f,%.0f,%.0f]  ", (long long)f->face_id,
                f->pinned ? "pinned" : "      ", f->quality, f->face_number, f->box[0],

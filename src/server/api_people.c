@@ -100,12 +100,12 @@ int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res)
     return 0;
 }
 
-/* One face of a person with its photo id (from the index) and its geometry (with its quality,
- * as every face object has it). */
+/* One face of a person with its photo id and its geometry from the index (with its quality, as
+ * every face object has it). */
 static void person_face_json(srv_buf *b, const fs_person_face *f, const fs_match *m)
 {
     srv_buf_printf(b, "{\"face_id\":%lld,\"photo_id\":%lld,\"face\":%d,\"path\":",
-                   (long long)f->face_id, (long long)m->photo_id, f->face_number);
+                   (long long)f->face_id, (long long)f->photo_id, f->face_number);
     srv_json_string(b, f->path);
     srv_buf_printf(b, ",\"pinned\":%s,", f->pinned ? "true" : "false");
     srv_json_face(b, &m->face);
