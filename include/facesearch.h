@@ -368,6 +368,16 @@ typedef enum fs_people_algorithm {
     FS_PEOPLE_LINKAGE = 1   /* average-linkage agglomeration */
 } fs_people_algorithm;
 
+/* How far a grouping run is (fs_people_options.on_progress). Stages, in order: "loading" (the
+ * faces to group; done counts them), "neighbours" (each new face's nearest faces in the index,
+ * incremental runs; done of total), "grouping" (the similarity graph and the clustering),
+ * "writing" (each face's person; done of total). total is 0 where it is not known. */
+typedef struct fs_people_progress {
+    const char *stage;               /* static string */
+    size_t done, total;
+    double seconds;                  /* since the run started */
+} fs_people_progress;
+
 typedef struct fs_people_options {
     int rebuild;                     /* regroup every face (the user's decisions are kept) */
     fs_people_algorithm algorithm;
@@ -375,6 +385,9 @@ typedef struct fs_people_options {
                                       * grouping threshold (stricter than its search one) */
     float min_quality;               /* faces of lower fs_face.quality are unsure (left out);
                                       * 0 = the default, 0.5; negative: no face is unsure */
+    /* Called from the calling thread at each stage and every few thousand steps; may be NULL. */
+    void (*on_progress)(const fs_people_progress *p, void *ctx);
+    void *ctx;
 } fs_people_options;
 
 typedef struct fs_people_summary {

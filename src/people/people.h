@@ -97,6 +97,11 @@ fs_status people_cluster(const people_problem *p, people_algorithm algo, uint32_
 fs_status people_update(store_db *store, people_algorithm algo, float threshold,
                         float min_quality, int rebuild, fs_people_summary *summary,
                         fs_error *err);
+/* The same, reporting its progress to on_progress(p, ctx) (may be NULL). */
+fs_status people_update_reporting(store_db *store, people_algorithm algo, float threshold,
+                                  float min_quality, int rebuild,
+                                  void (*on_progress)(const fs_people_progress *p, void *ctx),
+                                  void *ctx, fs_people_summary *summary, fs_error *err);
 
 /* The grouping threshold for a pack whose search threshold is search_threshold. */
 float people_default_threshold(float search_threshold, people_algorithm algo);

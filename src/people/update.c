@@ -201,7 +201,19 @@ typedef struct run {
     float *scales;
     size_t *slot;               /* node index -> problem index + 1 (0: not in it) */
     fs_people_summary sum;
+    void (*on_progress)(const fs_people_progress *p, void *ctx);
+    void *ctx;
+    double t0;
 } run;
+
+/* Reports the run's progress (see fs_people_progress), if anyone listens. */
+static void report(const run *r, const char *stage, size_t done, size_t total)
+{
+    if (!r->on_progress)
+        return;
+    fs_people_progress p = {stage, done, total, util_now() - r->t0};
+    r->on_progress(&p, r->ctx);
+}
 
 /* Judges node i: its decisions (n->fixed, and rejects into the problem) and its quality; adds it
  * to the problem when it is to be grouped (good quality, or pinned). */
@@ -374,8 +386,11 @@ static fs_status write_groups(run *r, const uint32_t *label, size_t groups, int 
             r->sum.new_people += rc == FS_OK;
         }
     /* every judged node: its person (or none) */
+    report(r, "writing", 0, r->ns.count);
     for (size_t i = 0; rc == FS_OK && i < r->ns.count; i++) {
         node *nd = &r->ns.items[i];
+        if (i % 4096 == 4095)
+            report(r, "writing", i, r->ns.count);
         if (!r->slot[i] && nd->f.seen && !rebuild)
             continue; /* a neighbour looked at, not touched */
         int64_t p = 0;
@@ -400,6 +415,7 @@ static fs_status write_groups(run *r, const uint32_t *label, size_t groups, int 
 static fs_status group_problem(run *r, int rebuild, fs_error *err)
 {
     size_t n = r->pb.n;
+    report(r, "grouping", 0, 0);
     fs_status rc = load_vectors(r, err);
     people_graph g;
     memset(&g, 0, sizeof g);
@@ -469,7 +485,10 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
     size_t new_in_problem = r->pb.n, nid = 0, idcap = 0;
     int64_t *ids = NULL;
     float floor = r->algo == PEOPLE_LINKAGE ? r->threshold - LINKAGE_FLOOR : r->threshold;
+    report(r, "neighbours", 0, new_in_problem);
     for (size_t q = 0; q < new_in_problem && rc == FS_OK; q++) {
+        if (q % 256 == 255)
+            report(r, "neighbours", q, new_in_problem);
         int64_t id = r->ns.items[r->pb.node[q]].f.face_id;
         if ((rc = store_embeddings(r->store, &id, 1, vec, err)) != FS_OK)
             break;
@@ -552,6 +571,15 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
                         float min_quality, int rebuild, fs_people_summary *summary,
                         fs_error *err)
 {
+    return people_update_reporting(store, algo, threshold, min_quality, rebuild, NULL, NULL,
+                                   summary, err);
+}
+
+fs_status people_update_reporting(store_db *store, people_algorithm algo, float threshold,
+                                  float min_quality, int rebuild,
+                                  void (*on_progress)(const fs_people_progress *p, void *ctx),
+                                  void *ctx, fs_people_summary *summary, fs_error *err)
+{
     double t0 = util_now();
     if (summary)
         memset(summary, 0, sizeof *summary);
@@ -563,6 +591,10 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
     r.algo = algo;
     r.threshold = threshold;
     r.min_quality = min_quality;
+    r.on_progress = on_progress;
+    r.ctx = ctx;
+    r.t0 = t0;
+    report(&r, "loading", 0, 0);
     fs_status rc = store_begin(r.store, err);
     if (rc != FS_OK)
         return rc;
@@ -581,6 +613,7 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
         rc = store_people_faces(r.store, !rebuild, collect_node, &r.ns, err);
     if (rc == FS_OK && r.ns.failed)
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    report(&r, "loading", r.ns.count, r.ns.count);
     if (rc == FS_OK)
         rc = grow_slots(&r, err);
     if (rc == FS_OK)
@@ -616,7 +649,7 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
 fs_status fs_people_update(fs_index *ix, const fs_people_options *opt,
                            fs_people_summary *summary, fs_error *err)
 {
-    fs_people_options def = {0, FS_PEOPLE_GRAPH, 0.0f, 0.0f};
+    fs_people_options def = {0, FS_PEOPLE_GRAPH, 0.0f, 0.0f, NULL, NULL};
     if (!opt)
         opt = &def;
     if (summary)
@@ -635,7 +668,8 @@ fs_status fs_people_update(fs_index *ix, const fs_people_options *opt,
     float min_quality = opt->min_quality == 0 ? PEOPLE_MIN_QUALITY
                         : opt->min_quality < 0 ? 0.0f
                                                : opt->min_quality;
-    return people_update(ix->store, algo, threshold, min_quality, opt->rebuild, summary, err);
+    return people_update_reporting(ix->store, algo, threshold, min_quality, opt->rebuild,
+                                   opt->on_progress, opt->ctx, summary, err);
 }
 
 float people_default_threshold(float search_threshold, people_algorithm algo)

@@ -354,12 +354,64 @@ static void test_migration_quality(void **state)
     assert_int_equal(store_check(f->store, &err), FS_OK);
 }
 
+typedef struct stages {
+    char seen[8][16];
+    size_t n, last_done, last_total;
+} stages;
+
+static void on_stage(const fs_people_progress *p, void *ctx)
+{
+    stages *s = ctx;
+    assert_non_null(p->stage);
+    assert_true(p->seconds >= 0);
+    assert_true(p->total == 0 || p->done <= p->total);
+    if (s->n == 0 || strcmp(s->seen[s->n - 1], p->stage) != 0) {
+        assert_true(s->n < 8);
+        snprintf(s->seen[s->n++], sizeof s->seen[0], "%s", p->stage);
+    }
+    s->last_done = p->done;
+    s->last_total = p->total;
+}
+
+/* The progress of a run: each stage in order; the incremental one looks up neighbours. */
+static void test_progress(void **state)
+{
+    fixture *f = *state;
+    int abc[] = {0, 1, 2};
+    put_photo(f->store, "1.jpg", abc, 3, 1, 0);
+    put_photo(f->store, "2.jpg", abc, 3, 2, 0);
+    stages s = {0};
+    fs_error err;
+    fs_people_summary sum;
+    assert_int_equal(people_update_reporting(f->store, PEOPLE_GRAPH, 0.8f, PEOPLE_MIN_QUALITY, 1,
+                                             on_stage, &s, &sum, &err),
+                     FS_OK);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.seen[0], "loading");
+    assert_string_equal(s.seen[1], "grouping");
+    assert_string_equal(s.seen[2], "writing");
+    assert_int_equal(s.last_total, 6);
+    put_photo(f->store, "3.jpg", abc, 3, 3, 0);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(people_update_reporting(f->store, PEOPLE_GRAPH, 0.8f, PEOPLE_MIN_QUALITY, 0,
+                                             on_stage, &s, &sum, &err),
+                     FS_OK);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.seen[1], "neighbours");
+    assert_int_equal(sum.faces, 3);
+    /* no listener: the same run, quietly */
+    assert_int_equal(people_update_reporting(f->store, PEOPLE_GRAPH, 0.8f, PEOPLE_MIN_QUALITY, 0,
+                                             NULL, NULL, &sum, &err),
+                     FS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_update_and_decisions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_quality, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
