@@ -4,7 +4,11 @@
  * 4 faces named ROOT/pNNNNNNN.jpg (the files need not exist: search by id never reads them),
  * recorded for the model pack PACK so that `facesearch serve --models PACK` opens it, then the
  * vector files (and the graph of a large library) are built. Prints the face ids' range.
- * Usage: serve_index DB_DIR ROOT N [PACK]
+ * With FIRST (an index of FIRST faces made by this tool before), it adds the faces FIRST .. N-1
+ * in new files instead, each of an identity already there (the generator is replayed to find
+ * their centroids): new photos of known people, as `people update` meets them after an index run
+ * (bench/people_1m.sh).
+ * Usage: serve_index DB_DIR ROOT N [PACK [FIRST]]
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 #define PER_FILE 4
 #define PER_ID 10
 #define NOISE 0.029f
+#define KEPT_IDS 512 /* known identities the added faces are drawn from */
 
 int main(int argc, char **argv)
 {
@@ -27,7 +32,12 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[1], *root = argv[2], *pack_name = argc > 4 ? argv[4] : "default";
-    long n = atol(argv[3]);
+    long n = atol(argv[3]), first = argc > 5 ? atol(argv[5]) : 0;
+    if (first < 0 || first % PER_FILE || (first && first / PER_ID < KEPT_IDS) || n <= first) {
+        fprintf(stderr, "serve_index: FIRST: a multiple of %d below N, from %d identities\n",
+                PER_FILE, KEPT_IDS);
+        return 2;
+    }
     fs_error err;
     fs_engine *engine;
     if (fs_engine_open(pack_name, NULL, &engine, &err) != FS_OK) {
@@ -51,18 +61,34 @@ int main(int argc, char **argv)
                         .file_names = names, .file_sha256 = hashes, .embedding_dim = DIM,
                         .pipeline = FS_PIPELINE_VERSION};
     store_db *st;
-    if (store_open(dir, &id, FS_STORE_CREATE, &st, &err) != FS_OK) {
+    if (store_open(dir, &id, first ? FS_STORE_WRITE : FS_STORE_CREATE, &st, &err) != FS_OK) {
         fprintf(stderr, "serve_index: %s\n", err.message);
         return 2;
     }
-    static float centroid[DIM], emb[PER_FILE][DIM];
+    static float centroid[DIM], emb[PER_FILE][DIM], kept[KEPT_IDS][DIM];
     uint64_t seed = 0x9e3779b97f4a7c15ull;
+    /* adding: replay the first faces' draws, keeping KEPT_IDS centroids spread over them */
+    long ids = first / PER_ID, stride = ids / KEPT_IDS;
+    for (long face = 0; face < first; face++) {
+        if (face % PER_ID == 0) {
+            for (int d = 0; d < DIM; d++)
+                centroid[d] = synth_gauss(&seed);
+            synth_normalise(centroid, DIM);
+            long idn = face / PER_ID;
+            if (idn % stride == 0 && idn / stride < KEPT_IDS)
+                memcpy(kept[idn / stride], centroid, sizeof centroid);
+        }
+        for (int d = 0; d < DIM; d++)
+            (void)synth_gauss(&seed);
+    }
     store_face faces[PER_FILE];
     fs_status rc = store_begin(st, &err);
-    for (long f = 0; rc == FS_OK && f * PER_FILE < n; f++) {
+    for (long f = first / PER_FILE; rc == FS_OK && f * PER_FILE < n; f++) {
         for (int k = 0; k < PER_FILE; k++) {
             long face = f * PER_FILE + k;
-            if (face % PER_ID == 0) {
+            if (first) { /* the four faces of a photo: four different known identities */
+                memcpy(centroid, kept[(face - first) % KEPT_IDS], sizeof centroid);
+            } else if (face % PER_ID == 0) {
                 for (int d = 0; d < DIM; d++)
                     centroid[d] = synth_gauss(&seed);
                 synth_normalise(centroid, DIM);
@@ -90,6 +116,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "serve_index: %s\n", err.message);
         return 2;
     }
-    printf("%ld\n", ((n + PER_FILE - 1) / PER_FILE) * PER_FILE);
+    printf("%ld\n", ((n + PER_FILE - 1) / PER_FILE) * PER_FILE - first);
     return 0;
 }
