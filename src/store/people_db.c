@@ -501,6 +501,14 @@ fs_status store_people_counts(store_db *store, float min_quality, int64_t *unsur
     return rc;
 }
 
+fs_status store_people_any_seen(store_db *store, int *any, fs_error *err)
+{
+    int64_t n = 0;
+    fs_status rc = count(store, "SELECT EXISTS (SELECT 1 FROM face_people)", 0, &n, err);
+    *any = n > 0;
+    return rc;
+}
+
 fs_status store_decisions(store_db *store, const char *sha256, store_decision_visit visit,
                           void *ctx, fs_error *err)
 {

@@ -323,6 +323,9 @@ fs_status store_people_merge(store_db *st, int64_t into, int64_t from, fs_error 
 fs_status store_people_counts(store_db *st, float min_quality, int64_t *unsure,
                               int64_t *ungrouped, int64_t *unseen, fs_error *err);
 
+/* *any: whether any face has been seen by a grouping (has a face_people row). */
+fs_status store_people_any_seen(store_db *st, int *any, fs_error *err);
+
 typedef struct store_decision {
     int64_t person_id;
     int kind;               /* STORE_PIN or STORE_REJECT */
