@@ -11,6 +11,10 @@
 # Prints:
 #   RESULT people set=bbt algorithm=A threshold=T pairs=.. precision=.. recall=.. bcubed_f=..
 #          mixed=.. people=.. faces=..          (one per algorithm, plus a threshold sweep)
+#   RESULT people_quality set=bbt threshold=T min_quality=0 ... below=N below_mistakes=M
+#          above=N above_mistakes=M   (every face grouped, the quality gate off: how many of the
+#          faces below the default cut-off, 0.5, and above it are grouped wrongly; the same
+#          sweep with the gate on is the `people` lines above)
 #   RESULT people n=N ... algorithm=A seconds=.. knn_s=.. extra_mb=.. precision=.. recall=..
 #   RESULT people_store n=N algorithm=A full_s=.. incremental_faces=M incremental_s=.. ...
 # (see bench/people_scale.c). Run on a quiet machine: timings are wall-clock, 2 threads.
@@ -31,6 +35,11 @@ if [ -n "$dataset" ]; then
     "$fs" --db "$tmp/db" --quiet people update --rebuild --algorithm "$algo"
     echo "RESULT people set=$(basename "$dataset") algorithm=$algo threshold=default" \
       "$(python3 "$here/bench/people_eval.py" "$dataset" "$tmp/db")"
+  done
+  for t in 0.38 0.42 0.46 0.50; do
+    "$fs" --db "$tmp/db" --quiet people update --rebuild --threshold "$t" --min-quality 0
+    echo "RESULT people_quality set=$(basename "$dataset") threshold=$t min_quality=0" \
+      "$(python3 "$here/bench/people_eval.py" "$dataset" "$tmp/db" --quality-cut 0.5)"
   done
   for t in 0.34 0.38 0.42 0.46 0.50 0.54 0.58; do
     for algo in graph linkage; do

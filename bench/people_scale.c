@@ -280,6 +280,7 @@ static int put_faces(store_db *st, const float *vecs, size_t from, size_t to, fs
             float lm[10] = {x + 30, 40, x + 70, 40, x + 50, 65, x + 35, 90, x + 65, 90};
             memcpy(faces[j].landmarks, lm, sizeof lm);
             faces[j].score = 0.99f;
+            faces[j].quality = 1.0f;
             faces[j].face_index = (int)j;
             faces[j].embedding = vecs + (i + j) * DIM;
         }
@@ -316,13 +317,13 @@ static int run_store(const float *vecs, const uint64_t *id, size_t n, size_t m,
     fs_people_summary full, inc;
     double t0 = util_now();
     if (!bad)
-        bad = people_update(st, algo, threshold, 1, &full, &err) != FS_OK;
+        bad = people_update(st, algo, threshold, PEOPLE_MIN_QUALITY, 1, &full, &err) != FS_OK;
     double t1 = util_now();
     if (!bad)
         bad = put_faces(st, vecs, n, n + m, &err) || store_sync_vectors(st, &err) != FS_OK;
     double t2 = util_now();
     if (!bad)
-        bad = people_update(st, algo, threshold, 0, &inc, &err) != FS_OK;
+        bad = people_update(st, algo, threshold, PEOPLE_MIN_QUALITY, 0, &inc, &err) != FS_OK;
     double t3 = util_now();
     grouped g = {malloc((n + m) * sizeof(uint64_t)), n + m};
     if (!bad && g.group) {

@@ -72,7 +72,8 @@ static int build_index(const char *dir, fs_engine *engine, size_t faces)
         for (int k = 0; k < FACES_PER_PHOTO; k++) {
             random_unit(emb + (size_t)k * dim, dim, &seed);
             f[k] = (store_face){.face_index = k, .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
-                                .score = 0.9f, .embedding = emb + (size_t)k * dim};
+                                .score = 0.9f, .quality = 0.9f,
+                                .embedding = emb + (size_t)k * dim};
         }
         char path[256], hex[65];
         snprintf(path, sizeof path, "/bench/photos/d%05zu/p%08zu.jpg", photo / PHOTOS_PER_FOLDER,

@@ -6,7 +6,11 @@
  * vector files (and the graph of a large library) are built. Prints the face ids' range.
  * PER_ID (default 10) faces share an identity: N makes them all one person (every face matches
  * every other: the page's test of a gallery of thousands, test_serve_page_many.sh).
- * Usage: serve_index DB_DIR ROOT N [PACK [PER_ID]]
+ * With FIRST (an index of FIRST faces made by this tool before, with the same PER_ID), it adds
+ * the faces FIRST .. N-1 in new files instead, each of an identity already there (the generator
+ * is replayed to find their centroids): new photos of known people, as `people update` meets
+ * them after an index run (bench/people_update_scale.sh).
+ * Usage: serve_index DB_DIR ROOT N [PACK [PER_ID [FIRST]]]
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,18 +24,24 @@
 #define DIM 512 /* the embedding length of the packs it is for (default, insightface) */
 #define PER_FILE 4
 #define NOISE 0.029f
+#define KEPT_IDS 512 /* known identities the added faces are drawn from */
 
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s DB_DIR ROOT N [PACK [PER_ID]]\n", argv[0]);
+        fprintf(stderr, "usage: %s DB_DIR ROOT N [PACK [PER_ID [FIRST]]]\n", argv[0]);
         return 2;
     }
     const char *dir = argv[1], *root = argv[2], *pack_name = argc > 4 ? argv[4] : "default";
-    long n = atol(argv[3]);
-    long per_id = argc > 5 ? atol(argv[5]) : 10;
+    long n = atol(argv[3]), per_id = argc > 5 ? atol(argv[5]) : 10;
+    long first = argc > 6 ? atol(argv[6]) : 0;
     if (n <= 0 || per_id <= 0) {
         fprintf(stderr, "serve_index: N and PER_ID must be positive\n");
+        return 2;
+    }
+    if (first < 0 || first % PER_FILE || (first && first / per_id < KEPT_IDS) || n <= first) {
+        fprintf(stderr, "serve_index: FIRST: a multiple of %d below N, from %d identities\n",
+                PER_FILE, KEPT_IDS);
         return 2;
     }
     fs_error err;
@@ -57,18 +67,34 @@ int main(int argc, char **argv)
                         .file_names = names, .file_sha256 = hashes, .embedding_dim = DIM,
                         .pipeline = FS_PIPELINE_VERSION};
     store_db *st;
-    if (store_open(dir, &id, FS_STORE_CREATE, &st, &err) != FS_OK) {
+    if (store_open(dir, &id, first ? FS_STORE_WRITE : FS_STORE_CREATE, &st, &err) != FS_OK) {
         fprintf(stderr, "serve_index: %s\n", err.message);
         return 2;
     }
-    static float centroid[DIM], emb[PER_FILE][DIM];
+    static float centroid[DIM], emb[PER_FILE][DIM], kept[KEPT_IDS][DIM];
     uint64_t seed = 0x9e3779b97f4a7c15ull;
+    /* adding: replay the first faces' draws, keeping KEPT_IDS centroids spread over them */
+    long ids = first / per_id, stride = ids / KEPT_IDS;
+    for (long face = 0; face < first; face++) {
+        if (face % per_id == 0) {
+            for (int d = 0; d < DIM; d++)
+                centroid[d] = synth_gauss(&seed);
+            synth_normalise(centroid, DIM);
+            long idn = face / per_id;
+            if (idn % stride == 0 && idn / stride < KEPT_IDS)
+                memcpy(kept[idn / stride], centroid, sizeof centroid);
+        }
+        for (int d = 0; d < DIM; d++)
+            (void)synth_gauss(&seed);
+    }
     store_face faces[PER_FILE];
     fs_status rc = store_begin(st, &err);
-    for (long f = 0; rc == FS_OK && f * PER_FILE < n; f++) {
+    for (long f = first / PER_FILE; rc == FS_OK && f * PER_FILE < n; f++) {
         for (int k = 0; k < PER_FILE; k++) {
             long face = f * PER_FILE + k;
-            if (face % per_id == 0) {
+            if (first) { /* the four faces of a photo: four different known identities */
+                memcpy(centroid, kept[(face - first) % KEPT_IDS], sizeof centroid);
+            } else if (face % per_id == 0) {
                 for (int d = 0; d < DIM; d++)
                     centroid[d] = synth_gauss(&seed);
                 synth_normalise(centroid, DIM);
@@ -78,7 +104,7 @@ int main(int argc, char **argv)
             synth_normalise(emb[k], DIM);
             faces[k] = (store_face){.face_index = k,
                                     .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
-                                    .score = 0.99f, .embedding = emb[k]};
+                                    .score = 0.99f, .quality = 0.9f, .embedding = emb[k]};
         }
         char path[4096];
         snprintf(path, sizeof path, "%s/p%07ld.jpg", root, f);
@@ -96,6 +122,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "serve_index: %s\n", err.message);
         return 2;
     }
-    printf("%ld\n", ((n + PER_FILE - 1) / PER_FILE) * PER_FILE);
+    printf("%ld\n", ((n + PER_FILE - 1) / PER_FILE) * PER_FILE - first);
     return 0;
 }

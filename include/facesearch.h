@@ -108,6 +108,12 @@ typedef struct fs_face {
     float box[4];              /* x1, y1, x2, y2 */
     float landmarks[10];       /* left eye, right eye, nose tip, left and right mouth corner: x, y */
     float score;               /* detector confidence in [0, 1] */
+    /* How far the embedding can be trusted, in [0, 1]: the minimum of factors for size, detector
+     * score, landmark layout, pose (nose off the eyes' midline) and sharpness (variance of the
+     * Laplacian of the aligned face). Faces below 0.5 are "unsure" for people grouping. Faces an
+     * index holds from before it stored qualities get it without sharpness (see
+     * src/face/quality.c) until they are indexed again. */
+    float quality;
     float embedding[FS_EMBEDDING_MAX]; /* L2-normalised; valid when computed */
 } fs_face;
 
@@ -394,11 +400,26 @@ typedef enum fs_people_algorithm {
     FS_PEOPLE_LINKAGE = 1   /* average-linkage agglomeration */
 } fs_people_algorithm;
 
+/* How far a grouping run is (fs_people_options.on_progress). Stages, in order: "loading" (the
+ * faces to group; done counts them), "neighbours" (each new face's nearest faces in the index,
+ * incremental runs; done of total), "grouping" (the similarity graph and the clustering),
+ * "writing" (each face's person; done of total). total is 0 where it is not known. */
+typedef struct fs_people_progress {
+    const char *stage;               /* static string */
+    size_t done, total;
+    double seconds;                  /* since the run started */
+} fs_people_progress;
+
 typedef struct fs_people_options {
     int rebuild;                     /* regroup every face (the user's decisions are kept) */
     fs_people_algorithm algorithm;
     float threshold;                 /* similarity that joins two faces; 0 = the pack's
                                       * grouping threshold (stricter than its search one) */
+    float min_quality;               /* faces of lower fs_face.quality are unsure (left out);
+                                      * 0 = the default, 0.5; negative: no face is unsure */
+    /* Called from the calling thread at each stage and every few thousand steps; may be NULL. */
+    void (*on_progress)(const fs_people_progress *p, void *ctx);
+    void *ctx;
 } fs_people_options;
 
 typedef struct fs_people_summary {
@@ -444,6 +465,7 @@ void fs_person_clear(fs_person *person);
 /* One face of a person. */
 typedef struct fs_person_face {
     int64_t face_id;
+    int64_t photo_id;          /* its photo's id (fs_index_photo) */
     char *path;                /* its photo (owned) */
     int face_number;           /* 1-based, in detection order, as search prints it */
     float box[4];

@@ -73,9 +73,9 @@ static void print_faces(const char *path, const fs_faces *faces, int json)
            faces->count == 1 ? "" : "s");
     for (size_t i = 0; i < faces->count; i++) {
         const fs_face *f = &faces->faces[i];
-        printf("  %zu  box %.0f,%.0f %.0f,%.0f  (%.0fx%.0f)  score %.3f\n", i + 1, f->box[0],
-               f->box[1], f->box[2], f->box[3], f->box[2] - f->box[0], f->box[3] - f->box[1],
-               f->score);
+        printf("  %zu  box %.0f,%.0f %.0f,%.0f  (%.0fx%.0f)  score %.3f  quality %.2f\n", i + 1,
+               f->box[0], f->box[1], f->box[2], f->box[3], f->box[2] - f->box[0],
+               f->box[3] - f->box[1], f->score, f->quality);
     }
 }
 

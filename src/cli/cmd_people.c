@@ -20,7 +20,7 @@ typedef struct people_args {
     int npos;
     int json, rebuild;
     const char *to, *from, *algorithm;
-    float threshold;
+    float threshold, min_quality;
 } people_args;
 
 static int parse(int argc, char **argv, people_args *a)
@@ -37,7 +37,7 @@ static int parse(int argc, char **argv, people_args *a)
         } else if (!strcmp(s, "--rebuild")) {
             a->rebuild = 1;
         } else if (!strcmp(s, "--to") || !strcmp(s, "--from") || !strcmp(s, "--algorithm") ||
-                   !strcmp(s, "--threshold")) {
+                   !strcmp(s, "--threshold") || !strcmp(s, "--min-quality")) {
             if (!has_value)
                 return cli_fail("people %s: %s needs a value", a->sub, s), -1;
             const char *v = argv[++i];
@@ -47,8 +47,14 @@ static int parse(int argc, char **argv, people_args *a)
                 a->from = v;
             else if (!strcmp(s, "--algorithm"))
                 a->algorithm = v;
-            else if (cli_parse_float("--threshold", v, 0.0f, 1.0f, &a->threshold))
+            else if (!strcmp(s, "--threshold")) {
+                if (cli_parse_float("--threshold", v, 0.0f, 1.0f, &a->threshold))
+                    return -1;
+            } else if (cli_parse_float("--min-quality", v, 0.0f, 1.0f, &a->min_quality)) {
                 return -1;
+            } else if (a->min_quality == 0) {
+                a->min_quality = -1.0f; /* the API's "no face is unsure" */
+            }
         } else if (s[0] == '-' && s[1] && strcmp(s, "--") != 0) {
             return cli_fail("people %s: %s: unknown option", a->sub, s), -1;
         } else {
@@ -113,12 +119,13 @@ static void json_person(const fs_person *p)
 
 static int do_update(fs_index *ix, const people_args *a, const cli_globals *g)
 {
-    fs_people_options o = {.rebuild = a->rebuild, .threshold = a->threshold};
+    fs_people_options o = {.rebuild = a->rebuild, .threshold = a->threshold,
+                           .min_quality = a->min_quality};
     if (a->algorithm && !strcmp(a->algorithm, "linkage"))
         o.algorithm = FS_PEOPLE_LINKAGE;
     else if (a->algorithm && strcmp(a->algorithm, "graph") != 0)
         return cli_fail("people update: --algorithm %s: use graph or linkage", a->algorithm);
-    if (want_args(a, 0, "update [--rebuild]"))
+    if (want_args(a, 0, "update [--rebuild] [--algorithm A] [--threshold T] [--min-quality Q]"))
         return EXIT_ERROR;
     fs_people_summary s;
     fs_error err;
@@ -177,10 +184,10 @@ static void print_face(const fs_person_face *f, const fs_person *p, int json)
             cli_json_string(stdout, p->name);
         else
             fputs("null", stdout);
-        printf(",\"face_id\":%lld,\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.4f,"
-               "\"quality\":%.3f,\"pinned\":%s,\"face\":%d}\n",
-               (long long)f->face_id, f->box[0], f->box[1], f->box[2], f->box[3], f->score,
-               f->quality, f->pinned ? "true" : "false", f->face_number);
+        printf(",\"face_id\":%lld,\"photo_id\":%lld,\"box\":[%.1f,%.1f,%.1f,%.1f],"
+               "\"score\":%.4f,\"quality\":%.3f,\"pinned\":%s,\"face\":%d}\n",
+               (long long)f->face_id, (long long)f->photo_id, f->box[0], f->box[1], f->box[2],
+               f->box[3], f->score, f->quality, f->pinned ? "true" : "false", f->face_number);
     } else {
         printf("face %-8lld %s q=%.2f face %-2d [%.0f,%.0f,%.0f,%.0f]  ", (long long)f->face_id,
                f->pinned ? "pinned" : "      ", f->quality, f->face_number, f->box[0],

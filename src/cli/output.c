@@ -125,7 +125,7 @@ void cli_json_face(FILE *out, const fs_face *f)
             f->box[3]);
     for (int k = 0; k < 5; k++)
         fprintf(out, "%s[%.1f,%.1f]", k ? "," : "", f->landmarks[2 * k], f->landmarks[2 * k + 1]);
-    fprintf(out, "],\"score\":%.4f", f->score);
+    fprintf(out, "],\"score\":%.4f,\"quality\":%.4f", f->score, f->quality);
 }
 
 int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_engine **out)

@@ -107,4 +107,15 @@ void face_image_to_tensor(const img_rgb *img, float mean, float std, float *out)
 void face_image_to_tensor_at(const img_rgb *img, int x, int y, int in_w, int in_h, float mean,
                              float std, uint8_t pad, float *out);
 
+/* Quality (quality.c): the face's quality in [0, 1] from its detector score, box (pixels), five
+ * landmarks and sharpness (face_sharpness; < 0: not measured, the other factors only). */
+float face_quality(float score, const float box[4], const float landmarks[10], float sharpness);
+/* The nose's offset from the eyes' midline along the eye axis, in eye distances (0: frontal). */
+float face_pose_offset(const float landmarks[10]);
+/* The sharpness of a face aligned to 112 x 112 (variance of the grey Laplacian over the variance
+ * of the grey levels, in its inner part), and the same measured on the face of img at landmarks. */
+float face_sharpness_of(const img_rgb *aligned);
+fs_status face_sharpness(const img_rgb *img, const float landmarks[10], float *sharpness,
+                         fs_error *err);
+
 #endif

@@ -121,6 +121,10 @@ static fs_status run(fs_worker *w, const img_rgb *img, int embed, fs_faces *out,
         clamp_box(f->box, img->width, img->height);
         memcpy(f->landmarks, d->landmarks, sizeof f->landmarks);
         f->score = d->score;
+        float sharpness;
+        if ((rc = face_sharpness(img, f->landmarks, &sharpness, err)) != FS_OK)
+            break;
+        f->quality = face_quality(f->score, f->box, f->landmarks, sharpness);
         if (embed)
             rc = face_embed(w, img, f->landmarks, f->embedding, err);
         out->count++;

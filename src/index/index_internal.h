@@ -15,4 +15,9 @@ struct fs_index {
     int lock_fd;            /* the writer lock; -1 for a reader */
 };
 
+/* A stored face's quality: the one measured by the pipeline (stored >= 0), else, for a face
+ * indexed before the index kept qualities, face_quality's factors without sharpness (quality.c). */
+float index_face_quality(float stored, float score, const float box[4],
+                         const float landmarks[10]);
+
 #endif

@@ -40,6 +40,7 @@ static int add_face(const store_face *f, const char *path, void *ctx)
     if (f->embedding)
         memcpy(m->face.embedding, f->embedding, r->dim * sizeof *f->embedding);
     m->face.score = f->score;
+    m->face.quality = index_face_quality(f->quality, f->score, f->box, f->landmarks);
     m->face_number = f->face_index + 1;
     m->photo_id = f->file_id;
     m->face_id = f->id;

@@ -394,6 +394,7 @@ static fs_status write_result(run *r, result *res, fs_error *err)
         memcpy(faces[i].box, f->box, sizeof f->box);
         memcpy(faces[i].landmarks, f->landmarks, sizeof f->landmarks);
         faces[i].score = f->score;
+        faces[i].quality = f->quality;
         faces[i].embedding = f->embedding;
     }
     fs_status rc =

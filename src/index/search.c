@@ -96,6 +96,7 @@ static int fill_match(const store_face *f, const char *path, void *ctx)
     memcpy(m->face.landmarks, f->landmarks, sizeof f->landmarks);
     memcpy(m->face.embedding, f->embedding, fc->dim * sizeof *f->embedding);
     m->face.score = f->score;
+    m->face.quality = index_face_quality(f->quality, f->score, f->box, f->landmarks);
     m->face_number = f->face_index + 1;
     m->similarity = fc->hits[lo].similarity;
     m->photo_id = f->file_id;

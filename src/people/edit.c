@@ -69,7 +69,7 @@ static fs_status pin(store_db *store, const store_people_face *f, int64_t person
 {
     store_decision d = {person, STORE_PIN, "", {f->box[0], f->box[1], f->box[2], f->box[3]}};
     memcpy(d.sha256, f->sha256, sizeof d.sha256);
-    float q = f->seen ? f->quality : people_quality(f->score, f->box, f->landmarks);
+    float q = f->seen ? f->quality : people_quality(f);
     fs_status rc = store_decide(store, &d, err);
     if (rc == FS_OK)
         rc = store_people_set(store, f->face_id, person, q, 1, err);

@@ -161,6 +161,7 @@ static int add_face(const store_people_face *f, void *ctx)
     c->out->items = grown;
     fs_person_face *o = &c->out->items[c->out->count++];
     o->face_id = f->face_id;
+    o->photo_id = f->file_id;
     o->path = path;
     o->face_number = f->face_index + 1;
     memcpy(o->box, f->box, sizeof o->box);

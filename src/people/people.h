@@ -1,8 +1,8 @@
 /*
  * people.h — what the files of src/people share: grouping the indexed faces into persons.
  *
- *   quality.c   a face's quality score (detector score, size, landmark geometry): faces below
- *               PEOPLE_MIN_QUALITY are "unsure" and never grouped automatically
+ *   quality.c   a face's quality as grouping uses it (the index's, src/index/quality.c): faces
+ *               below PEOPLE_MIN_QUALITY are "unsure" and never grouped automatically
  *   knn.c       the similarity graph: each face's nearest faces above a floor (exact for small
  *               libraries, cell-probed for large ones), as a symmetric adjacency list
  *   cluster.c   the two groupings compared by bench/people.sh: a threshold graph refined by
@@ -26,8 +26,9 @@
 /* Faces of lower quality are "unsure": kept out of automatic grouping (see quality.c). */
 #define PEOPLE_MIN_QUALITY 0.5f
 
-/* Quality in [0, 1] of a face from its detector score, box (pixels) and 5 landmarks. */
-float people_quality(float score, const float box[4], const float landmarks[10]);
+/* Quality in [0, 1] of a face (fs_face.quality): the index's measured one, or the factors its
+ * row holds for a face indexed before qualities were stored (src/face/quality.c). */
+float people_quality(const store_people_face *f);
 
 /* A symmetric similarity graph in adjacency form: the neighbours of face i are
  * nbr[start[i] .. start[i+1]) with similarities sim[...]. Owned by whoever filled it. */
@@ -91,9 +92,16 @@ fs_status people_cluster(const people_problem *p, people_algorithm algo, uint32_
                          size_t *groups, fs_error *err);
 
 /* The work of fs_people_update on an open store (for tests and benchmarks that have no model
- * pack): groups the unseen faces (all with rebuild) at this threshold, in one transaction. */
-fs_status people_update(store_db *store, people_algorithm algo, float threshold, int rebuild,
-                        fs_people_summary *summary, fs_error *err);
+ * pack): groups the unseen faces (all with rebuild) at this threshold, in one transaction; faces
+ * of quality below min_quality (PEOPLE_MIN_QUALITY by default; 0: none) are unsure. */
+fs_status people_update(store_db *store, people_algorithm algo, float threshold,
+                        float min_quality, int rebuild, fs_people_summary *summary,
+                        fs_error *err);
+/* The same, reporting its progress to on_progress(p, ctx) (may be NULL). */
+fs_status people_update_reporting(store_db *store, people_algorithm algo, float threshold,
+                                  float min_quality, int rebuild,
+                                  void (*on_progress)(const fs_people_progress *p, void *ctx),
+                                  void *ctx, fs_people_summary *summary, fs_error *err);
 
 /* The grouping threshold for a pack whose search threshold is search_threshold. */
 float people_default_threshold(float search_threshold, people_algorithm algo);

@@ -11,7 +11,9 @@
  *   - incremental: only the faces no update has seen, with their nearest faces in the index
  *     (found by the vector index) and the other faces of their photos; faces already in a person
  *     are fixed to it, so a new face joins an existing person or forms a new one with other new
- *     or ungrouped faces, and nothing else moves.
+ *     or ungrouped faces, and nothing else moves. The first update of a library (no face seen
+ *     yet) is a rebuild: the same result, without one vector-index search per face (a 200k-face
+ *     library took 527 s that way, bench/people_update_scale.sh).
  * Everything is written in one transaction (a kill leaves the index as before the run).
  */
 #include <assert.h>
@@ -192,6 +194,7 @@ static fs_status problem_reject(problem *p, size_t face, int64_t person, fs_erro
 typedef struct run {
     store_db *store;
     float threshold;
+    float min_quality;          /* faces below are unsure */
     people_algorithm algo;
     decisions ds;
     nodes ns;
@@ -200,7 +203,19 @@ typedef struct run {
     float *scales;
     size_t *slot;               /* node index -> problem index + 1 (0: not in it) */
     fs_people_summary sum;
+    void (*on_progress)(const fs_people_progress *p, void *ctx);
+    void *ctx;
+    double t0;
 } run;
+
+/* Reports the run's progress (see fs_people_progress), if anyone listens. */
+static void report(const run *r, const char *stage, size_t done, size_t total)
+{
+    if (!r->on_progress)
+        return;
+    fs_people_progress p = {stage, done, total, util_now() - r->t0};
+    r->on_progress(&p, r->ctx);
+}
 
 /* Judges node i: its decisions (n->fixed, and rejects into the problem) and its quality; adds it
  * to the problem when it is to be grouped (good quality, or pinned). */
@@ -210,8 +225,8 @@ static fs_status judge(run *r, size_t i, fs_error *err)
     int64_t rej[32];
     size_t nrej;
     n->fixed = decisions_of(&r->ds, &n->f, rej, &nrej, 32);
-    n->f.quality = people_quality(n->f.score, n->f.box, n->f.landmarks);
-    if (!n->fixed && n->f.quality < PEOPLE_MIN_QUALITY)
+    n->f.quality = people_quality(&n->f);
+    if (!n->fixed && n->f.quality < r->min_quality)
         return FS_OK;
     if (r->slot[i])
         return FS_OK;
@@ -373,8 +388,11 @@ static fs_status write_groups(run *r, const uint32_t *label, size_t groups, int 
             r->sum.new_people += rc == FS_OK;
         }
     /* every judged node: its person (or none) */
+    report(r, "writing", 0, r->ns.count);
     for (size_t i = 0; rc == FS_OK && i < r->ns.count; i++) {
         node *nd = &r->ns.items[i];
+        if (i % 4096 == 4095)
+            report(r, "writing", i, r->ns.count);
         if (!r->slot[i] && nd->f.seen && !rebuild)
             continue; /* a neighbour looked at, not touched */
         int64_t p = 0;
@@ -399,6 +417,7 @@ static fs_status write_groups(run *r, const uint32_t *label, size_t groups, int 
 static fs_status group_problem(run *r, int rebuild, fs_error *err)
 {
     size_t n = r->pb.n;
+    report(r, "grouping", 0, 0);
     fs_status rc = load_vectors(r, err);
     people_graph g;
     memset(&g, 0, sizeof g);
@@ -468,7 +487,10 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
     size_t new_in_problem = r->pb.n, nid = 0, idcap = 0;
     int64_t *ids = NULL;
     float floor = r->algo == PEOPLE_LINKAGE ? r->threshold - LINKAGE_FLOOR : r->threshold;
+    report(r, "neighbours", 0, new_in_problem);
     for (size_t q = 0; q < new_in_problem && rc == FS_OK; q++) {
+        if (q % 256 == 255)
+            report(r, "neighbours", q, new_in_problem);
         int64_t id = r->ns.items[r->pb.node[q]].f.face_id;
         if ((rc = store_embeddings(r->store, &id, 1, vec, err)) != FS_OK)
             break;
@@ -515,7 +537,7 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
     for (size_t k = before; rc == FS_OK && k < r->ns.count; k++) {
         store_people_face *f = &r->ns.items[k].f;
         r->slot[k] = 0;
-        if (!f->seen || (f->person_id <= 0 && f->quality < PEOPLE_MIN_QUALITY))
+        if (!f->seen || (f->person_id <= 0 && f->quality < r->min_quality))
             continue; /* unseen ones are all in the run; unsure ones stay out */
         if (f->person_id > 0) { /* in a person: fixed to it */
             rc = problem_add(&r->pb, r->ns.items, k, f->person_id, err);
@@ -547,8 +569,18 @@ static int count_person(const store_person *p, void *ctx)
     return 0;
 }
 
-fs_status people_update(store_db *store, people_algorithm algo, float threshold, int rebuild,
-                        fs_people_summary *summary, fs_error *err)
+fs_status people_update(store_db *store, people_algorithm algo, float threshold,
+                        float min_quality, int rebuild, fs_people_summary *summary,
+                        fs_error *err)
+{
+    return people_update_reporting(store, algo, threshold, min_quality, rebuild, NULL, NULL,
+                                   summary, err);
+}
+
+fs_status people_update_reporting(store_db *store, people_algorithm algo, float threshold,
+                                  float min_quality, int rebuild,
+                                  void (*on_progress)(const fs_people_progress *p, void *ctx),
+                                  void *ctx, fs_people_summary *summary, fs_error *err)
 {
     double t0 = util_now();
     if (summary)
@@ -560,9 +592,20 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
     r.store = store;
     r.algo = algo;
     r.threshold = threshold;
+    r.min_quality = min_quality;
+    r.on_progress = on_progress;
+    r.ctx = ctx;
+    r.t0 = t0;
+    report(&r, "loading", 0, 0);
     fs_status rc = store_begin(r.store, err);
     if (rc != FS_OK)
         return rc;
+    int any_seen = 1;
+    if (!rebuild && (rc = store_people_any_seen(r.store, &any_seen, err)) != FS_OK) {
+        store_rollback(r.store);
+        return rc;
+    }
+    rebuild = rebuild || !any_seen;
     rc = store_decisions(r.store, NULL, collect_decision, &r.ds, err);
     if (rc == FS_OK && r.ds.count && !r.ds.items)
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
@@ -578,6 +621,7 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
         rc = store_people_faces(r.store, !rebuild, collect_node, &r.ns, err);
     if (rc == FS_OK && r.ns.failed)
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    report(&r, "loading", r.ns.count, r.ns.count);
     if (rc == FS_OK)
         rc = grow_slots(&r, err);
     if (rc == FS_OK)
@@ -613,22 +657,27 @@ fs_status people_update(store_db *store, people_algorithm algo, float threshold,
 fs_status fs_people_update(fs_index *ix, const fs_people_options *opt,
                            fs_people_summary *summary, fs_error *err)
 {
-    fs_people_options def = {0, FS_PEOPLE_GRAPH, 0.0f};
+    fs_people_options def = {0, FS_PEOPLE_GRAPH, 0.0f, 0.0f, NULL, NULL};
     if (!opt)
         opt = &def;
     if (summary)
         memset(summary, 0, sizeof *summary);
     if (!ix->engine)
         return util_fail(err, FS_ERR_ARG, "grouping people needs the index's model pack");
-    if (!(opt->threshold >= 0 && opt->threshold <= 1) ||
+    if (!(opt->threshold >= 0 && opt->threshold <= 1) || !(opt->min_quality <= 1) ||
         (opt->algorithm != FS_PEOPLE_GRAPH && opt->algorithm != FS_PEOPLE_LINKAGE))
-        return util_fail(err, FS_ERR_ARG, "people: bad options (threshold in [0, 1])");
+        return util_fail(err, FS_ERR_ARG,
+                         "people: bad options (threshold in [0, 1], min quality at most 1)");
     people_algorithm algo = opt->algorithm == FS_PEOPLE_LINKAGE ? PEOPLE_LINKAGE : PEOPLE_GRAPH;
     float threshold = opt->threshold > 0 ? opt->threshold
                                          : people_default_threshold(
                                                fs_pack_threshold(fs_engine_pack(ix->engine)),
                                                algo);
-    return people_update(ix->store, algo, threshold, opt->rebuild, summary, err);
+    float min_quality = opt->min_quality == 0 ? PEOPLE_MIN_QUALITY
+                        : opt->min_quality < 0 ? 0.0f
+                                               : opt->min_quality;
+    return people_update_reporting(ix->store, algo, threshold, min_quality, opt->rebuild,
+                                   opt->on_progress, opt->ctx, summary, err);
 }
 
 float people_default_threshold(float search_threshold, people_algorithm algo)

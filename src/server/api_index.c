@@ -2,7 +2,7 @@
  * api_index.c — index runs from the API: GET /api/v1/index (the state of the last run and its
  * progress: files done/total, faces, photos/s, ETA), POST /api/v1/index {"folder": "/a/b"} (a
  * folder under a root; default every root) starts one in the background (409 if one runs,
- * here or from the tool), DELETE /api/v1/index cancels it (what is done is kept), and GET
+ * here or from the tool, or while a people update runs), DELETE /api/v1/index cancels it (what is done is kept), and GET
  * /api/v1/index/events streams the progress as Server-Sent Events (the state at once, then every
  * change) until a run that was active during the stream ends.
  * The run is the one writer; the server's reader keeps answering searches meanwhile.
@@ -150,9 +150,14 @@ int srv_api_index_start(srv_ctx *ctx, const srv_request *req, srv_response *res)
         goto fail;
     pthread_mutex_lock(&ctx->run_lock);
     int running = ctx->run.state == RUN_RUNNING;
+    int grouping = ctx->people.state == RUN_RUNNING;
     pthread_mutex_unlock(&ctx->run_lock);
     if (running) {
         srv_error(res, 409, "an index run is already active (see GET /api/v1/index)");
+        goto fail;
+    }
+    if (grouping) {
+        srv_error(res, 409, "a people update is running (see GET /api/v1/people/update)");
         goto fail;
     }
     fs_error err;

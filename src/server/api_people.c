@@ -2,10 +2,11 @@
  * api_people.c — people (faces grouped into persons) from the API, on the public fs_people_*
  * functions: GET /api/v1/people (every person: id, name, counts, representative face), GET
  * /api/v1/people/{id} (the person and its faces with their photos), POST /api/v1/people/update
- * (run the grouping), POST /api/v1/people/{id}/name, POST /api/v1/people/{id}/merge, POST
+ * (start the grouping in the background; GET /api/v1/people/update: its progress), POST
+ * /api/v1/people/{id}/name, POST /api/v1/people/{id}/merge, POST
  * /api/v1/faces/{id}/move and POST /api/v1/faces/{id}/reject. Each write opens the index's
- * writer for its request: the one-writer rule holds (409 while an index run, here or from the
- * tool, or another write holds it). Faces whose photo is not under the roots are not shown.
+ * writer for its request (the grouping for its run): the one-writer rule holds (409 while an
+ * index run, a grouping, here or from the tool, or another write holds it). Faces whose photo is not under the roots are not shown.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +51,13 @@ static fs_index *writer_open(srv_ctx *ctx, srv_response *res)
 {
     pthread_mutex_lock(&ctx->run_lock);
     int running = ctx->run.state == RUN_RUNNING;
+    int grouping = ctx->people.state == RUN_RUNNING;
     pthread_mutex_unlock(&ctx->run_lock);
     if (running)
         return srv_error(res, 409, "an index run is active (see GET /api/v1/index)"), NULL;
+    if (grouping)
+        return srv_error(res, 409, "a people update is running (see GET /api/v1/people/update)"),
+               NULL;
     fs_index *w;
     fs_error err;
     if (fs_index_open(ctx->db_dir, ctx->engine, FS_INDEX_WRITE | FS_INDEX_EXISTING, &w, &err)) {
@@ -100,14 +105,13 @@ int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res)
     return 0;
 }
 
-/* One face of a person with its photo id (from the index) and its geometry. */
+/* One face of a person with its photo id and its geometry from the index (with its quality, as
+ * every face object has it). */
 static void person_face_json(srv_buf *b, const fs_person_face *f, const fs_match *m)
 {
     srv_buf_printf(b, "{\"face_id\":%lld,\"photo_id\":%lld,\"face\":%d,\"path\":",
-                   (long long)f->face_id, (long long)m->photo_id, f->face_number);
+                   (long long)f->face_id, (long long)f->photo_id, f->face_number);
     srv_json_string(b, f->path);
-    srv_buf_puts(b, ",\"quality\":");
-    srv_json_float(b, f->quality);
     srv_buf_printf(b, ",\"pinned\":%s,", f->pinned ? "true" : "false");
     srv_json_face(b, &m->face);
     srv_buf_puts(b, "}");
@@ -175,6 +179,71 @@ int srv_api_person(srv_ctx *ctx, const srv_request *req, srv_response *res)
     return 0;
 }
 
+/* ---- The grouping run, in the background ------------------------------------------------- */
+
+static const char *people_state_name(srv_run_state s)
+{
+    static const char *const names[] = {"idle", "running", "done", "cancelled", "failed"};
+    return names[s];
+}
+
+/* The run as JSON (run_lock held): its state and stage; the summary once done. */
+static void people_run_json(const srv_people_run *r, srv_buf *b)
+{
+    const fs_people_progress *p = &r->progress;
+    const fs_people_summary *s = &r->summary;
+    srv_buf_printf(b, "{\"state\":\"%s\",\"rebuild\":%s,\"stage\":",
+                   people_state_name(r->state), r->rebuild ? "true" : "false");
+    if (r->state == RUN_RUNNING && p->stage)
+        srv_json_string(b, p->stage);
+    else
+        srv_buf_puts(b, "null");
+    srv_buf_printf(b,
+                   ",\"done\":%zu,\"total\":%zu,\"seconds\":%.3f,\"faces\":%zu,\"grouped\":%zu,"
+                   "\"unsure\":%zu,\"people\":%zu,\"new_people\":%zu,\"error\":",
+                   p->done, p->total, r->state == RUN_DONE ? s->seconds : p->seconds, s->faces,
+                   s->grouped, s->unsure, s->people, s->new_people);
+    srv_json_string(b, r->error);
+    srv_buf_puts(b, "}");
+}
+
+static void on_people_progress(const fs_people_progress *p, void *arg)
+{
+    srv_ctx *ctx = arg;
+    pthread_mutex_lock(&ctx->run_lock);
+    ctx->people.progress = *p;
+    pthread_mutex_unlock(&ctx->run_lock);
+}
+
+typedef struct people_args {
+    srv_ctx *ctx;
+    fs_index *writer;
+} people_args;
+
+static void *people_thread(void *arg)
+{
+    people_args *a = arg;
+    srv_ctx *ctx = a->ctx;
+    fs_people_options opt = {.rebuild = ctx->people.rebuild, .algorithm = FS_PEOPLE_GRAPH,
+                             .on_progress = on_people_progress, .ctx = ctx};
+    fs_people_summary s = {0};
+    fs_error err = {0};
+    fs_status rc = fs_people_update(a->writer, &opt, &s, &err);
+    fs_index_close(a->writer);
+    pthread_mutex_lock(&ctx->run_lock);
+    ctx->people.summary = s;
+    if (rc) {
+        ctx->people.state = RUN_FAILED;
+        snprintf(ctx->people.error, sizeof ctx->people.error, "%s", err.message);
+        fprintf(stderr, "facesearch serve: people update failed: %s\n", err.message);
+    } else {
+        ctx->people.state = RUN_DONE;
+    }
+    pthread_mutex_unlock(&ctx->run_lock);
+    free(a);
+    return NULL;
+}
+
 int srv_api_people_update(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     srv_params p;
@@ -185,21 +254,59 @@ int srv_api_people_update(srv_ctx *ctx, const srv_request *req, srv_response *re
     srv_params_free(&p);
     if (bad)
         return srv_error(res, 400, "rebuild: 0 or 1");
-    fs_index *w = writer_open(ctx, res);
-    if (!w)
+    people_args *a = calloc(1, sizeof *a);
+    if (!a)
+        return srv_error(res, 503, "out of memory");
+    a->ctx = ctx;
+    /* 409 while an index run or another grouping writes (here, or the tool's) */
+    if (!(a->writer = writer_open(ctx, res))) {
+        free(a);
         return 0;
-    fs_people_options opt = {.rebuild = (int)rebuild, .algorithm = FS_PEOPLE_GRAPH};
-    fs_people_summary s = {0};
-    fs_error err;
-    fs_status rc = fs_people_update(w, &opt, &s, &err);
-    fs_index_close(w);
-    if (rc)
-        return srv_error_fs(res, &err);
-    srv_buf *b = srv_json(res, 200);
-    srv_buf_printf(b, "{\"faces\":%zu,\"grouped\":%zu,\"unsure\":%zu,\"people\":%zu,"
-                      "\"new_people\":%zu,\"seconds\":%.3f}\n",
-                   s.faces, s.grouped, s.unsure, s.people, s.new_people, s.seconds);
+    }
+    pthread_mutex_lock(&ctx->run_lock);
+    if (ctx->people.joinable)
+        pthread_join(ctx->people.thread, NULL);
+    ctx->people.joinable = 0;
+    memset(&ctx->people.progress, 0, sizeof ctx->people.progress);
+    memset(&ctx->people.summary, 0, sizeof ctx->people.summary);
+    ctx->people.error[0] = '\0';
+    ctx->people.rebuild = (int)rebuild;
+    ctx->people.state = RUN_RUNNING;
+    if (pthread_create(&ctx->people.thread, NULL, people_thread, a) != 0) {
+        ctx->people.state = RUN_FAILED;
+        snprintf(ctx->people.error, sizeof ctx->people.error, "could not start the update");
+        pthread_mutex_unlock(&ctx->run_lock);
+        fs_index_close(a->writer);
+        free(a);
+        return srv_error(res, 503, "could not start the people update");
+    }
+    ctx->people.joinable = 1;
+    srv_buf *b = srv_json(res, 202);
+    people_run_json(&ctx->people, b);
+    pthread_mutex_unlock(&ctx->run_lock);
+    srv_buf_puts(b, "\n");
     return 0;
+}
+
+int srv_api_people_update_status(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    (void)req;
+    srv_buf *b = srv_json(res, 200);
+    pthread_mutex_lock(&ctx->run_lock);
+    people_run_json(&ctx->people, b);
+    pthread_mutex_unlock(&ctx->run_lock);
+    srv_buf_puts(b, "\n");
+    return 0;
+}
+
+void srv_people_shutdown(srv_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->run_lock);
+    int joinable = ctx->people.joinable;
+    ctx->people.joinable = 0;
+    pthread_mutex_unlock(&ctx->run_lock);
+    if (joinable)
+        pthread_join(ctx->people.thread, NULL);
 }
 
 /* Answers a write that went well with the person's new state (as GET /api/v1/people/{id});

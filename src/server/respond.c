@@ -71,6 +71,8 @@ void srv_json_face(srv_buf *b, const fs_face *f)
     }
     srv_buf_puts(b, "],\"score\":");
     srv_json_float(b, f->score);
+    srv_buf_puts(b, ",\"quality\":");
+    srv_json_float(b, f->quality);
 }
 
 int srv_param_long(const srv_params *p, const char *key, long lo, long hi, long def, long *out)

@@ -35,6 +35,7 @@ static const route ROUTES[] = {
     {"GET", {"index", "events", NULL}, srv_api_index_events},
     {"GET", {"people", NULL}, srv_api_people_list},
     {"POST", {"people", "update", NULL}, srv_api_people_update},
+    {"GET", {"people", "update", NULL}, srv_api_people_update_status},
     {"GET", {"people", "{id}", NULL}, srv_api_person},
     {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name},
     {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge},

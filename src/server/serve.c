@@ -89,6 +89,7 @@ static int open_index(srv_ctx *ctx)
 static void close_all(srv_ctx *ctx)
 {
     srv_index_shutdown(ctx);
+    srv_people_shutdown(ctx);
     srv_readers_close(ctx);
     srv_pool_close(ctx);
     fs_engine_close(ctx->engine);

@@ -31,6 +31,18 @@ typedef struct srv_index_run {
     int joinable;
 } srv_index_run;
 
+/* A people update (grouping) started from the API (api_people.c): one at a time, never with an
+ * index run (both need the index's writer). Guarded by srv_ctx.run_lock. */
+typedef struct srv_people_run {
+    srv_run_state state;         /* RUN_IDLE, RUN_RUNNING, RUN_DONE or RUN_FAILED */
+    int rebuild;
+    fs_people_progress progress; /* the last reported (stage: a static string, or NULL) */
+    fs_people_summary summary;   /* when done */
+    char error[512];
+    pthread_t thread;
+    int joinable;
+} srv_people_run;
+
 typedef struct srv_ctx {
     const fs_server_config *cfg;
     char db_dir[4096];
@@ -58,6 +70,7 @@ typedef struct srv_ctx {
     pthread_mutex_t run_lock;
     pthread_cond_t run_changed;
     srv_index_run run;
+    srv_people_run people;
     volatile int stopping;       /* the server is shutting down */
 } srv_ctx;
 
@@ -170,12 +183,15 @@ int srv_api_index_events(srv_ctx *ctx, const srv_request *req, srv_response *res
 int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_person(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_people_update(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_people_update_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_person_name(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_person_merge(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_face_move(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_face_reject(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* Stops a running index run and waits for it (shutdown). */
 void srv_index_shutdown(srv_ctx *ctx);
+/* Waits for a running people update to finish (shutdown; it is one transaction). */
+void srv_people_shutdown(srv_ctx *ctx);
 
 /* ---- routes.c, assets.c ---------------------------------------------------------------------- */
 

@@ -78,6 +78,10 @@ static const migration MIGRATIONS[] = {
      "  made_at INTEGER NOT NULL);"
      "CREATE INDEX people_decisions_sha256 ON people_decisions(sha256);"
      "CREATE INDEX people_decisions_person ON people_decisions(person_id);"},
+    /* Each face's quality (fs_face.quality, src/face/quality.c), measured by the pipeline when
+     * it finds the face. NULL for the faces indexed before: readers compute the factors the row
+     * holds (everything but sharpness) until the photo is indexed again. */
+    {3, "face quality", "ALTER TABLE faces ADD COLUMN quality REAL;"},
 };
 #define MIGRATION_COUNT (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 
@@ -101,9 +105,10 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_FILE_ID] = "SELECT id FROM files WHERE id = ?1",
     [ST_FACES_DELETE_FILE] = "DELETE FROM faces WHERE file_id = ?1",
     [ST_FACE_INSERT] = "INSERT INTO faces(file_id, face_index, x1, y1, x2, y2, landmarks, score,"
-                       " embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       " embedding, quality) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_FACES_OF_FILE] = "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
-                         " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
+                         " embedding, files.path, quality FROM faces"
+                         " JOIN files ON files.id = faces.file_id"
                          " WHERE file_id = ?1 ORDER BY face_index",
     [ST_REMOVE_PATH_FACES] = "DELETE FROM faces WHERE file_id IN"
                              " (SELECT id FROM files WHERE path >= ?1 AND path < ?2)",
@@ -152,11 +157,24 @@ fs_status store_exec(store_db *store, const char *sql, fs_error *err)
     return store_sql_fail(store, err, what);
 }
 
+/* ST_FACES_OF_FILE for a reader of an index from before migration 3 (no quality column). */
+static const char FACES_OF_FILE_V2[] =
+    "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+    " embedding, files.path, NULL FROM faces JOIN files ON files.id = faces.file_id"
+    " WHERE file_id = ?1 ORDER BY face_index";
+
+const char *store_quality_column(const store_db *store)
+{
+    return store->schema >= 3 ? "faces.quality" : "NULL";
+}
+
 sqlite3_stmt *store_stmt(store_db *store, store_stmt_id id, fs_error *err)
 {
     sqlite3_stmt *s = store->stmts[id];
     if (!s) {
-        if (sqlite3_prepare_v3(store->db, STMT_SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL)
+        const char *sql =
+            id == ST_FACES_OF_FILE && store->schema < 3 ? FACES_OF_FILE_V2 : STMT_SQL[id];
+        if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL)
             != SQLITE_OK) {
             store_sql_fail(store, err, "prepare");
             return NULL;
@@ -910,6 +928,10 @@ static fs_status insert_face(store_db *store, int64_t file_id, const store_face 
     sqlite3_bind_blob(s, 7, f->landmarks, (int)sizeof f->landmarks, SQLITE_STATIC);
     sqlite3_bind_double(s, 8, f->score);
     sqlite3_bind_blob(s, 9, embedding, store->dim * (int)sizeof(float), SQLITE_STATIC);
+    if (f->quality >= 0)
+        sqlite3_bind_double(s, 10, f->quality);
+    else
+        sqlite3_bind_null(s, 10);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
@@ -1195,7 +1217,8 @@ done:
 /* ---- Faces ----------------------------------------------------------------------------------- */
 
 /* Fills f from a row: id, file_id, face_index, x1, y1, x2, y2, landmarks, score, embedding at
- * columns 0..9; the embedding is copied into emb (dim floats) when emb is not NULL. */
+ * columns 0..9 and the quality at 11 (NULL: -1); the embedding is copied into emb (dim floats)
+ * when emb is not NULL. */
 static fs_status read_face_row(store_db *store, sqlite3_stmt *s, store_face *f, float *emb,
                                fs_error *err)
 {
@@ -1208,6 +1231,9 @@ static fs_status read_face_row(store_db *store, sqlite3_stmt *s, store_face *f, 
     if (sqlite3_column_bytes(s, 7) == (int)sizeof f->landmarks)
         memcpy(f->landmarks, sqlite3_column_blob(s, 7), sizeof f->landmarks);
     f->score = (float)sqlite3_column_double(s, 8);
+    f->quality = sqlite3_column_type(s, 11) == SQLITE_NULL
+                     ? -1.0f
+                     : (float)sqlite3_column_double(s, 11);
     f->embedding = emb;
     if (emb) {
         if (sqlite3_column_bytes(s, 9) != store->dim * (int)sizeof(float))
@@ -1249,12 +1275,13 @@ fs_status store_each_face(store_db *store, store_face_visit visit, void *ctx, fs
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
     fs_status rc;
     int stopped;
-    if (sqlite3_prepare_v2(
-            store->db,
-            "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
-            " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
-            " ORDER BY faces.id",
-            -1, &s, NULL) != SQLITE_OK)
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+             " embedding, files.path, %s FROM faces JOIN files ON files.id = faces.file_id"
+             " ORDER BY faces.id",
+             store_quality_column(store));
+    if (sqlite3_prepare_v2(store->db, sql, -1, &s, NULL) != SQLITE_OK)
         rc = store_sql_fail(store, err, "prepare");
     else
         rc = visit_rows(store, s, emb, visit, ctx, &stopped, err);
@@ -1288,12 +1315,13 @@ fs_status store_face_by_id(store_db *store, int64_t face_id, store_face *out, fl
     if (path)
         *path = NULL;
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(
-            store->db,
-            "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
-            " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
-            " WHERE faces.id = ?1",
-            -1, &s, NULL) != SQLITE_OK)
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
+             " embedding, files.path, %s FROM faces JOIN files ON files.id = faces.file_id"
+             " WHERE faces.id = ?1",
+             store_quality_column(store));
+    if (sqlite3_prepare_v2(store->db, sql, -1, &s, NULL) != SQLITE_OK)
         return store_sql_fail(store, err, "prepare");
     sqlite3_bind_int64(s, 1, face_id);
     int sqlrc = sqlite3_step(s);
@@ -1326,8 +1354,9 @@ static fs_status prepare_faces_in(store_db *store, size_t count, sqlite3_stmt **
     char sql[400 + 4 * FACES_PER_QUERY];
     int n = snprintf(sql, sizeof sql,
                      "SELECT faces.id, file_id, face_index, x1, y1, x2, y2, landmarks, score,"
-                     " embedding, files.path FROM faces JOIN files ON files.id = faces.file_id"
-                     " WHERE faces.id IN (");
+                     " embedding, files.path, %s FROM faces JOIN files ON files.id = faces.file_id"
+                     " WHERE faces.id IN (",
+                     store_quality_column(store));
     for (size_t i = 0; i < count; i++)
         n += snprintf(sql + n, sizeof sql - (size_t)n, i ? ",?" : "?");
     snprintf(sql + n, sizeof sql - (size_t)n, ")");

@@ -16,7 +16,7 @@
 #define FACE_COLUMNS                                                                              \
     "faces.id, faces.file_id, files.sha256, faces.x1, faces.y1, faces.x2, faces.y2,"             \
     " faces.landmarks, faces.score, fp.person_id, fp.quality, fp.face_id IS NOT NULL,"           \
-    " fp.pinned, faces.face_index, files.path"
+    " fp.pinned, faces.face_index, files.path, faces.quality"
 #define FACE_FROM                                                                                 \
     " FROM faces JOIN files ON files.id = faces.file_id"                                          \
     " LEFT JOIN face_people fp ON fp.face_id = faces.id"
@@ -29,7 +29,29 @@ static fs_status prepare(store_db *store, const char *sql, sqlite3_stmt **s, fs_
         return util_fail(err, FS_ERR_NOT_FOUND,
                          "%s: no people yet (run `facesearch people update`)", store->dir);
     }
-    if (sqlite3_prepare_v2(store->db, sql, -1, s, NULL) != SQLITE_OK) {
+    char *old = NULL; /* schema 2 has no faces.quality: the reader reads NULL instead */
+    const char *col = "faces.quality", *at;
+    if (store->schema < 3 && (at = strstr(sql, col)) != NULL) {
+        size_t len = strlen(sql);
+        if (!(old = malloc(len + 1)))
+            return util_fail(err, FS_ERR_NOMEM, "out of memory");
+        char *o = old;
+        for (const char *p = sql; *p;) {
+            if (p == at) {
+                memcpy(o, "NULL", 4);
+                o += 4;
+                p += strlen(col);
+                at = strstr(p, col);
+            } else {
+                *o++ = *p++;
+            }
+        }
+        *o = 0;
+        sql = old;
+    }
+    int sqlrc = sqlite3_prepare_v2(store->db, sql, -1, s, NULL);
+    free(old);
+    if (sqlrc != SQLITE_OK) {
         *s = NULL;
         return store_sql_fail(store, err, "prepare");
     }
@@ -53,6 +75,9 @@ static void read_face(sqlite3_stmt *s, store_people_face *f)
     f->seen = sqlite3_column_int(s, 11);
     f->pinned = sqlite3_column_int(s, 12);
     f->face_index = sqlite3_column_int(s, 13);
+    f->face_quality = sqlite3_column_type(s, 15) == SQLITE_NULL
+                          ? -1.0f
+                          : (float)sqlite3_column_double(s, 15);
 }
 
 /* Steps s and visits each face with its path (a fresh string per row). */
@@ -473,6 +498,14 @@ fs_status store_people_counts(store_db *store, float min_quality, int64_t *unsur
         rc = count(store,
                    "SELECT count(*) FROM faces WHERE id NOT IN (SELECT face_id FROM face_people)",
                    0, unseen, err);
+    return rc;
+}
+
+fs_status store_people_any_seen(store_db *store, int *any, fs_error *err)
+{
+    int64_t n = 0;
+    fs_status rc = count(store, "SELECT EXISTS (SELECT 1 FROM face_people)", 0, &n, err);
+    *any = n > 0;
     return rc;
 }
 

@@ -48,7 +48,7 @@
 #include "facesearch.h"
 #include "util/vec.h" /* util_vec_dot: the similarity of every search */
 
-#define FS_STORE_SCHEMA_VERSION 2
+#define FS_STORE_SCHEMA_VERSION 3
 #define FS_STORE_DIM_MAX 4096
 
 typedef struct store_db store_db;
@@ -134,6 +134,8 @@ typedef struct store_face {
     float box[4];          /* x1, y1, x2, y2 in upright-image pixels */
     float landmarks[10];   /* 5 points: x0, y0, ... x4, y4 */
     float score;           /* detector score */
+    float quality;         /* fs_face.quality; < 0: not measured (stored as NULL: a face indexed
+                            * before the index kept qualities) */
     const float *embedding; /* dim floats, borrowed (see above) */
 } store_face;
 
@@ -254,7 +256,8 @@ typedef struct store_people_face {
     char sha256[65];        /* the photo's content hash ("" if unknown) */
     float box[4], landmarks[10], score;
     int64_t person_id;      /* 0: none */
-    float quality;          /* meaningful when seen */
+    float quality;          /* the grouping's (face_people): meaningful when seen */
+    float face_quality;     /* the index's (store_face.quality): < 0 when not measured */
     int seen;               /* has a face_people row (grouped before, or judged unsure) */
     int pinned;
     int face_index;         /* 0-based number in its photo */
@@ -322,6 +325,9 @@ fs_status store_people_merge(store_db *st, int64_t into, int64_t from, fs_error 
  * no person and quality at least min_quality, faces not seen yet. */
 fs_status store_people_counts(store_db *st, float min_quality, int64_t *unsure,
                               int64_t *ungrouped, int64_t *unseen, fs_error *err);
+
+/* *any: whether any face has been seen by a grouping (has a face_people row). */
+fs_status store_people_any_seen(store_db *st, int *any, fs_error *err);
 
 typedef struct store_decision {
     int64_t person_id;

@@ -59,6 +59,10 @@ struct store_db {
 /* The cached statement id, reset and with bindings cleared; NULL on error (err filled). */
 sqlite3_stmt *store_stmt(store_db *store, store_stmt_id id, fs_error *err);
 
+/* The faces' quality column in a SELECT: "faces.quality", or "NULL" for a reader of an index a
+ * writer has not migrated to schema 3 yet. */
+const char *store_quality_column(const store_db *store);
+
 /* Fills err from the connection's last error: "DBPATH: what: sqlite message". Returns the code. */
 fs_status store_sql_fail(store_db *store, fs_error *err, const char *what);
 

@@ -35,7 +35,8 @@ def lines():
 
 
 def check_face(f, w, h, where):
-    if sorted(f) != ["box", "landmarks", "score"] and sorted(f) != ["box", "face", "landmarks", "path", "score", "similarity"]:
+    if sorted(f) != ["box", "landmarks", "quality", "score"] and sorted(f) != [
+            "box", "face", "landmarks", "path", "quality", "score", "similarity"]:
         fail("%s: unexpected keys %s" % (where, sorted(f)))
     b = f["box"]
     if len(b) != 4 or not all(isinstance(v, (int, float)) for v in b):
@@ -44,6 +45,8 @@ def check_face(f, w, h, where):
         fail("%s: box %r not inside the %dx%d image" % (where, b, w, h))
     if not (0 < f["score"] <= 1):
         fail("%s: score %r" % (where, f["score"]))
+    if not (0 <= f["quality"] <= 1):
+        fail("%s: quality %r" % (where, f["quality"]))
     lm = f["landmarks"]
     if len(lm) != 5 or any(len(p) != 2 for p in lm):
         fail("%s: landmarks %r" % (where, lm))
@@ -119,7 +122,7 @@ def search():
     rows = lines()
     sims = []
     for r in rows:
-        if list(r) != ["path", "similarity", "box", "landmarks", "score", "face"]:
+        if list(r) != ["path", "similarity", "box", "landmarks", "score", "quality", "face"]:
             fail("keys %s" % list(r))
         check_face(r, 1e9, 1e9, "%s face %s" % (r["path"], r["face"]))
         if not (-1 <= r["similarity"] <= 1.0001) or not isinstance(r["face"], int) or r["face"] < 1:

@@ -18,7 +18,7 @@ expect_exit 0 "$FACESEARCH" detect s1.jpg s4.jpg
 check "detect table header 1" "s1.jpg: 480x320, 3 faces" "$(sed -n 1p <<<"$out")"
 check "detect table header 2" "s4.jpg: 480x362, 4 faces" "$(sed -n 5p <<<"$out")"
 check "detect table rows" "7" \
-  "$(grep -cE '^  [1-4]  box [0-9]+,[0-9]+ [0-9]+,[0-9]+  \([0-9]+x[0-9]+\)  score (0\.[0-9]{3}|1\.000)$' <<<"$out")"
+  "$(grep -cE '^  [1-4]  box [0-9]+,[0-9]+ [0-9]+,[0-9]+  \([0-9]+x[0-9]+\)  score (0\.[0-9]{3}|1\.000)  quality [01]\.[0-9]{2}$' <<<"$out")"
 expect_err_is ""
 
 expect_exit 0 "$FACESEARCH" detect --json s1.jpg s4.jpg

@@ -81,6 +81,19 @@ expect_err_has "two faces of one photo are never one person"
 expect_exit 2 fs people merge "$a" "$a"
 expect_err_is "facesearch: cannot merge person $a with itself"
 
+# photo_id: each face's photo, one id per photo path, across every person (twin's two faces of
+# one person's photos included).
+photos=""
+for id in "${ids[@]}"; do
+  expect_exit 0 fs people show "$id" --json
+  photos+=$(py 'print("".join("%s %d\n" % (r["path"], r["photo_id"]) for r in rows))')$'\n'
+done
+check "photo ids: one per photo, positive" "4 4 True" "$(python3 -c '
+import sys
+pairs = {tuple(l.rsplit(" ", 1)) for l in sys.stdin.read().splitlines() if l.strip()}
+print(len({p for p, _ in pairs}), len({i for _, i in pairs}), all(int(i) > 0 for _, i in pairs))
+' <<<"$photos")"
+
 # move: a face of Ann's p3 into a new person, then merge that person back into Ann.
 expect_exit 0 fs people show "$a" --json
 face_p3=$(py 'print([r["face_id"] for r in rows if r["path"].endswith("/p3.jpg")][0])')
@@ -153,6 +166,17 @@ expect_exit 0 fs people update
 expect_exit 0 fs people list --json
 check "forgotten: regrouped without a name" "0" \
   "$(py 'print(sum(1 for r in rows if r["name"]))')"
+
+# --min-quality moves the cut of unsure faces: at 1 only faces of full quality are grouped (more
+# unsure than the one at 0.5), at 0 none is unsure.
+expect_exit 0 fs people update --rebuild --min-quality 1 --json
+check "min quality 1: more faces unsure" "ok" \
+  "$(py 'r = rows[0]; print("ok" if r["unsure"] > 1 else r)')"
+expect_exit 0 fs people update --rebuild --min-quality 0 --json
+check "min quality 0: no face unsure" "0" "$(py 'print(rows[0]["unsure"])')"
+expect_exit 2 fs people update --min-quality 1.5
+expect_err_has "--min-quality"
+expect_exit 0 fs people update --rebuild
 
 # Errors.
 expect_exit 2 fs people

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The People API of `facesearch serve` (issue 15, the web UI part) with curl, on the small library
 # of test_people_commands.sh (sample1: three people; p2 mirrored, twin: p1 and p2 side by side,
-# tiny: faces too small to group): list, one person with its photos, the grouping run, rename,
-# merge, move (to a person and to a new one), reject, the one-writer rule (409 while an index run
-# writes) and each endpoint's errors as {"error": ..., "code": N}; a token guards them like the
-# rest.
+# tiny: faces too small to group): list, one person with its photos, the grouping run (in the
+# background, its progress polled), rename, merge, move (to a person and to a new one), reject,
+# the one-writer rule (409 while an index run writes, and while a grouping of a larger synthetic
+# library runs: another grouping, an index run, a rename) and each endpoint's errors as
+# {"error": ..., "code": N}; a token guards them like the rest.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e_lib.sh"
@@ -22,6 +23,19 @@ expect_exit 0 "$FACESEARCH" --db "$tmp/db" index "$root"
 start_server --db "$tmp/db" --root "$root" --workers 1
 json() { curl -s -H 'Content-Type: application/json' "$@"; }
 
+# wait_people_done: polls GET /api/v1/people/update until the grouping is not running; its last
+# answer in $body, the stages seen in $stages.
+wait_people_done() {
+  local i
+  stages=""
+  for i in $(seq 1 1200); do
+    req GET /api/v1/people/update
+    [[ "$(jget 'd["state"]')" != running ]] && return 0
+    stages+=" $(jget 'd["stage"]')"
+    sleep 0.1
+  done
+}
+
 # ---- before any grouping: nobody, every face unseen
 req GET /api/v1/people
 expect_status "people before update" 200
@@ -33,11 +47,18 @@ expect_error "update: bad rebuild" 400
 req POST /api/v1/people/update -d '{"rebuild"'
 expect_error "update: bad JSON" 400
 req GET /api/v1/people/update
-expect_error "update: GET" 405
+expect_status "update status before any" 200
+check "update status before any: idle" "idle None" "$(jget '"%s %s" % (d["state"], d["stage"])')"
+req PUT /api/v1/people/update
+expect_error "update: PUT" 405
 req POST /api/v1/people/update
-expect_status "update" 200
-check "update: faces grouped unsure people new" "16 12 1 3 3" \
-  "$(jget '" ".join(str(d[k]) for k in ("faces", "grouped", "unsure", "people", "new_people"))')"
+expect_status "update started" 202
+check "update started: running or already done" "True" \
+  "$(jget 'd["state"] in ("running", "done") and d["rebuild"] is False')"
+wait_people_done
+check "update done: faces grouped unsure people new" "done 16 12 1 3 3" \
+  "$(jget '" ".join(str(d[k]) for k in ("state", "faces", "grouped", "unsure", "people", "new_people"))')"
+check "update done: no error, no stage" "'' None" "$(jget 'repr(d["error"]) + " " + str(d["stage"])')"
 
 req GET /api/v1/people
 expect_status "people" 200
@@ -156,7 +177,9 @@ expect_error "reject: no such face" 404
 req GET "/api/v1/faces/$p1_face/reject"
 expect_error "reject: GET" 405
 req POST /api/v1/people/update
-expect_status "update after the fixes" 200
+expect_status "update after the fixes" 202
+wait_people_done
+check "update after the fixes: done" "done" "$(jget 'd["state"]')"
 req GET "/api/v1/people/$a"
 check "reject: never put back by a grouping" "False" \
   "$(jget 'any(f["face_id"] == '"$p1_face"' for f in d["faces"])')"
@@ -178,6 +201,33 @@ req POST "/api/v1/people/$b/name" -d '{"name": "Bob"}'
 expect_status "name after the run" 200
 stop_server
 check "server exit status" 0 "$server_status"
+
+# ---- one writer while a grouping runs: a synthetic library of 20,000 faces (build/bench's
+# serve_index: face-like embeddings, recorded for the default pack) takes seconds to regroup
+serve_index=$(dirname "$FACESEARCH")/bench/serve_index
+[[ -x "$serve_index" ]] || { echo "FAIL: $serve_index is not built" >&2; exit 1; }
+expect_exit 0 "$serve_index" "$tmp/big" "$root/synthetic" 20000
+start_server --db "$tmp/big" --root "$root" --workers 1
+req POST /api/v1/people/update -d '{"rebuild": 1}'
+expect_status "big update started" 202
+req POST /api/v1/people/update
+expect_error "update while another runs" 409
+check "update while another runs: said so" "True" "$(jget '"people update" in d["error"]')"
+req POST /api/v1/index
+expect_error "index run while a grouping runs" 409
+req POST /api/v1/people/1/name -d '{"name": "Bob"}'
+expect_error "name while a grouping runs" 409
+req GET /api/v1/people/update
+check "big update: running, with a stage and the rebuild flag" "running True True" \
+  "$(jget '"%s %s %s" % (d["state"], d["stage"] in ("loading", "neighbours", "grouping", "writing"), d["rebuild"])')"
+wait_people_done
+check "big update: done, every face looked at" "done 20000" "$(jget '"%s %d" % (d["state"], d["faces"])')"
+check "big update: progress seen while it ran" "True" "$([[ -n "$stages" ]] && echo True || echo False)"
+req POST /api/v1/index
+expect_status "index run after the grouping" 202
+wait_index_done
+stop_server
+check "server exit status after the big update" 0 "$server_status"
 
 # ---- a token guards the people API like the rest
 token=correct-horse-battery

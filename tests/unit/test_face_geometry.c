@@ -1,12 +1,14 @@
 /*
  * test_face_geometry.c — the model-free parts of the face pipeline against hand-computed values:
  * similarity fit and inversion, 68 → 5 landmarks, IoU, NMS and nested candidates, the Ultra-Light
- * prior layout and box decoding, SCRFD anchor decoding; the template of several query faces.
+ * prior layout and box decoding, SCRFD anchor decoding; the template of several query faces;
+ * the quality score (pose offset, sharpness of an aligned face, its factors).
  */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -271,6 +273,77 @@ static void test_face_template(void **state)
     assert_string_equal(err.message, "the query faces' embeddings cancel out");
 }
 
+/* ---- quality ------------------------------------------------------------------------------ */
+
+/* A 112 x 112 grey image: v(x, y) for every pixel */
+static img_rgb grey_image(int (*v)(int x, int y))
+{
+    img_rgb im = {FS_ALIGNED_SIZE, FS_ALIGNED_SIZE, malloc(3 * FS_ALIGNED_SIZE * FS_ALIGNED_SIZE)};
+    assert_non_null(im.rgb);
+    for (int y = 0; y < im.height; y++)
+        for (int x = 0; x < im.width; x++)
+            memset(im.rgb + 3 * (y * im.width + x), v(x, y), 3);
+    return im;
+}
+
+static int flat(int x, int y)
+{
+    (void)x, (void)y;
+    return 120;
+}
+
+static int checker(int x, int y) /* detail at the finest scale */
+{
+    return ((x / 2 + y / 2) % 2) ? 200 : 40;
+}
+
+static int smooth(int x, int y) /* the same contrast, spread over the whole face */
+{
+    return 120 + (int)(80 * sinf((float)x / 18) * cosf((float)y / 18));
+}
+
+static void test_quality_factors(void **state)
+{
+    (void)state;
+    img_rgb a = grey_image(flat), b = grey_image(checker), c = grey_image(smooth);
+    float sa = face_sharpness_of(&a), sb = face_sharpness_of(&b), sc = face_sharpness_of(&c);
+    assert_true(sa == 0.0f);
+    assert_true(sb > 1.0f);
+    assert_true(sc > 0.0f && sc < 0.02f);
+    /* contrast does not count: the same pattern at a quarter of the contrast scores the same */
+    for (size_t i = 0; i < 3 * (size_t)b.width * (size_t)b.height; i++)
+        b.rgb[i] = (uint8_t)(100 + (b.rgb[i] - 40) / 4);
+    assert_float_equal(face_sharpness_of(&b), sb, 0.05 * sb);
+    /* measured on the photo: the face aligned by its landmarks (here already in place) */
+    float s;
+    fs_error err;
+    assert_int_equal(face_sharpness(&c, face_arcface_template, &s, &err), FS_OK);
+    assert_float_equal(s, sc, 0.2 * sc + 1e-4);
+    img_free(&a);
+    img_free(&b);
+    img_free(&c);
+
+    float box[4] = {100, 100, 200, 220};
+    float lm[10] = {130, 140, 170, 140, 150, 165, 135, 190, 165, 190};
+    assert_float_equal(face_pose_offset(lm), 0.0f, 1e-6);
+    float turned[10] = {130, 140, 170, 140, 162, 165, 140, 190, 170, 190};
+    assert_float_equal(face_pose_offset(turned), 0.3f, 1e-5);
+    float profile[10] = {130, 140, 170, 140, 180, 165, 150, 190, 170, 190};
+    assert_true(face_pose_offset(profile) > 0.7f);
+    /* each factor alone brings the score down */
+    assert_true(face_quality(0.99f, box, lm, 1.0f) == 1.0f);
+    assert_true(face_quality(0.99f, box, lm, -1.0f) == 1.0f); /* not measured: left out */
+    assert_true(face_quality(0.99f, box, lm, 0.0f) == 0.0f);  /* blurred */
+    assert_true(face_quality(0.99f, box, profile, 1.0f) == 0.0f);
+    assert_true(face_quality(0.99f, box, turned, 1.0f) == 1.0f);
+    assert_true(face_quality(0.5f, box, lm, 1.0f) == 0.0f);
+    float tiny[4] = {100, 100, 120, 124};
+    float tiny_lm[10] = {106, 108, 114, 108, 110, 113, 107, 118, 113, 118};
+    assert_true(face_quality(0.99f, tiny, tiny_lm, 1.0f) == 0.0f);
+    float q = face_quality(0.7f, box, lm, 1.0f); /* half-way up the score's ramp */
+    assert_true(q > 0.4f && q < 0.6f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_ultraface_decode),
         cmocka_unit_test(test_scrfd_decode),
         cmocka_unit_test(test_face_template),
+        cmocka_unit_test(test_quality_factors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

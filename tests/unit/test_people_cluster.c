@@ -68,27 +68,47 @@ static fs_status knn(const float *v, size_t n, int dim, size_t k, float floor,
 
 /* ---- quality ------------------------------------------------------------------------------ */
 
+/* people_quality of a face row with this stored quality (< 0: not measured) */
+static float quality_of(float stored, float score, const float box[4], const float lm[10])
+{
+    store_people_face f;
+    memset(&f, 0, sizeof f);
+    f.face_quality = stored;
+    f.score = score;
+    memcpy(f.box, box, sizeof f.box);
+    memcpy(f.landmarks, lm, sizeof f.landmarks);
+    return people_quality(&f);
+}
+
 static void test_quality(void **state)
 {
     (void)state;
     float box[4] = {100, 100, 200, 220};
     float lm[10] = {130, 140, 170, 140, 150, 165, 135, 190, 165, 190};
-    assert_true(people_quality(0.99f, box, lm) == 1.0f);
+    /* measured by the pipeline: taken as stored, whatever the row holds */
+    assert_true(quality_of(0.25f, 0.99f, box, lm) == 0.25f);
+    assert_true(quality_of(0.0f, 0.99f, box, lm) == 0.0f);
+    assert_true(quality_of(0.9f, 0.1f, box, lm) == 0.9f);
+    /* not measured (indexed before qualities were stored): from the row, without sharpness */
+    assert_true(quality_of(-1.0f, 0.99f, box, lm) == 1.0f);
     /* low detector score */
-    assert_true(people_quality(0.55f, box, lm) < PEOPLE_MIN_QUALITY);
+    assert_true(quality_of(-1.0f, 0.55f, box, lm) < PEOPLE_MIN_QUALITY);
     /* tiny: 20 px */
     float tiny[4] = {100, 100, 120, 124};
     float tiny_lm[10] = {106, 108, 114, 108, 110, 113, 107, 118, 113, 118};
-    assert_true(people_quality(0.99f, tiny, tiny_lm) < PEOPLE_MIN_QUALITY);
+    assert_true(quality_of(-1.0f, 0.99f, tiny, tiny_lm) < PEOPLE_MIN_QUALITY);
     /* a landmark far outside the box: not a face's layout */
     float out[10] = {130, 140, 170, 140, 150, 165, 135, 190, 400, 190};
-    assert_true(people_quality(0.99f, box, out) == 0.0f);
+    assert_true(quality_of(-1.0f, 0.99f, box, out) == 0.0f);
     /* eyes and mouth squeezed together (an eye detected as a face) */
     float squeezed[10] = {148, 150, 152, 150, 150, 152, 149, 154, 151, 154};
-    assert_true(people_quality(0.99f, box, squeezed) < PEOPLE_MIN_QUALITY);
+    assert_true(quality_of(-1.0f, 0.99f, box, squeezed) < PEOPLE_MIN_QUALITY);
+    /* turned away: the nose at the right eye (a profile) */
+    float profile[10] = {130, 140, 170, 140, 172, 165, 150, 190, 170, 190};
+    assert_true(quality_of(-1.0f, 0.99f, box, profile) < PEOPLE_MIN_QUALITY);
     /* an empty box */
     float empty[4] = {100, 100, 100, 150};
-    assert_true(people_quality(0.99f, empty, lm) == 0.0f);
+    assert_true(quality_of(-1.0f, 0.99f, empty, lm) == 0.0f);
 }
 
 /* ---- the similarity graph ----------------------------------------------------------------- */

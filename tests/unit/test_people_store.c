@@ -98,6 +98,7 @@ static void put_photo(store_db *st, const char *name, const int *ids, size_t n, 
         memcpy(faces[j].box, box, sizeof box);
         memcpy(faces[j].landmarks, lm, sizeof lm);
         faces[j].score = 0.99f;
+        faces[j].quality = -1.0f; /* not measured: computed from the row */
         faces[j].face_index = (int)j;
         for (int d = 0; d < DIM; d++) /* a little per photo, so faces are not identical */
             emb[j][d] = centre[ids[j]][d] + 0.01f * (float)((content * 7 + d) % 5 - 2);
@@ -119,7 +120,7 @@ static void put_photo(store_db *st, const char *name, const int *ids, size_t n, 
 static void update(store_db *st, people_algorithm algo, int rebuild, fs_people_summary *s)
 {
     fs_error err;
-    if (people_update(st, algo, 0.8f, rebuild, s, &err) != FS_OK)
+    if (people_update(st, algo, 0.8f, PEOPLE_MIN_QUALITY, rebuild, s, &err) != FS_OK)
         fail_msg("update: %s", err.message);
 }
 
@@ -265,7 +266,8 @@ static void test_migration(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE people_decisions; DROP TABLE face_people;"
-                                  " DROP TABLE people; DELETE FROM migrations WHERE version = 2;"
+                                  " DROP TABLE people; ALTER TABLE faces DROP COLUMN quality;"
+                                  " DELETE FROM migrations WHERE version >= 2;"
                                   " UPDATE meta SET value = 1 WHERE key = 'schema_version'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -285,11 +287,135 @@ static void test_migration(void **state)
     assert_int_equal(stats.schema_version, FS_STORE_SCHEMA_VERSION);
 }
 
+static int min_face_quality(const store_people_face *f, void *ctx)
+{
+    float *q = ctx;
+    if (f->face_quality < *q)
+        *q = f->face_quality;
+    return 0;
+}
+
+/* An index made before faces had a stored quality (schema 2), with people: a reader reads its
+ * faces and people (quality not measured), a writer migrates it; faces indexed from then on keep
+ * theirs, the old ones are grouped by the quality their rows give. */
+static void test_migration_quality(void **state)
+{
+    fixture *f = *state;
+    int abc[] = {0, 1, 2};
+    put_photo(f->store, "1.jpg", abc, 3, 1, 0);
+    put_photo(f->store, "2.jpg", abc, 3, 2, 0);
+    update(f->store, PEOPLE_GRAPH, 0, NULL);
+    store_close(f->store);
+    f->store = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "%s/index.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "ALTER TABLE faces DROP COLUMN quality;"
+                                  " DELETE FROM migrations WHERE version = 3;"
+                                  " UPDATE meta SET value = 2 WHERE key = 'schema_version'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    store_db *reader = open_store(f->dir, FS_STORE_READ);
+    int people = 0;
+    fs_error err;
+    assert_int_equal(store_people_list(reader, count_people, &people, &err), FS_OK);
+    assert_int_equal(people, 3);
+    float q = 2.0f;
+    assert_int_equal(store_people_faces(reader, 0, min_face_quality, &q, &err), FS_OK);
+    assert_true(q == -1.0f); /* not measured */
+    store_close(reader);
+    f->store = open_store(f->dir, FS_STORE_WRITE);
+    store_stats stats;
+    assert_int_equal(store_stats_get(f->store, &stats, &err), FS_OK);
+    assert_int_equal(stats.schema_version, FS_STORE_SCHEMA_VERSION);
+    /* a new photo's faces, one measured as blurred: the old faces still group, it stays out */
+    put_photo(f->store, "3.jpg", abc, 3, 3, 0);
+    found blurred = face_of(f->store, "/photos/3.jpg", 1);
+    sqlite3 *w = NULL;
+    assert_int_equal(sqlite3_open(path, &w), SQLITE_OK);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE faces SET quality = 0.1 WHERE id = %lld",
+             (long long)blurred.face_id);
+    assert_int_equal(sqlite3_exec(w, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(w);
+    fs_people_summary s;
+    update(f->store, PEOPLE_GRAPH, 0, &s);
+    assert_int_equal(s.faces, 3);
+    assert_int_equal(s.unsure, 1);
+    assert_true(face_of(f->store, "/photos/3.jpg", 0).person > 0);
+    assert_int_equal(face_of(f->store, "/photos/3.jpg", 1).person, 0);
+    assert_true(face_of(f->store, "/photos/1.jpg", 1).person > 0);
+    q = 2.0f;
+    assert_int_equal(store_people_faces(f->store, 0, min_face_quality, &q, &err), FS_OK);
+    assert_true(q == -1.0f); /* the old faces keep no measured quality */
+    assert_int_equal(store_check(f->store, &err), FS_OK);
+}
+
+typedef struct stages {
+    char seen[8][16];
+    size_t n, last_done, last_total;
+} stages;
+
+static void on_stage(const fs_people_progress *p, void *ctx)
+{
+    stages *s = ctx;
+    assert_non_null(p->stage);
+    assert_true(p->seconds >= 0);
+    assert_true(p->total == 0 || p->done <= p->total);
+    if (s->n == 0 || strcmp(s->seen[s->n - 1], p->stage) != 0) {
+        assert_true(s->n < 8);
+        snprintf(s->seen[s->n++], sizeof s->seen[0], "%s", p->stage);
+    }
+    s->last_done = p->done;
+    s->last_total = p->total;
+}
+
+/* The progress of a run: each stage in order; an incremental one looks up neighbours, the first
+ * update of a library does not (it groups all faces at once, as a rebuild). */
+static void test_progress(void **state)
+{
+    fixture *f = *state;
+    int abc[] = {0, 1, 2};
+    put_photo(f->store, "1.jpg", abc, 3, 1, 0);
+    put_photo(f->store, "2.jpg", abc, 3, 2, 0);
+    stages s = {0};
+    fs_error err;
+    fs_people_summary sum;
+    /* the first update of a library is a rebuild: no search of the vector index per face */
+    assert_int_equal(people_update_reporting(f->store, PEOPLE_GRAPH, 0.8f, PEOPLE_MIN_QUALITY, 0,
+                                             on_stage, &s, &sum, &err),
+                     FS_OK);
+    assert_int_equal(sum.faces, 6);
+    assert_int_equal(sum.grouped, 6);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.seen[0], "loading");
+    assert_string_equal(s.seen[1], "grouping");
+    assert_string_equal(s.seen[2], "writing");
+    assert_int_equal(s.last_total, 6);
+    put_photo(f->store, "3.jpg", abc, 3, 3, 0);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(people_update_reporting(f->store, PEOPLE_GRAPH, 0.8f, PEOPLE_MIN_QUALITY, 0,
+                                             on_stage, &s, &sum, &err),
+                     FS_OK);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.seen[1], "neighbours");
+    assert_int_equal(sum.faces, 3);
+    /* no listener: the same run, quietly */
+    assert_int_equal(people_update_reporting(f->store, PEOPLE_GRAPH, 0.8f, PEOPLE_MIN_QUALITY, 0,
+                                             NULL, NULL, &sum, &err),
+                     FS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_update_and_decisions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_quality, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

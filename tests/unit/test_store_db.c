@@ -83,6 +83,8 @@ static void make_faces(store_face *faces, float (*emb)[DIM], size_t n, int seed)
         faces[i].box[2] = 10.0f + (float)i;
         faces[i].landmarks[9] = 0.5f * (float)seed;
         faces[i].score = 0.9f;
+        /* a measured quality, and face 2 one not measured (stored as NULL) */
+        faces[i].quality = i == 2 ? -1.0f : 0.25f * (float)(i + 1);
         double norm = 0;
         for (int d = 0; d < DIM; d++) {
             emb[i][d] = sinf((float)(seed * 31 + (int)i * 7 + d));
@@ -260,6 +262,7 @@ static void test_put_lookup_replace(void **state)
         assert_int_equal(faces[i].face_index, (int)i);
         assert_true(faces[i].box[2] == want[i].box[2]);
         assert_true(faces[i].landmarks[9] == want[i].landmarks[9]);
+        assert_true(faces[i].quality == want[i].quality);
         assert_memory_equal(faces[i].embedding, emb[i], sizeof emb[i]);
     }
     int64_t face0 = faces[0].id;
@@ -271,6 +274,7 @@ static void test_put_lookup_replace(void **state)
     assert_int_equal(found, 1);
     assert_string_equal(path, "/p/a.jpg");
     assert_memory_equal(e1, emb[0], sizeof e1);
+    assert_true(one.quality == 0.25f);
     free(path);
     /* Replace: one face, new size; then failed, with a reason and no faces. */
     put(store, "/p/a.jpg", 1, 2, "h2");

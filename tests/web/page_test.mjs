@@ -133,9 +133,14 @@ try {
   // ---- People: group the faces, the grid against the API, rename, open one, move, merge, reject
   await page.click("#tab-people");
   await page.waitForSelector("#people-view:not([hidden])");
+  check("people: the Update button", (await page.textContent("#people-update")) === "Update");
   await page.click("#people-update");
   await page.waitForSelector("#people-grid .person");
   await page.waitForFunction(() => !document.querySelector("#people-update").disabled);
+  check("people: the Update button back after the run", (await page.textContent("#people-update")) === "Update");
+  const run = await page.evaluate(async () => (await (await fetch("/api/v1/people/update")).json()));
+  check("people: the update ran in the background to its end", run.state === "done" && run.faces > 0,
+        JSON.stringify(run));
   const apiPeople = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()));
   const cards = await page.$$eval("#people-grid .person", (c) => c.map((x) => Number(x.dataset.personId)));
   check("people: as many as the API lists, in its order", apiPeople.count > 0 &&

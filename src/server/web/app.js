@@ -360,7 +360,7 @@ async function cancelIndex() {
 
 // ---- people ------------------------------------------------------------------------------------------
 
-const people = { list: [], selected: [], person: null };
+const people = { list: [], selected: [], person: null, following: false };
 
 function personLabel(p) { return p.name || `Person ${p.id}`; }
 
@@ -394,6 +394,7 @@ async function loadPeople() {
   if (r.unseen) bits.push(`${r.unseen.toLocaleString()} not grouped yet`);
   $("people-count").textContent = bits.join(" · ");
   $("people-empty").hidden = r.count > 0;
+  call("/people/update").then((u) => { if (u.state === "running") followUpdate(false); }, () => {});
   const grid = $("people-grid");
   grid.textContent = "";
   for (const p of r.people) grid.appendChild(personCard(p));
@@ -491,17 +492,38 @@ async function mergeSelected() {
   loadPeople();
 }
 
+// The grouping runs in the server's background: start it, then show its stage on the Update
+// button until it ends (also when the page finds one already running).
+const STAGES = { loading: "Reading faces", neighbours: "Finding neighbours", grouping: "Grouping",
+                 writing: "Saving" };
+
 async function groupFaces() {
-  const b = $("people-update");
-  b.disabled = true;
-  b.textContent = "Grouping…";
   try {
-    const r = await call("/people/update", { method: "POST" });
-    toast(`Looked at ${plural(r.faces, "face", "faces")}: ${plural(r.new_people, "new person", "new people")}, ${plural(r.people, "person", "people")} in all.`, false);
-  } catch (e) { toast(e.message); }
+    await call("/people/update", { method: "POST" });
+  } catch (e) { return toast(e.message); }
+  followUpdate(true);
+}
+
+async function followUpdate(started) {
+  const b = $("people-update");
+  if (people.following) return;
+  people.following = true;
+  b.disabled = true;
+  let r = null;
+  for (;;) {
+    try { r = await call("/people/update"); } catch (e) { toast(e.message); r = null; break; }
+    if (r.state !== "running") break;
+    const stage = STAGES[r.stage] || "Updating";
+    b.textContent = r.total ? `${stage} ${Math.floor(100 * r.done / r.total)}%…` : `${stage}…`;
+    await new Promise((done) => setTimeout(done, 400));
+  }
+  people.following = false;
   b.disabled = false;
-  b.textContent = "Group faces";
-  loadPeople();
+  b.textContent = "Update";
+  if (r && r.state === "failed") toast(r.error || "The update failed.");
+  else if (r && r.state === "done" && started)
+    toast(`Looked at ${plural(r.faces, "face", "faces")}: ${plural(r.new_people, "new person", "new people")}, ${plural(r.people, "person", "people")} in all.`, false);
+  if (r && (started || r.state === "done")) loadPeople();
 }
 
 async function openPerson(id) {
