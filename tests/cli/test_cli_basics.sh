@@ -32,6 +32,13 @@ expect_exit 2 "$FACESEARCH" --threads 0 models
 expect_err_is "facesearch: --threads: '0' is not a thread count (1 to 1024)"
 expect_exit 2 "$FACESEARCH" models --models
 expect_err_is "facesearch: --models needs a pack name or folder"
+expect_exit 2 "$FACESEARCH" --precision fp64 models
+expect_err_is "facesearch: --precision: precision 'fp64' is not one of auto, fp32, bf16"
+expect_exit 2 "$FACESEARCH" models --precision
+expect_err_is "facesearch: --precision needs auto, fp32 or bf16"
+FACESEARCH_PRECISION=half expect_exit 2 "$FACESEARCH" models
+expect_err_is "facesearch: FACESEARCH_PRECISION: precision 'half' is not one of auto, fp32, bf16"
+FACESEARCH_PRECISION=fp32 expect_exit 0 "$FACESEARCH" --precision bf16 models
 expect_exit 2 "$FACESEARCH" models extra
 expect_err_is "facesearch: models: takes no arguments"
 
