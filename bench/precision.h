@@ -22,7 +22,7 @@ static inline fs_precision bench_precision(void)
         exit(2);
     }
     if (p == FS_PRECISION_AUTO)
-        p = nn_cpu_has_bf16() ? FS_PRECISION_BF16 : FS_PRECISION_FP32;
+        p = nn_cpu_bf16_pays() ? FS_PRECISION_BF16 : FS_PRECISION_FP32;
     return p;
 }
 

@@ -79,7 +79,7 @@ fs_status fs_engine_open(const char *pack_name, const fs_engine_options *opt, fs
         e->opt.threads = cores > 0 ? (int)cores : 1;
     }
     if (e->opt.precision == FS_PRECISION_AUTO)
-        e->opt.precision = nn_cpu_has_bf16() ? FS_PRECISION_BF16 : FS_PRECISION_FP32;
+        e->opt.precision = nn_cpu_bf16_pays() ? FS_PRECISION_BF16 : FS_PRECISION_FP32;
     e->precision = e->opt.precision == FS_PRECISION_BF16 ? NN_PRECISION_BF16 : NN_PRECISION_FP32;
 
     fs_status rc = fs_pack_open(pack_name, &e->pack, err);

@@ -45,3 +45,78 @@ const char *nn_precision_name(nn_precision precision)
 {
     return precision == NN_PRECISION_BF16 ? "bf16" : "fp32";
 }
+
+/* ---- does bf16 pay here? ---------------------------------------------------------------------
+ * AVX512-BF16's dot product (vdpbf16ps) does two multiply-adds per lane where an fp32 FMA does
+ * one, but CPUs issue it at different rates: AMD Zen 4/5 as fast as an FMA (bf16 then doubles
+ * the arithmetic rate, and the recognizers ran 1.5-2.5x faster), Intel Xeons on one port where
+ * FMA has two (no gain, and converting the activations makes bf16 1.3-1.7x slower). So the
+ * rate is measured: a short loop of each instruction, best of several, interleaved. */
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "util/clock.h"
+
+#define PROBE_ITERS 20000
+#define PROBE_ROUNDS 5
+
+/* Twelve independent accumulators cover the latency of either instruction on either pipe. */
+#define PROBE_LOOP(STEP)                                                                          \
+    __m512 a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x, a8 = x, a9 = x,       \
+           a10 = x, a11 = x;                                                                      \
+    for (int i = 0; i < PROBE_ITERS; i++) {                                                       \
+        a0 = STEP(a0); a1 = STEP(a1); a2 = STEP(a2); a3 = STEP(a3); a4 = STEP(a4);                \
+        a5 = STEP(a5); a6 = STEP(a6); a7 = STEP(a7); a8 = STEP(a8); a9 = STEP(a9);                \
+        a10 = STEP(a10); a11 = STEP(a11);                                                         \
+    }                                                                                             \
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),        \
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));       \
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));         \
+    return _mm512_reduce_add_ps(s);
+
+__attribute__((target("avx512f"), noinline)) static float fma_loop(float seed)
+{
+    __m512 x = _mm512_set1_ps(seed), m = _mm512_set1_ps(0.999f);
+#define FMA_STEP(a) _mm512_fmadd_ps(a, m, x)
+    PROBE_LOOP(FMA_STEP)
+#undef FMA_STEP
+}
+
+__attribute__((target("avx512f,avx512bf16"), noinline)) static float bf16_loop(float seed)
+{
+    __m512 x = _mm512_set1_ps(seed);
+    __m512bh m = (__m512bh)_mm512_set1_epi16(0x3f80); /* bf16 1.0 */
+#define BF16_STEP(a) _mm512_dpbf16_ps(a, m, m)
+    PROBE_LOOP(BF16_STEP)
+#undef BF16_STEP
+}
+
+int nn_cpu_bf16_pays(void)
+{
+    if (!nn_cpu_has_bf16())
+        return 0;
+    volatile float sink = 0;
+    double best_fma = 1e9, best_bf16 = 1e9;
+    for (int r = 0; r < PROBE_ROUNDS; r++) {
+        double t0 = util_now();
+        sink += fma_loop(1e-3f);
+        double t1 = util_now();
+        sink += bf16_loop(1e-3f);
+        double t2 = util_now();
+        best_fma = t1 - t0 < best_fma ? t1 - t0 : best_fma;
+        best_bf16 = t2 - t1 < best_bf16 ? t2 - t1 : best_bf16;
+    }
+    (void)sink;
+    /* multiply-adds per second, bf16 over fp32: 2 per lane against 1 */
+    return best_bf16 > 0 && 2.0 * best_fma / best_bf16 >= 1.5;
+}
+
+#else
+
+int nn_cpu_bf16_pays(void)
+{
+    return 0;
+}
+
+#endif

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/fpenv.h"
 #include "nn/kernel.h"
 #include "nn/plan.h"
 #include "util/big_alloc.h"
@@ -494,6 +495,8 @@ static fs_status run_steps(nn_plan *p, const float *input, double *ms, fs_error 
         memcpy(p->vals[p->input].data, input, (size_t)p->vals[p->input].count * sizeof(float));
     }
     fs_status rc = FS_OK;
+    nn_fpenv fpenv;
+    nn_fpenv_enter(&fpenv, p->threads);
     for (int i = 0; i < p->n_steps && !rc; i++) {
         nn_step *s = &p->steps[i];
         if (!s->run)
@@ -503,6 +506,7 @@ static fs_status run_steps(nn_plan *p, const float *input, double *ms, fs_error 
         if (ms)
             ms[i] += (util_now() * 1e3) - t0;
     }
+    nn_fpenv_leave(&fpenv);
     if (p->input_direct)
         p->vals[p->input].data = own_buffer;
     return rc;

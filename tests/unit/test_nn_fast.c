@@ -7,7 +7,8 @@
  * into the conv (in place, with the residual read again later, with the conv's own source as the
  * residual, with a Relu after the sum, and ending in a dense graph output), MaxPools on the
  * blocked layout (pads, ceil_mode, dilations, 12 and 21 channels), at 1 and 2 threads;
- * and two plans running on two threads at once (OpenMP + oneDNN under pthreads).
+ * and two plans running on two threads at once (OpenMP + oneDNN under pthreads); subnormal
+ * weights and subnormal results become zero, and the caller's floating-point mode is restored.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <cmocka.h>
+#include <xmmintrin.h>
 
 #include "nn/nn.h"
 #include "nn/onnx_builder.h"
@@ -415,6 +417,67 @@ static void test_plans_on_two_threads(void **state)
     free(bytes);
 }
 
+/* A 16 -> 16 1x1 conv whose weights are all w, run on an input of all x: each output is 16*w*x
+ * computed in fp32, or 0 where the runtime keeps subnormals out. */
+static void conv_of_constants(float w, float x, int threads, nn_backend_kind backend,
+                              float *max_abs, unsigned int *csr_after)
+{
+    float wv[16 * 16];
+    for (size_t i = 0; i < 16 * 16; i++)
+        wv[i] = w;
+    mb m;
+    mb_init(&m, 13);
+    mb_input(&m, "x", 4, SHAPE(1, 16, 3, 3));
+    mb_init_f32(&m, "w", 4, SHAPE(16, 16, 1, 1), wv);
+    mb_node(&m, "Conv", "x,w", "y", 0);
+    mb_output(&m, "y");
+    size_t len;
+    uint8_t *bytes = mb_finish(&m, &len);
+    float in[16 * 9];
+    for (size_t i = 0; i < 16 * 9; i++)
+        in[i] = x;
+    nn_options opt = {.backend = backend, .threads = threads};
+    nn_net *net;
+    nn_plan *plan;
+    fs_error err = {0};
+    assert_int_equal(nn_net_load_buffer(bytes, len, "tiny.onnx", &opt, &net, &err), FS_OK);
+    assert_int_equal(nn_plan_create(net, SHAPE(1, 16, 3, 3), 4, 0, &plan, &err), FS_OK);
+    assert_int_equal(nn_plan_run(plan, in, &err), FS_OK);
+    *csr_after = _mm_getcsr() & ~0x3fu; /* the mode bits, not the sticky exception flags */
+    const float *y = nn_plan_output(plan, 0, NULL, NULL);
+    assert_non_null(y);
+    *max_abs = 0;
+    for (size_t i = 0; i < 16 * 9; i++)
+        *max_abs = fmaxf(*max_abs, fabsf(y[i]));
+    nn_plan_free(plan);
+    nn_net_free(net);
+    free(bytes);
+}
+
+static void test_subnormals_become_zero(void **state)
+{
+    (void)state;
+    unsigned int csr = _mm_getcsr() & ~0x3fu;
+    for (int backend = 0; backend < 2; backend++) {
+        for (int t = 1; t <= 2; t++) {
+            nn_backend_kind b = backend ? NN_BACKEND_REF : NN_BACKEND_FAST;
+            float y;
+            unsigned int after;
+            /* normal weights and input: the product is normal and computed */
+            conv_of_constants(1e-20f, 1e-10f, t, b, &y, &after);
+            assert_float_equal(y, 16e-30f, 1e-35f);
+            assert_int_equal(after, csr);
+            /* subnormal weights (1e-39), huge input: 1.6e-28 if they were used, 0 when zeroed */
+            conv_of_constants(1e-39f, 1e10f, t, b, &y, &after);
+            assert_true(y == 0.0f);
+            /* normal weights and input, subnormal products (1e-40): flushed to 0 in the run */
+            conv_of_constants(1e-25f, 1e-15f, t, b, &y, &after);
+            assert_true(y == 0.0f);
+            assert_int_equal(after, csr); /* the caller's mode is back */
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_maxpool_blocked),
         cmocka_unit_test(test_residual_fusion),
         cmocka_unit_test(test_plans_on_two_threads),
+        cmocka_unit_test(test_subnormals_become_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
