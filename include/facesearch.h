@@ -148,9 +148,9 @@ fs_status fs_face_template(const fs_face *faces, size_t n, fs_face *out, fs_erro
 /* ---- Engine ------------------------------------------------------------------------------ */
 
 /* The arithmetic of the recognizers' dense convolutions. AUTO: bf16 where the CPU computes it
- * natively (AVX512-BF16) and faster than fp32 (its bf16 dot product at least 1.5x the
- * multiply-adds per second of fp32 FMA, measured by a probe of under a millisecond when the engine
- * opens: AMD Zen 4/5 yes, Intel Xeons no), else fp32. BF16: bfloat16 inputs and weights, sums in f32 (embeddings
+ * natively and faster than fp32: with AMX (its tile unit), or with AVX512-BF16 whose dot product
+ * does at least 1.5x the multiply-adds per second of fp32 FMA (a probe of under a millisecond
+ * when the engine opens: AMD Zen 4/5 yes, Intel Xeons without AMX no); else fp32. BF16: bfloat16 inputs and weights, sums in f32 (embeddings
  * stay within cosine 0.9998 of fp32's); on CPUs without a bf16 kernel it quietly runs fp32.
  * FP32: float32 everywhere, as the reference. The detector and the landmark model always run
  * fp32: in bf16 their outputs move enough to turn the embeddings by more than cosine 0.995. */

@@ -51,7 +51,8 @@ const char *nn_precision_name(nn_precision precision)
  * one, but CPUs issue it at different rates: AMD Zen 4/5 as fast as an FMA (bf16 then doubles
  * the arithmetic rate, and the recognizers ran 1.5-2.5x faster), Intel Xeons on one port where
  * FMA has two (no gain, and converting the activations makes bf16 1.3-1.7x slower). So the
- * rate is measured: a short loop of each instruction, best of several, interleaved. */
+ * rate is measured: a short loop of each instruction, best of several, interleaved. Where
+ * oneDNN runs AMX code, bf16 convs run on the tile unit instead, and bf16 pays without a probe. */
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -96,6 +97,10 @@ int nn_cpu_bf16_pays(void)
 {
     if (!nn_cpu_has_bf16())
         return 0;
+    /* AMX's tile multiply (dnnl_conv.c sends bf16 convs to it) outruns any fp32 kernel */
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core_amx) == dnnl_cpu_isa_avx512_core_amx)
+        return 1;
     volatile float sink = 0;
     double best_fma = 1e9, best_bf16 = 1e9;
     for (int r = 0; r < PROBE_ROUNDS; r++) {

@@ -83,9 +83,10 @@ size_t nn_plan_memory(const nn_plan *plan);
  * "bf16". */
 const char *nn_cpu_isa_name(void);
 int nn_cpu_has_bf16(void);
-/* Whether bf16 pays on this CPU: it has AVX512-BF16 natively and its bf16 dot product does at
- * least 1.5x the multiply-adds per second of its fp32 FMA, measured by a probe of about a
- * millisecond at each call (true on AMD Zen 4/5, false on Intel Xeons). What "auto" picks. */
+/* Whether bf16 pays on this CPU: oneDNN runs AMX code (bf16 convs go to the tile unit), or the
+ * CPU has AVX512-BF16 natively and its bf16 dot product does at least 1.5x the multiply-adds per
+ * second of its fp32 FMA, measured by a probe of under a millisecond at each call (true on AMD
+ * Zen 4/5, false on Intel Xeons without AMX). What "auto" picks. */
 int nn_cpu_bf16_pays(void);
 const char *nn_precision_name(nn_precision precision);
 

@@ -27,6 +27,7 @@ static const isa_name ISAS[] = {
     {"AVX", dnnl_cpu_isa_avx},
     {"AVX2", dnnl_cpu_isa_avx2},
     {"AVX512_CORE", dnnl_cpu_isa_avx512_core},
+    {"AVX512_CORE_BF16", dnnl_cpu_isa_avx512_core_bf16},
 };
 
 int main(int argc, char **argv)
