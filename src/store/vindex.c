@@ -578,28 +578,45 @@ static inline uint64_t rotl64(uint64_t x, int r)
     return (x << r) | (x >> (64 - r));
 }
 
+/* vindex_checksum in steps: checksum_start, checksum_blocks over whole 32-byte blocks (any
+ * number of calls), checksum_end over the last size % 32 bytes. */
+static const uint64_t CK_P1 = 0x9E3779B185EBCA87ull, CK_P2 = 0xC2B2AE3D27D4EB4Full;
+
+static void checksum_start(uint64_t h[4], uint64_t seed)
+{
+    h[0] = seed + CK_P1, h[1] = seed ^ CK_P2, h[2] = seed - CK_P1, h[3] = ~seed;
+}
+
+static void checksum_blocks(uint64_t h[4], const unsigned char *p, size_t blocks)
+{
+    for (size_t i = 0; i < blocks * 32; i += 32)
+        for (int l = 0; l < 4; l++) {
+            uint64_t w;
+            memcpy(&w, p + i + 8 * l, 8);
+            h[l] = rotl64(h[l] + w * CK_P2, 31) * CK_P1;
+        }
+}
+
+static uint64_t checksum_end(const uint64_t h[4], const unsigned char *tail, uint64_t size)
+{
+    uint64_t t = size * CK_P1;
+    for (size_t i = 0; i < size % 32; i++)
+        t = rotl64(t ^ tail[i], 11) * CK_P2;
+    uint64_t r = rotl64(h[0], 1) + rotl64(h[1], 7) + rotl64(h[2], 12) + rotl64(h[3], 18) + t;
+    r ^= r >> 33;
+    r *= CK_P2;
+    r ^= r >> 29;
+    return r;
+}
+
 uint64_t vindex_checksum(const void *data, size_t size, uint64_t seed)
 {
     /* Four independent multiply-rotate lanes over 32-byte blocks (fast, memory bound); a wrong
      * bit anywhere changes the result with overwhelming probability. Not cryptographic. */
-    const uint64_t p1 = 0x9E3779B185EBCA87ull, p2 = 0xC2B2AE3D27D4EB4Full;
-    uint64_t h[4] = {seed + p1, seed ^ p2, seed - p1, ~seed};
-    const unsigned char *p = data;
-    size_t i = 0;
-    for (; i + 32 <= size; i += 32)
-        for (int l = 0; l < 4; l++) {
-            uint64_t w;
-            memcpy(&w, p + i + 8 * l, 8);
-            h[l] = rotl64(h[l] + w * p2, 31) * p1;
-        }
-    uint64_t t = (uint64_t)size * p1;
-    for (; i < size; i++)
-        t = rotl64(t ^ p[i], 11) * p2;
-    uint64_t r = rotl64(h[0], 1) + rotl64(h[1], 7) + rotl64(h[2], 12) + rotl64(h[3], 18) + t;
-    r ^= r >> 33;
-    r *= p2;
-    r ^= r >> 29;
-    return r;
+    uint64_t h[4];
+    checksum_start(h, seed);
+    checksum_blocks(h, data, size / 32);
+    return checksum_end(h, (const unsigned char *)data + size / 32 * 32, size);
 }
 
 typedef struct vfile_header {
@@ -697,24 +714,35 @@ static void fsync_parent(const char *path)
     free(dir);
 }
 
-/* Checksum of a whole file; 0 or -1. */
+#define CHECKSUM_CHUNK (1u << 20) /* a file is checksummed a MiB at a time (32-byte blocks) */
+
+/* vindex_checksum of a whole file (seed "grap"), read a chunk at a time; 0 or -1. */
 static int file_checksum(const char *path, uint64_t *sum, uint64_t *size)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         return -1;
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return -1;
+    unsigned char *buf = malloc(CHECKSUM_CHUNK);
+    int rc = buf && fstat(fd, &sb) == 0 ? 0 : -1;
+    uint64_t h[4], left = rc == 0 ? (uint64_t)sb.st_size : 0;
+    checksum_start(h, 0x67726170ull);
+    while (rc == 0 && left > 0) {
+        size_t n = left < CHECKSUM_CHUNK ? (size_t)left : CHECKSUM_CHUNK;
+        if (read_all(fd, buf, n) != 0) {
+            rc = -1;
+            break;
+        }
+        checksum_blocks(h, buf, n / 32); /* only the last chunk has a tail */
+        left -= n;
+        if (left == 0) {
+            *sum = checksum_end(h, buf + n / 32 * 32, (uint64_t)sb.st_size);
+            *size = (uint64_t)sb.st_size;
+        }
     }
-    size_t n = (size_t)sb.st_size;
-    void *buf = malloc(n ? n : 1);
-    int rc = -1;
-    if (buf && read_all(fd, buf, n) == 0) {
-        *sum = vindex_checksum(buf, n, 0x67726170ull);
-        *size = n;
-        rc = 0;
+    if (rc == 0 && sb.st_size == 0) {
+        *sum = checksum_end(h, buf, 0);
+        *size = 0;
     }
     free(buf);
     close(fd);
