@@ -2,9 +2,10 @@
  * vsync.c — keeps the vector index (vindex.c) in step with SQLite, the source of truth, and runs
  * searches.
  *
- * The vector file records the database generation it reflects. On first use the store loads it;
- * if it is missing, corrupt or of another dim it is rebuilt from every face in SQLite (and saved,
- * best effort). If its generation is older than the database's, it is brought up to date cheaply:
+ * The vector file records the database generation it reflects. On first use the store maps it
+ * for searches (a search touches only the slots it meets), or reads and verifies all of it when
+ * the writer is to save it (store_sync_vectors); if it is missing, corrupt or of another dim it
+ * is rebuilt from every face in SQLite (and saved, best effort). If its generation is older than the database's, it is brought up to date cheaply:
  * faces with an id above its largest id are added (ids are AUTOINCREMENT, so never reused and
  * increasing in commit order) and the ids logged in face_tombstones after its generation are
  * removed. Every search repeats that check, so a deleted face never shows up, and a crash between
