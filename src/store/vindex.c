@@ -500,12 +500,60 @@ done:
     return rc;
 }
 
-/* The graph path: HNSW over the codes for the first graph_count slots, an exact look at the
- * slots added since, fp32 re-rank of everything found. */
-static fs_status search_graph(const vindex *v, const float *q, const int8_t *qcode,
-                              float qscale, size_t k, float threshold, const vindex_filter *f,
-                              double keep_fraction, store_hit **hits, size_t *n, fs_error *err)
+/* The query's int8 code and its error bounds (vindex_search). */
+typedef struct qcoded {
+    const int8_t *code;
+    float scale, err, norm_hat; /* e_q, |q^| */
+} qcoded;
+
+/* Drops the candidates whose fp32 score cannot make the result of rerank(k, threshold): those
+ * whose upper bound (int8 score + error bounds, as the scan's) is below the threshold, or below
+ * the k-th largest lower bound of the candidates (k others score above them). What is left
+ * re-ranks to the same hits, without reading the fp32 vectors of the rest (2 KB each, most of
+ * them far below any threshold). cand is compacted in place. */
+static fs_status bound_candidates(const vindex *v, const qcoded *qc, size_t k, float threshold,
+                                  size_t *cand, size_t *nc, fs_error *err)
 {
+    size_t d = (size_t)v->dim, m = *nc;
+    float *score = malloc((m ? m : 1) * sizeof *score);
+    float *heap = k ? malloc(k * sizeof *heap) : NULL;
+    if (!score || (k && !heap)) {
+        free(score);
+        free(heap);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    size_t hn = 0;
+    for (size_t c = 0; c < m; c++) {
+        size_t i = cand[c];
+        score[c] = qc->scale * v->scales[i] * (float)code_dot(qc->code, v->codes + i * d, d);
+        if (k)
+            heap_push(heap, &hn, k,
+                      score[c] - (qc->err * v->norms[i] + qc->norm_hat * v->qerr[i] +
+                                  SCORE_SLACK));
+    }
+    float cut = threshold;
+    if (k && hn == k && heap[0] > cut)
+        cut = heap[0];
+    size_t kept = 0;
+    for (size_t c = 0; c < m; c++) {
+        size_t i = cand[c];
+        if (score[c] + qc->err * v->norms[i] + qc->norm_hat * v->qerr[i] + SCORE_SLACK >= cut)
+            cand[kept++] = i;
+    }
+    *nc = kept;
+    free(score);
+    free(heap);
+    return FS_OK;
+}
+
+/* The graph path: HNSW over the codes for the first graph_count slots, an exact look at the
+ * slots added since, fp32 re-rank of those found that the bounds do not rule out. */
+static fs_status search_graph(const vindex *v, const float *q, const qcoded *qc, size_t k,
+                              float threshold, const vindex_filter *f, double keep_fraction,
+                              store_hit **hits, size_t *n, fs_error *err)
+{
+    const int8_t *qcode = qc->code;
+    float qscale = qc->scale;
     size_t gc = hnsw_count(v->graph);
     size_t want = (size_t)((double)(k * 4 > v->graph_ef ? k * 4 : v->graph_ef) / keep_fraction);
     if (want > gc)
@@ -529,7 +577,9 @@ static fs_status search_graph(const vindex *v, const float *q, const int8_t *qco
     for (size_t i = gc; i < v->n; i++)
         if (allowed(v, f, i))
             cand[nc++] = i;
-    rc = rerank(v, q, cand, nc, k, threshold, hits, n, err);
+    rc = bound_candidates(v, qc, k, threshold, cand, &nc, err);
+    if (rc == FS_OK)
+        rc = rerank(v, q, cand, nc, k, threshold, hits, n, err);
 done:
     free(slots);
     free(cand);
@@ -562,8 +612,9 @@ fs_status vindex_search(const vindex *v, const float *q, size_t k, float thresho
         if (keep < 0.3)
             use_graph = 0;
     }
+    qcoded qc = {qcode, qscale, qerr, qnorm_hat};
     fs_status rc = use_graph
-        ? search_graph(v, q, qcode, qscale, k, threshold, filter, keep, hits, n, err)
+        ? search_graph(v, q, &qc, k, threshold, filter, keep, hits, n, err)
         : search_scan(v, q, qcode, qscale, qerr, qnorm_hat, k, threshold, filter, threads, hits,
                       n, err);
     free(qcode);
