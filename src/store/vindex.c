@@ -340,6 +340,13 @@ fs_status vindex_compact(vindex *v, fs_error *err)
 
 fs_status vindex_build_graph(vindex *v, int threads, fs_error *err)
 {
+    if (v->graph && hnsw_mapped(v->graph)) {
+        hnsw_free(v->graph);
+        v->graph = NULL;
+        return util_fail(err, FS_ERR_ARG,
+                         "the search graph is mapped for searches only (load the index to extend"
+                         " it)");
+    }
     if (!v->graph) {
         if (v->live < v->graph_min || v->live == 0)
             return FS_OK;
@@ -896,9 +903,9 @@ static fs_status read_header(int fd, const char *vec_path, int dim, vfile_header
 
 /* With v's slots in place: counts the live ones, checks ids ascend and dead flags are 0/1, and
  * loads the graph when its file matches the header (else v has no graph: searches scan until
- * the writer rebuilds it). */
+ * the writer rebuilds it); map_graph: maps it instead, for searches only. */
 static fs_status finish_load(vindex *v, const vfile_header *h, const char *vec_path,
-                             const char *graph_path, fs_error *err)
+                             const char *graph_path, int map_graph, fs_error *err)
 {
     for (size_t i = 0; i < v->n; i++) {
         if (v->dead[i] > 1 || (i > 0 && v->ids[i] <= v->ids[i - 1]))
@@ -908,7 +915,8 @@ static fs_status finish_load(vindex *v, const vfile_header *h, const char *vec_p
     if (h->graph_count > 0 && h->graph_count <= v->n) {
         uint64_t gsum, gsize;
         if (file_checksum(graph_path, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
-            v->graph = hnsw_load(&v->graph_src, graph_path);
+            v->graph = map_graph ? hnsw_map(&v->graph_src, graph_path)
+                                 : hnsw_load(&v->graph_src, graph_path);
             if (v->graph && hnsw_count(v->graph) != h->graph_count) {
                 hnsw_free(v->graph);
                 v->graph = NULL;
@@ -975,7 +983,7 @@ fs_status vindex_load(const char *vec_path, const char *graph_path, int dim, vin
         goto done;
     }
     v->n = (size_t)h.slots;
-    if ((rc = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
+    if ((rc = finish_load(v, &h, vec_path, graph_path, 0, err)) != FS_OK)
         goto done;
     *gen = h.generation;
 done:
@@ -1025,7 +1033,7 @@ fs_status vindex_map(const char *vec_path, const char *graph_path, int dim, vind
     p += n * d;
     v->vecs = (float *)(void *)p;
     v->n = v->cap = n;
-    if ((rc = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
+    if ((rc = finish_load(v, &h, vec_path, graph_path, 1, err)) != FS_OK)
         goto done;
     *gen = h.generation;
 done:

@@ -325,6 +325,14 @@ static void test_graph_recall_and_file(void **state)
     assert_int_equal(vindex_live(y), n + 30);
     expect_same_hits(x, y, v + 11 * DIM, 0);
     expect_same_hits(x, y, v + 11 * DIM, 1);
+    for (int qi = 0; qi < 20; qi++) /* the mapped graph answers as the loaded one */
+        expect_same_hits(x, y, v + (size_t)qi * 97 * DIM, 0);
+    /* its graph is the file's, read-only: extending it is refused, and it is dropped */
+    fs_error gerr;
+    assert_int_equal(vindex_build_graph(y, 1, &gerr), FS_ERR_ARG);
+    assert_non_null(strstr(gerr.message, "mapped for searches only"));
+    assert_int_equal(vindex_graph_count(y), 0);
+    expect_same_hits(x, y, v + 11 * DIM, 1);
     store_hit *h2;
     size_t nh2;
     assert_int_equal(vindex_remove(y, 13), 1); /* face 13 is v + 12 * DIM */
