@@ -17,6 +17,7 @@
  * Everything is written in one transaction (a kill leaves the index as before the run).
  */
 #include <assert.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -449,15 +450,59 @@ static fs_status group_problem(run *r, int rebuild, fs_error *err)
     return rc;
 }
 
+#define SEARCH_CHUNK 256 /* queries searched at once (their vectors and hits held together) */
+
+/* The ids of the nearest faces of the problem's first nq faces (NEIGHBOURS + 1 each, above the
+ * graph's floor), in no order, with repeats: *ids malloc'd (NULL when *nid is 0). The searches
+ * run on every core, SEARCH_CHUNK at a time. */
+static fs_status search_neighbours(run *r, size_t nq, int64_t **ids, size_t *nid, fs_error *err)
+{
+    size_t dim = (size_t)store_dim(r->store), idcap = 0;
+    float floor = r->algo == PEOPLE_LINKAGE ? r->threshold - LINKAGE_FLOOR : r->threshold;
+    int64_t *qid = malloc(SEARCH_CHUNK * sizeof *qid);
+    float *vec = malloc(SEARCH_CHUNK * dim * sizeof *vec);
+    store_hit **hits = calloc(SEARCH_CHUNK, sizeof *hits);
+    size_t *nh = calloc(SEARCH_CHUNK, sizeof *nh);
+    fs_status rc = qid && vec && hits && nh ? FS_OK
+                                             : util_fail(err, FS_ERR_NOMEM, "out of memory");
+    *ids = NULL;
+    *nid = 0;
+    report(r, "neighbours", 0, nq);
+    for (size_t at = 0; rc == FS_OK && at < nq; at += SEARCH_CHUNK) {
+        size_t k = nq - at < SEARCH_CHUNK ? nq - at : SEARCH_CHUNK;
+        for (size_t i = 0; i < k; i++)
+            qid[i] = r->ns.items[r->pb.node[at + i]].f.face_id;
+        store_query sq = {NULL, NEIGHBOURS + 1, floor, NULL, 0, 0, omp_get_max_threads()};
+        rc = store_embeddings(r->store, qid, k, vec, err);
+        if (rc == FS_OK)
+            rc = store_search_batch(r->store, &sq, vec, k, hits, nh, err);
+        for (size_t i = 0; i < k; i++) {
+            int64_t *grown = rc == FS_OK ? util_grow(*ids, &idcap, *nid + nh[i] + 1,
+                                                     sizeof *grown, 1024)
+                                         : NULL;
+            if (rc == FS_OK && !grown)
+                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+            if (grown)
+                *ids = grown;
+            for (size_t h = 0; rc == FS_OK && h < nh[i]; h++)
+                (*ids)[(*nid)++] = hits[i][h].face_id;
+            free(hits[i]);
+            hits[i] = NULL;
+        }
+        report(r, "neighbours", at + k, nq);
+    }
+    free(qid);
+    free(vec);
+    free(hits);
+    free(nh);
+    return rc;
+}
+
 /* Incremental: the unseen faces, their neighbours and the other faces of their photos. */
 static fs_status gather_neighbourhoods(run *r, fs_error *err)
 {
     size_t unseen = r->ns.count;
     fs_status rc = FS_OK;
-    size_t dim = (size_t)store_dim(r->store);
-    float *vec = malloc(dim * sizeof *vec);
-    if (!vec)
-        return util_fail(err, FS_ERR_NOMEM, "out of memory");
     /* the other faces of their photos (cannot-links with persons already there) */
     for (size_t i = 0; i < unseen && rc == FS_OK; i++) {
         if (i > 0 && r->ns.items[i].f.file_id == r->ns.items[i - 1].f.file_id)
@@ -484,30 +529,10 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
     for (size_t i = 0; i < unseen && rc == FS_OK; i++)
         rc = judge(r, i, err);
     /* their nearest faces, each looked up once */
-    size_t new_in_problem = r->pb.n, nid = 0, idcap = 0;
+    size_t new_in_problem = r->pb.n, nid = 0;
     int64_t *ids = NULL;
-    float floor = r->algo == PEOPLE_LINKAGE ? r->threshold - LINKAGE_FLOOR : r->threshold;
-    report(r, "neighbours", 0, new_in_problem);
-    for (size_t q = 0; q < new_in_problem && rc == FS_OK; q++) {
-        if (q % 256 == 255)
-            report(r, "neighbours", q, new_in_problem);
-        int64_t id = r->ns.items[r->pb.node[q]].f.face_id;
-        if ((rc = store_embeddings(r->store, &id, 1, vec, err)) != FS_OK)
-            break;
-        store_query sq = {vec, NEIGHBOURS + 1, floor, NULL, 0, 0, 2};
-        store_hit *hits = NULL;
-        size_t nh = 0;
-        if ((rc = store_search(r->store, &sq, &hits, &nh, err)) != FS_OK)
-            break;
-        int64_t *grown = util_grow(ids, &idcap, nid + nh + 1, sizeof *grown, 1024);
-        if (!grown)
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-        else
-            ids = grown;
-        for (size_t h = 0; rc == FS_OK && h < nh; h++)
-            ids[nid++] = hits[h].face_id;
-        free(hits);
-    }
+    if (rc == FS_OK)
+        rc = search_neighbours(r, new_in_problem, &ids, &nid, err);
     id_index *known = malloc((r->ns.count ? r->ns.count : 1) * sizeof *known);
     if (rc == FS_OK && !known)
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
@@ -558,15 +583,7 @@ static fs_status gather_neighbourhoods(run *r, fs_error *err)
         if (rc == FS_OK)
             r->slot[i] = r->pb.n;
     }
-    free(vec);
     return rc;
-}
-
-static int count_person(const store_person *p, void *ctx)
-{
-    (void)p;
-    (*(size_t *)ctx)++;
-    return 0;
 }
 
 fs_status people_update(store_db *store, people_algorithm algo, float threshold,
@@ -642,7 +659,9 @@ fs_status people_update_reporting(store_db *store, people_algorithm algo, float 
         store_rollback(r.store);
     if (rc == FS_OK && summary) {
         r.sum.seconds = util_now() - t0;
-        rc = store_people_list(r.store, count_person, &r.sum.people, err);
+        int64_t people = 0;
+        rc = store_people_count(r.store, &people, err);
+        r.sum.people = (size_t)people;
         *summary = r.sum;
     }
     free(r.ds.items);

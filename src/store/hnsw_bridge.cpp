@@ -11,8 +11,14 @@
 #include "store/hnsw_bridge.h"
 #include "util/vec.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -71,9 +77,115 @@ private:
 struct hnsw_graph {
     slot_space space;
     hnswlib::HierarchicalNSW<float> *graph = nullptr;
+    void *map = nullptr; /* hnsw_map: the file, which the graph's arrays point into */
+    size_t map_size = 0;
     explicit hnsw_graph(const hnsw_codes *src) : space(src) {}
-    ~hnsw_graph() { delete graph; }
+    ~hnsw_graph()
+    {
+        if (graph && map) { /* the layers are the mapping's: hnswlib must not free them */
+            graph->data_level0_memory_ = nullptr;
+            std::fill(graph->element_levels_.begin(), graph->element_levels_.end(), 0);
+        }
+        delete graph;
+        if (map)
+            munmap(map, map_size);
+    }
 };
+
+namespace {
+
+/* hnswlib's file (HierarchicalNSW::saveIndex): a header of these fields, then the layer-0
+ * records of cur_element_count nodes, then for each node its upper-layer lists, each preceded
+ * by its size in bytes (0: none). */
+struct file_header {
+    size_t offset_level0, max_elements, count, size_per_element, label_offset, offset_data;
+    int max_level;
+    hnswlib::tableint enter_point;
+    size_t max_m, max_m0, m;
+    double mult;
+    size_t ef_construction;
+};
+constexpr size_t HEADER_BYTES = 6 * sizeof(size_t) + sizeof(int) + sizeof(hnswlib::tableint) +
+                                3 * sizeof(size_t) + sizeof(double) + sizeof(size_t);
+
+template <typename T> void take(const char *&p, T *out)
+{
+    std::memcpy(out, p, sizeof *out);
+    p += sizeof *out;
+}
+
+/* Fills g (made by the empty constructor) from the mapped file at base (size bytes): the
+ * layer-0 records and the upper lists stay in the mapping. false if the file is not a graph of
+ * slots as hnsw_save writes them. */
+bool adopt(hnswlib::HierarchicalNSW<float> *g, slot_space *space, char *base, size_t size)
+{
+    if (size < HEADER_BYTES)
+        return false;
+    file_header h;
+    const char *p = base;
+    take(p, &h.offset_level0), take(p, &h.max_elements), take(p, &h.count);
+    take(p, &h.size_per_element), take(p, &h.label_offset), take(p, &h.offset_data);
+    take(p, &h.max_level), take(p, &h.enter_point), take(p, &h.max_m), take(p, &h.max_m0);
+    take(p, &h.m), take(p, &h.mult), take(p, &h.ef_construction);
+    const size_t data = space->get_data_size();
+    const size_t links0 = h.max_m0 * sizeof(hnswlib::tableint) + sizeof(unsigned);
+    const size_t links = h.max_m * sizeof(hnswlib::tableint) + sizeof(unsigned);
+    if (h.offset_level0 != 0 || h.offset_data != links0 || h.label_offset != links0 + data ||
+        h.size_per_element != links0 + data + sizeof(hnswlib::labeltype) || h.max_m0 > 4096 ||
+        h.max_m > 4096 || h.max_level < 0 || h.count > h.max_elements ||
+        (h.count && h.enter_point >= h.count) ||
+        h.count > (size - HEADER_BYTES) / h.size_per_element)
+        return false;
+    g->max_elements_ = h.count ? h.count : 1;
+    g->cur_element_count = 0; /* until the lists are in place (the destructor walks them) */
+    g->data_level0_memory_ = nullptr;
+    g->linkLists_ = nullptr;
+    g->visited_list_pool_ = nullptr;
+    g->element_levels_ = std::vector<int>(h.count);
+    g->linkLists_ = static_cast<char **>(std::calloc(h.count ? h.count : 1, sizeof(char *)));
+    g->visited_list_pool_ = new hnswlib::VisitedListPool(1, g->max_elements_);
+    if (!g->linkLists_)
+        throw std::bad_alloc();
+    size_t at = HEADER_BYTES + h.count * h.size_per_element;
+    for (size_t i = 0; i < h.count; i++) {
+        unsigned bytes;
+        if (size - at < sizeof bytes)
+            return false;
+        std::memcpy(&bytes, base + at, sizeof bytes);
+        at += sizeof bytes;
+        if (bytes % links != 0 || bytes > size - at)
+            return false;
+        g->element_levels_[i] = (int)(bytes / links);
+        g->linkLists_[i] = bytes ? base + at : nullptr;
+        at += bytes;
+    }
+    if (at != size || (h.count && g->element_levels_[h.enter_point] < h.max_level))
+        return false;
+    g->data_level0_memory_ = base + HEADER_BYTES;
+    g->cur_element_count = h.count;
+    g->size_data_per_element_ = h.size_per_element;
+    g->size_links_per_element_ = links;
+    g->size_links_level0_ = links0;
+    g->num_deleted_ = 0;
+    g->M_ = h.m;
+    g->maxM_ = h.max_m;
+    g->maxM0_ = h.max_m0;
+    g->ef_construction_ = h.ef_construction;
+    g->ef_ = 10;
+    g->mult_ = h.mult;
+    g->revSize_ = 1.0 / h.mult;
+    g->maxlevel_ = h.max_level;
+    g->enterpoint_node_ = h.enter_point;
+    g->offsetData_ = h.offset_data;
+    g->offsetLevel0_ = h.offset_level0;
+    g->label_offset_ = h.label_offset;
+    g->data_size_ = data;
+    g->fstdistfunc_ = space->get_dist_func();
+    g->dist_func_param_ = space->get_dist_func_param();
+    return true;
+}
+
+} // namespace
 
 extern "C" {
 
@@ -108,6 +220,48 @@ hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path)
     }
 }
 
+hnsw_graph *hnsw_map(const hnsw_codes *src, const char *path)
+{
+    hnsw_graph *h = nullptr;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nullptr;
+    struct stat sb;
+    void *m = MAP_FAILED;
+    if (fstat(fd, &sb) == 0 && sb.st_size > 0)
+        m = mmap(nullptr, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return nullptr;
+    try {
+        h = new hnsw_graph(src);
+        h->map = m;
+        h->map_size = (size_t)sb.st_size;
+        m = MAP_FAILED;
+        h->graph = new hnswlib::HierarchicalNSW<float>(&h->space);
+        /* the empty constructor leaves the fields the destructor reads unset: set them first */
+        h->graph->cur_element_count = 0;
+        h->graph->data_level0_memory_ = nullptr;
+        h->graph->linkLists_ = nullptr;
+        h->graph->visited_list_pool_ = nullptr;
+        if (!adopt(h->graph, &h->space, static_cast<char *>(h->map), h->map_size)) {
+            delete h;
+            return nullptr;
+        }
+        return h;
+    } catch (...) {
+        if (m != MAP_FAILED)
+            munmap(m, (size_t)sb.st_size);
+        delete h;
+        return nullptr;
+    }
+}
+
+int hnsw_mapped(const hnsw_graph *h)
+{
+    return h->map != nullptr;
+}
+
 void hnsw_free(hnsw_graph *h)
 {
     delete h;
@@ -123,6 +277,8 @@ int hnsw_add_range(hnsw_graph *h, uint64_t from, uint64_t to, int threads)
     try {
         if (to <= from)
             return 0;
+        if (h->map)
+            return -1; /* read-only */
         if (h->graph->max_elements_ < to)
             h->graph->resizeIndex(to + to / 4);
         std::atomic<uint64_t> next(from);

@@ -30,11 +30,19 @@ typedef struct hnsw_graph hnsw_graph;
 hnsw_graph *hnsw_new(const hnsw_codes *src, size_t capacity, int m, int ef_construction);
 /* Loads a graph saved by hnsw_save; NULL on failure (missing, corrupt). */
 hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path);
+/* The same graph for searches only: the file is mapped (read-only) instead of read, so that
+ * opening it costs a walk over its upper-layer lists, not a copy of all of it. It cannot grow
+ * (hnsw_add_range fails); everything else works as on a loaded graph. The caller checks the
+ * file's integrity (its checksum) first: the structure is checked, its links are not. */
+hnsw_graph *hnsw_map(const hnsw_codes *src, const char *path);
+/* 1 for a graph made by hnsw_map. */
+int hnsw_mapped(const hnsw_graph *h);
 void hnsw_free(hnsw_graph *h);
 
 size_t hnsw_count(const hnsw_graph *h);
 
-/* Adds slots [from, to) with `threads` threads (grows the capacity first). 0 or -1. */
+/* Adds slots [from, to) with `threads` threads (grows the capacity first). 0 or -1 (also for a
+ * mapped graph). */
 int hnsw_add_range(hnsw_graph *h, uint64_t from, uint64_t to, int threads);
 
 /* Up to k nearest slots to the query code (int8 code of dim values and its scale) into slots,

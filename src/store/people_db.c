@@ -114,14 +114,23 @@ static fs_status visit_faces(store_db *store, sqlite3_stmt *s, store_people_face
     return rc;
 }
 
+/* The faces without a face_people row: from people_unseen (schema 4), its rows read in order
+ * (CROSS JOIN keeps it the outer loop), else by looking at every face. */
+#define UNSEEN_FROM                                                                               \
+    " FROM people_unseen u CROSS JOIN faces ON faces.id = u.face_id"                              \
+    " JOIN files ON files.id = faces.file_id LEFT JOIN face_people fp ON fp.face_id = faces.id"   \
+    " WHERE fp.face_id IS NULL ORDER BY u.face_id"
+
 fs_status store_people_faces(store_db *store, int only_unseen, store_people_face_visit visit,
                              void *ctx, fs_error *err)
 {
     sqlite3_stmt *s;
     fs_status rc = prepare(store,
-                           only_unseen ? "SELECT " FACE_COLUMNS FACE_FROM
-                                         " WHERE fp.face_id IS NULL ORDER BY faces.id"
-                                       : "SELECT " FACE_COLUMNS FACE_FROM " ORDER BY faces.id",
+                           !only_unseen ? "SELECT " FACE_COLUMNS FACE_FROM " ORDER BY faces.id"
+                           : store->schema >= 4
+                               ? "SELECT " FACE_COLUMNS UNSEEN_FROM
+                               : "SELECT " FACE_COLUMNS FACE_FROM
+                                 " WHERE fp.face_id IS NULL ORDER BY faces.id",
                            &s, err);
     if (rc == FS_OK)
         rc = visit_faces(store, s, visit, ctx, err);
@@ -496,9 +505,17 @@ fs_status store_people_counts(store_db *store, float min_quality, int64_t *unsur
                    min_quality, ungrouped, err);
     if (rc == FS_OK)
         rc = count(store,
-                   "SELECT count(*) FROM faces WHERE id NOT IN (SELECT face_id FROM face_people)",
+                   store->schema >= 4 ? "SELECT count(*) FROM people_unseen"
+                                      : "SELECT count(*) FROM faces"
+                                        " WHERE id NOT IN (SELECT face_id FROM face_people)",
                    0, unseen, err);
     return rc;
+}
+
+fs_status store_people_count(store_db *store, int64_t *n, fs_error *err)
+{
+    *n = 0;
+    return count(store, "SELECT count(*) FROM people", 0, n, err);
 }
 
 fs_status store_people_any_seen(store_db *store, int *any, fs_error *err)

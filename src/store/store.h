@@ -48,7 +48,7 @@
 #include "facesearch.h"
 #include "util/vec.h" /* util_vec_dot: the similarity of every search */
 
-#define FS_STORE_SCHEMA_VERSION 3
+#define FS_STORE_SCHEMA_VERSION 4
 #define FS_STORE_DIM_MAX 4096
 
 typedef struct store_db store_db;
@@ -231,6 +231,13 @@ typedef struct store_hit {
 fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
                        size_t *count, fs_error *err);
 
+/* store_search for each of n queries at once: the same options, embeddings[i * dim ..] the
+ * i-th query's; hits[i] and counts[i] as store_search's *hits and *count. The vectors are
+ * refreshed once, then the queries run on q->threads threads (<= 1: one), one each at a time.
+ * On error every hits[i] is NULL and counts[i] 0. */
+fs_status store_search_batch(store_db *store, const store_query *q, const float *embeddings,
+                             size_t n, store_hit **hits, size_t *counts, fs_error *err);
+
 /* Makes the vector files on disk agree with SQLite (writes them only if they are stale; builds or
  * extends the HNSW graph of a large library). Called by the writer after an index run. */
 fs_status store_sync_vectors(store_db *store, fs_error *err);
@@ -308,6 +315,8 @@ typedef int (*store_person_visit)(const store_person *p, void *ctx);
 
 /* Visits every person, most faces first, then by id. */
 fs_status store_people_list(store_db *st, store_person_visit visit, void *ctx, fs_error *err);
+/* How many persons there are (those store_people_list visits). */
+fs_status store_people_count(store_db *st, int64_t *n, fs_error *err);
 /* A person by id (name NULL) or by exact name (id 0); *found 0 when absent. */
 fs_status store_person_get(store_db *st, int64_t id, const char *name, store_person *out,
                            int *found, fs_error *err);

@@ -43,6 +43,7 @@ struct store_db {
     sqlite3_stmt *stmts[ST_COUNT];
     sqlite3_stmt *faces_in;  /* store_faces_by_ids: a chunk of ids, the unused ones NULL */
     vindex *vindex;   /* NULL until the first search or sync */
+    int vindex_verified; /* vindex was read and checked in full (or rebuilt), not mapped */
     uint64_t vgen;       /* the database generation vindex reflects */
     int map_refused;     /* mapping the vector file at map_refused_gen failed: not retried */
     uint64_t map_refused_gen;

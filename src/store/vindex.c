@@ -340,6 +340,13 @@ fs_status vindex_compact(vindex *v, fs_error *err)
 
 fs_status vindex_build_graph(vindex *v, int threads, fs_error *err)
 {
+    if (v->graph && hnsw_mapped(v->graph)) {
+        hnsw_free(v->graph);
+        v->graph = NULL;
+        return util_fail(err, FS_ERR_ARG,
+                         "the search graph is mapped for searches only (load the index to extend"
+                         " it)");
+    }
     if (!v->graph) {
         if (v->live < v->graph_min || v->live == 0)
             return FS_OK;
@@ -500,12 +507,60 @@ done:
     return rc;
 }
 
-/* The graph path: HNSW over the codes for the first graph_count slots, an exact look at the
- * slots added since, fp32 re-rank of everything found. */
-static fs_status search_graph(const vindex *v, const float *q, const int8_t *qcode,
-                              float qscale, size_t k, float threshold, const vindex_filter *f,
-                              double keep_fraction, store_hit **hits, size_t *n, fs_error *err)
+/* The query's int8 code and its error bounds (vindex_search). */
+typedef struct qcoded {
+    const int8_t *code;
+    float scale, err, norm_hat; /* e_q, |q^| */
+} qcoded;
+
+/* Drops the candidates whose fp32 score cannot make the result of rerank(k, threshold): those
+ * whose upper bound (int8 score + error bounds, as the scan's) is below the threshold, or below
+ * the k-th largest lower bound of the candidates (k others score above them). What is left
+ * re-ranks to the same hits, without reading the fp32 vectors of the rest (2 KB each, most of
+ * them far below any threshold). cand is compacted in place. */
+static fs_status bound_candidates(const vindex *v, const qcoded *qc, size_t k, float threshold,
+                                  size_t *cand, size_t *nc, fs_error *err)
 {
+    size_t d = (size_t)v->dim, m = *nc;
+    float *score = malloc((m ? m : 1) * sizeof *score);
+    float *heap = k ? malloc(k * sizeof *heap) : NULL;
+    if (!score || (k && !heap)) {
+        free(score);
+        free(heap);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    size_t hn = 0;
+    for (size_t c = 0; c < m; c++) {
+        size_t i = cand[c];
+        score[c] = qc->scale * v->scales[i] * (float)code_dot(qc->code, v->codes + i * d, d);
+        if (k)
+            heap_push(heap, &hn, k,
+                      score[c] - (qc->err * v->norms[i] + qc->norm_hat * v->qerr[i] +
+                                  SCORE_SLACK));
+    }
+    float cut = threshold;
+    if (k && hn == k && heap[0] > cut)
+        cut = heap[0];
+    size_t kept = 0;
+    for (size_t c = 0; c < m; c++) {
+        size_t i = cand[c];
+        if (score[c] + qc->err * v->norms[i] + qc->norm_hat * v->qerr[i] + SCORE_SLACK >= cut)
+            cand[kept++] = i;
+    }
+    *nc = kept;
+    free(score);
+    free(heap);
+    return FS_OK;
+}
+
+/* The graph path: HNSW over the codes for the first graph_count slots, an exact look at the
+ * slots added since, fp32 re-rank of those found that the bounds do not rule out. */
+static fs_status search_graph(const vindex *v, const float *q, const qcoded *qc, size_t k,
+                              float threshold, const vindex_filter *f, double keep_fraction,
+                              store_hit **hits, size_t *n, fs_error *err)
+{
+    const int8_t *qcode = qc->code;
+    float qscale = qc->scale;
     size_t gc = hnsw_count(v->graph);
     size_t want = (size_t)((double)(k * 4 > v->graph_ef ? k * 4 : v->graph_ef) / keep_fraction);
     if (want > gc)
@@ -529,7 +584,9 @@ static fs_status search_graph(const vindex *v, const float *q, const int8_t *qco
     for (size_t i = gc; i < v->n; i++)
         if (allowed(v, f, i))
             cand[nc++] = i;
-    rc = rerank(v, q, cand, nc, k, threshold, hits, n, err);
+    rc = bound_candidates(v, qc, k, threshold, cand, &nc, err);
+    if (rc == FS_OK)
+        rc = rerank(v, q, cand, nc, k, threshold, hits, n, err);
 done:
     free(slots);
     free(cand);
@@ -562,8 +619,9 @@ fs_status vindex_search(const vindex *v, const float *q, size_t k, float thresho
         if (keep < 0.3)
             use_graph = 0;
     }
+    qcoded qc = {qcode, qscale, qerr, qnorm_hat};
     fs_status rc = use_graph
-        ? search_graph(v, q, qcode, qscale, k, threshold, filter, keep, hits, n, err)
+        ? search_graph(v, q, &qc, k, threshold, filter, keep, hits, n, err)
         : search_scan(v, q, qcode, qscale, qerr, qnorm_hat, k, threshold, filter, threads, hits,
                       n, err);
     free(qcode);
@@ -578,28 +636,45 @@ static inline uint64_t rotl64(uint64_t x, int r)
     return (x << r) | (x >> (64 - r));
 }
 
+/* vindex_checksum in steps: checksum_start, checksum_blocks over whole 32-byte blocks (any
+ * number of calls), checksum_end over the last size % 32 bytes. */
+static const uint64_t CK_P1 = 0x9E3779B185EBCA87ull, CK_P2 = 0xC2B2AE3D27D4EB4Full;
+
+static void checksum_start(uint64_t h[4], uint64_t seed)
+{
+    h[0] = seed + CK_P1, h[1] = seed ^ CK_P2, h[2] = seed - CK_P1, h[3] = ~seed;
+}
+
+static void checksum_blocks(uint64_t h[4], const unsigned char *p, size_t blocks)
+{
+    for (size_t i = 0; i < blocks * 32; i += 32)
+        for (int l = 0; l < 4; l++) {
+            uint64_t w;
+            memcpy(&w, p + i + 8 * l, 8);
+            h[l] = rotl64(h[l] + w * CK_P2, 31) * CK_P1;
+        }
+}
+
+static uint64_t checksum_end(const uint64_t h[4], const unsigned char *tail, uint64_t size)
+{
+    uint64_t t = size * CK_P1;
+    for (size_t i = 0; i < size % 32; i++)
+        t = rotl64(t ^ tail[i], 11) * CK_P2;
+    uint64_t r = rotl64(h[0], 1) + rotl64(h[1], 7) + rotl64(h[2], 12) + rotl64(h[3], 18) + t;
+    r ^= r >> 33;
+    r *= CK_P2;
+    r ^= r >> 29;
+    return r;
+}
+
 uint64_t vindex_checksum(const void *data, size_t size, uint64_t seed)
 {
     /* Four independent multiply-rotate lanes over 32-byte blocks (fast, memory bound); a wrong
      * bit anywhere changes the result with overwhelming probability. Not cryptographic. */
-    const uint64_t p1 = 0x9E3779B185EBCA87ull, p2 = 0xC2B2AE3D27D4EB4Full;
-    uint64_t h[4] = {seed + p1, seed ^ p2, seed - p1, ~seed};
-    const unsigned char *p = data;
-    size_t i = 0;
-    for (; i + 32 <= size; i += 32)
-        for (int l = 0; l < 4; l++) {
-            uint64_t w;
-            memcpy(&w, p + i + 8 * l, 8);
-            h[l] = rotl64(h[l] + w * p2, 31) * p1;
-        }
-    uint64_t t = (uint64_t)size * p1;
-    for (; i < size; i++)
-        t = rotl64(t ^ p[i], 11) * p2;
-    uint64_t r = rotl64(h[0], 1) + rotl64(h[1], 7) + rotl64(h[2], 12) + rotl64(h[3], 18) + t;
-    r ^= r >> 33;
-    r *= p2;
-    r ^= r >> 29;
-    return r;
+    uint64_t h[4];
+    checksum_start(h, seed);
+    checksum_blocks(h, data, size / 32);
+    return checksum_end(h, (const unsigned char *)data + size / 32 * 32, size);
 }
 
 typedef struct vfile_header {
@@ -697,24 +772,35 @@ static void fsync_parent(const char *path)
     free(dir);
 }
 
-/* Checksum of a whole file; 0 or -1. */
+#define CHECKSUM_CHUNK (1u << 20) /* a file is checksummed a MiB at a time (32-byte blocks) */
+
+/* vindex_checksum of a whole file (seed "grap"), read a chunk at a time; 0 or -1. */
 static int file_checksum(const char *path, uint64_t *sum, uint64_t *size)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         return -1;
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return -1;
+    unsigned char *buf = malloc(CHECKSUM_CHUNK);
+    int rc = buf && fstat(fd, &sb) == 0 ? 0 : -1;
+    uint64_t h[4], left = rc == 0 ? (uint64_t)sb.st_size : 0;
+    checksum_start(h, 0x67726170ull);
+    while (rc == 0 && left > 0) {
+        size_t n = left < CHECKSUM_CHUNK ? (size_t)left : CHECKSUM_CHUNK;
+        if (read_all(fd, buf, n) != 0) {
+            rc = -1;
+            break;
+        }
+        checksum_blocks(h, buf, n / 32); /* only the last chunk has a tail */
+        left -= n;
+        if (left == 0) {
+            *sum = checksum_end(h, buf + n / 32 * 32, (uint64_t)sb.st_size);
+            *size = (uint64_t)sb.st_size;
+        }
     }
-    size_t n = (size_t)sb.st_size;
-    void *buf = malloc(n ? n : 1);
-    int rc = -1;
-    if (buf && read_all(fd, buf, n) == 0) {
-        *sum = vindex_checksum(buf, n, 0x67726170ull);
-        *size = n;
-        rc = 0;
+    if (rc == 0 && sb.st_size == 0) {
+        *sum = checksum_end(h, buf, 0);
+        *size = 0;
     }
     free(buf);
     close(fd);
@@ -817,9 +903,9 @@ static fs_status read_header(int fd, const char *vec_path, int dim, vfile_header
 
 /* With v's slots in place: counts the live ones, checks ids ascend and dead flags are 0/1, and
  * loads the graph when its file matches the header (else v has no graph: searches scan until
- * the writer rebuilds it). */
+ * the writer rebuilds it); map_graph: maps it instead, for searches only. */
 static fs_status finish_load(vindex *v, const vfile_header *h, const char *vec_path,
-                             const char *graph_path, fs_error *err)
+                             const char *graph_path, int map_graph, fs_error *err)
 {
     for (size_t i = 0; i < v->n; i++) {
         if (v->dead[i] > 1 || (i > 0 && v->ids[i] <= v->ids[i - 1]))
@@ -829,7 +915,8 @@ static fs_status finish_load(vindex *v, const vfile_header *h, const char *vec_p
     if (h->graph_count > 0 && h->graph_count <= v->n) {
         uint64_t gsum, gsize;
         if (file_checksum(graph_path, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
-            v->graph = hnsw_load(&v->graph_src, graph_path);
+            v->graph = map_graph ? hnsw_map(&v->graph_src, graph_path)
+                                 : hnsw_load(&v->graph_src, graph_path);
             if (v->graph && hnsw_count(v->graph) != h->graph_count) {
                 hnsw_free(v->graph);
                 v->graph = NULL;
@@ -896,7 +983,7 @@ fs_status vindex_load(const char *vec_path, const char *graph_path, int dim, vin
         goto done;
     }
     v->n = (size_t)h.slots;
-    if ((rc = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
+    if ((rc = finish_load(v, &h, vec_path, graph_path, 0, err)) != FS_OK)
         goto done;
     *gen = h.generation;
 done:
@@ -946,7 +1033,7 @@ fs_status vindex_map(const char *vec_path, const char *graph_path, int dim, vind
     p += n * d;
     v->vecs = (float *)(void *)p;
     v->n = v->cap = n;
-    if ((rc = finish_load(v, &h, vec_path, graph_path, err)) != FS_OK)
+    if ((rc = finish_load(v, &h, vec_path, graph_path, 1, err)) != FS_OK)
         goto done;
     *gen = h.generation;
 done:

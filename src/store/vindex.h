@@ -78,7 +78,8 @@ void vindex_each(const vindex *v,
 fs_status vindex_compact(vindex *v, fs_error *err);
 
 /* Builds the graph if there are at least FS_VINDEX_GRAPH_MIN live faces, or extends it over the
- * slots added since. threads >= 1. On error the graph is dropped (searches stay correct). */
+ * slots added since. threads >= 1. On error the graph is dropped (searches stay correct); a
+ * mapped graph (vindex_map) is an error (FS_ERR_ARG). */
 fs_status vindex_build_graph(vindex *v, int threads, fs_error *err);
 
 /* Top k (0 = no limit) live faces with similarity >= threshold, allowed by filter (NULL = all),
@@ -106,8 +107,9 @@ fs_status vindex_load(const char *vec_path, const char *graph_path, int dim, vin
 /* The same for readers, without reading the whole file: the vector file is mapped (private,
  * copy-on-write) and its pages are read as searches touch them; the payload checksum is not
  * verified (the writer's vindex_load does that; the file is only ever replaced whole, by
- * rename). The header, size, ids and the graph file are checked as by vindex_load. Adding to
- * a mapped index first copies it into memory of its own. */
+ * rename). The header, size, ids and the graph file are checked as by vindex_load; the graph
+ * is mapped too (hnsw_map), so it serves searches but cannot be extended (vindex_build_graph
+ * fails). Adding to a mapped index first copies its slots into memory of its own. */
 fs_status vindex_map(const char *vec_path, const char *graph_path, int dim, vindex **out,
                      uint64_t *gen, fs_error *err);
 

@@ -2,9 +2,10 @@
  * vsync.c — keeps the vector index (vindex.c) in step with SQLite, the source of truth, and runs
  * searches.
  *
- * The vector file records the database generation it reflects. On first use the store loads it;
- * if it is missing, corrupt or of another dim it is rebuilt from every face in SQLite (and saved,
- * best effort). If its generation is older than the database's, it is brought up to date cheaply:
+ * The vector file records the database generation it reflects. On first use the store maps it
+ * for searches (a search touches only the slots it meets), or reads and verifies all of it when
+ * the writer is to save it (store_sync_vectors); if it is missing, corrupt or of another dim it
+ * is rebuilt from every face in SQLite (and saved, best effort). If its generation is older than the database's, it is brought up to date cheaply:
  * faces with an id above its largest id are added (ids are AUTOINCREMENT, so never reused and
  * increasing in commit order) and the ids logged in face_tombstones after its generation are
  * removed. Every search repeats that check, so a deleted face never shows up, and a crash between
@@ -82,11 +83,17 @@ static fs_status remove_tombstoned(store_db *store, vindex *v, uint64_t after_ge
 
 /* Brings st->vindex up to date with SQLite: loads or rebuilds it if needed, then catches up.
  * One read transaction, so that the generation and the faces read belong together. On error
- * st->vindex is left NULL or as it was (still a consistent older state). */
-static fs_status refresh(store_db *store, fs_error *err)
+ * st->vindex is left NULL or as it was (still a consistent older state). for_save: the writer
+ * will save the vectors (store_sync_vectors), so they must be verified ones. */
+static fs_status refresh(store_db *store, int for_save, fs_error *err)
 {
     fs_status e;
     int own_txn = !store->in_batch;
+    if (for_save && store->vindex && !store->vindex_verified) {
+        /* mapped for searches, never checked: saved, a damaged file would stay damaged */
+        vindex_free(store->vindex);
+        store->vindex = NULL;
+    }
     if (own_txn && (e = store_exec(store, "BEGIN", err)) != FS_OK)
         return e;
     uint64_t gen, since;
@@ -98,12 +105,13 @@ static fs_status refresh(store_db *store, fs_error *err)
     if (!store->vindex) {
         uint64_t fgen = 0;
         vindex *loaded = NULL;
-        /* readers map the file (a search starts in milliseconds even at a million faces); the
-         * writer reads and verifies all of it */
+        /* searches map the file (a search starts in milliseconds even at a million faces, and
+         * `people update` reads only the slots it meets); a writer about to save reads and
+         * verifies all of it */
         fs_status le = FS_ERR_IO;
-        if (!(store->flags &
-              FS_STORE_WRITE)) /* (a refused mapping, e.g. strict overcommit: read) */
+        if (!for_save) /* (a refused mapping, e.g. strict overcommit: read) */
             le = vindex_map(store->vec_path, store->graph_path, store->dim, &loaded, &fgen, NULL);
+        store->vindex_verified = le != FS_OK;
         if (le != FS_OK && le != FS_ERR_NOT_FOUND)
             le = vindex_load(store->vec_path, store->graph_path, store->dim, &loaded, &fgen, NULL);
         if (le == FS_OK) {
@@ -140,6 +148,7 @@ static fs_status refresh(store_db *store, fs_error *err)
             } else if (fgen == gen) {
                 vindex_free(store->vindex);
                 store->vindex = mapped;
+                store->vindex_verified = 0;
                 store->vgen = gen;
                 goto done;
             } else {
@@ -170,6 +179,7 @@ static fs_status refresh(store_db *store, fs_error *err)
         goto done;
     vindex_free(store->vindex);
     store->vindex = fresh;
+    store->vindex_verified = 1;
     fresh = NULL;
     store->vgen = gen;
     /* Save what was rebuilt: the writer always (its sync reports errors; the graph of a large
@@ -238,7 +248,7 @@ fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
     *count = 0;
     if (!q || !q->embedding)
         return util_fail(err, FS_ERR_ARG, "search without a query embedding");
-    fs_status rc = refresh(store, err);
+    fs_status rc = refresh(store, 0, err);
     if (rc != FS_OK)
         return rc;
     vindex_filter filter;
@@ -252,6 +262,54 @@ fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
     return vindex_search(store->vindex, q->embedding, q->top_k, q->threshold,
                          q->folder_count > 0 ? &filter : NULL, q->exact, q->threads, hits, count,
                          err);
+}
+
+fs_status store_search_batch(store_db *store, const store_query *q, const float *embeddings,
+                             size_t n, store_hit **hits, size_t *counts, fs_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        hits[i] = NULL, counts[i] = 0;
+    if (!q || !embeddings)
+        return util_fail(err, FS_ERR_ARG, "search without a query embedding");
+    fs_status rc = refresh(store, 0, err);
+    if (rc != FS_OK || n == 0)
+        return rc;
+    vindex_filter filter;
+    if (q->folder_count > 0) {
+        if ((rc = cached_filter(store, q->folders, q->folder_count, err)) != FS_OK)
+            return rc;
+        filter.file_bits = store->filter_bits;
+        filter.nbits = store->filter_nbits;
+        filter.kept = store->filter_kept;
+    }
+    const vindex *v = store->vindex;
+    size_t dim = (size_t)store->dim, failed = n; /* the first query that failed */
+    fs_error first;
+    memset(&first, 0, sizeof first);
+    /* one query per thread at a time: a graph search is bound by memory latency, and the
+     * searches share nothing but the read-only index */
+#pragma omp parallel for schedule(dynamic, 8) num_threads(q->threads > 1 ? q->threads : 1)
+    for (size_t i = 0; i < n; i++) {
+        fs_error e;
+        if (vindex_search(v, embeddings + i * dim, q->top_k, q->threshold,
+                          q->folder_count > 0 ? &filter : NULL, q->exact, 1, &hits[i],
+                          &counts[i], &e) != FS_OK) {
+#pragma omp critical(store_search_batch_error)
+            if (i < failed) {
+                failed = i;
+                first = e;
+            }
+        }
+    }
+    if (failed == n)
+        return FS_OK;
+    for (size_t i = 0; i < n; i++) {
+        free(hits[i]);
+        hits[i] = NULL, counts[i] = 0;
+    }
+    if (err)
+        *err = first;
+    return first.code;
 }
 
 int store_vectors_mapped(const store_db *store)
@@ -269,7 +327,7 @@ fs_status store_sync_vectors(store_db *store, fs_error *err)
     /* What is on disk now (its header only), to know whether anything must be written. */
     uint64_t disk_gen = 0, disk_graph = 0;
     int on_disk = vindex_peek(store->vec_path, store->dim, &disk_gen, &disk_graph) == FS_OK;
-    fs_status rc = refresh(store, err);
+    fs_status rc = refresh(store, 1, err);
     if (rc != FS_OK)
         return rc;
     vindex *v = store->vindex;

@@ -1,6 +1,7 @@
 /*
  * test_people_store.c — people in the index (src/store/people_db.c, src/people/update.c),
- * without a model pack: schema migration from an index made before people, incremental and full updates,
+ * without a model pack: schema migration from an index made before people (and before the table of
+ * faces not seen yet), incremental and full updates,
  * and the user's decisions (keyed by content hash and box) surviving a re-indexed photo, a moved
  * photo, re-detected faces (boxes that moved a little) and --rebuild.
  */
@@ -265,7 +266,8 @@ static void test_migration(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
-                                  "DROP TABLE people_decisions; DROP TABLE face_people;"
+                                  "DROP TRIGGER people_unseen_new; DROP TABLE people_unseen;"
+                                  " DROP TABLE people_decisions; DROP TABLE face_people;"
                                   " DROP TABLE people; ALTER TABLE faces DROP COLUMN quality;"
                                   " DELETE FROM migrations WHERE version >= 2;"
                                   " UPDATE meta SET value = 1 WHERE key = 'schema_version'",
@@ -312,8 +314,11 @@ static void test_migration_quality(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
-                                  "ALTER TABLE faces DROP COLUMN quality;"
-                                  " DELETE FROM migrations WHERE version = 3;"
+                                  "DROP TRIGGER people_unseen_new;"
+                                  " DROP TRIGGER people_unseen_seen;"
+                                  " DROP TRIGGER people_unseen_forgot; DROP TABLE people_unseen;"
+                                  " ALTER TABLE faces DROP COLUMN quality;"
+                                  " DELETE FROM migrations WHERE version >= 3;"
                                   " UPDATE meta SET value = 2 WHERE key = 'schema_version'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -351,6 +356,89 @@ static void test_migration_quality(void **state)
     q = 2.0f;
     assert_int_equal(store_people_faces(f->store, 0, min_face_quality, &q, &err), FS_OK);
     assert_true(q == -1.0f); /* the old faces keep no measured quality */
+    assert_int_equal(store_check(f->store, &err), FS_OK);
+}
+
+static int count_faces(const store_people_face *f, void *ctx)
+{
+    (void)f;
+    (*(int64_t *)ctx)++;
+    return 0;
+}
+
+/* The faces no update has seen, as store_people_faces finds them and as people_counts counts
+ * them; both must agree. */
+static int64_t unseen(store_db *st)
+{
+    int64_t listed = 0, counted = -1, unsure, ungrouped;
+    fs_error err;
+    assert_int_equal(store_people_faces(st, 1, count_faces, &listed, &err), FS_OK);
+    assert_int_equal(store_people_counts(st, PEOPLE_MIN_QUALITY, &unsure, &ungrouped, &counted,
+                                         &err),
+                     FS_OK);
+    assert_int_equal(listed, counted);
+    return listed;
+}
+
+/* An index of schema 3 (before the table of unseen faces), some faces seen and some not: a
+ * writer's migration finds the unseen ones; from then on new faces, forgotten persons and
+ * removed photos keep the table true, and an update sees exactly the faces it should. */
+static void test_migration_unseen(void **state)
+{
+    fixture *f = *state;
+    int abc[] = {0, 1, 2}, ab[] = {0, 1};
+    put_photo(f->store, "1.jpg", abc, 3, 1, 0);
+    update(f->store, PEOPLE_GRAPH, 0, NULL);
+    put_photo(f->store, "2.jpg", ab, 2, 2, 0);
+    store_close(f->store);
+    f->store = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "%s/index.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TRIGGER people_unseen_new;"
+                                  " DROP TRIGGER people_unseen_seen;"
+                                  " DROP TRIGGER people_unseen_forgot; DROP TABLE people_unseen;"
+                                  " DELETE FROM migrations WHERE version = 4;"
+                                  " UPDATE meta SET value = 3 WHERE key = 'schema_version'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    store_db *reader = open_store(f->dir, FS_STORE_READ); /* reads schema 3 as it is */
+    assert_int_equal(unseen(reader), 2);
+    store_close(reader);
+    f->store = open_store(f->dir, FS_STORE_WRITE);
+    fs_error err;
+    store_stats stats;
+    assert_int_equal(store_stats_get(f->store, &stats, &err), FS_OK);
+    assert_int_equal(stats.schema_version, FS_STORE_SCHEMA_VERSION);
+    assert_int_equal(unseen(f->store), 2);
+    put_photo(f->store, "3.jpg", ab, 2, 3, 0);
+    assert_int_equal(unseen(f->store), 4);
+    fs_people_summary s;
+    update(f->store, PEOPLE_GRAPH, 0, &s);
+    assert_int_equal(s.faces, 6); /* the 4 new ones, and the 2 of 1.jpg they are persons with */
+    assert_int_equal(unseen(f->store), 0);
+    /* a person forgotten: its faces are unseen again, and the next update places them */
+    int64_t a = face_of(f->store, "/photos/1.jpg", 0).person;
+    assert_true(a > 0);
+    assert_int_equal(store_person_delete(f->store, a, &err), FS_OK);
+    assert_int_equal(unseen(f->store), 3);
+    /* a removed photo takes its faces with it, seen or not */
+    assert_int_equal(store_remove_path(f->store, "/photos/2.jpg", NULL, &err), FS_OK);
+    assert_int_equal(unseen(f->store), 2);
+    update(f->store, PEOPLE_GRAPH, 0, &s);
+    assert_int_equal(s.faces, 2);
+    assert_int_equal(unseen(f->store), 0);
+    assert_true(face_of(f->store, "/photos/1.jpg", 0).person > 0);
+    /* a photo indexed again: its new faces are unseen, the old rows gone */
+    assert_int_equal(store_remove_path(f->store, "/photos/3.jpg", NULL, &err), FS_OK);
+    put_photo(f->store, "3.jpg", ab, 2, 3, 5.0f);
+    assert_int_equal(unseen(f->store), 2);
+    update(f->store, PEOPLE_GRAPH, 1, &s); /* a rebuild sees every face */
+    assert_int_equal(s.faces, 5);
+    assert_int_equal(unseen(f->store), 0);
     assert_int_equal(store_check(f->store, &err), FS_OK);
 }
 
@@ -415,6 +503,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_and_decisions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_quality, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_unseen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -213,6 +213,58 @@ static void expect_same_hits(const vindex *x, const vindex *y, const float *q, i
     free(b);
 }
 
+/* A graph search re-ranks in fp32 only the candidates the int8 bounds cannot rule out (below
+ * the threshold, or below k others). With a breadth that makes every face a candidate, its
+ * answer must be the exact scan's: the same faces, order and scores, for any threshold and k. */
+static void test_graph_bounds_exact(void **state)
+{
+    (void)state;
+    const size_t n = 3000;
+    float *v = make_vectors(n, 150, 6);
+    vindex *x = index_of(v, n);
+    vindex_set_graph_min(x, 1000);
+    assert_int_equal(vindex_build_graph(x, 2, NULL), FS_OK);
+    vindex_set_graph_params(x, 0, 0, (int)n);
+    float thresholds[10] = {-1.0f, 0.2f, 0.5f, 0.8f, 0.95f};
+    const size_t ks[] = {1, 10, 50};
+    for (int qi = 0; qi < 20; qi++) {
+        float *q = make_vectors(1, 0, 2000 + (uint64_t)qi);
+        for (int d = 0; d < DIM; d++) /* near a face of identity qi */
+            q[d] = v[(size_t)qi * 13 * DIM + (size_t)d] + 0.05f * q[d];
+        normalise(q);
+        /* and thresholds at the very scores of some hits: a face scoring exactly the threshold
+         * is in, however its int8 score falls */
+        store_hit *top;
+        size_t ntop;
+        assert_int_equal(vindex_search(x, q, 50, -1.0f, NULL, 1, 1, &top, &ntop, NULL), FS_OK);
+        assert_int_equal(ntop, 50);
+        for (int j = 0; j < 5; j++)
+            thresholds[5 + j] = top[(size_t)(j * 12)].similarity;
+        free(top);
+        for (size_t t = 0; t < sizeof thresholds / sizeof thresholds[0]; t++)
+            for (size_t kk = 0; kk < sizeof ks / sizeof ks[0]; kk++) {
+                store_hit *e, *g;
+                size_t ne, ng;
+                assert_int_equal(vindex_search(x, q, ks[kk], thresholds[t], NULL, 1, 1, &e, &ne,
+                                               NULL),
+                                 FS_OK);
+                assert_int_equal(vindex_search(x, q, ks[kk], thresholds[t], NULL, 0, 1, &g, &ng,
+                                               NULL),
+                                 FS_OK);
+                assert_int_equal(ne, ng);
+                for (size_t i = 0; i < ne; i++) {
+                    assert_int_equal(e[i].face_id, g[i].face_id);
+                    assert_true(e[i].similarity == g[i].similarity);
+                }
+                free(e);
+                free(g);
+            }
+        free(q);
+    }
+    vindex_free(x);
+    free(v);
+}
+
 static void test_graph_recall_and_file(void **state)
 {
     (void)state;
@@ -272,6 +324,14 @@ static void test_graph_recall_and_file(void **state)
     assert_int_equal(vindex_graph_count(y), n);
     assert_int_equal(vindex_live(y), n + 30);
     expect_same_hits(x, y, v + 11 * DIM, 0);
+    expect_same_hits(x, y, v + 11 * DIM, 1);
+    for (int qi = 0; qi < 20; qi++) /* the mapped graph answers as the loaded one */
+        expect_same_hits(x, y, v + (size_t)qi * 97 * DIM, 0);
+    /* its graph is the file's, read-only: extending it is refused, and it is dropped */
+    fs_error gerr;
+    assert_int_equal(vindex_build_graph(y, 1, &gerr), FS_ERR_ARG);
+    assert_non_null(strstr(gerr.message, "mapped for searches only"));
+    assert_int_equal(vindex_graph_count(y), 0);
     expect_same_hits(x, y, v + 11 * DIM, 1);
     store_hit *h2;
     size_t nh2;
@@ -629,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_scan_exact_random),
         cmocka_unit_test(test_scan_exact_clustered),
         cmocka_unit_test(test_duplicates_tie_by_id),
+        cmocka_unit_test(test_graph_bounds_exact),
         cmocka_unit_test(test_graph_recall_and_file),
         cmocka_unit_test_setup_teardown(test_store_search_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vector_file_repair, setup, teardown),
