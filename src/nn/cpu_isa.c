@@ -51,7 +51,7 @@ const char *nn_precision_name(nn_precision precision)
  * one, but CPUs issue it at different rates: AMD Zen 4/5 as fast as an FMA (bf16 then doubles
  * the arithmetic rate, and the recognizers ran 1.5-2.5x faster), Intel Xeons on one port where
  * FMA has two (no gain, and converting the activations makes bf16 1.3-1.7x slower). So the
- * rate is measured: a short loop of each instruction, best of several, interleaved. Where
+ * rate is measured: a short loop of each instruction, best of 21, interleaved. Where
  * oneDNN runs AMX code, bf16 convs run on the tile unit instead, and bf16 pays without a probe. */
 
 #if defined(__x86_64__)
@@ -59,8 +59,11 @@ const char *nn_precision_name(nn_precision precision)
 
 #include "util/clock.h"
 
+/* A round times each loop once (~25 and ~50 us here); the best of 21 rounds, interleaved, is what
+ * counts, so that the answer (rates 1:1 or 2:1, read against 1.5) does not move on a busy machine:
+ * every one of 21 FMA rounds would have to be slowed by half for a 1:1 CPU to read as 2:1. */
 #define PROBE_ITERS 20000
-#define PROBE_ROUNDS 5
+#define PROBE_ROUNDS 21
 
 /* Twelve independent accumulators cover the latency of either instruction on either pipe. */
 #define PROBE_LOOP(STEP)                                                                          \
