@@ -41,14 +41,23 @@ fs_status fs_mpi_index(fs_mpi *mpi, fs_engine *engine, const char *dir, const ch
                        size_t n_roots, int wait, const fs_index_options *opt,
                        fs_index_progress *summary, fs_error *err);
 
-/* Searches the sharded library dir: rank 0's query faces, threshold, top and min_face (as
- * fs_index_search's; other ranks pass NULL, 0 and anything) go to every rank; rank r searches
- * shards r, r + size, ... and the best top of every shard are merged on rank 0 into *out
- * (fs_matches_merge): the matches of one index holding every shard's photos. A shard that is
- * missing is FS_ERR_NOT_FOUND naming it. The ids of a match (photo_id, face_id) are its shard's;
- * embeddings are not sent (zero). Only rank 0's *out is filled; release it with
- * fs_matches_free on every rank. */
-fs_status fs_mpi_search(fs_mpi *mpi, const char *dir, const fs_face *query, size_t n_query,
+/* The sharded library dir opened for searches: rank 0 reads the manifest, rank r opens shards
+ * r, r + size, ... for reading (any number of ranks: fewer than shards search several each). A
+ * missing shard is FS_ERR_NOT_FOUND naming it. Release with fs_mpi_library_close (on every
+ * rank; not collective). */
+typedef struct fs_mpi_library fs_mpi_library;
+fs_status fs_mpi_library_open(fs_mpi *mpi, const char *dir, fs_mpi_library **out,
+                              fs_error *err);
+void fs_mpi_library_close(fs_mpi_library *lib);
+
+/* Searches the library: rank 0's query faces, threshold, top and min_face (as
+ * fs_index_search's; other ranks pass NULL, 0 and anything) go to every rank; each rank searches
+ * its shards and the best top of every shard are merged on rank 0 into *out (fs_matches_merge):
+ * the matches of one index holding every shard's photos. The ids of a match (photo_id, face_id)
+ * are its shard's; embeddings are not sent (zero). Only rank 0's *out is filled; release it with
+ * fs_matches_free on every rank. n_query 0 on rank 0 fails on every rank (FS_ERR_ARG): what
+ * rank 0 does when it has no query, so that the others do not wait for one. */
+fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_query,
                         float threshold, size_t top, int min_face, fs_matches *out,
                         fs_error *err);
 

@@ -439,7 +439,13 @@ static int search_shards(const cli_globals *g, const search_args *a)
     fs_error err;
     if (fs_mpi_open(&mpi, &err) != FS_OK)
         return cli_fail_error(&err);
-    int rank = fs_mpi_rank(mpi), status = 0;
+    int rank = fs_mpi_rank(mpi);
+    fs_mpi_library *lib = NULL;
+    if (fs_mpi_library_open(mpi, a->shards, &lib, &err) != FS_OK) {
+        fs_mpi_close(mpi);
+        return rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
+    }
+    int status = 0;
     fs_engine *engine = NULL;
     fs_faces query = {0};
     size_t skipped = 0;
@@ -455,8 +461,8 @@ static int search_shards(const cli_globals *g, const search_args *a)
             threshold = threshold_of(a, engine);
     }
     fs_matches matches = {0};
-    fs_status rc = fs_mpi_search(mpi, a->shards, query.faces, status ? 0 : query.count,
-                                 threshold, (size_t)a->top, (int)a->min_size, &matches, &err);
+    fs_status rc = fs_mpi_search(lib, query.faces, status ? 0 : query.count, threshold,
+                                 (size_t)a->top, (int)a->min_size, &matches, &err);
     if (rc != FS_OK && status == 0)
         status = rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
     else if (rc == FS_OK && rank == 0) {
@@ -467,6 +473,7 @@ static int search_shards(const cli_globals *g, const search_args *a)
     fs_matches_free(&matches);
     fs_faces_free(&query);
     fs_engine_close(engine);
+    fs_mpi_library_close(lib);
     fs_mpi_close(mpi);
     return status;
 }

@@ -553,12 +553,71 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
 
 /* ---- Searches -------------------------------------------------------------------------- */
 
+/* The shards this rank searches, opened once for many searches. */
+struct fs_mpi_library {
+    fs_mpi *m;
+    int count;                 /* shards of the library, from its manifest */
+    fs_index **shards;         /* shards rank, rank + size, ... */
+    int n_shards;
+};
+
 typedef struct search_params {
     float threshold;
     int min_face;
     uint64_t top, n_query;
-    int count;                 /* shards, from the manifest */
 } search_params;
+
+fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    *out = NULL;
+    fs_shards_info info = {0};
+    fs_status rc = m->rank == 0 ? fs_shards_open(dir, &info, err) : FS_OK;
+    if (agree(m, rc, err) != FS_OK)
+        return err->code;
+    MPI_Bcast(&info.count, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    fs_mpi_library *lib = calloc(1, sizeof *lib);
+    int mine = info.count > m->rank ? (info.count - m->rank + m->size - 1) / m->size : 0;
+    if (lib && mine && !(lib->shards = calloc((size_t)mine, sizeof *lib->shards))) {
+        free(lib);
+        lib = NULL;
+    }
+    rc = lib ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory");
+    if (lib) {
+        lib->m = m;
+        lib->count = info.count;
+    }
+    for (int k = m->rank; rc == FS_OK && k < info.count; k += m->size) {
+        char shard[PATH_MAX];
+        struct stat st;
+        rc = fs_shard_dir(dir, k, shard, sizeof shard, err);
+        if (rc == FS_OK && stat(shard, &st) != 0)
+            rc = fail(err, FS_ERR_NOT_FOUND, "%s: shard %d of %d is missing (%s)", shard, k,
+                      info.count, strerror(errno));
+        if (rc == FS_OK)
+            rc = fs_index_open(shard, NULL, FS_INDEX_READ, &lib->shards[lib->n_shards], err);
+        if (rc == FS_OK)
+            lib->n_shards++;
+    }
+    if (agree(m, rc, err) != FS_OK) {
+        fs_mpi_library_close(lib);
+        return err->code;
+    }
+    *out = lib;
+    return FS_OK;
+}
+
+void fs_mpi_library_close(fs_mpi_library *lib)
+{
+    if (!lib)
+        return;
+    for (int i = 0; i < lib->n_shards; i++)
+        fs_index_close(lib->shards[i]);
+    free(lib->shards);
+    free(lib);
+}
 
 static void put_matches(wbuf *w, const fs_matches *mt)
 {
@@ -613,27 +672,16 @@ static fs_status get_matches(rbuf *r, fs_matches *mt, fs_error *err)
     return FS_OK;
 }
 
-/* The best top of the shards of this rank (k = rank, rank + size, ...), merged. */
-static fs_status search_my_shards(const fs_mpi *m, const char *dir, const search_params *p,
+/* The best top of the shards of this rank, merged. */
+static fs_status search_my_shards(const fs_mpi_library *lib, const search_params *p,
                                   const fs_face *query, fs_matches *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
     fs_status rc = FS_OK;
-    for (int k = m->rank; k < p->count && rc == FS_OK; k += m->size) {
-        char shard[PATH_MAX];
-        struct stat st;
-        rc = fs_shard_dir(dir, k, shard, sizeof shard, err);
-        if (rc == FS_OK && stat(shard, &st) != 0)
-            rc = fail(err, FS_ERR_NOT_FOUND, "%s: shard %d of %d is missing (%s)", shard, k,
-                      p->count, strerror(errno));
-        fs_index *ix = NULL;
-        if (rc == FS_OK)
-            rc = fs_index_open(shard, NULL, FS_INDEX_READ, &ix, err);
+    for (int i = 0; i < lib->n_shards && rc == FS_OK; i++) {
         fs_matches parts[2] = {*out, {0}};
-        if (rc == FS_OK)
-            rc = fs_index_search(ix, query, (size_t)p->n_query, NULL, 0, p->threshold,
-                                 (size_t)p->top, p->min_face, &parts[1], err);
-        fs_index_close(ix);
+        rc = fs_index_search(lib->shards[i], query, (size_t)p->n_query, NULL, 0, p->threshold,
+                             (size_t)p->top, p->min_face, &parts[1], err);
         if (rc == FS_OK)
             rc = fs_matches_merge(parts, 2, (size_t)p->top, out, err);
         else
@@ -668,7 +716,7 @@ static fs_status merge_gathered(const fs_mpi *m, const unsigned char *bytes, con
     return rc;
 }
 
-fs_status fs_mpi_search(fs_mpi *m, const char *dir, const fs_face *query, size_t n_query,
+fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_query,
                         float threshold, size_t top, int min_face, fs_matches *out,
                         fs_error *err)
 {
@@ -676,14 +724,10 @@ fs_status fs_mpi_search(fs_mpi *m, const char *dir, const fs_face *query, size_t
     if (!err)
         err = &local;
     memset(out, 0, sizeof *out);
+    const fs_mpi *m = lib->m;
     search_params p = {.threshold = threshold, .min_face = min_face, .top = top,
                        .n_query = n_query};
     fs_status rc = m->rank == 0 && !n_query ? fail(err, FS_ERR_ARG, "no query face") : FS_OK;
-    if (rc == FS_OK && m->rank == 0) {
-        fs_shards_info info;
-        rc = fs_shards_open(dir, &info, err);
-        p.count = info.count;
-    }
     if (agree(m, rc, err) != FS_OK)
         return err->code;
     MPI_Bcast(&p, (int)sizeof p, MPI_BYTE, 0, MPI_COMM_WORLD);
@@ -693,7 +737,7 @@ fs_status fs_mpi_search(fs_mpi *m, const char *dir, const fs_face *query, size_t
     MPI_Bcast(faces, (int)(p.n_query * sizeof *faces), MPI_BYTE, 0, MPI_COMM_WORLD);
 
     fs_matches mine;
-    rc = search_my_shards(m, dir, &p, faces, &mine, err);
+    rc = search_my_shards(lib, &p, faces, &mine, err);
     if (m->rank != 0)
         free(faces);
     wbuf w = {0};
