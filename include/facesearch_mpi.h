@@ -35,7 +35,8 @@ int fs_mpi_size(const fs_mpi *mpi);
  * run on its share (fs_index_options.photos), embedding or copying, and drops the photos of the
  * walk that now belong to another shard. opt: as fs_index_update's (photos and foreign are set
  * here); on_progress is called on rank 0 with the sum of every rank's progress; on_problem on
- * the rank that met the problem. summary: the sum over the shards, on rank 0. engine: every
+ * the rank that met the problem. summary: the sum over the shards, on rank 0 (seconds: the whole
+ * run's, from the walk to the last shard's end). engine: every
  * rank's own, of the library's pack. */
 fs_status fs_mpi_index(fs_mpi *mpi, fs_engine *engine, const char *dir, const char *const *roots,
                        size_t n_roots, int wait, const fs_index_options *opt,

@@ -492,6 +492,7 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
         opt = &defaults;
     if (summary)
         memset(summary, 0, sizeof *summary);
+    double started = now();
     /* step 1: the manifest, then each rank's shard */
     fs_status rc = engine ? FS_OK
                           : fail(err, FS_ERR_ARG, "rank %d: no model pack (see its error)", m->rank);
@@ -539,8 +540,10 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
         rc = fs_index_update(ix, roots, n_roots, &run, &own, err);
         gather_finals(&s, &own);
         rc = agree(m, rc, err);
-        if (summary && m->rank == 0)
+        if (summary && m->rank == 0) {
             *summary = summed(&s);
+            summary->seconds = now() - started; /* the whole run, walk and hashing included */
+        }
     }
     free(s.ranks);
     free(mine.items);
