@@ -442,8 +442,10 @@ static int search_shards(const cli_globals *g, const search_args *a)
     int rank = fs_mpi_rank(mpi);
     fs_mpi_library *lib = NULL;
     if (fs_mpi_library_open(mpi, a->shards, &lib, &err) != FS_OK) {
+        /* said before MPI ends: once a rank has exited with an error, mpirun ends the others */
+        int status = rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
         fs_mpi_close(mpi);
-        return rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
+        return status;
     }
     int status = 0;
     fs_engine *engine = NULL;
