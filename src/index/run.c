@@ -320,7 +320,10 @@ static void run_job(run *r, fs_worker *w, entry *e, result *res)
     util_sha256_final(&h, digest);
     util_sha256_hex(digest, e->sha256);
     int twin = 0;
-    if (index_digest_set_has(&r->known, digest)) {
+    /* the second round's jobs (dedup off) have no indexed twin any more: their content's entry
+     * was replaced during the run (a changed photo that now holds other known content), or their
+     * twin of this run failed; they get the pipeline, else they would be dropped */
+    if (r->dedup && index_digest_set_has(&r->known, digest)) {
         res->kind = OUT_KNOWN;
     } else {
         pthread_mutex_lock(&r->lock);
