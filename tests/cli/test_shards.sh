@@ -90,10 +90,12 @@ for dir in "$ref" ; do expect_exit 0 "$FACESEARCH" --db "$dir" index "$lib"; don
 want=$(summary)
 expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
 got=$(summary)
-# one index counts the changed photo as changed; shards as removed from its old shard and added
-# to the new one when the shards differ: the photos and faces are what count
-check "changes: photos and faces" "$(sed -E 's/^([0-9]+) photos: .*; ([0-9]+) faces?$/\1 \2/' <<<"$want")" \
-  "$(sed -E 's/^([0-9]+) photos: .*; ([0-9]+) faces?$/\1 \2/' <<<"$got")"
+# one index counts the changed photo as changed, shards as removed from its old shard and added
+# to the new one; and the faces embedded depend on the order one index's workers finish in (the
+# copy of flip4 is copied, or embedded when flip4's entry took sample5's content first): the
+# photos count, and the searches below
+check "changes: photos" "$(sed -E 's/^([0-9]+) photos: .*/\1/' <<<"$want")" \
+  "$(sed -E 's/^([0-9]+) photos: .*/\1/' <<<"$got")"
 check "changes: every photo in its content's shard" "ok" "$(shard_rule "$shards" 3)"
 same_search "after changes" -q "$samples/sample5.jpg" --json --threshold -1 --top 0
 same_search "after changes, sample4" -q "$samples/sample4.jpg" --json --threshold -1 --top 0
