@@ -10,7 +10,10 @@
  * the faces FIRST .. N-1 in new files instead, each of an identity already there (the generator
  * is replayed to find their centroids): new photos of known people, as `people update` meets
  * them after an index run (bench/people_update_scale.sh).
- * Usage: serve_index DB_DIR ROOT N [PACK [PER_ID [FIRST]]]
+ * With K/S (bench/shards.sh), DB_DIR is a sharded library of S shards (its manifest made or
+ * checked) and only the files whose number is K modulo S are written, into its shard K: the S
+ * shards together hold the faces of the one index made without K/S.
+ * Usage: serve_index DB_DIR ROOT N [PACK [PER_ID [FIRST [K/S]]]]
  */
 #include <math.h>
 #include <stdio.h>
@@ -35,6 +38,12 @@ int main(int argc, char **argv)
     const char *dir = argv[1], *root = argv[2], *pack_name = argc > 4 ? argv[4] : "default";
     long n = atol(argv[3]), per_id = argc > 5 ? atol(argv[5]) : 10;
     long first = argc > 6 ? atol(argv[6]) : 0;
+    int shard = 0, shards = 1;
+    if (argc > 7 && (sscanf(argv[7], "%d/%d", &shard, &shards) != 2 || shards < 1 ||
+                     shard < 0 || shard >= shards)) {
+        fprintf(stderr, "serve_index: K/S: shard K of S shards, 0 <= K < S\n");
+        return 2;
+    }
     if (n <= 0 || per_id <= 0) {
         fprintf(stderr, "serve_index: N and PER_ID must be positive\n");
         return 2;
@@ -67,6 +76,15 @@ int main(int argc, char **argv)
                         .file_names = names, .file_sha256 = hashes, .embedding_dim = DIM,
                         .pipeline = FS_PIPELINE_VERSION};
     store_db *st;
+    char shard_dir[4096];
+    if (argc > 7) {
+        if (fs_shards_create(dir, fs_pack_name(pack), shards, &err) != FS_OK ||
+            fs_shard_dir(dir, shard, shard_dir, sizeof shard_dir, &err) != FS_OK) {
+            fprintf(stderr, "serve_index: %s\n", err.message);
+            return 2;
+        }
+        dir = shard_dir;
+    }
     if (store_open(dir, &id, first ? FS_STORE_WRITE : FS_STORE_CREATE, &st, &err) != FS_OK) {
         fprintf(stderr, "serve_index: %s\n", err.message);
         return 2;
@@ -106,6 +124,8 @@ int main(int argc, char **argv)
                                     .box = {10.0f + 60 * k, 10, 60.0f + 60 * k, 70},
                                     .score = 0.99f, .quality = 0.9f, .embedding = emb[k]};
         }
+        if (f % shards != shard)
+            continue; /* another shard's (its draws were made: the faces are the same) */
         char path[4096];
         snprintf(path, sizeof path, "%s/p%07ld.jpg", root, f);
         rc = store_put_file(st, path, 1000, 1, "", faces, PER_FILE, NULL, &err);

@@ -324,6 +324,13 @@ typedef struct fs_index_options {
     void (*on_progress)(const fs_index_progress *p, void *ctx);   /* a few times a second */
     void (*on_problem)(const char *message, void *ctx);           /* a photo that failed, once */
     void *ctx;
+    /* One shard of a sharded library (fs_shards_*): when photos is not NULL the roots are not
+     * walked, the run takes these photos (as fs_walk_photos lists them) as its walk's, and the
+     * roots only bound the removal of vanished photos. An entry of this index at a path of
+     * foreign (photos of the same walk that belong to another shard: their content changed) is
+     * removed. Both NULL for an ordinary run. */
+    const struct fs_photo_list *photos;
+    const struct fs_photo_list *foreign;
 } fs_index_options;
 
 /* Adds or refreshes the photos under the given folders (or single files): new and changed
@@ -334,6 +341,31 @@ typedef struct fs_index_options {
 fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_roots,
                           const fs_index_options *opt, fs_index_progress *summary,
                           fs_error *err);
+
+/* A photo found by a walk: its canonical path (owned), size and modification time. */
+typedef struct fs_photo_entry {
+    char *path;
+    int64_t size, mtime_ns;
+} fs_photo_entry;
+
+typedef struct fs_photo_list {
+    fs_photo_entry *items;     /* sorted by path (byte order), each path once; owned */
+    size_t count;
+} fs_photo_list;
+
+/* The photos under the roots (folders or single files) as an index run walks them: canonical
+ * paths, a photo reached twice listed once, hidden entries only with include_hidden, the folder
+ * skip (may be NULL) left out. A root that cannot be read is an error; problems below a root go
+ * to on_problem (may be NULL). Release with fs_photo_list_free. */
+fs_status fs_walk_photos(const char *const *roots, size_t n_roots, int include_hidden,
+                         const char *skip, void (*on_problem)(const char *message, void *ctx),
+                         void *ctx, fs_photo_list *out, fs_error *err);
+void fs_photo_list_free(fs_photo_list *list);
+
+/* unchanged[i] = 1 when the index holds photos->items[i] with the same size and mtime (an index
+ * run would skip it), else 0. */
+fs_status fs_index_unchanged(fs_index *index, const fs_photo_list *photos,
+                             unsigned char *unchanged, fs_error *err);
 
 /* Searches the index (never re-embeds): faces similar to any of the query faces, best first,
  * restricted to the given folders or files when n_folders > 0 (with the folders their symbolic
@@ -385,6 +417,49 @@ typedef struct fs_index_stats {
     char pack[128];
 } fs_index_stats;
 fs_status fs_index_stats_get(fs_index *index, fs_index_stats *out, fs_error *err);
+
+/* ---- Sharded libraries ------------------------------------------------------------------
+ * A sharded library is a folder DIR of ordinary indexes, DIR/shard-000 ... (each one opened and
+ * searched alone by fs_index_open), and a manifest DIR/shards: model pack, pipeline version, shard
+ * count and the assignment rule. A photo belongs to the shard its content fixes (fs_shard_of its
+ * sha256), so moved, renamed and duplicated photos stay in one shard and are embedded once, as in
+ * one index. The MPI runs that fill and search the shards are include/facesearch_mpi.h. */
+
+typedef struct fs_shards_info {
+    char pack[128];            /* model pack of every shard */
+    char pipeline[16];         /* face pipeline version of the embeddings */
+    int count;                 /* shards: shard-000 to shard-(count-1) */
+} fs_shards_info;
+
+/* Makes the sharded library DIR for count shards (1-999) of pack's faces: the folder and its
+ * manifest (written to a temporary file, then linked into place: a manifest is never replaced).
+ * When DIR already has one, checks it instead: another pack, pipeline or count is FS_ERR_ARG
+ * naming both values. */
+fs_status fs_shards_create(const char *dir, const char *pack, int count, fs_error *err);
+
+/* Reads the manifest of DIR into *out. FS_ERR_NOT_FOUND when DIR has none ("DIR: not a sharded
+ * library (no DIR/shards)"), FS_ERR_FORMAT when it is malformed, FS_ERR_ARG when its pipeline is
+ * not this facesearch's. */
+fs_status fs_shards_open(const char *dir, fs_shards_info *out, fs_error *err);
+
+/* The folder of shard k of DIR ("DIR/shard-007") into buf. */
+fs_status fs_shard_dir(const char *dir, int k, char *buf, size_t size, fs_error *err);
+
+/* The shard (0 to count-1) of the content with this sha256: its first 8 bytes as a big-endian
+ * number, modulo count. */
+int fs_shard_of(const uint8_t sha256[32], int count);
+
+/* The shard of the photo at path by its content (read and hashed). A photo that cannot be read
+ * belongs to the shard of the sha256 of its path, so that its failure is recorded in one shard
+ * until it can be read. */
+int fs_photo_shard(const char *path, int count);
+
+/* Merges the n result lists of one search over several shards into *out, best first (the order
+ * of fs_index_search), keeping the best top (0 = all): the exact result of one index holding
+ * every shard's photos when each list holds its shard's best top. The items move into *out (the
+ * parts are left empty); counts are summed. */
+fs_status fs_matches_merge(fs_matches *parts, size_t n, size_t top, fs_matches *out,
+                           fs_error *err);
 
 /* ---- People: faces grouped into persons ---------------------------------------------------
  * Every face of the index can belong to one person. `fs_people_update` groups the faces not yet

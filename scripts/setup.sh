@@ -24,6 +24,7 @@ packages=(
   curl                                   # the server's HTTP tests (tests/cli/test_serve_*.sh)
   chromium                               # the page's browser test (tests/web), headless
   wrk                                    # load generator of bench/serve.sh
+  openmpi-bin libopenmpi-dev             # sharded libraries: mpirun, and index/search --shards
 )
 # Node.js and npm fetch the pinned model and sample packages and run onnxruntime-node (tests,
 # bench); installed only when npm is missing, as many machines have them already.

@@ -16,6 +16,7 @@ enum { EXIT_MATCH = 0, EXIT_NO_MATCH = 1, EXIT_ERROR = 2 };
 typedef struct cli_globals {
     const char *models;   /* --models PACK (name or folder); default: the index's own pack, or
                            * "default" when there is no index yet */
+    int models_given;     /* --models was given (else a sharded library's manifest names it) */
     const char *db;       /* --db PATH, else $FACESEARCH_DB, else NULL = the default index */
     int threads;          /* --threads N; 0 = all cores */
     fs_precision precision; /* --precision, else $FACESEARCH_PRECISION, else auto */
@@ -67,6 +68,10 @@ enum { CLI_INDEX_BUSY = 3 };
  * CLI_INDEX_BUSY (see above). */
 int cli_index_roots(const cli_globals *g, fs_engine *engine, const char *const *roots, size_t n,
                     int hidden, const char *skip, int busy_ok, fs_index_progress *summary);
+
+/* The pack of a sharded library's shards: --models if given, else the manifest's (into buf),
+ * else g->models. */
+const char *cli_shards_pack(const cli_globals *g, const char *dir, char *buf, size_t size);
 
 /* Output file names (outnames.c), SPEC.md §5: never over an existing file, unique names. */
 /* The last component of path (a pointer into it). */

@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#ifdef FACESEARCH_MPI
+#include "facesearch_mpi.h"
+#endif
 
 #define MAX_ROOTS 256
 
@@ -92,13 +95,80 @@ int cli_existing_roots(char *const *args, size_t n, char **roots, size_t *kept)
     return status;
 }
 
+static void print_summary(const fs_index_progress *summary)
+{
+    fprintf(stderr,
+            "%s%zu photo%s: %zu new, %zu changed, %zu unchanged, %zu moved, %zu removed, "
+            "%zu failed; %zu face%s in %.1fs\n",
+            interrupted ? "interrupted, progress kept. " : "", summary->total,
+            summary->total == 1 ? "" : "s", summary->added, summary->changed,
+            summary->unchanged, summary->moved, summary->removed, summary->failed,
+            summary->faces, summary->faces == 1 ? "" : "s", summary->seconds);
+}
+
+#ifdef FACESEARCH_MPI
+/* index --shards DIR under mpirun: every rank fills its shard (fs_mpi_index); rank 0 shows the
+ * progress of all and the summary. A rank that cannot open the engine says why and makes the
+ * run fail on every rank. */
+static int index_shards(const cli_globals *g, const char *dir, const char *const *roots,
+                        size_t n, int hidden)
+{
+    fs_mpi *mpi;
+    fs_error err;
+    if (fs_mpi_open(&mpi, &err) != FS_OK)
+        return cli_fail_error(&err);
+    int rank = fs_mpi_rank(mpi);
+    char pack[256];
+    cli_globals gs = *g;
+    gs.models = cli_shards_pack(g, dir, pack, sizeof pack);
+    fs_engine *engine = NULL;
+    int status = cli_open_engine(&gs, 0, 0, &engine);
+    interrupted = 0;
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    progress_view view = {.tty = isatty(2), .quiet = g->quiet || rank != 0};
+    fs_index_options io = {.workers = g->threads, .include_hidden = hidden,
+                           .stop = &interrupted, .on_progress = show_progress,
+                           .on_problem = show_problem, .ctx = &view};
+    fs_index_progress summary;
+    fs_status rc = fs_mpi_index(mpi, engine, dir, roots, n, g->wait, &io, &summary, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (view.tty && !view.quiet)
+        fputc('\n', stderr);
+    if (rc != FS_OK && status == 0)
+        status = rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
+    else if (rc == FS_OK && rank == 0) {
+        if (!g->quiet)
+            print_summary(&summary);
+        if (summary.failed || interrupted)
+            status = EXIT_ERROR;
+    }
+    fs_engine_close(engine);
+    fs_mpi_close(mpi);
+    return status;
+}
+#else
+static int index_shards(const cli_globals *g, const char *dir, const char *const *roots,
+                        size_t n, int hidden)
+{
+    (void)g, (void)roots, (void)n, (void)hidden;
+    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
+                    "libopenmpi-dev, then build again)", dir);
+}
+#endif
+
 int cmd_index(const cli_globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"hidden", no_argument, NULL, 'H'},
         {"min-size", required_argument, NULL, 'm'},
+        {"shards", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
+    const char *shards = NULL;
     int hidden = 0, c;
     long min_size = 20;
     opterr = 0;
@@ -106,6 +176,8 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (c == 'H')
             hidden = 1;
+        else if (c == 's')
+            shards = optarg;
         else if (c == 'm') {
             /* accepted for old scripts; the index keeps every face (SPEC.md §5) */
             if (cli_parse_int("--min-size", optarg, 1, 100000, &min_size))
@@ -128,6 +200,12 @@ int cmd_index(const cli_globals *g, int argc, char **argv)
     int missing = cli_existing_roots(argv + optind, (size_t)(argc - optind), roots, &n);
     if (n == 0)
         return EXIT_ERROR;
+    if (shards) {
+        int status = index_shards(g, shards, (const char *const *)roots, n, hidden);
+        for (size_t k = 0; k < n; k++)
+            free(roots[k]);
+        return missing ? missing : status;
+    }
     fs_engine *engine;
     int status = cli_open_engine(g, 0, 0, &engine); /* every face above the pack's floor */
     if (status == 0) {
@@ -179,13 +257,7 @@ int cli_index_roots(const cli_globals *g, fs_engine *engine, const char *const *
     if (rc != FS_OK)
         status = cli_fail_error(&err);
     else if (!g->quiet)
-        fprintf(stderr,
-                "%s%zu photo%s: %zu new, %zu changed, %zu unchanged, %zu moved, %zu removed, "
-                "%zu failed; %zu face%s in %.1fs\n",
-                interrupted ? "interrupted, progress kept. " : "", summary->total,
-                summary->total == 1 ? "" : "s", summary->added, summary->changed,
-                summary->unchanged, summary->moved, summary->removed, summary->failed,
-                summary->faces, summary->faces == 1 ? "" : "s", summary->seconds);
+        print_summary(summary);
     if (status == 0 && (summary->failed || interrupted))
         status = EXIT_ERROR;
     fs_index_close(ix);

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#ifdef FACESEARCH_MPI
+#include "facesearch_mpi.h"
+#endif
 
 #define MAX_TARGETS 256
 #define MAX_QUERIES 256
@@ -33,6 +36,7 @@ typedef struct search_args {
     int has_threshold;
     long face;              /* 0 = largest, -1 = all, N = the N-th face */
     const char *output;
+    const char *shards;     /* --shards DIR: a sharded library, searched under mpirun */
 } search_args;
 
 static int parse_face(const char *text, long *face)
@@ -56,6 +60,7 @@ static int parse(int argc, char **argv, search_args *a)
         {"json", no_argument, NULL, 'j'},          {"csv", no_argument, NULL, 'c'},
         {"hidden", no_argument, NULL, 'H'},        {"match", required_argument, NULL, 'M'},
         {"person", required_argument, NULL, 'P'},
+        {"shards", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -101,6 +106,7 @@ static int parse(int argc, char **argv, search_args *a)
         case 'c': a->csv = 1; break;
         case 'H': a->hidden = 1; break;
         case 'P': a->person = optarg; break;
+        case 'S': a->shards = optarg; break;
         case ':': return cli_fail("search: %s needs a value", argv[optind - 1]), -1;
         default: return cli_fail("search: %s: unknown option", cli_bad_option(argc, argv)), -1;
         }
@@ -116,6 +122,9 @@ static int parse(int argc, char **argv, search_args *a)
                -1;
     if (a->json && a->csv)
         return cli_fail("search: choose one of --json and --csv"), -1;
+    if (a->shards && (a->person || a->n_targets || a->no_index))
+        return cli_fail("search: --shards searches a whole sharded library: not with --person, "
+                        "-t nor --no-index (index it with index --shards)"), -1;
     if (a->match_mean && a->face == -1)
         return cli_fail("search: --match mean folds one face per query photo (not --face all)"),
                -1;
@@ -420,11 +429,72 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
     return status == EXIT_NO_MATCH || indexing == 0 ? status : indexing;
 }
 
+#ifdef FACESEARCH_MPI
+/* --shards DIR under mpirun: rank 0 embeds the query faces, every rank searches its shards
+ * (fs_mpi_search), rank 0 prints the merged matches. A failure on rank 0 before the search (no
+ * face in the query) still enters it, with no query faces, so that the other ranks end too. */
+static int search_shards(const cli_globals *g, const search_args *a)
+{
+    fs_mpi *mpi;
+    fs_error err;
+    if (fs_mpi_open(&mpi, &err) != FS_OK)
+        return cli_fail_error(&err);
+    int rank = fs_mpi_rank(mpi);
+    fs_mpi_library *lib = NULL;
+    if (fs_mpi_library_open(mpi, a->shards, &lib, &err) != FS_OK) {
+        /* said before MPI ends: once a rank has exited with an error, mpirun ends the others */
+        int status = rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
+        fs_mpi_close(mpi);
+        return status;
+    }
+    int status = 0;
+    fs_engine *engine = NULL;
+    fs_faces query = {0};
+    size_t skipped = 0;
+    float threshold = 0;
+    if (rank == 0) {
+        char pack[256];
+        cli_globals gs = *g;
+        gs.models = cli_shards_pack(g, a->shards, pack, sizeof pack);
+        status = cli_open_engine(&gs, 0, 0, &engine);
+        if (status == 0)
+            status = query_faces(engine, a, &query, &skipped);
+        if (status == 0)
+            threshold = threshold_of(a, engine);
+    }
+    fs_matches matches = {0};
+    fs_status rc = fs_mpi_search(lib, query.faces, status ? 0 : query.count, threshold,
+                                 (size_t)a->top, (int)a->min_size, &matches, &err);
+    if (rc != FS_OK && status == 0)
+        status = rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
+    else if (rc == FS_OK && rank == 0) {
+        status = report(g, a, engine, &matches);
+        if (skipped && status != EXIT_ERROR)
+            status = EXIT_ERROR; /* a query photo was skipped: reported, as a bad photo is */
+    }
+    fs_matches_free(&matches);
+    fs_faces_free(&query);
+    fs_engine_close(engine);
+    fs_mpi_library_close(lib);
+    fs_mpi_close(mpi);
+    return status;
+}
+#else
+static int search_shards(const cli_globals *g, const search_args *a)
+{
+    (void)g;
+    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
+                    "libopenmpi-dev, then build again)", a->shards);
+}
+#endif
+
 int cmd_search(const cli_globals *g, int argc, char **argv)
 {
     search_args a = {.top = 50, .min_size = 20};
     if (parse(argc, argv, &a))
         return EXIT_ERROR;
+    if (a.shards)
+        return search_shards(g, &a);
     if (a.no_index && a.n_targets == 0)
         return cli_fail("search: --no-index needs folders to search (-t DIR)");
 

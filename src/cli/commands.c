@@ -31,6 +31,8 @@ const cli_command cli_commands[] = {
      "      --csv              CSV with a header line\n"
      "\n"
      "      --hidden           also search hidden files and folders\n"
+     "      --shards DIR       search the sharded library DIR, one MPI rank per shard or more:\n"
+     "                         mpirun -np N facesearch search --shards DIR -q QUERY\n"
      "\n"
      "Exit status: 0 a match was found, 1 no match, 2 an error.\n",
      cmd_search},
@@ -41,6 +43,9 @@ const cli_command cli_commands[] = {
      "content hash); entries of files that disappeared under the folders are removed.\n"
      "\n"
      "      --hidden           also walk hidden folders\n"
+     "      --shards DIR       fill the sharded library DIR (made for N shards, one per MPI\n"
+     "                         rank): mpirun -np N facesearch index --shards DIR FOLDER...\n"
+     "                         A photo's content fixes its shard; each shard is an index.\n"
      "\n"
      "The index keeps every face the detector finds; search --min-size filters them.\n"
      "\n"

@@ -89,6 +89,7 @@ static int take_globals(cli_globals *g, int argc, char **argv)
             if (!(v = option_value("--models", argc, argv, &i)) || !*v)
                 return cli_fail("--models needs a pack name or folder"), -1;
             g->models = v;
+            g->models_given = 1;
         } else if (is_option(argv[i], "--db")) {
             if (!(v = option_value("--db", argc, argv, &i)) || !*v)
                 return cli_fail("--db needs a path"), -1;

@@ -137,3 +137,12 @@ int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_
         return cli_fail_error(&err);
     return 0;
 }
+
+const char *cli_shards_pack(const cli_globals *g, const char *dir, char *buf, size_t size)
+{
+    fs_shards_info info;
+    if (g->models_given || fs_shards_open(dir, &info, NULL) != FS_OK)
+        return g->models;
+    snprintf(buf, size, "%s", info.pack);
+    return buf;
+}

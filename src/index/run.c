@@ -14,6 +14,9 @@
  *   3. entries under the roots whose photo no longer exists are removed (a photo that exists but
  *      could not be walked, e.g. in an unreadable folder, is kept);
  *   4. the vector file is brought up to date.
+ * A shard of a sharded library runs the same steps on the photos its caller gives (the share of
+ * one walk whose content belongs to it) instead of walking, and step 3 also removes the photos of
+ * that walk which now belong to another shard.
  */
 #include "index/index_internal.h"
 
@@ -138,6 +141,28 @@ static int stop_requested(const run *r)
 static int by_path(const void *a, const void *b)
 {
     return strcmp(((const entry *)a)->path, ((const entry *)b)->path);
+}
+
+static int by_photo_path(const void *a, const void *b)
+{
+    return strcmp(((const fs_photo_entry *)a)->path, ((const fs_photo_entry *)b)->path);
+}
+
+/* A shard's run (fs_index_options.photos): the photos given stand for the walk. */
+static fs_status take_photos(run *r, const fs_photo_list *photos, fs_error *err)
+{
+    if (photos->count && !(r->walked = calloc(photos->count, sizeof *r->walked)))
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    r->cap_walked = photos->count;
+    for (size_t i = 0; i < photos->count; i++) {
+        entry *e = &r->walked[r->n_walked];
+        if (!(e->path = strdup(photos->items[i].path)))
+            return util_fail(err, FS_ERR_NOMEM, "out of memory");
+        e->size = photos->items[i].size;
+        e->mtime_ns = photos->items[i].mtime_ns;
+        r->n_walked++;
+    }
+    return FS_OK;
 }
 
 /* ---- Content hashes ---------------------------------------------------------------------- */
@@ -295,7 +320,10 @@ static void run_job(run *r, fs_worker *w, entry *e, result *res)
     util_sha256_final(&h, digest);
     util_sha256_hex(digest, e->sha256);
     int twin = 0;
-    if (index_digest_set_has(&r->known, digest)) {
+    /* the second round's jobs (dedup off) have no indexed twin any more: their content's entry
+     * was replaced during the run (a changed photo that now holds other known content), or their
+     * twin of this run failed; they get the pipeline, else they would be dropped */
+    if (r->dedup && index_digest_set_has(&r->known, digest)) {
         res->kind = OUT_KNOWN;
     } else {
         pthread_mutex_lock(&r->lock);
@@ -545,8 +573,12 @@ static int find_vanished(const char *path, const store_file *f, void *ctx)
     entry key = {.path = (char *)path};
     if (v->r->n_walked && bsearch(&key, v->r->walked, v->r->n_walked, sizeof key, by_path))
         return 0;
+    const fs_photo_list *foreign = v->r->opt->foreign;
+    fs_photo_entry fkey = {.path = (char *)path};
     struct stat st;
-    if (lstat(path, &st) == 0 || errno != ENOENT)
+    int elsewhere = foreign && foreign->count &&
+                    bsearch(&fkey, foreign->items, foreign->count, sizeof fkey, by_photo_path);
+    if (!elsewhere && (lstat(path, &st) == 0 || errno != ENOENT))
         return 0; /* still there, only not walked (unreadable folder, hidden, not a photo name) */
     char **grown = util_grow(v->gone, &v->cap, v->n + 1, sizeof *grown, 64);
     if (!grown)
@@ -615,7 +647,9 @@ fs_status fs_index_update(fs_index *ix, const char *const *roots, size_t n_roots
                             .skip = skip};
     for (size_t i = 0; i < n_roots && rc == FS_OK; i++)
         rc = fs_path_canonical(roots[i], &canon[i], err);
-    for (size_t i = 0; i < n_roots && rc == FS_OK; i++) {
+    if (rc == FS_OK && opt->photos)
+        rc = take_photos(&r, opt->photos, err);
+    for (size_t i = 0; i < n_roots && rc == FS_OK && !opt->photos; i++) {
         rc = index_walk(canon[i], opt->include_hidden, &cb, err);
         if (rc == FS_OK && r.walk_nomem)
             rc = util_fail(err, FS_ERR_NOMEM, "out of memory listing %s", roots[i]);

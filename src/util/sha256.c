@@ -175,6 +175,15 @@ void util_sha256_hex(const uint8_t digest[32], char hex[65])
 
 fs_status util_sha256_file(const char *path, char hex[65], fs_error *err)
 {
+    uint8_t digest[32];
+    fs_status rc = util_sha256_file_digest(path, digest, err);
+    if (rc == FS_OK)
+        util_sha256_hex(digest, hex);
+    return rc;
+}
+
+fs_status util_sha256_file_digest(const char *path, uint8_t digest[32], fs_error *err)
+{
     FILE *f = fopen(path, "rb");
     if (!f)
         return util_fail(err, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_IO, "%s: %s", path,
@@ -189,8 +198,6 @@ fs_status util_sha256_file(const char *path, char hex[65], fs_error *err)
     fclose(f);
     if (failed)
         return util_fail(err, FS_ERR_IO, "%s: read error", path);
-    uint8_t digest[32];
     util_sha256_final(&h, digest);
-    util_sha256_hex(digest, hex);
     return FS_OK;
 }

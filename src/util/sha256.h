@@ -29,5 +29,7 @@ void util_sha256_hex(const uint8_t digest[32], char hex[65]);
 
 /* Hashes a whole file; hex receives 64 lower-case hex digits. */
 fs_status util_sha256_file(const char *path, char hex[65], fs_error *err);
+/* The same, the digest's 32 bytes into digest. */
+fs_status util_sha256_file_digest(const char *path, uint8_t digest[32], fs_error *err);
 
 #endif

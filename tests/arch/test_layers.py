@@ -19,11 +19,15 @@ import tempfile
 PUBLIC = "facesearch.h"
 # The server library's public entry (include/), which counts as a use of the server layer.
 SERVER_ENTRY = "facesearch_server.h"
+# The MPI library's public entry (include/), which counts as a use of the mpi layer.
+MPI_ENTRY = "facesearch_mpi.h"
 
 # Layers, lowest first, and the layers each may include (besides itself and facesearch.h).
 #
 #   cli, server          the tools: the public header only (the library is one unit to them);
 #                        the command line starts the server through facesearch_server.h
+#   mpi                  the MPI runs over a sharded library: the public header only
+#   shard                sharded libraries: manifest, photo -> shard, merging results
 #   people               grouping the index's faces into persons (uses the open index)
 #   index                the index: folder walks, index runs, searches
 #   face      store      the face pipeline; the database and vector index: independent of each
@@ -39,7 +43,11 @@ ALLOWED = {
     "face": {"util", "image", "nn", "models"},
     "index": {"util", "image", "nn", "models", "store", "face"},
     "people": {"util", "store", "index"},
-    "cli": {"server"},  # `facesearch serve` starts the server (include/facesearch_server.h)
+    "shard": {"util", "face", "index"},
+    # the tool's MPI runs (include/facesearch_mpi.h): the public API only, like the server
+    "mpi": set(),
+    "cli": {"server", "mpi"},  # `serve` starts the server (include/facesearch_server.h), and
+                               # index/search --shards the MPI runs (include/facesearch_mpi.h)
     "server": set(),
     "include": set(),  # the public headers (facesearch.h, facesearch_server.h): nothing internal
 }
@@ -101,6 +109,8 @@ def check(root):
             continue
         if inc in (SERVER_ENTRY, "include/" + SERVER_ENTRY):
             inc = "server/" + SERVER_ENTRY
+        if inc in (MPI_ENTRY, "include/" + MPI_ENTRY):
+            inc = "mpi/" + MPI_ENTRY
         target = inc.split("/")[0] if "/" in inc else ""
         if delim == "<" and target not in ALLOWED:
             continue  # a system header
@@ -157,6 +167,9 @@ def self_test():
         ("src/cli/main.c", '#include "index/walk.h"\n', "cli may not include index"),
         ("src/server/http.c", '#include "util/error.h"\n', "server may not include util"),
         ("src/index/run.c", '#include "facesearch_server.h"\n', "index may not include server"),
+        ("src/index/run.c", '#include "facesearch_mpi.h"\n', "index may not include mpi"),
+        ("src/mpi/shards_mpi.c", '#include "index/walk.h"\n', "mpi may not include index"),
+        ("src/shard/merge.c", '#include "store/store.h"\n', "shard may not include store"),
         ("include/facesearch.h", '#include "util/error.h"\n', "include may not include util"),
         ("src/extra/x.c", '#include "util/error.h"\n', "is not a layer of the table"),
         ("src/face/x.c", '#include "misc.h"\n', "not a header of a known layer"),

@@ -111,4 +111,20 @@ expect_err_is "facesearch: $FACESEARCH_DB: built by another version of the face 
 expect_exit 2 "$FACESEARCH" search -q "$tmp/twins/a.jpg"
 expect_err_is "facesearch: $FACESEARCH_DB: built by another version of the face pipeline ('2'; this facesearch uses '4'), so its faces are not comparable; index into another --db, or delete the folder to rebuild it"
 
+# a new copy of a photo whose only indexed entry takes other known content in the same run: one
+# worker writes a.jpg (now sample5's content, copied from s5.jpg) before z.jpg, whose content
+# (sample4's) is then indexed nowhere: z.jpg is embedded, not dropped
+mkdir "$tmp/recopy"
+cp "$samples/sample4.jpg" "$tmp/recopy/a.jpg"
+cp "$samples/sample5.jpg" "$tmp/recopy/s5.jpg"
+expect_exit 0 "$FACESEARCH" --db "$tmp/recopy-db" index "$tmp/recopy"
+cp "$tmp/recopy/a.jpg" "$tmp/recopy/z.jpg"
+cp "$samples/sample5.jpg" "$tmp/recopy/a.jpg"
+expect_exit 0 "$FACESEARCH" --db "$tmp/recopy-db" --threads 1 index "$tmp/recopy"
+check "recopied content: every photo settled" "3 photos: 2 new, 0 changed, 1 unchanged" \
+  "$(sed -E 's/, 0 moved.*//' <<<"$err")"
+check "recopied content: every photo indexed" "$tmp/recopy/a.jpg
+$tmp/recopy/s5.jpg
+$tmp/recopy/z.jpg" "$(sqlite3 "$tmp/recopy-db/index.db" 'SELECT path FROM files ORDER BY path')"
+
 finish

@@ -77,4 +77,10 @@ expect_exit 1 python3 "$checker" "$tmp/setup.sh" "$tmp/installed.sh"
 expect_out_is "setup does not cover sqlite3 (used in $tmp/installed.sh:2): its package sqlite3 is neither installed by scripts/setup.sh nor part of the base system; add it to setup.sh's packages
 setup does not cover vips (used in $tmp/installed.sh:3): its package libvips-tools is neither installed by scripts/setup.sh nor part of the base system; add it to setup.sh's packages"
 
+# mpirun (test_shards.sh) is Debian's openmpi-bin, through the mpirun alternative: a setup script
+# that does not list it fails
+printf '#!/usr/bin/env bash\nmpirun -q -np 2 true\n' >"$tmp/mpi.sh"
+expect_exit 1 python3 "$checker" "$tmp/setup.sh" "$tmp/mpi.sh"
+expect_out_is "setup does not cover mpirun (used in $tmp/mpi.sh:2): its package openmpi-bin is neither installed by scripts/setup.sh nor part of the base system; add it to setup.sh's packages"
+
 finish

@@ -1,0 +1,68 @@
+/*
+ * facesearch_mpi.h — index and search runs over a sharded library (facesearch.h, "Sharded
+ * libraries") with one MPI process (rank) per shard, launched by mpirun or srun. Built only when
+ * Open MPI's development files are present (the library libfacesearch_mpi); everything else in
+ * facesearch needs no MPI.
+ *
+ * Every rank calls the same functions in the same order (they are collective); results and
+ * errors are the same on every rank: a failure on any rank is the failure of all, with the
+ * message of the lowest failing rank. Progress and results reach the caller on rank 0.
+ */
+#ifndef FACESEARCH_MPI_H
+#define FACESEARCH_MPI_H
+
+#include "facesearch.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fs_mpi fs_mpi;
+
+/* Starts MPI in this process (also alone, outside mpirun: one rank). Release with
+ * fs_mpi_close, which ends MPI; once per process. */
+fs_status fs_mpi_open(fs_mpi **out, fs_error *err);
+void fs_mpi_close(fs_mpi *mpi);
+int fs_mpi_rank(const fs_mpi *mpi);
+int fs_mpi_size(const fs_mpi *mpi);
+
+/* Adds or refreshes the photos under the roots in the sharded library dir, made for as many
+ * shards as there are ranks when absent (a library's shard count never changes: another number
+ * of ranks is FS_ERR_ARG). Rank r writes shard r only, holding its writer lock (wait: wait for a
+ * running writer instead of failing). Rank 0 walks the roots; the photos that no shard holds
+ * unchanged are hashed by all ranks, a batch at a time taken from rank 0 as each rank is free;
+ * each photo then goes to the shard of its content (fs_photo_shard), which runs an ordinary index
+ * run on its share (fs_index_options.photos), embedding or copying, and drops the photos of the
+ * walk that now belong to another shard. opt: as fs_index_update's (photos and foreign are set
+ * here); on_progress is called on rank 0 with the sum of every rank's progress; on_problem on
+ * the rank that met the problem. summary: the sum over the shards, on rank 0 (seconds: the whole
+ * run's, from the walk to the last shard's end). engine: every
+ * rank's own, of the library's pack. */
+fs_status fs_mpi_index(fs_mpi *mpi, fs_engine *engine, const char *dir, const char *const *roots,
+                       size_t n_roots, int wait, const fs_index_options *opt,
+                       fs_index_progress *summary, fs_error *err);
+
+/* The sharded library dir opened for searches: rank 0 reads the manifest, rank r opens shards
+ * r, r + size, ... for reading (any number of ranks: fewer than shards search several each). A
+ * missing shard is FS_ERR_NOT_FOUND naming it. Release with fs_mpi_library_close (on every
+ * rank; not collective). */
+typedef struct fs_mpi_library fs_mpi_library;
+fs_status fs_mpi_library_open(fs_mpi *mpi, const char *dir, fs_mpi_library **out,
+                              fs_error *err);
+void fs_mpi_library_close(fs_mpi_library *lib);
+
+/* Searches the library: rank 0's query faces, threshold, top and min_face (as
+ * fs_index_search's; other ranks pass NULL, 0 and anything) go to every rank; each rank searches
+ * its shards and the best top of every shard are merged on rank 0 into *out (fs_matches_merge):
+ * the matches of one index holding every shard's photos. The ids of a match (photo_id, face_id)
+ * are its shard's; embeddings are not sent (zero). Only rank 0's *out is filled; release it with
+ * fs_matches_free on every rank. n_query 0 on rank 0 fails on every rank (FS_ERR_ARG): what
+ * rank 0 does when it has no query, so that the others do not wait for one. */
+fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_query,
+                        float threshold, size_t top, int min_face, fs_matches *out,
+                        fs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,793 @@
+/*
+ * shards_mpi.c — the MPI transport of sharded libraries (include/facesearch_mpi.h): the one file
+ * of facesearch that speaks MPI. Everything about shards that needs no MPI (manifest, which
+ * shard a photo belongs to, merging results, a shard's index run) is libfacesearch's
+ * (src/shard/, src/index/); this file only moves lists, hashes, progress and results between the
+ * ranks and makes every failure collective.
+ *
+ * An index run, rank 0 leading:
+ *   1. rank 0 makes (or checks) the manifest for `size` shards; every rank opens its shard r for
+ *      writing (its writer lock);
+ *   2. rank 0 walks the roots and broadcasts the list (paths, sizes, mtimes);
+ *   3. each rank marks the photos its shard holds unchanged (size and mtime): those keep their
+ *      shard without being read (a re-run of an unchanged tree reads no photo);
+ *   4. the other photos are hashed: ranks ask rank 0 for batches of BATCH_PHOTOS (work
+ *      stealing: a slow rank takes fewer), rank 0 hashes between requests; owners broadcast;
+ *   5. each rank runs an ordinary index run on its share (fs_index_options.photos), removing the
+ *      photos of the walk owned by other shards (a changed photo whose content moved it) and
+ *      sending its progress to rank 0 twice a second; rank 0 adds them up.
+ * A rank killed at any point leaves its shard as a killed index run does (at most the open batch
+ * lost); a re-run finds the photos done and does the rest.
+ *
+ * A search: rank 0 broadcasts the query faces and parameters, each rank searches its shards and
+ * keeps their best top, rank 0 gathers the lists and merges them (fs_matches_merge).
+ */
+#include "facesearch_mpi.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define BATCH_PHOTOS 8
+#define PROGRESS_SECONDS 0.5
+
+enum { TAG_HASHED = 1, TAG_BATCH, TAG_PROGRESS, TAG_FINAL };
+
+struct fs_mpi {
+    int rank, size;
+};
+
+static fs_status fail(fs_error *err, fs_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static fs_status fail(fs_error *err, fs_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->code = code;
+    return code;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+fs_status fs_mpi_open(fs_mpi **out, fs_error *err)
+{
+    fs_error local;
+    if (!err)
+        err = &local;
+    *out = NULL;
+    fs_mpi *m = calloc(1, sizeof *m);
+    if (!m)
+        return fail(err, FS_ERR_NOMEM, "out of memory");
+    int provided;
+    /* MPI is called from the calling thread only; the index's worker threads never call it */
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        free(m);
+        return fail(err, FS_ERR_INTERNAL, "MPI could not start");
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &m->size);
+    *out = m;
+    return FS_OK;
+}
+
+void fs_mpi_close(fs_mpi *m)
+{
+    if (!m)
+        return;
+    MPI_Finalize();
+    free(m);
+}
+
+int fs_mpi_rank(const fs_mpi *m)
+{
+    return m->rank;
+}
+
+int fs_mpi_size(const fs_mpi *m)
+{
+    return m->size;
+}
+
+/* Makes a status collective: when any rank failed, every rank returns the failure (code and
+ * message) of the lowest failing rank. */
+static fs_status agree(const fs_mpi *m, fs_status rc, fs_error *err)
+{
+    int mine = rc != FS_OK ? m->rank : m->size, first;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == m->size)
+        return FS_OK;
+    MPI_Bcast(err, (int)sizeof *err, MPI_BYTE, first, MPI_COMM_WORLD);
+    return err->code;
+}
+
+/* ---- Byte buffers: what goes over the wire ------------------------------------------------ */
+
+typedef struct wbuf {
+    unsigned char *data;
+    size_t len, cap;
+    int nomem;
+} wbuf;
+
+static void put(wbuf *w, const void *p, size_t n)
+{
+    if (w->nomem)
+        return;
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (cap < w->len + n)
+            cap *= 2;
+        unsigned char *grown = realloc(w->data, cap);
+        if (!grown) {
+            w->nomem = 1;
+            return;
+        }
+        w->data = grown;
+        w->cap = cap;
+    }
+    memcpy(w->data + w->len, p, n);
+    w->len += n;
+}
+
+typedef struct rbuf {
+    const unsigned char *p;
+    size_t left;
+    int bad;
+} rbuf;
+
+static void get(rbuf *r, void *p, size_t n)
+{
+    if (r->bad || n > r->left) {
+        r->bad = 1;
+        memset(p, 0, n);
+        return;
+    }
+    memcpy(p, r->p, n);
+    r->p += n;
+    r->left -= n;
+}
+
+/* A NUL-terminated string of the buffer, malloc'd; NULL when malformed or out of memory. */
+static char *get_string(rbuf *r)
+{
+    const unsigned char *end = r->bad ? NULL : memchr(r->p, '\0', r->left);
+    if (!end) {
+        r->bad = 1;
+        return NULL;
+    }
+    size_t n = (size_t)(end - r->p) + 1;
+    char *s = malloc(n);
+    if (s)
+        memcpy(s, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return s;
+}
+
+/* Broadcasts rank 0's bytes (w) to every rank (into w); collective status. */
+static fs_status bcast_bytes(const fs_mpi *m, wbuf *w, fs_status rc, fs_error *err)
+{
+    uint64_t len = rc == FS_OK && !w->nomem ? w->len : UINT64_MAX;
+    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    if (len == UINT64_MAX)
+        return agree(m, m->rank == 0 ? (rc ? rc : fail(err, FS_ERR_NOMEM, "out of memory")) : FS_OK,
+                     err);
+    if (len > INT_MAX)
+        return agree(m, fail(err, FS_ERR_LIMIT, "%llu bytes: too many photos for one broadcast",
+                             (unsigned long long)len), err);
+    if (m->rank != 0) {
+        w->len = w->cap = (size_t)len;
+        w->data = len ? malloc((size_t)len) : NULL;
+    }
+    int ok = !len || w->data;
+    if (agree(m, ok ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory"), err) != FS_OK)
+        return err->code;
+    if (len)
+        MPI_Bcast(w->data, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD);
+    return FS_OK;
+}
+
+/* ---- Index runs ------------------------------------------------------------------------- */
+
+/* Step 2: rank 0's walk, on every rank. */
+static fs_status share_walk(const fs_mpi *m, const char *const *roots, size_t n_roots,
+                            const fs_index_options *opt, fs_photo_list *list, fs_error *err)
+{
+    memset(list, 0, sizeof *list);
+    wbuf w = {0};
+    fs_status rc = FS_OK;
+    if (m->rank == 0) {
+        rc = fs_walk_photos(roots, n_roots, opt->include_hidden, opt->skip, opt->on_problem,
+                            opt->ctx, list, err);
+        for (size_t i = 0; rc == FS_OK && i < list->count; i++) {
+            put(&w, &list->items[i].size, sizeof list->items[i].size);
+            put(&w, &list->items[i].mtime_ns, sizeof list->items[i].mtime_ns);
+            put(&w, list->items[i].path, strlen(list->items[i].path) + 1);
+        }
+    }
+    int sent = bcast_bytes(m, &w, rc, err) == FS_OK; /* a failure here is every rank's */
+    rc = sent ? FS_OK : err->code;
+    if (sent && m->rank != 0) {
+        rbuf r = {.p = w.data, .left = w.len};
+        size_t cap = 0;
+        while (rc == FS_OK && r.left) {
+            fs_photo_entry e;
+            get(&r, &e.size, sizeof e.size);
+            get(&r, &e.mtime_ns, sizeof e.mtime_ns);
+            e.path = get_string(&r);
+            if (r.bad || !e.path) {
+                free(e.path);
+                rc = fail(err, r.bad ? FS_ERR_INTERNAL : FS_ERR_NOMEM,
+                          r.bad ? "malformed list of photos from rank 0" : "out of memory");
+                break;
+            }
+            if (list->count == cap) {
+                cap = cap ? 2 * cap : 1024;
+                fs_photo_entry *grown = realloc(list->items, cap * sizeof *grown);
+                if (!grown) {
+                    free(e.path);
+                    rc = fail(err, FS_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                list->items = grown;
+            }
+            list->items[list->count++] = e;
+        }
+    }
+    if (sent)
+        rc = agree(m, rc, err);
+    free(w.data);
+    if (rc != FS_OK)
+        fs_photo_list_free(list);
+    return rc;
+}
+
+/* Rank 0's side of step 4: hands out batches of pending photos on request, hashes photos itself
+ * between requests, until every photo has its shard. */
+static fs_status lead_hashing(const fs_mpi *m, const fs_photo_list *list, int *owner,
+                              const int *pending, size_t n_pending, fs_error *err)
+{
+    size_t next = 0;
+    int active = m->size - 1;
+    int msg[2 * BATCH_PHOTOS];
+    while (next < n_pending || active > 0) {
+        int flag = 0;
+        MPI_Status st;
+        if (active > 0)
+            MPI_Iprobe(MPI_ANY_SOURCE, TAG_HASHED, MPI_COMM_WORLD, &flag, &st);
+        if (!flag && next < n_pending) {
+            size_t i = (size_t)pending[next++];
+            owner[i] = fs_photo_shard(list->items[i].path, m->size);
+            continue;
+        }
+        if (!flag)
+            MPI_Probe(MPI_ANY_SOURCE, TAG_HASHED, MPI_COMM_WORLD, &st);
+        int count;
+        MPI_Get_count(&st, MPI_INT, &count);
+        if (count < 0 || count > 2 * BATCH_PHOTOS || count % 2)
+            return fail(err, FS_ERR_INTERNAL, "malformed hashes from rank %d", st.MPI_SOURCE);
+        MPI_Recv(msg, count, MPI_INT, st.MPI_SOURCE, TAG_HASHED, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+        for (int k = 0; k < count; k += 2)
+            if (msg[k] >= 0 && (size_t)msg[k] < list->count)
+                owner[msg[k]] = msg[k + 1];
+        int batch = 0;
+        while (batch < BATCH_PHOTOS && next < n_pending)
+            msg[batch++] = pending[next++];
+        MPI_Send(msg, batch, MPI_INT, st.MPI_SOURCE, TAG_BATCH, MPI_COMM_WORLD);
+        if (batch == 0)
+            active--;
+    }
+    return FS_OK;
+}
+
+/* Another rank's side of step 4: asks for batches (sending the previous one's shards) until an
+ * empty batch says all are handed out. */
+static void help_hashing(const fs_mpi *m, const fs_photo_list *list)
+{
+    int done[2 * BATCH_PHOTOS], batch[BATCH_PHOTOS], n_done = 0;
+    for (;;) {
+        MPI_Send(done, n_done, MPI_INT, 0, TAG_HASHED, MPI_COMM_WORLD);
+        MPI_Status st;
+        int count;
+        MPI_Recv(batch, BATCH_PHOTOS, MPI_INT, 0, TAG_BATCH, MPI_COMM_WORLD, &st);
+        MPI_Get_count(&st, MPI_INT, &count);
+        if (count <= 0)
+            return;
+        n_done = 0;
+        for (int k = 0; k < count; k++) {
+            if (batch[k] < 0 || (size_t)batch[k] >= list->count)
+                continue;
+            done[n_done++] = batch[k];
+            done[n_done++] = fs_photo_shard(list->items[batch[k]].path, m->size);
+        }
+    }
+}
+
+/* Steps 3 and 4: owner[i] = the shard of photo i, on every rank. */
+static fs_status find_owners(const fs_mpi *m, fs_index *ix, const fs_photo_list *list,
+                             int *owner, fs_error *err)
+{
+    size_t n = list->count;
+    unsigned char *unchanged = calloc(n ? n : 1, 1);
+    int *mine = malloc((n ? n : 1) * sizeof *mine);
+    fs_status rc = unchanged && mine ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK)
+        rc = fs_index_unchanged(ix, list, unchanged, err);
+    rc = agree(m, rc, err);
+    if (rc == FS_OK && n > INT_MAX)
+        rc = fail(err, FS_ERR_LIMIT, "%zu photos: too many for one run", n);
+    if (rc == FS_OK) {
+        for (size_t i = 0; i < n; i++)
+            mine[i] = unchanged[i] ? m->rank : -1;
+        /* a photo unchanged in two shards (a run killed between adding it to one and removing
+         * it from the other) goes to the higher; the other drops it as foreign */
+        MPI_Allreduce(mine, owner, (int)n, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    }
+    free(unchanged);
+    free(mine);
+    if (rc != FS_OK)
+        return rc;
+    int *pending = NULL;
+    size_t n_pending = 0;
+    if (m->rank == 0) {
+        pending = malloc((n ? n : 1) * sizeof *pending);
+        if (!pending)
+            rc = fail(err, FS_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; rc == FS_OK && i < n; i++)
+            if (owner[i] < 0)
+                pending[n_pending++] = (int)i;
+    }
+    if (agree(m, rc, err) != FS_OK) {
+        free(pending);
+        return err->code;
+    }
+    if (m->rank == 0)
+        rc = lead_hashing(m, list, owner, pending, n_pending, err);
+    else
+        help_hashing(m, list);
+    free(pending);
+    if (agree(m, rc, err) != FS_OK)
+        return err->code;
+    MPI_Bcast(owner, (int)n, MPI_INT, 0, MPI_COMM_WORLD);
+    return FS_OK;
+}
+
+/* The photos of the walk with owner == shard (mine) and the others (foreign): shallow copies,
+ * in the walk's order (sorted). */
+static fs_status split(const fs_photo_list *list, const int *owner, int shard, fs_photo_list *mine,
+                       fs_photo_list *foreign, fs_error *err)
+{
+    size_t n = list->count ? list->count : 1;
+    mine->items = malloc(n * sizeof *mine->items);
+    foreign->items = malloc(n * sizeof *foreign->items);
+    mine->count = foreign->count = 0;
+    if (!mine->items || !foreign->items)
+        return fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < list->count; i++) {
+        if (owner[i] == shard)
+            mine->items[mine->count++] = list->items[i];
+        else
+            foreign->items[foreign->count++] = list->items[i];
+    }
+    return FS_OK;
+}
+
+/* Progress of every rank, summed on rank 0 for the caller's on_progress. */
+typedef struct progress_sum {
+    const fs_mpi *m;
+    const fs_index_options *opt;
+    fs_index_progress *ranks;  /* the latest of each rank */
+    double last_sent;
+} progress_sum;
+
+static void add_progress(fs_index_progress *sum, const fs_index_progress *p)
+{
+    sum->total += p->total;
+    sum->done += p->done;
+    sum->added += p->added;
+    sum->changed += p->changed;
+    sum->unchanged += p->unchanged;
+    sum->moved += p->moved;
+    sum->removed += p->removed;
+    sum->failed += p->failed;
+    sum->faces += p->faces;
+    if (p->seconds > sum->seconds)
+        sum->seconds = p->seconds;
+}
+
+static fs_index_progress summed(const progress_sum *s)
+{
+    fs_index_progress sum = {0};
+    for (int r = 0; r < s->m->size; r++)
+        add_progress(&sum, &s->ranks[r]);
+    return sum;
+}
+
+/* Receives the progress messages that have arrived (rank 0). */
+static void drain_progress(progress_sum *s)
+{
+    for (;;) {
+        int flag;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_PROGRESS, MPI_COMM_WORLD, &flag, &st);
+        if (!flag)
+            return;
+        MPI_Recv(&s->ranks[st.MPI_SOURCE], (int)sizeof *s->ranks, MPI_BYTE, st.MPI_SOURCE,
+                 TAG_PROGRESS, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
+}
+
+static void on_rank_progress(const fs_index_progress *p, void *ctx)
+{
+    progress_sum *s = ctx;
+    s->ranks[s->m->rank] = *p;
+    if (s->m->rank == 0) {
+        drain_progress(s);
+        if (s->opt->on_progress) {
+            fs_index_progress sum = summed(s);
+            s->opt->on_progress(&sum, s->opt->ctx);
+        }
+        return;
+    }
+    double t = now();
+    if (t - s->last_sent < PROGRESS_SECONDS)
+        return;
+    s->last_sent = t;
+    MPI_Send(p, (int)sizeof *p, MPI_BYTE, 0, TAG_PROGRESS, MPI_COMM_WORLD);
+}
+
+/* A photo that failed on this rank: the caller's on_problem, with the caller's ctx. */
+static void on_rank_problem(const char *message, void *ctx)
+{
+    progress_sum *s = ctx;
+    s->opt->on_problem(message, s->opt->ctx);
+}
+
+/* Step 5's end: every rank's summary reaches rank 0 (which goes on showing progress). */
+static void gather_finals(progress_sum *s, const fs_index_progress *own)
+{
+    const fs_mpi *m = s->m;
+    s->ranks[m->rank] = *own;
+    if (m->rank != 0) {
+        MPI_Send(own, (int)sizeof *own, MPI_BYTE, 0, TAG_FINAL, MPI_COMM_WORLD);
+        return;
+    }
+    for (int left = m->size - 1; left > 0;) {
+        MPI_Status st;
+        fs_index_progress p;
+        MPI_Recv(&p, (int)sizeof p, MPI_BYTE, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+        s->ranks[st.MPI_SOURCE] = p;
+        if (st.MPI_TAG == TAG_FINAL)
+            left--;
+        if (s->opt->on_progress) {
+            fs_index_progress sum = summed(s);
+            s->opt->on_progress(&sum, s->opt->ctx);
+        }
+    }
+}
+
+fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char *const *roots,
+                       size_t n_roots, int wait, const fs_index_options *opt,
+                       fs_index_progress *summary, fs_error *err)
+{
+    static const fs_index_options defaults = {0};
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    if (!opt)
+        opt = &defaults;
+    if (summary)
+        memset(summary, 0, sizeof *summary);
+    double started = now();
+    /* step 1: the manifest, then each rank's shard */
+    fs_status rc = engine ? FS_OK
+                          : fail(err, FS_ERR_ARG, "rank %d: no model pack (see its error)", m->rank);
+    if (agree(m, rc, err) != FS_OK)
+        return err->code;
+    if (m->rank == 0)
+        rc = fs_shards_create(dir, fs_pack_name(fs_engine_pack(engine)), m->size, err);
+    if (agree(m, rc, err) != FS_OK)
+        return err->code;
+    char shard[PATH_MAX];
+    fs_index *ix = NULL;
+    rc = fs_shard_dir(dir, m->rank, shard, sizeof shard, err);
+    if (rc == FS_OK)
+        rc = fs_index_open(shard, engine, FS_INDEX_WRITE | (wait ? FS_INDEX_WAIT : 0), &ix, err);
+    if (agree(m, rc, err) != FS_OK) {
+        fs_index_close(ix);
+        return err->code;
+    }
+    /* steps 2 to 4 */
+    fs_photo_list list, mine = {0}, foreign = {0};
+    int *owner = NULL;
+    rc = share_walk(m, roots, n_roots, opt, &list, err);
+    if (rc == FS_OK) {
+        owner = malloc((list.count ? list.count : 1) * sizeof *owner);
+        rc = agree(m, owner ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory"), err);
+    }
+    if (rc == FS_OK)
+        rc = find_owners(m, ix, &list, owner, err);
+    if (rc == FS_OK)
+        rc = agree(m, split(&list, owner, m->rank, &mine, &foreign, err), err);
+    /* step 5 */
+    progress_sum s = {.m = m, .opt = opt};
+    if (rc == FS_OK) {
+        s.ranks = calloc((size_t)m->size, sizeof *s.ranks);
+        rc = agree(m, s.ranks ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory"), err);
+    }
+    if (rc == FS_OK) {
+        fs_index_options run = *opt;
+        run.photos = &mine;
+        run.foreign = &foreign;
+        run.on_progress = on_rank_progress;
+        run.on_problem = opt->on_problem ? on_rank_problem : NULL;
+        run.ctx = &s;
+        fs_index_progress own = {0};
+        rc = fs_index_update(ix, roots, n_roots, &run, &own, err);
+        gather_finals(&s, &own);
+        rc = agree(m, rc, err);
+        if (summary && m->rank == 0) {
+            *summary = summed(&s);
+            summary->seconds = now() - started; /* the whole run, walk and hashing included */
+        }
+    }
+    free(s.ranks);
+    free(mine.items);
+    free(foreign.items);
+    free(owner);
+    fs_photo_list_free(&list);
+    fs_index_close(ix);
+    return rc;
+}
+
+/* ---- Searches -------------------------------------------------------------------------- */
+
+/* The shards this rank searches, opened once for many searches. */
+struct fs_mpi_library {
+    fs_mpi *m;
+    int count;                 /* shards of the library, from its manifest */
+    fs_index **shards;         /* shards rank, rank + size, ... */
+    int n_shards;
+};
+
+typedef struct search_params {
+    float threshold;
+    int min_face;
+    uint64_t top, n_query;
+} search_params;
+
+fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    *out = NULL;
+    fs_shards_info info = {0};
+    fs_status rc = m->rank == 0 ? fs_shards_open(dir, &info, err) : FS_OK;
+    if (agree(m, rc, err) != FS_OK)
+        return err->code;
+    MPI_Bcast(&info.count, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    fs_mpi_library *lib = calloc(1, sizeof *lib);
+    int mine = info.count > m->rank ? (info.count - m->rank + m->size - 1) / m->size : 0;
+    if (lib && mine && !(lib->shards = calloc((size_t)mine, sizeof *lib->shards))) {
+        free(lib);
+        lib = NULL;
+    }
+    rc = lib ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory");
+    if (lib) {
+        lib->m = m;
+        lib->count = info.count;
+    }
+    for (int k = m->rank; rc == FS_OK && k < info.count; k += m->size) {
+        char shard[PATH_MAX];
+        struct stat st;
+        rc = fs_shard_dir(dir, k, shard, sizeof shard, err);
+        if (rc == FS_OK && stat(shard, &st) != 0)
+            rc = fail(err, FS_ERR_NOT_FOUND, "%s: shard %d of %d is missing (%s)", shard, k,
+                      info.count, strerror(errno));
+        if (rc == FS_OK)
+            rc = fs_index_open(shard, NULL, FS_INDEX_READ, &lib->shards[lib->n_shards], err);
+        if (rc == FS_OK)
+            lib->n_shards++;
+    }
+    if (agree(m, rc, err) != FS_OK) {
+        fs_mpi_library_close(lib);
+        return err->code;
+    }
+    *out = lib;
+    return FS_OK;
+}
+
+void fs_mpi_library_close(fs_mpi_library *lib)
+{
+    if (!lib)
+        return;
+    for (int i = 0; i < lib->n_shards; i++)
+        fs_index_close(lib->shards[i]);
+    free(lib->shards);
+    free(lib);
+}
+
+static void put_matches(wbuf *w, const fs_matches *mt)
+{
+    uint64_t head[4] = {mt->count, mt->files, mt->files_failed, mt->faces};
+    put(w, head, sizeof head);
+    for (size_t i = 0; i < mt->count; i++) {
+        const fs_match *x = &mt->items[i];
+        put(w, &x->similarity, sizeof x->similarity);
+        put(w, &x->face_number, sizeof x->face_number);
+        put(w, &x->photo_id, sizeof x->photo_id);
+        put(w, &x->face_id, sizeof x->face_id);
+        put(w, x->face.box, sizeof x->face.box);
+        put(w, x->face.landmarks, sizeof x->face.landmarks);
+        put(w, &x->face.score, sizeof x->face.score);
+        put(w, &x->face.quality, sizeof x->face.quality);
+        put(w, x->path, strlen(x->path) + 1);
+    }
+}
+
+static fs_status get_matches(rbuf *r, fs_matches *mt, fs_error *err)
+{
+    uint64_t head[4];
+    memset(mt, 0, sizeof *mt);
+    get(r, head, sizeof head);
+    if (r->bad || head[0] > r->left)
+        return fail(err, FS_ERR_INTERNAL, "malformed search results");
+    mt->files = (size_t)head[1];
+    mt->files_failed = (size_t)head[2];
+    mt->faces = (size_t)head[3];
+    if (head[0] && !(mt->items = calloc((size_t)head[0], sizeof *mt->items)))
+        return fail(err, FS_ERR_NOMEM, "out of memory");
+    for (uint64_t i = 0; i < head[0]; i++) {
+        fs_match *x = &mt->items[mt->count];
+        get(r, &x->similarity, sizeof x->similarity);
+        get(r, &x->face_number, sizeof x->face_number);
+        get(r, &x->photo_id, sizeof x->photo_id);
+        get(r, &x->face_id, sizeof x->face_id);
+        get(r, x->face.box, sizeof x->face.box);
+        get(r, x->face.landmarks, sizeof x->face.landmarks);
+        get(r, &x->face.score, sizeof x->face.score);
+        get(r, &x->face.quality, sizeof x->face.quality);
+        x->path = get_string(r);
+        if (r->bad || !x->path) {
+            free(x->path);
+            fs_status rc = r->bad ? fail(err, FS_ERR_INTERNAL, "malformed search results")
+                                  : fail(err, FS_ERR_NOMEM, "out of memory");
+            fs_matches_free(mt);
+            return rc;
+        }
+        mt->count++;
+    }
+    return FS_OK;
+}
+
+/* The best top of the shards of this rank, merged. */
+static fs_status search_my_shards(const fs_mpi_library *lib, const search_params *p,
+                                  const fs_face *query, fs_matches *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    fs_status rc = FS_OK;
+    for (int i = 0; i < lib->n_shards && rc == FS_OK; i++) {
+        fs_matches parts[2] = {*out, {0}};
+        rc = fs_index_search(lib->shards[i], query, (size_t)p->n_query, NULL, 0, p->threshold,
+                             (size_t)p->top, p->min_face, &parts[1], err);
+        if (rc == FS_OK)
+            rc = fs_matches_merge(parts, 2, (size_t)p->top, out, err);
+        else
+            fs_matches_free(&parts[1]);
+        if (rc != FS_OK) {
+            fs_matches_free(&parts[0]);
+            memset(out, 0, sizeof *out);
+        }
+    }
+    return rc;
+}
+
+/* Rank 0: the lists of every rank (their bytes one after another) merged into *out. */
+static fs_status merge_gathered(const fs_mpi *m, const unsigned char *bytes, const int *sizes,
+                                size_t top, fs_matches *out, fs_error *err)
+{
+    fs_matches *parts = calloc((size_t)m->size, sizeof *parts);
+    if (!parts)
+        return fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status rc = FS_OK;
+    size_t at = 0;
+    for (int r = 0; r < m->size && rc == FS_OK; r++) {
+        rbuf rb = {.p = bytes + at, .left = (size_t)sizes[r]};
+        rc = get_matches(&rb, &parts[r], err);
+        at += (size_t)sizes[r];
+    }
+    if (rc == FS_OK)
+        rc = fs_matches_merge(parts, (size_t)m->size, top, out, err);
+    for (int r = 0; r < m->size; r++)
+        fs_matches_free(&parts[r]);
+    free(parts);
+    return rc;
+}
+
+fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_query,
+                        float threshold, size_t top, int min_face, fs_matches *out,
+                        fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    memset(out, 0, sizeof *out);
+    const fs_mpi *m = lib->m;
+    search_params p = {.threshold = threshold, .min_face = min_face, .top = top,
+                       .n_query = n_query};
+    fs_status rc = m->rank == 0 && !n_query ? fail(err, FS_ERR_ARG, "no query face") : FS_OK;
+    if (agree(m, rc, err) != FS_OK)
+        return err->code;
+    MPI_Bcast(&p, (int)sizeof p, MPI_BYTE, 0, MPI_COMM_WORLD);
+    fs_face *faces = m->rank == 0 ? (fs_face *)query : malloc((p.n_query ? p.n_query : 1) * sizeof *faces);
+    if (agree(m, faces ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory"), err) != FS_OK)
+        return err->code;
+    MPI_Bcast(faces, (int)(p.n_query * sizeof *faces), MPI_BYTE, 0, MPI_COMM_WORLD);
+
+    fs_matches mine;
+    rc = search_my_shards(lib, &p, faces, &mine, err);
+    if (m->rank != 0)
+        free(faces);
+    wbuf w = {0};
+    if (rc == FS_OK) {
+        put_matches(&w, &mine);
+        if (w.nomem || w.len > INT_MAX)
+            rc = fail(err, w.nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT, "search results too large");
+    }
+    fs_matches_free(&mine);
+    int size = rc == FS_OK ? (int)w.len : 0;
+    int *sizes = NULL, *offsets = NULL;
+    unsigned char *all = NULL;
+    if (m->rank == 0) {
+        sizes = calloc((size_t)m->size, sizeof *sizes);
+        offsets = calloc((size_t)m->size, sizeof *offsets);
+        if (rc == FS_OK && (!sizes || !offsets))
+            rc = fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    if (agree(m, rc, err) != FS_OK) {
+        free(w.data);
+        free(sizes);
+        free(offsets);
+        return err->code;
+    }
+    MPI_Gather(&size, 1, MPI_INT, sizes, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    size_t total = 0;
+    if (m->rank == 0) {
+        for (int r = 0; r < m->size; r++) {
+            offsets[r] = (int)total;
+            total += (size_t)sizes[r];
+        }
+        if (total > INT_MAX)
+            rc = fail(err, FS_ERR_LIMIT, "search results too large");
+        else if (!(all = malloc(total ? total : 1)))
+            rc = fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    if (agree(m, rc, err) == FS_OK) {
+        MPI_Gatherv(w.data, size, MPI_BYTE, all, sizes, offsets, MPI_BYTE, 0, MPI_COMM_WORLD);
+        if (m->rank == 0)
+            rc = merge_gathered(m, all, sizes, (size_t)p.top, out, err);
+        rc = agree(m, rc, err);
+    } else {
+        rc = err->code;
+    }
+    free(w.data);
+    free(sizes);
+    free(offsets);
+    free(all);
+    return rc;
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Sharded libraries on Open MPI (issue 16): `mpirun -np 3 facesearch index --shards DIR` over the
+# samples, copies and variants of them gives shards whose search (`search --shards`) prints
+# exactly what one index of the same photos prints (paths, similarities, boxes, landmarks,
+# scores), every photo in the shard its content hash names; a re-run embeds nothing; moved,
+# copied, changed and new photos end as in one index; a rank killed with SIGKILL mid-run leaves
+# shards that pass SQLite's integrity check and a re-run completes them; another rank count and
+# a missing shard are clear errors. Ranks talk over TCP on loopback (no shared memory transport:
+# it needs more of /dev/shm than containers give).
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/e2e_lib.sh"
+command -v mpirun >/dev/null || { echo "FAIL: mpirun is needed (scripts/setup.sh: openmpi-bin)" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "FAIL: the sqlite3 command is needed (scripts/setup.sh)" >&2; exit 1; }
+# CI runs as root; Open MPI refuses root unless told
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# the sanitizer build: Open MPI's own allocations outlive MPI_Finalize (lsan_mpi.supp); Open MPI
+# is built without frame pointers, so the leaks' stacks reach its libraries only when unwound
+# the slow way
+export LSAN_OPTIONS=${LSAN_OPTIONS:-}:suppressions=$e2e_dir/lsan_mpi.supp:fast_unwind_on_malloc=0:print_suppressions=0
+unset FACESEARCH_DB
+mpi() { mpirun -q --oversubscribe --mca btl self,tcp -np "$@"; }
+summary() { sed -E 's/ in [0-9.]+s$//' <<<"$err"; }
+# shard_rule DIR COUNT: "ok" when every photo of every shard is in the shard of its content
+shard_rule() {
+  local k bad=0
+  for ((k = 0; k < $2; k++)); do
+    while read -r sha; do
+      [[ -z $sha ]] && continue
+      (( $(python3 -c "print(int('$sha'[:16], 16) % $2)") == k )) || bad=$((bad + 1))
+    done < <(sqlite3 "$1/shard-$(printf %03d $k)/index.db" "SELECT sha256 FROM files WHERE sha256 != ''")
+  done
+  echo "$([[ $bad == 0 ]] && echo ok || echo "$bad photos in another shard than their content's")"
+}
+# same_search WHAT ARGS...: search --shards $shards and --db $ref print the same
+same_search() {
+  local what=$1; shift
+  expect_exit 0 "$FACESEARCH" --db "$ref" search "$@"
+  local want=$out
+  expect_exit 0 mpi 3 "$FACESEARCH" search --shards "$shards" "$@"
+  check "$what: same output as one index" "$want" "$out"
+}
+
+lib=$tmp/photos
+mkdir -p "$lib/a" "$lib/b"
+for i in 1 2 3 4 5 6; do cp "$samples/sample$i.jpg" "$lib/a/"; done
+cp "$samples/sample1.jpg" "$lib/b/copy1.jpg"          # a duplicate: copied, not embedded
+small_copy 2 900 "$lib/b/small2.jpg"
+small_copy 3 700 "$lib/b/small3.jpg"
+vips flip "$samples/sample4.jpg" "$lib/b/flip4.jpg" horizontal
+ref=$tmp/ref
+shards=$tmp/shards
+
+# ---- a sharded index equals one index ----------------------------------------------------
+expect_exit 0 "$FACESEARCH" --db "$ref" index "$lib"
+want=$(summary)
+expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
+check "index --shards: summary as one index's" "$want" "$(summary)"
+check "manifest" "facesearch-shards 1
+pack default
+pipeline 4
+count 3
+assign sha256-prefix-mod" "$(cat "$shards/manifest")"
+check "every photo in its content's shard" "ok" "$(shard_rule "$shards" 3)"
+files=0 faces=0
+for k in 000 001 002; do # each shard is an ordinary index
+  expect_exit 0 "$FACESEARCH" --db "$shards/shard-$k" stats --json
+  files=$((files + $(python3 -c 'import json,sys; print(json.load(sys.stdin)["files"])' <<<"$out")))
+  faces=$((faces + $(python3 -c 'import json,sys; print(json.load(sys.stdin)["faces"])' <<<"$out")))
+done
+expect_exit 0 "$FACESEARCH" --db "$ref" stats --json
+check "shards hold the photos and faces of one index" \
+  "$(python3 -c 'import json,sys; s = json.load(sys.stdin); print(s["files"], s["faces"])' <<<"$out")" \
+  "$files $faces"
+same_search "every face of sample1's person" -q "$samples/sample1.jpg" --json --threshold -1 --top 0
+same_search "sample4, top 5" -q "$samples/sample4.jpg" --top 5 --json
+same_search "all faces of sample2, table" -q "$samples/sample2.jpg" --face all --top 7
+same_search "min-size, csv" -q "$samples/sample6.jpg" --min-size 60 --csv --threshold 0.1
+same_search "several queries, mean" -q "$samples/sample1.jpg" -q "$lib/b/copy1.jpg" --match mean --json
+
+# ---- re-runs ------------------------------------------------------------------------------
+expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
+check "re-run: nothing embedded" "10 photos: 0 new, 0 changed, 10 unchanged, 0 moved, 0 removed, 0 failed; 0 faces" \
+  "$(summary)"
+mv "$lib/b/small3.jpg" "$lib/a/moved3.jpg"            # moved: same shard, not embedded
+cp "$lib/b/flip4.jpg" "$lib/a/copy-flip4.jpg"          # a new copy
+cp "$samples/sample5.jpg" "$lib/b/flip4.jpg"           # changed: its content (and shard) is sample5's
+small_copy 6 800 "$lib/b/new6.jpg"                     # new
+for dir in "$ref" ; do expect_exit 0 "$FACESEARCH" --db "$dir" index "$lib"; done
+want=$(summary)
+expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
+got=$(summary)
+# one index counts the changed photo as changed, shards as removed from its old shard and added
+# to the new one; and the faces embedded depend on the order one index's workers finish in (the
+# copy of flip4 is copied, or embedded when flip4's entry took sample5's content first): the
+# photos count, and the searches below
+check "changes: photos" "$(sed -E 's/^([0-9]+) photos: .*/\1/' <<<"$want")" \
+  "$(sed -E 's/^([0-9]+) photos: .*/\1/' <<<"$got")"
+check "changes: every photo in its content's shard" "ok" "$(shard_rule "$shards" 3)"
+same_search "after changes" -q "$samples/sample5.jpg" --json --threshold -1 --top 0
+same_search "after changes, sample4" -q "$samples/sample4.jpg" --json --threshold -1 --top 0
+
+# ---- errors ---------------------------------------------------------------------------------
+expect_exit 2 mpi 2 "$FACESEARCH" index --shards "$shards" "$lib"
+expect_err_has "facesearch: $shards: the library has 3 shards, not 2 (run with -np 3)"
+cp -r "$shards" "$tmp/broken"
+rm -rf "$tmp/broken/shard-001"
+expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$tmp/broken" -q "$samples/sample1.jpg"
+expect_err_has "facesearch: $tmp/broken/shard-001: shard 1 of 3 is missing (No such file or directory)"
+expect_exit 2 mpi 2 "$FACESEARCH" search --shards "$tmp/photos" -q "$samples/sample1.jpg"
+expect_err_has "facesearch: $tmp/photos: not a sharded library (no $tmp/photos/manifest)"
+expect_exit 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" -t "$lib"
+expect_err_is "facesearch: search: --shards searches a whole sharded library: not with --person, -t nor --no-index (index it with index --shards)"
+# fewer ranks than shards search them all (rank r: shards r, r + 2, ...)
+expect_exit 0 "$FACESEARCH" --db "$ref" search -q "$samples/sample1.jpg" --json --threshold -1 --top 0
+want=$out
+expect_exit 0 mpi 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" --json --threshold -1 --top 0
+check "2 ranks over 3 shards" "$want" "$out"
+expect_exit 0 mpi 1 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" --json --threshold -1 --top 0
+check "1 rank over 3 shards" "$want" "$out"
+
+# ---- a rank killed mid-run ----------------------------------------------------------------
+# 12 photos, and 9 JPEGs that take a second each to decode (slow_jpeg.py; 2, 2 and 5 of them in
+# the three shards): ranks of one inference thread each commit a first batch after 2 s and still
+# have slow photos to do when a rank is killed
+big=$tmp/big
+mkdir "$big"
+for i in 1 2 3 4 5 6; do for w in 640 720; do small_copy "$i" "$w" "$big/s$i-$w.jpg"; done; done
+for n in 1 2 3 4 5 6 7 8 9; do
+  python3 "$e2e_dir/slow_jpeg.py" "$big/z-slow$n.jpg" $((1400 + 8 * n)) 1400 7000
+done
+expect_exit 0 "$FACESEARCH" --db "$tmp/bigref" index "$big"
+killed=$tmp/killed
+# (mpirun itself in the background, not the function mpi: its children are the ranks)
+mpirun -q --oversubscribe --mca btl self,tcp -np 3 "$FACESEARCH" --threads 1 index \
+  --shards "$killed" "$big" >/dev/null 2>&1 &
+mpirun_pid=$!
+victim=""
+for ((w = 0; w < 600; w++)); do # up to 60 s: until a shard has committed photos
+  done_files=0
+  for k in 000 001 002; do
+    n=$(sqlite3 "$killed/shard-$k/index.db" "SELECT count(*) FROM files" 2>/dev/null)
+    done_files=$((done_files + ${n:-0}))
+  done
+  if ((done_files > 0)); then
+    victim=$(ps -o pid= --ppid "$mpirun_pid" | sed -n 2p | tr -d ' ')
+    break
+  fi
+  sleep 0.1
+done
+check "a rank to kill mid-run" "yes" "$([[ -n $victim ]] && echo yes || echo no)"
+[[ -n $victim ]] && kill -KILL "$victim"
+wait "$mpirun_pid"
+check "mpirun fails when a rank is killed" "yes" "$([[ $? != 0 ]] && echo yes || echo no)"
+for k in 000 001 002; do
+  check "shard $k after the kill: integrity" "ok" \
+    "$(sqlite3 "$killed/shard-$k/index.db" 'PRAGMA integrity_check' 2>&1)"
+done
+expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$killed" "$big"
+check "re-run after the kill keeps what was done and completes the rest" "yes" \
+  "$(grep -qE '^21 photos: [1-9][0-9]* new, 0 changed, [1-9][0-9]* unchanged, 0 moved, 0 removed, 0 failed; [0-9]+ faces? in' <<<"$err" && echo yes || echo "no: $err")"
+expect_exit 0 "$FACESEARCH" --db "$tmp/bigref" search -q "$samples/sample3.jpg" --json --threshold -1 --top 0
+want=$out
+expect_exit 0 mpi 3 "$FACESEARCH" search --shards "$killed" -q "$samples/sample3.jpg" --json --threshold -1 --top 0
+check "after the kill and the re-run: as one index" "$want" "$out"
+check "after the kill: every photo in its content's shard" "ok" "$(shard_rule "$killed" 3)"
+
+finish
