@@ -241,6 +241,21 @@ static fs_status cached_filter(store_db *store, const char *const *folders, size
     return FS_OK;
 }
 
+/* The folder filter of q (when it names folders): the store's cached bits for them. */
+static fs_status query_filter(store_db *store, const store_query *q, vindex_filter *filter,
+                              fs_error *err)
+{
+    if (q->folder_count == 0)
+        return FS_OK;
+    fs_status rc = cached_filter(store, q->folders, q->folder_count, err);
+    if (rc != FS_OK)
+        return rc;
+    filter->file_bits = store->filter_bits;
+    filter->nbits = store->filter_nbits;
+    filter->kept = store->filter_kept;
+    return FS_OK;
+}
+
 fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
                        size_t *count, fs_error *err)
 {
@@ -252,13 +267,8 @@ fs_status store_search(store_db *store, const store_query *q, store_hit **hits,
     if (rc != FS_OK)
         return rc;
     vindex_filter filter;
-    if (q->folder_count > 0) {
-        if ((rc = cached_filter(store, q->folders, q->folder_count, err)) != FS_OK)
-            return rc;
-        filter.file_bits = store->filter_bits;
-        filter.nbits = store->filter_nbits;
-        filter.kept = store->filter_kept;
-    }
+    if ((rc = query_filter(store, q, &filter, err)) != FS_OK)
+        return rc;
     return vindex_search(store->vindex, q->embedding, q->top_k, q->threshold,
                          q->folder_count > 0 ? &filter : NULL, q->exact, q->threads, hits, count,
                          err);
@@ -275,13 +285,8 @@ fs_status store_search_batch(store_db *store, const store_query *q, const float 
     if (rc != FS_OK || n == 0)
         return rc;
     vindex_filter filter;
-    if (q->folder_count > 0) {
-        if ((rc = cached_filter(store, q->folders, q->folder_count, err)) != FS_OK)
-            return rc;
-        filter.file_bits = store->filter_bits;
-        filter.nbits = store->filter_nbits;
-        filter.kept = store->filter_kept;
-    }
+    if ((rc = query_filter(store, q, &filter, err)) != FS_OK)
+        return rc;
     const vindex *v = store->vindex;
     size_t dim = (size_t)store->dim, failed = n; /* the first query that failed */
     fs_error first;
