@@ -253,27 +253,33 @@ static void test_update_and_decisions(void **state)
     assert_int_equal(store_check(st, &err), FS_OK);
 }
 
+/* Closes f's store and takes its index back to an older schema with sql, as an index made by
+ * an older version would be; path receives the index file's path. */
+static void rewind_schema(fixture *f, const char *sql, char *path, size_t size)
+{
+    store_close(f->store);
+    f->store = NULL;
+    snprintf(path, size, "%s/index.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 /* An index made before people (schema 1): a writer migrates it, a reader reads it as it is. */
 static void test_migration(void **state)
 {
     fixture *f = *state;
     int abc[] = {0, 1, 2};
     put_photo(f->store, "1.jpg", abc, 3, 1, 0);
-    store_close(f->store);
-    f->store = NULL;
     char path[128];
-    snprintf(path, sizeof path, "%s/index.db", f->dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TRIGGER people_unseen_new; DROP TABLE people_unseen;"
-                                  " DROP TABLE people_decisions; DROP TABLE face_people;"
-                                  " DROP TABLE people; ALTER TABLE faces DROP COLUMN quality;"
-                                  " DELETE FROM migrations WHERE version >= 2;"
-                                  " UPDATE meta SET value = 1 WHERE key = 'schema_version'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    rewind_schema(f,
+                  "DROP TRIGGER people_unseen_new; DROP TABLE people_unseen;"
+                  " DROP TABLE people_decisions; DROP TABLE face_people;"
+                  " DROP TABLE people; ALTER TABLE faces DROP COLUMN quality;"
+                  " DELETE FROM migrations WHERE version >= 2;"
+                  " UPDATE meta SET value = 1 WHERE key = 'schema_version'",
+                  path, sizeof path);
     store_db *reader = open_store(f->dir, FS_STORE_READ);
     int people = 0;
     fs_error err;
@@ -307,22 +313,15 @@ static void test_migration_quality(void **state)
     put_photo(f->store, "1.jpg", abc, 3, 1, 0);
     put_photo(f->store, "2.jpg", abc, 3, 2, 0);
     update(f->store, PEOPLE_GRAPH, 0, NULL);
-    store_close(f->store);
-    f->store = NULL;
     char path[128];
-    snprintf(path, sizeof path, "%s/index.db", f->dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TRIGGER people_unseen_new;"
-                                  " DROP TRIGGER people_unseen_seen;"
-                                  " DROP TRIGGER people_unseen_forgot; DROP TABLE people_unseen;"
-                                  " ALTER TABLE faces DROP COLUMN quality;"
-                                  " DELETE FROM migrations WHERE version >= 3;"
-                                  " UPDATE meta SET value = 2 WHERE key = 'schema_version'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    rewind_schema(f,
+                  "DROP TRIGGER people_unseen_new;"
+                  " DROP TRIGGER people_unseen_seen;"
+                  " DROP TRIGGER people_unseen_forgot; DROP TABLE people_unseen;"
+                  " ALTER TABLE faces DROP COLUMN quality;"
+                  " DELETE FROM migrations WHERE version >= 3;"
+                  " UPDATE meta SET value = 2 WHERE key = 'schema_version'",
+                  path, sizeof path);
     store_db *reader = open_store(f->dir, FS_STORE_READ);
     int people = 0;
     fs_error err;
@@ -390,21 +389,14 @@ static void test_migration_unseen(void **state)
     put_photo(f->store, "1.jpg", abc, 3, 1, 0);
     update(f->store, PEOPLE_GRAPH, 0, NULL);
     put_photo(f->store, "2.jpg", ab, 2, 2, 0);
-    store_close(f->store);
-    f->store = NULL;
     char path[128];
-    snprintf(path, sizeof path, "%s/index.db", f->dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TRIGGER people_unseen_new;"
-                                  " DROP TRIGGER people_unseen_seen;"
-                                  " DROP TRIGGER people_unseen_forgot; DROP TABLE people_unseen;"
-                                  " DELETE FROM migrations WHERE version = 4;"
-                                  " UPDATE meta SET value = 3 WHERE key = 'schema_version'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    rewind_schema(f,
+                  "DROP TRIGGER people_unseen_new;"
+                  " DROP TRIGGER people_unseen_seen;"
+                  " DROP TRIGGER people_unseen_forgot; DROP TABLE people_unseen;"
+                  " DELETE FROM migrations WHERE version = 4;"
+                  " UPDATE meta SET value = 3 WHERE key = 'schema_version'",
+                  path, sizeof path);
     store_db *reader = open_store(f->dir, FS_STORE_READ); /* reads schema 3 as it is */
     assert_int_equal(unseen(reader), 2);
     store_close(reader);
