@@ -12,7 +12,8 @@
  *   RESULT conv_total model=M threads=T mode=X ms=...   (sum over the model's convs, x count)
  * Usage: conv_micro [RUNS (default 21, at least 20 recommended)] [MODEL]
  * The shape table was extracted from fr_detect (240x320 input), fr_landmark and fr_feature with
- * onnx.shape_inference (one row per distinct conv; count = how many convs of the model share it).
+ * onnx.shape_inference (one row per distinct conv; count = how many convs of the model share it);
+ * the dlib_resnet rows (the dlib and fused packs) cover its main convolutions, not its odd tail.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,12 +115,24 @@ static const layer LAYERS[] = {
     {"fr_feature", 1, 128, 7, 7, 512, 1, 1, 1, 0, 1, 1, POST_PRELU},
     {"fr_feature", 1, 512, 7, 7, 512, 7, 7, 1, 0, 1, 512, POST_NONE},
     {"fr_feature", 1, 512, 1, 1, 512, 1, 1, 1, 0, 1, 1, POST_NONE},
+    {"dlib_resnet", 1, 3, 150, 150, 32, 7, 7, 2, 0, 1, 1, POST_RELU},
+    {"dlib_resnet", 6, 32, 35, 35, 32, 3, 3, 1, 1, 1, 1, POST_RELU},
+    {"dlib_resnet", 1, 32, 35, 35, 64, 3, 3, 2, 0, 1, 1, POST_RELU},
+    {"dlib_resnet", 1, 32, 35, 35, 64, 2, 2, 2, 0, 1, 1, POST_NONE},
+    {"dlib_resnet", 7, 64, 17, 17, 64, 3, 3, 1, 1, 1, 1, POST_SUM},
+    {"dlib_resnet", 1, 64, 17, 17, 128, 3, 3, 2, 0, 1, 1, POST_RELU},
+    {"dlib_resnet", 1, 64, 17, 17, 128, 2, 2, 2, 0, 1, 1, POST_NONE},
+    {"dlib_resnet", 5, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, POST_SUM},
+    {"dlib_resnet", 1, 128, 8, 8, 256, 3, 3, 2, 0, 1, 1, POST_RELU},
+    {"dlib_resnet", 1, 128, 8, 8, 256, 2, 2, 2, 0, 1, 1, POST_NONE},
+    {"dlib_resnet", 5, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, POST_SUM},
+    {"dlib_resnet", 1, 256, 4, 4, 256, 3, 3, 2, 0, 1, 1, POST_RELU},
 };
 #define NLAYERS (sizeof LAYERS / sizeof LAYERS[0])
 
 enum { MODE_PLAIN, MODE_DIRECT, MODE_BLOCKED, NMODES };
 static const char *const MODE_NAMES[NMODES] = {"plain", "direct", "blocked"};
-static const char *const MODELS[] = {"fr_detect", "fr_landmark", "fr_feature"};
+static const char *const MODELS[] = {"fr_detect", "fr_landmark", "fr_feature", "dlib_resnet"};
 
 static double now_ms(void)
 {
@@ -234,7 +247,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "conv_micro: %s\n", err.message);
             return 2;
         }
-        double total[3][NMODES] = {{0}};
+        double total[sizeof MODELS / sizeof MODELS[0]][NMODES] = {{0}};
         for (size_t li = 0; li < NLAYERS; li++) {
             const layer *l = &LAYERS[li];
             if (only && strcmp(only, l->model) != 0)
@@ -272,7 +285,7 @@ int main(int argc, char **argv)
             }
             free_bench(&b);
         }
-        for (int mi = 0; mi < 3; mi++) {
+        for (int mi = 0; mi < (int)(sizeof MODELS / sizeof MODELS[0]); mi++) {
             if (only && strcmp(only, MODELS[mi]) != 0)
                 continue;
             for (int m = 0; m < NMODES; m++)

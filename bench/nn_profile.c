@@ -22,12 +22,8 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-#include <xmmintrin.h>
-#include <pmmintrin.h>
 int main(int argc, char **argv)
 {
-    if (getenv("FTZ")) _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
-    if (getenv("DAZ")) _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
     if (argc < 5) {
         fprintf(stderr, "usage: nn_profile MODEL D0,D1,D2,D3 RUNS THREADS [ref|fast] [OUTPUT...]\n");
         return 2;
