@@ -135,6 +135,10 @@ int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_
     fs_error err;
     if (fs_engine_open(g->models, &o, out, &err) != FS_OK)
         return cli_fail_error(&err);
+    /* bf16 asked for where oneDNN cannot compute it (below AVX-512): the engine runs fp32 */
+    if (g->precision == FS_PRECISION_BF16 && strcmp(fs_engine_precision(*out), "bf16") != 0 &&
+        !g->quiet)
+        fprintf(stderr, "facesearch: note: bf16 needs a CPU with AVX-512; running in fp32\n");
     return 0;
 }
 

@@ -4,7 +4,7 @@
 # --min-size filters; EXIF-rotated copies (orientations 3, 5, 6, 8) give the boxes of the upright
 # photo, a mirrored copy gives mirrored boxes, a close-up crop gives one tight box, a downscale with
 # 20-30 px faces finds every face. compare: same photo ~1 and exit 0, two people exit 1, --json,
-# a photo without a face exit 2 with its one-line error.
+# a photo without a face exit 2 with its one-line error; --precision bf16 where it cannot run says so.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e_lib.sh"
@@ -77,6 +77,16 @@ check "--verbose timings" "1" "$(grep -cE '^s1\.jpg: decode [0-9.]+ ms, detect [
 # ---- compare ----------------------------------------------------------------------------------
 expect_exit 0 "$FACESEARCH" compare s1.jpg s1.jpg
 expect_out_is "similarity 1.0000  threshold 0.34  same person"
+expect_err_is ""
+# bf16 asked for below AVX-512 (capped here, so on any CPU): fp32 runs, and the user is told
+# (not with --quiet); in fp32 asked for, nothing is said
+ONEDNN_MAX_CPU_ISA=AVX2 expect_exit 0 "$FACESEARCH" --precision bf16 compare s1.jpg s1.jpg
+expect_out_is "similarity 1.0000  threshold 0.34  same person"
+expect_err_is "facesearch: note: bf16 needs a CPU with AVX-512; running in fp32"
+ONEDNN_MAX_CPU_ISA=AVX2 expect_exit 0 "$FACESEARCH" --quiet --precision bf16 compare s1.jpg s1.jpg
+expect_err_is ""
+ONEDNN_MAX_CPU_ISA=AVX2 expect_exit 0 "$FACESEARCH" --precision fp32 compare s1.jpg s1.jpg
+expect_err_is ""
 # the close-up of sample1's face 2 against a crop of sample1's face 1: two people
 vips crop "$samples/sample1.jpg" other.jpg 367 303 280 342
 expect_exit 1 "$FACESEARCH" compare close.jpg other.jpg
