@@ -185,6 +185,39 @@ bool adopt(hnswlib::HierarchicalNSW<float> *g, slot_space *space, char *base, si
     return true;
 }
 
+/* Whether every value a search follows is in range: each node's slot below slot_count, each list
+ * no longer than its layer allows, each neighbour an existing node that has that layer, and the
+ * entry point on the top layer. hnsw_search trusts them all. */
+bool links_valid(const hnswlib::HierarchicalNSW<float> *g, uint64_t slot_count)
+{
+    const size_t count = g->cur_element_count;
+    if (count == 0)
+        return true;
+    if (g->enterpoint_node_ >= count || g->element_levels_[g->enterpoint_node_] != g->maxlevel_)
+        return false;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t slot;
+        std::memcpy(&slot, g->getDataByInternalId((hnswlib::tableint)i), sizeof slot);
+        if (slot >= slot_count)
+            return false;
+        const int levels = g->element_levels_[i];
+        if (levels < 0 || levels > g->maxlevel_)
+            return false;
+        for (int level = 0; level <= levels; level++) {
+            const unsigned *ll = level == 0 ? g->get_linklist0((hnswlib::tableint)i)
+                                            : g->get_linklist((hnswlib::tableint)i, level);
+            const unsigned cnt = g->getListCount(const_cast<unsigned *>(ll));
+            if (cnt > (level == 0 ? g->maxM0_ : g->maxM_))
+                return false;
+            const hnswlib::tableint *nb = ll + 1;
+            for (unsigned j = 0; j < cnt; j++)
+                if (nb[j] >= count || g->element_levels_[nb[j]] < level)
+                    return false;
+        }
+    }
+    return true;
+}
+
 } // namespace
 
 extern "C" {
@@ -203,13 +236,13 @@ hnsw_graph *hnsw_new(const hnsw_codes *src, size_t capacity, int m, int ef_const
     }
 }
 
-hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path)
+hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path, uint64_t slot_count)
 {
     hnsw_graph *h = nullptr;
     try {
         h = new hnsw_graph(src);
         h->graph = new hnswlib::HierarchicalNSW<float>(&h->space, std::string(path));
-        if (h->graph->data_size_ != sizeof(uint64_t)) {
+        if (h->graph->data_size_ != sizeof(uint64_t) || !links_valid(h->graph, slot_count)) {
             delete h;
             return nullptr;
         }
@@ -220,7 +253,7 @@ hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path)
     }
 }
 
-hnsw_graph *hnsw_map(const hnsw_codes *src, const char *path)
+hnsw_graph *hnsw_map(const hnsw_codes *src, const char *path, uint64_t slot_count)
 {
     hnsw_graph *h = nullptr;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -244,7 +277,8 @@ hnsw_graph *hnsw_map(const hnsw_codes *src, const char *path)
         h->graph->data_level0_memory_ = nullptr;
         h->graph->linkLists_ = nullptr;
         h->graph->visited_list_pool_ = nullptr;
-        if (!adopt(h->graph, &h->space, static_cast<char *>(h->map), h->map_size)) {
+        if (!adopt(h->graph, &h->space, static_cast<char *>(h->map), h->map_size) ||
+            !links_valid(h->graph, slot_count)) {
             delete h;
             return nullptr;
         }
@@ -422,8 +456,15 @@ int hnsw_search(const hnsw_graph *h, const int8_t *code, float scale, size_t k, 
 int hnsw_save(const hnsw_graph *h, const char *path)
 {
     try {
+        /* hnswlib writes through an ofstream and checks nothing (a full disk leaves a short
+         * file): the file's size must be what was written */
+        const auto *g = h->graph;
         h->graph->saveIndex(std::string(path));
-        return 0;
+        uint64_t expected = HEADER_BYTES + (uint64_t)g->cur_element_count * g->size_data_per_element_;
+        for (size_t i = 0; i < g->cur_element_count; i++)
+            expected += sizeof(unsigned) + (uint64_t)g->element_levels_[i] * g->size_links_per_element_;
+        struct stat sb;
+        return stat(path, &sb) == 0 && (uint64_t)sb.st_size == expected ? 0 : -1;
     } catch (...) {
         return -1;
     }

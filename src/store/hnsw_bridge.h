@@ -28,13 +28,15 @@ typedef struct hnsw_graph hnsw_graph;
 
 /* A new graph with room for capacity nodes; NULL on failure. src must outlive the graph. */
 hnsw_graph *hnsw_new(const hnsw_codes *src, size_t capacity, int m, int ef_construction);
-/* Loads a graph saved by hnsw_save; NULL on failure (missing, corrupt). */
-hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path);
+/* Loads a graph saved by hnsw_save whose nodes hold slots below slot_count; NULL on failure
+ * (missing, corrupt). Every link and slot is checked, so that a file that passed its checksum
+ * but holds a wrong value (a forged file, a writer's bug) is refused, not searched out of
+ * bounds: one pass over the graph. */
+hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path, uint64_t slot_count);
 /* The same graph for searches only: the file is mapped (read-only) instead of read, so that
- * opening it costs a walk over its upper-layer lists, not a copy of all of it. It cannot grow
- * (hnsw_add_range fails); everything else works as on a loaded graph. The caller checks the
- * file's integrity (its checksum) first: the structure is checked, its links are not. */
-hnsw_graph *hnsw_map(const hnsw_codes *src, const char *path);
+ * opening it costs a walk over its lists, not a copy of all of it. It cannot grow
+ * (hnsw_add_range fails); everything else works as on a loaded graph, checked the same way. */
+hnsw_graph *hnsw_map(const hnsw_codes *src, const char *path, uint64_t slot_count);
 /* 1 for a graph made by hnsw_map. */
 int hnsw_mapped(const hnsw_graph *h);
 void hnsw_free(hnsw_graph *h);

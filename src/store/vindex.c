@@ -807,8 +807,66 @@ static int file_checksum(const char *path, uint64_t *sum, uint64_t *size)
     return rc;
 }
 
-fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_path,
-                      uint64_t gen, fs_error *err)
+/* Writes and syncs the graph's temporary file, its checksum into h; 0 or -1 (errno set). */
+static int write_graph(const vindex *v, const char *gtmp, vfile_header *h)
+{
+    uint64_t gsize;
+    int gfd;
+    if (hnsw_save(v->graph, gtmp) != 0 || (gfd = open(gtmp, O_RDONLY | O_CLOEXEC)) < 0) {
+        if (errno == 0)
+            errno = EIO;
+        return -1;
+    }
+    int synced = fsync(gfd) == 0;
+    close(gfd);
+    if (!synced || file_checksum(gtmp, &h->graph_checksum, &gsize) != 0)
+        return -1;
+    h->graph_count = hnsw_count(v->graph);
+    return 0;
+}
+
+void vindex_identify(const char *vec_path, vindex_file_id *id)
+{
+    struct stat sb;
+    memset(id, 0, sizeof *id);
+    if (stat(vec_path, &sb) != 0)
+        return; /* absent (or unreadable: then no file can be created there either) */
+    id->exists = 1;
+    id->dev = (uint64_t)sb.st_dev;
+    id->ino = (uint64_t)sb.st_ino;
+    id->size = (uint64_t)sb.st_size;
+    id->mtime_sec = (int64_t)sb.st_mtim.tv_sec;
+    id->mtime_nsec = (int64_t)sb.st_mtim.tv_nsec;
+}
+
+/* Puts the finished temporary vector file in place: by rename (was NULL: the writer), or as
+ * vindex_save_rebuilt says (a reader). 0, or -1 with errno (EEXIST: another process saved). */
+static int install_vectors(const char *vtmp, const char *vec_path, const vindex_file_id *was)
+{
+    if (!was)
+        return rename(vtmp, vec_path);
+    if (!was->exists) {
+        int r = link(vtmp, vec_path);
+        int saved = errno;
+        unlink(vtmp);
+        errno = saved;
+        return r;
+    }
+    vindex_file_id now;
+    vindex_identify(vec_path, &now);
+    if (memcmp(&now, was, sizeof now) != 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    return rename(vtmp, vec_path);
+}
+
+/* Both files are written whole to temporary files first, then put in place, the graph first: a
+ * failure before that leaves the previous pair as it was, and a crash in between leaves a graph
+ * whose checksum the old vector file does not hold (ignored: searches scan until the writer
+ * rebuilds it). was: a reader's save (no graph), see vindex_save_rebuilt. */
+static fs_status save_files(const vindex *v, const char *vec_path, const char *graph_path,
+                            uint64_t gen, const vindex_file_id *was, fs_error *err)
 {
     vfile_header h;
     memset(&h, 0, sizeof h);
@@ -818,28 +876,20 @@ fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_p
     h.slots = v->n;
     h.generation = gen;
     char *vtmp = temp_name(vec_path), *gtmp = graph_path ? temp_name(graph_path) : NULL;
-    int fd = -1;
+    int fd = -1, graph_written = 0;
     fs_status rc = FS_OK;
     if (!vtmp || (graph_path && !gtmp)) {
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
         goto done;
     }
     if (v->graph && graph_path) {
-        uint64_t gsize;
-        int gfd;
-        if (hnsw_save(v->graph, gtmp) != 0 || (gfd = open(gtmp, O_RDONLY)) < 0) {
-            rc = util_fail(err, FS_ERR_IO, "%s: cannot write the search graph", gtmp);
-            goto done;
-        }
-        int synced = fsync(gfd) == 0;
-        close(gfd);
-        if (!synced || file_checksum(gtmp, &h.graph_checksum, &gsize) != 0 ||
-            rename(gtmp, graph_path) != 0) {
+        errno = 0;
+        if (write_graph(v, gtmp, &h) != 0) {
             rc = util_fail(err, FS_ERR_IO, "%s: cannot write the search graph: %s", graph_path,
                            strerror(errno));
             goto done;
         }
-        h.graph_count = hnsw_count(v->graph);
+        graph_written = 1;
     }
     vfile_part parts[9];
     size_t np = vfile_parts(v, v->n, parts);
@@ -853,16 +903,26 @@ fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_p
         rc = util_fail(err, FS_ERR_IO, "%s: %s", vtmp, strerror(errno));
         goto done;
     }
+    errno = 0;
     int ok = write_all(fd, &h, sizeof h) == 0;
     for (size_t i = 0; ok && i < np; i++)
         ok = write_all(fd, parts[i].data, parts[i].size) == 0;
     ok = ok && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     fd = -1;
-    if (!ok || rename(vtmp, vec_path) != 0) {
+    if (!ok) {
         rc = util_fail(err, FS_ERR_IO, "%s: cannot write the vector file: %s", vec_path,
+                       strerror(errno ? errno : EIO));
+        goto done;
+    }
+    if (graph_written && rename(gtmp, graph_path) != 0) {
+        rc = util_fail(err, FS_ERR_IO, "%s: cannot write the search graph: %s", graph_path,
                        strerror(errno));
-        unlink(vtmp);
+        goto done;
+    }
+    if (install_vectors(vtmp, vec_path, was) != 0) {
+        rc = util_fail(err, FS_ERR_IO, "%s: %s", vec_path,
+                       errno == EEXIST ? "saved by another process meanwhile" : strerror(errno));
         goto done;
     }
     if (!v->graph && graph_path)
@@ -871,11 +931,27 @@ fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_p
 done:
     if (fd >= 0)
         close(fd);
-    if (rc != FS_OK && gtmp)
-        unlink(gtmp);
+    if (rc != FS_OK) { /* what is left of the temporary files (a renamed one is gone) */
+        if (vtmp)
+            unlink(vtmp);
+        if (gtmp)
+            unlink(gtmp);
+    }
     free(vtmp);
     free(gtmp);
     return rc;
+}
+
+fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_path,
+                      uint64_t gen, fs_error *err)
+{
+    return save_files(v, vec_path, graph_path, gen, NULL, err);
+}
+
+fs_status vindex_save_rebuilt(const vindex *v, const char *vec_path, uint64_t gen,
+                              const vindex_file_id *was, fs_error *err)
+{
+    return save_files(v, vec_path, NULL, gen, was, err);
 }
 
 /* Reads and checks the header of an open vector file; *file_size gets its size. */
@@ -892,10 +968,10 @@ static fs_status read_header(int fd, const char *vec_path, int dim, vfile_header
     if ((int)h->dim != dim)
         return util_fail(err, FS_ERR_FORMAT, "%s: vectors of dimension %u, expected %d", vec_path,
                          h->dim, dim);
-    size_t d = (size_t)dim;
-    if (h->slots > (uint64_t)SIZE_MAX / (d * 4 + 64) ||
-        (uint64_t)sb.st_size !=
-            VFILE_HEADER + h->slots * (8 + 8 + 1 + 12 + d * 5) + (8 - h->slots % 8) % 8)
+    size_t d = (size_t)dim, slot_bytes = 8 + 8 + 1 + 12 + d * 5; /* vfile_parts' layout */
+    /* the bound first: a forged slot count must not wrap the size around to the file's */
+    if (h->slots > ((uint64_t)SIZE_MAX - VFILE_HEADER - 8) / slot_bytes ||
+        (uint64_t)sb.st_size != VFILE_HEADER + h->slots * slot_bytes + (8 - h->slots % 8) % 8)
         return util_fail(err, FS_ERR_FORMAT, "%s: truncated or wrong size", vec_path);
     *file_size = (uint64_t)sb.st_size;
     return FS_OK;
@@ -915,8 +991,8 @@ static fs_status finish_load(vindex *v, const vfile_header *h, const char *vec_p
     if (h->graph_count > 0 && h->graph_count <= v->n) {
         uint64_t gsum, gsize;
         if (file_checksum(graph_path, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
-            v->graph = map_graph ? hnsw_map(&v->graph_src, graph_path)
-                                 : hnsw_load(&v->graph_src, graph_path);
+            v->graph = map_graph ? hnsw_map(&v->graph_src, graph_path, v->n)
+                                 : hnsw_load(&v->graph_src, graph_path, v->n);
             if (v->graph && hnsw_count(v->graph) != h->graph_count) {
                 hnsw_free(v->graph);
                 v->graph = NULL;

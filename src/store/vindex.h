@@ -92,11 +92,27 @@ fs_status vindex_search(const vindex *v, const float *q, size_t k, float thresho
 
 /* Writes the index to vec_path (and its graph, if any, to graph_path) atomically: temporary file,
  * fsync, rename, fsync of the folder. gen is recorded in the header. On error the previous files
- * are untouched. A stale graph file is removed when there is no graph. graph_path NULL: the
- * vectors only, the graph file neither written nor removed (a reader's save: the graph is the
- * writer's; one that no longer matches the vectors is ignored by vindex_load). */
+ * are untouched. A stale graph file is removed when there is no graph. The writer's save. */
 fs_status vindex_save(const vindex *v, const char *vec_path, const char *graph_path,
                       uint64_t gen, fs_error *err);
+
+/* What a vector file was when a reader found it missing or unusable (vindex_identify, taken
+ * before it tried to open it). */
+typedef struct vindex_file_id {
+    int exists;
+    uint64_t dev, ino, size;
+    int64_t mtime_sec, mtime_nsec;
+} vindex_file_id;
+void vindex_identify(const char *vec_path, vindex_file_id *id);
+
+/* A reader's save of what it rebuilt: the vectors only (the graph file is the writer's, neither
+ * written nor removed; one that no longer matches is ignored by vindex_load), and only where
+ * vec_path is still the file `was` describes: created where it was and is still absent (a link,
+ * which never replaces), replaced where it is still the same unusable file (checked right before
+ * the rename). Otherwise FS_ERR_IO "VEC: saved by another process meanwhile": a writer's newer
+ * file is never replaced by a reader's older state. */
+fs_status vindex_save_rebuilt(const vindex *v, const char *vec_path, uint64_t gen,
+                              const vindex_file_id *was, fs_error *err);
 
 /* Reads an index written by vindex_save. FS_ERR_NOT_FOUND if vec_path is absent,
  * FS_ERR_FORMAT / FS_ERR_INTEGRITY if it is truncated, corrupt or of another dim. A missing or

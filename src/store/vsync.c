@@ -102,9 +102,11 @@ static fs_status refresh(store_db *store, int for_save, fs_error *err)
     if ((e = store_generation(store, &gen, err)) != FS_OK ||
         (e = read_tombstones_since(store, &since, err)) != FS_OK)
         goto done;
+    vindex_file_id was = {0}; /* the file as found before it was opened: a reader's save checks it */
     if (!store->vindex) {
         uint64_t fgen = 0;
         vindex *loaded = NULL;
+        vindex_identify(store->vec_path, &was);
         /* searches map the file (a search starts in milliseconds even at a million faces, and
          * `people update` reads only the slots it meets); a writer about to save reads and
          * verifies all of it */
@@ -188,7 +190,7 @@ static fs_status refresh(store_db *store, int for_save, fs_error *err)
     if (store->flags & FS_STORE_WRITE)
         vindex_save(store->vindex, store->vec_path, store->graph_path, store->vgen, NULL);
     else if (!had_file)
-        vindex_save(store->vindex, store->vec_path, NULL, store->vgen, NULL);
+        vindex_save_rebuilt(store->vindex, store->vec_path, store->vgen, &was, NULL);
 done:
     vindex_free(fresh);
     if (own_txn)

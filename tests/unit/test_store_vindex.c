@@ -372,6 +372,175 @@ static void test_graph_recall_and_file(void **state)
     vindex_free(x);
 }
 
+/* ---- Files that pass their checksums but hold wrong values -------------------------------------
+ * The checksums catch damage, not forgery (or a writer's bug): a file whose checksums were
+ * recomputed over wrong values must be refused, never followed out of bounds. */
+
+#define GRAPH_SEED 0x67726170ull   /* vindex.c: a graph file's checksum */
+#define HEADER_SEED 0x68647200ull  /* vindex.c: the vector file's header checksum */
+#define HNSW_HEADER 96             /* hnswlib's file header (hnsw_bridge.cpp: file_header) */
+
+static char *read_file(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)size + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    *n = (size_t)size;
+    return buf;
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Header fields of vectors.bin (vindex.c: vfile_header): offsets. */
+enum { H_SLOTS = 16, H_GRAPH_CHECKSUM = 40, H_HEADER_CHECKSUM = 56 };
+
+static void reseal_header(char *h)
+{
+    uint64_t sum = vindex_checksum(h, H_HEADER_CHECKSUM, HEADER_SEED);
+    memcpy(h + H_HEADER_CHECKSUM, &sum, 8);
+}
+
+/* Rewrites the graph file with one 4-byte value changed at offset `at`, and the vector file's
+ * header with the new graph checksum, both resealed. */
+static void forge_graph(const char *vp, const char *gp, const char *graph, size_t gsize,
+                        size_t at, uint32_t value)
+{
+    char *g = malloc(gsize);
+    assert_non_null(g);
+    memcpy(g, graph, gsize);
+    memcpy(g + at, &value, 4);
+    write_file(gp, g, gsize);
+    uint64_t gsum = vindex_checksum(g, gsize, GRAPH_SEED);
+    size_t vn;
+    char *vec = read_file(vp, &vn);
+    memcpy(vec + H_GRAPH_CHECKSUM, &gsum, 8);
+    reseal_header(vec);
+    write_file(vp, vec, vn);
+    free(vec);
+    free(g);
+}
+
+static void test_forged_files_are_refused(void **state)
+{
+    (void)state;
+    const size_t n = 1500;
+    float *v = make_vectors(n, 100, 21);
+    vindex *x = index_of(v, n);
+    vindex_set_graph_min(x, 1000);
+    assert_int_equal(vindex_build_graph(x, 2, NULL), FS_OK);
+    char dir[] = "/tmp/fs_vforge_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char vp[64], gp[64];
+    snprintf(vp, sizeof vp, "%s/vectors.bin", dir);
+    snprintf(gp, sizeof gp, "%s/vectors.hnsw", dir);
+    assert_int_equal(vindex_save(x, vp, gp, 7, NULL), FS_OK);
+    size_t vn, gn;
+    char *vec = read_file(vp, &vn), *graph = read_file(gp, &gn);
+    vindex *y;
+    uint64_t gen;
+    assert_int_equal(vindex_map(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(vindex_graph_count(y), n); /* the untouched pair: graph in use */
+    vindex_free(y);
+
+    /* A layer-0 record: hnswlib's link count (4 bytes), maxM0 = 2 M links, then the slot. Node
+     * 0's first neighbour out of range, then node 5's slot past the vector file's slots: the
+     * graph is dropped (searches scan), the vectors still serve, exactly. */
+    size_t links0 = 4 + 4 * (2 * 24), record = links0 + 8 + 8;
+    const struct {
+        size_t at;
+        uint32_t value;
+    } forgeries[] = {{HNSW_HEADER + 4, 0x40000000u},
+                     {HNSW_HEADER + 5 * record + links0 + 4, 1u}, /* slot 2^32 + its own */
+                     {HNSW_HEADER + 3 * record, 2 * 24 + 1}};     /* a list longer than maxM0 */
+    for (size_t i = 0; i < sizeof forgeries / sizeof forgeries[0]; i++) {
+        write_file(vp, vec, vn);
+        forge_graph(vp, gp, graph, gn, forgeries[i].at, forgeries[i].value);
+        for (int mapped = 0; mapped < 2; mapped++) {
+            fs_status rc = mapped ? vindex_map(vp, gp, DIM, &y, &gen, NULL)
+                                  : vindex_load(vp, gp, DIM, &y, &gen, NULL);
+            assert_int_equal(rc, FS_OK);
+            assert_int_equal(vindex_graph_count(y), 0);
+            expect_same_hits(x, y, v + 17 * DIM, 1);
+            vindex_free(y);
+        }
+    }
+
+    /* A slot count whose size wraps around 2^64 to a small file's: refused, not mapped. */
+    const uint64_t slot_bytes = 8 + 8 + 1 + 12 + 5 * (uint64_t)DIM;
+    uint64_t slots = UINT64_MAX / slot_bytes + 1;
+    uint64_t wrapped = 64 + slots * slot_bytes + (8 - slots % 8) % 8; /* mod 2^64, by design */
+    assert_true(wrapped < 1u << 20);
+    char *forged = calloc(1, (size_t)wrapped);
+    assert_non_null(forged);
+    memcpy(forged, vec, 64);
+    memcpy(forged + H_SLOTS, &slots, 8);
+    reseal_header(forged);
+    write_file(vp, forged, (size_t)wrapped);
+    assert_int_equal(vindex_map(vp, gp, DIM, &y, &gen, NULL), FS_ERR_FORMAT);
+    assert_int_equal(vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_ERR_FORMAT);
+    free(forged);
+
+    /* A reader's save never replaces a vector file another process saved after the reader found
+     * it missing or unusable; it does write one where it is still missing, and replaces one that
+     * is still the same unusable file. */
+    fs_error err;
+    vindex *small = index_of(v, 10);
+    vindex_file_id was;
+    unlink(vp);
+    vindex_identify(vp, &was); /* missing ... */
+    write_file(vp, vec, vn);   /* ... then saved by the writer */
+    assert_int_equal(vindex_save_rebuilt(small, vp, 3, &was, &err), FS_ERR_IO);
+    assert_non_null(strstr(err.message, "saved by another process meanwhile"));
+    write_file(vp, "junk", 4);
+    vindex_identify(vp, &was); /* unusable ... */
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%s.new", vp);
+    write_file(tmp, vec, vn);
+    assert_int_equal(rename(tmp, vp), 0); /* ... then replaced by the writer's save */
+    assert_int_equal(vindex_save_rebuilt(small, vp, 3, &was, &err), FS_ERR_IO);
+    size_t now_n;
+    char *now = read_file(vp, &now_n);
+    assert_int_equal(now_n, vn);
+    assert_memory_equal(now, vec, vn);
+    free(now);
+    write_file(vp, "junk", 4); /* unusable, and still so at the save: replaced */
+    vindex_identify(vp, &was);
+    assert_int_equal(vindex_save_rebuilt(small, vp, 3, &was, &err), FS_OK);
+    assert_int_equal(vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(gen, 3);
+    assert_int_equal(vindex_live(y), 10);
+    vindex_free(y);
+    unlink(vp);
+    vindex_identify(vp, &was); /* missing, and still so: created */
+    assert_int_equal(vindex_save_rebuilt(small, vp, 4, &was, &err), FS_OK);
+    assert_int_equal(vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+    assert_int_equal(gen, 4);
+    vindex_free(y);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", vp, (long)getpid());
+    assert_int_equal(access(tmp, F_OK), -1); /* no temporary file left */
+    vindex_free(small);
+
+    unlink(vp);
+    unlink(gp);
+    rmdir(dir);
+    free(vec);
+    free(graph);
+    free(v);
+    vindex_free(x);
+}
+
 /* ---- Through the store: deletions, rebuilds ----------------------------------------------------
  */
 
@@ -691,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_duplicates_tie_by_id),
         cmocka_unit_test(test_graph_bounds_exact),
         cmocka_unit_test(test_graph_recall_and_file),
+        cmocka_unit_test(test_forged_files_are_refused),
         cmocka_unit_test_setup_teardown(test_store_search_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vector_file_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_never_clobbers, setup, teardown),
