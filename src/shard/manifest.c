@@ -128,13 +128,15 @@ static fs_status check_same(const char *dir, const char *pack, int count, fs_err
     return FS_OK;
 }
 
-/* Writes text into a new temporary file beside path and links it to path: EEXIST in *exists. */
+/* Writes text into a new temporary file beside path and links it to path (then syncs the
+ * folder): EEXIST in *exists. */
 static fs_status write_once(const char *path, const char *text, int *exists, fs_error *err)
 {
     char tmp[PATH_MAX];
     *exists = 0;
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return util_fail(err, FS_ERR_LIMIT, "%s: path too long", path);
+    unlink(tmp); /* left by a process killed here whose pid has come round again */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
         return util_fail(err, FS_ERR_IO, "%s: %s", tmp, strerror(errno));
@@ -152,6 +154,19 @@ static fs_status write_once(const char *path, const char *text, int *exists, fs_
             rc = util_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
     }
     unlink(tmp);
+    if (rc == FS_OK && !*exists) { /* the new name survives a power loss: sync the folder */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) != 0)
+            rc = util_fail(err, FS_ERR_IO, "%s: cannot sync its folder: %s", path,
+                           strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+    }
     return rc;
 }
 
