@@ -253,17 +253,13 @@ hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path, uint64_t slot_cou
     }
 }
 
-hnsw_graph *hnsw_map(const hnsw_codes *src, const char *path, uint64_t slot_count)
+hnsw_graph *hnsw_map(const hnsw_codes *src, int fd, uint64_t slot_count)
 {
     hnsw_graph *h = nullptr;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nullptr;
     struct stat sb;
     void *m = MAP_FAILED;
     if (fstat(fd, &sb) == 0 && sb.st_size > 0)
         m = mmap(nullptr, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
     if (m == MAP_FAILED)
         return nullptr;
     try {

@@ -774,15 +774,13 @@ static void fsync_parent(const char *path)
 
 #define CHECKSUM_CHUNK (1u << 20) /* a file is checksummed a MiB at a time (32-byte blocks) */
 
-/* vindex_checksum of a whole file (seed "grap"), read a chunk at a time; 0 or -1. */
-static int file_checksum(const char *path, uint64_t *sum, uint64_t *size)
+/* vindex_checksum of a whole open file (seed "grap"), read a chunk at a time from its start;
+ * 0 or -1. */
+static int fd_checksum(int fd, uint64_t *sum, uint64_t *size)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
     struct stat sb;
     unsigned char *buf = malloc(CHECKSUM_CHUNK);
-    int rc = buf && fstat(fd, &sb) == 0 ? 0 : -1;
+    int rc = buf && fstat(fd, &sb) == 0 && lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
     uint64_t h[4], left = rc == 0 ? (uint64_t)sb.st_size : 0;
     checksum_start(h, 0x67726170ull);
     while (rc == 0 && left > 0) {
@@ -803,6 +801,15 @@ static int file_checksum(const char *path, uint64_t *sum, uint64_t *size)
         *size = 0;
     }
     free(buf);
+    return rc;
+}
+
+static int file_checksum(const char *path, uint64_t *sum, uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fd_checksum(fd, sum, size);
     close(fd);
     return rc;
 }
@@ -989,15 +996,22 @@ static fs_status finish_load(vindex *v, const vfile_header *h, const char *vec_p
         v->live += !v->dead[i];
     }
     if (h->graph_count > 0 && h->graph_count <= v->n) {
+        /* checked and mapped through one descriptor: the file checked is the file used, even if
+         * the writer renames a new graph into place meanwhile. hnsw_load reads by path (the
+         * writer loads under its lock, so nobody replaces the graph then; a reader that could not
+         * map may meet a newer graph: its links and slots are still checked against v's slots). */
         uint64_t gsum, gsize;
-        if (file_checksum(graph_path, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
-            v->graph = map_graph ? hnsw_map(&v->graph_src, graph_path, v->n)
+        int gfd = open(graph_path, O_RDONLY | O_CLOEXEC);
+        if (gfd >= 0 && fd_checksum(gfd, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
+            v->graph = map_graph ? hnsw_map(&v->graph_src, gfd, v->n)
                                  : hnsw_load(&v->graph_src, graph_path, v->n);
             if (v->graph && hnsw_count(v->graph) != h->graph_count) {
                 hnsw_free(v->graph);
                 v->graph = NULL;
             }
         }
+        if (gfd >= 0)
+            close(gfd);
     }
     return FS_OK;
 }
