@@ -12,6 +12,7 @@
 
 struct fs_mpi {
     int rank, size;
+    int serialized;            /* MPI may be called from any thread, one at a time */
 };
 
 /* The shards this rank searches, opened once for many searches. */

@@ -49,15 +49,25 @@ fs_status fs_mpi_open(fs_mpi **out, fs_error *err)
     if (!m)
         return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     int provided;
-    /* MPI is called from the calling thread only; the index's worker threads never call it */
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    /* index and search runs call MPI from the calling thread only (the index's worker threads
+     * never do); serve --shards calls it from the server's request threads, one at a time
+     * (serve_mpi.c): serialized */
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
         free(m);
         return mpi_fail(err, FS_ERR_INTERNAL, "MPI could not start");
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &m->size);
+    m->serialized = provided >= MPI_THREAD_SERIALIZED;
     *out = m;
     return FS_OK;
+}
+
+void fs_mpi_abort(fs_mpi *m, int status)
+{
+    free(m);
+    MPI_Abort(MPI_COMM_WORLD, status);
+    exit(status); /* not reached: MPI_Abort ends the process */
 }
 
 void fs_mpi_close(fs_mpi *m)
