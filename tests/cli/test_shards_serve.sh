@@ -7,7 +7,9 @@
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
 # at once while the server goes on answering, and once the rank is continued searches answer
 # again. SIGTERM to rank 0 stops every rank in order (mpirun exits 0); SIGINT to mpirun ends
-# every rank; a stop with a rank still stopped ends the run with MPI_Abort instead of hanging.
+# every rank; a stop with a rank still stopped ends the run with MPI_Abort instead of hanging. A
+# rank killed (SIGKILL) ends the whole run, as mpirun does by default; under mpirun
+# --enable-recovery the others go on, and searches fail with 503 as for a stopped rank.
 # A build without MPI skips (77).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -53,12 +55,14 @@ stop_server
 check "one index: every search answers" "0" "$(grep -vc '^200 ' <<<"$want")"
 check "one index: every search finds matches" "0" "$(grep -c ' \[\]$' <<<"$want")"
 
-# start_sharded NP ARGS...: mpirun -np NP serve --shards in the background (pid $mpirun_pid),
+# start_sharded NP ARGS...: mpirun -np NP serve --shards in the background (pid $mpirun_pid;
+# with --enable-recovery when $recovery is set),
 # its ranks in $rank0, $rank1... (their OMPI_COMM_WORLD_RANK); sets $base
 start_sharded() {
   local np=$1 i p r; shift
   : >"$server_log"
-  mpirun -q --oversubscribe --mca btl self,tcp -np "$np" "$FACESEARCH" serve --shards "$shards" \
+  mpirun -q --oversubscribe --mca btl self,tcp ${recovery:+--enable-recovery} -np "$np" \
+    "$FACESEARCH" serve --shards "$shards" \
     --root "$lib" --port 0 "$@" 2>"$server_log" &
   mpirun_pid=$!
   base=""
@@ -165,6 +169,29 @@ mpirun_pid=""
 check "stop with a rank stopped: every rank exits" "yes" "$(ranks_gone)"
 contains "stop with a rank stopped: says so" "$(cat "$server_log")" \
   "facesearch serve: rank 2 is not answering: ending every rank"
+
+# ---- a killed rank --------------------------------------------------------------------------
+# by default mpirun ends the whole run when a rank dies: the server goes with it, nothing hangs
+start_sharded 3
+kill -KILL "${ranks[1]}"
+wait "$mpirun_pid"
+mpirun_pid=""
+check "a rank killed: every rank exits" "yes" "$(ranks_gone)"
+# with --enable-recovery the others go on: searches fail (503), the server answers
+recovery=1 start_sharded 3 --shard-wait-ms 500
+kill -KILL "${ranks[1]}"
+req POST "/api/v1/search" --data-binary "@$samples/sample2.jpg" --max-time 30
+expect_error "a rank killed, --enable-recovery" 503
+req POST "/api/v1/search" --data-binary "@$samples/sample2.jpg" --max-time 30
+expect_error "a rank killed, --enable-recovery, later" 503
+req GET /api/v1/health --max-time 30
+expect_status "a rank killed, --enable-recovery: the server answers" 200
+kill -TERM "${ranks[0]}"
+wait "$mpirun_pid"
+mpirun_pid=""
+check "a rank killed, --enable-recovery, stopped: every rank exits" "yes" "$(ranks_gone)"
+contains "a rank killed, --enable-recovery, stopped: says so" "$(cat "$server_log")" \
+  "facesearch serve: rank 1 is not answering: ending every rank"
 
 # ---- errors ---------------------------------------------------------------------------------
 expect_exit 2 mpi 2 "$FACESEARCH" serve --shards "$lib" --root "$lib" --port 0
