@@ -110,7 +110,11 @@ expect_err_has "facesearch: $tmp/broken/shard-001: shard 1 of 3 is missing (No s
 expect_exit 2 mpi 2 "$FACESEARCH" search --shards "$tmp/photos" -q "$samples/sample1.jpg"
 expect_err_has "facesearch: $tmp/photos: not a sharded library (no $tmp/photos/manifest)"
 expect_exit 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" -t "$lib"
-expect_err_is "facesearch: search: --shards searches a whole sharded library: not with --person, -t nor --no-index (index it with index --shards)"
+expect_err_is "facesearch: search: --shards searches a whole sharded library: not with -t nor --no-index (index it with index --shards)"
+expect_exit 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" --no-index
+expect_err_is "facesearch: search: --shards searches a whole sharded library: not with -t nor --no-index (index it with index --shards)"
+expect_exit 2 "$FACESEARCH" search --shards "$shards" --person Ann
+expect_err_is "facesearch: search: --person does not go with --shards: people are grouped within each shard apart, not across the library; search with a photo of them (-q)"
 # fewer ranks than shards search them all (rank r: shards r, r + 2, ...)
 expect_exit 0 "$FACESEARCH" --db "$ref" search -q "$samples/sample1.jpg" --json --threshold -1 --top 0
 want=$out

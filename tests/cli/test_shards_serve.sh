@@ -196,6 +196,8 @@ contains "a rank killed, --enable-recovery, stopped: says so" "$(cat "$server_lo
 # ---- errors ---------------------------------------------------------------------------------
 expect_exit 2 mpi 2 "$FACESEARCH" serve --shards "$lib" --root "$lib" --port 0
 expect_err_has "facesearch: $lib: not a sharded library (no $lib/manifest)"
+expect_exit 2 mpi 3 "$FACESEARCH" serve --shards "$shards" --port 0 # the server cannot start: every rank ends
+expect_err_has "facesearch: serve: give the folders it may index and show with --root DIR"
 expect_exit 2 "$FACESEARCH" serve --root "$lib" --shard-wait-ms 100
 expect_err_is "facesearch: serve: --shard-wait-ms goes with --shards DIR"
 expect_exit 2 "$FACESEARCH" serve --root "$lib" --shards "$shards" --shard-wait-ms 0
