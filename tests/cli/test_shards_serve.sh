@@ -3,7 +3,7 @@
 # searches by uploaded photo of the JSON API with exactly the matches (paths, similarities,
 # boxes, landmarks, scores) that `serve` over one index of the same photos answers, also with one
 # rank over the three shards; the endpoints that need one index's ids answer 501. A rank stopped
-# with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 1000; no
+# with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
 # at once while the server goes on answering, and once the rank is continued searches answer
 # again. SIGTERM to rank 0 stops every rank in order (mpirun exits 0); SIGINT to mpirun ends
@@ -101,7 +101,7 @@ serve_cleanup_mpi() {
 trap serve_cleanup_mpi EXIT
 
 # ---- the same answers as one index --------------------------------------------------------
-start_sharded 3 --shard-wait-ms 1000
+start_sharded 3 --shard-wait-ms 5000 # long enough for a loaded machine: a 503 here is a stopped rank
 check "3 ranks: the searches of one index" "$want" "$(run_searches)"
 req GET /api/v1/health
 expect_status "health" 200
@@ -119,7 +119,7 @@ kill -STOP "${ranks[1]}"
 lines_before=$(grep -c -- '-> 503' "$server_log")
 req POST "/api/v1/search?threshold=-1" --data-binary "@$samples/sample1.jpg" --max-time 30
 expect_error "a rank stopped" 503
-contains "503: names the rank" "$body" "rank 1 of the sharded library did not answer within 1000 ms"
+contains "503: names the rank" "$body" "rank 1 of the sharded library did not answer within 5000 ms"
 check "503: one log line" "$((lines_before + 1))" "$(grep -c -- '-> 503' "$server_log")"
 req POST "/api/v1/search" --data-binary "@$samples/sample4.jpg" --max-time 30
 expect_error "while the rank is down" 503
