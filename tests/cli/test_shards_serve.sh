@@ -101,8 +101,22 @@ serve_cleanup_mpi() {
 trap serve_cleanup_mpi EXIT
 
 # ---- the same answers as one index --------------------------------------------------------
-start_sharded 3 --shard-wait-ms 5000 # long enough for a loaded machine: a 503 here is a stopped rank
+start_sharded 3 --shard-wait-ms 5000 --workers 5 # long enough for a loaded machine: a 503 here is a stopped rank
 check "3 ranks: the searches of one index" "$want" "$(run_searches)"
+# the same searches at once (the server's request threads share the front)
+curls=()
+for k in "${!searches[@]}"; do
+  s=${searches[$k]}
+  curl -s --max-time 60 -o "$tmp/at-once.$k" -w '%{http_code}' -X POST \
+    --data-binary "@$samples/sample${s%% *}.jpg" "$base/api/v1/search?${s#* }" >"$tmp/at-once-code.$k" &
+  curls+=($!)
+done
+wait "${curls[@]}"
+at_once=$(for k in "${!searches[@]}"; do
+  body=$(cat "$tmp/at-once.$k")
+  echo "$(cat "$tmp/at-once-code.$k") $(matches)"
+done)
+check "3 ranks, searches at once: the searches of one index" "$want" "$at_once"
 req GET /api/v1/health
 expect_status "health" 200
 check "health: sharded" "True" "$(jget 'd["sharded"]')"
