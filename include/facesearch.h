@@ -33,7 +33,8 @@ typedef enum fs_status {
     FS_ERR_NOT_FOUND = -7,   /* a file, pack or record that should exist does not */
     FS_ERR_LIMIT = -8,       /* input exceeds a configured limit (pixels, tensor size) */
     FS_ERR_INTERNAL = -9,    /* a bug: an invariant did not hold */
-    FS_ERR_BUSY = -10        /* another process is writing the index */
+    FS_ERR_BUSY = -10,       /* another process is writing the index */
+    FS_ERR_UNAVAILABLE = -11 /* a part of a sharded library did not answer in time (an MPI rank) */
 } fs_status;
 
 /* Where a failing call leaves its code and message. Plain data: put it on the stack. */

@@ -23,6 +23,9 @@ typedef struct fs_mpi fs_mpi;
  * fs_mpi_close, which ends MPI; once per process. */
 fs_status fs_mpi_open(fs_mpi **out, fs_error *err);
 void fs_mpi_close(fs_mpi *mpi);
+/* Ends every rank of the run at once (MPI_Abort: mpirun exits with status), where an orderly end
+ * cannot be had: a rank that does not answer would make fs_mpi_close wait for it. */
+void fs_mpi_abort(fs_mpi *mpi, int status) __attribute__((noreturn));
 int fs_mpi_rank(const fs_mpi *mpi);
 int fs_mpi_size(const fs_mpi *mpi);
 
@@ -61,6 +64,49 @@ void fs_mpi_library_close(fs_mpi_library *lib);
 fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_query,
                         float threshold, size_t top, int min_face, fs_matches *out,
                         fs_error *err);
+
+/* ---- Serving searches (serve --shards) -------------------------------------------------------
+ * Rank 0 is the front (the HTTP server); its request threads search at any time, several at
+ * once, and the other ranks answer from their shards in fs_mpi_answer meanwhile. Unlike the
+ * functions above these are not collective, and a rank that does not answer never blocks rank 0:
+ * each search waits at most answer_ms for every rank. A rank that missed it is marked down, and
+ * later searches fail at once (FS_ERR_UNAVAILABLE, naming the rank) until the answers it owes
+ * arrive (a rank stopped with SIGSTOP and continued, or one that was only slow, comes back by
+ * itself; a killed one never does: `mpirun --enable-recovery` keeps the others running, else
+ * mpirun ends the whole run when a rank dies). MPI errors are returned, not fatal, on every rank
+ * from fs_mpi_front_open / fs_mpi_answer on. */
+
+/* Default of answer_ms: long enough for a rank's search of a shard of millions of faces, short
+ * enough that a client waits a few seconds at most. */
+#define FS_MPI_ANSWER_MS 3000
+
+typedef struct fs_mpi_front fs_mpi_front;
+
+/* Rank 0: the front of lib, waiting at most answer_ms (> 0) for a rank's answer. lib must stay
+ * open until fs_mpi_front_close. FS_ERR_UNSUPPORTED when this MPI cannot be called from several
+ * threads (MPI_THREAD_SERIALIZED). */
+fs_status fs_mpi_front_open(fs_mpi_library *lib, int answer_ms, fs_mpi_front **out,
+                            fs_error *err);
+
+/* Rank 0, any thread: the matches of query (one face) among the photos of the whole library
+ * under the folders (fs_index_search_within on every shard, merged by fs_matches_merge: what one
+ * index holding every shard's photos gives; the ids are each match's shard's, embeddings zero).
+ * FS_ERR_UNAVAILABLE when a rank did not answer within answer_ms, or is down (see above). */
+fs_status fs_mpi_front_search(fs_mpi_front *front, const fs_face *query,
+                              const char *const *folders, size_t n_folders, float threshold,
+                              size_t top, int min_face, fs_matches *out, fs_error *err);
+
+/* Rank 0, once no search runs: tells every rank to stop answering and waits (answer_ms at most)
+ * until they have. FS_OK: every rank is leaving fs_mpi_answer, and fs_mpi_close ends the run in
+ * order. FS_ERR_UNAVAILABLE (a rank down or silent): end the run with fs_mpi_abort instead. The
+ * front is freed in both cases. */
+fs_status fs_mpi_front_close(fs_mpi_front *front, fs_error *err);
+
+/* Every rank but 0: answers the front's searches from this rank's shards until the front closes
+ * (FS_OK), or until SIGINT or SIGTERM is pending for the process (the caller blocks both in every
+ * thread, before fs_mpi_open, so that they wait to be seen here; the front is told that the rank
+ * has left, FS_OK). Other failures answer the search that met them, not this call. */
+fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err);
 
 #ifdef __cplusplus
 }

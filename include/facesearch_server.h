@@ -14,6 +14,16 @@
 
 #define FS_SERVER_ROOTS_MAX 64
 
+/* The searches of a sharded library (serve --shards, facesearch_mpi.h), as the server calls them
+ * from its request threads, several at once: the matches of query (one face) among the photos
+ * under the folders, as fs_index_search_within gives them for one index holding every shard's
+ * photos (the ids of a match are its shard's). FS_ERR_UNAVAILABLE when a part of the library
+ * did not answer in time (the request gets 503). */
+typedef fs_status (*fs_server_search_fn)(void *ctx, const fs_face *query,
+                                         const char *const *folders, size_t n_folders,
+                                         float threshold, size_t top, int min_face,
+                                         fs_matches *out, fs_error *err);
+
 typedef struct fs_server_config {
     const char *host;            /* address to listen on; "127.0.0.1" by default */
     int port;                    /* 8080 by default; 0 = any free port (printed at start) */
@@ -28,6 +38,11 @@ typedef struct fs_server_config {
     size_t max_upload;           /* bytes of a request body (default 20 MiB) */
     uint64_t max_pixels;         /* pixels of an uploaded photo (default 40 megapixels) */
     int max_decode_ms;           /* decoding one photo, uploaded or indexed; 0 = no limit */
+    /* A sharded library instead of the index at db: set, the server opens no index; searches by
+     * uploaded photo go to search(search_ctx, ...), and what needs one index's ids (photos,
+     * faces, people, index runs, stats) answers 501. db then names the library (shown). */
+    fs_server_search_fn search;
+    void *search_ctx;
 } fs_server_config;
 
 /* Runs the server until SIGINT or SIGTERM: opens the engine and the index (creating an empty one

@@ -122,9 +122,15 @@ static int parse(int argc, char **argv, search_args *a)
                -1;
     if (a->json && a->csv)
         return cli_fail("search: choose one of --json and --csv"), -1;
-    if (a->shards && (a->person || a->n_targets || a->no_index))
-        return cli_fail("search: --shards searches a whole sharded library: not with --person, "
-                        "-t nor --no-index (index it with index --shards)"), -1;
+    /* people are grouped within one index: each shard's apart, so that one person's faces in
+     * several shards are several people, and no name stands for the same faces as in one index */
+    if (a->shards && a->person)
+        return cli_fail("search: --person does not go with --shards: people are grouped within "
+                        "each shard apart, not across the library; search with a photo of "
+                        "them (-q)"), -1;
+    if (a->shards && (a->n_targets || a->no_index))
+        return cli_fail("search: --shards searches a whole sharded library: not with -t nor "
+                        "--no-index (index it with index --shards)"), -1;
     if (a->match_mean && a->face == -1)
         return cli_fail("search: --match mean folds one face per query photo (not --face all)"),
                -1;

@@ -128,7 +128,13 @@ const cli_command cli_commands[] = {
      "                         503)\n"
      "      --max-upload BYTES largest request body (default 20 MiB)\n"
      "      --max-pixels N     largest photo, uploaded or indexed (default 50 megapixels)\n"
-     "      --max-decode-ms N  longest decoding of a photo, uploaded or indexed (default 10000)\n",
+     "      --max-decode-ms N  longest decoding of a photo, uploaded or indexed (default 10000)\n"
+     "      --shards DIR       serve the sharded library DIR: mpirun -np N facesearch serve\n"
+     "                         --shards DIR --root ...; rank 0 serves, every rank searches its\n"
+     "                         shards. Search by uploaded photo only (the rest answers 501)\n"
+     "      --shard-wait-ms N  how long a search waits for a rank (default 3000); a rank that\n"
+     "                         does not answer in time fails it (503), and the searches after\n"
+     "                         it at once, until it answers again\n",
      cmd_serve},
     {NULL, NULL, NULL, NULL},
 };

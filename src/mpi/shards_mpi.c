@@ -22,7 +22,7 @@
  * A search: rank 0 broadcasts the query faces and parameters, each rank searches its shards and
  * keeps their best top, rank 0 gathers the lists and merges them (fs_matches_merge).
  */
-#include "facesearch_mpi.h"
+#include "mpi_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -39,30 +39,6 @@
 
 enum { TAG_HASHED = 1, TAG_BATCH, TAG_PROGRESS, TAG_FINAL };
 
-struct fs_mpi {
-    int rank, size;
-};
-
-static fs_status fail(fs_error *err, fs_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static fs_status fail(fs_error *err, fs_status code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    err->code = code;
-    return code;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 fs_status fs_mpi_open(fs_mpi **out, fs_error *err)
 {
     fs_error local;
@@ -71,17 +47,27 @@ fs_status fs_mpi_open(fs_mpi **out, fs_error *err)
     *out = NULL;
     fs_mpi *m = calloc(1, sizeof *m);
     if (!m)
-        return fail(err, FS_ERR_NOMEM, "out of memory");
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     int provided;
-    /* MPI is called from the calling thread only; the index's worker threads never call it */
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    /* index and search runs call MPI from the calling thread only (the index's worker threads
+     * never do); serve --shards calls it from the server's request threads, one at a time
+     * (serve_mpi.c): serialized */
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
         free(m);
-        return fail(err, FS_ERR_INTERNAL, "MPI could not start");
+        return mpi_fail(err, FS_ERR_INTERNAL, "MPI could not start");
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &m->size);
+    m->serialized = provided >= MPI_THREAD_SERIALIZED;
     *out = m;
     return FS_OK;
+}
+
+void fs_mpi_abort(fs_mpi *m, int status)
+{
+    free(m);
+    MPI_Abort(MPI_COMM_WORLD, status);
+    exit(status); /* not reached: MPI_Abort ends the process */
 }
 
 void fs_mpi_close(fs_mpi *m)
@@ -114,86 +100,23 @@ static fs_status agree(const fs_mpi *m, fs_status rc, fs_error *err)
     return err->code;
 }
 
-/* ---- Byte buffers: what goes over the wire ------------------------------------------------ */
-
-typedef struct wbuf {
-    unsigned char *data;
-    size_t len, cap;
-    int nomem;
-} wbuf;
-
-static void put(wbuf *w, const void *p, size_t n)
-{
-    if (w->nomem)
-        return;
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap : 4096;
-        while (cap < w->len + n)
-            cap *= 2;
-        unsigned char *grown = realloc(w->data, cap);
-        if (!grown) {
-            w->nomem = 1;
-            return;
-        }
-        w->data = grown;
-        w->cap = cap;
-    }
-    memcpy(w->data + w->len, p, n);
-    w->len += n;
-}
-
-typedef struct rbuf {
-    const unsigned char *p;
-    size_t left;
-    int bad;
-} rbuf;
-
-static void get(rbuf *r, void *p, size_t n)
-{
-    if (r->bad || n > r->left) {
-        r->bad = 1;
-        memset(p, 0, n);
-        return;
-    }
-    memcpy(p, r->p, n);
-    r->p += n;
-    r->left -= n;
-}
-
-/* A NUL-terminated string of the buffer, malloc'd; NULL when malformed or out of memory. */
-static char *get_string(rbuf *r)
-{
-    const unsigned char *end = r->bad ? NULL : memchr(r->p, '\0', r->left);
-    if (!end) {
-        r->bad = 1;
-        return NULL;
-    }
-    size_t n = (size_t)(end - r->p) + 1;
-    char *s = malloc(n);
-    if (s)
-        memcpy(s, r->p, n);
-    r->p += n;
-    r->left -= n;
-    return s;
-}
-
 /* Broadcasts rank 0's bytes (w) to every rank (into w); collective status. */
 static fs_status bcast_bytes(const fs_mpi *m, wbuf *w, fs_status rc, fs_error *err)
 {
     uint64_t len = rc == FS_OK && !w->nomem ? w->len : UINT64_MAX;
     MPI_Bcast(&len, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     if (len == UINT64_MAX)
-        return agree(m, m->rank == 0 ? (rc ? rc : fail(err, FS_ERR_NOMEM, "out of memory")) : FS_OK,
+        return agree(m, m->rank == 0 ? (rc ? rc : mpi_fail(err, FS_ERR_NOMEM, "out of memory")) : FS_OK,
                      err);
     if (len > INT_MAX)
-        return agree(m, fail(err, FS_ERR_LIMIT, "%llu bytes: too many photos for one broadcast",
+        return agree(m, mpi_fail(err, FS_ERR_LIMIT, "%llu bytes: too many photos for one broadcast",
                              (unsigned long long)len), err);
     if (m->rank != 0) {
         w->len = w->cap = (size_t)len;
         w->data = len ? malloc((size_t)len) : NULL;
     }
     int ok = !len || w->data;
-    if (agree(m, ok ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory"), err) != FS_OK)
+    if (agree(m, ok ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err) != FS_OK)
         return err->code;
     if (len)
         MPI_Bcast(w->data, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD);
@@ -213,9 +136,9 @@ static fs_status share_walk(const fs_mpi *m, const char *const *roots, size_t n_
         rc = fs_walk_photos(roots, n_roots, opt->include_hidden, opt->skip, opt->on_problem,
                             opt->ctx, list, err);
         for (size_t i = 0; rc == FS_OK && i < list->count; i++) {
-            put(&w, &list->items[i].size, sizeof list->items[i].size);
-            put(&w, &list->items[i].mtime_ns, sizeof list->items[i].mtime_ns);
-            put(&w, list->items[i].path, strlen(list->items[i].path) + 1);
+            wire_put(&w, &list->items[i].size, sizeof list->items[i].size);
+            wire_put(&w, &list->items[i].mtime_ns, sizeof list->items[i].mtime_ns);
+            wire_put(&w, list->items[i].path, strlen(list->items[i].path) + 1);
         }
     }
     int sent = bcast_bytes(m, &w, rc, err) == FS_OK; /* a failure here is every rank's */
@@ -225,12 +148,12 @@ static fs_status share_walk(const fs_mpi *m, const char *const *roots, size_t n_
         size_t cap = 0;
         while (rc == FS_OK && r.left) {
             fs_photo_entry e;
-            get(&r, &e.size, sizeof e.size);
-            get(&r, &e.mtime_ns, sizeof e.mtime_ns);
-            e.path = get_string(&r);
+            wire_get(&r, &e.size, sizeof e.size);
+            wire_get(&r, &e.mtime_ns, sizeof e.mtime_ns);
+            e.path = wire_get_string(&r);
             if (r.bad || !e.path) {
                 free(e.path);
-                rc = fail(err, r.bad ? FS_ERR_INTERNAL : FS_ERR_NOMEM,
+                rc = mpi_fail(err, r.bad ? FS_ERR_INTERNAL : FS_ERR_NOMEM,
                           r.bad ? "malformed list of photos from rank 0" : "out of memory");
                 break;
             }
@@ -239,7 +162,7 @@ static fs_status share_walk(const fs_mpi *m, const char *const *roots, size_t n_
                 fs_photo_entry *grown = realloc(list->items, cap * sizeof *grown);
                 if (!grown) {
                     free(e.path);
-                    rc = fail(err, FS_ERR_NOMEM, "out of memory");
+                    rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
                     break;
                 }
                 list->items = grown;
@@ -278,7 +201,7 @@ static fs_status lead_hashing(const fs_mpi *m, const fs_photo_list *list, int *o
         int count;
         MPI_Get_count(&st, MPI_INT, &count);
         if (count < 0 || count > 2 * BATCH_PHOTOS || count % 2)
-            return fail(err, FS_ERR_INTERNAL, "malformed hashes from rank %d", st.MPI_SOURCE);
+            return mpi_fail(err, FS_ERR_INTERNAL, "malformed hashes from rank %d", st.MPI_SOURCE);
         MPI_Recv(msg, count, MPI_INT, st.MPI_SOURCE, TAG_HASHED, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE);
         for (int k = 0; k < count; k += 2)
@@ -324,12 +247,12 @@ static fs_status find_owners(const fs_mpi *m, fs_index *ix, const fs_photo_list 
     size_t n = list->count;
     unsigned char *unchanged = calloc(n ? n : 1, 1);
     int *mine = malloc((n ? n : 1) * sizeof *mine);
-    fs_status rc = unchanged && mine ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory");
+    fs_status rc = unchanged && mine ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK)
         rc = fs_index_unchanged(ix, list, unchanged, err);
     rc = agree(m, rc, err);
     if (rc == FS_OK && n > INT_MAX)
-        rc = fail(err, FS_ERR_LIMIT, "%zu photos: too many for one run", n);
+        rc = mpi_fail(err, FS_ERR_LIMIT, "%zu photos: too many for one run", n);
     if (rc == FS_OK) {
         for (size_t i = 0; i < n; i++)
             mine[i] = unchanged[i] ? m->rank : -1;
@@ -346,7 +269,7 @@ static fs_status find_owners(const fs_mpi *m, fs_index *ix, const fs_photo_list 
     if (m->rank == 0) {
         pending = malloc((n ? n : 1) * sizeof *pending);
         if (!pending)
-            rc = fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
         for (size_t i = 0; rc == FS_OK && i < n; i++)
             if (owner[i] < 0)
                 pending[n_pending++] = (int)i;
@@ -376,7 +299,7 @@ static fs_status split(const fs_photo_list *list, const int *owner, int shard, f
     foreign->items = malloc(n * sizeof *foreign->items);
     mine->count = foreign->count = 0;
     if (!mine->items || !foreign->items)
-        return fail(err, FS_ERR_NOMEM, "out of memory");
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < list->count; i++) {
         if (owner[i] == shard)
             mine->items[mine->count++] = list->items[i];
@@ -443,7 +366,7 @@ static void on_rank_progress(const fs_index_progress *p, void *ctx)
         }
         return;
     }
-    double t = now();
+    double t = mpi_now();
     if (t - s->last_sent < PROGRESS_SECONDS)
         return;
     s->last_sent = t;
@@ -492,10 +415,10 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
         opt = &defaults;
     if (summary)
         memset(summary, 0, sizeof *summary);
-    double started = now();
+    double started = mpi_now();
     /* step 1: the manifest, then each rank's shard */
     fs_status rc = engine ? FS_OK
-                          : fail(err, FS_ERR_ARG, "rank %d: no model pack (see its error)", m->rank);
+                          : mpi_fail(err, FS_ERR_ARG, "rank %d: no model pack (see its error)", m->rank);
     if (agree(m, rc, err) != FS_OK)
         return err->code;
     if (m->rank == 0)
@@ -517,7 +440,7 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
     rc = share_walk(m, roots, n_roots, opt, &list, err);
     if (rc == FS_OK) {
         owner = malloc((list.count ? list.count : 1) * sizeof *owner);
-        rc = agree(m, owner ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory"), err);
+        rc = agree(m, owner ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err);
     }
     if (rc == FS_OK)
         rc = find_owners(m, ix, &list, owner, err);
@@ -527,7 +450,7 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
     progress_sum s = {.m = m, .opt = opt};
     if (rc == FS_OK) {
         s.ranks = calloc((size_t)m->size, sizeof *s.ranks);
-        rc = agree(m, s.ranks ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory"), err);
+        rc = agree(m, s.ranks ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err);
     }
     if (rc == FS_OK) {
         fs_index_options run = *opt;
@@ -542,7 +465,7 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
         rc = agree(m, rc, err);
         if (summary && m->rank == 0) {
             *summary = summed(&s);
-            summary->seconds = now() - started; /* the whole run, walk and hashing included */
+            summary->seconds = mpi_now() - started; /* the whole run, walk and hashing included */
         }
     }
     free(s.ranks);
@@ -555,14 +478,6 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
 }
 
 /* ---- Searches -------------------------------------------------------------------------- */
-
-/* The shards this rank searches, opened once for many searches. */
-struct fs_mpi_library {
-    fs_mpi *m;
-    int count;                 /* shards of the library, from its manifest */
-    fs_index **shards;         /* shards rank, rank + size, ... */
-    int n_shards;
-};
 
 typedef struct search_params {
     float threshold;
@@ -587,7 +502,7 @@ fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, 
         free(lib);
         lib = NULL;
     }
-    rc = lib ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory");
+    rc = lib ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     if (lib) {
         lib->m = m;
         lib->count = info.count;
@@ -597,7 +512,7 @@ fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, 
         struct stat st;
         rc = fs_shard_dir(dir, k, shard, sizeof shard, err);
         if (rc == FS_OK && stat(shard, &st) != 0)
-            rc = fail(err, FS_ERR_NOT_FOUND, "%s: shard %d of %d is missing (%s)", shard, k,
+            rc = mpi_fail(err, FS_ERR_NOT_FOUND, "%s: shard %d of %d is missing (%s)", shard, k,
                       info.count, strerror(errno));
         if (rc == FS_OK)
             rc = fs_index_open(shard, NULL, FS_INDEX_READ, &lib->shards[lib->n_shards], err);
@@ -620,59 +535,6 @@ void fs_mpi_library_close(fs_mpi_library *lib)
         fs_index_close(lib->shards[i]);
     free(lib->shards);
     free(lib);
-}
-
-static void put_matches(wbuf *w, const fs_matches *mt)
-{
-    uint64_t head[4] = {mt->count, mt->files, mt->files_failed, mt->faces};
-    put(w, head, sizeof head);
-    for (size_t i = 0; i < mt->count; i++) {
-        const fs_match *x = &mt->items[i];
-        put(w, &x->similarity, sizeof x->similarity);
-        put(w, &x->face_number, sizeof x->face_number);
-        put(w, &x->photo_id, sizeof x->photo_id);
-        put(w, &x->face_id, sizeof x->face_id);
-        put(w, x->face.box, sizeof x->face.box);
-        put(w, x->face.landmarks, sizeof x->face.landmarks);
-        put(w, &x->face.score, sizeof x->face.score);
-        put(w, &x->face.quality, sizeof x->face.quality);
-        put(w, x->path, strlen(x->path) + 1);
-    }
-}
-
-static fs_status get_matches(rbuf *r, fs_matches *mt, fs_error *err)
-{
-    uint64_t head[4];
-    memset(mt, 0, sizeof *mt);
-    get(r, head, sizeof head);
-    if (r->bad || head[0] > r->left)
-        return fail(err, FS_ERR_INTERNAL, "malformed search results");
-    mt->files = (size_t)head[1];
-    mt->files_failed = (size_t)head[2];
-    mt->faces = (size_t)head[3];
-    if (head[0] && !(mt->items = calloc((size_t)head[0], sizeof *mt->items)))
-        return fail(err, FS_ERR_NOMEM, "out of memory");
-    for (uint64_t i = 0; i < head[0]; i++) {
-        fs_match *x = &mt->items[mt->count];
-        get(r, &x->similarity, sizeof x->similarity);
-        get(r, &x->face_number, sizeof x->face_number);
-        get(r, &x->photo_id, sizeof x->photo_id);
-        get(r, &x->face_id, sizeof x->face_id);
-        get(r, x->face.box, sizeof x->face.box);
-        get(r, x->face.landmarks, sizeof x->face.landmarks);
-        get(r, &x->face.score, sizeof x->face.score);
-        get(r, &x->face.quality, sizeof x->face.quality);
-        x->path = get_string(r);
-        if (r->bad || !x->path) {
-            free(x->path);
-            fs_status rc = r->bad ? fail(err, FS_ERR_INTERNAL, "malformed search results")
-                                  : fail(err, FS_ERR_NOMEM, "out of memory");
-            fs_matches_free(mt);
-            return rc;
-        }
-        mt->count++;
-    }
-    return FS_OK;
 }
 
 /* The best top of the shards of this rank, merged. */
@@ -703,12 +565,12 @@ static fs_status merge_gathered(const fs_mpi *m, const unsigned char *bytes, con
 {
     fs_matches *parts = calloc((size_t)m->size, sizeof *parts);
     if (!parts)
-        return fail(err, FS_ERR_NOMEM, "out of memory");
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     fs_status rc = FS_OK;
     size_t at = 0;
     for (int r = 0; r < m->size && rc == FS_OK; r++) {
         rbuf rb = {.p = bytes + at, .left = (size_t)sizes[r]};
-        rc = get_matches(&rb, &parts[r], err);
+        rc = wire_get_matches(&rb, &parts[r], err);
         at += (size_t)sizes[r];
     }
     if (rc == FS_OK)
@@ -730,12 +592,12 @@ fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_quer
     const fs_mpi *m = lib->m;
     search_params p = {.threshold = threshold, .min_face = min_face, .top = top,
                        .n_query = n_query};
-    fs_status rc = m->rank == 0 && !n_query ? fail(err, FS_ERR_ARG, "no query face") : FS_OK;
+    fs_status rc = m->rank == 0 && !n_query ? mpi_fail(err, FS_ERR_ARG, "no query face") : FS_OK;
     if (agree(m, rc, err) != FS_OK)
         return err->code;
     MPI_Bcast(&p, (int)sizeof p, MPI_BYTE, 0, MPI_COMM_WORLD);
     fs_face *faces = m->rank == 0 ? (fs_face *)query : malloc((p.n_query ? p.n_query : 1) * sizeof *faces);
-    if (agree(m, faces ? FS_OK : fail(err, FS_ERR_NOMEM, "out of memory"), err) != FS_OK)
+    if (agree(m, faces ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err) != FS_OK)
         return err->code;
     MPI_Bcast(faces, (int)(p.n_query * sizeof *faces), MPI_BYTE, 0, MPI_COMM_WORLD);
 
@@ -745,9 +607,9 @@ fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_quer
         free(faces);
     wbuf w = {0};
     if (rc == FS_OK) {
-        put_matches(&w, &mine);
+        wire_put_matches(&w, &mine);
         if (w.nomem || w.len > INT_MAX)
-            rc = fail(err, w.nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT, "search results too large");
+            rc = mpi_fail(err, w.nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT, "search results too large");
     }
     fs_matches_free(&mine);
     int size = rc == FS_OK ? (int)w.len : 0;
@@ -757,7 +619,7 @@ fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_quer
         sizes = calloc((size_t)m->size, sizeof *sizes);
         offsets = calloc((size_t)m->size, sizeof *offsets);
         if (rc == FS_OK && (!sizes || !offsets))
-            rc = fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     if (agree(m, rc, err) != FS_OK) {
         free(w.data);
@@ -773,9 +635,9 @@ fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_quer
             total += (size_t)sizes[r];
         }
         if (total > INT_MAX)
-            rc = fail(err, FS_ERR_LIMIT, "search results too large");
+            rc = mpi_fail(err, FS_ERR_LIMIT, "search results too large");
         else if (!(all = malloc(total ? total : 1)))
-            rc = fail(err, FS_ERR_NOMEM, "out of memory");
+            rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     if (agree(m, rc, err) == FS_OK) {
         MPI_Gatherv(w.data, size, MPI_BYTE, all, sizes, offsets, MPI_BYTE, 0, MPI_COMM_WORLD);

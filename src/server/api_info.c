@@ -14,7 +14,7 @@ int srv_api_health(srv_ctx *ctx, const srv_request *req, srv_response *res)
     srv_json_string(b, fs_version());
     srv_buf_puts(b, ",\"pack\":");
     srv_json_string(b, fs_pack_name(fs_engine_pack(ctx->engine)));
-    srv_buf_puts(b, "}\n");
+    srv_buf_printf(b, ",\"sharded\":%s}\n", ctx->cfg->search ? "true" : "false");
     return 0;
 }
 

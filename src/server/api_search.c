@@ -50,7 +50,7 @@ static int read_opts(srv_ctx *ctx, const srv_params *p, search_opts *o, srv_resp
     return 0;
 }
 
-/* Runs the search with reader ix and writes "matches":[...] (with the leading comma-free key). */
+/* Runs the search with reader ix (or the sharded library's search) and writes "matches":[...] (with the leading comma-free key). */
 static int search_matches(srv_ctx *ctx, fs_index *ix, const fs_face *query, const search_opts *o,
                           srv_buf *b, fs_error *err)
 {
@@ -62,9 +62,12 @@ static int search_matches(srv_ctx *ctx, fs_index *ix, const fs_face *query, cons
         for (; n < ctx->n_roots; n++)
             folders[n] = ctx->roots[n];
     fs_matches m;
+    const fs_server_config *cfg = ctx->cfg;
     fs_status rc =
-        fs_index_search_within(ix, query, 1, folders, n, o->threshold, o->top, o->min_size, &m,
-                               err);
+        cfg->search ? cfg->search(cfg->search_ctx, query, folders, n, o->threshold, o->top,
+                                  o->min_size, &m, err)
+                    : fs_index_search_within(ix, query, 1, folders, n, o->threshold, o->top,
+                                             o->min_size, &m, err);
     if (rc)
         return -1;
     srv_buf_puts(b, "\"matches\":[");
@@ -203,9 +206,11 @@ int srv_api_search_upload(srv_ctx *ctx, const srv_request *req, srv_response *re
     if (chosen < 0) {
         srv_buf_puts(b, "\"matches\":[],\"count\":0");
     } else {
-        fs_index *ix = srv_reader_take(ctx);
+        /* a sharded library is searched through cfg->search, with no reader */
+        fs_index *ix = ctx->cfg->search ? NULL : srv_reader_take(ctx);
         int failed = search_matches(ctx, ix, &faces.faces[chosen], &o, b, &err);
-        srv_reader_give(ctx, ix);
+        if (ix)
+            srv_reader_give(ctx, ix);
         if (failed)
             srv_error_fs(res, &err);
     }

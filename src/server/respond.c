@@ -35,7 +35,8 @@ int srv_status_of(fs_status rc)
     case FS_ERR_FORMAT:
     case FS_ERR_UNSUPPORTED:
     case FS_ERR_ARG: return 400;
-    case FS_ERR_NOMEM: return 503;
+    case FS_ERR_NOMEM:
+    case FS_ERR_UNAVAILABLE: return 503;
     default: return 500;
     }
 }

@@ -1,7 +1,9 @@
 /*
  * routes.c — which handler answers which request: a table of methods and path patterns
  * ("{id}" matches a positive decimal number, nothing else), the page's files for everything that
- * is not the API, 404 for an unknown path and 405 for a known path with another method.
+ * is not the API, 404 for an unknown path and 405 for a known path with another method. Serving
+ * a sharded library (fs_server_config.search), the endpoints that need one index (its ids, its
+ * writer) answer 501 naming why; health, models, login and search by uploaded photo work.
  */
 #include <string.h>
 
@@ -13,32 +15,33 @@ typedef struct route {
     const char *method;
     const char *pattern[6];      /* segments after /api/v1; NULL-terminated */
     srv_handler run;
+    int sharded;                 /* 1: answers on a sharded library too */
 } route;
 
 static const route ROUTES[] = {
-    {"GET", {"health", NULL}, srv_api_health},
-    {"GET", {"stats", NULL}, srv_api_stats},
-    {"GET", {"models", NULL}, srv_api_models},
-    {"POST", {"login", NULL}, srv_api_login},
-    {"POST", {"search", NULL}, srv_api_search_upload},
-    {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face},
-    {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop},
-    {"GET", {"faces", "{id}", NULL}, srv_api_face},
-    {"POST", {"faces", "{id}", "move", NULL}, srv_api_face_move},
-    {"POST", {"faces", "{id}", "reject", NULL}, srv_api_face_reject},
-    {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail},
-    {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image},
-    {"GET", {"photos", "{id}", NULL}, srv_api_photo},
-    {"GET", {"index", NULL}, srv_api_index_status},
-    {"POST", {"index", NULL}, srv_api_index_start},
-    {"DELETE", {"index", NULL}, srv_api_index_cancel},
-    {"GET", {"index", "events", NULL}, srv_api_index_events},
-    {"GET", {"people", NULL}, srv_api_people_list},
-    {"POST", {"people", "update", NULL}, srv_api_people_update},
-    {"GET", {"people", "update", NULL}, srv_api_people_update_status},
-    {"GET", {"people", "{id}", NULL}, srv_api_person},
-    {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name},
-    {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge},
+    {"GET", {"health", NULL}, srv_api_health, 1},
+    {"GET", {"stats", NULL}, srv_api_stats, 0},
+    {"GET", {"models", NULL}, srv_api_models, 1},
+    {"POST", {"login", NULL}, srv_api_login, 1},
+    {"POST", {"search", NULL}, srv_api_search_upload, 1},
+    {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face, 0},
+    {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop, 0},
+    {"GET", {"faces", "{id}", NULL}, srv_api_face, 0},
+    {"POST", {"faces", "{id}", "move", NULL}, srv_api_face_move, 0},
+    {"POST", {"faces", "{id}", "reject", NULL}, srv_api_face_reject, 0},
+    {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail, 0},
+    {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image, 0},
+    {"GET", {"photos", "{id}", NULL}, srv_api_photo, 0},
+    {"GET", {"index", NULL}, srv_api_index_status, 0},
+    {"POST", {"index", NULL}, srv_api_index_start, 0},
+    {"DELETE", {"index", NULL}, srv_api_index_cancel, 0},
+    {"GET", {"index", "events", NULL}, srv_api_index_events, 0},
+    {"GET", {"people", NULL}, srv_api_people_list, 0},
+    {"POST", {"people", "update", NULL}, srv_api_people_update, 0},
+    {"GET", {"people", "update", NULL}, srv_api_people_update_status, 0},
+    {"GET", {"people", "{id}", NULL}, srv_api_person, 0},
+    {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name, 0},
+    {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge, 0},
 };
 
 /* A positive decimal id of at most 18 digits. */
@@ -93,8 +96,13 @@ int srv_route(srv_ctx *ctx, const srv_request *req, srv_response *res)
         if (!matches(&ROUTES[i], seg, n))
             continue;
         path_known = 1;
-        if (strcmp(ROUTES[i].method, req->method) == 0)
-            return ROUTES[i].run(ctx, req, res);
+        if (strcmp(ROUTES[i].method, req->method) != 0)
+            continue;
+        if (ctx->cfg->search && !ROUTES[i].sharded)
+            return srv_error(res, 501, "not available on a sharded library (serve --shards): "
+                                       "ids and writes are each shard's; serve one shard's "
+                                       "index for this");
+        return ROUTES[i].run(ctx, req, res);
     }
     if (path_known)
         return srv_error(res, 405, "%s: method not allowed here", req->method);

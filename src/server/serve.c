@@ -140,7 +140,7 @@ int fs_server_run(const fs_server_config *cfg)
         goto out;
     }
     ctx->threshold = fs_pack_threshold(fs_engine_pack(ctx->engine));
-    if (open_index(ctx))
+    if (!cfg->search && open_index(ctx))
         goto out;
     if (srv_pool_open(ctx, &err)) {
         fail("%s%s", err.message, "");
@@ -161,7 +161,8 @@ int fs_server_run(const fs_server_config *cfg)
     const char *fmt = addr.ss_family == AF_INET6 ? "[%s]" : "%s";
     fprintf(stderr, "facesearch serve: listening on http://");
     fprintf(stderr, fmt, cfg->host);
-    fprintf(stderr, ":%d/ (index %s)\n", port, ctx->db_dir);
+    fprintf(stderr, ":%d/ (%s %s)\n", port, cfg->search ? "sharded library" : "index",
+            ctx->db_dir);
     fflush(stderr);
     wait_for_stop(&set);
     fprintf(stderr, "facesearch serve: stopping\n");

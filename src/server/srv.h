@@ -112,7 +112,7 @@ typedef struct srv_response {
 int srv_error(srv_response *res, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The HTTP status for a library status (FS_ERR_NOT_FOUND 404, FS_ERR_LIMIT 413, FS_ERR_BUSY 409,
- * bad input 400, the rest 500). */
+ * bad input 400, FS_ERR_NOMEM and FS_ERR_UNAVAILABLE 503, the rest 500). */
 int srv_status_of(fs_status rc);
 /* An error response from a library error. Returns 0. */
 int srv_error_fs(srv_response *res, const fs_error *err);

@@ -20,6 +20,7 @@ const char *fs_strerror(fs_status rc)
     case FS_ERR_LIMIT: return "limit exceeded";
     case FS_ERR_INTERNAL: return "internal error";
     case FS_ERR_BUSY: return "busy: another process is writing";
+    case FS_ERR_UNAVAILABLE: return "unavailable: a shard did not answer";
     }
     return "unknown error";
 }

@@ -19,6 +19,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # the slow way
 export LSAN_OPTIONS=${LSAN_OPTIONS:-}:suppressions=$e2e_dir/lsan_mpi.supp:fast_unwind_on_malloc=0:print_suppressions=0
 unset FACESEARCH_DB
+if "$FACESEARCH" search --shards "$tmp/none" -q "$samples/sample1.jpg" 2>&1 | grep -q "needs facesearch built with MPI"; then
+  echo "SKIP: facesearch is built without MPI (libopenmpi-dev)"
+  exit 77
+fi
 mpi() { mpirun -q --oversubscribe --mca btl self,tcp -np "$@"; }
 summary() { sed -E 's/ in [0-9.]+s$//' <<<"$err"; }
 # shard_rule DIR COUNT: "ok" when every photo of every shard is in the shard of its content
@@ -110,7 +114,11 @@ expect_err_has "facesearch: $tmp/broken/shard-001: shard 1 of 3 is missing (No s
 expect_exit 2 mpi 2 "$FACESEARCH" search --shards "$tmp/photos" -q "$samples/sample1.jpg"
 expect_err_has "facesearch: $tmp/photos: not a sharded library (no $tmp/photos/manifest)"
 expect_exit 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" -t "$lib"
-expect_err_is "facesearch: search: --shards searches a whole sharded library: not with --person, -t nor --no-index (index it with index --shards)"
+expect_err_is "facesearch: search: --shards searches a whole sharded library: not with -t nor --no-index (index it with index --shards)"
+expect_exit 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" --no-index
+expect_err_is "facesearch: search: --shards searches a whole sharded library: not with -t nor --no-index (index it with index --shards)"
+expect_exit 2 "$FACESEARCH" search --shards "$shards" --person Ann
+expect_err_is "facesearch: search: --person does not go with --shards: people are grouped within each shard apart, not across the library; search with a photo of them (-q)"
 # fewer ranks than shards search them all (rank r: shards r, r + 2, ...)
 expect_exit 0 "$FACESEARCH" --db "$ref" search -q "$samples/sample1.jpg" --json --threshold -1 --top 0
 want=$out

@@ -43,7 +43,9 @@ function plainError(status, message) {
                                                            : "That photo is no longer in the library.";
     case 409: return "An indexing run is already going on; wait for it or cancel it.";
     case 413: return "That photo is too large for the server.";
-    case 503: return "The server is busy right now; try again in a moment.";
+    case 503: return message && /^rank \d+ of the sharded library/.test(message)
+      ? `Part of the library is not answering: ${message}.`
+      : "The server is busy right now; try again in a moment.";
     default: return message || `The server answered ${status}.`;
   }
 }

@@ -1,0 +1,588 @@
+/*
+ * serve_mpi.c — searches of a sharded library served over MPI (serve --shards,
+ * include/facesearch_mpi.h "Serving searches"): rank 0's front, called by the HTTP server's
+ * request threads, and the loop of the other ranks that answer from their shards.
+ *
+ * A search: the front sends the query (one face, the folders, the parameters) to every rank with
+ * a nonblocking send, searches rank 0's own shards meanwhile, and polls for the answers until
+ * every rank has answered or answer_ms have passed. The collectives of search --shards cannot be
+ * used: they wait for every rank without a bound, and rank 0 serves several requests at once.
+ * Each search has an id, which its answers carry: whichever request thread holds the lock
+ * receives every answer that has arrived and files it with the search it belongs to, so that the
+ * threads never take each other's messages. An answer that arrives after its search gave up is
+ * counted against the rank's debt; a rank with a debt is down (searches fail at once with
+ * FS_ERR_UNAVAILABLE, no query is sent to it) until it has paid it, i.e. it answers again.
+ *
+ * MPI is called under front.lock only (MPI_THREAD_SERIALIZED), with MPI_ERRORS_RETURN: a send to
+ * a rank that has died fails that search, it does not end the process. A rank waits for queries
+ * with MPI_Iprobe and short sleeps, not in a blocking receive: Open MPI's blocking calls spin a
+ * core, and an idle rank must leave the cores to the ranks that search; the sleeps also let it
+ * see SIGINT and SIGTERM.
+ */
+#include "mpi_internal.h"
+
+#include <mpi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* distinct from the tags of index runs (shards_mpi.c) */
+enum { TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT };
+
+/* Polling: the front between looks at the answers, a rank after a query and when idle (a rank
+ * that has had no query for IDLE_SECONDS sleeps longer: an idle server costs nothing). */
+#define FRONT_POLL_NS 50000L
+#define RANK_POLL_NS 100000L
+#define RANK_IDLE_POLL_NS 2000000L
+#define IDLE_SECONDS 1.0
+#define DOWN_LOOKS 3
+
+/* A search in flight: the answers of the ranks (owned bytes, NULL until they arrive). */
+typedef struct pending {
+    uint64_t id;
+    unsigned char **answer;
+    int *answer_len;
+    struct pending *next;
+} pending;
+
+/* Sends that had not completed when their search ended (a rank that did not take its query):
+ * their buffer lives until they complete. */
+typedef struct orphan {
+    MPI_Request *reqs;
+    int n;
+    unsigned char *data;
+    struct orphan *next;
+} orphan;
+
+struct fs_mpi_front {
+    fs_mpi_library *lib;
+    int answer_ms;
+    pthread_mutex_t lock;       /* every MPI call, and the fields below */
+    uint64_t next_id;
+    pending *inflight;
+    orphan *orphans;
+    uint64_t *owed;             /* per rank: answers due from searches that gave up on it */
+    int *left;                  /* per rank: it said it leaves (a signal) */
+    int *stopped;               /* per rank: it acknowledged the front's stop */
+    pthread_mutex_t own_lock;   /* rank 0's own shards: one search at a time */
+};
+
+static void sleep_ns(long ns)
+{
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- What both sides run: a search of this rank's shards ---------------------------------- */
+
+static fs_status search_own_shards(const fs_mpi_library *lib, const fs_face *query,
+                                   const char *const *folders, size_t n_folders, float threshold,
+                                   size_t top, int min_face, fs_matches *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    fs_status rc = FS_OK;
+    for (int i = 0; i < lib->n_shards && rc == FS_OK; i++) {
+        fs_matches parts[2] = {*out, {0}};
+        rc = fs_index_search_within(lib->shards[i], query, 1, folders, n_folders, threshold, top,
+                                    min_face, &parts[1], err);
+        if (rc == FS_OK)
+            rc = fs_matches_merge(parts, 2, top, out, err);
+        else
+            fs_matches_free(&parts[1]);
+        if (rc != FS_OK) {
+            fs_matches_free(&parts[0]);
+            memset(out, 0, sizeof *out);
+        }
+    }
+    return rc;
+}
+
+/* A query: id, threshold, min_face, top, the face, the folders (count, then each string). */
+static void put_query(wbuf *w, uint64_t id, const fs_face *query, const char *const *folders,
+                      size_t n_folders, float threshold, size_t top, int min_face)
+{
+    uint64_t top64 = top, n64 = n_folders;
+    int32_t min32 = min_face;
+    wire_put(w, &id, sizeof id);
+    wire_put(w, &threshold, sizeof threshold);
+    wire_put(w, &min32, sizeof min32);
+    wire_put(w, &top64, sizeof top64);
+    wire_put(w, query, sizeof *query);
+    wire_put(w, &n64, sizeof n64);
+    for (size_t i = 0; i < n_folders; i++)
+        wire_put(w, folders[i], strlen(folders[i]) + 1);
+}
+
+/* ---- The answering ranks ----------------------------------------------------------------- */
+
+/* Answers one query (bytes of len): its matches, or the error it met. */
+static void answer_query(const fs_mpi_library *lib, const unsigned char *bytes, size_t len)
+{
+    rbuf r = {.p = bytes, .left = len};
+    uint64_t id = 0, top = 0, n_folders = 0;
+    float threshold = 0;
+    int32_t min_face = 0;
+    fs_face *face = malloc(sizeof *face);
+    fs_error err = {0};
+    fs_status rc = face ? FS_OK : mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
+    wire_get(&r, &id, sizeof id);
+    wire_get(&r, &threshold, sizeof threshold);
+    wire_get(&r, &min_face, sizeof min_face);
+    wire_get(&r, &top, sizeof top);
+    if (face)
+        wire_get(&r, face, sizeof *face);
+    wire_get(&r, &n_folders, sizeof n_folders);
+    char **folders = NULL;
+    size_t got = 0;
+    if (rc == FS_OK && (r.bad || n_folders > r.left))
+        rc = mpi_fail(&err, FS_ERR_INTERNAL, "malformed query from rank 0");
+    if (rc == FS_OK && n_folders && !(folders = calloc((size_t)n_folders, sizeof *folders)))
+        rc = mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
+    for (; rc == FS_OK && got < n_folders; got++)
+        if (!(folders[got] = wire_get_string(&r)))
+            rc = r.bad ? mpi_fail(&err, FS_ERR_INTERNAL, "malformed query from rank 0")
+                       : mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
+    fs_matches mt = {0};
+    if (rc == FS_OK)
+        rc = search_own_shards(lib, face, (const char *const *)folders, (size_t)n_folders,
+                               threshold, (size_t)top, min_face, &mt, &err);
+    for (size_t i = 0; i < got; i++)
+        free(folders[i]);
+    free(folders);
+    free(face);
+    /* the answer: id, status, then the matches or the message */
+    wbuf w = {0};
+    int32_t status = rc;
+    wire_put(&w, &id, sizeof id);
+    wire_put(&w, &status, sizeof status);
+    if (rc == FS_OK)
+        wire_put_matches(&w, &mt);
+    else
+        wire_put(&w, err.message, strlen(err.message) + 1);
+    fs_matches_free(&mt);
+    if (w.nomem || w.len > INT32_MAX) {
+        /* the answer that always fits: the matches could not be written */
+        const char *why = w.nomem ? "out of memory" : "search results too large";
+        status = w.nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT;
+        free(w.data);
+        unsigned char small[sizeof id + sizeof status + 32];
+        size_t n = strlen(why) + 1;
+        memcpy(small, &id, sizeof id);
+        memcpy(small + sizeof id, &status, sizeof status);
+        memcpy(small + sizeof id + sizeof status, why, n);
+        MPI_Send(small, (int)(sizeof id + sizeof status + n), MPI_BYTE, 0, TAG_ANSWER,
+                 MPI_COMM_WORLD);
+        return;
+    }
+    MPI_Send(w.data, (int)w.len, MPI_BYTE, 0, TAG_ANSWER, MPI_COMM_WORLD);
+    free(w.data);
+}
+
+static int stop_signal_pending(void)
+{
+    sigset_t pending;
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
+fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    if (lib->m->rank == 0)
+        return mpi_fail(err, FS_ERR_ARG, "rank 0 is the front, it does not answer");
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    double last = mpi_now();
+    for (;;) {
+        if (stop_signal_pending()) {
+            char none = 0;
+            MPI_Send(&none, 1, MPI_BYTE, 0, TAG_LEFT, MPI_COMM_WORLD);
+            return FS_OK;
+        }
+        int flag = 0, len = 0;
+        MPI_Status st;
+        if (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS)
+            return mpi_fail(err, FS_ERR_IO, "rank %d: MPI failed while waiting for rank 0",
+                            lib->m->rank);
+        if (!flag) {
+            sleep_ns(mpi_now() - last > IDLE_SECONDS ? RANK_IDLE_POLL_NS : RANK_POLL_NS);
+            continue;
+        }
+        MPI_Get_count(&st, MPI_BYTE, &len);
+        unsigned char *bytes = malloc(len > 0 ? (size_t)len : 1);
+        if (!bytes) { /* the query stays queued; rank 0 gives up on it in time */
+            sleep_ns(RANK_IDLE_POLL_NS);
+            continue;
+        }
+        MPI_Recv(bytes, len, MPI_BYTE, 0, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (st.MPI_TAG == TAG_STOP) {
+            free(bytes);
+            char none = 0;
+            MPI_Send(&none, 1, MPI_BYTE, 0, TAG_STOPPED, MPI_COMM_WORLD);
+            return FS_OK;
+        }
+        if (st.MPI_TAG == TAG_QUERY)
+            answer_query(lib, bytes, (size_t)len);
+        free(bytes);
+        last = mpi_now();
+    }
+}
+
+/* ---- The front (rank 0) ------------------------------------------------------------------ */
+
+fs_status fs_mpi_front_open(fs_mpi_library *lib, int answer_ms, fs_mpi_front **out,
+                            fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    *out = NULL;
+    const fs_mpi *m = lib->m;
+    if (m->rank != 0 || answer_ms <= 0)
+        return mpi_fail(err, FS_ERR_ARG, "the front is rank 0's, with a wait of at least 1 ms");
+    if (!m->serialized)
+        return mpi_fail(err, FS_ERR_UNSUPPORTED,
+                        "this MPI cannot be called from several threads (MPI_THREAD_SERIALIZED)");
+    fs_mpi_front *f = calloc(1, sizeof *f);
+    if (f) {
+        f->owed = calloc((size_t)m->size, sizeof *f->owed);
+        f->left = calloc((size_t)m->size, sizeof *f->left);
+        f->stopped = calloc((size_t)m->size, sizeof *f->stopped);
+    }
+    if (!f || !f->owed || !f->left || !f->stopped) {
+        if (f) {
+            free(f->owed);
+            free(f->left);
+            free(f->stopped);
+        }
+        free(f);
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    f->lib = lib;
+    f->answer_ms = answer_ms;
+    f->next_id = 1;
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_mutex_init(&f->own_lock, NULL);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    *out = f;
+    return FS_OK;
+}
+
+static int rank_down(const fs_mpi_front *f, int r)
+{
+    return f->owed[r] > 0 || f->left[r];
+}
+
+static int any_down(const fs_mpi_front *f)
+{
+    for (int r = 1; r < f->lib->m->size; r++)
+        if (rank_down(f, r))
+            return 1;
+    return 0;
+}
+
+/* Frees the orphaned sends that have completed (lock held). */
+static void reap_orphans(fs_mpi_front *f)
+{
+    for (orphan **at = &f->orphans; *at;) {
+        orphan *o = *at;
+        int done = 0;
+        if (MPI_Testall(o->n, o->reqs, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+            done = 0;
+        if (!done) {
+            at = &o->next;
+            continue;
+        }
+        *at = o->next;
+        free(o->reqs);
+        free(o->data);
+        free(o);
+    }
+}
+
+/* Receives every message that has arrived and files it (lock held): an answer with its search
+ * (or against its rank's debt when the search is over), a rank's leaving or stop. FS_ERR_NOMEM
+ * leaves the message queued. */
+static fs_status drain(fs_mpi_front *f, fs_error *err)
+{
+    reap_orphans(f);
+    for (;;) {
+        int flag = 0, len = 0;
+        MPI_Status st;
+        if (MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS ||
+            !flag)
+            return FS_OK;
+        MPI_Get_count(&st, MPI_BYTE, &len);
+        unsigned char *bytes = malloc(len > 0 ? (size_t)len : 1);
+        if (!bytes)
+            return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+        int src = st.MPI_SOURCE;
+        if (MPI_Recv(bytes, len, MPI_BYTE, src, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
+            MPI_SUCCESS) {
+            free(bytes);
+            continue;
+        }
+        if (st.MPI_TAG == TAG_LEFT)
+            f->left[src] = 1;
+        else if (st.MPI_TAG == TAG_STOPPED)
+            f->stopped[src] = 1;
+        if (st.MPI_TAG != TAG_ANSWER || len < (int)sizeof(uint64_t)) {
+            free(bytes);
+            continue;
+        }
+        uint64_t id;
+        memcpy(&id, bytes, sizeof id);
+        pending *p = f->inflight;
+        while (p && p->id != id)
+            p = p->next;
+        if (p && !p->answer[src]) {
+            p->answer[src] = bytes;
+            p->answer_len[src] = len;
+            continue;
+        }
+        free(bytes); /* the answer of a search that gave up on this rank: a debt paid */
+        if (f->owed[src] > 0)
+            f->owed[src]--;
+    }
+}
+
+/* Why searches fail while rank r is down. */
+static fs_status down_error(const fs_mpi_front *f, int r, fs_error *err)
+{
+    if (f->left[r])
+        return mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library has left "
+                        "(a signal): searches fail until the run is started again", r);
+    return mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library has not answered a "
+                    "search within %d ms: searches fail until it answers again", r, f->answer_ms);
+}
+
+/* The matches of one rank's answer, or the error it reported. */
+static fs_status read_answer(const unsigned char *bytes, int len, int rank, fs_matches *mt,
+                             fs_error *err)
+{
+    rbuf r = {.p = bytes + sizeof(uint64_t), .left = (size_t)len - sizeof(uint64_t)};
+    int32_t status;
+    wire_get(&r, &status, sizeof status);
+    if (r.bad)
+        return mpi_fail(err, FS_ERR_INTERNAL, "rank %d: malformed answer", rank);
+    if (status == FS_OK)
+        return wire_get_matches(&r, mt, err);
+    char *message = wire_get_string(&r);
+    fs_status code = status < 0 && status >= FS_ERR_UNAVAILABLE ? (fs_status)status
+                                                                : FS_ERR_INTERNAL;
+    mpi_fail(err, code, "rank %d: %s", rank, message ? message : "(no message)");
+    free(message);
+    return code;
+}
+
+/* Takes search p out of the list (lock held): the ranks that did not answer owe it, the sends
+ * that have not completed become orphans (reqs and data are taken over, or freed). */
+static void finish(fs_mpi_front *f, pending *p, MPI_Request *reqs, unsigned char *data)
+{
+    int size = f->lib->m->size;
+    for (pending **at = &f->inflight; *at; at = &(*at)->next)
+        if (*at == p) {
+            *at = p->next;
+            break;
+        }
+    for (int r = 1; r < size; r++)
+        if (reqs[r] != MPI_REQUEST_NULL && !p->answer[r])
+            f->owed[r]++;
+    int done = 0;
+    if (MPI_Testall(size, reqs, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+        done = 0;
+    orphan *o = done ? NULL : malloc(sizeof *o);
+    if (o) {
+        *o = (orphan){.reqs = reqs, .n = size, .data = data, .next = f->orphans};
+        f->orphans = o;
+        return;
+    }
+    if (!done) /* no memory to keep them: let MPI finish them, and keep the buffer for good */
+        for (int r = 0; r < size; r++)
+            if (reqs[r] != MPI_REQUEST_NULL)
+                MPI_Request_free(&reqs[r]);
+    free(reqs);
+    if (done)
+        free(data);
+}
+
+fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
+                              const char *const *folders, size_t n_folders, float threshold,
+                              size_t top, int min_face, fs_matches *out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    memset(out, 0, sizeof *out);
+    int size = f->lib->m->size;
+    pending p = {0};
+    p.answer = calloc((size_t)size, sizeof *p.answer);
+    p.answer_len = calloc((size_t)size, sizeof *p.answer_len);
+    MPI_Request *reqs = malloc((size_t)size * sizeof *reqs);
+    fs_matches *parts = calloc((size_t)size, sizeof *parts);
+    wbuf w = {0};
+    fs_status rc = p.answer && p.answer_len && reqs && parts
+                       ? FS_OK
+                       : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (int r = 0; reqs && r < size; r++)
+        reqs[r] = MPI_REQUEST_NULL;
+
+    /* the query to every rank, unless one is down */
+    pthread_mutex_lock(&f->lock);
+    if (rc == FS_OK)
+        rc = drain(f, err);
+    /* a down rank's late answer may be on its way in: a few more looks give MPI's progress
+     * engine the time to read it (a few ms on a failing search) */
+    for (int look = 0; rc == FS_OK && look < DOWN_LOOKS && any_down(f); look++) {
+        pthread_mutex_unlock(&f->lock);
+        sleep_ns(RANK_IDLE_POLL_NS);
+        pthread_mutex_lock(&f->lock);
+        rc = drain(f, err);
+    }
+    for (int r = 1; rc == FS_OK && r < size; r++)
+        if (rank_down(f, r))
+            rc = down_error(f, r, err);
+    if (rc == FS_OK) {
+        p.id = f->next_id++;
+        put_query(&w, p.id, query, folders, n_folders, threshold, top, min_face);
+        if (w.nomem || w.len > INT32_MAX)
+            rc = mpi_fail(err, w.nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT, "query too large");
+    }
+    int posted = 0;
+    if (rc == FS_OK) {
+        p.next = f->inflight;
+        f->inflight = &p;
+        posted = 1;
+        for (int r = 1; r < size && rc == FS_OK; r++)
+            if (MPI_Isend(w.data, (int)w.len, MPI_BYTE, r, TAG_QUERY, MPI_COMM_WORLD,
+                          &reqs[r]) != MPI_SUCCESS) {
+                reqs[r] = MPI_REQUEST_NULL;
+                f->left[r] = 1; /* a send that fails at once: the rank is gone */
+                rc = mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library cannot "
+                              "be reached: searches fail until the run is started again", r);
+            }
+    }
+    pthread_mutex_unlock(&f->lock);
+
+    /* rank 0's own shards while the others search theirs */
+    if (rc == FS_OK) {
+        pthread_mutex_lock(&f->own_lock);
+        rc = search_own_shards(f->lib, query, folders, n_folders, threshold, top, min_face,
+                               &parts[0], err);
+        pthread_mutex_unlock(&f->own_lock);
+    }
+
+    /* the answers, until every rank has answered or the time is up */
+    double deadline = mpi_now() + f->answer_ms / 1000.0;
+    int missing = 0;
+    while (posted) {
+        pthread_mutex_lock(&f->lock);
+        fs_status drained = drain(f, err);
+        missing = 0;
+        for (int r = size - 1; r >= 1; r--)
+            if (!p.answer[r])
+                missing = r;
+        if (drained != FS_OK && rc == FS_OK)
+            rc = drained;
+        int over = rc != FS_OK || !missing || mpi_now() > deadline;
+        if (over)
+            finish(f, &p, reqs, w.data);
+        pthread_mutex_unlock(&f->lock);
+        if (over)
+            break;
+        sleep_ns(FRONT_POLL_NS);
+    }
+    if (!posted) {
+        free(reqs);
+        free(w.data);
+    }
+    if (rc == FS_OK && missing)
+        rc = mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library did not answer "
+                      "within %d ms (stopped, overloaded or gone): searches fail until it "
+                      "answers again", missing, f->answer_ms);
+    for (int r = 1; rc == FS_OK && r < size; r++)
+        rc = read_answer(p.answer[r], p.answer_len[r], r, &parts[r], err);
+    if (rc == FS_OK)
+        rc = fs_matches_merge(parts, (size_t)size, top, out, err);
+    for (int r = 0; parts && r < size; r++)
+        fs_matches_free(&parts[r]);
+    for (int r = 0; p.answer && r < size; r++)
+        free(p.answer[r]);
+    free(parts);
+    free(p.answer);
+    free(p.answer_len);
+    return rc;
+}
+
+fs_status fs_mpi_front_close(fs_mpi_front *f, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    int size = f->lib->m->size;
+    static const char none = 0;
+    fs_status rc = FS_OK;
+    MPI_Request *reqs = malloc((size_t)size * sizeof *reqs);
+    pthread_mutex_lock(&f->lock);
+    if (!reqs)
+        rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK)
+        rc = drain(f, err);
+    for (int r = 0; reqs && r < size; r++) {
+        reqs[r] = MPI_REQUEST_NULL;
+        if (rc == FS_OK && r > 0 && !rank_down(f, r) &&
+            MPI_Isend(&none, 1, MPI_BYTE, r, TAG_STOP, MPI_COMM_WORLD, &reqs[r]) != MPI_SUCCESS)
+            reqs[r] = MPI_REQUEST_NULL;
+    }
+    double deadline = mpi_now() + f->answer_ms / 1000.0;
+    int waiting = rc == FS_OK;
+    while (waiting) {
+        if (drain(f, err) != FS_OK) {
+            rc = err->code;
+            break;
+        }
+        waiting = 0;
+        for (int r = 1; r < size; r++)
+            if (!f->stopped[r] && !rank_down(f, r))
+                waiting = r;
+        if (waiting && mpi_now() > deadline) {
+            rc = mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d did not acknowledge the stop within "
+                          "%d ms", waiting, f->answer_ms);
+            break;
+        }
+        if (waiting) {
+            pthread_mutex_unlock(&f->lock);
+            sleep_ns(FRONT_POLL_NS);
+            pthread_mutex_lock(&f->lock);
+        }
+    }
+    for (int r = 1; rc == FS_OK && r < size; r++)
+        if (f->owed[r] > 0)
+            rc = mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d is not answering", r);
+    if (rc == FS_OK) {
+        /* every rank took its messages in order, the stop last: every send has completed */
+        MPI_Waitall(size, reqs, MPI_STATUSES_IGNORE);
+        while (f->orphans) {
+            orphan *o = f->orphans;
+            f->orphans = o->next;
+            MPI_Waitall(o->n, o->reqs, MPI_STATUSES_IGNORE);
+            free(o->reqs);
+            free(o->data);
+            free(o);
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+    /* else the run ends with MPI_Abort: sends still pending keep their buffers */
+    free(reqs);
+    pthread_mutex_destroy(&f->lock);
+    pthread_mutex_destroy(&f->own_lock);
+    free(f->owed);
+    free(f->left);
+    free(f->stopped);
+    free(f);
+    return rc;
+}

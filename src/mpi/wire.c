@@ -1,0 +1,130 @@
+/*
+ * wire.c — the bytes that go between ranks (mpi_internal.h): growable output, bounded input,
+ * and the matches of a search as sent from a rank to rank 0 (search --shards, serve --shards).
+ * Ranks run the same build on machines of one kind, so numbers go in the machine's own layout.
+ */
+#include "mpi_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+fs_status mpi_fail(fs_error *err, fs_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->code = code;
+    return code;
+}
+
+double mpi_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void wire_put(wbuf *w, const void *p, size_t n)
+{
+    if (w->nomem)
+        return;
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (cap < w->len + n)
+            cap *= 2;
+        unsigned char *grown = realloc(w->data, cap);
+        if (!grown) {
+            w->nomem = 1;
+            return;
+        }
+        w->data = grown;
+        w->cap = cap;
+    }
+    memcpy(w->data + w->len, p, n);
+    w->len += n;
+}
+
+void wire_get(rbuf *r, void *p, size_t n)
+{
+    if (r->bad || n > r->left) {
+        r->bad = 1;
+        memset(p, 0, n);
+        return;
+    }
+    memcpy(p, r->p, n);
+    r->p += n;
+    r->left -= n;
+}
+
+char *wire_get_string(rbuf *r)
+{
+    const unsigned char *end = r->bad ? NULL : memchr(r->p, '\0', r->left);
+    if (!end) {
+        r->bad = 1;
+        return NULL;
+    }
+    size_t n = (size_t)(end - r->p) + 1;
+    char *s = malloc(n);
+    if (s)
+        memcpy(s, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return s;
+}
+
+void wire_put_matches(wbuf *w, const fs_matches *mt)
+{
+    uint64_t head[4] = {mt->count, mt->files, mt->files_failed, mt->faces};
+    wire_put(w, head, sizeof head);
+    for (size_t i = 0; i < mt->count; i++) {
+        const fs_match *x = &mt->items[i];
+        wire_put(w, &x->similarity, sizeof x->similarity);
+        wire_put(w, &x->face_number, sizeof x->face_number);
+        wire_put(w, &x->photo_id, sizeof x->photo_id);
+        wire_put(w, &x->face_id, sizeof x->face_id);
+        wire_put(w, x->face.box, sizeof x->face.box);
+        wire_put(w, x->face.landmarks, sizeof x->face.landmarks);
+        wire_put(w, &x->face.score, sizeof x->face.score);
+        wire_put(w, &x->face.quality, sizeof x->face.quality);
+        wire_put(w, x->path, strlen(x->path) + 1);
+    }
+}
+
+fs_status wire_get_matches(rbuf *r, fs_matches *mt, fs_error *err)
+{
+    uint64_t head[4];
+    memset(mt, 0, sizeof *mt);
+    wire_get(r, head, sizeof head);
+    if (r->bad || head[0] > r->left)
+        return mpi_fail(err, FS_ERR_INTERNAL, "malformed search results");
+    mt->files = (size_t)head[1];
+    mt->files_failed = (size_t)head[2];
+    mt->faces = (size_t)head[3];
+    if (head[0] && !(mt->items = calloc((size_t)head[0], sizeof *mt->items)))
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (uint64_t i = 0; i < head[0]; i++) {
+        fs_match *x = &mt->items[mt->count];
+        wire_get(r, &x->similarity, sizeof x->similarity);
+        wire_get(r, &x->face_number, sizeof x->face_number);
+        wire_get(r, &x->photo_id, sizeof x->photo_id);
+        wire_get(r, &x->face_id, sizeof x->face_id);
+        wire_get(r, x->face.box, sizeof x->face.box);
+        wire_get(r, x->face.landmarks, sizeof x->face.landmarks);
+        wire_get(r, &x->face.score, sizeof x->face.score);
+        wire_get(r, &x->face.quality, sizeof x->face.quality);
+        x->path = wire_get_string(r);
+        if (r->bad || !x->path) {
+            free(x->path);
+            fs_status rc = r->bad ? mpi_fail(err, FS_ERR_INTERNAL, "malformed search results")
+                                  : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+            fs_matches_free(mt);
+            return rc;
+        }
+        mt->count++;
+    }
+    return FS_OK;
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# serve --shards on Open MPI (issue 16): `mpirun -np 3 facesearch serve --shards DIR` answers the
+# searches by uploaded photo of the JSON API with exactly the matches (paths, similarities,
+# boxes, landmarks, scores) that `serve` over one index of the same photos answers, also with one
+# rank over the three shards; the endpoints that need one index's ids answer 501. A rank stopped
+# with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
+# timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
+# at once while the server goes on answering, and once the rank is continued searches answer
+# again. SIGTERM to rank 0 stops every rank in order (mpirun exits 0); SIGINT to mpirun ends
+# every rank; a stop with a rank still stopped ends the run with MPI_Abort instead of hanging. A
+# rank killed (SIGKILL) ends the whole run, as mpirun does by default; under mpirun
+# --enable-recovery the others go on, and searches fail with 503 as for a stopped rank.
+# A build without MPI skips (77).
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/e2e_lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+command -v mpirun >/dev/null || { echo "FAIL: mpirun is needed (scripts/setup.sh: openmpi-bin)" >&2; exit 1; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 # CI runs as root
+export LSAN_OPTIONS=${LSAN_OPTIONS:-}:suppressions=$e2e_dir/lsan_mpi.supp:fast_unwind_on_malloc=0:print_suppressions=0
+unset FACESEARCH_DB
+if "$FACESEARCH" serve --shards "$tmp/none" --root "$tmp" 2>&1 | grep -q "needs facesearch built with MPI"; then
+  echo "SKIP: facesearch is built without MPI (libopenmpi-dev)"
+  exit 77
+fi
+mpi() { mpirun -q --oversubscribe --mca btl self,tcp -np "$@"; }
+
+lib=$tmp/photos
+mkdir -p "$lib/a" "$lib/b"
+for i in 1 2 3 4 5 6; do cp "$samples/sample$i.jpg" "$lib/a/"; done
+cp "$samples/sample1.jpg" "$lib/b/copy1.jpg"
+small_copy 2 900 "$lib/b/small2.jpg"
+small_copy 3 700 "$lib/b/small3.jpg"
+ref=$tmp/ref
+shards=$tmp/shards
+expect_exit 0 "$FACESEARCH" --db "$ref" index "$lib"
+expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
+
+# the searches compared: sample N with query-string fields; "matches" without the ids (each
+# shard numbers its own)
+searches=("1 threshold=-1&top=0" "4 top=5" "2 face=2&threshold=-1&top=7" "6 min_size=60&threshold=0.1"
+          "3 threshold=-1&top=0&folder=$lib/b")
+matches() { jget 'json.dumps([{k: v for k, v in m.items() if k not in ("photo_id", "face_id")} for m in d["matches"]])'; }
+# run_searches: one line per search, its status and matches
+run_searches() {
+  local s
+  for s in "${searches[@]}"; do
+    req POST "/api/v1/search?${s#* }" --data-binary "@$samples/sample${s%% *}.jpg"
+    echo "$code $(matches)"
+  done
+}
+start_server --db "$ref" --root "$lib"
+want=$(run_searches)
+stop_server
+check "one index: every search answers" "0" "$(grep -vc '^200 ' <<<"$want")"
+check "one index: every search finds matches" "0" "$(grep -c ' \[\]$' <<<"$want")"
+
+# start_sharded NP ARGS...: mpirun -np NP serve --shards in the background (pid $mpirun_pid;
+# with --enable-recovery when $recovery is set),
+# its ranks in $rank0, $rank1... (their OMPI_COMM_WORLD_RANK); sets $base
+start_sharded() {
+  local np=$1 i p r; shift
+  : >"$server_log"
+  mpirun -q --oversubscribe --mca btl self,tcp ${recovery:+--enable-recovery} -np "$np" \
+    "$FACESEARCH" serve --shards "$shards" \
+    --root "$lib" --port 0 "$@" 2>"$server_log" &
+  mpirun_pid=$!
+  base=""
+  for i in $(seq 1 300); do
+    base=$(grep -oE 'http://[^ ]+/' "$server_log" | head -1)
+    [[ -n "$base" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$base" ]] || { echo "FAIL: the sharded server did not start: $(cat "$server_log")" >&2; exit 1; }
+  base=${base%/}
+  ranks=()
+  for p in $(ps -o pid= --ppid "$mpirun_pid"); do
+    r=$(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+    [[ -n $r ]] && ranks[$r]=$p
+  done
+  check "ranks found" "$np" "${#ranks[@]}"
+}
+# ranks_gone: "yes" when no rank process is left (mpirun may exit while its ranks are being
+# ended: up to 30 s for them)
+ranks_gone() {
+  local p i left
+  for i in $(seq 1 300); do
+    left=0
+    for p in "${ranks[@]}"; do # a zombie has ended
+      [[ -d /proc/$p && $(sed -E 's/.*\) (.).*/\1/' "/proc/$p/stat" 2>/dev/null) != Z ]] && left=1
+    done
+    ((left)) || { echo yes; return; }
+    sleep 0.1
+  done
+  echo "no: $(for p in "${ranks[@]}"; do [[ -d /proc/$p ]] && echo -n "$p "; done)still running"
+}
+serve_cleanup_mpi() {
+  [[ -n ${mpirun_pid:-} ]] && kill -KILL "$mpirun_pid" 2>/dev/null
+  serve_cleanup
+}
+trap serve_cleanup_mpi EXIT
+
+# ---- the same answers as one index --------------------------------------------------------
+start_sharded 3 --shard-wait-ms 5000 --workers 5 # long enough for a loaded machine: a 503 here is a stopped rank
+check "3 ranks: the searches of one index" "$want" "$(run_searches)"
+# the same searches at once (the server's request threads share the front)
+curls=()
+for k in "${!searches[@]}"; do
+  s=${searches[$k]}
+  curl -s --max-time 60 -o "$tmp/at-once.$k" -w '%{http_code}' -X POST \
+    --data-binary "@$samples/sample${s%% *}.jpg" "$base/api/v1/search?${s#* }" >"$tmp/at-once-code.$k" &
+  curls+=($!)
+done
+wait "${curls[@]}"
+at_once=$(for k in "${!searches[@]}"; do
+  body=$(cat "$tmp/at-once.$k")
+  echo "$(cat "$tmp/at-once-code.$k") $(matches)"
+done)
+check "3 ranks, searches at once: the searches of one index" "$want" "$at_once"
+req GET /api/v1/health
+expect_status "health" 200
+check "health: sharded" "True" "$(jget 'd["sharded"]')"
+for path in /api/v1/stats /api/v1/photos/1 /api/v1/photos/1/thumbnail /api/v1/faces/1/search /api/v1/people /api/v1/index; do
+  req GET "$path"
+  expect_error "$path on a sharded library" 501
+done
+contains "501: says why" "$body" "not available on a sharded library"
+req GET /
+expect_status "the page" 200
+
+# ---- a stopped rank -------------------------------------------------------------------------
+kill -STOP "${ranks[1]}"
+lines_before=$(grep -c -- '-> 503' "$server_log")
+req POST "/api/v1/search?threshold=-1" --data-binary "@$samples/sample1.jpg" --max-time 30
+expect_error "a rank stopped" 503
+contains "503: names the rank" "$body" "rank 1 of the sharded library did not answer within 5000 ms"
+check "503: one log line" "$((lines_before + 1))" "$(grep -c -- '-> 503' "$server_log")"
+req POST "/api/v1/search" --data-binary "@$samples/sample4.jpg" --max-time 30
+expect_error "while the rank is down" 503
+contains "503 at once: says until when" "$body" "searches fail until it answers again"
+req GET /api/v1/health --max-time 30
+expect_status "the server answers meanwhile" 200
+kill -CONT "${ranks[1]}"
+for i in $(seq 1 100); do # the rank answers what it owes, then searches again
+  req POST "/api/v1/search?threshold=-1&top=0" --data-binary "@$samples/sample1.jpg" --max-time 30
+  [[ $code == 200 ]] && break
+  sleep 0.1
+done
+expect_status "the rank continued: searches answer again" 200
+check "3 ranks after the stop: the searches of one index" "$want" "$(run_searches)"
+
+# ---- stops --------------------------------------------------------------------------------
+kill -TERM "${ranks[0]}"
+wait "$mpirun_pid"
+check "SIGTERM to rank 0: mpirun exits 0" "0" "$?"
+mpirun_pid=""
+check "SIGTERM to rank 0: every rank exits" "yes" "$(ranks_gone)"
+contains "SIGTERM to rank 0: the server says it stops" "$(cat "$server_log")" "facesearch serve: stopping"
+check "server log: no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error' "$server_log")"
+
+start_sharded 1 # one rank searches the three shards
+check "1 rank: the searches of one index" "$want" "$(run_searches)"
+kill -INT "$mpirun_pid"
+wait "$mpirun_pid"
+mpirun_pid=""
+check "SIGINT to mpirun, 1 rank: every rank exits" "yes" "$(ranks_gone)"
+
+start_sharded 3
+kill -INT "$mpirun_pid"
+wait "$mpirun_pid"
+mpirun_pid=""
+check "SIGINT to mpirun: every rank exits" "yes" "$(ranks_gone)"
+contains "SIGINT to mpirun: the server stops" "$(cat "$server_log")" "facesearch serve: stopping"
+
+start_sharded 3 --shard-wait-ms 500
+kill -STOP "${ranks[2]}"
+req POST "/api/v1/search" --data-binary "@$samples/sample2.jpg" --max-time 30
+expect_error "rank 2 stopped" 503
+kill -TERM "${ranks[0]}"
+wait "$mpirun_pid"
+check "stop with a rank stopped: the run is aborted" "yes" "$([[ $? != 0 ]] && echo yes || echo no)"
+mpirun_pid=""
+check "stop with a rank stopped: every rank exits" "yes" "$(ranks_gone)"
+contains "stop with a rank stopped: says so" "$(cat "$server_log")" \
+  "facesearch serve: rank 2 is not answering: ending every rank"
+
+# ---- a killed rank --------------------------------------------------------------------------
+# by default mpirun ends the whole run when a rank dies: the server goes with it, nothing hangs
+start_sharded 3
+kill -KILL "${ranks[1]}"
+wait "$mpirun_pid"
+mpirun_pid=""
+check "a rank killed: every rank exits" "yes" "$(ranks_gone)"
+# with --enable-recovery the others go on: searches fail (503), the server answers
+recovery=1 start_sharded 3 --shard-wait-ms 500
+kill -KILL "${ranks[1]}"
+req POST "/api/v1/search" --data-binary "@$samples/sample2.jpg" --max-time 30
+expect_error "a rank killed, --enable-recovery" 503
+req POST "/api/v1/search" --data-binary "@$samples/sample2.jpg" --max-time 30
+expect_error "a rank killed, --enable-recovery, later" 503
+req GET /api/v1/health --max-time 30
+expect_status "a rank killed, --enable-recovery: the server answers" 200
+kill -TERM "${ranks[0]}"
+wait "$mpirun_pid"
+mpirun_pid=""
+check "a rank killed, --enable-recovery, stopped: every rank exits" "yes" "$(ranks_gone)"
+contains "a rank killed, --enable-recovery, stopped: says so" "$(cat "$server_log")" \
+  "facesearch serve: rank 1 is not answering: ending every rank"
+
+# ---- errors ---------------------------------------------------------------------------------
+expect_exit 2 mpi 2 "$FACESEARCH" serve --shards "$lib" --root "$lib" --port 0
+expect_err_has "facesearch: $lib: not a sharded library (no $lib/manifest)"
+expect_exit 2 mpi 3 "$FACESEARCH" serve --shards "$shards" --port 0 # the server cannot start: every rank ends
+expect_err_has "facesearch: serve: give the folders it may index and show with --root DIR"
+expect_exit 2 "$FACESEARCH" serve --root "$lib" --shard-wait-ms 100
+expect_err_is "facesearch: serve: --shard-wait-ms goes with --shards DIR"
+expect_exit 2 "$FACESEARCH" serve --root "$lib" --shards "$shards" --shard-wait-ms 0
+expect_err_has "--shard-wait-ms"
+
+finish
