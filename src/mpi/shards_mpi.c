@@ -496,6 +496,8 @@ fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, 
     if (agree(m, rc, err) != FS_OK)
         return err->code;
     MPI_Bcast(&info.count, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Bcast(info.pack, (int)sizeof info.pack, MPI_CHAR, 0, MPI_COMM_WORLD);
+    info.pack[sizeof info.pack - 1] = '\0';
     fs_mpi_library *lib = calloc(1, sizeof *lib);
     int mine = info.count > m->rank ? (info.count - m->rank + m->size - 1) / m->size : 0;
     if (lib && mine && !(lib->shards = calloc((size_t)mine, sizeof *lib->shards))) {
@@ -514,6 +516,13 @@ fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, 
         if (rc == FS_OK && stat(shard, &st) != 0)
             rc = mpi_fail(err, FS_ERR_NOT_FOUND, "%s: shard %d of %d is missing (%s)", shard, k,
                       info.count, strerror(errno));
+        /* a shard of another pack (copied in by hand) would give similarities that mean
+         * nothing next to the others': refused */
+        char pack[sizeof info.pack];
+        if (rc == FS_OK && (rc = fs_index_pack(shard, pack, sizeof pack, err)) == FS_OK &&
+            strcmp(pack, info.pack) != 0)
+            rc = mpi_fail(err, FS_ERR_ARG, "%s: faces of model pack %s, but the library's are %s",
+                          shard, pack, info.pack);
         if (rc == FS_OK)
             rc = fs_index_open(shard, NULL, FS_INDEX_READ, &lib->shards[lib->n_shards], err);
         if (rc == FS_OK)
@@ -549,10 +558,9 @@ static fs_status search_my_shards(const fs_mpi_library *lib, const search_params
                              (size_t)p->top, p->min_face, &parts[1], err);
         if (rc == FS_OK)
             rc = fs_matches_merge(parts, 2, (size_t)p->top, out, err);
-        else
-            fs_matches_free(&parts[1]);
-        if (rc != FS_OK) {
+        if (rc != FS_OK) { /* a failed merge leaves both parts whole */
             fs_matches_free(&parts[0]);
+            fs_matches_free(&parts[1]);
             memset(out, 0, sizeof *out);
         }
     }

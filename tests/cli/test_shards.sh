@@ -5,8 +5,8 @@
 # scores), every photo in the shard its content hash names; a re-run embeds nothing; moved,
 # copied, changed and new photos end as in one index; a rank killed with SIGKILL mid-run leaves
 # shards that pass SQLite's integrity check and a re-run completes them; another rank count and
-# a missing shard are clear errors. Ranks talk over TCP on loopback (no shared memory transport:
-# it needs more of /dev/shm than containers give).
+# a missing shard or one of another model pack are clear errors. Ranks talk over TCP on loopback
+# (no shared memory transport: it needs more of /dev/shm than containers give).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e_lib.sh"
@@ -111,6 +111,12 @@ cp -r "$shards" "$tmp/broken"
 rm -rf "$tmp/broken/shard-001"
 expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$tmp/broken" -q "$samples/sample1.jpg"
 expect_err_has "facesearch: $tmp/broken/shard-001: shard 1 of 3 is missing (No such file or directory)"
+# a shard of another model pack in its place (an index copied in by hand): refused, named
+rm -rf "$tmp/broken/shard-001"
+mkdir "$tmp/empty"
+expect_exit 0 "$FACESEARCH" --quiet --models dlib --db "$tmp/broken/shard-001" index "$tmp/empty"
+expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$tmp/broken" -q "$samples/sample1.jpg"
+expect_err_has "facesearch: $tmp/broken/shard-001: faces of model pack dlib, but the library's are default"
 expect_exit 2 mpi 2 "$FACESEARCH" search --shards "$tmp/photos" -q "$samples/sample1.jpg"
 expect_err_has "facesearch: $tmp/photos: not a sharded library (no $tmp/photos/manifest)"
 expect_exit 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" -t "$lib"
