@@ -56,7 +56,6 @@ grown() {
 }
 # at_least WHAT MIN GOT
 at_least() {
-  [[ -n ${NETNS_DEBUG:-} ]] && echo "$1: $3 >= $2" >&2
   check "$1 (at least $2 bytes)" "yes" "$( (($3 >= $2)) && echo yes || echo "no: $3 bytes")"
 }
 
