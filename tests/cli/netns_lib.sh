@@ -32,6 +32,7 @@
 #                        fails (the message on stderr)
 #   netns_down           removes everything netns_up made, and ends the processes left in it
 #                        (the daemons of a killed mpirun): call it from an EXIT trap
+#   netns_pids           the processes in the namespaces, one a line
 #   netns_mpirun ARGS    mpirun in the head namespace, one rank per rank namespace, at most
 #                        NETNS_TIMEOUT seconds (default 600)
 #   netns_bytes K        "RX TX": the bytes rank K's data link received and sent so far
@@ -69,10 +70,21 @@ netns_kill() {
 }
 
 netns_down() {
-  local ns
+  local ns w
   for ns in "${netns_made[@]}"; do netns_kill "$ns"; done
+  # until they are gone (at most 5 s): a rank still writing its shard would keep its folder
+  for ((w = 0; w < 50 && ${#netns_made[@]} > 0; w++)); do
+    [[ -z $(netns_pids) ]] && break
+    sleep 0.1
+  done
   for ns in "${netns_made[@]}"; do ip netns del "$ns" 2>/dev/null; done
   netns_made=()
+}
+
+# netns_pids: the processes in the namespaces netns_up made
+netns_pids() {
+  local ns
+  for ns in "${netns_made[@]}"; do ip netns pids "$ns" 2>/dev/null; done
 }
 
 # netns_add NS: a new namespace with its loopback up and IPv6 off (the test subnets are the only way out)
