@@ -3,17 +3,19 @@
 # over a network stack instead of shared memory (issue 16), on this machine. Three ranks index
 # PHOTOS into a new sharded library (`index --shards`), either all on the machine with Open MPI's
 # shared memory transport (mpirun --mca btl vader,self: "shm"), or each in its own network
-# namespace, MPI over TCP across veth links and a bridge (tests/cli/netns_lib.sh: "veth"). Each
+# namespace, MPI over TCP across veth links and a bridge (tests/cli/netns_lib.sh: "veth"), or
+# between the two, all on the machine with TCP on its loopback (btl tcp,self: "loopback"). Each
 # is also run on an empty folder (process and MPI start, daemons, model load on every rank, no
 # photo), so that per photo = (median with PHOTOS - median empty) / photos, and the
 # communication overhead per photo = veth's per photo - shm's. Whole commands timed, runs of
-# the four entries interleaved, RUNS of each, medians; the bytes of MPI traffic the data links
-# carried (all ranks' sent bytes) per photo as well.
+# the six entries interleaved, RUNS of each, medians; the bytes of MPI traffic the data links
+# carried (all ranks' sent bytes) per photo as well. Every entry lets a waiting rank yield its core
+# (mpi_yield_when_idle: three ranks share the machine's cores; see netns_lib.sh).
 #   PHOTOS: COPIES variants of each sample photo (vips thumbnail at several widths: distinct
 #   content, so every photo is hashed, handed out, embedded).
 # Usage: bench/shards_netns.sh [BUILD_DIR] [RUNS] [COPIES]   (defaults: build, 5, 8)
 # Prints:
-#   RESULT shards_netns_index via=shm|veth photos=P p50_s=... min_s=... max_s=... empty_p50_s=...
+#   RESULT shards_netns_index via=shm|loopback|veth photos=P p50_s=... min_s=... max_s=... empty_p50_s=...
 #          per_photo_ms=...
 #   RESULT shards_netns_overhead per_photo_ms=... of_shm_pct=... data_bytes_per_photo=... photos=P
 # Needs root (network namespaces). The machine is shared: run it when it is quiet (uptime).
@@ -58,9 +60,10 @@ one_run() { # VIA FOLDER: one index run into a new library; prints "WALL DATA_BY
   [[ $2 == "$tmp/empty" ]] && want=0
   b0=$(data_tx)
   t0=$(date +%s.%N)
-  if [[ $1 == shm ]]; then
-    mpirun -q --oversubscribe --mca btl vader,self -np 3 "$fs" index --shards "$tmp/lib$n_run" \
-      "$2" 2>"$tmp/err" >/dev/null || rc=$?
+  if [[ $1 == shm || $1 == loopback ]]; then
+    mpirun -q --oversubscribe --mca mpi_yield_when_idle 1 \
+      --mca btl "$([[ $1 == shm ]] && echo vader || echo tcp),self" -np 3 \
+      "$fs" index --shards "$tmp/lib$n_run" "$2" 2>"$tmp/err" >/dev/null || rc=$?
   else
     netns_mpirun "$fs" index --shards "$tmp/lib$n_run" "$2" 2>"$tmp/err" >/dev/null || rc=$?
   fi
@@ -76,7 +79,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] :
 declare -A walls bytes
 one_run shm "$tmp/photos" >/dev/null # warm-up: file cache, model files
 for ((r = 0; r < runs; r++)); do
-  for via in shm veth; do
+  for via in shm loopback veth; do
     for what in empty photos; do
       read -r wall b < <(one_run "$via" "$tmp/$what")
       walls[$via/$what]="${walls[$via/$what]:-} $wall"
@@ -88,7 +91,7 @@ p50() { tr ' ' '\n' <<<"${walls[$1]}" | grep . | median; }
 lo() { tr ' ' '\n' <<<"${walls[$1]}" | grep . | sort -g | head -1; }
 hi() { tr ' ' '\n' <<<"${walls[$1]}" | grep . | sort -g | tail -1; }
 declare -A per
-for via in shm veth; do
+for via in shm loopback veth; do
   per[$via]=$(echo "($(p50 "$via/photos") - $(p50 "$via/empty")) * 1000 / $photos" | bc -l)
   printf 'RESULT shards_netns_index via=%s photos=%d p50_s=%.2f min_s=%.2f max_s=%.2f empty_p50_s=%.2f per_photo_ms=%.1f\n' \
     "$via" "$photos" "$(p50 "$via/photos")" "$(lo "$via/photos")" "$(hi "$via/photos")" \

@@ -24,7 +24,10 @@
 # cannot simply be started by `mpirun ... ip netns exec NS prog`: its MPI_Init would fail
 # ("Unreachable", ext3x_client.c) to reach mpirun's PMIx server on the machine's loopback. The
 # daemons reach mpirun on the control subnet (oob_tcp_if_include), and the ranks each other
-# through the tcp BTL on the data subnet only (btl tcp,self; btl_tcp_if_include).
+# through the tcp BTL on the data subnet only (btl tcp,self; btl_tcp_if_include). Each "node"
+# has one slot and one rank, so Open MPI would let a rank that waits spin without yielding (it
+# yields by itself only on a node it knows to be oversubscribed), taking the cores the ranks
+# share from the others: mpi_yield_when_idle says so.
 #
 #   netns_up DIR RANKS   makes the network (namespaces named fsnet<PID>-..., files in DIR);
 #                        returns 1 with $netns_why set when this machine cannot (not root, no
@@ -147,7 +150,7 @@ netns_mpirun() {
   timeout -k 10 "${NETNS_TIMEOUT:-600}" ip netns exec "$netns_head" \
     mpirun -q --hostfile "$netns_dir/hostfile" --mca plm_rsh_agent "$netns_dir/agent" \
     --mca plm_rsh_no_tree_spawn 1 --mca orte_tmpdir_base "$netns_dir/ompi" \
-    --mca oob_tcp_if_include "$netns_control.0/24" \
+    --mca oob_tcp_if_include "$netns_control.0/24" --mca mpi_yield_when_idle 1 \
     --mca btl tcp,self --mca btl_tcp_if_include "$netns_data.0/24" -np "${#netns_ranks[@]}" "$@"
 }
 
