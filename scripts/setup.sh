@@ -25,6 +25,7 @@ packages=(
   chromium                               # the page's browser test (tests/web), headless
   wrk                                    # load generator of bench/serve.sh
   openmpi-bin libopenmpi-dev             # sharded libraries: mpirun, and index/search --shards
+  iproute2                               # ip: the network namespaces of tests/cli/test_shards_netns.sh
 )
 # Node.js and npm fetch the pinned model and sample packages and run onnxruntime-node (tests,
 # bench); installed only when npm is missing, as many machines have them already.
