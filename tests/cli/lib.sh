@@ -11,11 +11,13 @@ status=0
 # expect_exit STATUS CMD...: runs CMD, keeps its stdout/stderr in $out/$err.
 expect_exit() {
   local want=$1; shift
-  local tmp; tmp=$(mktemp -d)
-  "$@" >"$tmp/out" 2>"$tmp/err"
+  # not named tmp: the test's EXIT trap removes $tmp, and a signal arriving in here would make
+  # it remove this folder instead of the test's
+  local captured; captured=$(mktemp -d)
+  "$@" >"$captured/out" 2>"$captured/err"
   status=$?
-  out=$(cat "$tmp/out"); err=$(without_progress <"$tmp/err")
-  rm -rf "$tmp"
+  out=$(cat "$captured/out"); err=$(without_progress <"$captured/err")
+  rm -rf "$captured"
   check "[$*] exit status" "$want" "$status"
 }
 
