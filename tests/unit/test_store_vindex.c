@@ -380,7 +380,8 @@ static void test_graph_recall_and_file(void **state)
 #define HEADER_SEED 0x68647200ull  /* vindex.c: the vector file's header checksum */
 #define HNSW_HEADER 96             /* hnswlib's file header (hnsw_bridge.cpp: file_header) */
 
-static char *read_file(const char *path, size_t *n)
+/* The whole content of a file (malloc'd), its size in *n. */
+static char *slurp(const char *path, size_t *n)
 {
     FILE *fp = fopen(path, "rb");
     assert_non_null(fp);
@@ -424,7 +425,7 @@ static void forge_graph(const char *vp, const char *gp, const char *graph, size_
     write_file(gp, g, gsize);
     uint64_t gsum = vindex_checksum(g, gsize, GRAPH_SEED);
     size_t vn;
-    char *vec = read_file(vp, &vn);
+    char *vec = slurp(vp, &vn);
     memcpy(vec + H_GRAPH_CHECKSUM, &gsum, 8);
     reseal_header(vec);
     write_file(vp, vec, vn);
@@ -447,7 +448,7 @@ static void test_forged_files_are_refused(void **state)
     snprintf(gp, sizeof gp, "%s/vectors.hnsw", dir);
     assert_int_equal(vindex_save(x, vp, gp, 7, NULL), FS_OK);
     size_t vn, gn;
-    char *vec = read_file(vp, &vn), *graph = read_file(gp, &gn);
+    char *vec = slurp(vp, &vn), *graph = slurp(gp, &gn);
     vindex *y;
     uint64_t gen;
     assert_int_equal(vindex_map(vp, gp, DIM, &y, &gen, NULL), FS_OK);
@@ -511,7 +512,7 @@ static void test_forged_files_are_refused(void **state)
     assert_int_equal(rename(tmp, vp), 0); /* ... then replaced by the writer's save */
     assert_int_equal(vindex_save_rebuilt(small, vp, 3, &was, &err), FS_ERR_IO);
     size_t now_n;
-    char *now = read_file(vp, &now_n);
+    char *now = slurp(vp, &now_n);
     assert_int_equal(now_n, vn);
     assert_memory_equal(now, vec, vn);
     free(now);
@@ -754,22 +755,6 @@ static void test_vector_file_repair(void **state)
     assert_int_equal(store_sync_vectors(store, NULL), FS_OK);
     store_close(store);
     expect_rebuilt(f, 360 - 60 * 3);
-}
-
-/* The whole content of a file (malloc'd), its size in *n. */
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
-    fclose(fp);
-    *n = (size_t)size;
-    return buf;
 }
 
 /* A reader whose database is older than the vector file beside it (the writer committed and
