@@ -19,6 +19,17 @@ export FACESEARCH_DB=$tmp/db
 # small_copy N WIDTH OUT: sampleN scaled to WIDTH pixels wide, without metadata.
 small_copy() { vips thumbnail "$samples/sample$1.jpg" "$3[strip]" "$2"; }
 
+# shards_library DIR: the library the sharded tests index: the six samples in DIR/a, and in DIR/b
+# a duplicate of sample 1 (copied, not embedded), two small copies and a mirrored sample 4
+shards_library() {
+  mkdir -p "$1/a" "$1/b"
+  for i in 1 2 3 4 5 6; do cp "$samples/sample$i.jpg" "$1/a/"; done
+  cp "$samples/sample1.jpg" "$1/b/copy1.jpg"
+  small_copy 2 900 "$1/b/small2.jpg"
+  small_copy 3 700 "$1/b/small3.jpg"
+  vips flip "$samples/sample4.jpg" "$1/b/flip4.jpg" horizontal
+}
+
 # with_orientation IN OUT N: OUT is the JPEG IN with an EXIF APP1 segment right after SOI whose
 # IFD0 holds only the orientation tag (0x0112, SHORT) = N (1..8). IN must have no EXIF of its own.
 with_orientation() {

@@ -46,12 +46,7 @@ same_search() {
 }
 
 lib=$tmp/photos
-mkdir -p "$lib/a" "$lib/b"
-for i in 1 2 3 4 5 6; do cp "$samples/sample$i.jpg" "$lib/a/"; done
-cp "$samples/sample1.jpg" "$lib/b/copy1.jpg"          # a duplicate: copied, not embedded
-small_copy 2 900 "$lib/b/small2.jpg"
-small_copy 3 700 "$lib/b/small3.jpg"
-vips flip "$samples/sample4.jpg" "$lib/b/flip4.jpg" horizontal
+shards_library "$lib"
 ref=$tmp/ref
 shards=$tmp/shards
 

@@ -75,12 +75,7 @@ $netns_control.0/24 dev eth1 proto kernel scope link src $netns_control.$((k + 1
 done
 
 lib=$tmp/photos
-mkdir -p "$lib/a" "$lib/b"
-for i in 1 2 3 4 5 6; do cp "$samples/sample$i.jpg" "$lib/a/"; done
-cp "$samples/sample1.jpg" "$lib/b/copy1.jpg"
-small_copy 2 900 "$lib/b/small2.jpg"
-small_copy 3 700 "$lib/b/small3.jpg"
-vips flip "$samples/sample4.jpg" "$lib/b/flip4.jpg" horizontal
+shards_library "$lib"
 ref=$tmp/ref
 shards=$tmp/shards
 

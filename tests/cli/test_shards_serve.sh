@@ -26,11 +26,7 @@ fi
 mpi() { mpirun -q --oversubscribe --mca btl self,tcp -np "$@"; }
 
 lib=$tmp/photos
-mkdir -p "$lib/a" "$lib/b"
-for i in 1 2 3 4 5 6; do cp "$samples/sample$i.jpg" "$lib/a/"; done
-cp "$samples/sample1.jpg" "$lib/b/copy1.jpg"
-small_copy 2 900 "$lib/b/small2.jpg"
-small_copy 3 700 "$lib/b/small3.jpg"
+shards_library "$lib"
 ref=$tmp/ref
 shards=$tmp/shards
 expect_exit 0 "$FACESEARCH" --db "$ref" index "$lib"
