@@ -93,9 +93,10 @@ netns_pids() {
 # netns_add NS: a new namespace with its loopback up and IPv6 off (the test subnets are the only way out)
 netns_add() {
   local why
-  why=$(ip netns add "$1" 2>&1) || { netns_err=${why//$'\n'/ }; return 1; }
+  why=$(ip netns add "$1" 2>&1) || { netns_err="ip netns add: ${why//$'\n'/ }"; return 1; }
   netns_made+=("$1")
-  ip -n "$1" link set lo up || return 1
+  why=$(ip -n "$1" link set lo up 2>&1) ||
+    { netns_err="ip -n NS link set lo up: ${why//$'\n'/ }"; return 1; }
   ip netns exec "$1" sh -c 'for f in all default; do
       p=/proc/sys/net/ipv6/conf/$f/disable_ipv6; [ -e "$p" ] && echo 1 >"$p"; done; true'
 }
@@ -107,7 +108,7 @@ netns_up() {
   netns_reap_stale
   netns_head=$netns_prefix-head
   if ! netns_add "$netns_head"; then
-    netns_why="no network namespaces here (ip netns add: $netns_err)"; return 1
+    netns_why="no network namespaces here ($netns_err)"; return 1
   fi
   if ! why=$(ip -n "$netns_head" link add data type bridge 2>&1); then
     netns_why="no bridges here (ip link add type bridge: ${why//$'\n'/ })"; return 1
@@ -117,7 +118,7 @@ netns_up() {
   for ((k = 0; k < n; k++)); do
     local ns=$netns_prefix-r$k
     netns_ranks+=("$ns")
-    netns_add "$ns" || { echo "ip netns add: $netns_err" >&2; return 2; }
+    netns_add "$ns" || { echo "$netns_err" >&2; return 2; }
     # each pair is made in its two namespaces directly: no name of the machine's namespace is taken
     if ! why=$(ip link add eth0 netns "$ns" type veth peer name "d$k" netns "$netns_head" 2>&1); then
       netns_why="no veth pairs here (ip link add type veth: ${why//$'\n'/ })"; return 1
