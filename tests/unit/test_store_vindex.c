@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "store/hnsw_bridge.h"
 #include "store/store.h"
 #include "store/vindex.h"
 
@@ -542,6 +543,40 @@ static void test_forged_files_are_refused(void **state)
     vindex_free(x);
 }
 
+/* hnswlib writes its file through an unchecked ofstream: a graph saved where the disk is full
+ * (/dev/full: every write fails with ENOSPC) must be reported as not saved. */
+static void test_graph_save_on_full_disk(void **state)
+{
+    (void)state;
+    enum { N = 200, D = 16 };
+    static int8_t codes_data[N * D];
+    static float scales_data[N];
+    uint64_t seed = 5;
+    for (size_t i = 0; i < N * D; i++)
+        codes_data[i] = (int8_t)(next_u64(&seed) % 255 - 127);
+    for (size_t i = 0; i < N; i++)
+        scales_data[i] = 1.0f / 4000;
+    int8_t *codes = codes_data;
+    float *scales = scales_data;
+    hnsw_codes src = {&codes, &scales, D};
+    hnsw_graph *g = hnsw_new(&src, N, 8, 40);
+    assert_non_null(g);
+    assert_int_equal(hnsw_add_range(g, 0, N, 1), 0);
+    assert_int_equal(hnsw_save(g, "/dev/full"), -1);
+    char dir[] = "/tmp/fs_hsave_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/g.hnsw", dir);
+    assert_int_equal(hnsw_save(g, path), 0); /* and where there is room, it is */
+    hnsw_graph *back = hnsw_load(&src, path, N);
+    assert_non_null(back);
+    assert_int_equal(hnsw_count(back), N);
+    hnsw_free(back);
+    assert_null(hnsw_load(&src, path, N - 1)); /* slots beyond the vectors: refused */
+    unlink(path);
+    rmdir(dir);
+    hnsw_free(g);
+}
+
 /* ---- Through the store: deletions, rebuilds ----------------------------------------------------
  */
 
@@ -846,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_graph_bounds_exact),
         cmocka_unit_test(test_graph_recall_and_file),
         cmocka_unit_test(test_forged_files_are_refused),
+        cmocka_unit_test(test_graph_save_on_full_disk),
         cmocka_unit_test_setup_teardown(test_store_search_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vector_file_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_never_clobbers, setup, teardown),
