@@ -562,7 +562,11 @@ static void test_graph_save_on_full_disk(void **state)
     hnsw_graph *g = hnsw_new(&src, N, 8, 40);
     assert_non_null(g);
     assert_int_equal(hnsw_add_range(g, 0, N, 1), 0);
-    assert_int_equal(hnsw_save(g, "/dev/full"), -1);
+    struct stat full;
+    if (stat("/dev/full", &full) == 0 && S_ISCHR(full.st_mode)) /* (a container may lack it) */
+        assert_int_equal(hnsw_save(g, "/dev/full"), -1);
+    else
+        print_message("no /dev/full here: the full-disk case is not checked\n");
     char dir[] = "/tmp/fs_hsave_XXXXXX", path[64];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/g.hnsw", dir);
