@@ -861,7 +861,8 @@ static int install_vectors(const char *vtmp, const char *vec_path, const vindex_
     }
     vindex_file_id now;
     vindex_identify(vec_path, &now);
-    if (memcmp(&now, was, sizeof now) != 0) {
+    if (!now.exists || now.dev != was->dev || now.ino != was->ino || now.size != was->size ||
+        now.mtime_sec != was->mtime_sec || now.mtime_nsec != was->mtime_nsec) {
         errno = EEXIST;
         return -1;
     }
