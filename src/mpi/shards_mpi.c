@@ -105,9 +105,12 @@ static fs_status bcast_bytes(const fs_mpi *m, wbuf *w, fs_status rc, fs_error *e
 {
     uint64_t len = rc == FS_OK && !w->nomem ? w->len : UINT64_MAX;
     MPI_Bcast(&len, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-    if (len == UINT64_MAX)
-        return agree(m, m->rank == 0 ? (rc ? rc : mpi_fail(err, FS_ERR_NOMEM, "out of memory")) : FS_OK,
-                     err);
+    if (len == UINT64_MAX) {
+        fs_status mine = FS_OK;
+        if (m->rank == 0)
+            mine = rc ? rc : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+        return agree(m, mine, err);
+    }
     if (len > INT_MAX)
         return agree(m, mpi_fail(err, FS_ERR_LIMIT, "%llu bytes: too many photos for one broadcast",
                              (unsigned long long)len), err);
@@ -418,7 +421,8 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
     double started = mpi_now();
     /* step 1: the manifest, then each rank's shard */
     fs_status rc = engine ? FS_OK
-                          : mpi_fail(err, FS_ERR_ARG, "rank %d: no model pack (see its error)", m->rank);
+                          : mpi_fail(err, FS_ERR_ARG, "rank %d: no model pack (see its error)",
+                                     m->rank);
     if (agree(m, rc, err) != FS_OK)
         return err->code;
     if (m->rank == 0)

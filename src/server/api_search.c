@@ -50,7 +50,8 @@ static int read_opts(srv_ctx *ctx, const srv_params *p, search_opts *o, srv_resp
     return 0;
 }
 
-/* Runs the search with reader ix (or the sharded library's search) and writes "matches":[...] (with the leading comma-free key). */
+/* Runs the search with reader ix (or the sharded library's search) and writes "matches":[...]
+ * (with the leading comma-free key). */
 static int search_matches(srv_ctx *ctx, fs_index *ix, const fs_face *query, const search_opts *o,
                           srv_buf *b, fs_error *err)
 {

@@ -456,9 +456,11 @@ int hnsw_save(const hnsw_graph *h, const char *path)
          * file): the file's size must be what was written */
         const auto *g = h->graph;
         h->graph->saveIndex(std::string(path));
-        uint64_t expected = HEADER_BYTES + (uint64_t)g->cur_element_count * g->size_data_per_element_;
+        uint64_t expected =
+            HEADER_BYTES + (uint64_t)g->cur_element_count * g->size_data_per_element_;
         for (size_t i = 0; i < g->cur_element_count; i++)
-            expected += sizeof(unsigned) + (uint64_t)g->element_levels_[i] * g->size_links_per_element_;
+            expected += sizeof(unsigned) +
+                        (uint64_t)g->element_levels_[i] * g->size_links_per_element_;
         struct stat sb;
         return stat(path, &sb) == 0 && (uint64_t)sb.st_size == expected ? 0 : -1;
     } catch (...) {

@@ -102,7 +102,7 @@ static fs_status refresh(store_db *store, int for_save, fs_error *err)
     if ((e = store_generation(store, &gen, err)) != FS_OK ||
         (e = read_tombstones_since(store, &since, err)) != FS_OK)
         goto done;
-    vindex_file_id was = {0}; /* the file as found before it was opened: a reader's save checks it */
+    vindex_file_id was = {0}; /* the file as found before opening it: a reader's save checks it */
     if (!store->vindex) {
         uint64_t fgen = 0;
         vindex *loaded = NULL;
