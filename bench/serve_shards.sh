@@ -16,13 +16,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 n=${2:-60}
 wait_ms=${3:-3000}
-fs=$build/facesearch
-[ -x "$fs" ] || { echo "serve_shards: build $fs first" >&2; exit 2; }
-command -v mpirun >/dev/null || { echo "serve_shards: mpirun is needed (scripts/setup.sh)" >&2; exit 2; }
+. "$here/bench/mpi_lib.sh"
+mpi_bench_ready serve_shards "$build"
 command -v curl >/dev/null || { echo "serve_shards: curl is needed (scripts/setup.sh)" >&2; exit 2; }
-data=${FACESEARCH_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/facesearch}
-samples=$data/samples
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset FACESEARCH_DB
 work=$(mktemp -d /tmp/fs-serve-shards.XXXXXX)
 launcher=""

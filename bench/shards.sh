@@ -29,15 +29,8 @@ ranks=${3:-1 2 3}
 copies=${4:-1}
 faces=${5:-0}
 queries=${6:-200}
-fs=$build/facesearch
-[ -x "$fs" ] || { echo "shards: build $fs first (make build)" >&2; exit 2; }
-command -v mpirun >/dev/null || { echo "shards: mpirun is needed (scripts/setup.sh)" >&2; exit 2; }
-data=${FACESEARCH_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/facesearch}
-samples=$data/samples
-for i in 1 2 3 4 5 6; do
-  [ -f "$samples/sample$i.jpg" ] || { echo "shards: $samples/sample$i.jpg missing (make models)" >&2; exit 2; }
-done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+. "$here/bench/mpi_lib.sh"
+mpi_bench_ready shards "$build"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -24,15 +24,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 runs=${2:-5}
 copies=${3:-8}
-fs=$build/facesearch
-[ -x "$fs" ] || { echo "shards_netns: build $fs first (make build)" >&2; exit 2; }
-command -v mpirun >/dev/null || { echo "shards_netns: mpirun is needed (scripts/setup.sh)" >&2; exit 2; }
-data=${FACESEARCH_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/facesearch}
-samples=$data/samples
-for i in 1 2 3 4 5 6; do
-  [ -f "$samples/sample$i.jpg" ] || { echo "shards_netns: $samples/sample$i.jpg missing (make models)" >&2; exit 2; }
-done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+. "$here/bench/mpi_lib.sh"
+mpi_bench_ready shards_netns "$build"
 
 tmp=$(mktemp -d)
 . "$here/tests/cli/netns_lib.sh"
