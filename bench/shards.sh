@@ -12,13 +12,16 @@
 #   scaling case: as many faces per rank as the 1-shard library); build/bench/shards_search
 #   times QUERIES searches of the best 50 on each (ranks x shards as printed), the library
 #   opened once (the command line opens it at each search).
+#   SHARDS_LIBS=DIR keeps these libraries in DIR and reuses them on the next run with the same
+#   FACES (a library of a million faces takes most of an hour to make; its searches take minutes):
+#   make them once, then measure when the machine is quiet.
 # Usage: bench/shards.sh [BUILD_DIR] [RUNS] [RANKS] [COPIES] [FACES] [QUERIES]
 #        (defaults: build, 3, "1 2 3", 1, 0, 200)
 # Prints:
 #   RESULT shards_index what=plain|np=N p50_s=... min_s=... max_s=... run_p50_s=... photos=P cores=C
 #   RESULT shards_index_ratio np=N vs_plain=...      (p50 of np=N / p50 of plain)
 #   RESULT shards_search shards=S ranks=R n=N top=50 p50_ms=... p99_ms=... queries=Q ...
-#   (RUNS 0 leaves the indexing out)
+#   (RUNS 0 leaves the indexing out; QUERIES 0 only makes the libraries, for SHARDS_LIBS)
 # Each rank runs its own inference threads (--threads, default all cores): with more ranks than
 # cores they share them. The machine is shared: run it when it is quiet (uptime).
 set -euo pipefail
@@ -95,21 +98,33 @@ if ((faces > 0)); then
   [ -x "$build/bench/serve_index" ] && [ -x "$build/bench/shards_search" ] || {
     echo "shards: build $build/bench/serve_index and shards_search first (make build, with MPI)" >&2
     exit 2; }
-  make_lib() { # DIR TOTAL SHARDS
+  libs=$tmp
+  if [ -n "${SHARDS_LIBS:-}" ]; then
+    libs=$SHARDS_LIBS/faces$faces
+    mkdir -p "$libs"
+  fi
+  make_lib() { # DIR TOTAL SHARDS: made unless a finished one is there (its .made)
+    [ -e "$1/.made" ] && return 0
+    rm -rf "$1"
     for ((k = 0; k < $3; k++)); do
-      "$build/bench/serve_index" "$1" "$tmp/root" "$2" default 10 0 "$k/$3" >/dev/null
+      "$build/bench/serve_index" "$1" /bench/photos "$2" default 10 0 "$k/$3" >/dev/null
     done
+    touch "$1/.made"
   }
-  make_lib "$tmp/s1" "$faces" 1
-  make_lib "$tmp/s4" "$faces" 4
-  make_lib "$tmp/w2" $((2 * faces)) 2
+  make_lib "$libs/s1" "$faces" 1
+  make_lib "$libs/s4" "$faces" 4
+  make_lib "$libs/w2" $((2 * faces)) 2
+  if ((queries == 0)); then
+    echo "shards: libraries of $faces faces made in $libs (QUERIES 0: no search)" >&2
+    exit 0
+  fi
   search() { # RANKS LIB TOTAL
     mpirun -q --oversubscribe --mca btl self,tcp -np "$1" "$build/bench/shards_search" "$2" "$3" 10 \
       "$queries" 50
   }
-  search 1 "$tmp/s1" "$faces"
-  search 4 "$tmp/s4" "$faces"
-  search 2 "$tmp/s4" "$faces"
-  search 1 "$tmp/s4" "$faces"
-  search 2 "$tmp/w2" $((2 * faces))
+  search 1 "$libs/s1" "$faces"
+  search 4 "$libs/s4" "$faces"
+  search 2 "$libs/s4" "$faces"
+  search 1 "$libs/s4" "$faces"
+  search 2 "$libs/w2" $((2 * faces))
 fi

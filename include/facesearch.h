@@ -312,8 +312,12 @@ typedef struct fs_index_progress {
     size_t done;         /* photos settled so far (any outcome) */
     size_t added, changed, unchanged, moved, removed, failed;
     size_t faces;        /* faces found in the photos processed by this run */
+    size_t shared;       /* of those, photos embedded by another process (sharing, below) */
     double seconds;      /* since the run started */
 } fs_index_progress;
+
+typedef struct fs_index_run fs_index_run;
+typedef struct fs_index_sharing fs_index_sharing;
 
 typedef struct fs_index_options {
     int workers;                 /* photos processed in parallel; 0 = all cores */
@@ -332,6 +336,8 @@ typedef struct fs_index_options {
      * removed. Both NULL for an ordinary run. */
     const struct fs_photo_list *photos;
     const struct fs_photo_list *foreign;
+    /* Lets other processes embed some of this run's photos (below); NULL = none. */
+    const fs_index_sharing *sharing;
 } fs_index_options;
 
 /* Adds or refreshes the photos under the given folders (or single files): new and changed
@@ -342,6 +348,44 @@ typedef struct fs_index_options {
 fs_status fs_index_update(fs_index *index, const char *const *roots, size_t n_roots,
                           const fs_index_options *opt, fs_index_progress *summary,
                           fs_error *err);
+
+/* ---- Sharing an index run's photos (work stealing between the ranks of a sharded library) ----
+ * Another process that shares the file system (an MPI rank, src/mpi) may take photos of a run
+ * that no worker has started, read, hash and embed them (fs_photo_analyse) and hand the results
+ * back; the run writes them as its own workers' results, with the same checks (content already
+ * indexed, or embedded twice in this run, is copied instead). Only the run writes its index. */
+
+/* A photo read once, hashed and run through the pipeline: what an index run writes for it. */
+typedef struct fs_photo_result {
+    fs_status status;          /* FS_OK: faces holds its faces (maybe none); else why not */
+    char sha256[65];           /* its content's hash, hex; "" when it could not be read */
+    fs_faces faces;            /* owned; fs_faces_free */
+    char message[512];         /* the failure, as reported */
+} fs_photo_result;
+
+/* Reads the photo at path, hashes it and detects and embeds its faces into *out (cleared first).
+ * The photo's failure is out->status and out->message, as an index run records it. */
+void fs_photo_analyse(fs_worker *worker, const char *path, fs_photo_result *out);
+
+struct fs_index_sharing {
+    /* Called on the run's thread (the caller of fs_index_update) every few milliseconds while
+     * the run's workers embed photos, and until every photo given away is put back: only here
+     * may fs_index_run_give and fs_index_run_put be called. A failure (err filled) ends the run
+     * with it, without waiting for the photos given away. */
+    fs_status (*poll)(fs_index_run *run, void *ctx, fs_error *err);
+    void *ctx;
+};
+
+/* In poll: up to max of the photos no worker has started, from the end of the run's queue and
+ * at most half of them (the run keeps the rest): their numbers in the run (ids) and paths (valid
+ * until the run ends). Returns how many; 0 once the run has none to give (it never has again). */
+size_t fs_index_run_give(fs_index_run *run, size_t max, uint64_t *ids, const char **paths);
+
+/* In poll: what became of a photo given away. With res, its result, written as a worker's (its
+ * faces are taken: res->faces is left empty). Without (NULL), it was not analysed (the other
+ * process stopped): the photo is left as it was, for the next run. FS_ERR_ARG for an id that
+ * is not out. */
+fs_status fs_index_run_put(fs_index_run *run, uint64_t id, fs_photo_result *res, fs_error *err);
 
 /* A photo found by a walk: its canonical path (owned), size and modification time. */
 typedef struct fs_photo_entry {

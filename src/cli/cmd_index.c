@@ -143,6 +143,9 @@ static int index_shards(const cli_globals *g, const char *dir, const char *const
     else if (rc == FS_OK && rank == 0) {
         if (!g->quiet)
             print_summary(&summary);
+        if (g->verbose && !g->quiet)
+            fprintf(stderr, "%zu of the photos embedded by a rank other than their shard's "
+                    "(work stealing)\n", summary.shared);
         if (summary.failed || interrupted)
             status = EXIT_ERROR;
     }

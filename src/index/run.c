@@ -16,9 +16,11 @@
  *   4. the vector file is brought up to date.
  * A shard of a sharded library runs the same steps on the photos its caller gives (the share of
  * one walk whose content belongs to it) instead of walking, and step 3 also removes the photos of
- * that walk which now belong to another shard.
+ * that walk which now belong to another shard. Its caller may also give some of the jobs of
+ * step 2 to other processes and put their results back (share.c): the writer then also waits
+ * for those, polling the caller between results.
  */
-#include "index/index_internal.h"
+#include "index/run.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -26,12 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
-#include <pthread.h>
 
 #include "face/face.h"
 #include "image/image.h"
-#include "index/digest_set.h"
 #include "index/walk.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -42,58 +43,11 @@
 #define BATCH_FILES 64
 #define BATCH_SECONDS 2.0
 #define PROGRESS_SECONDS 0.2
+#define SHARING_POLL_MS 10
 
 /* ---- Index runs ---------------------------------------------------------------------------- */
 
-typedef struct entry {
-    char *path;
-    int64_t size, mtime_ns;
-    int existed;            /* the index had this path (changed, not new) */
-    int unchanged;          /* the index has it with this size and mtime */
-    char sha256[65];        /* content hash, set by the worker that read it ("" if unreadable) */
-} entry;
-
-/* What a worker made of a job. */
-typedef enum outcome {
-    OUT_FACES,              /* embedded: faces (maybe none) to write */
-    OUT_FAILED,             /* unreadable, not an image, ...: message */
-    OUT_KNOWN,              /* its content is already indexed: copy it (triage_known) */
-    OUT_LATER               /* an identical photo of this run is being embedded: copy it after */
-} outcome;
-
-typedef struct result {
-    size_t job;             /* index into run.jobs */
-    outcome kind;
-    fs_status status;       /* OUT_FAILED: the error */
-    fs_faces faces;
-    char message[sizeof ((fs_error *)0)->message];
-} result;
-
-typedef struct run {
-    fs_index *ix;
-    const fs_index_options *opt;
-    entry *walked;          /* every photo found, sorted by path after the walk */
-    size_t n_walked, cap_walked;
-    int walk_nomem;
-    entry **jobs;           /* new and changed photos, for the workers */
-    size_t n_jobs;
-    entry **later;          /* same content as a job: copied from it once it is written */
-    size_t n_later;
-    index_digest_set known;    /* content of the files indexed before this run (read-only) */
-    index_digest_set seen;     /* content claimed by a worker in this run (under lock) */
-    int dedup;              /* check `seen` (not in the second round, see copy_deferred) */
-    int threads_each;       /* inference threads of each worker (set before they start) */
-    /* shared between workers and the writer, under lock */
-    pthread_mutex_t lock;
-    pthread_cond_t ready;
-    size_t next_job;
-    result *results;        /* finished, not yet written */
-    size_t n_results, cap_results;
-    int workers_left;
-    int stopping;
-    fs_index_progress progress;
-    double started, last_progress;
-} run;
+typedef struct fs_index_run run;
 
 static int collect(const char *path, const struct stat *st, void *ctx)
 {
@@ -167,17 +121,6 @@ static fs_status take_photos(run *r, const fs_photo_list *photos, fs_error *err)
 
 /* ---- Content hashes ---------------------------------------------------------------------- */
 
-static int from_hex(const char *hex, uint8_t d[32])
-{
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        d[i] = (uint8_t)v;
-    }
-    return hex[64] == '\0' ? 0 : -1;
-}
-
 typedef struct known_ctx {
     index_digest_set *set;
     size_t n, cap;
@@ -189,7 +132,7 @@ static int collect_hash(const char *sha256, void *ctx)
 {
     known_ctx *k = ctx;
     uint8_t d[32];
-    if (from_hex(sha256, d) != 0)
+    if (util_sha256_from_hex(sha256, d) != 0)
         return 0;
     uint8_t(*grown)[32] = util_grow(k->list, &k->cap, k->n + 1, sizeof *grown, 1024);
     if (!grown)
@@ -295,42 +238,49 @@ static fs_status triage_known(run *r, entry *e, int *embed, fs_error *err)
     return rc;
 }
 
+fs_status index_read_hashed(const char *path, uint8_t **data, size_t *size, uint8_t digest[32],
+                            char sha256[65], fs_error *err)
+{
+    util_sha256 h;
+    sha256[0] = '\0';
+    fs_status rc = img_read_file(path, data, size, err);
+    if (rc && rc != FS_ERR_FORMAT)
+        return rc;
+    util_sha256_init(&h); /* an empty file (FS_ERR_FORMAT) is read: its content is known */
+    if (rc == FS_OK)
+        util_sha256_update(&h, *data, *size);
+    util_sha256_final(&h, digest);
+    util_sha256_hex(digest, sha256);
+    return rc;
+}
+
+outcome index_run_triage(run *r, const uint8_t digest[32])
+{
+    /* the second round's jobs (dedup off) have no indexed twin any more: their content's entry
+     * was replaced during the run (a changed photo that now holds other known content), or their
+     * twin of this run failed; they get the pipeline, else they would be dropped */
+    if (r->dedup && index_digest_set_has(&r->known, digest))
+        return OUT_KNOWN;
+    pthread_mutex_lock(&r->lock);
+    int twin = r->dedup && index_digest_set_add(&r->seen, digest);
+    pthread_mutex_unlock(&r->lock);
+    return twin ? OUT_LATER : OUT_FACES;
+}
+
 /* What a worker does with job e: read it once, hash it, then copy, defer or embed (see the top
  * of the file). */
 static void run_job(run *r, fs_worker *w, entry *e, result *res)
 {
-    uint8_t *data = NULL;
+    uint8_t *data = NULL, digest[32];
     size_t size = 0;
     fs_error err;
-    util_sha256 h;
-    uint8_t digest[32];
-    res->status = img_read_file(e->path, &data, &size, &err);
+    res->status = index_read_hashed(e->path, &data, &size, digest, e->sha256, &err);
     if (res->status) {
         res->kind = OUT_FAILED;
         snprintf(res->message, sizeof res->message, "%s", err.message);
-        if (res->status == FS_ERR_FORMAT) { /* an empty file: read, and its content is known */
-            util_sha256_init(&h);
-            util_sha256_final(&h, digest);
-            util_sha256_hex(digest, e->sha256);
-        }
         return;
     }
-    util_sha256_init(&h);
-    util_sha256_update(&h, data, size);
-    util_sha256_final(&h, digest);
-    util_sha256_hex(digest, e->sha256);
-    int twin = 0;
-    /* the second round's jobs (dedup off) have no indexed twin any more: their content's entry
-     * was replaced during the run (a changed photo that now holds other known content), or their
-     * twin of this run failed; they get the pipeline, else they would be dropped */
-    if (r->dedup && index_digest_set_has(&r->known, digest)) {
-        res->kind = OUT_KNOWN;
-    } else {
-        pthread_mutex_lock(&r->lock);
-        twin = r->dedup && index_digest_set_add(&r->seen, digest);
-        pthread_mutex_unlock(&r->lock);
-        res->kind = twin ? OUT_LATER : OUT_FACES;
-    }
+    res->kind = index_run_triage(r, digest);
     if (res->kind == OUT_FACES) {
         res->status = fs_detect_buffer(w, data, size, e->path, 1, &res->faces, &err);
         if (res->status) {
@@ -341,6 +291,23 @@ static void run_job(run *r, fs_worker *w, entry *e, result *res)
     free(data);
 }
 
+fs_status index_run_push(run *r, result *res)
+{
+    pthread_mutex_lock(&r->lock);
+    result *grown = util_grow(r->results, &r->cap_results, r->n_results + 1, sizeof *grown, 64);
+    if (!grown) {
+        r->stopping = 1;
+        pthread_mutex_unlock(&r->lock);
+        fs_faces_free(&res->faces);
+        return FS_ERR_NOMEM;
+    }
+    r->results = grown;
+    r->results[r->n_results++] = *res;
+    pthread_cond_signal(&r->ready);
+    pthread_mutex_unlock(&r->lock);
+    return FS_OK;
+}
+
 static void *worker_main(void *arg)
 {
     run *r = arg;
@@ -349,9 +316,10 @@ static void *worker_main(void *arg)
     fs_status rc = fs_worker_new(r->ix->engine, r->threads_each, &w, &err);
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        size_t j = r->stopping || stop_requested(r) ? r->n_jobs : r->next_job++;
+        int more = !r->stopping && !stop_requested(r) && r->next_job < r->end_job;
+        size_t j = more ? r->next_job++ : 0;
         pthread_mutex_unlock(&r->lock);
-        if (j >= r->n_jobs)
+        if (!more)
             break;
         result res = {.job = j};
         if (rc) {
@@ -361,18 +329,8 @@ static void *worker_main(void *arg)
         } else {
             run_job(r, w, r->jobs[j], &res);
         }
-        pthread_mutex_lock(&r->lock);
-        result *grown = util_grow(r->results, &r->cap_results, r->n_results + 1, sizeof *grown, 64);
-        if (!grown) {
-            r->stopping = 1;
-            pthread_mutex_unlock(&r->lock);
-            fs_faces_free(&res.faces);
+        if (index_run_push(r, &res) != FS_OK)
             break;
-        }
-        r->results = grown;
-        r->results[r->n_results++] = res;
-        pthread_cond_signal(&r->ready);
-        pthread_mutex_unlock(&r->lock);
     }
     fs_worker_free(w);
     pthread_mutex_lock(&r->lock);
@@ -401,6 +359,7 @@ static fs_status write_result(run *r, result *res, fs_error *err)
         return rc;
     }
     r->progress.done++;
+    r->progress.shared += (size_t)res->shared;
     if (res->kind == OUT_FAILED) {
         problem(r, res->message);
         r->progress.failed++;
@@ -469,9 +428,24 @@ static fs_status copy_deferred(run *r, fs_error *err)
     return FS_OK;
 }
 
-/* Step 3: runs the workers and writes their results as they come. */
+/* Waits (r->lock held) until a result arrives or SHARING_POLL_MS pass. */
+static void wait_a_little(run *r)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += SHARING_POLL_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&r->ready, &r->lock, &until);
+}
+
+/* Step 2: runs the workers and writes their results as they come (and, when sharing, the
+ * results of the jobs given away, polling the caller between them). */
 static fs_status process_jobs(run *r, fs_error *err)
 {
+    r->end_job = r->n_jobs;
     int wanted = r->opt->workers > 0 ? r->opt->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (wanted < 1)
         wanted = 1;
@@ -505,12 +479,27 @@ static fs_status process_jobs(run *r, fs_error *err)
     double batch_start = util_now();
     result *mine = NULL;
     size_t cap = 0;
+    const fs_index_sharing *sharing = r->opt->sharing;
     for (;;) {
+        if (sharing && rc == FS_OK && (rc = sharing->poll(r, sharing->ctx, err)) != FS_OK) {
+            pthread_mutex_lock(&r->lock);
+            r->stopping = 1;
+            pthread_mutex_unlock(&r->lock);
+        }
+        /* photos given away are waited for, unless the run failed (their results are then
+         * not wanted: the caller drops them) */
+        int remote = sharing && rc == FS_OK && r->given_out > 0;
         pthread_mutex_lock(&r->lock);
-        while (r->n_results == 0 && r->workers_left > 0)
+        if (sharing && r->n_results == 0 && (r->workers_left > 0 || remote))
+            wait_a_little(r);
+        while (!sharing && r->n_results == 0 && r->workers_left > 0)
             pthread_cond_wait(&r->ready, &r->lock);
         size_t count = r->n_results;
-        int done = r->n_results == 0 && r->workers_left == 0;
+        int done = r->n_results == 0 && r->workers_left == 0 && !remote;
+        if (count == 0 && !done) {
+            pthread_mutex_unlock(&r->lock);
+            continue; /* back to the caller's poll */
+        }
         if (count > cap) {
             result *grown = realloc(mine, count * sizeof *grown);
             if (!grown) {
@@ -590,7 +579,7 @@ static int find_vanished(const char *path, const store_file *f, void *ctx)
     return 0;
 }
 
-/* Step 4: removes entries under the folder roots whose photo no longer exists. */
+/* Step 3: removes entries under the folder roots whose photo no longer exists. */
 static fs_status remove_vanished(run *r, const char *const *roots, size_t n_roots, fs_error *err)
 {
     fs_status rc = FS_OK;
@@ -622,6 +611,7 @@ static void free_run(run *r)
     free(r->jobs);
     free(r->later);
     free(r->results);
+    free(r->given);
     index_digest_set_free(&r->known);
     index_digest_set_free(&r->seen);
 }

@@ -23,6 +23,35 @@ struct fs_mpi_library {
     int n_shards;
 };
 
+/* Message tags of index runs (shards_mpi.c, steal.c). */
+enum {
+    TAG_HASHED = 1, TAG_BATCH, TAG_PROGRESS, TAG_FINAL,
+    TAG_STEAL, TAG_GIVEN, TAG_RESULT, TAG_DONE
+};
+
+/* Work stealing of the embedding during one index run of this rank (steal.c). */
+typedef struct mpi_steal {
+    const fs_mpi *m;
+    fs_engine *engine;
+    int workers;               /* photos this rank embeds at once */
+    volatile int *stop;        /* the run's stop flag (may be NULL) */
+    void (*tick)(void *ctx);   /* called while waiting (rank 0: progress), may be NULL */
+    void *tick_ctx;
+    fs_worker **helpers;       /* made at the first photo stolen */
+    int n_helpers;
+    size_t given, embedded;    /* photos given to other ranks, embedded for them */
+} mpi_steal;
+
+/* The poll of fs_index_sharing (ctx: an mpi_steal): answers other ranks' requests for photos
+ * and takes back the results of those given. */
+fs_status mpi_steal_poll(fs_index_run *run, void *ctx, fs_error *err);
+/* After this rank's run: embeds the photos other ranks give, until none has any left (or stop).
+ * A failure still sends every photo taken back (not analysed). */
+fs_status mpi_steal_help(mpi_steal *s, fs_error *err);
+/* Then, on every rank: waits until every rank has stopped stealing, answering meanwhile; frees
+ * the helpers. */
+void mpi_steal_finish(mpi_steal *s);
+
 /* Fills err (code and message) and returns code. */
 fs_status mpi_fail(fs_error *err, fs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

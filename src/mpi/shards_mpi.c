@@ -15,7 +15,9 @@
  *      stealing: a slow rank takes fewer), rank 0 hashes between requests; owners broadcast;
  *   5. each rank runs an ordinary index run on its share (fs_index_options.photos), removing the
  *      photos of the walk owned by other shards (a changed photo whose content moved it) and
- *      sending its progress to rank 0 twice a second; rank 0 adds them up.
+ *      sending its progress to rank 0 twice a second; rank 0 adds them up. A rank done with its
+ *      share embeds photos of the others' that they have not started (steal.c: work stealing)
+ *      and sends the results to their shard's rank, which writes them.
  * A rank killed at any point leaves its shard as a killed index run does (at most the open batch
  * lost); a re-run finds the photos done and does the rest.
  *
@@ -33,11 +35,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BATCH_PHOTOS 8
 #define PROGRESS_SECONDS 0.5
-
-enum { TAG_HASHED = 1, TAG_BATCH, TAG_PROGRESS, TAG_FINAL };
 
 fs_status fs_mpi_open(fs_mpi **out, fs_error *err)
 {
@@ -331,6 +332,7 @@ static void add_progress(fs_index_progress *sum, const fs_index_progress *p)
     sum->removed += p->removed;
     sum->failed += p->failed;
     sum->faces += p->faces;
+    sum->shared += p->shared;
     if (p->seconds > sum->seconds)
         sum->seconds = p->seconds;
 }
@@ -374,6 +376,17 @@ static void on_rank_progress(const fs_index_progress *p, void *ctx)
         return;
     s->last_sent = t;
     MPI_Send(p, (int)sizeof *p, MPI_BYTE, 0, TAG_PROGRESS, MPI_COMM_WORLD);
+}
+
+/* Rank 0 while it steals or waits for the others: their progress, summed, to the caller. */
+static void tick_progress(void *ctx)
+{
+    progress_sum *s = ctx;
+    drain_progress(s);
+    if (s->opt->on_progress) {
+        fs_index_progress sum = summed(s);
+        s->opt->on_progress(&sum, s->opt->ctx);
+    }
 }
 
 /* A photo that failed on this rank: the caller's on_problem, with the caller's ctx. */
@@ -463,8 +476,17 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
         run.on_progress = on_rank_progress;
         run.on_problem = opt->on_problem ? on_rank_problem : NULL;
         run.ctx = &s;
+        mpi_steal steal = {.m = m, .engine = engine, .stop = opt->stop,
+                           .tick = m->rank == 0 ? tick_progress : NULL, .tick_ctx = &s};
+        steal.workers = opt->workers > 0 ? opt->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        fs_index_sharing sharing = {.poll = mpi_steal_poll, .ctx = &steal};
+        run.sharing = m->size > 1 ? &sharing : NULL;
         fs_index_progress own = {0};
         rc = fs_index_update(ix, roots, n_roots, &run, &own, err);
+        if (rc == FS_OK && m->size > 1)
+            rc = mpi_steal_help(&steal, err);
+        if (m->size > 1)
+            mpi_steal_finish(&steal);
         gather_finals(&s, &own);
         rc = agree(m, rc, err);
         if (summary && m->rank == 0) {

@@ -173,6 +173,29 @@ void util_sha256_hex(const uint8_t digest[32], char hex[65])
     hex[64] = '\0';
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int util_sha256_from_hex(const char *hex, uint8_t digest[32])
+{
+    for (int i = 0; i < 32; i++) {
+        int hi = hex_digit(hex[2 * i]);
+        int lo = hi < 0 ? -1 : hex_digit(hex[2 * i + 1]); /* stops at the end of the string */
+        if (lo < 0)
+            return -1;
+        digest[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return hex[64] == '\0' ? 0 : -1;
+}
+
 fs_status util_sha256_file(const char *path, char hex[65], fs_error *err)
 {
     uint8_t digest[32];

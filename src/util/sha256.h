@@ -26,6 +26,8 @@ void util_sha256_final(util_sha256 *h, uint8_t digest[32]);
 
 /* Lower-case hex of a digest into hex[65] (NUL-terminated). */
 void util_sha256_hex(const uint8_t digest[32], char hex[65]);
+/* The digest written as hex (64 hex digits, then the end of the string): 0, or -1 if malformed. */
+int util_sha256_from_hex(const char *hex, uint8_t digest[32]);
 
 /* Hashes a whole file; hex receives 64 lower-case hex digits. */
 fs_status util_sha256_file(const char *path, char hex[65], fs_error *err);

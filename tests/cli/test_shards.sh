@@ -5,8 +5,10 @@
 # scores), every photo in the shard its content hash names; a re-run embeds nothing; moved,
 # copied, changed and new photos end as in one index; a rank killed with SIGKILL mid-run leaves
 # shards that pass SQLite's integrity check and a re-run completes them; another rank count and
-# a missing shard or one of another model pack are clear errors. Ranks talk over TCP on loopback
-# (no shared memory transport: it needs more of /dev/shm than containers give).
+# a missing shard or one of another model pack are clear errors; ranks with nothing of their own
+# embed the photos of a rank that has many (work stealing) and the shards still equal one index.
+# Ranks talk over TCP on loopback (no shared memory transport: it needs more of /dev/shm than
+# containers give).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e_lib.sh"
@@ -173,5 +175,52 @@ want=$out
 expect_exit 0 mpi 3 "$FACESEARCH" search --shards "$killed" -q "$samples/sample3.jpg" --json --threshold -1 --top 0
 check "after the kill and the re-run: as one index" "$want" "$out"
 check "after the kill: every photo in its content's shard" "ok" "$(shard_rule "$killed" 3)"
+
+# ---- work stealing ----------------------------------------------------------------------------
+# Every photo of this library belongs to shard 0 (variants of the samples kept only when their
+# content names shard 0 of 3): ranks 1 and 2 have nothing of their own, so they take photos that
+# rank 0 has not started, embed them and send the faces back; rank 0 writes them. The shards
+# must then hold exactly what one index holds, every photo in shard 0 (a twin of a stolen photo
+# copied, not embedded twice; an unreadable photo recorded as failed).
+stolen=$tmp/stolen
+mkdir -p "$stolen"
+shard_of() { python3 -c "print(int('$(sha256sum "$1" | cut -c1-16)', 16) % 3)"; }
+n_kept=0
+for i in 1 2 3 4 5 6; do
+  for w in 640 720 800 880 960 1040 1120 1200; do
+    small_copy "$i" "$w" "$tmp/variant.jpg"
+    if [[ $(shard_of "$tmp/variant.jpg") == 0 ]]; then
+      mv "$tmp/variant.jpg" "$stolen/s$i-$w.jpg"
+      n_kept=$((n_kept + 1))
+    fi
+  done
+done
+first=$(ls "$stolen" | head -1)
+cp "$stolen/$first" "$stolen/twin.jpg"
+for ((k = 0; ; k++)); do # a photo that is not one, of shard 0
+  printf 'not a photo %d\n' "$k" >"$stolen/broken.jpg"
+  [[ $(shard_of "$stolen/broken.jpg") == 0 ]] && break
+done
+check "stealing library: enough photos of shard 0" "yes" "$( ((n_kept >= 8)) && echo yes || echo "no: $n_kept")"
+expect_exit 2 "$FACESEARCH" --db "$tmp/stolenref" index "$stolen"
+want=$(summary)
+expect_exit 2 mpi 3 "$FACESEARCH" --verbose index --shards "$tmp/stolenlib" "$stolen"
+check "stealing: summary as one index's" "$want" "$(summary | sed '/work stealing/d')"
+shared=$(sed -nE 's/^([0-9]+) of the photos embedded by a rank other than .*/\1/p' <<<"$err")
+check "stealing: ranks 1 and 2 embedded some of shard 0's photos" "yes" \
+  "$( ((${shared:-0} > 0)) && echo yes || echo "no: $err")"
+for k in 001 002; do
+  check "stealing: shard $k holds nothing" "0" \
+    "$(sqlite3 "$tmp/stolenlib/shard-$k/index.db" "SELECT count(*) FROM files")"
+done
+check "stealing: every photo in its content's shard" "ok" "$(shard_rule "$tmp/stolenlib" 3)"
+for q in 1 4; do
+  expect_exit 0 "$FACESEARCH" --db "$tmp/stolenref" search -q "$samples/sample$q.jpg" --json --threshold -1 --top 0
+  want=$out
+  expect_exit 0 mpi 3 "$FACESEARCH" search --shards "$tmp/stolenlib" -q "$samples/sample$q.jpg" --json --threshold -1 --top 0
+  check "stealing: search of sample $q as one index's (faces, similarities, boxes)" "$want" "$out"
+done
+check "stealing: the failure recorded, with its reason" "1" \
+  "$(sqlite3 "$tmp/stolenlib/shard-000/index.db" "SELECT count(*) FROM files WHERE CAST(path AS TEXT) LIKE '%/broken.jpg' AND error LIKE '%not an image%'")"
 
 finish
