@@ -494,6 +494,13 @@ fs_status fs_shard_dir(const char *dir, int k, char *buf, size_t size, fs_error 
  * number, modulo count. */
 int fs_shard_of(const uint8_t sha256[32], int count);
 
+/* A photo's or face's id across a library of count shards, from its id in shard k (they number
+ * their rows each on its own): shard_id * count + k, so a one-shard library keeps its shard's
+ * ids. 0 when shard_id, k or count is out of range. */
+int64_t fs_library_id(int64_t shard_id, int k, int count);
+/* The shard (*k) and the id in it (*shard_id) of a library id; -1 when id is no library id. */
+int fs_library_id_split(int64_t id, int count, int *k, int64_t *shard_id);
+
 /* The shard of the photo at path by its content (read and hashed). A photo that cannot be read
  * belongs to the shard of the sha256 of its path, so that its failure is recorded in one shard
  * until it can be read. */

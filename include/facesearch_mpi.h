@@ -58,8 +58,8 @@ void fs_mpi_library_close(fs_mpi_library *lib);
  * fs_index_search's; other ranks pass NULL, 0 and anything) go to every rank; each rank searches
  * its shards and the best top of every shard are merged on rank 0 into *out (fs_matches_merge):
  * the matches of one index holding every shard's photos. The ids of a match (photo_id, face_id)
- * are its shard's; embeddings are not sent (zero). Only rank 0's *out is filled; release it with
- * fs_matches_free on every rank. n_query 0 on rank 0 fails on every rank (FS_ERR_ARG): what
+ * are the library's (fs_library_id); embeddings are not sent (zero). Only rank 0's *out is
+ * filled; release it with fs_matches_free on every rank. n_query 0 on rank 0 fails on every rank (FS_ERR_ARG): what
  * rank 0 does when it has no query, so that the others do not wait for one. */
 fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_query,
                         float threshold, size_t top, int min_face, fs_matches *out,
@@ -90,11 +90,20 @@ fs_status fs_mpi_front_open(fs_mpi_library *lib, int answer_ms, fs_mpi_front **o
 
 /* Rank 0, any thread: the matches of query (one face) among the photos of the whole library
  * under the folders (fs_index_search_within on every shard, merged by fs_matches_merge: what one
- * index holding every shard's photos gives; the ids are each match's shard's, embeddings zero).
+ * index holding every shard's photos gives; the ids are the library's, fs_library_id;
+ * embeddings zero).
  * FS_ERR_UNAVAILABLE when a rank did not answer within answer_ms, or is down (see above). */
 fs_status fs_mpi_front_search(fs_mpi_front *front, const fs_face *query,
                               const char *const *folders, size_t n_folders, float threshold,
                               size_t top, int min_face, fs_matches *out, fs_error *err);
+
+/* Rank 0, any thread: the photo or face of the library with this library id (fs_library_id: the
+ * ids that the searches above give), as fs_index_photo and fs_index_face give them for one
+ * index, every id in them the library's; asked of the rank that holds its shard, which must
+ * answer within answer_ms (FS_ERR_UNAVAILABLE as above). FS_ERR_NOT_FOUND ("photo N: not in
+ * the library") when there is none. */
+fs_status fs_mpi_front_photo(fs_mpi_front *front, int64_t id, fs_photo *out, fs_error *err);
+fs_status fs_mpi_front_face(fs_mpi_front *front, int64_t id, fs_matches *out, fs_error *err);
 
 /* Rank 0, once no search runs: tells every rank to stop answering and waits (answer_ms at most)
  * until they have. FS_OK: every rank is leaving fs_mpi_answer, and fs_mpi_close ends the run in

@@ -24,6 +24,11 @@ typedef fs_status (*fs_server_search_fn)(void *ctx, const fs_face *query,
                                          float threshold, size_t top, int min_face,
                                          fs_matches *out, fs_error *err);
 
+/* A sharded library's photo or face by library id (fs_library_id: the ids its searches give),
+ * as fs_index_photo and fs_index_face give them for one index. */
+typedef fs_status (*fs_server_photo_fn)(void *ctx, int64_t id, fs_photo *out, fs_error *err);
+typedef fs_status (*fs_server_face_fn)(void *ctx, int64_t id, fs_matches *out, fs_error *err);
+
 typedef struct fs_server_config {
     const char *host;            /* address to listen on; "127.0.0.1" by default */
     int port;                    /* 8080 by default; 0 = any free port (printed at start) */
@@ -38,10 +43,13 @@ typedef struct fs_server_config {
     size_t max_upload;           /* bytes of a request body (default 20 MiB) */
     uint64_t max_pixels;         /* pixels of an uploaded photo (default 40 megapixels) */
     int max_decode_ms;           /* decoding one photo, uploaded or indexed; 0 = no limit */
-    /* A sharded library instead of the index at db: set, the server opens no index; searches by
-     * uploaded photo go to search(search_ctx, ...), and what needs one index's ids (photos,
-     * faces, people, index runs, stats) answers 501. db then names the library (shown). */
+    /* A sharded library instead of the index at db: set, the server opens no index; searches go
+     * to search(search_ctx, ...), photos and faces by id to photo and face (library ids), and
+     * what needs one index (people, index runs, stats, edits) answers 501. db then names the
+     * library (shown). */
     fs_server_search_fn search;
+    fs_server_photo_fn photo;
+    fs_server_face_fn face;
     void *search_ctx;
 } fs_server_config;
 

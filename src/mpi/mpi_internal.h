@@ -52,6 +52,9 @@ fs_status mpi_steal_help(mpi_steal *s, fs_error *err);
  * the helpers. */
 void mpi_steal_finish(mpi_steal *s);
 
+/* The ids of matches found in shard k of count made the library's (fs_library_id). */
+void mpi_library_ids(fs_matches *mt, int k, int count);
+
 /* Fills err (code and message) and returns code. */
 fs_status mpi_fail(fs_error *err, fs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -30,7 +30,7 @@
 #include <time.h>
 
 /* distinct from the tags of index runs (shards_mpi.c) */
-enum { TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT };
+enum { TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT, TAG_LOOKUP };
 
 /* Polling: the front between looks at the answers, a rank after a query and when idle (a rank
  * that has had no query for IDLE_SECONDS sleeps longer: an idle server costs nothing). */
@@ -43,6 +43,7 @@ enum { TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT };
 /* A search in flight: the answers of the ranks (owned bytes, NULL until they arrive). */
 typedef struct pending {
     uint64_t id;
+    int only;                   /* the one rank asked (a lookup), or 0: every rank */
     unsigned char **answer;
     int *answer_len;
     struct pending *next;
@@ -88,6 +89,7 @@ static fs_status search_own_shards(const fs_mpi_library *lib, const fs_face *que
         fs_matches parts[2] = {*out, {0}};
         rc = fs_index_search_within(lib->shards[i], query, 1, folders, n_folders, threshold, top,
                                     min_face, &parts[1], err);
+        mpi_library_ids(&parts[1], lib->m->rank + i * lib->m->size, lib->count);
         if (rc == FS_OK)
             rc = fs_matches_merge(parts, 2, top, out, err);
         else
@@ -117,6 +119,37 @@ static void put_query(wbuf *w, uint64_t id, const fs_face *query, const char *co
 }
 
 /* ---- The answering ranks ----------------------------------------------------------------- */
+
+/* Sends rank 0 the answer to message id: id, status, then payload (FS_OK; freed here) or the
+ * message of err. */
+static void send_answer(uint64_t id, fs_status rc, const fs_error *err, wbuf *payload)
+{
+    wbuf w = {0};
+    int32_t status = rc != FS_OK || !payload->nomem ? rc : FS_ERR_NOMEM;
+    wire_put(&w, &id, sizeof id);
+    wire_put(&w, &status, sizeof status);
+    if (status == FS_OK)
+        wire_put(&w, payload->data, payload->len);
+    else
+        wire_put(&w, err->message, strlen(err->message) + 1);
+    free(payload->data);
+    if (w.nomem || status == FS_ERR_NOMEM || w.len > INT32_MAX) {
+        /* the answer that always fits: the matches could not be written */
+        const char *why = w.len > INT32_MAX ? "search results too large" : "out of memory";
+        status = w.len > INT32_MAX ? FS_ERR_LIMIT : FS_ERR_NOMEM;
+        free(w.data);
+        unsigned char small[sizeof id + sizeof status + 32];
+        size_t n = strlen(why) + 1;
+        memcpy(small, &id, sizeof id);
+        memcpy(small + sizeof id, &status, sizeof status);
+        memcpy(small + sizeof id + sizeof status, why, n);
+        MPI_Send(small, (int)(sizeof id + sizeof status + n), MPI_BYTE, 0, TAG_ANSWER,
+                 MPI_COMM_WORLD);
+        return;
+    }
+    MPI_Send(w.data, (int)w.len, MPI_BYTE, 0, TAG_ANSWER, MPI_COMM_WORLD);
+    free(w.data);
+}
 
 /* Answers one query (bytes of len): its matches, or the error it met. */
 static void answer_query(const fs_mpi_library *lib, const unsigned char *bytes, size_t len)
@@ -153,32 +186,86 @@ static void answer_query(const fs_mpi_library *lib, const unsigned char *bytes, 
         free(folders[i]);
     free(folders);
     free(face);
-    /* the answer: id, status, then the matches or the message */
-    wbuf w = {0};
-    int32_t status = rc;
-    wire_put(&w, &id, sizeof id);
-    wire_put(&w, &status, sizeof status);
+    wbuf payload = {0};
     if (rc == FS_OK)
-        wire_put_matches(&w, &mt);
-    else
-        wire_put(&w, err.message, strlen(err.message) + 1);
+        wire_put_matches(&payload, &mt);
     fs_matches_free(&mt);
-    if (w.nomem || w.len > INT32_MAX) {
-        /* the answer that always fits: the matches could not be written */
-        const char *why = w.nomem ? "out of memory" : "search results too large";
-        status = w.nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT;
-        free(w.data);
-        unsigned char small[sizeof id + sizeof status + 32];
-        size_t n = strlen(why) + 1;
-        memcpy(small, &id, sizeof id);
-        memcpy(small + sizeof id, &status, sizeof status);
-        memcpy(small + sizeof id + sizeof status, why, n);
-        MPI_Send(small, (int)(sizeof id + sizeof status + n), MPI_BYTE, 0, TAG_ANSWER,
-                 MPI_COMM_WORLD);
-        return;
+    send_answer(id, rc, &err, &payload);
+}
+
+/* A lookup of a photo or face by its id in one shard (the front's fs_mpi_front_photo and
+ * fs_mpi_front_face): id, kind, the shard, the id in it. */
+enum { LOOK_PHOTO = 1, LOOK_FACE = 2 };
+
+static void put_lookup(wbuf *w, int kind, int k, int64_t shard_id)
+{
+    uint64_t id = 0;
+    uint8_t kind8 = (uint8_t)kind;
+    int32_t k32 = k;
+    wire_put(w, &id, sizeof id);
+    wire_put(w, &kind8, sizeof kind8);
+    wire_put(w, &k32, sizeof k32);
+    wire_put(w, &shard_id, sizeof shard_id);
+}
+
+/* What shard ix holds under shard_id, as a lookup's answer carries it: a photo (size, mtime,
+ * failed, path, its faces) or a face (as one match, then its embedding). */
+static fs_status look_up(fs_index *ix, int kind, int64_t shard_id, wbuf *w, fs_error *err)
+{
+    if (kind == LOOK_PHOTO) {
+        fs_photo ph;
+        fs_status rc = fs_index_photo(ix, shard_id, &ph, err);
+        if (rc)
+            return rc;
+        int32_t failed = ph.failed;
+        wire_put(w, &ph.size, sizeof ph.size);
+        wire_put(w, &ph.mtime_ns, sizeof ph.mtime_ns);
+        wire_put(w, &failed, sizeof failed);
+        wire_put(w, ph.path, strlen(ph.path) + 1);
+        wire_put_matches(w, &ph.faces);
+        fs_photo_free(&ph);
+        return FS_OK;
     }
-    MPI_Send(w.data, (int)w.len, MPI_BYTE, 0, TAG_ANSWER, MPI_COMM_WORLD);
-    free(w.data);
+    fs_matches one;
+    fs_status rc = fs_index_face(ix, shard_id, &one, err);
+    if (rc)
+        return rc;
+    wire_put_matches(w, &one);
+    wire_put(w, one.items[0].face.embedding, sizeof one.items[0].face.embedding);
+    fs_matches_free(&one);
+    return FS_OK;
+}
+
+/* The shard of this rank's library that is shard k, or NULL. */
+static fs_index *own_shard(const fs_mpi_library *lib, int k)
+{
+    int rank = lib->m->rank, size = lib->m->size;
+    if (k < rank || (k - rank) % size || (k - rank) / size >= lib->n_shards)
+        return NULL;
+    return lib->shards[(k - rank) / size];
+}
+
+/* Answers one lookup (bytes of len). */
+static void answer_lookup(const fs_mpi_library *lib, const unsigned char *bytes, size_t len)
+{
+    rbuf r = {.p = bytes, .left = len};
+    uint64_t id = 0;
+    uint8_t kind = 0;
+    int32_t k = -1;
+    int64_t shard_id = 0;
+    wire_get(&r, &id, sizeof id);
+    wire_get(&r, &kind, sizeof kind);
+    wire_get(&r, &k, sizeof k);
+    wire_get(&r, &shard_id, sizeof shard_id);
+    fs_error err = {0};
+    fs_index *ix = r.bad ? NULL : own_shard(lib, k);
+    fs_status rc = ix && (kind == LOOK_PHOTO || kind == LOOK_FACE)
+                       ? FS_OK
+                       : mpi_fail(&err, FS_ERR_INTERNAL, "malformed lookup from rank 0");
+    wbuf payload = {0};
+    if (rc == FS_OK)
+        rc = look_up(ix, kind, shard_id, &payload, &err);
+    send_answer(id, rc, &err, &payload);
 }
 
 static int stop_signal_pending(void)
@@ -227,6 +314,8 @@ fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
         }
         if (st.MPI_TAG == TAG_QUERY)
             answer_query(lib, bytes, (size_t)len);
+        else if (st.MPI_TAG == TAG_LOOKUP)
+            answer_lookup(lib, bytes, (size_t)len);
         free(bytes);
         last = mpi_now();
     }
@@ -360,23 +449,33 @@ static fs_status down_error(const fs_mpi_front *f, int r, fs_error *err)
                     "search within %d ms: searches fail until it answers again", r, f->answer_ms);
 }
 
-/* The matches of one rank's answer, or the error it reported. */
-static fs_status read_answer(const unsigned char *bytes, int len, int rank, fs_matches *mt,
+/* The status of one rank's answer (bytes of len): FS_OK with *r at its payload, or the error it
+ * reported. */
+static fs_status read_status(const unsigned char *bytes, int len, int rank, rbuf *r,
                              fs_error *err)
 {
-    rbuf r = {.p = bytes + sizeof(uint64_t), .left = (size_t)len - sizeof(uint64_t)};
+    *r = (rbuf){.p = bytes + sizeof(uint64_t), .left = (size_t)len - sizeof(uint64_t)};
     int32_t status;
-    wire_get(&r, &status, sizeof status);
-    if (r.bad)
+    wire_get(r, &status, sizeof status);
+    if (r->bad)
         return mpi_fail(err, FS_ERR_INTERNAL, "rank %d: malformed answer", rank);
     if (status == FS_OK)
-        return wire_get_matches(&r, mt, err);
-    char *message = wire_get_string(&r);
+        return FS_OK;
+    char *message = wire_get_string(r);
     fs_status code = status < 0 && status >= FS_ERR_UNAVAILABLE ? (fs_status)status
                                                                 : FS_ERR_INTERNAL;
     mpi_fail(err, code, "rank %d: %s", rank, message ? message : "(no message)");
     free(message);
     return code;
+}
+
+/* The matches of one rank's answer, or the error it reported. */
+static fs_status read_answer(const unsigned char *bytes, int len, int rank, fs_matches *mt,
+                             fs_error *err)
+{
+    rbuf r;
+    fs_status rc = read_status(bytes, len, rank, &r, err);
+    return rc ? rc : wire_get_matches(&r, mt, err);
 }
 
 /* Takes search p out of the list (lock held): the ranks that did not answer owe it, the sends
@@ -410,6 +509,84 @@ static void finish(fs_mpi_front *f, pending *p, MPI_Request *reqs, unsigned char
         free(data);
 }
 
+/* Sends w (a message whose first 8 bytes are its id, filled here) with tag to every rank but 0,
+ * or to p->only, as search p (put in flight: *posted). Fails at once when a rank asked is down. */
+static fs_status post(fs_mpi_front *f, pending *p, MPI_Request *reqs, wbuf *w, int tag,
+                      int *posted, fs_error *err)
+{
+    int size = f->lib->m->size;
+    *posted = 0;
+    pthread_mutex_lock(&f->lock);
+    fs_status rc = drain(f, err);
+    /* a down rank's late answer may be on its way in: a few more looks give MPI's progress
+     * engine the time to read it (a few ms on a failing search) */
+    for (int look = 0; rc == FS_OK && look < DOWN_LOOKS &&
+                       (p->only ? rank_down(f, p->only) : any_down(f));
+         look++) {
+        pthread_mutex_unlock(&f->lock);
+        sleep_ns(RANK_IDLE_POLL_NS);
+        pthread_mutex_lock(&f->lock);
+        rc = drain(f, err);
+    }
+    for (int r = 1; rc == FS_OK && r < size; r++)
+        if ((!p->only || r == p->only) && rank_down(f, r))
+            rc = down_error(f, r, err);
+    if (rc == FS_OK && (w->nomem || w->len > INT32_MAX || w->len < sizeof p->id))
+        rc = mpi_fail(err, w->nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT, "query too large");
+    if (rc == FS_OK) {
+        p->id = f->next_id++;
+        memcpy(w->data, &p->id, sizeof p->id);
+        p->next = f->inflight;
+        f->inflight = p;
+        *posted = 1;
+        for (int r = 1; r < size && rc == FS_OK; r++)
+            if ((!p->only || r == p->only) &&
+                MPI_Isend(w->data, (int)w->len, MPI_BYTE, r, tag, MPI_COMM_WORLD, &reqs[r]) !=
+                    MPI_SUCCESS) {
+                reqs[r] = MPI_REQUEST_NULL;
+                f->left[r] = 1; /* a send that fails at once: the rank is gone */
+                rc = mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library cannot "
+                              "be reached: searches fail until the run is started again", r);
+            }
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+/* Waits until every rank asked by p has answered or answer_ms have passed, then takes p out of
+ * flight (finish; reqs and data are taken over). Returns the lowest rank that did not answer,
+ * or 0; *rc receives a failure to receive. */
+static int await_answers(fs_mpi_front *f, pending *p, MPI_Request *reqs, unsigned char *data,
+                         fs_status *rc, fs_error *err)
+{
+    int size = f->lib->m->size, missing = 0;
+    double deadline = mpi_now() + f->answer_ms / 1000.0;
+    for (;;) {
+        pthread_mutex_lock(&f->lock);
+        fs_status drained = drain(f, err);
+        missing = 0;
+        for (int r = size - 1; r >= 1; r--)
+            if ((!p->only || r == p->only) && !p->answer[r])
+                missing = r;
+        if (drained != FS_OK && *rc == FS_OK)
+            *rc = drained;
+        int over = *rc != FS_OK || !missing || mpi_now() > deadline;
+        if (over)
+            finish(f, p, reqs, data);
+        pthread_mutex_unlock(&f->lock);
+        if (over)
+            return missing;
+        sleep_ns(FRONT_POLL_NS);
+    }
+}
+
+static fs_status not_answered(const fs_mpi_front *f, int r, fs_error *err)
+{
+    return mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library did not answer "
+                    "within %d ms (stopped, overloaded or gone): searches fail until it answers "
+                    "again", r, f->answer_ms);
+}
+
 fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
                               const char *const *folders, size_t n_folders, float threshold,
                               size_t top, int min_face, fs_matches *out, fs_error *err)
@@ -432,42 +609,11 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
         reqs[r] = MPI_REQUEST_NULL;
 
     /* the query to every rank, unless one is down */
-    pthread_mutex_lock(&f->lock);
-    if (rc == FS_OK)
-        rc = drain(f, err);
-    /* a down rank's late answer may be on its way in: a few more looks give MPI's progress
-     * engine the time to read it (a few ms on a failing search) */
-    for (int look = 0; rc == FS_OK && look < DOWN_LOOKS && any_down(f); look++) {
-        pthread_mutex_unlock(&f->lock);
-        sleep_ns(RANK_IDLE_POLL_NS);
-        pthread_mutex_lock(&f->lock);
-        rc = drain(f, err);
-    }
-    for (int r = 1; rc == FS_OK && r < size; r++)
-        if (rank_down(f, r))
-            rc = down_error(f, r, err);
-    if (rc == FS_OK) {
-        p.id = f->next_id++;
-        put_query(&w, p.id, query, folders, n_folders, threshold, top, min_face);
-        if (w.nomem || w.len > INT32_MAX)
-            rc = mpi_fail(err, w.nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT, "query too large");
-    }
     int posted = 0;
     if (rc == FS_OK) {
-        p.next = f->inflight;
-        f->inflight = &p;
-        posted = 1;
-        for (int r = 1; r < size && rc == FS_OK; r++)
-            if (MPI_Isend(w.data, (int)w.len, MPI_BYTE, r, TAG_QUERY, MPI_COMM_WORLD,
-                          &reqs[r]) != MPI_SUCCESS) {
-                reqs[r] = MPI_REQUEST_NULL;
-                f->left[r] = 1; /* a send that fails at once: the rank is gone */
-                rc = mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library cannot "
-                              "be reached: searches fail until the run is started again", r);
-            }
+        put_query(&w, 0, query, folders, n_folders, threshold, top, min_face);
+        rc = post(f, &p, reqs, &w, TAG_QUERY, &posted, err);
     }
-    pthread_mutex_unlock(&f->lock);
-
     /* rank 0's own shards while the others search theirs */
     if (rc == FS_OK) {
         pthread_mutex_lock(&f->own_lock);
@@ -475,35 +621,13 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
                                &parts[0], err);
         pthread_mutex_unlock(&f->own_lock);
     }
-
-    /* the answers, until every rank has answered or the time is up */
-    double deadline = mpi_now() + f->answer_ms / 1000.0;
-    int missing = 0;
-    while (posted) {
-        pthread_mutex_lock(&f->lock);
-        fs_status drained = drain(f, err);
-        missing = 0;
-        for (int r = size - 1; r >= 1; r--)
-            if (!p.answer[r])
-                missing = r;
-        if (drained != FS_OK && rc == FS_OK)
-            rc = drained;
-        int over = rc != FS_OK || !missing || mpi_now() > deadline;
-        if (over)
-            finish(f, &p, reqs, w.data);
-        pthread_mutex_unlock(&f->lock);
-        if (over)
-            break;
-        sleep_ns(FRONT_POLL_NS);
-    }
+    int missing = posted ? await_answers(f, &p, reqs, w.data, &rc, err) : 0;
     if (!posted) {
         free(reqs);
         free(w.data);
     }
     if (rc == FS_OK && missing)
-        rc = mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library did not answer "
-                      "within %d ms (stopped, overloaded or gone): searches fail until it "
-                      "answers again", missing, f->answer_ms);
+        rc = not_answered(f, missing, err);
     for (int r = 1; rc == FS_OK && r < size; r++)
         rc = read_answer(p.answer[r], p.answer_len[r], r, &parts[r], err);
     if (rc == FS_OK)
@@ -516,6 +640,145 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
     free(p.answer);
     free(p.answer_len);
     return rc;
+}
+
+/* ---- Photos and faces by library id ------------------------------------------------------ */
+
+/* A photo as look_up wrote it, into *out (id left to the caller). */
+static fs_status read_photo(rbuf *r, fs_photo *out, fs_error *err)
+{
+    int32_t failed = 0;
+    memset(out, 0, sizeof *out);
+    wire_get(r, &out->size, sizeof out->size);
+    wire_get(r, &out->mtime_ns, sizeof out->mtime_ns);
+    wire_get(r, &failed, sizeof failed);
+    out->failed = failed;
+    out->path = wire_get_string(r);
+    if (!out->path)
+        return mpi_fail(err, r->bad ? FS_ERR_INTERNAL : FS_ERR_NOMEM,
+                        r->bad ? "malformed photo from a rank" : "out of memory");
+    fs_status rc = wire_get_matches(r, &out->faces, err);
+    if (rc)
+        fs_photo_free(out);
+    return rc;
+}
+
+/* A face as look_up wrote it (one match, its embedding) into *out. */
+static fs_status read_face(rbuf *r, fs_matches *out, fs_error *err)
+{
+    fs_status rc = wire_get_matches(r, out, err);
+    if (rc)
+        return rc;
+    if (out->count == 1)
+        wire_get(r, out->items[0].face.embedding, sizeof out->items[0].face.embedding);
+    if (out->count != 1 || r->bad) {
+        fs_matches_free(out);
+        return mpi_fail(err, FS_ERR_INTERNAL, "malformed face from a rank");
+    }
+    return FS_OK;
+}
+
+/* What the library holds under library id (kind): looked up in rank 0's own shard, or asked of
+ * the rank that holds it; the payload read by the caller from *r, whose bytes are *owned. */
+static fs_status look_up_anywhere(fs_mpi_front *f, int kind, int64_t id, int *k, rbuf *r,
+                                  unsigned char **owned, fs_error *err)
+{
+    fs_mpi_library *lib = f->lib;
+    int size = lib->m->size;
+    int64_t shard_id;
+    *owned = NULL;
+    if (fs_library_id_split(id, lib->count, k, &shard_id) != 0)
+        return mpi_fail(err, FS_ERR_NOT_FOUND, "%s %lld: not in the library",
+                        kind == LOOK_PHOTO ? "photo" : "face", (long long)id);
+    int rank = *k % size;
+    if (rank == 0) {
+        wbuf w = {0};
+        pthread_mutex_lock(&f->own_lock);
+        fs_status rc = look_up(own_shard(lib, *k), kind, shard_id, &w, err);
+        pthread_mutex_unlock(&f->own_lock);
+        if (rc == FS_OK && w.nomem)
+            rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+        *owned = w.data;
+        *r = (rbuf){.p = w.data, .left = w.len};
+        return rc;
+    }
+    pending p = {.only = rank};
+    p.answer = calloc((size_t)size, sizeof *p.answer);
+    p.answer_len = calloc((size_t)size, sizeof *p.answer_len);
+    MPI_Request *reqs = malloc((size_t)size * sizeof *reqs);
+    fs_status rc = p.answer && p.answer_len && reqs ? FS_OK
+                                                    : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (int i = 0; reqs && i < size; i++)
+        reqs[i] = MPI_REQUEST_NULL;
+    wbuf w = {0};
+    int posted = 0;
+    if (rc == FS_OK) {
+        put_lookup(&w, kind, *k, shard_id);
+        rc = post(f, &p, reqs, &w, TAG_LOOKUP, &posted, err);
+    }
+    int missing = posted ? await_answers(f, &p, reqs, w.data, &rc, err) : 0;
+    if (!posted) {
+        free(reqs);
+        free(w.data);
+    }
+    if (rc == FS_OK && missing)
+        rc = not_answered(f, missing, err);
+    if (rc == FS_OK)
+        rc = read_status(p.answer[rank], p.answer_len[rank], rank, r, err);
+    if (p.answer) {
+        *owned = p.answer[rank];
+        p.answer[rank] = NULL;
+    }
+    free(p.answer);
+    free(p.answer_len);
+    return rc;
+}
+
+/* A shard's "not in the index" for its own id, said with the library's. */
+static fs_status not_found_here(fs_status rc, const char *what, int64_t id, fs_error *err)
+{
+    if (rc == FS_ERR_NOT_FOUND)
+        mpi_fail(err, rc, "%s %lld: not in the library", what, (long long)id);
+    return rc;
+}
+
+fs_status fs_mpi_front_photo(fs_mpi_front *f, int64_t id, fs_photo *out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    memset(out, 0, sizeof *out);
+    rbuf r;
+    unsigned char *owned;
+    int k;
+    fs_status rc = look_up_anywhere(f, LOOK_PHOTO, id, &k, &r, &owned, err);
+    if (rc == FS_OK)
+        rc = read_photo(&r, out, err);
+    free(owned);
+    if (rc)
+        return not_found_here(rc, "photo", id, err);
+    out->id = id;
+    mpi_library_ids(&out->faces, k, f->lib->count);
+    return FS_OK;
+}
+
+fs_status fs_mpi_front_face(fs_mpi_front *f, int64_t id, fs_matches *out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    memset(out, 0, sizeof *out);
+    rbuf r;
+    unsigned char *owned;
+    int k;
+    fs_status rc = look_up_anywhere(f, LOOK_FACE, id, &k, &r, &owned, err);
+    if (rc == FS_OK)
+        rc = read_face(&r, out, err);
+    free(owned);
+    if (rc)
+        return not_found_here(rc, "face", id, err);
+    mpi_library_ids(out, k, f->lib->count);
+    return FS_OK;
 }
 
 fs_status fs_mpi_front_close(fs_mpi_front *f, fs_error *err)

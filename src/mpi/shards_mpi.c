@@ -572,6 +572,14 @@ void fs_mpi_library_close(fs_mpi_library *lib)
     free(lib);
 }
 
+void mpi_library_ids(fs_matches *mt, int k, int count)
+{
+    for (size_t i = 0; i < mt->count; i++) {
+        mt->items[i].photo_id = fs_library_id(mt->items[i].photo_id, k, count);
+        mt->items[i].face_id = fs_library_id(mt->items[i].face_id, k, count);
+    }
+}
+
 /* The best top of the shards of this rank, merged. */
 static fs_status search_my_shards(const fs_mpi_library *lib, const search_params *p,
                                   const fs_face *query, fs_matches *out, fs_error *err)
@@ -582,6 +590,7 @@ static fs_status search_my_shards(const fs_mpi_library *lib, const search_params
         fs_matches parts[2] = {*out, {0}};
         rc = fs_index_search(lib->shards[i], query, (size_t)p->n_query, NULL, 0, p->threshold,
                              (size_t)p->top, p->min_face, &parts[1], err);
+        mpi_library_ids(&parts[1], lib->m->rank + i * lib->m->size, lib->count);
         if (rc == FS_OK)
             rc = fs_matches_merge(parts, 2, (size_t)p->top, out, err);
         if (rc != FS_OK) { /* a failed merge leaves both parts whole */

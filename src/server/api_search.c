@@ -232,9 +232,10 @@ int srv_api_search_face(srv_ctx *ctx, const srv_request *req, srv_response *res)
     int64_t id = strtoll(req->seg[3], NULL, 10);
     fs_matches one;
     fs_error err;
-    /* one reader for the face and the search: a request waits in line once */
-    fs_index *ix = srv_reader_take(ctx);
-    fs_status rc = fs_index_face(ix, id, &one, &err);
+    /* one reader for the face and the search: a request waits in line once (a sharded library
+     * is asked through fs_server_config, with no reader) */
+    fs_index *ix = ctx->cfg->search ? NULL : srv_reader_take(ctx);
+    fs_status rc = srv_face_by_id(ctx, ix, id, &one, &err);
     if (rc == FS_OK && !srv_under_root(ctx, one.items[0].path)) {
         fs_matches_free(&one);
         rc = FS_ERR_NOT_FOUND;
@@ -243,7 +244,8 @@ int srv_api_search_face(srv_ctx *ctx, const srv_request *req, srv_response *res)
         err.code = rc;
     }
     if (rc) {
-        srv_reader_give(ctx, ix);
+        if (ix)
+            srv_reader_give(ctx, ix);
         free(o.folder);
         return srv_error_fs(res, &err);
     }
@@ -255,7 +257,8 @@ int srv_api_search_face(srv_ctx *ctx, const srv_request *req, srv_response *res)
     srv_json_float(b, o.threshold);
     srv_buf_puts(b, ",");
     int failed = search_matches(ctx, ix, &one.items[0].face, &o, b, &err);
-    srv_reader_give(ctx, ix);
+    if (ix)
+        srv_reader_give(ctx, ix);
     if (failed)
         srv_error_fs(res, &err);
     if (res->status == 200)

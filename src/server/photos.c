@@ -3,7 +3,9 @@
  * upright size), /photos/{id}/image (the upright photo), /photos/{id}/thumbnail?size=N (cached
  * on disk beside the index, keyed by the file's size and mtime so that a changed photo gets a new
  * one), /faces/{id} and /faces/{id}/crop?size=N. A photo is read only if the index holds it and
- * its real path lies under a root; the request never names a path.
+ * its real path lies under a root; the request never names a path. On a sharded library the ids
+ * are the library's, and photos and faces come from the rank that holds them
+ * (fs_server_config.photo and .face).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,13 +48,34 @@ static int64_t id_of(const srv_request *req)
     return strtoll(req->seg[3], NULL, 10); /* routes.c let only a decimal id through */
 }
 
+fs_status srv_photo_by_id(srv_ctx *ctx, int64_t id, fs_photo *out, fs_error *err)
+{
+    const fs_server_config *cfg = ctx->cfg;
+    if (cfg->photo)
+        return cfg->photo(cfg->search_ctx, id, out, err);
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_index_photo(ix, id, out, err);
+    srv_reader_give(ctx, ix);
+    return rc;
+}
+
+fs_status srv_face_by_id(srv_ctx *ctx, fs_index *ix, int64_t id, fs_matches *out, fs_error *err)
+{
+    const fs_server_config *cfg = ctx->cfg;
+    if (cfg->face)
+        return cfg->face(cfg->search_ctx, id, out, err);
+    fs_index *own = ix ? ix : srv_reader_take(ctx);
+    fs_status rc = fs_index_face(own, id, out, err);
+    if (!ix)
+        srv_reader_give(ctx, own);
+    return rc;
+}
+
 /* The indexed photo of the request's id, if the server may show it; else an error response. */
 static int photo_of(srv_ctx *ctx, int64_t id, fs_photo *photo, srv_response *res)
 {
     fs_error err;
-    fs_index *ix = srv_reader_take(ctx);
-    fs_status rc = fs_index_photo(ix, id, photo, &err);
-    srv_reader_give(ctx, ix);
+    fs_status rc = srv_photo_by_id(ctx, id, photo, &err);
     if (rc)
         return srv_error_fs(res, &err), -1;
     if (!srv_path_allowed(ctx, photo->path)) {
@@ -229,9 +252,7 @@ static int face_of(srv_ctx *ctx, const srv_request *req, fs_matches *one, srv_re
 {
     fs_error err;
     int64_t id = id_of(req);
-    fs_index *ix = srv_reader_take(ctx);
-    fs_status rc = fs_index_face(ix, id, one, &err);
-    srv_reader_give(ctx, ix);
+    fs_status rc = srv_face_by_id(ctx, NULL, id, one, &err);
     if (rc)
         return srv_error_fs(res, &err), -1;
     if (!srv_path_allowed(ctx, one->items[0].path)) {

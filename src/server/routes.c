@@ -2,8 +2,8 @@
  * routes.c — which handler answers which request: a table of methods and path patterns
  * ("{id}" matches a positive decimal number, nothing else), the page's files for everything that
  * is not the API, 404 for an unknown path and 405 for a known path with another method. Serving
- * a sharded library (fs_server_config.search), the endpoints that need one index (its ids, its
- * writer) answer 501 naming why; health, models, login and search by uploaded photo work.
+ * a sharded library (fs_server_config.search), the endpoints that need one index (people, its
+ * writer, its stats) answer 501 naming why; searches, photos and faces by (library) id work.
  */
 #include <string.h>
 
@@ -24,14 +24,14 @@ static const route ROUTES[] = {
     {"GET", {"models", NULL}, srv_api_models, 1},
     {"POST", {"login", NULL}, srv_api_login, 1},
     {"POST", {"search", NULL}, srv_api_search_upload, 1},
-    {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face, 0},
-    {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop, 0},
-    {"GET", {"faces", "{id}", NULL}, srv_api_face, 0},
+    {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face, 1},
+    {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop, 1},
+    {"GET", {"faces", "{id}", NULL}, srv_api_face, 1},
     {"POST", {"faces", "{id}", "move", NULL}, srv_api_face_move, 0},
     {"POST", {"faces", "{id}", "reject", NULL}, srv_api_face_reject, 0},
-    {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail, 0},
-    {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image, 0},
-    {"GET", {"photos", "{id}", NULL}, srv_api_photo, 0},
+    {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail, 1},
+    {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image, 1},
+    {"GET", {"photos", "{id}", NULL}, srv_api_photo, 1},
     {"GET", {"index", NULL}, srv_api_index_status, 0},
     {"POST", {"index", NULL}, srv_api_index_start, 0},
     {"DELETE", {"index", NULL}, srv_api_index_cancel, 0},
@@ -100,8 +100,8 @@ int srv_route(srv_ctx *ctx, const srv_request *req, srv_response *res)
             continue;
         if (ctx->cfg->search && !ROUTES[i].sharded)
             return srv_error(res, 501, "not available on a sharded library (serve --shards): "
-                                       "ids and writes are each shard's; serve one shard's "
-                                       "index for this");
+                                       "people, edits and index runs are each shard's; serve "
+                                       "one shard's index for this");
         return ROUTES[i].run(ctx, req, res);
     }
     if (path_known)

@@ -159,6 +159,11 @@ void srv_reader_give(srv_ctx *ctx, fs_index *reader);
 
 /* ---- photos (photos.c) ----------------------------------------------------------------------- */
 
+/* A photo or face by id: from the index (ix, or a reader taken for the call when NULL), or from
+ * the sharded library's rank that holds it (fs_server_config.photo, .face; ix NULL). */
+fs_status srv_photo_by_id(srv_ctx *ctx, int64_t id, fs_photo *out, fs_error *err);
+fs_status srv_face_by_id(srv_ctx *ctx, fs_index *ix, int64_t id, fs_matches *out, fs_error *err);
+
 /* Whether path (from the index) is a photo the server may show: its real path is itself (no
  * link) and lies under a root. */
 int srv_path_allowed(const srv_ctx *ctx, const char *path);

@@ -2,7 +2,10 @@
 # serve --shards on Open MPI (issue 16): `mpirun -np 3 facesearch serve --shards DIR` answers the
 # searches by uploaded photo of the JSON API with exactly the matches (paths, similarities,
 # boxes, landmarks, scores) that `serve` over one index of the same photos answers, also with one
-# rank over the three shards; the endpoints that need one index's ids answer 501. A rank stopped
+# rank over the three shards. Photos and faces by id (library ids: unique across the shards) give
+# what one index gives for the same photo and face: its JSON but the ids, the same thumbnail,
+# image and crop bytes, the same search by face; the endpoints that need one index (people,
+# stats, index runs) answer 501, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
 # at once while the server goes on answering, and once the rank is continued searches answer
@@ -45,9 +48,40 @@ run_searches() {
     echo "$code $(matches)"
   done
 }
+# by_id: for the matches of one search (sample 1, every face), what the endpoints by id give:
+# the photo's JSON and the face's, without ids; the thumbnail's, image's and crop's bytes (md5);
+# the search by the face (matches without ids); then the ids of every match, which must all
+# differ (a library's ids are unique across its shards)
+noids() {
+  python3 -c 'import json, sys
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items() if k not in ("id", "photo_id", "face_id")}
+    return [strip(x) for x in v] if isinstance(v, list) else v
+print(json.dumps(strip(json.loads(sys.stdin.read())), sort_keys=True))' <<<"$body" 2>&1
+}
+by_id() {
+  local ids p f
+  req POST "/api/v1/search?threshold=-1&top=0" --data-binary "@$samples/sample1.jpg"
+  ids=$(jget '"\n".join("%d %d" % (m["photo_id"], m["face_id"]) for m in d["matches"])')
+  while read -r p f; do
+    req GET "/api/v1/photos/$p"
+    echo "photo $code $(noids)"
+    req GET "/api/v1/faces/$f"
+    echo "face $code $(noids)"
+    echo "thumbnail $(curl -s "$base/api/v1/photos/$p/thumbnail?size=200" | md5sum)"
+    echo "image $(curl -s "$base/api/v1/photos/$p/image" | md5sum)"
+    echo "crop $(curl -s "$base/api/v1/faces/$f/crop?size=96" | md5sum)"
+    req GET "/api/v1/faces/$f/search?threshold=0.3&top=5"
+    echo "search $code $(noids)"
+  done < <(head -4 <<<"$ids")
+  echo "unique ids: $(cut -d' ' -f2 <<<"$ids" | sort | uniq -d | wc -l) repeated of $(wc -l <<<"$ids")"
+}
 start_server --db "$ref" --root "$lib"
 want=$(run_searches)
+want_by_id=$(by_id)
 stop_server
+check "one index: photos and faces by id answer" "0" "$(grep -E '^(photo|face|search) ' <<<"$want_by_id" | grep -vc '^[a-z]* 200 ')"
 check "one index: every search answers" "0" "$(grep -vc '^200 ' <<<"$want")"
 check "one index: every search finds matches" "0" "$(grep -c ' \[\]$' <<<"$want")"
 
@@ -116,11 +150,17 @@ check "3 ranks, searches at once: the searches of one index" "$want" "$at_once"
 req GET /api/v1/health
 expect_status "health" 200
 check "health: sharded" "True" "$(jget 'd["sharded"]')"
-for path in /api/v1/stats /api/v1/photos/1 /api/v1/photos/1/thumbnail /api/v1/faces/1/search /api/v1/people /api/v1/index; do
+for path in /api/v1/stats /api/v1/people /api/v1/index; do
   req GET "$path"
   expect_error "$path on a sharded library" 501
 done
 contains "501: says why" "$body" "not available on a sharded library"
+check "3 ranks: photos and faces by library id as one index's by its ids" "$want_by_id" "$(by_id)"
+req GET /api/v1/photos/999999
+expect_error "an id of no photo" 404
+contains "404: says so" "$body" "not in the library"
+req GET /api/v1/faces/999999/crop
+expect_error "an id of no face" 404
 req GET /
 expect_status "the page" 200
 
@@ -156,6 +196,7 @@ check "server log: no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error' 
 
 start_sharded 1 # one rank searches the three shards
 check "1 rank: the searches of one index" "$want" "$(run_searches)"
+check "1 rank: photos and faces by library id as one index's by its ids" "$want_by_id" "$(by_id)"
 kill -INT "$mpirun_pid"
 wait "$mpirun_pid"
 mpirun_pid=""
