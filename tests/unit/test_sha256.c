@@ -136,6 +136,34 @@ static void test_file(void **state)
     assert_string_equal(err.message, want);
 }
 
+static void test_from_hex(void **state)
+{
+    (void)state;
+    static const char abc[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    uint8_t d[32];
+    char back[65];
+    assert_int_equal(util_sha256_from_hex(abc, d), 0);
+    util_sha256_hex(d, back);
+    assert_string_equal(back, abc);
+    assert_int_equal(util_sha256_from_hex("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", d), 0);
+    util_sha256_hex(d, back);
+    assert_string_equal(back, abc);
+    /* refused: short (even and odd, read no further than the end), long, not hex */
+    assert_int_equal(util_sha256_from_hex("", d), -1);
+    assert_int_equal(util_sha256_from_hex("ba7816bf8", d), -1);
+    assert_int_equal(util_sha256_from_hex("ba7816bf", d), -1);
+    char bad[70];
+    snprintf(bad, sizeof bad, "%s0", abc);
+    assert_int_equal(util_sha256_from_hex(bad, d), -1);
+    snprintf(bad, sizeof bad, "%s", abc);
+    bad[10] = 'g';
+    assert_int_equal(util_sha256_from_hex(bad, d), -1);
+    bad[10] = ' ';
+    assert_int_equal(util_sha256_from_hex(bad, d), -1);
+    bad[10] = '+';
+    assert_int_equal(util_sha256_from_hex(bad, d), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_paths_agree),
         cmocka_unit_test(test_million_a),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_from_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

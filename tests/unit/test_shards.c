@@ -150,6 +150,38 @@ static void test_assignment(void **state)
     free(tmp);
 }
 
+static void test_library_ids(void **state)
+{
+    (void)state;
+    /* one shard: the shard's own ids */
+    assert_int_equal(fs_library_id(7, 0, 1), 7);
+    /* three shards: unique across them, and back */
+    int seen[64] = {0};
+    for (int k = 0; k < 3; k++)
+        for (int64_t id = 1; id <= 20; id++) {
+            int64_t lib = fs_library_id(id, k, 3);
+            assert_true(lib > 0 && lib < 64);
+            assert_int_equal(seen[lib]++, 0);
+            int back_k;
+            int64_t back_id;
+            assert_int_equal(fs_library_id_split(lib, 3, &back_k, &back_id), 0);
+            assert_int_equal(back_k, k);
+            assert_int_equal(back_id, id);
+        }
+    /* out of range: no id */
+    assert_int_equal(fs_library_id(0, 0, 3), 0);
+    assert_int_equal(fs_library_id(-4, 0, 3), 0);
+    assert_int_equal(fs_library_id(5, 3, 3), 0);
+    assert_int_equal(fs_library_id(5, -1, 3), 0);
+    assert_int_equal(fs_library_id(INT64_MAX / 2, 1, 3), 0);
+    int k;
+    int64_t id;
+    assert_int_equal(fs_library_id_split(0, 3, &k, &id), -1);
+    assert_int_equal(fs_library_id_split(-3, 3, &k, &id), -1);
+    assert_int_equal(fs_library_id_split(2, 3, &k, &id), -1); /* shard id 0 */
+    assert_int_equal(fs_library_id_split(5, 0, &k, &id), -1);
+}
+
 static fs_match match(const char *path, float similarity, int face)
 {
     fs_match m = {.similarity = similarity, .face_number = face};
@@ -239,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_manifest),
         cmocka_unit_test(test_bad_manifests),
         cmocka_unit_test(test_assignment),
+        cmocka_unit_test(test_library_ids),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_walk_list),
     };
