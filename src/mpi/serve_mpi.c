@@ -734,51 +734,44 @@ static fs_status look_up_anywhere(fs_mpi_front *f, int kind, int64_t id, int *k,
     return rc;
 }
 
-/* A shard's "not in the index" for its own id, said with the library's. */
-static fs_status not_found_here(fs_status rc, const char *what, int64_t id, fs_error *err)
+/* A photo (out: fs_photo) or a face (out: fs_matches) of the library by library id, its ids
+ * the library's; a shard's "not in the index" said with the library's id. */
+static fs_status front_look_up(fs_mpi_front *f, int kind, int64_t id, void *out, fs_error *err)
 {
+    const char *what = kind == LOOK_PHOTO ? "photo" : "face";
+    rbuf r;
+    unsigned char *owned;
+    int k;
+    fs_status rc = look_up_anywhere(f, kind, id, &k, &r, &owned, err);
+    if (rc == FS_OK)
+        rc = kind == LOOK_PHOTO ? read_photo(&r, out, err) : read_face(&r, out, err);
+    free(owned);
     if (rc == FS_ERR_NOT_FOUND)
         mpi_fail(err, rc, "%s %lld: not in the library", what, (long long)id);
-    return rc;
+    if (rc)
+        return rc;
+    fs_matches *faces = out;
+    if (kind == LOOK_PHOTO) {
+        fs_photo *photo = out;
+        photo->id = id;
+        faces = &photo->faces;
+    }
+    mpi_library_ids(faces, k, f->lib->count);
+    return FS_OK;
 }
 
 fs_status fs_mpi_front_photo(fs_mpi_front *f, int64_t id, fs_photo *out, fs_error *err)
 {
     fs_error local = {0};
-    if (!err)
-        err = &local;
     memset(out, 0, sizeof *out);
-    rbuf r;
-    unsigned char *owned;
-    int k;
-    fs_status rc = look_up_anywhere(f, LOOK_PHOTO, id, &k, &r, &owned, err);
-    if (rc == FS_OK)
-        rc = read_photo(&r, out, err);
-    free(owned);
-    if (rc)
-        return not_found_here(rc, "photo", id, err);
-    out->id = id;
-    mpi_library_ids(&out->faces, k, f->lib->count);
-    return FS_OK;
+    return front_look_up(f, LOOK_PHOTO, id, out, err ? err : &local);
 }
 
 fs_status fs_mpi_front_face(fs_mpi_front *f, int64_t id, fs_matches *out, fs_error *err)
 {
     fs_error local = {0};
-    if (!err)
-        err = &local;
     memset(out, 0, sizeof *out);
-    rbuf r;
-    unsigned char *owned;
-    int k;
-    fs_status rc = look_up_anywhere(f, LOOK_FACE, id, &k, &r, &owned, err);
-    if (rc == FS_OK)
-        rc = read_face(&r, out, err);
-    free(owned);
-    if (rc)
-        return not_found_here(rc, "face", id, err);
-    mpi_library_ids(out, k, f->lib->count);
-    return FS_OK;
+    return front_look_up(f, LOOK_FACE, id, out, err ? err : &local);
 }
 
 fs_status fs_mpi_front_close(fs_mpi_front *f, fs_error *err)

@@ -9,6 +9,7 @@
 #include "util/sha256.h"
 
 #include <cpuid.h>
+#include <ctype.h>
 #include <errno.h>
 #include <immintrin.h>
 #include <stdio.h>
@@ -173,22 +174,18 @@ void util_sha256_hex(const uint8_t digest[32], char hex[65])
     hex[64] = '\0';
 }
 
-static int hex_digit(char c)
+static int nibble(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    static const char digits[] = "0123456789abcdef";
+    const char *at = c ? strchr(digits, tolower((unsigned char)c)) : NULL;
+    return at ? (int)(at - digits) : -1;
 }
 
 int util_sha256_from_hex(const char *hex, uint8_t digest[32])
 {
     for (int i = 0; i < 32; i++) {
-        int hi = hex_digit(hex[2 * i]);
-        int lo = hi < 0 ? -1 : hex_digit(hex[2 * i + 1]); /* stops at the end of the string */
+        int hi = nibble(hex[2 * i]);
+        int lo = hi < 0 ? -1 : nibble(hex[2 * i + 1]); /* stops at the end of the string */
         if (lo < 0)
             return -1;
         digest[i] = (uint8_t)(hi << 4 | lo);
