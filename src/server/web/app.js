@@ -16,6 +16,7 @@ const state = {
   rendered: 0,
   file: null,                     // the uploaded query photo
   photos: new Map(),              // photo id -> its JSON (sizes, faces), once fetched
+  sharded: false,                 // serve --shards: search and photos only (GET /health)
 };
 
 // ---- talking to the server -------------------------------------------------------------------
@@ -372,10 +373,12 @@ function plural(n, one, many) { return `${Number(n).toLocaleString()} ${n === 1 
 function showView() {
   const h = location.hash;
   const m = /^#people\/(\d+)$/.exec(h);
-  const inPeople = h === "#people" || !!m;
+  // a sharded library has people, index runs and stats in each shard, none for the whole: search only
+  const inPeople = (h === "#people" || !!m) && !state.sharded;
   $("app").hidden = inPeople;
   $("people-view").hidden = !inPeople;
-  $("library-toggle").hidden = inPeople;
+  $("library-toggle").hidden = inPeople || state.sharded;
+  $("tab-people").hidden = state.sharded;
   $("tab-search").classList.toggle("active", !inPeople);
   $("tab-people").classList.toggle("active", inPeople);
   $("people-list").hidden = !!m;
@@ -656,8 +659,13 @@ async function start() {
   slider.min = state.floor;
   slider.value = state.threshold;
   $("slider-value").textContent = state.threshold.toFixed(2);
+  try { state.sharded = (await call("/health")).sharded === true; } catch (e) { state.sharded = false; }
   $("tabs").hidden = false;
   showView();
+  if (state.sharded) {
+    $("bar-stats").textContent = "Sharded library";
+    return;
+  }
   await loadStats();
   pollOnce();
 }
