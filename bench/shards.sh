@@ -8,8 +8,9 @@
 #   PHOTOS: the six sample photos, or COPIES variants of each (vips thumbnail at several widths:
 #   distinct content) when COPIES > 1.
 #   Searching (when FACES > 0): synthetic face-like libraries made by serve_index (K/S), one of
-#   FACES faces in 1 shard, the same faces in 4 shards, and 2 shards of FACES each (the weak
-#   scaling case: as many faces per rank as the 1-shard library); build/bench/shards_search
+#   FACES faces in 1 shard, the same faces in 4 shards, and 2 shards that are each a copy of the
+#   1-shard library (the weak scaling case: as many faces per rank as the 1-shard library, the
+#   same work per rank, without making a second library of FACES); build/bench/shards_search
 #   times QUERIES searches of the best 50 on each (ranks x shards as printed), the library
 #   opened once (the command line opens it at each search).
 #   SHARDS_LIBS=DIR keeps these libraries in DIR and reuses them on the next run with the same
@@ -111,20 +112,29 @@ if ((faces > 0)); then
     done
     touch "$1/.made"
   }
+  make_copies() { # DIR FROM: 2 shards, each a copy of FROM's one shard
+    [ -e "$1/.made" ] && return 0
+    rm -rf "$1"
+    "$build/bench/serve_index" "$1" /bench/photos 4 default 10 0 0/2 >/dev/null # the manifest
+    rm -rf "$1/shard-000"
+    cp -r "$2/shard-000" "$1/shard-000"
+    cp -r "$2/shard-000" "$1/shard-001"
+    touch "$1/.made"
+  }
   make_lib "$libs/s1" "$faces" 1
   make_lib "$libs/s4" "$faces" 4
-  make_lib "$libs/w2" $((2 * faces)) 2
+  make_copies "$libs/w2" "$libs/s1"
   if ((queries == 0)); then
     echo "shards: libraries of $faces faces made in $libs (QUERIES 0: no search)" >&2
     exit 0
   fi
-  search() { # RANKS LIB TOTAL
+  search() { # RANKS LIB TOTAL [COPIES]
     mpirun -q --oversubscribe --mca btl self,tcp -np "$1" "$build/bench/shards_search" "$2" "$3" 10 \
-      "$queries" 50
+      "$queries" 50 "${4:-1}"
   }
   search 1 "$libs/s1" "$faces"
   search 4 "$libs/s4" "$faces"
   search 2 "$libs/s4" "$faces"
   search 1 "$libs/s4" "$faces"
-  search 2 "$libs/w2" $((2 * faces))
+  search 2 "$libs/w2" "$faces" 2
 fi

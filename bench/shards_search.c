@@ -6,9 +6,12 @@
  * found by replaying serve_index's generator, plus noise). Each search is timed on rank 0 from a
  * barrier to the merged result: broadcast of the query, every rank's search of its shards,
  * gathering and merging. Built only with MPI.
- * Usage: mpirun -np R shards_search LIB N PER_ID QUERIES TOP
- * Prints: RESULT shards_search shards=S ranks=R n=N top=TOP p50_ms=.. p99_ms=.. queries=Q
+ * COPIES (default 1): the library holds the N faces that many times (shards that are copies of
+ * one shard of N faces: bench/shards.sh's weak scaling case).
+ * Usage: mpirun -np R shards_search LIB N PER_ID QUERIES TOP [COPIES]
+ * Prints: RESULT shards_search shards=S ranks=R n=N*COPIES top=TOP p50_ms=.. p99_ms=.. queries=Q
  *         top1_same_identity=.. (the share of queries whose best match is of their identity)
+ *         copies=COPIES
  */
 #include <math.h>
 #include <stdio.h>
@@ -70,14 +73,15 @@ static int make_queries(long n, long per_id, int queries, fs_face *out, long *id
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s LIB N PER_ID QUERIES TOP\n", argv[0]);
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: %s LIB N PER_ID QUERIES TOP [COPIES]\n", argv[0]);
         return 2;
     }
     const char *dir = argv[1];
     long n = atol(argv[2]), per_id = atol(argv[3]);
     int queries = atoi(argv[4]);
     size_t top = (size_t)atol(argv[5]);
+    long copies = argc == 7 ? atol(argv[6]) : 1;
     fs_mpi *mpi;
     fs_error err;
     if (fs_mpi_open(&mpi, &err) != FS_OK) {
@@ -88,7 +92,7 @@ int main(int argc, char **argv)
     fs_face *query = calloc(queries > 0 ? (size_t)queries : 1, sizeof *query);
     long *ids = calloc(queries > 0 ? (size_t)queries : 1, sizeof *ids);
     double *ms = calloc(queries > 0 ? (size_t)queries : 1, sizeof *ms);
-    int ok = query && ids && ms && queries > 0 && per_id > 0 &&
+    int ok = query && ids && ms && queries > 0 && per_id > 0 && copies >= 1 &&
              (rank != 0 || make_queries(n, per_id, queries, query, ids) == 0);
     int all_ok;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
@@ -132,8 +136,9 @@ int main(int argc, char **argv)
         if (f)
             fclose(f);
         printf("RESULT shards_search shards=%d ranks=%d n=%ld top=%zu p50_ms=%.3f p99_ms=%.3f "
-               "queries=%d top1_same_identity=%.3f\n", shards, fs_mpi_size(mpi), n, top,
-               ms[queries / 2], ms[(int)(queries * 0.99)], queries, (double)same / queries);
+               "queries=%d top1_same_identity=%.3f copies=%ld\n", shards, fs_mpi_size(mpi),
+               n * copies, top, ms[queries / 2], ms[(int)(queries * 0.99)], queries,
+               (double)same / queries, copies);
     }
     fs_mpi_library_close(lib);
     free(query);

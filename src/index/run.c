@@ -511,7 +511,8 @@ static fs_status process_jobs(run *r, fs_error *err)
             mine = grown;
             cap = count;
         }
-        memcpy(mine, r->results, count * sizeof *mine);
+        if (count)
+            memcpy(mine, r->results, count * sizeof *mine);
         r->n_results = 0;
         if (rc != FS_OK)
             r->stopping = 1;
