@@ -30,8 +30,8 @@ double mpi_now(void)
 
 void wire_put(wbuf *w, const void *p, size_t n)
 {
-    if (w->nomem)
-        return;
+    if (w->nomem || n == 0)
+        return; /* p may be NULL: no bytes */
     if (w->len + n > w->cap) {
         size_t cap = w->cap ? w->cap : 4096;
         while (cap < w->len + n)
@@ -50,6 +50,8 @@ void wire_put(wbuf *w, const void *p, size_t n)
 
 void wire_get(rbuf *r, void *p, size_t n)
 {
+    if (n == 0)
+        return; /* p may be NULL: no bytes */
     if (r->bad || n > r->left) {
         r->bad = 1;
         memset(p, 0, n);

@@ -181,7 +181,8 @@ check "after the kill: every photo in its content's shard" "ok" "$(shard_rule "$
 # content names shard 0 of 3): ranks 1 and 2 have nothing of their own, so they take photos that
 # rank 0 has not started, embed them and send the faces back; rank 0 writes them. The shards
 # must then hold exactly what one index holds, every photo in shard 0 (a twin of a stolen photo
-# copied, not embedded twice; an unreadable photo recorded as failed).
+# copied, not embedded twice; an unreadable photo recorded as failed; a photo without faces,
+# named to be the first taken).
 stolen=$tmp/stolen
 mkdir -p "$stolen"
 shard_of() { python3 -c "print(int('$(sha256sum "$1" | cut -c1-16)', 16) % 3)"; }
@@ -197,6 +198,10 @@ for i in 1 2 3 4 5 6; do
 done
 first=$(ls "$stolen" | head -1)
 cp "$stolen/$first" "$stolen/twin.jpg"
+for ((w = 320; ; w += 8)); do # a photo without faces, last in the queue: the first stolen
+  vips black "$tmp/variant.jpg" "$w" 240
+  [[ $(shard_of "$tmp/variant.jpg") == 0 ]] && { mv "$tmp/variant.jpg" "$stolen/zz-no-faces.jpg"; break; }
+done
 for ((k = 0; ; k++)); do # a photo that is not one, of shard 0
   printf 'not a photo %d\n' "$k" >"$stolen/broken.jpg"
   [[ $(shard_of "$stolen/broken.jpg") == 0 ]] && break
