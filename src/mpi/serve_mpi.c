@@ -587,6 +587,20 @@ static fs_status not_answered(const fs_mpi_front *f, int r, fs_error *err)
                     "again", r, f->answer_ms);
 }
 
+/* Ends p: waits for its answers when it was posted (reqs and data are then taken over), else
+ * frees them; a rank that did not answer in time is *rc's FS_ERR_UNAVAILABLE. */
+static void conclude(fs_mpi_front *f, pending *p, int posted, MPI_Request *reqs,
+                     unsigned char *data, fs_status *rc, fs_error *err)
+{
+    int missing = posted ? await_answers(f, p, reqs, data, rc, err) : 0;
+    if (!posted) {
+        free(reqs);
+        free(data);
+    }
+    if (*rc == FS_OK && missing)
+        *rc = not_answered(f, missing, err);
+}
+
 fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
                               const char *const *folders, size_t n_folders, float threshold,
                               size_t top, int min_face, fs_matches *out, fs_error *err)
@@ -621,13 +635,7 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
                                &parts[0], err);
         pthread_mutex_unlock(&f->own_lock);
     }
-    int missing = posted ? await_answers(f, &p, reqs, w.data, &rc, err) : 0;
-    if (!posted) {
-        free(reqs);
-        free(w.data);
-    }
-    if (rc == FS_OK && missing)
-        rc = not_answered(f, missing, err);
+    conclude(f, &p, posted, reqs, w.data, &rc, err);
     for (int r = 1; rc == FS_OK && r < size; r++)
         rc = read_answer(p.answer[r], p.answer_len[r], r, &parts[r], err);
     if (rc == FS_OK)
@@ -716,13 +724,7 @@ static fs_status look_up_anywhere(fs_mpi_front *f, int kind, int64_t id, int *k,
         put_lookup(&w, kind, *k, shard_id);
         rc = post(f, &p, reqs, &w, TAG_LOOKUP, &posted, err);
     }
-    int missing = posted ? await_answers(f, &p, reqs, w.data, &rc, err) : 0;
-    if (!posted) {
-        free(reqs);
-        free(w.data);
-    }
-    if (rc == FS_OK && missing)
-        rc = not_answered(f, missing, err);
+    conclude(f, &p, posted, reqs, w.data, &rc, err);
     if (rc == FS_OK)
         rc = read_status(p.answer[rank], p.answer_len[rank], rank, r, err);
     if (p.answer) {

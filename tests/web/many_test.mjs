@@ -7,27 +7,17 @@
 // pictures load (the slider filters the 5,000, a click opens a photo); no page error. The longest
 // main-thread task is printed, not checked (no check on a wall-clock time).
 // Usage: node many_test.mjs BASE_URL FACE_ID ARTEFACT_DIR   (exit 0: every check passed)
-import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
+import { check, finish, launch } from "./lib.mjs";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("./node_modules/playwright-core");
 const [base, faceId, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 
 const BATCH = 60;      // cards the page adds at a time (app.js)
-let passed = 0, failed = 0;
 const t0 = Date.now();
 const phase = (what) => console.log(`${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-function check(what, ok, detail = "") {
-  if (ok) passed++;
-  else { failed++; console.error(`FAIL ${what} ${detail}`); }
-}
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const pageErrors = [];
@@ -129,5 +119,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

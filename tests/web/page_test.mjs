@@ -6,19 +6,11 @@
 // place, open a person (their photos, one large), move a face to a new person, merge it back,
 // reject it; screenshots at desktop and phone widths.
 // Usage: node page_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
-import { createRequire } from "node:module";
 import { mkdirSync, readFileSync } from "node:fs";
+import { check, finish, launch, searchByClickedFace } from "./lib.mjs";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("./node_modules/playwright-core");
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
-
-let passed = 0, failed = 0;
-function check(what, ok, detail = "") {
-  if (ok) passed++;
-  else { failed++; console.error(`FAIL ${what} ${detail}`); }
-}
 
 // Every card's picture loaded and faded in: screenshots show what a person sees.
 async function settled(p) {
@@ -27,10 +19,7 @@ async function settled(p) {
   await p.waitForTimeout(400);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const pageErrors = [];
@@ -111,16 +100,7 @@ try {
   await page.keyboard.press("Escape");
 
   // ---- click another face in a result: a search for that person
-  const other = first.locator(".box:not(.matched)").first();
-  const otherId = await other.getAttribute("data-face-id");
-  await other.click();
-  await page.waitForFunction((id) => {
-    const r = document.querySelector("#gallery .result");
-    return r && r.dataset.faceId === id;
-  }, otherId);
-  const top = await page.locator("#gallery .result").first().evaluate((el) => el._match);
-  check("search by a clicked face: that face first, similarity 1", top.face_id === Number(otherId) && top.similarity > 0.999);
-  check("search by a clicked face: the query shows the face", (await page.getAttribute("#query-img", "src")).includes(`/faces/${otherId}/crop`));
+  await searchByClickedFace(page, first);
   await settled(page);
   await page.screenshot({ path: `${out}/desktop-face-search.png` });
   // ---- an error in plain words: a file that is not a photo
@@ -228,5 +208,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

@@ -6,24 +6,13 @@
 // every face boxed, a clicked face is searched for (that face first, similarity 1, its crop as
 // the query); the People address stays on the search; no error is shown, no script fails.
 // Usage: node sharded_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
-import { createRequire } from "node:module";
 import { mkdirSync, readFileSync } from "node:fs";
+import { check, finish, launch, searchByClickedFace } from "./lib.mjs";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("./node_modules/playwright-core");
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 
-let passed = 0, failed = 0;
-function check(what, ok, detail = "") {
-  if (ok) passed++;
-  else { failed++; console.error(`FAIL ${what} ${detail}`); }
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const pageErrors = [], toasts = [];
@@ -66,16 +55,7 @@ try {
   await page.keyboard.press("Escape");
 
   // ---- another face of a result, clicked: a search for that person
-  const other = first.locator(".box:not(.matched)").first();
-  const otherId = await other.getAttribute("data-face-id");
-  await other.click();
-  await page.waitForFunction((id) => {
-    const r = document.querySelector("#gallery .result");
-    return r && r.dataset.faceId === id;
-  }, otherId);
-  const top = await page.locator("#gallery .result").first().evaluate((el) => el._match);
-  check("search by a clicked face: that face first, similarity 1", top.face_id === Number(otherId) && top.similarity > 0.999);
-  check("search by a clicked face: the query shows its crop", (await page.getAttribute("#query-img", "src")).includes(`/faces/${otherId}/crop`));
+  await searchByClickedFace(page, first);
   await page.waitForFunction(() => document.querySelector("#query-img").complete &&
                                    document.querySelector("#query-img").naturalWidth > 0);
   await page.waitForFunction(() => [...document.querySelectorAll("#gallery .result img")]
@@ -94,5 +74,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

@@ -1,0 +1,42 @@
+// lib.mjs — what the browser tests share (page_test.mjs, many_test.mjs, sharded_test.mjs):
+// Debian's chromium launched headless through playwright-core, the tally of checks and the exit,
+// and the click on another face of a result that searches for that person.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require("./node_modules/playwright-core");
+
+let passed = 0, failed = 0;
+
+export function check(what, ok, detail = "") {
+  if (ok) passed++;
+  else { failed++; console.error(`FAIL ${what} ${detail}`); }
+}
+
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+}
+
+// Prints the tally and ends the process: 0 when every check passed.
+export function finish() {
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+// Clicks a face of result card `card` that is not its matched one and checks the search that
+// follows: that face first with similarity 1, its crop shown as the query.
+export async function searchByClickedFace(page, card) {
+  const other = card.locator(".box:not(.matched)").first();
+  const otherId = await other.getAttribute("data-face-id");
+  await other.click();
+  await page.waitForFunction((id) => {
+    const r = document.querySelector("#gallery .result");
+    return r && r.dataset.faceId === id;
+  }, otherId);
+  const top = await page.locator("#gallery .result").first().evaluate((el) => el._match);
+  check("search by a clicked face: that face first, similarity 1", top.face_id === Number(otherId) && top.similarity > 0.999);
+  check("search by a clicked face: the query shows the face", (await page.getAttribute("#query-img", "src")).includes(`/faces/${otherId}/crop`));
+}
