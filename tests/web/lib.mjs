@@ -1,7 +1,9 @@
 // lib.mjs — what the browser tests share (page_test.mjs, many_test.mjs, sharded_test.mjs):
 // Debian's chromium launched headless through playwright-core, the tally of checks and the exit,
-// and the click on another face of a result that searches for that person.
+// how many matches the API finds for a photo, and the click on another face of a result that
+// searches for that person.
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require("./node_modules/playwright-core");
@@ -39,4 +41,16 @@ export async function searchByClickedFace(page, card) {
   const top = await page.locator("#gallery .result").first().evaluate((el) => el._match);
   check("search by a clicked face: that face first, similarity 1", top.face_id === Number(otherId) && top.similarity > 0.999);
   check("search by a clicked face: the query shows the face", (await page.getAttribute("#query-img", "src")).includes(`/faces/${otherId}/crop`));
+}
+
+// How many matches the API finds for the photo at path at the pack's threshold (what the page
+// shows for it).
+export async function apiSearchCount(page, path) {
+  return page.evaluate(async (b64) => {
+    const models = await (await fetch("/api/v1/models")).json();
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const r = await (await fetch(`/api/v1/search?top=5000&threshold=${models.active.threshold}`,
+                                  { method: "POST", body: bytes })).json();
+    return r.count;
+  }, readFileSync(path).toString("base64"));
 }

@@ -6,8 +6,8 @@
 // place, open a person (their photos, one large), move a face to a new person, merge it back,
 // reject it; screenshots at desktop and phone widths.
 // Usage: node page_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
-import { mkdirSync, readFileSync } from "node:fs";
-import { check, finish, launch, searchByClickedFace } from "./lib.mjs";
+import { mkdirSync } from "node:fs";
+import { apiSearchCount, check, finish, launch, searchByClickedFace } from "./lib.mjs";
 
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -45,13 +45,7 @@ try {
   check("query photo: a box per face", queryBoxes === 3, `got ${queryBoxes}`);
   check("query photo: one face chosen", (await page.$$eval("#query-frame .box.chosen", (b) => b.length)) === 1);
   // the number of results: what the API finds at the pack's threshold
-  const apiCount = await page.evaluate(async (b64) => {
-    const models = await (await fetch("/api/v1/models")).json();
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const r = await (await fetch(`/api/v1/search?top=5000&threshold=${models.active.threshold}`,
-                                  { method: "POST", body: bytes })).json();
-    return r.count;
-  }, readFileSync(query).toString("base64"));
+  const apiCount = await apiSearchCount(page, query);
   const shown = await page.$$eval("#gallery .result", (r) => r.length);
   check("results: as many as the API finds", shown === apiCount && shown > 0, `page ${shown} api ${apiCount}`);
   check("results count text", (await page.textContent("#results-count")).startsWith(String(shown)));

@@ -6,8 +6,8 @@
 // every face boxed, a clicked face is searched for (that face first, similarity 1, its crop as
 // the query); the People address stays on the search; no error is shown, no script fails.
 // Usage: node sharded_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
-import { mkdirSync, readFileSync } from "node:fs";
-import { check, finish, launch, searchByClickedFace } from "./lib.mjs";
+import { mkdirSync } from "node:fs";
+import { apiSearchCount, check, finish, launch, searchByClickedFace } from "./lib.mjs";
 
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -27,13 +27,7 @@ try {
   // ---- a query photo: the gallery, as many as the API finds, every thumbnail loaded
   await page.setInputFiles("#file", query);
   await page.waitForSelector("#gallery .result");
-  const apiCount = await page.evaluate(async (b64) => {
-    const models = await (await fetch("/api/v1/models")).json();
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const r = await (await fetch(`/api/v1/search?top=5000&threshold=${models.active.threshold}`,
-                                  { method: "POST", body: bytes })).json();
-    return r.count;
-  }, readFileSync(query).toString("base64"));
+  const apiCount = await apiSearchCount(page, query);
   const shown = await page.$$eval("#gallery .result", (r) => r.length);
   check("results: as many as the API finds", shown === apiCount && shown > 1, `page ${shown} api ${apiCount}`);
   await page.waitForFunction(() => [...document.querySelectorAll("#gallery .result img")]
