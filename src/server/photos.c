@@ -48,11 +48,21 @@ static int64_t id_of(const srv_request *req)
     return strtoll(req->seg[3], NULL, 10); /* routes.c let only a decimal id through */
 }
 
+/* A sharded library served without a way to its photos or faces by id (fs_server_config). */
+static fs_status no_lookup(fs_error *err)
+{
+    snprintf(err->message, sizeof err->message,
+             "not available on this sharded library: no lookup of photos and faces by id");
+    return err->code = FS_ERR_UNSUPPORTED;
+}
+
 fs_status srv_photo_by_id(srv_ctx *ctx, int64_t id, fs_photo *out, fs_error *err)
 {
     const fs_server_config *cfg = ctx->cfg;
     if (cfg->photo)
         return cfg->photo(cfg->search_ctx, id, out, err);
+    if (cfg->search)
+        return no_lookup(err);
     fs_index *ix = srv_reader_take(ctx);
     fs_status rc = fs_index_photo(ix, id, out, err);
     srv_reader_give(ctx, ix);
@@ -64,6 +74,8 @@ fs_status srv_face_by_id(srv_ctx *ctx, fs_index *ix, int64_t id, fs_matches *out
     const fs_server_config *cfg = ctx->cfg;
     if (cfg->face)
         return cfg->face(cfg->search_ctx, id, out, err);
+    if (cfg->search)
+        return no_lookup(err);
     fs_index *own = ix ? ix : srv_reader_take(ctx);
     fs_status rc = fs_index_face(own, id, out, err);
     if (!ix)
