@@ -21,12 +21,15 @@ struct fs_mpi_library {
     int count;                 /* shards of the library, from its manifest */
     fs_index **shards;         /* shards rank, rank + size, ... */
     int n_shards;
+    struct mpi_search_head *head; /* a search's parameters, as broadcast (shards_mpi.c) */
+    unsigned char *piece;      /* rank 0: a piece of another rank's results, as received */
 };
 
-/* Message tags of index runs (shards_mpi.c, steal.c). */
+/* Message tags of index runs and searches (shards_mpi.c, steal.c; serve_mpi.c has its own). */
 enum {
     TAG_HASHED = 1, TAG_BATCH, TAG_PROGRESS, TAG_FINAL,
-    TAG_STEAL, TAG_GIVEN, TAG_RESULT, TAG_DONE
+    TAG_STEAL, TAG_GIVEN, TAG_RESULT, TAG_DONE,
+    TAG_SEARCHED              /* a rank's results of fs_mpi_search */
 };
 
 /* Work stealing of the embedding during one index run of this rank (steal.c). */
@@ -52,6 +55,11 @@ fs_status mpi_steal_help(mpi_steal *s, fs_error *err);
  * the helpers. */
 void mpi_steal_finish(mpi_steal *s);
 
+/* The best top matches of the shards this rank holds (fs_index_search_within each, merged), with
+ * the library's ids. */
+fs_status mpi_search_shards(const fs_mpi_library *lib, const fs_face *query, size_t n_query,
+                            const char *const *folders, size_t n_folders, float threshold,
+                            size_t top, int min_face, fs_matches *out, fs_error *err);
 /* The ids of matches found in shard k of count made the library's (fs_library_id). */
 void mpi_library_ids(fs_matches *mt, int k, int count);
 

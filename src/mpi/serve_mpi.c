@@ -77,31 +77,6 @@ static void sleep_ns(long ns)
     nanosleep(&ts, NULL);
 }
 
-/* ---- What both sides run: a search of this rank's shards ---------------------------------- */
-
-static fs_status search_own_shards(const fs_mpi_library *lib, const fs_face *query,
-                                   const char *const *folders, size_t n_folders, float threshold,
-                                   size_t top, int min_face, fs_matches *out, fs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    fs_status rc = FS_OK;
-    for (int i = 0; i < lib->n_shards && rc == FS_OK; i++) {
-        fs_matches parts[2] = {*out, {0}};
-        rc = fs_index_search_within(lib->shards[i], query, 1, folders, n_folders, threshold, top,
-                                    min_face, &parts[1], err);
-        mpi_library_ids(&parts[1], lib->m->rank + i * lib->m->size, lib->count);
-        if (rc == FS_OK)
-            rc = fs_matches_merge(parts, 2, top, out, err);
-        else
-            fs_matches_free(&parts[1]);
-        if (rc != FS_OK) {
-            fs_matches_free(&parts[0]);
-            memset(out, 0, sizeof *out);
-        }
-    }
-    return rc;
-}
-
 /* A query: id, threshold, min_face, top, the face, the folders (count, then each string). */
 static void put_query(wbuf *w, uint64_t id, const fs_face *query, const char *const *folders,
                       size_t n_folders, float threshold, size_t top, int min_face)
@@ -180,7 +155,7 @@ static void answer_query(const fs_mpi_library *lib, const unsigned char *bytes, 
                        : mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
     fs_matches mt = {0};
     if (rc == FS_OK)
-        rc = search_own_shards(lib, face, (const char *const *)folders, (size_t)n_folders,
+        rc = mpi_search_shards(lib, face, 1, (const char *const *)folders, (size_t)n_folders,
                                threshold, (size_t)top, min_face, &mt, &err);
     for (size_t i = 0; i < got; i++)
         free(folders[i]);
@@ -631,7 +606,7 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
     /* rank 0's own shards while the others search theirs */
     if (rc == FS_OK) {
         pthread_mutex_lock(&f->own_lock);
-        rc = search_own_shards(f->lib, query, folders, n_folders, threshold, top, min_face,
+        rc = mpi_search_shards(f->lib, query, 1, folders, n_folders, threshold, top, min_face,
                                &parts[0], err);
         pthread_mutex_unlock(&f->own_lock);
     }

@@ -21,8 +21,10 @@
  * A rank killed at any point leaves its shard as a killed index run does (at most the open batch
  * lost); a re-run finds the photos done and does the rest.
  *
- * A search: rank 0 broadcasts the query faces and parameters, each rank searches its shards and
- * keeps their best top, rank 0 gathers the lists and merges them (fs_matches_merge).
+ * A search, in three steps: rank 0 broadcasts the query faces and parameters; each rank
+ * searches its shards, keeps their best top and sends them to rank 0 with its status (one
+ * message unless they are large: no collective is spent on agreeing on statuses); rank 0 merges
+ * them (fs_matches_merge) and broadcasts the outcome, so that a failure anywhere is every rank's.
  */
 #include "mpi_internal.h"
 
@@ -505,11 +507,23 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
 
 /* ---- Searches -------------------------------------------------------------------------- */
 
-typedef struct search_params {
+/* What rank 0 broadcasts to start a search: the parameters and the first SEARCH_INLINE query
+ * faces (more go in a second broadcast). */
+#define SEARCH_INLINE 4
+struct mpi_search_head {
     float threshold;
     int min_face;
     uint64_t top, n_query;
-} search_params;
+    fs_face faces[SEARCH_INLINE];
+};
+
+/* What each other rank sends rank 0 first: its status and the bytes of its results that follow,
+ * in pieces of at most SEARCH_PIECE bytes (the first piece follows the report in its message). */
+#define SEARCH_PIECE 65536
+typedef struct search_report {
+    fs_error err;
+    uint64_t bytes;
+} search_report;
 
 fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, fs_error *err)
 {
@@ -526,15 +540,15 @@ fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, 
     info.pack[sizeof info.pack - 1] = '\0';
     fs_mpi_library *lib = calloc(1, sizeof *lib);
     int mine = info.count > m->rank ? (info.count - m->rank + m->size - 1) / m->size : 0;
-    if (lib && mine && !(lib->shards = calloc((size_t)mine, sizeof *lib->shards))) {
-        free(lib);
-        lib = NULL;
-    }
-    rc = lib ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     if (lib) {
         lib->m = m;
         lib->count = info.count;
+        lib->head = malloc(sizeof *lib->head);
+        lib->piece = m->rank == 0 ? malloc(sizeof(search_report) + SEARCH_PIECE) : NULL;
+        lib->shards = mine ? calloc((size_t)mine, sizeof *lib->shards) : NULL;
     }
+    rc = lib && lib->head && (lib->piece || m->rank != 0) && (lib->shards || !mine)
+        ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     for (int k = m->rank; rc == FS_OK && k < info.count; k += m->size) {
         char shard[PATH_MAX];
         struct stat st;
@@ -569,6 +583,8 @@ void fs_mpi_library_close(fs_mpi_library *lib)
     for (int i = 0; i < lib->n_shards; i++)
         fs_index_close(lib->shards[i]);
     free(lib->shards);
+    free(lib->head);
+    free(lib->piece);
     free(lib);
 }
 
@@ -580,20 +596,21 @@ void mpi_library_ids(fs_matches *mt, int k, int count)
     }
 }
 
-/* The best top of the shards of this rank, merged. */
-static fs_status search_my_shards(const fs_mpi_library *lib, const search_params *p,
-                                  const fs_face *query, fs_matches *out, fs_error *err)
+/* The best top of this rank's shards, merged (for searches and for serve_mpi.c). */
+fs_status mpi_search_shards(const fs_mpi_library *lib, const fs_face *query, size_t n_query,
+                            const char *const *folders, size_t n_folders, float threshold,
+                            size_t top, int min_face, fs_matches *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
     fs_status rc = FS_OK;
     for (int i = 0; i < lib->n_shards && rc == FS_OK; i++) {
         fs_matches parts[2] = {*out, {0}};
-        rc = fs_index_search(lib->shards[i], query, (size_t)p->n_query, NULL, 0, p->threshold,
-                             (size_t)p->top, p->min_face, &parts[1], err);
+        rc = fs_index_search_within(lib->shards[i], query, n_query, folders, n_folders,
+                                    threshold, top, min_face, &parts[1], err);
         mpi_library_ids(&parts[1], lib->m->rank + i * lib->m->size, lib->count);
         if (rc == FS_OK)
-            rc = fs_matches_merge(parts, 2, (size_t)p->top, out, err);
-        if (rc != FS_OK) { /* a failed merge leaves both parts whole */
+            rc = fs_matches_merge(parts, 2, top, out, err);
+        if (rc != FS_OK) { /* a failed search or merge leaves both parts whole */
             fs_matches_free(&parts[0]);
             fs_matches_free(&parts[1]);
             memset(out, 0, sizeof *out);
@@ -602,28 +619,150 @@ static fs_status search_my_shards(const fs_mpi_library *lib, const search_params
     return rc;
 }
 
-/* Rank 0: the lists of every rank (their bytes one after another) merged into *out. */
-static fs_status merge_gathered(const fs_mpi *m, const unsigned char *bytes, const int *sizes,
-                                size_t top, fs_matches *out, fs_error *err)
+/* Every rank: rank 0's query faces and parameters (lib->head), the faces in *faces (rank 0's
+ * own, the head's, or beyond SEARCH_INLINE in *owned, allocated). One broadcast unless there
+ * are more faces than the head holds. */
+static fs_status share_query(fs_mpi_library *lib, const fs_face *query, const fs_face **faces,
+                             fs_face **owned, fs_error *err)
 {
-    fs_matches *parts = calloc((size_t)m->size, sizeof *parts);
-    if (!parts)
-        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    const fs_mpi *m = lib->m;
+    struct mpi_search_head *h = lib->head;
+    *owned = NULL;
+    if (m->rank == 0)
+        memcpy(h->faces, query,
+               (h->n_query < SEARCH_INLINE ? h->n_query : SEARCH_INLINE) * sizeof *query);
+    MPI_Bcast(h, (int)sizeof *h, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (h->n_query == 0)
+        return mpi_fail(err, FS_ERR_ARG, "no query face");
+    if (h->n_query > INT_MAX / sizeof **faces)
+        return mpi_fail(err, FS_ERR_LIMIT, "%llu query faces: too many for one search",
+                        (unsigned long long)h->n_query);
+    *faces = m->rank == 0 ? query : h->faces;
+    if (h->n_query <= SEARCH_INLINE)
+        return FS_OK;
     fs_status rc = FS_OK;
-    size_t at = 0;
-    for (int r = 0; r < m->size && rc == FS_OK; r++) {
-        rbuf rb = {.p = bytes + at, .left = (size_t)sizes[r]};
-        rc = wire_get_matches(&rb, &parts[r], err);
-        at += (size_t)sizes[r];
+    if (m->rank != 0 && !(*owned = malloc(h->n_query * sizeof **owned)))
+        rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (agree(m, rc, err) != FS_OK) {
+        free(*owned);
+        *owned = NULL;
+        return err->code;
+    }
+    if (m->rank != 0)
+        *faces = *owned;
+    MPI_Bcast((void *)*faces, (int)(h->n_query * sizeof **faces), MPI_BYTE, 0, MPI_COMM_WORLD);
+    return FS_OK;
+}
+
+/* A rank other than 0: its status and results to rank 0, a search_report then the bytes, in
+ * pieces. A failure to serialise them is sent as this rank's failure. */
+static void send_results(fs_status rc, const fs_error *err, const fs_matches *mine)
+{
+    search_report report = {.err = {.code = FS_OK}};
+    wbuf w = {0};
+    if (rc == FS_OK) {
+        wire_put(&w, &report, sizeof report);
+        wire_put_matches(&w, mine);
+        if (w.nomem) {
+            mpi_fail(&report.err, FS_ERR_NOMEM, "out of memory");
+            free(w.data);
+            w = (wbuf){0};
+        }
+    } else {
+        report.err = *err;
+    }
+    if (!w.data) { /* a failure: the report alone */
+        MPI_Send(&report, (int)sizeof report, MPI_BYTE, 0, TAG_SEARCHED, MPI_COMM_WORLD);
+        return;
+    }
+    report.bytes = w.len - sizeof report;
+    memcpy(w.data, &report, sizeof report);
+    size_t at = 0, piece = sizeof report + SEARCH_PIECE;
+    while (at < w.len) {
+        size_t n = w.len - at < piece ? w.len - at : piece;
+        MPI_Send(w.data + at, (int)n, MPI_BYTE, 0, TAG_SEARCHED, MPI_COMM_WORLD);
+        at += n;
+        piece = SEARCH_PIECE;
+    }
+    free(w.data);
+}
+
+/* Rank 0: rank r's results (send_results) into *part, or its failure into err. Every piece is
+ * received whatever happens (into lib->piece when there is no room for the whole), so that
+ * nothing of this search is left to be taken for the next one's. */
+static fs_status receive_results(fs_mpi_library *lib, int r, fs_matches *part, fs_error *err)
+{
+    memset(part, 0, sizeof *part);
+    MPI_Status st;
+    int got;
+    MPI_Recv(lib->piece, (int)(sizeof(search_report) + SEARCH_PIECE), MPI_BYTE, r, TAG_SEARCHED,
+             MPI_COMM_WORLD, &st);
+    MPI_Get_count(&st, MPI_BYTE, &got);
+    search_report report;
+    if (got < (int)sizeof report)
+        return mpi_fail(err, FS_ERR_INTERNAL, "malformed search results from rank %d", r);
+    memcpy(&report, lib->piece, sizeof report);
+    if (report.err.code != FS_OK) {
+        *err = report.err;
+        err->message[sizeof err->message - 1] = '\0';
+        return err->code;
+    }
+    size_t have = (size_t)got - sizeof report;
+    if (report.bytes < have || report.bytes > SIZE_MAX / 2)
+        return mpi_fail(err, FS_ERR_INTERNAL, "malformed search results from rank %d", r);
+    unsigned char *bytes = malloc(report.bytes ? report.bytes : 1);
+    if (bytes)
+        memcpy(bytes, lib->piece + sizeof report, have);
+    while (have < report.bytes) {
+        size_t n = report.bytes - have < SEARCH_PIECE ? report.bytes - have : SEARCH_PIECE;
+        MPI_Recv(bytes ? bytes + have : lib->piece, (int)n, MPI_BYTE, r, TAG_SEARCHED,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        have += n;
+    }
+    if (!bytes)
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    rbuf rb = {.p = bytes, .left = report.bytes};
+    fs_status rc = wire_get_matches(&rb, part, err);
+    free(bytes);
+    return rc;
+}
+
+/* Rank 0: every rank's results merged into *out with its own (mine, consumed); the failure of
+ * the lowest failing rank, if any. */
+static fs_status gather_results(fs_mpi_library *lib, fs_status rc, fs_matches *mine, size_t top,
+                                fs_matches *out, fs_error *err)
+{
+    const fs_mpi *m = lib->m;
+    fs_matches *parts = calloc((size_t)m->size, sizeof *parts);
+    if (rc == FS_OK && !parts)
+        rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (parts)
+        parts[0] = *mine;
+    else
+        fs_matches_free(mine);
+    for (int r = 1; r < m->size; r++) {
+        fs_matches part;
+        fs_error theirs = {0};
+        fs_status got = receive_results(lib, r, &part, &theirs);
+        if (got != FS_OK && rc == FS_OK) {
+            rc = got;
+            *err = theirs;
+        }
+        if (parts)
+            parts[r] = part;
+        else
+            fs_matches_free(&part);
     }
     if (rc == FS_OK)
         rc = fs_matches_merge(parts, (size_t)m->size, top, out, err);
-    for (int r = 0; r < m->size; r++)
+    for (int r = 0; parts && r < m->size; r++)
         fs_matches_free(&parts[r]);
     free(parts);
     return rc;
 }
 
+/* Three steps: rank 0 broadcasts the query (share_query), every other rank sends its results
+ * (send_results), rank 0 merges and broadcasts the outcome. */
 fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_query,
                         float threshold, size_t top, int min_face, fs_matches *out,
                         fs_error *err)
@@ -633,66 +772,35 @@ fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_quer
         err = &local;
     memset(out, 0, sizeof *out);
     const fs_mpi *m = lib->m;
-    search_params p = {.threshold = threshold, .min_face = min_face, .top = top,
-                       .n_query = n_query};
-    fs_status rc = m->rank == 0 && !n_query ? mpi_fail(err, FS_ERR_ARG, "no query face") : FS_OK;
-    if (agree(m, rc, err) != FS_OK)
-        return err->code;
-    MPI_Bcast(&p, (int)sizeof p, MPI_BYTE, 0, MPI_COMM_WORLD);
-    fs_face *faces = m->rank == 0 ? (fs_face *)query : malloc((p.n_query ? p.n_query : 1) * sizeof *faces);
-    if (agree(m, faces ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err) != FS_OK)
-        return err->code;
-    MPI_Bcast(faces, (int)(p.n_query * sizeof *faces), MPI_BYTE, 0, MPI_COMM_WORLD);
+    struct mpi_search_head *h = lib->head;
+    if (m->rank == 0) {
+        h->threshold = threshold;
+        h->min_face = min_face;
+        h->top = top;
+        h->n_query = n_query;
+    }
+    const fs_face *faces = NULL;
+    fs_face *owned = NULL;
+    fs_status rc = share_query(lib, query, &faces, &owned, err);
+    if (rc != FS_OK)
+        return rc; /* the same on every rank */
 
     fs_matches mine;
-    rc = search_my_shards(lib, &p, faces, &mine, err);
-    if (m->rank != 0)
-        free(faces);
-    wbuf w = {0};
-    if (rc == FS_OK) {
-        wire_put_matches(&w, &mine);
-        if (w.nomem || w.len > INT_MAX)
-            rc = mpi_fail(err, w.nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT, "search results too large");
-    }
-    fs_matches_free(&mine);
-    int size = rc == FS_OK ? (int)w.len : 0;
-    int *sizes = NULL, *offsets = NULL;
-    unsigned char *all = NULL;
-    if (m->rank == 0) {
-        sizes = calloc((size_t)m->size, sizeof *sizes);
-        offsets = calloc((size_t)m->size, sizeof *offsets);
-        if (rc == FS_OK && (!sizes || !offsets))
-            rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    if (agree(m, rc, err) != FS_OK) {
-        free(w.data);
-        free(sizes);
-        free(offsets);
-        return err->code;
-    }
-    MPI_Gather(&size, 1, MPI_INT, sizes, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    size_t total = 0;
-    if (m->rank == 0) {
-        for (int r = 0; r < m->size; r++) {
-            offsets[r] = (int)total;
-            total += (size_t)sizes[r];
-        }
-        if (total > INT_MAX)
-            rc = mpi_fail(err, FS_ERR_LIMIT, "search results too large");
-        else if (!(all = malloc(total ? total : 1)))
-            rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    if (agree(m, rc, err) == FS_OK) {
-        MPI_Gatherv(w.data, size, MPI_BYTE, all, sizes, offsets, MPI_BYTE, 0, MPI_COMM_WORLD);
-        if (m->rank == 0)
-            rc = merge_gathered(m, all, sizes, (size_t)p.top, out, err);
-        rc = agree(m, rc, err);
+    rc = mpi_search_shards(lib, faces, (size_t)h->n_query, NULL, 0, h->threshold,
+                           (size_t)h->top, h->min_face, &mine, err);
+    free(owned);
+    if (m->rank != 0) {
+        send_results(rc, err, &mine);
+        fs_matches_free(&mine);
     } else {
-        rc = err->code;
+        rc = gather_results(lib, rc, &mine, (size_t)h->top, out, err);
     }
-    free(w.data);
-    free(sizes);
-    free(offsets);
-    free(all);
-    return rc;
+    /* the outcome, from rank 0 */
+    fs_error outcome = {.code = rc};
+    if (m->rank == 0 && rc != FS_OK)
+        outcome = *err;
+    MPI_Bcast(&outcome, (int)sizeof outcome, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (outcome.code != FS_OK)
+        *err = outcome;
+    return outcome.code;
 }

@@ -2,7 +2,8 @@
 # Out of memory at every step (issue 11): in a build with allocation-failure injection (the
 # sanitizer build, src/util/alloc_inject.h), `detect`, `index` of three photos, `search` and
 # `people update`, `people list`, `search --person`, and (built with MPI) `mpirun -np 2 index
-# --shards` of the same photos (every rank failing at its N-th allocation) are run
+# --shards` of the same photos (every rank failing at its N-th allocation) and a `search --shards`
+# of them (rank 1 failing) are run
 # with their N-th allocation failing, for N spread over every allocation the command makes (all of
 # them with FS_ALLOC_STRIDE=1). Each run must end by itself with exit 2 (1 or 0 where the failure
 # was absorbed, e.g. by a photo reported as failed) and the one-line error, never with a crash, a
@@ -104,6 +105,18 @@ if command -v mpirun >/dev/null &&
       "$(grep -oE '[0-9]+ failed' "$tmp/err2" | tail -1)"
   }
   sweep index_shards fresh_shards mpi2 "$FACESEARCH" --threads 1 index --shards "$tmp/shards" "$lib"
+  # a search of those shards with rank 1 alone failing (at its N-th allocation: opening its
+  # shard, searching it, sending its results): rank 0 prints rank 1's error, no rank waits for
+  # ever, nothing is left over for a sanitizer to report
+  rank1_fails() {
+    local inject=()
+    [[ -n ${FS_FAIL_ALLOC_AT-} ]] && inject+=("FS_FAIL_ALLOC_AT=$FS_FAIL_ALLOC_AT")
+    [[ -n ${FS_ALLOC_COUNT_FILE-} ]] && inject+=("FS_ALLOC_COUNT_FILE=$FS_ALLOC_COUNT_FILE")
+    env -u FS_FAIL_ALLOC_AT -u FS_ALLOC_COUNT_FILE timeout 120 mpirun -q --oversubscribe \
+      --mca btl self,tcp -np 1 "$@" : -np 1 env "${inject[@]}" "$@"
+  }
+  sweep search_shards no_setup rank1_fails "$FACESEARCH" search --shards "$tmp/shards" -q "$query" \
+    -q "$lib/b.jpg" --threshold -1 --top 0
 else
   echo "index --shards: skipped (facesearch built without MPI)"
 fi

@@ -78,6 +78,9 @@ same_search "sample4, top 5" -q "$samples/sample4.jpg" --top 5 --json
 same_search "all faces of sample2, table" -q "$samples/sample2.jpg" --face all --top 7
 same_search "min-size, csv" -q "$samples/sample6.jpg" --min-size 60 --csv --threshold 0.1
 same_search "several queries, mean" -q "$samples/sample1.jpg" -q "$lib/b/copy1.jpg" --match mean --json
+# more query faces than a search's first broadcast holds (4): the rest go in a second
+same_search "five query photos" -q "$samples/sample1.jpg" -q "$samples/sample2.jpg" \
+  -q "$samples/sample3.jpg" -q "$samples/sample4.jpg" -q "$samples/sample5.jpg" --json --top 0
 
 # ---- re-runs ------------------------------------------------------------------------------
 expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
@@ -129,6 +132,35 @@ expect_exit 0 mpi 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1
 check "2 ranks over 3 shards" "$want" "$out"
 expect_exit 0 mpi 1 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" --json --threshold -1 --top 0
 check "1 rank over 3 shards" "$want" "$out"
+
+# ---- results larger than one message -------------------------------------------------------
+# a rank sends its results to rank 0 in pieces of 64 KiB: copies of the samples under paths of
+# ~3,000 bytes make shard 1's matches for every face several pieces
+long=$tmp/long
+deep=$long
+for ((i = 0; i < 11; i++)); do deep=$deep/$(printf 'deep%.0s' {1..60})$i; done
+for c in a b c d e f; do
+  mkdir -p "$deep/$c"
+  for k in 1 2 3 4 5 6; do cp "$samples/sample$k.jpg" "$deep/$c/photo$k.jpg"; done
+done
+expect_exit 0 "$FACESEARCH" --db "$tmp/longref" index "$long"
+expect_exit 0 mpi 2 "$FACESEARCH" index --shards "$tmp/longshards" "$long"
+# shard 1's results as the wire counts them: a 32-byte head, then 88 bytes and the path with its
+# NUL a face
+expect_exit 0 "$FACESEARCH" --db "$tmp/longshards/shard-001" search -q "$samples/sample1.jpg" \
+  --json --threshold -1 --top 0
+check "long paths: shard 1's results take several pieces" "yes" "$(python3 -c 'import json,sys
+n = 32 + sum(88 + len(json.loads(l)["path"].encode()) + 1 for l in sys.stdin if l.strip())
+print("yes" if n > 2 * 65536 else "no: %d bytes" % n)' <<<"$out")"
+expect_exit 0 "$FACESEARCH" --db "$tmp/longref" search -q "$samples/sample1.jpg" --json --threshold -1 --top 0
+want=$out
+expect_exit 0 mpi 2 "$FACESEARCH" search --shards "$tmp/longshards" -q "$samples/sample1.jpg" \
+  --json --threshold -1 --top 0
+check "long paths: every face, same output as one index" "$want" "$out"
+expect_exit 0 "$FACESEARCH" --db "$tmp/longref" search -q "$samples/sample2.jpg" --top 3 --json
+want=$out
+expect_exit 0 mpi 2 "$FACESEARCH" search --shards "$tmp/longshards" -q "$samples/sample2.jpg" --top 3 --json
+check "long paths: a search after it, top 3: same output as one index" "$want" "$out"
 
 # ---- a rank killed mid-run ----------------------------------------------------------------
 # 12 photos, and 9 JPEGs that take a second each to decode (slow_jpeg.py; 2, 2 and 5 of them in
