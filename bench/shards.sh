@@ -12,7 +12,8 @@
 #   1-shard library (the weak scaling case: as many faces per rank as the 1-shard library, the
 #   same work per rank, without making a second library of FACES); build/bench/shards_search
 #   times QUERIES searches of the best 50 on each (ranks x shards as printed), the library
-#   opened once (the command line opens it at each search).
+#   opened once and warmed by as many other searches first (the command line opens it at each
+#   search: first_ms is that cold first search).
 #   SHARDS_LIBS=DIR keeps these libraries in DIR and reuses them on the next run with the same
 #   FACES (a library of a million faces takes most of an hour to make; its searches take minutes):
 #   make them once, then measure when the machine is quiet.
