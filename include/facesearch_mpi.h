@@ -59,8 +59,8 @@ void fs_mpi_library_close(fs_mpi_library *lib);
  * its shards and the best top of every shard are merged on rank 0 into *out (fs_matches_merge):
  * the matches of one index holding every shard's photos. The ids of a match (photo_id, face_id)
  * are the library's (fs_library_id); embeddings are not sent (zero). Only rank 0's *out is
- * filled; release it with fs_matches_free on every rank. n_query 0 on rank 0 fails on every rank (FS_ERR_ARG): what
- * rank 0 does when it has no query, so that the others do not wait for one. */
+ * filled; release it with fs_matches_free on every rank. n_query 0 on rank 0 fails on every rank
+ * (FS_ERR_ARG): what rank 0 does when it has no query, so that the others do not wait for one. */
 fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_query,
                         float threshold, size_t top, int min_face, fs_matches *out,
                         fs_error *err);
