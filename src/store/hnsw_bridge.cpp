@@ -253,20 +253,18 @@ hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path, uint64_t slot_cou
     }
 }
 
-hnsw_graph *hnsw_map(const hnsw_codes *src, int fd, uint64_t slot_count)
+hnsw_graph *hnsw_map(const hnsw_codes *src, void *map, size_t size, uint64_t slot_count)
 {
     hnsw_graph *h = nullptr;
-    struct stat sb;
-    void *m = MAP_FAILED;
-    if (fstat(fd, &sb) == 0 && sb.st_size > 0)
-        m = mmap(nullptr, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED)
-        return nullptr;
     try {
         h = new hnsw_graph(src);
-        h->map = m;
-        h->map_size = (size_t)sb.st_size;
-        m = MAP_FAILED;
+    } catch (...) {
+        munmap(map, size);
+        return nullptr;
+    }
+    h->map = map; /* the graph's from here: unmapped by its destructor */
+    h->map_size = size;
+    try {
         h->graph = new hnswlib::HierarchicalNSW<float>(&h->space);
         /* the empty constructor leaves the fields the destructor reads unset: set them first */
         h->graph->cur_element_count = 0;
@@ -280,8 +278,6 @@ hnsw_graph *hnsw_map(const hnsw_codes *src, int fd, uint64_t slot_count)
         }
         return h;
     } catch (...) {
-        if (m != MAP_FAILED)
-            munmap(m, (size_t)sb.st_size);
         delete h;
         return nullptr;
     }

@@ -33,11 +33,11 @@ hnsw_graph *hnsw_new(const hnsw_codes *src, size_t capacity, int m, int ef_const
  * but holds a wrong value (a forged file, a writer's bug) is refused, not searched out of
  * bounds: one pass over the graph. */
 hnsw_graph *hnsw_load(const hnsw_codes *src, const char *path, uint64_t slot_count);
-/* The same graph for searches only, from the open file fd (the caller's; the mapping does not
- * need it after): the file is mapped (read-only) instead of read, so that
- * opening it costs a walk over its lists, not a copy of all of it. It cannot grow
- * (hnsw_add_range fails); everything else works as on a loaded graph, checked the same way. */
-hnsw_graph *hnsw_map(const hnsw_codes *src, int fd, uint64_t slot_count);
+/* The same graph for searches only, from the file's read-only mapping (map, size bytes), which
+ * the graph takes (unmapped when it is freed, or at once on failure): opening it costs a walk
+ * over its lists, not a copy of all of it. It cannot grow (hnsw_add_range fails); everything
+ * else works as on a loaded graph, checked the same way. */
+hnsw_graph *hnsw_map(const hnsw_codes *src, void *map, size_t size, uint64_t slot_count);
 /* 1 for a graph made by hnsw_map. */
 int hnsw_mapped(const hnsw_graph *h);
 void hnsw_free(hnsw_graph *h);

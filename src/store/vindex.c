@@ -773,6 +773,7 @@ static void fsync_parent(const char *path)
 }
 
 #define CHECKSUM_CHUNK (1u << 20) /* a file is checksummed a MiB at a time (32-byte blocks) */
+#define GRAPH_SEED 0x67726170ull  /* "grap": the seed of a graph file's checksum */
 
 /* vindex_checksum of a whole open file (seed "grap"), read a chunk at a time from its start;
  * 0 or -1. */
@@ -782,7 +783,7 @@ static int fd_checksum(int fd, uint64_t *sum, uint64_t *size)
     unsigned char *buf = malloc(CHECKSUM_CHUNK);
     int rc = buf && fstat(fd, &sb) == 0 && lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
     uint64_t h[4], left = rc == 0 ? (uint64_t)sb.st_size : 0;
-    checksum_start(h, 0x67726170ull);
+    checksum_start(h, GRAPH_SEED);
     while (rc == 0 && left > 0) {
         size_t n = left < CHECKSUM_CHUNK ? (size_t)left : CHECKSUM_CHUNK;
         if (read_all(fd, buf, n) != 0) {
@@ -1003,13 +1004,24 @@ static fs_status finish_load(vindex *v, const vfile_header *h, const char *vec_p
          * map may meet a newer graph: its links and slots are still checked against v's slots). */
         uint64_t gsum, gsize;
         int gfd = open(graph_path, O_RDONLY | O_CLOEXEC);
-        if (gfd >= 0 && fd_checksum(gfd, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
-            v->graph = map_graph ? hnsw_map(&v->graph_src, gfd, v->n)
-                                 : hnsw_load(&v->graph_src, graph_path, v->n);
-            if (v->graph && hnsw_count(v->graph) != h->graph_count) {
-                hnsw_free(v->graph);
-                v->graph = NULL;
+        if (gfd >= 0 && map_graph) {
+            /* checked through the mapping the searches use: no copy of the file, and its pages
+             * are mapped by the time the first search walks them */
+            struct stat sb;
+            void *gm = fstat(gfd, &sb) == 0 && sb.st_size > 0
+                ? mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, gfd, 0) : MAP_FAILED;
+            if (gm != MAP_FAILED) {
+                if (vindex_checksum(gm, (size_t)sb.st_size, GRAPH_SEED) == h->graph_checksum)
+                    v->graph = hnsw_map(&v->graph_src, gm, (size_t)sb.st_size, v->n);
+                else
+                    munmap(gm, (size_t)sb.st_size);
             }
+        } else if (gfd >= 0 && fd_checksum(gfd, &gsum, &gsize) == 0 && gsum == h->graph_checksum) {
+            v->graph = hnsw_load(&v->graph_src, graph_path, v->n);
+        }
+        if (v->graph && hnsw_count(v->graph) != h->graph_count) {
+            hnsw_free(v->graph);
+            v->graph = NULL;
         }
         if (gfd >= 0)
             close(gfd);

@@ -360,6 +360,17 @@ static void test_graph_recall_and_file(void **state)
     assert_int_equal(vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
     assert_int_equal(vindex_graph_count(y), 0);
     vindex_free(y);
+    assert_int_equal(vindex_map(vp, gp, DIM, &y, &gen, NULL), FS_OK); /* checked as mapped */
+    assert_int_equal(vindex_graph_count(y), 0);
+    vindex_free(y);
+    /* An empty one (nothing to map) too. */
+    assert_int_equal(truncate(gp, 0), 0);
+    for (int mapped = 0; mapped < 2; mapped++) {
+        assert_int_equal(mapped ? vindex_map(vp, gp, DIM, &y, &gen, NULL)
+                                : vindex_load(vp, gp, DIM, &y, &gen, NULL), FS_OK);
+        assert_int_equal(vindex_graph_count(y), 0);
+        vindex_free(y);
+    }
     /* Compaction drops the graph and the dead slots. */
     vindex_remove(x, 1);
     assert_int_equal(vindex_compact(x, NULL), FS_OK);
