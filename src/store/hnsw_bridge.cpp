@@ -210,8 +210,10 @@ bool links_valid(const hnswlib::HierarchicalNSW<float> *g, uint64_t slot_count)
             if (cnt > (level == 0 ? g->maxM0_ : g->maxM_))
                 return false;
             const hnswlib::tableint *nb = ll + 1;
+            /* at layer 0 every node is (its level is checked >= 0 at its own turn): no random
+             * read of its level, most of the links being there */
             for (unsigned j = 0; j < cnt; j++)
-                if (nb[j] >= count || g->element_levels_[nb[j]] < level)
+                if (nb[j] >= count || (level > 0 && g->element_levels_[nb[j]] < level))
                     return false;
         }
     }
