@@ -6,12 +6,10 @@
  * found by replaying serve_index's generator, plus noise). Each search is timed on rank 0 from a
  * barrier to the merged result: broadcast of the query, every rank's search of its shards,
  * gathering and merging. Built only with MPI.
- * The timed searches follow WARMUP others (default QUERIES; faces of other identities): a
- * library is mapped, not read, at open, and its first searches fault in the pages of the graph
- * and vectors they walk (the first takes ~0.2-0.3 s at a million faces, it also checks the
- * graph file; the next hundred a few times the steady time), which the p99 of a long-running
- * server does not see. first_ms is the first search's time, the cold start a command line
- * search pays.
+ * The timed searches follow WARMUP others (default QUERIES; faces of other identities), as in a
+ * long-running server: a library is mapped, not read, and its first searches fault in the pages
+ * of the vectors they walk. first_ms is the first search's time (~0.1 s at a million faces, most
+ * of it checking the graph file), the cold start a command line search pays.
  * COPIES (default 1): the library holds the N faces that many times (shards that are copies of
  * one shard of N faces: bench/shards.sh's weak scaling case).
  * Usage: mpirun -np R shards_search LIB N PER_ID QUERIES TOP [COPIES [WARMUP]]
