@@ -639,6 +639,75 @@ fs_status fs_people_forget(fs_index *index, int64_t id, fs_error *err);
 fs_status fs_people_import(fs_index *index, const char *other_dir, size_t *people,
                            size_t *decisions, fs_error *err);
 
+/* The faces with these ids (ids absent from the index are skipped), as fs_person_faces holds
+ * them: best quality first. Release with fs_person_faces_free. */
+fs_status fs_person_faces_by_ids(fs_index *index, const int64_t *ids, size_t n,
+                                 fs_person_faces *out, fs_error *err);
+
+/* ---- People of a sharded library ------------------------------------------------------------
+ * Each shard groups its own faces (fs_people_update), so a person with photos in several shards
+ * is a person of each, and one with a single photo in each is in none. The library's people join
+ * them: every shard's units (its persons, and its faces of good quality in no person) are
+ * grouped across the shards by the similarity of their mean embeddings, at the grouping
+ * threshold, with fs_people_update's grouping (FS_PEOPLE_GRAPH); units of one shard never join
+ * (the shard kept them apart). A group of two faces or more is a person of the library. They are
+ * kept in DIR/people.db with their names; an update gives a group the id (and name) of the
+ * earlier person that held more than half of its faces, when no larger group took it, else of a
+ * named person left without faces whose name one of its units has. A person of the library is
+ * named in DIR/people.db alone (the shards' persons are not changed). The MPI run that gathers
+ * the units is fs_mpi_people_update (facesearch_mpi.h). */
+
+typedef struct fs_people_unit {
+    int shard;               /* its shard (0 to count-1), set by whoever gathers the units */
+    int64_t person_id;       /* a person of the shard, or 0: one face in no person */
+    int64_t face_id;         /* that face; for a person, its representative (best quality) one */
+    size_t faces, photos;
+    char *name;              /* the shard person's name (owned; NULL when unnamed) */
+    char *path;              /* face_id's photo (owned) */
+    float box[4];            /* face_id's box */
+} fs_people_unit;
+
+typedef struct fs_people_units {
+    fs_people_unit *items;   /* owned */
+    size_t count;
+    int dim;
+    float *centroids;        /* count x dim, unit length: each unit's mean embedding (owned) */
+} fs_people_units;
+
+/* The units of an index (one shard), as its last fs_people_update left them: persons most faces
+ * first, then faces in no person by id (shard 0). Release with fs_people_units_free. */
+fs_status fs_people_units_get(fs_index *index, fs_people_units *out, fs_error *err);
+void fs_people_units_free(fs_people_units *units);
+
+/* Groups the units of every shard of the sharded library dir (each item's shard set; any order)
+ * into the library's persons and writes them to DIR/people.db, in one transaction. threshold:
+ * 0 = the grouping threshold of a pack whose search threshold is search_threshold.
+ * summary (may be NULL): people and new_people (the library's), faces (of the units), seconds. */
+fs_status fs_library_people_update(const char *dir, const fs_people_units *units,
+                                   float threshold, float search_threshold,
+                                   fs_people_summary *summary, fs_error *err);
+
+/* The persons of the library dir, most faces first (face_id a library id, fs_library_id; the
+ * counts of unsure and ungrouped faces are the shards', 0 here). FS_ERR_NOT_FOUND when no
+ * update has grouped them yet. Release with fs_people_free. */
+fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err);
+
+/* A unit of a library person: a person of a shard, or a face of a shard in no person. */
+typedef struct fs_library_member {
+    int shard;
+    int64_t person_id;       /* the shard's person, or 0 */
+    int64_t face_id;         /* when person_id is 0: the face (the shard's id) */
+} fs_library_member;
+
+/* The library person named key exactly, else numbered key, into *out (as fs_people_find), and
+ * its members into *members (malloc'd, *n of them; free). FS_ERR_NOT_FOUND if none. */
+fs_status fs_library_person_find(const char *dir, const char *key, fs_person *out,
+                                 fs_library_member **members, size_t *n, fs_error *err);
+
+/* Names library person id (a name is unique; FS_ERR_ARG when another person has it). NULL or
+ * "" removes the name. Names outlive updates (see above). */
+fs_status fs_library_people_name(const char *dir, int64_t id, const char *name, fs_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -65,6 +65,24 @@ fs_status fs_mpi_search(fs_mpi_library *lib, const fs_face *query, size_t n_quer
                         float threshold, size_t top, int min_face, fs_matches *out,
                         fs_error *err);
 
+/* Groups the people of the sharded library dir (facesearch.h, "People of a sharded library"):
+ * every rank groups the people of its shards (rank, rank + size, ...: any number of ranks) with
+ * fs_people_update(opt; may be NULL), holding each shard's writer lock in turn (wait: wait for a
+ * running writer instead of failing), and rank 0 groups their units across the shards into the
+ * library's persons (fs_library_people_update at opt's threshold). engine: every rank's own, of
+ * the library's pack. summary, on rank 0: faces, grouped and unsure summed over the shards;
+ * people and new_people the library's; seconds the whole run's. */
+fs_status fs_mpi_people_update(fs_mpi *mpi, fs_engine *engine, const char *dir, int wait,
+                               const fs_people_options *opt, fs_people_summary *summary,
+                               fs_error *err);
+
+/* The faces of the library's person key (its name, else its number: fs_library_person_find on
+ * rank 0) from the shards that hold them, best quality first, every id the library's
+ * (fs_library_id). Only rank 0's *person (may be NULL; release with fs_person_clear) and *out
+ * are filled; release *out with fs_person_faces_free on every rank. */
+fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *person,
+                              fs_person_faces *out, fs_error *err);
+
 /* ---- Serving searches (serve --shards) -------------------------------------------------------
  * Rank 0 is the front (the HTTP server); its request threads search at any time, several at
  * once, and the other ranks answer from their shards in fs_mpi_answer meanwhile. Unlike the

@@ -98,5 +98,9 @@ int cmd_people(const cli_globals *g, int argc, char **argv);
  * to the canonical roots when n > 0. An exit status: 0 some, 1 none, 2 error. */
 int cli_search_person(const cli_globals *g, const char *key, int json,
                       const char *const *roots, size_t n);
+/* The same over the sharded library dir, under mpirun (every rank calls it): every face of the
+ * library's person KEY (people update --shards), by photo when by_path. */
+int cli_search_person_shards(const cli_globals *g, const char *dir, const char *key, int json,
+                             int by_path);
 
 #endif

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "cli.h"
+#ifdef FACESEARCH_MPI
+#include "facesearch_mpi.h"
+#endif
 
 #define MAX_POSITIONAL 4
 
@@ -19,7 +22,7 @@ typedef struct people_args {
     const char *pos[MAX_POSITIONAL];
     int npos;
     int json, rebuild;
-    const char *to, *from, *algorithm;
+    const char *to, *from, *algorithm, *shards;
     float threshold, min_quality;
 } people_args;
 
@@ -37,7 +40,8 @@ static int parse(int argc, char **argv, people_args *a)
         } else if (!strcmp(s, "--rebuild")) {
             a->rebuild = 1;
         } else if (!strcmp(s, "--to") || !strcmp(s, "--from") || !strcmp(s, "--algorithm") ||
-                   !strcmp(s, "--threshold") || !strcmp(s, "--min-quality")) {
+                   !strcmp(s, "--threshold") || !strcmp(s, "--min-quality") ||
+                   !strcmp(s, "--shards")) {
             if (!has_value)
                 return cli_fail("people %s: %s needs a value", a->sub, s), -1;
             const char *v = argv[++i];
@@ -47,6 +51,8 @@ static int parse(int argc, char **argv, people_args *a)
                 a->from = v;
             else if (!strcmp(s, "--algorithm"))
                 a->algorithm = v;
+            else if (!strcmp(s, "--shards"))
+                a->shards = v;
             else if (!strcmp(s, "--threshold")) {
                 if (cli_parse_float("--threshold", v, 0.0f, 1.0f, &a->threshold))
                     return -1;
@@ -117,42 +123,50 @@ static void json_person(const fs_person *p)
     putchar('}');
 }
 
+/* The options of people update, from the arguments; -1 when they are wrong (said). */
+static int update_options(const people_args *a, fs_people_options *o)
+{
+    *o = (fs_people_options){.rebuild = a->rebuild, .threshold = a->threshold,
+                             .min_quality = a->min_quality};
+    if (a->algorithm && !strcmp(a->algorithm, "linkage"))
+        o->algorithm = FS_PEOPLE_LINKAGE;
+    else if (a->algorithm && strcmp(a->algorithm, "graph") != 0)
+        return cli_fail("people update: --algorithm %s: use graph or linkage", a->algorithm), -1;
+    if (want_args(a, 0, "update [--rebuild] [--algorithm A] [--threshold T] [--min-quality Q]"))
+        return -1;
+    return 0;
+}
+
+static void print_update(const cli_globals *g, const people_args *a, const fs_people_summary *s)
+{
+    if (a->json)
+        printf("{\"faces\":%zu,\"grouped\":%zu,\"unsure\":%zu,\"people\":%zu,"
+               "\"new_people\":%zu,\"seconds\":%.3f}\n", s->faces, s->grouped, s->unsure,
+               s->people, s->new_people, s->seconds);
+    else if (!g->quiet)
+        printf("%zu face%s looked at: %zu grouped, %zu unsure; %zu people (%zu new) in %.1fs\n",
+               s->faces, s->faces == 1 ? "" : "s", s->grouped, s->unsure, s->people,
+               s->new_people, s->seconds);
+}
+
 static int do_update(fs_index *ix, const people_args *a, const cli_globals *g)
 {
-    fs_people_options o = {.rebuild = a->rebuild, .threshold = a->threshold,
-                           .min_quality = a->min_quality};
-    if (a->algorithm && !strcmp(a->algorithm, "linkage"))
-        o.algorithm = FS_PEOPLE_LINKAGE;
-    else if (a->algorithm && strcmp(a->algorithm, "graph") != 0)
-        return cli_fail("people update: --algorithm %s: use graph or linkage", a->algorithm);
-    if (want_args(a, 0, "update [--rebuild] [--algorithm A] [--threshold T] [--min-quality Q]"))
+    fs_people_options o;
+    if (update_options(a, &o))
         return EXIT_ERROR;
     fs_people_summary s;
     fs_error err;
     if (fs_people_update(ix, &o, &s, &err) != FS_OK)
         return cli_fail_error(&err);
-    if (a->json)
-        printf("{\"faces\":%zu,\"grouped\":%zu,\"unsure\":%zu,\"people\":%zu,"
-               "\"new_people\":%zu,\"seconds\":%.3f}\n", s.faces, s.grouped, s.unsure, s.people,
-               s.new_people, s.seconds);
-    else if (!g->quiet)
-        printf("%zu face%s looked at: %zu grouped, %zu unsure; %zu people (%zu new) in %.1fs\n",
-               s.faces, s.faces == 1 ? "" : "s", s.grouped, s.unsure, s.people, s.new_people,
-               s.seconds);
+    print_update(g, a, &s);
     return 0;
 }
 
-static int do_list(fs_index *ix, const people_args *a)
+static void print_list(const fs_people *list, int json)
 {
-    if (want_args(a, 0, "list"))
-        return EXIT_ERROR;
-    fs_people list;
-    fs_error err;
-    if (fs_people_list(ix, &list, &err) != FS_OK)
-        return cli_fail_error(&err);
-    for (size_t i = 0; i < list.count; i++) {
-        const fs_person *p = &list.items[i];
-        if (a->json) {
+    for (size_t i = 0; i < list->count; i++) {
+        const fs_person *p = &list->items[i];
+        if (json) {
             json_person(p);
             putchar('\n');
         } else {
@@ -163,6 +177,17 @@ static int do_list(fs_index *ix, const people_args *a)
             putchar('\n');
         }
     }
+}
+
+static int do_list(fs_index *ix, const people_args *a)
+{
+    if (want_args(a, 0, "list"))
+        return EXIT_ERROR;
+    fs_people list;
+    fs_error err;
+    if (fs_people_list(ix, &list, &err) != FS_OK)
+        return cli_fail_error(&err);
+    print_list(&list, a->json);
     if (!a->json)
         printf("%zu people; %zu unsure face%s, %zu ungrouped, %zu not looked at yet\n",
                list.count, list.unsure, list.unsure == 1 ? "" : "s", list.ungrouped,
@@ -204,8 +229,35 @@ static int cmp_face_path(const void *x, const void *y)
     return c ? c : (a->face_number > b->face_number) - (a->face_number < b->face_number);
 }
 
-/* Prints the faces of the person `key` under the roots (all when n is 0); exit status 0 when
- * some were printed, 1 when none, 2 on error. by_path sorts by photo. */
+/* Prints the faces of person p under the roots (all when n is 0); by_path sorts them by photo.
+ * Exit status 0 when some were printed, 1 when none. */
+static int print_person(const fs_person *p, fs_person_faces *faces, int json, int by_path,
+                        const char *const *roots, size_t n)
+{
+    if (by_path)
+        qsort(faces->items, faces->count, sizeof *faces->items, cmp_face_path);
+    if (!json && !by_path)
+        printf("person %lld%s%s: %zu faces in %zu photos\n", (long long)p->id,
+               p->name ? " " : "", p->name ? p->name : "", p->faces, p->photos);
+    size_t shown = 0;
+    for (size_t i = 0; i < faces->count; i++) {
+        const char *path = faces->items[i].path;
+        int keep = n == 0;
+        for (size_t r = 0; r < n && !keep; r++) {
+            size_t len = strlen(roots[r]);
+            keep = !strcmp(path, roots[r]) ||
+                   (!strncmp(path, roots[r], len) &&
+                    (path[len] == '/' || (len && roots[r][len - 1] == '/')));
+        }
+        if (keep) {
+            print_face(&faces->items[i], p, json);
+            shown++;
+        }
+    }
+    return shown ? EXIT_MATCH : EXIT_NO_MATCH;
+}
+
+/* Prints the faces of the person `key` of ix (print_person); 2 on error. */
 static int show_person(fs_index *ix, const char *key, int json, int by_path,
                        const char *const *roots, size_t n)
 {
@@ -218,28 +270,10 @@ static int show_person(fs_index *ix, const char *key, int json, int by_path,
         fs_person_clear(&p);
         return cli_fail_error(&err);
     }
-    if (by_path)
-        qsort(faces.items, faces.count, sizeof *faces.items, cmp_face_path);
-    if (!json && !by_path)
-        printf("person %lld%s%s: %zu faces in %zu photos\n", (long long)p.id,
-               p.name ? " " : "", p.name ? p.name : "", p.faces, p.photos);
-    size_t shown = 0;
-    for (size_t i = 0; i < faces.count; i++) {
-        int keep = n == 0;
-        for (size_t r = 0; r < n && !keep; r++) {
-            size_t len = strlen(roots[r]);
-            keep = !strcmp(faces.items[i].path, roots[r]) ||
-                   (!strncmp(faces.items[i].path, roots[r], len) &&
-                    (faces.items[i].path[len] == '/' || (len && roots[r][len - 1] == '/')));
-        }
-        if (keep) {
-            print_face(&faces.items[i], &p, json);
-            shown++;
-        }
-    }
+    int status = print_person(&p, &faces, json, by_path, roots, n);
     fs_person_faces_free(&faces);
     fs_person_clear(&p);
-    return shown ? EXIT_MATCH : EXIT_NO_MATCH;
+    return status;
 }
 
 static int do_edit(fs_index *ix, const people_args *a)
@@ -325,6 +359,131 @@ static int do_import(fs_index *ix, const people_args *a, const cli_globals *g)
     return 0;
 }
 
+/* ---- A sharded library (--shards DIR) -----------------------------------------------------
+ * update runs under mpirun (every rank groups its shards, rank 0 joins them: fs_mpi_people_update);
+ * list and name read and write the library's people file alone; show (and search --shards
+ * --person) gathers a person's faces from the ranks. The other subcommands change one shard's
+ * people: open it with --db DIR/shard-NNN. */
+
+#ifdef FACESEARCH_MPI
+static int update_shards(const cli_globals *g, const people_args *a)
+{
+    fs_people_options o;
+    if (update_options(a, &o))
+        return EXIT_ERROR;
+    fs_mpi *mpi;
+    fs_error err;
+    if (fs_mpi_open(&mpi, &err) != FS_OK)
+        return cli_fail_error(&err);
+    int rank = fs_mpi_rank(mpi);
+    char pack[256];
+    cli_globals gs = *g;
+    gs.models = cli_shards_pack(g, a->shards, pack, sizeof pack);
+    fs_engine *engine = NULL;
+    int status = cli_open_engine(&gs, 0, 0, &engine); /* NULL fails the run on every rank */
+    fs_people_summary s;
+    fs_status rc = fs_mpi_people_update(mpi, engine, a->shards, g->wait, &o, &s, &err);
+    if (rc != FS_OK && status == 0)
+        status = rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
+    else if (rc == FS_OK && rank == 0)
+        print_update(g, a, &s);
+    fs_engine_close(engine);
+    fs_mpi_close(mpi);
+    return status;
+}
+
+int cli_search_person_shards(const cli_globals *g, const char *dir, const char *key, int json,
+                             int by_path)
+{
+    (void)g;
+    fs_mpi *mpi;
+    fs_error err;
+    if (fs_mpi_open(&mpi, &err) != FS_OK)
+        return cli_fail_error(&err);
+    int rank = fs_mpi_rank(mpi);
+    fs_mpi_library *lib = NULL;
+    int status = EXIT_ERROR;
+    if (fs_mpi_library_open(mpi, dir, &lib, &err) != FS_OK) {
+        if (rank == 0)
+            cli_fail_error(&err);
+        fs_mpi_close(mpi);
+        return status;
+    }
+    fs_person p;
+    fs_person_faces faces;
+    if (fs_mpi_person_faces(lib, key, &p, &faces, &err) != FS_OK) {
+        if (rank == 0)
+            cli_fail_error(&err);
+    } else {
+        status = rank == 0 ? print_person(&p, &faces, json, by_path, NULL, 0) : EXIT_MATCH;
+        fs_person_faces_free(&faces);
+        if (rank == 0)
+            fs_person_clear(&p);
+    }
+    fs_mpi_library_close(lib);
+    fs_mpi_close(mpi);
+    return status;
+}
+#else
+static int update_shards(const cli_globals *g, const people_args *a)
+{
+    (void)g;
+    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
+                    "libopenmpi-dev, then build again)", a->shards);
+}
+
+int cli_search_person_shards(const cli_globals *g, const char *dir, const char *key, int json,
+                             int by_path)
+{
+    (void)g, (void)key, (void)json, (void)by_path;
+    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
+                    "libopenmpi-dev, then build again)", dir);
+}
+#endif
+
+static int people_shards(const cli_globals *g, const people_args *a)
+{
+    fs_error err;
+    if (!strcmp(a->sub, "update"))
+        return update_shards(g, a);
+    if (!strcmp(a->sub, "show"))
+        return want_args(a, 1, "show ID|NAME --shards DIR")
+                   ? EXIT_ERROR
+                   : cli_search_person_shards(g, a->shards, a->pos[0], a->json, 0) ==
+                             EXIT_ERROR
+                         ? EXIT_ERROR
+                         : 0;
+    if (!strcmp(a->sub, "list")) {
+        fs_people list;
+        if (want_args(a, 0, "list --shards DIR"))
+            return EXIT_ERROR;
+        if (fs_library_people_list(a->shards, &list, &err) != FS_OK)
+            return cli_fail_error(&err);
+        print_list(&list, a->json);
+        if (!a->json)
+            printf("%zu people in the library\n", list.count);
+        fs_people_free(&list);
+        return 0;
+    }
+    if (!strcmp(a->sub, "name")) {
+        fs_person p;
+        fs_library_member *members;
+        size_t n;
+        if (want_args(a, 2, "name ID|NAME \"Name\" --shards DIR"))
+            return EXIT_ERROR;
+        if (fs_library_person_find(a->shards, a->pos[0], &p, &members, &n, &err) != FS_OK)
+            return cli_fail_error(&err);
+        free(members);
+        fs_status rc = fs_library_people_name(a->shards, p.id, a->pos[1], &err);
+        if (rc == FS_OK && a->json)
+            printf("{\"done\":\"name\",\"person\":%lld,\"face\":null}\n", (long long)p.id);
+        fs_person_clear(&p);
+        return rc == FS_OK ? 0 : cli_fail_error(&err);
+    }
+    return cli_fail("people %s: not with --shards (it changes one shard's people: open the "
+                    "shard with --db %s/shard-NNN)", a->sub, a->shards);
+}
+
 int cmd_people(const cli_globals *g, int argc, char **argv)
 {
     people_args a;
@@ -338,6 +497,8 @@ int cmd_people(const cli_globals *g, int argc, char **argv)
         known |= !strcmp(a.sub, subs[i]);
     if (!known)
         return cli_fail("people: %s: unknown subcommand (see facesearch people --help)", a.sub);
+    if (a.shards)
+        return people_shards(g, &a);
     int reading = !strcmp(a.sub, "list") || !strcmp(a.sub, "show") || !strcmp(a.sub, "unsure");
     fs_engine *engine = NULL;
     fs_index *ix;

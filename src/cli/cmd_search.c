@@ -122,12 +122,6 @@ static int parse(int argc, char **argv, search_args *a)
                -1;
     if (a->json && a->csv)
         return cli_fail("search: choose one of --json and --csv"), -1;
-    /* people are grouped within one index: each shard's apart, so that one person's faces in
-     * several shards are several people, and no name stands for the same faces as in one index */
-    if (a->shards && a->person)
-        return cli_fail("search: --person does not go with --shards: people are grouped within "
-                        "each shard apart, not across the library; search with a photo of "
-                        "them (-q)"), -1;
     if (a->shards && (a->n_targets || a->no_index))
         return cli_fail("search: --shards searches a whole sharded library: not with -t nor "
                         "--no-index (index it with index --shards)"), -1;
@@ -499,6 +493,8 @@ int cmd_search(const cli_globals *g, int argc, char **argv)
     search_args a = {.top = 50, .min_size = 20};
     if (parse(argc, argv, &a))
         return EXIT_ERROR;
+    if (a.shards && a.person)
+        return cli_search_person_shards(g, a.shards, a.person, a.json, 1);
     if (a.shards)
         return search_shards(g, &a);
     if (a.no_index && a.n_targets == 0)

@@ -33,6 +33,7 @@ const cli_command cli_commands[] = {
      "      --hidden           also search hidden files and folders\n"
      "      --shards DIR       search the sharded library DIR, one MPI rank per shard or more:\n"
      "                         mpirun -np N facesearch search --shards DIR -q QUERY\n"
+     "                         (or --person NAME: a person of the library, see people)\n"
      "\n"
      "Exit status: 0 a match was found, 1 no match, 2 an error.\n",
      cmd_search},
@@ -101,6 +102,10 @@ const cli_command cli_commands[] = {
      "                            the model pack used before) into this one\n"
      "\n"
      "      --json                JSON output, one object per line\n"
+     "      --shards DIR          the people of the sharded library DIR: update (under mpirun:\n"
+     "                            mpirun -np N facesearch people update --shards DIR), list,\n"
+     "                            show and name; each shard groups its faces and the library\n"
+     "                            joins its persons across the shards\n"
      "\n"
      "Two faces of one photo are never one person. Tiny, blurred or doubtful faces are\n"
      "'unsure' and left out of automatic grouping. Decisions are kept by the photo's content and\n"

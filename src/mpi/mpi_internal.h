@@ -1,12 +1,16 @@
 /*
  * mpi_internal.h — what the files of src/mpi/ share: the MPI handle and an opened sharded
- * library (shards_mpi.c makes both), and the byte buffers in which lists and results go over
- * the wire (wire.c). Private to src/mpi; the rest of facesearch sees include/facesearch_mpi.h.
+ * library (shards_mpi.c makes both), the collectives every run is made of (collective.c), and
+ * the byte buffers in which lists, results, people's units and faces go over the wire (wire.c).
+ * The runs: index and search (shards_mpi.c), work stealing (steal.c), serving (serve_mpi.c),
+ * people (people_mpi.c). Private to src/mpi; the rest of facesearch sees
+ * include/facesearch_mpi.h.
  */
 #ifndef FS_MPI_INTERNAL_H
 #define FS_MPI_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "facesearch_mpi.h"
 
@@ -18,6 +22,7 @@ struct fs_mpi {
 /* The shards this rank searches, opened once for many searches. */
 struct fs_mpi_library {
     fs_mpi *m;
+    char *dir;                 /* the library's folder */
     int count;                 /* shards of the library, from its manifest */
     fs_index **shards;         /* shards rank, rank + size, ... */
     int n_shards;
@@ -63,6 +68,37 @@ fs_status mpi_search_shards(const fs_mpi_library *lib, const fs_face *query, siz
 /* The ids of matches found in shard k of count made the library's (fs_library_id). */
 void mpi_library_ids(fs_matches *mt, int k, int count);
 
+/* ---- Collectives (collective.c) ---- */
+
+/* Makes a status collective: when any rank failed, every rank returns the failure (code and
+ * message) of the lowest failing rank. */
+fs_status mpi_agree(const fs_mpi *m, fs_status rc, fs_error *err);
+
+typedef struct wbuf wbuf;
+/* Broadcasts rank 0's bytes (w) to every rank (into w, allocated there); collective status (rc:
+ * rank 0's status). */
+fs_status mpi_bcast_bytes(const fs_mpi *m, wbuf *w, fs_status rc, fs_error *err);
+
+/* What another rank sends rank 0 first: its status and the count of the bytes that follow, in
+ * pieces of at most MPI_PIECE bytes (the first piece follows the report in its message). */
+#define MPI_PIECE 65536
+typedef struct mpi_report {
+    fs_error err;
+    uint64_t bytes;
+} mpi_report;
+#define MPI_REPORT_MAX (sizeof(mpi_report) + MPI_PIECE) /* rank 0's piece buffer */
+
+/* A rank other than 0: reserves the report's room at the start of w (empty). */
+void mpi_report_begin(wbuf *w);
+/* ...then sends its status (rc, err) and, when rc is FS_OK, the bytes of w after the report to
+ * rank 0 with tag, in pieces; w is freed. A w that ran out of memory is sent as that failure. */
+void mpi_report_send(int tag, fs_status rc, const fs_error *err, wbuf *w);
+/* Rank 0: rank r's report of tag: its bytes into *bytes (malloc'd; *len of them), or its failure
+ * into err. piece: MPI_REPORT_MAX bytes of scratch. Every piece is received whatever happens, so
+ * nothing is left to be taken for the next report's. */
+fs_status mpi_report_receive(unsigned char *piece, int r, int tag, unsigned char **bytes,
+                             size_t *len, fs_error *err);
+
 /* Fills err (code and message) and returns code. */
 fs_status mpi_fail(fs_error *err, fs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -71,11 +107,11 @@ double mpi_now(void);
 
 /* Bytes being written: a failed growth sets nomem and drops what follows (checked once, at the
  * end). data is owned (free). */
-typedef struct wbuf {
+struct wbuf {
     unsigned char *data;
     size_t len, cap;
     int nomem;
-} wbuf;
+};
 
 /* Bytes being read: reading past the end sets bad (and yields zeros). */
 typedef struct rbuf {
@@ -93,5 +129,12 @@ void wire_put_matches(wbuf *w, const fs_matches *mt);
 /* The matches wire_put_matches wrote, into *mt (owned by the caller; emptied on error:
  * FS_ERR_INTERNAL when malformed, FS_ERR_NOMEM). */
 fs_status wire_get_matches(rbuf *r, fs_matches *mt, fs_error *err);
+/* A shard's people units (shard set in each), and back: appended to *u, whose dim they must
+ * share (FS_ERR_INTERNAL when malformed, FS_ERR_NOMEM; what was read before stays in *u). */
+void wire_put_units(wbuf *w, const fs_people_units *u);
+fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err);
+/* A person's faces, and back: appended to *f (errors as above). */
+void wire_put_person_faces(wbuf *w, const fs_person_faces *f);
+fs_status wire_get_person_faces(rbuf *r, fs_person_faces *f, fs_error *err);
 
 #endif

@@ -91,44 +91,6 @@ int fs_mpi_size(const fs_mpi *m)
     return m->size;
 }
 
-/* Makes a status collective: when any rank failed, every rank returns the failure (code and
- * message) of the lowest failing rank. */
-static fs_status agree(const fs_mpi *m, fs_status rc, fs_error *err)
-{
-    int mine = rc != FS_OK ? m->rank : m->size, first;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (first == m->size)
-        return FS_OK;
-    MPI_Bcast(err, (int)sizeof *err, MPI_BYTE, first, MPI_COMM_WORLD);
-    return err->code;
-}
-
-/* Broadcasts rank 0's bytes (w) to every rank (into w); collective status. */
-static fs_status bcast_bytes(const fs_mpi *m, wbuf *w, fs_status rc, fs_error *err)
-{
-    uint64_t len = rc == FS_OK && !w->nomem ? w->len : UINT64_MAX;
-    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-    if (len == UINT64_MAX) {
-        fs_status mine = FS_OK;
-        if (m->rank == 0)
-            mine = rc ? rc : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-        return agree(m, mine, err);
-    }
-    if (len > INT_MAX)
-        return agree(m, mpi_fail(err, FS_ERR_LIMIT, "%llu bytes: too many photos for one broadcast",
-                             (unsigned long long)len), err);
-    if (m->rank != 0) {
-        w->len = w->cap = (size_t)len;
-        w->data = len ? malloc((size_t)len) : NULL;
-    }
-    int ok = !len || w->data;
-    if (agree(m, ok ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err) != FS_OK)
-        return err->code;
-    if (len)
-        MPI_Bcast(w->data, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD);
-    return FS_OK;
-}
-
 /* ---- Index runs ------------------------------------------------------------------------- */
 
 /* Step 2: rank 0's walk, on every rank. */
@@ -147,7 +109,7 @@ static fs_status share_walk(const fs_mpi *m, const char *const *roots, size_t n_
             wire_put(&w, list->items[i].path, strlen(list->items[i].path) + 1);
         }
     }
-    int sent = bcast_bytes(m, &w, rc, err) == FS_OK; /* a failure here is every rank's */
+    int sent = mpi_bcast_bytes(m, &w, rc, err) == FS_OK; /* a failure here is every rank's */
     rc = sent ? FS_OK : err->code;
     if (sent && m->rank != 0) {
         rbuf r = {.p = w.data, .left = w.len};
@@ -177,7 +139,7 @@ static fs_status share_walk(const fs_mpi *m, const char *const *roots, size_t n_
         }
     }
     if (sent)
-        rc = agree(m, rc, err);
+        rc = mpi_agree(m, rc, err);
     free(w.data);
     if (rc != FS_OK)
         fs_photo_list_free(list);
@@ -256,7 +218,7 @@ static fs_status find_owners(const fs_mpi *m, fs_index *ix, const fs_photo_list 
     fs_status rc = unchanged && mine ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK)
         rc = fs_index_unchanged(ix, list, unchanged, err);
-    rc = agree(m, rc, err);
+    rc = mpi_agree(m, rc, err);
     if (rc == FS_OK && n > INT_MAX)
         rc = mpi_fail(err, FS_ERR_LIMIT, "%zu photos: too many for one run", n);
     if (rc == FS_OK) {
@@ -280,7 +242,7 @@ static fs_status find_owners(const fs_mpi *m, fs_index *ix, const fs_photo_list 
             if (owner[i] < 0)
                 pending[n_pending++] = (int)i;
     }
-    if (agree(m, rc, err) != FS_OK) {
+    if (mpi_agree(m, rc, err) != FS_OK) {
         free(pending);
         return err->code;
     }
@@ -289,7 +251,7 @@ static fs_status find_owners(const fs_mpi *m, fs_index *ix, const fs_photo_list 
     else
         help_hashing(m, list);
     free(pending);
-    if (agree(m, rc, err) != FS_OK)
+    if (mpi_agree(m, rc, err) != FS_OK)
         return err->code;
     MPI_Bcast(owner, (int)n, MPI_INT, 0, MPI_COMM_WORLD);
     return FS_OK;
@@ -438,18 +400,18 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
     fs_status rc = engine ? FS_OK
                           : mpi_fail(err, FS_ERR_ARG, "rank %d: no model pack (see its error)",
                                      m->rank);
-    if (agree(m, rc, err) != FS_OK)
+    if (mpi_agree(m, rc, err) != FS_OK)
         return err->code;
     if (m->rank == 0)
         rc = fs_shards_create(dir, fs_pack_name(fs_engine_pack(engine)), m->size, err);
-    if (agree(m, rc, err) != FS_OK)
+    if (mpi_agree(m, rc, err) != FS_OK)
         return err->code;
     char shard[PATH_MAX];
     fs_index *ix = NULL;
     rc = fs_shard_dir(dir, m->rank, shard, sizeof shard, err);
     if (rc == FS_OK)
         rc = fs_index_open(shard, engine, FS_INDEX_WRITE | (wait ? FS_INDEX_WAIT : 0), &ix, err);
-    if (agree(m, rc, err) != FS_OK) {
+    if (mpi_agree(m, rc, err) != FS_OK) {
         fs_index_close(ix);
         return err->code;
     }
@@ -459,17 +421,17 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
     rc = share_walk(m, roots, n_roots, opt, &list, err);
     if (rc == FS_OK) {
         owner = malloc((list.count ? list.count : 1) * sizeof *owner);
-        rc = agree(m, owner ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err);
+        rc = mpi_agree(m, owner ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err);
     }
     if (rc == FS_OK)
         rc = find_owners(m, ix, &list, owner, err);
     if (rc == FS_OK)
-        rc = agree(m, split(&list, owner, m->rank, &mine, &foreign, err), err);
+        rc = mpi_agree(m, split(&list, owner, m->rank, &mine, &foreign, err), err);
     /* step 5 */
     progress_sum s = {.m = m, .opt = opt};
     if (rc == FS_OK) {
         s.ranks = calloc((size_t)m->size, sizeof *s.ranks);
-        rc = agree(m, s.ranks ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err);
+        rc = mpi_agree(m, s.ranks ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory"), err);
     }
     if (rc == FS_OK) {
         fs_index_options run = *opt;
@@ -490,7 +452,7 @@ fs_status fs_mpi_index(fs_mpi *m, fs_engine *engine, const char *dir, const char
         if (m->size > 1)
             mpi_steal_finish(&steal);
         gather_finals(&s, &own);
-        rc = agree(m, rc, err);
+        rc = mpi_agree(m, rc, err);
         if (summary && m->rank == 0) {
             *summary = summed(&s);
             summary->seconds = mpi_now() - started; /* the whole run, walk and hashing included */
@@ -517,14 +479,6 @@ struct mpi_search_head {
     fs_face faces[SEARCH_INLINE];
 };
 
-/* What each other rank sends rank 0 first: its status and the bytes of its results that follow,
- * in pieces of at most SEARCH_PIECE bytes (the first piece follows the report in its message). */
-#define SEARCH_PIECE 65536
-typedef struct search_report {
-    fs_error err;
-    uint64_t bytes;
-} search_report;
-
 fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, fs_error *err)
 {
     fs_error local = {0};
@@ -533,7 +487,7 @@ fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, 
     *out = NULL;
     fs_shards_info info = {0};
     fs_status rc = m->rank == 0 ? fs_shards_open(dir, &info, err) : FS_OK;
-    if (agree(m, rc, err) != FS_OK)
+    if (mpi_agree(m, rc, err) != FS_OK)
         return err->code;
     MPI_Bcast(&info.count, 1, MPI_INT, 0, MPI_COMM_WORLD);
     MPI_Bcast(info.pack, (int)sizeof info.pack, MPI_CHAR, 0, MPI_COMM_WORLD);
@@ -542,12 +496,13 @@ fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, 
     int mine = info.count > m->rank ? (info.count - m->rank + m->size - 1) / m->size : 0;
     if (lib) {
         lib->m = m;
+        lib->dir = strdup(dir);
         lib->count = info.count;
         lib->head = malloc(sizeof *lib->head);
-        lib->piece = m->rank == 0 ? malloc(sizeof(search_report) + SEARCH_PIECE) : NULL;
+        lib->piece = m->rank == 0 ? malloc(MPI_REPORT_MAX) : NULL;
         lib->shards = mine ? calloc((size_t)mine, sizeof *lib->shards) : NULL;
     }
-    rc = lib && lib->head && (lib->piece || m->rank != 0) && (lib->shards || !mine)
+    rc = lib && lib->dir && lib->head && (lib->piece || m->rank != 0) && (lib->shards || !mine)
         ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
     for (int k = m->rank; rc == FS_OK && k < info.count; k += m->size) {
         char shard[PATH_MAX];
@@ -568,7 +523,7 @@ fs_status fs_mpi_library_open(fs_mpi *m, const char *dir, fs_mpi_library **out, 
         if (rc == FS_OK)
             lib->n_shards++;
     }
-    if (agree(m, rc, err) != FS_OK) {
+    if (mpi_agree(m, rc, err) != FS_OK) {
         fs_mpi_library_close(lib);
         return err->code;
     }
@@ -583,6 +538,7 @@ void fs_mpi_library_close(fs_mpi_library *lib)
     for (int i = 0; i < lib->n_shards; i++)
         fs_index_close(lib->shards[i]);
     free(lib->shards);
+    free(lib->dir);
     free(lib->head);
     free(lib->piece);
     free(lib);
@@ -643,7 +599,7 @@ static fs_status share_query(fs_mpi_library *lib, const fs_face *query, const fs
     fs_status rc = FS_OK;
     if (m->rank != 0 && !(*owned = malloc(h->n_query * sizeof **owned)))
         rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-    if (agree(m, rc, err) != FS_OK) {
+    if (mpi_agree(m, rc, err) != FS_OK) {
         free(*owned);
         *owned = NULL;
         return err->code;
@@ -654,75 +610,27 @@ static fs_status share_query(fs_mpi_library *lib, const fs_face *query, const fs
     return FS_OK;
 }
 
-/* A rank other than 0: its status and results to rank 0, a search_report then the bytes, in
- * pieces. A failure to serialise them is sent as this rank's failure. */
+/* A rank other than 0: its status and results to rank 0 (mpi_report_send). */
 static void send_results(fs_status rc, const fs_error *err, const fs_matches *mine)
 {
-    search_report report = {.err = {.code = FS_OK}};
     wbuf w = {0};
-    if (rc == FS_OK) {
-        wire_put(&w, &report, sizeof report);
+    mpi_report_begin(&w);
+    if (rc == FS_OK)
         wire_put_matches(&w, mine);
-        if (w.nomem) {
-            mpi_fail(&report.err, FS_ERR_NOMEM, "out of memory");
-            free(w.data);
-            w = (wbuf){0};
-        }
-    } else {
-        report.err = *err;
-    }
-    if (!w.data) { /* a failure: the report alone */
-        MPI_Send(&report, (int)sizeof report, MPI_BYTE, 0, TAG_SEARCHED, MPI_COMM_WORLD);
-        return;
-    }
-    report.bytes = w.len - sizeof report;
-    memcpy(w.data, &report, sizeof report);
-    size_t at = 0, piece = sizeof report + SEARCH_PIECE;
-    while (at < w.len) {
-        size_t n = w.len - at < piece ? w.len - at : piece;
-        MPI_Send(w.data + at, (int)n, MPI_BYTE, 0, TAG_SEARCHED, MPI_COMM_WORLD);
-        at += n;
-        piece = SEARCH_PIECE;
-    }
-    free(w.data);
+    mpi_report_send(TAG_SEARCHED, rc, err, &w);
 }
 
-/* Rank 0: rank r's results (send_results) into *part, or its failure into err. Every piece is
- * received whatever happens (into lib->piece when there is no room for the whole), so that
- * nothing of this search is left to be taken for the next one's. */
+/* Rank 0: rank r's results (send_results) into *part, or its failure into err. */
 static fs_status receive_results(fs_mpi_library *lib, int r, fs_matches *part, fs_error *err)
 {
     memset(part, 0, sizeof *part);
-    MPI_Status st;
-    int got;
-    MPI_Recv(lib->piece, (int)(sizeof(search_report) + SEARCH_PIECE), MPI_BYTE, r, TAG_SEARCHED,
-             MPI_COMM_WORLD, &st);
-    MPI_Get_count(&st, MPI_BYTE, &got);
-    search_report report;
-    if (got < (int)sizeof report)
-        return mpi_fail(err, FS_ERR_INTERNAL, "malformed search results from rank %d", r);
-    memcpy(&report, lib->piece, sizeof report);
-    if (report.err.code != FS_OK) {
-        *err = report.err;
-        err->message[sizeof err->message - 1] = '\0';
-        return err->code;
-    }
-    size_t have = (size_t)got - sizeof report;
-    if (report.bytes < have || report.bytes > SIZE_MAX / 2)
-        return mpi_fail(err, FS_ERR_INTERNAL, "malformed search results from rank %d", r);
-    unsigned char *bytes = malloc(report.bytes ? report.bytes : 1);
-    if (bytes)
-        memcpy(bytes, lib->piece + sizeof report, have);
-    while (have < report.bytes) {
-        size_t n = report.bytes - have < SEARCH_PIECE ? report.bytes - have : SEARCH_PIECE;
-        MPI_Recv(bytes ? bytes + have : lib->piece, (int)n, MPI_BYTE, r, TAG_SEARCHED,
-                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        have += n;
-    }
-    if (!bytes)
-        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-    rbuf rb = {.p = bytes, .left = report.bytes};
-    fs_status rc = wire_get_matches(&rb, part, err);
+    unsigned char *bytes;
+    size_t len;
+    fs_status rc = mpi_report_receive(lib->piece, r, TAG_SEARCHED, &bytes, &len, err);
+    if (rc != FS_OK)
+        return rc;
+    rbuf rb = {.p = bytes, .left = len};
+    rc = wire_get_matches(&rb, part, err);
     free(bytes);
     return rc;
 }

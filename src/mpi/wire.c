@@ -1,6 +1,7 @@
 /*
  * wire.c — the bytes that go between ranks (mpi_internal.h): growable output, bounded input,
- * and the matches of a search as sent from a rank to rank 0 (search --shards, serve --shards).
+ * and the matches of a search as sent from a rank to rank 0 (search --shards, serve --shards),
+ * a shard's people units and a person's faces (people --shards).
  * Ranks run the same build on machines of one kind, so numbers go in the machine's own layout.
  */
 #include "mpi_internal.h"
@@ -127,6 +128,129 @@ fs_status wire_get_matches(rbuf *r, fs_matches *mt, fs_error *err)
             return rc;
         }
         mt->count++;
+    }
+    return FS_OK;
+}
+
+void wire_put_units(wbuf *w, const fs_people_units *u)
+{
+    uint64_t count = u->count;
+    int32_t dim = u->dim;
+    wire_put(w, &count, sizeof count);
+    wire_put(w, &dim, sizeof dim);
+    for (size_t i = 0; i < u->count; i++) {
+        const fs_people_unit *x = &u->items[i];
+        int32_t shard = x->shard;
+        uint64_t n[2] = {x->faces, x->photos};
+        wire_put(w, &shard, sizeof shard);
+        wire_put(w, &x->person_id, sizeof x->person_id);
+        wire_put(w, &x->face_id, sizeof x->face_id);
+        wire_put(w, n, sizeof n);
+        wire_put(w, x->box, sizeof x->box);
+        wire_put(w, x->name ? x->name : "", x->name ? strlen(x->name) + 1 : 1);
+        wire_put(w, x->path ? x->path : "", x->path ? strlen(x->path) + 1 : 1);
+        wire_put(w, u->centroids + i * (size_t)u->dim, (size_t)u->dim * sizeof *u->centroids);
+    }
+}
+
+fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err)
+{
+    uint64_t count;
+    int32_t dim;
+    wire_get(r, &count, sizeof count);
+    wire_get(r, &dim, sizeof dim);
+    if (r->bad || count > r->left || dim < 0 || dim > 65536 || (u->count && count && dim != u->dim))
+        return mpi_fail(err, FS_ERR_INTERNAL, "malformed people units");
+    if (count == 0)
+        return FS_OK;
+    size_t total = u->count + (size_t)count;
+    fs_people_unit *items = realloc(u->items, total * sizeof *items);
+    if (items)
+        u->items = items;
+    float *c = items ? realloc(u->centroids, total * (size_t)dim * sizeof *c) : NULL;
+    if (!c)
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    u->centroids = c;
+    u->dim = dim;
+    for (uint64_t i = 0; i < count; i++) {
+        fs_people_unit *x = &u->items[u->count];
+        memset(x, 0, sizeof *x);
+        int32_t shard;
+        uint64_t n[2];
+        wire_get(r, &shard, sizeof shard);
+        wire_get(r, &x->person_id, sizeof x->person_id);
+        wire_get(r, &x->face_id, sizeof x->face_id);
+        wire_get(r, n, sizeof n);
+        wire_get(r, x->box, sizeof x->box);
+        x->shard = shard;
+        x->faces = (size_t)n[0];
+        x->photos = (size_t)n[1];
+        x->name = wire_get_string(r);
+        x->path = wire_get_string(r);
+        wire_get(r, u->centroids + u->count * (size_t)dim, (size_t)dim * sizeof *c);
+        if (r->bad || !x->name || !x->path) {
+            fs_status rc = r->bad ? mpi_fail(err, FS_ERR_INTERNAL, "malformed people units")
+                                  : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+            free(x->name);
+            free(x->path);
+            return rc;
+        }
+        if (!x->name[0]) { /* unnamed */
+            free(x->name);
+            x->name = NULL;
+        }
+        u->count++;
+    }
+    return FS_OK;
+}
+
+void wire_put_person_faces(wbuf *w, const fs_person_faces *f)
+{
+    uint64_t count = f->count;
+    wire_put(w, &count, sizeof count);
+    for (size_t i = 0; i < f->count; i++) {
+        const fs_person_face *x = &f->items[i];
+        int32_t n[2] = {x->face_number, x->pinned};
+        wire_put(w, &x->face_id, sizeof x->face_id);
+        wire_put(w, &x->photo_id, sizeof x->photo_id);
+        wire_put(w, n, sizeof n);
+        wire_put(w, x->box, sizeof x->box);
+        wire_put(w, &x->score, sizeof x->score);
+        wire_put(w, &x->quality, sizeof x->quality);
+        wire_put(w, x->path, strlen(x->path) + 1);
+    }
+}
+
+fs_status wire_get_person_faces(rbuf *r, fs_person_faces *f, fs_error *err)
+{
+    uint64_t count;
+    wire_get(r, &count, sizeof count);
+    if (r->bad || count > r->left)
+        return mpi_fail(err, FS_ERR_INTERNAL, "malformed person's faces");
+    if (count == 0)
+        return FS_OK;
+    fs_person_face *items = realloc(f->items, (f->count + (size_t)count) * sizeof *items);
+    if (!items)
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    f->items = items;
+    for (uint64_t i = 0; i < count; i++) {
+        fs_person_face *x = &f->items[f->count];
+        int32_t n[2];
+        wire_get(r, &x->face_id, sizeof x->face_id);
+        wire_get(r, &x->photo_id, sizeof x->photo_id);
+        wire_get(r, n, sizeof n);
+        wire_get(r, x->box, sizeof x->box);
+        wire_get(r, &x->score, sizeof x->score);
+        wire_get(r, &x->quality, sizeof x->quality);
+        x->face_number = n[0];
+        x->pinned = n[1];
+        x->path = wire_get_string(r);
+        if (r->bad || !x->path) {
+            free(x->path);
+            return r->bad ? mpi_fail(err, FS_ERR_INTERNAL, "malformed person's faces")
+                          : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+        }
+        f->count++;
     }
     return FS_OK;
 }

@@ -194,3 +194,26 @@ fs_status fs_people_unsure(fs_index *ix, fs_person_faces *out, fs_error *err)
         fs_person_faces_free(out);
     return rc;
 }
+
+static int cmp_best_first(const void *x, const void *y)
+{
+    const fs_person_face *a = x, *b = y;
+    if (a->quality != b->quality)
+        return a->quality < b->quality ? 1 : -1;
+    return (a->face_id > b->face_id) - (a->face_id < b->face_id);
+}
+
+fs_status fs_person_faces_by_ids(fs_index *ix, const int64_t *ids, size_t n,
+                                 fs_person_faces *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    faces_ctx c = {out, 0, 0};
+    fs_status rc = store_people_faces_by_ids(ix->store, ids, n, add_face, &c, err);
+    if (rc == FS_OK && c.failed)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc != FS_OK)
+        fs_person_faces_free(out);
+    else if (out->count > 1)
+        qsort(out->items, out->count, sizeof *out->items, cmp_best_first);
+    return rc;
+}

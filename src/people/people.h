@@ -11,6 +11,8 @@
  *   update.c    fs_people_update: loads faces, applies the user's decisions, groups, writes
  *   edit.c      the user's decisions: name, merge, move, reject, forget
  *   list.c      fs_people_list, fs_person_faces, fs_people_find
+ *   units.c     an index's persons and faces in none with their mean embeddings: what a
+ *               sharded library groups across its shards (src/shard/people.c)
  *
  * Internal to libfacesearch; the public API is in facesearch.h.
  */

@@ -3,7 +3,8 @@
 # sanitizer build, src/util/alloc_inject.h), `detect`, `index` of three photos, `search` and
 # `people update`, `people list`, `search --person`, and (built with MPI) `mpirun -np 2 index
 # --shards` of the same photos (every rank failing at its N-th allocation) and a `search --shards`
-# of them (rank 1 failing) are run
+# of them (rank 1 failing), `people update --shards` (every rank failing) and `search --shards
+# --person` (rank 1 failing) are run
 # with their N-th allocation failing, for N spread over every allocation the command makes (all of
 # them with FS_ALLOC_STRIDE=1). Each run must end by itself with exit 2 (1 or 0 where the failure
 # was absorbed, e.g. by a photo reported as failed) and the one-line error, never with a crash, a
@@ -117,6 +118,19 @@ if command -v mpirun >/dev/null &&
   }
   sweep search_shards no_setup rank1_fails "$FACESEARCH" search --shards "$tmp/shards" -q "$query" \
     -q "$lib/b.jpg" --threshold -1 --top 0
+  # people across shards: an update with every rank failing (each shard's update is one
+  # transaction, the library's people file another: a re-run completes them), then the faces
+  # of a library person with rank 1 failing
+  mpi2 "$FACESEARCH" --threads 1 index --shards "$tmp/pshards0" "$tmp/lib2" >/dev/null 2>&1
+  fresh_pshards() { rm -rf "$tmp/pshards"; cp -r "$tmp/pshards0" "$tmp/pshards"; }
+  after_people_shards() {
+    mpi2 "$FACESEARCH" people update --shards "$tmp/pshards" >/dev/null 2>"$tmp/err2"
+    check "people update --shards, allocation $1: the re-run completes" "0" "$?"
+  }
+  sweep people_shards fresh_pshards mpi2 "$FACESEARCH" people update --shards "$tmp/pshards"
+  check "people --shards: a library person to read" "0" \
+    "$(mpi2 "$FACESEARCH" search --shards "$tmp/pshards" --person 1 >/dev/null 2>&1; echo $?)"
+  sweep person_shards no_setup rank1_fails "$FACESEARCH" search --shards "$tmp/pshards" --person 1
 else
   echo "index --shards: skipped (facesearch built without MPI)"
 fi

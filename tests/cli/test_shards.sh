@@ -82,6 +82,79 @@ same_search "several queries, mean" -q "$samples/sample1.jpg" -q "$lib/b/copy1.j
 same_search "five query photos" -q "$samples/sample1.jpg" -q "$samples/sample2.jpg" \
   -q "$samples/sample3.jpg" -q "$samples/sample4.jpg" -q "$samples/sample5.jpg" --json --top 0
 
+# ---- people across shards --------------------------------------------------------------------
+# each shard groups its own faces and the library joins them (people update --shards): the same
+# persons, as sets of faces, as one index's people update; search --shards --person prints what
+# one index's search --person does (but for the ids, which are the library's, and the pins: naming
+# a person of one index pins its faces, naming one of the library does not change the shards)
+expect_exit 2 "$FACESEARCH" people list --shards "$shards"
+expect_err_is "facesearch: $shards: no people yet (group them: mpirun -np N facesearch people update --shards $shards)"
+expect_exit 0 "$FACESEARCH" --db "$ref" people update --json
+want=$out
+expect_exit 0 mpi 3 "$FACESEARCH" people update --shards "$shards" --json
+fields() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["faces"], d["unsure"], d["people"])'; }
+check "people update --shards: faces, unsure and people as one index's" "$(fields <<<"$want")" "$(fields <<<"$out")"
+# persons as sets of faces (photo and face number), sorted
+person_sets() { python3 -c '
+import json, sys
+sets = {}
+for line in sys.stdin:
+    d = json.loads(line)
+    sets.setdefault(d["person"], []).append("%s#%d" % (d["path"], d["face"]))
+print("\n".join(sorted(" ".join(sorted(v)) for v in sets.values())))'; }
+ref_all=$(for id in $("$FACESEARCH" --db "$ref" people list --json | python3 -c 'import json,sys; [print(json.loads(l)["id"]) for l in sys.stdin]'); do
+  "$FACESEARCH" --db "$ref" people show "$id" --json; done)
+ref_sets=$(person_sets <<<"$ref_all")
+expect_exit 0 "$FACESEARCH" people list --shards "$shards" --json
+ids=$(python3 -c 'import json,sys; [print(json.loads(l)["id"]) for l in sys.stdin]' <<<"$out")
+check "people list --shards: as many as one index's" "$(grep -c . <<<"$ref_sets")" "$(grep -c . <<<"$ids")"
+lib_sets=$(for id in $ids; do mpi 3 "$FACESEARCH" people show "$id" --shards "$shards" --json; done | person_sets)
+check "people show --shards: every person's faces as one index's" "$ref_sets" "$lib_sets"
+# named, then found by name across the shards, as one index finds the same person
+top=$(head -1 <<<"$ids")
+expect_exit 0 "$FACESEARCH" people name "$top" Ann --shards "$shards"
+expect_exit 0 mpi 3 "$FACESEARCH" people show Ann --shards "$shards" --json
+ref_person=$(python3 -c '
+import json, sys
+lib = json.loads(sys.argv[1].splitlines()[0])
+for line in sys.stdin:
+    d = json.loads(line)
+    if (d["path"], d["face"]) == (lib["path"], lib["face"]):
+        print(d["person"])' "$out" <<<"$ref_all")
+expect_exit 0 "$FACESEARCH" --db "$ref" people name "$ref_person" Ann
+no_ids() { python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    for k in ("person", "face_id", "photo_id", "pinned"): d.pop(k)
+    print(json.dumps(d, sort_keys=True))'; }
+expect_exit 0 "$FACESEARCH" --db "$ref" search --person Ann --json
+want=$(no_ids <<<"$out")
+expect_exit 0 mpi 3 "$FACESEARCH" search --shards "$shards" --person Ann --json
+check "search --shards --person: as one index's" "$want" "$(no_ids <<<"$out")"
+expect_exit 0 mpi 2 "$FACESEARCH" search --shards "$shards" --person "$top" --json
+check "search --shards --person, by number, 2 ranks over 3 shards" "$want" "$(no_ids <<<"$out")"
+# a later update (any number of ranks) keeps the ids and names
+expect_exit 0 "$FACESEARCH" people list --shards "$shards"
+want=$out
+expect_exit 0 mpi 2 "$FACESEARCH" people update --shards "$shards" --json
+check "people update --shards again: no new person" "0" \
+  "$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["new_people"])' <<<"$out")"
+expect_exit 0 "$FACESEARCH" people list --shards "$shards"
+check "people update --shards again: the same people, ids and names" "$want" "$out"
+# errors
+expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$shards" --person Nobody
+expect_err_has "facesearch: no person named or numbered 'Nobody'"
+expect_exit 2 "$FACESEARCH" people merge 1 2 --shards "$shards"
+expect_err_is "facesearch: people merge: not with --shards (it changes one shard's people: open the shard with --db $shards/shard-NNN)"
+cp "$shards/people.db" "$tmp/people.db.saved"
+printf 'garbage%.0s' {1..200} >"$shards/people.db"
+expect_exit 2 "$FACESEARCH" people list --shards "$shards"
+expect_err_is "facesearch: $shards/people.db: file is not a database"
+expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$shards" --person Ann
+expect_err_has "facesearch: $shards/people.db: file is not a database"
+mv "$tmp/people.db.saved" "$shards/people.db"
+
 # ---- re-runs ------------------------------------------------------------------------------
 expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
 check "re-run: nothing embedded" "10 photos: 0 new, 0 changed, 10 unchanged, 0 moved, 0 removed, 0 failed; 0 faces" \
@@ -123,8 +196,6 @@ expect_exit 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" 
 expect_err_is "facesearch: search: --shards searches a whole sharded library: not with -t nor --no-index (index it with index --shards)"
 expect_exit 2 "$FACESEARCH" search --shards "$shards" -q "$samples/sample1.jpg" --no-index
 expect_err_is "facesearch: search: --shards searches a whole sharded library: not with -t nor --no-index (index it with index --shards)"
-expect_exit 2 "$FACESEARCH" search --shards "$shards" --person Ann
-expect_err_is "facesearch: search: --person does not go with --shards: people are grouped within each shard apart, not across the library; search with a photo of them (-q)"
 # fewer ranks than shards search them all (rank r: shards r, r + 2, ...)
 expect_exit 0 "$FACESEARCH" --db "$ref" search -q "$samples/sample1.jpg" --json --threshold -1 --top 0
 want=$out

@@ -1,0 +1,319 @@
+/*
+ * people_mpi.c — the people of a sharded library over MPI (include/facesearch_mpi.h). Grouping
+ * and reading them are libfacesearch's (src/people/units.c, src/shard/people.c); this file moves
+ * the units and faces between the ranks.
+ *
+ * An update: every rank groups the people of its shards (fs_people_update) and sends rank 0
+ * their units (mpi_report_send); rank 0 groups the units across the shards into the library's
+ * persons (fs_library_people_update) and broadcasts the outcome.
+ * A person's faces: rank 0 finds the person and its members in DIR/people.db and broadcasts
+ * them; every rank reads the faces of the members in its shards and sends them, with library
+ * ids, to rank 0, which puts them best quality first and broadcasts the outcome.
+ */
+#include "mpi_internal.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TAG_UNITS = 101, TAG_PERSON_FACES };
+
+/* ---- Updating ----------------------------------------------------------------------------- */
+
+/* Appends the units of from to *to, moving them (from keeps none). */
+static fs_status move_units(fs_people_units *to, fs_people_units *from, fs_error *err)
+{
+    if (from->count == 0)
+        return FS_OK;
+    if (to->count && to->dim != from->dim)
+        return mpi_fail(err, FS_ERR_ARG, "shards with embeddings of %d and %d dimensions",
+                        to->dim, from->dim);
+    size_t total = to->count + from->count, dim = (size_t)from->dim;
+    fs_people_unit *items = realloc(to->items, total * sizeof *items);
+    if (items)
+        to->items = items;
+    float *c = items ? realloc(to->centroids, total * dim * sizeof *c) : NULL;
+    if (!c)
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    to->centroids = c;
+    memcpy(to->items + to->count, from->items, from->count * sizeof *items);
+    memcpy(to->centroids + to->count * dim, from->centroids, from->count * dim * sizeof *c);
+    to->count = total;
+    to->dim = from->dim;
+    from->count = 0; /* their strings are to's now */
+    return FS_OK;
+}
+
+/* This rank's shards (k = rank, rank + size, ...): their people grouped, their units appended
+ * to *units and their summaries added to *sum. */
+static fs_status update_own(const fs_mpi *m, fs_engine *engine, const char *dir, int count,
+                            int wait, const fs_people_options *opt, fs_people_units *units,
+                            fs_people_summary *sum, fs_error *err)
+{
+    fs_people_options o = *opt;
+    if (m->rank != 0)
+        o.on_progress = NULL; /* progress is shown by rank 0, of its own shards */
+    fs_status rc = FS_OK;
+    for (int k = m->rank; k < count && rc == FS_OK; k += m->size) {
+        char shard[PATH_MAX];
+        fs_index *ix = NULL;
+        fs_people_summary s;
+        fs_people_units mine = {0};
+        rc = fs_shard_dir(dir, k, shard, sizeof shard, err);
+        if (rc == FS_OK)
+            rc = fs_index_open(shard, engine,
+                               FS_INDEX_WRITE | FS_INDEX_EXISTING | (wait ? FS_INDEX_WAIT : 0),
+                               &ix, err);
+        if (rc == FS_OK)
+            rc = fs_people_update(ix, &o, &s, err);
+        if (rc == FS_OK) {
+            sum->faces += s.faces;
+            sum->grouped += s.grouped;
+            sum->unsure += s.unsure;
+            rc = fs_people_units_get(ix, &mine, err);
+        }
+        fs_index_close(ix);
+        for (size_t i = 0; i < mine.count; i++)
+            mine.items[i].shard = k;
+        if (rc == FS_OK)
+            rc = move_units(units, &mine, err);
+        fs_people_units_free(&mine);
+    }
+    return rc;
+}
+
+fs_status fs_mpi_people_update(fs_mpi *m, fs_engine *engine, const char *dir, int wait,
+                               const fs_people_options *opt, fs_people_summary *summary,
+                               fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    fs_people_options def = {0};
+    if (!opt)
+        opt = &def;
+    double t0 = mpi_now();
+    fs_people_summary sum = {0};
+    if (summary)
+        memset(summary, 0, sizeof *summary);
+    fs_shards_info info = {0};
+    unsigned char *piece = NULL; /* rank 0: the other ranks' reports */
+    fs_status rc = m->rank == 0 ? fs_shards_open(dir, &info, err) : FS_OK;
+    if (rc == FS_OK && m->rank == 0 && !(piece = malloc(MPI_REPORT_MAX)))
+        rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (mpi_agree(m, rc, err) != FS_OK) {
+        free(piece);
+        return err->code;
+    }
+    MPI_Bcast(&info.count, 1, MPI_INT, 0, MPI_COMM_WORLD);
+
+    fs_people_units units = {0};
+    rc = engine ? FS_OK : mpi_fail(err, FS_ERR_ARG, "grouping people needs the library's pack");
+    if (rc == FS_OK)
+        rc = update_own(m, engine, dir, info.count, wait, opt, &units, &sum, err);
+    if (m->rank != 0) {
+        wbuf w = {0};
+        mpi_report_begin(&w);
+        wire_put(&w, &sum, sizeof sum);
+        wire_put_units(&w, &units);
+        mpi_report_send(TAG_UNITS, rc, err, &w);
+    } else {
+        for (int r = 1; r < m->size; r++) {
+            unsigned char *bytes = NULL;
+            size_t len = 0;
+            fs_error theirs = {0};
+            fs_status got = mpi_report_receive(piece, r, TAG_UNITS, &bytes, &len, &theirs);
+            fs_people_summary s;
+            rbuf rb = {.p = bytes, .left = len};
+            if (got == FS_OK) {
+                wire_get(&rb, &s, sizeof s);
+                got = rb.bad ? mpi_fail(&theirs, FS_ERR_INTERNAL, "malformed people units")
+                             : wire_get_units(&rb, &units, &theirs);
+            }
+            free(bytes);
+            if (got == FS_OK) {
+                sum.faces += s.faces;
+                sum.grouped += s.grouped;
+                sum.unsure += s.unsure;
+            } else if (rc == FS_OK) {
+                rc = got;
+                *err = theirs;
+            }
+        }
+        free(piece);
+        fs_people_summary lib;
+        if (rc == FS_OK)
+            rc = fs_library_people_update(dir, &units, opt->threshold,
+                                          fs_pack_threshold(fs_engine_pack(engine)), &lib, err);
+        if (rc == FS_OK) {
+            sum.people = lib.people;
+            sum.new_people = lib.new_people;
+        }
+    }
+    fs_people_units_free(&units);
+    fs_error outcome = {.code = rc};
+    if (m->rank == 0 && rc != FS_OK)
+        outcome = *err;
+    MPI_Bcast(&outcome, (int)sizeof outcome, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (outcome.code != FS_OK) {
+        *err = outcome;
+        return outcome.code;
+    }
+    sum.seconds = mpi_now() - t0;
+    if (summary && m->rank == 0)
+        *summary = sum;
+    return FS_OK;
+}
+
+/* ---- A person's faces --------------------------------------------------------------------- */
+
+/* Appends the faces of from to *to, moving them (from keeps none). */
+static fs_status move_faces(fs_person_faces *to, fs_person_faces *from, fs_error *err)
+{
+    if (from->count == 0)
+        return FS_OK;
+    fs_person_face *items = realloc(to->items, (to->count + from->count) * sizeof *items);
+    if (!items)
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    to->items = items;
+    memcpy(to->items + to->count, from->items, from->count * sizeof *items);
+    to->count += from->count;
+    from->count = 0; /* their paths are to's now */
+    return FS_OK;
+}
+
+/* The faces of the members in this rank's shards, with the library's ids, into *out. */
+static fs_status faces_of_members(const fs_mpi_library *lib, const fs_library_member *members,
+                                  size_t n, fs_person_faces *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    fs_status rc = ids ? FS_OK : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < lib->n_shards && rc == FS_OK; i++) {
+        int k = lib->m->rank + i * lib->m->size;
+        size_t n_ids = 0, from = out->count;
+        for (size_t j = 0; j < n && rc == FS_OK; j++) {
+            if (members[j].shard != k)
+                continue;
+            if (members[j].person_id == 0) {
+                ids[n_ids++] = members[j].face_id;
+                continue;
+            }
+            fs_person_faces part;
+            rc = fs_person_faces_get(lib->shards[i], members[j].person_id, &part, err);
+            if (rc == FS_OK)
+                rc = move_faces(out, &part, err);
+            fs_person_faces_free(&part);
+        }
+        if (rc == FS_OK && n_ids) {
+            fs_person_faces part;
+            rc = fs_person_faces_by_ids(lib->shards[i], ids, n_ids, &part, err);
+            if (rc == FS_OK)
+                rc = move_faces(out, &part, err);
+            fs_person_faces_free(&part);
+        }
+        for (size_t j = from; j < out->count; j++) {
+            out->items[j].face_id = fs_library_id(out->items[j].face_id, k, lib->count);
+            out->items[j].photo_id = fs_library_id(out->items[j].photo_id, k, lib->count);
+        }
+    }
+    free(ids);
+    if (rc != FS_OK)
+        fs_person_faces_free(out);
+    return rc;
+}
+
+static int cmp_best_first(const void *x, const void *y)
+{
+    const fs_person_face *a = x, *b = y;
+    if (a->quality != b->quality)
+        return a->quality < b->quality ? 1 : -1;
+    return (a->face_id > b->face_id) - (a->face_id < b->face_id);
+}
+
+fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *person,
+                              fs_person_faces *out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    const fs_mpi *m = lib->m;
+    memset(out, 0, sizeof *out);
+    if (person)
+        memset(person, 0, sizeof *person);
+    fs_person found = {0};
+    fs_library_member *members = NULL;
+    size_t n = 0;
+    wbuf w = {0};
+    fs_status rc = FS_OK;
+    if (m->rank == 0) {
+        rc = fs_library_person_find(lib->dir, key ? key : "", &found, &members, &n, err);
+        uint64_t count = n;
+        wire_put(&w, &count, sizeof count);
+        wire_put(&w, members, n * sizeof *members);
+        free(members);
+        members = NULL;
+    }
+    rc = mpi_bcast_bytes(m, &w, rc, err);
+    uint64_t count = 0;
+    rbuf rb = {.p = w.data, .left = w.len};
+    if (rc == FS_OK) {
+        wire_get(&rb, &count, sizeof count);
+        if (rb.bad || count != rb.left / sizeof *members || rb.left % sizeof *members)
+            rc = mpi_fail(err, FS_ERR_INTERNAL, "malformed members of a person");
+    }
+    if (rc != FS_OK) { /* the same on every rank */
+        free(w.data);
+        fs_person_clear(&found);
+        return rc;
+    }
+
+    fs_person_faces mine;
+    rc = faces_of_members(lib, (const fs_library_member *)rb.p, (size_t)count, &mine, err);
+    free(w.data);
+    if (m->rank != 0) {
+        wbuf r = {0};
+        mpi_report_begin(&r);
+        if (rc == FS_OK)
+            wire_put_person_faces(&r, &mine);
+        mpi_report_send(TAG_PERSON_FACES, rc, err, &r);
+        fs_person_faces_free(&mine);
+    } else {
+        *out = mine;
+        for (int r = 1; r < m->size; r++) {
+            unsigned char *bytes;
+            size_t len;
+            fs_error theirs = {0};
+            fs_status got = mpi_report_receive(lib->piece, r, TAG_PERSON_FACES, &bytes, &len,
+                                               &theirs);
+            rbuf in = {.p = bytes, .left = len};
+            if (got == FS_OK && rc == FS_OK)
+                got = wire_get_person_faces(&in, out, &theirs);
+            free(bytes);
+            if (got != FS_OK && rc == FS_OK) {
+                rc = got;
+                *err = theirs;
+            }
+        }
+        if (rc == FS_OK && out->count > 1)
+            qsort(out->items, out->count, sizeof *out->items, cmp_best_first);
+        else
+            fs_person_faces_free(out);
+    }
+    fs_error outcome = {.code = rc};
+    if (m->rank == 0 && rc != FS_OK)
+        outcome = *err;
+    MPI_Bcast(&outcome, (int)sizeof outcome, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (outcome.code != FS_OK) {
+        *err = outcome;
+        fs_person_faces_free(out);
+        fs_person_clear(&found);
+        return outcome.code;
+    }
+    if (person && m->rank == 0)
+        *person = found;
+    else
+        fs_person_clear(&found);
+    return FS_OK;
+}

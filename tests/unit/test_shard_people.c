@@ -1,0 +1,313 @@
+/*
+ * test_shard_people.c — the people of a sharded library without MPI (src/shard/people.c;
+ * facesearch.h, "People of a sharded library"): units of several shards grouped into the
+ * library's persons (a person split over shards joined, faces alone in their shards joined, one
+ * face alone no person, two units of one shard never one person), ids and names kept by a later
+ * update whatever the order of the units, naming, and the errors: no update yet, a unit of no
+ * shard, a bad threshold, a folder that is no library, a damaged or foreign people file.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "facesearch.h"
+
+#define DIM 64
+#define COUNT 3 /* shards */
+
+static char *temp_dir(void)
+{
+    char tmpl[] = "/tmp/fs_shard_people_XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A reproducible random number in [-1, 1). */
+static float noise(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)(*s >> 8) / (float)(1u << 23) - 1.0f;
+}
+
+/* Identity i's direction: its own random vector. */
+static void identity(int i, float *v)
+{
+    uint32_t s = 1000u + (uint32_t)i * 7919u;
+    for (int d = 0; d < DIM; d++)
+        v[d] = noise(&s);
+}
+
+static void normalise(float *v)
+{
+    double n = 0;
+    for (int d = 0; d < DIM; d++)
+        n += (double)v[d] * v[d];
+    for (int d = 0; d < DIM; d++)
+        v[d] = (float)(v[d] / sqrt(n));
+}
+
+/* A unit of identity `who` in shard k: a person (person_id > 0) or a face alone (face_id). */
+typedef struct spec {
+    int who, shard;
+    int64_t person_id, face_id;
+    size_t faces;
+    const char *name;
+} spec;
+
+/* The library's units, made from specs (in the order given; noise seeded by position). */
+static void make_units(const spec *specs, size_t n, fs_people_units *u)
+{
+    memset(u, 0, sizeof *u);
+    u->items = calloc(n, sizeof *u->items);
+    u->centroids = malloc(n * DIM * sizeof *u->centroids);
+    assert_true(u->items && u->centroids);
+    u->count = n;
+    u->dim = DIM;
+    for (size_t i = 0; i < n; i++) {
+        fs_people_unit *x = &u->items[i];
+        x->shard = specs[i].shard;
+        x->person_id = specs[i].person_id;
+        x->face_id = specs[i].face_id ? specs[i].face_id : 100 + specs[i].person_id;
+        x->faces = x->photos = specs[i].faces;
+        x->name = specs[i].name ? strdup(specs[i].name) : NULL;
+        char path[64];
+        snprintf(path, sizeof path, "/photos/shard%d/%lld.jpg", x->shard,
+                 (long long)x->face_id);
+        x->path = strdup(path);
+        x->box[2] = x->box[3] = 100;
+        float *c = u->centroids + i * DIM;
+        identity(specs[i].who, c);
+        uint32_t s = 77u + (uint32_t)(specs[i].who * 31 + specs[i].shard);
+        for (int d = 0; d < DIM; d++)
+            c[d] += 0.3f * noise(&s);
+        normalise(c);
+    }
+}
+
+/* Identities: 1 a person of every shard (named "Ann" in shard 1); 2 one face alone in shards 0
+ * and 2; 3 a person of shard 0 only; 4 one face alone in shard 1; 5 two persons of shard 0
+ * (the shard split them) and one of shard 1. */
+static const spec library[] = {
+    {1, 0, 1, 0, 5, NULL}, {1, 1, 4, 0, 3, "Ann"}, {1, 2, 2, 0, 2, NULL},
+    {2, 0, 0, 11, 1, NULL}, {2, 2, 0, 12, 1, NULL},
+    {3, 0, 2, 0, 2, NULL},
+    {4, 1, 0, 13, 1, NULL},
+    {5, 0, 3, 0, 2, NULL}, {5, 0, 4, 0, 2, NULL}, {5, 1, 5, 0, 2, NULL},
+};
+#define N_UNITS (sizeof library / sizeof library[0])
+
+static char *new_library(void)
+{
+    char *tmp = temp_dir();
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/lib", tmp);
+    fs_error err;
+    assert_int_equal(fs_shards_create(dir, "default", COUNT, &err), FS_OK);
+    free(tmp);
+    return strdup(dir);
+}
+
+/* The members of person key: how many, and the number per shard into per_shard. */
+static size_t members_of(const char *dir, const char *key, fs_person *p, int per_shard[COUNT])
+{
+    fs_library_member *m;
+    size_t n;
+    fs_error err;
+    assert_int_equal(fs_library_person_find(dir, key, p, &m, &n, &err), FS_OK);
+    memset(per_shard, 0, COUNT * sizeof *per_shard);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(m[i].shard >= 0 && m[i].shard < COUNT);
+        per_shard[m[i].shard]++;
+    }
+    free(m);
+    return n;
+}
+
+static void test_grouping(void **state)
+{
+    (void)state;
+    char *dir = new_library();
+    fs_error err;
+    fs_people list;
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.message, "people update --shards"));
+
+    fs_people_units u;
+    make_units(library, N_UNITS, &u);
+    fs_people_summary s;
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(s.faces, 21);
+    assert_int_equal(s.new_people, s.people);
+
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_OK);
+    /* 1 (10 faces); 5 twice (shard 0 kept its two apart: 4 faces with shard 1's, and 2);
+     * 2 and 3; 4 alone is no person */
+    assert_int_equal(list.count, 5);
+    assert_int_equal(list.items[1].faces, 4);
+    assert_int_equal(list.count, s.people);
+    assert_int_equal(list.items[0].faces, 10);
+    assert_string_equal(list.items[0].name, "Ann"); /* its shard person's name */
+    assert_int_equal(list.items[0].photos, 10);
+    /* the representative face: the largest unit's (shard 0's person 1: face 101), library id */
+    assert_int_equal(list.items[0].face_id, fs_library_id(101, 0, COUNT));
+    assert_string_equal(list.items[0].face_path, "/photos/shard0/101.jpg");
+    size_t total = 0;
+    for (size_t i = 0; i < list.count; i++)
+        total += list.items[i].faces;
+    assert_int_equal(total, 20); /* every face but identity 4's */
+
+    fs_person p;
+    int per_shard[COUNT];
+    assert_int_equal(members_of(dir, "Ann", &p, per_shard), 3);
+    assert_int_equal(per_shard[0] + per_shard[1] + per_shard[2], 3);
+    assert_int_equal(per_shard[0], 1);
+    int64_t ann = p.id;
+    fs_person_clear(&p);
+    /* no person holds two units of one shard; identity 2's lone faces are one person */
+    int lone_pair = 0;
+    for (size_t i = 0; i < list.count; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)list.items[i].id);
+        size_t n = members_of(dir, key, &p, per_shard);
+        for (int k = 0; k < COUNT; k++)
+            assert_true(per_shard[k] <= 1);
+        lone_pair += n == 2 && p.faces == 2 && per_shard[0] && per_shard[2];
+        fs_person_clear(&p);
+    }
+    assert_int_equal(lone_pair, 1);
+    fs_people_free(&list);
+
+    /* names: unique, kept; unknown ids and names */
+    char c_key[32];
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_OK);
+    int64_t other = list.items[1].id;
+    snprintf(c_key, sizeof c_key, "%lld", (long long)other);
+    fs_people_free(&list);
+    assert_int_equal(fs_library_people_name(dir, other, "Ann", &err), FS_ERR_ARG);
+    assert_int_equal(fs_library_people_name(dir, other, "Cy", &err), FS_OK);
+    assert_int_equal(fs_library_people_name(dir, 999, "Zed", &err), FS_ERR_NOT_FOUND);
+    fs_library_member *m;
+    size_t n;
+    assert_int_equal(fs_library_person_find(dir, "Nobody", &p, &m, &n, &err), FS_ERR_NOT_FOUND);
+    assert_string_equal(err.message, "no person named or numbered 'Nobody'");
+
+    /* a later update, the shards' units gathered in the opposite order (as ranks may send
+     * them; each shard's own order is its index's): the same ids, names kept, none new */
+    fs_people_units_free(&u);
+    spec reversed[N_UNITS];
+    size_t at = 0;
+    for (int k = COUNT - 1; k >= 0; k--)
+        for (size_t i = 0; i < N_UNITS; i++)
+            if (library[i].shard == k)
+                reversed[at++] = library[i];
+    make_units(reversed, N_UNITS, &u);
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(s.new_people, 0);
+    assert_int_equal(members_of(dir, "Ann", &p, per_shard), 3);
+    assert_int_equal(p.id, ann);
+    fs_person_clear(&p);
+    members_of(dir, "Cy", &p, per_shard);
+    assert_int_equal(p.id, other);
+    fs_person_clear(&p);
+
+    /* a named person whose faces are gone stays, with none; an unnamed one goes */
+    fs_people_units none = {0};
+    assert_int_equal(fs_library_people_update(dir, &none, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(s.people, 0);
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_OK);
+    assert_int_equal(list.count, 2);
+    for (size_t i = 0; i < list.count; i++) {
+        assert_int_equal(list.items[i].faces, 0);
+        assert_non_null(list.items[i].name);
+    }
+    fs_people_free(&list);
+    /* ...and takes its faces back when they come back */
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(members_of(dir, "Ann", &p, per_shard), 3);
+    assert_int_equal(p.id, ann);
+    assert_int_equal(p.faces, 10);
+    fs_person_clear(&p);
+
+    fs_people_units_free(&u);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    char *dir = new_library();
+    fs_error err;
+    fs_people_units u;
+    make_units(library, N_UNITS, &u);
+    fs_people_summary s;
+
+    u.items[2].shard = COUNT; /* a shard the library does not have */
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_ERR_ARG);
+    u.items[2].shard = 2;
+    assert_int_equal(fs_library_people_update(dir, &u, 2.0f, 0, &s, &err), FS_ERR_ARG);
+    assert_int_equal(fs_library_people_update(dir, &u, 0, 1.5f, &s, &err), FS_ERR_ARG);
+    /* 0: the pack's grouping threshold, from its search threshold */
+    assert_int_equal(fs_library_people_update(dir, &u, 0, 0.34f, &s, &err), FS_OK);
+    assert_true(s.people >= 4);
+
+    char none[300];
+    snprintf(none, sizeof none, "%s/none", dir);
+    assert_int_equal(fs_library_people_update(none, &u, 0.5f, 0, &s, &err), FS_ERR_NOT_FOUND);
+
+    /* a damaged people file: a clear error, and nothing written over it */
+    char path[400];
+    snprintf(path, sizeof path, "%s/people.db", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++)
+        fputs("not a database at all ", f);
+    fclose(f);
+    fs_people list;
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "people.db"));
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_ERR_FORMAT);
+    f = fopen(path, "r");
+    char head[16] = {0};
+    assert_int_equal(fread(head, 1, 15, f), 15);
+    fclose(f);
+    assert_string_equal(head, "not a database ");
+
+    /* a SQLite file of something else (another version): refused */
+    remove(path);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version = 7; CREATE TABLE t(x)'",
+             path);
+    if (system(cmd) == 0) {
+        assert_int_equal(fs_library_people_list(dir, &list, &err), FS_ERR_FORMAT);
+        assert_non_null(strstr(err.message, "not a facesearch people file"));
+    }
+
+    fs_people_units_free(&u);
+    remove_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grouping),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
