@@ -643,6 +643,9 @@ fs_status fs_people_import(fs_index *index, const char *other_dir, size_t *peopl
  * them: best quality first. Release with fs_person_faces_free. */
 fs_status fs_person_faces_by_ids(fs_index *index, const int64_t *ids, size_t n,
                                  fs_person_faces *out, fs_error *err);
+/* Puts faces best quality first, then by face id (fs_person_faces_get's order): for the faces of
+ * one person gathered from several shards. */
+void fs_person_faces_sort(fs_person_faces *faces);
 
 /* ---- People of a sharded library ------------------------------------------------------------
  * Each shard groups its own faces (fs_people_update), so a person with photos in several shards

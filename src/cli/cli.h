@@ -69,6 +69,9 @@ enum { CLI_INDEX_BUSY = 3 };
 int cli_index_roots(const cli_globals *g, fs_engine *engine, const char *const *roots, size_t n,
                     int hidden, const char *skip, int busy_ok, fs_index_progress *summary);
 
+/* "DIR: --shards needs facesearch built with MPI ..." (a build without libopenmpi-dev); returns
+ * EXIT_ERROR. */
+int cli_fail_no_mpi(const char *dir);
 /* The pack of a sharded library's shards: --models if given, else the manifest's (into buf),
  * else g->models. */
 const char *cli_shards_pack(const cli_globals *g, const char *dir, char *buf, size_t size);

@@ -158,8 +158,7 @@ static int index_shards(const cli_globals *g, const char *dir, const char *const
                         size_t n, int hidden)
 {
     (void)g, (void)roots, (void)n, (void)hidden;
-    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
-                    "libopenmpi-dev, then build again)", dir);
+    return cli_fail_no_mpi(dir);
 }
 #endif
 

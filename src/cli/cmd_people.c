@@ -428,16 +428,14 @@ int cli_search_person_shards(const cli_globals *g, const char *dir, const char *
 static int update_shards(const cli_globals *g, const people_args *a)
 {
     (void)g;
-    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
-                    "libopenmpi-dev, then build again)", a->shards);
+    return cli_fail_no_mpi(a->shards);
 }
 
 int cli_search_person_shards(const cli_globals *g, const char *dir, const char *key, int json,
                              int by_path)
 {
     (void)g, (void)key, (void)json, (void)by_path;
-    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
-                    "libopenmpi-dev, then build again)", dir);
+    return cli_fail_no_mpi(dir);
 }
 #endif
 

@@ -483,8 +483,7 @@ static int search_shards(const cli_globals *g, const search_args *a)
 static int search_shards(const cli_globals *g, const search_args *a)
 {
     (void)g;
-    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
-                    "libopenmpi-dev, then build again)", a->shards);
+    return cli_fail_no_mpi(a->shards);
 }
 #endif
 

@@ -104,8 +104,7 @@ static int serve_shards(const cli_globals *g, fs_server_config *cfg, const char 
     (void)g;
     (void)cfg;
     (void)wait_ms;
-    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
-                    "libopenmpi-dev, then build again)", dir);
+    return cli_fail_no_mpi(dir);
 }
 #endif
 

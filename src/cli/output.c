@@ -142,6 +142,12 @@ int cli_open_engine(const cli_globals *g, int min_face, float det_threshold, fs_
     return 0;
 }
 
+int cli_fail_no_mpi(const char *dir)
+{
+    return cli_fail("%s: --shards needs facesearch built with MPI (install Debian's "
+                    "libopenmpi-dev, then build again)", dir);
+}
+
 const char *cli_shards_pack(const cli_globals *g, const char *dir, char *buf, size_t size)
 {
     fs_shards_info info;

@@ -224,14 +224,6 @@ static fs_status faces_of_members(const fs_mpi_library *lib, const fs_library_me
     return rc;
 }
 
-static int cmp_best_first(const void *x, const void *y)
-{
-    const fs_person_face *a = x, *b = y;
-    if (a->quality != b->quality)
-        return a->quality < b->quality ? 1 : -1;
-    return (a->face_id > b->face_id) - (a->face_id < b->face_id);
-}
-
 fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *person,
                               fs_person_faces *out, fs_error *err)
 {
@@ -296,8 +288,8 @@ fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *p
                 *err = theirs;
             }
         }
-        if (rc == FS_OK && out->count > 1)
-            qsort(out->items, out->count, sizeof *out->items, cmp_best_first);
+        if (rc == FS_OK)
+            fs_person_faces_sort(out);
         else
             fs_person_faces_free(out);
     }

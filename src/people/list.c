@@ -203,6 +203,12 @@ static int cmp_best_first(const void *x, const void *y)
     return (a->face_id > b->face_id) - (a->face_id < b->face_id);
 }
 
+void fs_person_faces_sort(fs_person_faces *faces)
+{
+    if (faces->count > 1)
+        qsort(faces->items, faces->count, sizeof *faces->items, cmp_best_first);
+}
+
 fs_status fs_person_faces_by_ids(fs_index *ix, const int64_t *ids, size_t n,
                                  fs_person_faces *out, fs_error *err)
 {
@@ -213,7 +219,7 @@ fs_status fs_person_faces_by_ids(fs_index *ix, const int64_t *ids, size_t n,
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc != FS_OK)
         fs_person_faces_free(out);
-    else if (out->count > 1)
-        qsort(out->items, out->count, sizeof *out->items, cmp_best_first);
+    else
+        fs_person_faces_sort(out);
     return rc;
 }

@@ -24,6 +24,7 @@
 #include "people/people.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/paths.h"
 
 #define PEOPLE_FILE "people.db"
@@ -124,6 +125,7 @@ static void grouping_free(grouping *g)
 {
     free(g->order);
     free(g->groups);
+    memset(g, 0, sizeof *g);
 }
 
 static int cmp_group(const void *x, const void *y)
@@ -255,14 +257,12 @@ static fs_status load_old(sqlite3 *db, const char *path, old_member **out, size_
         return db_fail(db, path, err);
     int step;
     while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            old_member *grown = realloc(*out, (cap = cap ? 2 * cap : 256) * sizeof *grown);
-            if (!grown) {
-                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-                break;
-            }
-            *out = grown;
+        old_member *grown = util_grow(*out, &cap, *n + 1, sizeof *grown, 256);
+        if (!grown) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+            break;
         }
+        *out = grown;
         old_member *m = &(*out)[(*n)++];
         m->shard = sqlite3_column_int64(s, 0);
         m->person_id = sqlite3_column_int64(s, 1);
@@ -317,7 +317,7 @@ static fs_status load_named(sqlite3 *db, const char *path, named **out, size_t *
     size_t cap = 0;
     int step;
     while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        named *grown = *n < cap ? *out : realloc(*out, (cap = cap ? 2 * cap : 16) * sizeof *grown);
+        named *grown = util_grow(*out, &cap, *n + 1, sizeof *grown, 16);
         char *name = grown ? strdup((const char *)sqlite3_column_text(s, 0)) : NULL;
         if (grown)
             *out = grown;
@@ -600,14 +600,12 @@ fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err)
                  err);
     int step = SQLITE_DONE;
     while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (out->count == cap) {
-            fs_person *grown = realloc(out->items, (cap = cap ? 2 * cap : 16) * sizeof *grown);
-            if (!grown) {
-                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-                break;
-            }
-            out->items = grown;
+        fs_person *grown = util_grow(out->items, &cap, out->count + 1, sizeof *grown, 16);
+        if (!grown) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+            break;
         }
+        out->items = grown;
         rc = read_person(s, &out->items[out->count], err);
         out->count += rc == FS_OK;
     }
@@ -682,15 +680,12 @@ fs_status fs_library_person_find(const char *dir, const char *key, fs_person *ou
     if (rc == FS_OK)
         sqlite3_bind_int64(s, 1, out->id);
     while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            fs_library_member *grown = realloc(*members, (cap = cap ? 2 * cap : 8) *
-                                                             sizeof *grown);
-            if (!grown) {
-                rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-                break;
-            }
-            *members = grown;
+        fs_library_member *grown = util_grow(*members, &cap, *n + 1, sizeof *grown, 8);
+        if (!grown) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+            break;
         }
+        *members = grown;
         fs_library_member *m = &(*members)[(*n)++];
         m->shard = sqlite3_column_int(s, 0);
         m->person_id = sqlite3_column_int64(s, 1);

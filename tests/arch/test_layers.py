@@ -27,7 +27,8 @@ MPI_ENTRY = "facesearch_mpi.h"
 #   cli, server          the tools: the public header only (the library is one unit to them);
 #                        the command line starts the server through facesearch_server.h
 #   mpi                  the MPI runs over a sharded library: the public header only
-#   shard                sharded libraries: manifest, photo -> shard, merging results
+#   shard                sharded libraries: manifest, photo -> shard, merging results, the
+#                        library's people (the shards' units grouped with people's clustering)
 #   people               grouping the index's faces into persons (uses the open index)
 #   index                the index: folder walks, index runs, searches
 #   face      store      the face pipeline; the database and vector index: independent of each
@@ -43,7 +44,7 @@ ALLOWED = {
     "face": {"util", "image", "nn", "models"},
     "index": {"util", "image", "nn", "models", "store", "face"},
     "people": {"util", "store", "index"},
-    "shard": {"util", "face", "index"},
+    "shard": {"util", "face", "index", "people"},
     # the tool's MPI runs (include/facesearch_mpi.h): the public API only, like the server
     "mpi": set(),
     "cli": {"server", "mpi"},  # `serve` starts the server (include/facesearch_server.h), and
