@@ -2,7 +2,9 @@
  * cmd_people.c — `facesearch people ...`: group the indexed faces into persons, list and show
  * them, name, merge, move and reject; and `search --person NAME` (cli_search_person), every
  * photo of a person. Every subcommand takes --json (one JSON object per line). A person is given
- * by its name or its id; a face by the id `people show` prints.
+ * by its name or its id; a face by the id `people show` prints. With --shards DIR, update, list,
+ * show and name work on the people of a sharded library, and search --shards --person finds one
+ * of them (cli_search_person_shards).
  */
 #include <errno.h>
 #include <limits.h>
