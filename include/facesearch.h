@@ -598,8 +598,9 @@ typedef struct fs_person_face {
     char *path;                /* its photo (owned) */
     int face_number;           /* 1-based, in detection order, as search prints it */
     float box[4];
+    float landmarks[10];       /* as fs_face.landmarks */
     float score;               /* detector score */
-    float quality;             /* quality score in [0, 1] */
+    float quality;             /* quality score in [0, 1] (fs_face.quality) */
     int pinned;                /* placed by the user */
 } fs_person_face;
 
@@ -706,6 +707,9 @@ typedef struct fs_library_member {
  * its members into *members (malloc'd, *n of them; free). FS_ERR_NOT_FOUND if none. */
 fs_status fs_library_person_find(const char *dir, const char *key, fs_person *out,
                                  fs_library_member **members, size_t *n, fs_error *err);
+/* The same for the library person numbered id. */
+fs_status fs_library_person_get(const char *dir, int64_t id, fs_person *out,
+                                fs_library_member **members, size_t *n, fs_error *err);
 
 /* Names library person id (a name is unique; FS_ERR_ARG when another person has it). NULL or
  * "" removes the name. Names outlive updates (see above). */

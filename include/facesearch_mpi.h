@@ -123,6 +123,13 @@ fs_status fs_mpi_front_search(fs_mpi_front *front, const fs_face *query,
 fs_status fs_mpi_front_photo(fs_mpi_front *front, int64_t id, fs_photo *out, fs_error *err);
 fs_status fs_mpi_front_face(fs_mpi_front *front, int64_t id, fs_matches *out, fs_error *err);
 
+/* Rank 0, any thread: the library's person numbered id (fs_library_person_get; release with
+ * fs_person_clear) and its faces from the shards that hold them, as fs_mpi_person_faces gives
+ * them (release with fs_person_faces_free); every rank is asked (FS_ERR_UNAVAILABLE as above).
+ * FS_ERR_NOT_FOUND when there is no such person, or no people yet. */
+fs_status fs_mpi_front_person(fs_mpi_front *front, int64_t id, fs_person *person,
+                              fs_person_faces *out, fs_error *err);
+
 /* Rank 0, once no search runs: tells every rank to stop answering and waits (answer_ms at most)
  * until they have. FS_OK: every rank is leaving fs_mpi_answer, and fs_mpi_close ends the run in
  * order. FS_ERR_UNAVAILABLE (a rank down or silent): end the run with fs_mpi_abort instead. The

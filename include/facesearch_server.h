@@ -29,6 +29,11 @@ typedef fs_status (*fs_server_search_fn)(void *ctx, const fs_face *query,
 typedef fs_status (*fs_server_photo_fn)(void *ctx, int64_t id, fs_photo *out, fs_error *err);
 typedef fs_status (*fs_server_face_fn)(void *ctx, int64_t id, fs_matches *out, fs_error *err);
 
+/* A sharded library's person by its id (fs_library_person_get) and its faces, as
+ * fs_mpi_front_person gives them. */
+typedef fs_status (*fs_server_person_fn)(void *ctx, int64_t id, fs_person *person,
+                                         fs_person_faces *faces, fs_error *err);
+
 typedef struct fs_server_config {
     const char *host;            /* address to listen on; "127.0.0.1" by default */
     int port;                    /* 8080 by default; 0 = any free port (printed at start) */
@@ -43,13 +48,15 @@ typedef struct fs_server_config {
     size_t max_upload;           /* bytes of a request body (default 20 MiB) */
     uint64_t max_pixels;         /* pixels of an uploaded photo (default 40 megapixels) */
     int max_decode_ms;           /* decoding one photo, uploaded or indexed; 0 = no limit */
-    /* A sharded library instead of the index at db: set, the server opens no index; searches go
-     * to search(search_ctx, ...), photos and faces by id to photo and face (library ids), and
-     * what needs one index (people, index runs, stats, edits) answers 501. db then names the
-     * library (shown). */
+    /* A sharded library instead of the index at db: set, the server opens no index; db names
+     * the library's folder. Searches go to search(search_ctx, ...), photos, faces and persons by
+     * id to photo, face and person (library ids); the people list and names are the library's
+     * (fs_library_people_list, fs_library_people_name). What needs one index's writer or stats
+     * (index runs, grouping, merges, moves, rejects, stats) answers 501. */
     fs_server_search_fn search;
     fs_server_photo_fn photo;
     fs_server_face_fn face;
+    fs_server_person_fn person;
     void *search_ctx;
 } fs_server_config;
 

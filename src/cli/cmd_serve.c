@@ -37,6 +37,12 @@ static fs_status front_face(void *front, int64_t id, fs_matches *out, fs_error *
     return fs_mpi_front_face(front, id, out, err);
 }
 
+static fs_status front_person(void *front, int64_t id, fs_person *person, fs_person_faces *out,
+                              fs_error *err)
+{
+    return fs_mpi_front_person(front, id, person, out, err);
+}
+
 /* serve --shards DIR on every rank: rank 0 the server, the others fs_mpi_answer. A rank that
  * does not take the stop in time (stopped, gone) ends the run with MPI_Abort rather than hang
  * in MPI_Finalize, which waits for every rank. */
@@ -83,6 +89,7 @@ static int serve_shards(const cli_globals *g, fs_server_config *cfg, const char 
     cfg->search = front_search;
     cfg->photo = front_photo;
     cfg->face = front_face;
+    cfg->person = front_person;
     cfg->search_ctx = front;
     int status = fs_server_run(cfg);
     fs_status rc = fs_mpi_front_close(front, &err);

@@ -67,6 +67,10 @@ fs_status mpi_search_shards(const fs_mpi_library *lib, const fs_face *query, siz
                             size_t top, int min_face, fs_matches *out, fs_error *err);
 /* The ids of matches found in shard k of count made the library's (fs_library_id). */
 void mpi_library_ids(fs_matches *mt, int k, int count);
+/* The faces of the members (of a library person) that are in this rank's shards, with the
+ * library's ids, into *out (people_mpi.c). */
+fs_status mpi_member_faces(const fs_mpi_library *lib, const fs_library_member *members,
+                           size_t n, fs_person_faces *out, fs_error *err);
 
 /* ---- Collectives (collective.c) ---- */
 

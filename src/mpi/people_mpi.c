@@ -183,9 +183,8 @@ static fs_status move_faces(fs_person_faces *to, fs_person_faces *from, fs_error
     return FS_OK;
 }
 
-/* The faces of the members in this rank's shards, with the library's ids, into *out. */
-static fs_status faces_of_members(const fs_mpi_library *lib, const fs_library_member *members,
-                                  size_t n, fs_person_faces *out, fs_error *err)
+fs_status mpi_member_faces(const fs_mpi_library *lib, const fs_library_member *members,
+                           size_t n, fs_person_faces *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
     int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
@@ -262,7 +261,7 @@ fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *p
     }
 
     fs_person_faces mine;
-    rc = faces_of_members(lib, (const fs_library_member *)rb.p, (size_t)count, &mine, err);
+    rc = mpi_member_faces(lib, (const fs_library_member *)rb.p, (size_t)count, &mine, err);
     free(w.data);
     if (m->rank != 0) {
         wbuf r = {0};

@@ -12,6 +12,9 @@
  * threads never take each other's messages. An answer that arrives after its search gave up is
  * counted against the rank's debt; a rank with a debt is down (searches fail at once with
  * FS_ERR_UNAVAILABLE, no query is sent to it) until it has paid it, i.e. it answers again.
+ * Two other requests go the same way: a lookup (a photo or face by library id, asked of the one
+ * rank that holds its shard) and a person (the members of a library person, from
+ * DIR/people.db on rank 0, sent to every rank, each answering with their faces in its shards).
  *
  * MPI is called under front.lock only (MPI_THREAD_SERIALIZED), with MPI_ERRORS_RETURN: a send to
  * a rank that has died fails that search, it does not end the process. A rank waits for queries
@@ -30,7 +33,7 @@
 #include <time.h>
 
 /* distinct from the tags of index runs (shards_mpi.c) */
-enum { TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT, TAG_LOOKUP };
+enum { TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT, TAG_LOOKUP, TAG_PERSON };
 
 /* Polling: the front between looks at the answers, a rank after a query and when idle (a rank
  * that has had no query for IDLE_SECONDS sleeps longer: an idle server costs nothing). */
@@ -243,6 +246,37 @@ static void answer_lookup(const fs_mpi_library *lib, const unsigned char *bytes,
     send_answer(id, rc, &err, &payload);
 }
 
+/* A person's faces (the front's fs_mpi_front_person): id, the count of its members, each. */
+static void put_members(wbuf *w, const fs_library_member *members, size_t n)
+{
+    uint64_t id = 0, count = n;
+    wire_put(w, &id, sizeof id);
+    wire_put(w, &count, sizeof count);
+    wire_put(w, members, n * sizeof *members);
+}
+
+/* Answers one person's request (bytes of len): the faces of its members in this rank's shards. */
+static void answer_person(const fs_mpi_library *lib, const unsigned char *bytes, size_t len)
+{
+    rbuf r = {.p = bytes, .left = len};
+    uint64_t id = 0, count = 0;
+    wire_get(&r, &id, sizeof id);
+    wire_get(&r, &count, sizeof count);
+    fs_error err = {0};
+    fs_status rc = FS_OK;
+    if (r.bad || count != r.left / sizeof(fs_library_member) ||
+        r.left % sizeof(fs_library_member))
+        rc = mpi_fail(&err, FS_ERR_INTERNAL, "malformed person from rank 0");
+    fs_person_faces mine = {0};
+    if (rc == FS_OK)
+        rc = mpi_member_faces(lib, (const fs_library_member *)r.p, (size_t)count, &mine, &err);
+    wbuf payload = {0};
+    if (rc == FS_OK)
+        wire_put_person_faces(&payload, &mine);
+    fs_person_faces_free(&mine);
+    send_answer(id, rc, &err, &payload);
+}
+
 static int stop_signal_pending(void)
 {
     sigset_t pending;
@@ -291,6 +325,8 @@ fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
             answer_query(lib, bytes, (size_t)len);
         else if (st.MPI_TAG == TAG_LOOKUP)
             answer_lookup(lib, bytes, (size_t)len);
+        else if (st.MPI_TAG == TAG_PERSON)
+            answer_person(lib, bytes, (size_t)len);
         free(bytes);
         last = mpi_now();
     }
@@ -484,6 +520,30 @@ static void finish(fs_mpi_front *f, pending *p, MPI_Request *reqs, unsigned char
         free(data);
 }
 
+/* A search to be made: p's room for the answers of every rank, and *reqs for the sends to them
+ * (all MPI_REQUEST_NULL; given to post, then conclude, which frees it). */
+static fs_status pending_start(const fs_mpi_front *f, pending *p, MPI_Request **reqs,
+                               fs_error *err)
+{
+    int size = f->lib->m->size;
+    p->answer = calloc((size_t)size, sizeof *p->answer);
+    p->answer_len = calloc((size_t)size, sizeof *p->answer_len);
+    *reqs = malloc((size_t)size * sizeof **reqs);
+    for (int r = 0; *reqs && r < size; r++)
+        (*reqs)[r] = MPI_REQUEST_NULL;
+    return p->answer && p->answer_len && *reqs ? FS_OK
+                                               : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+}
+
+/* Frees the answers of p, once it is over. */
+static void pending_free(const fs_mpi_front *f, pending *p)
+{
+    for (int r = 0; p->answer && r < f->lib->m->size; r++)
+        free(p->answer[r]);
+    free(p->answer);
+    free(p->answer_len);
+}
+
 /* Sends w (a message whose first 8 bytes are its id, filled here) with tag to every rank but 0,
  * or to p->only, as search p (put in flight: *posted). Fails at once when a rank asked is down. */
 static fs_status post(fs_mpi_front *f, pending *p, MPI_Request *reqs, wbuf *w, int tag,
@@ -586,16 +646,12 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
     memset(out, 0, sizeof *out);
     int size = f->lib->m->size;
     pending p = {0};
-    p.answer = calloc((size_t)size, sizeof *p.answer);
-    p.answer_len = calloc((size_t)size, sizeof *p.answer_len);
-    MPI_Request *reqs = malloc((size_t)size * sizeof *reqs);
+    MPI_Request *reqs;
+    fs_status rc = pending_start(f, &p, &reqs, err);
     fs_matches *parts = calloc((size_t)size, sizeof *parts);
     wbuf w = {0};
-    fs_status rc = p.answer && p.answer_len && reqs && parts
-                       ? FS_OK
-                       : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-    for (int r = 0; reqs && r < size; r++)
-        reqs[r] = MPI_REQUEST_NULL;
+    if (rc == FS_OK && !parts)
+        rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
 
     /* the query to every rank, unless one is down */
     int posted = 0;
@@ -617,11 +673,8 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
         rc = fs_matches_merge(parts, (size_t)size, top, out, err);
     for (int r = 0; parts && r < size; r++)
         fs_matches_free(&parts[r]);
-    for (int r = 0; p.answer && r < size; r++)
-        free(p.answer[r]);
     free(parts);
-    free(p.answer);
-    free(p.answer_len);
+    pending_free(f, &p);
     return rc;
 }
 
@@ -686,13 +739,8 @@ static fs_status look_up_anywhere(fs_mpi_front *f, int kind, int64_t id, int *k,
         return rc;
     }
     pending p = {.only = rank};
-    p.answer = calloc((size_t)size, sizeof *p.answer);
-    p.answer_len = calloc((size_t)size, sizeof *p.answer_len);
-    MPI_Request *reqs = malloc((size_t)size * sizeof *reqs);
-    fs_status rc = p.answer && p.answer_len && reqs ? FS_OK
-                                                    : mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-    for (int i = 0; reqs && i < size; i++)
-        reqs[i] = MPI_REQUEST_NULL;
+    MPI_Request *reqs;
+    fs_status rc = pending_start(f, &p, &reqs, err);
     wbuf w = {0};
     int posted = 0;
     if (rc == FS_OK) {
@@ -706,8 +754,7 @@ static fs_status look_up_anywhere(fs_mpi_front *f, int kind, int64_t id, int *k,
         *owned = p.answer[rank];
         p.answer[rank] = NULL;
     }
-    free(p.answer);
-    free(p.answer_len);
+    pending_free(f, &p);
     return rc;
 }
 
@@ -749,6 +796,54 @@ fs_status fs_mpi_front_face(fs_mpi_front *f, int64_t id, fs_matches *out, fs_err
     fs_error local = {0};
     memset(out, 0, sizeof *out);
     return front_look_up(f, LOOK_FACE, id, out, err ? err : &local);
+}
+
+/* ---- A person's faces ---------------------------------------------------------------------- */
+
+fs_status fs_mpi_front_person(fs_mpi_front *f, int64_t id, fs_person *person,
+                              fs_person_faces *out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    memset(out, 0, sizeof *out);
+    fs_library_member *members = NULL;
+    size_t n = 0;
+    fs_status rc = fs_library_person_get(f->lib->dir, id, person, &members, &n, err);
+    if (rc)
+        return rc;
+    int size = f->lib->m->size;
+    pending p = {0};
+    MPI_Request *reqs;
+    wbuf w = {0};
+    int posted = 0;
+    rc = pending_start(f, &p, &reqs, err);
+    if (rc == FS_OK) {
+        put_members(&w, members, n);
+        rc = post(f, &p, reqs, &w, TAG_PERSON, &posted, err);
+    }
+    /* rank 0's own shards while the others read theirs */
+    if (rc == FS_OK) {
+        pthread_mutex_lock(&f->own_lock);
+        rc = mpi_member_faces(f->lib, members, n, out, err);
+        pthread_mutex_unlock(&f->own_lock);
+    }
+    conclude(f, &p, posted, reqs, w.data, &rc, err);
+    for (int r = 1; rc == FS_OK && r < size; r++) {
+        rbuf in;
+        rc = read_status(p.answer[r], p.answer_len[r], r, &in, err);
+        if (rc == FS_OK)
+            rc = wire_get_person_faces(&in, out, err);
+    }
+    pending_free(f, &p);
+    free(members);
+    if (rc == FS_OK) {
+        fs_person_faces_sort(out);
+        return FS_OK;
+    }
+    fs_person_faces_free(out);
+    fs_person_clear(person);
+    return rc;
 }
 
 fs_status fs_mpi_front_close(fs_mpi_front *f, fs_error *err)

@@ -215,6 +215,7 @@ void wire_put_person_faces(wbuf *w, const fs_person_faces *f)
         wire_put(w, &x->photo_id, sizeof x->photo_id);
         wire_put(w, n, sizeof n);
         wire_put(w, x->box, sizeof x->box);
+        wire_put(w, x->landmarks, sizeof x->landmarks);
         wire_put(w, &x->score, sizeof x->score);
         wire_put(w, &x->quality, sizeof x->quality);
         wire_put(w, x->path, strlen(x->path) + 1);
@@ -240,6 +241,7 @@ fs_status wire_get_person_faces(rbuf *r, fs_person_faces *f, fs_error *err)
         wire_get(r, &x->photo_id, sizeof x->photo_id);
         wire_get(r, n, sizeof n);
         wire_get(r, x->box, sizeof x->box);
+        wire_get(r, x->landmarks, sizeof x->landmarks);
         wire_get(r, &x->score, sizeof x->score);
         wire_get(r, &x->quality, sizeof x->quality);
         x->face_number = n[0];

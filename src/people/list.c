@@ -165,8 +165,9 @@ static int add_face(const store_people_face *f, void *ctx)
     o->path = path;
     o->face_number = f->face_index + 1;
     memcpy(o->box, f->box, sizeof o->box);
+    memcpy(o->landmarks, f->landmarks, sizeof o->landmarks);
     o->score = f->score;
-    o->quality = f->quality;
+    o->quality = people_quality(f);
     o->pinned = f->pinned;
     return 0;
 }

@@ -6,7 +6,12 @@
  * /api/v1/people/{id}/name, POST /api/v1/people/{id}/merge, POST
  * /api/v1/faces/{id}/move and POST /api/v1/faces/{id}/reject. Each write opens the index's
  * writer for its request (the grouping for its run): the one-writer rule holds (409 while an
- * index run, a grouping, here or from the tool, or another write holds it). Faces whose photo is not under the roots are not shown.
+ * index run, a grouping, here or from the tool, or another write holds it). Faces whose photo is
+ * not under the roots are not shown.
+ * Over a sharded library (serve --shards) the people are the library's (DIR/people.db, made by
+ * `people update --shards`): the list and the names are read and written there, a person's
+ * faces come from the ranks that hold them (fs_server_config.person); grouping and edits are
+ * the tool's (routes.c answers 501).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,15 +87,25 @@ static void person_json(srv_ctx *ctx, srv_buf *b, const fs_person *p)
     srv_buf_puts(b, "}");
 }
 
+/* Every person: the index's, or the library's (serve --shards; none before its first update). */
+static fs_status people_get(srv_ctx *ctx, fs_people *all, fs_error *err)
+{
+    if (ctx->cfg->search) {
+        fs_status rc = fs_library_people_list(ctx->db_dir, all, err);
+        return rc == FS_ERR_NOT_FOUND ? FS_OK : rc;
+    }
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_people_list(ix, all, err);
+    srv_reader_give(ctx, ix);
+    return rc;
+}
+
 int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     (void)req;
     fs_people all;
     fs_error err;
-    fs_index *ix = srv_reader_take(ctx);
-    fs_status rc = fs_people_list(ix, &all, &err);
-    srv_reader_give(ctx, ix);
-    if (rc)
+    if (people_get(ctx, &all, &err))
         return srv_error_fs(res, &err);
     srv_buf *b = srv_json(res, 200);
     srv_buf_puts(b, "{\"people\":[");
@@ -105,61 +120,77 @@ int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res)
     return 0;
 }
 
-/* One face of a person with its photo id and its geometry from the index (with its quality, as
- * every face object has it). */
-static void person_face_json(srv_buf *b, const fs_person_face *f, const fs_match *m)
+/* One face of a person with its photo id and its geometry (with its quality, as every face
+ * object has it). */
+static void person_face_json(srv_buf *b, const fs_person_face *f)
 {
     srv_buf_printf(b, "{\"face_id\":%lld,\"photo_id\":%lld,\"face\":%d,\"path\":",
                    (long long)f->face_id, (long long)f->photo_id, f->face_number);
     srv_json_string(b, f->path);
     srv_buf_printf(b, ",\"pinned\":%s,", f->pinned ? "true" : "false");
-    srv_json_face(b, &m->face);
+    fs_face face = {.score = f->score, .quality = f->quality};
+    memcpy(face.box, f->box, sizeof face.box);
+    memcpy(face.landmarks, f->landmarks, sizeof face.landmarks);
+    srv_json_face(b, &face);
     srv_buf_puts(b, "}");
+}
+
+/* Person id and its faces, of the index or of the library (serve --shards, from every rank):
+ * 1 when found, 0 when there is no such person, -1 with err filled. */
+static int person_get(srv_ctx *ctx, int64_t id, fs_person *p, fs_person_faces *faces,
+                      fs_error *err)
+{
+    memset(p, 0, sizeof *p);
+    memset(faces, 0, sizeof *faces);
+    if (ctx->cfg->search) {
+        fs_status rc = ctx->cfg->person(ctx->cfg->search_ctx, id, p, faces, err);
+        return rc == FS_OK ? 1 : rc == FS_ERR_NOT_FOUND ? 0 : -1;
+    }
+    fs_people all;
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_people_list(ix, &all, err);
+    int found = 0;
+    for (size_t i = 0; rc == FS_OK && i < all.count && !found; i++)
+        if (all.items[i].id == id) {
+            *p = all.items[i]; /* taken: its strings are p's */
+            memset(&all.items[i], 0, sizeof all.items[i]);
+            found = 1;
+        }
+    if (found)
+        rc = fs_person_faces_get(ix, id, faces, err);
+    srv_reader_give(ctx, ix);
+    fs_people_free(&all);
+    if (rc != FS_OK) {
+        fs_person_clear(p);
+        return -1;
+    }
+    return found;
 }
 
 /* The JSON of person id and its faces into b: 1 when found, 0 when there is no such person,
  * -1 with err filled. */
 static int person_body(srv_ctx *ctx, int64_t id, srv_buf *b, fs_error *err)
 {
-    fs_people all;
-    fs_person_faces faces = {0};
-    fs_index *ix = srv_reader_take(ctx);
-    fs_status rc = fs_people_list(ix, &all, err);
-    if (rc) {
-        srv_reader_give(ctx, ix);
-        return -1;
+    fs_person p;
+    fs_person_faces faces;
+    int found = person_get(ctx, id, &p, &faces, err);
+    if (found <= 0)
+        return found;
+    srv_buf_puts(b, "{\"person\":");
+    person_json(ctx, b, &p);
+    srv_buf_puts(b, ",\"faces\":[");
+    size_t shown = 0;
+    for (size_t i = 0; i < faces.count; i++) {
+        if (!srv_path_allowed(ctx, faces.items[i].path))
+            continue;
+        if (shown++)
+            srv_buf_puts(b, ",");
+        person_face_json(b, &faces.items[i]);
     }
-    const fs_person *p = NULL;
-    for (size_t i = 0; i < all.count && !p; i++)
-        if (all.items[i].id == id)
-            p = &all.items[i];
-    if (p)
-        rc = fs_person_faces_get(ix, id, &faces, err);
-    if (p && rc == FS_OK) {
-        srv_buf_puts(b, "{\"person\":");
-        person_json(ctx, b, p);
-        srv_buf_puts(b, ",\"faces\":[");
-        size_t shown = 0;
-        for (size_t i = 0; i < faces.count && rc == FS_OK; i++) {
-            const fs_person_face *f = &faces.items[i];
-            if (!srv_path_allowed(ctx, f->path))
-                continue;
-            fs_matches one;
-            rc = fs_index_face(ix, f->face_id, &one, err);
-            if (rc)
-                break;
-            if (shown++)
-                srv_buf_puts(b, ",");
-            person_face_json(b, f, &one.items[0]);
-            fs_matches_free(&one);
-        }
-        srv_buf_printf(b, "],\"count\":%zu}\n", shown);
-    }
-    srv_reader_give(ctx, ix);
-    int found = p != NULL;
-    fs_people_free(&all);
+    srv_buf_printf(b, "],\"count\":%zu}\n", shown);
+    fs_person_clear(&p);
     fs_person_faces_free(&faces);
-    return rc ? -1 : found;
+    return 1;
 }
 
 int srv_api_person(srv_ctx *ctx, const srv_request *req, srv_response *res)
@@ -339,13 +370,20 @@ int srv_api_person_name(srv_ctx *ctx, const srv_request *req, srv_response *res)
         return srv_error(res, 400, "name: a string of at most %d bytes (\"\" removes it)",
                          NAME_MAX_LEN);
     }
-    fs_index *w = writer_open(ctx, res);
     fs_error err;
-    fs_status rc = w ? fs_people_name(w, id, name, &err) : FS_OK;
+    fs_status rc;
+    if (ctx->cfg->search) { /* the library's people, in DIR/people.db */
+        rc = fs_library_people_name(ctx->db_dir, id, name, &err);
+    } else {
+        fs_index *w = writer_open(ctx, res);
+        rc = w ? fs_people_name(w, id, name, &err) : FS_OK;
+        if (!w) {
+            srv_params_free(&p);
+            return 0;
+        }
+        fs_index_close(w);
+    }
     srv_params_free(&p);
-    if (!w)
-        return 0;
-    fs_index_close(w);
     if (rc)
         return srv_error_fs(res, &err);
     return answer_person(ctx, id, res);

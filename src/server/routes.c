@@ -2,8 +2,9 @@
  * routes.c — which handler answers which request: a table of methods and path patterns
  * ("{id}" matches a positive decimal number, nothing else), the page's files for everything that
  * is not the API, 404 for an unknown path and 405 for a known path with another method. Serving
- * a sharded library (fs_server_config.search), the endpoints that need one index (people, its
- * writer, its stats) answer 501 naming why; searches, photos and faces by (library) id work.
+ * a sharded library (fs_server_config.search), searches, photos, faces and people by (library)
+ * id and people's names work; what needs one index's writer or stats answers 501 saying which
+ * command does it instead.
  */
 #include <string.h>
 
@@ -15,33 +16,41 @@ typedef struct route {
     const char *method;
     const char *pattern[6];      /* segments after /api/v1; NULL-terminated */
     srv_handler run;
-    int sharded;                 /* 1: answers on a sharded library too */
+    const char *unsharded;       /* NULL: answers on a sharded library too; else why not */
 } route;
 
+/* Why an endpoint answers 501 on a sharded library. */
+#define NO_RUNS "index runs and statistics are each shard's: run `mpirun -np N facesearch index " \
+                "--shards DIR ROOT...`, or look at one shard with --db DIR/shard-NNN"
+#define NO_GROUPING "the people of a sharded library are grouped by the tool: run `mpirun -np N " \
+                    "facesearch people update --shards DIR` (the server shows them at once)"
+#define NO_EDITS "merges, moves and rejects change one shard's people: serve or edit that " \
+                 "shard's index (--db DIR/shard-NNN), then run `people update --shards DIR`"
+
 static const route ROUTES[] = {
-    {"GET", {"health", NULL}, srv_api_health, 1},
-    {"GET", {"stats", NULL}, srv_api_stats, 0},
-    {"GET", {"models", NULL}, srv_api_models, 1},
-    {"POST", {"login", NULL}, srv_api_login, 1},
-    {"POST", {"search", NULL}, srv_api_search_upload, 1},
-    {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face, 1},
-    {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop, 1},
-    {"GET", {"faces", "{id}", NULL}, srv_api_face, 1},
-    {"POST", {"faces", "{id}", "move", NULL}, srv_api_face_move, 0},
-    {"POST", {"faces", "{id}", "reject", NULL}, srv_api_face_reject, 0},
-    {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail, 1},
-    {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image, 1},
-    {"GET", {"photos", "{id}", NULL}, srv_api_photo, 1},
-    {"GET", {"index", NULL}, srv_api_index_status, 0},
-    {"POST", {"index", NULL}, srv_api_index_start, 0},
-    {"DELETE", {"index", NULL}, srv_api_index_cancel, 0},
-    {"GET", {"index", "events", NULL}, srv_api_index_events, 0},
-    {"GET", {"people", NULL}, srv_api_people_list, 0},
-    {"POST", {"people", "update", NULL}, srv_api_people_update, 0},
-    {"GET", {"people", "update", NULL}, srv_api_people_update_status, 0},
-    {"GET", {"people", "{id}", NULL}, srv_api_person, 0},
-    {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name, 0},
-    {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge, 0},
+    {"GET", {"health", NULL}, srv_api_health, NULL},
+    {"GET", {"stats", NULL}, srv_api_stats, NO_RUNS},
+    {"GET", {"models", NULL}, srv_api_models, NULL},
+    {"POST", {"login", NULL}, srv_api_login, NULL},
+    {"POST", {"search", NULL}, srv_api_search_upload, NULL},
+    {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face, NULL},
+    {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop, NULL},
+    {"GET", {"faces", "{id}", NULL}, srv_api_face, NULL},
+    {"POST", {"faces", "{id}", "move", NULL}, srv_api_face_move, NO_EDITS},
+    {"POST", {"faces", "{id}", "reject", NULL}, srv_api_face_reject, NO_EDITS},
+    {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail, NULL},
+    {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image, NULL},
+    {"GET", {"photos", "{id}", NULL}, srv_api_photo, NULL},
+    {"GET", {"index", NULL}, srv_api_index_status, NO_RUNS},
+    {"POST", {"index", NULL}, srv_api_index_start, NO_RUNS},
+    {"DELETE", {"index", NULL}, srv_api_index_cancel, NO_RUNS},
+    {"GET", {"index", "events", NULL}, srv_api_index_events, NO_RUNS},
+    {"GET", {"people", NULL}, srv_api_people_list, NULL},
+    {"POST", {"people", "update", NULL}, srv_api_people_update, NO_GROUPING},
+    {"GET", {"people", "update", NULL}, srv_api_people_update_status, NO_GROUPING},
+    {"GET", {"people", "{id}", NULL}, srv_api_person, NULL},
+    {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name, NULL},
+    {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge, NO_EDITS},
 };
 
 /* A positive decimal id of at most 18 digits. */
@@ -98,10 +107,9 @@ int srv_route(srv_ctx *ctx, const srv_request *req, srv_response *res)
         path_known = 1;
         if (strcmp(ROUTES[i].method, req->method) != 0)
             continue;
-        if (ctx->cfg->search && !ROUTES[i].sharded)
-            return srv_error(res, 501, "not available on a sharded library (serve --shards): "
-                                       "people, edits and index runs are each shard's; serve "
-                                       "one shard's index for this");
+        if (ctx->cfg->search && ROUTES[i].unsharded)
+            return srv_error(res, 501, "not available on a sharded library (serve --shards): %s",
+                             ROUTES[i].unsharded);
         return ROUTES[i].run(ctx, req, res);
     }
     if (path_known)

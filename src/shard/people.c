@@ -618,31 +618,18 @@ fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err)
     return rc;
 }
 
-/* The person of key: its name, else its number. *found 0 when none. */
-static fs_status person_of_key(sqlite3 *db, const char *path, const char *key, fs_person *out,
-                               int *found, fs_error *err)
+/* The person of id. *found 0 when none. */
+static fs_status person_of_id(sqlite3 *db, const char *path, int64_t id, fs_person *out,
+                              int *found, fs_error *err)
 {
     *found = 0;
     sqlite3_stmt *s = NULL;
-    fs_status rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE name = ?1",
-                           &s, err);
+    fs_status rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE id = ?1", &s,
+                           err);
     int step = SQLITE_DONE;
     if (rc == FS_OK) {
-        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-        if ((step = sqlite3_step(s)) == SQLITE_DONE) {
-            char *end;
-            errno = 0;
-            long long id = strtoll(key, &end, 10);
-            if (*key && !*end && errno == 0 && id > 0) {
-                sqlite3_finalize(s);
-                rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE id = ?1",
-                             &s, err);
-                if (rc == FS_OK) {
-                    sqlite3_bind_int64(s, 1, id);
-                    step = sqlite3_step(s);
-                }
-            }
-        }
+        sqlite3_bind_int64(s, 1, id);
+        step = sqlite3_step(s);
     }
     if (rc == FS_OK && step == SQLITE_ROW) {
         rc = read_person(s, out, err);
@@ -654,31 +641,49 @@ static fs_status person_of_key(sqlite3 *db, const char *path, const char *key, f
     return rc;
 }
 
-fs_status fs_library_person_find(const char *dir, const char *key, fs_person *out,
-                                 fs_library_member **members, size_t *n, fs_error *err)
+/* The person of key: its name, else its number. *found 0 when none. */
+static fs_status person_of_key(sqlite3 *db, const char *path, const char *key, fs_person *out,
+                               int *found, fs_error *err)
 {
-    memset(out, 0, sizeof *out);
-    *members = NULL;
-    *n = 0;
-    sqlite3 *db;
-    char path[PATH_MAX];
-    int count, found = 0;
-    fs_status rc = open_people(dir, READ, &db, path, sizeof path, &count, err);
-    if (rc != FS_OK)
-        return rc;
-    rc = person_of_key(db, path, key, out, &found, err);
-    if (rc == FS_OK && !found)
-        rc = util_fail(err, FS_ERR_NOT_FOUND, "no person named or numbered '%s'", key);
+    *found = 0;
     sqlite3_stmt *s = NULL;
-    if (rc == FS_OK)
-        rc = prepare(db, path,
-                     "SELECT shard, person_id, face_id FROM member WHERE person = ?1"
-                     " ORDER BY shard, person_id, face_id",
-                     &s, err);
+    fs_status rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE name = ?1",
+                           &s, err);
+    int step = SQLITE_DONE;
+    if (rc == FS_OK) {
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        step = sqlite3_step(s);
+    }
+    if (rc == FS_OK && step == SQLITE_ROW) {
+        rc = read_person(s, out, err);
+        *found = rc == FS_OK;
+    } else if (rc == FS_OK && step != SQLITE_DONE) {
+        rc = db_fail(db, path, err);
+    }
+    sqlite3_finalize(s);
+    if (rc != FS_OK || *found)
+        return rc;
+    char *end;
+    errno = 0;
+    long long id = strtoll(key, &end, 10);
+    if (!*key || *end || errno != 0 || id <= 0)
+        return FS_OK;
+    return person_of_id(db, path, id, out, found, err);
+}
+
+/* The members of person id into *members (*n of them), of a library of count shards. */
+static fs_status members_of(sqlite3 *db, const char *path, int count, int64_t id,
+                            fs_library_member **members, size_t *n, fs_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    fs_status rc = prepare(db, path,
+                           "SELECT shard, person_id, face_id FROM member WHERE person = ?1"
+                           " ORDER BY shard, person_id, face_id",
+                           &s, err);
     size_t cap = 0;
     int step = SQLITE_DONE;
     if (rc == FS_OK)
-        sqlite3_bind_int64(s, 1, out->id);
+        sqlite3_bind_int64(s, 1, id);
     while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         fs_library_member *grown = util_grow(*members, &cap, *n + 1, sizeof *grown, 8);
         if (!grown) {
@@ -697,6 +702,31 @@ fs_status fs_library_person_find(const char *dir, const char *key, fs_person *ou
     if (rc == FS_OK && step != SQLITE_DONE)
         rc = db_fail(db, path, err);
     sqlite3_finalize(s);
+    return rc;
+}
+
+/* The person of key (a name or a number) or, key NULL, of id, and its members. */
+static fs_status person_with_members(const char *dir, const char *key, int64_t id,
+                                     fs_person *out, fs_library_member **members, size_t *n,
+                                     fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    *members = NULL;
+    *n = 0;
+    sqlite3 *db;
+    char path[PATH_MAX];
+    int count, found = 0;
+    fs_status rc = open_people(dir, READ, &db, path, sizeof path, &count, err);
+    if (rc != FS_OK)
+        return rc;
+    rc = key ? person_of_key(db, path, key, out, &found, err)
+             : person_of_id(db, path, id, out, &found, err);
+    if (rc == FS_OK && !found)
+        rc = key ? util_fail(err, FS_ERR_NOT_FOUND, "no person named or numbered '%s'", key)
+                 : util_fail(err, FS_ERR_NOT_FOUND, "person %lld: no such person",
+                             (long long)id);
+    if (rc == FS_OK)
+        rc = members_of(db, path, count, out->id, members, n, err);
     sqlite3_close(db);
     if (rc != FS_OK) {
         fs_person_clear(out);
@@ -705,6 +735,18 @@ fs_status fs_library_person_find(const char *dir, const char *key, fs_person *ou
         *n = 0;
     }
     return rc;
+}
+
+fs_status fs_library_person_find(const char *dir, const char *key, fs_person *out,
+                                 fs_library_member **members, size_t *n, fs_error *err)
+{
+    return person_with_members(dir, key ? key : "", 0, out, members, n, err);
+}
+
+fs_status fs_library_person_get(const char *dir, int64_t id, fs_person *out,
+                                fs_library_member **members, size_t *n, fs_error *err)
+{
+    return person_with_members(dir, NULL, id, out, members, n, err);
 }
 
 fs_status fs_library_people_name(const char *dir, int64_t id, const char *name, fs_error *err)

@@ -4,8 +4,12 @@
 # boxes, landmarks, scores) that `serve` over one index of the same photos answers, also with one
 # rank over the three shards. Photos and faces by id (library ids: unique across the shards) give
 # what one index gives for the same photo and face: its JSON but the ids, the same thumbnail,
-# image and crop bytes, the same search by face; the endpoints that need one index (people,
-# stats, index runs) answer 501, and an id of no photo 404. A rank stopped
+# image and crop bytes, the same search by face. People (after `people update` of the index and
+# `people update --shards` of the library): every person's faces, without ids, as one index's
+# person's (box, landmarks, score, quality, photo); a name given through the API is the
+# library's (`people list --shards` shows it; a name taken answers 400); no people yet is an
+# empty list. The endpoints that need one index's writer or stats (grouping, merges, stats,
+# index runs) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
 # at once while the server goes on answering, and once the rank is continued searches answer
@@ -33,6 +37,8 @@ ref=$tmp/ref
 shards=$tmp/shards
 expect_exit 0 "$FACESEARCH" --db "$ref" index "$lib"
 expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
+expect_exit 0 "$FACESEARCH" --db "$ref" people update
+expect_exit 0 mpi 3 "$FACESEARCH" people update --shards "$shards"
 
 # the searches compared: sample N with query-string fields; "matches" without the ids (each
 # shard numbers its own)
@@ -76,10 +82,22 @@ by_id() {
   done < <(head -4 <<<"$ids")
   echo "unique ids: $(cut -d' ' -f2 <<<"$ids" | sort | uniq -d | wc -l) repeated of $(wc -l <<<"$ids")"
 }
+# person_sets: every person as the sorted list of its faces without ids, one person a line, sorted
+person_sets() {
+  local id
+  req GET /api/v1/people
+  echo "people $code $(jget 'd["count"]')"
+  for id in $(jget '" ".join(str(p["id"]) for p in d["people"])'); do
+    req GET "/api/v1/people/$id"
+    echo "$code $(jget 'json.dumps(sorted(json.dumps({k: v for k, v in f.items() if k not in ("face_id", "photo_id")}, sort_keys=True) for f in d["faces"]))')"
+  done | sort
+}
 start_server --db "$ref" --root "$lib"
 want=$(run_searches)
 want_by_id=$(by_id)
+want_people=$(person_sets)
 stop_server
+check "one index: people to compare with" "people 200 $("$FACESEARCH" --db "$ref" people list --json | grep -c .)" "$(head -1 <<<"$want_people")"
 check "one index: photos and faces by id answer" "0" "$(grep -E '^(photo|face|search) ' <<<"$want_by_id" | grep -vc '^[a-z]* 200 ')"
 check "one index: every search answers" "0" "$(grep -vc '^200 ' <<<"$want")"
 check "one index: every search finds matches" "0" "$(grep -c ' \[\]$' <<<"$want")"
@@ -106,11 +124,51 @@ check "3 ranks, searches at once: the searches of one index" "$want" "$at_once"
 req GET /api/v1/health
 expect_status "health" 200
 check "health: sharded" "True" "$(jget 'd["sharded"]')"
-for path in /api/v1/stats /api/v1/people /api/v1/index; do
+for path in /api/v1/stats /api/v1/index /api/v1/people/update; do
   req GET "$path"
   expect_error "$path on a sharded library" 501
 done
 contains "501: says why" "$body" "not available on a sharded library"
+req POST /api/v1/people/update
+expect_error "grouping people on a sharded library" 501
+contains "501: names the command that groups them" "$body" "facesearch people update --shards DIR"
+req POST /api/v1/people/1/merge -H 'Content-Type: application/json' --data '{"from": 2}'
+expect_error "merging people on a sharded library" 501
+contains "501: says where merges are made" "$body" "one shard's people"
+
+# ---- people -------------------------------------------------------------------------------
+check "3 ranks: every person's faces as one index's" "$want_people" "$(person_sets)"
+req GET /api/v1/people
+top=$(jget 'd["people"][0]["id"]')
+second=$(jget 'd["people"][1]["id"]')
+req GET "/api/v1/faces/$(jget 'd["people"][0]["face_id"]')/crop?size=96"
+expect_status "a person's face: its crop (library face id)" 200
+req POST "/api/v1/people/$top/name" -H 'Content-Type: application/json' --data '{"name": "Ann"}'
+expect_status "naming a person" 200
+check "naming a person: answers the named person" "Ann $top" "$(jget 'd["person"]["name"], d["person"]["id"]' | tr -d "(),'")"
+check "naming a person: with its faces" "True" "$(jget 'd["count"] == d["person"]["faces"] > 0')"
+person_face=$(jget 'json.dumps([d["faces"][0][k] for k in ("box", "landmarks", "score", "quality")])')
+req GET "/api/v1/faces/$(jget 'd["faces"][0]["face_id"]')"
+check "a person's face: its geometry as the face's own" "$person_face" \
+  "$(jget 'json.dumps([d[k] for k in ("box", "landmarks", "score", "quality")])')"
+expect_exit 0 "$FACESEARCH" people list --shards "$shards" --json
+check "the name is the library's (people list --shards)" "Ann" \
+  "$(python3 -c 'import json,sys; [print(d["name"]) for d in map(json.loads, sys.stdin) if d["id"] == '"$top"']' <<<"$out")"
+req POST "/api/v1/people/$second/name" -H 'Content-Type: application/json' --data '{"name": "Ann"}'
+expect_error "a name taken" 400
+req POST "/api/v1/people/$top/name" -H 'Content-Type: application/json' --data '{"name": ""}'
+check "a name removed" "None" "$(jget 'd["person"]["name"]')"
+req GET /api/v1/people/999999
+expect_error "an id of no person" 404
+req POST /api/v1/people/999999/name -H 'Content-Type: application/json' --data '{"name": "Bo"}'
+expect_error "naming no person" 404
+mv "$shards/people.db" "$tmp/people.db.saved"
+req GET /api/v1/people
+expect_status "no people yet" 200
+check "no people yet: an empty list" "0 []" "$(jget 'd["count"], d["people"]' | tr -d "(),")"
+req GET "/api/v1/people/$top"
+expect_error "no people yet: a person" 404
+mv "$tmp/people.db.saved" "$shards/people.db"
 check "3 ranks: photos and faces by library id as one index's by its ids" "$want_by_id" "$(by_id)"
 req GET /api/v1/photos/999999
 expect_error "an id of no photo" 404
@@ -153,6 +211,7 @@ check "server log: no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error' 
 start_sharded 1 # one rank searches the three shards
 check "1 rank: the searches of one index" "$want" "$(run_searches)"
 check "1 rank: photos and faces by library id as one index's by its ids" "$want_by_id" "$(by_id)"
+check "1 rank: every person's faces as one index's" "$want_people" "$(person_sets)"
 kill -INT "$mpirun_pid"
 wait "$mpirun_pid"
 mpirun_pid=""

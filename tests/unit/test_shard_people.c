@@ -205,6 +205,24 @@ static void test_grouping(void **state)
     size_t n;
     assert_int_equal(fs_library_person_find(dir, "Nobody", &p, &m, &n, &err), FS_ERR_NOT_FOUND);
     assert_string_equal(err.message, "no person named or numbered 'Nobody'");
+    /* by id (the server's): a name that is a number is a name to find, never to get */
+    assert_int_equal(fs_library_person_get(dir, 999, &p, &m, &n, &err), FS_ERR_NOT_FOUND);
+    assert_string_equal(err.message, "person 999: no such person");
+    assert_null(m);
+    assert_int_equal(fs_library_people_name(dir, ann, c_key, &err), FS_OK);
+    assert_int_equal(fs_library_person_find(dir, c_key, &p, &m, &n, &err), FS_OK);
+    assert_int_equal(p.id, ann);
+    assert_int_equal(n, 3);
+    fs_person_clear(&p);
+    free(m);
+    assert_int_equal(fs_library_person_get(dir, other, &p, &m, &n, &err), FS_OK);
+    assert_int_equal(p.id, other);
+    assert_string_equal(p.name, "Cy");
+    assert_int_equal(p.faces, 4);
+    assert_int_equal(n, 2);
+    fs_person_clear(&p);
+    free(m);
+    assert_int_equal(fs_library_people_name(dir, ann, "Ann", &err), FS_OK);
 
     /* a later update, the shards' units gathered in the opposite order (as ranks may send
      * them; each shard's own order is its index's): the same ids, names kept, none new */

@@ -1,10 +1,13 @@
 // sharded_test.mjs — the server's page over a sharded library (serve --shards under mpirun) in a
-// real browser (Debian's chromium, headless, playwright-core): the page offers search only (no
-// People tab, no library panel: people, index runs and stats are each shard's) and says it is a
-// sharded library; an uploaded query photo gives as many results as the API finds, every
-// thumbnail loads (photos by library id, from the rank that holds them), a photo opens large with
-// every face boxed, a clicked face is searched for (that face first, similarity 1, its crop as
-// the query); the People address stays on the search; no error is shown, no script fails.
+// real browser (Debian's chromium, headless, playwright-core): the page says it is a sharded
+// library and has no library panel (index runs and stats are each shard's); an uploaded query
+// photo gives as many results as the API finds, every thumbnail loads (photos by library id, from
+// the rank that holds them), a photo opens large with every face boxed, a clicked face is
+// searched for (that face first, similarity 1, its crop as the query). People (grouped by
+// `people update --shards` before): the grid lists the API's people in its order with their
+// faces' crops, offers no Update, Merge or selection (the tool's and the shards'), a name typed
+// in is the library's; a person opens with the API's faces, one card each, without move or
+// reject. No error is shown, no script fails.
 // Usage: node sharded_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
 import { apiSearchCount, check, finish, launch, searchByClickedFace } from "./lib.mjs";
@@ -21,7 +24,7 @@ try {
   await page.waitForSelector("#app:not([hidden])");
   await page.waitForFunction(() => document.querySelector("#bar-stats").textContent !== "");
   check("says it is a sharded library", (await page.textContent("#bar-stats")) === "Sharded library");
-  check("no People tab", !(await page.isVisible("#tab-people")));
+  check("a People tab", await page.isVisible("#tab-people"));
   check("no library panel", !(await page.isVisible("#library-toggle")) && !(await page.isVisible("#library")));
 
   // ---- a query photo: the gallery, as many as the API finds, every thumbnail loaded
@@ -57,11 +60,42 @@ try {
   await page.waitForTimeout(400);
   await page.screenshot({ path: `${out}/sharded-face-search.png` });
 
-  // ---- the People address: still the search
-  await page.goto(base + "/#people");
-  await page.waitForSelector("#app:not([hidden])");
-  await page.waitForTimeout(300);
-  check("#people: the search stays", !(await page.isVisible("#people-view")));
+  // ---- people: the library's, to see and name
+  await page.click("#tab-people");
+  await page.waitForSelector("#people-view:not([hidden]) #people-grid .person");
+  check("people: no Update or Merge (the tool groups, shards edit)",
+        !(await page.isVisible("#people-update")) && !(await page.isVisible("#people-merge")));
+  check("people: nothing to select", (await page.$$eval(".person-pick", (p) => p.length)) === 0);
+  const apiPeople = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()));
+  const cards = await page.$$eval("#people-grid .person", (c) => c.map((x) => Number(x.dataset.personId)));
+  check("people: as many as the API lists, in its order", apiPeople.count > 1 &&
+        JSON.stringify(cards) === JSON.stringify(apiPeople.people.map((p) => p.id)),
+        `page ${cards} api ${apiPeople.people.map((p) => p.id)}`);
+  await page.waitForFunction(() => [...document.querySelectorAll("#people-grid .person-crop img")]
+    .every((i) => i.classList.contains("loaded") && i.naturalWidth > 0), null, { timeout: 60000 });
+  check("people: every face's crop loaded", true);
+  const who = apiPeople.people[0];
+  const whoCard = page.locator(`.person[data-person-id="${who.id}"]`);
+  await whoCard.locator(".person-name").fill("Grace Hopper");
+  await whoCard.locator(".person-name").press("Enter");
+  await page.waitForSelector(`.person[data-person-id="${who.id}"] .person-name.saved`);
+  const named = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()).people[0].name);
+  check("people: renamed in place, in the library", named === "Grace Hopper", named);
+  await page.screenshot({ path: `${out}/sharded-people.png` });
+  await whoCard.locator(".person-crop").click();
+  await page.waitForSelector("#person-view:not([hidden]) #person-gallery .result .box.matched");
+  const apiPerson = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  const shownFaces = await page.$$eval("#person-gallery .result", (r) => r.map((x) => Number(x.dataset.faceId)));
+  check("person: the API's faces, one card each", apiPerson.count === who.faces &&
+        JSON.stringify(shownFaces) === JSON.stringify(apiPerson.faces.map((f) => f.face_id)),
+        `page ${shownFaces} api ${apiPerson.faces.map((f) => f.face_id)}`);
+  check("person: the name above the photos", (await page.inputValue("#person-name")) === "Grace Hopper");
+  check("person: no move or reject, and no word of them", (await page.$$eval(".face-actions", (a) => a.length)) === 0 &&
+        !(await page.isVisible("#person-edit-hint")));
+  await page.waitForFunction(() => [...document.querySelectorAll("#person-gallery .result img")]
+    .every((i) => i.classList.contains("loaded") && i.naturalWidth > 0));
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: `${out}/sharded-person.png` });
   if (await page.isVisible("#toast")) toasts.push(await page.textContent("#toast"));
   check("no error shown", toasts.length === 0, toasts.join("; "));
   check("no script errors", pageErrors.length === 0, pageErrors.join("; "));

@@ -16,7 +16,7 @@ const state = {
   rendered: 0,
   file: null,                     // the uploaded query photo
   photos: new Map(),              // photo id -> its JSON (sizes, faces), once fetched
-  sharded: false,                 // serve --shards: search and photos only (GET /health)
+  sharded: false,                 // serve --shards: search, photos, people to see and name (GET /health)
 };
 
 // ---- talking to the server -------------------------------------------------------------------
@@ -373,12 +373,17 @@ function plural(n, one, many) { return `${Number(n).toLocaleString()} ${n === 1 
 function showView() {
   const h = location.hash;
   const m = /^#people\/(\d+)$/.exec(h);
-  // a sharded library has people, index runs and stats in each shard, none for the whole: search only
-  const inPeople = (h === "#people" || !!m) && !state.sharded;
+  const inPeople = h === "#people" || !!m;
   $("app").hidden = inPeople;
   $("people-view").hidden = !inPeople;
+  // a sharded library's index runs and stats are each shard's, and its people are grouped and
+  // edited by the tool (people update --shards): here they are seen and named only
   $("library-toggle").hidden = inPeople || state.sharded;
-  $("tab-people").hidden = state.sharded;
+  $("people-update").hidden = state.sharded;
+  $("people-merge").hidden = state.sharded;
+  $("people-empty-index").hidden = state.sharded;
+  $("people-empty-shards").hidden = !state.sharded;
+  $("person-edit-hint").hidden = state.sharded;
   $("tab-search").classList.toggle("active", !inPeople);
   $("tab-people").classList.toggle("active", inPeople);
   $("people-list").hidden = !!m;
@@ -399,7 +404,8 @@ async function loadPeople() {
   if (r.unseen) bits.push(`${r.unseen.toLocaleString()} not grouped yet`);
   $("people-count").textContent = bits.join(" · ");
   $("people-empty").hidden = r.count > 0;
-  call("/people/update").then((u) => { if (u.state === "running") followUpdate(false); }, () => {});
+  if (!state.sharded)
+    call("/people/update").then((u) => { if (u.state === "running") followUpdate(false); }, () => {});
   const grid = $("people-grid");
   grid.textContent = "";
   for (const p of r.people) grid.appendChild(personCard(p));
@@ -445,7 +451,8 @@ function personCard(p) {
   counts.className = "person-counts";
   counts.textContent = `${plural(p.photos, "photo", "photos")} · ${plural(p.faces, "face", "faces")}`;
   info.append(counts);
-  el.append(face, pick, info);
+  if (state.sharded) el.append(face, info); // no merging: a shard's edit
+  else el.append(face, pick, info);
   return el;
 }
 
@@ -551,7 +558,7 @@ async function openPerson(id) {
   $("person-count").textContent = plural(photos, "photo", "photos");
   const gallery = $("person-gallery");
   gallery.textContent = "";
-  for (const f of r.faces) gallery.appendChild(card(f, faceActions));
+  for (const f of r.faces) gallery.appendChild(card(f, state.sharded ? null : faceActions));
 }
 
 // Under a face of the open person: move it to another person (or a new one), or reject it.
