@@ -190,6 +190,10 @@ expect_error "while the rank is down" 503
 contains "503 at once: says until when" "$body" "searches fail until it answers again"
 req GET /api/v1/health --max-time 30
 expect_status "the server answers meanwhile" 200
+req GET "/api/v1/people/$top" --max-time 30
+expect_error "a person, while the rank is down" 503
+req GET /api/v1/people --max-time 30
+expect_status "the people list (rank 0's people.db) meanwhile" 200
 kill -CONT "${ranks[1]}"
 for i in $(seq 1 100); do # the rank answers what it owes, then searches again
   req POST "/api/v1/search?threshold=-1&top=0" --data-binary "@$samples/sample1.jpg" --max-time 30
