@@ -130,6 +130,16 @@ fs_status fs_mpi_front_face(fs_mpi_front *front, int64_t id, fs_matches *out, fs
 fs_status fs_mpi_front_person(fs_mpi_front *front, int64_t id, fs_person *person,
                               fs_person_faces *out, fs_error *err);
 
+/* Rank 0, any thread, one at a time (FS_ERR_BUSY otherwise): groups the library's people as
+ * fs_mpi_people_update does (opt may be NULL; on_progress is called from this thread: rank 0's
+ * own shards, then stage "shards", ranks done of ranks) while every rank goes on answering:
+ * each groups its shards in a thread of its own, with an engine of the library's pack opened
+ * for it, and a shard whose index a writer holds fails the update (FS_ERR_BUSY). Waits for the
+ * ranks without the answer_ms bound while they are heard from (a grouping rank says so twice a
+ * second); FS_ERR_UNAVAILABLE when one has left or been silent for answer_ms plus 2 s. */
+fs_status fs_mpi_front_people_update(fs_mpi_front *front, const fs_people_options *opt,
+                                     fs_people_summary *summary, fs_error *err);
+
 /* Rank 0, once no search runs: tells every rank to stop answering and waits (answer_ms at most)
  * until they have. FS_OK: every rank is leaving fs_mpi_answer, and fs_mpi_close ends the run in
  * order. FS_ERR_UNAVAILABLE (a rank down or silent): end the run with fs_mpi_abort instead. The

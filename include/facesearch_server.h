@@ -33,6 +33,10 @@ typedef fs_status (*fs_server_face_fn)(void *ctx, int64_t id, fs_matches *out, f
  * fs_mpi_front_person gives them. */
 typedef fs_status (*fs_server_person_fn)(void *ctx, int64_t id, fs_person *person,
                                          fs_person_faces *faces, fs_error *err);
+/* A sharded library's people grouped again, as fs_mpi_front_people_update does it (called from
+ * the server's background thread for POST /api/v1/people/update). */
+typedef fs_status (*fs_server_group_fn)(void *ctx, const fs_people_options *opt,
+                                        fs_people_summary *summary, fs_error *err);
 
 typedef struct fs_server_config {
     const char *host;            /* address to listen on; "127.0.0.1" by default */
@@ -50,13 +54,15 @@ typedef struct fs_server_config {
     int max_decode_ms;           /* decoding one photo, uploaded or indexed; 0 = no limit */
     /* A sharded library instead of the index at db: set, the server opens no index; db names
      * the library's folder. Searches go to search(search_ctx, ...), photos, faces and persons by
-     * id to photo, face and person (library ids); the people list and names are the library's
-     * (fs_library_people_list, fs_library_people_name). What needs one index's writer or stats
-     * (index runs, grouping, merges, moves, rejects, stats) answers 501. */
+     * id to photo, face and person (library ids), a grouping of people to group; the people
+     * list and names are the library's (fs_library_people_list, fs_library_people_name). What
+     * needs one index's writer or stats (index runs, merges, moves, rejects, stats) answers
+     * 501. */
     fs_server_search_fn search;
     fs_server_photo_fn photo;
     fs_server_face_fn face;
     fs_server_person_fn person;
+    fs_server_group_fn group;
     void *search_ctx;
 } fs_server_config;
 

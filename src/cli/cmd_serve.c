@@ -43,6 +43,12 @@ static fs_status front_person(void *front, int64_t id, fs_person *person, fs_per
     return fs_mpi_front_person(front, id, person, out, err);
 }
 
+static fs_status front_group(void *front, const fs_people_options *opt,
+                             fs_people_summary *summary, fs_error *err)
+{
+    return fs_mpi_front_people_update(front, opt, summary, err);
+}
+
 /* serve --shards DIR on every rank: rank 0 the server, the others fs_mpi_answer. A rank that
  * does not take the stop in time (stopped, gone) ends the run with MPI_Abort rather than hang
  * in MPI_Finalize, which waits for every rank. */
@@ -90,6 +96,7 @@ static int serve_shards(const cli_globals *g, fs_server_config *cfg, const char 
     cfg->photo = front_photo;
     cfg->face = front_face;
     cfg->person = front_person;
+    cfg->group = front_group;
     cfg->search_ctx = front;
     int status = fs_server_run(cfg);
     fs_status rc = fs_mpi_front_close(front, &err);

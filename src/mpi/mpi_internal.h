@@ -67,6 +67,13 @@ fs_status mpi_search_shards(const fs_mpi_library *lib, const fs_face *query, siz
                             size_t top, int min_face, fs_matches *out, fs_error *err);
 /* The ids of matches found in shard k of count made the library's (fs_library_id). */
 void mpi_library_ids(fs_matches *mt, int k, int count);
+/* This rank's shards of the library at dir (of count shards) grouped into people
+ * (fs_people_update, not waiting for a writer; opt->on_progress on rank 0 only), with an engine
+ * of the library's pack opened for the run: their units appended to *units, their summaries
+ * added to *sum, the pack's search threshold into *search_threshold (people_mpi.c). */
+fs_status mpi_people_group_shards(const fs_mpi *m, const char *dir, int count,
+                                 const fs_people_options *opt, fs_people_units *units,
+                                 fs_people_summary *sum, float *search_threshold, fs_error *err);
 /* The faces of the members (of a library person) that are in this rank's shards, with the
  * library's ids, into *out (people_mpi.c). */
 fs_status mpi_member_faces(const fs_mpi_library *lib, const fs_library_member *members,

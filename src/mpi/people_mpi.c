@@ -83,6 +83,24 @@ static fs_status update_own(const fs_mpi *m, fs_engine *engine, const char *dir,
     return rc;
 }
 
+fs_status mpi_people_group_shards(const fs_mpi *m, const char *dir, int count,
+                                 const fs_people_options *opt, fs_people_units *units,
+                                 fs_people_summary *sum, float *search_threshold, fs_error *err)
+{
+    fs_shards_info info;
+    fs_engine *engine = NULL;
+    fs_engine_options eo = {.threads = 1}; /* only the pack: grouping runs no network */
+    fs_status rc = fs_shards_open(dir, &info, err);
+    if (rc == FS_OK)
+        rc = fs_engine_open(info.pack, &eo, &engine, err);
+    if (rc == FS_OK) {
+        *search_threshold = fs_pack_threshold(fs_engine_pack(engine));
+        rc = update_own(m, engine, dir, count, 0, opt, units, sum, err);
+    }
+    fs_engine_close(engine);
+    return rc;
+}
+
 fs_status fs_mpi_people_update(fs_mpi *m, fs_engine *engine, const char *dir, int wait,
                                const fs_people_options *opt, fs_people_summary *summary,
                                fs_error *err)

@@ -33,7 +33,10 @@
 #include <time.h>
 
 /* distinct from the tags of index runs (shards_mpi.c) */
-enum { TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT, TAG_LOOKUP, TAG_PERSON };
+enum {
+    TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT, TAG_LOOKUP, TAG_PERSON,
+    TAG_GROUP, TAG_BEAT
+};
 
 /* Polling: the front between looks at the answers, a rank after a query and when idle (a rank
  * that has had no query for IDLE_SECONDS sleeps longer: an idle server costs nothing). */
@@ -42,6 +45,10 @@ enum { TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT, TAG_LOOKUP,
 #define RANK_IDLE_POLL_NS 2000000L
 #define IDLE_SECONDS 1.0
 #define DOWN_LOOKS 3
+/* A rank grouping people says it is alive every BEAT_SECONDS; the front gives up on a rank it has
+ * not heard from for answer_ms plus SILENCE_SECONDS (a rank may be in a search meanwhile). */
+#define BEAT_SECONDS 0.5
+#define SILENCE_SECONDS 2.0
 
 /* A search in flight: the answers of the ranks (owned bytes, NULL until they arrive). */
 typedef struct pending {
@@ -71,6 +78,8 @@ struct fs_mpi_front {
     uint64_t *owed;             /* per rank: answers due from searches that gave up on it */
     int *left;                  /* per rank: it said it leaves (a signal) */
     int *stopped;               /* per rank: it acknowledged the front's stop */
+    double *heard;              /* per rank: when its last message arrived (mpi_now) */
+    int grouping;               /* a people update is running */
     pthread_mutex_t own_lock;   /* rank 0's own shards: one search at a time */
 };
 
@@ -277,6 +286,117 @@ static void answer_person(const fs_mpi_library *lib, const unsigned char *bytes,
     send_answer(id, rc, &err, &payload);
 }
 
+/* A grouping of people (the front's fs_mpi_front_people_update): id, then the options
+ * (rebuild, algorithm; threshold, min_quality). */
+static void put_grouping(wbuf *w, const fs_people_options *opt)
+{
+    uint64_t id = 0;
+    int32_t n[2] = {opt->rebuild, (int32_t)opt->algorithm};
+    float t[2] = {opt->threshold, opt->min_quality};
+    wire_put(w, &id, sizeof id);
+    wire_put(w, n, sizeof n);
+    wire_put(w, t, sizeof t);
+}
+
+/* A grouping of this rank's shards, run by a thread of its own (which calls no MPI) while the
+ * rank goes on answering; its answer is the summary and the units of the shards. */
+typedef struct grouping_job {
+    const fs_mpi_library *lib;
+    uint64_t id;
+    fs_people_options opt;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    int done;                   /* under lock: the fields below are set */
+    fs_status rc;
+    fs_error err;
+    fs_people_units units;
+    fs_people_summary sum;
+} grouping_job;
+
+static void *grouping_thread(void *arg)
+{
+    grouping_job *j = arg;
+    fs_people_units units = {0};
+    fs_people_summary sum = {0};
+    fs_error err = {0};
+    float search_threshold;
+    fs_status rc = mpi_people_group_shards(j->lib->m, j->lib->dir, j->lib->count, &j->opt,
+                                           &units, &sum, &search_threshold, &err);
+    pthread_mutex_lock(&j->lock);
+    j->rc = rc;
+    j->err = err;
+    j->units = units;
+    j->sum = sum;
+    j->done = 1;
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+/* Starts the grouping asked by bytes (of len) into *job, or answers why not (*job NULL). */
+static void grouping_start(const fs_mpi_library *lib, const unsigned char *bytes, size_t len,
+                           grouping_job **job)
+{
+    rbuf r = {.p = bytes, .left = len};
+    uint64_t id = 0;
+    int32_t n[2] = {0, 0};
+    float t[2] = {0, 0};
+    wire_get(&r, &id, sizeof id);
+    wire_get(&r, n, sizeof n);
+    wire_get(&r, t, sizeof t);
+    fs_error err = {0};
+    fs_status rc = FS_OK;
+    grouping_job *j = NULL;
+    if (r.bad)
+        rc = mpi_fail(&err, FS_ERR_INTERNAL, "malformed grouping from rank 0");
+    else if (!(j = calloc(1, sizeof *j)))
+        rc = mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK) {
+        *j = (grouping_job){.lib = lib, .id = id};
+        j->opt = (fs_people_options){.rebuild = n[0], .algorithm = (fs_people_algorithm)n[1],
+                                     .threshold = t[0], .min_quality = t[1]};
+        pthread_mutex_init(&j->lock, NULL);
+        if (pthread_create(&j->thread, NULL, grouping_thread, j) != 0) {
+            pthread_mutex_destroy(&j->lock);
+            free(j);
+            j = NULL;
+            rc = mpi_fail(&err, FS_ERR_NOMEM, "rank %d: could not start a thread to group "
+                          "people", lib->m->rank);
+        }
+    }
+    *job = j;
+    if (rc != FS_OK) {
+        wbuf none = {0};
+        send_answer(id, rc, &err, &none);
+    }
+}
+
+static int grouping_done(grouping_job *j)
+{
+    pthread_mutex_lock(&j->lock);
+    int done = j->done;
+    pthread_mutex_unlock(&j->lock);
+    return done;
+}
+
+/* Waits for the grouping's end, answers it when answer is set, frees it. */
+static void grouping_end(grouping_job *j, int answer)
+{
+    if (!j)
+        return;
+    pthread_join(j->thread, NULL);
+    if (answer) {
+        wbuf payload = {0};
+        if (j->rc == FS_OK) {
+            wire_put(&payload, &j->sum, sizeof j->sum);
+            wire_put_units(&payload, &j->units);
+        }
+        send_answer(j->id, j->rc, &j->err, &payload);
+    }
+    fs_people_units_free(&j->units);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
 static int stop_signal_pending(void)
 {
     sigset_t pending;
@@ -292,20 +412,33 @@ fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
     if (lib->m->rank == 0)
         return mpi_fail(err, FS_ERR_ARG, "rank 0 is the front, it does not answer");
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    double last = mpi_now();
+    double last = mpi_now(), beat = 0;
+    grouping_job *job = NULL; /* a grouping of people under way */
+    static const char none = 0;
     for (;;) {
         if (stop_signal_pending()) {
-            char none = 0;
+            grouping_end(job, 0); /* what it wrote is whole: each shard's in one transaction */
             MPI_Send(&none, 1, MPI_BYTE, 0, TAG_LEFT, MPI_COMM_WORLD);
             return FS_OK;
         }
+        if (job && grouping_done(job)) {
+            grouping_end(job, 1);
+            job = NULL;
+            last = mpi_now();
+        } else if (job && mpi_now() - beat > BEAT_SECONDS) {
+            MPI_Send(&none, 1, MPI_BYTE, 0, TAG_BEAT, MPI_COMM_WORLD);
+            beat = mpi_now();
+        }
         int flag = 0, len = 0;
         MPI_Status st;
-        if (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS)
+        if (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS) {
+            grouping_end(job, 0);
             return mpi_fail(err, FS_ERR_IO, "rank %d: MPI failed while waiting for rank 0",
                             lib->m->rank);
+        }
         if (!flag) {
-            sleep_ns(mpi_now() - last > IDLE_SECONDS ? RANK_IDLE_POLL_NS : RANK_POLL_NS);
+            sleep_ns(!job && mpi_now() - last > IDLE_SECONDS ? RANK_IDLE_POLL_NS
+                                                              : RANK_POLL_NS);
             continue;
         }
         MPI_Get_count(&st, MPI_BYTE, &len);
@@ -317,11 +450,20 @@ fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
         MPI_Recv(bytes, len, MPI_BYTE, 0, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (st.MPI_TAG == TAG_STOP) {
             free(bytes);
-            char none = 0;
+            grouping_end(job, 0);
             MPI_Send(&none, 1, MPI_BYTE, 0, TAG_STOPPED, MPI_COMM_WORLD);
             return FS_OK;
         }
-        if (st.MPI_TAG == TAG_QUERY)
+        if (st.MPI_TAG == TAG_GROUP && job) {
+            uint64_t id = 0;
+            memcpy(&id, bytes, len >= (int)sizeof id ? sizeof id : 0);
+            fs_error busy = {0};
+            wbuf no_payload = {0};
+            mpi_fail(&busy, FS_ERR_BUSY, "rank %d is grouping people already", lib->m->rank);
+            send_answer(id, FS_ERR_BUSY, &busy, &no_payload);
+        } else if (st.MPI_TAG == TAG_GROUP) {
+            grouping_start(lib, bytes, (size_t)len, &job);
+        } else if (st.MPI_TAG == TAG_QUERY)
             answer_query(lib, bytes, (size_t)len);
         else if (st.MPI_TAG == TAG_LOOKUP)
             answer_lookup(lib, bytes, (size_t)len);
@@ -352,12 +494,14 @@ fs_status fs_mpi_front_open(fs_mpi_library *lib, int answer_ms, fs_mpi_front **o
         f->owed = calloc((size_t)m->size, sizeof *f->owed);
         f->left = calloc((size_t)m->size, sizeof *f->left);
         f->stopped = calloc((size_t)m->size, sizeof *f->stopped);
+        f->heard = calloc((size_t)m->size, sizeof *f->heard);
     }
-    if (!f || !f->owed || !f->left || !f->stopped) {
+    if (!f || !f->owed || !f->left || !f->stopped || !f->heard) {
         if (f) {
             free(f->owed);
             free(f->left);
             free(f->stopped);
+            free(f->heard);
         }
         free(f);
         return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
@@ -426,6 +570,7 @@ static fs_status drain(fs_mpi_front *f, fs_error *err)
             free(bytes);
             continue;
         }
+        f->heard[src] = mpi_now(); /* an answer, a beat, anything: the rank is alive */
         if (st.MPI_TAG == TAG_LEFT)
             f->left[src] = 1;
         else if (st.MPI_TAG == TAG_STOPPED)
@@ -574,15 +719,18 @@ static fs_status post(fs_mpi_front *f, pending *p, MPI_Request *reqs, wbuf *w, i
         p->next = f->inflight;
         f->inflight = p;
         *posted = 1;
-        for (int r = 1; r < size && rc == FS_OK; r++)
-            if ((!p->only || r == p->only) &&
-                MPI_Isend(w->data, (int)w->len, MPI_BYTE, r, tag, MPI_COMM_WORLD, &reqs[r]) !=
-                    MPI_SUCCESS) {
+        for (int r = 1; r < size && rc == FS_OK; r++) {
+            if (p->only && r != p->only)
+                continue;
+            f->heard[r] = mpi_now(); /* silence is counted from the request on */
+            if (MPI_Isend(w->data, (int)w->len, MPI_BYTE, r, tag, MPI_COMM_WORLD, &reqs[r]) !=
+                MPI_SUCCESS) {
                 reqs[r] = MPI_REQUEST_NULL;
                 f->left[r] = 1; /* a send that fails at once: the rank is gone */
                 rc = mpi_fail(err, FS_ERR_UNAVAILABLE, "rank %d of the sharded library cannot "
                               "be reached: searches fail until the run is started again", r);
             }
+        }
     }
     pthread_mutex_unlock(&f->lock);
     return rc;
@@ -846,6 +994,146 @@ fs_status fs_mpi_front_person(fs_mpi_front *f, int64_t id, fs_person *person,
     return rc;
 }
 
+/* ---- Grouping people ----------------------------------------------------------------------- */
+
+/* Waits for the groupings of p without the answer_ms bound (a grouping takes as long as it
+ * takes) but not for a rank that has left or been silent (no beat, no answer) for answer_ms plus
+ * SILENCE_SECONDS, then takes p out of flight (finish). Returns that rank, or 0 when every rank
+ * answered; *rc receives a failure to receive. Reports progress to opt: ranks done of ranks. */
+static int await_groupings(fs_mpi_front *f, pending *p, MPI_Request *reqs, unsigned char *data,
+                           const fs_people_options *opt, double t0, fs_status *rc, fs_error *err)
+{
+    int size = f->lib->m->size;
+    double patience = f->answer_ms / 1000.0 + SILENCE_SECONDS;
+    for (;;) {
+        pthread_mutex_lock(&f->lock);
+        fs_status drained = drain(f, err);
+        int missing = 0, silent = 0;
+        size_t answered = 0;
+        double now = mpi_now();
+        for (int r = size - 1; r >= 1; r--) {
+            if (p->answer[r]) {
+                answered++;
+                continue;
+            }
+            missing = r;
+            if (f->left[r] || now - f->heard[r] > patience)
+                silent = r;
+        }
+        if (drained != FS_OK && *rc == FS_OK)
+            *rc = drained;
+        int over = *rc != FS_OK || !missing || silent;
+        if (over)
+            finish(f, p, reqs, data);
+        pthread_mutex_unlock(&f->lock);
+        if (over)
+            return silent;
+        if (opt->on_progress) {
+            fs_people_progress pr = {.stage = "shards", .done = answered + 1,
+                                     .total = (size_t)size, .seconds = now - t0};
+            opt->on_progress(&pr, opt->ctx);
+        }
+        sleep_ns(RANK_IDLE_POLL_NS);
+    }
+}
+
+/* Adds the summary and units of rank r's answer (bytes of len) to *sum and *units. */
+static fs_status read_grouping(const unsigned char *bytes, int len, int r, fs_people_summary *sum,
+                               fs_people_units *units, fs_error *err)
+{
+    rbuf in;
+    fs_people_summary s;
+    fs_status rc = read_status(bytes, len, r, &in, err);
+    if (rc)
+        return rc;
+    wire_get(&in, &s, sizeof s);
+    if (in.bad)
+        return mpi_fail(err, FS_ERR_INTERNAL, "rank %d: malformed people units", r);
+    rc = wire_get_units(&in, units, err);
+    if (rc == FS_OK) {
+        sum->faces += s.faces;
+        sum->grouped += s.grouped;
+        sum->unsure += s.unsure;
+    }
+    return rc;
+}
+
+fs_status fs_mpi_front_people_update(fs_mpi_front *f, const fs_people_options *opt,
+                                     fs_people_summary *summary, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    fs_people_options def = {0};
+    if (!opt)
+        opt = &def;
+    if (summary)
+        memset(summary, 0, sizeof *summary);
+    double t0 = mpi_now();
+    pthread_mutex_lock(&f->lock);
+    int busy = f->grouping;
+    f->grouping = 1;
+    pthread_mutex_unlock(&f->lock);
+    if (busy)
+        return mpi_fail(err, FS_ERR_BUSY, "a people update of the library is running");
+
+    int size = f->lib->m->size;
+    pending p = {0};
+    MPI_Request *reqs;
+    wbuf w = {0};
+    int posted = 0;
+    fs_status rc = pending_start(f, &p, &reqs, err);
+    if (rc == FS_OK) {
+        put_grouping(&w, opt);
+        rc = post(f, &p, reqs, &w, TAG_GROUP, &posted, err);
+    }
+    /* rank 0's own shards while the others group theirs */
+    fs_people_units units = {0};
+    fs_people_summary sum = {0};
+    float search_threshold = 0;
+    if (rc == FS_OK)
+        rc = mpi_people_group_shards(f->lib->m, f->lib->dir, f->lib->count, opt, &units, &sum,
+                                     &search_threshold, err);
+    /* waited for even when rank 0 failed: a grouping left unanswered would mark its rank down */
+    fs_status waited = FS_OK;
+    fs_error wait_err = {0};
+    int silent = 0;
+    if (posted)
+        silent = await_groupings(f, &p, reqs, w.data, opt, t0, &waited, &wait_err);
+    else {
+        free(reqs);
+        free(w.data);
+    }
+    if (rc == FS_OK && waited != FS_OK) {
+        rc = waited;
+        *err = wait_err;
+    }
+    if (rc == FS_OK && silent)
+        rc = mpi_fail(err, FS_ERR_UNAVAILABLE, f->left[silent]
+                      ? "rank %d of the sharded library left while grouping people"
+                      : "rank %d of the sharded library stopped answering while grouping people",
+                      silent);
+    for (int r = 1; rc == FS_OK && r < size; r++)
+        rc = read_grouping(p.answer[r], p.answer_len[r], r, &sum, &units, err);
+    pending_free(f, &p);
+    fs_people_summary lib = {0};
+    if (rc == FS_OK)
+        rc = fs_library_people_update(f->lib->dir, &units, opt->threshold, search_threshold,
+                                      &lib, err);
+    fs_people_units_free(&units);
+    pthread_mutex_lock(&f->lock);
+    f->grouping = 0;
+    pthread_mutex_unlock(&f->lock);
+    if (rc != FS_OK)
+        return rc;
+    sum.people = lib.people;
+    sum.new_people = lib.new_people;
+    sum.seconds = mpi_now() - t0;
+    if (summary)
+        *summary = sum;
+    return FS_OK;
+}
+
 fs_status fs_mpi_front_close(fs_mpi_front *f, fs_error *err)
 {
     fs_error local = {0};
@@ -911,6 +1199,7 @@ fs_status fs_mpi_front_close(fs_mpi_front *f, fs_error *err)
     free(f->owed);
     free(f->left);
     free(f->stopped);
+    free(f->heard);
     free(f);
     return rc;
 }

@@ -10,8 +10,8 @@
  * not under the roots are not shown.
  * Over a sharded library (serve --shards) the people are the library's (DIR/people.db, made by
  * `people update --shards`): the list and the names are read and written there, a person's
- * faces come from the ranks that hold them (fs_server_config.person); grouping and edits are
- * the tool's (routes.c answers 501).
+ * faces come from the ranks that hold them (fs_server_config.person), and an update groups
+ * every rank's shards (fs_server_config.group); edits are each shard's (routes.c answers 501).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,7 +248,7 @@ static void on_people_progress(const fs_people_progress *p, void *arg)
 
 typedef struct people_args {
     srv_ctx *ctx;
-    fs_index *writer;
+    fs_index *writer;          /* NULL: a sharded library's grouping (fs_server_config.group) */
 } people_args;
 
 static void *people_thread(void *arg)
@@ -259,7 +259,8 @@ static void *people_thread(void *arg)
                              .on_progress = on_people_progress, .ctx = ctx};
     fs_people_summary s = {0};
     fs_error err = {0};
-    fs_status rc = fs_people_update(a->writer, &opt, &s, &err);
+    fs_status rc = a->writer ? fs_people_update(a->writer, &opt, &s, &err)
+                             : ctx->cfg->group(ctx->cfg->search_ctx, &opt, &s, &err);
     fs_index_close(a->writer);
     pthread_mutex_lock(&ctx->run_lock);
     ctx->people.summary = s;
@@ -289,8 +290,18 @@ int srv_api_people_update(srv_ctx *ctx, const srv_request *req, srv_response *re
     if (!a)
         return srv_error(res, 503, "out of memory");
     a->ctx = ctx;
-    /* 409 while an index run or another grouping writes (here, or the tool's) */
-    if (!(a->writer = writer_open(ctx, res))) {
+    /* 409 while an index run or another grouping writes (here, or the tool's; over a sharded
+     * library the shards' writers are taken by the ranks, and a busy one fails the run) */
+    if (ctx->cfg->search) {
+        pthread_mutex_lock(&ctx->run_lock);
+        int grouping = ctx->people.state == RUN_RUNNING;
+        pthread_mutex_unlock(&ctx->run_lock);
+        if (grouping) {
+            free(a);
+            return srv_error(res, 409, "a people update is running (see GET "
+                                       "/api/v1/people/update)");
+        }
+    } else if (!(a->writer = writer_open(ctx, res))) {
         free(a);
         return 0;
     }

@@ -3,8 +3,8 @@
  * ("{id}" matches a positive decimal number, nothing else), the page's files for everything that
  * is not the API, 404 for an unknown path and 405 for a known path with another method. Serving
  * a sharded library (fs_server_config.search), searches, photos, faces and people by (library)
- * id and people's names work; what needs one index's writer or stats answers 501 saying which
- * command does it instead.
+ * id, people's names and their grouping work; what needs one index's writer or stats answers 501
+ * saying which command does it instead.
  */
 #include <string.h>
 
@@ -22,8 +22,6 @@ typedef struct route {
 /* Why an endpoint answers 501 on a sharded library. */
 #define NO_RUNS "index runs and statistics are each shard's: run `mpirun -np N facesearch index " \
                 "--shards DIR ROOT...`, or look at one shard with --db DIR/shard-NNN"
-#define NO_GROUPING "the people of a sharded library are grouped by the tool: run `mpirun -np N " \
-                    "facesearch people update --shards DIR` (the server shows them at once)"
 #define NO_EDITS "merges, moves and rejects change one shard's people: serve or edit that " \
                  "shard's index (--db DIR/shard-NNN), then run `people update --shards DIR`"
 
@@ -46,8 +44,8 @@ static const route ROUTES[] = {
     {"DELETE", {"index", NULL}, srv_api_index_cancel, NO_RUNS},
     {"GET", {"index", "events", NULL}, srv_api_index_events, NO_RUNS},
     {"GET", {"people", NULL}, srv_api_people_list, NULL},
-    {"POST", {"people", "update", NULL}, srv_api_people_update, NO_GROUPING},
-    {"GET", {"people", "update", NULL}, srv_api_people_update_status, NO_GROUPING},
+    {"POST", {"people", "update", NULL}, srv_api_people_update, NULL},
+    {"GET", {"people", "update", NULL}, srv_api_people_update_status, NULL},
     {"GET", {"people", "{id}", NULL}, srv_api_person, NULL},
     {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name, NULL},
     {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge, NO_EDITS},

@@ -8,8 +8,10 @@
 # `people update --shards` of the library): every person's faces, without ids, as one index's
 # person's (box, landmarks, score, quality, photo); a name given through the API is the
 # library's (`people list --shards` shows it; a name taken answers 400); no people yet is an
-# empty list. The endpoints that need one index's writer or stats (grouping, merges, stats,
-# index runs) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
+# empty list; POST /api/v1/people/update regroups every rank's shards into what one index's
+# update gives (and fails, naming the rank, when one is stopped meanwhile). The endpoints that
+# need one index's writer or stats (merges, stats, index runs) answer 501 naming the command to
+# use, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
 # at once while the server goes on answering, and once the rank is continued searches answer
@@ -37,8 +39,19 @@ ref=$tmp/ref
 shards=$tmp/shards
 expect_exit 0 "$FACESEARCH" --db "$ref" index "$lib"
 expect_exit 0 mpi 3 "$FACESEARCH" index --shards "$shards" "$lib"
-expect_exit 0 "$FACESEARCH" --db "$ref" people update
+expect_exit 0 "$FACESEARCH" --db "$ref" people update --json
+want_update="$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["faces"], d["unsure"], d["people"], 0)' <<<"$out")"
 expect_exit 0 mpi 3 "$FACESEARCH" people update --shards "$shards"
+# wait_people_done: polls GET /api/v1/people/update until the run is not running (its last
+# answer in $body)
+wait_people_done() {
+  local i
+  for i in $(seq 1 600); do
+    req GET /api/v1/people/update
+    [[ $(jget 'd["state"]') != running ]] && return
+    sleep 0.1
+  done
+}
 
 # the searches compared: sample N with query-string fields; "matches" without the ids (each
 # shard numbers its own)
@@ -124,14 +137,11 @@ check "3 ranks, searches at once: the searches of one index" "$want" "$at_once"
 req GET /api/v1/health
 expect_status "health" 200
 check "health: sharded" "True" "$(jget 'd["sharded"]')"
-for path in /api/v1/stats /api/v1/index /api/v1/people/update; do
+for path in /api/v1/stats /api/v1/index; do
   req GET "$path"
   expect_error "$path on a sharded library" 501
 done
 contains "501: says why" "$body" "not available on a sharded library"
-req POST /api/v1/people/update
-expect_error "grouping people on a sharded library" 501
-contains "501: names the command that groups them" "$body" "facesearch people update --shards DIR"
 req POST /api/v1/people/1/merge -H 'Content-Type: application/json' --data '{"from": 2}'
 expect_error "merging people on a sharded library" 501
 contains "501: says where merges are made" "$body" "one shard's people"
@@ -169,6 +179,15 @@ check "no people yet: an empty list" "0 []" "$(jget 'd["count"], d["people"]' | 
 req GET "/api/v1/people/$top"
 expect_error "no people yet: a person" 404
 mv "$tmp/people.db.saved" "$shards/people.db"
+# grouping from the server: every rank its shards, rank 0 joins them; regrouping every face gives
+# what one index's update gave, and the same persons
+req POST /api/v1/people/update -H 'Content-Type: application/json' --data '{"rebuild": 1}'
+expect_status "grouping people" 202
+wait_people_done
+check "grouping people: done" "done" "$(jget 'd["state"]')"
+check "grouping people: faces, unsure and people as one index's update" "$want_update" \
+  "$(jget 'd["faces"], d["unsure"], d["people"], d["new_people"]' | tr -d "(),")"
+check "grouping people: every person's faces as one index's" "$want_people" "$(person_sets)"
 check "3 ranks: photos and faces by library id as one index's by its ids" "$want_by_id" "$(by_id)"
 req GET /api/v1/photos/999999
 expect_error "an id of no photo" 404
@@ -202,6 +221,29 @@ for i in $(seq 1 100); do # the rank answers what it owes, then searches again
 done
 expect_status "the rank continued: searches answer again" 200
 check "3 ranks after the stop: the searches of one index" "$want" "$(run_searches)"
+# a rank stopped while the people are grouped: the update fails once the rank has been silent for
+# --shard-wait-ms plus 2 s, saying so, with one log line; a second update meanwhile is refused
+kill -STOP "${ranks[2]}"
+req POST /api/v1/people/update
+expect_status "grouping people, a rank stopped" 202
+req POST /api/v1/people/update
+expect_error "a second grouping meanwhile" 409
+wait_people_done
+check "grouping people, a rank stopped: failed" "failed" "$(jget 'd["state"]')"
+contains "grouping people, a rank stopped: names the rank" "$(jget 'd["error"]')" \
+  "rank 2 of the sharded library stopped answering while grouping people"
+check "grouping people, a rank stopped: one log line" "1" "$(grep -c 'people update failed: rank 2' "$server_log")"
+kill -CONT "${ranks[2]}"
+for i in $(seq 1 100); do # the rank answers the grouping it owes, then searches again
+  req POST "/api/v1/search?threshold=-1&top=0" --data-binary "@$samples/sample1.jpg" --max-time 30
+  [[ $code == 200 ]] && break
+  sleep 0.1
+done
+expect_status "the rank continued: searches answer again" 200
+req POST /api/v1/people/update
+wait_people_done
+check "the rank continued: people are grouped again" "done" "$(jget 'd["state"]')"
+check "the rank continued: every person's faces as one index's" "$want_people" "$(person_sets)"
 
 # ---- stops --------------------------------------------------------------------------------
 kill -TERM "${ranks[0]}"

@@ -3,11 +3,11 @@
 // library and has no library panel (index runs and stats are each shard's); an uploaded query
 // photo gives as many results as the API finds, every thumbnail loads (photos by library id, from
 // the rank that holds them), a photo opens large with every face boxed, a clicked face is
-// searched for (that face first, similarity 1, its crop as the query). People (grouped by
-// `people update --shards` before): the grid lists the API's people in its order with their
-// faces' crops, offers no Update, Merge or selection (the tool's and the shards'), a name typed
-// in is the library's; a person opens with the API's faces, one card each, without move or
-// reject. No error is shown, no script fails.
+// searched for (that face first, similarity 1, its crop as the query). People: none at first;
+// Update groups them (every rank its shards, in the server's background), then the grid lists
+// the API's people in its order with their faces' crops, offers no Merge or selection (edits are
+// each shard's), a name typed in is the library's; a person opens with the API's faces, one card
+// each, without move or reject. No error is shown, no script fails.
 // Usage: node sharded_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
 import { apiSearchCount, check, finish, launch, searchByClickedFace } from "./lib.mjs";
@@ -60,11 +60,22 @@ try {
   await page.waitForTimeout(400);
   await page.screenshot({ path: `${out}/sharded-face-search.png` });
 
-  // ---- people: the library's, to see and name
+  // ---- people: the library's, to group, see and name
   await page.click("#tab-people");
-  await page.waitForSelector("#people-view:not([hidden]) #people-grid .person");
-  check("people: no Update or Merge (the tool groups, shards edit)",
-        !(await page.isVisible("#people-update")) && !(await page.isVisible("#people-merge")));
+  await page.waitForSelector("#people-view:not([hidden]) #people-empty:not([hidden])");
+  check("people: none before an update", (await page.$$eval("#people-grid .person", (p) => p.length)) === 0);
+  check("people: Update, no Merge (edits are each shard's)",
+        (await page.isVisible("#people-update")) && !(await page.isVisible("#people-merge")));
+  await page.click("#people-update");
+  await page.waitForSelector("#people-grid .person", { timeout: 60000 });
+  await page.waitForFunction(() => !document.querySelector("#people-update").disabled);
+  const run = await page.evaluate(async () => (await (await fetch("/api/v1/people/update")).json()));
+  check("people: the update ran on every rank to its end", run.state === "done" && run.faces > 0 && run.people > 1,
+        JSON.stringify(run));
+  await page.waitForSelector("#toast:not([hidden])");
+  check("people: says what the update did", (await page.textContent("#toast")) ===
+        `Looked at ${run.faces} faces: ${run.new_people} new people, ${run.people} people in all.`,
+        await page.textContent("#toast"));
   check("people: nothing to select", (await page.$$eval(".person-pick", (p) => p.length)) === 0);
   const apiPeople = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()));
   const cards = await page.$$eval("#people-grid .person", (c) => c.map((x) => Number(x.dataset.personId)));
@@ -96,7 +107,7 @@ try {
     .every((i) => i.classList.contains("loaded") && i.naturalWidth > 0));
   await page.waitForTimeout(400);
   await page.screenshot({ path: `${out}/sharded-person.png` });
-  if (await page.isVisible("#toast")) toasts.push(await page.textContent("#toast"));
+  if (await page.isVisible("#toast.error")) toasts.push(await page.textContent("#toast"));
   check("no error shown", toasts.length === 0, toasts.join("; "));
   check("no script errors", pageErrors.length === 0, pageErrors.join("; "));
 } finally {

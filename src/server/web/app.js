@@ -16,7 +16,7 @@ const state = {
   rendered: 0,
   file: null,                     // the uploaded query photo
   photos: new Map(),              // photo id -> its JSON (sizes, faces), once fetched
-  sharded: false,                 // serve --shards: search, photos, people to see and name (GET /health)
+  sharded: false,                 // serve --shards: no library panel, no people edits (GET /health)
 };
 
 // ---- talking to the server -------------------------------------------------------------------
@@ -376,13 +376,10 @@ function showView() {
   const inPeople = h === "#people" || !!m;
   $("app").hidden = inPeople;
   $("people-view").hidden = !inPeople;
-  // a sharded library's index runs and stats are each shard's, and its people are grouped and
-  // edited by the tool (people update --shards): here they are seen and named only
+  // a sharded library's index runs, stats and people edits are each shard's: its people are
+  // grouped (every rank its shards), seen and named here, not merged, moved or rejected
   $("library-toggle").hidden = inPeople || state.sharded;
-  $("people-update").hidden = state.sharded;
   $("people-merge").hidden = state.sharded;
-  $("people-empty-index").hidden = state.sharded;
-  $("people-empty-shards").hidden = !state.sharded;
   $("person-edit-hint").hidden = state.sharded;
   $("tab-search").classList.toggle("active", !inPeople);
   $("tab-people").classList.toggle("active", inPeople);
@@ -404,8 +401,7 @@ async function loadPeople() {
   if (r.unseen) bits.push(`${r.unseen.toLocaleString()} not grouped yet`);
   $("people-count").textContent = bits.join(" · ");
   $("people-empty").hidden = r.count > 0;
-  if (!state.sharded)
-    call("/people/update").then((u) => { if (u.state === "running") followUpdate(false); }, () => {});
+  call("/people/update").then((u) => { if (u.state === "running") followUpdate(false); }, () => {});
   const grid = $("people-grid");
   grid.textContent = "";
   for (const p of r.people) grid.appendChild(personCard(p));
@@ -507,7 +503,7 @@ async function mergeSelected() {
 // The grouping runs in the server's background: start it, then show its stage on the Update
 // button until it ends (also when the page finds one already running).
 const STAGES = { loading: "Reading faces", neighbours: "Finding neighbours", grouping: "Grouping",
-                 writing: "Saving" };
+                 writing: "Saving", shards: "Joining shards" };
 
 async function groupFaces() {
   try {
