@@ -2,9 +2,9 @@
  * mpi_internal.h — what the files of src/mpi/ share: the MPI handle and an opened sharded
  * library (shards_mpi.c makes both), the collectives every run is made of (collective.c), and
  * the byte buffers in which lists, results, people's units and faces go over the wire (wire.c).
- * The runs: index and search (shards_mpi.c), work stealing (steal.c), serving (serve_mpi.c),
- * people (people_mpi.c). Private to src/mpi; the rest of facesearch sees
- * include/facesearch_mpi.h.
+ * The runs: index and search (shards_mpi.c), work stealing (steal.c), people (people_mpi.c),
+ * serving (serve_front.c, serve_rank.c, serve_messages.c; serve_internal.h). Private to
+ * src/mpi; the rest of facesearch sees include/facesearch_mpi.h.
  */
 #ifndef FS_MPI_INTERNAL_H
 #define FS_MPI_INTERNAL_H
@@ -30,7 +30,7 @@ struct fs_mpi_library {
     unsigned char *piece;      /* rank 0: a piece of another rank's results, as received */
 };
 
-/* Message tags of index runs and searches (shards_mpi.c, steal.c; serve_mpi.c has its own). */
+/* Message tags of index runs and searches (shards_mpi.c, steal.c; serve_internal.h has its own). */
 enum {
     TAG_HASHED = 1, TAG_BATCH, TAG_PROGRESS, TAG_FINAL,
     TAG_STEAL, TAG_GIVEN, TAG_RESULT, TAG_DONE,

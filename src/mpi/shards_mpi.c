@@ -54,7 +54,7 @@ fs_status fs_mpi_open(fs_mpi **out, fs_error *err)
     int provided;
     /* index and search runs call MPI from the calling thread only (the index's worker threads
      * never do); serve --shards calls it from the server's request threads, one at a time
-     * (serve_mpi.c): serialized */
+     * (serve_front.c): serialized */
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
         free(m);
         return mpi_fail(err, FS_ERR_INTERNAL, "MPI could not start");
@@ -552,7 +552,7 @@ void mpi_library_ids(fs_matches *mt, int k, int count)
     }
 }
 
-/* The best top of this rank's shards, merged (for searches and for serve_mpi.c). */
+/* The best top of this rank's shards, merged (for searches and for serve --shards). */
 fs_status mpi_search_shards(const fs_mpi_library *lib, const fs_face *query, size_t n_query,
                             const char *const *folders, size_t n_folders, float threshold,
                             size_t top, int min_face, fs_matches *out, fs_error *err)

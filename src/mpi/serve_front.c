@@ -1,54 +1,31 @@
 /*
- * serve_mpi.c — searches of a sharded library served over MPI (serve --shards,
- * include/facesearch_mpi.h "Serving searches"): rank 0's front, called by the HTTP server's
- * request threads, and the loop of the other ranks that answer from their shards.
+ * serve_front.c — rank 0's side of serve --shards (include/facesearch_mpi.h "Serving
+ * searches"): the front that the HTTP server's request threads call, several at once, to search
+ * the library, look up photos, faces and persons, and group people.
  *
  * A search: the front sends the query (one face, the folders, the parameters) to every rank with
  * a nonblocking send, searches rank 0's own shards meanwhile, and polls for the answers until
  * every rank has answered or answer_ms have passed. The collectives of search --shards cannot be
  * used: they wait for every rank without a bound, and rank 0 serves several requests at once.
- * Each search has an id, which its answers carry: whichever request thread holds the lock
- * receives every answer that has arrived and files it with the search it belongs to, so that the
- * threads never take each other's messages. An answer that arrives after its search gave up is
- * counted against the rank's debt; a rank with a debt is down (searches fail at once with
- * FS_ERR_UNAVAILABLE, no query is sent to it) until it has paid it, i.e. it answers again.
- * Two other requests go the same way: a lookup (a photo or face by library id, asked of the one
- * rank that holds its shard) and a person (the members of a library person, from
- * DIR/people.db on rank 0, sent to every rank, each answering with their faces in its shards).
+ * Each request has an id, which its answers carry: whichever request thread holds the lock
+ * receives every answer that has arrived and files it with the request it belongs to, so that
+ * the threads never take each other's messages. An answer that arrives after its request gave up
+ * is counted against the rank's debt; a rank with a debt is down (requests fail at once with
+ * FS_ERR_UNAVAILABLE, nothing is sent to it) until it has paid it, i.e. it answers again.
+ * Lookups (a photo or face by library id) go to the one rank that holds its shard; a person's
+ * members (from DIR/people.db) to every rank. A grouping of people is waited for without the
+ * answer_ms bound, as long as every rank is heard from.
  *
  * MPI is called under front.lock only (MPI_THREAD_SERIALIZED), with MPI_ERRORS_RETURN: a send to
- * a rank that has died fails that search, it does not end the process. A rank waits for queries
- * with MPI_Iprobe and short sleeps, not in a blocking receive: Open MPI's blocking calls spin a
- * core, and an idle rank must leave the cores to the ranks that search; the sleeps also let it
- * see SIGINT and SIGTERM.
+ * a rank that has died fails that request, it does not end the process.
  */
-#include "mpi_internal.h"
+#include "serve_internal.h"
 
 #include <mpi.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-/* distinct from the tags of index runs (shards_mpi.c) */
-enum {
-    TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT, TAG_LOOKUP, TAG_PERSON,
-    TAG_GROUP, TAG_BEAT
-};
-
-/* Polling: the front between looks at the answers, a rank after a query and when idle (a rank
- * that has had no query for IDLE_SECONDS sleeps longer: an idle server costs nothing). */
-#define FRONT_POLL_NS 50000L
-#define RANK_POLL_NS 100000L
-#define RANK_IDLE_POLL_NS 2000000L
-#define IDLE_SECONDS 1.0
-#define DOWN_LOOKS 3
-/* A rank grouping people says it is alive every BEAT_SECONDS; the front gives up on a rank it has
- * not heard from for answer_ms plus SILENCE_SECONDS (a rank may be in a search meanwhile). */
-#define BEAT_SECONDS 0.5
-#define SILENCE_SECONDS 2.0
 
 /* A search in flight: the answers of the ranks (owned bytes, NULL until they arrive). */
 typedef struct pending {
@@ -82,397 +59,6 @@ struct fs_mpi_front {
     int grouping;               /* a people update is running */
     pthread_mutex_t own_lock;   /* rank 0's own shards: one search at a time */
 };
-
-static void sleep_ns(long ns)
-{
-    struct timespec ts = {0, ns};
-    nanosleep(&ts, NULL);
-}
-
-/* A query: id, threshold, min_face, top, the face, the folders (count, then each string). */
-static void put_query(wbuf *w, uint64_t id, const fs_face *query, const char *const *folders,
-                      size_t n_folders, float threshold, size_t top, int min_face)
-{
-    uint64_t top64 = top, n64 = n_folders;
-    int32_t min32 = min_face;
-    wire_put(w, &id, sizeof id);
-    wire_put(w, &threshold, sizeof threshold);
-    wire_put(w, &min32, sizeof min32);
-    wire_put(w, &top64, sizeof top64);
-    wire_put(w, query, sizeof *query);
-    wire_put(w, &n64, sizeof n64);
-    for (size_t i = 0; i < n_folders; i++)
-        wire_put(w, folders[i], strlen(folders[i]) + 1);
-}
-
-/* ---- The answering ranks ----------------------------------------------------------------- */
-
-/* Sends rank 0 the answer to message id: id, status, then payload (FS_OK; freed here) or the
- * message of err. */
-static void send_answer(uint64_t id, fs_status rc, const fs_error *err, wbuf *payload)
-{
-    wbuf w = {0};
-    int32_t status = rc != FS_OK || !payload->nomem ? rc : FS_ERR_NOMEM;
-    wire_put(&w, &id, sizeof id);
-    wire_put(&w, &status, sizeof status);
-    if (status == FS_OK)
-        wire_put(&w, payload->data, payload->len);
-    else
-        wire_put(&w, err->message, strlen(err->message) + 1);
-    free(payload->data);
-    if (w.nomem || status == FS_ERR_NOMEM || w.len > INT32_MAX) {
-        /* the answer that always fits: the matches could not be written */
-        const char *why = w.len > INT32_MAX ? "search results too large" : "out of memory";
-        status = w.len > INT32_MAX ? FS_ERR_LIMIT : FS_ERR_NOMEM;
-        free(w.data);
-        unsigned char small[sizeof id + sizeof status + 32];
-        size_t n = strlen(why) + 1;
-        memcpy(small, &id, sizeof id);
-        memcpy(small + sizeof id, &status, sizeof status);
-        memcpy(small + sizeof id + sizeof status, why, n);
-        MPI_Send(small, (int)(sizeof id + sizeof status + n), MPI_BYTE, 0, TAG_ANSWER,
-                 MPI_COMM_WORLD);
-        return;
-    }
-    MPI_Send(w.data, (int)w.len, MPI_BYTE, 0, TAG_ANSWER, MPI_COMM_WORLD);
-    free(w.data);
-}
-
-/* Answers one query (bytes of len): its matches, or the error it met. */
-static void answer_query(const fs_mpi_library *lib, const unsigned char *bytes, size_t len)
-{
-    rbuf r = {.p = bytes, .left = len};
-    uint64_t id = 0, top = 0, n_folders = 0;
-    float threshold = 0;
-    int32_t min_face = 0;
-    fs_face *face = malloc(sizeof *face);
-    fs_error err = {0};
-    fs_status rc = face ? FS_OK : mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
-    wire_get(&r, &id, sizeof id);
-    wire_get(&r, &threshold, sizeof threshold);
-    wire_get(&r, &min_face, sizeof min_face);
-    wire_get(&r, &top, sizeof top);
-    if (face)
-        wire_get(&r, face, sizeof *face);
-    wire_get(&r, &n_folders, sizeof n_folders);
-    char **folders = NULL;
-    size_t got = 0;
-    if (rc == FS_OK && (r.bad || n_folders > r.left))
-        rc = mpi_fail(&err, FS_ERR_INTERNAL, "malformed query from rank 0");
-    if (rc == FS_OK && n_folders && !(folders = calloc((size_t)n_folders, sizeof *folders)))
-        rc = mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
-    for (; rc == FS_OK && got < n_folders; got++)
-        if (!(folders[got] = wire_get_string(&r)))
-            rc = r.bad ? mpi_fail(&err, FS_ERR_INTERNAL, "malformed query from rank 0")
-                       : mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
-    fs_matches mt = {0};
-    if (rc == FS_OK)
-        rc = mpi_search_shards(lib, face, 1, (const char *const *)folders, (size_t)n_folders,
-                               threshold, (size_t)top, min_face, &mt, &err);
-    for (size_t i = 0; i < got; i++)
-        free(folders[i]);
-    free(folders);
-    free(face);
-    wbuf payload = {0};
-    if (rc == FS_OK)
-        wire_put_matches(&payload, &mt);
-    fs_matches_free(&mt);
-    send_answer(id, rc, &err, &payload);
-}
-
-/* A lookup of a photo or face by its id in one shard (the front's fs_mpi_front_photo and
- * fs_mpi_front_face): id, kind, the shard, the id in it. */
-enum { LOOK_PHOTO = 1, LOOK_FACE = 2 };
-
-static void put_lookup(wbuf *w, int kind, int k, int64_t shard_id)
-{
-    uint64_t id = 0;
-    uint8_t kind8 = (uint8_t)kind;
-    int32_t k32 = k;
-    wire_put(w, &id, sizeof id);
-    wire_put(w, &kind8, sizeof kind8);
-    wire_put(w, &k32, sizeof k32);
-    wire_put(w, &shard_id, sizeof shard_id);
-}
-
-/* What shard ix holds under shard_id, as a lookup's answer carries it: a photo (size, mtime,
- * failed, path, its faces) or a face (as one match, then its embedding). */
-static fs_status look_up(fs_index *ix, int kind, int64_t shard_id, wbuf *w, fs_error *err)
-{
-    if (kind == LOOK_PHOTO) {
-        fs_photo ph;
-        fs_status rc = fs_index_photo(ix, shard_id, &ph, err);
-        if (rc)
-            return rc;
-        int32_t failed = ph.failed;
-        wire_put(w, &ph.size, sizeof ph.size);
-        wire_put(w, &ph.mtime_ns, sizeof ph.mtime_ns);
-        wire_put(w, &failed, sizeof failed);
-        wire_put(w, ph.path, strlen(ph.path) + 1);
-        wire_put_matches(w, &ph.faces);
-        fs_photo_free(&ph);
-        return FS_OK;
-    }
-    fs_matches one;
-    fs_status rc = fs_index_face(ix, shard_id, &one, err);
-    if (rc)
-        return rc;
-    wire_put_matches(w, &one);
-    wire_put(w, one.items[0].face.embedding, sizeof one.items[0].face.embedding);
-    fs_matches_free(&one);
-    return FS_OK;
-}
-
-/* The shard of this rank's library that is shard k, or NULL. */
-static fs_index *own_shard(const fs_mpi_library *lib, int k)
-{
-    int rank = lib->m->rank, size = lib->m->size;
-    if (k < rank || (k - rank) % size || (k - rank) / size >= lib->n_shards)
-        return NULL;
-    return lib->shards[(k - rank) / size];
-}
-
-/* Answers one lookup (bytes of len). */
-static void answer_lookup(const fs_mpi_library *lib, const unsigned char *bytes, size_t len)
-{
-    rbuf r = {.p = bytes, .left = len};
-    uint64_t id = 0;
-    uint8_t kind = 0;
-    int32_t k = -1;
-    int64_t shard_id = 0;
-    wire_get(&r, &id, sizeof id);
-    wire_get(&r, &kind, sizeof kind);
-    wire_get(&r, &k, sizeof k);
-    wire_get(&r, &shard_id, sizeof shard_id);
-    fs_error err = {0};
-    fs_index *ix = r.bad ? NULL : own_shard(lib, k);
-    fs_status rc = ix && (kind == LOOK_PHOTO || kind == LOOK_FACE)
-                       ? FS_OK
-                       : mpi_fail(&err, FS_ERR_INTERNAL, "malformed lookup from rank 0");
-    wbuf payload = {0};
-    if (rc == FS_OK)
-        rc = look_up(ix, kind, shard_id, &payload, &err);
-    send_answer(id, rc, &err, &payload);
-}
-
-/* A person's faces (the front's fs_mpi_front_person): id, the count of its members, each. */
-static void put_members(wbuf *w, const fs_library_member *members, size_t n)
-{
-    uint64_t id = 0, count = n;
-    wire_put(w, &id, sizeof id);
-    wire_put(w, &count, sizeof count);
-    wire_put(w, members, n * sizeof *members);
-}
-
-/* Answers one person's request (bytes of len): the faces of its members in this rank's shards. */
-static void answer_person(const fs_mpi_library *lib, const unsigned char *bytes, size_t len)
-{
-    rbuf r = {.p = bytes, .left = len};
-    uint64_t id = 0, count = 0;
-    wire_get(&r, &id, sizeof id);
-    wire_get(&r, &count, sizeof count);
-    fs_error err = {0};
-    fs_status rc = FS_OK;
-    if (r.bad || count != r.left / sizeof(fs_library_member) ||
-        r.left % sizeof(fs_library_member))
-        rc = mpi_fail(&err, FS_ERR_INTERNAL, "malformed person from rank 0");
-    fs_person_faces mine = {0};
-    if (rc == FS_OK)
-        rc = mpi_member_faces(lib, (const fs_library_member *)r.p, (size_t)count, &mine, &err);
-    wbuf payload = {0};
-    if (rc == FS_OK)
-        wire_put_person_faces(&payload, &mine);
-    fs_person_faces_free(&mine);
-    send_answer(id, rc, &err, &payload);
-}
-
-/* A grouping of people (the front's fs_mpi_front_people_update): id, then the options
- * (rebuild, algorithm; threshold, min_quality). */
-static void put_grouping(wbuf *w, const fs_people_options *opt)
-{
-    uint64_t id = 0;
-    int32_t n[2] = {opt->rebuild, (int32_t)opt->algorithm};
-    float t[2] = {opt->threshold, opt->min_quality};
-    wire_put(w, &id, sizeof id);
-    wire_put(w, n, sizeof n);
-    wire_put(w, t, sizeof t);
-}
-
-/* A grouping of this rank's shards, run by a thread of its own (which calls no MPI) while the
- * rank goes on answering; its answer is the summary and the units of the shards. */
-typedef struct grouping_job {
-    const fs_mpi_library *lib;
-    uint64_t id;
-    fs_people_options opt;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    int done;                   /* under lock: the fields below are set */
-    fs_status rc;
-    fs_error err;
-    fs_people_units units;
-    fs_people_summary sum;
-} grouping_job;
-
-static void *grouping_thread(void *arg)
-{
-    grouping_job *j = arg;
-    fs_people_units units = {0};
-    fs_people_summary sum = {0};
-    fs_error err = {0};
-    float search_threshold;
-    fs_status rc = mpi_people_group_shards(j->lib->m, j->lib->dir, j->lib->count, &j->opt,
-                                           &units, &sum, &search_threshold, &err);
-    pthread_mutex_lock(&j->lock);
-    j->rc = rc;
-    j->err = err;
-    j->units = units;
-    j->sum = sum;
-    j->done = 1;
-    pthread_mutex_unlock(&j->lock);
-    return NULL;
-}
-
-/* Starts the grouping asked by bytes (of len) into *job, or answers why not (*job NULL). */
-static void grouping_start(const fs_mpi_library *lib, const unsigned char *bytes, size_t len,
-                           grouping_job **job)
-{
-    rbuf r = {.p = bytes, .left = len};
-    uint64_t id = 0;
-    int32_t n[2] = {0, 0};
-    float t[2] = {0, 0};
-    wire_get(&r, &id, sizeof id);
-    wire_get(&r, n, sizeof n);
-    wire_get(&r, t, sizeof t);
-    fs_error err = {0};
-    fs_status rc = FS_OK;
-    grouping_job *j = NULL;
-    if (r.bad)
-        rc = mpi_fail(&err, FS_ERR_INTERNAL, "malformed grouping from rank 0");
-    else if (!(j = calloc(1, sizeof *j)))
-        rc = mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
-    if (rc == FS_OK) {
-        *j = (grouping_job){.lib = lib, .id = id};
-        j->opt = (fs_people_options){.rebuild = n[0], .algorithm = (fs_people_algorithm)n[1],
-                                     .threshold = t[0], .min_quality = t[1]};
-        pthread_mutex_init(&j->lock, NULL);
-        if (pthread_create(&j->thread, NULL, grouping_thread, j) != 0) {
-            pthread_mutex_destroy(&j->lock);
-            free(j);
-            j = NULL;
-            rc = mpi_fail(&err, FS_ERR_NOMEM, "rank %d: could not start a thread to group "
-                          "people", lib->m->rank);
-        }
-    }
-    *job = j;
-    if (rc != FS_OK) {
-        wbuf none = {0};
-        send_answer(id, rc, &err, &none);
-    }
-}
-
-static int grouping_done(grouping_job *j)
-{
-    pthread_mutex_lock(&j->lock);
-    int done = j->done;
-    pthread_mutex_unlock(&j->lock);
-    return done;
-}
-
-/* Waits for the grouping's end, answers it when answer is set, frees it. */
-static void grouping_end(grouping_job *j, int answer)
-{
-    if (!j)
-        return;
-    pthread_join(j->thread, NULL);
-    if (answer) {
-        wbuf payload = {0};
-        if (j->rc == FS_OK) {
-            wire_put(&payload, &j->sum, sizeof j->sum);
-            wire_put_units(&payload, &j->units);
-        }
-        send_answer(j->id, j->rc, &j->err, &payload);
-    }
-    fs_people_units_free(&j->units);
-    pthread_mutex_destroy(&j->lock);
-    free(j);
-}
-
-static int stop_signal_pending(void)
-{
-    sigset_t pending;
-    return sigpending(&pending) == 0 &&
-           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
-}
-
-fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
-{
-    fs_error local = {0};
-    if (!err)
-        err = &local;
-    if (lib->m->rank == 0)
-        return mpi_fail(err, FS_ERR_ARG, "rank 0 is the front, it does not answer");
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    double last = mpi_now(), beat = 0;
-    grouping_job *job = NULL; /* a grouping of people under way */
-    static const char none = 0;
-    for (;;) {
-        if (stop_signal_pending()) {
-            grouping_end(job, 0); /* what it wrote is whole: each shard's in one transaction */
-            MPI_Send(&none, 1, MPI_BYTE, 0, TAG_LEFT, MPI_COMM_WORLD);
-            return FS_OK;
-        }
-        if (job && grouping_done(job)) {
-            grouping_end(job, 1);
-            job = NULL;
-            last = mpi_now();
-        } else if (job && mpi_now() - beat > BEAT_SECONDS) {
-            MPI_Send(&none, 1, MPI_BYTE, 0, TAG_BEAT, MPI_COMM_WORLD);
-            beat = mpi_now();
-        }
-        int flag = 0, len = 0;
-        MPI_Status st;
-        if (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS) {
-            grouping_end(job, 0);
-            return mpi_fail(err, FS_ERR_IO, "rank %d: MPI failed while waiting for rank 0",
-                            lib->m->rank);
-        }
-        if (!flag) {
-            sleep_ns(!job && mpi_now() - last > IDLE_SECONDS ? RANK_IDLE_POLL_NS
-                                                              : RANK_POLL_NS);
-            continue;
-        }
-        MPI_Get_count(&st, MPI_BYTE, &len);
-        unsigned char *bytes = malloc(len > 0 ? (size_t)len : 1);
-        if (!bytes) { /* the query stays queued; rank 0 gives up on it in time */
-            sleep_ns(RANK_IDLE_POLL_NS);
-            continue;
-        }
-        MPI_Recv(bytes, len, MPI_BYTE, 0, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        if (st.MPI_TAG == TAG_STOP) {
-            free(bytes);
-            grouping_end(job, 0);
-            MPI_Send(&none, 1, MPI_BYTE, 0, TAG_STOPPED, MPI_COMM_WORLD);
-            return FS_OK;
-        }
-        if (st.MPI_TAG == TAG_GROUP && job) {
-            uint64_t id = 0;
-            memcpy(&id, bytes, len >= (int)sizeof id ? sizeof id : 0);
-            fs_error busy = {0};
-            wbuf no_payload = {0};
-            mpi_fail(&busy, FS_ERR_BUSY, "rank %d is grouping people already", lib->m->rank);
-            send_answer(id, FS_ERR_BUSY, &busy, &no_payload);
-        } else if (st.MPI_TAG == TAG_GROUP) {
-            grouping_start(lib, bytes, (size_t)len, &job);
-        } else if (st.MPI_TAG == TAG_QUERY)
-            answer_query(lib, bytes, (size_t)len);
-        else if (st.MPI_TAG == TAG_LOOKUP)
-            answer_lookup(lib, bytes, (size_t)len);
-        else if (st.MPI_TAG == TAG_PERSON)
-            answer_person(lib, bytes, (size_t)len);
-        free(bytes);
-        last = mpi_now();
-    }
-}
 
 /* ---- The front (rank 0) ------------------------------------------------------------------ */
 
@@ -704,7 +290,7 @@ static fs_status post(fs_mpi_front *f, pending *p, MPI_Request *reqs, wbuf *w, i
                        (p->only ? rank_down(f, p->only) : any_down(f));
          look++) {
         pthread_mutex_unlock(&f->lock);
-        sleep_ns(RANK_IDLE_POLL_NS);
+        serve_sleep_ns(RANK_IDLE_POLL_NS);
         pthread_mutex_lock(&f->lock);
         rc = drain(f, err);
     }
@@ -759,7 +345,7 @@ static int await_answers(fs_mpi_front *f, pending *p, MPI_Request *reqs, unsigne
         pthread_mutex_unlock(&f->lock);
         if (over)
             return missing;
-        sleep_ns(FRONT_POLL_NS);
+        serve_sleep_ns(FRONT_POLL_NS);
     }
 }
 
@@ -804,7 +390,7 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
     /* the query to every rank, unless one is down */
     int posted = 0;
     if (rc == FS_OK) {
-        put_query(&w, 0, query, folders, n_folders, threshold, top, min_face);
+        serve_put_query(&w, 0, query, folders, n_folders, threshold, top, min_face);
         rc = post(f, &p, reqs, &w, TAG_QUERY, &posted, err);
     }
     /* rank 0's own shards while the others search theirs */
@@ -828,7 +414,7 @@ fs_status fs_mpi_front_search(fs_mpi_front *f, const fs_face *query,
 
 /* ---- Photos and faces by library id ------------------------------------------------------ */
 
-/* A photo as look_up wrote it, into *out (id left to the caller). */
+/* A photo as serve_look_up wrote it, into *out (id left to the caller). */
 static fs_status read_photo(rbuf *r, fs_photo *out, fs_error *err)
 {
     int32_t failed = 0;
@@ -847,7 +433,7 @@ static fs_status read_photo(rbuf *r, fs_photo *out, fs_error *err)
     return rc;
 }
 
-/* A face as look_up wrote it (one match, its embedding) into *out. */
+/* A face as serve_look_up wrote it (one match, its embedding) into *out. */
 static fs_status read_face(rbuf *r, fs_matches *out, fs_error *err)
 {
     fs_status rc = wire_get_matches(r, out, err);
@@ -878,7 +464,7 @@ static fs_status look_up_anywhere(fs_mpi_front *f, int kind, int64_t id, int *k,
     if (rank == 0) {
         wbuf w = {0};
         pthread_mutex_lock(&f->own_lock);
-        fs_status rc = look_up(own_shard(lib, *k), kind, shard_id, &w, err);
+        fs_status rc = serve_look_up(serve_own_shard(lib, *k), kind, shard_id, &w, err);
         pthread_mutex_unlock(&f->own_lock);
         if (rc == FS_OK && w.nomem)
             rc = mpi_fail(err, FS_ERR_NOMEM, "out of memory");
@@ -892,7 +478,7 @@ static fs_status look_up_anywhere(fs_mpi_front *f, int kind, int64_t id, int *k,
     wbuf w = {0};
     int posted = 0;
     if (rc == FS_OK) {
-        put_lookup(&w, kind, *k, shard_id);
+        serve_put_lookup(&w, kind, *k, shard_id);
         rc = post(f, &p, reqs, &w, TAG_LOOKUP, &posted, err);
     }
     conclude(f, &p, posted, reqs, w.data, &rc, err);
@@ -967,7 +553,7 @@ fs_status fs_mpi_front_person(fs_mpi_front *f, int64_t id, fs_person *person,
     int posted = 0;
     rc = pending_start(f, &p, &reqs, err);
     if (rc == FS_OK) {
-        put_members(&w, members, n);
+        serve_put_members(&w, members, n);
         rc = post(f, &p, reqs, &w, TAG_PERSON, &posted, err);
     }
     /* rank 0's own shards while the others read theirs */
@@ -1033,7 +619,7 @@ static int await_groupings(fs_mpi_front *f, pending *p, MPI_Request *reqs, unsig
                                      .total = (size_t)size, .seconds = now - t0};
             opt->on_progress(&pr, opt->ctx);
         }
-        sleep_ns(RANK_IDLE_POLL_NS);
+        serve_sleep_ns(RANK_IDLE_POLL_NS);
     }
 }
 
@@ -1084,7 +670,7 @@ fs_status fs_mpi_front_people_update(fs_mpi_front *f, const fs_people_options *o
     int posted = 0;
     fs_status rc = pending_start(f, &p, &reqs, err);
     if (rc == FS_OK) {
-        put_grouping(&w, opt);
+        serve_put_grouping(&w, opt);
         rc = post(f, &p, reqs, &w, TAG_GROUP, &posted, err);
     }
     /* rank 0's own shards while the others group theirs */
@@ -1172,7 +758,7 @@ fs_status fs_mpi_front_close(fs_mpi_front *f, fs_error *err)
         }
         if (waiting) {
             pthread_mutex_unlock(&f->lock);
-            sleep_ns(FRONT_POLL_NS);
+            serve_sleep_ns(FRONT_POLL_NS);
             pthread_mutex_lock(&f->lock);
         }
     }
