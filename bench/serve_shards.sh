@@ -6,10 +6,15 @@
 # request timed (upload, detection and embedding of the query on rank 0, the search, the JSON).
 # Setups: plain (one index, no MPI), np=1 (one rank searching the 3 shards), np=3 (rank 0 and
 # two answering ranks, a shard each). Also the time a search takes to fail with a rank stopped
-# (SIGSTOP) under np=3 and --shard-wait-ms WAIT, and the time of the searches after it.
+# (SIGSTOP) under np=3 and --shard-wait-ms WAIT, and the time of the searches after it. People,
+# in each setup: a grouping of every face through the server (POST /api/v1/people/update
+# {"rebuild": 1}, polled every 20 ms until done; 5 runs: the sharded ones open an engine of the
+# pack on every rank for it), and N requests of GET /api/v1/people/{id}, the people in turn
+# (a sharded library's from every rank).
 # Usage: bench/serve_shards.sh [BUILD_DIR] [N] [WAIT_MS]   (defaults: build, 60, 3000)
 # Prints: RESULT serve_shards setup=plain|np=1|np=3 n=N p50_ms=.. p90_ms=.. max_ms=..
 #         RESULT serve_shards_stopped wait_ms=W first_503_ms=.. later_503_p50_ms=.. codes=..
+#         RESULT serve_shards_people setup=.. people=.. update_p50_ms=.. person_p50_ms=.. ...
 # Ranks talk over TCP on loopback (--mca btl self,tcp), as the tests do.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,13 +71,37 @@ report() { # SETUP: n timed uploads after 3 untimed
   echo "RESULT serve_shards setup=$1 n=$n $(stats <<<"$out") non200=$bad"
 }
 
+# people SETUP: groupings, then person requests
+people() {
+  local k t0 ups="" ids out
+  for k in 1 2 3 4 5; do
+    t0=$(date +%s%N)
+    curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"rebuild": 1}' \
+      "${base}api/v1/people/update"
+    while curl -s "${base}api/v1/people/update" | grep -q '"state":"running"'; do sleep 0.02; done
+    ups+="$(( ($(date +%s%N) - t0) / 1000000 ))"$'\n'
+  done
+  curl -s "${base}api/v1/people/update" | grep -q '"state":"done"' ||
+    { echo "serve_shards: the people update failed: $(curl -s "${base}api/v1/people/update")" >&2; exit 1; }
+  ids=($(curl -s "${base}api/v1/people" | python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)["people"]))'))
+  out=$(for ((k = 0; k < n; k++)); do
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "${base}api/v1/people/${ids[k % ${#ids[@]}]}" |
+      awk '{ printf "%s %.1f\n", $1, $2 * 1000 }'
+  done)
+  echo "RESULT serve_shards_people setup=$1 people=${#ids[@]}" \
+    "update_p50_ms=$(sort -n <<<"${ups%$'\n'}" | sed -n 3p)" \
+    "person_$(stats <<<"$out" | sed 's/ / person_/g') non200=$(awk '$1 != 200' <<<"$out" | wc -l)"
+}
+
 start "$fs" --db "$work/one" serve
 report plain
+people plain
 stop "$launcher"
 for np in 1 3; do
   start mpirun -q --oversubscribe --mca btl self,tcp -np "$np" "$fs" serve --shards "$work/shards" \
     --shard-wait-ms "$wait_ms"
   report "np=$np"
+  people "np=$np"
   if [[ $np == 3 ]]; then
     ranks=($(ps -o pid= --ppid "$launcher"))
     kill -STOP "${ranks[1]}"

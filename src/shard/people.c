@@ -618,6 +618,23 @@ fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err)
     return rc;
 }
 
+/* The person of the prepared, bound statement s (PERSON_COLUMNS; finalized here), if it has a
+ * row: *found 1 and *out filled. */
+static fs_status step_person(sqlite3 *db, const char *path, sqlite3_stmt *s, fs_person *out,
+                             int *found, fs_error *err)
+{
+    fs_status rc = FS_OK;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        rc = read_person(s, out, err);
+        *found = rc == FS_OK;
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(db, path, err);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* The person of id. *found 0 when none. */
 static fs_status person_of_id(sqlite3 *db, const char *path, int64_t id, fs_person *out,
                               int *found, fs_error *err)
@@ -626,19 +643,10 @@ static fs_status person_of_id(sqlite3 *db, const char *path, int64_t id, fs_pers
     sqlite3_stmt *s = NULL;
     fs_status rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE id = ?1", &s,
                            err);
-    int step = SQLITE_DONE;
-    if (rc == FS_OK) {
-        sqlite3_bind_int64(s, 1, id);
-        step = sqlite3_step(s);
-    }
-    if (rc == FS_OK && step == SQLITE_ROW) {
-        rc = read_person(s, out, err);
-        *found = rc == FS_OK;
-    } else if (rc == FS_OK && step != SQLITE_DONE) {
-        rc = db_fail(db, path, err);
-    }
-    sqlite3_finalize(s);
-    return rc;
+    if (rc != FS_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    return step_person(db, path, s, out, found, err);
 }
 
 /* The person of key: its name, else its number. *found 0 when none. */
@@ -649,18 +657,10 @@ static fs_status person_of_key(sqlite3 *db, const char *path, const char *key, f
     sqlite3_stmt *s = NULL;
     fs_status rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE name = ?1",
                            &s, err);
-    int step = SQLITE_DONE;
-    if (rc == FS_OK) {
-        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-        step = sqlite3_step(s);
-    }
-    if (rc == FS_OK && step == SQLITE_ROW) {
-        rc = read_person(s, out, err);
-        *found = rc == FS_OK;
-    } else if (rc == FS_OK && step != SQLITE_DONE) {
-        rc = db_fail(db, path, err);
-    }
-    sqlite3_finalize(s);
+    if (rc != FS_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    rc = step_person(db, path, s, out, found, err);
     if (rc != FS_OK || *found)
         return rc;
     char *end;

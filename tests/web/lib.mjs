@@ -54,3 +54,18 @@ export async function apiSearchCount(page, path) {
     return r.count;
   }, readFileSync(path).toString("base64"));
 }
+
+// Opens person `who` (an item of GET /api/v1/people) from its card in the people grid and checks
+// that the person's view shows the API's faces, one card each, under the name `name`. Returns
+// the face ids shown, in order.
+export async function openPersonFromGrid(page, who, name) {
+  await page.locator(`.person[data-person-id="${who.id}"] .person-crop`).click();
+  await page.waitForSelector("#person-view:not([hidden]) #person-gallery .result .box.matched");
+  const apiPerson = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  const shown = await page.$$eval("#person-gallery .result", (r) => r.map((x) => Number(x.dataset.faceId)));
+  check("person: the API's faces, one card each", apiPerson.count === who.faces &&
+        JSON.stringify(shown) === JSON.stringify(apiPerson.faces.map((f) => f.face_id)),
+        `page ${shown} api ${apiPerson.faces.map((f) => f.face_id)}`);
+  check("person: the name above the photos", (await page.inputValue("#person-name")) === name);
+  return shown;
+}

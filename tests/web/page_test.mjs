@@ -7,7 +7,7 @@
 // reject it; screenshots at desktop and phone widths.
 // Usage: node page_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
-import { apiSearchCount, check, finish, launch, searchByClickedFace } from "./lib.mjs";
+import { apiSearchCount, check, finish, launch, openPersonFromGrid, searchByClickedFace } from "./lib.mjs";
 
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -136,14 +136,7 @@ try {
   const named = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()).person.name, who.id);
   check("people: renamed in place", named === "Ada Lovelace", named);
   // open the person: their photos in the gallery
-  await whoCard.locator(".person-crop").click();
-  await page.waitForSelector("#person-view:not([hidden]) #person-gallery .result .box.matched");
-  const apiPerson = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
-  const shownFaces = await page.$$eval("#person-gallery .result", (r) => r.map((x) => Number(x.dataset.faceId)));
-  check("person: the API's faces, one card each", apiPerson.count === who.faces &&
-        JSON.stringify(shownFaces) === JSON.stringify(apiPerson.faces.map((f) => f.face_id)),
-        `page ${shownFaces} api ${apiPerson.faces.map((f) => f.face_id)}`);
-  check("person: the name above the photos", (await page.inputValue("#person-name")) === "Ada Lovelace");
+  const shownFaces = await openPersonFromGrid(page, who, "Ada Lovelace");
   check("person: the photo count", (await page.textContent("#person-count")) ===
         `${who.photos} photo${who.photos === 1 ? "" : "s"}`);
   await page.waitForFunction(() => [...document.querySelectorAll("#person-gallery .result img")]

@@ -10,7 +10,7 @@
 // each, without move or reject. No error is shown, no script fails.
 // Usage: node sharded_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
-import { apiSearchCount, check, finish, launch, searchByClickedFace } from "./lib.mjs";
+import { apiSearchCount, check, finish, launch, openPersonFromGrid, searchByClickedFace } from "./lib.mjs";
 
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -93,14 +93,7 @@ try {
   const named = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()).people[0].name);
   check("people: renamed in place, in the library", named === "Grace Hopper", named);
   await page.screenshot({ path: `${out}/sharded-people.png` });
-  await whoCard.locator(".person-crop").click();
-  await page.waitForSelector("#person-view:not([hidden]) #person-gallery .result .box.matched");
-  const apiPerson = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
-  const shownFaces = await page.$$eval("#person-gallery .result", (r) => r.map((x) => Number(x.dataset.faceId)));
-  check("person: the API's faces, one card each", apiPerson.count === who.faces &&
-        JSON.stringify(shownFaces) === JSON.stringify(apiPerson.faces.map((f) => f.face_id)),
-        `page ${shownFaces} api ${apiPerson.faces.map((f) => f.face_id)}`);
-  check("person: the name above the photos", (await page.inputValue("#person-name")) === "Grace Hopper");
+  await openPersonFromGrid(page, who, "Grace Hopper");
   check("person: no move or reject, and no word of them", (await page.$$eval(".face-actions", (a) => a.length)) === 0 &&
         !(await page.isVisible("#person-edit-hint")));
   await page.waitForFunction(() => [...document.querySelectorAll("#person-gallery .result img")]
