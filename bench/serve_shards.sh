@@ -7,7 +7,8 @@
 # Setups: plain (one index, no MPI), np=1 (one rank searching the 3 shards), np=3 (rank 0 and
 # two answering ranks, a shard each). Also the time a search takes to fail with a rank stopped
 # (SIGSTOP) under np=3 and --shard-wait-ms WAIT, and the time of the searches after it. People,
-# in each setup: a grouping of every face through the server (POST /api/v1/people/update
+# on the samples and a copy of each (so that people have faces in several shards), in each
+# setup: a grouping of every face through the server (POST /api/v1/people/update
 # {"rebuild": 1}, polled every 20 ms until done; 5 runs: the sharded ones open an engine of the
 # pack on every rank for it), and N requests of GET /api/v1/people/{id}, the people in turn
 # (a sharded library's from every rank).
@@ -34,10 +35,11 @@ for i in 1 2 3 4 5 6; do cp "$samples/sample$i.jpg" "$work/photos/"; done
 "$fs" --db "$work/one" index "$work/photos" 2>/dev/null
 mpirun -q --oversubscribe --mca btl self,tcp -np 3 "$fs" index --shards "$work/shards" "$work/photos" 2>/dev/null
 
-# start CMD...: the server in the background; sets base and launcher
+# start CMD...: the server in the background, showing $root; sets base and launcher
+root=$work/photos
 start() {
   : >"$work/log"
-  "$@" --root "$work/photos" --port 0 2>"$work/log" &
+  "$@" --root "$root" --port 0 2>"$work/log" &
   launcher=$!
   base=""
   for _ in $(seq 1 300); do
@@ -95,13 +97,11 @@ people() {
 
 start "$fs" --db "$work/one" serve
 report plain
-people plain
 stop "$launcher"
 for np in 1 3; do
   start mpirun -q --oversubscribe --mca btl self,tcp -np "$np" "$fs" serve --shards "$work/shards" \
     --shard-wait-ms "$wait_ms"
   report "np=$np"
-  people "np=$np"
   if [[ $np == 3 ]]; then
     ranks=($(ps -o pid= --ppid "$launcher"))
     kill -STOP "${ranks[1]}"
@@ -112,5 +112,23 @@ for np in 1 3; do
       "later_503_p50_ms=$(stats <<<"$later" | sed -E 's/p50_ms=([0-9.]+).*/\1/')" \
       "codes=$(cat <<<"$first"$'\n'"$later" | awk '{ print $1 }' | sort | uniq -c | awk '{ printf "%s:%s,", $2, $1 }')"
   fi
+  stop "$launcher"
+done
+
+root=$work/people
+mkdir -p "$root/a" "$root/b"
+for i in 1 2 3 4 5 6; do
+  cp "$samples/sample$i.jpg" "$root/a/"
+  cp "$samples/sample$i.jpg" "$root/b/copy$i.jpg"
+done
+"$fs" --db "$work/people-one" index "$root" 2>/dev/null
+mpirun -q --oversubscribe --mca btl self,tcp -np 3 "$fs" index --shards "$work/people-shards" "$root" 2>/dev/null
+start "$fs" --db "$work/people-one" serve
+people plain
+stop "$launcher"
+for np in 1 3; do
+  start mpirun -q --oversubscribe --mca btl self,tcp -np "$np" "$fs" serve --shards "$work/people-shards" \
+    --shard-wait-ms "$wait_ms"
+  people "np=$np"
   stop "$launcher"
 done
