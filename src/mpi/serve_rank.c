@@ -33,8 +33,8 @@ static void send_answer(uint64_t id, fs_status rc, const fs_error *err, wbuf *pa
         wire_put(&w, err->message, strlen(err->message) + 1);
     free(payload->data);
     if (w.nomem || status == FS_ERR_NOMEM || w.len > INT32_MAX) {
-        /* the answer that always fits: the matches could not be written */
-        const char *why = w.len > INT32_MAX ? "search results too large" : "out of memory";
+        /* the answer that always fits: the payload could not be written */
+        const char *why = w.len > INT32_MAX ? "answer too large (2 GiB)" : "out of memory";
         status = w.len > INT32_MAX ? FS_ERR_LIMIT : FS_ERR_NOMEM;
         free(w.data);
         unsigned char small[sizeof id + sizeof status + 32];

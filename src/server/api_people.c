@@ -292,20 +292,17 @@ int srv_api_people_update(srv_ctx *ctx, const srv_request *req, srv_response *re
     a->ctx = ctx;
     /* 409 while an index run or another grouping writes (here, or the tool's; over a sharded
      * library the shards' writers are taken by the ranks, and a busy one fails the run) */
-    if (ctx->cfg->search) {
-        pthread_mutex_lock(&ctx->run_lock);
-        int grouping = ctx->people.state == RUN_RUNNING;
-        pthread_mutex_unlock(&ctx->run_lock);
-        if (grouping) {
-            free(a);
-            return srv_error(res, 409, "a people update is running (see GET "
-                                       "/api/v1/people/update)");
-        }
-    } else if (!(a->writer = writer_open(ctx, res))) {
+    if (!ctx->cfg->search && !(a->writer = writer_open(ctx, res))) {
         free(a);
         return 0;
     }
     pthread_mutex_lock(&ctx->run_lock);
+    if (ctx->people.state == RUN_RUNNING) { /* a sharded library (one index has its writer lock) */
+        pthread_mutex_unlock(&ctx->run_lock);
+        fs_index_close(a->writer);
+        free(a);
+        return srv_error(res, 409, "a people update is running (see GET /api/v1/people/update)");
+    }
     if (ctx->people.joinable)
         pthread_join(ctx->people.thread, NULL);
     ctx->people.joinable = 0;
