@@ -589,6 +589,8 @@ void fs_people_free(fs_people *people);
 /* The person named `key` exactly, else the person whose id is the number `key`; FS_ERR_NOT_FOUND
  * if none. *out is filled (name and face_path owned: release with fs_person_clear). */
 fs_status fs_people_find(fs_index *index, const char *key, fs_person *out, fs_error *err);
+/* The person numbered id; FS_ERR_NOT_FOUND ("person N: no such person") if none. */
+fs_status fs_people_get(fs_index *index, int64_t id, fs_person *out, fs_error *err);
 void fs_person_clear(fs_person *person);
 
 /* One face of a person. */

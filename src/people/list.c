@@ -129,6 +129,19 @@ fs_status fs_people_find(fs_index *ix, const char *key, fs_person *out, fs_error
     return rc;
 }
 
+fs_status fs_people_get(fs_index *ix, int64_t id, fs_person *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    store_person p;
+    int found = 0;
+    fs_status rc = store_person_get(ix->store, id, NULL, &p, &found, err);
+    if (rc == FS_OK && !found)
+        rc = util_fail(err, FS_ERR_NOT_FOUND, "person %lld: no such person", (long long)id);
+    if (rc == FS_OK)
+        rc = to_public(ix->store, &p, out, err);
+    return rc;
+}
+
 void fs_person_faces_free(fs_person_faces *faces)
 {
     if (!faces)

@@ -146,25 +146,14 @@ static int person_get(srv_ctx *ctx, int64_t id, fs_person *p, fs_person_faces *f
         fs_status rc = ctx->cfg->person(ctx->cfg->search_ctx, id, p, faces, err);
         return rc == FS_OK ? 1 : rc == FS_ERR_NOT_FOUND ? 0 : -1;
     }
-    fs_people all;
     fs_index *ix = srv_reader_take(ctx);
-    fs_status rc = fs_people_list(ix, &all, err);
-    int found = 0;
-    for (size_t i = 0; rc == FS_OK && i < all.count && !found; i++)
-        if (all.items[i].id == id) {
-            *p = all.items[i]; /* taken: its strings are p's */
-            memset(&all.items[i], 0, sizeof all.items[i]);
-            found = 1;
-        }
-    if (found)
+    fs_status rc = fs_people_get(ix, id, p, err);
+    if (rc == FS_OK)
         rc = fs_person_faces_get(ix, id, faces, err);
     srv_reader_give(ctx, ix);
-    fs_people_free(&all);
-    if (rc != FS_OK) {
+    if (rc != FS_OK)
         fs_person_clear(p);
-        return -1;
-    }
-    return found;
+    return rc == FS_OK ? 1 : rc == FS_ERR_NOT_FOUND ? 0 : -1;
 }
 
 /* The JSON of person id and its faces into b: 1 when found, 0 when there is no such person,

@@ -91,6 +91,10 @@ check "person: the photos" "p1.jpg p2.jpg p3.jpg twin.jpg" \
 p3_face=$(jget '[f["face_id"] for f in d["faces"] if f["path"].endswith("/p3.jpg")][0]')
 p1_face=$(jget '[f["face_id"] for f in d["faces"] if f["path"].endswith("/p1.jpg")][0]')
 photo=$(jget '[f["photo_id"] for f in d["faces"] if f["path"].endswith("/p1.jpg")][0]')
+geometry=$(jget '[json.dumps([f[k] for k in ("box", "landmarks", "score", "quality")]) for f in d["faces"] if f["path"].endswith("/p1.jpg")][0]')
+req GET "/api/v1/faces/$p1_face"
+check "a person's face: its geometry as the face's own" "$geometry" \
+  "$(jget 'json.dumps([d[k] for k in ("box", "landmarks", "score", "quality")])')"
 req GET "/api/v1/photos/$photo"
 expect_status "a person's photo" 200
 req GET /api/v1/people/999999
