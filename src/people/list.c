@@ -49,7 +49,13 @@ static fs_status to_public(store_db *store, const store_person *p, fs_person *ou
     out->face_id = p->best_face;
     if (p->name[0] && !(out->name = dup_str(p->name)))
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
-    if (p->best_face > 0) {
+    if (p->best_face > 0 && p->best_path) { /* a list's */
+        if (!(out->face_path = dup_str(p->best_path))) {
+            fs_person_clear(out);
+            return util_fail(err, FS_ERR_NOMEM, "out of memory");
+        }
+        memcpy(out->face_box, p->best_box, sizeof out->face_box);
+    } else if (p->best_face > 0) {
         store_face f;
         int found;
         fs_status rc = store_face_by_id(store, p->best_face, &f, NULL, &out->face_path, &found,

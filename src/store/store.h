@@ -310,6 +310,10 @@ typedef struct store_person {
     int64_t faces, photos;
     int64_t best_face;      /* the face of best quality (0 if none) */
     int decided;            /* has a name or decisions: the user's, kept when empty */
+    /* store_people_list only (else NULL): the best face's photo, borrowed during the visit, and
+     * its box */
+    const char *best_path;
+    float best_box[4];
 } store_person;
 typedef int (*store_person_visit)(const store_person *p, void *ctx);
 
