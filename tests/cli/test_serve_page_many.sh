@@ -3,7 +3,10 @@
 # chromium headless): an index of 6,000 synthetic faces of one person (bench/serve_index with one
 # identity) over 1,500 real photo files (links of one small JPEG, four faces each), so that a
 # search by one face fills the gallery with 5,000 matches. Checks the gallery builds lazily and
-# the page keeps answering; screenshots in build/artefacts/serve-page-many/.
+# the page keeps answering. Then people (tests/web/people_many_test.mjs): the index grouped (a
+# person of 1,500 faces), and a second one of identities of 8 (hundreds of people): the person's
+# gallery and the people grid build a batch at a time too. Screenshots in
+# build/artefacts/serve-page-many/.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e_lib.sh"
@@ -37,4 +40,24 @@ for shot in many-top many-bottom; do
   check "screenshot $shot" 1 "$([[ -s $artefacts/$shot.png ]] && echo 1)"
 done
 stop_server
+
+# ---- people: a person of 1,500 faces (the one identity, four faces a photo: one a photo each),
+# then hundreds of people of two faces (a second index, identities of 8: two photos each)
+expect_exit 0 "$FACESEARCH" --db "$tmp/db" people update
+check "an index of 2,400 faces in identities of 8" 2400 \
+  "$("$make_index" "$tmp/db2" "$root" 2400 default 8 2>&1)"
+expect_exit 0 "$FACESEARCH" --db "$tmp/db2" people update
+for what in person grid; do
+  db=$tmp/db
+  [[ $what == grid ]] && db=$tmp/db2
+  start_server --db "$db" --root "$root"
+  HOME=$tmp node "$web/people_many_test.mjs" "$base" "$artefacts" "$what" >"$tmp/people.out" 2>&1
+  status=$?
+  cat "$tmp/people.out"
+  check "people browser test ($what) exit status" 0 "$status"
+  stop_server
+done
+for shot in people-many-person people-many-grid; do
+  check "screenshot $shot" 1 "$([[ -s $artefacts/$shot.png ]] && echo 1)"
+done
 finish

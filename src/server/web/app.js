@@ -205,6 +205,27 @@ function watchSentinel() {
 }
 watchSentinel();
 
+// Fills container with make(item) for each of items, BATCH at a time: the first now, the next
+// whenever sentinel (just below the container) comes near the screen, as the gallery grows.
+function fillInBatches(container, sentinel, items, make) {
+  if (container.batches) container.batches.disconnect();
+  container.textContent = "";
+  let done = 0;
+  const more = () => {
+    const end = Math.min(items.length, done + BATCH);
+    for (; done < end; done++) container.appendChild(make(items[done]));
+  };
+  const observer = new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting) || done >= items.length) return;
+    more();
+    observer.unobserve(sentinel); // observed again: reported afresh if it is still near
+    if (done < items.length) observer.observe(sentinel);
+  }, { rootMargin: "1200px" });
+  container.batches = observer;
+  more();
+  if (done < items.length) observer.observe(sentinel);
+}
+
 function baseName(path) {
   return path.slice(path.lastIndexOf("/") + 1);
 }
@@ -402,9 +423,7 @@ async function loadPeople() {
   $("people-count").textContent = bits.join(" · ");
   $("people-empty").hidden = r.count > 0;
   call("/people/update").then((u) => { if (u.state === "running") followUpdate(false); }, () => {});
-  const grid = $("people-grid");
-  grid.textContent = "";
-  for (const p of r.people) grid.appendChild(personCard(p));
+  fillInBatches($("people-grid"), $("people-sentinel"), r.people, personCard);
   updateMergeButton();
 }
 
@@ -552,9 +571,8 @@ async function openPerson(id) {
   if (p.face_id) img.src = `${api}/faces/${p.face_id}/crop?size=96`;
   const photos = new Set(r.faces.map((f) => f.photo_id)).size;
   $("person-count").textContent = plural(photos, "photo", "photos");
-  const gallery = $("person-gallery");
-  gallery.textContent = "";
-  for (const f of r.faces) gallery.appendChild(card(f, state.sharded ? null : faceActions));
+  fillInBatches($("person-gallery"), $("person-sentinel"), r.faces,
+                (f) => card(f, state.sharded ? null : faceActions));
 }
 
 // Under a face of the open person: move it to another person (or a new one), or reject it.
