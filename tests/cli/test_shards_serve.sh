@@ -9,7 +9,8 @@
 # person's (box, landmarks, score, quality, photo); a name given through the API is the
 # library's (`people list --shards` shows it; a name taken answers 400); no people yet is an
 # empty list; POST /api/v1/people/update regroups every rank's shards into what one index's
-# update gives (and fails, naming the rank, when one is stopped meanwhile). The endpoints that
+# update gives (and fails, naming the rank, when one is stopped meanwhile, or the shard, when its
+# writer lock is held). The endpoints that
 # need one index's writer or stats (merges, stats, index runs) answer 501 naming the command to
 # use, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
@@ -188,6 +189,20 @@ check "grouping people: done" "done" "$(jget 'd["state"]')"
 check "grouping people: faces, unsure and people as one index's update" "$want_update" \
   "$(jget 'd["faces"], d["unsure"], d["people"], d["new_people"]' | tr -d "(),")"
 check "grouping people: every person's faces as one index's" "$want_people" "$(person_sets)"
+# a shard whose writer lock is held (as by an index run) fails the grouping, naming the shard;
+# the library's people stay as they were
+flock -o "$shards/shard-001/writer.lock" sleep 60 & # -o: the lock is flock's alone, gone with it
+holder=$!
+for i in $(seq 1 50); do flock -n "$shards/shard-001/writer.lock" true || break; sleep 0.1; done
+req POST /api/v1/people/update
+expect_status "grouping people, a shard's writer busy" 202
+wait_people_done
+check "grouping people, a shard's writer busy: failed" "failed" "$(jget 'd["state"]')"
+contains "grouping people, a shard's writer busy: names the shard" "$(jget 'd["error"]')" \
+  "$shards/shard-001: another index run is active"
+kill $(ps -o pid= --ppid "$holder") "$holder" # its sleep, then flock (the lock goes with it)
+wait "$holder" 2>/dev/null
+check "grouping people, a shard's writer busy: the people as they were" "$want_people" "$(person_sets)"
 check "3 ranks: photos and faces by library id as one index's by its ids" "$want_by_id" "$(by_id)"
 req GET /api/v1/photos/999999
 expect_error "an id of no photo" 404
