@@ -13,6 +13,7 @@
 # Prints:
 #   RESULT people_shards n=N shards=S one_s=.. shards_s=.. time_ratio=.. one_people=..
 #          shards_people=.. one_precision=.. one_recall=.. shards_precision=.. shards_recall=..
+#          one_rss_mb=.. shards_rss_mb=.. (peak RSS: of the one process; of the largest rank)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-100000}
@@ -23,6 +24,7 @@ build=${4:-$here/build}
 mpi_bench_ready people_shards "$build"
 mk=$build/bench/serve_index
 [ -x "$mk" ] || { echo "people_shards: build $mk first (make build)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "people_shards: /usr/bin/time is needed (apt install time)" >&2; exit 2; }
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -35,13 +37,11 @@ for ((k = 0; k < s; k++)); do
   "$mk" "$tmp/lib" /bench/photos $((base + n)) default 10 "$base" "$k/$s" >/dev/null
 done
 
-# secs CMD...: wall seconds of CMD (its output dropped)
+# secs CMD...: "WALL_SECONDS,PEAK_RSS_KB" of CMD (its output dropped; the peak of its largest
+# process: under mpirun, of the largest rank)
 secs() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" >/dev/null
-  t1=$(date +%s.%N)
-  python3 -c "print('%.3f' % ($t1 - $t0))"
+  /usr/bin/time -f "%e,%M" -o "$tmp/time" "$@" >/dev/null
+  cat "$tmp/time"
 }
 one=() lib=()
 for ((r = 0; r < rounds; r++)); do
@@ -55,8 +55,10 @@ import re, sqlite3, statistics, sys
 from collections import Counter
 
 one_dir, lib_dir, shards, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-one_s = statistics.median(float(x) for x in sys.argv[5].split())
-lib_s = statistics.median(float(x) for x in sys.argv[6].split())
+one_s = statistics.median(float(x.split(",")[0]) for x in sys.argv[5].split())
+lib_s = statistics.median(float(x.split(",")[0]) for x in sys.argv[6].split())
+one_mb = statistics.median(int(x.split(",")[1]) for x in sys.argv[5].split()) / 1024
+lib_mb = statistics.median(int(x.split(",")[1]) for x in sys.argv[6].split()) / 1024
 
 def faces(db):
     """(generator face number, person id or 0) of every face of an index."""
@@ -96,5 +98,6 @@ op, orc, on = score(one)
 sp, sr, sn = score(lib)
 print("RESULT people_shards n=%d shards=%d one_s=%.2f shards_s=%.2f time_ratio=%.2f one_people=%d"
       " shards_people=%d one_precision=%.4f one_recall=%.4f shards_precision=%.4f"
-      " shards_recall=%.4f" % (n, shards, one_s, lib_s, lib_s / one_s, on, sn, op, orc, sp, sr))
+      " shards_recall=%.4f one_rss_mb=%.0f shards_rss_mb=%.0f"
+      % (n, shards, one_s, lib_s, lib_s / one_s, on, sn, op, orc, sp, sr, one_mb, lib_mb))
 EOF

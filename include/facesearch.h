@@ -677,7 +677,11 @@ typedef struct fs_people_units {
     fs_people_unit *items;   /* owned */
     size_t count;
     int dim;
-    float *centroids;        /* count x dim, unit length: each unit's mean embedding (owned) */
+    /* each unit's mean embedding, normalised, as int8 codes (count x dim; value = code x scale)
+     * with a scale per unit: a quarter of the memory of floats, as fs_people_update keeps the
+     * faces it groups (both owned) */
+    int8_t *codes;
+    float *scales;
 } fs_people_units;
 
 /* The units of an index (one shard), as its last fs_people_update left them: persons most faces

@@ -33,12 +33,16 @@ static fs_status move_units(fs_people_units *to, fs_people_units *from, fs_error
     fs_people_unit *items = realloc(to->items, total * sizeof *items);
     if (items)
         to->items = items;
-    float *c = items ? realloc(to->centroids, total * dim * sizeof *c) : NULL;
-    if (!c)
+    int8_t *codes = items ? realloc(to->codes, total * dim * sizeof *codes) : NULL;
+    if (codes)
+        to->codes = codes;
+    float *scales = codes ? realloc(to->scales, total * sizeof *scales) : NULL;
+    if (!scales)
         return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-    to->centroids = c;
+    to->scales = scales;
     memcpy(to->items + to->count, from->items, from->count * sizeof *items);
-    memcpy(to->centroids + to->count * dim, from->centroids, from->count * dim * sizeof *c);
+    memcpy(to->codes + to->count * dim, from->codes, from->count * dim * sizeof *codes);
+    memcpy(to->scales + to->count, from->scales, from->count * sizeof *scales);
     to->count = total;
     to->dim = from->dim;
     from->count = 0; /* their strings are to's now */

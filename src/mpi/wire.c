@@ -149,7 +149,8 @@ void wire_put_units(wbuf *w, const fs_people_units *u)
         wire_put(w, x->box, sizeof x->box);
         wire_put(w, x->name ? x->name : "", x->name ? strlen(x->name) + 1 : 1);
         wire_put(w, x->path ? x->path : "", x->path ? strlen(x->path) + 1 : 1);
-        wire_put(w, u->centroids + i * (size_t)u->dim, (size_t)u->dim * sizeof *u->centroids);
+        wire_put(w, &u->scales[i], sizeof u->scales[i]);
+        wire_put(w, u->codes + i * (size_t)u->dim, (size_t)u->dim * sizeof *u->codes);
     }
 }
 
@@ -167,10 +168,13 @@ fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err)
     fs_people_unit *items = realloc(u->items, total * sizeof *items);
     if (items)
         u->items = items;
-    float *c = items ? realloc(u->centroids, total * (size_t)dim * sizeof *c) : NULL;
-    if (!c)
+    int8_t *codes = items ? realloc(u->codes, total * (size_t)dim * sizeof *codes) : NULL;
+    if (codes)
+        u->codes = codes;
+    float *scales = codes ? realloc(u->scales, total * sizeof *scales) : NULL;
+    if (!scales)
         return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
-    u->centroids = c;
+    u->scales = scales;
     u->dim = dim;
     for (uint64_t i = 0; i < count; i++) {
         fs_people_unit *x = &u->items[u->count];
@@ -187,7 +191,8 @@ fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err)
         x->photos = (size_t)n[1];
         x->name = wire_get_string(r);
         x->path = wire_get_string(r);
-        wire_get(r, u->centroids + u->count * (size_t)dim, (size_t)dim * sizeof *c);
+        wire_get(r, &u->scales[u->count], sizeof *scales);
+        wire_get(r, u->codes + u->count * (size_t)dim, (size_t)dim * sizeof *codes);
         if (r->bad || !x->name || !x->path) {
             fs_status rc = r->bad ? mpi_fail(err, FS_ERR_INTERNAL, "malformed people units")
                                   : mpi_fail(err, FS_ERR_NOMEM, "out of memory");

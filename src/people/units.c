@@ -24,7 +24,8 @@ void fs_people_units_free(fs_people_units *u)
         free(u->items[i].path);
     }
     free(u->items);
-    free(u->centroids);
+    free(u->codes);
+    free(u->scales);
     memset(u, 0, sizeof *u);
 }
 
@@ -138,11 +139,13 @@ fs_status fs_people_units_get(fs_index *ix, fs_people_units *out, fs_error *err)
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
 
     size_t dim = (size_t)out->dim;
-    float *buf = NULL;
+    float *buf = NULL, *mean = NULL;
     if (rc == FS_OK && out->count) {
-        out->centroids = malloc(out->count * dim * sizeof *out->centroids);
+        out->codes = malloc(out->count * dim * sizeof *out->codes);
+        out->scales = malloc(out->count * sizeof *out->scales);
         buf = malloc(EMBEDDING_CHUNK * dim * sizeof *buf);
-        if (!out->centroids || !buf)
+        mean = malloc(dim * sizeof *mean);
+        if (!out->codes || !out->scales || !buf || !mean)
             rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < out->count && rc == FS_OK; i++) {
@@ -158,10 +161,12 @@ fs_status fs_people_units_get(fs_index *ix, fs_people_units *out, fs_error *err)
                      : FS_OK;
         }
         if (rc == FS_OK)
-            rc = mean_embedding(ix->store, c.ids, c.n_ids, out->dim, buf,
-                                out->centroids + i * dim, err);
+            rc = mean_embedding(ix->store, c.ids, c.n_ids, out->dim, buf, mean, err);
+        if (rc == FS_OK)
+            people_quantise(mean, out->dim, out->codes + i * dim, &out->scales[i]);
     }
     free(buf);
+    free(mean);
     free(c.ids);
     if (rc != FS_OK)
         fs_people_units_free(out);

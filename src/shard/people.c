@@ -148,12 +148,13 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
     if (n == 0)
         return FS_OK;
     size_t *by_shard = malloc(n * sizeof *by_shard);
-    float *vecs = malloc(n * dim * sizeof *vecs);
+    int8_t *codes = malloc(n * dim * sizeof *codes);
+    float *scales = malloc(n * sizeof *scales);
     int64_t *shard = malloc(n * sizeof *shard);
     uint32_t *label = malloc(n * sizeof *label);
     size_t *size = NULL, n_labels = 0;
     people_graph graph = {0};
-    fs_status rc = by_shard && vecs && shard && label
+    fs_status rc = by_shard && codes && scales && shard && label
                        ? FS_OK
                        : util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK) {
@@ -166,10 +167,11 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
         for (size_t i = 0; i < n; i++)
             by_shard[start[u->items[i].shard]++] = i;
         for (size_t i = 0; i < n; i++) {
-            memcpy(vecs + i * dim, u->centroids + by_shard[i] * dim, dim * sizeof *vecs);
+            memcpy(codes + i * dim, u->codes + by_shard[i] * dim, dim * sizeof *codes);
+            scales[i] = u->scales[by_shard[i]];
             shard[i] = u->items[by_shard[i]].shard;
         }
-        people_vecs v = {.n = n, .dim = u->dim, .f32 = vecs};
+        people_vecs v = {.n = n, .dim = u->dim, .i8 = codes, .scale = scales};
         rc = people_knn(&v, NEIGHBOURS, threshold, NULL, &graph, err);
     }
     if (rc == FS_OK) {
@@ -216,7 +218,8 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
     }
     people_graph_free(&graph);
     free(by_shard);
-    free(vecs);
+    free(codes);
+    free(scales);
     free(shard);
     free(label);
     free(size);

@@ -78,14 +78,16 @@ static void make_units(fs_people_units *u, int dim)
     u->count = 2;
     u->dim = dim;
     u->items = calloc(2, sizeof *u->items);
-    u->centroids = calloc(2 * (size_t)dim, sizeof *u->centroids);
-    assert_true(u->items && u->centroids);
+    u->codes = calloc(2 * (size_t)dim, sizeof *u->codes);
+    u->scales = calloc(2, sizeof *u->scales);
+    assert_true(u->items && u->codes && u->scales);
     u->items[0] = (fs_people_unit){.shard = 2, .person_id = 5, .face_id = 50, .faces = 4,
                                    .photos = 3, .name = strdup("Ann"), .path = strdup("/a.jpg")};
     u->items[1] = (fs_people_unit){.shard = 1, .face_id = 7, .faces = 1, .photos = 1,
                                    .path = strdup("/b.jpg")};
     for (int d = 0; d < 2 * dim; d++)
-        u->centroids[d] = (float)d;
+        u->codes[d] = (int8_t)d;
+    u->scales[1] = 0.25f;
 }
 
 static void test_units(void **state)
@@ -113,7 +115,8 @@ static void test_units(void **state)
     assert_int_equal(back.items[2].person_id, 5);
     assert_int_equal(back.items[2].faces, 4);
     assert_int_equal(back.items[2].photos, 3);
-    assert_true(back.centroids[3 * 8 + 7] == 15.0f);
+    assert_int_equal(back.codes[3 * 8 + 7], 15);
+    assert_true(back.scales[3] == 0.25f);
     /* units of another length than those already read: refused */
     fs_people_units other;
     make_units(&other, 4);

@@ -74,8 +74,9 @@ static void make_units(const spec *specs, size_t n, fs_people_units *u)
 {
     memset(u, 0, sizeof *u);
     u->items = calloc(n, sizeof *u->items);
-    u->centroids = malloc(n * DIM * sizeof *u->centroids);
-    assert_true(u->items && u->centroids);
+    u->codes = malloc(n * DIM * sizeof *u->codes);
+    u->scales = malloc(n * sizeof *u->scales);
+    assert_true(u->items && u->codes && u->scales);
     u->count = n;
     u->dim = DIM;
     for (size_t i = 0; i < n; i++) {
@@ -90,12 +91,19 @@ static void make_units(const spec *specs, size_t n, fs_people_units *u)
                  (long long)x->face_id);
         x->path = strdup(path);
         x->box[2] = x->box[3] = 100;
-        float *c = u->centroids + i * DIM;
+        float c[DIM];
         identity(specs[i].who, c);
         uint32_t s = 77u + (uint32_t)(specs[i].who * 31 + specs[i].shard);
         for (int d = 0; d < DIM; d++)
             c[d] += 0.3f * noise(&s);
         normalise(c);
+        /* as int8 codes, value = code x scale (fs_people_units) */
+        float top = 0;
+        for (int d = 0; d < DIM; d++)
+            top = fabsf(c[d]) > top ? fabsf(c[d]) : top;
+        u->scales[i] = top / 127;
+        for (int d = 0; d < DIM; d++)
+            u->codes[i * DIM + d] = (int8_t)lrintf(c[d] / u->scales[i]);
     }
 }
 
