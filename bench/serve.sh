@@ -3,7 +3,8 @@
 # with an index of N synthetic face-like embeddings (bench/serve_index.c, cached in WORK between
 # runs), search by face id (random ids, top 10) at 1, 8 and 32 concurrent clients, GET /health at
 # the same concurrency as the floor the HTTP layer costs (vs_health_p50 = search p50 / health
-# p50), cached thumbnail throughput of the sample photos, and a mixed run (one request in ten an
+# p50), cached thumbnail throughput of the sample photos, the people list and a person's page
+# (after a grouping through the API), and a mixed run (one request in ten an
 # upload of a bad image) with the server's RSS at its start, middle and end (RssAnon too: the
 # heap, without the pages of the mapped vector file, which grow as searches touch them). Targets:
 # search-by-id p99 < 20 ms at 8 clients on 2 cores; zero unexpected errors and flat RSS in the
@@ -12,6 +13,8 @@
 #        (defaults: build 100000 10 /tmp/fs-serve-bench, mixed 6 x SECONDS)
 # Prints: RESULT serve clients=C mode=search_by_id p50_ms=.. p99_ms=.. rps=.. errors=.. vs_health_p50=..
 #         RESULT serve clients=8 mode=thumbnail_cached p50_ms=.. p99_ms=.. rps=.. errors=..
+#         RESULT serve clients=1 mode=people_list people=.. p50_ms=.. p99_ms=.. rps=.. errors=..
+#         RESULT serve clients=8 mode=person people=.. p50_ms=.. p99_ms=.. rps=.. errors=..
 #         RESULT serve clients=8 mode=mixed_bad_uploads seconds=S requests=.. bad=.. non2xx=..
 #                unexpected=.. rss_start_kb=.. rss_mid_kb=.. rss_end_kb=.. anon_start_kb=.. anon_mid_kb=.. anon_end_kb=..
 set -euo pipefail
@@ -94,6 +97,27 @@ LUA
 for id in ${ids//,/ }; do curl -s -o /dev/null "$base/api/v1/photos/$id/thumbnail?size=320"; done
 read -r p50 p99 rps errors < <(load 8 "$work/thumb.lua" /)
 echo "RESULT serve n=$n clients=8 mode=thumbnail_cached p50_ms=$p50 p99_ms=$p99 rps=$rps errors=$errors"
+
+# people: grouped through the API (once: the index is kept between runs), then the whole list
+# (GET /api/v1/people, the People tab) at 1 client and a person's page (GET
+# /api/v1/people/{id}, random persons) at 8
+curl -s -o /dev/null -X POST "$base/api/v1/people/update"
+for _ in $(seq 1 3000); do
+  curl -s "$base/api/v1/people/update" | grep -q '"state":"running"' || break
+  sleep 0.2
+done
+people=$(curl -s "$base/api/v1/people" | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])')
+cat >"$work/person.lua" <<LUA
+math.randomseed(17)
+request = function()
+  return wrk.format("GET", "/api/v1/people/" .. math.random(1, $people))
+end
+$(cat "$work/report.lua")
+LUA
+read -r p50 p99 rps errors < <(load 1 "$work/report.lua" /api/v1/people)
+echo "RESULT serve n=$n clients=1 mode=people_list people=$people p50_ms=$p50 p99_ms=$p99 rps=$rps errors=$errors"
+read -r p50 p99 rps errors < <(load 8 "$work/person.lua" /)
+echo "RESULT serve n=$n clients=8 mode=person people=$people p50_ms=$p50 p99_ms=$p99 rps=$rps errors=$errors"
 
 # mixed: searches by id and, one request in ten, an upload that is not an image (400 expected)
 cat >"$work/mixed.lua" <<LUA
