@@ -69,3 +69,14 @@ export async function openPersonFromGrid(page, who, name) {
   check("person: the name above the photos", (await page.inputValue("#person-name")) === name);
   return shown;
 }
+
+// A desktop-sized page of browser at base + "/", once the app shows, with the script errors it
+// meets collected in pageErrors.
+export async function openApp(browser, base) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  await page.goto(base + "/");
+  await page.waitForSelector("#app:not([hidden])");
+  return { page, pageErrors };
+}

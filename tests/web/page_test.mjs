@@ -7,7 +7,7 @@
 // reject it; screenshots at desktop and phone widths.
 // Usage: node page_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
-import { apiSearchCount, check, finish, launch, openPersonFromGrid, searchByClickedFace } from "./lib.mjs";
+import { apiSearchCount, check, finish, launch, openApp, openPersonFromGrid, searchByClickedFace } from "./lib.mjs";
 
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -21,11 +21,7 @@ async function settled(p) {
 
 const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(base + "/");
-  await page.waitForSelector("#app:not([hidden])");
+  const { page, pageErrors } = await openApp(browser, base);
   await page.screenshot({ path: `${out}/desktop-empty.png` });
 
   // ---- an index run from the library panel, to 100 %

@@ -6,7 +6,7 @@
 // page error either way.
 // Usage: node people_many_test.mjs BASE_URL ARTEFACT_DIR grid|person   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
-import { check, finish, launch } from "./lib.mjs";
+import { check, finish, launch, openApp } from "./lib.mjs";
 
 const [base, out, what] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -32,11 +32,7 @@ async function scrollAll(page, selector, want) {
 
 const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(base + "/");
-  await page.waitForSelector("#app:not([hidden])");
+  const { page, pageErrors } = await openApp(browser, base);
   const api = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()));
   if (what === "grid") {
     await page.goto(base + "/#people");

@@ -10,18 +10,15 @@
 // each, without move or reject. No error is shown, no script fails.
 // Usage: node sharded_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
-import { apiSearchCount, check, finish, launch, openPersonFromGrid, searchByClickedFace } from "./lib.mjs";
+import { apiSearchCount, check, finish, launch, openApp, openPersonFromGrid, searchByClickedFace } from "./lib.mjs";
 
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 
 const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const pageErrors = [], toasts = [];
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(base + "/");
-  await page.waitForSelector("#app:not([hidden])");
+  const { page, pageErrors } = await openApp(browser, base);
+  const toasts = [];
   await page.waitForFunction(() => document.querySelector("#bar-stats").textContent !== "");
   check("says it is a sharded library", (await page.textContent("#bar-stats")) === "Sharded library");
   check("a People tab", await page.isVisible("#tab-people"));
