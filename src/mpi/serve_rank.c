@@ -171,7 +171,8 @@ static void *grouping_thread(void *arg)
     return NULL;
 }
 
-/* Starts the grouping asked by bytes (of len) into *job, or answers why not (*job NULL). */
+/* Starts the grouping asked by bytes (of len) into *job, or answers why not: one runs already
+ * (*job kept), or it cannot start (*job NULL). */
 static void grouping_start(const fs_mpi_library *lib, const unsigned char *bytes, size_t len,
                            grouping_job **job)
 {
@@ -187,6 +188,8 @@ static void grouping_start(const fs_mpi_library *lib, const unsigned char *bytes
     grouping_job *j = NULL;
     if (r.bad)
         rc = mpi_fail(&err, FS_ERR_INTERNAL, "malformed grouping from rank 0");
+    else if (*job)
+        rc = mpi_fail(&err, FS_ERR_BUSY, "rank %d is grouping people already", lib->m->rank);
     else if (!(j = calloc(1, sizeof *j)))
         rc = mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK) {
@@ -202,11 +205,12 @@ static void grouping_start(const fs_mpi_library *lib, const unsigned char *bytes
                           "people", lib->m->rank);
         }
     }
-    *job = j;
-    if (rc != FS_OK) {
-        wbuf none = {0};
-        send_answer(id, rc, &err, &none);
+    if (rc == FS_OK) {
+        *job = j;
+        return;
     }
+    wbuf none = {0};
+    send_answer(id, rc, &err, &none);
 }
 
 static int grouping_done(grouping_job *j)
@@ -277,7 +281,7 @@ fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
         }
         if (!flag) {
             serve_sleep_ns(!job && mpi_now() - last > IDLE_SECONDS ? RANK_IDLE_POLL_NS
-                                                              : RANK_POLL_NS);
+                                                                    : RANK_POLL_NS);
             continue;
         }
         MPI_Get_count(&st, MPI_BYTE, &len);
@@ -293,16 +297,9 @@ fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
             MPI_Send(&none, 1, MPI_BYTE, 0, TAG_STOPPED, MPI_COMM_WORLD);
             return FS_OK;
         }
-        if (st.MPI_TAG == TAG_GROUP && job) {
-            uint64_t id = 0;
-            memcpy(&id, bytes, len >= (int)sizeof id ? sizeof id : 0);
-            fs_error busy = {0};
-            wbuf no_payload = {0};
-            mpi_fail(&busy, FS_ERR_BUSY, "rank %d is grouping people already", lib->m->rank);
-            send_answer(id, FS_ERR_BUSY, &busy, &no_payload);
-        } else if (st.MPI_TAG == TAG_GROUP) {
+        if (st.MPI_TAG == TAG_GROUP)
             grouping_start(lib, bytes, (size_t)len, &job);
-        } else if (st.MPI_TAG == TAG_QUERY)
+        else if (st.MPI_TAG == TAG_QUERY)
             answer_query(lib, bytes, (size_t)len);
         else if (st.MPI_TAG == TAG_LOOKUP)
             answer_lookup(lib, bytes, (size_t)len);
