@@ -297,6 +297,23 @@ check "stop with a rank stopped: every rank exits" "yes" "$(ranks_gone)"
 contains "stop with a rank stopped: says so" "$(cat "$server_log")" \
   "facesearch serve: rank 2 is not answering: ending every rank"
 
+# a rank that leaves (a signal) while the people are grouped fails the grouping, naming it: the
+# rank is stopped before the grouping is asked, so that it sees its SIGTERM before the request
+start_sharded 3
+kill -STOP "${ranks[2]}"
+req POST /api/v1/people/update
+expect_status "grouping people, a rank about to leave" 202
+kill -TERM "${ranks[2]}"
+kill -CONT "${ranks[2]}"
+wait_people_done
+check "grouping people, a rank left: failed" "failed" "$(jget 'd["state"]')"
+contains "grouping people, a rank left: says so" "$(jget 'd["error"]')" \
+  "rank 2 of the sharded library left while grouping people"
+kill -TERM "${ranks[0]}"
+wait "$mpirun_pid"
+mpirun_pid=""
+check "grouping people, a rank left, stopped: every rank exits" "yes" "$(ranks_gone)"
+
 # ---- a killed rank --------------------------------------------------------------------------
 # by default mpirun ends the whole run when a rank dies: the server goes with it, nothing hangs
 start_sharded 3
