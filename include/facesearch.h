@@ -604,6 +604,8 @@ typedef struct fs_person_face {
     float score;               /* detector score */
     float quality;             /* quality score in [0, 1] (fs_face.quality) */
     int pinned;                /* placed by the user */
+    int64_t person_id;         /* the person of its index it is in (a library's face: of its
+                                * shard; 0 when in none) */
 } fs_person_face;
 
 typedef struct fs_person_faces {
@@ -659,9 +661,11 @@ void fs_person_faces_sort(fs_person_faces *faces);
  * (the shard kept them apart). A group of two faces or more is a person of the library. They are
  * kept in DIR/people.db with their names; an update gives a group the id (and name) of the
  * earlier person that held more than half of its faces, when no larger group took it, else of a
- * named person left without faces whose name one of its units has. A person of the library is
- * named in DIR/people.db alone (the shards' persons are not changed). The MPI run that gathers
- * the units is fs_mpi_people_update (facesearch_mpi.h). */
+ * named person left without faces whose name one of its units has. The user's edits of the
+ * library's people (name, merge, move, reject: fs_library_people_*) are written to
+ * DIR/people.db alone (the shards' persons are not changed) and kept by later updates as a
+ * single index keeps its own. The MPI run that gathers the units is fs_mpi_people_update
+ * (facesearch_mpi.h). */
 
 typedef struct fs_people_unit {
     int shard;               /* its shard (0 to count-1), set by whoever gathers the units */
@@ -720,6 +724,26 @@ fs_status fs_library_person_get(const char *dir, int64_t id, fs_person *out,
 /* Names library person id (a name is unique; FS_ERR_ARG when another person has it). NULL or
  * "" removes the name. Names outlive updates (see above). */
 fs_status fs_library_people_name(const char *dir, int64_t id, const char *name, fs_error *err);
+
+/* The edits below move units, not faces: a face of a shard's person moves with that person's
+ * other faces (edit a shard's own people with its index: --db DIR/shard-NNN). Each is kept for
+ * later updates: the units it leaves in a person are pinned there, a unit taken out of a person
+ * never joins it again. FS_ERR_FORMAT for a people file of an older facesearch, until an update
+ * rewrites it. */
+
+/* Merges library person from into into: its units and, if into has none, its name. */
+fs_status fs_library_people_merge(const char *dir, int64_t into, int64_t from, fs_error *err);
+/* Moves unit (of library person from) to person to (0: a new person, whose id goes to *person,
+ * may be NULL); FS_ERR_NOT_FOUND when it is not one of from's. */
+fs_status fs_library_people_move(const char *dir, const fs_library_member *unit, int64_t from,
+                                 int64_t to, int64_t *person, fs_error *err);
+/* Takes unit out of library person from, for good. */
+fs_status fs_library_people_reject(const char *dir, const fs_library_member *unit,
+                                   int64_t from, fs_error *err);
+/* The unit that holds library face face_id, among faces: a library person's faces as
+ * fs_mpi_person_faces gives them, in a library of count shards. FS_ERR_NOT_FOUND if none. */
+fs_status fs_library_face_unit(const fs_person_faces *faces, int count, int64_t face_id,
+                               fs_library_member *unit, fs_error *err);
 
 #ifdef __cplusplus
 }

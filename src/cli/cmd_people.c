@@ -3,8 +3,8 @@
  * them, name, merge, move and reject; and `search --person NAME` (cli_search_person), every
  * photo of a person. Every subcommand takes --json (one JSON object per line). A person is given
  * by its name or its id; a face by the id `people show` prints. With --shards DIR, update, list,
- * show and name work on the people of a sharded library, and search --shards --person finds one
- * of them (cli_search_person_shards).
+ * show, name, merge, move and reject work on the people of a sharded library, and search
+ * --shards --person finds one of them (cli_search_person_shards).
  */
 #include <errno.h>
 #include <limits.h>
@@ -363,9 +363,9 @@ static int do_import(fs_index *ix, const people_args *a, const cli_globals *g)
 
 /* ---- A sharded library (--shards DIR) -----------------------------------------------------
  * update runs under mpirun (every rank groups its shards, rank 0 joins them: fs_mpi_people_update);
- * list and name read and write the library's people file alone; show (and search --shards
- * --person) gathers a person's faces from the ranks. The other subcommands change one shard's
- * people: open it with --db DIR/shard-NNN. */
+ * list, name and merge read and write the library's people file alone; show (and search
+ * --shards --person), move and reject gather a person's faces from the ranks. The other
+ * subcommands work on one shard's people: open it with --db DIR/shard-NNN. */
 
 #ifdef FACESEARCH_MPI
 static int update_shards(const cli_globals *g, const people_args *a)
@@ -426,10 +426,62 @@ int cli_search_person_shards(const cli_globals *g, const char *dir, const char *
     fs_mpi_close(mpi);
     return status;
 }
+
+/* people move FACE --to ID|NAME|new --from ID|NAME and people reject FACE --from ID|NAME, on a
+ * sharded library: the ranks send the --from person's faces, rank 0 finds the face's unit among
+ * them and moves it, or takes it out. */
+static int edit_unit_shards(const people_args *a, int64_t face)
+{
+    fs_mpi *mpi;
+    fs_error err;
+    if (fs_mpi_open(&mpi, &err) != FS_OK)
+        return cli_fail_error(&err);
+    int rank = fs_mpi_rank(mpi);
+    fs_mpi_library *lib = NULL;
+    fs_status rc = fs_mpi_library_open(mpi, a->shards, &lib, &err);
+    fs_person from = {0}, to = {0};
+    fs_person_faces faces = {0};
+    if (rc == FS_OK)
+        rc = fs_mpi_person_faces(lib, a->from, &from, &faces, &err);
+    int64_t person = from.id;
+    if (rc == FS_OK && rank == 0) {
+        fs_shards_info info;
+        fs_library_member unit, *members = NULL;
+        size_t n;
+        rc = fs_shards_open(a->shards, &info, &err);
+        if (rc == FS_OK)
+            rc = fs_library_face_unit(&faces, info.count, face, &unit, &err);
+        if (rc == FS_OK && a->to && strcmp(a->to, "new") != 0)
+            rc = fs_library_person_find(a->shards, a->to, &to, &members, &n, &err);
+        free(members);
+        if (rc == FS_OK && a->to)
+            rc = fs_library_people_move(a->shards, &unit, from.id, to.id, &person, &err);
+        else if (rc == FS_OK)
+            rc = fs_library_people_reject(a->shards, &unit, from.id, &err);
+    }
+    int status = rc == FS_OK ? 0 : EXIT_ERROR;
+    if (rank == 0 && rc != FS_OK)
+        cli_fail_error(&err);
+    else if (rank == 0 && a->json)
+        printf("{\"done\":\"%s\",\"person\":%lld,\"face\":%lld}\n", a->sub,
+               (long long)person, (long long)face);
+    fs_person_faces_free(&faces);
+    fs_person_clear(&from);
+    fs_person_clear(&to);
+    fs_mpi_library_close(lib);
+    fs_mpi_close(mpi);
+    return status;
+}
 #else
 static int update_shards(const cli_globals *g, const people_args *a)
 {
     (void)g;
+    return cli_fail_no_mpi(a->shards);
+}
+
+static int edit_unit_shards(const people_args *a, int64_t face)
+{
+    (void)face;
     return cli_fail_no_mpi(a->shards);
 }
 
@@ -480,7 +532,48 @@ static int people_shards(const cli_globals *g, const people_args *a)
         fs_person_clear(&p);
         return rc == FS_OK ? 0 : cli_fail_error(&err);
     }
-    return cli_fail("people %s: not with --shards (it changes one shard's people: open the "
+    if (!strcmp(a->sub, "merge")) {
+        fs_person into, from;
+        fs_library_member *members;
+        size_t n;
+        if (want_args(a, 2, "merge A B --shards DIR"))
+            return EXIT_ERROR;
+        if (fs_library_person_find(a->shards, a->pos[0], &into, &members, &n, &err) != FS_OK)
+            return cli_fail_error(&err);
+        free(members);
+        fs_status rc = fs_library_person_find(a->shards, a->pos[1], &from, &members, &n, &err);
+        if (rc == FS_OK) {
+            free(members);
+            rc = fs_library_people_merge(a->shards, into.id, from.id, &err);
+            fs_person_clear(&from);
+        }
+        if (rc == FS_OK && a->json)
+            printf("{\"done\":\"merge\",\"person\":%lld,\"face\":null}\n",
+                   (long long)into.id);
+        fs_person_clear(&into);
+        return rc == FS_OK ? 0 : cli_fail_error(&err);
+    }
+    int64_t face;
+    if (!strcmp(a->sub, "move")) {
+        if (want_args(a, 1, "move FACE --to ID|NAME|new --from ID|NAME --shards DIR") ||
+            parse_face(a->pos[0], &face))
+            return EXIT_ERROR;
+        if (!a->to)
+            return cli_fail("people move: where to? (--to ID|NAME|new)");
+        if (!a->from)
+            return cli_fail("people move: from whom? (--from ID|NAME: a sharded library moves "
+                            "the face with the unit of that person that holds it)");
+        return edit_unit_shards(a, face);
+    }
+    if (!strcmp(a->sub, "reject")) {
+        if (want_args(a, 1, "reject FACE --from ID|NAME --shards DIR") ||
+            parse_face(a->pos[0], &face))
+            return EXIT_ERROR;
+        if (!a->from)
+            return cli_fail("people reject: from whom? (--from ID|NAME)");
+        return edit_unit_shards(a, face);
+    }
+    return cli_fail("people %s: not with --shards (it works on one shard's people: open the "
                     "shard with --db %s/shard-NNN)", a->sub, a->shards);
 }
 

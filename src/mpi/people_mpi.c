@@ -223,6 +223,8 @@ fs_status mpi_member_faces(const fs_mpi_library *lib, const fs_library_member *m
             }
             fs_person_faces part;
             rc = fs_person_faces_get(lib->shards[i], members[j].person_id, &part, err);
+            for (size_t f = 0; rc == FS_OK && f < part.count; f++)
+                part.items[f].person_id = members[j].person_id; /* the unit's, as it was kept */
             if (rc == FS_OK)
                 rc = move_faces(out, &part, err);
             fs_person_faces_free(&part);
@@ -230,6 +232,8 @@ fs_status mpi_member_faces(const fs_mpi_library *lib, const fs_library_member *m
         if (rc == FS_OK && n_ids) {
             fs_person_faces part;
             rc = fs_person_faces_by_ids(lib->shards[i], ids, n_ids, &part, err);
+            for (size_t f = 0; rc == FS_OK && f < part.count; f++)
+                part.items[f].person_id = 0; /* units of one face, as they were kept */
             if (rc == FS_OK)
                 rc = move_faces(out, &part, err);
             fs_person_faces_free(&part);

@@ -218,6 +218,7 @@ void wire_put_person_faces(wbuf *w, const fs_person_faces *f)
         int32_t n[2] = {x->face_number, x->pinned};
         wire_put(w, &x->face_id, sizeof x->face_id);
         wire_put(w, &x->photo_id, sizeof x->photo_id);
+        wire_put(w, &x->person_id, sizeof x->person_id);
         wire_put(w, n, sizeof n);
         wire_put(w, x->box, sizeof x->box);
         wire_put(w, x->landmarks, sizeof x->landmarks);
@@ -244,6 +245,7 @@ fs_status wire_get_person_faces(rbuf *r, fs_person_faces *f, fs_error *err)
         int32_t n[2];
         wire_get(r, &x->face_id, sizeof x->face_id);
         wire_get(r, &x->photo_id, sizeof x->photo_id);
+        wire_get(r, &x->person_id, sizeof x->person_id);
         wire_get(r, n, sizeof n);
         wire_get(r, x->box, sizeof x->box);
         wire_get(r, x->landmarks, sizeof x->landmarks);

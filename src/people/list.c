@@ -188,6 +188,7 @@ static int add_face(const store_people_face *f, void *ctx)
     o->score = f->score;
     o->quality = people_quality(f);
     o->pinned = f->pinned;
+    o->person_id = f->person_id;
     return 0;
 }
 

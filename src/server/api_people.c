@@ -11,7 +11,9 @@
  * Over a sharded library (serve --shards) the people are the library's (DIR/people.db, made by
  * `people update --shards`): the list and the names are read and written there, a person's
  * faces come from the ranks that hold them (fs_server_config.person), and an update groups
- * every rank's shards (fs_server_config.group); edits are each shard's (routes.c answers 501).
+ * every rank's shards (fs_server_config.group). Merges, moves and rejects are the library's
+ * (fs_library_people_*): a face moves with its unit, the faces its shard grouped with it, found
+ * among the faces of the person it leaves (move and reject name it: "from").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +388,26 @@ int srv_api_person_name(srv_ctx *ctx, const srv_request *req, srv_response *res)
     return answer_person(ctx, id, res);
 }
 
+/* On a sharded library: the unit that holds face (a library id) among person from's faces, into
+ * *unit; -1 with res filled when there is none. */
+static int library_unit(srv_ctx *ctx, int64_t face, int64_t from, fs_library_member *unit,
+                        srv_response *res)
+{
+    fs_shards_info info;
+    fs_person p;
+    fs_person_faces faces;
+    fs_error err;
+    fs_status rc = fs_shards_open(ctx->db_dir, &info, &err);
+    if (rc == FS_OK)
+        rc = ctx->cfg->person(ctx->cfg->search_ctx, from, &p, &faces, &err);
+    if (rc == FS_OK) {
+        rc = fs_library_face_unit(&faces, info.count, face, unit, &err);
+        fs_person_clear(&p);
+        fs_person_faces_free(&faces);
+    }
+    return rc == FS_OK ? 0 : (srv_error_fs(res, &err), -1);
+}
+
 int srv_api_person_merge(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     int64_t into = seg_id(req, 1), from;
@@ -398,12 +420,17 @@ int srv_api_person_merge(srv_ctx *ctx, const srv_request *req, srv_response *res
         return 0;
     if (from == into)
         return srv_error(res, 400, "from: a person other than %lld", (long long)into);
-    fs_index *w = writer_open(ctx, res);
-    if (!w)
-        return 0;
     fs_error err;
-    fs_status rc = fs_people_merge(w, into, from, &err);
-    fs_index_close(w);
+    fs_status rc;
+    if (ctx->cfg->search) {
+        rc = fs_library_people_merge(ctx->db_dir, into, from, &err);
+    } else {
+        fs_index *w = writer_open(ctx, res);
+        if (!w)
+            return 0;
+        rc = fs_people_merge(w, into, from, &err);
+        fs_index_close(w);
+    }
     if (rc)
         return srv_error_fs(res, &err);
     return answer_person(ctx, into, res);
@@ -418,16 +445,27 @@ int srv_api_face_move(srv_ctx *ctx, const srv_request *req, srv_response *res)
     const char *v = srv_params_get(&p, "to");
     int bad = !v ? (srv_error(res, 400, "to: the id of a person, or \"new\""), -1)
               : strcmp(v, "new") == 0 ? 0 : field_id(&p, "to", &to, res);
+    int64_t from = 0;
+    if (!bad && ctx->cfg->search)
+        bad = field_id(&p, "from", &from, res);
     srv_params_free(&p);
     if (bad)
         return 0;
-    fs_index *w = writer_open(ctx, res);
-    if (!w)
-        return 0;
     fs_error err;
     int64_t person = to;
-    fs_status rc = fs_people_move(w, face, to, &person, &err);
-    fs_index_close(w);
+    fs_status rc;
+    if (ctx->cfg->search) {
+        fs_library_member unit;
+        if (library_unit(ctx, face, from, &unit, res))
+            return 0;
+        rc = fs_library_people_move(ctx->db_dir, &unit, from, to, &person, &err);
+    } else {
+        fs_index *w = writer_open(ctx, res);
+        if (!w)
+            return 0;
+        rc = fs_people_move(w, face, to, &person, &err);
+        fs_index_close(w);
+    }
     if (rc)
         return srv_error_fs(res, &err);
     return answer_person(ctx, person, res);
@@ -443,12 +481,20 @@ int srv_api_face_reject(srv_ctx *ctx, const srv_request *req, srv_response *res)
     srv_params_free(&p);
     if (bad)
         return 0;
-    fs_index *w = writer_open(ctx, res);
-    if (!w)
-        return 0;
     fs_error err;
-    fs_status rc = fs_people_reject(w, face, from, &err);
-    fs_index_close(w);
+    fs_status rc;
+    if (ctx->cfg->search) {
+        fs_library_member unit;
+        if (library_unit(ctx, face, from, &unit, res))
+            return 0;
+        rc = fs_library_people_reject(ctx->db_dir, &unit, from, &err);
+    } else {
+        fs_index *w = writer_open(ctx, res);
+        if (!w)
+            return 0;
+        rc = fs_people_reject(w, face, from, &err);
+        fs_index_close(w);
+    }
     if (rc)
         return srv_error_fs(res, &err);
     return answer_person(ctx, from, res);

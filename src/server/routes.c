@@ -22,8 +22,6 @@ typedef struct route {
 /* Why an endpoint answers 501 on a sharded library. */
 #define NO_RUNS "index runs and statistics are each shard's: run `mpirun -np N facesearch index " \
                 "--shards DIR ROOT...`, or look at one shard with --db DIR/shard-NNN"
-#define NO_EDITS "merges, moves and rejects change one shard's people: serve or edit that " \
-                 "shard's index (--db DIR/shard-NNN), then run `people update --shards DIR`"
 
 static const route ROUTES[] = {
     {"GET", {"health", NULL}, srv_api_health, NULL},
@@ -34,8 +32,8 @@ static const route ROUTES[] = {
     {"GET", {"faces", "{id}", "search", NULL}, srv_api_search_face, NULL},
     {"GET", {"faces", "{id}", "crop", NULL}, srv_api_face_crop, NULL},
     {"GET", {"faces", "{id}", NULL}, srv_api_face, NULL},
-    {"POST", {"faces", "{id}", "move", NULL}, srv_api_face_move, NO_EDITS},
-    {"POST", {"faces", "{id}", "reject", NULL}, srv_api_face_reject, NO_EDITS},
+    {"POST", {"faces", "{id}", "move", NULL}, srv_api_face_move, NULL},
+    {"POST", {"faces", "{id}", "reject", NULL}, srv_api_face_reject, NULL},
     {"GET", {"photos", "{id}", "thumbnail", NULL}, srv_api_photo_thumbnail, NULL},
     {"GET", {"photos", "{id}", "image", NULL}, srv_api_photo_image, NULL},
     {"GET", {"photos", "{id}", NULL}, srv_api_photo, NULL},
@@ -48,7 +46,7 @@ static const route ROUTES[] = {
     {"GET", {"people", "update", NULL}, srv_api_people_update_status, NULL},
     {"GET", {"people", "{id}", NULL}, srv_api_person, NULL},
     {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name, NULL},
-    {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge, NO_EDITS},
+    {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge, NULL},
 };
 
 /* A positive decimal id of at most 18 digits. */

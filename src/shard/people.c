@@ -1,106 +1,141 @@
 /*
  * people.c — the people of a sharded library (facesearch.h, "People of a sharded library"): the
  * shards' units (src/people/units.c) grouped across the shards, and DIR/people.db that keeps
- * them. The grouping is the one of a single index (src/people/knn.c, cluster.c) over the units'
- * mean embeddings, with each unit's shard standing for its "photo": units of one shard are never
- * one person, as two faces of one photo never are.
+ * them (people_file.h). The grouping is the one of a single index (src/people/knn.c,
+ * cluster.c) over the units' mean embeddings, with each unit's shard standing for its "photo":
+ * units of one shard are never one person, as two faces of one photo never are. The user's
+ * edits (people_edit.c) enter it as a single index's do: a pinned unit is fixed to its person,
+ * a rejected one never joins the person it was taken out of.
  *
- * DIR/people.db is SQLite (user_version 1):
- *     person(id INTEGER PRIMARY KEY, name TEXT UNIQUE, faces, photos,
- *            face_id, face_path, x0, y0, x1, y1)          the representative face, library id
- *     member(shard, person_id, face_id, person, faces)    a unit: a shard's person (face_id 0)
- *                                                          or a face in none (person_id 0)
  * An update replaces every member row and every person's counts in one transaction (a kill
  * leaves the file as it was before or after), and keeps an earlier person's id and name for the
- * group that holds most of its faces. Persons with neither faces nor a name are dropped.
+ * group that holds most of its faces. Persons with neither faces nor a name are dropped. An edit
+ * written while the units are grouped makes the update group them again with it.
  */
 #include <errno.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "people/people.h"
+#include "shard/people_file.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/grow.h"
-#include "util/paths.h"
 
-#define PEOPLE_FILE "people.db"
 #define NEIGHBOURS 24 /* k of the units' similarity graph (as a single index's) */
+#define ATTEMPTS 3    /* groupings tried while edits keep changing the file */
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS person(id INTEGER PRIMARY KEY, name TEXT UNIQUE,"
-    " faces INTEGER NOT NULL, photos INTEGER NOT NULL, face_id INTEGER NOT NULL,"
-    " face_path TEXT, x0 REAL, y0 REAL, x1 REAL, y1 REAL);"
-    "CREATE TABLE IF NOT EXISTS member(shard INTEGER NOT NULL, person_id INTEGER NOT NULL,"
-    " face_id INTEGER NOT NULL, person INTEGER NOT NULL, faces INTEGER NOT NULL,"
-    " PRIMARY KEY (shard, person_id, face_id));"
-    "CREATE INDEX IF NOT EXISTS member_person ON member(person);"
-    "PRAGMA user_version = 1;";
+/* ---- Units and the persons they are kept in ------------------------------------------------
+ * A member, pin or reject row: a unit (shard, person_id, face_id: face_id 0 for a shard's person)
+ * and a library person. Lists of them are sorted by unit, then person. */
 
-/* ---- The file ----------------------------------------------------------------------------- */
+typedef struct unit_person {
+    int64_t shard, person_id, face_id;
+    int64_t person;
+} unit_person;
 
-static fs_status db_fail(sqlite3 *db, const char *path, fs_error *err)
+static unit_person key_of(const fs_people_unit *u)
 {
-    int code = sqlite3_errcode(db);
-    return util_fail(err, code == SQLITE_NOMEM ? FS_ERR_NOMEM
-                          : code == SQLITE_NOTADB || code == SQLITE_CORRUPT ? FS_ERR_FORMAT
-                                                                              : FS_ERR_IO,
-                     "%s: %s", path, sqlite3_errmsg(db));
+    return (unit_person){u->shard, u->person_id, u->person_id ? 0 : u->face_id, 0};
 }
 
-enum { READ, WRITE, CREATE };
-
-/* Opens DIR/people.db for mode (CREATE: made when absent) after checking that dir is a sharded
- * library; *count gets its shard count. No file yet, but for CREATE: FS_ERR_NOT_FOUND. */
-static fs_status open_people(const char *dir, int mode, sqlite3 **db, char *path, size_t size,
-                             int *count, fs_error *err)
+/* Orders by unit alone. */
+static int cmp_unit(const unit_person *a, const unit_person *b)
 {
-    *db = NULL;
-    fs_shards_info info;
-    fs_status rc = fs_shards_open(dir, &info, err);
-    if (rc != FS_OK)
-        return rc;
-    *count = info.count;
-    if (util_path_join(path, size, dir, PEOPLE_FILE))
-        return util_fail(err, FS_ERR_LIMIT, "%s: path too long", dir);
-    struct stat st;
-    if (mode != CREATE && stat(path, &st) != 0)
-        return errno == ENOENT
-                   ? util_fail(err, FS_ERR_NOT_FOUND,
-                               "%s: no people yet (group them: mpirun -np N facesearch people "
-                               "update --shards %s)", dir, dir)
-                   : util_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
-    int flags = mode == READ ? SQLITE_OPEN_READONLY
-                : SQLITE_OPEN_READWRITE | (mode == CREATE ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
-        rc = *db ? db_fail(*db, path, err)
-                 : util_fail(err, FS_ERR_NOMEM, "%s: out of memory", path);
-        sqlite3_close(*db);
-        *db = NULL;
-        return rc;
+    if (a->shard != b->shard)
+        return (a->shard > b->shard) - (a->shard < b->shard);
+    if (a->person_id != b->person_id)
+        return (a->person_id > b->person_id) - (a->person_id < b->person_id);
+    return (a->face_id > b->face_id) - (a->face_id < b->face_id);
+}
+
+static int cmp_unit_person(const void *x, const void *y)
+{
+    const unit_person *a = x, *b = y;
+    int c = cmp_unit(a, b);
+    return c ? c : (a->person > b->person) - (a->person < b->person);
+}
+
+/* The first row of list (n rows) about unit u, or NULL. */
+static const unit_person *find_unit(const unit_person *list, size_t n, const fs_people_unit *u)
+{
+    unit_person key = key_of(u);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_unit(&list[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    sqlite3_busy_timeout(*db, 10000);
+    return lo < n && cmp_unit(&list[lo], &key) == 0 ? &list[lo] : NULL;
+}
+
+/* The rows of sql (shard, person_id, face_id, person), sorted, into *out (*n of them). */
+static fs_status load_rows(sqlite3 *db, const char *path, const char *sql, unit_person **out,
+                           size_t *n, fs_error *err)
+{
+    *out = NULL;
+    *n = 0;
     sqlite3_stmt *s = NULL;
-    int version = -1;
-    if (sqlite3_exec(*db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(*db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        version = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    if (version < 0)
-        rc = db_fail(*db, path, err);
-    else if (version > 1 || (version == 0 && mode != CREATE))
-        rc = util_fail(err, FS_ERR_FORMAT, "%s: not a facesearch people file (version %d)", path,
-                       version);
-    else if (version == 0 && sqlite3_exec(*db, schema, NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(*db, path, err);
-    if (rc != FS_OK) {
-        sqlite3_close(*db);
-        *db = NULL;
+    size_t cap = 0;
+    fs_status rc = people_file_prepare(db, path, sql, &s, err);
+    int step = SQLITE_DONE;
+    while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        unit_person *grown = util_grow(*out, &cap, *n + 1, sizeof *grown, 256);
+        if (!grown) {
+            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        *out = grown;
+        unit_person *m = &(*out)[(*n)++];
+        m->shard = sqlite3_column_int64(s, 0);
+        m->person_id = sqlite3_column_int64(s, 1);
+        m->face_id = sqlite3_column_int64(s, 2);
+        m->person = sqlite3_column_int64(s, 3);
     }
+    if (rc == FS_OK && step != SQLITE_DONE)
+        rc = people_file_fail(db, path, err);
+    sqlite3_finalize(s);
+    if (rc == FS_OK && *n > 1)
+        qsort(*out, *n, sizeof **out, cmp_unit_person);
+    if (rc != FS_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* The user's edits (people_edit.c) as the grouping takes them. */
+typedef struct decisions {
+    unit_person *pins;       /* a unit fixed to a person (of the person table) */
+    size_t n_pins;
+    unit_person *rejects;    /* a unit that never joins a person */
+    size_t n_rejects;
+} decisions;
+
+static void decisions_free(decisions *d)
+{
+    free(d->pins);
+    free(d->rejects);
+    memset(d, 0, sizeof *d);
+}
+
+static fs_status load_decisions(sqlite3 *db, const char *path, decisions *d, fs_error *err)
+{
+    memset(d, 0, sizeof *d);
+    fs_status rc = load_rows(db, path,
+                             "SELECT pin.shard, pin.person_id, pin.face_id, pin.person FROM pin"
+                             " JOIN person ON person.id = pin.person",
+                             &d->pins, &d->n_pins, err);
+    if (rc == FS_OK)
+        rc = load_rows(db, path, "SELECT shard, person_id, face_id, person FROM reject",
+                       &d->rejects, &d->n_rejects, err);
+    if (rc != FS_OK)
+        decisions_free(d);
     return rc;
 }
 
@@ -110,7 +145,8 @@ typedef struct group {
     size_t first, n;           /* its units: order[first .. first + n) */
     size_t faces, photos;
     size_t lead;               /* the unit with most faces (its face represents the group) */
-    int64_t id;                /* the library person: kept or new */
+    int64_t fixed;             /* the person its pinned units are fixed to, 0 if none */
+    int64_t id;                /* the library person: fixed, kept or new */
     int kept;
 } group;
 
@@ -118,7 +154,7 @@ typedef struct grouping {
     const fs_people_units *u;
     size_t *order;             /* unit indices, group by group */
     group *groups;
-    size_t n_groups;           /* of two faces or more */
+    size_t n_groups;           /* of two faces or more, or fixed */
 } grouping;
 
 static void grouping_free(grouping *g)
@@ -136,11 +172,32 @@ static int cmp_group(const void *x, const void *y)
     return (a->first > b->first) - (a->first < b->first);
 }
 
-/* The units grouped at threshold into g (groups of two faces or more, most faces first). The
- * units are taken in shard order, so the result does not depend on how they were gathered.
- * Every unit's shard is in [0, count), count <= 999 (checked by the caller). */
+/* The problem's constraints from the user's edits: fixed (n ids, 0 when free) and the rejects
+ * (unit index, person) of the units in the order by_shard gives them. */
+static void constrain(const fs_people_units *u, const size_t *by_shard, const decisions *d,
+                      int64_t *fixed, int64_t *reject_unit, int64_t *reject_id,
+                      size_t *n_rejects)
+{
+    *n_rejects = 0;
+    for (size_t i = 0; i < u->count; i++) {
+        const fs_people_unit *un = &u->items[by_shard[i]];
+        const unit_person *pin = find_unit(d->pins, d->n_pins, un);
+        fixed[i] = pin ? pin->person : 0;
+        const unit_person *r = find_unit(d->rejects, d->n_rejects, un);
+        unit_person key = key_of(un);
+        for (; r && r < d->rejects + d->n_rejects && cmp_unit(r, &key) == 0; r++) {
+            reject_unit[*n_rejects] = (int64_t)i;
+            reject_id[(*n_rejects)++] = r->person;
+        }
+    }
+}
+
+/* The units grouped at threshold into g (groups of two faces or more, and groups of pinned
+ * units, most faces first), under the user's decisions d. The units are taken in shard order, so
+ * the result does not depend on how they were gathered. Every unit's shard is in [0, count),
+ * count <= 999 (checked by the caller). */
 static fs_status group_units(const fs_people_units *u, int count, float threshold,
-                             grouping *g, fs_error *err)
+                             const decisions *d, grouping *g, fs_error *err)
 {
     memset(g, 0, sizeof *g);
     g->u = u;
@@ -151,10 +208,15 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
     int8_t *codes = malloc(n * dim * sizeof *codes);
     float *scales = malloc(n * sizeof *scales);
     int64_t *shard = malloc(n * sizeof *shard);
+    int64_t *fixed = malloc(n * sizeof *fixed);
+    size_t nr = d->n_rejects ? d->n_rejects : 1, n_rejects = 0;
+    int64_t *reject_unit = malloc(nr * sizeof *reject_unit);
+    int64_t *reject_id = malloc(nr * sizeof *reject_id);
     uint32_t *label = malloc(n * sizeof *label);
     size_t *size = NULL, n_labels = 0;
     people_graph graph = {0};
-    fs_status rc = by_shard && codes && scales && shard && label
+    fs_status rc = by_shard && codes && scales && shard && fixed && reject_unit && reject_id &&
+                           label
                        ? FS_OK
                        : util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK) {
@@ -171,11 +233,14 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
             scales[i] = u->scales[by_shard[i]];
             shard[i] = u->items[by_shard[i]].shard;
         }
+        constrain(u, by_shard, d, fixed, reject_unit, reject_id, &n_rejects);
         people_vecs v = {.n = n, .dim = u->dim, .i8 = codes, .scale = scales};
         rc = people_knn(&v, NEIGHBOURS, threshold, NULL, &graph, err);
     }
     if (rc == FS_OK) {
-        people_problem p = {.n = n, .graph = &graph, .photo = shard, .threshold = threshold};
+        people_problem p = {.n = n, .graph = &graph, .photo = shard, .fixed = fixed,
+                            .reject_face = reject_unit, .reject_id = reject_id,
+                            .n_reject = n_rejects, .threshold = threshold};
         rc = people_cluster(&p, PEOPLE_GRAPH, label, &n_labels, err);
     }
     if (rc == FS_OK && !(size = calloc(n_labels + 1, sizeof *size)))
@@ -188,8 +253,11 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
     }
     if (rc == FS_OK) {
         /* units by label (a counting sort, keeping shard order within a label) */
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             size[label[i] + 1]++;
+            if (fixed[i])
+                g->groups[label[i]].fixed = fixed[i];
+        }
         for (size_t l = 0; l < n_labels; l++)
             size[l + 1] += size[l];
         for (size_t l = 0; l < n_labels; l++)
@@ -210,7 +278,7 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
         }
         size_t kept = 0;
         for (size_t l = 0; l < n_labels; l++)
-            if (g->groups[l].faces >= 2)
+            if (g->groups[l].faces >= 2 || g->groups[l].fixed)
                 g->groups[kept++] = g->groups[l];
         g->n_groups = kept;
         if (kept > 1)
@@ -221,6 +289,9 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
     free(codes);
     free(scales);
     free(shard);
+    free(fixed);
+    free(reject_unit);
+    free(reject_id);
     free(label);
     free(size);
     if (rc != FS_OK)
@@ -230,60 +301,21 @@ static fs_status group_units(const fs_people_units *u, int count, float threshol
 
 /* ---- Ids that stay put -------------------------------------------------------------------- */
 
-typedef struct old_member {
-    int64_t shard, person_id, face_id;
-    int64_t person;
-} old_member;
-
-static int cmp_old(const void *x, const void *y)
-{
-    const old_member *a = x, *b = y;
-    if (a->shard != b->shard)
-        return (a->shard > b->shard) - (a->shard < b->shard);
-    if (a->person_id != b->person_id)
-        return (a->person_id > b->person_id) - (a->person_id < b->person_id);
-    return (a->face_id > b->face_id) - (a->face_id < b->face_id);
-}
-
 /* The members of the last update, sorted, into *out; *max_id the highest person id. */
-static fs_status load_old(sqlite3 *db, const char *path, old_member **out, size_t *n,
+static fs_status load_old(sqlite3 *db, const char *path, unit_person **out, size_t *n,
                           int64_t *max_id, fs_error *err)
 {
-    *out = NULL;
-    *n = 0;
     *max_id = 0;
+    fs_status rc = load_rows(db, path, "SELECT shard, person_id, face_id, person FROM member",
+                             out, n, err);
     sqlite3_stmt *s = NULL;
-    size_t cap = 0;
-    fs_status rc = FS_OK;
-    if (sqlite3_prepare_v2(db, "SELECT shard, person_id, face_id, person FROM member", -1, &s,
-                           NULL) != SQLITE_OK)
-        return db_fail(db, path, err);
-    int step;
-    while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        old_member *grown = util_grow(*out, &cap, *n + 1, sizeof *grown, 256);
-        if (!grown) {
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-            break;
-        }
-        *out = grown;
-        old_member *m = &(*out)[(*n)++];
-        m->shard = sqlite3_column_int64(s, 0);
-        m->person_id = sqlite3_column_int64(s, 1);
-        m->face_id = sqlite3_column_int64(s, 2);
-        m->person = sqlite3_column_int64(s, 3);
-    }
-    if (rc == FS_OK && step != SQLITE_DONE)
-        rc = db_fail(db, path, err);
-    sqlite3_finalize(s);
     if (rc == FS_OK &&
         (sqlite3_prepare_v2(db, "SELECT max(id) FROM person", -1, &s, NULL) != SQLITE_OK ||
          sqlite3_step(s) != SQLITE_ROW))
-        rc = db_fail(db, path, err);
+        rc = people_file_fail(db, path, err);
     else if (rc == FS_OK)
         *max_id = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
-    if (rc == FS_OK && *n)
-        qsort(*out, *n, sizeof **out, cmp_old);
     return rc;
 }
 
@@ -315,7 +347,7 @@ static fs_status load_named(sqlite3 *db, const char *path, named **out, size_t *
     if (sqlite3_prepare_v2(db,
                            "SELECT name, id FROM person WHERE name IS NOT NULL AND faces = 0",
                            -1, &s, NULL) != SQLITE_OK)
-        return db_fail(db, path, err);
+        return people_file_fail(db, path, err);
     fs_status rc = FS_OK;
     size_t cap = 0;
     int step;
@@ -331,17 +363,16 @@ static fs_status load_named(sqlite3 *db, const char *path, named **out, size_t *
         (*out)[(*n)++] = (named){name, sqlite3_column_int64(s, 1), 0};
     }
     if (rc == FS_OK && step != SQLITE_DONE)
-        rc = db_fail(db, path, err);
+        rc = people_file_fail(db, path, err);
     sqlite3_finalize(s);
     if (rc == FS_OK && *n)
         qsort(*out, *n, sizeof **out, cmp_named);
     return rc;
 }
 
-static int64_t old_person(const old_member *old, size_t n, const fs_people_unit *u)
+static int64_t old_person(const unit_person *old, size_t n, const fs_people_unit *u)
 {
-    old_member key = {u->shard, u->person_id, u->person_id ? 0 : u->face_id, 0};
-    const old_member *m = n ? bsearch(&key, old, n, sizeof *old, cmp_old) : NULL;
+    const unit_person *m = find_unit(old, n, u);
     return m ? m->person : 0;
 }
 
@@ -351,26 +382,39 @@ static int cmp_i64(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* Each group's id: the earlier person that held most of its faces (more than half), when no
- * larger group took it first; else the named person without faces whose name one of its units
- * carries; else a new one. A group holds at most one unit per shard. */
-static fs_status assign_ids(grouping *g, const old_member *old, size_t n_old, named *names,
+static int holds(const int64_t *sorted, size_t n, int64_t id)
+{
+    return n && bsearch(&id, sorted, n, sizeof *sorted, cmp_i64) != NULL;
+}
+
+/* Each group's id: the person its pinned units are fixed to; else the earlier person that held
+ * most of its faces (more than half), when no larger group took it first; else the named person
+ * without faces whose name one of its units carries; else a new one. */
+static fs_status assign_ids(grouping *g, const unit_person *old, size_t n_old, named *names,
                             size_t n_names, int64_t max_id, size_t *new_people, fs_error *err)
 {
-    /* the earlier persons, distinct and sorted, each with whether a group has taken it */
+    /* the fixed ids, sorted; the earlier persons, distinct and sorted, each with whether a group
+     * has taken it */
+    int64_t *fixed = malloc((g->n_groups ? g->n_groups : 1) * sizeof *fixed);
     int64_t *ids = malloc((n_old ? n_old : 1) * sizeof *ids);
     unsigned char *taken = calloc(n_old ? n_old : 1, 1);
-    if (!ids || !taken) {
+    if (!fixed || !ids || !taken) {
+        free(fixed);
         free(ids);
         free(taken);
         return util_fail(err, FS_ERR_NOMEM, "out of memory");
     }
-    size_t n_ids = 0;
+    size_t n_fixed = 0, distinct = 0;
+    for (size_t k = 0; k < g->n_groups; k++)
+        if (g->groups[k].fixed) {
+            g->groups[k].id = fixed[n_fixed++] = g->groups[k].fixed;
+            g->groups[k].kept = 1;
+        }
+    qsort(fixed, n_fixed, sizeof *fixed, cmp_i64);
     for (size_t i = 0; i < n_old; i++)
-        ids[n_ids++] = old[i].person;
-    qsort(ids, n_ids, sizeof *ids, cmp_i64);
-    size_t distinct = 0;
-    for (size_t i = 0; i < n_ids; i++)
+        ids[i] = old[i].person;
+    qsort(ids, n_old, sizeof *ids, cmp_i64);
+    for (size_t i = 0; i < n_old; i++)
         if (!distinct || ids[distinct - 1] != ids[i])
             ids[distinct++] = ids[i];
     *new_people = 0;
@@ -378,10 +422,10 @@ static fs_status assign_ids(grouping *g, const old_member *old, size_t n_old, na
         group *gr = &g->groups[k];
         int64_t best = 0;
         size_t best_faces = 0;
-        for (size_t i = gr->first; i < gr->first + gr->n; i++) {
+        for (size_t i = gr->first; i < gr->first + gr->n && !gr->kept; i++) {
             int64_t id = old_person(old, n_old, &g->u->items[g->order[i]]);
             const int64_t *at = id ? bsearch(&id, ids, distinct, sizeof *ids, cmp_i64) : NULL;
-            if (!at || taken[at - ids])
+            if (!at || taken[at - ids] || holds(fixed, n_fixed, id))
                 continue;
             size_t faces = 0;
             for (size_t j = gr->first; j < gr->first + gr->n; j++)
@@ -396,6 +440,8 @@ static fs_status assign_ids(grouping *g, const old_member *old, size_t n_old, na
             taken[(const int64_t *)bsearch(&best, ids, distinct, sizeof *ids, cmp_i64) - ids] = 1;
         }
     }
+    for (size_t i = 0; i < n_names; i++)
+        names[i].taken = holds(fixed, n_fixed, names[i].id);
     for (size_t k = 0; k < g->n_groups; k++) {
         group *gr = &g->groups[k];
         for (size_t i = gr->first; i < gr->first + gr->n && !gr->kept; i++) {
@@ -414,28 +460,13 @@ static fs_status assign_ids(grouping *g, const old_member *old, size_t n_old, na
             (*new_people)++;
         }
     }
+    free(fixed);
     free(ids);
     free(taken);
     return FS_OK;
 }
 
 /* ---- Writing ------------------------------------------------------------------------------ */
-
-static fs_status prepare(sqlite3 *db, const char *path, const char *sql, sqlite3_stmt **s,
-                         fs_error *err)
-{
-    if (sqlite3_prepare_v2(db, sql, -1, s, NULL) != SQLITE_OK)
-        return db_fail(db, path, err);
-    return FS_OK;
-}
-
-/* Runs a prepared statement that returns no row, reset for the next use. */
-static fs_status run(sqlite3 *db, const char *path, sqlite3_stmt *s, fs_error *err)
-{
-    int step = sqlite3_step(s);
-    sqlite3_reset(s);
-    return step == SQLITE_DONE ? FS_OK : db_fail(db, path, err);
-}
 
 /* Every group as a person with its members; an unnamed person takes the first free name of its
  * units (the shards' persons' names). */
@@ -448,9 +479,9 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
                      "DELETE FROM member; UPDATE person SET faces = 0, photos = 0, face_id = 0,"
                      " face_path = NULL, x0 = 0, y0 = 0, x1 = 0, y1 = 0",
                      NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(db, path, err);
+        rc = people_file_fail(db, path, err);
     if (rc == FS_OK)
-        rc = prepare(db, path,
+        rc = people_file_prepare(db, path,
                      "INSERT INTO person(id, faces, photos, face_id, face_path, x0, y0, x1, y1)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET"
                      " faces = excluded.faces, photos = excluded.photos,"
@@ -458,9 +489,13 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
                      " x0 = excluded.x0, y0 = excluded.y0, x1 = excluded.x1, y1 = excluded.y1",
                      &person, err);
     if (rc == FS_OK)
-        rc = prepare(db, path, "INSERT INTO member VALUES (?1, ?2, ?3, ?4, ?5)", &member, err);
+        rc = people_file_prepare(db, path,
+                                 "INSERT INTO member(shard, person_id, face_id, person, faces,"
+                                 " photos, lead, face_path, x0, y0, x1, y1) VALUES (?1, ?2, ?3,"
+                                 " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                 &member, err);
     if (rc == FS_OK)
-        rc = prepare(db, path,
+        rc = people_file_prepare(db, path,
                      "UPDATE person SET name = ?2 WHERE id = ?1 AND name IS NULL"
                      " AND NOT EXISTS (SELECT 1 FROM person WHERE name = ?2)",
                      &name, err);
@@ -474,7 +509,7 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
         sqlite3_bind_text(person, 5, lead->path ? lead->path : "", -1, SQLITE_STATIC);
         for (int c = 0; c < 4; c++)
             sqlite3_bind_double(person, 6 + c, lead->box[c]);
-        rc = run(db, path, person, err);
+        rc = people_file_run(db, path, person, err);
         for (size_t i = gr->first; i < gr->first + gr->n && rc == FS_OK; i++) {
             const fs_people_unit *u = &g->u->items[g->order[i]];
             sqlite3_bind_int(member, 1, u->shard);
@@ -482,7 +517,12 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
             sqlite3_bind_int64(member, 3, u->person_id ? 0 : u->face_id);
             sqlite3_bind_int64(member, 4, gr->id);
             sqlite3_bind_int64(member, 5, (sqlite3_int64)u->faces);
-            rc = run(db, path, member, err);
+            sqlite3_bind_int64(member, 6, (sqlite3_int64)u->photos);
+            sqlite3_bind_int64(member, 7, fs_library_id(u->face_id, u->shard, count));
+            sqlite3_bind_text(member, 8, u->path ? u->path : "", -1, SQLITE_STATIC);
+            for (int c = 0; c < 4; c++)
+                sqlite3_bind_double(member, 9 + c, u->box[c]);
+            rc = people_file_run(db, path, member, err);
         }
         for (size_t i = gr->first; i < gr->first + gr->n && rc == FS_OK; i++) {
             const fs_people_unit *u = &g->u->items[g->order[i]];
@@ -490,7 +530,7 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
                 continue;
             sqlite3_bind_int64(name, 1, gr->id);
             sqlite3_bind_text(name, 2, u->name, -1, SQLITE_STATIC);
-            rc = run(db, path, name, err);
+            rc = people_file_run(db, path, name, err);
             if (rc == FS_OK && sqlite3_changes(db) > 0)
                 break;
         }
@@ -498,9 +538,73 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
     sqlite3_finalize(person);
     sqlite3_finalize(member);
     sqlite3_finalize(name);
-    if (rc == FS_OK && sqlite3_exec(db, "DELETE FROM person WHERE faces = 0 AND name IS NULL",
-                                    NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(db, path, err);
+    if (rc == FS_OK)
+        rc = people_file_exec(db, path,
+                              "DELETE FROM person WHERE faces = 0 AND name IS NULL;"
+                              "DELETE FROM pin WHERE person NOT IN (SELECT id FROM person);"
+                              "DELETE FROM reject WHERE person NOT IN (SELECT id FROM person)",
+                              err);
+    return rc;
+}
+
+/* PRAGMA data_version: changes when another connection commits to the file. */
+static fs_status data_version(sqlite3 *db, const char *path, int64_t *v, fs_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    fs_status rc = people_file_prepare(db, path, "PRAGMA data_version", &s, err);
+    if (rc == FS_OK && sqlite3_step(s) != SQLITE_ROW)
+        rc = people_file_fail(db, path, err);
+    if (rc == FS_OK)
+        *v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* One grouping of the units under the decisions of the file, written if no edit was written
+ * meanwhile (*again set, nothing written, when one was). */
+static fs_status group_and_write(sqlite3 *db, const char *path, int count,
+                                 const fs_people_units *units, float threshold,
+                                 fs_people_summary *summary, int *again, fs_error *err)
+{
+    *again = 0;
+    decisions d = {0};
+    grouping g = {0};
+    unit_person *old = NULL;
+    named *names = NULL;
+    size_t n_old = 0, n_names = 0, new_people = 0;
+    int64_t max_id = 0, before = 0, after = 0;
+    int began = 0;
+    fs_status rc = data_version(db, path, &before, err);
+    if (rc == FS_OK)
+        rc = load_decisions(db, path, &d, err);
+    if (rc == FS_OK)
+        rc = group_units(units, count, threshold, &d, &g, err);
+    if (rc == FS_OK) {
+        began = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        rc = began ? data_version(db, path, &after, err) : people_file_fail(db, path, err);
+    }
+    if (rc == FS_OK && after != before)
+        *again = 1;
+    if (rc == FS_OK && !*again)
+        rc = load_old(db, path, &old, &n_old, &max_id, err);
+    if (rc == FS_OK && !*again)
+        rc = load_named(db, path, &names, &n_names, err);
+    if (rc == FS_OK && !*again)
+        rc = assign_ids(&g, old, n_old, names, n_names, max_id, &new_people, err);
+    if (rc == FS_OK && !*again)
+        rc = write_groups(db, path, &g, count, err);
+    if (rc == FS_OK && !*again)
+        rc = people_file_exec(db, path, "COMMIT", err);
+    if ((rc != FS_OK || *again) && began)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc == FS_OK && !*again && summary) {
+        summary->people = g.n_groups;
+        summary->new_people = new_people;
+    }
+    free(old);
+    named_free(names, n_names);
+    grouping_free(&g);
+    decisions_free(&d);
     return rc;
 }
 
@@ -518,7 +622,7 @@ fs_status fs_library_people_update(const char *dir, const fs_people_units *units
     sqlite3 *db;
     char path[PATH_MAX];
     int count;
-    fs_status rc = open_people(dir, CREATE, &db, path, sizeof path, &count, err);
+    fs_status rc = people_file_open(dir, PEOPLE_FILE_CREATE, &db, path, sizeof path, &count, err);
     if (rc != FS_OK)
         return rc;
     for (size_t i = 0; i < units->count && rc == FS_OK; i++)
@@ -527,254 +631,18 @@ fs_status fs_library_people_update(const char *dir, const fs_people_units *units
                            units->items[i].shard, count);
     if (rc == FS_OK && units->count && units->dim <= 0)
         rc = util_fail(err, FS_ERR_ARG, "people: units without embeddings");
-    grouping g = {0};
-    if (rc == FS_OK)
-        rc = group_units(units, count, t, &g, err);
-    old_member *old = NULL;
-    named *names = NULL;
-    size_t n_old = 0, n_names = 0, new_people = 0;
-    int64_t max_id = 0;
-    int began = 0;
-    if (rc == FS_OK) {
-        began = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-        rc = began ? FS_OK : db_fail(db, path, err);
-    }
-    if (rc == FS_OK)
-        rc = load_old(db, path, &old, &n_old, &max_id, err);
-    if (rc == FS_OK)
-        rc = load_named(db, path, &names, &n_names, err);
-    if (rc == FS_OK)
-        rc = assign_ids(&g, old, n_old, names, n_names, max_id, &new_people, err);
-    if (rc == FS_OK)
-        rc = write_groups(db, path, &g, count, err);
-    if (rc == FS_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(db, path, err);
-    if (rc != FS_OK && began)
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    int again = 1;
+    for (int attempt = 0; rc == FS_OK && again && attempt < ATTEMPTS; attempt++)
+        rc = group_and_write(db, path, count, units, t, summary, &again, err);
+    if (rc == FS_OK && again)
+        rc = util_fail(err, FS_ERR_BUSY,
+                       "%s: the people were edited during each of %d groupings; group them "
+                       "again", path, ATTEMPTS);
     if (rc == FS_OK && summary) {
         for (size_t i = 0; i < units->count; i++)
             summary->faces += units->items[i].faces;
-        summary->people = g.n_groups;
-        summary->new_people = new_people;
         summary->seconds = util_now() - t0;
     }
-    free(old);
-    named_free(names, n_names);
-    grouping_free(&g);
-    sqlite3_close(db);
-    return rc;
-}
-
-/* ---- Reading ------------------------------------------------------------------------------ */
-
-#define PERSON_COLUMNS "id, name, faces, photos, face_id, face_path, x0, y0, x1, y1"
-
-/* The person of the row at s (PERSON_COLUMNS) into *out. */
-static fs_status read_person(sqlite3_stmt *s, fs_person *out, fs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    out->id = sqlite3_column_int64(s, 0);
-    out->faces = (size_t)sqlite3_column_int64(s, 2);
-    out->photos = (size_t)sqlite3_column_int64(s, 3);
-    out->face_id = sqlite3_column_int64(s, 4);
-    const char *name = (const char *)sqlite3_column_text(s, 1);
-    const char *path = (const char *)sqlite3_column_text(s, 5);
-    if ((name && !(out->name = strdup(name))) || (path && !(out->face_path = strdup(path)))) {
-        fs_person_clear(out);
-        return util_fail(err, FS_ERR_NOMEM, "out of memory");
-    }
-    for (int c = 0; c < 4; c++)
-        out->face_box[c] = (float)sqlite3_column_double(s, 6 + c);
-    return FS_OK;
-}
-
-fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    sqlite3 *db;
-    char path[PATH_MAX];
-    int count;
-    fs_status rc = open_people(dir, READ, &db, path, sizeof path, &count, err);
-    if (rc != FS_OK)
-        return rc;
-    sqlite3_stmt *s = NULL;
-    size_t cap = 0;
-    rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person ORDER BY faces DESC, id", &s,
-                 err);
-    int step = SQLITE_DONE;
-    while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        fs_person *grown = util_grow(out->items, &cap, out->count + 1, sizeof *grown, 16);
-        if (!grown) {
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-            break;
-        }
-        out->items = grown;
-        rc = read_person(s, &out->items[out->count], err);
-        out->count += rc == FS_OK;
-    }
-    if (rc == FS_OK && step != SQLITE_DONE)
-        rc = db_fail(db, path, err);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    if (rc != FS_OK)
-        fs_people_free(out);
-    return rc;
-}
-
-/* The person of the prepared, bound statement s (PERSON_COLUMNS; finalized here), if it has a
- * row: *found 1 and *out filled. */
-static fs_status step_person(sqlite3 *db, const char *path, sqlite3_stmt *s, fs_person *out,
-                             int *found, fs_error *err)
-{
-    fs_status rc = FS_OK;
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        rc = read_person(s, out, err);
-        *found = rc == FS_OK;
-    } else if (step != SQLITE_DONE) {
-        rc = db_fail(db, path, err);
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* The person of id. *found 0 when none. */
-static fs_status person_of_id(sqlite3 *db, const char *path, int64_t id, fs_person *out,
-                              int *found, fs_error *err)
-{
-    *found = 0;
-    sqlite3_stmt *s = NULL;
-    fs_status rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE id = ?1", &s,
-                           err);
-    if (rc != FS_OK)
-        return rc;
-    sqlite3_bind_int64(s, 1, id);
-    return step_person(db, path, s, out, found, err);
-}
-
-/* The person of key: its name, else its number. *found 0 when none. */
-static fs_status person_of_key(sqlite3 *db, const char *path, const char *key, fs_person *out,
-                               int *found, fs_error *err)
-{
-    *found = 0;
-    sqlite3_stmt *s = NULL;
-    fs_status rc = prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE name = ?1",
-                           &s, err);
-    if (rc != FS_OK)
-        return rc;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    rc = step_person(db, path, s, out, found, err);
-    if (rc != FS_OK || *found)
-        return rc;
-    char *end;
-    errno = 0;
-    long long id = strtoll(key, &end, 10);
-    if (!*key || *end || errno != 0 || id <= 0)
-        return FS_OK;
-    return person_of_id(db, path, id, out, found, err);
-}
-
-/* The members of person id into *members (*n of them), of a library of count shards. */
-static fs_status members_of(sqlite3 *db, const char *path, int count, int64_t id,
-                            fs_library_member **members, size_t *n, fs_error *err)
-{
-    sqlite3_stmt *s = NULL;
-    fs_status rc = prepare(db, path,
-                           "SELECT shard, person_id, face_id FROM member WHERE person = ?1"
-                           " ORDER BY shard, person_id, face_id",
-                           &s, err);
-    size_t cap = 0;
-    int step = SQLITE_DONE;
-    if (rc == FS_OK)
-        sqlite3_bind_int64(s, 1, id);
-    while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        fs_library_member *grown = util_grow(*members, &cap, *n + 1, sizeof *grown, 8);
-        if (!grown) {
-            rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
-            break;
-        }
-        *members = grown;
-        fs_library_member *m = &(*members)[(*n)++];
-        m->shard = sqlite3_column_int(s, 0);
-        m->person_id = sqlite3_column_int64(s, 1);
-        m->face_id = sqlite3_column_int64(s, 2);
-        if (m->shard < 0 || m->shard >= count)
-            rc = util_fail(err, FS_ERR_FORMAT, "%s: a member of shard %d, of a library of %d",
-                           path, m->shard, count);
-    }
-    if (rc == FS_OK && step != SQLITE_DONE)
-        rc = db_fail(db, path, err);
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* The person of key (a name or a number) or, key NULL, of id, and its members. */
-static fs_status person_with_members(const char *dir, const char *key, int64_t id,
-                                     fs_person *out, fs_library_member **members, size_t *n,
-                                     fs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    *members = NULL;
-    *n = 0;
-    sqlite3 *db;
-    char path[PATH_MAX];
-    int count, found = 0;
-    fs_status rc = open_people(dir, READ, &db, path, sizeof path, &count, err);
-    if (rc != FS_OK)
-        return rc;
-    rc = key ? person_of_key(db, path, key, out, &found, err)
-             : person_of_id(db, path, id, out, &found, err);
-    if (rc == FS_OK && !found)
-        rc = key ? util_fail(err, FS_ERR_NOT_FOUND, "no person named or numbered '%s'", key)
-                 : util_fail(err, FS_ERR_NOT_FOUND, "person %lld: no such person",
-                             (long long)id);
-    if (rc == FS_OK)
-        rc = members_of(db, path, count, out->id, members, n, err);
-    sqlite3_close(db);
-    if (rc != FS_OK) {
-        fs_person_clear(out);
-        free(*members);
-        *members = NULL;
-        *n = 0;
-    }
-    return rc;
-}
-
-fs_status fs_library_person_find(const char *dir, const char *key, fs_person *out,
-                                 fs_library_member **members, size_t *n, fs_error *err)
-{
-    return person_with_members(dir, key ? key : "", 0, out, members, n, err);
-}
-
-fs_status fs_library_person_get(const char *dir, int64_t id, fs_person *out,
-                                fs_library_member **members, size_t *n, fs_error *err)
-{
-    return person_with_members(dir, NULL, id, out, members, n, err);
-}
-
-fs_status fs_library_people_name(const char *dir, int64_t id, const char *name, fs_error *err)
-{
-    sqlite3 *db;
-    char path[PATH_MAX];
-    int count;
-    fs_status rc = open_people(dir, WRITE, &db, path, sizeof path, &count, err);
-    if (rc != FS_OK)
-        return rc;
-    sqlite3_stmt *s = NULL;
-    rc = prepare(db, path, "UPDATE person SET name = ?2 WHERE id = ?1", &s, err);
-    if (rc == FS_OK) {
-        sqlite3_bind_int64(s, 1, id);
-        if (name && name[0])
-            sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_CONSTRAINT)
-            rc = util_fail(err, FS_ERR_ARG, "another person is named '%s'", name);
-        else if (step != SQLITE_DONE)
-            rc = db_fail(db, path, err);
-        else if (sqlite3_changes(db) == 0)
-            rc = util_fail(err, FS_ERR_NOT_FOUND, "no person numbered %lld", (long long)id);
-    }
-    sqlite3_finalize(s);
     sqlite3_close(db);
     return rc;
 }

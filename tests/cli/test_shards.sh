@@ -7,6 +7,8 @@
 # shards that pass SQLite's integrity check and a re-run completes them; another rank count and
 # a missing shard or one of another model pack are clear errors; ranks with nothing of their own
 # embed the photos of a rank that has many (work stealing) and the shards still equal one index.
+# People across the shards: grouped as one index groups them, named, found by search --person;
+# moved, merged and rejected in the library (a face with its unit), the edits kept by an update.
 # Ranks talk over TCP on loopback (no shared memory transport: it needs more of /dev/shm than
 # containers give).
 set -u
@@ -142,11 +144,42 @@ check "people update --shards again: no new person" "0" \
   "$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["new_people"])' <<<"$out")"
 expect_exit 0 "$FACESEARCH" people list --shards "$shards"
 check "people update --shards again: the same people, ids and names" "$want" "$out"
+# edits of the library's people (DIR/people.db alone): a face of Ann moved to a new person takes
+# its unit along (the faces its shard grouped with it), merged back it is Ann's again; rejected
+# it leaves Ann, and a later update keeps it out
+cp "$shards/people.db" "$tmp/people.db.before-edits"
+face_ids() { python3 -c 'import json,sys; [print(json.loads(l)["face_id"]) for l in sys.stdin]'; }
+expect_exit 0 mpi 3 "$FACESEARCH" people show Ann --shards "$shards" --json
+ann=$(face_ids <<<"$out")
+face=$(tail -1 <<<"$ann")
+expect_exit 2 "$FACESEARCH" people move "$face" --to new --shards "$shards"
+expect_err_is "facesearch: people move: from whom? (--from ID|NAME: a sharded library moves the face with the unit of that person that holds it)"
+expect_exit 0 mpi 3 "$FACESEARCH" people move "$face" --to new --from Ann --shards "$shards" --json
+new=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["person"])' <<<"$out")
+expect_exit 0 mpi 3 "$FACESEARCH" people show "$new" --shards "$shards" --json
+moved=$(face_ids <<<"$out")
+check "people move --shards: the new person holds the face" "$face" "$(grep -x "$face" <<<"$moved")"
+expect_exit 0 mpi 3 "$FACESEARCH" people show Ann --shards "$shards" --json
+check "people move --shards: Ann keeps the rest" "$(grep -vxF -f <(echo "$moved") <<<"$ann" | sort)" \
+  "$(face_ids <<<"$out" | sort)"
+expect_exit 0 "$FACESEARCH" people merge Ann "$new" --shards "$shards"
+expect_exit 0 mpi 3 "$FACESEARCH" people show Ann --shards "$shards" --json
+check "people merge --shards: every face back" "$(sort <<<"$ann")" "$(face_ids <<<"$out" | sort)"
+expect_exit 2 "$FACESEARCH" people merge Ann Ann --shards "$shards"
+expect_err_has "cannot be merged into itself"
+expect_exit 0 mpi 3 "$FACESEARCH" people reject "$face" --from Ann --shards "$shards"
+expect_exit 0 mpi 2 "$FACESEARCH" people update --shards "$shards"
+expect_exit 0 mpi 3 "$FACESEARCH" people show Ann --shards "$shards" --json
+check "people reject --shards, then an update: the face and its unit stay out" \
+  "$(grep -vxF -f <(echo "$moved") <<<"$ann" | sort)" "$(face_ids <<<"$out" | sort)"
+expect_exit 2 mpi 3 "$FACESEARCH" people reject "$face" --from Ann --shards "$shards"
+expect_err_has "facesearch: face $face is not one of this person's"
+mv "$tmp/people.db.before-edits" "$shards/people.db"
 # errors
 expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$shards" --person Nobody
 expect_err_has "facesearch: no person named or numbered 'Nobody'"
-expect_exit 2 "$FACESEARCH" people merge 1 2 --shards "$shards"
-expect_err_is "facesearch: people merge: not with --shards (it changes one shard's people: open the shard with --db $shards/shard-NNN)"
+expect_exit 2 "$FACESEARCH" people forget 1 --shards "$shards"
+expect_err_is "facesearch: people forget: not with --shards (it works on one shard's people: open the shard with --db $shards/shard-NNN)"
 cp "$shards/people.db" "$tmp/people.db.saved"
 printf 'garbage%.0s' {1..200} >"$shards/people.db"
 expect_exit 2 "$FACESEARCH" people list --shards "$shards"

@@ -10,9 +10,9 @@
 # library's (`people list --shards` shows it; a name taken answers 400); no people yet is an
 # empty list; POST /api/v1/people/update regroups every rank's shards into what one index's
 # update gives (and fails, naming the rank, when one is stopped meanwhile, or the shard, when its
-# writer lock is held). The endpoints that
-# need one index's writer or stats (merges, stats, index runs) answer 501 naming the command to
-# use, and an id of no photo 404. A rank stopped
+# writer lock is held). Moves, merges and rejects are the library's: a face moves with its unit,
+# at once, and an update keeps the edit. The endpoints that need one index's writer or stats
+# (stats, index runs) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
 # at once while the server goes on answering, and once the rank is continued searches answer
@@ -143,9 +143,6 @@ for path in /api/v1/stats /api/v1/index; do
   expect_error "$path on a sharded library" 501
 done
 contains "501: says why" "$body" "not available on a sharded library"
-req POST /api/v1/people/1/merge -H 'Content-Type: application/json' --data '{"from": 2}'
-expect_error "merging people on a sharded library" 501
-contains "501: says where merges are made" "$body" "one shard's people"
 
 # ---- people -------------------------------------------------------------------------------
 check "3 ranks: every person's faces as one index's" "$want_people" "$(person_sets)"
@@ -203,6 +200,44 @@ contains "grouping people, a shard's writer busy: names the shard" "$(jget 'd["e
 kill $(ps -o pid= --ppid "$holder") "$holder" # its sleep, then flock (the lock goes with it)
 wait "$holder" 2>/dev/null
 check "grouping people, a shard's writer busy: the people as they were" "$want_people" "$(person_sets)"
+# edits of the library's people through the API: a face moves with its unit (the faces its shard
+# grouped with it), at once and for good (an update keeps them); the file is put back after
+cp "$shards/people.db" "$tmp/people.db.before-edits"
+json=(-H 'Content-Type: application/json')
+req GET "/api/v1/people/$top"
+top_faces=$(jget 'd["count"]')
+face=$(jget 'd["faces"][-1]["face_id"]')
+req POST "/api/v1/faces/$face/move" "${json[@]}" --data '{"to": "new"}'
+expect_error "moving a face: the person it leaves is needed" 400
+contains "moving a face: says so" "$body" "from: the id of a person"
+req POST "/api/v1/faces/$face/move" "${json[@]}" --data "{\"to\": \"new\", \"from\": $second}"
+expect_error "moving a face from a person that has it not" 404
+contains "moving a face from a person that has it not: says so" "$body" "is not one of this person's"
+req POST "/api/v1/faces/$face/move" "${json[@]}" --data "{\"to\": \"new\", \"from\": $top}"
+expect_status "moving a face to a new person" 200
+new=$(jget 'd["person"]["id"]')
+moved=$(jget 'd["count"]')
+check "moving a face: the new person holds it" "True" "$(jget "any(f['face_id'] == $face for f in d['faces'])")"
+req GET "/api/v1/people/$top"
+check "moving a face: the person keeps the rest" "$top_faces" "$(($(jget 'd["count"]') + moved))"
+req POST "/api/v1/people/$top/merge" "${json[@]}" --data "{\"from\": $top}"
+expect_error "merging a person into itself" 400
+req POST "/api/v1/people/$top/merge" "${json[@]}" --data "{\"from\": $new}"
+expect_status "merging the new person back" 200
+check "merging: every face back" "$top_faces" "$(jget 'd["count"]')"
+req GET "/api/v1/people/$new"
+expect_error "merging: the person merged in is gone" 404
+req POST "/api/v1/faces/$face/reject" "${json[@]}" --data "{\"from\": $top}"
+expect_status "rejecting a face" 200
+check "rejecting a face: it leaves with its unit" "$((top_faces - moved))" "$(jget 'd["count"]')"
+req POST /api/v1/people/update
+wait_people_done
+check "an update after the edits: done" "done" "$(jget 'd["state"]')"
+req GET "/api/v1/people/$top"
+check "an update after the edits: the face stays out" "$((top_faces - moved)) False" \
+  "$(jget "d['count'], any(f['face_id'] == $face for f in d['faces'])" | tr -d "(),")"
+mv "$tmp/people.db.before-edits" "$shards/people.db"
+check "the edits undone: the people as they were" "$want_people" "$(person_sets)"
 check "3 ranks: photos and faces by library id as one index's by its ids" "$want_by_id" "$(by_id)"
 req GET /api/v1/photos/999999
 expect_error "an id of no photo" 404

@@ -150,7 +150,7 @@ static void test_person_faces(void **state)
     f.count = 2;
     f.items[0] = (fs_person_face){.face_id = 3, .photo_id = 4, .path = strdup("/x.jpg"),
                                   .face_number = 2, .landmarks = {[9] = 41.5f},
-                                  .quality = 0.75f, .pinned = 1};
+                                  .quality = 0.75f, .pinned = 1, .person_id = 9};
     f.items[1] = (fs_person_face){.face_id = 5, .photo_id = 6, .path = strdup("/y.jpg")};
     wbuf w = {0};
     wire_put_person_faces(&w, &f);
@@ -161,6 +161,8 @@ static void test_person_faces(void **state)
     assert_int_equal(back.count, 2);
     assert_int_equal(back.items[0].face_number, 2);
     assert_int_equal(back.items[0].pinned, 1);
+    assert_int_equal(back.items[0].person_id, 9); /* the unit a library edit moves */
+    assert_int_equal(back.items[1].person_id, 0);
     assert_true(back.items[0].quality == 0.75f);
     assert_true(back.items[0].landmarks[9] == 41.5f);
     assert_string_equal(back.items[1].path, "/y.jpg");

@@ -4,9 +4,14 @@
  * library's persons (a person split over shards joined, faces alone in their shards joined, one
  * face alone no person, two units of one shard never one person), ids and names kept by a later
  * update whatever the order of the units, naming, and the errors: no update yet, a unit of no
- * shard, a bad threshold, a folder that is no library, a damaged or foreign people file.
+ * shard, a bad threshold, a folder that is no library, a damaged or foreign people file. The
+ * user's edits (src/shard/people_edit.c): merge, reject, move, each seen at once and kept by the
+ * next update; a face's unit; a people file of the first version, edited after an update; an
+ * edit written while an update groups, kept (and edits that never stop: the update gives up).
  */
+#define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -329,11 +335,284 @@ static void test_errors(void **state)
     free(dir);
 }
 
+/* Person key's id, faces and members (*n); members into m (malloc'd) when m is not NULL. */
+static int64_t person_of(const char *dir, const char *key, size_t *faces, size_t *n,
+                         fs_library_member **m)
+{
+    fs_person p;
+    fs_library_member *members;
+    fs_error err;
+    assert_int_equal(fs_library_person_find(dir, key, &p, &members, n, &err), FS_OK);
+    int64_t id = p.id;
+    *faces = p.faces;
+    fs_person_clear(&p);
+    if (m)
+        *m = members;
+    else
+        free(members);
+    return id;
+}
+
+/* The id of the person that has unit (shard, person_id, face_id) among its members, 0 if none. */
+static int64_t holder(const char *dir, int shard, int64_t person_id, int64_t face_id)
+{
+    fs_people list;
+    fs_error err;
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_OK);
+    int64_t found = 0;
+    for (size_t i = 0; i < list.count && !found; i++) {
+        fs_person p;
+        fs_library_member *m;
+        size_t n;
+        assert_int_equal(fs_library_person_get(dir, list.items[i].id, &p, &m, &n, &err), FS_OK);
+        for (size_t j = 0; j < n; j++)
+            if (m[j].shard == shard && m[j].person_id == person_id &&
+                m[j].face_id == face_id)
+                found = p.id;
+        fs_person_clear(&p);
+        free(m);
+    }
+    fs_people_free(&list);
+    return found;
+}
+
+static void test_edits(void **state)
+{
+    (void)state;
+    char *dir = new_library();
+    fs_error err;
+    fs_people_units u;
+    make_units(library, N_UNITS, &u);
+    fs_people_summary s;
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    size_t faces, n, before = s.people;
+
+    /* merge: identity 5's two persons of shard 0 (kept apart by the shard) become one, with
+     * the name of the one merged in; the next update keeps them together */
+    int64_t big = holder(dir, 1, 5, 0);
+    int64_t small = holder(dir, 0, 3, 0) == big ? holder(dir, 0, 4, 0) : holder(dir, 0, 3, 0);
+    assert_true(big && small && big != small);
+    assert_int_equal(holder(dir, 1, 5, 0), big);
+    assert_int_equal(fs_library_people_name(dir, small, "Dee", &err), FS_OK);
+    assert_int_equal(fs_library_people_merge(dir, big, small, &err), FS_OK);
+    assert_int_equal(person_of(dir, "Dee", &faces, &n, NULL), big);
+    assert_int_equal(faces, 6);
+    assert_int_equal(n, 3);
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)small);
+    fs_person p;
+    fs_library_member *m;
+    assert_int_equal(fs_library_person_find(dir, key, &p, &m, &n, &err), FS_ERR_NOT_FOUND);
+    assert_int_equal(fs_library_people_merge(dir, big, big, &err), FS_ERR_ARG);
+    assert_int_equal(fs_library_people_merge(dir, big, 999, &err), FS_ERR_NOT_FOUND);
+    assert_string_equal(err.message, "person 999: no such person");
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(s.people, before - 1);
+    assert_int_equal(s.new_people, 0);
+    assert_int_equal(person_of(dir, "Dee", &faces, &n, NULL), big);
+    assert_int_equal(faces, 6);
+
+    /* reject: shard 2's person of identity 1 is not Ann; it leaves at once, with the faces of
+     * its unit, and never comes back (the next update makes it a person of its own) */
+    int64_t ann = person_of(dir, "Ann", &faces, &n, NULL);
+    assert_int_equal(faces, 10);
+    fs_library_member shard2 = {2, 2, 0};
+    assert_int_equal(fs_library_people_reject(dir, &shard2, ann, &err), FS_OK);
+    assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), ann);
+    assert_int_equal(faces, 8);
+    assert_int_equal(n, 2);
+    assert_int_equal(holder(dir, 2, 2, 0), 0);
+    assert_int_equal(fs_library_people_reject(dir, &shard2, ann, &err), FS_ERR_NOT_FOUND);
+    char want[64];
+    snprintf(want, sizeof want, "the face is not in person %lld", (long long)ann);
+    assert_string_equal(err.message, want);
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), ann);
+    assert_int_equal(faces, 8);
+    int64_t alone = holder(dir, 2, 2, 0);
+    assert_true(alone != 0 && alone != ann);
+
+    /* move: identity 2's face of shard 2 into Ann (the user's word beats the similarity, and
+     * the next update keeps it there), then its other face into a new person */
+    int64_t pair = holder(dir, 2, 0, 12);
+    assert_true(pair != 0);
+    assert_int_equal(holder(dir, 0, 0, 11), pair);
+    fs_library_member lone12 = {2, 0, 12}, lone11 = {0, 0, 11}, lone13 = {1, 0, 13};
+    int64_t to = 0;
+    assert_int_equal(fs_library_people_move(dir, &lone13, pair, ann, &to, &err),
+                     FS_ERR_NOT_FOUND); /* in no person */
+    assert_int_equal(fs_library_people_move(dir, &lone12, pair, 999, &to, &err),
+                     FS_ERR_NOT_FOUND);
+    assert_int_equal(fs_library_people_move(dir, &lone12, pair, ann, &to, &err), FS_OK);
+    assert_int_equal(to, ann);
+    assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), ann);
+    assert_int_equal(faces, 9);
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(holder(dir, 2, 0, 12), ann);
+    assert_int_equal(holder(dir, 0, 0, 11), pair); /* pinned where the user left it */
+    assert_int_equal(fs_library_people_move(dir, &lone11, pair, 0, &to, &err), FS_OK);
+    assert_true(to > 0 && to != pair && to != ann);
+    assert_int_equal(holder(dir, 0, 0, 11), to);
+    snprintf(key, sizeof key, "%lld", (long long)pair);
+    assert_int_equal(fs_library_person_find(dir, key, &p, &m, &n, &err), FS_ERR_NOT_FOUND);
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    snprintf(key, sizeof key, "%lld", (long long)to);
+    assert_int_equal(person_of(dir, key, &faces, &n, NULL), to); /* one face, kept: pinned */
+    assert_int_equal(faces, 1);
+
+    /* a bad unit */
+    fs_library_member bad = {COUNT, 1, 0};
+    assert_int_equal(fs_library_people_reject(dir, &bad, ann, &err), FS_ERR_ARG);
+
+    fs_people_units_free(&u);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* A face's unit, from a person's faces as the ranks send them. */
+static void test_face_unit(void **state)
+{
+    (void)state;
+    fs_person_face items[2] = {{0}};
+    items[0].face_id = fs_library_id(40, 1, COUNT); /* in shard 1's person 7 */
+    items[0].person_id = 7;
+    items[1].face_id = fs_library_id(41, 2, COUNT); /* alone in shard 2 */
+    fs_person_faces faces = {items, 2};
+    fs_library_member unit;
+    fs_error err;
+    assert_int_equal(fs_library_face_unit(&faces, COUNT, items[0].face_id, &unit, &err), FS_OK);
+    assert_int_equal(unit.shard, 1);
+    assert_int_equal(unit.person_id, 7);
+    assert_int_equal(unit.face_id, 0);
+    assert_int_equal(fs_library_face_unit(&faces, COUNT, items[1].face_id, &unit, &err), FS_OK);
+    assert_int_equal(unit.shard, 2);
+    assert_int_equal(unit.person_id, 0);
+    assert_int_equal(unit.face_id, 41);
+    assert_int_equal(fs_library_face_unit(&faces, COUNT, 5, &unit, &err), FS_ERR_NOT_FOUND);
+    assert_string_equal(err.message, "face 5 is not one of this person's");
+}
+
+/* A people file of the first version (no edits kept): read and named as it is, edits refused
+ * until an update brings it up to date. */
+static void test_first_version(void **state)
+{
+    (void)state;
+    char *dir = new_library();
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s/people.db' 'CREATE TABLE person(id INTEGER PRIMARY KEY, name TEXT"
+             " UNIQUE, faces INTEGER NOT NULL, photos INTEGER NOT NULL, face_id INTEGER NOT NULL,"
+             " face_path TEXT, x0 REAL, y0 REAL, x1 REAL, y1 REAL); CREATE TABLE member(shard"
+             " INTEGER NOT NULL, person_id INTEGER NOT NULL, face_id INTEGER NOT NULL, person"
+             " INTEGER NOT NULL, faces INTEGER NOT NULL, PRIMARY KEY (shard, person_id,"
+             " face_id)); INSERT INTO person VALUES (1, NULL, 8, 8, 3, \"/p.jpg\", 0, 0, 9, 9);"
+             " INSERT INTO member VALUES (0, 1, 0, 1, 5); INSERT INTO member VALUES (1, 4, 0,"
+             " 1, 3); PRAGMA user_version = 1;'",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    fs_error err;
+    size_t faces, n;
+    assert_int_equal(person_of(dir, "1", &faces, &n, NULL), 1);
+    assert_int_equal(n, 2);
+    assert_int_equal(fs_library_people_name(dir, 1, "Ann", &err), FS_OK);
+    fs_library_member unit = {1, 4, 0};
+    assert_int_equal(fs_library_people_reject(dir, &unit, 1, &err), FS_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "people update --shards"));
+    assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), 1);
+    assert_int_equal(n, 2); /* untouched */
+
+    fs_people_units u;
+    make_units(library, N_UNITS, &u);
+    fs_people_summary s;
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), 1); /* most of its faces */
+    assert_int_equal(faces, 10);
+    assert_int_equal(fs_library_people_reject(dir, &unit, 1, &err), FS_OK);
+    assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), 1);
+    assert_int_equal(faces, 7);
+    fs_people_units_free(&u);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* An update groups while the user edits: an edit written meanwhile is not lost (the update sees
+ * the file changed and groups again with it), whenever it lands; edits that go on through three
+ * groupings make it give up (FS_ERR_BUSY). */
+typedef struct update_job {
+    const char *dir;
+    const fs_people_units *u;
+    fs_status rc;
+    fs_error err;
+} update_job;
+
+static void *run_update(void *arg)
+{
+    update_job *j = arg;
+    fs_people_summary s;
+    j->rc = fs_library_people_update(j->dir, j->u, 0.5f, 0, &s, &j->err);
+    return NULL;
+}
+
+static void test_edit_during_update(void **state)
+{
+    (void)state;
+    char *dir = new_library();
+    /* the library's units and enough lone faces of no one for the grouping to take a while */
+    enum { EXTRA = 6000 };
+    spec *specs = calloc(N_UNITS + EXTRA, sizeof *specs);
+    assert_non_null(specs);
+    memcpy(specs, library, sizeof library);
+    for (int i = 0; i < EXTRA; i++)
+        specs[N_UNITS + i] = (spec){100 + i, i % COUNT, 0, 1000 + i, 1, NULL};
+    fs_people_units u;
+    make_units(specs, N_UNITS + EXTRA, &u);
+    fs_error err;
+    fs_people_summary s;
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    int64_t big = holder(dir, 1, 5, 0);
+    int64_t small = holder(dir, 0, 3, 0) == big ? holder(dir, 0, 4, 0) : holder(dir, 0, 3, 0);
+    assert_true(big && small && big != small);
+
+    update_job job = {dir, &u, FS_OK, {0}};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run_update, &job), 0);
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* into the grouping, most likely */
+    assert_int_equal(fs_library_people_merge(dir, big, small, &err), FS_OK);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(job.rc, FS_OK);
+    assert_int_equal(holder(dir, 0, 3, 0), big);
+    assert_int_equal(holder(dir, 0, 4, 0), big);
+    assert_int_equal(holder(dir, 1, 5, 0), big);
+
+    /* edits that never stop: after three groupings the update gives up, saying so, and leaves
+     * the file to the edits */
+    job.rc = FS_OK;
+    assert_int_equal(pthread_create(&t, NULL, run_update, &job), 0);
+    int done = 0;
+    for (unsigned k = 0; !done; k++) {
+        assert_int_equal(fs_library_people_name(dir, big, k % 2 ? "Eve" : "Dee", &err), FS_OK);
+        done = pthread_tryjoin_np(t, NULL) == 0;
+    }
+    assert_int_equal(job.rc, FS_ERR_BUSY);
+    assert_non_null(strstr(job.err.message, "edited during each of 3 groupings"));
+    assert_int_equal(holder(dir, 0, 3, 0), big);
+
+    fs_people_units_free(&u);
+    free(specs);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grouping),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_edits),
+        cmocka_unit_test(test_face_unit),
+        cmocka_unit_test(test_first_version),
+        cmocka_unit_test(test_edit_during_update),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

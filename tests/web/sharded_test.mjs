@@ -5,9 +5,10 @@
 // the rank that holds them), a photo opens large with every face boxed, a clicked face is
 // searched for (that face first, similarity 1, its crop as the query). People: none at first;
 // Update groups them (every rank its shards, in the server's background), then the grid lists
-// the API's people in its order with their faces' crops, offers no Merge or selection (edits are
-// each shard's), a name typed in is the library's; a person opens with the API's faces, one card
-// each, without move or reject. No error is shown, no script fails.
+// the API's people in its order with their faces' crops, a name typed in is the library's; a
+// person opens with the API's faces, one card each, with the word that a face moves with its
+// unit; a face moved to a new person takes its unit along (the person keeps the rest), Merge
+// brings it back, Not them takes it out. No error is shown, no script fails.
 // Usage: node sharded_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
 import { apiSearchCount, check, finish, launch, openApp, openPersonFromGrid, searchByClickedFace } from "./lib.mjs";
@@ -61,8 +62,7 @@ try {
   await page.click("#tab-people");
   await page.waitForSelector("#people-view:not([hidden]) #people-empty:not([hidden])");
   check("people: none before an update", (await page.$$eval("#people-grid .person", (p) => p.length)) === 0);
-  check("people: Update, no Merge (edits are each shard's)",
-        (await page.isVisible("#people-update")) && !(await page.isVisible("#people-merge")));
+  check("people: Update", await page.isVisible("#people-update"));
   await page.click("#people-update");
   await page.waitForSelector("#people-grid .person", { timeout: 60000 });
   await page.waitForFunction(() => !document.querySelector("#people-update").disabled);
@@ -73,7 +73,6 @@ try {
   check("people: says what the update did", (await page.textContent("#toast")) ===
         `Looked at ${run.faces} faces: ${run.new_people} new people, ${run.people} people in all.`,
         await page.textContent("#toast"));
-  check("people: nothing to select", (await page.$$eval(".person-pick", (p) => p.length)) === 0);
   const apiPeople = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()));
   const cards = await page.$$eval("#people-grid .person", (c) => c.map((x) => Number(x.dataset.personId)));
   check("people: as many as the API lists, in its order", apiPeople.count > 1 &&
@@ -90,13 +89,45 @@ try {
   const named = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()).people[0].name);
   check("people: renamed in place, in the library", named === "Grace Hopper", named);
   await page.screenshot({ path: `${out}/sharded-people.png` });
-  await openPersonFromGrid(page, who, "Grace Hopper");
-  check("person: no move or reject, and no word of them", (await page.$$eval(".face-actions", (a) => a.length)) === 0 &&
-        !(await page.isVisible("#person-edit-hint")));
+  const shownFaces = await openPersonFromGrid(page, who, "Grace Hopper");
+  check("person: move and reject on every face, and the word that a face moves with its unit",
+        (await page.$$eval(".face-actions", (a) => a.length)) === who.faces &&
+        (await page.isVisible("#person-unit-hint")));
   await page.waitForFunction(() => [...document.querySelectorAll("#person-gallery .result img")]
     .every((i) => i.classList.contains("loaded") && i.naturalWidth > 0));
   await page.waitForTimeout(400);
   await page.screenshot({ path: `${out}/sharded-person.png` });
+
+  // ---- edits of the library's people: a face moves with its unit
+  const movedFace = shownFaces[shownFaces.length - 1];
+  await page.locator(`#person-gallery .result[data-face-id="${movedFace}"] .face-move`).selectOption("new");
+  await page.waitForFunction((id) => !document.querySelector(`#person-gallery .result[data-face-id="${id}"]`) &&
+                             document.querySelectorAll("#person-gallery .result").length > 0, movedFace);
+  const afterMove = await page.evaluate(async () => (await (await fetch("/api/v1/people")).json()));
+  const newPerson = afterMove.people.find((p) => !apiPeople.people.some((q) => q.id === p.id));
+  const moved = newPerson && await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), newPerson.id);
+  const kept = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  check("move: a new person holds the face and its unit, the person the rest",
+        !!moved && moved.faces.some((f) => f.face_id === movedFace) && kept.count + moved.count === who.faces &&
+        !kept.faces.some((f) => moved.faces.some((g) => g.face_id === f.face_id)),
+        JSON.stringify({ kept: kept.count, moved: moved && moved.count, was: who.faces }));
+  await page.click("#person-back");
+  await page.waitForSelector(`.person[data-person-id="${newPerson.id}"]`);
+  await page.check(`.person[data-person-id="${who.id}"] .person-pick`);
+  await page.check(`.person[data-person-id="${newPerson.id}"] .person-pick`);
+  await page.click("#people-merge");
+  await page.waitForFunction((id) => !document.querySelector(`.person[data-person-id="${id}"]`), newPerson.id);
+  const merged = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  check("merge: the faces are back", merged.count === who.faces && merged.faces.some((f) => f.face_id === movedFace) &&
+        merged.person.name === "Grace Hopper");
+  await page.locator(`.person[data-person-id="${who.id}"] .person-crop`).click();
+  await page.waitForSelector("#person-gallery .result .face-reject");
+  await page.locator(`#person-gallery .result[data-face-id="${movedFace}"] .face-reject`).click();
+  await page.waitForFunction((id) => !document.querySelector(`#person-gallery .result[data-face-id="${id}"]`) &&
+                             document.querySelectorAll("#person-gallery .result").length > 0, movedFace);
+  const rejected = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  check("reject: the face and its unit are out of the person", rejected.count === kept.count &&
+        !rejected.faces.some((f) => f.face_id === movedFace), `${rejected.count} faces, ${kept.count} expected`);
   if (await page.isVisible("#toast.error")) toasts.push(await page.textContent("#toast"));
   check("no error shown", toasts.length === 0, toasts.join("; "));
   check("no script errors", pageErrors.length === 0, pageErrors.join("; "));

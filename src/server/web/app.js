@@ -397,11 +397,10 @@ function showView() {
   const inPeople = h === "#people" || !!m;
   $("app").hidden = inPeople;
   $("people-view").hidden = !inPeople;
-  // a sharded library's index runs, stats and people edits are each shard's: its people are
-  // grouped (every rank its shards), seen and named here, not merged, moved or rejected
+  // a sharded library's index runs and stats are each shard's; its people are the library's,
+  // whose faces move with the faces their shard grouped with them
   $("library-toggle").hidden = inPeople || state.sharded;
-  $("people-merge").hidden = state.sharded;
-  $("person-edit-hint").hidden = state.sharded;
+  $("person-unit-hint").hidden = !state.sharded;
   $("tab-search").classList.toggle("active", !inPeople);
   $("tab-people").classList.toggle("active", inPeople);
   $("people-list").hidden = !!m;
@@ -466,8 +465,7 @@ function personCard(p) {
   counts.className = "person-counts";
   counts.textContent = `${plural(p.photos, "photo", "photos")} · ${plural(p.faces, "face", "faces")}`;
   info.append(counts);
-  if (state.sharded) el.append(face, info); // no merging: a shard's edit
-  else el.append(face, pick, info);
+  el.append(face, pick, info);
   return el;
 }
 
@@ -572,7 +570,16 @@ async function openPerson(id) {
   const photos = new Set(r.faces.map((f) => f.photo_id)).size;
   $("person-count").textContent = plural(photos, "photo", "photos");
   fillInBatches($("person-gallery"), $("person-sentinel"), r.faces,
-                (f) => card(f, state.sharded ? null : faceActions));
+                (f) => card(f, faceActions));
+}
+
+// How many faces the open person lost since it had `before` (a sharded library moves a face with its
+// unit); 0 when it cannot tell.
+async function leftBehind(before) {
+  try {
+    const now = (await call(`/people/${people.person.id}`)).person;
+    return before - (now ? now.faces : 0);
+  } catch (e) { return 0; }
 }
 
 // Under a face of the open person: move it to another person (or a new one), or reject it.
@@ -590,9 +597,12 @@ function faceActions(f) {
     if (!move.value) return;
     const to = move.value === "new" ? "new" : Number(move.value);
     try {
+      const before = people.person.faces;
       const r = await call(`/faces/${f.face_id}/move`, { method: "POST", headers: { "Content-Type": "application/json" },
-                                                        body: JSON.stringify({ to }) });
-      toast(`Moved to ${personLabel(r.person)}.`, false);
+                                                        body: JSON.stringify({ to, from: people.person.id }) });
+      const left = await leftBehind(before);
+      toast(left > 1 ? `Moved ${left} faces to ${personLabel(r.person)}: the faces its shard grouped with it went along.`
+                     : `Moved to ${personLabel(r.person)}.`, false);
       people.list = [];
       openPerson(people.person.id);
     } catch (e) { move.value = ""; toast(e.message); }
@@ -604,8 +614,11 @@ function faceActions(f) {
   reject.title = "Take this face out of this person for good";
   reject.addEventListener("click", async () => {
     try {
+      const before = people.person.faces;
       const r = await call(`/faces/${f.face_id}/reject`, { method: "POST", headers: { "Content-Type": "application/json" },
                                                           body: JSON.stringify({ from: people.person.id }) });
+      const gone = before - (r.person ? r.person.faces : 0);
+      if (gone > 1) toast(`${gone} faces taken out: the faces its shard grouped with it went along.`, false);
       if (!r.person) { location.hash = "#people"; return; }
       openPerson(people.person.id);
     } catch (e) { toast(e.message); }
