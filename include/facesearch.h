@@ -686,6 +686,8 @@ typedef struct fs_people_units {
      * faces it groups (both owned) */
     int8_t *codes;
     float *scales;
+    size_t unsure, unseen;   /* the index's faces judged unsure, and not seen by an update yet
+                              * (fs_people), when the units were read; summed over shards */
 } fs_people_units;
 
 /* The units of an index (one shard), as its last fs_people_update left them: persons most faces
@@ -702,7 +704,8 @@ fs_status fs_library_people_update(const char *dir, const fs_people_units *units
                                    fs_people_summary *summary, fs_error *err);
 
 /* The persons of the library dir, most faces first (face_id a library id, fs_library_id; the
- * counts of unsure and ungrouped faces are the shards', 0 here). FS_ERR_NOT_FOUND when no
+ * counts of unsure, ungrouped and unseen faces as the last update found them, the ungrouped ones
+ * being the faces in no library person, less those put in one since). FS_ERR_NOT_FOUND when no
  * update has grouped them yet. Release with fs_people_free. */
 fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err);
 

@@ -24,8 +24,11 @@ enum { TAG_UNITS = 101, TAG_PERSON_FACES };
 /* Appends the units of from to *to, moving them (from keeps none). */
 static fs_status move_units(fs_people_units *to, fs_people_units *from, fs_error *err)
 {
-    if (from->count == 0)
+    if (from->count == 0) {
+        to->unsure += from->unsure;
+        to->unseen += from->unseen;
         return FS_OK;
+    }
     if (to->count && to->dim != from->dim)
         return mpi_fail(err, FS_ERR_ARG, "shards with embeddings of %d and %d dimensions",
                         to->dim, from->dim);
@@ -46,6 +49,8 @@ static fs_status move_units(fs_people_units *to, fs_people_units *from, fs_error
     to->count = total;
     to->dim = from->dim;
     from->count = 0; /* their strings are to's now */
+    to->unsure += from->unsure;
+    to->unseen += from->unseen;
     return FS_OK;
 }
 

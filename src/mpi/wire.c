@@ -134,10 +134,11 @@ fs_status wire_get_matches(rbuf *r, fs_matches *mt, fs_error *err)
 
 void wire_put_units(wbuf *w, const fs_people_units *u)
 {
-    uint64_t count = u->count;
+    uint64_t count = u->count, counts[2] = {u->unsure, u->unseen};
     int32_t dim = u->dim;
     wire_put(w, &count, sizeof count);
     wire_put(w, &dim, sizeof dim);
+    wire_put(w, counts, sizeof counts);
     for (size_t i = 0; i < u->count; i++) {
         const fs_people_unit *x = &u->items[i];
         int32_t shard = x->shard;
@@ -156,12 +157,15 @@ void wire_put_units(wbuf *w, const fs_people_units *u)
 
 fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err)
 {
-    uint64_t count;
+    uint64_t count, counts[2];
     int32_t dim;
     wire_get(r, &count, sizeof count);
     wire_get(r, &dim, sizeof dim);
+    wire_get(r, counts, sizeof counts);
     if (r->bad || count > r->left || dim < 0 || dim > 65536 || (u->count && count && dim != u->dim))
         return mpi_fail(err, FS_ERR_INTERNAL, "malformed people units");
+    u->unsure += (size_t)counts[0];
+    u->unseen += (size_t)counts[1];
     if (count == 0)
         return FS_OK;
     size_t total = u->count + (size_t)count;

@@ -114,6 +114,8 @@ fs_status fs_people_units_get(fs_index *ix, fs_people_units *out, fs_error *err)
     fs_status rc = fs_people_list(ix, &people, err);
     if (rc != FS_OK)
         return rc;
+    out->unsure = people.unsure;
+    out->unseen = people.unseen;
     for (size_t i = 0; i < people.count && rc == FS_OK; i++) {
         fs_person *p = &people.items[i];
         if (p->faces == 0)

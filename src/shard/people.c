@@ -547,6 +547,29 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
     return rc;
 }
 
+/* The library's counts of faces judged unsure and not seen (the shards'), and of the units' faces
+ * in no group. */
+static fs_status write_counts(sqlite3 *db, const char *path, const grouping *g, fs_error *err)
+{
+    size_t faces = 0, grouped = 0;
+    for (size_t i = 0; i < g->u->count; i++)
+        faces += g->u->items[i].faces;
+    for (size_t k = 0; k < g->n_groups; k++)
+        grouped += g->groups[k].faces;
+    sqlite3_stmt *s = NULL;
+    fs_status rc = people_file_exec(db, path, "DELETE FROM counts", err);
+    if (rc == FS_OK)
+        rc = people_file_prepare(db, path, "INSERT INTO counts VALUES (?1, ?2, ?3)", &s, err);
+    if (rc == FS_OK) {
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)g->u->unsure);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)(faces - grouped));
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)g->u->unseen);
+        rc = people_file_run(db, path, s, err);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* PRAGMA data_version: changes when another connection commits to the file. */
 static fs_status data_version(sqlite3 *db, const char *path, int64_t *v, fs_error *err)
 {
@@ -593,6 +616,8 @@ static fs_status group_and_write(sqlite3 *db, const char *path, int count,
         rc = assign_ids(&g, old, n_old, names, n_names, max_id, &new_people, err);
     if (rc == FS_OK && !*again)
         rc = write_groups(db, path, &g, count, err);
+    if (rc == FS_OK && !*again)
+        rc = write_counts(db, path, &g, err);
     if (rc == FS_OK && !*again)
         rc = people_file_exec(db, path, "COMMIT", err);
     if ((rc != FS_OK || *again) && began)

@@ -292,6 +292,11 @@ fs_status fs_library_people_reject(const char *dir, const fs_library_member *uni
         rc = util_fail(err, FS_ERR_ARG, "no such unit of a library of %d shards", e.count);
     if (rc == FS_OK)
         rc = need_member(&e, ids, err);
+    if (rc == FS_OK) /* its faces are in no person now */
+        rc = edit_run(&e,
+                      "UPDATE counts SET ungrouped = ungrouped + (SELECT faces FROM member"
+                      " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3)",
+                      ids, 3, err);
     if (rc == FS_OK)
         rc = edit_run(&e,
                       "DELETE FROM member WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",

@@ -25,7 +25,8 @@ static const char schema[] =
     " y1 REAL NOT NULL DEFAULT 0, PRIMARY KEY (shard, person_id, face_id));"
     "CREATE INDEX member_person ON member(person);";
 
-/* What version 2 adds to version 1: the member's counts and face, pins and rejects. */
+/* What version 2 adds to version 1: the member's counts and face, pins and rejects, the
+ * library's counts of faces in no person. */
 static const char decisions[] =
     "CREATE TABLE IF NOT EXISTS pin(shard INTEGER NOT NULL, person_id INTEGER NOT NULL,"
     " face_id INTEGER NOT NULL, person INTEGER NOT NULL,"
@@ -33,6 +34,8 @@ static const char decisions[] =
     "CREATE TABLE IF NOT EXISTS reject(shard INTEGER NOT NULL, person_id INTEGER NOT NULL,"
     " face_id INTEGER NOT NULL, person INTEGER NOT NULL,"
     " PRIMARY KEY (shard, person_id, face_id, person));"
+    "CREATE TABLE IF NOT EXISTS counts(unsure INTEGER NOT NULL, ungrouped INTEGER NOT NULL,"
+    " unseen INTEGER NOT NULL);"
     "PRAGMA user_version = 2;";
 
 static const char upgrade[] =

@@ -12,7 +12,10 @@
  *                                                          library id) and its counts
  *     pin(shard, person_id, face_id, person)               a unit the user put in a person
  *     reject(shard, person_id, face_id, person)            a unit the user took out of a person
- * A file of version 1 (no pin, reject, nor the member's counts and face) is brought to version 2
+ *     counts(unsure, ungrouped, unseen)                    one row: the shards' faces judged
+ *                                                          unsure, in no library person, and
+ *                                                          not seen, at the last update
+ * A file of version 1 (no pin, reject, counts, nor the member's counts and face) is brought to version 2
  * by the next update, which rewrites every member; edits other than naming need version 2.
  */
 #ifndef FS_SHARD_PEOPLE_FILE_H

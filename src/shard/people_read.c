@@ -34,6 +34,31 @@ static fs_status read_person(sqlite3_stmt *s, fs_person *out, fs_error *err)
     return FS_OK;
 }
 
+/* The counts of faces in no person, as the last update left them (none in a file of version 1). */
+static fs_status read_counts(sqlite3 *db, const char *path, fs_people *out, fs_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    fs_status rc = people_file_prepare(db, path,
+                                       "SELECT count(*) FROM sqlite_master WHERE name = 'counts'",
+                                       &s, err);
+    int has = rc == FS_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
+    sqlite3_finalize(s);
+    s = NULL;
+    if (rc != FS_OK || !has)
+        return rc;
+    rc = people_file_prepare(db, path, "SELECT unsure, ungrouped, unseen FROM counts", &s, err);
+    int step = rc == FS_OK ? sqlite3_step(s) : SQLITE_DONE;
+    if (step == SQLITE_ROW) {
+        out->unsure = (size_t)sqlite3_column_int64(s, 0);
+        out->ungrouped = (size_t)sqlite3_column_int64(s, 1);
+        out->unseen = (size_t)sqlite3_column_int64(s, 2);
+    } else if (rc == FS_OK && step != SQLITE_DONE) {
+        rc = people_file_fail(db, path, err);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -45,8 +70,11 @@ fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err)
         return rc;
     sqlite3_stmt *s = NULL;
     size_t cap = 0;
-    rc = people_file_prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person ORDER BY faces DESC, id", &s,
-                 err);
+    rc = read_counts(db, path, out, err);
+    if (rc == FS_OK)
+        rc = people_file_prepare(db, path,
+                                 "SELECT " PERSON_COLUMNS " FROM person ORDER BY faces DESC, id",
+                                 &s, err);
     int step = SQLITE_DONE;
     while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         fs_person *grown = util_grow(out->items, &cap, out->count + 1, sizeof *grown, 16);

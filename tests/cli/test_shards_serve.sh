@@ -6,7 +6,8 @@
 # what one index gives for the same photo and face: its JSON but the ids, the same thumbnail,
 # image and crop bytes, the same search by face. People (after `people update` of the index and
 # `people update --shards` of the library): every person's faces, without ids, as one index's
-# person's (box, landmarks, score, quality, photo); a name given through the API is the
+# person's (box, landmarks, score, quality, photo), and as many faces unsure and in no person;
+# a name given through the API is the
 # library's (`people list --shards` shows it; a name taken answers 400); no people yet is an
 # empty list; POST /api/v1/people/update regroups every rank's shards into what one index's
 # update gives (and fails, naming the rank, when one is stopped meanwhile, or the shard, when its
@@ -96,11 +97,13 @@ by_id() {
   done < <(head -4 <<<"$ids")
   echo "unique ids: $(cut -d' ' -f2 <<<"$ids" | sort | uniq -d | wc -l) repeated of $(wc -l <<<"$ids")"
 }
-# person_sets: every person as the sorted list of its faces without ids, one person a line, sorted
+# person_sets: the counts of faces in no person (unsure, seen once, not seen), then every person as
+# the sorted list of its faces without ids, one person a line, sorted
 person_sets() {
   local id
   req GET /api/v1/people
   echo "people $code $(jget 'd["count"]')"
+  echo "faces in no person: $(jget 'd["unsure"], d["ungrouped"], d["unseen"]')"
   for id in $(jget '" ".join(str(p["id"]) for p in d["people"])'); do
     req GET "/api/v1/people/$id"
     echo "$code $(jget 'json.dumps(sorted(json.dumps({k: v for k, v in f.items() if k not in ("face_id", "photo_id")}, sort_keys=True) for f in d["faces"]))')"
@@ -230,6 +233,9 @@ expect_error "merging: the person merged in is gone" 404
 req POST "/api/v1/faces/$face/reject" "${json[@]}" --data "{\"from\": $top}"
 expect_status "rejecting a face" 200
 check "rejecting a face: it leaves with its unit" "$((top_faces - moved))" "$(jget 'd["count"]')"
+req GET /api/v1/people
+check "rejecting a face: its unit's faces are in no person" \
+  "$(($(grep -oE '[0-9]+, [0-9]+' <<<"$want_people" | head -1 | cut -d' ' -f2) + moved))" "$(jget 'd["ungrouped"]')"
 req POST /api/v1/people/update
 wait_people_done
 check "an update after the edits: done" "done" "$(jget 'd["state"]')"

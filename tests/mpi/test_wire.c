@@ -88,6 +88,8 @@ static void make_units(fs_people_units *u, int dim)
     for (int d = 0; d < 2 * dim; d++)
         u->codes[d] = (int8_t)d;
     u->scales[1] = 0.25f;
+    u->unsure = 6;
+    u->unseen = 2;
 }
 
 static void test_units(void **state)
@@ -117,6 +119,8 @@ static void test_units(void **state)
     assert_int_equal(back.items[2].photos, 3);
     assert_int_equal(back.codes[3 * 8 + 7], 15);
     assert_true(back.scales[3] == 0.25f);
+    assert_int_equal(back.unsure, 12); /* summed */
+    assert_int_equal(back.unseen, 4);
     /* units of another length than those already read: refused */
     fs_people_units other;
     make_units(&other, 4);

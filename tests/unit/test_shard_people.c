@@ -163,6 +163,8 @@ static void test_grouping(void **state)
 
     fs_people_units u;
     make_units(library, N_UNITS, &u);
+    u.unsure = 3; /* the shards' */
+    u.unseen = 1;
     fs_people_summary s;
     assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
     assert_int_equal(s.faces, 21);
@@ -184,6 +186,9 @@ static void test_grouping(void **state)
     for (size_t i = 0; i < list.count; i++)
         total += list.items[i].faces;
     assert_int_equal(total, 20); /* every face but identity 4's */
+    assert_int_equal(list.ungrouped, 1); /* identity 4's */
+    assert_int_equal(list.unsure, 3);
+    assert_int_equal(list.unseen, 1);
 
     fs_person p;
     int per_shard[COUNT];
@@ -422,6 +427,10 @@ static void test_edits(void **state)
     assert_int_equal(faces, 8);
     assert_int_equal(n, 2);
     assert_int_equal(holder(dir, 2, 2, 0), 0);
+    fs_people list;
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_OK);
+    assert_int_equal(list.ungrouped, 1 + 2); /* identity 4's face, and the unit's two */
+    fs_people_free(&list);
     assert_int_equal(fs_library_people_reject(dir, &shard2, ann, &err), FS_ERR_NOT_FOUND);
     char want[64];
     snprintf(want, sizeof want, "the face is not in person %lld", (long long)ann);
