@@ -12,7 +12,8 @@
  * them after an index run (bench/people_update_scale.sh).
  * With K/S (bench/shards.sh), DB_DIR is a sharded library of S shards (its manifest made or
  * checked) and only the files whose number is K modulo S are written, into its shard K: the S
- * shards together hold the faces of the one index made without K/S.
+ * shards together hold the faces of the one index made without K/S. Each file has a content of
+ * its own (a made-up sha256), so that the user's people decisions can be kept about its faces.
  * Usage: serve_index DB_DIR ROOT N [PACK [PER_ID [FIRST [K/S]]]]
  */
 #include <math.h>
@@ -85,7 +86,9 @@ int main(int argc, char **argv)
         }
         dir = shard_dir;
     }
-    if (store_open(dir, &id, first ? FS_STORE_WRITE : FS_STORE_CREATE, &st, &err) != FS_OK) {
+    int64_t refresh;
+    if (store_open(dir, &id, first ? FS_STORE_WRITE : FS_STORE_CREATE, &st, &err) != FS_OK ||
+        store_face_floor(st, face_engine_floor(engine), &refresh, &err) != FS_OK) {
         fprintf(stderr, "serve_index: %s\n", err.message);
         return 2;
     }
@@ -126,9 +129,10 @@ int main(int argc, char **argv)
         }
         if (f % shards != shard)
             continue; /* another shard's (its draws were made: the faces are the same) */
-        char path[4096];
+        char path[4096], sha[65];
         snprintf(path, sizeof path, "%s/p%07ld.jpg", root, f);
-        rc = store_put_file(st, path, 1000, 1, "", faces, PER_FILE, NULL, &err);
+        snprintf(sha, sizeof sha, "%064lx", f); /* a content of its own: decisions can be kept */
+        rc = store_put_file(st, path, 1000, 1, sha, faces, PER_FILE, NULL, &err);
         if (rc == FS_OK && f % 2000 == 1999)
             rc = store_commit(st, &err) == FS_OK ? store_begin(st, &err) : FS_ERR_IO;
     }

@@ -115,6 +115,11 @@ fs_status fs_mpi_front_search(fs_mpi_front *front, const fs_face *query,
                               const char *const *folders, size_t n_folders, float threshold,
                               size_t top, int min_face, fs_matches *out, fs_error *err);
 
+/* Rank 0, any thread: FS_ERR_UNAVAILABLE, as a search would give it, when a rank is down (after
+ * a few looks for the answers it owes); else FS_OK. For a caller with work to do before it
+ * searches (an uploaded photo to detect and embed) that a search would then waste. */
+fs_status fs_mpi_front_ready(fs_mpi_front *front, fs_error *err);
+
 /* Rank 0, any thread: the photo or face of the library with this library id (fs_library_id: the
  * ids that the searches above give), as fs_index_photo and fs_index_face give them for one
  * index, every id in them the library's; asked of the rank that holds its shard, which must

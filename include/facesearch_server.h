@@ -24,6 +24,10 @@ typedef fs_status (*fs_server_search_fn)(void *ctx, const fs_face *query,
                                          float threshold, size_t top, int min_face,
                                          fs_matches *out, fs_error *err);
 
+/* FS_ERR_UNAVAILABLE when a search would fail at once (a part of the library is down), asked
+ * before the work that comes before a search (an uploaded photo detected and embedded). */
+typedef fs_status (*fs_server_ready_fn)(void *ctx, fs_error *err);
+
 /* A sharded library's photo or face by library id (fs_library_id: the ids its searches give),
  * as fs_index_photo and fs_index_face give them for one index. */
 typedef fs_status (*fs_server_photo_fn)(void *ctx, int64_t id, fs_photo *out, fs_error *err);
@@ -54,11 +58,12 @@ typedef struct fs_server_config {
     int max_decode_ms;           /* decoding one photo, uploaded or indexed; 0 = no limit */
     /* A sharded library instead of the index at db: set, the server opens no index; db names
      * the library's folder. Searches go to search(search_ctx, ...), photos, faces and persons by
-     * id to photo, face and person (library ids), a grouping of people to group; the people
-     * list and names are the library's (fs_library_people_list, fs_library_people_name). What
-     * needs one index's writer or stats (index runs, merges, moves, rejects, stats) answers
-     * 501. */
+     * id to photo, face and person (library ids), a grouping of people to group; ready (may be
+     * NULL) is asked before an uploaded photo is searched for; the people and their edits are
+     * the library's (fs_library_people_*). What needs one index's writer or stats (index runs,
+     * stats) answers 501. */
     fs_server_search_fn search;
+    fs_server_ready_fn ready;
     fs_server_photo_fn photo;
     fs_server_face_fn face;
     fs_server_person_fn person;

@@ -27,6 +27,11 @@ static fs_status front_search(void *front, const fs_face *query, const char *con
                                err);
 }
 
+static fs_status front_ready(void *front, fs_error *err)
+{
+    return fs_mpi_front_ready(front, err);
+}
+
 static fs_status front_photo(void *front, int64_t id, fs_photo *out, fs_error *err)
 {
     return fs_mpi_front_photo(front, id, out, err);
@@ -93,6 +98,7 @@ static int serve_shards(const cli_globals *g, fs_server_config *cfg, const char 
     cfg->models = cli_shards_pack(g, dir, pack, sizeof pack);
     cfg->db = dir;
     cfg->search = front_search;
+    cfg->ready = front_ready;
     cfg->photo = front_photo;
     cfg->face = front_face;
     cfg->person = front_person;

@@ -191,6 +191,34 @@ static fs_status down_error(const fs_mpi_front *f, int r, fs_error *err)
                     "search within %d ms: searches fail until it answers again", r, f->answer_ms);
 }
 
+/* Files what has arrived (lock held; released while it waits) and fails, as down_error, when
+ * rank only (0: any rank) is down. A down rank's late answer may be on its way in: a few more
+ * looks give MPI's progress engine the time to read it (a few ms on a failing request). */
+static fs_status settle(fs_mpi_front *f, int only, fs_error *err)
+{
+    fs_status rc = drain(f, err);
+    for (int look = 0;
+         rc == FS_OK && look < DOWN_LOOKS && (only ? rank_down(f, only) : any_down(f)); look++) {
+        pthread_mutex_unlock(&f->lock);
+        serve_sleep_ns(RANK_IDLE_POLL_NS);
+        pthread_mutex_lock(&f->lock);
+        rc = drain(f, err);
+    }
+    for (int r = 1; rc == FS_OK && r < f->lib->m->size; r++)
+        if ((!only || r == only) && rank_down(f, r))
+            rc = down_error(f, r, err);
+    return rc;
+}
+
+fs_status fs_mpi_front_ready(fs_mpi_front *f, fs_error *err)
+{
+    fs_error local = {0};
+    pthread_mutex_lock(&f->lock);
+    fs_status rc = settle(f, 0, err ? err : &local);
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
 /* The status of one rank's answer (bytes of len): FS_OK with *r at its payload, or the error it
  * reported. */
 static fs_status read_status(const unsigned char *bytes, int len, int rank, rbuf *r,
@@ -283,20 +311,7 @@ static fs_status post(fs_mpi_front *f, pending *p, MPI_Request *reqs, wbuf *w, i
     int size = f->lib->m->size;
     *posted = 0;
     pthread_mutex_lock(&f->lock);
-    fs_status rc = drain(f, err);
-    /* a down rank's late answer may be on its way in: a few more looks give MPI's progress
-     * engine the time to read it (a few ms on a failing search) */
-    for (int look = 0; rc == FS_OK && look < DOWN_LOOKS &&
-                       (p->only ? rank_down(f, p->only) : any_down(f));
-         look++) {
-        pthread_mutex_unlock(&f->lock);
-        serve_sleep_ns(RANK_IDLE_POLL_NS);
-        pthread_mutex_lock(&f->lock);
-        rc = drain(f, err);
-    }
-    for (int r = 1; rc == FS_OK && r < size; r++)
-        if ((!p->only || r == p->only) && rank_down(f, r))
-            rc = down_error(f, r, err);
+    fs_status rc = settle(f, p->only, err);
     if (rc == FS_OK && (w->nomem || w->len > INT32_MAX || w->len < sizeof p->id))
         rc = mpi_fail(err, w->nomem ? FS_ERR_NOMEM : FS_ERR_LIMIT, "query too large");
     if (rc == FS_OK) {

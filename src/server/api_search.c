@@ -173,6 +173,11 @@ int srv_api_search_upload(srv_ctx *ctx, const srv_request *req, srv_response *re
         return srv_error(res, 400, "no photo in the request (send it as the body, or as the "
                                    "form field 'photo')");
     }
+    fs_error err;
+    if (ctx->cfg->ready && ctx->cfg->ready(ctx->cfg->search_ctx, &err) != FS_OK) {
+        free(o.folder); /* a part of the library is down: no photo detected for nothing */
+        return srv_error_fs(res, &err);
+    }
     int slot;
     fs_worker *w = srv_pool_take(ctx, &slot);
     if (!w) {
@@ -180,7 +185,6 @@ int srv_api_search_upload(srv_ctx *ctx, const srv_request *req, srv_response *re
         return srv_error(res, 503, "the server is busy; try again");
     }
     fs_faces faces = {0};
-    fs_error err;
     fs_status rc = fs_detect_buffer(w, u.data, u.size, "uploaded photo", 1, &faces, &err);
     srv_pool_give(ctx, slot);
     if (rc) {

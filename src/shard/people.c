@@ -9,8 +9,8 @@
  *
  * An update replaces every member row and every person's counts in one transaction (a kill
  * leaves the file as it was before or after), and keeps an earlier person's id and name for the
- * group that holds most of its faces. Persons with neither faces nor a name are dropped. An edit
- * written while the units are grouped makes the update group them again with it.
+ * group that holds most of its faces. Persons with neither faces nor a name are dropped. A merge,
+ * move or reject written while the units are grouped makes the update group them again with it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -570,15 +570,17 @@ static fs_status write_counts(sqlite3 *db, const char *path, const grouping *g, 
     return rc;
 }
 
-/* PRAGMA data_version: changes when another connection commits to the file. */
-static fs_status data_version(sqlite3 *db, const char *path, int64_t *v, fs_error *err)
+/* How many merges, moves and rejects the file has seen (people_edit.c counts them): a grouping
+ * made before one of them is stale. Names need no such care: an update reads them in its
+ * transaction. */
+static fs_status edits_seen(sqlite3 *db, const char *path, int64_t *n, fs_error *err)
 {
     sqlite3_stmt *s = NULL;
-    fs_status rc = people_file_prepare(db, path, "PRAGMA data_version", &s, err);
+    fs_status rc = people_file_prepare(db, path, "SELECT coalesce(max(n), 0) FROM edits", &s, err);
     if (rc == FS_OK && sqlite3_step(s) != SQLITE_ROW)
         rc = people_file_fail(db, path, err);
     if (rc == FS_OK)
-        *v = sqlite3_column_int64(s, 0);
+        *n = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return rc;
 }
@@ -597,14 +599,14 @@ static fs_status group_and_write(sqlite3 *db, const char *path, int count,
     size_t n_old = 0, n_names = 0, new_people = 0;
     int64_t max_id = 0, before = 0, after = 0;
     int began = 0;
-    fs_status rc = data_version(db, path, &before, err);
+    fs_status rc = edits_seen(db, path, &before, err);
     if (rc == FS_OK)
         rc = load_decisions(db, path, &d, err);
     if (rc == FS_OK)
         rc = group_units(units, count, threshold, &d, &g, err);
     if (rc == FS_OK) {
         began = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-        rc = began ? data_version(db, path, &after, err) : people_file_fail(db, path, err);
+        rc = began ? edits_seen(db, path, &after, err) : people_file_fail(db, path, err);
     }
     if (rc == FS_OK && after != before)
         *again = 1;

@@ -54,11 +54,24 @@ typedef struct edit {
     int count;        /* shards */
 } edit;
 
+/* Opens the file for an edit, in a transaction that counts it (an update that grouped before it
+ * will group again: people.c). */
 static fs_status edit_begin(edit *e, const char *dir, fs_error *err)
 {
     fs_status rc = people_file_open(dir, PEOPLE_FILE_EDIT, &e->db, e->path, sizeof e->path,
                                     &e->count, err);
-    if (rc == FS_OK && (rc = people_file_exec(e->db, e->path, "BEGIN IMMEDIATE", err)) != FS_OK) {
+    if (rc != FS_OK)
+        return rc;
+    rc = people_file_exec(e->db, e->path, "BEGIN IMMEDIATE", err);
+    if (rc == FS_OK) {
+        rc = people_file_exec(e->db, e->path,
+                              "INSERT INTO edits VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET"
+                              " n = n + 1",
+                              err);
+        if (rc != FS_OK)
+            sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    if (rc != FS_OK) {
         sqlite3_close(e->db);
         e->db = NULL;
     }
@@ -152,7 +165,7 @@ static fs_status recount(edit *e, int64_t id, fs_error *err)
                       &id, 1, err);
     if (rc == FS_OK)
         rc = edit_run(e,
-                      "DELETE FROM person WHERE id = ?1 AND faces = 0 AND name IS NULL;",
+                      "DELETE FROM person WHERE id = ?1 AND faces = 0 AND name IS NULL",
                       &id, 1, err);
     if (rc == FS_OK)
         rc = edit_run(e,

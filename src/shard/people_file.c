@@ -26,7 +26,7 @@ static const char schema[] =
     "CREATE INDEX member_person ON member(person);";
 
 /* What version 2 adds to version 1: the member's counts and face, pins and rejects, the
- * library's counts of faces in no person. */
+ * library's counts of faces in no person, the number of edits made. */
 static const char decisions[] =
     "CREATE TABLE IF NOT EXISTS pin(shard INTEGER NOT NULL, person_id INTEGER NOT NULL,"
     " face_id INTEGER NOT NULL, person INTEGER NOT NULL,"
@@ -36,6 +36,7 @@ static const char decisions[] =
     " PRIMARY KEY (shard, person_id, face_id, person));"
     "CREATE TABLE IF NOT EXISTS counts(unsure INTEGER NOT NULL, ungrouped INTEGER NOT NULL,"
     " unseen INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS edits(id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);"
     "PRAGMA user_version = 2;";
 
 static const char upgrade[] =

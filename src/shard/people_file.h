@@ -15,6 +15,9 @@
  *     counts(unsure, ungrouped, unseen)                    one row: the shards' faces judged
  *                                                          unsure, in no library person, and
  *                                                          not seen, at the last update
+ *     edits(id, n)                                         one row: merges, moves and rejects
+ *                                                          made (an update grouping meanwhile
+ *                                                          groups again)
  * A file of version 1 (no pin, reject, counts, nor the member's counts and face) is brought to version 2
  * by the next update, which rewrites every member; edits other than naming need version 2.
  */

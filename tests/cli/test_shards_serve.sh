@@ -16,7 +16,7 @@
 # (stats, index runs) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
-# at once while the server goes on answering, and once the rank is continued searches answer
+# at once, before their photo is decoded, while the server goes on answering, and once the rank is continued searches answer
 # again. SIGTERM to rank 0 stops every rank in order (mpirun exits 0); SIGINT to mpirun ends
 # every rank; a stop with a rank still stopped ends the run with MPI_Abort instead of hanging. A
 # rank killed (SIGKILL) ends the whole run, as mpirun does by default; under mpirun
@@ -263,6 +263,9 @@ check "503: one log line" "$((lines_before + 1))" "$(grep -c -- '-> 503' "$serve
 req POST "/api/v1/search" --data-binary "@$samples/sample4.jpg" --max-time 30
 expect_error "while the rank is down" 503
 contains "503 at once: says until when" "$body" "searches fail until it answers again"
+printf 'not a photo at all' >"$tmp/not-a-photo"
+req POST "/api/v1/search" --data-binary "@$tmp/not-a-photo" --max-time 30
+expect_error "while the rank is down, an upload is not even decoded" 503
 req GET /api/v1/health --max-time 30
 expect_status "the server answers meanwhile" 200
 req GET "/api/v1/people/$top" --max-time 30
