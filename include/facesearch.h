@@ -728,7 +728,7 @@ fs_status fs_library_person_get(const char *dir, int64_t id, fs_person *out,
  * "" removes the name. Names outlive updates (see above). */
 fs_status fs_library_people_name(const char *dir, int64_t id, const char *name, fs_error *err);
 
-/* The edits below move units, not faces: a face of a shard's person moves with that person's
+/* The edits below (but forget) move units, not faces: a face of a shard's person moves with that person's
  * other faces (edit a shard's own people with its index: --db DIR/shard-NNN). Each is kept for
  * later updates: the units it leaves in a person are pinned there, a unit taken out of a person
  * never joins it again. FS_ERR_FORMAT for a people file of an older facesearch, until an update
@@ -743,6 +743,9 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
 /* Takes unit out of library person from, for good. */
 fs_status fs_library_people_reject(const char *dir, const fs_library_member *unit,
                                    int64_t from, fs_error *err);
+/* Deletes library person id, its name and decisions; its units are grouped again by the next
+ * update. */
+fs_status fs_library_people_forget(const char *dir, int64_t id, fs_error *err);
 /* The unit that holds library face face_id, among faces: a library person's faces as
  * fs_mpi_person_faces gives them, in a library of count shards. FS_ERR_NOT_FOUND if none. */
 fs_status fs_library_face_unit(const fs_person_faces *faces, int count, int64_t face_id,

@@ -9,6 +9,9 @@
 #include <stdio.h>
 
 #include "facesearch.h"
+#ifdef FACESEARCH_MPI
+#include "facesearch_mpi.h"
+#endif
 
 /* Exit statuses, like grep. */
 enum { EXIT_MATCH = 0, EXIT_NO_MATCH = 1, EXIT_ERROR = 2 };
@@ -75,6 +78,11 @@ int cli_fail_no_mpi(const char *dir);
 /* The pack of a sharded library's shards: --models if given, else the manifest's (into buf),
  * else g->models. */
 const char *cli_shards_pack(const cli_globals *g, const char *dir, char *buf, size_t size);
+#ifdef FACESEARCH_MPI
+/* Under mpirun: MPI and the sharded library dir opened into *mpi and *lib; 0, or an exit status
+ * on every rank after the error is said (on rank 0), with nothing left open. */
+int cli_mpi_library_open(const char *dir, fs_mpi **mpi, fs_mpi_library **lib);
+#endif
 
 /* Output file names (outnames.c), SPEC.md §5: never over an existing file, unique names. */
 /* The last component of path (a pointer into it). */

@@ -399,18 +399,13 @@ int cli_search_person_shards(const cli_globals *g, const char *dir, const char *
 {
     (void)g;
     fs_mpi *mpi;
-    fs_error err;
-    if (fs_mpi_open(&mpi, &err) != FS_OK)
-        return cli_fail_error(&err);
-    int rank = fs_mpi_rank(mpi);
-    fs_mpi_library *lib = NULL;
-    int status = EXIT_ERROR;
-    if (fs_mpi_library_open(mpi, dir, &lib, &err) != FS_OK) {
-        if (rank == 0)
-            cli_fail_error(&err);
-        fs_mpi_close(mpi);
+    fs_mpi_library *lib;
+    int status = cli_mpi_library_open(dir, &mpi, &lib);
+    if (status)
         return status;
-    }
+    int rank = fs_mpi_rank(mpi);
+    fs_error err;
+    status = EXIT_ERROR;
     fs_person p;
     fs_person_faces faces;
     if (fs_mpi_person_faces(lib, key, &p, &faces, &err) != FS_OK) {
@@ -433,16 +428,15 @@ int cli_search_person_shards(const cli_globals *g, const char *dir, const char *
 static int edit_unit_shards(const people_args *a, int64_t face)
 {
     fs_mpi *mpi;
-    fs_error err;
-    if (fs_mpi_open(&mpi, &err) != FS_OK)
-        return cli_fail_error(&err);
+    fs_mpi_library *lib;
+    int status = cli_mpi_library_open(a->shards, &mpi, &lib);
+    if (status)
+        return status;
     int rank = fs_mpi_rank(mpi);
-    fs_mpi_library *lib = NULL;
-    fs_status rc = fs_mpi_library_open(mpi, a->shards, &lib, &err);
+    fs_error err;
     fs_person from = {0}, to = {0};
     fs_person_faces faces = {0};
-    if (rc == FS_OK)
-        rc = fs_mpi_person_faces(lib, a->from, &from, &faces, &err);
+    fs_status rc = fs_mpi_person_faces(lib, a->from, &from, &faces, &err);
     int64_t person = from.id;
     if (rc == FS_OK && rank == 0) {
         fs_shards_info info;
@@ -459,7 +453,7 @@ static int edit_unit_shards(const people_args *a, int64_t face)
         else if (rc == FS_OK)
             rc = fs_library_people_reject(a->shards, &unit, from.id, &err);
     }
-    int status = rc == FS_OK ? 0 : EXIT_ERROR;
+    status = rc == FS_OK ? 0 : EXIT_ERROR;
     if (rank == 0 && rc != FS_OK)
         cli_fail_error(&err);
     else if (rank == 0 && a->json)
@@ -493,6 +487,21 @@ int cli_search_person_shards(const cli_globals *g, const char *dir, const char *
 }
 #endif
 
+/* The library person named or numbered key, into *id; -1 when there is none (said). */
+static int library_person(const char *dir, const char *key, int64_t *id)
+{
+    fs_person p;
+    fs_library_member *members;
+    size_t n;
+    fs_error err;
+    if (fs_library_person_find(dir, key, &p, &members, &n, &err) != FS_OK)
+        return cli_fail_error(&err);
+    *id = p.id;
+    free(members);
+    fs_person_clear(&p);
+    return 0;
+}
+
 static int people_shards(const cli_globals *g, const people_args *a)
 {
     fs_error err;
@@ -517,41 +526,32 @@ static int people_shards(const cli_globals *g, const people_args *a)
         fs_people_free(&list);
         return 0;
     }
+    /* the edits of people.db alone */
+    int64_t id = 0, other = 0;
+    fs_status rc = FS_ERR_ARG;
     if (!strcmp(a->sub, "name")) {
-        fs_person p;
-        fs_library_member *members;
-        size_t n;
-        if (want_args(a, 2, "name ID|NAME \"Name\" --shards DIR"))
+        if (want_args(a, 2, "name ID|NAME \"Name\" --shards DIR") ||
+            library_person(a->shards, a->pos[0], &id))
             return EXIT_ERROR;
-        if (fs_library_person_find(a->shards, a->pos[0], &p, &members, &n, &err) != FS_OK)
-            return cli_fail_error(&err);
-        free(members);
-        fs_status rc = fs_library_people_name(a->shards, p.id, a->pos[1], &err);
-        if (rc == FS_OK && a->json)
-            printf("{\"done\":\"name\",\"person\":%lld,\"face\":null}\n", (long long)p.id);
-        fs_person_clear(&p);
-        return rc == FS_OK ? 0 : cli_fail_error(&err);
+        rc = fs_library_people_name(a->shards, id, a->pos[1], &err);
+    } else if (!strcmp(a->sub, "merge")) {
+        if (want_args(a, 2, "merge A B --shards DIR") ||
+            library_person(a->shards, a->pos[0], &id) ||
+            library_person(a->shards, a->pos[1], &other))
+            return EXIT_ERROR;
+        rc = fs_library_people_merge(a->shards, id, other, &err);
+    } else if (!strcmp(a->sub, "forget")) {
+        if (want_args(a, 1, "forget ID|NAME --shards DIR") ||
+            library_person(a->shards, a->pos[0], &id))
+            return EXIT_ERROR;
+        rc = fs_library_people_forget(a->shards, id, &err);
     }
-    if (!strcmp(a->sub, "merge")) {
-        fs_person into, from;
-        fs_library_member *members;
-        size_t n;
-        if (want_args(a, 2, "merge A B --shards DIR"))
-            return EXIT_ERROR;
-        if (fs_library_person_find(a->shards, a->pos[0], &into, &members, &n, &err) != FS_OK)
+    if (id) {
+        if (rc != FS_OK)
             return cli_fail_error(&err);
-        free(members);
-        fs_status rc = fs_library_person_find(a->shards, a->pos[1], &from, &members, &n, &err);
-        if (rc == FS_OK) {
-            free(members);
-            rc = fs_library_people_merge(a->shards, into.id, from.id, &err);
-            fs_person_clear(&from);
-        }
-        if (rc == FS_OK && a->json)
-            printf("{\"done\":\"merge\",\"person\":%lld,\"face\":null}\n",
-                   (long long)into.id);
-        fs_person_clear(&into);
-        return rc == FS_OK ? 0 : cli_fail_error(&err);
+        if (a->json)
+            printf("{\"done\":\"%s\",\"person\":%lld,\"face\":null}\n", a->sub, (long long)id);
+        return 0;
     }
     int64_t face;
     if (!strcmp(a->sub, "move")) {

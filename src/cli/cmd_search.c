@@ -436,18 +436,12 @@ static int search_index(const cli_globals *g, const search_args *a, fs_engine *e
 static int search_shards(const cli_globals *g, const search_args *a)
 {
     fs_mpi *mpi;
-    fs_error err;
-    if (fs_mpi_open(&mpi, &err) != FS_OK)
-        return cli_fail_error(&err);
-    int rank = fs_mpi_rank(mpi);
-    fs_mpi_library *lib = NULL;
-    if (fs_mpi_library_open(mpi, a->shards, &lib, &err) != FS_OK) {
-        /* said before MPI ends: once a rank has exited with an error, mpirun ends the others */
-        int status = rank == 0 ? cli_fail_error(&err) : EXIT_ERROR;
-        fs_mpi_close(mpi);
+    fs_mpi_library *lib;
+    int status = cli_mpi_library_open(a->shards, &mpi, &lib);
+    if (status)
         return status;
-    }
-    int status = 0;
+    int rank = fs_mpi_rank(mpi);
+    fs_error err;
     fs_engine *engine = NULL;
     fs_faces query = {0};
     size_t skipped = 0;

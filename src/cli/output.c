@@ -156,3 +156,21 @@ const char *cli_shards_pack(const cli_globals *g, const char *dir, char *buf, si
     snprintf(buf, size, "%s", info.pack);
     return buf;
 }
+
+#ifdef FACESEARCH_MPI
+int cli_mpi_library_open(const char *dir, fs_mpi **mpi, fs_mpi_library **lib)
+{
+    fs_error err;
+    *lib = NULL;
+    if (fs_mpi_open(mpi, &err) != FS_OK)
+        return cli_fail_error(&err);
+    if (fs_mpi_library_open(*mpi, dir, lib, &err) != FS_OK) {
+        /* said before MPI ends: once a rank has exited with an error, mpirun ends the others */
+        int status = fs_mpi_rank(*mpi) == 0 ? cli_fail_error(&err) : EXIT_ERROR;
+        fs_mpi_close(*mpi);
+        *mpi = NULL;
+        return status;
+    }
+    return 0;
+}
+#endif

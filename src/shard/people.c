@@ -319,7 +319,8 @@ static fs_status load_old(sqlite3 *db, const char *path, unit_person **out, size
     return rc;
 }
 
-/* Persons of the last update left with a name and no face (waiting for their faces to come back). */
+/* Persons of the last update left with a name and no face (waiting for their faces to come
+ * back). */
 typedef struct named {
     char *name;
     int64_t id;
@@ -482,12 +483,13 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
         rc = people_file_fail(db, path, err);
     if (rc == FS_OK)
         rc = people_file_prepare(db, path,
-                     "INSERT INTO person(id, faces, photos, face_id, face_path, x0, y0, x1, y1)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET"
-                     " faces = excluded.faces, photos = excluded.photos,"
-                     " face_id = excluded.face_id, face_path = excluded.face_path,"
-                     " x0 = excluded.x0, y0 = excluded.y0, x1 = excluded.x1, y1 = excluded.y1",
-                     &person, err);
+                                 "INSERT INTO person(id, faces, photos, face_id, face_path,"
+                                 " x0, y0, x1, y1) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                                 " ON CONFLICT(id) DO UPDATE SET faces = excluded.faces,"
+                                 " photos = excluded.photos, face_id = excluded.face_id,"
+                                 " face_path = excluded.face_path, x0 = excluded.x0,"
+                                 " y0 = excluded.y0, x1 = excluded.x1, y1 = excluded.y1",
+                                 &person, err);
     if (rc == FS_OK)
         rc = people_file_prepare(db, path,
                                  "INSERT INTO member(shard, person_id, face_id, person, faces,"
@@ -496,9 +498,9 @@ static fs_status write_groups(sqlite3 *db, const char *path, const grouping *g, 
                                  &member, err);
     if (rc == FS_OK)
         rc = people_file_prepare(db, path,
-                     "UPDATE person SET name = ?2 WHERE id = ?1 AND name IS NULL"
-                     " AND NOT EXISTS (SELECT 1 FROM person WHERE name = ?2)",
-                     &name, err);
+                                 "UPDATE person SET name = ?2 WHERE id = ?1 AND name IS NULL"
+                                 " AND NOT EXISTS (SELECT 1 FROM person WHERE name = ?2)",
+                                 &name, err);
     for (size_t k = 0; k < g->n_groups && rc == FS_OK; k++) {
         const group *gr = &g->groups[k];
         const fs_people_unit *lead = &g->u->items[gr->lead];

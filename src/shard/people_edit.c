@@ -150,7 +150,8 @@ static fs_status recount(edit *e, int64_t id, fs_error *err)
 {
     fs_status rc = edit_run(e,
                             "UPDATE person SET"
-                            " faces = (SELECT coalesce(sum(faces), 0) FROM member WHERE person = ?1),"
+                            " faces = (SELECT coalesce(sum(faces), 0) FROM member"
+                            "          WHERE person = ?1),"
                             " photos = (SELECT coalesce(sum(photos), 0) FROM member"
                             "           WHERE person = ?1),"
                             " face_id = 0, face_path = NULL, x0 = 0, y0 = 0, x1 = 0, y1 = 0"
@@ -292,24 +293,37 @@ static int valid_unit(const fs_library_member *u, int count)
            (u->person_id > 0 || u->face_id > 0);
 }
 
+/* Begins the edit of unit, a member of person from (ids: unit_ids); on failure, nothing is
+ * left open. */
+static fs_status unit_edit_begin(edit *e, const char *dir, const fs_library_member *unit,
+                                 int64_t from, int64_t ids[4], fs_error *err)
+{
+    fs_status rc = edit_begin(e, dir, err);
+    if (rc != FS_OK)
+        return rc;
+    unit_ids(unit, from, ids);
+    if (!valid_unit(unit, e->count))
+        rc = util_fail(err, FS_ERR_ARG, "no such unit of a library of %d shards", e->count);
+    if (rc == FS_OK)
+        rc = need_member(e, ids, err);
+    if (rc != FS_OK)
+        edit_end(e, rc, err);
+    return rc;
+}
+
 fs_status fs_library_people_reject(const char *dir, const fs_library_member *unit,
                                    int64_t from, fs_error *err)
 {
     edit e;
-    fs_status rc = edit_begin(&e, dir, err);
+    int64_t ids[4];
+    fs_status rc = unit_edit_begin(&e, dir, unit, from, ids, err);
     if (rc != FS_OK)
         return rc;
-    int64_t ids[4];
-    unit_ids(unit, from, ids);
-    if (!valid_unit(unit, e.count))
-        rc = util_fail(err, FS_ERR_ARG, "no such unit of a library of %d shards", e.count);
-    if (rc == FS_OK)
-        rc = need_member(&e, ids, err);
-    if (rc == FS_OK) /* its faces are in no person now */
-        rc = edit_run(&e,
-                      "UPDATE counts SET ungrouped = ungrouped + (SELECT faces FROM member"
-                      " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3)",
-                      ids, 3, err);
+    /* its faces are in no person now */
+    rc = edit_run(&e,
+                  "UPDATE counts SET ungrouped = ungrouped + (SELECT faces FROM member"
+                  " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3)",
+                  ids, 3, err);
     if (rc == FS_OK)
         rc = edit_run(&e,
                       "DELETE FROM member WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
@@ -330,18 +344,13 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
                                  int64_t to, int64_t *person, fs_error *err)
 {
     edit e;
-    fs_status rc = edit_begin(&e, dir, err);
+    int64_t ids[4];
+    fs_status rc = unit_edit_begin(&e, dir, unit, from, ids, err);
     if (rc != FS_OK)
         return rc;
-    int64_t ids[4];
-    unit_ids(unit, from, ids);
-    if (!valid_unit(unit, e.count))
-        rc = util_fail(err, FS_ERR_ARG, "no such unit of a library of %d shards", e.count);
-    if (rc == FS_OK)
-        rc = need_member(&e, ids, err);
-    if (rc == FS_OK && to > 0) {
+    if (to > 0) {
         rc = need_person(&e, to, err);
-    } else if (rc == FS_OK) { /* a new person */
+    } else { /* a new person */
         int found;
         rc = edit_value(&e, "SELECT coalesce(max(id), 0) + ?1 FROM person", 1, &to, &found, err);
         if (rc == FS_OK)
@@ -392,4 +401,27 @@ fs_status fs_library_face_unit(const fs_person_faces *faces, int count, int64_t 
     }
     return util_fail(err, FS_ERR_NOT_FOUND, "face %lld is not one of this person's",
                      (long long)face_id);
+}
+
+/* ---- Forget ------------------------------------------------------------------------------- */
+
+fs_status fs_library_people_forget(const char *dir, int64_t id, fs_error *err)
+{
+    edit e;
+    fs_status rc = edit_begin(&e, dir, err);
+    if (rc != FS_OK)
+        return rc;
+    rc = need_person(&e, id, err);
+    if (rc == FS_OK) /* its units' faces are in no person now */
+        rc = edit_run(&e,
+                      "UPDATE counts SET ungrouped = ungrouped + (SELECT coalesce(sum(faces), 0)"
+                      " FROM member WHERE person = ?1)",
+                      &id, 1, err);
+    if (rc == FS_OK)
+        rc = edit_run(&e, "DELETE FROM member WHERE person = ?1", &id, 1, err);
+    if (rc == FS_OK)
+        rc = edit_run(&e, "DELETE FROM person WHERE id = ?1", &id, 1, err);
+    if (rc == FS_OK)
+        rc = recount(&e, id, err); /* its pins and rejects go with it */
+    return edit_end(&e, rc, err);
 }

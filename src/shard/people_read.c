@@ -118,8 +118,9 @@ static fs_status person_of_id(sqlite3 *db, const char *path, int64_t id, fs_pers
 {
     *found = 0;
     sqlite3_stmt *s = NULL;
-    fs_status rc = people_file_prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE id = ?1", &s,
-                           err);
+    fs_status rc = people_file_prepare(db, path,
+                                       "SELECT " PERSON_COLUMNS " FROM person WHERE id = ?1", &s,
+                                       err);
     if (rc != FS_OK)
         return rc;
     sqlite3_bind_int64(s, 1, id);
@@ -132,8 +133,9 @@ static fs_status person_of_key(sqlite3 *db, const char *path, const char *key, f
 {
     *found = 0;
     sqlite3_stmt *s = NULL;
-    fs_status rc = people_file_prepare(db, path, "SELECT " PERSON_COLUMNS " FROM person WHERE name = ?1",
-                           &s, err);
+    fs_status rc = people_file_prepare(db, path,
+                                       "SELECT " PERSON_COLUMNS " FROM person WHERE name = ?1",
+                                       &s, err);
     if (rc != FS_OK)
         return rc;
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);

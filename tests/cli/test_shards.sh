@@ -8,7 +8,8 @@
 # a missing shard or one of another model pack are clear errors; ranks with nothing of their own
 # embed the photos of a rank that has many (work stealing) and the shards still equal one index.
 # People across the shards: grouped as one index groups them, named, found by search --person;
-# moved, merged and rejected in the library (a face with its unit), the edits kept by an update.
+# moved, merged, rejected and forgotten in the library (a face with its unit), the edits kept by
+# an update.
 # Ranks talk over TCP on loopback (no shared memory transport: it needs more of /dev/shm than
 # containers give).
 set -u
@@ -174,12 +175,15 @@ check "people reject --shards, then an update: the face and its unit stay out" \
   "$(grep -vxF -f <(echo "$moved") <<<"$ann" | sort)" "$(face_ids <<<"$out" | sort)"
 expect_exit 2 mpi 3 "$FACESEARCH" people reject "$face" --from Ann --shards "$shards"
 expect_err_has "facesearch: face $face is not one of this person's"
+expect_exit 0 "$FACESEARCH" people forget Ann --shards "$shards"
+expect_exit 2 mpi 3 "$FACESEARCH" people show Ann --shards "$shards"
+expect_err_has "facesearch: no person named or numbered 'Ann'"
 mv "$tmp/people.db.before-edits" "$shards/people.db"
 # errors
 expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$shards" --person Nobody
 expect_err_has "facesearch: no person named or numbered 'Nobody'"
-expect_exit 2 "$FACESEARCH" people forget 1 --shards "$shards"
-expect_err_is "facesearch: people forget: not with --shards (it works on one shard's people: open the shard with --db $shards/shard-NNN)"
+expect_exit 2 "$FACESEARCH" people unsure --shards "$shards"
+expect_err_is "facesearch: people unsure: not with --shards (it works on one shard's people: open the shard with --db $shards/shard-NNN)"
 cp "$shards/people.db" "$tmp/people.db.saved"
 printf 'garbage%.0s' {1..200} >"$shards/people.db"
 expect_exit 2 "$FACESEARCH" people list --shards "$shards"

@@ -473,6 +473,26 @@ static void test_edits(void **state)
     fs_library_member bad = {COUNT, 1, 0};
     assert_int_equal(fs_library_people_reject(dir, &bad, ann, &err), FS_ERR_ARG);
 
+    /* forget: Ann and her decisions are gone, her units in no person; the next update groups
+     * them afresh (her shard persons join again, as a new person) */
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_OK);
+    size_t ungrouped = list.ungrouped;
+    fs_people_free(&list);
+    assert_int_equal(fs_library_people_forget(dir, ann, &err), FS_OK);
+    assert_int_equal(holder(dir, 0, 1, 0), 0);
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_OK);
+    assert_int_equal(list.ungrouped, ungrouped + 9); /* 5 + 3 + identity 2's face */
+    fs_people_free(&list);
+    assert_int_equal(fs_library_people_forget(dir, ann, &err), FS_ERR_NOT_FOUND);
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    int64_t again = holder(dir, 0, 1, 0);
+    assert_true(again != 0 && again != ann);
+    assert_int_equal(holder(dir, 1, 4, 0), again);
+    /* her decisions went with her: the unit rejected from her is back, the face moved into
+     * her is with identity 2's other face */
+    assert_int_equal(holder(dir, 2, 2, 0), again);
+    assert_int_equal(holder(dir, 2, 0, 12), to);
+
     fs_people_units_free(&u);
     remove_tree(dir);
     free(dir);
