@@ -728,11 +728,11 @@ fs_status fs_library_person_get(const char *dir, int64_t id, fs_person *out,
  * "" removes the name. Names outlive updates (see above). */
 fs_status fs_library_people_name(const char *dir, int64_t id, const char *name, fs_error *err);
 
-/* The edits below (but forget) move units, not faces: a face of a shard's person moves with that person's
- * other faces (edit a shard's own people with its index: --db DIR/shard-NNN). Each is kept for
- * later updates: the units it leaves in a person are pinned there, a unit taken out of a person
- * never joins it again. FS_ERR_FORMAT for a people file of an older facesearch, until an update
- * rewrites it. */
+/* The edits below but forget move units, not faces: a face of a shard's person moves with that
+ * person's other faces (edit a shard's own people with its index: --db DIR/shard-NNN). Each is
+ * kept for later updates: the units it leaves in a person are pinned there, a unit taken out of
+ * a person never joins it again. FS_ERR_FORMAT for a people file of an older facesearch, until
+ * an update rewrites it. */
 
 /* Merges library person from into into: its units and, if into has none, its name. */
 fs_status fs_library_people_merge(const char *dir, int64_t into, int64_t from, fs_error *err);
