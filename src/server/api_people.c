@@ -123,13 +123,14 @@ int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res)
 }
 
 /* One face of a person with its photo id and its geometry (with its quality, as every face
- * object has it). */
-static void person_face_json(srv_buf *b, const fs_person_face *f)
+ * object has it), and the faces that a move or reject of it takes along (itself included). */
+static void person_face_json(srv_buf *b, const fs_person_face *f, size_t unit_faces)
 {
     srv_buf_printf(b, "{\"face_id\":%lld,\"photo_id\":%lld,\"face\":%d,\"path\":",
                    (long long)f->face_id, (long long)f->photo_id, f->face_number);
     srv_json_string(b, f->path);
-    srv_buf_printf(b, ",\"pinned\":%s,", f->pinned ? "true" : "false");
+    srv_buf_printf(b, ",\"pinned\":%s,\"unit_faces\":%zu,", f->pinned ? "true" : "false",
+                   unit_faces);
     fs_face face = {.score = f->score, .quality = f->quality};
     memcpy(face.box, f->box, sizeof face.box);
     memcpy(face.landmarks, f->landmarks, sizeof face.landmarks);
@@ -158,6 +159,54 @@ static int person_get(srv_ctx *ctx, int64_t id, fs_person *p, fs_person_faces *f
     return rc == FS_OK ? 1 : rc == FS_ERR_NOT_FOUND ? 0 : -1;
 }
 
+typedef struct unit_key {
+    int shard;
+    int64_t person_id;
+    size_t face;          /* its index in the person's faces */
+} unit_key;
+
+static int cmp_unit_key(const void *x, const void *y)
+{
+    const unit_key *a = x, *b = y;
+    if (a->shard != b->shard)
+        return a->shard < b->shard ? -1 : 1;
+    return (a->person_id > b->person_id) - (a->person_id < b->person_id);
+}
+
+/* On a sharded library, how many of the person's faces each face's unit holds (a face of a
+ * shard's person moves with the others: fs_library_people_move) into sizes (malloc'd, one per
+ * face); NULL (every face moves alone) on one index, or when it cannot tell. */
+static size_t *unit_sizes(srv_ctx *ctx, const fs_person_faces *faces)
+{
+    fs_shards_info info;
+    if (!ctx->cfg->search || !faces->count || fs_shards_open(ctx->db_dir, &info, NULL) != FS_OK)
+        return NULL;
+    unit_key *keys = malloc(faces->count * sizeof *keys);
+    size_t *sizes = malloc(faces->count * sizeof *sizes);
+    if (!keys || !sizes) {
+        free(keys);
+        free(sizes);
+        return NULL;
+    }
+    for (size_t i = 0; i < faces->count; i++) {
+        const fs_person_face *f = &faces->items[i];
+        int64_t shard_face;
+        keys[i] = (unit_key){0, f->person_id, i};
+        if (fs_library_id_split(f->face_id, info.count, &keys[i].shard, &shard_face))
+            keys[i].shard = -1;
+        sizes[i] = 1;
+    }
+    qsort(keys, faces->count, sizeof *keys, cmp_unit_key);
+    for (size_t i = 0, end; i < faces->count; i = end) {
+        for (end = i + 1; end < faces->count && !cmp_unit_key(&keys[i], &keys[end]); end++)
+            ;
+        for (size_t k = i; k < end && keys[i].person_id > 0; k++)
+            sizes[keys[k].face] = end - i;
+    }
+    free(keys);
+    return sizes;
+}
+
 /* The JSON of person id and its faces into b: 1 when found, 0 when there is no such person,
  * -1 with err filled. */
 static int person_body(srv_ctx *ctx, int64_t id, srv_buf *b, fs_error *err)
@@ -170,14 +219,15 @@ static int person_body(srv_ctx *ctx, int64_t id, srv_buf *b, fs_error *err)
     srv_buf_puts(b, "{\"person\":");
     person_json(ctx, b, &p);
     srv_buf_puts(b, ",\"faces\":[");
-    size_t shown = 0;
+    size_t shown = 0, *sizes = unit_sizes(ctx, &faces);
     for (size_t i = 0; i < faces.count; i++) {
         if (!srv_path_allowed(ctx, faces.items[i].path))
             continue;
         if (shown++)
             srv_buf_puts(b, ",");
-        person_face_json(b, &faces.items[i]);
+        person_face_json(b, &faces.items[i], sizes ? sizes[i] : 1);
     }
+    free(sizes);
     srv_buf_printf(b, "],\"count\":%zu}\n", shown);
     fs_person_clear(&p);
     fs_person_faces_free(&faces);

@@ -98,7 +98,8 @@ by_id() {
   echo "unique ids: $(cut -d' ' -f2 <<<"$ids" | sort | uniq -d | wc -l) repeated of $(wc -l <<<"$ids")"
 }
 # person_sets: the counts of faces in no person (unsure, seen once, not seen), then every person as
-# the sorted list of its faces without ids, one person a line, sorted
+# the sorted list of its faces without ids (nor unit_faces: 1 on one index), one person a line,
+# sorted
 person_sets() {
   local id
   req GET /api/v1/people
@@ -106,7 +107,7 @@ person_sets() {
   echo "faces in no person: $(jget 'd["unsure"], d["ungrouped"], d["unseen"]')"
   for id in $(jget '" ".join(str(p["id"]) for p in d["people"])'); do
     req GET "/api/v1/people/$id"
-    echo "$code $(jget 'json.dumps(sorted(json.dumps({k: v for k, v in f.items() if k not in ("face_id", "photo_id")}, sort_keys=True) for f in d["faces"]))')"
+    echo "$code $(jget 'json.dumps(sorted(json.dumps({k: v for k, v in f.items() if k not in ("face_id", "photo_id", "unit_faces")}, sort_keys=True) for f in d["faces"]))')"
   done | sort
 }
 start_server --db "$ref" --root "$lib"
@@ -210,6 +211,10 @@ json=(-H 'Content-Type: application/json')
 req GET "/api/v1/people/$top"
 top_faces=$(jget 'd["count"]')
 face=$(jget 'd["faces"][-1]["face_id"]')
+unit_faces=$(jget 'd["faces"][-1]["unit_faces"]')
+# (faces that say n come n by n, one unit each; the top person has a unit of several faces)
+check "a person's faces: each says how many faces its unit holds" "True True" \
+  "$(jget 'all(sum(g["unit_faces"] == n for g in d["faces"]) % n == 0 for n in {f["unit_faces"] for f in d["faces"]}), max(f["unit_faces"] for f in d["faces"]) > 1' | tr -d "(),")"
 req POST "/api/v1/faces/$face/move" "${json[@]}" --data '{"to": "new"}'
 expect_error "moving a face: the person it leaves is needed" 400
 contains "moving a face: says so" "$body" "from: the id of a person"
@@ -221,6 +226,7 @@ expect_status "moving a face to a new person" 200
 new=$(jget 'd["person"]["id"]')
 moved=$(jget 'd["count"]')
 check "moving a face: the new person holds it" "True" "$(jget "any(f['face_id'] == $face for f in d['faces'])")"
+check "moving a face: as many faces moved as its unit_faces said" "$unit_faces" "$moved"
 req GET "/api/v1/people/$top"
 check "moving a face: the person keeps the rest" "$top_faces" "$(($(jget 'd["count"]') + moved))"
 req POST "/api/v1/people/$top/merge" "${json[@]}" --data "{\"from\": $top}"

@@ -98,8 +98,13 @@ try {
   await page.waitForTimeout(400);
   await page.screenshot({ path: `${out}/sharded-person.png` });
 
-  // ---- edits of the library's people: a face moves with its unit
+  // ---- edits of the library's people: a face moves with its unit, as its controls say
   const movedFace = shownFaces[shownFaces.length - 1];
+  const before = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
+  const unitFaces = before.faces.find((f) => f.face_id === movedFace).unit_faces;
+  const rejectLabel = await page.textContent(`#person-gallery .result[data-face-id="${movedFace}"] .face-reject`);
+  check("person: a face's controls say how many faces go with it",
+        rejectLabel === (unitFaces > 1 ? `Not them (${unitFaces} faces)` : "Not them"), `${rejectLabel}, ${unitFaces}`);
   await page.locator(`#person-gallery .result[data-face-id="${movedFace}"] .face-move`).selectOption("new");
   await page.waitForFunction((id) => !document.querySelector(`#person-gallery .result[data-face-id="${id}"]`) &&
                              document.querySelectorAll("#person-gallery .result").length > 0, movedFace);
@@ -109,6 +114,7 @@ try {
   const kept = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
   check("move: a new person holds the face and its unit, the person the rest",
         !!moved && moved.faces.some((f) => f.face_id === movedFace) && kept.count + moved.count === who.faces &&
+        moved.count === unitFaces &&
         !kept.faces.some((f) => moved.faces.some((g) => g.face_id === f.face_id)),
         JSON.stringify({ kept: kept.count, moved: moved && moved.count, was: who.faces }));
   await page.click("#person-back");

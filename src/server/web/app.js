@@ -573,22 +573,18 @@ async function openPerson(id) {
                 (f) => card(f, faceActions));
 }
 
-// How many faces the open person lost since it had `before` (a sharded library moves a face with its
-// unit); 0 when it cannot tell.
-async function leftBehind(before) {
-  try {
-    const now = (await call(`/people/${people.person.id}`)).person;
-    return before - (now ? now.faces : 0);
-  } catch (e) { return 0; }
-}
-
-// Under a face of the open person: move it to another person (or a new one), or reject it.
+// Under a face of the open person: move it to another person (or a new one), or reject it. On a
+// sharded library a face goes with the faces its shard grouped with it (f.unit_faces in all): the
+// controls say so.
 function faceActions(f) {
   const row = document.createElement("div");
   row.className = "face-actions";
+  const n = f.unit_faces || 1;
+  const along = n > 1 ? `, with the ${plural(n - 1, "other face", "other faces")} its shard grouped with it` : "";
   const move = document.createElement("select");
   move.className = "face-move";
-  move.setAttribute("aria-label", "Move this face to");
+  move.setAttribute("aria-label", `Move this face${along} to`);
+  move.title = `Move this face${along} to another person`;
   move.add(new Option("Move to…", ""));
   move.add(new Option("A new person", "new"));
   for (const p of people.list)
@@ -597,12 +593,9 @@ function faceActions(f) {
     if (!move.value) return;
     const to = move.value === "new" ? "new" : Number(move.value);
     try {
-      const before = people.person.faces;
       const r = await call(`/faces/${f.face_id}/move`, { method: "POST", headers: { "Content-Type": "application/json" },
                                                         body: JSON.stringify({ to, from: people.person.id }) });
-      const left = await leftBehind(before);
-      toast(left > 1 ? `Moved ${left} faces to ${personLabel(r.person)}: the faces its shard grouped with it went along.`
-                     : `Moved to ${personLabel(r.person)}.`, false);
+      toast(n > 1 ? `Moved ${n} faces to ${personLabel(r.person)}.` : `Moved to ${personLabel(r.person)}.`, false);
       people.list = [];
       openPerson(people.person.id);
     } catch (e) { move.value = ""; toast(e.message); }
@@ -610,15 +603,13 @@ function faceActions(f) {
   const reject = document.createElement("button");
   reject.type = "button";
   reject.className = "link face-reject";
-  reject.textContent = "Not them";
-  reject.title = "Take this face out of this person for good";
+  reject.textContent = n > 1 ? `Not them (${n} faces)` : "Not them";
+  reject.title = `Take this face${along} out of this person for good`;
   reject.addEventListener("click", async () => {
     try {
-      const before = people.person.faces;
       const r = await call(`/faces/${f.face_id}/reject`, { method: "POST", headers: { "Content-Type": "application/json" },
                                                           body: JSON.stringify({ from: people.person.id }) });
-      const gone = before - (r.person ? r.person.faces : 0);
-      if (gone > 1) toast(`${gone} faces taken out: the faces its shard grouped with it went along.`, false);
+      if (n > 1) toast(`${n} faces taken out of ${personLabel(people.person)}.`, false);
       if (!r.person) { location.hash = "#people"; return; }
       openPerson(people.person.id);
     } catch (e) { toast(e.message); }
