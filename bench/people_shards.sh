@@ -22,20 +22,12 @@ rounds=${3:-3}
 build=${4:-$here/build}
 . "$here/bench/mpi_lib.sh"
 mpi_bench_ready people_shards "$build"
-mk=$build/bench/serve_index
-[ -x "$mk" ] || { echo "people_shards: build $mk first (make build)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "people_shards: /usr/bin/time is needed (apt install time)" >&2; exit 2; }
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-base=5120
-"$mk" "$tmp/one" /bench/photos "$base" >/dev/null
-"$mk" "$tmp/one" /bench/photos $((base + n)) default 10 "$base" >/dev/null
-for ((k = 0; k < s; k++)); do
-  "$mk" "$tmp/lib" /bench/photos "$base" default 10 0 "$k/$s" >/dev/null
-  "$mk" "$tmp/lib" /bench/photos $((base + n)) default 10 "$base" "$k/$s" >/dev/null
-done
+people_libraries people_shards "$tmp" "$n" "$s"
 
 # secs CMD...: "WALL_SECONDS,PEAK_RSS_KB" of CMD (its output dropped; the peak of its largest
 # process: under mpirun, of the largest rank)

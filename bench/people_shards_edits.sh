@@ -21,20 +21,12 @@ rounds=${3:-5}
 build=${4:-$here/build}
 . "$here/bench/mpi_lib.sh"
 mpi_bench_ready people_shards_edits "$build"
-mk=$build/bench/serve_index
-[ -x "$mk" ] || { echo "people_shards_edits: build $mk first (make build)" >&2; exit 2; }
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mpi() { mpirun -q --bind-to core --mca btl self,tcp -np "$s" "$@"; }
 
-base=5120
-"$mk" "$tmp/one" /bench/photos "$base" >/dev/null
-"$mk" "$tmp/one" /bench/photos $((base + n)) default 10 "$base" >/dev/null
-for ((k = 0; k < s; k++)); do
-  "$mk" "$tmp/lib" /bench/photos "$base" default 10 0 "$k/$s" >/dev/null
-  "$mk" "$tmp/lib" /bench/photos $((base + n)) default 10 "$base" "$k/$s" >/dev/null
-done
+people_libraries people_shards_edits "$tmp" "$n" "$s"
 "$fs" --db "$tmp/one" people update >/dev/null
 mpi "$fs" people update --shards "$tmp/lib" >/dev/null
 
