@@ -155,6 +155,12 @@ ann=$(face_ids <<<"$out")
 face=$(tail -1 <<<"$ann")
 expect_exit 2 "$FACESEARCH" people move "$face" --to new --shards "$shards"
 expect_err_is "facesearch: people move: from whom? (--from ID|NAME: a sharded library moves the face with the unit of that person that holds it)"
+expect_exit 2 "$FACESEARCH" people move "$face" --from Ann --shards "$shards"
+expect_err_is "facesearch: people move: where to? (--to ID|NAME|new)"
+expect_exit 2 "$FACESEARCH" people reject "$face" --shards "$shards"
+expect_err_is "facesearch: people reject: from whom? (--from ID|NAME)"
+expect_exit 2 "$FACESEARCH" people reject "$face" --from Ann extra --shards "$shards"
+expect_err_is "facesearch: people reject: too many arguments (usage: facesearch people reject FACE --from ID|NAME --shards DIR)"
 expect_exit 0 mpi 3 "$FACESEARCH" people move "$face" --to new --from Ann --shards "$shards" --json
 new=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["person"])' <<<"$out")
 expect_exit 0 mpi 3 "$FACESEARCH" people show "$new" --shards "$shards" --json

@@ -472,6 +472,10 @@ static void test_edits(void **state)
     /* a bad unit */
     fs_library_member bad = {COUNT, 1, 0};
     assert_int_equal(fs_library_people_reject(dir, &bad, ann, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, "no such unit of a library of 3 shards");
+    bad = (fs_library_member){0, 0, 0}; /* neither a person nor a face */
+    assert_int_equal(fs_library_people_move(dir, &bad, ann, 0, NULL, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, "no such unit of a library of 3 shards");
 
     /* forget: Ann and her decisions are gone, her units in no person; the next update groups
      * them afresh (her shard persons join again, as a new person) */
