@@ -667,6 +667,27 @@ void fs_person_faces_sort(fs_person_faces *faces);
  * single index keeps its own. The MPI run that gathers the units is fs_mpi_people_update
  * (facesearch_mpi.h). */
 
+/* A unit of a library person: a person of a shard, or a face of a shard in no person. */
+typedef struct fs_library_member {
+    int shard;
+    int64_t person_id;       /* the shard's person, or 0 */
+    int64_t face_id;         /* when person_id is 0: the face (the shard's id) */
+} fs_library_member;
+
+/* A unit the library's file names (a member, pin or reject: fs_library_people_known) and its
+ * representative face then (the shard's face id; a face in no person is its own). */
+typedef struct fs_library_known {
+    fs_library_member unit;
+    int64_t lead;
+} fs_library_known;
+
+/* A unit the library's file names whose faces another unit holds now: a face in no person that
+ * has joined one of its shard's persons, a person merged into another on its shard or given
+ * another id by the shard's regrouping (fs_people_units_follow). */
+typedef struct fs_unit_rename {
+    fs_library_member from, to;
+} fs_unit_rename;
+
 typedef struct fs_people_unit {
     int shard;               /* its shard (0 to count-1), set by whoever gathers the units */
     int64_t person_id;       /* a person of the shard, or 0: one face in no person */
@@ -688,6 +709,8 @@ typedef struct fs_people_units {
     float *scales;
     size_t unsure, unseen;   /* the index's faces judged unsure, and not seen by an update yet
                               * (fs_people), when the units were read; summed over shards */
+    fs_unit_rename *renames; /* the library's units these units hold now (owned; any order) */
+    size_t n_renames;
 } fs_people_units;
 
 /* The units of an index (one shard), as its last fs_people_update left them: persons most faces
@@ -695,8 +718,23 @@ typedef struct fs_people_units {
 fs_status fs_people_units_get(fs_index *index, fs_people_units *out, fs_error *err);
 void fs_people_units_free(fs_people_units *units);
 
+/* The units of the library dir's file (its members, pins and rejects), sorted by unit, into
+ * *known (malloc'd, *n of them; free): what fs_people_units_follow needs to keep the user's
+ * edits when a shard changes its units. None, FS_OK, before the first update. */
+fs_status fs_library_people_known(const char *dir, fs_library_known **known, size_t *n,
+                                  fs_error *err);
+/* Adds to units (fs_people_units_get's, of the library's shard `shard`) a rename for each known
+ * unit of that shard (the others are skipped) that is none of them but whose face (lead) one of
+ * them holds now. The library's update then moves the file's rows to those units, so that a
+ * face the user moved stays where it was put after its shard grouped it with another. */
+fs_status fs_people_units_follow(fs_index *index, int shard, const fs_library_known *known,
+                                 size_t n, fs_people_units *units, fs_error *err);
+
 /* Groups the units of every shard of the sharded library dir (each item's shard set; any order)
- * into the library's persons and writes them to DIR/people.db, in one transaction. threshold:
+ * into the library's persons and writes them to DIR/people.db, in one transaction, after moving
+ * the file's rows of renamed units (units->renames) to the units that hold their faces now (a
+ * transaction of its own; a unit that two rows name keeps the row its own key had, else the
+ * first by the renamed key). threshold:
  * 0 = the grouping threshold of a pack whose search threshold is search_threshold.
  * summary (may be NULL): people and new_people (the library's), faces (of the units), seconds. */
 fs_status fs_library_people_update(const char *dir, const fs_people_units *units,
@@ -708,13 +746,6 @@ fs_status fs_library_people_update(const char *dir, const fs_people_units *units
  * being the faces in no library person, less those put in one since). FS_ERR_NOT_FOUND when no
  * update has grouped them yet. Release with fs_people_free. */
 fs_status fs_library_people_list(const char *dir, fs_people *out, fs_error *err);
-
-/* A unit of a library person: a person of a shard, or a face of a shard in no person. */
-typedef struct fs_library_member {
-    int shard;
-    int64_t person_id;       /* the shard's person, or 0 */
-    int64_t face_id;         /* when person_id is 0: the face (the shard's id) */
-} fs_library_member;
 
 /* The library person named key exactly, else numbered key, into *out (as fs_people_find), and
  * its members into *members (malloc'd, *n of them; free). FS_ERR_NOT_FOUND if none. */

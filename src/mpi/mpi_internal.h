@@ -69,11 +69,13 @@ fs_status mpi_search_shards(const fs_mpi_library *lib, const fs_face *query, siz
 void mpi_library_ids(fs_matches *mt, int k, int count);
 /* This rank's shards of the library at dir (of count shards) grouped into people
  * (fs_people_update, not waiting for a writer; opt->on_progress on rank 0 only), with an engine
- * of the library's pack opened for the run: their units appended to *units, their summaries
- * added to *sum, the pack's search threshold into *search_threshold (people_mpi.c). */
+ * of the library's pack opened for the run: their units appended to *units with the renames of
+ * the n known units of the library's file (fs_people_units_follow), their summaries added to
+ * *sum, the pack's search threshold into *search_threshold (people_mpi.c). */
 fs_status mpi_people_group_shards(const fs_mpi *m, const char *dir, int count,
-                                 const fs_people_options *opt, fs_people_units *units,
-                                 fs_people_summary *sum, float *search_threshold, fs_error *err);
+                                 const fs_people_options *opt, const fs_library_known *known,
+                                 size_t n, fs_people_units *units, fs_people_summary *sum,
+                                 float *search_threshold, fs_error *err);
 /* The faces of the members (of a library person) that are in this rank's shards, with the
  * library's ids, into *out (people_mpi.c). */
 fs_status mpi_member_faces(const fs_mpi_library *lib, const fs_library_member *members,
@@ -140,10 +142,14 @@ void wire_put_matches(wbuf *w, const fs_matches *mt);
 /* The matches wire_put_matches wrote, into *mt (owned by the caller; emptied on error:
  * FS_ERR_INTERNAL when malformed, FS_ERR_NOMEM). */
 fs_status wire_get_matches(rbuf *r, fs_matches *mt, fs_error *err);
-/* A shard's people units (shard set in each), and back: appended to *u, whose dim they must
- * share (FS_ERR_INTERNAL when malformed, FS_ERR_NOMEM; what was read before stays in *u). */
+/* A shard's people units (shard set in each) and their renames, and back: appended to *u,
+ * whose dim they must share (FS_ERR_INTERNAL when malformed, FS_ERR_NOMEM; what was read before stays in *u). */
 void wire_put_units(wbuf *w, const fs_people_units *u);
 fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err);
+/* The units of the library's file (fs_library_people_known), and back: into *known (malloc'd,
+ * *n of them; errors as above). */
+void wire_put_known(wbuf *w, const fs_library_known *known, size_t n);
+fs_status wire_get_known(rbuf *r, fs_library_known **known, size_t *n, fs_error *err);
 /* A person's faces, and back: appended to *f (errors as above). */
 void wire_put_person_faces(wbuf *w, const fs_person_faces *f);
 fs_status wire_get_person_faces(rbuf *r, fs_person_faces *f, fs_error *err);

@@ -3,8 +3,10 @@
  * and reading them are libfacesearch's (src/people/units.c, src/shard/people.c); this file moves
  * the units and faces between the ranks.
  *
- * An update: every rank groups the people of its shards (fs_people_update) and sends rank 0
- * their units (mpi_report_send); rank 0 groups the units across the shards into the library's
+ * An update: rank 0 broadcasts the units the library's file names (fs_library_people_known);
+ * every rank groups the people of its shards (fs_people_update) and sends rank 0 their units
+ * (mpi_report_send), with the renames of the known units its shards hold under other keys now
+ * (fs_people_units_follow); rank 0 groups the units across the shards into the library's
  * persons (fs_library_people_update) and broadcasts the outcome.
  * A person's faces: rank 0 finds the person and its members in DIR/people.db and broadcasts
  * them; every rank reads the faces of the members in its shards and sends them, with library
@@ -21,9 +23,27 @@ enum { TAG_UNITS = 101, TAG_PERSON_FACES };
 
 /* ---- Updating ----------------------------------------------------------------------------- */
 
+/* Appends the renames of from to *to's. */
+static fs_status move_renames(fs_people_units *to, fs_people_units *from, fs_error *err)
+{
+    if (from->n_renames == 0)
+        return FS_OK;
+    fs_unit_rename *grown =
+        realloc(to->renames, (to->n_renames + from->n_renames) * sizeof *grown);
+    if (!grown)
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    memcpy(grown + to->n_renames, from->renames, from->n_renames * sizeof *grown);
+    to->renames = grown;
+    to->n_renames += from->n_renames;
+    from->n_renames = 0;
+    return FS_OK;
+}
+
 /* Appends the units of from to *to, moving them (from keeps none). */
 static fs_status move_units(fs_people_units *to, fs_people_units *from, fs_error *err)
 {
+    if (move_renames(to, from, err) != FS_OK)
+        return err->code;
     if (from->count == 0) {
         to->unsure += from->unsure;
         to->unseen += from->unseen;
@@ -55,10 +75,12 @@ static fs_status move_units(fs_people_units *to, fs_people_units *from, fs_error
 }
 
 /* This rank's shards (k = rank, rank + size, ...): their people grouped, their units appended
- * to *units and their summaries added to *sum. */
+ * to *units with the renames of the library's known units (n of them) and their summaries added
+ * to *sum. */
 static fs_status update_own(const fs_mpi *m, fs_engine *engine, const char *dir, int count,
-                            int wait, const fs_people_options *opt, fs_people_units *units,
-                            fs_people_summary *sum, fs_error *err)
+                            int wait, const fs_people_options *opt, const fs_library_known *known,
+                            size_t n, fs_people_units *units, fs_people_summary *sum,
+                            fs_error *err)
 {
     fs_people_options o = *opt;
     if (m->rank != 0)
@@ -82,6 +104,8 @@ static fs_status update_own(const fs_mpi *m, fs_engine *engine, const char *dir,
             sum->unsure += s.unsure;
             rc = fs_people_units_get(ix, &mine, err);
         }
+        if (rc == FS_OK)
+            rc = fs_people_units_follow(ix, k, known, n, &mine, err);
         fs_index_close(ix);
         for (size_t i = 0; i < mine.count; i++)
             mine.items[i].shard = k;
@@ -93,8 +117,9 @@ static fs_status update_own(const fs_mpi *m, fs_engine *engine, const char *dir,
 }
 
 fs_status mpi_people_group_shards(const fs_mpi *m, const char *dir, int count,
-                                 const fs_people_options *opt, fs_people_units *units,
-                                 fs_people_summary *sum, float *search_threshold, fs_error *err)
+                                 const fs_people_options *opt, const fs_library_known *known,
+                                 size_t n, fs_people_units *units, fs_people_summary *sum,
+                                 float *search_threshold, fs_error *err)
 {
     fs_shards_info info;
     fs_engine *engine = NULL;
@@ -104,7 +129,7 @@ fs_status mpi_people_group_shards(const fs_mpi *m, const char *dir, int count,
         rc = fs_engine_open(info.pack, &eo, &engine, err);
     if (rc == FS_OK) {
         *search_threshold = fs_pack_threshold(fs_engine_pack(engine));
-        rc = update_own(m, engine, dir, count, 0, opt, units, sum, err);
+        rc = update_own(m, engine, dir, count, 0, opt, known, n, units, sum, err);
     }
     fs_engine_close(engine);
     return rc;
@@ -135,10 +160,31 @@ fs_status fs_mpi_people_update(fs_mpi *m, fs_engine *engine, const char *dir, in
     }
     MPI_Bcast(&info.count, 1, MPI_INT, 0, MPI_COMM_WORLD);
 
+    /* the units the library's file names, for every rank to follow in its shards */
+    fs_library_known *known = NULL;
+    size_t n_known = 0;
+    wbuf kw = {0};
+    rc = m->rank == 0 ? fs_library_people_known(dir, &known, &n_known, err) : FS_OK;
+    if (m->rank == 0 && rc == FS_OK)
+        wire_put_known(&kw, known, n_known);
+    free(known);
+    known = NULL;
+    if (mpi_bcast_bytes(m, &kw, rc, err) != FS_OK) {
+        free(kw.data);
+        free(piece);
+        return err->code;
+    }
+    rbuf kr = {.p = kw.data, .left = kw.len};
+    rc = wire_get_known(&kr, &known, &n_known, err);
+    free(kw.data);
+
     fs_people_units units = {0};
-    rc = engine ? FS_OK : mpi_fail(err, FS_ERR_ARG, "grouping people needs the library's pack");
+    if (rc == FS_OK && !engine)
+        rc = mpi_fail(err, FS_ERR_ARG, "grouping people needs the library's pack");
     if (rc == FS_OK)
-        rc = update_own(m, engine, dir, info.count, wait, opt, &units, &sum, err);
+        rc = update_own(m, engine, dir, info.count, wait, opt, known, n_known, &units, &sum,
+                        err);
+    free(known);
     if (m->rank != 0) {
         wbuf w = {0};
         mpi_report_begin(&w);

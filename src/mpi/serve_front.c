@@ -680,12 +680,17 @@ fs_status fs_mpi_front_people_update(fs_mpi_front *f, const fs_people_options *o
 
     int size = f->lib->m->size;
     pending p = {0};
-    MPI_Request *reqs;
+    MPI_Request *reqs = NULL;
     wbuf w = {0};
     int posted = 0;
-    fs_status rc = pending_start(f, &p, &reqs, err);
+    /* the units the library's file names go with the request: the ranks follow them */
+    fs_library_known *known = NULL;
+    size_t n_known = 0;
+    fs_status rc = fs_library_people_known(f->lib->dir, &known, &n_known, err);
+    if (rc == FS_OK)
+        rc = pending_start(f, &p, &reqs, err);
     if (rc == FS_OK) {
-        serve_put_grouping(&w, opt);
+        serve_put_grouping(&w, opt, known, n_known);
         rc = post(f, &p, reqs, &w, TAG_GROUP, &posted, err);
     }
     /* rank 0's own shards while the others group theirs */
@@ -693,8 +698,9 @@ fs_status fs_mpi_front_people_update(fs_mpi_front *f, const fs_people_options *o
     fs_people_summary sum = {0};
     float search_threshold = 0;
     if (rc == FS_OK)
-        rc = mpi_people_group_shards(f->lib->m, f->lib->dir, f->lib->count, opt, &units, &sum,
-                                     &search_threshold, err);
+        rc = mpi_people_group_shards(f->lib->m, f->lib->dir, f->lib->count, opt, known, n_known,
+                                     &units, &sum, &search_threshold, err);
+    free(known);
     /* waited for even when rank 0 failed: a grouping left unanswered would mark its rank down */
     fs_status waited = FS_OK;
     fs_error wait_err = {0};

@@ -43,8 +43,10 @@ void serve_put_query(wbuf *w, uint64_t id, const fs_face *query, const char *con
 void serve_put_lookup(wbuf *w, int kind, int k, int64_t shard_id);
 /* A person's faces: the count of its members, then each. */
 void serve_put_members(wbuf *w, const fs_library_member *members, size_t n);
-/* A grouping of people: rebuild, algorithm; threshold, min_quality. */
-void serve_put_grouping(wbuf *w, const fs_people_options *opt);
+/* A grouping of people: rebuild, algorithm; threshold, min_quality; the units the library's
+ * file names (wire_put_known). */
+void serve_put_grouping(wbuf *w, const fs_people_options *opt, const fs_library_known *known,
+                        size_t n_known);
 
 /* What shard ix holds under shard_id, as a lookup's answer carries it: a photo (size, mtime,
  * failed, path, its faces) or a face (as one match, then its embedding). */

@@ -85,7 +85,8 @@ void serve_put_members(wbuf *w, const fs_library_member *members, size_t n)
     wire_put(w, members, n * sizeof *members);
 }
 
-void serve_put_grouping(wbuf *w, const fs_people_options *opt)
+void serve_put_grouping(wbuf *w, const fs_people_options *opt, const fs_library_known *known,
+                        size_t n_known)
 {
     uint64_t id = 0;
     int32_t n[2] = {opt->rebuild, (int32_t)opt->algorithm};
@@ -93,4 +94,5 @@ void serve_put_grouping(wbuf *w, const fs_people_options *opt)
     wire_put(w, &id, sizeof id);
     wire_put(w, n, sizeof n);
     wire_put(w, t, sizeof t);
+    wire_put_known(w, known, n_known);
 }

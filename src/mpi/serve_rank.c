@@ -143,6 +143,8 @@ typedef struct grouping_job {
     const fs_mpi_library *lib;
     uint64_t id;
     fs_people_options opt;
+    fs_library_known *known;    /* the units the library's file names (owned) */
+    size_t n_known;
     pthread_t thread;
     pthread_mutex_t lock;
     int done;                   /* under lock: the fields below are set */
@@ -160,7 +162,8 @@ static void *grouping_thread(void *arg)
     fs_error err = {0};
     float search_threshold;
     fs_status rc = mpi_people_group_shards(j->lib->m, j->lib->dir, j->lib->count, &j->opt,
-                                           &units, &sum, &search_threshold, &err);
+                                           j->known, j->n_known, &units, &sum,
+                                           &search_threshold, &err);
     pthread_mutex_lock(&j->lock);
     j->rc = rc;
     j->err = err;
@@ -184,21 +187,27 @@ static void grouping_start(const fs_mpi_library *lib, const unsigned char *bytes
     wire_get(&r, n, sizeof n);
     wire_get(&r, t, sizeof t);
     fs_error err = {0};
+    fs_library_known *known = NULL;
+    size_t n_known = 0;
     fs_status rc = FS_OK;
     grouping_job *j = NULL;
     if (r.bad)
         rc = mpi_fail(&err, FS_ERR_INTERNAL, "malformed grouping from rank 0");
     else if (*job)
         rc = mpi_fail(&err, FS_ERR_BUSY, "rank %d is grouping people already", lib->m->rank);
-    else if (!(j = calloc(1, sizeof *j)))
+    else
+        rc = wire_get_known(&r, &known, &n_known, &err);
+    if (rc == FS_OK && !(j = calloc(1, sizeof *j)))
         rc = mpi_fail(&err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK) {
-        *j = (grouping_job){.lib = lib, .id = id};
+        *j = (grouping_job){.lib = lib, .id = id, .known = known, .n_known = n_known};
+        known = NULL;
         j->opt = (fs_people_options){.rebuild = n[0], .algorithm = (fs_people_algorithm)n[1],
                                      .threshold = t[0], .min_quality = t[1]};
         pthread_mutex_init(&j->lock, NULL);
         if (pthread_create(&j->thread, NULL, grouping_thread, j) != 0) {
             pthread_mutex_destroy(&j->lock);
+            free(j->known);
             free(j);
             j = NULL;
             rc = mpi_fail(&err, FS_ERR_NOMEM, "rank %d: could not start a thread to group "
@@ -209,6 +218,7 @@ static void grouping_start(const fs_mpi_library *lib, const unsigned char *bytes
         *job = j;
         return;
     }
+    free(known);
     wbuf none = {0};
     send_answer(id, rc, &err, &none);
 }
@@ -236,6 +246,7 @@ static void grouping_end(grouping_job *j, int answer)
         send_answer(j->id, j->rc, &j->err, &payload);
     }
     fs_people_units_free(&j->units);
+    free(j->known);
     pthread_mutex_destroy(&j->lock);
     free(j);
 }

@@ -1,7 +1,7 @@
 /*
  * wire.c — the bytes that go between ranks (mpi_internal.h): growable output, bounded input,
  * and the matches of a search as sent from a rank to rank 0 (search --shards, serve --shards),
- * a shard's people units and a person's faces (people --shards).
+ * a shard's people units, the units the library knows, and a person's faces (people --shards).
  * Ranks run the same build on machines of one kind, so numbers go in the machine's own layout.
  */
 #include "mpi_internal.h"
@@ -153,6 +153,27 @@ void wire_put_units(wbuf *w, const fs_people_units *u)
         wire_put(w, &u->scales[i], sizeof u->scales[i]);
         wire_put(w, u->codes + i * (size_t)u->dim, (size_t)u->dim * sizeof *u->codes);
     }
+    uint64_t renames = u->n_renames;
+    wire_put(w, &renames, sizeof renames);
+    wire_put(w, u->renames, u->n_renames * sizeof *u->renames);
+}
+
+/* The renames that follow the units, appended to u's. */
+static fs_status get_renames(rbuf *r, fs_people_units *u, fs_error *err)
+{
+    uint64_t n;
+    wire_get(r, &n, sizeof n);
+    if (r->bad || n > r->left / sizeof *u->renames)
+        return mpi_fail(err, FS_ERR_INTERNAL, "malformed people units");
+    if (n == 0)
+        return FS_OK;
+    fs_unit_rename *grown = realloc(u->renames, (u->n_renames + n) * sizeof *grown);
+    if (!grown)
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    u->renames = grown;
+    wire_get(r, u->renames + u->n_renames, n * sizeof *grown);
+    u->n_renames += n;
+    return FS_OK;
 }
 
 fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err)
@@ -167,7 +188,7 @@ fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err)
     u->unsure += (size_t)counts[0];
     u->unseen += (size_t)counts[1];
     if (count == 0)
-        return FS_OK;
+        return get_renames(r, u, err);
     size_t total = u->count + (size_t)count;
     fs_people_unit *items = realloc(u->items, total * sizeof *items);
     if (items)
@@ -210,6 +231,30 @@ fs_status wire_get_units(rbuf *r, fs_people_units *u, fs_error *err)
         }
         u->count++;
     }
+    return get_renames(r, u, err);
+}
+
+void wire_put_known(wbuf *w, const fs_library_known *known, size_t n)
+{
+    uint64_t count = n;
+    wire_put(w, &count, sizeof count);
+    wire_put(w, known, n * sizeof *known);
+}
+
+fs_status wire_get_known(rbuf *r, fs_library_known **known, size_t *n, fs_error *err)
+{
+    uint64_t count;
+    *known = NULL;
+    *n = 0;
+    wire_get(r, &count, sizeof count);
+    if (r->bad || count > r->left / sizeof **known)
+        return mpi_fail(err, FS_ERR_INTERNAL, "malformed units of the library's people");
+    if (count == 0)
+        return FS_OK;
+    if (!(*known = malloc((size_t)count * sizeof **known)))
+        return mpi_fail(err, FS_ERR_NOMEM, "out of memory");
+    wire_get(r, *known, (size_t)count * sizeof **known);
+    *n = (size_t)count;
     return FS_OK;
 }
 

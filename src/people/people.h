@@ -12,7 +12,8 @@
  *   edit.c      the user's decisions: name, merge, move, reject, forget
  *   list.c      fs_people_list, fs_person_faces, fs_people_find
  *   units.c     an index's persons and faces in none with their mean embeddings: what a
- *               sharded library groups across its shards (src/shard/people.c)
+ *               sharded library groups across its shards (src/shard/people.c); the units
+ *               that hold the faces of the units the library knew by other keys
  *
  * Internal to libfacesearch; the public API is in facesearch.h.
  */
@@ -104,6 +105,10 @@ fs_status people_update_reporting(store_db *store, people_algorithm algo, float 
                                   float min_quality, int rebuild,
                                   void (*on_progress)(const fs_people_progress *p, void *ctx),
                                   void *ctx, fs_people_summary *summary, fs_error *err);
+
+/* fs_people_units_follow on an open store (for tests without a model pack). */
+fs_status people_units_follow(store_db *store, int shard, const fs_library_known *known,
+                              size_t n, fs_people_units *units, fs_error *err);
 
 /* The grouping threshold for a pack whose search threshold is search_threshold. */
 float people_default_threshold(float search_threshold, people_algorithm algo);

@@ -2,7 +2,9 @@
  * units.c — an index's people as the units that a sharded library groups across its shards
  * (fs_people_units_get; facesearch.h, "People of a sharded library"): each person with the mean
  * of its faces' embeddings, and each face of good quality that is in no person with its own.
- * The grouping across shards is src/shard/people.c's.
+ * The grouping across shards is src/shard/people.c's. fs_people_units_follow finds the units
+ * that now hold the faces of units the library knew by other keys (a face in no person that has
+ * joined one, a person merged into another), so that the library's edits follow them.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ void fs_people_units_free(fs_people_units *u)
     free(u->items);
     free(u->codes);
     free(u->scales);
+    free(u->renames);
     memset(u, 0, sizeof *u);
 }
 
@@ -172,5 +175,129 @@ fs_status fs_people_units_get(fs_index *ix, fs_people_units *out, fs_error *err)
     free(c.ids);
     if (rc != FS_OK)
         fs_people_units_free(out);
+    return rc;
+}
+
+/* ---- Following the library's units -------------------------------------------------------- */
+
+static int cmp_id(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int holds_id(const int64_t *sorted, size_t n, int64_t id)
+{
+    return n && bsearch(&id, sorted, n, sizeof *sorted, cmp_id) != NULL;
+}
+
+/* A face to look up (a known unit's lead) and the known unit it stands for. */
+typedef struct lookup {
+    int64_t face_id;
+    size_t known;
+} lookup;
+
+static int cmp_lookup(const void *x, const void *y)
+{
+    return cmp_id(&((const lookup *)x)->face_id, &((const lookup *)y)->face_id);
+}
+
+typedef struct follow {
+    const fs_library_known *known;
+    const lookup *lookups;
+    size_t n_lookups;
+    const int64_t *persons, *lone; /* the units' persons and lone faces, sorted */
+    size_t n_persons, n_lone;
+    fs_people_units *units;
+    size_t cap;
+    int failed;
+} follow;
+
+/* A looked-up face: its known units are renamed to the unit that holds it, if any. */
+static int follow_face(const store_people_face *f, void *ctx)
+{
+    follow *fw = ctx;
+    fs_library_member to = {0, 0, 0};
+    if (f->person_id && holds_id(fw->persons, fw->n_persons, f->person_id))
+        to.person_id = f->person_id;
+    else if (!f->person_id && holds_id(fw->lone, fw->n_lone, f->face_id))
+        to.face_id = f->face_id;
+    else
+        return 0; /* unsure, or unseen: in no unit */
+    lookup key = {f->face_id, 0};
+    const lookup *at = bsearch(&key, fw->lookups, fw->n_lookups, sizeof key, cmp_lookup);
+    while (at && at > fw->lookups && at[-1].face_id == f->face_id)
+        at--;
+    for (; at && at < fw->lookups + fw->n_lookups && at->face_id == f->face_id; at++) {
+        fs_people_units *u = fw->units;
+        fs_unit_rename *grown =
+            util_grow(u->renames, &fw->cap, u->n_renames + 1, sizeof *grown, 64);
+        if (!grown) {
+            fw->failed = 1;
+            return 1;
+        }
+        u->renames = grown;
+        to.shard = fw->known[at->known].unit.shard;
+        u->renames[u->n_renames++] = (fs_unit_rename){fw->known[at->known].unit, to};
+    }
+    return 0;
+}
+
+fs_status fs_people_units_follow(fs_index *ix, int shard, const fs_library_known *known,
+                                 size_t n, fs_people_units *units, fs_error *err)
+{
+    return people_units_follow(ix->store, shard, known, n, units, err);
+}
+
+fs_status people_units_follow(store_db *store, int shard, const fs_library_known *known,
+                              size_t n, fs_people_units *units, fs_error *err)
+{
+    size_t count = units->count;
+    int64_t *ids = malloc((count ? count : 1) * sizeof *ids);
+    lookup *lookups = malloc((n ? n : 1) * sizeof *lookups);
+    if (!ids || !lookups) {
+        free(ids);
+        free(lookups);
+        return util_fail(err, FS_ERR_NOMEM, "out of memory");
+    }
+    /* the units' persons first, then their lone faces, each part sorted */
+    size_t n_persons = 0, n_lone = 0;
+    for (size_t i = 0; i < count; i++)
+        if (units->items[i].person_id)
+            ids[n_persons++] = units->items[i].person_id;
+    for (size_t i = 0; i < count; i++)
+        if (!units->items[i].person_id)
+            ids[n_persons + n_lone++] = units->items[i].face_id;
+    qsort(ids, n_persons, sizeof *ids, cmp_id);
+    qsort(ids + n_persons, n_lone, sizeof *ids, cmp_id);
+
+    /* the known units of this shard that are no unit now, by the face that leads them */
+    size_t n_lookups = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fs_library_member *k = &known[i].unit;
+        if (k->shard != shard)
+            continue;
+        int64_t face = k->person_id ? known[i].lead : k->face_id;
+        int current = k->person_id ? holds_id(ids, n_persons, k->person_id)
+                                   : holds_id(ids + n_persons, n_lone, k->face_id);
+        if (!current && face > 0)
+            lookups[n_lookups++] = (lookup){face, i};
+    }
+    qsort(lookups, n_lookups, sizeof *lookups, cmp_lookup);
+    int64_t *faces = malloc((n_lookups ? n_lookups : 1) * sizeof *faces);
+    size_t n_faces = 0;
+    for (size_t i = 0; faces && i < n_lookups; i++)
+        if (!n_faces || faces[n_faces - 1] != lookups[i].face_id)
+            faces[n_faces++] = lookups[i].face_id;
+    follow fw = {known, lookups, n_lookups, ids, ids + n_persons, n_persons, n_lone, units,
+                 units->n_renames, 0};
+    fs_status rc = faces ? store_people_faces_by_ids(store, faces, n_faces, follow_face, &fw,
+                                                     err)
+                         : util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK && fw.failed)
+        rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    free(faces);
+    free(lookups);
+    free(ids);
     return rc;
 }

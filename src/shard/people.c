@@ -7,7 +7,8 @@
  * edits (people_edit.c) enter it as a single index's do: a pinned unit is fixed to its person,
  * a rejected one never joins the person it was taken out of.
  *
- * An update replaces every member row and every person's counts in one transaction (a kill
+ * An update first moves the file's rows of units its shards have renamed (people_known.c), then
+ * replaces every member row and every person's counts in one transaction (a kill
  * leaves the file as it was before or after), and keeps an earlier person's id and name for the
  * group that holds most of its faces. Persons with neither faces nor a name are dropped. A merge,
  * move or reject written while the units are grouped makes the update group them again with it.
@@ -658,8 +659,16 @@ fs_status fs_library_people_update(const char *dir, const fs_people_units *units
         if (units->items[i].shard < 0 || units->items[i].shard >= count)
             rc = util_fail(err, FS_ERR_ARG, "%s: a unit of shard %d, of a library of %d", dir,
                            units->items[i].shard, count);
+    for (size_t i = 0; i < units->n_renames && rc == FS_OK; i++) {
+        const fs_unit_rename *r = &units->renames[i];
+        if (r->from.shard < 0 || r->from.shard >= count || r->to.shard != r->from.shard)
+            rc = util_fail(err, FS_ERR_ARG, "%s: a rename from shard %d to shard %d, in a "
+                           "library of %d", dir, r->from.shard, r->to.shard, count);
+    }
     if (rc == FS_OK && units->count && units->dim <= 0)
         rc = util_fail(err, FS_ERR_ARG, "people: units without embeddings");
+    if (rc == FS_OK)
+        rc = people_file_follow(db, path, units->renames, units->n_renames, err);
     int again = 1;
     for (int attempt = 0; rc == FS_OK && again && attempt < ATTEMPTS; attempt++)
         rc = group_and_write(db, path, count, units, t, summary, &again, err);

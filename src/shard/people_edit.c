@@ -8,8 +8,8 @@
  * the decision for the next update, as a single index does (src/people/edit.c):
  *   - pin: the unit stays in the person (fixed in the grouping, people.c);
  *   - reject: the unit never joins the person again.
- * A person the user edited has its remaining units pinned, so that the next update gives the
- * person back as the user left it, rather than grouping it afresh.
+ * A person the user edited (either person of a move) has its remaining units pinned, so that
+ * the next update gives the person back as the user left it, rather than grouping it afresh.
  */
 #include <limits.h>
 #include <sqlite3.h>
@@ -374,8 +374,13 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
                       dest, 4, err);
     if (rc == FS_OK && to != from)
         rc = edit_run(&e, "INSERT OR IGNORE INTO reject VALUES (?1, ?2, ?3, ?4)", ids, 4, err);
+    /* both persons as the user left them: the units already in to stay there too (else the
+     * next update would give to's id to the moved unit alone, pinned as it is, and group the
+     * others as a new person) */
     if (rc == FS_OK)
         rc = pin_members(&e, from, err);
+    if (rc == FS_OK && to != from)
+        rc = pin_members(&e, to, err);
     if (rc == FS_OK && to != from)
         rc = recount(&e, from, err);
     if (rc == FS_OK)

@@ -80,8 +80,7 @@ fs_status people_file_exec(sqlite3 *db, const char *path, const char *sql, fs_er
     return FS_OK;
 }
 
-/* The file's user_version into *version. */
-static fs_status read_version(sqlite3 *db, const char *path, int *version, fs_error *err)
+fs_status people_file_version(sqlite3 *db, const char *path, int *version, fs_error *err)
 {
     sqlite3_stmt *s = NULL;
     *version = -1;
@@ -100,7 +99,7 @@ static fs_status make_current(sqlite3 *db, const char *path, fs_error *err)
     if (rc != FS_OK)
         return rc;
     int version;
-    rc = read_version(db, path, &version, err);
+    rc = people_file_version(db, path, &version, err);
     if (rc == FS_OK && version == 0)
         rc = people_file_exec(db, path, schema, err);
     else if (rc == FS_OK && version == 1)
@@ -147,7 +146,7 @@ fs_status people_file_open(const char *dir, people_file_mode mode, sqlite3 **db,
     int version;
     rc = people_file_exec(*db, path, "PRAGMA synchronous = FULL", err);
     if (rc == FS_OK)
-        rc = read_version(*db, path, &version, err);
+        rc = people_file_version(*db, path, &version, err);
     if (rc == FS_OK && (version > VERSION || (version == 0 && !create)))
         rc = util_fail(err, FS_ERR_FORMAT, "%s: not a facesearch people file (version %d)", path,
                        version);

@@ -41,6 +41,14 @@ typedef enum people_file_mode {
 fs_status people_file_open(const char *dir, people_file_mode mode, sqlite3 **db, char *path,
                            size_t size, int *count, fs_error *err);
 
+/* The file's version (its user_version) into *version. */
+fs_status people_file_version(sqlite3 *db, const char *path, int *version, fs_error *err);
+
+/* Moves the member, pin and reject rows of each renamed unit to the unit that holds its faces
+ * now (people_known.c), in one transaction. */
+fs_status people_file_follow(sqlite3 *db, const char *path, const fs_unit_rename *renames,
+                             size_t n, fs_error *err);
+
 /* The error of db's last call, as a status (FS_ERR_FORMAT for a damaged file, FS_ERR_BUSY when
  * another writer held it too long). */
 fs_status people_file_fail(sqlite3 *db, const char *path, fs_error *err);

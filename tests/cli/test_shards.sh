@@ -9,7 +9,7 @@
 # embed the photos of a rank that has many (work stealing) and the shards still equal one index.
 # People across the shards: grouped as one index groups them, named, found by search --person;
 # moved, merged, rejected and forgotten in the library (a face with its unit), the edits kept by
-# an update.
+# an update, also when a shard has grouped the face since.
 # Ranks talk over TCP on loopback (no shared memory transport: it needs more of /dev/shm than
 # containers give).
 set -u
@@ -185,6 +185,27 @@ expect_exit 0 "$FACESEARCH" people forget Ann --shards "$shards"
 expect_exit 2 mpi 3 "$FACESEARCH" people show Ann --shards "$shards"
 expect_err_has "facesearch: no person named or numbered 'Ann'"
 mv "$tmp/people.db.before-edits" "$shards/people.db"
+# the user's edits follow the units their shards change (on a copy of the library): a face alone
+# in its shard, moved into another person, stays there, with that person's own faces, after its
+# shard grouped it (here the user makes it a person of the shard; the shard's own update does
+# the same when a photo of the same person comes)
+follow=$tmp/follow
+cp -r "$shards" "$follow"
+IFS='|' read -r k f p <<<"$(sqlite3 "$follow/people.db" "SELECT shard, face_id, person FROM member WHERE person_id = 0 ORDER BY shard DESC, face_id LIMIT 1")"
+to=$(sqlite3 "$follow/people.db" "SELECT id FROM person WHERE id != ${p:-0} ORDER BY faces DESC, id LIMIT 1")
+check "a library person with a face alone in its shard, and another person" "yes" \
+  "$([[ -n $f && -n $to ]] && echo yes)"
+lface=$((f * 3 + k))
+expect_exit 0 mpi 3 "$FACESEARCH" people show "$to" --shards "$follow" --json
+want_faces=$( (face_ids <<<"$out"; echo "$lface") | sort)
+expect_exit 0 mpi 3 "$FACESEARCH" people move "$lface" --to "$to" --from "$p" --shards "$follow"
+expect_exit 0 "$FACESEARCH" --db "$follow/shard-00$k" people move "$f" --to new
+expect_exit 0 mpi 3 "$FACESEARCH" people update --shards "$follow"
+expect_exit 0 mpi 3 "$FACESEARCH" people show "$to" --shards "$follow" --json
+check "a face moved into a person, then grouped by its shard: still there, with the person's own" \
+  "$want_faces" "$(face_ids <<<"$out" | sort)"
+check "its pin names the shard's person now" "1" \
+  "$(sqlite3 "$follow/people.db" "SELECT count(*) FROM pin WHERE shard = $k AND person_id > 0 AND person = $to AND person_id = (SELECT person_id FROM member WHERE shard = $k AND person = $to AND person_id > 0 AND lead = $lface)")"
 # errors
 expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$shards" --person Nobody
 expect_err_has "facesearch: no person named or numbered 'Nobody'"

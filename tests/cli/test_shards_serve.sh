@@ -12,7 +12,8 @@
 # empty list; POST /api/v1/people/update regroups every rank's shards into what one index's
 # update gives (and fails, naming the rank, when one is stopped meanwhile, or the shard, when its
 # writer lock is held). Moves, merges and rejects are the library's: a face moves with its unit,
-# at once, and an update keeps the edit. The endpoints that need one index's writer or stats
+# at once, and an update keeps the edit, also after the shard grouped the face anew. The
+# endpoints that need one index's writer or stats
 # (stats, index runs) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
@@ -28,6 +29,7 @@ set -u
 . "$(dirname "$0")/serve_lib.sh"
 . "$(dirname "$0")/serve_shards_lib.sh"
 command -v mpirun >/dev/null || { echo "FAIL: mpirun is needed (scripts/setup.sh: openmpi-bin)" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "FAIL: the sqlite3 command is needed (scripts/setup.sh)" >&2; exit 1; }
 unset FACESEARCH_DB
 if "$FACESEARCH" serve --shards "$tmp/none" --root "$tmp" 2>&1 | grep -q "needs facesearch built with MPI"; then
   echo "SKIP: facesearch is built without MPI (libopenmpi-dev)"
@@ -329,6 +331,25 @@ mpirun_pid=""
 check "SIGINT to mpirun, 1 rank: every rank exits" "yes" "$(ranks_gone)"
 
 start_sharded 3
+# the library's edits follow the units the shards change: a face alone in its shard moved into
+# the top person stays there, with the person's own faces, after its shard grouped it (here the
+# user makes it a person of the shard, as the shard's own update does when another photo comes;
+# last, as the shard is changed for good)
+IFS='|' read -r k f p <<<"$(sqlite3 "$shards/people.db" "SELECT shard, face_id, person FROM member WHERE person_id = 0 AND person != $top ORDER BY shard DESC, face_id LIMIT 1")"
+check "a person with a face alone in its shard" "yes" "$([[ -n $f ]] && echo yes)"
+lface=$((f * 3 + k))
+face_list='"\n".join(str(f["face_id"]) for f in d["faces"])'
+req GET "/api/v1/people/$top"
+want_faces=$( (jget "$face_list"; echo "$lface") | sort)
+req POST "/api/v1/faces/$lface/move" "${json[@]}" --data "{\"to\": $top, \"from\": $p}"
+expect_status "moving a face alone in its shard into a person" 200
+expect_exit 0 "$FACESEARCH" --db "$shards/shard-00$k" people move "$f" --to new
+req POST /api/v1/people/update
+wait_people_done
+check "an update after the shard grouped the face: done" "done" "$(jget 'd["state"]')"
+req GET "/api/v1/people/$top"
+check "an update after the shard grouped the face: the face and the person's own stay" \
+  "$want_faces" "$(jget "$face_list" | sort)"
 kill -INT "$mpirun_pid"
 wait "$mpirun_pid"
 mpirun_pid=""

@@ -1,6 +1,7 @@
 /*
  * test_wire.c — the bytes that go between the ranks of a sharded library (src/mpi/wire.c),
- * without MPI: matches, people's units and a person's faces read back as written, and every
+ * without MPI: matches, people's units (with their renames), the units the library knows and a
+ * person's faces read back as written, and every
  * malformed message (cut at any byte, counts beyond the bytes, units of another length) refused
  * with FS_ERR_INTERNAL, leaving nothing half-made (the sanitizer build checks the leaks).
  */
@@ -90,6 +91,11 @@ static void make_units(fs_people_units *u, int dim)
     u->scales[1] = 0.25f;
     u->unsure = 6;
     u->unseen = 2;
+    u->renames = calloc(2, sizeof *u->renames);
+    assert_non_null(u->renames);
+    u->n_renames = 2;
+    u->renames[0] = (fs_unit_rename){{2, 0, 12}, {2, 5, 0}};
+    u->renames[1] = (fs_unit_rename){{1, 8, 0}, {1, 0, 7}};
 }
 
 static void test_units(void **state)
@@ -121,6 +127,11 @@ static void test_units(void **state)
     assert_true(back.scales[3] == 0.25f);
     assert_int_equal(back.unsure, 12); /* summed */
     assert_int_equal(back.unseen, 4);
+    assert_int_equal(back.n_renames, 4); /* appended */
+    assert_int_equal(back.renames[2].from.face_id, 12);
+    assert_int_equal(back.renames[2].to.person_id, 5);
+    assert_int_equal(back.renames[3].from.shard, 1);
+    assert_int_equal(back.renames[3].to.face_id, 7);
     /* units of another length than those already read: refused */
     fs_people_units other;
     make_units(&other, 4);
@@ -136,13 +147,47 @@ static void test_units(void **state)
         rbuf cut = {.p = w.data, .left = len};
         assert_int_equal(wire_get_units(&cut, &part, &err), FS_ERR_INTERNAL);
         assert_string_equal(err.message, "malformed people units");
-        assert_true(part.count <= 1);
+        assert_true(part.count <= 2 && part.n_renames == 0);
         fs_people_units_free(&part);
     }
     free(w.data);
     free(w4.data);
     fs_people_units_free(&u);
     fs_people_units_free(&other);
+}
+
+static void test_known(void **state)
+{
+    (void)state;
+    const fs_library_known known[] = {{{0, 3, 0}, 31}, {{2, 0, 12}, 12}};
+    wbuf w = {0};
+    wire_put_known(&w, known, 2);
+    assert_false(w.nomem);
+    fs_error err;
+    fs_library_known *back;
+    size_t n;
+    rbuf r = {.p = w.data, .left = w.len};
+    assert_int_equal(wire_get_known(&r, &back, &n, &err), FS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(r.left, 0);
+    assert_memory_equal(back, known, sizeof known);
+    free(back);
+    for (size_t len = 0; len < w.len; len++) {
+        rbuf cut = {.p = w.data, .left = len};
+        assert_int_equal(wire_get_known(&cut, &back, &n, &err), FS_ERR_INTERNAL);
+        assert_string_equal(err.message, "malformed units of the library's people");
+        assert_null(back);
+        assert_int_equal(n, 0);
+    }
+    /* none */
+    wbuf empty = {0};
+    wire_put_known(&empty, NULL, 0);
+    r = (rbuf){.p = empty.data, .left = empty.len};
+    assert_int_equal(wire_get_known(&r, &back, &n, &err), FS_OK);
+    assert_int_equal(n, 0);
+    assert_null(back);
+    free(empty.data);
+    free(w.data);
 }
 
 static void test_person_faces(void **state)
@@ -188,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches),
         cmocka_unit_test(test_units),
+        cmocka_unit_test(test_known),
         cmocka_unit_test(test_person_faces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * without a model pack: schema migration from an index made before people (and before the table of
  * faces not seen yet), incremental and full updates,
  * and the user's decisions (keyed by content hash and box) surviving a re-indexed photo, a moved
- * photo, re-detected faces (boxes that moved a little) and --rebuild.
+ * photo, re-detected faces (boxes that moved a little) and --rebuild; a sharded library's units
+ * followed when the shard changes them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -489,6 +490,70 @@ static void test_progress(void **state)
                      FS_OK);
 }
 
+/* A sharded library's units followed in its shard (people_units_follow): a person merged into
+ * another on the shard is found by its representative face, a face alone that has joined a
+ * person by itself; units that are still units, gone faces and other shards' units are not
+ * renamed. */
+static void test_follow(void **state)
+{
+    fixture *f = *state;
+    store_db *st = f->store;
+    int a[] = {0}, b[] = {1}, c[] = {2};
+    put_photo(st, "1.jpg", a, 1, 1, 0);
+    put_photo(st, "2.jpg", a, 1, 2, 0);
+    put_photo(st, "3.jpg", b, 1, 3, 0);
+    put_photo(st, "4.jpg", b, 1, 4, 0);
+    put_photo(st, "5.jpg", c, 1, 5, 0);
+    fs_people_summary s;
+    update(st, PEOPLE_GRAPH, 0, &s);
+    found f1 = face_of(st, "/photos/1.jpg", 0), f3 = face_of(st, "/photos/3.jpg", 0);
+    found f5 = face_of(st, "/photos/5.jpg", 0);
+    int64_t pa = f1.person, pb = f3.person;
+    assert_true(pa > 0 && pb > 0 && pa != pb);
+    assert_int_equal(f5.person, 0); /* alone: a unit of its own */
+
+    /* the library knew them so (shard 1), and a unit of shard 0 */
+    const fs_library_known known[] = {
+        {{1, pa, 0}, f1.face_id}, {{1, pb, 0}, f3.face_id}, {{1, 0, f5.face_id}, f5.face_id},
+        {{1, 98, 0}, 424242},     {{1, 99, 0}, 0},           {{0, 0, f5.face_id}, f5.face_id},
+    };
+    /* then the shard changed: b merged into a by the user, 5.jpg's face grouped with a new one */
+    fs_error err;
+    assert_int_equal(store_people_merge(st, pa, pb, &err), FS_OK);
+    put_photo(st, "6.jpg", c, 1, 6, 0);
+    update(st, PEOPLE_GRAPH, 0, &s);
+    int64_t pc = face_of(st, "/photos/5.jpg", 0).person;
+    assert_true(pc > 0 && pc != pa);
+    assert_int_equal(face_of(st, "/photos/3.jpg", 0).person, pa);
+
+    fs_people_unit items[2] = {{.person_id = pa}, {.person_id = pc}};
+    fs_people_units u = {.items = items, .count = 2};
+    assert_int_equal(people_units_follow(st, 1, known, sizeof known / sizeof known[0], &u, &err),
+                     FS_OK);
+    assert_int_equal(u.n_renames, 2);
+    for (size_t i = 0; i < u.n_renames; i++) {
+        const fs_unit_rename *r = &u.renames[i];
+        assert_int_equal(r->from.shard, 1);
+        assert_int_equal(r->to.shard, 1);
+        assert_int_equal(r->to.face_id, 0);
+        if (r->from.person_id == pb) {
+            assert_int_equal(r->to.person_id, pa);
+        } else {
+            assert_int_equal(r->from.person_id, 0);
+            assert_int_equal(r->from.face_id, f5.face_id);
+            assert_int_equal(r->to.person_id, pc);
+        }
+    }
+    assert_true(u.renames[0].from.person_id != u.renames[1].from.person_id);
+    free(u.renames);
+
+    /* a face in no unit (unsure or not seen) leads nowhere: the known unit stays as it is */
+    fs_people_units none = {.items = items, .count = 1};
+    assert_int_equal(people_units_follow(st, 1, known + 2, 1, &none, &err), FS_OK);
+    assert_int_equal(none.n_renames, 0);
+    free(none.renames);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +562,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_quality, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_unseen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

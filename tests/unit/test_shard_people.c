@@ -553,6 +553,14 @@ static void test_first_version(void **state)
     assert_non_null(strstr(err.message, "people update --shards"));
     assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), 1);
     assert_int_equal(n, 2); /* untouched */
+    fs_library_known *known;
+    size_t n_known;
+    assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
+    assert_int_equal(n_known, 2); /* its members, without their faces */
+    assert_int_equal(known[1].unit.shard, 1);
+    assert_int_equal(known[1].unit.person_id, 4);
+    assert_int_equal(known[1].lead, 0);
+    free(known);
 
     fs_people_units u;
     make_units(library, N_UNITS, &u);
@@ -658,6 +666,103 @@ static void test_edit_during_update(void **state)
     free(dir);
 }
 
+/* The units of the library's file (fs_library_people_known), and the file's rows following the
+ * units a shard renamed (units->renames): a face moved into a person stays there after its
+ * shard grouped it with another, a unit rejected from a person stays out after its shard merged
+ * it into another person. A move into a person also keeps that person's own units in it. */
+static void test_follow(void **state)
+{
+    (void)state;
+    char *dir = new_library();
+    fs_error err;
+    fs_library_known *known;
+    size_t n_known;
+    assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
+    assert_int_equal(n_known, 0); /* no update yet */
+    fs_people_units u;
+    make_units(library, N_UNITS, &u);
+    fs_people_summary s;
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+
+    /* every member (identity 4's lone face is in no person), sorted, with its face */
+    assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
+    assert_int_equal(n_known, N_UNITS - 1);
+    for (size_t i = 1; i < n_known; i++) {
+        const fs_library_member *a = &known[i - 1].unit, *b = &known[i].unit;
+        assert_true(a->shard < b->shard || (a->shard == b->shard && a->person_id < b->person_id) ||
+                    (a->shard == b->shard && a->person_id == b->person_id &&
+                     a->face_id < b->face_id));
+    }
+    for (size_t i = 0; i < n_known; i++) {
+        const fs_library_known *k = &known[i];
+        assert_int_equal(k->lead, k->unit.person_id ? 100 + k->unit.person_id : k->unit.face_id);
+    }
+    free(known);
+
+    /* identity 2's face of shard 2 moved into Ann, who has a unit of shard 2 already: after an
+     * update Ann has it and keeps her own units */
+    int64_t ann = holder(dir, 1, 4, 0), pair = holder(dir, 2, 0, 12);
+    assert_true(ann && pair && ann != pair);
+    fs_library_member lone12 = {2, 0, 12}, ann2 = {2, 2, 0};
+    assert_int_equal(fs_library_people_move(dir, &lone12, pair, ann, NULL, &err), FS_OK);
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(holder(dir, 2, 0, 12), ann);
+    assert_int_equal(holder(dir, 0, 1, 0), ann);
+    assert_int_equal(holder(dir, 1, 4, 0), ann);
+    assert_int_equal(holder(dir, 2, 2, 0), ann);
+    assert_int_equal(holder(dir, 0, 0, 11), pair);
+    /* and Ann's unit of shard 2 rejected from her */
+    assert_int_equal(fs_library_people_reject(dir, &ann2, ann, &err), FS_OK);
+
+    /* then shard 2 changes: the face joins its new person 7, its person 2 is merged into its
+     * person 9; the ranks report both (fs_people_units_follow) */
+    spec changed[N_UNITS];
+    memcpy(changed, library, sizeof changed);
+    for (size_t i = 0; i < N_UNITS; i++) {
+        if (changed[i].shard == 2 && changed[i].face_id == 12)
+            changed[i] = (spec){2, 2, 7, 0, 2, NULL};
+        if (changed[i].shard == 2 && changed[i].person_id == 2)
+            changed[i].person_id = 9;
+    }
+    fs_people_units v;
+    make_units(changed, N_UNITS, &v);
+    fs_unit_rename renames[] = {{{2, 0, 12}, {2, 7, 0}}, {{2, 2, 0}, {2, 9, 0}}};
+    v.renames = renames;
+    v.n_renames = 2;
+    assert_int_equal(fs_library_people_update(dir, &v, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(holder(dir, 2, 7, 0), ann);
+    assert_int_equal(holder(dir, 0, 1, 0), ann);
+    int64_t out = holder(dir, 2, 9, 0);
+    assert_true(out != ann);
+    /* the rows moved: a later update without the renames keeps both decisions */
+    v.renames = NULL;
+    v.n_renames = 0;
+    assert_int_equal(fs_library_people_update(dir, &v, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(holder(dir, 2, 7, 0), ann);
+    assert_int_equal(holder(dir, 2, 9, 0), out);
+
+    /* a rename out of the library's shards, or across shards: refused, nothing written */
+    fs_unit_rename bad[] = {{{COUNT, 0, 12}, {COUNT, 7, 0}}};
+    v.renames = bad;
+    v.n_renames = 1;
+    assert_int_equal(fs_library_people_update(dir, &v, 0.5f, 0, &s, &err), FS_ERR_ARG);
+    char want[512];
+    snprintf(want, sizeof want, "%s: a rename from shard 3 to shard 3, in a library of 3", dir);
+    assert_string_equal(err.message, want);
+    bad[0] = (fs_unit_rename){{2, 0, 12}, {1, 7, 0}};
+    assert_int_equal(fs_library_people_update(dir, &v, 0.5f, 0, &s, &err), FS_ERR_ARG);
+    snprintf(want, sizeof want, "%s: a rename from shard 2 to shard 1, in a library of 3", dir);
+    assert_string_equal(err.message, want);
+    assert_int_equal(holder(dir, 2, 7, 0), ann);
+    v.renames = NULL;
+    v.n_renames = 0;
+
+    fs_people_units_free(&u);
+    fs_people_units_free(&v);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_face_unit),
         cmocka_unit_test(test_first_version),
         cmocka_unit_test(test_edit_during_update),
+        cmocka_unit_test(test_follow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
