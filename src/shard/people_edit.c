@@ -293,6 +293,12 @@ static int valid_unit(const fs_library_member *u, int count)
            (u->person_id > 0 || u->face_id > 0);
 }
 
+/* Unit ?1-?3 rejected from person ?4, with the representative face its member row has. */
+#define REJECT_WITH_LEAD                                                                          \
+    "INSERT OR IGNORE INTO reject(shard, person_id, face_id, person, lead)"                      \
+    " SELECT ?1, ?2, ?3, ?4, coalesce((SELECT lead FROM member WHERE shard = ?1"                \
+    " AND person_id = ?2 AND face_id = ?3), 0)"
+
 /* Begins the edit of unit, a member of person from (ids: unit_ids); on failure, nothing is
  * left open. */
 static fs_status unit_edit_begin(edit *e, const char *dir, const fs_library_member *unit,
@@ -319,11 +325,14 @@ fs_status fs_library_people_reject(const char *dir, const fs_library_member *uni
     fs_status rc = unit_edit_begin(&e, dir, unit, from, ids, err);
     if (rc != FS_OK)
         return rc;
+    /* the decision, with the unit's face (the unit is followed by it: people_known.c) */
+    rc = edit_run(&e, REJECT_WITH_LEAD, ids, 4, err);
     /* its faces are in no person now */
-    rc = edit_run(&e,
-                  "UPDATE counts SET ungrouped = ungrouped + (SELECT faces FROM member"
-                  " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3)",
-                  ids, 3, err);
+    if (rc == FS_OK)
+        rc = edit_run(&e,
+                      "UPDATE counts SET ungrouped = ungrouped + (SELECT faces FROM member"
+                      " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3)",
+                      ids, 3, err);
     if (rc == FS_OK)
         rc = edit_run(&e,
                       "DELETE FROM member WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
@@ -331,8 +340,6 @@ fs_status fs_library_people_reject(const char *dir, const fs_library_member *uni
     if (rc == FS_OK)
         rc = edit_run(&e, "DELETE FROM pin WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
                       ids, 3, err);
-    if (rc == FS_OK)
-        rc = edit_run(&e, "INSERT OR IGNORE INTO reject VALUES (?1, ?2, ?3, ?4)", ids, 4, err);
     if (rc == FS_OK)
         rc = pin_members(&e, from, err);
     if (rc == FS_OK)
@@ -373,7 +380,7 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
                       " AND person = ?4",
                       dest, 4, err);
     if (rc == FS_OK && to != from)
-        rc = edit_run(&e, "INSERT OR IGNORE INTO reject VALUES (?1, ?2, ?3, ?4)", ids, 4, err);
+        rc = edit_run(&e, REJECT_WITH_LEAD, ids, 4, err);
     /* both persons as the user left them: the units already in to stay there too (else the
      * next update would give to's id to the moved unit alone, pinned as it is, and group the
      * others as a new person) */

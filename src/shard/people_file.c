@@ -12,7 +12,8 @@
 #include "util/paths.h"
 
 #define PEOPLE_FILE "people.db"
-#define VERSION 2
+#define VERSION 3
+#define VERSION_PRAGMA "PRAGMA user_version = 3" /* VERSION */
 
 static const char schema[] =
     "CREATE TABLE person(id INTEGER PRIMARY KEY, name TEXT UNIQUE,"
@@ -32,12 +33,15 @@ static const char decisions[] =
     " face_id INTEGER NOT NULL, person INTEGER NOT NULL,"
     " PRIMARY KEY (shard, person_id, face_id));"
     "CREATE TABLE IF NOT EXISTS reject(shard INTEGER NOT NULL, person_id INTEGER NOT NULL,"
-    " face_id INTEGER NOT NULL, person INTEGER NOT NULL,"
+    " face_id INTEGER NOT NULL, person INTEGER NOT NULL, lead INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (shard, person_id, face_id, person));"
     "CREATE TABLE IF NOT EXISTS counts(unsure INTEGER NOT NULL, ungrouped INTEGER NOT NULL,"
     " unseen INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS edits(id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);"
-    "PRAGMA user_version = 2;";
+    "CREATE TABLE IF NOT EXISTS edits(id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);";
+
+/* What version 3 adds to version 2: a rejected unit's representative face (a library id; 0 for
+ * the rejects of version 2), which follows it when its shard renames it (people_known.c). */
+static const char reject_lead[] = "ALTER TABLE reject ADD COLUMN lead INTEGER NOT NULL DEFAULT 0;";
 
 static const char upgrade[] =
     "ALTER TABLE member ADD COLUMN photos INTEGER NOT NULL DEFAULT 0;"
@@ -91,7 +95,7 @@ fs_status people_file_version(sqlite3 *db, const char *path, int *version, fs_er
     return *version < 0 ? people_file_fail(db, path, err) : FS_OK;
 }
 
-/* Brings a new file (version 0) or one of version 1 to version 2, in one transaction that
+/* Brings a new file (version 0) or an older one to the current version, in one transaction that
  * reads the version again (another process may have done it meanwhile). */
 static fs_status make_current(sqlite3 *db, const char *path, fs_error *err)
 {
@@ -104,8 +108,12 @@ static fs_status make_current(sqlite3 *db, const char *path, fs_error *err)
         rc = people_file_exec(db, path, schema, err);
     else if (rc == FS_OK && version == 1)
         rc = people_file_exec(db, path, upgrade, err);
-    if (rc == FS_OK && version < VERSION)
+    if (rc == FS_OK && version < 2)
         rc = people_file_exec(db, path, decisions, err);
+    else if (rc == FS_OK && version == 2)
+        rc = people_file_exec(db, path, reject_lead, err);
+    if (rc == FS_OK && version < VERSION)
+        rc = people_file_exec(db, path, VERSION_PRAGMA, err);
     if (rc == FS_OK)
         rc = people_file_exec(db, path, "COMMIT", err);
     if (rc != FS_OK)
@@ -150,7 +158,8 @@ fs_status people_file_open(const char *dir, people_file_mode mode, sqlite3 **db,
     if (rc == FS_OK && (version > VERSION || (version == 0 && !create)))
         rc = util_fail(err, FS_ERR_FORMAT, "%s: not a facesearch people file (version %d)", path,
                        version);
-    else if (rc == FS_OK && version < VERSION && create)
+    else if (rc == FS_OK && version < VERSION &&
+             (create || (mode == PEOPLE_FILE_EDIT && version >= 2))) /* v2 edits: a column */
         rc = make_current(*db, path, err);
     else if (rc == FS_OK && version < VERSION && mode == PEOPLE_FILE_EDIT)
         rc = util_fail(err, FS_ERR_FORMAT,

@@ -3,7 +3,7 @@
  * (grouping, reading) and people_edit.c (the user's edits) open and write it. Internal to
  * libfacesearch; the public API is facesearch.h, "People of a sharded library".
  *
- * The file is SQLite (user_version 2):
+ * The file is SQLite (user_version 3):
  *     person(id INTEGER PRIMARY KEY, name TEXT UNIQUE, faces, photos,
  *            face_id, face_path, x0, y0, x1, y1)          the representative face, library id
  *     member(shard, person_id, face_id, person, faces,     a unit: a shard's person (face_id 0)
@@ -11,15 +11,19 @@
  *                                                          its representative face (lead: a
  *                                                          library id) and its counts
  *     pin(shard, person_id, face_id, person)               a unit the user put in a person
- *     reject(shard, person_id, face_id, person)            a unit the user took out of a person
+ *     reject(shard, person_id, face_id, person, lead)      a unit the user took out of a
+ *                                                          person, with its representative face
+ *                                                          then (library id; 0: not known)
  *     counts(unsure, ungrouped, unseen)                    one row: the shards' faces judged
  *                                                          unsure, in no library person, and
  *                                                          not seen, at the last update
  *     edits(id, n)                                         one row: merges, moves and rejects
  *                                                          made (an update grouping meanwhile
  *                                                          groups again)
- * A file of version 1 (no pin, reject, counts, nor the member's counts and face) is brought to version 2
- * by the next update, which rewrites every member; edits other than naming need version 2.
+ * A file of version 1 (no pin, reject, counts, nor the member's counts and face) is brought to
+ * the current version by the next update, which rewrites every member; edits other than naming
+ * need version 2 or later. Version 2 (rejects without their face) is brought to 3 by the next
+ * update or edit.
  */
 #ifndef FS_SHARD_PEOPLE_FILE_H
 #define FS_SHARD_PEOPLE_FILE_H
@@ -30,10 +34,10 @@
 #include "facesearch.h"
 
 typedef enum people_file_mode {
-    PEOPLE_FILE_READ,    /* read only; version 1 or 2 */
-    PEOPLE_FILE_NAME,    /* names written; version 1 or 2 */
-    PEOPLE_FILE_EDIT,    /* pins, rejects and members written: version 2 */
-    PEOPLE_FILE_CREATE   /* an update: made when absent, version 1 brought to 2 */
+    PEOPLE_FILE_READ,    /* read only; any version */
+    PEOPLE_FILE_NAME,    /* names written; any version */
+    PEOPLE_FILE_EDIT,    /* pins, rejects and members written: version 2 brought to 3 */
+    PEOPLE_FILE_CREATE   /* an update: made when absent, brought to the current version */
 } people_file_mode;
 
 /* Opens DIR/people.db (path gets its name) after checking that dir is a sharded library; *count

@@ -20,8 +20,14 @@
 #include "util/error.h"
 #include "util/grow.h"
 
-/* Every unit named by a member (with its representative face), a pin or a reject; version 1
- * files have members alone, without their faces. */
+/* Every unit named by a member or a reject (with its representative face), or a pin (a pinned
+ * unit is a member); version 2 files keep no reject's face, version 1 files have members alone,
+ * without their faces. */
+static const char known_v3[] =
+    "SELECT shard, person_id, face_id, max(lead) FROM (SELECT shard, person_id, face_id, lead"
+    " FROM member UNION ALL SELECT shard, person_id, face_id, 0 FROM pin"
+    " UNION ALL SELECT shard, person_id, face_id, lead FROM reject)"
+    " GROUP BY shard, person_id, face_id ORDER BY shard, person_id, face_id";
 static const char known_v2[] =
     "SELECT shard, person_id, face_id, max(lead) FROM (SELECT shard, person_id, face_id, lead"
     " FROM member UNION ALL SELECT shard, person_id, face_id, 0 FROM pin"
@@ -47,7 +53,11 @@ fs_status fs_library_people_known(const char *dir, fs_library_known **known, siz
     size_t cap = 0;
     rc = people_file_version(db, path, &version, err);
     if (rc == FS_OK)
-        rc = people_file_prepare(db, path, version >= 2 ? known_v2 : known_v1, &s, err);
+        rc = people_file_prepare(db, path,
+                                 version >= 3   ? known_v3
+                                 : version == 2 ? known_v2
+                                                : known_v1,
+                                 &s, err);
     int step = SQLITE_DONE;
     while (rc == FS_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         fs_library_known *grown = util_grow(*known, &cap, *n + 1, sizeof *grown, 256);

@@ -576,6 +576,49 @@ static void test_first_version(void **state)
     free(dir);
 }
 
+/* A file of version 2 (rejects without their unit's face): read as it is, brought to version 3
+ * by the next edit. */
+static void test_second_version(void **state)
+{
+    (void)state;
+    char *dir = new_library();
+    fs_error err;
+    fs_people_units u;
+    make_units(library, N_UNITS, &u);
+    fs_people_summary s;
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    int64_t ann = holder(dir, 1, 4, 0);
+    fs_library_member ann2 = {2, 2, 0}, ann0 = {0, 1, 0};
+    assert_int_equal(fs_library_people_reject(dir, &ann2, ann, &err), FS_OK);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s/people.db' 'ALTER TABLE reject DROP COLUMN lead;"
+             " PRAGMA user_version = 2;'", dir);
+    assert_int_equal(system(cmd), 0);
+    fs_library_known *known;
+    size_t n_known;
+    assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
+    size_t i = 0;
+    while (i < n_known && !(known[i].unit.shard == 2 && known[i].unit.person_id == 2))
+        i++;
+    assert_true(i < n_known);
+    assert_int_equal(known[i].lead, 0); /* not known in version 2 */
+    free(known);
+    assert_int_equal(fs_library_people_reject(dir, &ann0, ann, &err), FS_OK);
+    snprintf(cmd, sizeof cmd,
+             "test \"$(sqlite3 '%s/people.db' 'PRAGMA user_version; SELECT lead FROM reject"
+             " WHERE shard = 0 AND person_id = 1')\" = \"$(printf '3\\n%d')\"",
+             dir, (int)fs_library_id(101, 0, COUNT));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(holder(dir, 0, 1, 0), 0);
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    assert_true(holder(dir, 0, 1, 0) != ann);
+    assert_true(holder(dir, 2, 2, 0) != ann);
+    fs_people_units_free(&u);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* An update groups while the user edits: an edit written meanwhile is not lost (the update sees
  * the file changed and groups again with it), whenever it lands; edits that go on through three
  * groupings make it give up (FS_ERR_BUSY). */
@@ -711,8 +754,17 @@ static void test_follow(void **state)
     assert_int_equal(holder(dir, 1, 4, 0), ann);
     assert_int_equal(holder(dir, 2, 2, 0), ann);
     assert_int_equal(holder(dir, 0, 0, 11), pair);
-    /* and Ann's unit of shard 2 rejected from her */
+    /* and Ann's unit of shard 2 rejected from her: no member now, the reject keeps its face */
     assert_int_equal(fs_library_people_reject(dir, &ann2, ann, &err), FS_OK);
+    assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
+    int seen = 0;
+    for (size_t i = 0; i < n_known; i++)
+        if (known[i].unit.shard == 2 && known[i].unit.person_id == 2) {
+            seen++;
+            assert_int_equal(known[i].lead, 102);
+        }
+    assert_int_equal(seen, 1);
+    free(known);
 
     /* then shard 2 changes: the face joins its new person 7, its person 2 is merged into its
      * person 9; the ranks report both (fs_people_units_follow) */
@@ -771,6 +823,7 @@ int main(void)
         cmocka_unit_test(test_edits),
         cmocka_unit_test(test_face_unit),
         cmocka_unit_test(test_first_version),
+        cmocka_unit_test(test_second_version),
         cmocka_unit_test(test_edit_during_update),
         cmocka_unit_test(test_follow),
     };
