@@ -83,6 +83,10 @@ fs_status fs_mpi_people_update(fs_mpi *mpi, fs_engine *engine, const char *dir, 
 fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *person,
                               fs_person_faces *out, fs_error *err);
 
+/* The faces of every shard judged unsure (fs_people_unsure), best quality first, every id the
+ * library's. Only rank 0's *out is filled; release it with fs_person_faces_free on every rank. */
+fs_status fs_mpi_people_unsure(fs_mpi_library *lib, fs_person_faces *out, fs_error *err);
+
 /* ---- Serving searches (serve --shards) -------------------------------------------------------
  * Rank 0 is the front (the HTTP server); its request threads search at any time, several at
  * once, and the other ranks answer from their shards in fs_mpi_answer meanwhile. Unlike the

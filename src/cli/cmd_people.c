@@ -3,7 +3,8 @@
  * them, name, merge, move and reject; and `search --person NAME` (cli_search_person), every
  * photo of a person. Every subcommand takes --json (one JSON object per line). A person is given
  * by its name or its id; a face by the id `people show` prints. With --shards DIR, update, list,
- * show, name, merge, move and reject work on the people of a sharded library, and search
+ * show, unsure, name, merge, move, reject and forget work on the people of a sharded library
+ * (import is one index's), and search
  * --shards --person finds one of them (cli_search_person_shards).
  */
 #include <errno.h>
@@ -328,6 +329,15 @@ static int do_edit(fs_index *ix, const people_args *a)
     return 0;
 }
 
+static void print_unsure(const fs_person_faces *faces, int json)
+{
+    fs_person none = {0};
+    for (size_t i = 0; i < faces->count; i++)
+        print_face(&faces->items[i], &none, json);
+    if (!json)
+        printf("%zu unsure face%s\n", faces->count, faces->count == 1 ? "" : "s");
+}
+
 static int do_unsure(fs_index *ix, const people_args *a)
 {
     if (want_args(a, 0, "unsure"))
@@ -336,11 +346,7 @@ static int do_unsure(fs_index *ix, const people_args *a)
     fs_error err;
     if (fs_people_unsure(ix, &faces, &err) != FS_OK)
         return cli_fail_error(&err);
-    fs_person none = {0};
-    for (size_t i = 0; i < faces.count; i++)
-        print_face(&faces.items[i], &none, a->json);
-    if (!a->json)
-        printf("%zu unsure face%s\n", faces.count, faces.count == 1 ? "" : "s");
+    print_unsure(&faces, a->json);
     fs_person_faces_free(&faces);
     return 0;
 }
@@ -466,10 +472,39 @@ static int edit_unit_shards(const people_args *a, int64_t face)
     fs_mpi_close(mpi);
     return status;
 }
+
+/* people unsure --shards: every rank sends the unsure faces of its shards; rank 0 prints them. */
+static int unsure_shards(const people_args *a)
+{
+    fs_mpi *mpi;
+    fs_mpi_library *lib;
+    int status = cli_mpi_library_open(a->shards, &mpi, &lib);
+    if (status)
+        return status;
+    int rank = fs_mpi_rank(mpi);
+    fs_error err;
+    fs_person_faces faces;
+    if (fs_mpi_people_unsure(lib, &faces, &err) != FS_OK) {
+        status = EXIT_ERROR;
+        if (rank == 0)
+            cli_fail_error(&err);
+    } else if (rank == 0) {
+        print_unsure(&faces, a->json);
+    }
+    fs_person_faces_free(&faces);
+    fs_mpi_library_close(lib);
+    fs_mpi_close(mpi);
+    return status;
+}
 #else
 static int update_shards(const cli_globals *g, const people_args *a)
 {
     (void)g;
+    return cli_fail_no_mpi(a->shards);
+}
+
+static int unsure_shards(const people_args *a)
+{
     return cli_fail_no_mpi(a->shards);
 }
 
@@ -514,6 +549,8 @@ static int people_shards(const cli_globals *g, const people_args *a)
                              EXIT_ERROR
                          ? EXIT_ERROR
                          : 0;
+    if (!strcmp(a->sub, "unsure"))
+        return want_args(a, 0, "unsure --shards DIR") ? EXIT_ERROR : unsure_shards(a);
     if (!strcmp(a->sub, "list")) {
         fs_people list;
         if (want_args(a, 0, "list --shards DIR"))

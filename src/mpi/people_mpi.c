@@ -10,7 +10,8 @@
  * persons (fs_library_people_update) and broadcasts the outcome.
  * A person's faces: rank 0 finds the person and its members in DIR/people.db and broadcasts
  * them; every rank reads the faces of the members in its shards and sends them, with library
- * ids, to rank 0, which puts them best quality first and broadcasts the outcome.
+ * ids, to rank 0, which puts them best quality first and broadcasts the outcome. The unsure
+ * faces: every rank sends those of its shards, gathered the same way.
  */
 #include "mpi_internal.h"
 
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TAG_UNITS = 101, TAG_PERSON_FACES };
+enum { TAG_UNITS = 101, TAG_PERSON_FACES, TAG_UNSURE };
 
 /* ---- Updating ----------------------------------------------------------------------------- */
 
@@ -300,6 +301,55 @@ fs_status mpi_member_faces(const fs_mpi_library *lib, const fs_library_member *m
     return rc;
 }
 
+/* Rank 0 gets every rank's faces (mine, rc: this rank's outcome; mine is consumed) into *out,
+ * best quality first; the outcome is collective (*out emptied on failure, filled on rank 0
+ * alone). */
+static fs_status gather_faces(const fs_mpi_library *lib, int tag, fs_status rc,
+                              fs_person_faces *mine, fs_person_faces *out, fs_error *err)
+{
+    const fs_mpi *m = lib->m;
+    memset(out, 0, sizeof *out);
+    if (m->rank != 0) {
+        wbuf r = {0};
+        mpi_report_begin(&r);
+        if (rc == FS_OK)
+            wire_put_person_faces(&r, mine);
+        mpi_report_send(tag, rc, err, &r);
+        fs_person_faces_free(mine);
+    } else {
+        *out = *mine;
+        memset(mine, 0, sizeof *mine);
+        for (int r = 1; r < m->size; r++) {
+            unsigned char *bytes;
+            size_t len;
+            fs_error theirs = {0};
+            fs_status got = mpi_report_receive(lib->piece, r, tag, &bytes, &len, &theirs);
+            rbuf in = {.p = bytes, .left = len};
+            if (got == FS_OK && rc == FS_OK)
+                got = wire_get_person_faces(&in, out, &theirs);
+            free(bytes);
+            if (got != FS_OK && rc == FS_OK) {
+                rc = got;
+                *err = theirs;
+            }
+        }
+        if (rc == FS_OK)
+            fs_person_faces_sort(out);
+        else
+            fs_person_faces_free(out);
+    }
+    fs_error outcome = {.code = rc};
+    if (m->rank == 0 && rc != FS_OK)
+        outcome = *err;
+    MPI_Bcast(&outcome, (int)sizeof outcome, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (outcome.code != FS_OK) {
+        *err = outcome;
+        fs_person_faces_free(out);
+        return outcome.code;
+    }
+    return FS_OK;
+}
+
 fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *person,
                               fs_person_faces *out, fs_error *err)
 {
@@ -340,48 +390,40 @@ fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *p
     fs_person_faces mine;
     rc = mpi_member_faces(lib, (const fs_library_member *)rb.p, (size_t)count, &mine, err);
     free(w.data);
-    if (m->rank != 0) {
-        wbuf r = {0};
-        mpi_report_begin(&r);
-        if (rc == FS_OK)
-            wire_put_person_faces(&r, &mine);
-        mpi_report_send(TAG_PERSON_FACES, rc, err, &r);
-        fs_person_faces_free(&mine);
-    } else {
-        *out = mine;
-        for (int r = 1; r < m->size; r++) {
-            unsigned char *bytes;
-            size_t len;
-            fs_error theirs = {0};
-            fs_status got = mpi_report_receive(lib->piece, r, TAG_PERSON_FACES, &bytes, &len,
-                                               &theirs);
-            rbuf in = {.p = bytes, .left = len};
-            if (got == FS_OK && rc == FS_OK)
-                got = wire_get_person_faces(&in, out, &theirs);
-            free(bytes);
-            if (got != FS_OK && rc == FS_OK) {
-                rc = got;
-                *err = theirs;
-            }
-        }
-        if (rc == FS_OK)
-            fs_person_faces_sort(out);
-        else
-            fs_person_faces_free(out);
-    }
-    fs_error outcome = {.code = rc};
-    if (m->rank == 0 && rc != FS_OK)
-        outcome = *err;
-    MPI_Bcast(&outcome, (int)sizeof outcome, MPI_BYTE, 0, MPI_COMM_WORLD);
-    if (outcome.code != FS_OK) {
-        *err = outcome;
-        fs_person_faces_free(out);
+    rc = gather_faces(lib, TAG_PERSON_FACES, rc, &mine, out, err);
+    if (rc != FS_OK) {
         fs_person_clear(&found);
-        return outcome.code;
+        return rc;
     }
     if (person && m->rank == 0)
         *person = found;
     else
         fs_person_clear(&found);
     return FS_OK;
+}
+
+/* ---- Unsure faces ------------------------------------------------------------------------- */
+
+fs_status fs_mpi_people_unsure(fs_mpi_library *lib, fs_person_faces *out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    fs_person_faces mine = {0};
+    fs_status rc = FS_OK;
+    for (int i = 0; i < lib->n_shards && rc == FS_OK; i++) {
+        int k = lib->m->rank + i * lib->m->size;
+        fs_person_faces part;
+        rc = fs_people_unsure(lib->shards[i], &part, err);
+        for (size_t j = 0; rc == FS_OK && j < part.count; j++) {
+            part.items[j].face_id = fs_library_id(part.items[j].face_id, k, lib->count);
+            part.items[j].photo_id = fs_library_id(part.items[j].photo_id, k, lib->count);
+        }
+        if (rc == FS_OK)
+            rc = move_faces(&mine, &part, err);
+        fs_person_faces_free(&part);
+    }
+    if (rc != FS_OK)
+        fs_person_faces_free(&mine);
+    return gather_faces(lib, TAG_UNSURE, rc, &mine, out, err);
 }

@@ -7,7 +7,8 @@
 # shards that pass SQLite's integrity check and a re-run completes them; another rank count and
 # a missing shard or one of another model pack are clear errors; ranks with nothing of their own
 # embed the photos of a rank that has many (work stealing) and the shards still equal one index.
-# People across the shards: grouped as one index groups them, named, found by search --person;
+# People across the shards: grouped as one index groups them, named, found by search --person,
+# their unsure faces listed;
 # moved, merged, rejected and forgotten in the library (a face with its unit), the edits kept by
 # an update, also when a shard has grouped the face since.
 # Ranks talk over TCP on loopback (no shared memory transport: it needs more of /dev/shm than
@@ -209,8 +210,21 @@ check "its pin names the shard's person now" "1" \
 # errors
 expect_exit 2 mpi 3 "$FACESEARCH" search --shards "$shards" --person Nobody
 expect_err_has "facesearch: no person named or numbered 'Nobody'"
-expect_exit 2 "$FACESEARCH" people unsure --shards "$shards"
-expect_err_is "facesearch: people unsure: not with --shards (it works on one shard's people: open the shard with --db $shards/shard-NNN)"
+expect_exit 2 "$FACESEARCH" people import "$ref" --shards "$shards"
+expect_err_is "facesearch: people import: not with --shards (it works on one shard's people: open the shard with --db $shards/shard-NNN)"
+# the unsure faces of every shard, as one index's (ids aside), best quality first
+expect_exit 0 "$FACESEARCH" --db "$ref" people unsure --json
+want_unsure=$(no_ids <<<"$out")
+check "one index: unsure faces to compare with" "yes" "$([[ -n $want_unsure ]] && echo yes)"
+expect_exit 0 mpi 3 "$FACESEARCH" people unsure --shards "$shards" --json
+check "people unsure --shards: one index's" "$want_unsure" "$(no_ids <<<"$out")"
+# (a face and its photo are in one shard: their library ids name it)
+check "people unsure --shards: library ids" "ok" "$(python3 -c '
+import json, sys
+bad = [l for l in sys.stdin if (lambda d: d["face_id"] % 3 != d["photo_id"] % 3)(json.loads(l))]
+print("ok" if not bad else "".join(bad))' <<<"$out")"
+expect_exit 0 mpi 2 "$FACESEARCH" people unsure --shards "$shards"
+check "people unsure --shards, 2 ranks: the count" "$(grep -c . <<<"$want_unsure") unsure face$([[ $(grep -c . <<<"$want_unsure") == 1 ]] || echo s)" "$(tail -1 <<<"$out")"
 cp "$shards/people.db" "$tmp/people.db.saved"
 printf 'garbage%.0s' {1..200} >"$shards/people.db"
 expect_exit 2 "$FACESEARCH" people list --shards "$shards"
