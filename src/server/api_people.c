@@ -1,7 +1,8 @@
 /*
  * api_people.c — people (faces grouped into persons) from the API, on the public fs_people_*
  * functions: GET /api/v1/people (every person: id, name, counts, representative face), GET
- * /api/v1/people/{id} (the person and its faces with their photos), POST /api/v1/people/update
+ * /api/v1/people/{id} (the person and its faces with their photos), GET /api/v1/people/unsure
+ * (the faces left out of the grouping), POST /api/v1/people/update
  * (start the grouping in the background; GET /api/v1/people/update: its progress), POST
  * /api/v1/people/{id}/name, POST /api/v1/people/{id}/merge, POST
  * /api/v1/faces/{id}/move and POST /api/v1/faces/{id}/reject. Each write opens the index's
@@ -248,6 +249,34 @@ int srv_api_person(srv_ctx *ctx, const srv_request *req, srv_response *res)
     }
     res->body = b;
     srv_json(res, 200);
+    return 0;
+}
+
+/* The faces left out of the grouping as unsure (fs_people_unsure: tiny, blurred, turned away,
+ * doubtful), best quality first, as a person's faces are given: the user may move one into a
+ * person. One index's (a sharded library's are each shard's: routes.c answers 501). */
+int srv_api_people_unsure(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    (void)req;
+    fs_person_faces faces;
+    fs_error err;
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_people_unsure(ix, &faces, &err);
+    srv_reader_give(ctx, ix);
+    if (rc != FS_OK)
+        return srv_error_fs(res, &err);
+    srv_buf *b = srv_json(res, 200);
+    srv_buf_puts(b, "{\"faces\":[");
+    size_t shown = 0;
+    for (size_t i = 0; i < faces.count; i++) {
+        if (!srv_path_allowed(ctx, faces.items[i].path))
+            continue;
+        if (shown++)
+            srv_buf_puts(b, ",");
+        person_face_json(b, &faces.items[i], 1);
+    }
+    srv_buf_printf(b, "],\"count\":%zu}\n", shown);
+    fs_person_faces_free(&faces);
     return 0;
 }
 

@@ -187,6 +187,7 @@ int srv_api_index_cancel(srv_ctx *ctx, const srv_request *req, srv_response *res
 int srv_api_index_events(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_people_list(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_person(srv_ctx *ctx, const srv_request *req, srv_response *res);
+int srv_api_people_unsure(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_people_update(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_people_update_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
 int srv_api_person_name(srv_ctx *ctx, const srv_request *req, srv_response *res);

@@ -14,7 +14,7 @@
 # writer lock is held). Moves, merges and rejects are the library's: a face moves with its unit,
 # at once, and an update keeps the edit, also after the shard grouped the face anew. The
 # endpoints that need one index's writer or stats
-# (stats, index runs) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
+# (stats, index runs, the unsure faces) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
 # at once, before their photo is decoded, while the server goes on answering, and once the rank is continued searches answer
@@ -149,6 +149,10 @@ for path in /api/v1/stats /api/v1/index; do
   expect_error "$path on a sharded library" 501
 done
 contains "501: says why" "$body" "not available on a sharded library"
+req GET /api/v1/people/unsure
+expect_error "unsure faces on a sharded library" 501
+contains "unsure faces on a sharded library: the command that lists them" "$body" \
+  "mpirun -np N facesearch people unsure --shards DIR"
 
 # ---- people -------------------------------------------------------------------------------
 check "3 ranks: every person's faces as one index's" "$want_people" "$(person_sets)"

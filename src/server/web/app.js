@@ -390,10 +390,11 @@ function personLabel(p) { return p.name || `Person ${p.id}`; }
 
 function plural(n, one, many) { return `${Number(n).toLocaleString()} ${n === 1 ? one : many}`; }
 
-// Which view the address asks for: "" the search, "#people" the grid, "#people/ID" a person.
+// Which view the address asks for: "" the search, "#people" the grid, "#people/ID" a person,
+// "#people/unsure" the faces left out of the grouping.
 function showView() {
   const h = location.hash;
-  const m = /^#people\/(\d+)$/.exec(h);
+  const m = /^#people\/(\d+|unsure)$/.exec(h);
   const inPeople = h === "#people" || !!m;
   $("app").hidden = inPeople;
   $("people-view").hidden = !inPeople;
@@ -406,7 +407,12 @@ function showView() {
   $("people-list").hidden = !!m;
   $("person-view").hidden = !m;
   closeLightbox();
-  if (m) openPerson(Number(m[1]));
+  const unsure = !!m && m[1] === "unsure";
+  for (const id of ["person-name", "person-face", "person-edit-hint"]) $(id).hidden = unsure;
+  $("unsure-title").hidden = $("unsure-hint").hidden = !unsure;
+  if (unsure) $("person-unit-hint").hidden = true;
+  if (unsure) openUnsure();
+  else if (m) openPerson(Number(m[1]));
   else if (inPeople) loadPeople();
 }
 
@@ -420,6 +426,8 @@ async function loadPeople() {
   if (r.ungrouped) bits.push(`${r.ungrouped.toLocaleString()} in no person`);
   if (r.unseen) bits.push(`${r.unseen.toLocaleString()} not grouped yet`);
   $("people-count").textContent = bits.join(" · ");
+  // a sharded library's unsure faces are each shard's (people unsure --shards)
+  $("people-unsure-link").hidden = !r.unsure || state.sharded;
   $("people-empty").hidden = r.count > 0;
   call("/people/update").then((u) => { if (u.state === "running") followUpdate(false); }, () => {});
   fillInBatches($("people-grid"), $("people-sentinel"), r.people, personCard);
@@ -573,9 +581,24 @@ async function openPerson(id) {
                 (f) => card(f, faceActions));
 }
 
-// Under a face of the open person: move it to another person (or a new one), or reject it. On a
-// sharded library a face goes with the faces its shard grouped with it (f.unit_faces in all): the
-// controls say so.
+// The faces left out of the grouping as unsure, each of which can be moved into a person.
+async function openUnsure() {
+  let r;
+  try { r = await call("/people/unsure"); } catch (e) {
+    toast(e.message);
+    location.hash = "#people";
+    return;
+  }
+  try { people.list = (await call("/people")).people; } catch (e) { /* the move menu is shorter */ }
+  people.person = null;
+  $("person-count").textContent = plural(r.count, "face", "faces");
+  fillInBatches($("person-gallery"), $("person-sentinel"), r.faces,
+                (f) => card(f, faceActions));
+}
+
+// Under a face of the open person: move it to another person (or a new one), or reject it (an
+// unsure face, in no person: move it only). On a sharded library a face goes with the faces its
+// shard grouped with it (f.unit_faces in all): the controls say so.
 function faceActions(f) {
   const row = document.createElement("div");
   row.className = "face-actions";
@@ -587,19 +610,24 @@ function faceActions(f) {
   move.title = `Move this face${along} to another person`;
   move.add(new Option("Move to…", ""));
   move.add(new Option("A new person", "new"));
+  const from = people.person; // null: an unsure face, in no person
   for (const p of people.list)
-    if (p.id !== people.person.id) move.add(new Option(personLabel(p), String(p.id)));
+    if (!from || p.id !== from.id) move.add(new Option(personLabel(p), String(p.id)));
   move.addEventListener("change", async () => {
     if (!move.value) return;
     const to = move.value === "new" ? "new" : Number(move.value);
     try {
       const r = await call(`/faces/${f.face_id}/move`, { method: "POST", headers: { "Content-Type": "application/json" },
-                                                        body: JSON.stringify({ to, from: people.person.id }) });
+                                                        body: JSON.stringify(from ? { to, from: from.id } : { to }) });
       toast(n > 1 ? `Moved ${n} faces to ${personLabel(r.person)}.` : `Moved to ${personLabel(r.person)}.`, false);
       people.list = [];
-      openPerson(people.person.id);
+      if (from) openPerson(from.id); else openUnsure();
     } catch (e) { move.value = ""; toast(e.message); }
   });
+  if (!from) {
+    row.append(move);
+    return row;
+  }
   const reject = document.createElement("button");
   reject.type = "button";
   reject.className = "link face-reject";
