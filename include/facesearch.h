@@ -558,6 +558,9 @@ typedef struct fs_people_summary {
     size_t people;       /* people in the index after the run */
     size_t new_people;   /* people created by this run */
     double seconds;
+    size_t edits_dropped; /* a sharded library's: the user's pins and rejects that no longer
+                           * apply, their unit swallowed by a shard into one placed otherwise
+                           * (fs_library_people_update) */
 } fs_people_summary;
 
 /* Groups the faces not yet grouped (all with rebuild). opt may be NULL (defaults). summary may
@@ -724,7 +727,8 @@ void fs_people_units_free(fs_people_units *units);
 fs_status fs_library_people_known(const char *dir, fs_library_known **known, size_t *n,
                                   fs_error *err);
 /* Adds to units (fs_people_units_get's, of the library's shard `shard`) a rename for each known
- * unit of that shard (the others are skipped) that is none of them but whose face (lead) one of
+ * unit of that shard (known sorted by shard, as fs_library_people_known gives it; the other
+ * shards' are skipped) that is none of them but whose face (lead) one of
  * them holds now. The library's update then moves the file's rows to those units, so that a
  * face the user moved stays where it was put after its shard grouped it with another. */
 fs_status fs_people_units_follow(fs_index *index, int shard, const fs_library_known *known,
@@ -734,7 +738,8 @@ fs_status fs_people_units_follow(fs_index *index, int shard, const fs_library_kn
  * into the library's persons and writes them to DIR/people.db, in one transaction, after moving
  * the file's rows of renamed units (units->renames) to the units that hold their faces now (a
  * transaction of its own; a unit that two rows name keeps the row its own key had, else the
- * first by the renamed key). threshold:
+ * first by the renamed key; a pin or reject moves only to a unit the file does not know yet,
+ * else it is dropped: summary->edits_dropped). threshold:
  * 0 = the grouping threshold of a pack whose search threshold is search_threshold.
  * summary (may be NULL): people and new_people (the library's), faces (of the units), seconds. */
 fs_status fs_library_people_update(const char *dir, const fs_people_units *units,

@@ -144,12 +144,15 @@ static void print_update(const cli_globals *g, const people_args *a, const fs_pe
 {
     if (a->json)
         printf("{\"faces\":%zu,\"grouped\":%zu,\"unsure\":%zu,\"people\":%zu,"
-               "\"new_people\":%zu,\"seconds\":%.3f}\n", s->faces, s->grouped, s->unsure,
-               s->people, s->new_people, s->seconds);
+               "\"new_people\":%zu,\"edits_dropped\":%zu,\"seconds\":%.3f}\n", s->faces,
+               s->grouped, s->unsure, s->people, s->new_people, s->edits_dropped, s->seconds);
     else if (!g->quiet)
         printf("%zu face%s looked at: %zu grouped, %zu unsure; %zu people (%zu new) in %.1fs\n",
                s->faces, s->faces == 1 ? "" : "s", s->grouped, s->unsure, s->people,
                s->new_people, s->seconds);
+    if (!a->json && !g->quiet && s->edits_dropped)
+        printf("%zu of your moves and rejects no longer apply: a shard has grouped their faces "
+               "with faces placed otherwise\n", s->edits_dropped);
 }
 
 static int do_update(fs_index *ix, const people_args *a, const cli_globals *g)

@@ -223,6 +223,7 @@ fs_status fs_mpi_people_update(fs_mpi *m, fs_engine *engine, const char *dir, in
         if (rc == FS_OK) {
             sum.people = lib.people;
             sum.new_people = lib.new_people;
+            sum.edits_dropped = lib.edits_dropped;
         }
     }
     fs_people_units_free(&units);

@@ -735,6 +735,7 @@ fs_status fs_mpi_front_people_update(fs_mpi_front *f, const fs_people_options *o
         return rc;
     sum.people = lib.people;
     sum.new_people = lib.new_people;
+    sum.edits_dropped = lib.edits_dropped;
     sum.seconds = mpi_now() - t0;
     if (summary)
         *summary = sum;

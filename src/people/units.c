@@ -217,7 +217,10 @@ typedef struct follow {
 static int follow_face(const store_people_face *f, void *ctx)
 {
     follow *fw = ctx;
-    fs_library_member to = {0, 0, 0};
+    if (fw->failed)
+        return 1; /* out of memory in an earlier batch of ids */
+    fs_library_member to;
+    memset(&to, 0, sizeof to); /* its padding too: renames go over the wire */
     if (f->person_id && holds_id(fw->persons, fw->n_persons, f->person_id))
         to.person_id = f->person_id;
     else if (!f->person_id && holds_id(fw->lone, fw->n_lone, f->face_id))
@@ -238,7 +241,10 @@ static int follow_face(const store_people_face *f, void *ctx)
         }
         u->renames = grown;
         to.shard = fw->known[at->known].unit.shard;
-        u->renames[u->n_renames++] = (fs_unit_rename){fw->known[at->known].unit, to};
+        fs_unit_rename *r = &u->renames[u->n_renames++];
+        memset(r, 0, sizeof *r);
+        r->from = fw->known[at->known].unit;
+        r->to = to;
     }
     return 0;
 }
@@ -271,12 +277,18 @@ fs_status people_units_follow(store_db *store, int shard, const fs_library_known
     qsort(ids, n_persons, sizeof *ids, cmp_id);
     qsort(ids + n_persons, n_lone, sizeof *ids, cmp_id);
 
-    /* the known units of this shard that are no unit now, by the face that leads them */
-    size_t n_lookups = 0;
-    for (size_t i = 0; i < n; i++) {
+    /* the known units of this shard (known is sorted by shard) that are no unit now, by the face
+     * that leads them */
+    size_t n_lookups = 0, first = 0, hi = n;
+    while (first < hi) {
+        size_t mid = first + (hi - first) / 2;
+        if (known[mid].unit.shard < shard)
+            first = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = first; i < n && known[i].unit.shard == shard; i++) {
         const fs_library_member *k = &known[i].unit;
-        if (k->shard != shard)
-            continue;
         int64_t face = k->person_id ? known[i].lead : k->face_id;
         int current = k->person_id ? holds_id(ids, n_persons, k->person_id)
                                    : holds_id(ids + n_persons, n_lone, k->face_id);

@@ -301,9 +301,10 @@ static void people_run_json(const srv_people_run *r, srv_buf *b)
         srv_buf_puts(b, "null");
     srv_buf_printf(b,
                    ",\"done\":%zu,\"total\":%zu,\"seconds\":%.3f,\"faces\":%zu,\"grouped\":%zu,"
-                   "\"unsure\":%zu,\"people\":%zu,\"new_people\":%zu,\"error\":",
+                   "\"unsure\":%zu,\"people\":%zu,\"new_people\":%zu,\"edits_dropped\":%zu,"
+                   "\"error\":",
                    p->done, p->total, r->state == RUN_DONE ? s->seconds : p->seconds, s->faces,
-                   s->grouped, s->unsure, s->people, s->new_people);
+                   s->grouped, s->unsure, s->people, s->new_people, s->edits_dropped);
     srv_json_string(b, r->error);
     srv_buf_puts(b, "}");
 }

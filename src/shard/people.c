@@ -667,8 +667,9 @@ fs_status fs_library_people_update(const char *dir, const fs_people_units *units
     }
     if (rc == FS_OK && units->count && units->dim <= 0)
         rc = util_fail(err, FS_ERR_ARG, "people: units without embeddings");
+    size_t dropped = 0;
     if (rc == FS_OK)
-        rc = people_file_follow(db, path, units->renames, units->n_renames, err);
+        rc = people_file_follow(db, path, units->renames, units->n_renames, &dropped, err);
     int again = 1;
     for (int attempt = 0; rc == FS_OK && again && attempt < ATTEMPTS; attempt++)
         rc = group_and_write(db, path, count, units, t, summary, &again, err);
@@ -677,6 +678,7 @@ fs_status fs_library_people_update(const char *dir, const fs_people_units *units
                        "%s: the people were edited during each of %d groupings; group them "
                        "again", path, ATTEMPTS);
     if (rc == FS_OK && summary) {
+        summary->edits_dropped = dropped;
         for (size_t i = 0; i < units->count; i++)
             summary->faces += units->items[i].faces;
         summary->seconds = util_now() - t0;

@@ -1,7 +1,8 @@
 /*
  * people_file.c — opening DIR/people.db, the file of a sharded library's people (its schema is
- * in people_file.h), and the SQLite calls people.c and people_edit.c share. A file of version 1
- * (before the user's edits were kept) is brought to version 2 when an update opens it.
+ * in people_file.h), and the SQLite calls people.c and people_edit.c share. An older file is
+ * brought to the current version when an update opens it (version 2, also an edit); an empty
+ * one (an update that died before its first commit) is no people yet.
  */
 #include <errno.h>
 #include <string.h>
@@ -121,6 +122,24 @@ static fs_status make_current(sqlite3 *db, const char *path, fs_error *err)
     return rc;
 }
 
+static fs_status no_people_yet(const char *dir, fs_error *err)
+{
+    return util_fail(err, FS_ERR_NOT_FOUND,
+                     "%s: no people yet (group them: mpirun -np N facesearch people update "
+                     "--shards %s)", dir, dir);
+}
+
+/* Whether db has no table at all (an empty file). */
+static int is_empty(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int empty = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &s, NULL) ==
+                    SQLITE_OK &&
+                sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 0;
+    sqlite3_finalize(s);
+    return empty;
+}
+
 fs_status people_file_open(const char *dir, people_file_mode mode, sqlite3 **db, char *path,
                            size_t size, int *count, fs_error *err)
 {
@@ -135,11 +154,8 @@ fs_status people_file_open(const char *dir, people_file_mode mode, sqlite3 **db,
     int create = mode == PEOPLE_FILE_CREATE;
     struct stat st;
     if (!create && stat(path, &st) != 0)
-        return errno == ENOENT
-                   ? util_fail(err, FS_ERR_NOT_FOUND,
-                               "%s: no people yet (group them: mpirun -np N facesearch people "
-                               "update --shards %s)", dir, dir)
-                   : util_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? no_people_yet(dir, err)
+                               : util_fail(err, FS_ERR_IO, "%s: %s", path, strerror(errno));
     int flags = mode == PEOPLE_FILE_READ
                     ? SQLITE_OPEN_READONLY
                     : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
@@ -155,7 +171,9 @@ fs_status people_file_open(const char *dir, people_file_mode mode, sqlite3 **db,
     rc = people_file_exec(*db, path, "PRAGMA synchronous = FULL", err);
     if (rc == FS_OK)
         rc = people_file_version(*db, path, &version, err);
-    if (rc == FS_OK && (version > VERSION || (version == 0 && !create)))
+    if (rc == FS_OK && version == 0 && !create && is_empty(*db))
+        rc = no_people_yet(dir, err); /* made by an update that died before its first commit */
+    else if (rc == FS_OK && (version > VERSION || (version == 0 && !create)))
         rc = util_fail(err, FS_ERR_FORMAT, "%s: not a facesearch people file (version %d)", path,
                        version);
     else if (rc == FS_OK && version < VERSION &&

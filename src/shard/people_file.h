@@ -49,9 +49,10 @@ fs_status people_file_open(const char *dir, people_file_mode mode, sqlite3 **db,
 fs_status people_file_version(sqlite3 *db, const char *path, int *version, fs_error *err);
 
 /* Moves the member, pin and reject rows of each renamed unit to the unit that holds its faces
- * now (people_known.c), in one transaction. */
+ * now (people_known.c), in one transaction; *dropped gets the pins and rejects that no longer
+ * apply (their unit was swallowed by one the file knows). */
 fs_status people_file_follow(sqlite3 *db, const char *path, const fs_unit_rename *renames,
-                             size_t n, fs_error *err);
+                             size_t n, size_t *dropped, fs_error *err);
 
 /* The error of db's last call, as a status (FS_ERR_FORMAT for a damaged file, FS_ERR_BUSY when
  * another writer held it too long). */

@@ -20,13 +20,15 @@
 #include "util/error.h"
 #include "util/grow.h"
 
-/* Every unit named by a member or a reject (with its representative face), or a pin (a pinned
- * unit is a member); version 2 files keep no reject's face, version 1 files have members alone,
- * without their faces. */
+/* Every unit named by a member or a reject (with its representative face: the member's, which
+ * every update refreshes, else the reject's, as it was when the user made it), or a pin (a
+ * pinned unit is a member); version 2 files keep no reject's face, version 1 files have members
+ * alone, without their faces. */
 static const char known_v3[] =
-    "SELECT shard, person_id, face_id, max(lead) FROM (SELECT shard, person_id, face_id, lead"
-    " FROM member UNION ALL SELECT shard, person_id, face_id, 0 FROM pin"
-    " UNION ALL SELECT shard, person_id, face_id, lead FROM reject)"
+    "SELECT shard, person_id, face_id, coalesce(max(CASE WHEN src = 2 THEN lead END),"
+    " max(CASE WHEN src = 1 THEN lead END), 0) FROM (SELECT shard, person_id, face_id,"
+    " nullif(lead, 0) AS lead, 2 AS src FROM member UNION ALL SELECT shard, person_id, face_id,"
+    " NULL, 0 FROM pin UNION ALL SELECT shard, person_id, face_id, nullif(lead, 0), 1 FROM reject)"
     " GROUP BY shard, person_id, face_id ORDER BY shard, person_id, face_id";
 static const char known_v2[] =
     "SELECT shard, person_id, face_id, max(lead) FROM (SELECT shard, person_id, face_id, lead"
@@ -67,6 +69,7 @@ fs_status fs_library_people_known(const char *dir, fs_library_known **known, siz
         }
         *known = grown;
         fs_library_known *k = &(*known)[(*n)++];
+        memset(k, 0, sizeof *k); /* its padding too: the list goes over the wire */
         k->unit.shard = sqlite3_column_int(s, 0);
         k->unit.person_id = sqlite3_column_int64(s, 1);
         k->unit.face_id = sqlite3_column_int64(s, 2);
@@ -101,24 +104,33 @@ static int cmp_rename(const void *x, const void *y)
     return (a->face_id > b->face_id) - (a->face_id < b->face_id);
 }
 
-/* The rows of table naming unit from, moved to unit to; a row that to has already (the same
- * key) is kept and from's dropped. */
+/* The rows naming unit from, moved to unit to. A pin or reject moves only to a unit that the
+ * file does not know already (no member row: a unit new since the last update, as a shard
+ * person made of a face alone and a new face): one the file knows has its own place, which the
+ * decisions about the unit it swallowed cannot decide (a face the user moved, merged by its shard
+ * into a person of many faces placed otherwise, would drag them all along); those decisions are
+ * dropped, and counted. A member row that to has already is kept. The first three statements
+ * take to (?4, ?5); the pins and rejects the last three delete are the dropped ones. */
 static const char *const moves[] = {
+    "UPDATE OR IGNORE pin SET person_id = ?4, face_id = ?5"
+    " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3 AND NOT EXISTS (SELECT 1 FROM member"
+    " WHERE shard = ?1 AND person_id = ?4 AND face_id = ?5)",
+    "UPDATE OR IGNORE reject SET person_id = ?4, face_id = ?5"
+    " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3 AND NOT EXISTS (SELECT 1 FROM member"
+    " WHERE shard = ?1 AND person_id = ?4 AND face_id = ?5)",
     "UPDATE OR IGNORE member SET person_id = ?4, face_id = ?5"
     " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
-    "UPDATE OR IGNORE pin SET person_id = ?4, face_id = ?5"
-    " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
-    "UPDATE OR IGNORE reject SET person_id = ?4, face_id = ?5"
-    " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
-    "DELETE FROM member WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
     "DELETE FROM pin WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
     "DELETE FROM reject WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
+    "DELETE FROM member WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
 };
 #define N_MOVES (sizeof moves / sizeof moves[0])
+#define FIRST_DROP 3 /* moves[3] and moves[4] delete dropped decisions */
 
 fs_status people_file_follow(sqlite3 *db, const char *path, const fs_unit_rename *renames,
-                             size_t n, fs_error *err)
+                             size_t n, size_t *dropped, fs_error *err)
 {
+    *dropped = 0;
     if (n == 0)
         return FS_OK;
     fs_unit_rename *sorted = malloc(n * sizeof *sorted);
@@ -137,19 +149,32 @@ fs_status people_file_follow(sqlite3 *db, const char *path, const fs_unit_rename
             sqlite3_bind_int(s[q], 1, r->from.shard);
             sqlite3_bind_int64(s[q], 2, r->from.person_id);
             sqlite3_bind_int64(s[q], 3, r->from.person_id ? 0 : r->from.face_id);
-            if (q < N_MOVES / 2) {
+            if (q < FIRST_DROP) {
                 sqlite3_bind_int64(s[q], 4, r->to.person_id);
                 sqlite3_bind_int64(s[q], 5, r->to.person_id ? 0 : r->to.face_id);
             }
             rc = people_file_run(db, path, s[q], err);
+            if (rc == FS_OK && (q == FIRST_DROP || q == FIRST_DROP + 1))
+                *dropped += (size_t)sqlite3_changes(db);
         }
     }
     for (size_t q = 0; q < N_MOVES; q++)
         sqlite3_finalize(s[q]);
+    /* a unit pinned to a person and rejected from it (decisions of two units now one): the pin
+     * stands, as the unit is in that person */
+    if (rc == FS_OK)
+        rc = people_file_exec(db, path,
+                              "DELETE FROM reject WHERE (shard, person_id, face_id, person) IN"
+                              " (SELECT shard, person_id, face_id, person FROM pin)",
+                              err);
+    if (rc == FS_OK)
+        *dropped += (size_t)sqlite3_changes(db);
     if (rc == FS_OK)
         rc = people_file_exec(db, path, "COMMIT", err);
     if (rc != FS_OK && began)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc != FS_OK)
+        *dropped = 0;
     free(sorted);
     return rc;
 }

@@ -709,10 +709,12 @@ static void test_edit_during_update(void **state)
     free(dir);
 }
 
-/* The units of the library's file (fs_library_people_known), and the file's rows following the
- * units a shard renamed (units->renames): a face moved into a person stays there after its
- * shard grouped it with another, a unit rejected from a person stays out after its shard merged
- * it into another person. A move into a person also keeps that person's own units in it. */
+/* The units of the library's file (fs_library_people_known; an empty file is no people yet),
+ * and the file's rows following the units a shard renamed (units->renames): a face moved into a
+ * person stays there after its shard grouped it with another, a unit rejected from a person
+ * stays out after its shard merged it into another person; a unit the file knows that swallows
+ * one the user placed stays where it was (the decision dropped, counted). A move into a person
+ * also keeps that person's own units in it. */
 static void test_follow(void **state)
 {
     (void)state;
@@ -722,6 +724,21 @@ static void test_follow(void **state)
     size_t n_known;
     assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
     assert_int_equal(n_known, 0); /* no update yet */
+    /* an empty file, as an update that died before its first commit leaves: no people yet */
+    char path[400];
+    snprintf(path, sizeof path, "%s/people.db", dir);
+    FILE *empty = fopen(path, "w");
+    assert_non_null(empty);
+    fclose(empty);
+    assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
+    assert_int_equal(n_known, 0);
+    fs_people none;
+    assert_int_equal(fs_library_people_list(dir, &none, &err), FS_ERR_NOT_FOUND);
+    char want_none[900];
+    snprintf(want_none, sizeof want_none,
+             "%s: no people yet (group them: mpirun -np N facesearch people update --shards %s)",
+             dir, dir);
+    assert_string_equal(err.message, want_none);
     fs_people_units u;
     make_units(library, N_UNITS, &u);
     fs_people_summary s;
@@ -746,7 +763,7 @@ static void test_follow(void **state)
      * update Ann has it and keeps her own units */
     int64_t ann = holder(dir, 1, 4, 0), pair = holder(dir, 2, 0, 12);
     assert_true(ann && pair && ann != pair);
-    fs_library_member lone12 = {2, 0, 12}, ann2 = {2, 2, 0};
+    fs_library_member lone12 = {2, 0, 12};
     assert_int_equal(fs_library_people_move(dir, &lone12, pair, ann, NULL, &err), FS_OK);
     assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
     assert_int_equal(holder(dir, 2, 0, 12), ann);
@@ -754,44 +771,75 @@ static void test_follow(void **state)
     assert_int_equal(holder(dir, 1, 4, 0), ann);
     assert_int_equal(holder(dir, 2, 2, 0), ann);
     assert_int_equal(holder(dir, 0, 0, 11), pair);
-    /* and Ann's unit of shard 2 rejected from her: no member now, the reject keeps its face */
-    assert_int_equal(fs_library_people_reject(dir, &ann2, ann, &err), FS_OK);
+    /* and Ann's unit of shard 1 (her only one there) rejected from her: no member now, the
+     * reject keeps its face */
+    fs_library_member ann1 = {1, 4, 0};
+    assert_int_equal(fs_library_people_reject(dir, &ann1, ann, &err), FS_OK);
     assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
     int seen = 0;
     for (size_t i = 0; i < n_known; i++)
-        if (known[i].unit.shard == 2 && known[i].unit.person_id == 2) {
+        if (known[i].unit.shard == 1 && known[i].unit.person_id == 4) {
             seen++;
-            assert_int_equal(known[i].lead, 102);
+            assert_int_equal(known[i].lead, 104);
         }
     assert_int_equal(seen, 1);
     free(known);
 
-    /* then shard 2 changes: the face joins its new person 7, its person 2 is merged into its
-     * person 9; the ranks report both (fs_people_units_follow) */
+    /* then the shards change: shard 2's face joins its new person 7, shard 1's person 4 is
+     * merged into its new person 9; the ranks report both (fs_people_units_follow) */
     spec changed[N_UNITS];
     memcpy(changed, library, sizeof changed);
     for (size_t i = 0; i < N_UNITS; i++) {
         if (changed[i].shard == 2 && changed[i].face_id == 12)
             changed[i] = (spec){2, 2, 7, 0, 2, NULL};
-        if (changed[i].shard == 2 && changed[i].person_id == 2)
+        if (changed[i].shard == 1 && changed[i].person_id == 4)
             changed[i].person_id = 9;
     }
     fs_people_units v;
     make_units(changed, N_UNITS, &v);
-    fs_unit_rename renames[] = {{{2, 0, 12}, {2, 7, 0}}, {{2, 2, 0}, {2, 9, 0}}};
+    fs_unit_rename renames[] = {{{2, 0, 12}, {2, 7, 0}}, {{1, 4, 0}, {1, 9, 0}}};
     v.renames = renames;
     v.n_renames = 2;
     assert_int_equal(fs_library_people_update(dir, &v, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(s.edits_dropped, 0);
     assert_int_equal(holder(dir, 2, 7, 0), ann);
     assert_int_equal(holder(dir, 0, 1, 0), ann);
-    int64_t out = holder(dir, 2, 9, 0);
+    assert_int_equal(holder(dir, 2, 2, 0), ann);
+    int64_t out = holder(dir, 1, 9, 0);
     assert_true(out != ann);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "test \"$(sqlite3 '%s/people.db' 'SELECT shard, person_id, face_id FROM reject"
+             " WHERE person = %lld')\" = '1|9|0'", dir, (long long)ann);
+    assert_int_equal(system(cmd), 0); /* the reject names the new unit */
     /* the rows moved: a later update without the renames keeps both decisions */
     v.renames = NULL;
     v.n_renames = 0;
     assert_int_equal(fs_library_people_update(dir, &v, 0.5f, 0, &s, &err), FS_OK);
     assert_int_equal(holder(dir, 2, 7, 0), ann);
-    assert_int_equal(holder(dir, 2, 9, 0), out);
+    assert_int_equal(holder(dir, 1, 9, 0), out);
+
+    /* a unit the file knows swallows one the user placed: shard 0's face 11 (pinned where the
+     * move out of its person left it) merged into shard 0's person 3 (identity 5, placed by the
+     * grouping). Person 3 stays where it was, the pin is dropped and counted. */
+    int64_t five = holder(dir, 0, 3, 0);
+    assert_true(five && holder(dir, 0, 0, 11) && holder(dir, 0, 0, 11) != five);
+    spec merged[N_UNITS - 1];
+    size_t n_merged = 0;
+    for (size_t i = 0; i < N_UNITS; i++)
+        if (!(changed[i].shard == 0 && changed[i].face_id == 11))
+            merged[n_merged++] = changed[i];
+    fs_people_units w;
+    make_units(merged, n_merged, &w);
+    fs_unit_rename swallowed[] = {{{0, 0, 11}, {0, 3, 0}}};
+    w.renames = swallowed;
+    w.n_renames = 1;
+    assert_int_equal(fs_library_people_update(dir, &w, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(s.edits_dropped, 1);
+    assert_int_equal(holder(dir, 0, 3, 0), five);
+    w.renames = NULL;
+    w.n_renames = 0;
+    fs_people_units_free(&w);
 
     /* a rename out of the library's shards, or across shards: refused, nothing written */
     fs_unit_rename bad[] = {{{COUNT, 0, 12}, {COUNT, 7, 0}}};
