@@ -139,8 +139,8 @@ static fs_status need_person(edit *e, int64_t id, fs_error *err)
 static fs_status pin_members(edit *e, int64_t id, fs_error *err)
 {
     return edit_run(e,
-                    "INSERT OR REPLACE INTO pin SELECT shard, person_id, face_id, person"
-                    " FROM member WHERE person = ?1",
+                    "INSERT OR REPLACE INTO pin(shard, person_id, face_id, person, lead)"
+                    " SELECT shard, person_id, face_id, person, lead FROM member WHERE person = ?1",
                     &id, 1, err);
 }
 
@@ -293,6 +293,12 @@ static int valid_unit(const fs_library_member *u, int count)
            (u->person_id > 0 || u->face_id > 0);
 }
 
+/* Unit ?1-?3 pinned to person ?4, with the representative face its member row has. */
+#define PIN_WITH_LEAD                                                                             \
+    "INSERT OR REPLACE INTO pin(shard, person_id, face_id, person, lead)"                        \
+    " SELECT ?1, ?2, ?3, ?4, coalesce((SELECT lead FROM member WHERE shard = ?1"                \
+    " AND person_id = ?2 AND face_id = ?3), 0)"
+
 /* Unit ?1-?3 rejected from person ?4, with the representative face its member row has. */
 #define REJECT_WITH_LEAD                                                                          \
     "INSERT OR IGNORE INTO reject(shard, person_id, face_id, person, lead)"                      \
@@ -373,7 +379,7 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
                       " AND face_id = ?3",
                       dest, 4, err);
     if (rc == FS_OK)
-        rc = edit_run(&e, "INSERT OR REPLACE INTO pin VALUES (?1, ?2, ?3, ?4)", dest, 4, err);
+        rc = edit_run(&e, PIN_WITH_LEAD, dest, 4, err);
     if (rc == FS_OK)
         rc = edit_run(&e,
                       "DELETE FROM reject WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3"

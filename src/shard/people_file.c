@@ -31,7 +31,7 @@ static const char schema[] =
  * library's counts of faces in no person, the number of edits made. */
 static const char decisions[] =
     "CREATE TABLE IF NOT EXISTS pin(shard INTEGER NOT NULL, person_id INTEGER NOT NULL,"
-    " face_id INTEGER NOT NULL, person INTEGER NOT NULL,"
+    " face_id INTEGER NOT NULL, person INTEGER NOT NULL, lead INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (shard, person_id, face_id));"
     "CREATE TABLE IF NOT EXISTS reject(shard INTEGER NOT NULL, person_id INTEGER NOT NULL,"
     " face_id INTEGER NOT NULL, person INTEGER NOT NULL, lead INTEGER NOT NULL DEFAULT 0,"
@@ -40,9 +40,14 @@ static const char decisions[] =
     " unseen INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS edits(id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);";
 
-/* What version 3 adds to version 2: a rejected unit's representative face (a library id; 0 for
- * the rejects of version 2), which follows it when its shard renames it (people_known.c). */
-static const char reject_lead[] = "ALTER TABLE reject ADD COLUMN lead INTEGER NOT NULL DEFAULT 0;";
+/* What version 3 adds to version 2: a pinned or rejected unit's representative face (a library
+ * id; a pin's from its member, 0 for the rejects of version 2), which follows it when its shard
+ * renames it (people_known.c). */
+static const char decision_leads[] =
+    "ALTER TABLE pin ADD COLUMN lead INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE pin SET lead = coalesce((SELECT lead FROM member m WHERE m.shard = pin.shard"
+    " AND m.person_id = pin.person_id AND m.face_id = pin.face_id), 0);"
+    "ALTER TABLE reject ADD COLUMN lead INTEGER NOT NULL DEFAULT 0;";
 
 static const char upgrade[] =
     "ALTER TABLE member ADD COLUMN photos INTEGER NOT NULL DEFAULT 0;"
@@ -112,7 +117,7 @@ static fs_status make_current(sqlite3 *db, const char *path, fs_error *err)
     if (rc == FS_OK && version < 2)
         rc = people_file_exec(db, path, decisions, err);
     else if (rc == FS_OK && version == 2)
-        rc = people_file_exec(db, path, reject_lead, err);
+        rc = people_file_exec(db, path, decision_leads, err);
     if (rc == FS_OK && version < VERSION)
         rc = people_file_exec(db, path, VERSION_PRAGMA, err);
     if (rc == FS_OK)

@@ -10,10 +10,10 @@
  *            photos, lead, face_path, x0, y0, x1, y1)      or a face in none (person_id 0), with
  *                                                          its representative face (lead: a
  *                                                          library id) and its counts
- *     pin(shard, person_id, face_id, person)               a unit the user put in a person
- *     reject(shard, person_id, face_id, person, lead)      a unit the user took out of a
- *                                                          person, with its representative face
- *                                                          then (library id; 0: not known)
+ *     pin(shard, person_id, face_id, person, lead)         a unit the user put in a person,
+ *     reject(shard, person_id, face_id, person, lead)      or took out of one, with its
+ *                                                          representative face then (library
+ *                                                          id; 0: not known)
  *     counts(unsure, ungrouped, unseen)                    one row: the shards' faces judged
  *                                                          unsure, in no library person, and
  *                                                          not seen, at the last update
@@ -22,8 +22,8 @@
  *                                                          groups again)
  * A file of version 1 (no pin, reject, counts, nor the member's counts and face) is brought to
  * the current version by the next update, which rewrites every member; edits other than naming
- * need version 2 or later. Version 2 (rejects without their face) is brought to 3 by the next
- * update or edit.
+ * need version 2 or later. Version 2 (pins and rejects without their face) is brought to 3 by
+ * the next update or edit.
  */
 #ifndef FS_SHARD_PEOPLE_FILE_H
 #define FS_SHARD_PEOPLE_FILE_H

@@ -20,16 +20,16 @@
 #include "util/error.h"
 #include "util/grow.h"
 
-/* Every unit named by a member or a reject (with its representative face: the member's, which
- * every update refreshes, else the reject's, as it was when the user made it), or a pin (a
- * pinned unit is a member); version 2 files keep no reject's face, version 1 files have members
- * alone, without their faces. */
+/* Every unit named by a member, a pin or a reject, with its representative face: the member's,
+ * which every update refreshes, else the pin's or reject's, as it was when the user made it;
+ * version 2 files keep no pin's or reject's face, version 1 files have members alone, without
+ * their faces. */
 static const char known_v3[] =
     "SELECT shard, person_id, face_id, coalesce(max(CASE WHEN src = 2 THEN lead END),"
     " max(CASE WHEN src = 1 THEN lead END), 0) FROM (SELECT shard, person_id, face_id,"
     " nullif(lead, 0) AS lead, 2 AS src FROM member UNION ALL SELECT shard, person_id, face_id,"
-    " NULL, 0 FROM pin UNION ALL SELECT shard, person_id, face_id, nullif(lead, 0), 1 FROM reject)"
-    " GROUP BY shard, person_id, face_id ORDER BY shard, person_id, face_id";
+    " nullif(lead, 0), 1 FROM pin UNION ALL SELECT shard, person_id, face_id, nullif(lead, 0), 1"
+    " FROM reject) GROUP BY shard, person_id, face_id ORDER BY shard, person_id, face_id";
 static const char known_v2[] =
     "SELECT shard, person_id, face_id, max(lead) FROM (SELECT shard, person_id, face_id, lead"
     " FROM member UNION ALL SELECT shard, person_id, face_id, 0 FROM pin"

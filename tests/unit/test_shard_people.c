@@ -576,8 +576,8 @@ static void test_first_version(void **state)
     free(dir);
 }
 
-/* A file of version 2 (rejects without their unit's face): read as it is, brought to version 3
- * by the next edit. */
+/* A file of version 2 (pins and rejects without their unit's face): read as it is, brought to
+ * version 3 by the next edit (the pins' faces from their members). */
 static void test_second_version(void **state)
 {
     (void)state;
@@ -592,8 +592,8 @@ static void test_second_version(void **state)
     assert_int_equal(fs_library_people_reject(dir, &ann2, ann, &err), FS_OK);
     char cmd[1200];
     snprintf(cmd, sizeof cmd,
-             "sqlite3 '%s/people.db' 'ALTER TABLE reject DROP COLUMN lead;"
-             " PRAGMA user_version = 2;'", dir);
+             "sqlite3 '%s/people.db' 'ALTER TABLE pin DROP COLUMN lead;"
+             " ALTER TABLE reject DROP COLUMN lead; PRAGMA user_version = 2;'", dir);
     assert_int_equal(system(cmd), 0);
     fs_library_known *known;
     size_t n_known;
@@ -607,8 +607,9 @@ static void test_second_version(void **state)
     assert_int_equal(fs_library_people_reject(dir, &ann0, ann, &err), FS_OK);
     snprintf(cmd, sizeof cmd,
              "test \"$(sqlite3 '%s/people.db' 'PRAGMA user_version; SELECT lead FROM reject"
-             " WHERE shard = 0 AND person_id = 1')\" = \"$(printf '3\\n%d')\"",
-             dir, (int)fs_library_id(101, 0, COUNT));
+             " WHERE shard = 0 AND person_id = 1; SELECT lead FROM pin WHERE shard = 1"
+             " AND person_id = 4')\" = \"$(printf '3\\n%d\\n%d')\"",
+             dir, (int)fs_library_id(101, 0, COUNT), (int)fs_library_id(104, 1, COUNT));
     assert_int_equal(system(cmd), 0);
     assert_int_equal(holder(dir, 0, 1, 0), 0);
     assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
