@@ -139,6 +139,23 @@ static void person_face_json(srv_buf *b, const fs_person_face *f, size_t unit_fa
     srv_buf_puts(b, "}");
 }
 
+/* "faces": [...], "count": N}: faces whose photo is under the roots, with the faces each one's
+ * unit holds (sizes; NULL: 1 each). */
+static void faces_json(srv_ctx *ctx, srv_buf *b, const fs_person_faces *faces,
+                       const size_t *sizes)
+{
+    srv_buf_puts(b, "\"faces\":[");
+    size_t shown = 0;
+    for (size_t i = 0; i < faces->count; i++) {
+        if (!srv_path_allowed(ctx, faces->items[i].path))
+            continue;
+        if (shown++)
+            srv_buf_puts(b, ",");
+        person_face_json(b, &faces->items[i], sizes ? sizes[i] : 1);
+    }
+    srv_buf_printf(b, "],\"count\":%zu}\n", shown);
+}
+
 /* Person id and its faces, of the index or of the library (serve --shards, from every rank):
  * 1 when found, 0 when there is no such person, -1 with err filled. */
 static int person_get(srv_ctx *ctx, int64_t id, fs_person *p, fs_person_faces *faces,
@@ -219,17 +236,10 @@ static int person_body(srv_ctx *ctx, int64_t id, srv_buf *b, fs_error *err)
         return found;
     srv_buf_puts(b, "{\"person\":");
     person_json(ctx, b, &p);
-    srv_buf_puts(b, ",\"faces\":[");
-    size_t shown = 0, *sizes = unit_sizes(ctx, &faces);
-    for (size_t i = 0; i < faces.count; i++) {
-        if (!srv_path_allowed(ctx, faces.items[i].path))
-            continue;
-        if (shown++)
-            srv_buf_puts(b, ",");
-        person_face_json(b, &faces.items[i], sizes ? sizes[i] : 1);
-    }
+    srv_buf_puts(b, ",");
+    size_t *sizes = unit_sizes(ctx, &faces);
+    faces_json(ctx, b, &faces, sizes);
     free(sizes);
-    srv_buf_printf(b, "],\"count\":%zu}\n", shown);
     fs_person_clear(&p);
     fs_person_faces_free(&faces);
     return 1;
@@ -266,16 +276,8 @@ int srv_api_people_unsure(srv_ctx *ctx, const srv_request *req, srv_response *re
     if (rc != FS_OK)
         return srv_error_fs(res, &err);
     srv_buf *b = srv_json(res, 200);
-    srv_buf_puts(b, "{\"faces\":[");
-    size_t shown = 0;
-    for (size_t i = 0; i < faces.count; i++) {
-        if (!srv_path_allowed(ctx, faces.items[i].path))
-            continue;
-        if (shown++)
-            srv_buf_puts(b, ",");
-        person_face_json(b, &faces.items[i], 1);
-    }
-    srv_buf_printf(b, "],\"count\":%zu}\n", shown);
+    srv_buf_puts(b, "{");
+    faces_json(ctx, b, &faces, NULL);
     fs_person_faces_free(&faces);
     return 0;
 }

@@ -136,6 +136,16 @@ static char *new_library(void)
     return strdup(dir);
 }
 
+/* A new library whose people are grouped from the units of `library` (into *u, *s). */
+static char *grouped_library(fs_people_units *u, fs_people_summary *s)
+{
+    char *dir = new_library();
+    fs_error err;
+    make_units(library, N_UNITS, u);
+    assert_int_equal(fs_library_people_update(dir, u, 0.5f, 0, s, &err), FS_OK);
+    return dir;
+}
+
 /* The members of person key: how many, and the number per shard into per_shard. */
 static size_t members_of(const char *dir, const char *key, fs_person *p, int per_shard[COUNT])
 {
@@ -384,12 +394,10 @@ static int64_t holder(const char *dir, int shard, int64_t person_id, int64_t fac
 static void test_edits(void **state)
 {
     (void)state;
-    char *dir = new_library();
     fs_error err;
     fs_people_units u;
-    make_units(library, N_UNITS, &u);
     fs_people_summary s;
-    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    char *dir = grouped_library(&u, &s);
     size_t faces, n, before = s.people;
 
     /* merge: identity 5's two persons of shard 0 (kept apart by the shard) become one, with
@@ -581,12 +589,10 @@ static void test_first_version(void **state)
 static void test_second_version(void **state)
 {
     (void)state;
-    char *dir = new_library();
     fs_error err;
     fs_people_units u;
-    make_units(library, N_UNITS, &u);
     fs_people_summary s;
-    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    char *dir = grouped_library(&u, &s);
     int64_t ann = holder(dir, 1, 4, 0);
     fs_library_member ann2 = {2, 2, 0}, ann0 = {0, 1, 0};
     assert_int_equal(fs_library_people_reject(dir, &ann2, ann, &err), FS_OK);
