@@ -512,10 +512,11 @@ static void test_follow(void **state)
     assert_true(pa > 0 && pb > 0 && pa != pb);
     assert_int_equal(f5.person, 0); /* alone: a unit of its own */
 
-    /* the library knew them so (shard 1), and a unit of shard 0 */
+    /* the library knew them so (shard 1), after a unit of shard 0 (sorted by shard, as
+     * fs_library_people_known gives them) */
     const fs_library_known known[] = {
-        {{1, pa, 0}, f1.face_id}, {{1, pb, 0}, f3.face_id}, {{1, 0, f5.face_id}, f5.face_id},
-        {{1, 98, 0}, 424242},     {{1, 99, 0}, 0},           {{0, 0, f5.face_id}, f5.face_id},
+        {{0, 0, f5.face_id}, f5.face_id}, {{1, pa, 0}, f1.face_id}, {{1, pb, 0}, f3.face_id},
+        {{1, 0, f5.face_id}, f5.face_id}, {{1, 98, 0}, 424242},     {{1, 99, 0}, 0},
     };
     /* then the shard changed: b merged into a by the user, 5.jpg's face grouped with a new one */
     fs_error err;
@@ -547,9 +548,9 @@ static void test_follow(void **state)
     assert_true(u.renames[0].from.person_id != u.renames[1].from.person_id);
     free(u.renames);
 
-    /* a face in no unit (unsure or not seen) leads nowhere: the known unit stays as it is */
+    /* a face whose person is none of the units leads nowhere: the known unit stays as it is */
     fs_people_units none = {.items = items, .count = 1};
-    assert_int_equal(people_units_follow(st, 1, known + 2, 1, &none, &err), FS_OK);
+    assert_int_equal(people_units_follow(st, 1, known + 3, 1, &none, &err), FS_OK);
     assert_int_equal(none.n_renames, 0);
     free(none.renames);
 }
