@@ -59,16 +59,25 @@ const char *nn_precision_name(nn_precision precision)
 
 #include "util/clock.h"
 
-/* A round times each loop once (~25 and ~50 us here); the best of 21 rounds, interleaved, is what
- * counts, so that the answer (rates 1:1 or 2:1, read against 1.5) does not move on a busy machine:
- * every one of 21 FMA rounds would have to be slowed by half for a 1:1 CPU to read as 2:1. */
+/* A round times each loop once (~65 us each on a 3.7 GHz Zen 4); the best of 21 rounds,
+ * interleaved, is what counts, so that the answer (rates 1:1 or 2:1, read against 1.5) does not
+ * move on a busy machine: every one of 21 FMA rounds would have to be slowed by half for a 1:1
+ * CPU to read as 2:1. */
 #define PROBE_ITERS 20000
 #define PROBE_ROUNDS 21
 
-/* Twelve independent accumulators cover the latency of either instruction on either pipe. */
+/* Twelve independent accumulators cover the latency of either instruction on either pipe, so
+ * the loop measures how many the CPU issues per cycle, not how long one takes. Each starts from
+ * its own value: twelve chains that start equal compute the same thing, the compiler keeps one,
+ * and the probe then times a single chain's latency (on AMD Zen 4: FMA 4 cycles, vdpbf16ps 6,
+ * read as a 1.33 rate ratio where the issue rates are equal and bf16 makes the recognizers
+ * 1.5-1.9x faster). */
 #define PROBE_LOOP(STEP)                                                                          \
-    __m512 a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x, a8 = x, a9 = x,       \
-           a10 = x, a11 = x;                                                                      \
+    __m512 d = _mm512_set1_ps(1e-4f);                                                             \
+    __m512 a0 = x, a1 = _mm512_add_ps(a0, d), a2 = _mm512_add_ps(a1, d),                        \
+           a3 = _mm512_add_ps(a2, d), a4 = _mm512_add_ps(a3, d), a5 = _mm512_add_ps(a4, d),      \
+           a6 = _mm512_add_ps(a5, d), a7 = _mm512_add_ps(a6, d), a8 = _mm512_add_ps(a7, d),      \
+           a9 = _mm512_add_ps(a8, d), a10 = _mm512_add_ps(a9, d), a11 = _mm512_add_ps(a10, d);   \
     for (int i = 0; i < PROBE_ITERS; i++) {                                                       \
         a0 = STEP(a0); a1 = STEP(a1); a2 = STEP(a2); a3 = STEP(a3); a4 = STEP(a4);                \
         a5 = STEP(a5); a6 = STEP(a6); a7 = STEP(a7); a8 = STEP(a8); a9 = STEP(a9);                \
