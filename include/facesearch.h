@@ -730,7 +730,9 @@ fs_status fs_library_people_known(const char *dir, fs_library_known **known, siz
  * unit of that shard (known sorted by shard, as fs_library_people_known gives it; the other
  * shards' are skipped) that is none of them but whose face (lead) one of
  * them holds now. The library's update then moves the file's rows to those units, so that a
- * face the user moved stays where it was put after its shard grouped it with another. */
+ * face the user moved stays where it was put after its shard grouped it with another. A known
+ * unit that is an unsure face of the shard (placed by fs_library_people_place) is added to
+ * units as a unit of its own (and no longer counted unsure). */
 fs_status fs_people_units_follow(fs_index *index, int shard, const fs_library_known *known,
                                  size_t n, fs_people_units *units, fs_error *err);
 
@@ -759,6 +761,9 @@ fs_status fs_library_person_find(const char *dir, const char *key, fs_person *ou
 /* The same for the library person numbered id. */
 fs_status fs_library_person_get(const char *dir, int64_t id, fs_person *out,
                                 fs_library_member **members, size_t *n, fs_error *err);
+/* Drops from faces (library ids: the shards' unsure faces, fs_mpi_people_unsure) those the user
+ * has placed in a library person (fs_library_people_place), keeping the others' order. */
+fs_status fs_library_people_unplaced(const char *dir, fs_person_faces *faces, fs_error *err);
 
 /* Names library person id (a name is unique; FS_ERR_ARG when another person has it). NULL or
  * "" removes the name. Names outlive updates (see above). */
@@ -776,6 +781,12 @@ fs_status fs_library_people_merge(const char *dir, int64_t into, int64_t from, f
  * may be NULL); FS_ERR_NOT_FOUND when it is not one of from's. */
 fs_status fs_library_people_move(const char *dir, const fs_library_member *unit, int64_t from,
                                  int64_t to, int64_t *person, fs_error *err);
+/* Places face, one of a shard's unsure faces (fs_people_unsure's, its ids made library ids),
+ * in library person to (0: a new person, whose id goes to *person, may be NULL): a unit of its
+ * own, pinned there. Its shard's units keep it from then on (fs_people_units_follow), so the
+ * next update leaves it where it was put. FS_ERR_ARG when it is in a person already. */
+fs_status fs_library_people_place(const char *dir, const fs_person_face *face, int64_t to,
+                                  int64_t *person, fs_error *err);
 /* Takes unit out of library person from, for good. */
 fs_status fs_library_people_reject(const char *dir, const fs_library_member *unit,
                                    int64_t from, fs_error *err);

@@ -84,7 +84,8 @@ fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *p
                               fs_person_faces *out, fs_error *err);
 
 /* The faces of every shard judged unsure (fs_people_unsure), best quality first, every id the
- * library's. Only rank 0's *out is filled; release it with fs_person_faces_free on every rank. */
+ * library's, but those the user placed in a library person (fs_library_people_place). Only
+ * rank 0's *out is filled; release it with fs_person_faces_free on every rank. */
 fs_status fs_mpi_people_unsure(fs_mpi_library *lib, fs_person_faces *out, fs_error *err);
 
 /* ---- Serving searches (serve --shards) -------------------------------------------------------
@@ -138,6 +139,9 @@ fs_status fs_mpi_front_face(fs_mpi_front *front, int64_t id, fs_matches *out, fs
  * FS_ERR_NOT_FOUND when there is no such person, or no people yet. */
 fs_status fs_mpi_front_person(fs_mpi_front *front, int64_t id, fs_person *person,
                               fs_person_faces *out, fs_error *err);
+/* Rank 0, any thread: the shards' unsure faces, as fs_mpi_people_unsure gives them (the ones
+ * placed in a library person left out); every rank is asked (FS_ERR_UNAVAILABLE as above). */
+fs_status fs_mpi_front_unsure(fs_mpi_front *front, fs_person_faces *out, fs_error *err);
 
 /* Rank 0, any thread, one at a time (FS_ERR_BUSY otherwise): groups the library's people as
  * fs_mpi_people_update does (opt may be NULL; on_progress is called from this thread: rank 0's

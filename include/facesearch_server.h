@@ -37,6 +37,8 @@ typedef fs_status (*fs_server_face_fn)(void *ctx, int64_t id, fs_matches *out, f
  * fs_mpi_front_person gives them. */
 typedef fs_status (*fs_server_person_fn)(void *ctx, int64_t id, fs_person *person,
                                          fs_person_faces *faces, fs_error *err);
+/* A sharded library's unsure faces, as fs_mpi_front_unsure gives them. */
+typedef fs_status (*fs_server_unsure_fn)(void *ctx, fs_person_faces *faces, fs_error *err);
 /* A sharded library's people grouped again, as fs_mpi_front_people_update does it (called from
  * the server's background thread for POST /api/v1/people/update). */
 typedef fs_status (*fs_server_group_fn)(void *ctx, const fs_people_options *opt,
@@ -58,7 +60,8 @@ typedef struct fs_server_config {
     int max_decode_ms;           /* decoding one photo, uploaded or indexed; 0 = no limit */
     /* A sharded library instead of the index at db: set, the server opens no index; db names
      * the library's folder. Searches go to search(search_ctx, ...), photos, faces and persons by
-     * id to photo, face and person (library ids), a grouping of people to group; ready (may be
+     * id to photo, face and person (library ids), the unsure faces to unsure, a grouping of
+     * people to group; ready (may be
      * NULL) is asked before an uploaded photo is searched for; the people and their edits are
      * the library's (fs_library_people_*). What needs one index's writer or stats (index runs,
      * stats) answers 501. */
@@ -67,6 +70,7 @@ typedef struct fs_server_config {
     fs_server_photo_fn photo;
     fs_server_face_fn face;
     fs_server_person_fn person;
+    fs_server_unsure_fn unsure;
     fs_server_group_fn group;
     void *search_ctx;
 } fs_server_config;

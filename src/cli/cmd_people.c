@@ -476,6 +476,52 @@ static int edit_unit_shards(const people_args *a, int64_t face)
     return status;
 }
 
+/* people move FACE --to ID|NAME|new without --from, on a sharded library: the face must be
+ * one of the unsure faces (the ranks send theirs); rank 0 places it in the person. */
+static int place_unsure_shards(const people_args *a, int64_t face)
+{
+    fs_mpi *mpi;
+    fs_mpi_library *lib;
+    int status = cli_mpi_library_open(a->shards, &mpi, &lib);
+    if (status)
+        return status;
+    int rank = fs_mpi_rank(mpi);
+    fs_error err;
+    fs_person to = {0};
+    fs_person_faces faces = {0};
+    int64_t person = 0;
+    fs_status rc = fs_mpi_people_unsure(lib, &faces, &err);
+    if (rc == FS_OK && rank == 0) {
+        size_t i = 0;
+        while (i < faces.count && faces.items[i].face_id != face)
+            i++;
+        fs_library_member *members = NULL;
+        size_t n;
+        if (i == faces.count) {
+            rc = err.code = FS_ERR_NOT_FOUND;
+            snprintf(err.message, sizeof err.message,
+                     "face %lld is not an unsure face: give --from, the person it is in",
+                     (long long)face);
+        } else if (strcmp(a->to, "new") != 0) {
+            rc = fs_library_person_find(a->shards, a->to, &to, &members, &n, &err);
+        }
+        free(members);
+        if (rc == FS_OK)
+            rc = fs_library_people_place(a->shards, &faces.items[i], to.id, &person, &err);
+    }
+    status = rc == FS_OK ? 0 : EXIT_ERROR;
+    if (rank == 0 && rc != FS_OK)
+        cli_fail_error(&err);
+    else if (rank == 0 && a->json)
+        printf("{\"done\":\"%s\",\"person\":%lld,\"face\":%lld}\n", a->sub,
+               (long long)person, (long long)face);
+    fs_person_faces_free(&faces);
+    fs_person_clear(&to);
+    fs_mpi_library_close(lib);
+    fs_mpi_close(mpi);
+    return status;
+}
+
 /* people unsure --shards: every rank sends the unsure faces of its shards; rank 0 prints them. */
 static int unsure_shards(const people_args *a)
 {
@@ -562,7 +608,10 @@ static int people_shards(const cli_globals *g, const people_args *a)
             return cli_fail_error(&err);
         print_list(&list, a->json);
         if (!a->json)
-            printf("%zu people in the library\n", list.count);
+            printf("%zu people in the library; %zu unsure face%s, %zu ungrouped, %zu not looked "
+                   "at yet\n",
+                   list.count, list.unsure, list.unsure == 1 ? "" : "s", list.ungrouped,
+                   list.unseen);
         fs_people_free(&list);
         return 0;
     }
@@ -595,15 +644,13 @@ static int people_shards(const cli_globals *g, const people_args *a)
     }
     int64_t face;
     if (!strcmp(a->sub, "move")) {
-        if (want_args(a, 1, "move FACE --to ID|NAME|new --from ID|NAME --shards DIR") ||
+        if (want_args(a, 1, "move FACE --to ID|NAME|new [--from ID|NAME] --shards DIR") ||
             parse_face(a->pos[0], &face))
             return EXIT_ERROR;
         if (!a->to)
             return cli_fail("people move: where to? (--to ID|NAME|new)");
-        if (!a->from)
-            return cli_fail("people move: from whom? (--from ID|NAME: a sharded library moves "
-                            "the face with the unit of that person that holds it)");
-        return edit_unit_shards(a, face);
+        /* without --from: one of the unsure faces */
+        return a->from ? edit_unit_shards(a, face) : place_unsure_shards(a, face);
     }
     if (!strcmp(a->sub, "reject")) {
         if (want_args(a, 1, "reject FACE --from ID|NAME --shards DIR") ||

@@ -48,6 +48,11 @@ static fs_status front_person(void *front, int64_t id, fs_person *person, fs_per
     return fs_mpi_front_person(front, id, person, out, err);
 }
 
+static fs_status front_unsure(void *front, fs_person_faces *out, fs_error *err)
+{
+    return fs_mpi_front_unsure(front, out, err);
+}
+
 static fs_status front_group(void *front, const fs_people_options *opt,
                              fs_people_summary *summary, fs_error *err)
 {
@@ -102,6 +107,7 @@ static int serve_shards(const cli_globals *g, fs_server_config *cfg, const char 
     cfg->photo = front_photo;
     cfg->face = front_face;
     cfg->person = front_person;
+    cfg->unsure = front_unsure;
     cfg->group = front_group;
     cfg->search_ctx = front;
     int status = fs_server_run(cfg);

@@ -80,6 +80,9 @@ fs_status mpi_people_group_shards(const fs_mpi *m, const char *dir, int count,
  * library's ids, into *out (people_mpi.c). */
 fs_status mpi_member_faces(const fs_mpi_library *lib, const fs_library_member *members,
                            size_t n, fs_person_faces *out, fs_error *err);
+/* The unsure faces of this rank's shards (fs_people_unsure), with the library's ids, into *out
+ * (people_mpi.c). */
+fs_status mpi_unsure_faces(const fs_mpi_library *lib, fs_person_faces *out, fs_error *err);
 
 /* ---- Collectives (collective.c) ---- */
 

@@ -405,12 +405,9 @@ fs_status fs_mpi_person_faces(fs_mpi_library *lib, const char *key, fs_person *p
 
 /* ---- Unsure faces ------------------------------------------------------------------------- */
 
-fs_status fs_mpi_people_unsure(fs_mpi_library *lib, fs_person_faces *out, fs_error *err)
+fs_status mpi_unsure_faces(const fs_mpi_library *lib, fs_person_faces *out, fs_error *err)
 {
-    fs_error local = {0};
-    if (!err)
-        err = &local;
-    fs_person_faces mine = {0};
+    memset(out, 0, sizeof *out);
     fs_status rc = FS_OK;
     for (int i = 0; i < lib->n_shards && rc == FS_OK; i++) {
         int k = lib->m->rank + i * lib->m->size;
@@ -421,10 +418,26 @@ fs_status fs_mpi_people_unsure(fs_mpi_library *lib, fs_person_faces *out, fs_err
             part.items[j].photo_id = fs_library_id(part.items[j].photo_id, k, lib->count);
         }
         if (rc == FS_OK)
-            rc = move_faces(&mine, &part, err);
+            rc = move_faces(out, &part, err);
         fs_person_faces_free(&part);
     }
     if (rc != FS_OK)
-        fs_person_faces_free(&mine);
-    return gather_faces(lib, TAG_UNSURE, rc, &mine, out, err);
+        fs_person_faces_free(out);
+    return rc;
+}
+
+fs_status fs_mpi_people_unsure(fs_mpi_library *lib, fs_person_faces *out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    fs_person_faces mine;
+    fs_status rc = mpi_unsure_faces(lib, &mine, err);
+    rc = gather_faces(lib, TAG_UNSURE, rc, &mine, out, err);
+    /* the faces the user placed in a library person are no longer unsure (rank 0's answer) */
+    if (rc == FS_OK && lib->m->rank == 0)
+        rc = fs_library_people_unplaced(lib->dir, out, err);
+    if (rc != FS_OK)
+        fs_person_faces_free(out);
+    return rc;
 }

@@ -13,7 +13,7 @@
  * is counted against the rank's debt; a rank with a debt is down (requests fail at once with
  * FS_ERR_UNAVAILABLE, nothing is sent to it) until it has paid it, i.e. it answers again.
  * Lookups (a photo or face by library id) go to the one rank that holds its shard; a person's
- * members (from DIR/people.db) to every rank. A grouping of people is waited for without the
+ * members (from DIR/people.db) and requests for the unsure faces to every rank. A grouping of people is waited for without the
  * answer_ms bound, as long as every rank is heard from.
  *
  * MPI is called under front.lock only (MPI_THREAD_SERIALIZED), with MPI_ERRORS_RETURN: a send to
@@ -592,6 +592,48 @@ fs_status fs_mpi_front_person(fs_mpi_front *f, int64_t id, fs_person *person,
     }
     fs_person_faces_free(out);
     fs_person_clear(person);
+    return rc;
+}
+
+/* ---- The unsure faces ---------------------------------------------------------------------- */
+
+fs_status fs_mpi_front_unsure(fs_mpi_front *f, fs_person_faces *out, fs_error *err)
+{
+    fs_error local = {0};
+    if (!err)
+        err = &local;
+    memset(out, 0, sizeof *out);
+    int size = f->lib->m->size;
+    pending p = {0};
+    MPI_Request *reqs;
+    wbuf w = {0};
+    int posted = 0;
+    fs_status rc = pending_start(f, &p, &reqs, err);
+    if (rc == FS_OK) {
+        uint64_t id = 0; /* post() fills it in */
+        wire_put(&w, &id, sizeof id);
+        rc = post(f, &p, reqs, &w, TAG_UNSURE_FACES, &posted, err);
+    }
+    /* rank 0's own shards while the others read theirs */
+    if (rc == FS_OK) {
+        pthread_mutex_lock(&f->own_lock);
+        rc = mpi_unsure_faces(f->lib, out, err);
+        pthread_mutex_unlock(&f->own_lock);
+    }
+    conclude(f, &p, posted, reqs, w.data, &rc, err);
+    for (int r = 1; rc == FS_OK && r < size; r++) {
+        rbuf in;
+        rc = read_status(p.answer[r], p.answer_len[r], r, &in, err);
+        if (rc == FS_OK)
+            rc = wire_get_person_faces(&in, out, err);
+    }
+    pending_free(f, &p);
+    if (rc == FS_OK) {
+        fs_person_faces_sort(out);
+        rc = fs_library_people_unplaced(f->lib->dir, out, err);
+    }
+    if (rc != FS_OK)
+        fs_person_faces_free(out);
     return rc;
 }
 

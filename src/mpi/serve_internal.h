@@ -15,7 +15,7 @@
 /* distinct from the tags of index runs (shards_mpi.c) */
 enum {
     TAG_QUERY = 101, TAG_ANSWER, TAG_STOP, TAG_STOPPED, TAG_LEFT, TAG_LOOKUP, TAG_PERSON,
-    TAG_GROUP, TAG_BEAT
+    TAG_GROUP, TAG_BEAT, TAG_UNSURE_FACES
 };
 
 /* Polling: the front between looks at the answers, a rank after a query and when idle (a rank
@@ -41,7 +41,7 @@ void serve_put_query(wbuf *w, uint64_t id, const fs_face *query, const char *con
                      size_t n_folders, float threshold, size_t top, int min_face);
 /* A lookup of a photo or face by its id in one shard: kind, the shard, the id in it. */
 void serve_put_lookup(wbuf *w, int kind, int k, int64_t shard_id);
-/* A person's faces: the count of its members, then each. */
+/* A person's faces: the count of its members, then each. The unsure faces: the id alone. */
 void serve_put_members(wbuf *w, const fs_library_member *members, size_t n);
 /* A grouping of people: rebuild, algorithm; threshold, min_quality; the units the library's
  * file names (wire_put_known). */

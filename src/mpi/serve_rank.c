@@ -2,7 +2,7 @@
  * serve_rank.c — the ranks other than 0 under serve --shards (include/facesearch_mpi.h
  * "Serving searches", fs_mpi_answer): each takes rank 0's requests in order and answers them
  * from its own shards: a search (its matches), a lookup (a photo or face), a person (the faces
- * of its members), a grouping of people (run by a thread of its own, so that the rank goes on
+ * of its members), the unsure faces, a grouping of people (run by a thread of its own, so that the rank goes on
  * answering searches meanwhile, beating twice a second until it answers with its shards'
  * units).
  *
@@ -130,6 +130,27 @@ static void answer_person(const fs_mpi_library *lib, const unsigned char *bytes,
     fs_person_faces mine = {0};
     if (rc == FS_OK)
         rc = mpi_member_faces(lib, (const fs_library_member *)r.p, (size_t)count, &mine, &err);
+    wbuf payload = {0};
+    if (rc == FS_OK)
+        wire_put_person_faces(&payload, &mine);
+    fs_person_faces_free(&mine);
+    send_answer(id, rc, &err, &payload);
+}
+
+/* Answers a request for the unsure faces (bytes of len: the request's id): those of this
+ * rank's shards. */
+static void answer_unsure(const fs_mpi_library *lib, const unsigned char *bytes, size_t len)
+{
+    rbuf r = {.p = bytes, .left = len};
+    uint64_t id = 0;
+    wire_get(&r, &id, sizeof id);
+    fs_error err = {0};
+    fs_status rc = r.bad || r.left ? mpi_fail(&err, FS_ERR_INTERNAL,
+                                              "malformed request for unsure faces from rank 0")
+                                   : FS_OK;
+    fs_person_faces mine = {0};
+    if (rc == FS_OK)
+        rc = mpi_unsure_faces(lib, &mine, &err);
     wbuf payload = {0};
     if (rc == FS_OK)
         wire_put_person_faces(&payload, &mine);
@@ -316,6 +337,8 @@ fs_status fs_mpi_answer(fs_mpi_library *lib, fs_error *err)
             answer_lookup(lib, bytes, (size_t)len);
         else if (st.MPI_TAG == TAG_PERSON)
             answer_person(lib, bytes, (size_t)len);
+        else if (st.MPI_TAG == TAG_UNSURE_FACES)
+            answer_unsure(lib, bytes, (size_t)len);
         free(bytes);
         last = mpi_now();
     }

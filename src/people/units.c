@@ -4,7 +4,8 @@
  * of its faces' embeddings, and each face of good quality that is in no person with its own.
  * The grouping across shards is src/shard/people.c's. fs_people_units_follow finds the units
  * that now hold the faces of units the library knew by other keys (a face in no person that has
- * joined one, a person merged into another), so that the library's edits follow them.
+ * joined one, a person merged into another), so that the library's edits follow them, and
+ * keeps as units the unsure faces that the user placed in a library person.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -209,9 +210,57 @@ typedef struct follow {
     const int64_t *persons, *lone; /* the units' persons and lone faces, sorted */
     size_t n_persons, n_lone;
     fs_people_units *units;
-    size_t cap;
+    size_t cap, items_cap;
+    size_t first_kept;             /* units from here on are unsure faces kept (keep_unsure) */
     int failed;
 } follow;
+
+/* The first of the lookups of face_id (they are sorted by face), or NULL. */
+static const lookup *first_lookup(const follow *fw, int64_t face_id)
+{
+    lookup key = {face_id, 0};
+    const lookup *at = bsearch(&key, fw->lookups, fw->n_lookups, sizeof key, cmp_lookup);
+    while (at && at > fw->lookups && at[-1].face_id == face_id)
+        at--;
+    return at;
+}
+
+/* An unsure face that the library knows as a unit of its own (the user placed it in a person:
+ * fs_library_people_place) stays one, so that the library's update finds it where it was put;
+ * its embedding is read once the visit is over (keep_embeddings). 1 (stop) when out of
+ * memory. */
+static int keep_unsure(follow *fw, const store_people_face *f)
+{
+    if (!f->seen || f->person_id || f->quality >= PEOPLE_MIN_QUALITY)
+        return 0;
+    int known = 0;
+    for (const lookup *at = first_lookup(fw, f->face_id);
+         at && at < fw->lookups + fw->n_lookups && at->face_id == f->face_id; at++) {
+        const fs_library_member *k = &fw->known[at->known].unit;
+        known |= k->person_id == 0 && k->face_id == f->face_id;
+    }
+    if (!known)
+        return 0;
+    fs_people_units *u = fw->units;
+    char *path = strdup(f->path);
+    fs_people_unit *grown =
+        path ? util_grow(u->items, &fw->items_cap, u->count + 1, sizeof *grown, 16) : NULL;
+    if (!grown) {
+        free(path);
+        fw->failed = 1;
+        return 1;
+    }
+    u->items = grown;
+    fs_people_unit *unit = &u->items[u->count++];
+    memset(unit, 0, sizeof *unit);
+    unit->face_id = f->face_id;
+    unit->faces = unit->photos = 1;
+    unit->path = path;
+    memcpy(unit->box, f->box, sizeof unit->box);
+    if (u->unsure > 0)
+        u->unsure--;
+    return 0;
+}
 
 /* A looked-up face: its known units are renamed to the unit that holds it, if any. */
 static int follow_face(const store_people_face *f, void *ctx)
@@ -225,12 +274,9 @@ static int follow_face(const store_people_face *f, void *ctx)
         to.person_id = f->person_id;
     else if (!f->person_id && holds_id(fw->lone, fw->n_lone, f->face_id))
         to.face_id = f->face_id;
-    else
-        return 0; /* unsure, or unseen: in no unit */
-    lookup key = {f->face_id, 0};
-    const lookup *at = bsearch(&key, fw->lookups, fw->n_lookups, sizeof key, cmp_lookup);
-    while (at && at > fw->lookups && at[-1].face_id == f->face_id)
-        at--;
+    else /* unsure, or unseen: in no unit, unless the library keeps it */
+        return keep_unsure(fw, f);
+    const lookup *at = first_lookup(fw, f->face_id);
     for (; at && at < fw->lookups + fw->n_lookups && at->face_id == f->face_id; at++) {
         fs_people_units *u = fw->units;
         fs_unit_rename *grown =
@@ -247,6 +293,33 @@ static int follow_face(const store_people_face *f, void *ctx)
         r->to = to;
     }
     return 0;
+}
+
+/* The codes of the units from `from` on (unsure faces kept by keep_unsure): their own
+ * embeddings. */
+static fs_status keep_embeddings(store_db *store, fs_people_units *units, size_t from,
+                                 fs_error *err)
+{
+    if (units->count == from)
+        return FS_OK;
+    size_t dim = (size_t)units->dim;
+    int8_t *codes = realloc(units->codes, units->count * dim * sizeof *codes);
+    if (codes)
+        units->codes = codes;
+    float *scales = codes ? realloc(units->scales, units->count * sizeof *scales) : NULL;
+    if (scales)
+        units->scales = scales;
+    float *buf = malloc(dim * sizeof *buf), *unit = malloc(dim * sizeof *unit);
+    fs_status rc = codes && scales && buf && unit ? FS_OK
+                                                  : util_fail(err, FS_ERR_NOMEM, "out of memory");
+    for (size_t i = from; i < units->count && rc == FS_OK; i++) {
+        rc = mean_embedding(store, &units->items[i].face_id, 1, units->dim, buf, unit, err);
+        if (rc == FS_OK)
+            people_quantise(unit, units->dim, units->codes + i * dim, &units->scales[i]);
+    }
+    free(buf);
+    free(unit);
+    return rc;
 }
 
 fs_status fs_people_units_follow(fs_index *ix, int shard, const fs_library_known *known,
@@ -302,12 +375,14 @@ fs_status people_units_follow(store_db *store, int shard, const fs_library_known
         if (!n_faces || faces[n_faces - 1] != lookups[i].face_id)
             faces[n_faces++] = lookups[i].face_id;
     follow fw = {known, lookups, n_lookups, ids, ids + n_persons, n_persons, n_lone, units,
-                 units->n_renames, 0};
+                 units->n_renames, count, count, 0};
     fs_status rc = faces ? store_people_faces_by_ids(store, faces, n_faces, follow_face, &fw,
                                                      err)
                          : util_fail(err, FS_ERR_NOMEM, "out of memory");
     if (rc == FS_OK && fw.failed)
         rc = util_fail(err, FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK)
+        rc = keep_embeddings(store, units, fw.first_kept, err);
     free(faces);
     free(lookups);
     free(ids);

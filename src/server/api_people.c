@@ -262,17 +262,27 @@ int srv_api_person(srv_ctx *ctx, const srv_request *req, srv_response *res)
     return 0;
 }
 
+/* The unsure faces of the index, or of the library (serve --shards: from every rank, without
+ * those the user placed in a person). */
+static fs_status unsure_get(srv_ctx *ctx, fs_person_faces *faces, fs_error *err)
+{
+    if (ctx->cfg->search)
+        return ctx->cfg->unsure(ctx->cfg->search_ctx, faces, err);
+    fs_index *ix = srv_reader_take(ctx);
+    fs_status rc = fs_people_unsure(ix, faces, err);
+    srv_reader_give(ctx, ix);
+    return rc;
+}
+
 /* The faces left out of the grouping as unsure (fs_people_unsure: tiny, blurred, turned away,
  * doubtful), best quality first, as a person's faces are given: the user may move one into a
- * person. One index's (a sharded library's are each shard's: routes.c answers 501). */
+ * person. */
 int srv_api_people_unsure(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     (void)req;
     fs_person_faces faces;
     fs_error err;
-    fs_index *ix = srv_reader_take(ctx);
-    fs_status rc = fs_people_unsure(ix, &faces, &err);
-    srv_reader_give(ctx, ix);
+    fs_status rc = unsure_get(ctx, &faces, &err);
     if (rc != FS_OK)
         return srv_error_fs(res, &err);
     srv_buf *b = srv_json(res, 200);
@@ -490,6 +500,30 @@ static int library_unit(srv_ctx *ctx, int64_t face, int64_t from, fs_library_mem
     return rc == FS_OK ? 0 : (srv_error_fs(res, &err), -1);
 }
 
+/* On a sharded library: face (a library id), one of the unsure faces, placed in person to (0:
+ * a new one, whose id goes to *person). */
+static fs_status library_place(srv_ctx *ctx, int64_t face, int64_t to, int64_t *person,
+                               fs_error *err)
+{
+    fs_person_faces faces;
+    fs_status rc = unsure_get(ctx, &faces, err);
+    if (rc != FS_OK)
+        return rc;
+    size_t i = 0;
+    while (i < faces.count && faces.items[i].face_id != face)
+        i++;
+    if (i < faces.count) {
+        rc = fs_library_people_place(ctx->db_dir, &faces.items[i], to, person, err);
+    } else {
+        rc = err->code = FS_ERR_NOT_FOUND;
+        snprintf(err->message, sizeof err->message,
+                 "face %lld is not an unsure face: give from, the person it is in",
+                 (long long)face);
+    }
+    fs_person_faces_free(&faces);
+    return rc;
+}
+
 int srv_api_person_merge(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     int64_t into = seg_id(req, 1), from;
@@ -527,8 +561,8 @@ int srv_api_face_move(srv_ctx *ctx, const srv_request *req, srv_response *res)
     const char *v = srv_params_get(&p, "to");
     int bad = !v ? (srv_error(res, 400, "to: the id of a person, or \"new\""), -1)
               : strcmp(v, "new") == 0 ? 0 : field_id(&p, "to", &to, res);
-    int64_t from = 0;
-    if (!bad && ctx->cfg->search)
+    int64_t from = 0; /* on a sharded library: the person the face is in; none: unsure */
+    if (!bad && ctx->cfg->search && srv_params_get(&p, "from"))
         bad = field_id(&p, "from", &from, res);
     srv_params_free(&p);
     if (bad)
@@ -536,7 +570,9 @@ int srv_api_face_move(srv_ctx *ctx, const srv_request *req, srv_response *res)
     fs_error err;
     int64_t person = to;
     fs_status rc;
-    if (ctx->cfg->search) {
+    if (ctx->cfg->search && !from) {
+        rc = library_place(ctx, face, to, &person, &err);
+    } else if (ctx->cfg->search) {
         fs_library_member unit;
         if (library_unit(ctx, face, from, &unit, res))
             return 0;

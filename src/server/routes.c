@@ -20,8 +20,6 @@ typedef struct route {
 } route;
 
 /* Why an endpoint answers 501 on a sharded library. */
-#define NO_UNSURE "the unsure faces are each shard's: run `mpirun -np N facesearch people unsure " \
-                  "--shards DIR`"
 #define NO_RUNS "index runs and statistics are each shard's: run `mpirun -np N facesearch index " \
                 "--shards DIR ROOT...`, or look at one shard with --db DIR/shard-NNN"
 
@@ -46,7 +44,7 @@ static const route ROUTES[] = {
     {"GET", {"people", NULL}, srv_api_people_list, NULL},
     {"POST", {"people", "update", NULL}, srv_api_people_update, NULL},
     {"GET", {"people", "update", NULL}, srv_api_people_update_status, NULL},
-    {"GET", {"people", "unsure", NULL}, srv_api_people_unsure, NO_UNSURE},
+    {"GET", {"people", "unsure", NULL}, srv_api_people_unsure, NULL},
     {"GET", {"people", "{id}", NULL}, srv_api_person, NULL},
     {"POST", {"people", "{id}", "name", NULL}, srv_api_person_name, NULL},
     {"POST", {"people", "{id}", "merge", NULL}, srv_api_person_merge, NULL},

@@ -403,6 +403,90 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
     return edit_end(&e, rc, err);
 }
 
+/* ---- An unsure face placed in a person ---------------------------------------------------- */
+
+fs_status fs_library_people_place(const char *dir, const fs_person_face *face, int64_t to,
+                                  int64_t *person, fs_error *err)
+{
+    edit e;
+    fs_status rc = edit_begin(&e, dir, err);
+    if (rc != FS_OK)
+        return rc;
+    int k = -1;
+    int64_t shard_face = 0;
+    if (fs_library_id_split(face->face_id, e.count, &k, &shard_face))
+        rc = util_fail(err, FS_ERR_ARG, "face %lld: not a face id of a library of %d shards",
+                       (long long)face->face_id, e.count);
+    /* a face alone, not yet in a person: one of a shard's unsure faces */
+    int64_t ids[4] = {k, 0, shard_face, 0}, held = 0;
+    int found = 0;
+    sqlite3_stmt *s = NULL;
+    if (rc == FS_OK)
+        rc = people_file_prepare(e.db, e.path,
+                                 "SELECT person FROM member WHERE shard = ?1 AND person_id = 0"
+                                 " AND face_id = ?2",
+                                 &s, err);
+    if (rc == FS_OK) {
+        sqlite3_bind_int64(s, 1, k);
+        sqlite3_bind_int64(s, 2, shard_face);
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            found = 1, held = sqlite3_column_int64(s, 0);
+        else if (step != SQLITE_DONE)
+            rc = people_file_fail(e.db, e.path, err);
+    }
+    sqlite3_finalize(s);
+    if (rc == FS_OK && found)
+        rc = util_fail(err, FS_ERR_ARG, "face %lld is already person %lld's: move it from there",
+                       (long long)face->face_id, (long long)held);
+    if (rc == FS_OK && to > 0) {
+        rc = need_person(&e, to, err);
+    } else if (rc == FS_OK) { /* a new person */
+        rc = edit_value(&e, "SELECT coalesce(max(id), 0) + ?1 FROM person", 1, &to, &found, err);
+        if (rc == FS_OK)
+            rc = edit_run(&e,
+                          "INSERT INTO person(id, faces, photos, face_id) VALUES (?1, 0, 0, 0)",
+                          &to, 1, err);
+    }
+    ids[3] = to;
+    /* its member row, as an update writes a face alone's (the lead a library id) */
+    if (rc == FS_OK)
+        rc = people_file_prepare(e.db, e.path,
+                                 "INSERT INTO member(shard, person_id, face_id, person, faces,"
+                                 " photos, lead, face_path, x0, y0, x1, y1) VALUES (?1, 0, ?2,"
+                                 " ?3, 1, 1, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                 &s, err);
+    if (rc == FS_OK) {
+        sqlite3_bind_int64(s, 1, k);
+        sqlite3_bind_int64(s, 2, shard_face);
+        sqlite3_bind_int64(s, 3, to);
+        sqlite3_bind_int64(s, 4, face->face_id);
+        sqlite3_bind_text(s, 5, face->path ? face->path : "", -1, SQLITE_STATIC);
+        for (int c = 0; c < 4; c++)
+            sqlite3_bind_double(s, 6 + c, face->box[c]);
+        rc = people_file_run(e.db, e.path, s, err);
+        sqlite3_finalize(s);
+    }
+    if (rc == FS_OK)
+        rc = edit_run(&e, "UPDATE counts SET unsure = max(unsure - 1, 0)", NULL, 0, err);
+    /* the face stays where the user put it (kept by its shard's units: units.c), and the
+     * person as the user left it */
+    if (rc == FS_OK)
+        rc = edit_run(&e, PIN_WITH_LEAD, ids, 4, err);
+    if (rc == FS_OK)
+        rc = edit_run(&e,
+                      "DELETE FROM reject WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3"
+                      " AND person = ?4",
+                      ids, 4, err);
+    if (rc == FS_OK)
+        rc = pin_members(&e, to, err);
+    if (rc == FS_OK)
+        rc = recount(&e, to, err);
+    if (rc == FS_OK && person)
+        *person = to;
+    return edit_end(&e, rc, err);
+}
+
 fs_status fs_library_face_unit(const fs_person_faces *faces, int count, int64_t face_id,
                                fs_library_member *unit, fs_error *err)
 {

@@ -1,7 +1,7 @@
 /*
  * people_read.c — reading a sharded library's people from DIR/people.db (people_file.h): the
  * list of persons, and one person (by name or number) with its members, the units whose faces
- * the ranks gather (fs_mpi_person_faces).
+ * the ranks gather (fs_mpi_person_faces), and which unsure faces the user has placed in one.
  */
 #include <errno.h>
 #include <limits.h>
@@ -226,4 +226,46 @@ fs_status fs_library_person_get(const char *dir, int64_t id, fs_person *out,
                                 fs_library_member **members, size_t *n, fs_error *err)
 {
     return person_with_members(dir, NULL, id, out, members, n, err);
+}
+
+fs_status fs_library_people_unplaced(const char *dir, fs_person_faces *faces, fs_error *err)
+{
+    sqlite3 *db;
+    char path[PATH_MAX];
+    int count, version = 0;
+    fs_status rc = people_file_open(dir, PEOPLE_FILE_READ, &db, path, sizeof path, &count, err);
+    if (rc == FS_ERR_NOT_FOUND)
+        return FS_OK; /* no people yet: no face placed */
+    if (rc != FS_OK)
+        return rc;
+    rc = people_file_version(db, path, &version, err);
+    sqlite3_stmt *s = NULL;
+    if (rc == FS_OK && version > 0) /* 0: left empty by a first update that died */
+        rc = people_file_prepare(db, path,
+                                 "SELECT 1 FROM member WHERE shard = ?1 AND person_id = 0"
+                                 " AND face_id = ?2",
+                                 &s, err);
+    size_t kept = 0;
+    for (size_t i = 0; i < faces->count; i++) {
+        fs_person_face *f = &faces->items[i];
+        int k, placed = 0;
+        int64_t shard_face;
+        if (s && rc == FS_OK && fs_library_id_split(f->face_id, count, &k, &shard_face) == 0) {
+            sqlite3_reset(s);
+            sqlite3_bind_int(s, 1, k);
+            sqlite3_bind_int64(s, 2, shard_face);
+            int step = sqlite3_step(s);
+            placed = step == SQLITE_ROW;
+            if (step != SQLITE_ROW && step != SQLITE_DONE)
+                rc = people_file_fail(db, path, err);
+        }
+        if (placed)
+            free(f->path);
+        else
+            faces->items[kept++] = *f;
+    }
+    faces->count = kept;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc;
 }

@@ -8,7 +8,8 @@
 # a missing shard or one of another model pack are clear errors; ranks with nothing of their own
 # embed the photos of a rank that has many (work stealing) and the shards still equal one index.
 # People across the shards: grouped as one index groups them, named, found by search --person,
-# their unsure faces listed;
+# their unsure faces listed, one moved into a person (kept there by later updates and rebuilds,
+# and no longer listed);
 # moved, merged, rejected and forgotten in the library (a face with its unit), the edits kept by
 # an update, also when a shard has grouped the face since.
 # Ranks talk over TCP on loopback (no shared memory transport: it needs more of /dev/shm than
@@ -155,7 +156,7 @@ expect_exit 0 mpi 3 "$FACESEARCH" people show Ann --shards "$shards" --json
 ann=$(face_ids <<<"$out")
 face=$(tail -1 <<<"$ann")
 expect_exit 2 "$FACESEARCH" people move "$face" --to new --shards "$shards"
-expect_err_is "facesearch: people move: from whom? (--from ID|NAME: a sharded library moves the face with the unit of that person that holds it)"
+expect_err_is "facesearch: face $face is not an unsure face: give --from, the person it is in"
 expect_exit 2 "$FACESEARCH" people move "$face" --from Ann --shards "$shards"
 expect_err_is "facesearch: people move: where to? (--to ID|NAME|new)"
 expect_exit 2 "$FACESEARCH" people reject "$face" --shards "$shards"
@@ -225,6 +226,41 @@ bad = [l for l in sys.stdin if (lambda d: d["face_id"] % 3 != d["photo_id"] % 3)
 print("ok" if not bad else "".join(bad))' <<<"$out")"
 expect_exit 0 mpi 2 "$FACESEARCH" people unsure --shards "$shards"
 check "people unsure --shards, 2 ranks: the count" "$(grep -c . <<<"$want_unsure") unsure face$([[ $(grep -c . <<<"$want_unsure") == 1 ]] || echo s)" "$(tail -1 <<<"$out")"
+# an unsure face moved into a person (no --from: it is in none) is a unit of its own there,
+# leaves the unsure list, and stays in the person at the next update (its shard keeps it)
+placed=$tmp/placed
+cp -r "$shards" "$placed"
+expect_exit 0 mpi 3 "$FACESEARCH" people unsure --shards "$placed" --json
+unsure_before=$(face_ids <<<"$out")
+uface=$(head -1 <<<"$unsure_before")
+to=$(sqlite3 "$placed/people.db" "SELECT id FROM person ORDER BY faces DESC, id LIMIT 1")
+expect_exit 0 mpi 3 "$FACESEARCH" people show "$to" --shards "$placed" --json
+want_faces=$( (face_ids <<<"$out"; echo "$uface") | sort)
+expect_exit 0 mpi 3 "$FACESEARCH" people move "$uface" --to "$to" --shards "$placed" --json
+check "people move of an unsure face: into the person" "$to" \
+  "$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["person"])' <<<"$out")"
+expect_exit 0 mpi 3 "$FACESEARCH" people show "$to" --shards "$placed" --json
+check "the person shows the unsure face at once" "$want_faces" "$(face_ids <<<"$out" | sort)"
+expect_exit 0 mpi 3 "$FACESEARCH" people unsure --shards "$placed" --json
+check "the placed face is no longer unsure" "$(grep -vx "$uface" <<<"$unsure_before")" \
+  "$(face_ids <<<"$out")"
+unsure_count() { sed -n 's/^[0-9]* people in the library; \([0-9]*\) unsure face.*/\1/p' <<<"$out"; }
+expect_exit 0 "$FACESEARCH" people list --shards "$placed"
+check "the library counts it no longer unsure" "$(( $(grep -c . <<<"$unsure_before") - 1 ))" \
+  "$(unsure_count)"
+expect_exit 0 mpi 3 "$FACESEARCH" people update --shards "$placed"
+expect_exit 0 "$FACESEARCH" people list --shards "$placed"
+check "nor does the update" "$(( $(grep -c . <<<"$unsure_before") - 1 ))" "$(unsure_count)"
+expect_exit 0 mpi 3 "$FACESEARCH" people show "$to" --shards "$placed" --json
+check "an update keeps the placed face in its person" "$want_faces" "$(face_ids <<<"$out" | sort)"
+expect_exit 0 mpi 3 "$FACESEARCH" people update --shards "$placed" --rebuild
+expect_exit 0 mpi 3 "$FACESEARCH" people show "$to" --shards "$placed" --json
+check "and so does a rebuild" "$want_faces" "$(face_ids <<<"$out" | sort)"
+expect_exit 2 mpi 3 "$FACESEARCH" people move "$uface" --to new --shards "$placed"
+expect_err_is "facesearch: face $uface is not an unsure face: give --from, the person it is in"
+expect_exit 2 mpi 3 "$FACESEARCH" people move "$(sed -n 2p <<<"$unsure_before")" --to Nobody \
+  --shards "$placed"
+expect_err_is "facesearch: no person named or numbered 'Nobody'"
 cp "$shards/people.db" "$tmp/people.db.saved"
 printf 'garbage%.0s' {1..200} >"$shards/people.db"
 expect_exit 2 "$FACESEARCH" people list --shards "$shards"

@@ -13,8 +13,9 @@
 # update gives (and fails, naming the rank, when one is stopped meanwhile, or the shard, when its
 # writer lock is held). Moves, merges and rejects are the library's: a face moves with its unit,
 # at once, and an update keeps the edit, also after the shard grouped the face anew. The
-# endpoints that need one index's writer or stats
-# (stats, index runs, the unsure faces) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
+# unsure faces are those one index lists (one moved into a person leaves them, and an update
+# keeps it there). The endpoints that need one index's writer or stats
+# (stats, index runs) answer 501 naming the command to use, and an id of no photo 404. A rank stopped
 # with SIGSTOP makes a search fail with 503 and one log line (with --shard-wait-ms 5000; no
 # timing is asserted: curl's generous --max-time only tells a hang), the searches after it fail
 # at once, before their photo is decoded, while the server goes on answering, and once the rank is continued searches answer
@@ -116,11 +117,15 @@ start_server --db "$ref" --root "$lib"
 want=$(run_searches)
 want_by_id=$(by_id)
 want_people=$(person_sets)
+req GET /api/v1/people/unsure
+want_unsure=$(noids)
 stop_server
 check "one index: people to compare with" "people 200 $("$FACESEARCH" --db "$ref" people list --json | grep -c .)" "$(head -1 <<<"$want_people")"
 check "one index: photos and faces by id answer" "0" "$(grep -E '^(photo|face|search) ' <<<"$want_by_id" | grep -vc '^[a-z]* 200 ')"
 check "one index: every search answers" "0" "$(grep -vc '^200 ' <<<"$want")"
 check "one index: every search finds matches" "0" "$(grep -c ' \[\]$' <<<"$want")"
+check "one index: unsure faces to compare with" "True" \
+  "$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["count"] > 1)' <<<"$want_unsure")"
 
 trap serve_cleanup_mpi EXIT
 
@@ -150,9 +155,8 @@ for path in /api/v1/stats /api/v1/index; do
 done
 contains "501: says why" "$body" "not available on a sharded library"
 req GET /api/v1/people/unsure
-expect_error "unsure faces on a sharded library" 501
-contains "unsure faces on a sharded library: the command that lists them" "$body" \
-  "mpirun -np N facesearch people unsure --shards DIR"
+expect_status "unsure faces on a sharded library" 200
+check "unsure faces on a sharded library: one index's, best first" "$want_unsure" "$(noids)"
 
 # ---- people -------------------------------------------------------------------------------
 check "3 ranks: every person's faces as one index's" "$want_people" "$(person_sets)"
@@ -222,8 +226,8 @@ unit_faces=$(jget 'd["faces"][-1]["unit_faces"]')
 check "a person's faces: each says how many faces its unit holds" "True True" \
   "$(jget 'all(sum(g["unit_faces"] == n for g in d["faces"]) % n == 0 for n in {f["unit_faces"] for f in d["faces"]}), max(f["unit_faces"] for f in d["faces"]) > 1' | tr -d "(),")"
 req POST "/api/v1/faces/$face/move" "${json[@]}" --data '{"to": "new"}'
-expect_error "moving a face: the person it leaves is needed" 400
-contains "moving a face: says so" "$body" "from: the id of a person"
+expect_error "moving a face: the person it leaves is needed" 404
+contains "moving a face: says so" "$body" "face $face is not an unsure face: give from, the person it is in"
 req POST "/api/v1/faces/$face/move" "${json[@]}" --data "{\"to\": \"new\", \"from\": $second}"
 expect_error "moving a face from a person that has it not" 404
 contains "moving a face from a person that has it not: says so" "$body" "is not one of this person's"
@@ -254,6 +258,28 @@ check "an update after the edits: done" "done" "$(jget 'd["state"]')"
 req GET "/api/v1/people/$top"
 check "an update after the edits: the face stays out" "$((top_faces - moved)) False" \
   "$(jget "d['count'], any(f['face_id'] == $face for f in d['faces'])" | tr -d "(),")"
+# an unsure face moved into a person (no from: it is in none) leaves the unsure faces, and an
+# update keeps it in the person
+req GET /api/v1/people/unsure
+unsure_n=$(jget 'd["count"]')
+uface=$(jget 'd["faces"][0]["face_id"]')
+req POST "/api/v1/faces/$uface/move" "${json[@]}" --data "{\"to\": $top}"
+expect_status "moving an unsure face into a person" 200
+check "moving an unsure face: the person holds it" "True" \
+  "$(jget "any(f['face_id'] == $uface for f in d['faces'])")"
+req GET /api/v1/people/unsure
+check "moving an unsure face: no longer unsure" "$((unsure_n - 1)) False" \
+  "$(jget "d['count'], any(f['face_id'] == $uface for f in d['faces'])" | tr -d "(),")"
+req POST "/api/v1/faces/$uface/move" "${json[@]}" --data '{"to": "new"}'
+expect_error "moving it again without from" 404
+contains "moving it again without from: says so" "$body" \
+  "face $uface is not an unsure face: give from, the person it is in"
+req POST /api/v1/people/update
+wait_people_done
+check "an update after the unsure face's move: done" "done" "$(jget 'd["state"]')"
+req GET "/api/v1/people/$top"
+check "an update keeps the unsure face in the person" "True" \
+  "$(jget "any(f['face_id'] == $uface for f in d['faces'])")"
 mv "$tmp/people.db.before-edits" "$shards/people.db"
 check "the edits undone: the people as they were" "$want_people" "$(person_sets)"
 check "3 ranks: photos and faces by library id as one index's by its ids" "$want_by_id" "$(by_id)"

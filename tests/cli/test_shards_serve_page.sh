@@ -3,7 +3,8 @@
 # serve --shards` over the samples and copies of them in three shards, and tests/web/sharded_test.mjs
 # (playwright-core driving Debian's chromium headless) checks that the page searches, shows every
 # thumbnail and photo, searches by a clicked face, groups the library's people (every rank its
-# shards), shows and names them, and offers nothing that needs one index's writer.
+# shards), shows and names them, reviews the library's unsure faces, and offers nothing that
+# needs one index's writer.
 # Screenshots are kept in build/artefacts/serve-shards-page/. A build without MPI skips (77).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -35,7 +36,7 @@ HOME=$tmp node "$web/sharded_test.mjs" "$base" "$samples/sample1.jpg" "$artefact
 status=$?
 cat "$tmp/page.out"
 check "browser test exit status" 0 "$status"
-for shot in sharded-results sharded-face-search sharded-people sharded-person; do
+for shot in sharded-results sharded-face-search sharded-people sharded-person sharded-unsure; do
   check "screenshot $shot" 1 "$([[ -s $artefacts/$shot.png ]] && echo 1)"
 done
 kill -TERM "${ranks[0]}"

@@ -4,7 +4,7 @@
  * faces not seen yet), incremental and full updates,
  * and the user's decisions (keyed by content hash and box) surviving a re-indexed photo, a moved
  * photo, re-detected faces (boxes that moved a little) and --rebuild; a sharded library's units
- * followed when the shard changes them.
+ * followed when the shard changes them, and its unsure faces placed in a person kept as units.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -555,6 +555,57 @@ static void test_follow(void **state)
     free(none.renames);
 }
 
+/* An unsure face that the library placed in a person (a known unit of its own) is added to the
+ * units with its embedding, and no longer counted unsure; one the library does not know is not. */
+static void test_keep_unsure(void **state)
+{
+    fixture *f = *state;
+    store_db *st = f->store;
+    int a[] = {0}, b[] = {1};
+    put_photo(st, "1.jpg", a, 1, 1, 0);
+    put_photo(st, "2.jpg", a, 1, 2, 0);
+    put_photo(st, "3.jpg", b, 1, 3, 0);
+    put_photo(st, "4.jpg", b, 1, 4, 0);
+    found f3 = face_of(st, "/photos/3.jpg", 0), f4 = face_of(st, "/photos/4.jpg", 0);
+    char path[128], sql[160];
+    snprintf(path, sizeof path, "%s/index.db", f->dir);
+    sqlite3 *w = NULL;
+    assert_int_equal(sqlite3_open(path, &w), SQLITE_OK);
+    snprintf(sql, sizeof sql, "UPDATE faces SET quality = 0.1 WHERE id IN (%lld, %lld)",
+             (long long)f3.face_id, (long long)f4.face_id);
+    assert_int_equal(sqlite3_exec(w, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(w);
+    fs_people_summary s;
+    update(st, PEOPLE_GRAPH, 0, &s);
+    assert_int_equal(s.unsure, 2);
+    int64_t pa = face_of(st, "/photos/1.jpg", 0).person;
+    assert_true(pa > 0);
+    assert_int_equal(face_of(st, "/photos/3.jpg", 0).person, 0);
+
+    fs_people_units u = {.dim = DIM, .count = 1, .unsure = 2};
+    u.items = calloc(1, sizeof *u.items);
+    u.codes = calloc(DIM, sizeof *u.codes);
+    u.scales = calloc(1, sizeof *u.scales);
+    assert_true(u.items && u.codes && u.scales);
+    u.items[0].person_id = pa;
+    const fs_library_known known[] = {{{1, 0, f3.face_id}, f3.face_id}};
+    fs_error err;
+    assert_int_equal(people_units_follow(st, 1, known, 1, &u, &err), FS_OK);
+    assert_int_equal(u.n_renames, 0);
+    assert_int_equal(u.count, 2);
+    assert_int_equal(u.unsure, 1);
+    const fs_people_unit *kept = &u.items[1];
+    assert_int_equal(kept->person_id, 0);
+    assert_int_equal(kept->face_id, f3.face_id);
+    assert_int_equal(kept->faces, 1);
+    assert_string_equal(kept->path, "/photos/3.jpg");
+    double dot = 0; /* its own embedding, made codes: close to identity b's */
+    for (int d = 0; d < DIM; d++)
+        dot += (double)u.codes[DIM + d] * u.scales[1] * centre[1][d];
+    assert_true(dot > 0.99);
+    fs_people_units_free(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_unseen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_unsure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

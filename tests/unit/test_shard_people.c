@@ -7,7 +7,8 @@
  * shard, a bad threshold, a folder that is no library, a damaged or foreign people file. The
  * user's edits (src/shard/people_edit.c): merge, reject, move, each seen at once and kept by the
  * next update; a face's unit; a people file of the first version, edited after an update; an
- * edit written while an update groups, kept (and edits that never stop: the update gives up).
+ * edit written while an update groups, kept (and edits that never stop: the update gives up);
+ * an unsure face placed in a person, kept there.
  */
 #define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <math.h>
@@ -510,6 +511,128 @@ static void test_edits(void **state)
     free(dir);
 }
 
+/* An unsure face of shard 2 (in no unit: face 50) placed in Ann: a unit of its own there at
+ * once, no longer in the unsure list nor counted unsure, pinned, so that an update whose units
+ * hold it (its shard keeps it: fs_people_units_follow) leaves it in Ann. Placing it again, into
+ * no such person, or a face id of no shard is refused, and nothing is written. */
+static void test_place(void **state)
+{
+    (void)state;
+    fs_error err;
+    fs_people_units u;
+    fs_people_summary s;
+    char *dir = new_library();
+    fs_person_faces unsure = {0};
+    /* before any update: nothing is placed */
+    unsure.items = calloc(3, sizeof *unsure.items);
+    assert_non_null(unsure.items);
+    unsure.count = 3;
+    for (size_t i = 0; i < 3; i++) {
+        fs_person_face *f = &unsure.items[i];
+        f->face_id = fs_library_id(50 + (int64_t)i, 2, COUNT);
+        f->path = strdup("/photos/shard2/crowd.jpg");
+        f->box[0] = 10.0f * (float)i, f->box[2] = f->box[0] + 8, f->box[3] = 8;
+    }
+    assert_int_equal(fs_library_people_unplaced(dir, &unsure, &err), FS_OK);
+    assert_int_equal(unsure.count, 3);
+    make_units(library, N_UNITS, &u);
+    u.unsure = 3;
+    assert_int_equal(fs_library_people_update(dir, &u, 0.5f, 0, &s, &err), FS_OK);
+    size_t faces, n;
+    int64_t ann = person_of(dir, "Ann", &faces, &n, NULL);
+    assert_int_equal(faces, 10);
+
+    int64_t to = 0;
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], ann, &to, &err), FS_OK);
+    assert_int_equal(to, ann);
+    assert_int_equal(holder(dir, 2, 0, 50), ann);
+    assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), ann);
+    assert_int_equal(faces, 11);
+    fs_people list;
+    assert_int_equal(fs_library_people_list(dir, &list, &err), FS_OK);
+    assert_int_equal(list.unsure, 2);
+    fs_people_free(&list);
+    assert_int_equal(fs_library_people_unplaced(dir, &unsure, &err), FS_OK);
+    assert_int_equal(unsure.count, 2); /* the other two, in their order */
+    assert_true(unsure.items[0].face_id == fs_library_id(51, 2, COUNT) &&
+                unsure.items[1].face_id == fs_library_id(52, 2, COUNT));
+
+    /* refused: again (the message names the person), into no such person, no shard's face */
+    fs_person_face again = {.face_id = fs_library_id(50, 2, COUNT), .path = "/p.jpg"};
+    assert_int_equal(fs_library_people_place(dir, &again, 0, NULL, &err), FS_ERR_ARG);
+    char want[96];
+    snprintf(want, sizeof want, "face %lld is already person %lld's: move it from there",
+             (long long)again.face_id, (long long)ann);
+    assert_string_equal(err.message, want);
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], 999, NULL, &err),
+                     FS_ERR_NOT_FOUND);
+    assert_string_equal(err.message, "person 999: no such person");
+    fs_person_face none = {.face_id = 2, .path = "/p.jpg"}; /* 2 / 3 shards: no shard id */
+    assert_int_equal(fs_library_people_place(dir, &none, ann, NULL, &err), FS_ERR_ARG);
+    assert_string_equal(err.message, "face 2: not a face id of a library of 3 shards");
+    assert_int_equal(holder(dir, 2, 0, 51), 0);
+
+    /* into a new person */
+    int64_t fresh = 0;
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], 0, &fresh, &err), FS_OK);
+    assert_true(fresh > 0 && fresh != ann);
+    assert_int_equal(holder(dir, 2, 0, 51), fresh);
+
+    /* the next update, whose units hold the placed faces (their shard keeps them), leaves them
+     * where they were put, though face 50 is like none of Ann's */
+    static const spec kept[] = {{9, 2, 0, 50, 1, NULL}, {9, 2, 0, 51, 1, NULL}};
+    fs_people_units more;
+    make_units(kept, 2, &more);
+    fs_people_units all = u;
+    all.items = calloc(N_UNITS + 2, sizeof *all.items);
+    all.codes = malloc((N_UNITS + 2) * DIM * sizeof *all.codes);
+    all.scales = malloc((N_UNITS + 2) * sizeof *all.scales);
+    assert_true(all.items && all.codes && all.scales);
+    memcpy(all.items, u.items, N_UNITS * sizeof *all.items);
+    memcpy(all.items + N_UNITS, more.items, 2 * sizeof *all.items);
+    memcpy(all.codes, u.codes, N_UNITS * DIM * sizeof *all.codes);
+    memcpy(all.codes + N_UNITS * DIM, more.codes, 2 * DIM * sizeof *all.codes);
+    memcpy(all.scales, u.scales, N_UNITS * sizeof *all.scales);
+    memcpy(all.scales + N_UNITS, more.scales, 2 * sizeof *all.scales);
+    all.count = N_UNITS + 2;
+    all.unsure = 1;
+    assert_int_equal(fs_library_people_update(dir, &all, 0.5f, 0, &s, &err), FS_OK);
+    assert_int_equal(holder(dir, 2, 0, 50), ann);
+    assert_int_equal(holder(dir, 2, 0, 51), fresh);
+    assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), ann);
+    assert_int_equal(faces, 11);
+
+    /* a file left empty by a first update that died: nothing placed; a damaged one: its error */
+    char path[400];
+    snprintf(path, sizeof path, "%s/people.db", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(fs_library_people_unplaced(dir, &unsure, &err), FS_OK);
+    assert_int_equal(unsure.count, 2);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 200; i++)
+        fputs("garbage", fp);
+    fclose(fp);
+    assert_int_not_equal(fs_library_people_unplaced(dir, &unsure, &err), FS_OK);
+    char damaged[450];
+    snprintf(damaged, sizeof damaged, "%s: file is not a database", path);
+    assert_string_equal(err.message, damaged);
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[1], 0, NULL, &err),
+                     FS_ERR_FORMAT);
+    assert_string_equal(err.message, damaged);
+
+    free(all.items); /* the units' strings are u's and more's */
+    free(all.codes);
+    free(all.scales);
+    fs_people_units_free(&more);
+    fs_people_units_free(&u);
+    fs_person_faces_free(&unsure);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* A face's unit, from a person's faces as the ranks send them. */
 static void test_face_unit(void **state)
 {
@@ -877,6 +1000,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_edits),
         cmocka_unit_test(test_face_unit),
+        cmocka_unit_test(test_place),
         cmocka_unit_test(test_first_version),
         cmocka_unit_test(test_second_version),
         cmocka_unit_test(test_edit_during_update),

@@ -426,8 +426,7 @@ async function loadPeople() {
   if (r.ungrouped) bits.push(`${r.ungrouped.toLocaleString()} in no person`);
   if (r.unseen) bits.push(`${r.unseen.toLocaleString()} not grouped yet`);
   $("people-count").textContent = bits.join(" · ");
-  // a sharded library's unsure faces are each shard's (people unsure --shards)
-  $("people-unsure-link").hidden = !r.unsure || state.sharded;
+  $("people-unsure-link").hidden = !r.unsure;
   $("people-empty").hidden = r.count > 0;
   call("/people/update").then((u) => { if (u.state === "running") followUpdate(false); }, () => {});
   fillInBatches($("people-grid"), $("people-sentinel"), r.people, personCard);
