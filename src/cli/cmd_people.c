@@ -431,9 +431,49 @@ int cli_search_person_shards(const cli_globals *g, const char *dir, const char *
     return status;
 }
 
-/* people move FACE --to ID|NAME|new --from ID|NAME and people reject FACE --from ID|NAME, on a
- * sharded library: the ranks send the --from person's faces, rank 0 finds the face's unit among
- * them and moves it, or takes it out. */
+/* Rank 0's part of edit_unit_shards: face found among faces (those of person from, or without
+ * --from the unsure faces), then its unit moved or taken out, or the unsure face placed. */
+static fs_status edit_unit(const people_args *a, int64_t face, const fs_person *from,
+                           const fs_person_faces *faces, int64_t *person, fs_error *err)
+{
+    fs_shards_info info;
+    fs_library_member unit;
+    size_t i = 0;
+    fs_status rc = FS_OK;
+    if (a->from) {
+        rc = fs_shards_open(a->shards, &info, err);
+        if (rc == FS_OK)
+            rc = fs_library_face_unit(faces, info.count, face, &unit, err);
+    } else {
+        while (i < faces->count && faces->items[i].face_id != face)
+            i++;
+        if (i == faces->count) {
+            rc = err->code = FS_ERR_NOT_FOUND;
+            snprintf(err->message, sizeof err->message,
+                     "face %lld is not an unsure face: give --from, the person it is in",
+                     (long long)face);
+        }
+    }
+    fs_person to = {0};
+    fs_library_member *members = NULL;
+    size_t n;
+    if (rc == FS_OK && a->to && strcmp(a->to, "new") != 0)
+        rc = fs_library_person_find(a->shards, a->to, &to, &members, &n, err);
+    free(members);
+    if (rc == FS_OK && !a->from)
+        rc = fs_library_people_place(a->shards, &faces->items[i], to.id, person, err);
+    else if (rc == FS_OK && a->to)
+        rc = fs_library_people_move(a->shards, &unit, from->id, to.id, person, err);
+    else if (rc == FS_OK)
+        rc = fs_library_people_reject(a->shards, &unit, from->id, err);
+    fs_person_clear(&to);
+    return rc;
+}
+
+/* people move FACE --to ID|NAME|new [--from ID|NAME] and people reject FACE --from ID|NAME, on a
+ * sharded library: the ranks send the --from person's faces (without --from, a move of an
+ * unsure face: the unsure faces), rank 0 finds the face among them and moves its unit, takes it
+ * out, or places the unsure face in the person (fs_library_people_place). */
 static int edit_unit_shards(const people_args *a, int64_t face)
 {
     fs_mpi *mpi;
@@ -443,25 +483,13 @@ static int edit_unit_shards(const people_args *a, int64_t face)
         return status;
     int rank = fs_mpi_rank(mpi);
     fs_error err;
-    fs_person from = {0}, to = {0};
+    fs_person from = {0};
     fs_person_faces faces = {0};
-    fs_status rc = fs_mpi_person_faces(lib, a->from, &from, &faces, &err);
+    fs_status rc = a->from ? fs_mpi_person_faces(lib, a->from, &from, &faces, &err)
+                           : fs_mpi_people_unsure(lib, &faces, &err);
     int64_t person = from.id;
-    if (rc == FS_OK && rank == 0) {
-        fs_shards_info info;
-        fs_library_member unit, *members = NULL;
-        size_t n;
-        rc = fs_shards_open(a->shards, &info, &err);
-        if (rc == FS_OK)
-            rc = fs_library_face_unit(&faces, info.count, face, &unit, &err);
-        if (rc == FS_OK && a->to && strcmp(a->to, "new") != 0)
-            rc = fs_library_person_find(a->shards, a->to, &to, &members, &n, &err);
-        free(members);
-        if (rc == FS_OK && a->to)
-            rc = fs_library_people_move(a->shards, &unit, from.id, to.id, &person, &err);
-        else if (rc == FS_OK)
-            rc = fs_library_people_reject(a->shards, &unit, from.id, &err);
-    }
+    if (rc == FS_OK && rank == 0)
+        rc = edit_unit(a, face, &from, &faces, &person, &err);
     status = rc == FS_OK ? 0 : EXIT_ERROR;
     if (rank == 0 && rc != FS_OK)
         cli_fail_error(&err);
@@ -470,53 +498,6 @@ static int edit_unit_shards(const people_args *a, int64_t face)
                (long long)person, (long long)face);
     fs_person_faces_free(&faces);
     fs_person_clear(&from);
-    fs_person_clear(&to);
-    fs_mpi_library_close(lib);
-    fs_mpi_close(mpi);
-    return status;
-}
-
-/* people move FACE --to ID|NAME|new without --from, on a sharded library: the face must be
- * one of the unsure faces (the ranks send theirs); rank 0 places it in the person. */
-static int place_unsure_shards(const people_args *a, int64_t face)
-{
-    fs_mpi *mpi;
-    fs_mpi_library *lib;
-    int status = cli_mpi_library_open(a->shards, &mpi, &lib);
-    if (status)
-        return status;
-    int rank = fs_mpi_rank(mpi);
-    fs_error err;
-    fs_person to = {0};
-    fs_person_faces faces = {0};
-    int64_t person = 0;
-    fs_status rc = fs_mpi_people_unsure(lib, &faces, &err);
-    if (rc == FS_OK && rank == 0) {
-        size_t i = 0;
-        while (i < faces.count && faces.items[i].face_id != face)
-            i++;
-        fs_library_member *members = NULL;
-        size_t n;
-        if (i == faces.count) {
-            rc = err.code = FS_ERR_NOT_FOUND;
-            snprintf(err.message, sizeof err.message,
-                     "face %lld is not an unsure face: give --from, the person it is in",
-                     (long long)face);
-        } else if (strcmp(a->to, "new") != 0) {
-            rc = fs_library_person_find(a->shards, a->to, &to, &members, &n, &err);
-        }
-        free(members);
-        if (rc == FS_OK)
-            rc = fs_library_people_place(a->shards, &faces.items[i], to.id, &person, &err);
-    }
-    status = rc == FS_OK ? 0 : EXIT_ERROR;
-    if (rank == 0 && rc != FS_OK)
-        cli_fail_error(&err);
-    else if (rank == 0 && a->json)
-        printf("{\"done\":\"%s\",\"person\":%lld,\"face\":%lld}\n", a->sub,
-               (long long)person, (long long)face);
-    fs_person_faces_free(&faces);
-    fs_person_clear(&to);
     fs_mpi_library_close(lib);
     fs_mpi_close(mpi);
     return status;
@@ -649,8 +630,7 @@ static int people_shards(const cli_globals *g, const people_args *a)
             return EXIT_ERROR;
         if (!a->to)
             return cli_fail("people move: where to? (--to ID|NAME|new)");
-        /* without --from: one of the unsure faces */
-        return a->from ? edit_unit_shards(a, face) : place_unsure_shards(a, face);
+        return edit_unit_shards(a, face); /* without --from: one of the unsure faces */
     }
     if (!strcmp(a->sub, "reject")) {
         if (want_args(a, 1, "reject FACE --from ID|NAME --shards DIR") ||

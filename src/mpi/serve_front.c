@@ -547,7 +547,48 @@ fs_status fs_mpi_front_face(fs_mpi_front *f, int64_t id, fs_matches *out, fs_err
     return front_look_up(f, LOOK_FACE, id, out, err ? err : &local);
 }
 
-/* ---- A person's faces ---------------------------------------------------------------------- */
+/* ---- Faces from every rank: a person's, the unsure ones ---------------------------------- */
+
+/* Asks every rank for faces with tag: a person's (members, n) or, for TAG_UNSURE_FACES, the
+ * unsure faces, reads rank 0's own shards meanwhile, and gathers them all into *out, best
+ * quality first (emptied on failure). */
+static fs_status faces_of_every_rank(fs_mpi_front *f, int tag, const fs_library_member *members,
+                                     size_t n, fs_person_faces *out, fs_error *err)
+{
+    pending p = {0};
+    MPI_Request *reqs;
+    wbuf w = {0};
+    int posted = 0;
+    fs_status rc = pending_start(f, &p, &reqs, err);
+    if (rc == FS_OK) {
+        uint64_t id = 0; /* post() fills it in */
+        if (tag == TAG_UNSURE_FACES)
+            wire_put(&w, &id, sizeof id);
+        else
+            serve_put_members(&w, members, n);
+        rc = post(f, &p, reqs, &w, tag, &posted, err);
+    }
+    /* rank 0's own shards while the others read theirs */
+    if (rc == FS_OK) {
+        pthread_mutex_lock(&f->own_lock);
+        rc = tag == TAG_UNSURE_FACES ? mpi_unsure_faces(f->lib, out, err)
+                                     : mpi_member_faces(f->lib, members, n, out, err);
+        pthread_mutex_unlock(&f->own_lock);
+    }
+    conclude(f, &p, posted, reqs, w.data, &rc, err);
+    for (int r = 1; rc == FS_OK && r < f->lib->m->size; r++) {
+        rbuf in;
+        rc = read_status(p.answer[r], p.answer_len[r], r, &in, err);
+        if (rc == FS_OK)
+            rc = wire_get_person_faces(&in, out, err);
+    }
+    pending_free(f, &p);
+    if (rc == FS_OK)
+        fs_person_faces_sort(out);
+    else
+        fs_person_faces_free(out);
+    return rc;
+}
 
 fs_status fs_mpi_front_person(fs_mpi_front *f, int64_t id, fs_person *person,
                               fs_person_faces *out, fs_error *err)
@@ -561,41 +602,12 @@ fs_status fs_mpi_front_person(fs_mpi_front *f, int64_t id, fs_person *person,
     fs_status rc = fs_library_person_get(f->lib->dir, id, person, &members, &n, err);
     if (rc)
         return rc;
-    int size = f->lib->m->size;
-    pending p = {0};
-    MPI_Request *reqs;
-    wbuf w = {0};
-    int posted = 0;
-    rc = pending_start(f, &p, &reqs, err);
-    if (rc == FS_OK) {
-        serve_put_members(&w, members, n);
-        rc = post(f, &p, reqs, &w, TAG_PERSON, &posted, err);
-    }
-    /* rank 0's own shards while the others read theirs */
-    if (rc == FS_OK) {
-        pthread_mutex_lock(&f->own_lock);
-        rc = mpi_member_faces(f->lib, members, n, out, err);
-        pthread_mutex_unlock(&f->own_lock);
-    }
-    conclude(f, &p, posted, reqs, w.data, &rc, err);
-    for (int r = 1; rc == FS_OK && r < size; r++) {
-        rbuf in;
-        rc = read_status(p.answer[r], p.answer_len[r], r, &in, err);
-        if (rc == FS_OK)
-            rc = wire_get_person_faces(&in, out, err);
-    }
-    pending_free(f, &p);
+    rc = faces_of_every_rank(f, TAG_PERSON, members, n, out, err);
     free(members);
-    if (rc == FS_OK) {
-        fs_person_faces_sort(out);
-        return FS_OK;
-    }
-    fs_person_faces_free(out);
-    fs_person_clear(person);
+    if (rc != FS_OK)
+        fs_person_clear(person);
     return rc;
 }
-
-/* ---- The unsure faces ---------------------------------------------------------------------- */
 
 fs_status fs_mpi_front_unsure(fs_mpi_front *f, fs_person_faces *out, fs_error *err)
 {
@@ -603,35 +615,9 @@ fs_status fs_mpi_front_unsure(fs_mpi_front *f, fs_person_faces *out, fs_error *e
     if (!err)
         err = &local;
     memset(out, 0, sizeof *out);
-    int size = f->lib->m->size;
-    pending p = {0};
-    MPI_Request *reqs;
-    wbuf w = {0};
-    int posted = 0;
-    fs_status rc = pending_start(f, &p, &reqs, err);
-    if (rc == FS_OK) {
-        uint64_t id = 0; /* post() fills it in */
-        wire_put(&w, &id, sizeof id);
-        rc = post(f, &p, reqs, &w, TAG_UNSURE_FACES, &posted, err);
-    }
-    /* rank 0's own shards while the others read theirs */
-    if (rc == FS_OK) {
-        pthread_mutex_lock(&f->own_lock);
-        rc = mpi_unsure_faces(f->lib, out, err);
-        pthread_mutex_unlock(&f->own_lock);
-    }
-    conclude(f, &p, posted, reqs, w.data, &rc, err);
-    for (int r = 1; rc == FS_OK && r < size; r++) {
-        rbuf in;
-        rc = read_status(p.answer[r], p.answer_len[r], r, &in, err);
-        if (rc == FS_OK)
-            rc = wire_get_person_faces(&in, out, err);
-    }
-    pending_free(f, &p);
-    if (rc == FS_OK) {
-        fs_person_faces_sort(out);
+    fs_status rc = faces_of_every_rank(f, TAG_UNSURE_FACES, NULL, 0, out, err);
+    if (rc == FS_OK)
         rc = fs_library_people_unplaced(f->lib->dir, out, err);
-    }
     if (rc != FS_OK)
         fs_person_faces_free(out);
     return rc;

@@ -70,6 +70,35 @@ export async function openPersonFromGrid(page, who, name) {
   return shown;
 }
 
+// From the people grid, opens the unsure faces by the grid's link, checks that they are the
+// API's, one card each, with a move control only (no name, no Not them), moves the best one into
+// person `id` and checks that it is the person's and unsure no more. Returns the API's unsure
+// faces before the move.
+export async function moveUnsureFace(page, id) {
+  const unsure = await page.evaluate(async () => (await (await fetch("/api/v1/people/unsure")).json()));
+  await page.evaluate(() => { location.hash = "#people"; });
+  await page.waitForSelector("#people-list:not([hidden]) #people-grid .person");
+  const linked = await page.waitForSelector("#people-unsure-link:not([hidden])", { timeout: 10000 })
+    .then(() => true, () => false);
+  check("unsure: the grid links to them", unsure.count > 0 && linked, `${unsure.count} unsure faces`);
+  await page.click("#people-unsure-link");
+  await page.waitForSelector("#unsure-title:not([hidden])");
+  await page.waitForFunction((n) => document.querySelectorAll("#person-gallery .result").length === n, unsure.count);
+  check("unsure: every face, moves only (no name, no Not them)",
+        await page.isHidden("#person-name") &&
+        (await page.$$eval("#person-gallery .face-reject", (b) => b.length)) === 0 &&
+        (await page.$$eval("#person-gallery .face-move", (s) => s.length)) === unsure.count);
+  const doubtful = unsure.faces[0].face_id;
+  await page.locator(`#person-gallery .result[data-face-id="${doubtful}"] .face-move`).selectOption(String(id));
+  await page.waitForFunction((f) => !document.querySelector(`#person-gallery .result[data-face-id="${f}"]`), doubtful);
+  const took = await page.evaluate(async (p) => (await (await fetch(`/api/v1/people/${p}`)).json()), id);
+  const left = await page.evaluate(async () => (await (await fetch("/api/v1/people/unsure")).json()));
+  check("unsure: a face moved into a person is theirs, and unsure no more",
+        took.faces.some((f) => f.face_id === doubtful) && left.count === unsure.count - 1 &&
+        !left.faces.some((f) => f.face_id === doubtful));
+  return unsure;
+}
+
 // A desktop-sized page of browser at base + "/", once the app shows, with the script errors it
 // meets collected in pageErrors.
 export async function openApp(browser, base) {

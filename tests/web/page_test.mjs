@@ -8,7 +8,8 @@
 // phone widths.
 // Usage: node page_test.mjs BASE_URL QUERY_PHOTO ARTEFACT_DIR   (exit 0: every check passed)
 import { mkdirSync } from "node:fs";
-import { apiSearchCount, check, finish, launch, openApp, openPersonFromGrid, searchByClickedFace } from "./lib.mjs";
+import { apiSearchCount, check, finish, launch, moveUnsureFace, openApp, openPersonFromGrid,
+         searchByClickedFace } from "./lib.mjs";
 
 const [base, query, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -175,27 +176,7 @@ try {
   check("reject: the face is out of the person", afterReject.count === who.faces - 1 &&
         !afterReject.faces.some((f) => f.face_id === movedFace));
   // ---- the unsure faces: a link from the grid, their page, one moved into a person
-  const unsure = await page.evaluate(async () => (await (await fetch("/api/v1/people/unsure")).json()));
-  await page.evaluate(() => { location.hash = "#people"; });
-  await page.waitForSelector("#people-list:not([hidden]) #people-grid .person");
-  const linked = await page.waitForSelector("#people-unsure-link:not([hidden])", { timeout: 10000 })
-    .then(() => true, () => false);
-  check("unsure: the grid links to them", unsure.count > 0 && linked, `${unsure.count} unsure faces`);
-  await page.click("#people-unsure-link");
-  await page.waitForSelector("#unsure-title:not([hidden])");
-  await page.waitForFunction((n) => document.querySelectorAll("#person-gallery .result").length === n, unsure.count);
-  check("unsure: every face, moves only (no name, no Not them)",
-        await page.isHidden("#person-name") &&
-        (await page.$$eval("#person-gallery .face-reject", (b) => b.length)) === 0 &&
-        (await page.$$eval("#person-gallery .face-move", (s) => s.length)) === unsure.count);
-  const doubtful = unsure.faces[0].face_id;
-  await page.locator(`#person-gallery .result[data-face-id="${doubtful}"] .face-move`).selectOption(String(who.id));
-  await page.waitForFunction((id) => !document.querySelector(`#person-gallery .result[data-face-id="${id}"]`), doubtful);
-  const took = await page.evaluate(async (id) => (await (await fetch(`/api/v1/people/${id}`)).json()), who.id);
-  const left = await page.evaluate(async () => (await (await fetch("/api/v1/people/unsure")).json()));
-  check("unsure: a face moved into a person is theirs, and unsure no more",
-        took.faces.some((f) => f.face_id === doubtful) && left.count === unsure.count - 1 &&
-        !left.faces.some((f) => f.face_id === doubtful));
+  await moveUnsureFace(page, who.id);
   await page.screenshot({ path: `${out}/desktop-unsure.png` });
   await page.click("#person-back");
   await page.waitForSelector("#people-list:not([hidden])");
