@@ -110,16 +110,17 @@ static int cmp_rename(const void *x, const void *y)
  * decisions about the unit it swallowed cannot decide (a face the user moved, merged by its shard
  * into a person of many faces placed otherwise, would drag them all along); those decisions are
  * dropped, and counted. A member row that to has already is kept. The first three statements
- * take to (?4, ?5); the pins and rejects the last three delete are the dropped ones. */
+ * take to (?4, ?5); the pins and rejects the last three delete are the dropped ones. (Each is
+ * in parentheses: clang takes a literal split over lines in an array for a missing comma.) */
 static const char *const moves[] = {
-    "UPDATE OR IGNORE pin SET person_id = ?4, face_id = ?5"
-    " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3 AND NOT EXISTS (SELECT 1 FROM member"
-    " WHERE shard = ?1 AND person_id = ?4 AND face_id = ?5)",
-    "UPDATE OR IGNORE reject SET person_id = ?4, face_id = ?5"
-    " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3 AND NOT EXISTS (SELECT 1 FROM member"
-    " WHERE shard = ?1 AND person_id = ?4 AND face_id = ?5)",
-    "UPDATE OR IGNORE member SET person_id = ?4, face_id = ?5"
-    " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
+    ("UPDATE OR IGNORE pin SET person_id = ?4, face_id = ?5"
+     " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3 AND NOT EXISTS (SELECT 1 FROM member"
+     " WHERE shard = ?1 AND person_id = ?4 AND face_id = ?5)"),
+    ("UPDATE OR IGNORE reject SET person_id = ?4, face_id = ?5"
+     " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3 AND NOT EXISTS (SELECT 1 FROM member"
+     " WHERE shard = ?1 AND person_id = ?4 AND face_id = ?5)"),
+    ("UPDATE OR IGNORE member SET person_id = ?4, face_id = ?5"
+     " WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3"),
     "DELETE FROM pin WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
     "DELETE FROM reject WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
     "DELETE FROM member WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3",
