@@ -682,6 +682,7 @@ typedef struct fs_library_member {
 typedef struct fs_library_known {
     fs_library_member unit;
     int64_t lead;
+    int32_t kept;            /* 1: a member or pin puts it in a person (a reject alone: 0) */
 } fs_library_known;
 
 /* A unit the library's file names whose faces another unit holds now: a face in no person that
@@ -730,9 +731,9 @@ fs_status fs_library_people_known(const char *dir, fs_library_known **known, siz
  * unit of that shard (known sorted by shard, as fs_library_people_known gives it; the other
  * shards' are skipped) that is none of them but whose face (lead) one of
  * them holds now. The library's update then moves the file's rows to those units, so that a
- * face the user moved stays where it was put after its shard grouped it with another. A known
- * unit that is an unsure face of the shard (placed by fs_library_people_place) is added to
- * units as a unit of its own (and no longer counted unsure). */
+ * face the user moved stays where it was put after its shard grouped it with another. A kept
+ * known unit that is an unsure face of the shard (placed by fs_library_people_place) is added
+ * to units as a unit of its own (and no longer counted unsure). */
 fs_status fs_people_units_follow(fs_index *index, int shard, const fs_library_known *known,
                                  size_t n, fs_people_units *units, fs_error *err);
 
@@ -784,9 +785,12 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
 /* Places face, one of a shard's unsure faces (fs_people_unsure's, its ids made library ids),
  * in library person to (0: a new person, whose id goes to *person, may be NULL): a unit of its
  * own, pinned there. Its shard's units keep it from then on (fs_people_units_follow), so the
- * next update leaves it where it was put. FS_ERR_ARG when it is in a person already. */
+ * next update leaves it where it was put. to_faces: to's faces (fs_mpi_person_faces), none of
+ * which may be of face's photo (FS_ERR_ARG: two faces of one photo are never one person).
+ * FS_ERR_ARG when it is in a person already. */
 fs_status fs_library_people_place(const char *dir, const fs_person_face *face, int64_t to,
-                                  int64_t *person, fs_error *err);
+                                  const fs_person_faces *to_faces, int64_t *person,
+                                  fs_error *err);
 /* Takes unit out of library person from, for good. */
 fs_status fs_library_people_reject(const char *dir, const fs_library_member *unit,
                                    int64_t from, fs_error *err);

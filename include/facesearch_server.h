@@ -61,10 +61,9 @@ typedef struct fs_server_config {
     /* A sharded library instead of the index at db: set, the server opens no index; db names
      * the library's folder. Searches go to search(search_ctx, ...), photos, faces and persons by
      * id to photo, face and person (library ids), the unsure faces to unsure, a grouping of
-     * people to group; ready (may be
-     * NULL) is asked before an uploaded photo is searched for; the people and their edits are
-     * the library's (fs_library_people_*). What needs one index's writer or stats (index runs,
-     * stats) answers 501. */
+     * people to group; ready (may be NULL) is asked before an uploaded photo is searched for;
+     * the people and their edits are the library's (fs_library_people_*). What needs one
+     * index's writer or stats (index runs, stats) answers 501. */
     fs_server_search_fn search;
     fs_server_ready_fn ready;
     fs_server_photo_fn photo;

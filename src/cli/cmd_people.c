@@ -432,9 +432,11 @@ int cli_search_person_shards(const cli_globals *g, const char *dir, const char *
 }
 
 /* Rank 0's part of edit_unit_shards: face found among faces (those of person from, or without
- * --from the unsure faces), then its unit moved or taken out, or the unsure face placed. */
+ * --from the unsure faces), then its unit moved or taken out, or the unsure face placed (in a
+ * person whose faces are to_faces). */
 static fs_status edit_unit(const people_args *a, int64_t face, const fs_person *from,
-                           const fs_person_faces *faces, int64_t *person, fs_error *err)
+                           const fs_person_faces *faces, const fs_person_faces *to_faces,
+                           int64_t *person, fs_error *err)
 {
     fs_shards_info info;
     fs_library_member unit;
@@ -461,7 +463,7 @@ static fs_status edit_unit(const people_args *a, int64_t face, const fs_person *
         rc = fs_library_person_find(a->shards, a->to, &to, &members, &n, err);
     free(members);
     if (rc == FS_OK && !a->from)
-        rc = fs_library_people_place(a->shards, &faces->items[i], to.id, person, err);
+        rc = fs_library_people_place(a->shards, &faces->items[i], to.id, to_faces, person, err);
     else if (rc == FS_OK && a->to)
         rc = fs_library_people_move(a->shards, &unit, from->id, to.id, person, err);
     else if (rc == FS_OK)
@@ -485,11 +487,14 @@ static int edit_unit_shards(const people_args *a, int64_t face)
     fs_error err;
     fs_person from = {0};
     fs_person_faces faces = {0};
+    fs_person_faces to_faces = {0}; /* an unsure face's destination's, for its photos */
     fs_status rc = a->from ? fs_mpi_person_faces(lib, a->from, &from, &faces, &err)
                            : fs_mpi_people_unsure(lib, &faces, &err);
+    if (rc == FS_OK && !a->from && strcmp(a->to, "new") != 0)
+        rc = fs_mpi_person_faces(lib, a->to, NULL, &to_faces, &err);
     int64_t person = from.id;
     if (rc == FS_OK && rank == 0)
-        rc = edit_unit(a, face, &from, &faces, &person, &err);
+        rc = edit_unit(a, face, &from, &faces, &to_faces, &person, &err);
     status = rc == FS_OK ? 0 : EXIT_ERROR;
     if (rank == 0 && rc != FS_OK)
         cli_fail_error(&err);
@@ -497,6 +502,7 @@ static int edit_unit_shards(const people_args *a, int64_t face)
         printf("{\"done\":\"%s\",\"person\":%lld,\"face\":%lld}\n", a->sub,
                (long long)person, (long long)face);
     fs_person_faces_free(&faces);
+    fs_person_faces_free(&to_faces);
     fs_person_clear(&from);
     fs_mpi_library_close(lib);
     fs_mpi_close(mpi);

@@ -108,7 +108,7 @@ const cli_command cli_commands[] = {
      "                            people update --shards DIR). Each shard groups its faces\n"
      "                            and the library joins its persons across the shards; move\n"
      "                            and reject need --from and take the face with the faces its\n"
-     "                            shard grouped with it\n"
+     "                            shard grouped with it (an unsure face moves without --from)\n"
      "\n"
      "Two faces of one photo are never one person. Tiny, blurred or doubtful faces are\n"
      "'unsure' and left out of automatic grouping. Decisions are kept by the photo's content and\n"

@@ -434,9 +434,13 @@ fs_status fs_mpi_people_unsure(fs_mpi_library *lib, fs_person_faces *out, fs_err
     fs_person_faces mine;
     fs_status rc = mpi_unsure_faces(lib, &mine, err);
     rc = gather_faces(lib, TAG_UNSURE, rc, &mine, out, err);
-    /* the faces the user placed in a library person are no longer unsure (rank 0's answer) */
-    if (rc == FS_OK && lib->m->rank == 0)
+    if (rc != FS_OK)
+        return rc;
+    /* the faces the user placed in a library person are no longer unsure (rank 0's answer; the
+     * outcome is every rank's) */
+    if (lib->m->rank == 0)
         rc = fs_library_people_unplaced(lib->dir, out, err);
+    rc = mpi_agree(lib->m, rc, err);
     if (rc != FS_OK)
         fs_person_faces_free(out);
     return rc;

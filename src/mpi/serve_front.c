@@ -13,8 +13,8 @@
  * is counted against the rank's debt; a rank with a debt is down (requests fail at once with
  * FS_ERR_UNAVAILABLE, nothing is sent to it) until it has paid it, i.e. it answers again.
  * Lookups (a photo or face by library id) go to the one rank that holds its shard; a person's
- * members (from DIR/people.db) and requests for the unsure faces to every rank. A grouping of people is waited for without the
- * answer_ms bound, as long as every rank is heard from.
+ * members (from DIR/people.db) and requests for the unsure faces to every rank. A grouping of
+ * people is waited for without the answer_ms bound, as long as every rank is heard from.
  *
  * MPI is called under front.lock only (MPI_THREAD_SERIALIZED), with MPI_ERRORS_RETURN: a send to
  * a rank that has died fails that request, it does not end the process.
@@ -561,9 +561,8 @@ static fs_status faces_of_every_rank(fs_mpi_front *f, int tag, const fs_library_
     int posted = 0;
     fs_status rc = pending_start(f, &p, &reqs, err);
     if (rc == FS_OK) {
-        uint64_t id = 0; /* post() fills it in */
         if (tag == TAG_UNSURE_FACES)
-            wire_put(&w, &id, sizeof id);
+            serve_put_unsure(&w);
         else
             serve_put_members(&w, members, n);
         rc = post(f, &p, reqs, &w, tag, &posted, err);

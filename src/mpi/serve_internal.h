@@ -41,8 +41,10 @@ void serve_put_query(wbuf *w, uint64_t id, const fs_face *query, const char *con
                      size_t n_folders, float threshold, size_t top, int min_face);
 /* A lookup of a photo or face by its id in one shard: kind, the shard, the id in it. */
 void serve_put_lookup(wbuf *w, int kind, int k, int64_t shard_id);
-/* A person's faces: the count of its members, then each. The unsure faces: the id alone. */
+/* A person's faces: the count of its members, then each. */
 void serve_put_members(wbuf *w, const fs_library_member *members, size_t n);
+/* The unsure faces: the id alone. */
+void serve_put_unsure(wbuf *w);
 /* A grouping of people: rebuild, algorithm; threshold, min_quality; the units the library's
  * file names (wire_put_known). */
 void serve_put_grouping(wbuf *w, const fs_people_options *opt, const fs_library_known *known,

@@ -85,6 +85,12 @@ void serve_put_members(wbuf *w, const fs_library_member *members, size_t n)
     wire_put(w, members, n * sizeof *members);
 }
 
+void serve_put_unsure(wbuf *w)
+{
+    uint64_t id = 0;
+    wire_put(w, &id, sizeof id);
+}
+
 void serve_put_grouping(wbuf *w, const fs_people_options *opt, const fs_library_known *known,
                         size_t n_known)
 {

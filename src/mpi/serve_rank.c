@@ -2,9 +2,9 @@
  * serve_rank.c — the ranks other than 0 under serve --shards (include/facesearch_mpi.h
  * "Serving searches", fs_mpi_answer): each takes rank 0's requests in order and answers them
  * from its own shards: a search (its matches), a lookup (a photo or face), a person (the faces
- * of its members), the unsure faces, a grouping of people (run by a thread of its own, so that the rank goes on
- * answering searches meanwhile, beating twice a second until it answers with its shards'
- * units).
+ * of its members), the unsure faces, a grouping of people (run by a thread of its own, so that
+ * the rank goes on answering searches meanwhile, beating twice a second until it answers with
+ * its shards' units).
  *
  * A rank waits for requests with MPI_Iprobe and short sleeps, not in a blocking receive: Open
  * MPI's blocking calls spin a core, and an idle rank must leave the cores to the ranks that

@@ -225,10 +225,10 @@ static const lookup *first_lookup(const follow *fw, int64_t face_id)
     return at;
 }
 
-/* An unsure face that the library knows as a unit of its own (the user placed it in a person:
- * fs_library_people_place) stays one, so that the library's update finds it where it was put;
- * its embedding is read once the visit is over (keep_embeddings). 1 (stop) when out of
- * memory. */
+/* An unsure face that the library keeps in a person as a unit of its own (a member or pin: the
+ * user placed it there, fs_library_people_place; a reject alone does not keep it) stays one,
+ * so that the library's update finds it where it was put; its embedding is read once the visit
+ * is over (keep_embeddings). 1 (stop) when out of memory. */
 static int keep_unsure(follow *fw, const store_people_face *f)
 {
     if (!f->seen || f->person_id || f->quality >= PEOPLE_MIN_QUALITY)
@@ -237,7 +237,7 @@ static int keep_unsure(follow *fw, const store_people_face *f)
     for (const lookup *at = first_lookup(fw, f->face_id);
          at && at < fw->lookups + fw->n_lookups && at->face_id == f->face_id; at++) {
         const fs_library_member *k = &fw->known[at->known].unit;
-        known |= k->person_id == 0 && k->face_id == f->face_id;
+        known |= fw->known[at->known].kept && k->person_id == 0 && k->face_id == f->face_id;
     }
     if (!known)
         return 0;

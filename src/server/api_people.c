@@ -501,10 +501,21 @@ static int library_unit(srv_ctx *ctx, int64_t face, int64_t from, fs_library_mem
 }
 
 /* On a sharded library: face (a library id), one of the unsure faces, placed in person to (0:
- * a new one, whose id goes to *person). */
+ * a new one, whose id goes to *person). Not while the library's people are grouped: the ranks
+ * listed their units before the face was placed, and the update would drop it until the next. */
 static fs_status library_place(srv_ctx *ctx, int64_t face, int64_t to, int64_t *person,
                                fs_error *err)
 {
+    pthread_mutex_lock(&ctx->run_lock);
+    int grouping = ctx->people.state == RUN_RUNNING;
+    pthread_mutex_unlock(&ctx->run_lock);
+    if (grouping) {
+        err->code = FS_ERR_BUSY;
+        snprintf(err->message, sizeof err->message,
+                 "a people update is running (see GET /api/v1/people/update): move an unsure "
+                 "face once it is done");
+        return err->code;
+    }
     fs_person_faces faces;
     fs_status rc = unsure_get(ctx, &faces, err);
     if (rc != FS_OK)
@@ -513,7 +524,15 @@ static fs_status library_place(srv_ctx *ctx, int64_t face, int64_t to, int64_t *
     while (i < faces.count && faces.items[i].face_id != face)
         i++;
     if (i < faces.count) {
-        rc = fs_library_people_place(ctx->db_dir, &faces.items[i], to, person, err);
+        fs_person p = {0};
+        fs_person_faces theirs = {0}; /* none of them of the face's photo */
+        if (to > 0)
+            rc = ctx->cfg->person(ctx->cfg->search_ctx, to, &p, &theirs, err);
+        if (rc == FS_OK)
+            rc = fs_library_people_place(ctx->db_dir, &faces.items[i], to, &theirs, person,
+                                         err);
+        fs_person_clear(&p);
+        fs_person_faces_free(&theirs);
     } else {
         rc = err->code = FS_ERR_NOT_FOUND;
         snprintf(err->message, sizeof err->message,

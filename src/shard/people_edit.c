@@ -406,8 +406,15 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
 /* ---- An unsure face placed in a person ---------------------------------------------------- */
 
 fs_status fs_library_people_place(const char *dir, const fs_person_face *face, int64_t to,
-                                  int64_t *person, fs_error *err)
+                                  const fs_person_faces *to_faces, int64_t *person,
+                                  fs_error *err)
 {
+    for (size_t i = 0; to > 0 && to_faces && i < to_faces->count; i++)
+        if (to_faces->items[i].photo_id == face->photo_id)
+            return util_fail(err, FS_ERR_ARG,
+                             "person %lld already has a face of this photo: two faces of one "
+                             "photo are never one person",
+                             (long long)to);
     edit e;
     fs_status rc = edit_begin(&e, dir, err);
     if (rc != FS_OK)

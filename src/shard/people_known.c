@@ -23,20 +23,21 @@
 /* Every unit named by a member, a pin or a reject, with its representative face: the member's,
  * which every update refreshes, else the pin's or reject's, as it was when the user made it;
  * version 2 files keep no pin's or reject's face, version 1 files have members alone, without
- * their faces. */
+ * their faces. The last column: 1 when a member or pin names it (kept in a person). */
 static const char known_v3[] =
     "SELECT shard, person_id, face_id, coalesce(max(CASE WHEN src = 2 THEN lead END),"
-    " max(CASE WHEN src = 1 THEN lead END), 0) FROM (SELECT shard, person_id, face_id,"
-    " nullif(lead, 0) AS lead, 2 AS src FROM member UNION ALL SELECT shard, person_id, face_id,"
-    " nullif(lead, 0), 1 FROM pin UNION ALL SELECT shard, person_id, face_id, nullif(lead, 0), 1"
-    " FROM reject) GROUP BY shard, person_id, face_id ORDER BY shard, person_id, face_id";
+    " max(CASE WHEN src = 1 THEN lead END), 0), max(kept) FROM (SELECT shard, person_id,"
+    " face_id, nullif(lead, 0) AS lead, 2 AS src, 1 AS kept FROM member UNION ALL SELECT shard,"
+    " person_id, face_id, nullif(lead, 0), 1, 1 FROM pin UNION ALL SELECT shard, person_id,"
+    " face_id, nullif(lead, 0), 1, 0 FROM reject) GROUP BY shard, person_id, face_id"
+    " ORDER BY shard, person_id, face_id";
 static const char known_v2[] =
-    "SELECT shard, person_id, face_id, max(lead) FROM (SELECT shard, person_id, face_id, lead"
-    " FROM member UNION ALL SELECT shard, person_id, face_id, 0 FROM pin"
-    " UNION ALL SELECT shard, person_id, face_id, 0 FROM reject)"
+    "SELECT shard, person_id, face_id, max(lead), max(kept) FROM (SELECT shard, person_id,"
+    " face_id, lead, 1 AS kept FROM member UNION ALL SELECT shard, person_id, face_id, 0, 1"
+    " FROM pin UNION ALL SELECT shard, person_id, face_id, 0, 0 FROM reject)"
     " GROUP BY shard, person_id, face_id ORDER BY shard, person_id, face_id";
 static const char known_v1[] =
-    "SELECT shard, person_id, face_id, 0 FROM member ORDER BY shard, person_id, face_id";
+    "SELECT shard, person_id, face_id, 0, 1 FROM member ORDER BY shard, person_id, face_id";
 
 fs_status fs_library_people_known(const char *dir, fs_library_known **known, size_t *n,
                                   fs_error *err)
@@ -80,6 +81,7 @@ fs_status fs_library_people_known(const char *dir, fs_library_known **known, siz
                           shard == k->unit.shard
                       ? id
                       : 0;
+        k->kept = sqlite3_column_int(s, 4);
     }
     if (rc == FS_OK && step != SQLITE_DONE)
         rc = people_file_fail(db, path, err);

@@ -232,19 +232,17 @@ fs_status fs_library_people_unplaced(const char *dir, fs_person_faces *faces, fs
 {
     sqlite3 *db;
     char path[PATH_MAX];
-    int count, version = 0;
+    int count;
     fs_status rc = people_file_open(dir, PEOPLE_FILE_READ, &db, path, sizeof path, &count, err);
     if (rc == FS_ERR_NOT_FOUND)
-        return FS_OK; /* no people yet: no face placed */
+        return FS_OK; /* no people yet (or a file left empty by a first update that died) */
     if (rc != FS_OK)
         return rc;
-    rc = people_file_version(db, path, &version, err);
     sqlite3_stmt *s = NULL;
-    if (rc == FS_OK && version > 0) /* 0: left empty by a first update that died */
-        rc = people_file_prepare(db, path,
-                                 "SELECT 1 FROM member WHERE shard = ?1 AND person_id = 0"
-                                 " AND face_id = ?2",
-                                 &s, err);
+    rc = people_file_prepare(db, path,
+                             "SELECT 1 FROM member WHERE shard = ?1 AND person_id = 0"
+                             " AND face_id = ?2",
+                             &s, err);
     size_t kept = 0;
     for (size_t i = 0; i < faces->count; i++) {
         fs_person_face *f = &faces->items[i];

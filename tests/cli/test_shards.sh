@@ -261,6 +261,18 @@ expect_err_is "facesearch: face $uface is not an unsure face: give --from, the p
 expect_exit 2 mpi 3 "$FACESEARCH" people move "$(sed -n 2p <<<"$unsure_before")" --to Nobody \
   --shards "$placed"
 expect_err_is "facesearch: no person named or numbered 'Nobody'"
+# an unsure face is refused by a person that has a face of its photo
+expect_exit 0 mpi 3 "$FACESEARCH" people unsure --shards "$placed" --json
+read -r uface uphoto <<<"$(python3 -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(d["face_id"], d["photo_id"])' <<<"$out")"
+clash=""
+for id in $(sqlite3 "$placed/people.db" "SELECT id FROM person ORDER BY id"); do
+  expect_exit 0 mpi 3 "$FACESEARCH" people show "$id" --shards "$placed" --json
+  python3 -c 'import json,sys; sys.exit(0 if any(json.loads(l)["photo_id"] == '"$uphoto"' for l in sys.stdin) else 1)' <<<"$out" &&
+    { clash=$id; break; }
+done
+check "a person with a face of an unsure face's photo" "yes" "$([[ -n $clash ]] && echo yes)"
+expect_exit 2 mpi 3 "$FACESEARCH" people move "$uface" --to "$clash" --shards "$placed"
+expect_err_is "facesearch: person $clash already has a face of this photo: two faces of one photo are never one person"
 cp "$shards/people.db" "$tmp/people.db.saved"
 printf 'garbage%.0s' {1..200} >"$shards/people.db"
 expect_exit 2 "$FACESEARCH" people list --shards "$shards"

@@ -226,8 +226,8 @@ unit_faces=$(jget 'd["faces"][-1]["unit_faces"]')
 check "a person's faces: each says how many faces its unit holds" "True True" \
   "$(jget 'all(sum(g["unit_faces"] == n for g in d["faces"]) % n == 0 for n in {f["unit_faces"] for f in d["faces"]}), max(f["unit_faces"] for f in d["faces"]) > 1' | tr -d "(),")"
 req POST "/api/v1/faces/$face/move" "${json[@]}" --data '{"to": "new"}'
-expect_error "moving a face: the person it leaves is needed" 404
-contains "moving a face: says so" "$body" "face $face is not an unsure face: give from, the person it is in"
+expect_error "moving a face without from: only an unsure face" 404
+contains "moving a face without from: says so" "$body" "face $face is not an unsure face: give from, the person it is in"
 req POST "/api/v1/faces/$face/move" "${json[@]}" --data "{\"to\": \"new\", \"from\": $second}"
 expect_error "moving a face from a person that has it not" 404
 contains "moving a face from a person that has it not: says so" "$body" "is not one of this person's"
@@ -319,12 +319,17 @@ done
 expect_status "the rank continued: searches answer again" 200
 check "3 ranks after the stop: the searches of one index" "$want" "$(run_searches)"
 # a rank stopped while the people are grouped: the update fails once the rank has been silent for
-# --shard-wait-ms plus 2 s, saying so, with one log line; a second update meanwhile is refused
+# --shard-wait-ms plus 2 s, saying so, with one log line; a second update meanwhile is refused,
+# and so is the move of an unsure face (the ranks listed their units before it)
 kill -STOP "${ranks[2]}"
 req POST /api/v1/people/update
 expect_status "grouping people, a rank stopped" 202
 req POST /api/v1/people/update
 expect_error "a second grouping meanwhile" 409
+req POST "/api/v1/faces/$uface/move" "${json[@]}" --data "{\"to\": $top}" # (unsure again)
+expect_error "an unsure face moved meanwhile" 409
+contains "an unsure face moved meanwhile: says why" "$body" \
+  "a people update is running (see GET /api/v1/people/update): move an unsure face once it is done"
 wait_people_done
 check "grouping people, a rank stopped: failed" "failed" "$(jget 'd["state"]')"
 contains "grouping people, a rank stopped: names the rank" "$(jget 'd["error"]')" \

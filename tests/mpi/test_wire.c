@@ -159,7 +159,7 @@ static void test_units(void **state)
 static void test_known(void **state)
 {
     (void)state;
-    const fs_library_known known[] = {{{0, 3, 0}, 31}, {{2, 0, 12}, 12}};
+    const fs_library_known known[] = {{{0, 3, 0}, 31, 1}, {{2, 0, 12}, 12, 0}};
     wbuf w = {0};
     wire_put_known(&w, known, 2);
     assert_false(w.nomem);

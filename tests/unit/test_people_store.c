@@ -515,8 +515,9 @@ static void test_follow(void **state)
     /* the library knew them so (shard 1), after a unit of shard 0 (sorted by shard, as
      * fs_library_people_known gives them) */
     const fs_library_known known[] = {
-        {{0, 0, f5.face_id}, f5.face_id}, {{1, pa, 0}, f1.face_id}, {{1, pb, 0}, f3.face_id},
-        {{1, 0, f5.face_id}, f5.face_id}, {{1, 98, 0}, 424242},     {{1, 99, 0}, 0},
+        {{0, 0, f5.face_id}, f5.face_id, 1}, {{1, pa, 0}, f1.face_id, 1},
+        {{1, pb, 0}, f3.face_id, 1},         {{1, 0, f5.face_id}, f5.face_id, 1},
+        {{1, 98, 0}, 424242, 1},             {{1, 99, 0}, 0, 0},
     };
     /* then the shard changed: b merged into a by the user, 5.jpg's face grouped with a new one */
     fs_error err;
@@ -555,8 +556,9 @@ static void test_follow(void **state)
     free(none.renames);
 }
 
-/* An unsure face that the library placed in a person (a known unit of its own) is added to the
- * units with its embedding, and no longer counted unsure; one the library does not know is not. */
+/* An unsure face that the library placed in a person (a known unit of its own, kept by a member
+ * or pin) is added to the units with its embedding, and no longer counted unsure; one the library
+ * names by a reject alone (placed, then taken out) is not. */
 static void test_keep_unsure(void **state)
 {
     fixture *f = *state;
@@ -588,9 +590,11 @@ static void test_keep_unsure(void **state)
     u.scales = calloc(1, sizeof *u.scales);
     assert_true(u.items && u.codes && u.scales);
     u.items[0].person_id = pa;
-    const fs_library_known known[] = {{{1, 0, f3.face_id}, f3.face_id}};
+    /* 3.jpg's face placed in a person (kept); 4.jpg's placed, then rejected (a reject alone) */
+    const fs_library_known known[] = {{{1, 0, f3.face_id}, f3.face_id, 1},
+                                      {{1, 0, f4.face_id}, f4.face_id, 0}};
     fs_error err;
-    assert_int_equal(people_units_follow(st, 1, known, 1, &u, &err), FS_OK);
+    assert_int_equal(people_units_follow(st, 1, known, 2, &u, &err), FS_OK);
     assert_int_equal(u.n_renames, 0);
     assert_int_equal(u.count, 2);
     assert_int_equal(u.unsure, 1);

@@ -514,7 +514,8 @@ static void test_edits(void **state)
 /* An unsure face of shard 2 (in no unit: face 50) placed in Ann: a unit of its own there at
  * once, no longer in the unsure list nor counted unsure, pinned, so that an update whose units
  * hold it (its shard keeps it: fs_people_units_follow) leaves it in Ann. Placing it again, into
- * no such person, or a face id of no shard is refused, and nothing is written. */
+ * no such person, into a person with a face of its photo, or a face id of no shard is refused,
+ * and nothing is written. A reject takes it out again: an unsure face once more. */
 static void test_place(void **state)
 {
     (void)state;
@@ -543,7 +544,8 @@ static void test_place(void **state)
     assert_int_equal(faces, 10);
 
     int64_t to = 0;
-    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], ann, &to, &err), FS_OK);
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], ann, NULL, &to, &err),
+                     FS_OK);
     assert_int_equal(to, ann);
     assert_int_equal(holder(dir, 2, 0, 50), ann);
     assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), ann);
@@ -559,22 +561,33 @@ static void test_place(void **state)
 
     /* refused: again (the message names the person), into no such person, no shard's face */
     fs_person_face again = {.face_id = fs_library_id(50, 2, COUNT), .path = "/p.jpg"};
-    assert_int_equal(fs_library_people_place(dir, &again, 0, NULL, &err), FS_ERR_ARG);
-    char want[96];
+    assert_int_equal(fs_library_people_place(dir, &again, 0, NULL, NULL, &err), FS_ERR_ARG);
+    char want[128];
     snprintf(want, sizeof want, "face %lld is already person %lld's: move it from there",
              (long long)again.face_id, (long long)ann);
     assert_string_equal(err.message, want);
-    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], 999, NULL, &err),
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], 999, NULL, NULL, &err),
                      FS_ERR_NOT_FOUND);
     assert_string_equal(err.message, "person 999: no such person");
     fs_person_face none = {.face_id = 2, .path = "/p.jpg"}; /* 2 / 3 shards: no shard id */
-    assert_int_equal(fs_library_people_place(dir, &none, ann, NULL, &err), FS_ERR_ARG);
+    assert_int_equal(fs_library_people_place(dir, &none, ann, NULL, NULL, &err), FS_ERR_ARG);
     assert_string_equal(err.message, "face 2: not a face id of a library of 3 shards");
+    unsure.items[0].photo_id = fs_library_id(5, 2, COUNT);
+    fs_person_face of_photo = {.face_id = fs_library_id(7, 2, COUNT),
+                               .photo_id = unsure.items[0].photo_id};
+    fs_person_faces anns = {.items = &of_photo, .count = 1}; /* Ann has a face of its photo */
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], ann, &anns, NULL, &err),
+                     FS_ERR_ARG);
+    snprintf(want, sizeof want,
+             "person %lld already has a face of this photo: two faces of one photo are never one "
+             "person", (long long)ann);
+    assert_string_equal(err.message, want);
     assert_int_equal(holder(dir, 2, 0, 51), 0);
 
     /* into a new person */
     int64_t fresh = 0;
-    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], 0, &fresh, &err), FS_OK);
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[0], 0, NULL, &fresh, &err),
+                     FS_OK);
     assert_true(fresh > 0 && fresh != ann);
     assert_int_equal(holder(dir, 2, 0, 51), fresh);
 
@@ -602,6 +615,28 @@ static void test_place(void **state)
     assert_int_equal(person_of(dir, "Ann", &faces, &n, NULL), ann);
     assert_int_equal(faces, 11);
 
+    /* the library keeps it (a member and pin name it); taken out of Ann again, a reject alone
+     * names it: not kept, and an unsure face again */
+    fs_library_known *known;
+    size_t n_known, at = 0;
+    assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
+    while (at < n_known && !(known[at].unit.shard == 2 && known[at].unit.face_id == 50))
+        at++;
+    assert_true(at < n_known && known[at].kept && known[at].lead == 50);
+    free(known);
+    fs_library_member placed = {2, 0, 50};
+    assert_int_equal(fs_library_people_reject(dir, &placed, ann, &err), FS_OK);
+    assert_int_equal(fs_library_people_known(dir, &known, &n_known, &err), FS_OK);
+    for (at = 0; at < n_known && !(known[at].unit.shard == 2 && known[at].unit.face_id == 50);)
+        at++;
+    assert_true(at < n_known && !known[at].kept);
+    free(known);
+    fs_person_face back = {.face_id = fs_library_id(50, 2, COUNT), .path = strdup("/p.jpg")};
+    fs_person_faces one = {.items = &back, .count = 1};
+    assert_int_equal(fs_library_people_unplaced(dir, &one, &err), FS_OK);
+    assert_int_equal(one.count, 1);
+    free(back.path);
+
     /* a file left empty by a first update that died: nothing placed; a damaged one: its error */
     char path[400];
     snprintf(path, sizeof path, "%s/people.db", dir);
@@ -619,7 +654,7 @@ static void test_place(void **state)
     char damaged[450];
     snprintf(damaged, sizeof damaged, "%s: file is not a database", path);
     assert_string_equal(err.message, damaged);
-    assert_int_equal(fs_library_people_place(dir, &unsure.items[1], 0, NULL, &err),
+    assert_int_equal(fs_library_people_place(dir, &unsure.items[1], 0, NULL, NULL, &err),
                      FS_ERR_FORMAT);
     assert_string_equal(err.message, damaged);
 
