@@ -305,6 +305,32 @@ static int valid_unit(const fs_library_member *u, int count)
     " SELECT ?1, ?2, ?3, ?4, coalesce((SELECT lead FROM member WHERE shard = ?1"                \
     " AND person_id = ?2 AND face_id = ?3), 0)"
 
+/* Person *to (0: a new one, whose id goes to *to) as the destination of a unit. */
+static fs_status destination(edit *e, int64_t *to, fs_error *err)
+{
+    if (*to > 0)
+        return need_person(e, *to, err);
+    int found;
+    fs_status rc = edit_value(e, "SELECT coalesce(max(id), 0) + ?1 FROM person", 1, to, &found,
+                              err);
+    if (rc == FS_OK)
+        rc = edit_run(e, "INSERT INTO person(id, faces, photos, face_id) VALUES (?1, 0, 0, 0)",
+                      to, 1, err);
+    return rc;
+}
+
+/* Unit dest[0-2] pinned to person dest[3], and no longer rejected from it. */
+static fs_status pin_unit(edit *e, const int64_t dest[4], fs_error *err)
+{
+    fs_status rc = edit_run(e, PIN_WITH_LEAD, dest, 4, err);
+    if (rc == FS_OK)
+        rc = edit_run(e,
+                      "DELETE FROM reject WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3"
+                      " AND person = ?4",
+                      dest, 4, err);
+    return rc;
+}
+
 /* Begins the edit of unit, a member of person from (ids: unit_ids); on failure, nothing is
  * left open. */
 static fs_status unit_edit_begin(edit *e, const char *dir, const fs_library_member *unit,
@@ -361,16 +387,7 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
     fs_status rc = unit_edit_begin(&e, dir, unit, from, ids, err);
     if (rc != FS_OK)
         return rc;
-    if (to > 0) {
-        rc = need_person(&e, to, err);
-    } else { /* a new person */
-        int found;
-        rc = edit_value(&e, "SELECT coalesce(max(id), 0) + ?1 FROM person", 1, &to, &found, err);
-        if (rc == FS_OK)
-            rc = edit_run(&e,
-                          "INSERT INTO person(id, faces, photos, face_id) VALUES (?1, 0, 0, 0)",
-                          &to, 1, err);
-    }
+    rc = destination(&e, &to, err);
     int64_t dest[4];
     unit_ids(unit, to, dest);
     if (rc == FS_OK)
@@ -379,12 +396,7 @@ fs_status fs_library_people_move(const char *dir, const fs_library_member *unit,
                       " AND face_id = ?3",
                       dest, 4, err);
     if (rc == FS_OK)
-        rc = edit_run(&e, PIN_WITH_LEAD, dest, 4, err);
-    if (rc == FS_OK)
-        rc = edit_run(&e,
-                      "DELETE FROM reject WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3"
-                      " AND person = ?4",
-                      dest, 4, err);
+        rc = pin_unit(&e, dest, err);
     if (rc == FS_OK && to != from)
         rc = edit_run(&e, REJECT_WITH_LEAD, ids, 4, err);
     /* both persons as the user left them: the units already in to stay there too (else the
@@ -446,15 +458,8 @@ fs_status fs_library_people_place(const char *dir, const fs_person_face *face, i
     if (rc == FS_OK && found)
         rc = util_fail(err, FS_ERR_ARG, "face %lld is already person %lld's: move it from there",
                        (long long)face->face_id, (long long)held);
-    if (rc == FS_OK && to > 0) {
-        rc = need_person(&e, to, err);
-    } else if (rc == FS_OK) { /* a new person */
-        rc = edit_value(&e, "SELECT coalesce(max(id), 0) + ?1 FROM person", 1, &to, &found, err);
-        if (rc == FS_OK)
-            rc = edit_run(&e,
-                          "INSERT INTO person(id, faces, photos, face_id) VALUES (?1, 0, 0, 0)",
-                          &to, 1, err);
-    }
+    if (rc == FS_OK)
+        rc = destination(&e, &to, err);
     ids[3] = to;
     /* its member row, as an update writes a face alone's (the lead a library id) */
     if (rc == FS_OK)
@@ -479,12 +484,7 @@ fs_status fs_library_people_place(const char *dir, const fs_person_face *face, i
     /* the face stays where the user put it (kept by its shard's units: units.c), and the
      * person as the user left it */
     if (rc == FS_OK)
-        rc = edit_run(&e, PIN_WITH_LEAD, ids, 4, err);
-    if (rc == FS_OK)
-        rc = edit_run(&e,
-                      "DELETE FROM reject WHERE shard = ?1 AND person_id = ?2 AND face_id = ?3"
-                      " AND person = ?4",
-                      ids, 4, err);
+        rc = pin_unit(&e, ids, err);
     if (rc == FS_OK)
         rc = pin_members(&e, to, err);
     if (rc == FS_OK)
