@@ -449,8 +449,9 @@ fs_status fs_library_people_place(const char *dir, const fs_person_face *face, i
         sqlite3_bind_int64(s, 1, k);
         sqlite3_bind_int64(s, 2, shard_face);
         int step = sqlite3_step(s);
-        if (step == SQLITE_ROW)
-            found = 1, held = sqlite3_column_int64(s, 0);
+        found = step == SQLITE_ROW;
+        if (found)
+            held = sqlite3_column_int64(s, 0);
         else if (step != SQLITE_DONE)
             rc = people_file_fail(e.db, e.path, err);
     }
